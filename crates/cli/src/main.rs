@@ -1,0 +1,62 @@
+//! `yibao`: the command-line edge of the platform. Each subcommand lives in its own module.
+
+mod demo;
+mod drg_group;
+mod drg_simulate;
+mod load;
+mod serve;
+mod settle;
+
+use clap::{Parser, Subcommand};
+
+/// yibao (医保): an open-source core platform for public medical insurance.
+#[derive(Parser)]
+#[command(name = "yibao", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Settle one bill offline from a settle file (spec/settlement.md section 10).
+    Settle(settle::Args),
+    /// DRG/DIP: grouping and hospital payment.
+    Drg {
+        #[command(subcommand)]
+        command: DrgCommand,
+    },
+    /// Build a synthetic demo city, serve it and drive it with a hospital simulator.
+    Demo(demo::Args),
+    /// Serve the national hospital interface from a database.
+    Serve(serve::Args),
+    /// Drive a running server with realistic visit chains and print a JSON summary.
+    Load(load::Args),
+}
+
+#[derive(Subcommand)]
+enum DrgCommand {
+    /// Group JSONL inpatient records with CHS-DRG 1.1.
+    Group(drg_group::Args),
+    /// Generate a region's inpatient year, build weights and a DIP catalogue, and pay hospitals.
+    SimulateYear(drg_simulate::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Settle(args) => settle::run(args),
+        Command::Drg { command: DrgCommand::Group(args) } => drg_group::run(args),
+        Command::Drg { command: DrgCommand::SimulateYear(args) } => drg_simulate::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Load(args) => load::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! core-types (being built).

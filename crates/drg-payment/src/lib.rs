@@ -1,0 +1,1 @@
+//! drg-payment (being built).

@@ -1,0 +1,1 @@
+//! drg (being built).
