@@ -1,0 +1,325 @@
+//! The thin edge of the city: streams the generated rows into the registry files of
+//! `docs/REGISTRY-FILES.md` (`persons.csv`, `insurance.csv`, `identities.csv`, `accounts.csv`,
+//! `family_bindings.csv`, `institutions.csv`, `filings.csv`). The catalogue and the policies come
+//! from the policy crate and are written by the caller.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::{
+    fen_to_yuan, households, institutions, CityConfig, CityError, CityRates, Household, Institution,
+};
+
+/// Why the registry could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] CityError),
+    /// A file could not be created or written.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: csv::Error,
+    },
+}
+
+const PERSONS: (&str, &[&str]) = (
+    "persons.csv",
+    &[
+        "psn_no", "certno", "psn_name", "gend", "brdy", "naty", "tel",
+    ],
+);
+const INSURANCE: (&str, &[&str]) = (
+    "insurance.csv",
+    &[
+        "psn_no",
+        "insutype",
+        "psn_type",
+        "insuplc_admdvs",
+        "emp_name",
+        "begndate",
+        "enddate",
+        "psn_insu_stas",
+    ],
+);
+const IDENTITIES: (&str, &[&str]) = (
+    "identities.csv",
+    &[
+        "psn_no",
+        "sp_psn_type",
+        "begndate",
+        "enddate",
+        "source_dept",
+    ],
+);
+const ACCOUNTS: (&str, &[&str]) = ("accounts.csv", &["psn_no", "balance"]);
+const BINDINGS: (&str, &[&str]) = (
+    "family_bindings.csv",
+    &[
+        "psn_no",
+        "family_psn_no",
+        "bind_order",
+        "begndate",
+        "enddate",
+    ],
+);
+const INSTITUTIONS: (&str, &[&str]) = (
+    "institutions.csv",
+    &[
+        "fixmedins_code",
+        "fixmedins_name",
+        "fixmedins_type",
+        "hosp_lv",
+        "hi_setl_lv",
+        "admdvs",
+        "status",
+        "access_key",
+        "secret_key",
+    ],
+);
+const FILINGS: (&str, &[&str]) = (
+    "filings.csv",
+    &[
+        "psn_no",
+        "trt_dcla_detl_sn",
+        "dcla_type",
+        "insuplc_admdvs",
+        "mdtrtarea_admvs",
+        "begndate",
+        "enddate",
+    ],
+);
+
+struct Sink {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+}
+
+impl Sink {
+    fn create(dir: &Path, (name, header): (&str, &[&str])) -> Result<Sink, WriteError> {
+        let path = dir.join(name);
+        let file = File::create(&path).map_err(|e| WriteError::File {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        let mut sink = Sink {
+            path,
+            writer: csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file)),
+        };
+        sink.row(header)?;
+        Ok(sink)
+    }
+
+    fn row<I: AsRef<[u8]>>(
+        &mut self,
+        fields: impl IntoIterator<Item = I>,
+    ) -> Result<(), WriteError> {
+        self.writer
+            .write_record(fields)
+            .map_err(|source| WriteError::File {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    fn finish(mut self) -> Result<(), WriteError> {
+        self.writer.flush().map_err(|e| WriteError::File {
+            path: self.path.clone(),
+            source: e.into(),
+        })
+    }
+}
+
+fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn opt_date(d: Option<NaiveDate>) -> String {
+    d.map(date).unwrap_or_default()
+}
+
+/// Writes the city's registry files into `dir` (which must exist), streaming household by
+/// household, and returns what was written.
+pub fn write_registry(dir: &Path, config: &CityConfig) -> Result<CityRates, WriteError> {
+    config.validate()?;
+    let mut rates = CityRates::default();
+    let institution_list = institutions(config);
+    rates.observe_institutions(config, &institution_list);
+    write_institutions(dir, &institution_list)?;
+
+    let mut persons = Sink::create(dir, PERSONS)?;
+    let mut insurance = Sink::create(dir, INSURANCE)?;
+    let mut identities = Sink::create(dir, IDENTITIES)?;
+    let mut accounts = Sink::create(dir, ACCOUNTS)?;
+    let mut bindings = Sink::create(dir, BINDINGS)?;
+    let mut filings = Sink::create(dir, FILINGS)?;
+    for household in households(config) {
+        rates.observe_household(&household);
+        write_household(
+            &household,
+            &mut persons,
+            &mut insurance,
+            &mut identities,
+            &mut accounts,
+            &mut bindings,
+            &mut filings,
+        )?;
+    }
+    for sink in [persons, insurance, identities, accounts, bindings, filings] {
+        sink.finish()?;
+    }
+    Ok(rates)
+}
+
+fn write_household(
+    household: &Household,
+    persons: &mut Sink,
+    insurance: &mut Sink,
+    identities: &mut Sink,
+    accounts: &mut Sink,
+    bindings: &mut Sink,
+    filings: &mut Sink,
+) -> Result<(), WriteError> {
+    for m in &household.members {
+        let p = &m.person;
+        persons.row([
+            &p.psn_no,
+            &p.certno,
+            &p.psn_name,
+            p.gend(),
+            &date(p.brdy),
+            "01",
+            &p.tel,
+        ])?;
+        let r = &m.relation;
+        insurance.row([
+            &p.psn_no,
+            r.insutype.code(),
+            r.psn_type.code(),
+            &r.insuplc_admdvs,
+            &r.emp_name,
+            &date(r.begndate),
+            &opt_date(r.enddate),
+            r.status.code(),
+        ])?;
+        if let Some(i) = &m.identity {
+            identities.row([
+                &p.psn_no,
+                i.category.code(),
+                &date(i.begndate),
+                &opt_date(i.enddate),
+                i.source_dept,
+            ])?;
+        }
+        if let Some(a) = &m.account {
+            accounts.row([p.psn_no.as_str(), &fen_to_yuan(a.balance_fen)])?;
+        }
+        for b in &m.bindings {
+            bindings.row([
+                &p.psn_no,
+                &b.family_psn_no,
+                &b.bind_order.to_string(),
+                &date(b.begndate),
+                "",
+            ])?;
+        }
+        if let Some(f) = &m.filing {
+            filings.row([
+                &p.psn_no,
+                &f.trt_dcla_detl_sn,
+                &f.dcla_type.to_string(),
+                &r.insuplc_admdvs,
+                &f.mdtrtarea_admvs,
+                &date(f.begndate),
+                &opt_date(f.enddate),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn write_institutions(dir: &Path, list: &[Institution]) -> Result<(), WriteError> {
+    let mut sink = Sink::create(dir, INSTITUTIONS)?;
+    for i in list {
+        sink.row([
+            i.fixmedins_code.as_str(),
+            &i.fixmedins_name,
+            i.kind.code(),
+            &i.hosp_lv.map(|l| l.to_string()).unwrap_or_default(),
+            &i.hi_setl_lv.to_string(),
+            &i.admdvs,
+            if i.active { "1" } else { "0" },
+            &i.access_key,
+            &i.secret_key,
+        ])?;
+    }
+    sink.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(dir: &Path, name: &str) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+        let mut reader = csv::Reader::from_path(dir.join(name)).unwrap();
+        let header = reader.headers().unwrap().clone();
+        (header, reader.records().map(Result::unwrap).collect())
+    }
+
+    #[test]
+    fn writes_every_registry_file_with_the_documented_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CityConfig::new(3_000, 9, NaiveDate::from_ymd_opt(2025, 6, 30).unwrap());
+        let rates = write_registry(dir.path(), &config).unwrap();
+        for (name, columns) in [
+            PERSONS,
+            INSURANCE,
+            IDENTITIES,
+            ACCOUNTS,
+            BINDINGS,
+            INSTITUTIONS,
+            FILINGS,
+        ] {
+            let (header, _) = read(dir.path(), name);
+            assert_eq!(
+                header.iter().collect::<Vec<_>>(),
+                columns.to_vec(),
+                "{name}"
+            );
+        }
+        let (_, persons) = read(dir.path(), "persons.csv");
+        assert_eq!(persons.len(), 3_000);
+        let (_, insurance) = read(dir.path(), "insurance.csv");
+        assert_eq!(insurance.len(), 3_000);
+        let (_, accounts) = read(dir.path(), "accounts.csv");
+        assert_eq!(accounts.len() as u64, rates.accounts);
+        for a in &accounts {
+            let (yuan, fen) = a[1].split_once('.').unwrap();
+            assert!(yuan.parse::<u64>().is_ok() && fen.len() == 2, "{:?}", &a[1]);
+        }
+        let (_, institutions) = read(dir.path(), "institutions.csv");
+        assert!(institutions
+            .iter()
+            .all(|i| (i[2] == *"2") == i[3].is_empty()));
+        let (_, bindings) = read(dir.path(), "family_bindings.csv");
+        assert_eq!(bindings.len() as u64, rates.bindings);
+    }
+
+    #[test]
+    fn an_invalid_config_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = CityConfig::new(10, 9, NaiveDate::from_ymd_opt(2025, 6, 30).unwrap());
+        config.region = "X".into();
+        assert!(matches!(
+            write_registry(dir.path(), &config),
+            Err(WriteError::Config(_))
+        ));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
