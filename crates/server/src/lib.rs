@@ -1,1 +1,422 @@
-//! server (being built).
+//! `yibao-server`: the national hospital interface (国家医保定点医药机构接口) over HTTP.
+//!
+//! Hospitals and pharmacies `POST` a JSON envelope (spec §2) to
+//! `/fsi/api/rsfComIfsService/callService` or one of the per-service aliases of §1.1. A request
+//! goes through, in order: the gateway signature ([`auth`], HTTP 401 on failure), the body limit,
+//! the envelope ([`envelope`]), the transaction's input nodes ([`wire::input`]), the
+//! [`backend::Backend`] (the store), and the output nodes ([`wire::output`]). Every failure is an
+//! [`AppError`], turned into a response in one place ([`respond_error`]).
+
+pub mod auth;
+pub mod backend;
+pub mod envelope;
+pub mod error;
+pub mod infno;
+pub mod limits;
+pub mod store_backend;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chrono::NaiveDateTime;
+use http_body_util::BodyExt as _;
+
+use crate::auth::{Credential, GatewayHeaders, KeyRing};
+pub use crate::backend::Backend;
+use crate::backend::Meta;
+use crate::envelope::{GatewayError, ReducedError, ResponseEnvelope};
+pub use crate::error::AppError;
+use crate::infno::{Infno, CALL_SERVICE_PATH};
+use crate::limits::{BODY_BYTES_MAX, CONCURRENT_REQUESTS_MAX, REQUEST_TIMEOUT_MS};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks a free port (see [`RunningServer::addr`]).
+    pub addr: SocketAddr,
+    /// Whether the gateway signature of §1.2 is required (off only for the demo).
+    pub auth: bool,
+    /// The receiver's region code, the first six characters of every `inf_refmsgid`.
+    pub receiver_admdvs: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            auth: true,
+            receiver_admdvs: "000000".to_owned(),
+        }
+    }
+}
+
+/// A server running on a tokio task.
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The bound address (with the real port when port 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        // The receiver is gone only if the server already ended; waiting on the task says why.
+        let _ = self.shutdown.send(());
+        self.task.await??;
+        Ok(())
+    }
+
+    /// Waits until the server ends (it runs until [`RunningServer::shutdown`] or an I/O error).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Self { shutdown, task, .. } = self;
+        let result = task.await;
+        drop(shutdown);
+        result??;
+        Ok(())
+    }
+}
+
+/// Binds `config.addr` and serves `backend` on a tokio task. With `config.auth`, the
+/// institutions' keys are read from the backend once, here.
+pub async fn spawn<B: Backend>(backend: B, config: ServerConfig) -> anyhow::Result<RunningServer> {
+    let router = app(backend, &config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, auth = config.auth, "serving the national interface");
+    Ok(RunningServer {
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+/// The router with every path of §1.1, for in-process use (tests call it with `oneshot`).
+pub async fn app<B: Backend>(backend: B, config: &ServerConfig) -> anyhow::Result<Router> {
+    let keys = if config.auth {
+        let mut keys = KeyRing::default();
+        let institutions = backend
+            .institutions()
+            .await
+            .map_err(|err| anyhow::anyhow!("reading institution keys: {err}"))?;
+        for institution in institutions
+            .into_iter()
+            .filter(|institution| institution.active)
+        {
+            keys.insert(
+                institution.access_key,
+                Credential {
+                    fixmedins_code: institution.fixmedins_code,
+                    secret_key: institution.secret_key,
+                },
+            );
+        }
+        Some(keys)
+    } else {
+        None
+    };
+    let state = Arc::new(AppState {
+        backend,
+        keys,
+        receiver_admdvs: config.receiver_admdvs.clone(),
+        serial: AtomicU64::new(0),
+        permits: tokio::sync::Semaphore::new(CONCURRENT_REQUESTS_MAX),
+    });
+    let mut router = Router::new()
+        .route(
+            CALL_SERVICE_PATH,
+            post(|State(state), headers, body| handle(state, PathInfno::None, headers, body)),
+        )
+        .route(
+            &format!("{CALL_SERVICE_PATH}/{{infno}}"),
+            post(|State(state), Path(code): Path<String>, headers, body| {
+                handle(state, PathInfno::Code(code), headers, body)
+            }),
+        );
+    for (path, infno) in Infno::aliases() {
+        router = router.route(
+            path,
+            post(move |State(state), headers, body| {
+                handle(state, PathInfno::Alias(infno), headers, body)
+            }),
+        );
+    }
+    Ok(router.with_state(state))
+}
+
+/// What the path says about the transaction.
+enum PathInfno {
+    /// The single endpoint: the body decides.
+    None,
+    /// `callService/{infno}`.
+    Code(String),
+    /// A per-service alias.
+    Alias(Infno),
+}
+
+struct AppState<B> {
+    backend: B,
+    /// `None` when authentication is off.
+    keys: Option<KeyRing>,
+    receiver_admdvs: String,
+    /// Serial part of `inf_refmsgid`.
+    serial: AtomicU64,
+    permits: tokio::sync::Semaphore,
+}
+
+/// The one clock reading of a request, in the two forms the request needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestClock {
+    /// Milliseconds since the Unix epoch (for the gateway window).
+    pub unix_ms: i64,
+    /// Beijing time (UTC+8), the time of every date in the interface.
+    pub beijing: NaiveDateTime,
+}
+
+/// China Standard Time's offset from UTC, in seconds.
+const BEIJING_OFFSET_SECONDS: i64 = 8 * 3600;
+
+impl RequestClock {
+    /// Reads the system clock (once per request).
+    pub fn now() -> Self {
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Self::at_unix_ms(unix_ms)
+    }
+
+    /// The clock at a given instant.
+    pub fn at_unix_ms(unix_ms: i64) -> Self {
+        let beijing =
+            chrono::DateTime::from_timestamp_millis(unix_ms + BEIJING_OFFSET_SECONDS * 1000)
+                .unwrap_or_default()
+                .naive_utc();
+        Self { unix_ms, beijing }
+    }
+
+    fn stamp(&self) -> String {
+        self.beijing.format("%Y%m%d%H%M%S%3f").to_string()
+    }
+}
+
+async fn handle<B: Backend>(
+    state: Arc<AppState<B>>,
+    path: PathInfno,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let clock = RequestClock::now();
+    match serve_one(&state, &clock, path, &headers, body).await {
+        Ok(output) => respond_ok(&state, &clock, &output),
+        Err(err) => respond_error(&clock, err),
+    }
+}
+
+async fn serve_one<B: Backend>(
+    state: &AppState<B>,
+    clock: &RequestClock,
+    path: PathInfno,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<String, AppError> {
+    // The gateway comes first: an unauthenticated client learns nothing about the envelope.
+    let authenticated = match &state.keys {
+        Some(keys) => Some(
+            auth::verify(keys, &GatewayHeaders::from_headers(headers)?, clock.unix_ms)?.to_owned(),
+        ),
+        None => None,
+    };
+    let bytes = read_body(headers, body).await?;
+    let envelope = envelope::parse_request(&bytes)?;
+    match path {
+        PathInfno::None => {}
+        PathInfno::Alias(infno) if infno == envelope.infno => {}
+        PathInfno::Code(code) if code == envelope.infno.code() => {}
+        PathInfno::Alias(infno) => return Err(path_mismatch(infno.code(), envelope.infno)),
+        PathInfno::Code(code) if Infno::parse(&code).is_none() => {
+            return Err(AppError::UnknownInfno(code))
+        }
+        PathInfno::Code(code) => return Err(path_mismatch(&code, envelope.infno)),
+    }
+    if let Some(institution) = &authenticated {
+        if *institution != envelope.fixmedins_code {
+            return Err(AppError::field(
+                "fixmedins_code",
+                format!(
+                    "`{}` is not the authenticated institution",
+                    envelope.fixmedins_code
+                ),
+            ));
+        }
+    }
+    let command = wire::input::command(&envelope)?;
+    let meta = Meta {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        infno: envelope.infno,
+        fingerprint: envelope.fingerprint(),
+        at: clock.beijing,
+        mdtrtarea_admvs: envelope.mdtrtarea_admvs.clone(),
+        insuplc_admdvs: envelope.insuplc_admdvs.clone(),
+        opter: envelope.opter.clone(),
+        opter_name: envelope.opter_name.clone(),
+    };
+    let _permit = state
+        .permits
+        .acquire()
+        .await
+        .map_err(|err| AppError::Internal(err.into()))?;
+    let render = |outcome: &backend::Outcome| wire::output::render(outcome);
+    let outcome = tokio::time::timeout(
+        Duration::from_millis(REQUEST_TIMEOUT_MS),
+        state.backend.execute(&meta, command, &render),
+    )
+    .await
+    .map_err(|_| {
+        AppError::Internal(anyhow::anyhow!(
+            "{} {} timed out",
+            meta.infno.code(),
+            meta.msgid
+        ))
+    })?
+    .map_err(|err| match err {
+        backend::BackendError::User { field, reason } => AppError::User {
+            field: format!("input.{field}"),
+            reason,
+        },
+        backend::BackendError::Internal(err) => AppError::Internal(err),
+    })?;
+    Ok(wire::output::render(&outcome))
+}
+
+fn path_mismatch(path_code: &str, infno: Infno) -> AppError {
+    AppError::field(
+        "infno",
+        format!(
+            "`{}` does not match the path's transaction {path_code}",
+            infno.code()
+        ),
+    )
+}
+
+/// Reads the body, refusing one over [`BODY_BYTES_MAX`] before parsing anything: by its
+/// declared length when there is one, else while reading.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, AppError> {
+    let too_large = || AppError::field("body", format!("larger than {BODY_BYTES_MAX} bytes"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_BYTES_MAX as u64) {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(body, BODY_BYTES_MAX);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(err) => Err(AppError::field("body", format!("could not be read: {err}"))),
+    }
+}
+
+/// `application/json;charset=utf-8`, the content type of every envelope (§ Decisions).
+const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charset=utf-8");
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, JSON_UTF8);
+    response
+}
+
+/// The success envelope around `output` (JSON text we rendered), written in one piece.
+fn respond_ok<B>(state: &AppState<B>, clock: &RequestClock, output: &str) -> Response {
+    let stamp = clock.stamp();
+    let serial = state.serial.fetch_add(1, Ordering::Relaxed) % 10_000_000_000;
+    let refmsgid = format!("{}{}{serial:010}", state.receiver_admdvs, &stamp[..14]);
+    let mut body = String::with_capacity(200 + output.len());
+    // Every value written here is our own digits, so no escaping is needed.
+    body.push_str("{\"infcode\":0,\"inf_refmsgid\":\"");
+    body.push_str(&refmsgid);
+    body.push_str("\",\"refmsg_time\":\"");
+    body.push_str(&stamp);
+    body.push_str("\",\"respond_time\":\"");
+    body.push_str(&stamp);
+    body.push_str(
+        "\",\"err_msg\":null,\"warn_msg\":null,\"cainfo\":null,\"signtype\":null,\"output\":",
+    );
+    body.push_str(output);
+    body.push('}');
+    json_response(StatusCode::OK, body)
+}
+
+/// Every failure becomes a response here, and only here.
+pub fn respond_error(clock: &RequestClock, err: AppError) -> Response {
+    match err {
+        AppError::Auth(auth) => {
+            let message = auth.to_string();
+            let body = serde_json::to_string(&GatewayError {
+                code: 401,
+                message: &message,
+            });
+            json_response(StatusCode::UNAUTHORIZED, body.unwrap_or_default())
+        }
+        AppError::UnknownInfno(_) => {
+            let message = err.to_string();
+            let body = serde_json::to_string(&ReducedError {
+                kind: "error",
+                infcode: -1,
+                err_msg: &message,
+            });
+            json_response(StatusCode::OK, body.unwrap_or_default())
+        }
+        AppError::User { .. } => {
+            let message = err.to_string();
+            json_response(StatusCode::OK, failure_envelope(clock, &message))
+        }
+        AppError::Internal(ref source) => {
+            tracing::error!(error = %format_args!("{source:#}"), "internal error");
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                failure_envelope(clock, "internal server error"),
+            )
+        }
+    }
+}
+
+fn failure_envelope(clock: &RequestClock, message: &str) -> String {
+    let stamp = clock.stamp();
+    let envelope: ResponseEnvelope<'_, ()> = ResponseEnvelope {
+        infcode: -1,
+        inf_refmsgid: None,
+        refmsg_time: &stamp,
+        respond_time: &stamp,
+        err_msg: Some(message),
+        warn_msg: None,
+        cainfo: None,
+        signtype: None,
+        output: None,
+    };
+    serde_json::to_string(&envelope).unwrap_or_default()
+}

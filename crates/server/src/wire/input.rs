@@ -1,0 +1,959 @@
+//! Input nodes of spec §4, one serde struct per node, converted by hand into [`Command`]s.
+//!
+//! Every field is lenient ([`Opt`]): presence, length and range are checked in the conversion,
+//! so every refusal names its field. Keys not listed here (provincial additions, `exp_content`)
+//! are ignored.
+
+use serde::Deserialize;
+
+use crate::backend::{
+    Admission, Command, DeclaredSplit, Diagnosis, Discharge, FeeLine, FeeSelection, PersonQuery,
+    ReconcileRequest, Registration, Setting, SettleRequest, VisitInfo, VisitRef,
+};
+use crate::envelope::RequestEnvelope;
+use crate::error::AppError;
+use crate::infno::Infno;
+use crate::limits::{
+    DIAGNOSES_PER_MESSAGE_MAX, FEE_LINES_PER_UPLOAD_MAX, PRICE_MAX_E6, QUANTITY_MAX_E4,
+    TEXT_CHARS_MAX,
+};
+use crate::wire::check::{
+    amount, date, date_time, decimal, one_of, opt_amount, opt_date, opt_date_time, opt_flag,
+    opt_text, rows_max, text,
+};
+use crate::wire::scalar::{
+    Amount, Date, DateTime, Decimal, Node, Opt, Price, Quantity, Rows, Text,
+};
+
+/// Longest id (`psn_no`, `mdtrt_id`, `setl_id`, `feedetl_sn`, …): C 30.
+const ID_CHARS_MAX: usize = 30;
+/// Longest short code (`insutype`, `med_type`, …): C 6.
+const CODE_CHARS_MAX: usize = 6;
+
+/// Parses `envelope.input` for its transaction into a command.
+pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
+    use Infno::*;
+    match envelope.infno {
+        SignIn9001 => envelope.parse_input::<SignInInput>()?.into_command(),
+        SignOut9002 => envelope.parse_input::<SignOutInput>()?.into_command(),
+        PersonInfo1101 => envelope
+            .parse_input::<DataInput<PersonQueryData>>()?
+            .data
+            .0
+            .into_command(),
+        Register2201 => envelope
+            .parse_input::<DataInput<RegisterData>>()?
+            .data
+            .0
+            .into_command(),
+        CancelRegister2202 => {
+            let data = envelope.parse_input::<DataInput<VisitData>>()?.data.0;
+            Ok(Command::CancelRegistration(data.visit("data", true)?))
+        }
+        VisitInfo2203 | VisitInfo2203A => envelope
+            .parse_input::<VisitInfoInput>()?
+            .into_command(envelope.infno == VisitInfo2203),
+        FeeUpload2204 => envelope
+            .parse_input::<FeeInput>()?
+            .into_command(Setting::Outpatient),
+        InpatientFeeUpload2301 => envelope
+            .parse_input::<FeeInput>()?
+            .into_command(Setting::Inpatient),
+        FeeCancel2205 => envelope
+            .parse_input::<DataInput<FeeCancelData>>()?
+            .data
+            .0
+            .into_command(Setting::Outpatient),
+        InpatientFeeCancel2302 => {
+            // 2302 specifies `data` as multi-row; one visit per message is what clients send.
+            let rows = envelope.parse_input::<RowsInput<FeeCancelData>>()?.data.0;
+            match <[FeeCancelData; 1]>::try_from(rows) {
+                Ok([data]) => data.into_command(Setting::Inpatient),
+                Err(rows) if rows.is_empty() => Err(AppError::required("input.data")),
+                Err(_) => Err(AppError::field(
+                    "input.data",
+                    "withdraw one visit's lines per message",
+                )),
+            }
+        }
+        PreSettle2206 | PreSettle2206A => envelope
+            .parse_input::<DataInput<SettleData>>()?
+            .data
+            .0
+            .into_command(Setting::Outpatient, false),
+        Settle2207 | Settle2207A => envelope
+            .parse_input::<DataInput<SettleData>>()?
+            .data
+            .0
+            .into_command(Setting::Outpatient, true),
+        InpatientPreSettle2303 => envelope
+            .parse_input::<DataInput<SettleData>>()?
+            .data
+            .0
+            .into_command(Setting::Inpatient, false),
+        InpatientSettle2304 => envelope
+            .parse_input::<DataInput<SettleData>>()?
+            .data
+            .0
+            .into_command(Setting::Inpatient, true),
+        SettleReverse2208 | InpatientSettleReverse2305 => {
+            let data = envelope.parse_input::<DataInput<VisitData>>()?.data.0;
+            let setting = if envelope.infno == SettleReverse2208 {
+                Setting::Outpatient
+            } else {
+                Setting::Inpatient
+            };
+            Ok(Command::ReverseSettlement {
+                setting,
+                setl_id: text(&data.setl_id, "data", "setl_id", ID_CHARS_MAX)?,
+                visit: data.visit("data", false)?,
+            })
+        }
+        Admit2401 => envelope.parse_input::<AdmitInput>()?.into_command(),
+        Discharge2402 => envelope.parse_input::<DischargeInput>()?.into_command(),
+        AdmissionChange2403 => envelope
+            .parse_input::<AdmissionChangeInput>()?
+            .into_command(),
+        AdmissionCancel2404 => Ok(Command::CancelAdmission(
+            envelope
+                .parse_input::<DataInput<VisitData>>()?
+                .data
+                .0
+                .visit("data", false)?,
+        )),
+        DischargeUndo2405 => Ok(Command::UndoDischarge(
+            envelope
+                .parse_input::<DataInput<VisitData>>()?
+                .data
+                .0
+                .visit("data", false)?,
+        )),
+        Revoke2601 => envelope
+            .parse_input::<DataInput<RevokeData>>()?
+            .data
+            .0
+            .into_command(),
+        Reconcile3201 => envelope
+            .parse_input::<DataInput<ReconcileData>>()?
+            .data
+            .0
+            .into_command(),
+        SettlementQuery5203 => {
+            let data = envelope.parse_input::<DataInput<VisitData>>()?.data.0;
+            Ok(Command::QuerySettlement {
+                setl_id: text(&data.setl_id, "data", "setl_id", ID_CHARS_MAX)?,
+                visit: data.visit("data", false)?,
+            })
+        }
+        Cumulative5206 => {
+            let data = envelope.parse_input::<DataInput<CumulativeData>>()?.data.0;
+            let cum_ym = opt_text(&data.cum_ym, "data", "cum_ym", 6)?;
+            if let Some(ym) = &cum_ym {
+                if ym.len() != 6 || !ym.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(AppError::field(
+                        "input.data.cum_ym",
+                        format!("`{ym}` is not yyyyMM"),
+                    ));
+                }
+            }
+            Ok(Command::QueryCumulative {
+                psn_no: text(&data.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
+                cum_ym,
+            })
+        }
+    }
+}
+
+/// `{"data": {…}}`, the most common input shape.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DataInput<T: Default> {
+    data: Node<T>,
+}
+
+/// `{"data": [{…}]}` (or one object).
+#[derive(Deserialize)]
+#[serde(default, bound(deserialize = "T: Deserialize<'de>"))]
+struct RowsInput<T> {
+    data: Rows<T>,
+}
+
+impl<T> Default for RowsInput<T> {
+    fn default() -> Self {
+        Self {
+            data: Rows::default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignInInput {
+    #[serde(rename = "signIn", alias = "signin")]
+    sign_in: Node<SignInData>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignInData {
+    opter_no: Opt<Text>,
+    mac: Opt<Text>,
+    ip: Opt<Text>,
+}
+
+impl SignInInput {
+    fn into_command(self) -> Result<Command, AppError> {
+        let data = self.sign_in.0;
+        Ok(Command::SignIn {
+            opter_no: text(&data.opter_no, "signIn", "opter_no", 20)?,
+            mac: text(&data.mac, "signIn", "mac", 20)?,
+            ip: text(&data.ip, "signIn", "ip", 20)?,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignOutInput {
+    #[serde(rename = "signOut", alias = "signout")]
+    sign_out: Node<SignOutData>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignOutData {
+    sign_no: Opt<Text>,
+    opter_no: Opt<Text>,
+}
+
+impl SignOutInput {
+    fn into_command(self) -> Result<Command, AppError> {
+        let data = self.sign_out.0;
+        Ok(Command::SignOut {
+            sign_no: text(&data.sign_no, "signOut", "sign_no", ID_CHARS_MAX)?,
+            opter_no: text(&data.opter_no, "signOut", "opter_no", 20)?,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PersonQueryData {
+    mdtrt_cert_type: Opt<Text>,
+    mdtrt_cert_no: Opt<Text>,
+    card_sn: Opt<Text>,
+    begntime: Opt<DateTime>,
+    psn_cert_type: Opt<Text>,
+    certno: Opt<Text>,
+    psn_name: Opt<Text>,
+}
+
+impl PersonQueryData {
+    fn into_command(self) -> Result<Command, AppError> {
+        let query = PersonQuery {
+            mdtrt_cert_type: one_of(
+                &self.mdtrt_cert_type,
+                "data",
+                "mdtrt_cert_type",
+                &["01", "02", "03"],
+            )?,
+            mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, "data", "mdtrt_cert_no", 50)?,
+            psn_cert_type: opt_text(&self.psn_cert_type, "data", "psn_cert_type", CODE_CHARS_MAX)?,
+            certno: opt_text(&self.certno, "data", "certno", 50)?,
+            psn_name: opt_text(&self.psn_name, "data", "psn_name", 50)?,
+            begntime: opt_date_time(&self.begntime),
+        };
+        opt_text(&self.card_sn, "data", "card_sn", 32)?;
+        // Real clients leave the credential number empty and send the id number in `certno`
+        // (HN §1101); one of the two must identify the person.
+        if query.mdtrt_cert_no.is_none() && query.certno.is_none() {
+            return Err(AppError::required("input.data.mdtrt_cert_no"));
+        }
+        Ok(Command::PersonInfo(query))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RegisterData {
+    psn_no: Opt<Text>,
+    insutype: Opt<Text>,
+    begntime: Opt<DateTime>,
+    mdtrt_cert_type: Opt<Text>,
+    mdtrt_cert_no: Opt<Text>,
+    ipt_otp_no: Opt<Text>,
+    atddr_no: Opt<Text>,
+    dr_name: Opt<Text>,
+    dept_code: Opt<Text>,
+    dept_name: Opt<Text>,
+    caty: Opt<Text>,
+}
+
+impl RegisterData {
+    fn into_command(self) -> Result<Command, AppError> {
+        Ok(Command::Register(Registration {
+            psn_no: text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
+            insutype: text(&self.insutype, "data", "insutype", CODE_CHARS_MAX)?,
+            begntime: date_time(&self.begntime, "data", "begntime")?,
+            mdtrt_cert_type: one_of(
+                &self.mdtrt_cert_type,
+                "data",
+                "mdtrt_cert_type",
+                &["01", "02", "03"],
+            )?,
+            mdtrt_cert_no: text(&self.mdtrt_cert_no, "data", "mdtrt_cert_no", 50)?,
+            ipt_otp_no: text(&self.ipt_otp_no, "data", "ipt_otp_no", ID_CHARS_MAX)?,
+            atddr_no: opt_text(&self.atddr_no, "data", "atddr_no", ID_CHARS_MAX)?,
+            dr_name: opt_text(&self.dr_name, "data", "dr_name", 50)?,
+            dept_code: text(&self.dept_code, "data", "dept_code", ID_CHARS_MAX)?,
+            dept_name: text(&self.dept_name, "data", "dept_name", 100)?,
+            caty: text(&self.caty, "data", "caty", 10)?,
+        }))
+    }
+}
+
+/// The ids that name a visit and a settlement (2202, 2208, 2305, 2404, 2405, 5203).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VisitData {
+    psn_no: Opt<Text>,
+    mdtrt_id: Opt<Text>,
+    ipt_otp_no: Opt<Text>,
+    setl_id: Opt<Text>,
+}
+
+impl VisitData {
+    fn visit(&self, node: &str, ipt_otp_no_required: bool) -> Result<VisitRef, AppError> {
+        let ipt_otp_no = if ipt_otp_no_required {
+            Some(text(&self.ipt_otp_no, node, "ipt_otp_no", ID_CHARS_MAX)?)
+        } else {
+            opt_text(&self.ipt_otp_no, node, "ipt_otp_no", ID_CHARS_MAX)?
+        };
+        Ok(VisitRef {
+            mdtrt_id: text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
+            psn_no: text(&self.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+            ipt_otp_no,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DiagnosisData {
+    diag_type: Opt<Text>,
+    diag_srt_no: Opt<Decimal<0>>,
+    diag_code: Opt<Text>,
+    diag_name: Opt<Text>,
+    maindiag_flag: Opt<Text>,
+    diag_dept: Opt<Text>,
+    dise_dor_no: Opt<Text>,
+    dise_dor_name: Opt<Text>,
+    diag_time: Opt<DateTime>,
+    vali_flag: Opt<Text>,
+}
+
+fn diagnoses(rows: Rows<DiagnosisData>) -> Result<Vec<Diagnosis>, AppError> {
+    rows_max(rows.0.len(), DIAGNOSES_PER_MESSAGE_MAX, "diseinfo")?;
+    let mut out = Vec::with_capacity(rows.0.len());
+    for (idx, row) in rows.0.into_iter().enumerate() {
+        let node = format!("diseinfo[{idx}]");
+        out.push(Diagnosis {
+            diag_type: text(&row.diag_type, &node, "diag_type", 3)?,
+            diag_srt_no: decimal(&row.diag_srt_no, 99, &node, "diag_srt_no", false)?,
+            diag_code: text(&row.diag_code, &node, "diag_code", 20)?,
+            diag_name: text(&row.diag_name, &node, "diag_name", 100)?,
+            maindiag_flag: opt_flag(&row.maindiag_flag, &node, "maindiag_flag")?,
+            diag_dept: opt_text(&row.diag_dept, &node, "diag_dept", 50)?,
+            dise_dor_no: opt_text(&row.dise_dor_no, &node, "dise_dor_no", ID_CHARS_MAX)?,
+            dise_dor_name: opt_text(&row.dise_dor_name, &node, "dise_dor_name", 50)?,
+            diag_time: opt_date_time(&row.diag_time),
+            valid: opt_flag(&row.vali_flag, &node, "vali_flag")?.unwrap_or(true),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VisitInfoInput {
+    mdtrtinfo: Node<VisitInfoData>,
+    diseinfo: Rows<DiagnosisData>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VisitInfoData {
+    mdtrt_id: Opt<Text>,
+    psn_no: Opt<Text>,
+    med_type: Opt<Text>,
+    begntime: Opt<DateTime>,
+    main_cond_dscr: Opt<Text>,
+    dise_codg: Opt<Text>,
+    dise_name: Opt<Text>,
+    birctrl_type: Opt<Text>,
+    birctrl_matn_date: Opt<Date>,
+    matn_type: Opt<Text>,
+    geso_val: Opt<Decimal<0>>,
+}
+
+impl VisitInfoInput {
+    fn into_command(self, disease_required: bool) -> Result<Command, AppError> {
+        let data = self.mdtrtinfo.0;
+        let node = "mdtrtinfo";
+        let dise_codg = opt_text(&data.dise_codg, node, "dise_codg", ID_CHARS_MAX)?;
+        if disease_required && dise_codg.is_none() {
+            return Err(AppError::required("input.mdtrtinfo.dise_codg"));
+        }
+        Ok(Command::VisitInfo(VisitInfo {
+            visit: VisitRef {
+                mdtrt_id: text(&data.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
+                psn_no: text(&data.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+                ipt_otp_no: None,
+            },
+            med_type: text(&data.med_type, node, "med_type", CODE_CHARS_MAX)?,
+            begntime: date_time(&data.begntime, node, "begntime")?,
+            main_cond_dscr: opt_text(&data.main_cond_dscr, node, "main_cond_dscr", TEXT_CHARS_MAX)?,
+            dise_codg,
+            dise_name: opt_text(&data.dise_name, node, "dise_name", 500)?,
+            birctrl_type: opt_text(&data.birctrl_type, node, "birctrl_type", CODE_CHARS_MAX)?,
+            birctrl_matn_date: opt_date(&data.birctrl_matn_date),
+            matn_type: opt_text(&data.matn_type, node, "matn_type", CODE_CHARS_MAX)?,
+            geso_val: match data.geso_val.get() {
+                Some(_) => Some(decimal(&data.geso_val, 99, node, "geso_val", false)?),
+                None => None,
+            },
+            diagnoses: diagnoses(self.diseinfo)?,
+        }))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FeeInput {
+    feedetail: Rows<FeeLineData>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FeeLineData {
+    feedetl_sn: Opt<Text>,
+    init_feedetl_sn: Opt<Text>,
+    mdtrt_id: Opt<Text>,
+    psn_no: Opt<Text>,
+    chrg_bchno: Opt<Text>,
+    med_type: Opt<Text>,
+    dise_codg: Opt<Text>,
+    rxno: Opt<Text>,
+    drord_no: Opt<Text>,
+    rx_circ_flag: Opt<Text>,
+    fee_ocur_time: Opt<DateTime>,
+    med_list_codg: Opt<Text>,
+    medins_list_codg: Opt<Text>,
+    det_item_fee_sumamt: Opt<Amount>,
+    cnt: Opt<Quantity>,
+    pric: Opt<Price>,
+    bilg_dept_codg: Opt<Text>,
+    bilg_dept_name: Opt<Text>,
+    bilg_dr_codg: Opt<Text>,
+    bilg_dr_name: Opt<Text>,
+    hosp_appr_flag: Opt<Text>,
+    dscg_tkdrug_flag: Opt<Text>,
+    matn_fee_flag: Opt<Text>,
+    memo: Opt<Text>,
+}
+
+/// `pric × cnt` rounded half-up to the fen, the spec's fee-line rule (§3A).
+fn line_total_fen(pric_e6: i64, cnt_e4: i64) -> i64 {
+    // pric has 6 decimals and cnt 4: the product has 10; fen keep 2, so divide by 10^8.
+    let product = i128::from(pric_e6) * i128::from(cnt_e4);
+    let divisor: i128 = 100_000_000;
+    let quotient = product / divisor;
+    let remainder = product % divisor;
+    let rounded = if 2 * remainder.abs() >= divisor {
+        quotient + product.signum()
+    } else {
+        quotient
+    };
+    rounded as i64
+}
+
+/// Difference tolerated between `det_item_fee_sumamt` and `pric × cnt` (§3A: 0.01 yuan).
+const LINE_TOTAL_TOLERANCE_FEN: i64 = 1;
+
+impl FeeInput {
+    fn into_command(self, setting: Setting) -> Result<Command, AppError> {
+        let rows = self.feedetail.0;
+        if rows.is_empty() {
+            return Err(AppError::required("input.feedetail"));
+        }
+        rows_max(rows.len(), FEE_LINES_PER_UPLOAD_MAX, "feedetail")?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for (idx, row) in rows.into_iter().enumerate() {
+            let node = format!("feedetail[{idx}]");
+            let node = node.as_str();
+            let negative_allowed = setting == Setting::Inpatient;
+            let cnt_e4 = decimal(&row.cnt, QUANTITY_MAX_E4, node, "cnt", negative_allowed)?;
+            let pric_e6 = decimal(&row.pric, PRICE_MAX_E6, node, "pric", false)?;
+            let det_item_fee_sumamt_fen = amount(
+                &row.det_item_fee_sumamt,
+                node,
+                "det_item_fee_sumamt",
+                negative_allowed,
+            )?;
+            let expected = line_total_fen(pric_e6, cnt_e4);
+            if (det_item_fee_sumamt_fen - expected).abs() > LINE_TOTAL_TOLERANCE_FEN {
+                return Err(AppError::field(
+                    format!("input.{node}.det_item_fee_sumamt"),
+                    format!(
+                        "{} is not pric × cnt = {}",
+                        crate::wire::scalar::format_decimal(det_item_fee_sumamt_fen, 2),
+                        crate::wire::scalar::format_decimal(expected, 2)
+                    ),
+                ));
+            }
+            let init_feedetl_sn =
+                opt_text(&row.init_feedetl_sn, node, "init_feedetl_sn", ID_CHARS_MAX)?;
+            if cnt_e4 < 0 && init_feedetl_sn.is_none() {
+                return Err(AppError::field(
+                    format!("input.{node}.init_feedetl_sn"),
+                    "is required for a refund line (negative cnt)",
+                ));
+            }
+            lines.push(FeeLine {
+                feedetl_sn: text(&row.feedetl_sn, node, "feedetl_sn", ID_CHARS_MAX)?,
+                init_feedetl_sn,
+                mdtrt_id: text(&row.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
+                psn_no: text(&row.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+                chrg_bchno: match setting {
+                    Setting::Outpatient => {
+                        Some(text(&row.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?)
+                    }
+                    Setting::Inpatient => {
+                        opt_text(&row.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?
+                    }
+                },
+                med_type: match setting {
+                    Setting::Inpatient => {
+                        Some(text(&row.med_type, node, "med_type", CODE_CHARS_MAX)?)
+                    }
+                    Setting::Outpatient => {
+                        opt_text(&row.med_type, node, "med_type", CODE_CHARS_MAX)?
+                    }
+                },
+                dise_codg: opt_text(&row.dise_codg, node, "dise_codg", ID_CHARS_MAX)?,
+                rxno: match opt_text(&row.rxno, node, "rxno", ID_CHARS_MAX)? {
+                    Some(rxno) => Some(rxno),
+                    None => opt_text(&row.drord_no, node, "drord_no", ID_CHARS_MAX)?,
+                },
+                rx_circ_flag: opt_text(&row.rx_circ_flag, node, "rx_circ_flag", 3)?,
+                fee_ocur_time: date_time(&row.fee_ocur_time, node, "fee_ocur_time")?,
+                med_list_codg: text(&row.med_list_codg, node, "med_list_codg", 50)?,
+                medins_list_codg: text(&row.medins_list_codg, node, "medins_list_codg", 150)?,
+                det_item_fee_sumamt_fen,
+                cnt_e4,
+                pric_e6,
+                bilg_dept_codg: text(&row.bilg_dept_codg, node, "bilg_dept_codg", ID_CHARS_MAX)?,
+                bilg_dept_name: text(&row.bilg_dept_name, node, "bilg_dept_name", 100)?,
+                bilg_dr_codg: text(&row.bilg_dr_codg, node, "bilg_dr_codg", ID_CHARS_MAX)?,
+                bilg_dr_name: text(&row.bilg_dr_name, node, "bilg_dr_name", 50)?,
+                hosp_appr_flag: opt_text(&row.hosp_appr_flag, node, "hosp_appr_flag", 3)?,
+                dscg_tkdrug_flag: opt_text(&row.dscg_tkdrug_flag, node, "dscg_tkdrug_flag", 3)?,
+                matn_fee_flag: opt_text(&row.matn_fee_flag, node, "matn_fee_flag", CODE_CHARS_MAX)?,
+                memo: opt_text(&row.memo, node, "memo", TEXT_CHARS_MAX)?,
+            });
+        }
+        Ok(Command::UploadFees { setting, lines })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FeeCancelData {
+    mdtrt_id: Opt<Text>,
+    psn_no: Opt<Text>,
+    chrg_bchno: Opt<Text>,
+    feedetl_sn: Opt<Text>,
+}
+
+/// The "withdraw everything unsettled" selector of 2205/2302.
+const ALL_LINES: &str = "0000";
+
+impl FeeCancelData {
+    fn into_command(self, setting: Setting) -> Result<Command, AppError> {
+        let selection = match setting {
+            Setting::Outpatient => {
+                match text(&self.chrg_bchno, "data", "chrg_bchno", ID_CHARS_MAX)? {
+                    all if all == ALL_LINES => FeeSelection::All,
+                    batch => FeeSelection::Batch(batch),
+                }
+            }
+            Setting::Inpatient => match text(&self.feedetl_sn, "data", "feedetl_sn", ID_CHARS_MAX)?
+            {
+                all if all == ALL_LINES => FeeSelection::All,
+                line => FeeSelection::Line(line),
+            },
+        };
+        Ok(Command::CancelFees {
+            setting,
+            visit: VisitRef {
+                mdtrt_id: text(&self.mdtrt_id, "data", "mdtrt_id", ID_CHARS_MAX)?,
+                psn_no: text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
+                ipt_otp_no: None,
+            },
+            selection,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SettleData {
+    psn_no: Opt<Text>,
+    mdtrt_cert_type: Opt<Text>,
+    mdtrt_cert_no: Opt<Text>,
+    med_type: Opt<Text>,
+    medfee_sumamt: Opt<Amount>,
+    psn_setlway: Opt<Text>,
+    mdtrt_id: Opt<Text>,
+    chrg_bchno: Opt<Text>,
+    acct_used_flag: Opt<Text>,
+    insutype: Opt<Text>,
+    invono: Opt<Text>,
+    mid_setl_flag: Opt<Text>,
+    #[serde(rename = "dscgTime", alias = "dscg_time")]
+    dscg_time: Opt<Date>,
+    fulamt_ownpay_amt: Opt<Amount>,
+    overlmt_selfpay: Opt<Amount>,
+    preselfpay_amt: Opt<Amount>,
+    inscp_scp_amt: Opt<Amount>,
+}
+
+impl SettleData {
+    fn into_command(self, setting: Setting, commit: bool) -> Result<Command, AppError> {
+        let node = "data";
+        let declared = {
+            let parts = [
+                opt_amount(&self.fulamt_ownpay_amt, node, "fulamt_ownpay_amt")?,
+                opt_amount(&self.overlmt_selfpay, node, "overlmt_selfpay")?,
+                opt_amount(&self.preselfpay_amt, node, "preselfpay_amt")?,
+                opt_amount(&self.inscp_scp_amt, node, "inscp_scp_amt")?,
+            ];
+            match parts {
+                [Some(fulamt_ownpay_fen), Some(overlmt_selfpay_fen), Some(preselfpay_fen), Some(inscp_scp_fen)] => {
+                    Some(DeclaredSplit {
+                        fulamt_ownpay_fen,
+                        overlmt_selfpay_fen,
+                        preselfpay_fen,
+                        inscp_scp_fen,
+                    })
+                }
+                // 2207/2304 declare the split; a partial declaration cannot be checked, so it
+                // is ignored rather than guessed at (W 2207A sends all four).
+                _ => None,
+            }
+        };
+        let acct_used = match setting {
+            Setting::Outpatient => {
+                one_of(&self.acct_used_flag, node, "acct_used_flag", &["0", "1"])? == "1"
+            }
+            Setting::Inpatient => {
+                opt_flag(&self.acct_used_flag, node, "acct_used_flag")?.unwrap_or(false)
+            }
+        };
+        Ok(Command::Settle(SettleRequest {
+            setting,
+            commit,
+            visit: VisitRef {
+                mdtrt_id: text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
+                psn_no: text(&self.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+                ipt_otp_no: None,
+            },
+            mdtrt_cert_type: one_of(
+                &self.mdtrt_cert_type,
+                node,
+                "mdtrt_cert_type",
+                &["01", "02", "03"],
+            )?,
+            mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, node, "mdtrt_cert_no", 50)?,
+            med_type: match setting {
+                Setting::Outpatient => {
+                    Some(text(&self.med_type, node, "med_type", CODE_CHARS_MAX)?)
+                }
+                Setting::Inpatient => opt_text(&self.med_type, node, "med_type", CODE_CHARS_MAX)?,
+            },
+            medfee_sumamt_fen: amount(&self.medfee_sumamt, node, "medfee_sumamt", false)?,
+            psn_setlway: text(&self.psn_setlway, node, "psn_setlway", CODE_CHARS_MAX)?,
+            chrg_bchno: match setting {
+                Setting::Outpatient => {
+                    Some(text(&self.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?)
+                }
+                Setting::Inpatient => None,
+            },
+            acct_used,
+            insutype: text(&self.insutype, node, "insutype", CODE_CHARS_MAX)?,
+            invono: opt_text(&self.invono, node, "invono", 20)?,
+            mid_setl: match setting {
+                Setting::Inpatient => {
+                    one_of(&self.mid_setl_flag, node, "mid_setl_flag", &["0", "1"])? == "1"
+                }
+                Setting::Outpatient => false,
+            },
+            dscg_time: opt_date(&self.dscg_time),
+            declared: if commit { declared } else { None },
+        }))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AdmitInput {
+    mdtrtinfo: Node<AdmissionData>,
+    diseinfo: Rows<DiagnosisData>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AdmissionChangeInput {
+    adminfo: Node<AdmissionData>,
+    diseinfo: Rows<DiagnosisData>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AdmissionData {
+    mdtrt_id: Opt<Text>,
+    psn_no: Opt<Text>,
+    insutype: Opt<Text>,
+    begntime: Opt<DateTime>,
+    mdtrt_cert_type: Opt<Text>,
+    mdtrt_cert_no: Opt<Text>,
+    med_type: Opt<Text>,
+    ipt_no: Opt<Text>,
+    ipt_otp_no: Opt<Text>,
+    atddr_no: Opt<Text>,
+    chfpdr_name: Opt<Text>,
+    adm_diag_dscr: Opt<Text>,
+    adm_dept_codg: Opt<Text>,
+    adm_dept_name: Opt<Text>,
+    adm_bed: Opt<Text>,
+    dscg_maindiag_code: Opt<Text>,
+    dscg_maindiag_name: Opt<Text>,
+}
+
+impl AdmissionData {
+    fn admission(
+        &self,
+        node: &str,
+        change: bool,
+        diagnoses: Vec<Diagnosis>,
+    ) -> Result<Admission, AppError> {
+        let ipt_no = match opt_text(&self.ipt_no, node, "ipt_no", ID_CHARS_MAX)? {
+            Some(ipt_no) => ipt_no,
+            None if change => text(&self.ipt_otp_no, node, "ipt_otp_no", ID_CHARS_MAX)?,
+            None => return Err(AppError::required(format!("input.{node}.ipt_no"))),
+        };
+        Ok(Admission {
+            mdtrt_id: if change {
+                Some(text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?)
+            } else {
+                None
+            },
+            psn_no: text(&self.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+            insutype: if change {
+                opt_text(&self.insutype, node, "insutype", CODE_CHARS_MAX)?
+            } else {
+                Some(text(&self.insutype, node, "insutype", CODE_CHARS_MAX)?)
+            },
+            begntime: date_time(&self.begntime, node, "begntime")?,
+            mdtrt_cert_type: one_of(
+                &self.mdtrt_cert_type,
+                node,
+                "mdtrt_cert_type",
+                &["01", "02", "03"],
+            )?,
+            mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, node, "mdtrt_cert_no", 50)?,
+            med_type: text(&self.med_type, node, "med_type", CODE_CHARS_MAX)?,
+            ipt_no,
+            atddr_no: opt_text(&self.atddr_no, node, "atddr_no", ID_CHARS_MAX)?,
+            chfpdr_name: opt_text(&self.chfpdr_name, node, "chfpdr_name", 50)?,
+            adm_diag_dscr: opt_text(&self.adm_diag_dscr, node, "adm_diag_dscr", 200)?,
+            adm_dept_codg: text(&self.adm_dept_codg, node, "adm_dept_codg", ID_CHARS_MAX)?,
+            adm_dept_name: text(&self.adm_dept_name, node, "adm_dept_name", 100)?,
+            adm_bed: opt_text(&self.adm_bed, node, "adm_bed", ID_CHARS_MAX)?,
+            dscg_maindiag_code: text(&self.dscg_maindiag_code, node, "dscg_maindiag_code", 20)?,
+            dscg_maindiag_name: text(&self.dscg_maindiag_name, node, "dscg_maindiag_name", 300)?,
+            diagnoses,
+        })
+    }
+}
+
+impl AdmitInput {
+    fn into_command(self) -> Result<Command, AppError> {
+        let diagnoses = diagnoses(self.diseinfo)?;
+        Ok(Command::Admit(self.mdtrtinfo.0.admission(
+            "mdtrtinfo",
+            false,
+            diagnoses,
+        )?))
+    }
+}
+
+impl AdmissionChangeInput {
+    fn into_command(self) -> Result<Command, AppError> {
+        let diagnoses = diagnoses(self.diseinfo)?;
+        Ok(Command::ChangeAdmission(
+            self.adminfo.0.admission("adminfo", true, diagnoses)?,
+        ))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DischargeInput {
+    dscginfo: Node<DischargeData>,
+    diseinfo: Rows<DiagnosisData>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DischargeData {
+    mdtrt_id: Opt<Text>,
+    psn_no: Opt<Text>,
+    insutype: Opt<Text>,
+    endtime: Opt<DateTime>,
+    dscg_dept_codg: Opt<Text>,
+    dscg_dept_name: Opt<Text>,
+    dscg_way: Opt<Text>,
+    die_date: Opt<Date>,
+}
+
+impl DischargeInput {
+    fn into_command(self) -> Result<Command, AppError> {
+        let data = self.dscginfo.0;
+        let node = "dscginfo";
+        Ok(Command::Discharge(Discharge {
+            visit: VisitRef {
+                mdtrt_id: text(&data.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
+                psn_no: text(&data.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+                ipt_otp_no: None,
+            },
+            insutype: text(&data.insutype, node, "insutype", CODE_CHARS_MAX)?,
+            endtime: date_time(&data.endtime, node, "endtime")?,
+            dscg_dept_codg: text(&data.dscg_dept_codg, node, "dscg_dept_codg", ID_CHARS_MAX)?,
+            dscg_dept_name: text(&data.dscg_dept_name, node, "dscg_dept_name", 100)?,
+            dscg_way: text(&data.dscg_way, node, "dscg_way", 3)?,
+            die_date: opt_date(&data.die_date),
+            diagnoses: diagnoses(self.diseinfo)?,
+        }))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevokeData {
+    psn_no: Opt<Text>,
+    omsgid: Opt<Text>,
+    oinfno: Opt<Text>,
+}
+
+impl RevokeData {
+    fn into_command(self) -> Result<Command, AppError> {
+        let oinfno_text = text(&self.oinfno, "data", "oinfno", 6)?;
+        let oinfno = Infno::parse(&oinfno_text)
+            .filter(|infno| {
+                matches!(
+                    infno,
+                    Infno::Settle2207
+                        | Infno::Settle2207A
+                        | Infno::InpatientSettle2304
+                        | Infno::Admit2401
+                )
+            })
+            .ok_or_else(|| {
+                AppError::field(
+                    "input.data.oinfno",
+                    format!("`{oinfno_text}` cannot be revoked (2207, 2304, 2401)"),
+                )
+            })?;
+        Ok(Command::Revoke {
+            psn_no: text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
+            omsgid: text(&self.omsgid, "data", "omsgid", ID_CHARS_MAX)?,
+            oinfno,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ReconcileData {
+    insutype: Opt<Text>,
+    clr_type: Opt<Text>,
+    setl_optins: Opt<Text>,
+    stmt_begndate: Opt<Date>,
+    stmt_enddate: Opt<Date>,
+    medfee_sumamt: Opt<Amount>,
+    fund_pay_sumamt: Opt<Amount>,
+    acct_pay: Opt<Amount>,
+    fixmedins_setl_cnt: Opt<Decimal<0>>,
+}
+
+/// Longest reconciliation period: a year of daily totals bounds the ledger scan.
+const RECONCILE_DAYS_MAX: i64 = 366;
+
+impl ReconcileData {
+    fn into_command(self) -> Result<Command, AppError> {
+        let node = "data";
+        let stmt_begndate = date(&self.stmt_begndate, node, "stmt_begndate")?;
+        let stmt_enddate = date(&self.stmt_enddate, node, "stmt_enddate")?;
+        if stmt_enddate < stmt_begndate {
+            return Err(AppError::field(
+                "input.data.stmt_enddate",
+                "is before stmt_begndate",
+            ));
+        }
+        if (stmt_enddate - stmt_begndate).num_days() >= RECONCILE_DAYS_MAX {
+            return Err(AppError::field(
+                "input.data.stmt_enddate",
+                format!("period longer than {RECONCILE_DAYS_MAX} days"),
+            ));
+        }
+        Ok(Command::Reconcile(ReconcileRequest {
+            insutype: text(&self.insutype, node, "insutype", CODE_CHARS_MAX)?,
+            clr_type: text(&self.clr_type, node, "clr_type", CODE_CHARS_MAX)?,
+            setl_optins: text(&self.setl_optins, node, "setl_optins", CODE_CHARS_MAX)?,
+            stmt_begndate,
+            stmt_enddate,
+            medfee_sumamt_fen: amount(&self.medfee_sumamt, node, "medfee_sumamt", true)?,
+            fund_pay_sumamt_fen: amount(&self.fund_pay_sumamt, node, "fund_pay_sumamt", true)?,
+            acct_pay_fen: amount(&self.acct_pay, node, "acct_pay", true)?,
+            fixmedins_setl_cnt: decimal(
+                &self.fixmedins_setl_cnt,
+                9_999_999_999,
+                node,
+                "fixmedins_setl_cnt",
+                false,
+            )?,
+        }))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CumulativeData {
+    psn_no: Opt<Text>,
+    cum_ym: Opt<Text>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_total_rounds_half_up() {
+        assert_eq!(line_total_fen(120_000_000, 100_000), 120_000); // 120 × 10 = 1200.00
+        assert_eq!(line_total_fen(4_520_000, 10_000), 452);
+        assert_eq!(line_total_fen(1_005_000, 5_000), 50); // 1.005 × 0.5 = 0.5025 → 0.50
+        assert_eq!(line_total_fen(1_015_000, 5_000), 51); // 0.5075 → 0.51
+        assert_eq!(line_total_fen(1_015_000, -5_000), -51);
+    }
+}
