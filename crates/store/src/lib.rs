@@ -1,1 +1,390 @@
-//! store (being built).
+//! The store: yibao's database edge. One logical schema on PostgreSQL (production) and SQLite
+//! (embedded default), chosen by URL; the registry the interface needs; visits, fee lines and
+//! settlements; a double-entry ledger; idempotent, revocable writes.
+//!
+//! Every write goes through [`Store::execute`], which runs one command in one database
+//! transaction together with its idempotency record (`fixmedins_code`, `msgid`, request hash,
+//! rendered response): a replay returns the stored response and writes nothing; the same msgid
+//! with other content is refused. A settlement writes its result, its ledger transfers, the
+//! account balances and the person's year-to-date accumulators in that one transaction, under a
+//! per-person lock (PostgreSQL: `SELECT … FOR UPDATE` on the person; SQLite: one writer).
+//!
+//! SQL is written once with `$n` placeholders (both drivers accept them) and compiled for each
+//! backend by including `tx.rs` into two modules with a different `Db` type.
+
+#![forbid(unsafe_code)]
+
+pub mod cmd;
+mod engine;
+mod error;
+mod ids;
+mod import;
+pub mod ledger;
+pub mod limits;
+pub mod registry;
+
+pub use cmd::*;
+pub use error::{ImportError, ImportIssue, StoreError};
+pub use import::ImportSummary;
+pub use ledger::LedgerReport;
+pub use registry::{
+    CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase, PersonInfo,
+    ReconcileRequest, ReconcileResult,
+};
+
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use registry::RegistryCache;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+/// The two backends; every query is compiled once for each (see the module docs).
+macro_rules! backend {
+    ($name:ident, $db:ty, $is_pg:expr) => {
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) mod $name {
+            pub(crate) type Db = $db;
+            pub(crate) const IS_PG: bool = $is_pg;
+            include!("tx.rs");
+        }
+    };
+}
+backend!(pg, sqlx::Postgres, true);
+backend!(sq, sqlx::Sqlite, false);
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL (production).
+    Postgres,
+    /// SQLite (embedded default).
+    Sqlite,
+}
+
+#[derive(Debug)]
+enum Pool {
+    Pg(sqlx::PgPool),
+    Sq {
+        pool: sqlx::SqlitePool,
+        /// SQLite has one writer: writes queue here instead of failing with SQLITE_BUSY, which
+        /// also serialises concurrent settlements of the same person.
+        write_lock: tokio::sync::Mutex<()>,
+    },
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: Pool,
+    cache: RwLock<Arc<RegistryCache>>,
+    engine: RwLock<Arc<engine::EngineCache>>,
+    ids: ids::IdGen,
+}
+
+/// A handle on the database; cheap to clone and share between tasks.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// The default database URL: a SQLite file in the working directory.
+pub const DEFAULT_DB_URL: &str = "sqlite://yibao.db?mode=rwc";
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`:
+    /// `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://user@host:port/db`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(limits::POOL_CONNECTIONS_MAX)
+                .connect(url)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            Pool::Pg(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // WAL with NORMAL loses nothing on a process crash (only on power loss).
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(std::time::Duration::from_secs(
+                    limits::SQLITE_BUSY_TIMEOUT_SECS,
+                ))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(limits::POOL_CONNECTIONS_MAX)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Pool::Sq {
+                pool,
+                write_lock: tokio::sync::Mutex::new(()),
+            }
+        } else {
+            return Err(StoreError::bad(
+                "db",
+                format!("unsupported database URL {url:?} (expected sqlite://… or postgres://…)"),
+            ));
+        };
+        let store = Store {
+            inner: Arc::new(Inner {
+                pool,
+                cache: RwLock::new(Arc::new(RegistryCache::default())),
+                engine: RwLock::new(Arc::new(engine::EngineCache::default())),
+                ids: ids::IdGen::new(),
+            }),
+        };
+        store.reload_cache().await?;
+        Ok(store)
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.inner.pool {
+            Pool::Pg(_) => Backend::Postgres,
+            Pool::Sq { .. } => Backend::Sqlite,
+        }
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        match &self.inner.pool {
+            Pool::Pg(p) => p.close().await,
+            Pool::Sq { pool, .. } => pool.close().await,
+        }
+    }
+
+    /// Re-reads the immutable registry data (institutions, catalogue, policies) into memory.
+    async fn reload_cache(&self) -> Result<(), StoreError> {
+        let (cache, docs) = match &self.inner.pool {
+            Pool::Pg(p) => pg::load_cache(p).await?,
+            Pool::Sq { pool, .. } => sq::load_cache(pool).await?,
+        };
+        let engine = engine::EngineCache::build(&docs)?;
+        *self
+            .inner
+            .cache
+            .write()
+            .expect("registry cache lock poisoned") = Arc::new(cache);
+        *self
+            .inner
+            .engine
+            .write()
+            .expect("engine cache lock poisoned") = Arc::new(engine);
+        Ok(())
+    }
+
+    fn cache(&self) -> Arc<RegistryCache> {
+        self.inner
+            .cache
+            .read()
+            .expect("registry cache lock poisoned")
+            .clone()
+    }
+
+    fn engine(&self) -> Arc<engine::EngineCache> {
+        self.inner
+            .engine
+            .read()
+            .expect("engine cache lock poisoned")
+            .clone()
+    }
+
+    /// The institution with this `fixmedins_code` (from memory).
+    pub fn institution_by_code(&self, fixmedins_code: &str) -> Option<Arc<Institution>> {
+        self.cache().institutions.get(fixmedins_code).cloned()
+    }
+
+    /// The institution with this gateway access key (from memory).
+    pub fn institution_by_access_key(&self, access_key: &str) -> Option<Arc<Institution>> {
+        self.cache().by_access_key.get(access_key).cloned()
+    }
+
+    /// All institutions (from memory), sorted by code.
+    pub fn institutions(&self) -> Vec<Arc<Institution>> {
+        let mut all: Vec<_> = self.cache().institutions.values().cloned().collect();
+        all.sort_by(|a, b| a.fixmedins_code.cmp(&b.fixmedins_code));
+        all
+    }
+
+    /// Imports a registry folder (the files of `docs/REGISTRY-FILES.md`) into an empty store,
+    /// all or nothing: any problem in any file writes nothing and lists file, line, column and
+    /// reason.
+    pub async fn import_registry(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<ImportSummary, ImportError> {
+        let parsed = import::read_dir(dir)?;
+        engine::EngineCache::build(&parsed.documents()).map_err(|e| match e {
+            StoreError::BadInput { field, reason } => ImportError::Invalid(vec![ImportIssue {
+                file: field,
+                line: 0,
+                column: String::new(),
+                reason,
+            }]),
+            other => ImportError::Store(other),
+        })?;
+        let summary = match &self.inner.pool {
+            Pool::Pg(p) => pg::import(p, &parsed).await?,
+            Pool::Sq { pool, write_lock } => {
+                let _guard = write_lock.lock().await;
+                sq::import(pool, &parsed).await?
+            }
+        };
+        self.reload_cache().await?;
+        Ok(summary)
+    }
+
+    /// Runs one write command for institution `env.fixmedins_code` under message id
+    /// `env.msgid`, idempotently:
+    /// - first time: executes it, renders the response with `render` and stores it with the
+    ///   business effect in one transaction → [`Reply::Fresh`];
+    /// - same msgid, same `request_hash`: the stored response, nothing executed → [`Reply::Replayed`];
+    /// - same msgid, other hash: [`StoreError::MsgidConflict`], nothing written.
+    ///
+    /// A refused command (any `Err`) writes nothing, not even its idempotency record.
+    pub async fn execute(
+        &self,
+        env: &Envelope,
+        cmd: Command,
+        render: &(dyn Fn(&Outcome) -> String + Send + Sync),
+    ) -> Result<Reply, StoreError> {
+        check_envelope(env)?;
+        let inst = self
+            .institution_by_code(&env.fixmedins_code)
+            .ok_or_else(|| StoreError::not_found("fixmedins_code", &env.fixmedins_code))?;
+        if !inst.active {
+            return Err(StoreError::refused(
+                "fixmedins_code",
+                "the institution is suspended",
+            ));
+        }
+        let engine = self.engine();
+        let ctx = Ctx {
+            env,
+            inst: &inst,
+            engine: &engine,
+            ids: &self.inner.ids,
+        };
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::execute(p, &ctx, cmd, render).await,
+            Pool::Sq { pool, write_lock } => {
+                if let Some(reply) = sq::replay(pool, env).await? {
+                    return Ok(reply);
+                }
+                let _guard = write_lock.lock().await;
+                sq::execute(pool, &ctx, cmd, render).await
+            }
+        }
+    }
+
+    /// 1101: the person found by `psn_no` or by `certno` (resident id), with relations,
+    /// balance and identity categories.
+    pub async fn person_info(&self, psn_no_or_certno: &str) -> Result<PersonInfo, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::person_info(p, psn_no_or_certno).await,
+            Pool::Sq { pool, .. } => sq::person_info(pool, psn_no_or_certno).await,
+        }
+    }
+
+    /// 5203: a settlement or reversal of this institution.
+    pub async fn query_settlement(
+        &self,
+        fixmedins_code: &str,
+        psn_no: &str,
+        setl_id: &str,
+    ) -> Result<SettlementView, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::query_settlement(p, fixmedins_code, psn_no, setl_id).await,
+            Pool::Sq { pool, .. } => {
+                sq::query_settlement(pool, fixmedins_code, psn_no, setl_id).await
+            }
+        }
+    }
+
+    /// 5206: the person's year-to-date accumulators for `year`.
+    pub async fn query_cumulative(
+        &self,
+        psn_no: &str,
+        year: i32,
+    ) -> Result<Vec<CumulativeRow>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::query_cumulative(p, psn_no, year).await,
+            Pool::Sq { pool, .. } => sq::query_cumulative(pool, psn_no, year).await,
+        }
+    }
+
+    /// 3201: reconciles an institution's totals for one insutype, clearing type and insured
+    /// region over a date range against the store's settlements and the ledger.
+    pub async fn reconcile(
+        &self,
+        fixmedins_code: &str,
+        req: &ReconcileRequest,
+    ) -> Result<ReconcileResult, StoreError> {
+        let days = (req.enddate - req.begndate).num_days();
+        if days < 0 {
+            return Err(StoreError::bad("stmt_enddate", "is before stmt_begndate"));
+        }
+        if days >= limits::RECONCILE_DAYS_MAX {
+            return Err(StoreError::bad(
+                "stmt_enddate",
+                format!("the period exceeds {} days", limits::RECONCILE_DAYS_MAX),
+            ));
+        }
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::reconcile(p, fixmedins_code, req).await,
+            Pool::Sq { pool, .. } => sq::reconcile(pool, fixmedins_code, req).await,
+        }
+    }
+
+    /// Checks the whole ledger: every account's balance equals its transfers, the books sum to
+    /// zero, no account that must not go negative is negative, every settlement's identities
+    /// hold and agree with its transfers, every reversal is the exact negation of its original.
+    pub async fn check_ledger(&self) -> Result<LedgerReport, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::check_ledger(p).await,
+            Pool::Sq { pool, .. } => sq::check_ledger(pool).await,
+        }
+    }
+
+    /// The balance of one ledger account (sum of its shards), or `None` if it does not exist.
+    pub async fn account_balance(&self, account_code: &str) -> Result<Option<i64>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::account_balance(p, account_code).await,
+            Pool::Sq { pool, .. } => sq::account_balance(pool, account_code).await,
+        }
+    }
+
+    /// Counts of rows per table (for the demo's report and for tests that check nothing was
+    /// written).
+    pub async fn row_counts(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::row_counts(p).await,
+            Pool::Sq { pool, .. } => sq::row_counts(pool).await,
+        }
+    }
+}
+
+/// What one command runs with.
+pub(crate) struct Ctx<'a> {
+    pub(crate) env: &'a Envelope,
+    pub(crate) inst: &'a Institution,
+    pub(crate) engine: &'a engine::EngineCache,
+    pub(crate) ids: &'a ids::IdGen,
+}
+
+fn check_envelope(env: &Envelope) -> Result<(), StoreError> {
+    if env.msgid.is_empty() {
+        return Err(StoreError::bad("msgid", "is empty"));
+    }
+    if env.msgid.chars().count() > limits::ID_CHARS_MAX {
+        return Err(StoreError::bad(
+            "msgid",
+            format!("is longer than {} characters", limits::ID_CHARS_MAX),
+        ));
+    }
+    if env.infno.is_empty() {
+        return Err(StoreError::bad("infno", "is empty"));
+    }
+    Ok(())
+}

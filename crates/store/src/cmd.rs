@@ -1,0 +1,588 @@
+//! The operations the national interface asks of the store (commands in) and what they produce
+//! (outcomes out). Plain domain structs: the server parses the wire messages into these by hand
+//! and renders outcomes back into the interface's nodes, so the wire format lives in `server`.
+//!
+//! Money is integer fen (`*_fen`, or the interface's amount names which are all fen here),
+//! prices micro-yuan (`*_micro`, 6 decimals), counts ten-thousandths (`*_e4`), ratios millionths
+//! (`*_ppm`).
+
+use chrono::NaiveDateTime;
+
+/// Who sends a message and under which id: the idempotency key and the audit of every write.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// The calling institution (`fixmedins_code`), already authenticated by the server.
+    pub fixmedins_code: String,
+    /// The sender's message id (`msgid`): the idempotency key within the institution.
+    pub msgid: String,
+    /// The transaction code (`infno`, e.g. `2207` or `2207A`).
+    pub infno: String,
+    /// SHA-256 of the request's canonical content (the server decides what is hashed; a
+    /// replay must hash equal, a different request with the same msgid must not).
+    pub request_hash: [u8; 32],
+    /// The visit region of the message (`mdtrtarea_admvs`); empty when not sent.
+    pub mdtrtarea_admvs: String,
+    /// The time the server received the message (the clock is read once, by the server).
+    pub now: NaiveDateTime,
+}
+
+/// A write operation. Each is executed in one database transaction together with its
+/// idempotency record.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// 9001 签到.
+    SignIn(SignIn),
+    /// 9002 签退.
+    SignOut(SignOut),
+    /// 2201 门诊挂号.
+    RegisterOutpatient(RegisterOutpatient),
+    /// 2202 门诊挂号撤销.
+    CancelRegistration(VisitRef),
+    /// 2203 / 2203A 门诊就诊信息上传.
+    UploadVisitInfo(UploadVisitInfo),
+    /// 2204 门诊费用明细上传 / 2301 住院费用明细上传.
+    UploadFees(UploadFees),
+    /// 2205 / 2302 费用明细撤销.
+    CancelFees(CancelFees),
+    /// 2206/2207 (outpatient) and 2303/2304 (inpatient) 预结算 / 结算. A pre-settlement
+    /// (`pre = true`) computes and returns the answer but writes nothing except its idempotency
+    /// record.
+    Settle(Settle),
+    /// 2208 门诊结算撤销 / 2305 住院结算撤销.
+    ReverseSettlement(ReverseSettlement),
+    /// 2401 入院办理.
+    Admit(Admit),
+    /// 2402 出院办理.
+    Discharge(Discharge),
+    /// 2403 入院信息变更.
+    UpdateAdmission(UpdateAdmission),
+    /// 2404 入院撤销.
+    CancelAdmission(VisitRef),
+    /// 2405 出院撤销.
+    UndoDischarge(VisitRef),
+    /// 2601 冲正: undo the operation of message `omsgid` (transaction `oinfno`) if it happened.
+    Revoke(Revoke),
+}
+
+/// 9001 input (`signIn`).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    /// `opter_no`.
+    pub opter_no: String,
+    /// `mac`.
+    pub mac: String,
+    /// `ip`.
+    pub ip: String,
+}
+
+/// 9002 input (`signOut`).
+#[derive(Debug, Clone)]
+pub struct SignOut {
+    /// `sign_no` from 9001.
+    pub sign_no: String,
+    /// `opter_no`.
+    pub opter_no: String,
+}
+
+/// A visit named by the hospital (2202, 2404, 2405 inputs).
+#[derive(Debug, Clone)]
+pub struct VisitRef {
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+}
+
+/// 2201 input (`data`).
+#[derive(Debug, Clone)]
+pub struct RegisterOutpatient {
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `insutype` (`310`/`390`).
+    pub insutype: String,
+    /// `begntime`.
+    pub begntime: NaiveDateTime,
+    /// `mdtrt_cert_type`.
+    pub mdtrt_cert_type: String,
+    /// `mdtrt_cert_no`.
+    pub mdtrt_cert_no: String,
+    /// `ipt_otp_no` (the hospital's own visit number).
+    pub ipt_otp_no: String,
+    /// `atddr_no`.
+    pub atddr_no: String,
+    /// `dr_name`.
+    pub dr_name: String,
+    /// `dept_code`.
+    pub dept_code: String,
+    /// `dept_name`.
+    pub dept_name: String,
+    /// `caty`.
+    pub caty: String,
+}
+
+/// One diagnosis (`diseinfo[]` of 2203/2401/2402/2403).
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    /// `diag_type`.
+    pub diag_type: String,
+    /// `diag_srt_no`.
+    pub diag_srt_no: i64,
+    /// `diag_code`.
+    pub diag_code: String,
+    /// `diag_name`.
+    pub diag_name: String,
+    /// `diag_dept`.
+    pub diag_dept: String,
+    /// `dise_dor_no`.
+    pub dise_dor_no: String,
+    /// `dise_dor_name`.
+    pub dise_dor_name: String,
+    /// `diag_time`.
+    pub diag_time: NaiveDateTime,
+    /// `maindiag_flag` (`1` main); `0` when the message has none (2203).
+    pub maindiag_flag: String,
+    /// `vali_flag` (`1` valid, `0` withdraws an earlier diagnosis with the same sort number).
+    pub vali_flag: String,
+}
+
+/// 2203 / 2203A input (`mdtrtinfo` + `diseinfo[]`).
+#[derive(Debug, Clone)]
+pub struct UploadVisitInfo {
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `med_type` (`11`, `13`, `14`, `41`, ...).
+    pub med_type: String,
+    /// `begntime`.
+    pub begntime: NaiveDateTime,
+    /// `main_cond_dscr`.
+    pub main_cond_dscr: String,
+    /// `dise_codg` (the chronic disease for `14`).
+    pub dise_codg: String,
+    /// `dise_name`.
+    pub dise_name: String,
+    /// `diseinfo[]`.
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+/// One fee line (`feedetail[]` of 2204/2301).
+#[derive(Debug, Clone)]
+pub struct FeeLineIn {
+    /// `feedetl_sn`, unique within the visit.
+    pub feedetl_sn: String,
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `chrg_bchno`.
+    pub chrg_bchno: String,
+    /// `fee_ocur_time`.
+    pub fee_ocur_time: NaiveDateTime,
+    /// `med_list_codg`.
+    pub med_list_codg: String,
+    /// `medins_list_codg`.
+    pub medins_list_codg: String,
+    /// `det_item_fee_sumamt` in fen as sent; checked against `pric × cnt` within one fen.
+    pub det_item_fee_sumamt_fen: i64,
+    /// `cnt` in 1/10000 (negative on refund lines).
+    pub cnt_e4: i64,
+    /// `pric` in micro-yuan (never negative).
+    pub pric_micro: i64,
+    /// `hosp_appr_flag` (`0`, `1`, `2`).
+    pub hosp_appr_flag: String,
+}
+
+/// 2204 / 2301 input.
+#[derive(Debug, Clone)]
+pub struct UploadFees {
+    /// `feedetail[]`: all for one visit.
+    pub lines: Vec<FeeLineIn>,
+}
+
+/// 2205 / 2302 input.
+#[derive(Debug, Clone)]
+pub struct CancelFees {
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `chrg_bchno`; `"0000"` withdraws every unsettled line of the visit.
+    pub chrg_bchno: String,
+    /// 2302 names single lines by `feedetl_sn`; empty means by batch.
+    pub feedetl_sns: Vec<String>,
+}
+
+/// 2206/2207/2303/2304 input (`data`).
+#[derive(Debug, Clone)]
+pub struct Settle {
+    /// Pre-settlement (2206/2303): compute, answer, change nothing.
+    pub pre: bool,
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `insutype`.
+    pub insutype: String,
+    /// `med_type`; empty takes the visit's.
+    pub med_type: String,
+    /// `medfee_sumamt` as sent; must equal the sum of the lines settled.
+    pub medfee_sumamt_fen: i64,
+    /// `acct_used_flag` (`0` no, `1` own account, `2` own then family accounts).
+    pub acct_used_flag: String,
+    /// `chrg_bchno`; empty (inpatient) settles every unsettled line of the visit.
+    pub chrg_bchno: String,
+    /// `psn_setlway`.
+    pub psn_setlway: String,
+    /// `invono`.
+    pub invono: String,
+    /// `mid_setl_flag` (inpatient: `1` settles before discharge).
+    pub mid_setl_flag: bool,
+    /// 2207/2304's own `fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt`
+    /// when sent: they must equal the classification of the uploaded lines.
+    pub claimed_split_fen: Option<[i64; 4]>,
+}
+
+/// 2208 / 2305 input (`data`).
+#[derive(Debug, Clone)]
+pub struct ReverseSettlement {
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `setl_id` of the settlement to reverse.
+    pub setl_id: String,
+}
+
+/// 2401 input (`mdtrtinfo` + `diseinfo[]`).
+#[derive(Debug, Clone)]
+pub struct Admit {
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `insutype`.
+    pub insutype: String,
+    /// `begntime`.
+    pub begntime: NaiveDateTime,
+    /// `mdtrt_cert_type`.
+    pub mdtrt_cert_type: String,
+    /// `mdtrt_cert_no`.
+    pub mdtrt_cert_no: String,
+    /// `med_type` (`21`, `22`, `24`, ...).
+    pub med_type: String,
+    /// `ipt_no`.
+    pub ipt_no: String,
+    /// `atddr_no`.
+    pub atddr_no: String,
+    /// `chfpdr_name`.
+    pub chfpdr_name: String,
+    /// `adm_dept_codg`.
+    pub adm_dept_codg: String,
+    /// `adm_dept_name`.
+    pub adm_dept_name: String,
+    /// `dscg_maindiag_code`.
+    pub dscg_maindiag_code: String,
+    /// `dscg_maindiag_name`.
+    pub dscg_maindiag_name: String,
+    /// `main_cond_dscr`.
+    pub main_cond_dscr: String,
+    /// `diseinfo[]`.
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+/// 2402 input (`dscginfo` + `diseinfo[]`).
+#[derive(Debug, Clone)]
+pub struct Discharge {
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `endtime`.
+    pub endtime: NaiveDateTime,
+    /// `dscg_way`.
+    pub dscg_way: String,
+    /// `diseinfo[]`.
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+/// 2403 input (`adminfo` + `diseinfo[]`); a field left empty keeps its value.
+#[derive(Debug, Clone)]
+pub struct UpdateAdmission {
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `begntime`.
+    pub begntime: Option<NaiveDateTime>,
+    /// `med_type`.
+    pub med_type: String,
+    /// `dscg_maindiag_code`.
+    pub dscg_maindiag_code: String,
+    /// `dscg_maindiag_name`.
+    pub dscg_maindiag_name: String,
+    /// `main_cond_dscr`.
+    pub main_cond_dscr: String,
+    /// `diseinfo[]`: matched by sort number (exists → update, else insert).
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+/// 2601 input (`data`).
+#[derive(Debug, Clone)]
+pub struct Revoke {
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `omsgid`: the message to undo.
+    pub omsgid: String,
+    /// `oinfno`: its transaction code.
+    pub oinfno: String,
+}
+
+/// What a command did; the server renders it into the interface's output nodes.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// 9001: `signinoutb`.
+    SignedIn {
+        /// `sign_no`.
+        sign_no: String,
+        /// `sign_time`.
+        sign_time: NaiveDateTime,
+    },
+    /// 9002: `signoutoutb`.
+    SignedOut {
+        /// `sign_time`.
+        sign_time: NaiveDateTime,
+    },
+    /// 2201 (`data`) and 2401 (`result`).
+    VisitOpened {
+        /// `mdtrt_id`.
+        mdtrt_id: String,
+        /// `psn_no`.
+        psn_no: String,
+        /// `ipt_otp_no`.
+        ipt_otp_no: String,
+    },
+    /// Transactions without output (2202, 2203, 2205, 2302, 2402–2405): `output` is null.
+    Done,
+    /// 2204 / 2301: `result[]`.
+    FeesUploaded(Vec<FeeLineResult>),
+    /// 2206/2207/2303/2304/2208/2305: `setlinfo` + `setldetail[]`.
+    Settled(Box<SettlementView>),
+    /// 2601: what was undone.
+    Revoked(RevokeResult),
+}
+
+/// What a 2601 found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeResult {
+    /// The original never reached the store; it is now barred.
+    NothingToUndo,
+    /// A settlement was reversed by the new settlement `reversal_setl_id`.
+    SettlementReversed {
+        /// The reversal's `setl_id`.
+        reversal_setl_id: String,
+    },
+    /// A registration or admission was cancelled.
+    VisitCancelled {
+        /// Its `mdtrt_id`.
+        mdtrt_id: String,
+    },
+    /// Uploaded fee lines were deleted.
+    FeesDeleted {
+        /// How many lines.
+        n_lines: i64,
+    },
+    /// The original had no lasting effect (a query or a pre-settlement).
+    NoEffect,
+}
+
+/// One classified fee line (2204/2301 `result[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeLineResult {
+    /// `feedetl_sn`.
+    pub feedetl_sn: String,
+    /// `det_item_fee_sumamt` (fen).
+    pub det_item_fee_sumamt_fen: i64,
+    /// `cnt` (1/10000).
+    pub cnt_e4: i64,
+    /// `pric` (micro-yuan).
+    pub pric_micro: i64,
+    /// `pric_uplmt_amt` (micro-yuan), when the catalogue has a cap.
+    pub pric_uplmt_micro: Option<i64>,
+    /// `selfpay_prop` (millionths).
+    pub selfpay_prop_ppm: i64,
+    /// `fulamt_ownpay_amt` (fen).
+    pub fulamt_ownpay_fen: i64,
+    /// `overlmt_amt` (fen).
+    pub overlmt_selfpay_fen: i64,
+    /// `preselfpay_amt` (fen).
+    pub preselfpay_fen: i64,
+    /// `inscp_scp_amt` (fen).
+    pub inscp_scp_fen: i64,
+    /// `chrgitm_lv` (`01`/`02`/`03`; `03` when not in the catalogue).
+    pub chrgitm_lv: String,
+    /// `med_chrgitm_type`.
+    pub med_chrgitm_type: String,
+    /// `lmt_used_flag`.
+    pub lmt_used_flag: String,
+    /// Why the line was classified so (goes into `memo`).
+    pub memo: String,
+}
+
+/// One payer bucket of a settlement (`setldetail[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundPayment {
+    /// `fund_pay_type` (`310100`, `310200`, `390200`, `610100`, ...).
+    pub fund_pay_type: String,
+    /// `fund_payamt` (fen; negative on a reversal).
+    pub fund_payamt_fen: i64,
+}
+
+/// A settlement, pre-settlement or reversal as stored (and as answered by 2206/2207/2208/
+/// 2303/2304/2305/5203).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementView {
+    /// `setl_id`; empty for a pre-settlement.
+    pub setl_id: String,
+    /// The original `setl_id` when this is a reversal.
+    pub orig_setl_id: Option<String>,
+    /// `refd_setl_flag`: 1 once reversed.
+    pub refd_setl_flag: bool,
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `psn_no`.
+    pub psn_no: String,
+    /// `psn_name`.
+    pub psn_name: String,
+    /// `psn_cert_type` (`01` resident id).
+    pub psn_cert_type: String,
+    /// `certno`.
+    pub certno: String,
+    /// `gend`.
+    pub gend: String,
+    /// `naty`.
+    pub naty: String,
+    /// `brdy`.
+    pub brdy: String,
+    /// `age` in whole years at settlement.
+    pub age_years: i64,
+    /// `insutype`.
+    pub insutype: String,
+    /// `psn_type`.
+    pub psn_type: String,
+    /// `cvlserv_flag`.
+    pub cvlserv_flag: String,
+    /// `setl_time`.
+    pub setl_time: NaiveDateTime,
+    /// `mdtrt_cert_type`.
+    pub mdtrt_cert_type: String,
+    /// `med_type`.
+    pub med_type: String,
+    /// `clr_type` (`11` outpatient, `21` inpatient, `41` pharmacy).
+    pub clr_type: String,
+    /// `clr_optins` / `insu_admdvs`: the insured region.
+    pub insuplc_admdvs: String,
+    /// The visit region.
+    pub mdtrtarea_admvs: String,
+    /// The institution.
+    pub fixmedins_code: String,
+    /// Its name.
+    pub fixmedins_name: String,
+    /// Its grade (`hosp_lv`).
+    pub hosp_lv: String,
+    /// Its settlement level (`hi_setl_lv`).
+    pub hi_setl_lv: String,
+    /// `medins_setl_id`: the msgid of the request that made this record.
+    pub medins_setl_id: String,
+    /// `invono`.
+    pub invono: String,
+    /// `dise_codg` of the visit.
+    pub dise_codg: String,
+    /// `begndate` of the visit.
+    pub begndate: String,
+    /// `enddate` of the visit (settlement date while in hospital).
+    pub enddate: String,
+    /// `medfee_sumamt`.
+    pub medfee_sumamt: i64,
+    /// `fulamt_ownpay_amt`.
+    pub fulamt_ownpay_amt: i64,
+    /// `overlmt_selfpay`.
+    pub overlmt_selfpay: i64,
+    /// `preselfpay_amt`.
+    pub preselfpay_amt: i64,
+    /// `inscp_scp_amt`.
+    pub inscp_scp_amt: i64,
+    /// `act_pay_dedc`.
+    pub act_pay_dedc: i64,
+    /// `hifp_pay`.
+    pub hifp_pay: i64,
+    /// `pool_prop_selfpay` (millionths).
+    pub pool_prop_selfpay_ppm: i64,
+    /// `cvlserv_pay`.
+    pub cvlserv_pay: i64,
+    /// `hifes_pay`.
+    pub hifes_pay: i64,
+    /// `hifmi_pay`.
+    pub hifmi_pay: i64,
+    /// `hifob_pay`.
+    pub hifob_pay: i64,
+    /// `maf_pay`.
+    pub maf_pay: i64,
+    /// `oth_pay`.
+    pub oth_pay: i64,
+    /// `fund_pay_sumamt`.
+    pub fund_pay_sumamt: i64,
+    /// `psn_part_amt`.
+    pub psn_part_amt: i64,
+    /// `acct_pay` (includes `acct_mulaid_pay`).
+    pub acct_pay: i64,
+    /// `acct_mulaid_pay`.
+    pub acct_mulaid_pay: i64,
+    /// `psn_cash_pay`.
+    pub psn_cash_pay: i64,
+    /// `hosp_part_amt`.
+    pub hosp_part_amt: i64,
+    /// `balc`: the person's own account balance after this settlement.
+    pub balc: i64,
+    /// `setldetail[]`.
+    pub detail: Vec<FundPayment>,
+    /// `setl_proc_info`: the engine's compact trace.
+    pub setl_proc_info: String,
+}
+
+impl SettlementView {
+    /// `setl_type`: `1` a settlement, `2` a reversal.
+    pub fn setl_type(&self) -> &'static str {
+        if self.orig_setl_id.is_some() {
+            "2"
+        } else {
+            "1"
+        }
+    }
+}
+
+/// The answer to a command.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// The command ran now; `response` is what the renderer made of the outcome and what a
+    /// replay will get.
+    Fresh {
+        /// What it did.
+        outcome: Outcome,
+        /// The stored response text.
+        response: String,
+    },
+    /// The same msgid with the same content was already answered: the stored response, nothing
+    /// was executed or written.
+    Replayed {
+        /// The stored response text.
+        response: String,
+    },
+}
+
+impl Reply {
+    /// The response text to send.
+    pub fn response(&self) -> &str {
+        match self {
+            Reply::Fresh { response, .. } | Reply::Replayed { response } => response,
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Every limit the store enforces, in one place, each with the reason for its value.
+
+/// Fee lines in one 2204/2301 upload: a real 收费批次 is a few hundred lines; more is a bug or abuse.
+pub const FEE_LINES_PER_UPLOAD_MAX: usize = 1_000;
+/// Fee lines on one visit: a long inpatient stay bills some thousands of lines; this bounds a settlement's work.
+pub const FEE_LINES_PER_VISIT_MAX: i64 = 20_000;
+/// Diagnoses in one 2203/2401/2402/2403 message: the national settlement list has at most 50.
+pub const DIAGNOSES_PER_MESSAGE_MAX: usize = 50;
+/// Open outpatient visits per person: nobody has more than a handful of open registrations at once.
+pub const OPEN_OUTPATIENT_VISITS_PER_PERSON_MAX: i64 = 20;
+/// Bound family accounts drawn for mutual aid (共济): a household, not a village.
+pub const FAMILY_BINDINGS_PER_PERSON_MAX: usize = 10;
+/// Characters in an identifier field (msgid, psn_no, mdtrt_id, feedetl_sn, ...): the spec's C 30.
+pub const ID_CHARS_MAX: usize = 30;
+/// Characters in a free-text field (names, descriptions): the spec's widest ordinary field is C 1000.
+pub const TEXT_CHARS_MAX: usize = 1_000;
+/// Absolute amount of one fee line in fen (10 million yuan): larger is a typing error, not a bill.
+pub const LINE_AMOUNT_FEN_MAX: i64 = 1_000_000_000;
+/// Unit price in micro-yuan (10 million yuan): the same bound for the price.
+pub const PRICE_MICRO_MAX: i64 = 10_000_000_000_000;
+/// Count in 1/10000 units (one million units): bounds price x count far below i64 overflow.
+pub const COUNT_E4_MAX: i64 = 10_000_000_000;
+/// Rows in one registry file: bounds import memory (a province is ~50 million people; import in parts).
+pub const REGISTRY_ROWS_PER_FILE_MAX: usize = 20_000_000;
+/// Bound parameters in one multi-row statement: SQLite allows 32766, PostgreSQL 65535.
+pub const STATEMENT_PARAMS_MAX: usize = 30_000;
+/// Connections in the pool: a 2-core server gains nothing from more concurrent transactions.
+pub const POOL_CONNECTIONS_MAX: u32 = 16;
+/// Attempts of one transaction that PostgreSQL aborted for a deadlock or serialization failure.
+pub const TRANSACTION_ATTEMPTS_MAX: u32 = 5;
+/// Shards of a hot ledger account's balance: spreads concurrent updates of one region's fund.
+pub const BALANCE_SHARDS: u64 = 16;
+/// Days covered by one 3201 reconciliation: a statement period is a month; a year is the ceiling.
+pub const RECONCILE_DAYS_MAX: i64 = 366;
+/// Seconds SQLite waits for a lock held by another process before failing.
+pub const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
+/// Problems reported by one failed import: enough to fix a file, not a flood.
+pub const IMPORT_ISSUES_MAX: usize = 100;
