@@ -1,0 +1,1341 @@
+//! The hospital simulator: workers on tokio, each running whole visit chains against the server
+//! and checking every answer.
+
+use std::collections::{BTreeMap, HashSet};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::amount::Num;
+use crate::bill::{
+    build_bill, cost_target_fen, inpatient_lines_for, stay_days_for, Bill, VisitKind,
+    OUTPATIENT_LINES,
+};
+use crate::population::{ItemKind, Patient, Population, Site};
+use crate::summary::{Summary, WorkerStats};
+use crate::verify::{
+    check_identities, check_negation, parse_fee_result, parse_settlement, Direction, LineTotals,
+    Settlement,
+};
+use crate::wire::{envelope_bytes, local_now, Answer, Client, Signing, CALL_SERVICE_PATH};
+
+/// Workers at most.
+pub const CONCURRENCY_MAX: usize = 1_024;
+/// Fee lines per 2301 upload (a HIS uploads a long stay in batches).
+pub const INPATIENT_LINES_PER_UPLOAD: usize = 50;
+
+/// Shares of the visit kinds, as integer weights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mix {
+    /// Weight per kind, in [`VisitKind::ALL`] order.
+    pub weights: [u32; 4],
+}
+
+impl Default for Mix {
+    /// The demo city's rates per insured per year: general outpatient ~3.2, pharmacy ~4,
+    /// chronic ~0.35, inpatient ~0.14 (spec/demo-city.md).
+    fn default() -> Self {
+        Mix {
+            weights: [42, 5, 51, 2],
+        }
+    }
+}
+
+impl FromStr for Mix {
+    type Err = String;
+
+    /// `outpatient=42,chronic=5,pharmacy=51,inpatient=2`, or one kind's name alone.
+    fn from_str(text: &str) -> Result<Mix, String> {
+        let mut weights = [0u32; 4];
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, weight) = part.split_once('=').unwrap_or((part, "1"));
+            let idx = VisitKind::ALL
+                .iter()
+                .position(|k| k.name() == name.trim())
+                .ok_or_else(|| format!("mix: unknown visit kind {name:?} (outpatient, chronic, pharmacy, inpatient)"))?;
+            weights[idx] = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("mix: weight {weight:?} of {name} is not a whole number"))?;
+        }
+        if weights.iter().all(|w| *w == 0) {
+            return Err("mix: at least one kind needs a weight above 0".to_owned());
+        }
+        Ok(Mix { weights })
+    }
+}
+
+/// How often the simulator misbehaves like a real HIS, in permille of chains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chaos {
+    /// Settlements reversed afterwards (2208/2305).
+    pub reversal_permille: u32,
+    /// Settlements whose request is resent with the same msgid (the answer must be identical).
+    pub retry_permille: u32,
+    /// Settlements undone by 2601 冲正.
+    pub revs_permille: u32,
+    /// Chains that also send a hostile request (each must get `infcode -1` or the gateway's 401).
+    pub bad_permille: u32,
+    /// Chains started with 1101 (person lookup by certificate number).
+    pub lookup_permille: u32,
+    /// Visits at a hospital of another region (异地就医).
+    pub cross_region_permille: u32,
+}
+
+impl Chaos {
+    /// Realistic misbehaviour for the demo.
+    pub fn realistic() -> Chaos {
+        Chaos {
+            reversal_permille: 30,
+            retry_permille: 30,
+            revs_permille: 10,
+            bad_permille: 20,
+            lookup_permille: 200,
+            cross_region_permille: 40,
+        }
+    }
+
+    /// None at all: a pure throughput run.
+    pub fn none() -> Chaos {
+        Chaos {
+            reversal_permille: 0,
+            retry_permille: 0,
+            revs_permille: 0,
+            bad_permille: 0,
+            lookup_permille: 0,
+            cross_region_permille: 0,
+        }
+    }
+}
+
+/// A run's settings.
+#[derive(Clone, Debug)]
+pub struct LoadConfig {
+    /// How long to send new chains.
+    pub duration: Duration,
+    /// Stop after this many chains (whichever comes first).
+    pub visits_max: Option<u64>,
+    /// Concurrent workers (each one visit chain at a time).
+    pub concurrency: usize,
+    /// Visit kinds.
+    pub mix: Mix,
+    /// Lines of every outpatient bill, instead of a random 3–15 (benchmarks use 10).
+    pub outpatient_lines: Option<usize>,
+    /// Misbehaviour.
+    pub chaos: Chaos,
+    /// Sign requests with the CSB headers.
+    pub auth: bool,
+    /// Random seed.
+    pub seed: u64,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A setting is out of range.
+    #[error("{0}")]
+    Config(String),
+    /// Sign-in (9001) failed for an institution: the server is not reachable or refuses it.
+    #[error("9001 sign-in of {site}: {reason}")]
+    SignIn {
+        /// Institution code.
+        site: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+struct Shared {
+    client: Client,
+    population: Arc<Population>,
+    config: LoadConfig,
+    deadline: Instant,
+    chains_started: AtomicU64,
+    sequence: AtomicU64,
+    run_tag: String,
+    sign_nos: BTreeMap<String, String>,
+    in_hospital: Mutex<HashSet<String>>,
+}
+
+/// Runs the simulator against the server at `addr` and returns what happened.
+pub async fn run(
+    addr: &str,
+    population: Arc<Population>,
+    config: LoadConfig,
+) -> Result<Summary, LoadError> {
+    if config.concurrency == 0 || config.concurrency > CONCURRENCY_MAX {
+        return Err(LoadError::Config(format!(
+            "concurrency: {} is outside 1..={CONCURRENCY_MAX}",
+            config.concurrency
+        )));
+    }
+    let client = Client::new(addr, config.concurrency);
+    let signing = if config.auth {
+        Signing::Valid
+    } else {
+        Signing::Off
+    };
+    // Every institution signs in once (9001) and uses its sign_no afterwards.
+    let mut sign_nos = BTreeMap::new();
+    let run_tag = format!("{:04}", (crate::wire::now_ms() / 1000) % 10_000);
+    for (idx, site) in population.sites.iter().enumerate() {
+        let msgid = format!(
+            "{}{}{}S{idx:03}",
+            site.fixmedins_code,
+            local_now().format("%Y%m%d%H%M%S"),
+            &run_tag[..2]
+        );
+        let msgid: String = msgid.chars().take(30).collect();
+        let input =
+            json!({"signIn": {"opter_no": "1001", "mac": "00-16-3E-00-00-01", "ip": "10.0.0.1"}});
+        let body = envelope_bytes(site, "9001", &msgid, &site.admdvs, "", input);
+        let reply = client
+            .post(CALL_SERVICE_PATH, site, "9001", body, signing)
+            .await
+            .map_err(|e| LoadError::SignIn {
+                site: site.fixmedins_code.clone(),
+                reason: e.to_string(),
+            })?;
+        let answer = Answer::parse(&reply.body).map_err(|reason| LoadError::SignIn {
+            site: site.fixmedins_code.clone(),
+            reason,
+        })?;
+        let sign_no = answer
+            .output()
+            .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
+            .and_then(|o| o["signinoutb"]["sign_no"].as_str().map(str::to_owned));
+        match (answer.infcode(), sign_no) {
+            (Some(0), Some(sign_no)) => {
+                sign_nos.insert(site.fixmedins_code.clone(), sign_no);
+            }
+            _ => {
+                return Err(LoadError::SignIn {
+                    site: site.fixmedins_code.clone(),
+                    reason: format!(
+                        "HTTP {}: {}",
+                        reply.status,
+                        String::from_utf8_lossy(&reply.body)
+                    ),
+                })
+            }
+        }
+    }
+    let shared = Arc::new(Shared {
+        client,
+        population,
+        deadline: Instant::now() + config.duration,
+        chains_started: AtomicU64::new(0),
+        sequence: AtomicU64::new(0),
+        run_tag,
+        sign_nos,
+        in_hospital: Mutex::new(HashSet::new()),
+        config,
+    });
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for worker_idx in 0..shared.config.concurrency {
+        let shared = Arc::clone(&shared);
+        handles.push(tokio::spawn(async move {
+            worker(shared, worker_idx as u64).await
+        }));
+    }
+    let mut stats = WorkerStats::default();
+    for handle in handles {
+        match handle.await {
+            Ok(worker_stats) => stats.merge(worker_stats),
+            Err(e) => stats.error(&format!("worker panicked: {e}")),
+        }
+    }
+    Ok(Summary::new(
+        stats,
+        started.elapsed(),
+        shared.config.concurrency,
+    ))
+}
+
+async fn worker(shared: Arc<Shared>, worker_idx: u64) -> WorkerStats {
+    let mut rng = StdRng::seed_from_u64(
+        shared.config.seed ^ (worker_idx.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+    );
+    let mut stats = WorkerStats::default();
+    loop {
+        if Instant::now() >= shared.deadline {
+            break;
+        }
+        let n = shared.chains_started.fetch_add(1, Ordering::Relaxed);
+        if shared.config.visits_max.is_some_and(|max| n >= max) {
+            break;
+        }
+        let kind = pick_kind(&mut rng, &shared.config.mix);
+        let mut chain = Chain {
+            shared: &shared,
+            stats: &mut stats,
+            rng: &mut rng,
+        };
+        chain.run(kind).await;
+    }
+    stats
+}
+
+fn pick_kind(rng: &mut StdRng, mix: &Mix) -> VisitKind {
+    let total: u32 = mix.weights.iter().sum();
+    let mut pick = rng.random_range(0..total);
+    for (kind, weight) in VisitKind::ALL.iter().zip(mix.weights) {
+        if pick < weight {
+            return *kind;
+        }
+        pick -= weight;
+    }
+    VisitKind::Outpatient
+}
+
+/// What a request is expected to get.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Success,
+    Refusal,
+}
+
+struct Chain<'a> {
+    shared: &'a Shared,
+    stats: &'a mut WorkerStats,
+    rng: &'a mut StdRng,
+}
+
+/// A successful answer's output (or `None` on failure, already counted).
+type Outcome = Option<String>;
+
+impl Chain<'_> {
+    fn msgid(&mut self, site: &Site) -> String {
+        let seq = self.shared.sequence.fetch_add(1, Ordering::Relaxed);
+        // Institution code (12) + time (14) + 4 base-36 digits: unique per institution and second.
+        let mut suffix = String::new();
+        let mut rest = (seq + self.shared.run_tag.parse::<u64>().unwrap_or(0) * 7_919) % 1_679_616;
+        for _ in 0..4 {
+            let digit = (rest % 36) as u32;
+            suffix.insert(
+                0,
+                char::from_digit(digit, 36)
+                    .expect("below 36")
+                    .to_ascii_uppercase(),
+            );
+            rest /= 36;
+        }
+        format!(
+            "{}{}{suffix}",
+            site.fixmedins_code,
+            local_now().format("%Y%m%d%H%M%S")
+        )
+    }
+
+    async fn send(
+        &mut self,
+        site: &Site,
+        infno: &'static str,
+        body: Bytes,
+        expect: Expect,
+    ) -> Outcome {
+        self.send_signed(site, infno, body, expect, self.signing())
+            .await
+    }
+
+    fn signing(&self) -> Signing {
+        if self.shared.config.auth {
+            Signing::Valid
+        } else {
+            Signing::Off
+        }
+    }
+
+    async fn send_signed(
+        &mut self,
+        site: &Site,
+        infno: &'static str,
+        body: Bytes,
+        expect: Expect,
+        signing: Signing,
+    ) -> Outcome {
+        let reply = match self
+            .shared
+            .client
+            .post(CALL_SERVICE_PATH, site, infno, body, signing)
+            .await
+        {
+            Ok(reply) => reply,
+            Err(e) => {
+                self.stats.error(&format!("{infno} {e}"));
+                return None;
+            }
+        };
+        self.stats.requests += 1;
+        if expect == Expect::Success {
+            self.stats
+                .latency
+                .entry(infno)
+                .or_default()
+                .record(reply.micros);
+        }
+        if reply.status >= 500 {
+            self.stats.error(&format!("{infno} HTTP {}", reply.status));
+            return None;
+        }
+        let answer = match Answer::parse(&reply.body) {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.stats.error(&format!("{infno} {e}"));
+                return None;
+            }
+        };
+        match (expect, answer.infcode(), reply.status) {
+            (Expect::Success, Some(0), 200) => Some(answer.output().unwrap_or("null").to_owned()),
+            (Expect::Success, _, status) => {
+                let msg = answer.err_msg.unwrap_or_default();
+                self.stats.refusal(infno, status, &msg);
+                None
+            }
+            (Expect::Refusal, Some(-1), _) | (Expect::Refusal, _, 401) => {
+                self.stats.bad_requests_refused += 1;
+                None
+            }
+            (Expect::Refusal, _, status) => {
+                self.stats.violation(format!(
+                    "{infno}: a hostile request was accepted (HTTP {status}): {}",
+                    String::from_utf8_lossy(&reply.body)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                ));
+                None
+            }
+        }
+    }
+
+    fn pick_site(&mut self, kind: VisitKind, patient: &Patient) -> Site {
+        let population = &self.shared.population;
+        let home = &population.home_region;
+        let cross_region = kind != VisitKind::Pharmacy
+            && (self.rng.random_range(0..1000) < self.shared.config.chaos.cross_region_permille
+                || (patient.filed_region.is_some() && self.rng.random_range(0..10) < 3));
+        let candidates: Vec<&Site> = if kind == VisitKind::Pharmacy {
+            population.sites.iter().filter(|s| s.pharmacy).collect()
+        } else if cross_region {
+            population
+                .sites
+                .iter()
+                .filter(|s| !s.pharmacy && &s.admdvs != home)
+                .collect()
+        } else {
+            // Visits by level: most care is at level 1, stays at level 2 and 3.
+            let level = match (kind, self.rng.random_range(0..100)) {
+                (VisitKind::Inpatient, 0..=24) | (_, 0..=49) => 1,
+                (VisitKind::Inpatient, 25..=69) | (_, 50..=79) => 2,
+                _ => 3,
+            };
+            let at_level: Vec<&Site> = population
+                .sites
+                .iter()
+                .filter(|s| !s.pharmacy && &s.admdvs == home && s.hi_setl_lv == level)
+                .collect();
+            if at_level.is_empty() {
+                population
+                    .sites
+                    .iter()
+                    .filter(|s| !s.pharmacy && &s.admdvs == home)
+                    .collect()
+            } else {
+                at_level
+            }
+        };
+        let fallback: Vec<&Site> = population.sites.iter().filter(|s| !s.pharmacy).collect();
+        let candidates = if candidates.is_empty() {
+            fallback
+        } else {
+            candidates
+        };
+        candidates[self.rng.random_range(0..candidates.len())].clone()
+    }
+
+    fn sign_no(&self, site: &Site) -> &str {
+        self.shared
+            .sign_nos
+            .get(&site.fixmedins_code)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    fn body<T: Serialize>(
+        &mut self,
+        site: &Site,
+        infno: &str,
+        insuplc: &str,
+        input: T,
+    ) -> (String, Bytes) {
+        let msgid = self.msgid(site);
+        let body = envelope_bytes(site, infno, &msgid, insuplc, self.sign_no(site), input);
+        (msgid, body)
+    }
+
+    async fn run(&mut self, kind: VisitKind) {
+        let population = Arc::clone(&self.shared.population);
+        let patient = population.pick_patient(self.rng).clone();
+        // A chronic visit needs a chronic patient: otherwise it is a general outpatient visit.
+        let kind = match (kind, patient.chronic) {
+            (VisitKind::Chronic, None) => VisitKind::Outpatient,
+            (kind, _) => kind,
+        };
+        if kind == VisitKind::Inpatient {
+            let admitted = self
+                .shared
+                .in_hospital
+                .lock()
+                .expect("not poisoned")
+                .insert(patient.psn_no.clone());
+            if !admitted {
+                return;
+            }
+            self.inpatient(&patient).await;
+            self.shared
+                .in_hospital
+                .lock()
+                .expect("not poisoned")
+                .remove(&patient.psn_no);
+        } else {
+            self.outpatient(kind, &patient).await;
+        }
+        self.stats.chains[kind_idx(kind)] += 1;
+        if self.rng.random_range(0..1000) < self.shared.config.chaos.bad_permille {
+            self.hostile(&patient).await;
+        }
+    }
+
+    async fn lookup(&mut self, site: &Site, patient: &Patient) -> bool {
+        let input = json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": patient.certno, "card_sn": "", "begntime": "", "psn_cert_type": "01", "certno": patient.certno, "psn_name": patient.psn_name}});
+        let (_, body) = self.body(site, "1101", "", input);
+        let Some(output) = self.send(site, "1101", body, Expect::Success).await else {
+            return false;
+        };
+        let value: serde_json::Value = serde_json::from_str(&output).unwrap_or_default();
+        let psn_no = value["baseinfo"]["psn_no"].as_str().unwrap_or_default();
+        if psn_no != patient.psn_no {
+            self.stats.violation(format!(
+                "1101: certno {} answered psn_no {psn_no:?}, expected {}",
+                patient.certno, patient.psn_no
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn acct_used_flag(&mut self, patient: &Patient) -> &'static str {
+        if patient.bound && self.rng.random_range(0..2) == 0 {
+            "2"
+        } else if patient.has_account && self.rng.random_range(0..10) < 7 {
+            "1"
+        } else {
+            "0"
+        }
+    }
+
+    async fn outpatient(&mut self, kind: VisitKind, patient: &Patient) {
+        let site = self.pick_site(kind, patient);
+        let insuplc = patient.insuplc_admdvs.clone();
+        if self.rng.random_range(0..1000) < self.shared.config.chaos.lookup_permille
+            && !self.lookup(&site, patient).await
+        {
+            return;
+        }
+        let now = local_now().format("%Y-%m-%d %H:%M:%S").to_string();
+        let seq = self.shared.sequence.fetch_add(1, Ordering::Relaxed);
+        let (dise_codg, dise_name) = match (kind, patient.chronic) {
+            (VisitKind::Chronic, Some(disease)) => (disease.code(), disease.name()),
+            _ => OUTPATIENT_DIAGNOSES[self.rng.random_range(0..OUTPATIENT_DIAGNOSES.len())],
+        };
+        let (dept_code, dept_name, caty) = if kind == VisitKind::Pharmacy {
+            ("YF01", "药房", "A50")
+        } else {
+            ("NK01", "内科门诊", "A03")
+        };
+        // 2201 门诊挂号.
+        let input = json!({"data": {
+            "psn_no": patient.psn_no, "insutype": patient.insutype, "begntime": now,
+            "mdtrt_cert_type": "02", "mdtrt_cert_no": patient.certno, "ipt_otp_no": format!("MZ{seq}"),
+            "atddr_no": "D140500001", "dr_name": "王医生", "dept_code": dept_code, "dept_name": dept_name, "caty": caty,
+        }});
+        let (_, body) = self.body(&site, "2201", &insuplc, input);
+        let Some(output) = self.send(&site, "2201", body, Expect::Success).await else {
+            return;
+        };
+        let value: serde_json::Value = serde_json::from_str(&output).unwrap_or_default();
+        let Some(mdtrt_id) = value["data"]["mdtrt_id"].as_str().map(str::to_owned) else {
+            self.stats
+                .violation(format!("2201: no output.data.mdtrt_id in {output}"));
+            return;
+        };
+        // 2203 就诊信息上传.
+        let input = json!({
+            "mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "med_type": kind.med_type(), "begntime": now,
+                "main_cond_dscr": "", "dise_codg": dise_codg, "dise_name": dise_name},
+            "diseinfo": [{"diag_type": "1", "diag_srt_no": 1, "diag_code": dise_codg, "diag_name": dise_name,
+                "diag_dept": dept_name, "dise_dor_no": "D140500001", "dise_dor_name": "王医生", "diag_time": now, "vali_flag": "1"}],
+        });
+        let (_, body) = self.body(&site, "2203", &insuplc, input);
+        if self
+            .send(&site, "2203", body, Expect::Success)
+            .await
+            .is_none()
+        {
+            return;
+        }
+        // The bill.
+        let n_lines = match (kind, self.shared.config.outpatient_lines) {
+            (VisitKind::Outpatient, Some(n)) => n,
+            _ => self
+                .rng
+                .random_range(OUTPATIENT_LINES.0..=OUTPATIENT_LINES.1),
+        };
+        let target = cost_target_fen(
+            self.rng,
+            kind,
+            site.hi_setl_lv,
+            patient.age,
+            patient.chronic,
+        );
+        let kinds: &[ItemKind] = if kind == VisitKind::Pharmacy {
+            &[ItemKind::Drug]
+        } else {
+            &[ItemKind::Drug, ItemKind::Service, ItemKind::Consumable]
+        };
+        let bill = build_bill(
+            self.rng,
+            &self.shared.population.items,
+            kinds,
+            n_lines,
+            target,
+        );
+        let chrg_bchno = format!("{seq}01");
+        let chaos = self.shared.config.chaos.clone();
+        // A hostile 2204 first (one line's amount off by a yuan): it must be refused and write
+        // nothing, which the 2206 total below then shows.
+        if self.rng.random_range(0..1000) < chaos.bad_permille * 5 {
+            let mut lines =
+                self.fee_lines(&bill, &mdtrt_id, patient, &chrg_bchno, dise_codg, &now, seq);
+            if let Some(first) = lines.first_mut() {
+                first.det_item_fee_sumamt = Num::fen(bill.lines[0].amount_fen + 100);
+            }
+            let (_, body) = self.body(&site, "2204", &insuplc, json!({"feedetail": lines}));
+            self.send(&site, "2204", body, Expect::Refusal).await;
+        }
+        let lines = self.fee_lines(&bill, &mdtrt_id, patient, &chrg_bchno, dise_codg, &now, seq);
+        let (_, body) = self.body(&site, "2204", &insuplc, json!({"feedetail": lines}));
+        let Some(output) = self.send(&site, "2204", body, Expect::Success).await else {
+            return;
+        };
+        let totals = match parse_fee_result(&output) {
+            Ok(totals) => totals,
+            Err(problems) => {
+                for p in problems {
+                    self.stats.violation(format!("2204: {p}"));
+                }
+                return;
+            }
+        };
+        if totals.det_item_fee_sumamt != bill.total_fen() || totals.n_lines != bill.lines.len() {
+            self.stats.violation(format!(
+                "2204: answered {} lines / {} fen for {} lines / {} fen sent",
+                totals.n_lines,
+                totals.det_item_fee_sumamt,
+                bill.lines.len(),
+                bill.total_fen()
+            ));
+        }
+        let acct_used_flag = self.acct_used_flag(patient);
+        let settle = SettleInput {
+            psn_no: &patient.psn_no,
+            mdtrt_cert_type: "02",
+            mdtrt_cert_no: &patient.certno,
+            med_type: kind.med_type(),
+            medfee_sumamt: Num::fen(bill.total_fen()),
+            psn_setlway: "01",
+            mdtrt_id: &mdtrt_id,
+            chrg_bchno: Some(&chrg_bchno),
+            acct_used_flag,
+            insutype: &patient.insutype,
+            mid_setl_flag: None,
+            invono: None,
+            fulamt_ownpay_amt: None,
+            overlmt_selfpay: None,
+            preselfpay_amt: None,
+            inscp_scp_amt: None,
+        };
+        // 2206 预结算.
+        let (_, body) = self.body(&site, "2206", &insuplc, json!({"data": &settle}));
+        let Some(output) = self.send(&site, "2206", body, Expect::Success).await else {
+            return;
+        };
+        if self
+            .check_settlement(
+                "2206",
+                &output,
+                bill.total_fen(),
+                None,
+                Direction::Settlement,
+            )
+            .is_none()
+        {
+            return;
+        }
+        // 2207 结算.
+        let invono = format!("FP{seq}");
+        let settle = settle.final_(&invono, &totals);
+        let (msgid, body) = self.body(&site, "2207", &insuplc, json!({"data": &settle}));
+        let Some(output) = self
+            .send(&site, "2207", body.clone(), Expect::Success)
+            .await
+        else {
+            return;
+        };
+        let Some(settlement) = self.check_settlement(
+            "2207",
+            &output,
+            bill.total_fen(),
+            Some(&msgid),
+            Direction::Settlement,
+        ) else {
+            return;
+        };
+        self.stats.settled(kind, &settlement.amounts, 1);
+        self.after_settlement(
+            &site,
+            patient,
+            &insuplc,
+            "2207",
+            "2208",
+            &msgid,
+            body,
+            &output,
+            &settlement,
+        )
+        .await;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fee_lines<'b>(
+        &self,
+        bill: &'b Bill,
+        mdtrt_id: &'b str,
+        patient: &'b Patient,
+        chrg_bchno: &'b str,
+        dise_codg: &'b str,
+        now: &'b str,
+        seq: u64,
+    ) -> Vec<FeeLine<'b>> {
+        let items = &self.shared.population.items;
+        bill.lines
+            .iter()
+            .enumerate()
+            .map(|(idx, line)| {
+                let item = &items[line.item_idx];
+                FeeLine {
+                    feedetl_sn: format!("{seq}{idx:03}"),
+                    init_feedetl_sn: None,
+                    mdtrt_id,
+                    psn_no: &patient.psn_no,
+                    chrg_bchno: Some(chrg_bchno),
+                    dise_codg: Some(dise_codg),
+                    rxno: Some(""),
+                    rx_circ_flag: Some("0"),
+                    med_type: None,
+                    fee_ocur_time: now,
+                    med_list_codg: item.med_list_codg.clone(),
+                    medins_list_codg: format!("YN{}", item.med_list_codg),
+                    det_item_fee_sumamt: Num::fen(line.amount_fen),
+                    cnt: Num::count(line.cnt_e4),
+                    pric: Num::price(line.pric_micro),
+                    bilg_dept_codg: "NK01",
+                    bilg_dept_name: "内科",
+                    bilg_dr_codg: "D140500001",
+                    bilg_dr_name: "王医生",
+                    hosp_appr_flag: if idx % 10 == 9 { "0" } else { "1" },
+                }
+            })
+            .collect()
+    }
+
+    /// Reads and checks a settlement answer; `None` (counted) when it fails a check.
+    fn check_settlement(
+        &mut self,
+        infno: &'static str,
+        output: &str,
+        bill_fen: i64,
+        msgid: Option<&str>,
+        direction: Direction,
+    ) -> Option<Settlement> {
+        let settlement = match parse_settlement(output) {
+            Ok(s) => s,
+            Err(e) => {
+                self.stats.violation(format!("{infno}: {e}"));
+                return None;
+            }
+        };
+        self.stats.settlements_checked += 1;
+        let mut problems = check_identities(&settlement, direction);
+        let expected_total = if direction == Direction::Settlement {
+            bill_fen
+        } else {
+            -bill_fen
+        };
+        if settlement.amounts.medfee_sumamt != expected_total {
+            problems.push(format!(
+                "medfee_sumamt {} fen, the bill is {expected_total} fen",
+                settlement.amounts.medfee_sumamt
+            ));
+        }
+        if let Some(msgid) = msgid {
+            if settlement.medins_setl_id.as_deref() != Some(msgid) {
+                problems.push(format!(
+                    "medins_setl_id {:?} is not the msgid {msgid}",
+                    settlement.medins_setl_id
+                ));
+            }
+            if settlement.setl_id.as_deref().unwrap_or("").is_empty() {
+                problems.push("setl_id is empty".to_owned());
+            }
+        }
+        if problems.is_empty() {
+            Some(settlement)
+        } else {
+            for p in problems {
+                self.stats.violation(format!("{infno}: {p}"));
+            }
+            None
+        }
+    }
+
+    /// Retries, reversals, 冲正 and hostile follow-ups of a settlement.
+    #[allow(clippy::too_many_arguments)]
+    async fn after_settlement(
+        &mut self,
+        site: &Site,
+        patient: &Patient,
+        insuplc: &str,
+        settle_infno: &'static str,
+        reverse_infno: &'static str,
+        msgid: &str,
+        body: Bytes,
+        output: &str,
+        settlement: &Settlement,
+    ) {
+        let chaos = self.shared.config.chaos.clone();
+        let setl_id = settlement.setl_id.clone().unwrap_or_default();
+        let mdtrt_id = settlement.mdtrt_id.clone().unwrap_or_default();
+        if self.rng.random_range(0..1000) < chaos.retry_permille {
+            // The same msgid and body again: the stored answer, nothing new written.
+            self.stats.retries += 1;
+            if let Some(again) = self
+                .send(site, settle_infno, body.clone(), Expect::Success)
+                .await
+            {
+                let first: serde_json::Value = serde_json::from_str(output).unwrap_or_default();
+                let second: serde_json::Value = serde_json::from_str(&again).unwrap_or_default();
+                if first != second {
+                    self.stats.violation(format!(
+                        "{settle_infno}: a retry of msgid {msgid} got a different answer"
+                    ));
+                }
+            }
+            // The same msgid with different content must be refused.
+            if self.rng.random_range(0..2) == 0 {
+                let changed = String::from_utf8_lossy(&body).replacen(
+                    "\"invono\":\"FP",
+                    "\"invono\":\"XX",
+                    1,
+                );
+                let changed = if changed.as_bytes() == &body[..] {
+                    String::from_utf8_lossy(&body).replacen(
+                        "\"acct_used_flag\":\"",
+                        "\"acct_used_flag\":\"9",
+                        1,
+                    )
+                } else {
+                    changed
+                };
+                self.send(site, settle_infno, Bytes::from(changed), Expect::Refusal)
+                    .await;
+            }
+        }
+        let roll = self.rng.random_range(0..1000);
+        if roll < chaos.revs_permille {
+            // 2601 冲正 of the settlement, as if its answer had been lost.
+            let input = json!({"data": {"psn_no": patient.psn_no, "omsgid": msgid, "oinfno": settle_infno}});
+            let (_, revs_body) = self.body(site, "2601", insuplc, input);
+            if self
+                .send(site, "2601", revs_body, Expect::Success)
+                .await
+                .is_some()
+            {
+                self.stats.revs += 1;
+                self.stats
+                    .settled(VisitKind::Outpatient, &negate(&settlement.amounts), 0);
+            }
+        } else if roll < chaos.revs_permille + chaos.reversal_permille {
+            // An institution of another code may not touch this settlement.
+            if chaos.bad_permille > 0 {
+                if let Some(other) = self
+                    .shared
+                    .population
+                    .sites
+                    .iter()
+                    .find(|s| s.fixmedins_code != site.fixmedins_code)
+                    .cloned()
+                {
+                    let input = json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": patient.psn_no}});
+                    let (_, bad) = self.body(&other, reverse_infno, insuplc, input);
+                    self.send(&other, reverse_infno, bad, Expect::Refusal).await;
+                }
+            }
+            let input = json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": patient.psn_no}});
+            let (_, rev_body) = self.body(site, reverse_infno, insuplc, input);
+            if let Some(rev_output) = self
+                .send(site, reverse_infno, rev_body, Expect::Success)
+                .await
+            {
+                if let Some(reversal) = self.check_settlement(
+                    reverse_infno,
+                    &rev_output,
+                    settlement.amounts.medfee_sumamt,
+                    None,
+                    Direction::Reversal,
+                ) {
+                    let problems = check_negation(&settlement.amounts, &reversal.amounts);
+                    for p in problems {
+                        self.stats.violation(format!("{reverse_infno}: {p}"));
+                    }
+                    self.stats.reversals += 1;
+                    self.stats
+                        .settled(VisitKind::Outpatient, &reversal.amounts, 0);
+                    // Reversing twice is refused.
+                    let input = json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": patient.psn_no}});
+                    let (_, twice) = self.body(site, reverse_infno, insuplc, input);
+                    self.send(site, reverse_infno, twice, Expect::Refusal).await;
+                }
+            }
+        }
+    }
+
+    async fn inpatient(&mut self, patient: &Patient) {
+        let site = self.pick_site(VisitKind::Inpatient, patient);
+        let insuplc = patient.insuplc_admdvs.clone();
+        let now = local_now().format("%Y-%m-%d %H:%M:%S").to_string();
+        let seq = self.shared.sequence.fetch_add(1, Ordering::Relaxed);
+        let (diag_code, diag_name) =
+            INPATIENT_DIAGNOSES[self.rng.random_range(0..INPATIENT_DIAGNOSES.len())];
+        // 2401 入院办理.
+        let input = json!({
+            "mdtrtinfo": {"psn_no": patient.psn_no, "insutype": patient.insutype, "coner_name": "", "tel": "",
+                "begntime": now, "mdtrt_cert_type": "02", "mdtrt_cert_no": patient.certno, "med_type": "21",
+                "ipt_no": format!("ZY{seq}"), "medrcdno": "", "atddr_no": "D140500002", "chfpdr_name": "李医生",
+                "adm_diag_dscr": diag_name, "adm_dept_codg": "ZYNK", "adm_dept_name": "内科病区", "adm_bed": format!("{}", seq % 60 + 1),
+                "dscg_maindiag_code": diag_code, "dscg_maindiag_name": diag_name, "main_cond_dscr": ""},
+            "diseinfo": [{"psn_no": patient.psn_no, "diag_type": "1", "maindiag_flag": "1", "diag_srt_no": 1, "diag_code": diag_code,
+                "diag_name": diag_name, "adm_cond": "", "diag_dept": "内科病区", "dise_dor_no": "D140500002", "dise_dor_name": "李医生", "diag_time": now}],
+        });
+        let (_, body) = self.body(&site, "2401", &insuplc, input);
+        let Some(output) = self.send(&site, "2401", body, Expect::Success).await else {
+            return;
+        };
+        let value: serde_json::Value = serde_json::from_str(&output).unwrap_or_default();
+        let Some(mdtrt_id) = value["result"]["mdtrt_id"]
+            .as_str()
+            .or(value["data"]["mdtrt_id"].as_str())
+            .map(str::to_owned)
+        else {
+            self.stats
+                .violation(format!("2401: no output.result.mdtrt_id in {output}"));
+            return;
+        };
+        let cost = cost_target_fen(
+            self.rng,
+            VisitKind::Inpatient,
+            site.hi_setl_lv,
+            patient.age,
+            None,
+        );
+        let stay_days = stay_days_for(self.rng, cost);
+        let mut bill = build_bill(
+            self.rng,
+            &self.shared.population.items,
+            &[ItemKind::Drug, ItemKind::Service, ItemKind::Consumable],
+            inpatient_lines_for(stay_days),
+            cost,
+        );
+        bill.stay_days = stay_days;
+        // 2301 in batches.
+        let mut totals = LineTotals::default();
+        let mut lines = self.fee_lines(&bill, &mdtrt_id, patient, "", diag_code, &now, seq);
+        for line in &mut lines {
+            line.chrg_bchno = None;
+            line.dise_codg = None;
+            line.rxno = None;
+            line.rx_circ_flag = None;
+            line.med_type = Some("21");
+        }
+        for chunk in lines.chunks(INPATIENT_LINES_PER_UPLOAD) {
+            let (_, body) = self.body(&site, "2301", &insuplc, json!({"feedetail": chunk}));
+            let Some(output) = self.send(&site, "2301", body, Expect::Success).await else {
+                return;
+            };
+            match parse_fee_result(&output) {
+                Ok(t) => {
+                    totals.n_lines += t.n_lines;
+                    totals.det_item_fee_sumamt += t.det_item_fee_sumamt;
+                    totals.fulamt_ownpay_amt += t.fulamt_ownpay_amt;
+                    totals.overlmt_amt += t.overlmt_amt;
+                    totals.preselfpay_amt += t.preselfpay_amt;
+                    totals.inscp_scp_amt += t.inscp_scp_amt;
+                }
+                Err(problems) => {
+                    for p in problems {
+                        self.stats.violation(format!("2301: {p}"));
+                    }
+                    return;
+                }
+            }
+        }
+        if totals.det_item_fee_sumamt != bill.total_fen() {
+            self.stats.violation(format!(
+                "2301: answered {} fen for {} fen sent",
+                totals.det_item_fee_sumamt,
+                bill.total_fen()
+            ));
+        }
+        let acct_used_flag = self.acct_used_flag(patient);
+        let settle = SettleInput {
+            psn_no: &patient.psn_no,
+            mdtrt_cert_type: "02",
+            mdtrt_cert_no: &patient.certno,
+            med_type: "21",
+            medfee_sumamt: Num::fen(bill.total_fen()),
+            psn_setlway: "01",
+            mdtrt_id: &mdtrt_id,
+            chrg_bchno: None,
+            acct_used_flag,
+            insutype: &patient.insutype,
+            mid_setl_flag: Some("0"),
+            invono: None,
+            fulamt_ownpay_amt: None,
+            overlmt_selfpay: None,
+            preselfpay_amt: None,
+            inscp_scp_amt: None,
+        };
+        let (_, body) = self.body(&site, "2303", &insuplc, json!({"data": &settle}));
+        let Some(output) = self.send(&site, "2303", body, Expect::Success).await else {
+            return;
+        };
+        if self
+            .check_settlement(
+                "2303",
+                &output,
+                bill.total_fen(),
+                None,
+                Direction::Settlement,
+            )
+            .is_none()
+        {
+            return;
+        }
+        let invono = format!("ZF{seq}");
+        let settle = settle.final_(&invono, &totals);
+        let (msgid, body) = self.body(&site, "2304", &insuplc, json!({"data": &settle}));
+        let Some(output) = self
+            .send(&site, "2304", body.clone(), Expect::Success)
+            .await
+        else {
+            return;
+        };
+        let Some(settlement) = self.check_settlement(
+            "2304",
+            &output,
+            bill.total_fen(),
+            Some(&msgid),
+            Direction::Settlement,
+        ) else {
+            return;
+        };
+        self.stats
+            .settled(VisitKind::Inpatient, &settlement.amounts, 1);
+        self.after_settlement(
+            &site,
+            patient,
+            &insuplc,
+            "2304",
+            "2305",
+            &msgid,
+            body,
+            &output,
+            &settlement,
+        )
+        .await;
+        // 2402 出院办理.
+        let end = local_now().format("%Y-%m-%d %H:%M:%S").to_string();
+        let input = json!({
+            "dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "insutype": patient.insutype, "endtime": end,
+                "dscg_dept_codg": "ZYNK", "dscg_dept_name": "内科病区", "dscg_way": "1"},
+            "diseinfo": [{"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "diag_type": "1", "maindiag_flag": "1", "diag_srt_no": 1,
+                "diag_code": diag_code, "diag_name": diag_name, "diag_dept": "内科病区", "dise_dor_no": "D140500002", "dise_dor_name": "李医生", "diag_time": end}],
+        });
+        let (_, body) = self.body(&site, "2402", &insuplc, input);
+        self.send(&site, "2402", body, Expect::Success).await;
+    }
+
+    /// One hostile request of a random kind; each must be refused.
+    async fn hostile(&mut self, patient: &Patient) {
+        let site = self.pick_site(VisitKind::Outpatient, patient);
+        let insuplc = patient.insuplc_admdvs.clone();
+        let variant = self
+            .rng
+            .random_range(0..4 + u32::from(self.shared.config.auth));
+        self.stats.bad_requests_sent += 1;
+        match variant {
+            0 => {
+                let body = Bytes::from_static(br#"{"infno":"2201","msgid":"#);
+                self.send(&site, "2201", body, Expect::Refusal).await;
+            }
+            1 => {
+                let (_, body) = self.body(&site, "9999", &insuplc, json!({"data": {}}));
+                self.send(&site, "9999", body, Expect::Refusal).await;
+            }
+            2 => {
+                let input = json!({"data": {"insutype": patient.insutype, "begntime": local_now().format("%Y-%m-%d %H:%M:%S").to_string(),
+                    "mdtrt_cert_type": "02", "mdtrt_cert_no": patient.certno, "ipt_otp_no": "MZX", "dept_code": "NK01", "dept_name": "内科", "caty": "A03"}});
+                let (_, body) = self.body(&site, "2201", &insuplc, input);
+                self.send(&site, "2201", body, Expect::Refusal).await;
+            }
+            3 => {
+                let input = json!({"data": {"psn_no": patient.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": patient.certno, "med_type": "11",
+                    "medfee_sumamt": 10, "psn_setlway": "01", "mdtrt_id": "NO-SUCH-VISIT", "chrg_bchno": "1", "acct_used_flag": "0", "insutype": patient.insutype,
+                    "invono": "", "fulamt_ownpay_amt": 0, "overlmt_selfpay": 0, "preselfpay_amt": 0, "inscp_scp_amt": 10}});
+                let (_, body) = self.body(&site, "2207", &insuplc, input);
+                self.send(&site, "2207", body, Expect::Refusal).await;
+            }
+            _ => {
+                let input = json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": patient.certno, "psn_cert_type": "01", "certno": patient.certno, "psn_name": ""}});
+                let (_, body) = self.body(&site, "1101", &insuplc, input);
+                self.send_signed(&site, "1101", body, Expect::Refusal, Signing::WrongSecret)
+                    .await;
+            }
+        }
+    }
+}
+
+fn kind_idx(kind: VisitKind) -> usize {
+    VisitKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every kind is listed")
+}
+
+fn negate(amounts: &crate::verify::Amounts) -> crate::verify::Amounts {
+    let mut out = amounts.clone();
+    for field in [
+        &mut out.medfee_sumamt,
+        &mut out.fulamt_ownpay_amt,
+        &mut out.overlmt_selfpay,
+        &mut out.preselfpay_amt,
+        &mut out.inscp_scp_amt,
+        &mut out.hifp_pay,
+        &mut out.cvlserv_pay,
+        &mut out.hifes_pay,
+        &mut out.hifmi_pay,
+        &mut out.hifob_pay,
+        &mut out.maf_pay,
+        &mut out.oth_pay,
+        &mut out.hifdm_pay,
+        &mut out.fund_pay_sumamt,
+        &mut out.psn_part_amt,
+        &mut out.acct_pay,
+        &mut out.psn_cash_pay,
+        &mut out.hosp_part_amt,
+        &mut out.acct_mulaid_pay,
+    ] {
+        *field = -*field;
+    }
+    out
+}
+
+/// Everyday outpatient diagnoses (ICD-10 医保版 2.0 codes).
+const OUTPATIENT_DIAGNOSES: &[(&str, &str)] = &[
+    ("J06.900", "急性上呼吸道感染"),
+    ("K29.700", "胃炎"),
+    ("M54.500", "下背痛"),
+    ("J20.900", "急性支气管炎"),
+    ("R51.x00", "头痛"),
+    ("L30.900", "皮炎"),
+    ("H10.900", "结膜炎"),
+    ("K52.900", "非感染性胃肠炎和结肠炎"),
+    ("I10.x00", "特发性（原发性）高血压"),
+];
+
+/// Common reasons for a stay.
+const INPATIENT_DIAGNOSES: &[(&str, &str)] = &[
+    ("J18.900", "肺炎"),
+    ("I63.900", "脑梗死"),
+    ("I25.100", "动脉硬化性心脏病"),
+    ("K80.200", "胆囊结石不伴有胆囊炎"),
+    ("S72.000", "股骨颈骨折"),
+    ("K35.800", "急性阑尾炎，其他未特指"),
+    ("N20.000", "肾结石"),
+    ("I50.900", "心力衰竭"),
+    ("C34.900", "支气管或肺恶性肿瘤"),
+];
+
+/// One 2204/2301 `feedetail` row.
+#[derive(Serialize)]
+struct FeeLine<'a> {
+    feedetl_sn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init_feedetl_sn: Option<&'a str>,
+    mdtrt_id: &'a str,
+    psn_no: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chrg_bchno: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dise_codg: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rxno: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rx_circ_flag: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    med_type: Option<&'a str>,
+    fee_ocur_time: &'a str,
+    med_list_codg: String,
+    medins_list_codg: String,
+    det_item_fee_sumamt: Num,
+    cnt: Num,
+    pric: Num,
+    bilg_dept_codg: &'a str,
+    bilg_dept_name: &'a str,
+    bilg_dr_codg: &'a str,
+    bilg_dr_name: &'a str,
+    hosp_appr_flag: &'a str,
+}
+
+/// The `data` node of 2206/2207/2303/2304.
+#[derive(Serialize, Clone)]
+struct SettleInput<'a> {
+    psn_no: &'a str,
+    mdtrt_cert_type: &'a str,
+    mdtrt_cert_no: &'a str,
+    med_type: &'a str,
+    medfee_sumamt: Num,
+    psn_setlway: &'a str,
+    mdtrt_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chrg_bchno: Option<&'a str>,
+    acct_used_flag: &'a str,
+    insutype: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mid_setl_flag: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invono: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fulamt_ownpay_amt: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overlmt_selfpay: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preselfpay_amt: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inscp_scp_amt: Option<Num>,
+}
+
+impl<'a> SettleInput<'a> {
+    /// The settlement (2207/2304) input: the pre-settlement's plus the invoice and the
+    /// classification totals the fee upload answered.
+    fn final_(&self, invono: &'a str, totals: &LineTotals) -> SettleInput<'a> {
+        let mut out = self.clone();
+        out.invono = Some(invono);
+        out.fulamt_ownpay_amt = Some(Num::fen(totals.fulamt_ownpay_amt));
+        out.overlmt_selfpay = Some(Num::fen(totals.overlmt_amt));
+        out.preselfpay_amt = Some(Num::fen(totals.preselfpay_amt));
+        out.inscp_scp_amt = Some(Num::fen(totals.inscp_scp_amt));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixes_parse_and_errors_name_the_kind() {
+        assert_eq!(
+            "outpatient".parse::<Mix>(),
+            Ok(Mix {
+                weights: [1, 0, 0, 0]
+            })
+        );
+        assert_eq!(
+            "outpatient=70, pharmacy=30".parse::<Mix>(),
+            Ok(Mix {
+                weights: [70, 0, 30, 0]
+            })
+        );
+        assert!("dental=5".parse::<Mix>().unwrap_err().contains("dental"));
+        assert!("outpatient=x".parse::<Mix>().unwrap_err().contains("\"x\""));
+        assert!("outpatient=0".parse::<Mix>().is_err());
+    }
+
+    #[test]
+    fn the_default_mix_follows_the_demo_city_rates() {
+        let mix = Mix::default();
+        let total: u32 = mix.weights.iter().sum();
+        assert_eq!(total, 100);
+        // Inpatient stays are ~0.14 of ~7.7 settlements per insured per year.
+        assert_eq!(mix.weights[3], 2);
+    }
+
+    #[test]
+    fn settle_input_carries_the_totals_on_the_final_call() {
+        let pre = SettleInput {
+            psn_no: "p",
+            mdtrt_cert_type: "02",
+            mdtrt_cert_no: "c",
+            med_type: "11",
+            medfee_sumamt: Num::fen(452),
+            psn_setlway: "01",
+            mdtrt_id: "m",
+            chrg_bchno: Some("1"),
+            acct_used_flag: "1",
+            insutype: "310",
+            mid_setl_flag: None,
+            invono: None,
+            fulamt_ownpay_amt: None,
+            overlmt_selfpay: None,
+            preselfpay_amt: None,
+            inscp_scp_amt: None,
+        };
+        let pre_text = serde_json::to_string(&pre).unwrap();
+        assert!(!pre_text.contains("invono") && pre_text.contains("\"medfee_sumamt\":4.52"));
+        let totals = LineTotals {
+            n_lines: 1,
+            det_item_fee_sumamt: 452,
+            fulamt_ownpay_amt: 0,
+            overlmt_amt: 0,
+            preselfpay_amt: 23,
+            inscp_scp_amt: 429,
+        };
+        let text = serde_json::to_string(&pre.final_("FP1", &totals)).unwrap();
+        assert!(
+            text.contains("\"invono\":\"FP1\"")
+                && text.contains("\"preselfpay_amt\":0.23")
+                && text.contains("\"inscp_scp_amt\":4.29"),
+            "{text}"
+        );
+    }
+}

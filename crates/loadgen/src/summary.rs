@@ -1,0 +1,426 @@
+//! What a run did: counts per worker, merged into one summary printed as JSON (`yibao load`) or
+//! as text (`yibao demo`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::amount::fen_text;
+use crate::bill::VisitKind;
+use crate::histogram::Histogram;
+use crate::verify::Amounts;
+
+/// Violation texts kept for the report at most (the count is exact).
+pub const VIOLATION_SAMPLES_MAX: usize = 20;
+/// Distinct error kinds kept at most (further kinds are counted under "other").
+pub const ERROR_KINDS_MAX: usize = 100;
+
+/// Net money of the settlements a run made (settlements minus reversals), in fen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FundTotals {
+    /// Σ medfee_sumamt.
+    pub medfee_sumamt: i64,
+    /// Σ fund_pay_sumamt.
+    pub fund_pay_sumamt: i64,
+    /// Σ hifp_pay.
+    pub hifp_pay: i64,
+    /// Σ hifob_pay.
+    pub hifob_pay: i64,
+    /// Σ hifmi_pay.
+    pub hifmi_pay: i64,
+    /// Σ maf_pay.
+    pub maf_pay: i64,
+    /// Σ cvlserv_pay + hifes_pay + oth_pay + hifdm_pay.
+    pub other_funds: i64,
+    /// Σ acct_pay.
+    pub acct_pay: i64,
+    /// Σ acct_mulaid_pay.
+    pub acct_mulaid_pay: i64,
+    /// Σ psn_cash_pay.
+    pub psn_cash_pay: i64,
+}
+
+impl FundTotals {
+    fn add(&mut self, a: &Amounts) {
+        self.medfee_sumamt += a.medfee_sumamt;
+        self.fund_pay_sumamt += a.fund_pay_sumamt;
+        self.hifp_pay += a.hifp_pay;
+        self.hifob_pay += a.hifob_pay;
+        self.hifmi_pay += a.hifmi_pay;
+        self.maf_pay += a.maf_pay;
+        self.other_funds += a.cvlserv_pay + a.hifes_pay + a.oth_pay + a.hifdm_pay;
+        self.acct_pay += a.acct_pay;
+        self.acct_mulaid_pay += a.acct_mulaid_pay;
+        self.psn_cash_pay += a.psn_cash_pay;
+    }
+
+    fn merge(&mut self, o: &FundTotals) {
+        self.medfee_sumamt += o.medfee_sumamt;
+        self.fund_pay_sumamt += o.fund_pay_sumamt;
+        self.hifp_pay += o.hifp_pay;
+        self.hifob_pay += o.hifob_pay;
+        self.hifmi_pay += o.hifmi_pay;
+        self.maf_pay += o.maf_pay;
+        self.other_funds += o.other_funds;
+        self.acct_pay += o.acct_pay;
+        self.acct_mulaid_pay += o.acct_mulaid_pay;
+        self.psn_cash_pay += o.psn_cash_pay;
+    }
+
+    /// (name, fen) rows.
+    pub fn rows(&self) -> [(&'static str, i64); 10] {
+        [
+            ("medfee_sumamt", self.medfee_sumamt),
+            ("fund_pay_sumamt", self.fund_pay_sumamt),
+            ("hifp_pay (basic pooling)", self.hifp_pay),
+            ("hifob_pay (employees' large-amount)", self.hifob_pay),
+            ("hifmi_pay (residents' serious illness)", self.hifmi_pay),
+            ("maf_pay (medical assistance)", self.maf_pay),
+            ("other funds", self.other_funds),
+            ("acct_pay (personal accounts)", self.acct_pay),
+            ("acct_mulaid_pay (family mutual aid)", self.acct_mulaid_pay),
+            ("psn_cash_pay (patients' cash)", self.psn_cash_pay),
+        ]
+    }
+}
+
+/// One worker's counts.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    /// Requests answered.
+    pub requests: u64,
+    /// Chains run per visit kind.
+    pub chains: [u64; 4],
+    /// Settlements (2207/2304) per visit kind.
+    pub settlements: [u64; 4],
+    /// Settlement answers checked against the identities (pre-settlements and reversals too).
+    pub settlements_checked: u64,
+    /// Reversals (2208/2305) made.
+    pub reversals: u64,
+    /// 2601 冲正 made.
+    pub revs: u64,
+    /// Settlements resent with the same msgid.
+    pub retries: u64,
+    /// Hostile requests sent as their own chain step.
+    pub bad_requests_sent: u64,
+    /// Hostile requests refused, as they must be.
+    pub bad_requests_refused: u64,
+    /// Identity violations and other wrong answers.
+    pub violations: u64,
+    /// The first few violation texts.
+    pub violation_samples: Vec<String>,
+    /// Errors and refusals of requests that should have succeeded, by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Latency per infno (successful-path requests only).
+    pub latency: BTreeMap<&'static str, Histogram>,
+    /// Net money.
+    pub funds: FundTotals,
+}
+
+impl WorkerStats {
+    /// Counts an error of `kind`.
+    pub fn error(&mut self, kind: &str) {
+        let key = if self.errors.len() < ERROR_KINDS_MAX || self.errors.contains_key(kind) {
+            kind.to_owned()
+        } else {
+            "other".to_owned()
+        };
+        *self.errors.entry(key).or_insert(0) += 1;
+    }
+
+    /// Counts a business refusal of a request that should have succeeded. The message is cut
+    /// at the first digit so that refusals of one kind group together.
+    pub fn refusal(&mut self, infno: &str, status: u16, err_msg: &str) {
+        let reason: String = err_msg
+            .chars()
+            .take_while(|c| !c.is_ascii_digit())
+            .take(80)
+            .collect();
+        self.error(&format!(
+            "{infno} refused (HTTP {status}): {}",
+            reason.trim()
+        ));
+    }
+
+    /// Counts a wrong answer.
+    pub fn violation(&mut self, text: String) {
+        self.violations += 1;
+        if self.violation_samples.len() < VIOLATION_SAMPLES_MAX {
+            self.violation_samples.push(text);
+        }
+    }
+
+    /// Adds a settlement (`count` 1) or a reversal's negated amounts (`count` 0).
+    pub fn settled(&mut self, kind: VisitKind, amounts: &Amounts, count: u64) {
+        let idx = VisitKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("every kind is listed");
+        self.settlements[idx] += count;
+        self.funds.add(amounts);
+    }
+
+    /// Adds another worker's counts.
+    pub fn merge(&mut self, o: WorkerStats) {
+        self.requests += o.requests;
+        for idx in 0..4 {
+            self.chains[idx] += o.chains[idx];
+            self.settlements[idx] += o.settlements[idx];
+        }
+        self.settlements_checked += o.settlements_checked;
+        self.reversals += o.reversals;
+        self.revs += o.revs;
+        self.retries += o.retries;
+        self.bad_requests_sent += o.bad_requests_sent;
+        self.bad_requests_refused += o.bad_requests_refused;
+        self.violations += o.violations;
+        for v in o.violation_samples {
+            if self.violation_samples.len() < VIOLATION_SAMPLES_MAX {
+                self.violation_samples.push(v);
+            }
+        }
+        for (kind, n) in o.errors {
+            *self.errors.entry(kind).or_insert(0) += n;
+        }
+        for (infno, h) in o.latency {
+            self.latency.entry(infno).or_default().merge(&h);
+        }
+        self.funds.merge(&o.funds);
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Merged counts.
+    pub stats: WorkerStats,
+    /// Wall time of the traffic.
+    pub elapsed: Duration,
+    /// Workers.
+    pub concurrency: usize,
+}
+
+fn millis(micros: u64) -> Value {
+    // Milliseconds with three decimals, from integer microseconds.
+    let text = format!("{}.{:03}", micros / 1000, micros % 1000);
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+impl Summary {
+    /// Wraps merged counts.
+    pub fn new(stats: WorkerStats, elapsed: Duration, concurrency: usize) -> Summary {
+        Summary {
+            stats,
+            elapsed,
+            concurrency,
+        }
+    }
+
+    /// All settlements (2207 + 2304).
+    pub fn settlements(&self) -> u64 {
+        self.stats.settlements.iter().sum()
+    }
+
+    /// Settlements per second, in hundredths (integer arithmetic).
+    fn per_second_centi(&self, n: u64) -> u64 {
+        let micros = u64::try_from(self.elapsed.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        n * 100_000_000 / micros
+    }
+
+    /// True when no answer broke an identity and nothing hostile was accepted.
+    pub fn is_clean(&self) -> bool {
+        self.stats.violations == 0
+    }
+
+    /// The JSON summary of `yibao load`.
+    pub fn to_json(&self) -> Value {
+        let s = &self.stats;
+        let rate = |n: u64| {
+            let centi = self.per_second_centi(n);
+            serde_json::from_str::<Value>(&format!("{}.{:02}", centi / 100, centi % 100))
+                .unwrap_or(Value::Null)
+        };
+        let mut latency = serde_json::Map::new();
+        for (infno, h) in &s.latency {
+            latency.insert(
+                (*infno).to_owned(),
+                json!({
+                    "count": h.count(),
+                    "p50_ms": millis(h.quantile_micros(500)),
+                    "p90_ms": millis(h.quantile_micros(900)),
+                    "p99_ms": millis(h.quantile_micros(990)),
+                    "max_ms": millis(h.max_micros()),
+                }),
+            );
+        }
+        let mut chains = serde_json::Map::new();
+        let mut settlements = serde_json::Map::new();
+        for (idx, kind) in VisitKind::ALL.iter().enumerate() {
+            chains.insert(kind.name().to_owned(), json!(s.chains[idx]));
+            settlements.insert(kind.name().to_owned(), json!(s.settlements[idx]));
+        }
+        let funds: serde_json::Map<String, Value> = s
+            .funds
+            .rows()
+            .iter()
+            .map(|(name, fen)| {
+                (
+                    name.split(' ').next().unwrap_or(name).to_owned(),
+                    serde_json::from_str(&fen_text(*fen)).unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        json!({
+            // Seconds with three decimals: `millis` of a millisecond count reads as seconds.
+            "duration_s": millis(u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX)),
+            "concurrency": self.concurrency,
+            "requests": s.requests,
+            "requests_per_s": rate(s.requests),
+            "chains": chains,
+            "settlements": settlements,
+            "settlements_total": self.settlements(),
+            "settlements_per_s": rate(self.settlements()),
+            "outpatient_settlements_per_s": rate(s.settlements[0]),
+            "reversals": s.reversals,
+            "revs_2601": s.revs,
+            "retries": s.retries,
+            "hostile_requests": {"sent": s.bad_requests_sent, "refused": s.bad_requests_refused},
+            "settlement_answers_checked": s.settlements_checked,
+            "identity_violations": s.violations,
+            "violation_samples": s.violation_samples,
+            "errors": s.errors,
+            "latency": latency,
+            "funds_yuan": funds,
+        })
+    }
+
+    /// The text report of `yibao demo`.
+    pub fn to_text(&self) -> String {
+        let s = &self.stats;
+        let mut out = String::new();
+        let secs = self.elapsed.as_millis();
+        let _ = writeln!(
+            out,
+            "traffic: {} requests in {}.{:03} s with {} workers",
+            s.requests,
+            secs / 1000,
+            secs % 1000,
+            self.concurrency
+        );
+        let centi = self.per_second_centi(self.settlements());
+        let _ = writeln!(
+            out,
+            "settlements: {} ({}.{:02}/s)",
+            self.settlements(),
+            centi / 100,
+            centi % 100
+        );
+        for (idx, kind) in VisitKind::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  {:<11} {:>8} settled of {:>8} visits",
+                kind.name(),
+                s.settlements[idx],
+                s.chains[idx]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  reversals (2208/2305) {}, 冲正 (2601) {}, retries with the same msgid {}",
+            s.reversals, s.revs, s.retries
+        );
+        let _ = writeln!(
+            out,
+            "  hostile requests refused {} (each one must be)",
+            s.bad_requests_refused
+        );
+        let _ = writeln!(out, "fund totals (net of reversals, yuan):");
+        for (name, fen) in s.funds.rows() {
+            let _ = writeln!(out, "  {name:<40} {:>16}", fen_text(fen));
+        }
+        if s.funds.medfee_sumamt > 0 {
+            let permille = s.funds.fund_pay_sumamt * 1000 / s.funds.medfee_sumamt;
+            let _ = writeln!(
+                out,
+                "  pooled funds' share of cost: {}.{}% (target 55–65%)",
+                permille / 10,
+                permille % 10
+            );
+        }
+        let _ = writeln!(
+            out,
+            "latency (ms)        count      p50      p90      p99      max"
+        );
+        for (infno, h) in &s.latency {
+            let ms = |micros: u64| format!("{}.{:02}", micros / 1000, (micros % 1000) / 10);
+            let _ = writeln!(
+                out,
+                "  {infno:<10} {:>10} {:>8} {:>8} {:>8} {:>8}",
+                h.count(),
+                ms(h.quantile_micros(500)),
+                ms(h.quantile_micros(900)),
+                ms(h.quantile_micros(990)),
+                ms(h.max_micros())
+            );
+        }
+        let _ = writeln!(
+            out,
+            "settlement answers checked: {}; identity violations: {}",
+            s.settlements_checked, s.violations
+        );
+        for v in &s.violation_samples {
+            let _ = writeln!(out, "  ! {v}");
+        }
+        if s.errors.is_empty() {
+            let _ = writeln!(out, "errors: none");
+        } else {
+            let _ = writeln!(out, "errors and refusals by kind:");
+            for (kind, n) in &s.errors {
+                let _ = writeln!(out, "  {n:>8}  {kind}");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_counts_and_rates() {
+        let mut a = WorkerStats::default();
+        let mut b = WorkerStats::default();
+        let amounts = Amounts {
+            medfee_sumamt: 10_000,
+            fund_pay_sumamt: 6_000,
+            hifp_pay: 6_000,
+            psn_part_amt: 4_000,
+            psn_cash_pay: 4_000,
+            ..Amounts::default()
+        };
+        a.settled(VisitKind::Outpatient, &amounts, 1);
+        b.settled(VisitKind::Outpatient, &amounts, 1);
+        b.latency.entry("2207").or_default().record(1_536);
+        b.error("2207 refused (HTTP 200): x");
+        b.violation("v".into());
+        a.merge(b);
+        let summary = Summary::new(a, Duration::from_secs(2), 4);
+        assert_eq!(summary.settlements(), 2);
+        let json = summary.to_json();
+        assert_eq!(json["settlements_per_s"], json!(1.0));
+        assert_eq!(json["funds_yuan"]["medfee_sumamt"], json!(200.0));
+        assert_eq!(json["latency"]["2207"]["p50_ms"], json!(1.536));
+        assert_eq!(json["identity_violations"], json!(1));
+        assert!(!summary.is_clean());
+        let text = summary.to_text();
+        assert!(
+            text.contains("pooled funds' share of cost: 60.0%"),
+            "{text}"
+        );
+    }
+}
