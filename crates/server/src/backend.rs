@@ -54,7 +54,7 @@ pub enum BackendError {
     /// Bad input or a refused business rule, naming the field (sent to the client).
     #[error("{field}: {reason}")]
     User {
-        /// The input field, without the `input.` prefix (`data.setl_id`).
+        /// The field as the client sees it (`input.data.setl_id`, `msgid`).
         field: String,
         /// Why.
         reason: String,
@@ -77,7 +77,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// Executes one command for `meta.fixmedins_code`. For a writing transaction
     /// ([`Infno::writes`]): a second call with the same `(fixmedins_code, msgid)` and fingerprint
-    /// writes nothing and returns the first answer (possibly as [`Outcome::Replayed`]); with a
+    /// writes nothing and returns the first answer (possibly as [`Outcome::Rendered`]); with a
     /// different fingerprint it is a user error naming `msgid`.
     fn execute(
         &self,
@@ -490,8 +490,9 @@ pub struct ReconcileRequest {
 /// One transaction's result.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// A replayed message: the output JSON text stored with the first answer.
-    Replayed(String),
+    /// The output JSON text, already rendered: the backend stored it with the effect (and
+    /// returns the same text on a replay).
+    Rendered(String),
     /// 9001.
     SignedIn {
         /// 签到编号.

@@ -83,11 +83,16 @@ pub fn parse_json_named<'s, T: Deserialize<'s>>(
 ) -> Result<T, AppError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        // Unknown segments (`?`: the error came before a key was read) say nothing.
         let path = err.path().to_string();
-        let field = if path == "." {
+        let known: Vec<&str> = path
+            .split('.')
+            .filter(|segment| !segment.is_empty() && *segment != "?")
+            .collect();
+        let field = if known.is_empty() {
             prefix.to_owned()
         } else {
-            format!("{prefix}.{path}")
+            format!("{prefix}.{}", known.join("."))
         };
         AppError::field(field, strip_position(&err.into_inner().to_string()))
     })?;

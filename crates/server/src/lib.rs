@@ -308,7 +308,7 @@ async fn serve_one<B: Backend>(
         },
         backend::BackendError::Internal(err) => AppError::Internal(err),
     })?;
-    Ok(wire::output::render(&outcome))
+    Ok(wire::output::into_output(outcome))
 }
 
 fn path_mismatch(path_code: &str, infno: Infno) -> AppError {

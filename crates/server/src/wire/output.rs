@@ -10,10 +10,18 @@ use crate::backend::{
 };
 use crate::wire::scalar::{format_decimal, Fixed, Prop, Yuan};
 
+/// The output JSON text of an outcome, moving an already rendered text.
+pub fn into_output(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Rendered(text) => text,
+        other => render(&other),
+    }
+}
+
 /// The output JSON text of one outcome (`null` for transactions without output).
 pub fn render(outcome: &Outcome) -> String {
     let result = match outcome {
-        Outcome::Replayed(text) => return text.clone(),
+        Outcome::Rendered(text) => return text.clone(),
         Outcome::Done => return "null".to_owned(),
         Outcome::SignedIn { sign_no, sign_time } => serde_json::to_string(&SignInOut {
             signinoutb: SignIn {
