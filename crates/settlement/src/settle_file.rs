@@ -552,7 +552,6 @@ pub fn render_settlement_json(input: &SettleInput, settlement: &Settlement) -> S
         ("insutype", text(person.insutype)),
         ("psn_type", text(person.psn_type)),
         ("med_type", text(visit.med_type)),
-        ("setl_date", text(input.settle_date)),
         ("medfee_sumamt", Out::Amount(settlement.medfee_sumamt)),
         (
             "fulamt_ownpay_amt",

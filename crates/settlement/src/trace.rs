@@ -392,9 +392,25 @@ impl Trace {
                     }
                 }
             }
-            let _ = write!(out, "基数 {}", layer.base_before_deductible);
+            if !matches!(layer.ratio_source, RatioSource::Bands { .. }) {
+                let _ = write!(out, "基数 {}", layer.base_before_deductible);
+            }
             if !layer.deductible_used.is_zero() {
                 let _ = write!(out, " − 起付线 {} = {}", layer.deductible_used, layer.base);
+            }
+            if let RatioSource::Bands { rule_idx } = layer.ratio_source {
+                let _ = writeln!(
+                    out,
+                    "本次基数 {}，按规则第 {} 条分段比例计算 F(累计后) − F(累计前) = {}（当前段比例 {}）；可支付限额 {} → {}；支付 {}",
+                    layer.base,
+                    rule_idx + 1,
+                    layer.raw,
+                    percent(layer.ratio),
+                    room(layer.cap_room_before),
+                    room(layer.cap_room_after()),
+                    layer.amount
+                );
+                continue;
             }
             let _ = write!(out, " × {}", percent(layer.ratio));
             match layer.ratio_source {
@@ -440,6 +456,7 @@ impl Trace {
             );
         }
         let account = &self.account;
+        let fund_total: Fen = self.layers.iter().map(|layer| layer.amount).sum();
         let _ = write!(out, "三、个人负担 {}", account.psn_part_amt);
         match account.acct_used_flag {
             AcctUsedFlag::NotUsed => {
@@ -465,6 +482,17 @@ impl Trace {
                 let _ = writeln!(out);
             }
         }
+        let family_total: Fen = account.family.iter().map(|&(_, draw)| draw).sum();
+        let account_total = account.own_draw + family_total;
+        let _ = writeln!(
+            out,
+            "结果：医疗费总额 {} = 基金支付 {} + 个人账户 {}（其中共济 {}） + 个人现金 {}",
+            self.totals.medfee_sumamt,
+            fund_total,
+            account_total,
+            family_total,
+            account.psn_part_amt - account_total
+        );
         out
     }
 
