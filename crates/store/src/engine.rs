@@ -5,6 +5,13 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+use yibao_core_types::{
+    AcctUsedFlag, Admdvs, CodeError, Fen, HiSetlLv, HospApprFlag, Insutype, ListType, MedType,
+    Price, PsnType, Quantity, SpPsnType,
+};
+use yibao_policy::{parse_catalogue, parse_policy, Catalogue, Policy};
+use yibao_settlement::{self as st, classify_line, FeeLine, LineSplit, SettleError};
+
 use crate::cmd::FeeLineResult;
 use crate::error::StoreError;
 
@@ -16,16 +23,9 @@ pub(crate) fn funds_of_scheme(insutype: &str) -> &'static [&'static str] {
     }
 }
 
-/// `round_half_up(pric × cnt)` in fen (micro-yuan × 1/10000 = 10^-10 yuan; a fen is 10^-2).
+/// `round_half_up(pric × cnt)` in fen: the engine's rule, used in one place.
 pub(crate) fn line_amount_fen(pric_micro: i64, cnt_e4: i64) -> i64 {
-    let product = i128::from(pric_micro) * i128::from(cnt_e4);
-    let d: i128 = 100_000_000;
-    let q = if product >= 0 {
-        (product + d / 2) / d
-    } else {
-        -((-product + d / 2) / d)
-    };
-    q as i64
+    yibao_core_types::line_amount(Price(pric_micro), Quantity(cnt_e4)).0
 }
 
 /// Fen as yuan text with two decimals.
@@ -228,85 +228,304 @@ pub(crate) struct Computed {
     pub(crate) trace: String,
 }
 
-/// Splits a mutual-aid total over the family accounts in binding order.
-pub(crate) fn mulaid_draws(total: i64, balances: &[(String, i64)]) -> Vec<(String, i64)> {
-    let mut left = total;
-    let mut draws = Vec::new();
-    for (psn, balance) in balances {
-        if left <= 0 {
-            break;
-        }
-        let take = left.min(*balance).max(0);
-        if take > 0 {
-            draws.push((psn.clone(), take));
-            left -= take;
-        }
-    }
-    draws
-}
-
 /// The parsed catalogue and policies (immutable between imports).
 #[derive(Debug, Default)]
 pub(crate) struct EngineCache {
-    n_documents: usize,
+    catalogue: Catalogue,
+    policies: Vec<Policy>,
+}
+
+/// `med_chrgitm_type` for a catalogue list type (national codes: 09 西药费, 05 治疗费, 08 卫生材料费,
+/// 14 其他费).
+fn med_chrgitm_type(list_type: Option<ListType>) -> &'static str {
+    match list_type {
+        Some(ListType::Drug) => "09",
+        Some(ListType::ServiceItem) => "05",
+        Some(ListType::Consumable) => "08",
+        None => "14",
+    }
+}
+
+fn bad_code(field: &str, e: CodeError) -> StoreError {
+    StoreError::bad(field, e.to_string())
 }
 
 impl EngineCache {
-    /// Parses the registry documents (kind, name, body).
+    /// Parses the registry documents (kind, name, body) with the engine's own parsers.
     pub(crate) fn build(docs: &[(String, String, String)]) -> Result<EngineCache, StoreError> {
-        Ok(EngineCache {
-            n_documents: docs.len(),
-        })
+        let mut cache = EngineCache::default();
+        for (kind, name, body) in docs {
+            match kind.as_str() {
+                "catalogue" => {
+                    cache.catalogue = parse_catalogue(name, body)
+                        .map_err(|e| StoreError::bad(name.clone(), e.to_string()))?;
+                }
+                "policy" => {
+                    cache.policies.push(
+                        parse_policy(name, body)
+                            .map_err(|e| StoreError::bad(name.clone(), e.to_string()))?,
+                    );
+                }
+                other => {
+                    return Err(StoreError::Invariant(format!(
+                        "unknown registry document kind {other:?}"
+                    )))
+                }
+            }
+        }
+        Ok(cache)
+    }
+
+    fn split(
+        &self,
+        med_list_codg: &str,
+        pric_micro: i64,
+        cnt_e4: i64,
+        amount_fen: i64,
+        hosp_appr_flag: &str,
+    ) -> Result<LineSplit, String> {
+        let flag = HospApprFlag::parse(hosp_appr_flag).map_err(|e| e.to_string())?;
+        let line = FeeLine::new(
+            med_list_codg.to_string(),
+            Price(pric_micro),
+            Quantity(cnt_e4),
+            Some(Fen(amount_fen)),
+            flag,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(classify_line(self.catalogue.get(med_list_codg), &line))
     }
 
     /// Classifies one fee line against the catalogue (spec settlement.md section 3).
     pub(crate) fn classify(
         &self,
-        _feedetl_sn: &str,
-        _med_list_codg: &str,
-        _pric_micro: i64,
-        _cnt_e4: i64,
-        _amount_fen: i64,
-        _hosp_appr_flag: &str,
+        feedetl_sn: &str,
+        med_list_codg: &str,
+        pric_micro: i64,
+        cnt_e4: i64,
+        amount_fen: i64,
+        hosp_appr_flag: &str,
     ) -> Result<StoredLine, String> {
-        // FIXME: wired to yibao_settlement::classify_line as soon as the engine is committed.
-        Err(format!(
-            "the settlement engine is not linked yet ({} documents loaded)",
-            self.n_documents
-        ))
+        let split = self.split(
+            med_list_codg,
+            pric_micro,
+            cnt_e4,
+            amount_fen,
+            hosp_appr_flag,
+        )?;
+        Ok(StoredLine {
+            feedetl_sn: feedetl_sn.to_string(),
+            med_list_codg: med_list_codg.to_string(),
+            pric_micro,
+            cnt_e4,
+            amount_fen: split.det_item_fee_sumamt.0,
+            hosp_appr_flag: hosp_appr_flag.to_string(),
+            facts: LineFacts {
+                in_catalogue: self.catalogue.get(med_list_codg).is_some(),
+                // Not in the catalogue reads as 丙类 on the interface: fully self-paid.
+                chrgitm_lv: split
+                    .chrgitm_lv
+                    .map(|lv| lv.code())
+                    .unwrap_or("03")
+                    .to_string(),
+                med_chrgitm_type: med_chrgitm_type(split.list_type).to_string(),
+                selfpay_prop_ppm: split.selfpay_prop.0,
+                pric_uplmt_micro: split.pric_uplmt_amt.map(|p| p.0),
+                lmt_used_flag: if split.lmt_used_flag { "1" } else { "0" }.to_string(),
+            },
+            fulamt_ownpay_fen: split.fulamt_ownpay_amt.0,
+            overlmt_selfpay_fen: split.overlmt_selfpay.0,
+            preselfpay_fen: split.preselfpay_amt.0,
+            inscp_scp_fen: split.inscp_scp_amt.0,
+            memo: split.reason.text_zh().to_string(),
+        })
     }
 
-    /// Settles one bill with the policy of the person's region and year.
-    pub(crate) fn settle(&self, _input: &SettleInput<'_>) -> Result<Computed, StoreError> {
-        // FIXME: wired to yibao_settlement::settle as soon as the engine is committed.
-        Err(StoreError::refused(
-            "policy",
-            "the settlement engine is not linked yet",
-        ))
+    /// Settles one bill with the policy of the person's region in force on the settle date.
+    pub(crate) fn settle(&self, input: &SettleInput<'_>) -> Result<Computed, StoreError> {
+        let insuplc =
+            Admdvs::parse(input.insuplc_admdvs).map_err(|e| bad_code("insuplc_admdvs", e))?;
+        let policy = self
+            .policies
+            .iter()
+            .find(|p| p.admdvs.contains(insuplc) && p.is_effective_on(input.settle_date))
+            .ok_or_else(|| {
+                StoreError::refused(
+                    "insuplc_admdvs",
+                    format!(
+                        "no policy for region {} on {}",
+                        input.insuplc_admdvs, input.settle_date
+                    ),
+                )
+            })?;
+        let mut lines = Vec::with_capacity(input.lines.len());
+        for l in input.lines {
+            let split = self
+                .split(
+                    &l.med_list_codg,
+                    l.pric_micro,
+                    l.cnt_e4,
+                    l.amount_fen,
+                    &l.hosp_appr_flag,
+                )
+                .map_err(|e| {
+                    StoreError::Invariant(format!(
+                        "stored line {} no longer classifies: {e}",
+                        l.feedetl_sn
+                    ))
+                })?;
+            let stored = [
+                l.fulamt_ownpay_fen,
+                l.overlmt_selfpay_fen,
+                l.preselfpay_fen,
+                l.inscp_scp_fen,
+            ];
+            let now = [
+                split.fulamt_ownpay_amt.0,
+                split.overlmt_selfpay.0,
+                split.preselfpay_amt.0,
+                split.inscp_scp_amt.0,
+            ];
+            if stored != now {
+                return Err(StoreError::Invariant(format!(
+                    "line {} classified {stored:?} at upload, {now:?} now",
+                    l.feedetl_sn
+                )));
+            }
+            lines.push(split);
+        }
+        let mut ytd = st::Ytd {
+            inpatient_admissions: input.ytd.inpatient_admissions,
+            hifp_inpatient: Fen(input.ytd.hifp_inpatient),
+            hifp_outpatient: Fen(input.ytd.hifp_outpatient),
+            outpatient_deductible: Fen(input.ytd.outpatient_deductible),
+            hifob: Fen(input.ytd.hifob),
+            hifmi_base: Fen(input.ytd.hifmi_base),
+            hifmi: Fen(input.ytd.hifmi),
+            maf: Fen(input.ytd.maf),
+            maf_deductible: Fen(input.ytd.maf_deductible),
+            ..st::Ytd::default()
+        };
+        for (key, fen) in &input.ytd.keyed {
+            if let Some(d) = key.strip_prefix("chronic:") {
+                ytd.chronic.insert(d.to_string(), Fen(*fen));
+            } else if let Some(o) = key.strip_prefix("other:") {
+                ytd.other.insert(o.to_string(), Fen(*fen));
+            }
+        }
+        let sp_psn_types = input
+            .sp_psn_types
+            .iter()
+            .map(|t| SpPsnType::parse(t).map_err(|e| bad_code("sp_psn_type", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let engine_input = st::SettleInput {
+            person: st::Person {
+                psn_no: input.psn_no.to_string(),
+                insutype: Insutype::parse(input.insutype).map_err(|e| bad_code("insutype", e))?,
+                psn_type: PsnType::parse(input.psn_type).map_err(|e| bad_code("psn_type", e))?,
+                age: u32::try_from(input.age_years).unwrap_or(0),
+                sp_psn_types,
+                insuplc_admdvs: insuplc,
+                acct_balance: Fen(input.acct_balance_fen),
+                mulaid_balances: input.mulaid_balances.iter().map(|(_, b)| Fen(*b)).collect(),
+                ytd,
+            },
+            visit: st::Visit {
+                med_type: MedType::parse(input.med_type).map_err(|e| bad_code("med_type", e))?,
+                hi_setl_lv: HiSetlLv::parse(input.hi_setl_lv)
+                    .map_err(|e| bad_code("hi_setl_lv", e))?,
+                mdtrtarea_admvs: Admdvs::parse(input.mdtrtarea_admvs)
+                    .map_err(|e| bad_code("mdtrtarea_admvs", e))?,
+                cross_region_filed: input.cross_region_filed,
+                emergency: input.emergency,
+                dise_codg: input.dise_codg.to_string(),
+                acct_used_flag: AcctUsedFlag::parse(input.acct_used_flag)
+                    .map_err(|e| bad_code("acct_used_flag", e))?,
+            },
+            lines,
+            settle_date: input.settle_date,
+        };
+        let s = st::settle(policy, &engine_input).map_err(|e| match e {
+            SettleError::InvariantBroken { .. } => StoreError::Invariant(e.to_string()),
+            other => StoreError::bad(
+                other.field().unwrap_or_else(|| "lines".into()),
+                other.to_string(),
+            ),
+        })?;
+        let amounts = Amounts {
+            medfee_sumamt: s.medfee_sumamt.0,
+            fulamt_ownpay_amt: s.fulamt_ownpay_amt.0,
+            overlmt_selfpay: s.overlmt_selfpay.0,
+            preselfpay_amt: s.preselfpay_amt.0,
+            inscp_scp_amt: s.inscp_scp_amt.0,
+            act_pay_dedc: s.act_pay_dedc.0,
+            hifp_pay: s.hifp_pay.0,
+            pool_prop_selfpay_ppm: s.pool_prop_selfpay.0,
+            cvlserv_pay: s.cvlserv_pay.0,
+            hifes_pay: s.hifes_pay.0,
+            hifmi_pay: s.hifmi_pay.0,
+            hifob_pay: s.hifob_pay.0,
+            maf_pay: s.maf_pay.0,
+            oth_pay: s.oth_pay.0,
+            fund_pay_sumamt: s.fund_pay_sumamt.0,
+            psn_part_amt: s.psn_part_amt.0,
+            acct_pay: s.acct_pay.0,
+            acct_mulaid_pay: s.acct_mulaid_pay.0,
+            psn_cash_pay: s.psn_cash_pay.0,
+            hosp_part_amt: s.hosp_part_amt.0,
+        };
+        if s.account_draws.own.0 != s.acct_pay.0 - s.acct_mulaid_pay.0
+            || s.account_draws.family.len() > input.mulaid_balances.len()
+        {
+            return Err(StoreError::Invariant(
+                "the engine's account draws disagree with acct_pay".into(),
+            ));
+        }
+        let mulaid_draws = s
+            .account_draws
+            .family
+            .iter()
+            .zip(input.mulaid_balances)
+            .filter(|(fen, _)| fen.0 != 0)
+            .map(|(fen, (psn, _))| (psn.clone(), fen.0))
+            .collect();
+        let d = &s.ytd_delta;
+        let mut keyed = BTreeMap::new();
+        for (k, fen) in &d.chronic {
+            keyed.insert(format!("chronic:{k}"), fen.0);
+        }
+        for (k, fen) in &d.other {
+            keyed.insert(format!("other:{k}"), fen.0);
+        }
+        Ok(Computed {
+            amounts,
+            detail: s
+                .setldetail
+                .iter()
+                .filter(|(fund, _)| fund.as_str() != crate::ledger::PERSONAL_ACCOUNT_FUND)
+                .map(|(fund, fen)| (fund.as_str().to_string(), fen.0))
+                .collect(),
+            mulaid_draws,
+            ytd_delta: Ytd {
+                inpatient_admissions: d.inpatient_admissions,
+                hifp_inpatient: d.hifp_inpatient.0,
+                hifp_outpatient: d.hifp_outpatient.0,
+                outpatient_deductible: d.outpatient_deductible.0,
+                hifob: d.hifob.0,
+                hifmi_base: d.hifmi_base.0,
+                hifmi: d.hifmi.0,
+                maf: d.maf.0,
+                maf_deductible: d.maf_deductible.0,
+                keyed,
+            },
+            trace: s.trace.compact(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_amounts_round_half_up_to_the_fen() {
-        assert_eq!(line_amount_fen(100_000_000, 100_000), 1_000_000); // 100.00 × 10
-        assert_eq!(line_amount_fen(1_005_000, 10_000), 101); // 1.005 → 1.01
-        assert_eq!(line_amount_fen(1_005_000, -10_000), -101);
-        assert_eq!(line_amount_fen(3_333_333, 30_000), 1_000); // 3.333333 × 3 = 9.999999 → 10.00
-    }
-
-    #[test]
-    fn mutual_aid_draws_in_binding_order() {
-        let family = vec![("A".to_string(), 300), ("B".to_string(), 1_000)];
-        assert_eq!(
-            mulaid_draws(500, &family),
-            vec![("A".to_string(), 300), ("B".to_string(), 200)]
-        );
-        assert_eq!(mulaid_draws(0, &family), vec![]);
-    }
 
     #[test]
     fn fen_renders_with_two_decimals() {

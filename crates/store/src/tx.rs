@@ -1657,7 +1657,20 @@ async fn load_ytd(tx: &mut Tx<'_>, psn_no: &str, year: i64) -> Result<Ytd, Store
 
 /// Adds `delta` to the person-year accumulators.
 async fn apply_ytd(tx: &mut Tx<'_>, psn_no: &str, year: i64, d: &Ytd) -> Result<(), StoreError> {
-    sqlx::query(
+    let fields = [
+        d.inpatient_admissions,
+        d.hifp_inpatient,
+        d.hifp_outpatient,
+        d.outpatient_deductible,
+        d.hifob,
+        d.hifmi_base,
+        d.hifmi,
+        d.maf,
+        d.maf_deductible,
+    ];
+    // A settlement only adds (one upsert); a reversal subtracts from a row that must exist (an
+    // update, so that the CHECKs see the result, never a negative insert).
+    let sql = if fields.iter().all(|x| *x >= 0) {
         "INSERT INTO ytd (psn_no, year, inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, hifob, hifmi_base, hifmi, maf, maf_deductible) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (psn_no, year) DO UPDATE SET \
          inpatient_admissions = ytd.inpatient_admissions + excluded.inpatient_admissions, \
@@ -1665,36 +1678,42 @@ async fn apply_ytd(tx: &mut Tx<'_>, psn_no: &str, year: i64, d: &Ytd) -> Result<
          hifp_outpatient = ytd.hifp_outpatient + excluded.hifp_outpatient, \
          outpatient_deductible = ytd.outpatient_deductible + excluded.outpatient_deductible, \
          hifob = ytd.hifob + excluded.hifob, hifmi_base = ytd.hifmi_base + excluded.hifmi_base, \
-         hifmi = ytd.hifmi + excluded.hifmi, maf = ytd.maf + excluded.maf, maf_deductible = ytd.maf_deductible + excluded.maf_deductible",
-    )
-    .bind(psn_no)
-    .bind(year)
-    .bind(d.inpatient_admissions)
-    .bind(d.hifp_inpatient)
-    .bind(d.hifp_outpatient)
-    .bind(d.outpatient_deductible)
-    .bind(d.hifob)
-    .bind(d.hifmi_base)
-    .bind(d.hifmi)
-    .bind(d.maf)
-    .bind(d.maf_deductible)
-    .execute(&mut **tx)
-    .await?;
-    let rows: Vec<Vec<V<'_>>> = d
-        .keyed
-        .iter()
-        .filter(|(_, fen)| **fen != 0)
-        .map(|(key, fen)| vec![V::T(psn_no), V::I(year), V::T(key), V::I(*fen)])
-        .collect();
-    if !rows.is_empty() {
-        insert_rows(
-            tx,
-            "ytd_keyed",
-            &["psn_no", "year", "key", "amount_fen"],
-            rows,
-            "ON CONFLICT (psn_no, year, key) DO UPDATE SET amount_fen = ytd_keyed.amount_fen + excluded.amount_fen",
-        )
-        .await?;
+         hifmi = ytd.hifmi + excluded.hifmi, maf = ytd.maf + excluded.maf, maf_deductible = ytd.maf_deductible + excluded.maf_deductible"
+    } else {
+        "UPDATE ytd SET inpatient_admissions = inpatient_admissions + $3, hifp_inpatient = hifp_inpatient + $4, \
+         hifp_outpatient = hifp_outpatient + $5, outpatient_deductible = outpatient_deductible + $6, hifob = hifob + $7, \
+         hifmi_base = hifmi_base + $8, hifmi = hifmi + $9, maf = maf + $10, maf_deductible = maf_deductible + $11 \
+         WHERE psn_no = $1 AND year = $2"
+    };
+    let mut q = sqlx::query(sql).bind(psn_no).bind(year);
+    for x in fields {
+        q = q.bind(x);
+    }
+    if q.execute(&mut **tx).await?.rows_affected() != 1 {
+        return Err(StoreError::Invariant(format!(
+            "no accumulator row for {psn_no} in {year} to take a reversal from"
+        )));
+    }
+    for (key, fen) in &d.keyed {
+        let sql = if *fen >= 0 {
+            "INSERT INTO ytd_keyed (psn_no, year, key, amount_fen) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (psn_no, year, key) DO UPDATE SET amount_fen = ytd_keyed.amount_fen + excluded.amount_fen"
+        } else {
+            "UPDATE ytd_keyed SET amount_fen = amount_fen + $4 WHERE psn_no = $1 AND year = $2 AND key = $3"
+        };
+        let n = sqlx::query(sql)
+            .bind(psn_no)
+            .bind(year)
+            .bind(key)
+            .bind(fen)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Invariant(format!(
+                "no accumulator {key} for {psn_no} in {year} to take a reversal from"
+            )));
+        }
     }
     Ok(())
 }
@@ -1758,36 +1777,49 @@ async fn post_transfers(
             .entry((c.clone(), ledger::shard(c, psn_no)))
             .or_default() += a;
     }
-    let rows = deltas
-        .iter()
-        .filter(|(_, delta)| **delta != 0)
-        .map(|((acct, shard), delta)| {
-            let may_go_negative = i64::from(!acct.starts_with("personal:"));
-            vec![
-                V::T(acct),
-                V::I(*shard),
-                V::I(may_go_negative),
-                V::I(*delta),
-            ]
-        })
-        .collect::<Vec<_>>();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    insert_rows(
-        tx,
-        "ledger_balance",
-        &["account_code", "shard", "may_go_negative", "balance_fen"],
-        rows,
-        "ON CONFLICT (account_code, shard) DO UPDATE SET balance_fen = ledger_balance.balance_fen + excluded.balance_fen",
-    )
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.message().contains("CHECK") || db.code().as_deref() == Some("23514") => {
+    let negative = |e: sqlx::Error| match &e {
+        sqlx::Error::Database(db)
+            if db.message().contains("CHECK") || db.code().as_deref() == Some("23514") =>
+        {
             StoreError::Invariant(format!("a transfer would make an account negative: {db}"))
         }
         _ => StoreError::Database(e),
-    })?;
+    };
+    // Personal accounts (one row each, opened at import, never negative): a plain update, so the
+    // CHECK sees the new balance. Shared accounts: an upsert that opens a shard on first use.
+    let mut shared = Vec::new();
+    for ((acct, shard), delta) in &deltas {
+        if *delta == 0 {
+            continue;
+        }
+        if acct.starts_with("personal:") {
+            let updated = sqlx::query("UPDATE ledger_balance SET balance_fen = balance_fen + $1 WHERE account_code = $2 AND shard = $3")
+                .bind(delta)
+                .bind(acct)
+                .bind(shard)
+                .execute(&mut **tx)
+                .await
+                .map_err(negative)?;
+            if updated.rows_affected() != 1 {
+                return Err(StoreError::Invariant(format!(
+                    "personal account {acct} has no balance row"
+                )));
+            }
+        } else {
+            shared.push(vec![V::T(acct), V::I(*shard), V::I(1), V::I(*delta)]);
+        }
+    }
+    if !shared.is_empty() {
+        insert_rows(
+            tx,
+            "ledger_balance",
+            &["account_code", "shard", "may_go_negative", "balance_fen"],
+            shared,
+            "ON CONFLICT (account_code, shard) DO UPDATE SET balance_fen = ledger_balance.balance_fen + excluded.balance_fen",
+        )
+        .await
+        .map_err(negative)?;
+    }
     Ok(())
 }
 
@@ -2555,7 +2587,7 @@ async fn reverse(
     kind: Option<&str>,
 ) -> Result<SettlementView, StoreError> {
     check_id("setl_id", setl_id)?;
-    let orig = load_settlement(&mut **tx, setl_id)
+    let orig = load_settlement(tx, setl_id)
         .await?
         .ok_or_else(|| StoreError::not_found("setl_id", setl_id))?;
     if orig.view.fixmedins_code != ctx.inst.fixmedins_code {
@@ -2779,7 +2811,7 @@ pub(crate) async fn person_info(pool: &Pool, key: &str) -> Result<PersonInfo, St
         tel: r.try_get(6)?,
     };
     let balance = sqlx::query(
-        "SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_balance WHERE account_code = $1",
+        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS BIGINT) FROM ledger_balance WHERE account_code = $1",
     )
     .bind(ledger::personal_account(&base.psn_no))
     .fetch_one(pool)
@@ -2828,7 +2860,7 @@ pub(crate) async fn query_settlement(
 ) -> Result<SettlementView, StoreError> {
     check_id("setl_id", setl_id)?;
     let mut conn = pool.acquire().await?;
-    let s = load_settlement(&mut *conn, setl_id)
+    let s = load_settlement(&mut conn, setl_id)
         .await?
         .ok_or_else(|| StoreError::not_found("setl_id", setl_id))?;
     if s.view.fixmedins_code != fixmedins_code {
@@ -2904,8 +2936,8 @@ pub(crate) async fn reconcile(
     q: &ReconcileRequest,
 ) -> Result<ReconcileResult, StoreError> {
     let r = sqlx::query(
-        "SELECT COALESCE(SUM(medfee_sumamt), 0), COALESCE(SUM(fund_pay_sumamt), 0), COALESCE(SUM(acct_pay), 0), \
-         COALESCE(SUM(setl_sign), 0), COALESCE(SUM(hosp_part_amt), 0) FROM settlement \
+        "SELECT CAST(COALESCE(SUM(medfee_sumamt), 0) AS BIGINT), CAST(COALESCE(SUM(fund_pay_sumamt), 0) AS BIGINT), CAST(COALESCE(SUM(acct_pay), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(setl_sign), 0) AS BIGINT), CAST(COALESCE(SUM(hosp_part_amt), 0) AS BIGINT) FROM settlement \
          WHERE fixmedins_code = $1 AND insutype = $2 AND clr_type = $3 AND insuplc_admdvs = $4 AND setl_date >= $5 AND setl_date <= $6",
     )
     .bind(fixmedins_code)
@@ -2923,8 +2955,8 @@ pub(crate) async fn reconcile(
     let hosp_part: i64 = r.try_get(4)?;
     let inst = ledger::institution_account(fixmedins_code);
     let l = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN t.credit_account = $1 THEN t.amount_fen ELSE 0 END), 0) - \
-         COALESCE(SUM(CASE WHEN t.debit_account = $1 THEN t.amount_fen ELSE 0 END), 0) \
+        "SELECT CAST(COALESCE(SUM(CASE WHEN t.credit_account = $1 THEN t.amount_fen ELSE 0 END), 0) AS BIGINT) - \
+         CAST(COALESCE(SUM(CASE WHEN t.debit_account = $1 THEN t.amount_fen ELSE 0 END), 0) AS BIGINT) \
          FROM ledger_transfer t JOIN settlement s ON s.setl_id = t.ref_id \
          WHERE s.fixmedins_code = $2 AND s.insutype = $3 AND s.clr_type = $4 AND s.insuplc_admdvs = $5 AND s.setl_date >= $6 AND s.setl_date <= $7",
     )
@@ -2988,7 +3020,7 @@ pub(crate) async fn account_balance(pool: &Pool, account: &str) -> Result<Option
         return Ok(None);
     }
     let b: i64 = sqlx::query(
-        "SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_balance WHERE account_code = $1",
+        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS BIGINT) FROM ledger_balance WHERE account_code = $1",
     )
     .bind(account)
     .fetch_one(pool)
@@ -3047,7 +3079,7 @@ pub(crate) async fn check_ledger(pool: &Pool) -> Result<LedgerReport, StoreError
     let r = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM ledger_account), (SELECT COUNT(*) FROM ledger_transfer), \
          (SELECT COUNT(*) FROM settlement WHERE setl_sign = 1), (SELECT COUNT(*) FROM settlement WHERE setl_sign = -1), \
-         (SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_balance), (SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_transfer)",
+         (SELECT CAST(COALESCE(SUM(balance_fen), 0) AS BIGINT) FROM ledger_balance), (SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM ledger_transfer)",
     )
     .fetch_one(pool)
     .await?;

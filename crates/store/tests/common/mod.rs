@@ -1,0 +1,337 @@
+//! Shared test helpers: a fresh database per test on SQLite (a temp file) and on PostgreSQL
+//! (`CREATE DATABASE yibao_test_…` on `DATABASE_URL`, default the local server), the fixture
+//! registry, and builders for envelopes and commands.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use sqlx::Connection;
+use yibao_store::*;
+
+pub const HOSPITAL: &str = "H14050000001";
+pub const CLINIC: &str = "H14050000002";
+pub const PHARMACY: &str = "P14050000003";
+pub const SUSPENDED: &str = "H14050000009";
+
+/// One fresh, migrated database.
+pub struct TestDb {
+    pub store: Store,
+    pub label: &'static str,
+    pg: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    async fn drop_database(self) {
+        self.store.close().await;
+        if let Some((admin_url, name)) = self.pg {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+async fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+    let store = Store::connect(&url).await.expect("open SQLite");
+    TestDb {
+        store,
+        label: "sqlite",
+        pg: None,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres_db() -> Option<TestDb> {
+    let admin_url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let required = std::env::var("YIBAO_REQUIRE_PG").is_ok_and(|v| v == "1");
+    let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(e) if !required => {
+            eprintln!(
+                "notice: PostgreSQL unreachable at {admin_url} ({e}); skipping the PostgreSQL half"
+            );
+            return None;
+        }
+        Err(e) => {
+            panic!("PostgreSQL required (YIBAO_REQUIRE_PG=1) but unreachable at {admin_url}: {e}")
+        }
+    };
+    let name = format!("yibao_test_{}", unique_suffix());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin_url);
+    let store = Store::connect(&format!("{base}/{name}"))
+        .await
+        .expect("open PostgreSQL");
+    Some(TestDb {
+        store,
+        label: "postgres",
+        pg: Some((admin_url, name)),
+        _dir: None,
+    })
+}
+
+/// Runs `test` on a fresh SQLite database and then on a fresh PostgreSQL database.
+pub async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = TestDb>,
+{
+    let db = test(sqlite_db().await).await;
+    db.drop_database().await;
+    if let Some(db) = postgres_db().await {
+        let db = test(db).await;
+        db.drop_database().await;
+    }
+}
+
+/// The fixture registry plus the shipped policies, in a temp folder.
+pub fn registry_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_fixture(dir.path());
+    dir
+}
+
+pub fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/registry")
+}
+
+pub fn copy_fixture(to: &Path) {
+    for entry in std::fs::read_dir(fixture_path()).expect("fixture folder") {
+        let entry = entry.expect("fixture entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy fixture");
+    }
+    std::fs::create_dir_all(to.join("policies")).expect("policies folder");
+    for (name, text) in yibao_policy::builtin::BUILTIN_POLICY_FILES {
+        std::fs::write(to.join(name), text).expect("write policy");
+    }
+}
+
+pub async fn imported(db: &TestDb) {
+    let dir = registry_dir();
+    db.store
+        .import_registry(dir.path())
+        .await
+        .expect("import the fixture registry");
+}
+
+pub fn at(date: &str, time: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S")
+        .expect("test time")
+}
+
+pub fn now() -> NaiveDateTime {
+    at("2025-05-10", "10:00:00")
+}
+
+/// An envelope whose request hash is derived from `content` (same content, same hash).
+pub fn env(inst: &str, msgid: &str, infno: &str, content: &str) -> Envelope {
+    let mut hash = [0u8; 32];
+    // A simple deterministic digest is enough for tests: FNV-1a spread over the 32 bytes.
+    for (i, chunk) in hash.chunks_mut(8).enumerate() {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ (i as u64);
+        for b in content.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        chunk.copy_from_slice(&h.to_le_bytes());
+    }
+    Envelope {
+        fixmedins_code: inst.to_string(),
+        msgid: msgid.to_string(),
+        infno: infno.to_string(),
+        request_hash: hash,
+        mdtrtarea_admvs: "140500".to_string(),
+        now: now(),
+    }
+}
+
+/// The renderer the tests store: the outcome's debug text (deterministic).
+pub fn render(outcome: &Outcome) -> String {
+    format!("{outcome:?}")
+}
+
+pub async fn exec(
+    db: &TestDb,
+    inst: &str,
+    msgid: &str,
+    infno: &str,
+    cmd: Command,
+) -> Result<Reply, StoreError> {
+    let content = format!("{cmd:?}");
+    db.store
+        .execute(&env(inst, msgid, infno, &content), cmd, &render)
+        .await
+}
+
+pub fn fresh(reply: Reply) -> Outcome {
+    match reply {
+        Reply::Fresh { outcome, .. } => outcome,
+        Reply::Replayed { .. } => panic!("expected a fresh reply"),
+    }
+}
+
+pub async fn register(
+    db: &TestDb,
+    inst: &str,
+    msgid: &str,
+    psn_no: &str,
+    insutype: &str,
+) -> String {
+    let cmd = Command::RegisterOutpatient(RegisterOutpatient {
+        psn_no: psn_no.into(),
+        insutype: insutype.into(),
+        begntime: now(),
+        mdtrt_cert_type: "02".into(),
+        mdtrt_cert_no: "140502198001011234".into(),
+        ipt_otp_no: format!("OTP{msgid}"),
+        atddr_no: "D001".into(),
+        dr_name: "医生".into(),
+        dept_code: "A03".into(),
+        dept_name: "内科".into(),
+        caty: "A03".into(),
+    });
+    match fresh(exec(db, inst, msgid, "2201", cmd).await.expect("2201")) {
+        Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
+        other => panic!("2201 gave {other:?}"),
+    }
+}
+
+pub fn visit_info(mdtrt_id: &str, psn_no: &str, med_type: &str, dise_codg: &str) -> Command {
+    Command::UploadVisitInfo(UploadVisitInfo {
+        mdtrt_id: mdtrt_id.into(),
+        psn_no: psn_no.into(),
+        med_type: med_type.into(),
+        begntime: now(),
+        main_cond_dscr: String::new(),
+        dise_codg: dise_codg.into(),
+        dise_name: String::new(),
+        diagnoses: vec![Diagnosis {
+            diag_type: "1".into(),
+            diag_srt_no: 1,
+            diag_code: "J06.900".into(),
+            diag_name: "急性上呼吸道感染".into(),
+            diag_dept: "内科".into(),
+            dise_dor_no: "D001".into(),
+            dise_dor_name: "医生".into(),
+            diag_time: now(),
+            maindiag_flag: "1".into(),
+            vali_flag: "1".into(),
+        }],
+    })
+}
+
+/// A fee line: `pric` in yuan × 1_000_000 (micro-yuan), `cnt` in units × 10_000.
+pub fn line(
+    mdtrt_id: &str,
+    psn_no: &str,
+    sn: &str,
+    code: &str,
+    pric_micro: i64,
+    cnt_e4: i64,
+) -> FeeLineIn {
+    let amount = ((i128::from(pric_micro) * i128::from(cnt_e4) + 50_000_000) / 100_000_000) as i64;
+    FeeLineIn {
+        feedetl_sn: sn.into(),
+        mdtrt_id: mdtrt_id.into(),
+        psn_no: psn_no.into(),
+        chrg_bchno: "B1".into(),
+        fee_ocur_time: now(),
+        med_list_codg: code.into(),
+        medins_list_codg: format!("H-{code}"),
+        det_item_fee_sumamt_fen: amount,
+        cnt_e4,
+        pric_micro,
+        hosp_appr_flag: "0".into(),
+    }
+}
+
+/// The four lines of spec settlement.md section 9: 4100.00 in total.
+pub fn spec_lines(mdtrt_id: &str, psn_no: &str) -> Vec<FeeLineIn> {
+    vec![
+        line(mdtrt_id, psn_no, "1", "X-DRUG-A", 100_000_000, 100_000),
+        line(mdtrt_id, psn_no, "2", "X-ITEM-B", 2_000_000_000, 10_000),
+        line(mdtrt_id, psn_no, "3", "X-CONS-C", 500_000_000, 10_000),
+        line(mdtrt_id, psn_no, "4", "X-ITEM-D", 300_000_000, 20_000),
+    ]
+}
+
+pub fn settle_cmd(
+    pre: bool,
+    mdtrt_id: &str,
+    psn_no: &str,
+    insutype: &str,
+    total_fen: i64,
+    acct_used_flag: &str,
+) -> Command {
+    Command::Settle(Settle {
+        pre,
+        psn_no: psn_no.into(),
+        mdtrt_id: mdtrt_id.into(),
+        insutype: insutype.into(),
+        med_type: String::new(),
+        medfee_sumamt_fen: total_fen,
+        acct_used_flag: acct_used_flag.into(),
+        chrg_bchno: String::new(),
+        psn_setlway: "01".into(),
+        invono: String::new(),
+        mid_setl_flag: false,
+        claimed_split_fen: None,
+    })
+}
+
+pub fn settled(outcome: Outcome) -> SettlementView {
+    match outcome {
+        Outcome::Settled(view) => *view,
+        other => panic!("expected a settlement, got {other:?}"),
+    }
+}
+
+pub async fn counts(db: &TestDb) -> Vec<(&'static str, i64)> {
+    db.store.row_counts().await.expect("row counts")
+}
+
+pub async fn assert_balanced(db: &TestDb) -> LedgerReport {
+    let report = db.store.check_ledger().await.expect("check ledger");
+    assert!(
+        report.is_balanced(),
+        "[{}] ledger problems: {:#?}",
+        db.label,
+        report.problems
+    );
+    report
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+}
