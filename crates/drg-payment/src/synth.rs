@@ -73,6 +73,9 @@ pub struct SchemeCodes {
     pub plain_secondary: Vec<String>,
     /// Principal diagnoses that group nowhere (for the share of ungroupable cases).
     pub ungroupable_dx: Vec<String>,
+    /// Diagnostic or therapeutic non-OR procedures that no ADRG reads (imaging, tests), added to
+    /// some medical stays after their main procedure (may be empty).
+    pub extra_procedures: Vec<String>,
 }
 
 /// Severity drawn for a case (decides its secondary diagnoses and cost).
@@ -148,13 +151,13 @@ pub struct SynthRegion {
 }
 
 /// Cost of a stay at the median before calibration (yuan); the level and severity factors move it.
-const MEDIAN_COST_YUAN: f64 = 6_000.0;
+const MEDIAN_COST_YUAN: f64 = 5_400.0;
 
 fn level_cost_factor(level: HospitalLevel) -> f64 {
     match level {
-        HospitalLevel::One => 0.55,
-        HospitalLevel::Two => 0.9,
-        HospitalLevel::Three => 1.35,
+        HospitalLevel::One => 0.7,
+        HospitalLevel::Two => 0.95,
+        HospitalLevel::Three => 1.2,
     }
 }
 
@@ -358,6 +361,13 @@ pub fn synth_year(
                 if let Some(second) = adrg.second_procedures.choose(&mut rng) {
                     procedures.push(second.clone());
                 }
+                // Medical stays often have an imaging or test procedure; surgical ones sometimes.
+                let extra_percent = if adrg.section == Section::Medical { 45 } else { 20 };
+                if rng.random_range(0..100) < extra_percent {
+                    if let Some(extra) = skewed(&mut rng, &codes.extra_procedures) {
+                        procedures.push(extra.clone());
+                    }
+                }
             }
             None => diagnoses.push(
                 codes
@@ -424,6 +434,17 @@ pub fn synth_year(
         });
     }
     Ok(cases)
+}
+
+/// Picks from a list with a long tail toward its front (index = len × u³): a few codes of each
+/// list are common and most are rare, as in real case mix, so that diagnosis × procedure
+/// combinations repeat often enough to form DIP core groups.
+fn skewed<'a>(rng: &mut StdRng, list: &'a [String]) -> Option<&'a String> {
+    if list.is_empty() {
+        return None;
+    }
+    let u: f64 = rng.random();
+    list.get(((list.len() as f64) * u * u * u) as usize).or(list.last())
 }
 
 /// The insured person's share of a stay: a deductible by level (200 / 500 / 800 yuan) plus a

@@ -20,7 +20,7 @@ fn demo_region_parses_to_exact_ppm_values() {
     );
     assert_eq!(
         region.drg.level_coefficient_ppm,
-        [850_000, 950_000, 1_050_000]
+        [750_000, 950_000, 1_100_000]
     );
     let tiers: Vec<(Option<i64>, i64)> = region
         .drg
@@ -75,7 +75,7 @@ fn bad_region_files_are_refused_with_field_and_reason() {
             "configuration field `drg.high_tiers[1]` tier ends must be positive and ascending",
         ),
         (
-            demo.replace("level3 = \"1.05\"", "level3 = \"0\""),
+            demo.replace("level3 = \"1.1\"", "level3 = \"0\""),
             "configuration field `drg.level_coefficients.level3` 0 ppm is not 1 to 100000000",
         ),
         (demo.replace("core_min_cases = 15", "core_min_cases = 0"), "configuration field `dip.core_min_cases` must be at least 1"),
