@@ -1,10 +1,306 @@
-//! `yibao demo` (placeholder until its issue lands; replaced by the owning work).
+//! `yibao demo`: builds the synthetic city into a database, serves it in-process on a free port,
+//! drives it with the hospital simulator for a bounded time, and reports what happened
+//! (settlements by kind, fund totals, the ledger check, latency percentiles, errors by kind).
 
-/// Arguments of this subcommand.
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use yibao_city::{write::write_registry, CityConfig};
+use yibao_loadgen::{hospital_price_micro, Chaos, Item, ItemKind, LoadConfig, Mix, Population};
+
+/// The demo's database when `--db` is not given: a SQLite file in the working directory.
+pub const DEMO_DB_URL: &str = "sqlite://yibao-demo.db?mode=rwc";
+/// Persons, institutions and catalogue items written by `--sample-out`, of each.
+const SAMPLE_SIZE: usize = 40;
+
+/// Arguments of `yibao demo`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Database URL: `sqlite://FILE?mode=rwc` (the file is replaced) or `postgres://…` (an empty
+    /// database).
+    #[arg(long, default_value = DEMO_DB_URL)]
+    db: String,
+    /// Insured persons in the city (up to 20 million; generation streams in bounded memory).
+    #[arg(long, default_value_t = 100_000)]
+    persons: u64,
+    /// Hospitals in the city (default: 32, or about 50 per million people for large cities).
+    #[arg(long)]
+    hospitals: Option<u32>,
+    /// Seed of the city, the catalogue and the traffic.
+    #[arg(long, default_value_t = 2025)]
+    seed: u64,
+    /// How long to drive the server (`30s`, `2m`, …).
+    #[arg(long, default_value = "20s")]
+    duration: String,
+    /// Stop after this many visits even if time is left.
+    #[arg(long)]
+    visits: Option<u64>,
+    /// Concurrent simulated hospital workstations.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Visit mix, e.g. `outpatient=42,chronic=5,pharmacy=51,inpatient=2` (the default).
+    #[arg(long)]
+    mix: Option<String>,
+    /// Build the city and import it, then stop (no server, no traffic).
+    #[arg(long)]
+    setup_only: bool,
+    /// Write a JSON sample of persons, institutions (with keys) and priced catalogue items that
+    /// an outside client (or `yibao load`) can drive the server with.
+    #[arg(long)]
+    sample_out: Option<PathBuf>,
+    /// Keep the generated registry files in this folder (default: a temporary folder).
+    #[arg(long)]
+    registry_dir: Option<PathBuf>,
+    /// Serve without the gateway signature (the simulator then sends no CSB headers).
+    #[arg(long)]
+    no_auth: bool,
+}
 
-/// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("not built yet")
+/// Runs `yibao demo`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(demo(args))
+}
+
+/// Today's date in China (UTC+8): the city's ages and periods are computed for it.
+pub fn china_today() -> chrono::NaiveDate {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let china = i64::try_from(secs).unwrap_or(0) + 8 * 3600;
+    chrono::DateTime::from_timestamp(china, 0)
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
+}
+
+async fn demo(args: Args) -> anyhow::Result<ExitCode> {
+    let duration = yibao_loadgen::parse_duration(&args.duration).map_err(anyhow::Error::msg)?;
+    let mix = match &args.mix {
+        Some(text) => text.parse::<Mix>().map_err(anyhow::Error::msg)?,
+        None => Mix::default(),
+    };
+    let today = china_today();
+    let mut config = CityConfig::new(args.persons, args.seed, today);
+    if let Some(hospitals) = args.hospitals {
+        config.hospitals = hospitals;
+    }
+    config.validate()?;
+
+    // 1. The registry files.
+    let temp;
+    let dir: &Path = match &args.registry_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir
+        }
+        None => {
+            temp = tempfile::tempdir().context("creating a temporary registry folder")?;
+            temp.path()
+        }
+    };
+    let started = Instant::now();
+    println!(
+        "== city {} ({} persons, seed {}, as of {today})",
+        config.region, config.persons, config.seed
+    );
+    let rates = write_registry(dir, &config).context("writing the registry files")?;
+    let catalogue = yibao_policy::demo_catalogue(config.seed);
+    let catalogue_csv =
+        yibao_policy::write_catalogue_csv(&catalogue).map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(dir.join("catalogue.csv"), catalogue_csv).context("writing catalogue.csv")?;
+    write_policies(dir, today)?;
+    println!("{rates}");
+    println!(
+        "registry written in {} ms ({} catalogue items)",
+        started.elapsed().as_millis(),
+        catalogue.len()
+    );
+
+    // 2. The database.
+    if let Some(path) = sqlite_file(&args.db) {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::remove_file(&file).with_context(|| {
+                    format!("replacing the old demo database {}", file.display())
+                })?;
+            }
+        }
+    }
+    let started = Instant::now();
+    let store = yibao_store::Store::connect(&args.db)
+        .await
+        .with_context(|| format!("opening the database {}", args.db))?;
+    let imported = store
+        .import_registry(dir)
+        .await
+        .with_context(|| format!("importing the registry into {}", args.db))?;
+    println!(
+        "== imported into {} in {} ms: {imported:?}",
+        args.db,
+        started.elapsed().as_millis()
+    );
+
+    // 3. The simulator's view of the city, and the sample for outside clients.
+    let items = catalogue
+        .iter()
+        .map(|entry| {
+            let kind = match entry.list_type.map(|t| t.code()) {
+                Some("drug") => ItemKind::Drug,
+                Some("consumable") => ItemKind::Consumable,
+                Some(_) => ItemKind::Service,
+                None => ItemKind::of_code(&entry.med_list_codg),
+            };
+            Item {
+                pric_micro: hospital_price_micro(
+                    &entry.med_list_codg,
+                    kind,
+                    entry.pric_uplmt_amt.map(|p| p.0),
+                ),
+                med_list_codg: entry.med_list_codg.clone(),
+                chrgitm_lv: entry.chrgitm_lv.code().to_owned(),
+                kind,
+            }
+        })
+        .collect();
+    let population = Population::from_city(&config, items)?;
+    if let Some(path) = &args.sample_out {
+        let sample = population.to_sample(SAMPLE_SIZE);
+        let text = serde_json::to_string_pretty(&sample)?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!("sample for outside clients written to {}", path.display());
+    }
+    if args.setup_only {
+        store.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    // 4. Serve and drive.
+    let server_config = yibao_server::ServerConfig {
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        auth: !args.no_auth,
+        receiver_admdvs: config.region.clone(),
+    };
+    let server = yibao_server::spawn(store.clone(), server_config)
+        .await
+        .context("starting the server")?;
+    println!(
+        "== serving on http://{} (auth {}); driving it for {} with {} workers",
+        server.addr(),
+        if args.no_auth { "off" } else { "on" },
+        args.duration,
+        args.concurrency
+    );
+    let load = LoadConfig {
+        duration,
+        visits_max: args.visits,
+        concurrency: args.concurrency,
+        mix,
+        outpatient_lines: None,
+        chaos: Chaos::realistic(),
+        auth: !args.no_auth,
+        seed: config.seed,
+    };
+    let summary = yibao_loadgen::run(&server.addr().to_string(), Arc::new(population), load).await;
+    server.shutdown().await?;
+    let summary = summary?;
+    println!("{}", summary.to_text());
+
+    // 5. The ledger.
+    let ledger = store.check_ledger().await.context("checking the ledger")?;
+    println!(
+        "ledger: {} accounts, {} transfers, {} settlements, {} reversals; sum of balances {} fen: {}",
+        ledger.n_accounts,
+        ledger.n_transfers,
+        ledger.n_settlements,
+        ledger.n_reversals,
+        ledger.balance_sum_fen,
+        if ledger.is_balanced() { "BALANCED" } else { "NOT BALANCED" }
+    );
+    for problem in &ledger.problems {
+        println!("  ! {problem}");
+    }
+    store.close().await;
+    if !ledger.is_balanced() || !summary.is_clean() {
+        bail!("the demo found problems (see above)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The file of a `sqlite://FILE?…` URL (not for `sqlite::memory:`).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Writes the shipped policies into `dir/policies/`. When none of them is in force today (the
+/// reference policy is for 2025), the home region's policy is also written re-dated to this year,
+/// as a bureau would carry a policy forward until the new one is published, so that the demo
+/// settles on any date.
+fn write_policies(dir: &Path, today: chrono::NaiveDate) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).context("creating the policies folder")?;
+    for (file, text) in yibao_policy::builtin::BUILTIN_POLICY_FILES {
+        let name = Path::new(file).file_name().context("a policy file name")?;
+        std::fs::write(policies.join(name), text).with_context(|| format!("writing {file}"))?;
+    }
+    let (_, reference) = yibao_policy::builtin::BUILTIN_POLICY_FILES
+        .iter()
+        .find(|(file, _)| file.ends_with("140500-2025.toml"))
+        .context("the reference policy 140500-2025 is shipped")?;
+    let year = today.year();
+    if year != 2025 {
+        let carried = reference
+            .replace("id = \"140500-2025\"", &format!("id = \"140500-{year}\""))
+            .replace(
+                "effective_from = \"2025-01-01\"",
+                &format!("effective_from = \"{year}-01-01\""),
+            )
+            .replace(
+                "effective_until = \"2025-12-31\"",
+                &format!("effective_until = \"{year}-12-31\""),
+            )
+            .replace("2025 年", &format!("{year} 年（沿用 2025）"));
+        std::fs::write(policies.join(format!("140500-{year}.toml")), carried)
+            .context("writing the carried-forward policy")?;
+        println!("note: policy 140500-2025 carried forward as 140500-{year} for today's date");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file("sqlite://yibao-demo.db?mode=rwc"),
+            Some(PathBuf::from("yibao-demo.db"))
+        );
+        assert_eq!(sqlite_file("sqlite:x.db"), Some(PathBuf::from("x.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://postgres@localhost/db"), None);
+    }
+
+    #[test]
+    fn the_carried_policy_parses_and_is_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        write_policies(dir.path(), day).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("policies/140500-2026.toml")).unwrap();
+        let policy = yibao_policy::parse_policy("policies/140500-2026.toml", &text).unwrap();
+        assert!(policy.is_effective_on(day));
+    }
 }

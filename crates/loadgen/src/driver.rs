@@ -31,6 +31,36 @@ pub const CONCURRENCY_MAX: usize = 1_024;
 /// Fee lines per 2301 upload (a HIS uploads a long stay in batches).
 pub const INPATIENT_LINES_PER_UPLOAD: usize = 50;
 
+/// Longest run a command accepts.
+pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
+
+/// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: u64 = digits.parse().map_err(|_| {
+        format!("duration: {text:?} is not a whole number with a unit (500ms, 30s, 2m, 1h)")
+    })?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(value),
+        "" | "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value.saturating_mul(60)),
+        "h" => Duration::from_secs(value.saturating_mul(3600)),
+        _ => {
+            return Err(format!(
+                "duration: unknown unit {unit:?} in {text:?} (ms, s, m, h)"
+            ))
+        }
+    };
+    if duration > DURATION_MAX {
+        return Err(format!("duration: {text} is longer than 24h"));
+    }
+    Ok(duration)
+}
+
 /// Shares of the visit kinds, as integer weights.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mix {
@@ -278,6 +308,7 @@ async fn worker(shared: Arc<Shared>, worker_idx: u64) -> WorkerStats {
             shared: &shared,
             stats: &mut stats,
             rng: &mut rng,
+            open_visit: None,
         };
         chain.run(kind).await;
     }
@@ -307,6 +338,19 @@ struct Chain<'a> {
     shared: &'a Shared,
     stats: &'a mut WorkerStats,
     rng: &'a mut StdRng,
+    /// A visit opened (2201/2401) and not settled yet: cancelled if the chain stops early, as a
+    /// HIS does, so that no visit stays open.
+    open_visit: Option<OpenVisit>,
+}
+
+/// A visit to cancel if its chain fails.
+struct OpenVisit {
+    site: Site,
+    mdtrt_id: String,
+    psn_no: String,
+    insuplc: String,
+    ipt_otp_no: String,
+    inpatient: bool,
 }
 
 /// A successful answer's output (or `None` on failure, already counted).
@@ -501,6 +545,9 @@ impl Chain<'_> {
                 return;
             }
             self.inpatient(&patient).await;
+            if let Some(open) = self.open_visit.take() {
+                self.cancel(open).await;
+            }
             self.shared
                 .in_hospital
                 .lock()
@@ -509,10 +556,46 @@ impl Chain<'_> {
         } else {
             self.outpatient(kind, &patient).await;
         }
+        if let Some(open) = self.open_visit.take() {
+            self.cancel(open).await;
+        }
         self.stats.chains[kind_idx(kind)] += 1;
         if self.rng.random_range(0..1000) < self.shared.config.chaos.bad_permille {
             self.hostile(&patient).await;
         }
+    }
+
+    /// Cancels an unsettled visit: fee lines withdrawn (2205/2302 with the "all" code `0000`),
+    /// then the registration or admission (2202/2404).
+    async fn cancel(&mut self, open: OpenVisit) {
+        let OpenVisit {
+            site,
+            mdtrt_id,
+            psn_no,
+            insuplc,
+            ipt_otp_no,
+            inpatient,
+        } = open;
+        self.stats.cancelled += 1;
+        let (fees_infno, fees_input, visit_infno, visit_input) = if inpatient {
+            (
+                "2302",
+                json!({"data": [{"feedetl_sn": "0000", "mdtrt_id": mdtrt_id, "psn_no": psn_no}]}),
+                "2404",
+                json!({"data": {"mdtrt_id": mdtrt_id, "psn_no": psn_no}}),
+            )
+        } else {
+            (
+                "2205",
+                json!({"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": "0000", "psn_no": psn_no}}),
+                "2202",
+                json!({"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "ipt_otp_no": ipt_otp_no}}),
+            )
+        };
+        let (_, body) = self.body(&site, fees_infno, &insuplc, fees_input);
+        self.send(&site, fees_infno, body, Expect::Success).await;
+        let (_, body) = self.body(&site, visit_infno, &insuplc, visit_input);
+        self.send(&site, visit_infno, body, Expect::Success).await;
     }
 
     async fn lookup(&mut self, site: &Site, patient: &Patient) -> bool {
@@ -578,6 +661,14 @@ impl Chain<'_> {
                 .violation(format!("2201: no output.data.mdtrt_id in {output}"));
             return;
         };
+        self.open_visit = Some(OpenVisit {
+            site: site.clone(),
+            mdtrt_id: mdtrt_id.clone(),
+            psn_no: patient.psn_no.clone(),
+            insuplc: insuplc.clone(),
+            ipt_otp_no: format!("MZ{seq}"),
+            inpatient: false,
+        });
         // 2203 就诊信息上传.
         let input = json!({
             "mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "med_type": kind.med_type(), "begntime": now,
@@ -711,6 +802,7 @@ impl Chain<'_> {
             return;
         };
         self.stats.settled(kind, &settlement.amounts, 1);
+        self.open_visit = None;
         self.after_settlement(
             &site,
             patient,
@@ -960,6 +1052,14 @@ impl Chain<'_> {
                 .violation(format!("2401: no output.result.mdtrt_id in {output}"));
             return;
         };
+        self.open_visit = Some(OpenVisit {
+            site: site.clone(),
+            mdtrt_id: mdtrt_id.clone(),
+            psn_no: patient.psn_no.clone(),
+            insuplc: insuplc.clone(),
+            ipt_otp_no: format!("ZY{seq}"),
+            inpatient: true,
+        });
         let cost = cost_target_fen(
             self.rng,
             VisitKind::Inpatient,
@@ -1070,6 +1170,7 @@ impl Chain<'_> {
         };
         self.stats
             .settled(VisitKind::Inpatient, &settlement.amounts, 1);
+        self.open_visit = None;
         self.after_settlement(
             &site,
             patient,
@@ -1271,6 +1372,17 @@ impl<'a> SettleInput<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_and_errors_name_the_unit() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("3d").unwrap_err().contains("\"d\""));
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("25h").is_err());
+    }
 
     #[test]
     fn mixes_parse_and_errors_name_the_kind() {

@@ -18,7 +18,7 @@ pub mod summary;
 pub mod verify;
 pub mod wire;
 
-pub use driver::{run, Chaos, LoadConfig, LoadError, Mix};
+pub use driver::{parse_duration, run, Chaos, LoadConfig, LoadError, Mix};
 pub use population::{
     hospital_price_micro, Item, ItemKind, Patient, Population, PopulationError, Sample, Site,
 };

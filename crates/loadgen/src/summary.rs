@@ -103,6 +103,8 @@ pub struct WorkerStats {
     pub revs: u64,
     /// Settlements resent with the same msgid.
     pub retries: u64,
+    /// Visits cancelled after a failed step (2205+2202, 2302+2404).
+    pub cancelled: u64,
     /// Hostile requests sent as their own chain step.
     pub bad_requests_sent: u64,
     /// Hostile requests refused, as they must be.
@@ -130,14 +132,16 @@ impl WorkerStats {
         *self.errors.entry(key).or_insert(0) += 1;
     }
 
-    /// Counts a business refusal of a request that should have succeeded. The message is cut
-    /// at the first digit so that refusals of one kind group together.
+    /// Counts a business refusal of a request that should have succeeded.
     pub fn refusal(&mut self, infno: &str, status: u16, err_msg: &str) {
-        let reason: String = err_msg
-            .chars()
-            .take_while(|c| !c.is_ascii_digit())
-            .take(80)
-            .collect();
+        // Digits become `#` so that refusals of one kind group together.
+        let mut reason = String::new();
+        for c in err_msg.chars().take(160) {
+            let c = if c.is_ascii_digit() { '#' } else { c };
+            if !(c == '#' && reason.ends_with('#')) {
+                reason.push(c);
+            }
+        }
         self.error(&format!(
             "{infno} refused (HTTP {status}): {}",
             reason.trim()
@@ -173,6 +177,7 @@ impl WorkerStats {
         self.reversals += o.reversals;
         self.revs += o.revs;
         self.retries += o.retries;
+        self.cancelled += o.cancelled;
         self.bad_requests_sent += o.bad_requests_sent;
         self.bad_requests_refused += o.bad_requests_refused;
         self.violations += o.violations;
@@ -288,6 +293,7 @@ impl Summary {
             "reversals": s.reversals,
             "revs_2601": s.revs,
             "retries": s.retries,
+            "visits_cancelled_after_a_failure": s.cancelled,
             "hostile_requests": {"sent": s.bad_requests_sent, "refused": s.bad_requests_refused},
             "settlement_answers_checked": s.settlements_checked,
             "identity_violations": s.violations,
