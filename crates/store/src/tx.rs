@@ -494,6 +494,11 @@ pub(crate) async fn execute(
                 if retryable(&e) && attempt < limits::TRANSACTION_ATTEMPTS_MAX {
                     continue;
                 }
+                // A twin of this message (a client retry) may have committed while we waited for
+                // the person's lock; its effect is why we failed, and its answer is ours.
+                if let Some(reply) = replay(pool, env).await? {
+                    return Ok(reply);
+                }
                 return Err(e);
             }
         };

@@ -939,3 +939,342 @@ async fn revoke_undoes_what_happened_and_bars_what_did_not() {
     })
     .await;
 }
+
+/// Many simultaneous settlements for one person that together exceed the outpatient pooling
+/// cap and the personal account: no cap or balance is exceeded, and the accumulators are exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance() {
+    on_both(|db| async move {
+        imported(&db).await;
+        const N: usize = 12;
+        let mut visits = Vec::new();
+        for i in 0..N {
+            let mdtrt_id = register(&db, CLINIC, &format!("C-2201-{i}"), "P001", "310").await;
+            fresh(
+                exec(
+                    &db,
+                    CLINIC,
+                    &format!("C-2203-{i}"),
+                    "2203",
+                    visit_info(&mdtrt_id, "P001", "11", ""),
+                )
+                .await
+                .unwrap(),
+            );
+            // One 甲类 line of 1000.00.
+            let lines = vec![line(
+                &mdtrt_id,
+                "P001",
+                "1",
+                "X-DRUG-A",
+                1_000_000_000,
+                10_000,
+            )];
+            fresh(
+                exec(
+                    &db,
+                    CLINIC,
+                    &format!("C-2204-{i}"),
+                    "2204",
+                    Command::UploadFees(UploadFees { lines }),
+                )
+                .await
+                .unwrap(),
+            );
+            visits.push(mdtrt_id);
+        }
+        let mut tasks = Vec::new();
+        for (i, mdtrt_id) in visits.iter().enumerate() {
+            let store = db.store.clone();
+            let cmd = settle_cmd(false, mdtrt_id, "P001", "310", 100_000, "1");
+            tasks.push(tokio::spawn(async move {
+                let content = format!("{cmd:?}");
+                store
+                    .execute(
+                        &env(CLINIC, &format!("C-2207-{i}"), "2207", &content),
+                        cmd,
+                        &render,
+                    )
+                    .await
+            }));
+        }
+        let mut views = Vec::new();
+        for t in tasks {
+            views.push(settled(fresh(t.await.expect("task").expect("2207"))));
+        }
+        let hifp: i64 = views.iter().map(|v| v.hifp_pay).sum();
+        let acct: i64 = views.iter().map(|v| v.acct_pay).sum();
+        let dedc: i64 = views.iter().map(|v| v.act_pay_dedc).sum();
+        // Employees' level-1 outpatient pooling: deductible 200.00 a year, 70 %, cap 3000.00 a
+        // year. 12 × 1000.00 would pay 8260.00 uncapped: the cap binds exactly.
+        assert_eq!(
+            hifp,
+            300_000,
+            "[{}] {:?}",
+            db.label,
+            views.iter().map(|v| v.hifp_pay).collect::<Vec<_>>()
+        );
+        assert_eq!(dedc, 20_000);
+        // The 500.00 account is drawn to zero, never below.
+        assert_eq!(acct, 50_000);
+        assert_eq!(
+            db.store
+                .account_balance(&ledger::personal_account("P001"))
+                .await
+                .unwrap(),
+            Some(0)
+        );
+        assert!(views.iter().all(|v| v.balc >= 0));
+        let cum = db.store.query_cumulative("P001", 2025).await.unwrap();
+        let get = |name: &str| {
+            cum.iter()
+                .find(|r| r.cum_type_code == name)
+                .map(|r| r.cum)
+                .unwrap_or(0)
+        };
+        assert_eq!(
+            (get("hifp_outpatient"), get("outpatient_deductible")),
+            (300_000, 20_000)
+        );
+        let report = assert_balanced(&db).await;
+        assert_eq!(report.n_settlements, N as i64);
+        db
+    })
+    .await;
+}
+
+/// Spec settlement.md section 9, example 2 (a 特困 resident, level 3, inpatient) through
+/// 2401 → 2301 → 2402 → 2303 → 2304 → 2305 → 2405 → 2302 → 2404.
+#[tokio::test]
+async fn inpatient_chain_follows_the_admission_states() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let admit = Command::Admit(Admit {
+            psn_no: "P004".into(),
+            insutype: "390".into(),
+            begntime: at("2025-05-01", "08:00:00"),
+            mdtrt_cert_type: "02".into(),
+            mdtrt_cert_no: "140502195004041237".into(),
+            med_type: "21".into(),
+            ipt_no: "IPT-1".into(),
+            atddr_no: "D002".into(),
+            chfpdr_name: "主治".into(),
+            adm_dept_codg: "A03".into(),
+            adm_dept_name: "内科".into(),
+            dscg_maindiag_code: "I10.x00".into(),
+            dscg_maindiag_name: "高血压".into(),
+            main_cond_dscr: String::new(),
+            diagnoses: vec![],
+        });
+        let mdtrt_id = match fresh(
+            exec(&db, HOSPITAL, "I-2401", "2401", admit.clone())
+                .await
+                .expect("2401"),
+        ) {
+            Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
+            other => panic!("2401 gave {other:?}"),
+        };
+        // In hospital already: a second admission anywhere is refused.
+        let again = exec(&db, CLINIC, "I-2401b", "2401", admit).await;
+        assert!(
+            matches!(&again, Err(StoreError::Refused { field, .. }) if field == "psn_no"),
+            "{again:?}"
+        );
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "I-2301",
+                "2301",
+                Command::UploadFees(UploadFees {
+                    lines: spec_lines(&mdtrt_id, "P004"),
+                }),
+            )
+            .await
+            .expect("2301"),
+        );
+        let ipt_settle = |pre: bool| settle_cmd(pre, &mdtrt_id, "P004", "390", 410_000, "0");
+        let early = exec(&db, HOSPITAL, "I-2304a", "2304", ipt_settle(false)).await;
+        assert!(
+            matches!(&early, Err(StoreError::Refused { field, .. }) if field == "mdtrt_id"),
+            "{early:?}"
+        );
+        let discharge = Command::Discharge(Discharge {
+            mdtrt_id: mdtrt_id.clone(),
+            psn_no: "P004".into(),
+            endtime: at("2025-05-09", "10:00:00"),
+            dscg_way: "1".into(),
+            diagnoses: vec![],
+        });
+        fresh(
+            exec(&db, HOSPITAL, "I-2402", "2402", discharge)
+                .await
+                .expect("2402"),
+        );
+        let pre = settled(fresh(
+            exec(&db, HOSPITAL, "I-2303", "2303", ipt_settle(true))
+                .await
+                .expect("2303"),
+        ));
+        let s = settled(fresh(
+            exec(&db, HOSPITAL, "I-2304", "2304", ipt_settle(false))
+                .await
+                .expect("2304"),
+        ));
+        assert_eq!(pre.fund_pay_sumamt, s.fund_pay_sumamt);
+        assert_eq!(
+            (
+                s.hifp_pay,
+                s.hifmi_pay,
+                s.maf_pay,
+                s.fund_pay_sumamt,
+                s.psn_part_amt
+            ),
+            (138_000, 0, 192_000, 330_000, 80_000)
+        );
+        assert_eq!(s.clr_type, "21");
+        assert_eq!(s.enddate, "2025-05-09");
+        let codes: Vec<_> = s.detail.iter().map(|d| d.fund_pay_type.as_str()).collect();
+        assert_eq!(codes, vec!["390100", "610100"]);
+        assert_balanced(&db).await;
+        // Settled: cannot be undischarged or cancelled; reverse first.
+        let visit = VisitRef {
+            psn_no: "P004".into(),
+            mdtrt_id: mdtrt_id.clone(),
+        };
+        assert!(exec(
+            &db,
+            HOSPITAL,
+            "I-2405a",
+            "2405",
+            Command::UndoDischarge(visit.clone())
+        )
+        .await
+        .is_err());
+        let r = settled(fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "I-2305",
+                "2305",
+                Command::ReverseSettlement(ReverseSettlement {
+                    psn_no: "P004".into(),
+                    mdtrt_id: mdtrt_id.clone(),
+                    setl_id: s.setl_id.clone(),
+                }),
+            )
+            .await
+            .expect("2305"),
+        ));
+        assert_eq!(r.maf_pay, -192_000);
+        let cum = db.store.query_cumulative("P004", 2025).await.unwrap();
+        assert!(cum.iter().all(|c| c.cum == 0), "{cum:?}");
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "I-2405",
+                "2405",
+                Command::UndoDischarge(visit.clone()),
+            )
+            .await
+            .expect("2405"),
+        );
+        let blocked = exec(
+            &db,
+            HOSPITAL,
+            "I-2404a",
+            "2404",
+            Command::CancelAdmission(visit.clone()),
+        )
+        .await;
+        assert!(
+            matches!(&blocked, Err(StoreError::Refused { .. })),
+            "{blocked:?}"
+        );
+        let cancel_fees = Command::CancelFees(CancelFees {
+            mdtrt_id: mdtrt_id.clone(),
+            psn_no: "P004".into(),
+            chrg_bchno: "0000".into(),
+            feedetl_sns: vec![],
+        });
+        fresh(
+            exec(&db, HOSPITAL, "I-2302", "2302", cancel_fees)
+                .await
+                .expect("2302"),
+        );
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "I-2404",
+                "2404",
+                Command::CancelAdmission(visit),
+            )
+            .await
+            .expect("2404"),
+        );
+        let report = assert_balanced(&db).await;
+        assert_eq!((report.n_settlements, report.n_reversals), (1, 1));
+        db
+    })
+    .await;
+}
+
+/// A client resending the same 2207 while the first is still running: one settlement, and every
+/// answer is the same response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_retries_of_one_msgid_settle_once() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let mdtrt_id = register(&db, CLINIC, "D-2201", "P003", "390").await;
+        fresh(
+            exec(
+                &db,
+                CLINIC,
+                "D-2203",
+                "2203",
+                visit_info(&mdtrt_id, "P003", "11", ""),
+            )
+            .await
+            .unwrap(),
+        );
+        fresh(
+            exec(
+                &db,
+                CLINIC,
+                "D-2204",
+                "2204",
+                Command::UploadFees(UploadFees {
+                    lines: spec_lines(&mdtrt_id, "P003"),
+                }),
+            )
+            .await
+            .unwrap(),
+        );
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = db.store.clone();
+            let cmd = settle_cmd(false, &mdtrt_id, "P003", "390", 410_000, "0");
+            tasks.push(tokio::spawn(async move {
+                let content = format!("{cmd:?}");
+                store
+                    .execute(&env(CLINIC, "D-2207", "2207", &content), cmd, &render)
+                    .await
+            }));
+        }
+        let mut responses = Vec::new();
+        let mut n_fresh = 0;
+        for t in tasks {
+            let reply = t.await.expect("task").expect("2207 or its replay");
+            n_fresh += usize::from(matches!(reply, Reply::Fresh { .. }));
+            responses.push(reply.response().to_string());
+        }
+        assert_eq!(n_fresh, 1, "[{}] exactly one execution", db.label);
+        assert!(responses.windows(2).all(|w| w[0] == w[1]));
+        let report = assert_balanced(&db).await;
+        assert_eq!(report.n_settlements, 1);
+        db
+    })
+    .await;
+}
