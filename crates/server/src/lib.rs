@@ -302,10 +302,7 @@ async fn serve_one<B: Backend>(
         ))
     })?
     .map_err(|err| match err {
-        backend::BackendError::User { field, reason } => AppError::User {
-            field: format!("input.{field}"),
-            reason,
-        },
+        backend::BackendError::User { field, reason } => AppError::User { field, reason },
         backend::BackendError::Internal(err) => AppError::Internal(err),
     })?;
     Ok(wire::output::into_output(outcome))

@@ -56,16 +56,16 @@ pub fn one_of(
     }
 }
 
-/// An optional `0`/`1` flag.
+/// An optional `0`/`1` flag; zero-padded forms (`"01"`, W 2203A `vali_flag`) are accepted.
 pub fn opt_flag(value: &Opt<Text>, node: &str, field: &str) -> Result<Option<bool>, AppError> {
-    match opt_text(value, node, field, 3)?.as_deref() {
+    match opt_text(value, node, field, 3)?
+        .as_deref()
+        .map(|text| text.trim_start_matches('0'))
+    {
         None => Ok(None),
-        Some("0") => Ok(Some(false)),
+        Some("") => Ok(Some(false)),
         Some("1") => Ok(Some(true)),
-        Some(other) => Err(AppError::field(
-            name(node, field),
-            format!("`{other}` is not 0 or 1"),
-        )),
+        Some(_) => Err(AppError::field(name(node, field), "is not 0 or 1")),
     }
 }
 

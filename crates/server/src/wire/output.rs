@@ -40,9 +40,11 @@ pub fn render(outcome: &Outcome) -> String {
                 mdtrt_id: &visit.mdtrt_id,
                 psn_no: &visit.psn_no,
                 ipt_otp_no: visit.ipt_otp_no.as_deref().unwrap_or(""),
+                exp_content: None,
             },
             result: AdmittedOut {
                 mdtrt_id: &visit.mdtrt_id,
+                exp_content: None,
             },
         }),
         Outcome::FeeResults(lines) => serde_json::to_string(&FeeResultsOut {
@@ -200,11 +202,14 @@ struct Registered<'a> {
     mdtrt_id: &'a str,
     psn_no: &'a str,
     ipt_otp_no: &'a str,
+    /// 字段扩展: always `null` here (present in real responses, W).
+    exp_content: Option<&'a str>,
 }
 
 #[derive(Serialize)]
 struct AdmittedOut<'a> {
     mdtrt_id: &'a str,
+    exp_content: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -229,7 +234,11 @@ struct FeeResultOut<'a> {
     bas_medn_flag: Option<&'a str>,
     hi_nego_drug_flag: Option<&'a str>,
     lmt_used_flag: &'a str,
+    chld_medc_flag: Option<&'a str>,
+    list_sp_item_flag: Option<&'a str>,
+    drt_reim_flag: Option<&'a str>,
     memo: Option<&'a str>,
+    exp_content: Option<&'a str>,
 }
 
 impl<'a> From<&'a FeeLineResult> for FeeResultOut<'a> {
@@ -250,7 +259,11 @@ impl<'a> From<&'a FeeLineResult> for FeeResultOut<'a> {
             bas_medn_flag: line.bas_medn_flag.as_deref(),
             hi_nego_drug_flag: line.hi_nego_drug_flag.as_deref(),
             lmt_used_flag: &line.lmt_used_flag,
+            chld_medc_flag: None,
+            list_sp_item_flag: None,
+            drt_reim_flag: None,
             memo: line.memo.as_deref(),
+            exp_content: None,
         }
     }
 }
