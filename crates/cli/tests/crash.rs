@@ -1,0 +1,191 @@
+//! Crash safety, end to end with the real binary: build a small city, start `yibao serve` as a
+//! child process, drive it with `yibao load`, kill the server with SIGKILL in the middle of the
+//! traffic, restart it on the same database, drive it again, kill it again, and check the ledger:
+//! balanced, every settlement's transfers equal to its amounts, every reversal the exact negation
+//! of its original — nothing half-written. Runs on SQLite always and on PostgreSQL at
+//! `DATABASE_URL` (default the local server) in a fresh database; an unreachable PostgreSQL is
+//! skipped with a notice unless `YIBAO_REQUIRE_PG=1`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_yibao");
+/// Persons in the test city: enough for concurrent traffic, small enough to import quickly.
+const PERSONS: &str = "1500";
+/// How long a child may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn setup_city(db_url: &str, dir: &Path) -> std::path::PathBuf {
+    let sample = dir.join("sample.json");
+    let output = Command::new(BIN)
+        .args([
+            "demo",
+            "--setup-only",
+            "--db",
+            db_url,
+            "--persons",
+            PERSONS,
+            "--sample-out",
+        ])
+        .arg(&sample)
+        .current_dir(dir)
+        .output()
+        .expect("run yibao demo --setup-only");
+    assert!(
+        output.status.success(),
+        "demo --setup-only failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    sample
+}
+
+/// Starts `yibao serve` on a free port and returns the child and its address.
+fn start_server(db_url: &str, dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--db", db_url, "--addr", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn yibao serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on http://") {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(START_TIMEOUT)
+        .expect("yibao serve prints its address");
+    (child, addr)
+}
+
+fn start_load(addr: &str, sample: &Path, duration: &str) -> Child {
+    Command::new(BIN)
+        .args([
+            "load",
+            "--addr",
+            addr,
+            "--duration",
+            duration,
+            "--concurrency",
+            "8",
+            "--seed",
+            "7",
+            "--sample",
+        ])
+        .arg(sample)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn yibao load")
+}
+
+fn crash_and_recover(db_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = setup_city(db_url, dir.path());
+
+    // Load, then SIGKILL the server while requests are in flight.
+    let (mut server, addr) = start_server(db_url, dir.path());
+    let mut load = start_load(&addr, &sample, "20s");
+    std::thread::sleep(Duration::from_secs(3));
+    server.kill().expect("SIGKILL the server");
+    server.wait().unwrap();
+    load.kill().expect("stop the load");
+    load.wait().unwrap();
+
+    // Restart on the same database: it must come up and settle again, and every answer must
+    // satisfy the identities (the load command exits non-zero otherwise).
+    let (mut server, addr) = start_server(db_url, dir.path());
+    let load = start_load(&addr, &sample, "3s");
+    let output = load.wait_with_output().unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("load prints a JSON summary");
+    assert_eq!(summary["identity_violations"], 0, "{summary:#}");
+    assert!(
+        summary["settlements_total"].as_u64().unwrap() > 0,
+        "{summary:#}"
+    );
+    assert!(output.status.success(), "{summary:#}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // The ledger after two crashes.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = yibao_store::Store::connect(db_url).await.unwrap();
+        let report = store.check_ledger().await.unwrap();
+        assert!(report.is_balanced(), "{:?}", report.problems);
+        assert_eq!(report.balance_sum_fen, 0);
+        assert!(report.n_settlements > 0, "the traffic settled something");
+        store.close().await;
+    });
+}
+
+#[test]
+fn sqlite_survives_kill_9_during_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("crash.db").display()
+    );
+    crash_and_recover(&url);
+}
+
+#[test]
+fn postgres_survives_kill_9_during_load() {
+    let admin_url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let required = std::env::var("YIBAO_REQUIRE_PG").is_ok_and(|v| v == "1");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let name = format!(
+        "yibao_crash_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    );
+    let created = runtime.block_on(async {
+        use sqlx::Connection as _;
+        let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
+            Ok(conn) => conn,
+            Err(e) if !required => {
+                eprintln!("notice: PostgreSQL unreachable at {admin_url} ({e}); skipping the PostgreSQL crash test");
+                return false;
+            }
+            Err(e) => panic!("PostgreSQL required (YIBAO_REQUIRE_PG=1) but unreachable at {admin_url}: {e}"),
+        };
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create the test database");
+        true
+    });
+    if !created {
+        return;
+    }
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin_url);
+    crash_and_recover(&format!("{base}/{name}"));
+    runtime.block_on(async {
+        use sqlx::Connection as _;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+    });
+}
