@@ -1,10 +1,630 @@
-//! `yibao drg_group` (placeholder until its issue lands; replaced by the owning work).
+//! `yibao drg group FILE`: group JSONL inpatient records with CHS-DRG 1.1, streaming.
+//!
+//! Reads one JSON object a line (the fields of `testcases.jsonl`; other fields are ignored) and
+//! writes one JSON line per case with `id`, `status`, `mdc`, `adrg` and `drg`, in input order.
+//! Memory stays constant: lines are read in fixed-size chunks, a fixed number of chunks is in
+//! flight, and every buffer is reused. Bad lines are reported on stderr with their line number
+//! and skipped; the exit code is non-zero only when the input cannot be read or the output
+//! cannot be written.
 
-/// Arguments of this subcommand.
-#[derive(clap::Args)]
-pub struct Args {}
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read as _, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use yibao_drg::{
+    group, parse_case_json_into, AmbiguousCheck, CaseId, CaseInput, CaseRecord, CodeMap,
+    CodeMapFiles, GroupConfig, GroupResult, GroupStatus, Scheme, SchemeFiles, UnmappedCodes,
+};
+
+/// Lines per chunk handed to a worker thread.
+const CHUNK_LINES: usize = 2048;
+/// Threads beyond this are refused: the work is CPU-bound and the machine count is small.
+const THREADS_MAX: usize = 256;
+/// Longer lines are reported as bad and skipped, so one runaway line cannot take the memory.
+const LINE_BYTES_MAX: usize = 1 << 20;
+/// Bad lines reported one by one on stderr; after that only the count.
+const BAD_LINES_REPORTED_MAX: u64 = 1000;
+
+/// QY (歧义组) check choice on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum QyMode {
+    /// Never (the reference grouper).
+    Off,
+    /// Where the scheme's `enabled` flag says so.
+    Scheme,
+    /// In every MDC that has a check.
+    Always,
+}
+
+/// How to treat codes without a row in the code maps.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum TranslateMode {
+    /// The case gets the reference grouper's "cannot translate" status.
+    Reject,
+    /// The code is kept as it is.
+    Keep,
+}
+
+/// Arguments of `yibao drg group`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// JSONL file of cases, or `-` for standard input.
+    pub file: PathBuf,
+    /// Directory with the CHS-DRG 1.1 tables [default: the checkout's `data/chs-drg-1.1`].
+    #[arg(long)]
+    pub scheme_dir: Option<PathBuf>,
+    /// Directory with the code maps, used by `--translate` [default: the checkout's `data/codes`].
+    #[arg(long)]
+    pub codes_dir: Option<PathBuf>,
+    /// Translate codes of other editions through the code maps before grouping.
+    #[arg(long, value_enum)]
+    pub translate: Option<TranslateMode>,
+    /// Worker threads; chunks are grouped in parallel and written in input order.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Add each case's trace (MDCs entered, rule matched, CC source, exclusions).
+    #[arg(long)]
+    pub trace: bool,
+    /// QY (歧义组) check.
+    #[arg(long, value_enum, default_value = "off")]
+    pub qy: QyMode,
+    /// Let surgical ADRGs accept a listed procedure in any position, not only the main one.
+    #[arg(long)]
+    pub any_position_surgical: bool,
+    /// Do not fall through to the next MDC when no ADRG of an entered MDC matches.
+    #[arg(long)]
+    pub no_fall_through: bool,
+    /// Write results here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Finds a data directory when none is given: under the current directory, next to the
+/// executable's ancestors (a `target/` build inside a checkout), then the checkout this binary
+/// was built from.
+fn default_data_dir(name: &str) -> PathBuf {
+    let mut candidates = vec![PathBuf::from("data").join(name)];
+    if let Ok(exe) = std::env::current_exe() {
+        for ancestor in exe.ancestors().skip(1).take(4) {
+            candidates.push(ancestor.join("data").join(name));
+        }
+    }
+    candidates.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../data")
+            .join(name),
+    );
+    let fallback = candidates.last().cloned().expect("at least one candidate");
+    candidates
+        .into_iter()
+        .find(|dir| dir.is_dir())
+        .unwrap_or(fallback)
+}
+
+fn read_text(dir: &Path, name: &str) -> anyhow::Result<String> {
+    let path = dir.join(name);
+    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Reads and compiles the scheme in `dir`.
+pub fn load_scheme(dir: &Path) -> anyhow::Result<Scheme> {
+    let mdc_json = read_text(dir, SchemeFiles::MDC_JSON)?;
+    let adrg_json = read_text(dir, SchemeFiles::ADRG_JSON)?;
+    let mcc_cc_json = read_text(dir, SchemeFiles::MCC_CC_JSON)?;
+    let exclusions_json = read_text(dir, SchemeFiles::EXCLUSIONS_JSON)?;
+    let drg_names_csv = read_text(dir, SchemeFiles::DRG_NAMES_CSV)?;
+    let or_procedures_csv = read_text(dir, SchemeFiles::OR_PROCEDURES_CSV)?;
+    Scheme::load(&SchemeFiles {
+        mdc_json: &mdc_json,
+        adrg_json: &adrg_json,
+        mcc_cc_json: &mcc_cc_json,
+        exclusions_json: &exclusions_json,
+        drg_names_csv: &drg_names_csv,
+        or_procedures_csv: &or_procedures_csv,
+    })
+    .with_context(|| format!("loading the DRG scheme from {}", dir.display()))
+}
+
+fn load_code_map(dir: &Path) -> anyhow::Result<CodeMap> {
+    let diagnosis_csv = read_text(dir, CodeMapFiles::DIAGNOSIS_CSV)?;
+    let procedure_csv = read_text(dir, CodeMapFiles::PROCEDURE_CSV)?;
+    CodeMap::load(&CodeMapFiles {
+        diagnosis_csv: &diagnosis_csv,
+        procedure_csv: &procedure_csv,
+    })
+    .with_context(|| format!("loading the code maps from {}", dir.display()))
+}
+
+/// Everything a worker needs, shared read-only between threads.
+struct Job<'a> {
+    scheme: &'a Scheme,
+    config: GroupConfig,
+    translate: Option<(&'a CodeMap, UnmappedCodes)>,
+    trace: bool,
+}
+
+/// Per-status counts for the summary line.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    grouped: u64,
+    ungroupable: u64,
+    ambiguous: u64,
+    invalid: u64,
+    untranslatable: u64,
+    bad_lines: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.grouped += other.grouped;
+        self.ungroupable += other.ungroupable;
+        self.ambiguous += other.ambiguous;
+        self.invalid += other.invalid;
+        self.untranslatable += other.untranslatable;
+        self.bad_lines += other.bad_lines;
+    }
+
+    fn cases(&self) -> u64 {
+        self.grouped + self.ungroupable + self.ambiguous + self.invalid + self.untranslatable
+    }
+}
+
+/// A worker's reusable scratch space.
+#[derive(Default)]
+struct Scratch {
+    input: CaseInput,
+}
+
+fn write_id(out: &mut Vec<u8>, id: &Option<CaseId>) {
+    match id {
+        None => out.extend_from_slice(b"null"),
+        Some(CaseId::Number(number)) => {
+            let _ = write!(out, "{number}");
+        }
+        Some(CaseId::Text(text)) => {
+            serde_json::to_writer(&mut *out, text).expect("writing a string to a Vec cannot fail");
+        }
+    }
+}
+
+fn write_trace(out: &mut Vec<u8>, scheme: &Scheme, record: &CaseRecord, result: &GroupResult) {
+    let mut trace = serde_json::Map::new();
+    if let GroupStatus::Invalid(reason) = result.status {
+        trace.insert("invalid_reason".into(), reason.as_str().into());
+    }
+    let entered: Vec<serde_json::Value> = result
+        .trace
+        .mdcs_entered()
+        .map(|mdc| scheme.mdc(mdc).code.clone().into())
+        .collect();
+    trace.insert("mdcs_entered".into(), entered.into());
+    if let Some(mdc) = result.mdc {
+        trace.insert(
+            "entry_condition".into(),
+            scheme.mdc(mdc).entry_condition.clone().into(),
+        );
+    }
+    if let Some(adrg) = result.adrg {
+        let info = scheme.adrg(adrg);
+        trace.insert("adrg_rule".into(), info.rule_text.clone().into());
+        trace.insert("adrg_condition".into(), info.condition.clone().into());
+    }
+    if !matches!(result.status, GroupStatus::Invalid(_)) {
+        trace.insert("cc_level".into(), result.cc_level.as_str().into());
+    }
+    let code_at = |idx: usize| record.diagnoses.get(idx).cloned().unwrap_or_default();
+    if let Some(source) = result.trace.cc_source {
+        trace.insert(
+            "cc_source".into(),
+            serde_json::json!({
+                "position": source.diagnosis_idx,
+                "code": code_at(source.diagnosis_idx),
+                "level": source.level.as_str(),
+            }),
+        );
+    }
+    if let Some(excluded) = result.trace.cc_excluded {
+        trace.insert(
+            "cc_excluded".into(),
+            serde_json::json!({
+                "position": excluded.diagnosis_idx,
+                "code": code_at(excluded.diagnosis_idx),
+                "level": excluded.level.as_str(),
+                "exclusion_table": scheme.exclusion_table_name(excluded.table),
+                "count": result.trace.n_cc_excluded,
+            }),
+        );
+    }
+    out.extend_from_slice(b",\"trace\":");
+    serde_json::to_writer(&mut *out, &trace).expect("writing JSON to a Vec cannot fail");
+}
+
+/// Groups one line, appending its output line to `out` or its error to `errors`.
+fn process_line(
+    job: &Job<'_>,
+    scratch: &mut Scratch,
+    line_no: u64,
+    line: &[u8],
+    out: &mut Vec<u8>,
+    errors: &mut Vec<String>,
+    counts: &mut Counts,
+) {
+    let line = match line.last() {
+        Some(b'\n') => &line[..line.len() - 1],
+        _ => line,
+    };
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(error) => {
+            counts.bad_lines += 1;
+            errors.push(format!("line {line_no}: not UTF-8 ({error})"));
+            return;
+        }
+    };
+    if let Err(error) = parse_case_json_into(text, &mut scratch.input) {
+        counts.bad_lines += 1;
+        errors.push(format!("line {line_no}: {error}"));
+        return;
+    }
+    out.extend_from_slice(b"{\"id\":");
+    write_id(out, &scratch.input.id);
+    let translated;
+    let record = match job.translate {
+        None => &scratch.input.record,
+        Some((map, unmapped)) => match map.translate(&scratch.input.record, unmapped) {
+            Ok(record) => {
+                translated = record;
+                &translated
+            }
+            Err(error) => {
+                counts.untranslatable += 1;
+                let _ = write!(
+                    out,
+                    ",\"status\":\"{}\",\"mdc\":\"0000\",\"adrg\":\"00\",\"drg\":\"0000\"",
+                    error.status_str()
+                );
+                if job.trace {
+                    out.extend_from_slice(b",\"trace\":");
+                    serde_json::to_writer(
+                        &mut *out,
+                        &serde_json::json!({ "translate_error": error.to_string() }),
+                    )
+                    .expect("writing JSON to a Vec cannot fail");
+                }
+                out.extend_from_slice(b"}\n");
+                return;
+            }
+        },
+    };
+    let result = group(record, job.scheme, &job.config);
+    match result.status {
+        GroupStatus::Grouped => counts.grouped += 1,
+        GroupStatus::Ungroupable => counts.ungroupable += 1,
+        GroupStatus::Ambiguous => counts.ambiguous += 1,
+        GroupStatus::Invalid(_) => counts.invalid += 1,
+    }
+    let _ = write!(
+        out,
+        ",\"status\":\"{}\",\"mdc\":\"{}\",\"adrg\":\"{}\",\"drg\":\"{}\"",
+        result.status.as_str(),
+        result.mdc_code(job.scheme),
+        result.adrg_code(job.scheme),
+        result.drg_code(job.scheme),
+    );
+    if job.trace {
+        write_trace(out, job.scheme, record, &result);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// A chunk of input lines and, once processed, their output.
+#[derive(Default)]
+struct Chunk {
+    seq: u64,
+    first_line_no: u64,
+    lines: Vec<Vec<u8>>,
+    too_long: Vec<bool>,
+    n_lines: usize,
+    out: Vec<u8>,
+    errors: Vec<String>,
+    counts: Counts,
+}
+
+impl Chunk {
+    fn process(&mut self, job: &Job<'_>, scratch: &mut Scratch) {
+        self.out.clear();
+        self.errors.clear();
+        self.counts = Counts::default();
+        for (line_idx, line) in self.lines[..self.n_lines].iter().enumerate() {
+            if self.too_long[line_idx] {
+                self.counts.bad_lines += 1;
+                self.errors.push(format!(
+                    "line {}: longer than {LINE_BYTES_MAX} bytes",
+                    self.first_line_no + line_idx as u64
+                ));
+                continue;
+            }
+            process_line(
+                job,
+                scratch,
+                self.first_line_no + line_idx as u64,
+                line,
+                &mut self.out,
+                &mut self.errors,
+                &mut self.counts,
+            );
+        }
+    }
+
+    /// Reads up to [`CHUNK_LINES`] lines; returns false at the end of the input.
+    fn fill(&mut self, input: &mut dyn BufRead, next_line_no: &mut u64) -> io::Result<bool> {
+        self.first_line_no = *next_line_no;
+        self.n_lines = 0;
+        while self.n_lines < CHUNK_LINES {
+            if self.lines.len() == self.n_lines {
+                self.lines.push(Vec::new());
+                self.too_long.push(false);
+            }
+            let line = &mut self.lines[self.n_lines];
+            line.clear();
+            let limit = LINE_BYTES_MAX as u64 + 1;
+            if (&mut *input).take(limit).read_until(b'\n', line)? == 0 {
+                break;
+            }
+            let too_long = line.len() as u64 == limit && line.last() != Some(&b'\n');
+            if too_long {
+                line.clear();
+                line.shrink_to(LINE_BYTES_MAX);
+                skip_line(input)?;
+            }
+            self.too_long[self.n_lines] = too_long;
+            self.n_lines += 1;
+            *next_line_no += 1;
+        }
+        Ok(self.n_lines > 0)
+    }
+}
+
+/// Skips the rest of the current line.
+fn skip_line(input: &mut dyn BufRead) -> io::Result<()> {
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&byte| byte == b'\n') {
+            Some(pos) => {
+                input.consume(pos + 1);
+                return Ok(());
+            }
+            None => {
+                let n_bytes = buffer.len();
+                input.consume(n_bytes);
+            }
+        }
+    }
+}
+
+/// Writes a processed chunk and reports its bad lines.
+fn emit(
+    chunk: &Chunk,
+    output: &mut dyn Write,
+    totals: &mut Counts,
+    reported: &mut u64,
+) -> io::Result<()> {
+    output.write_all(&chunk.out)?;
+    let stderr = io::stderr();
+    let mut stderr = stderr.lock();
+    for error in &chunk.errors {
+        if *reported < BAD_LINES_REPORTED_MAX {
+            let _ = writeln!(stderr, "{error}");
+        }
+        *reported += 1;
+    }
+    totals.add(&chunk.counts);
+    Ok(())
+}
+
+fn run_single(
+    job: &Job<'_>,
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+) -> anyhow::Result<Counts> {
+    let mut chunk = Chunk::default();
+    let mut scratch = Scratch::default();
+    let mut totals = Counts::default();
+    let mut reported = 0;
+    let mut next_line_no = 1;
+    while chunk
+        .fill(input, &mut next_line_no)
+        .context("reading the input")?
+    {
+        chunk.process(job, &mut scratch);
+        emit(&chunk, output, &mut totals, &mut reported).context("writing the output")?;
+    }
+    Ok(totals)
+}
+
+fn run_threads(
+    job: &Job<'_>,
+    threads: usize,
+    input: &mut (dyn BufRead + Send),
+    output: &mut dyn Write,
+) -> anyhow::Result<Counts> {
+    // A fixed pool of chunks circulates: reader → workers → writer → reader. The pool size bounds
+    // memory no matter how uneven the workers are.
+    let pool_size = threads * 2 + 2;
+    let (free_tx, free_rx) = mpsc::sync_channel::<Chunk>(pool_size);
+    for _ in 0..pool_size {
+        free_tx
+            .send(Chunk::default())
+            .expect("the pool channel has room for every chunk");
+    }
+    let (work_tx, work_rx) = mpsc::channel::<Chunk>();
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Chunk>();
+
+    std::thread::scope(|scope| -> anyhow::Result<Counts> {
+        let reader = scope.spawn(move || -> io::Result<()> {
+            let mut next_line_no = 1;
+            let mut seq = 0;
+            while let Ok(mut chunk) = free_rx.recv() {
+                if !chunk.fill(input, &mut next_line_no)? {
+                    break;
+                }
+                chunk.seq = seq;
+                seq += 1;
+                if work_tx.send(chunk).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        for _ in 0..threads {
+            let work_rx = &work_rx;
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                let mut scratch = Scratch::default();
+                loop {
+                    let next = work_rx
+                        .lock()
+                        .expect("no worker panics holding the lock")
+                        .recv();
+                    let Ok(mut chunk) = next else { break };
+                    chunk.process(job, &mut scratch);
+                    if done_tx.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut totals = Counts::default();
+        let mut reported = 0;
+        let mut waiting: BTreeMap<u64, Chunk> = BTreeMap::new();
+        let mut next_seq = 0;
+        let mut write_result = Ok(());
+        for chunk in done_rx.iter() {
+            waiting.insert(chunk.seq, chunk);
+            while let Some(chunk) = waiting.remove(&next_seq) {
+                if write_result.is_ok() {
+                    write_result = emit(&chunk, output, &mut totals, &mut reported);
+                }
+                next_seq += 1;
+                // After a write error the reader stops when the pool runs dry.
+                if write_result.is_ok() {
+                    let _ = free_tx.send(chunk);
+                }
+            }
+            if write_result.is_err() {
+                break;
+            }
+        }
+        drop(free_tx);
+        drop(done_rx);
+        let read_result = reader.join().expect("the reader thread does not panic");
+        write_result.context("writing the output")?;
+        read_result.context("reading the input")?;
+        Ok(totals)
+    })
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.threads == 0 || args.threads > THREADS_MAX {
+        anyhow::bail!(
+            "--threads: must be between 1 and {THREADS_MAX}, got {}",
+            args.threads
+        );
+    }
+    let scheme_dir = args
+        .scheme_dir
+        .clone()
+        .unwrap_or_else(|| default_data_dir("chs-drg-1.1"));
+    let scheme = load_scheme(&scheme_dir)?;
+    let code_map = match args.translate {
+        None => None,
+        Some(_) => {
+            let codes_dir = args
+                .codes_dir
+                .clone()
+                .unwrap_or_else(|| default_data_dir("codes"));
+            Some(load_code_map(&codes_dir)?)
+        }
+    };
+    let job = Job {
+        scheme: &scheme,
+        config: GroupConfig {
+            ambiguous_check: match args.qy {
+                QyMode::Off => AmbiguousCheck::Off,
+                QyMode::Scheme => AmbiguousCheck::AsScheme,
+                QyMode::Always => AmbiguousCheck::Always,
+            },
+            surgical_main_procedure_only: !args.any_position_surgical,
+            mdc_fall_through: !args.no_fall_through,
+        },
+        translate: code_map.as_ref().zip(args.translate.map(|mode| match mode {
+            TranslateMode::Reject => UnmappedCodes::Reject,
+            TranslateMode::Keep => UnmappedCodes::Keep,
+        })),
+        trace: args.trace,
+    };
+
+    let mut input: Box<dyn BufRead + Send> = if args.file.as_os_str() == "-" {
+        Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
+    } else {
+        let file =
+            File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    let mut output: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::with_capacity(
+            1 << 16,
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    };
+    let totals = if args.threads == 1 {
+        run_single(&job, &mut *input, &mut *output)
+    } else {
+        run_threads(&job, args.threads, &mut *input, &mut *output)
+    };
+    let totals = totals.and_then(|totals| {
+        output.flush().context("writing the output")?;
+        Ok(totals)
+    });
+    let totals = match totals {
+        Ok(totals) => totals,
+        // A reader that stops early (`| head`) is not an error of ours.
+        Err(error) if is_broken_pipe(&error) => return Ok(ExitCode::SUCCESS),
+        Err(error) => return Err(error),
+    };
+    eprintln!(
+        "drg group: {} cases ({} 分组成功, {} 无法入组, {} 信息校验不通过, {} 歧义病案, {} not translatable), {} bad lines skipped",
+        totals.cases(),
+        totals.grouped,
+        totals.ungroupable,
+        totals.invalid,
+        totals.ambiguous,
+        totals.untranslatable,
+        totals.bad_lines,
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use yibao_drg::{group, parse_case_json, CaseRecord, GroupConfig, Scheme, SchemeFiles};
+use yibao_drg::{
+    group, parse_case_json, parse_case_json_into, CaseInput, CaseRecord, GroupConfig, Scheme,
+    SchemeFiles,
+};
 
 fn read(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -60,11 +63,20 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    let mut input = CaseInput::default();
+    grouping.bench_function("parse_testcases", |b| {
+        b.iter(|| {
+            for line in &lines {
+                parse_case_json_into(black_box(line), &mut input).expect("test case parses");
+                black_box(&input);
+            }
+        })
+    });
     grouping.bench_function("parse_and_group_testcases", |b| {
         b.iter(|| {
             for line in &lines {
-                let case = parse_case_json(black_box(line)).expect("test case parses");
-                black_box(group(&case.record, &scheme, &config));
+                parse_case_json_into(black_box(line), &mut input).expect("test case parses");
+                black_box(group(&input.record, &scheme, &config));
             }
         })
     });

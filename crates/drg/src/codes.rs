@@ -4,84 +4,171 @@
 //! Grouping a case then costs one hash lookup per code on the record and bit tests afterwards.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// Id of a code the scheme does not know. It is in no set, so such a code never matches a list.
 pub(crate) const CODE_UNKNOWN: u32 = u32::MAX;
 
-/// A small multiplicative hasher for short ASCII code strings.
-///
-/// The keys are fixed when the scheme loads (nobody outside can add keys), so hash flooding
-/// cannot lengthen the probe chains; the standard SipHash would only cost time here.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct CodeHasher {
-    state: u64,
+/// Codes up to this many bytes are stored inline in the lookup table (CHS-DRG's longest is 18,
+/// `E14.300x071+H36.0*`); longer ones go to an ordinary hash map.
+const INLINE_CODE_BYTES_MAX: usize = 19;
+
+/// Marks an empty slot of [`CodeTable`].
+const SLOT_EMPTY: u32 = u32::MAX;
+
+/// Ids must fit in the low 24 bits of [`Slot::meta`].
+const INLINE_IDS_MAX: u32 = 1 << 24;
+
+/// One slot of the open-addressing table: the code's bytes packed into integers, so a probe is
+/// three integer compares instead of a hash of a string and a `memcmp` behind a pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    k0: u64,
+    k1: u64,
+    k2: u32,
+    /// Code length in the top 8 bits, id in the low 24; [`SLOT_EMPTY`] when unused.
+    meta: u32,
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    k0: 0,
+    k1: 0,
+    k2: 0,
+    meta: SLOT_EMPTY,
+};
+
+/// The packed form of a short code, or `None` when it is empty or too long to inline.
+#[inline]
+fn pack(code: &str) -> Option<(u64, u64, u32, u32)> {
+    let bytes = code.as_bytes();
+    if bytes.is_empty() || bytes.len() > INLINE_CODE_BYTES_MAX {
+        return None;
+    }
+    let mut buffer = [0u8; 20];
+    buffer[..bytes.len()].copy_from_slice(bytes);
+    let word = |at: usize| {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(&buffer[at..at + 8]);
+        u64::from_le_bytes(eight)
+    };
+    let mut four = [0u8; 4];
+    four.copy_from_slice(&buffer[16..20]);
+    Some((
+        word(0),
+        word(8),
+        u32::from_le_bytes(four),
+        bytes.len() as u32,
+    ))
 }
 
 /// An odd 64-bit constant with well-spread bits (the fractional part of the golden ratio).
 const HASH_MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
 
-impl CodeHasher {
-    #[inline]
-    fn mix(&mut self, word: u64) {
-        self.state = (self.state.rotate_left(23) ^ word).wrapping_mul(HASH_MULTIPLIER);
+#[inline]
+fn slot_hash(k0: u64, k1: u64, k2: u32, len: u32) -> u64 {
+    let mixed = (k0 ^ k1.rotate_left(29) ^ (u64::from(k2) << 17) ^ u64::from(len))
+        .wrapping_mul(HASH_MULTIPLIER);
+    (mixed ^ (mixed >> 31)).wrapping_mul(HASH_MULTIPLIER)
+}
+
+/// Code string → id: an open-addressing table with linear probing, kept at most half full.
+#[derive(Debug, Clone)]
+struct CodeTable {
+    slots: Box<[Slot]>,
+    /// `log2(slots.len())`: the index is the hash's top bits.
+    bits: u32,
+    n_inline: usize,
+    long: HashMap<Box<str>, u32>,
+}
+
+impl Default for CodeTable {
+    fn default() -> Self {
+        CodeTable {
+            slots: vec![EMPTY_SLOT; 16].into_boxed_slice(),
+            bits: 4,
+            n_inline: 0,
+            long: HashMap::new(),
+        }
     }
 }
 
-impl Hasher for CodeHasher {
+impl CodeTable {
     #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
+    fn home(&self, hash: u64) -> usize {
+        (hash >> (64 - self.bits)) as usize
+    }
+
+    #[inline]
+    fn get(&self, code: &str) -> Option<u32> {
+        let Some((k0, k1, k2, len)) = pack(code) else {
+            return self.long.get(code).copied();
+        };
+        let mask = self.slots.len() - 1;
+        let mut idx = self.home(slot_hash(k0, k1, k2, len));
+        loop {
+            let slot = &self.slots[idx];
+            if slot.meta == SLOT_EMPTY {
+                return None;
+            }
+            if slot.k0 == k0 && slot.k1 == k1 && slot.k2 == k2 && slot.meta >> 24 == len {
+                return Some(slot.meta & (INLINE_IDS_MAX - 1));
+            }
+            idx = (idx + 1) & mask;
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word));
+    }
+
+    fn insert_new(&mut self, code: &str, id: u32) {
+        let Some((k0, k1, k2, len)) = pack(code) else {
+            self.long.insert(code.into(), id);
+            return;
+        };
+        assert!(id < INLINE_IDS_MAX, "more than 2^24 codes");
+        if (self.n_inline + 1) * 2 > self.slots.len() {
+            self.grow();
         }
+        self.place(Slot {
+            k0,
+            k1,
+            k2,
+            meta: (len << 24) | id,
+        });
+        self.n_inline += 1;
     }
 
-    #[inline]
-    fn write_u8(&mut self, byte: u8) {
-        self.mix(u64::from(byte));
+    fn place(&mut self, slot: Slot) {
+        let mask = self.slots.len() - 1;
+        let mut idx = self.home(slot_hash(slot.k0, slot.k1, slot.k2, slot.meta >> 24));
+        while self.slots[idx].meta != SLOT_EMPTY {
+            idx = (idx + 1) & mask;
+        }
+        self.slots[idx] = slot;
     }
 
-    #[inline]
-    fn write_usize(&mut self, value: usize) {
-        self.mix(value as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        // Fold the high bits down: hashbrown takes its bucket index from the low bits and its
-        // tag from the top seven.
-        self.state ^ (self.state >> 29)
+    fn grow(&mut self) {
+        let doubled = vec![EMPTY_SLOT; self.slots.len() * 2].into_boxed_slice();
+        let old = std::mem::replace(&mut self.slots, doubled);
+        self.bits += 1;
+        for slot in old.iter().filter(|slot| slot.meta != SLOT_EMPTY) {
+            self.place(*slot);
+        }
     }
 }
-
-/// A hash map keyed by code strings, using [`CodeHasher`].
-pub(crate) type CodeMapOf<V> = HashMap<Box<str>, V, BuildHasherDefault<CodeHasher>>;
 
 /// Code string ↔ dense id, for one code system (diagnoses or procedures).
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    ids: CodeMapOf<u32>,
+    table: CodeTable,
     codes: Vec<Box<str>>,
 }
 
 impl Interner {
     /// The id of `code`, adding it if it is new.
     pub(crate) fn intern(&mut self, code: &str) -> u32 {
-        if let Some(&id) = self.ids.get(code) {
+        if let Some(id) = self.table.get(code) {
             return id;
         }
         let id = u32::try_from(self.codes.len()).expect("fewer than 2^32 codes");
         assert!(id != CODE_UNKNOWN, "code id space exhausted");
-        self.ids.insert(code.into(), id);
+        self.table.insert_new(code, id);
         self.codes.push(code.into());
         id
     }
@@ -89,7 +176,7 @@ impl Interner {
     /// The id of `code`, or [`CODE_UNKNOWN`].
     #[inline]
     pub(crate) fn lookup(&self, code: &str) -> u32 {
-        self.ids.get(code).copied().unwrap_or(CODE_UNKNOWN)
+        self.table.get(code).unwrap_or(CODE_UNKNOWN)
     }
 
     /// The code string of an id handed out by [`Interner::intern`].
@@ -171,6 +258,31 @@ mod tests {
         assert_eq!(interner.lookup("A00.000"), CODE_UNKNOWN);
         assert_eq!(interner.code(b), "00.5500x008");
         assert_eq!(interner.len(), 2);
+    }
+
+    #[test]
+    fn interner_keeps_every_code_through_growth_and_long_codes() {
+        let mut interner = Interner::default();
+        let codes: Vec<String> = (0..5000)
+            .map(|n| match n % 4 {
+                0 => format!("A{n:02}.000"),
+                1 => format!("A{n:02}.000x{n:03}"),
+                2 => format!("E14.300x{n:03}+H36.0*"),
+                _ => format!("a code longer than the inline limit {n}"),
+            })
+            .collect();
+        let ids: Vec<u32> = codes.iter().map(|code| interner.intern(code)).collect();
+        for (code, id) in codes.iter().zip(&ids) {
+            assert_eq!(interner.lookup(code), *id, "{code}");
+            assert_eq!(interner.code(*id), code);
+        }
+        // Prefixes, extensions and the empty string are other codes.
+        assert_eq!(interner.lookup("A00.00"), CODE_UNKNOWN);
+        assert_eq!(interner.lookup("A00.0000"), CODE_UNKNOWN);
+        assert_eq!(interner.lookup("A00.000\0"), CODE_UNKNOWN);
+        assert_eq!(interner.lookup(""), CODE_UNKNOWN);
+        let empty = interner.intern("");
+        assert_eq!(interner.lookup(""), empty);
     }
 
     #[test]
