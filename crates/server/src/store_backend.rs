@@ -248,7 +248,11 @@ fn store_command(command: Command) -> store::Command {
                     feedetl_sn: line.feedetl_sn,
                     mdtrt_id: line.mdtrt_id,
                     psn_no: line.psn_no,
-                    chrg_bchno: line.chrg_bchno.unwrap_or_default(),
+                    // 2301 has no 收费批次号: an inpatient line is batched by the day it was
+                    // incurred (a ward day), as the Zhejiang platform's own batches are dates.
+                    chrg_bchno: line
+                        .chrg_bchno
+                        .unwrap_or_else(|| line.fee_ocur_time.format("%Y-%m-%d").to_string()),
                     fee_ocur_time: line.fee_ocur_time,
                     med_list_codg: line.med_list_codg,
                     medins_list_codg: line.medins_list_codg,

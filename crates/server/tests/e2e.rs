@@ -38,6 +38,7 @@ on_both_databases!(
     hostile_requests_write_nothing,
     revoke_2601_undoes_a_settlement,
     concurrent_settlements_never_overdraw_an_account,
+    inpatient_chain_with_reconciliation,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -741,4 +742,190 @@ async fn futures_join_all<F: std::future::Future<Output = Value>>(
     })
     .await;
     outputs.into_iter().map(Option::unwrap).collect()
+}
+
+/// 2401 → 2403 → 2301 → 2402 → 2303 → 2304 → 3201 → 5206 → 2305 → 2405 → 2302 → 2404, each in
+/// the §4 node shapes.
+async fn inpatient_chain_with_reconciliation(app: &TestApp) {
+    let inst = hospital(app, 5);
+    let person = app
+        .persons
+        .iter()
+        .find(|p| p.insutype == "390")
+        .expect("a resident");
+    let today = &now_text()[..10];
+    let admitted_at = format!("{today} 00:00:01");
+    let diagnosis = |main: &str| {
+        json!({"psn_no": person.psn_no, "diag_type": "1", "maindiag_flag": main, "diag_srt_no": "1",
+               "diag_code": "I10.x00", "diag_name": "高血压", "diag_dept": "内科", "dise_dor_no": "D1",
+               "dise_dor_name": "医生", "diag_time": admitted_at})
+    };
+    let admission = json!({
+        "psn_no": person.psn_no, "insutype": person.insutype, "begntime": admitted_at,
+        "mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno, "certno": person.certno, "med_type": "21",
+        "ipt_no": "IPT-1", "atddr_no": "D1", "chfpdr_name": "主治", "adm_diag_dscr": "高血压",
+        "adm_dept_codg": "A03", "adm_dept_name": "内科", "adm_bed": "12", "dscg_maindiag_code": "I10.x00",
+        "dscg_maindiag_name": "高血压", "insuplc_admdvs": app.region, "mdtrtarea_admvs": inst.admdvs
+    });
+    let output = app
+        .ok(
+            inst,
+            "2401",
+            &msgid(inst, 200),
+            json!({"mdtrtinfo": admission, "diseinfo": diagnosis("1")}),
+        )
+        .await;
+    let mdtrt_id = output["result"]["mdtrt_id"]
+        .as_str()
+        .expect("2401 result.mdtrt_id")
+        .to_owned();
+    // 2403 changes the admission (adminfo names the visit).
+    let mut change = admission.clone();
+    change["mdtrt_id"] = json!(mdtrt_id);
+    change["ipt_otp_no"] = json!("IPT-1");
+    change["adm_bed"] = json!("14");
+    assert_eq!(
+        app.ok(
+            inst,
+            "2403",
+            &msgid(inst, 201),
+            json!({"adminfo": change, "diseinfo": [diagnosis("1")]})
+        )
+        .await,
+        Value::Null
+    );
+    // 2301: five lines.
+    let lines: Vec<Value> = (0..5)
+        .map(|idx| {
+            let item = &app.items[(idx * 11 + 3) % app.items.len()];
+            let mut line = fee_line(person, &mdtrt_id, "", 10 + idx, item, 2);
+            line["med_type"] = json!("21");
+            line.as_object_mut().unwrap().remove("chrg_bchno");
+            line
+        })
+        .collect();
+    let total: i64 = lines
+        .iter()
+        .map(|line| {
+            fen(&line["det_item_fee_sumamt"]
+                .as_str()
+                .unwrap()
+                .parse::<Value>()
+                .unwrap())
+        })
+        .sum();
+    let output = app
+        .ok(inst, "2301", &msgid(inst, 202), json!({"feedetail": lines}))
+        .await;
+    assert_eq!(output["result"].as_array().map(Vec::len), Some(5));
+    // 2402 discharge.
+    let discharge = json!({
+        "mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "insutype": person.insutype, "endtime": now_text(),
+        "dscg_dept_codg": "A03", "dscg_dept_name": "内科", "dscg_way": "1"
+    });
+    assert_eq!(
+        app.ok(
+            inst,
+            "2402",
+            &msgid(inst, 203),
+            json!({"dscginfo": discharge, "diseinfo": diagnosis("1")})
+        )
+        .await,
+        Value::Null
+    );
+    // 2303 / 2304.
+    let settle = json!({"data": {
+        "psn_no": person.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno,
+        "medfee_sumamt": yibao_server::wire::scalar::format_decimal(total, 2), "psn_setlway": "01",
+        "mdtrt_id": mdtrt_id, "insutype": person.insutype, "acct_used_flag": "0", "mid_setl_flag": "0",
+        "insuplc_admdvs": app.region, "mdtrtarea_admvs": inst.admdvs, "dscgTime": today
+    }});
+    let pre = app
+        .ok(inst, "2303", &msgid(inst, 204), settle.clone())
+        .await;
+    assert_identities(&pre["setlinfo"], &pre["setldetail"]);
+    let settled = app.ok(inst, "2304", &msgid(inst, 205), settle).await;
+    let setlinfo = &settled["setlinfo"];
+    assert_identities(setlinfo, &settled["setldetail"]);
+    assert_eq!(fen(&setlinfo["medfee_sumamt"]), total);
+    assert_eq!(setlinfo["clr_type"], json!("21"));
+    for field in ["medfee_sumamt", "fund_pay_sumamt", "psn_part_amt"] {
+        assert_eq!(
+            fen(&pre["setlinfo"][field]),
+            fen(&setlinfo[field]),
+            "{field}"
+        );
+    }
+    let setl_id = setlinfo["setl_id"].as_str().unwrap().to_owned();
+
+    // 3201: the hospital's own totals agree with the platform's; a wrong count does not.
+    let reconcile = |count: i64| {
+        json!({"data": {
+            "insutype": person.insutype, "clr_type": "21", "setl_optins": app.region,
+            "stmt_begndate": today, "stmt_enddate": today,
+            "medfee_sumamt": setlinfo["medfee_sumamt"], "fund_pay_sumamt": setlinfo["fund_pay_sumamt"],
+            "acct_pay": setlinfo["acct_pay"], "fixmedins_setl_cnt": count, "fixmedins_refd_setl_flag": "0"
+        }})
+    };
+    let balanced = app.ok(inst, "3201", &msgid(inst, 206), reconcile(1)).await;
+    assert_eq!(balanced["stmtinfo"]["stmt_rslt"], json!("0"), "{balanced}");
+    let unbalanced = app.ok(inst, "3201", &msgid(inst, 207), reconcile(2)).await;
+    assert_eq!(
+        unbalanced["stmtinfo"]["stmt_rslt"],
+        json!("1"),
+        "{unbalanced}"
+    );
+    assert!(!unbalanced["stmtinfo"]["stmt_rslt_dscr"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+
+    // 5206: the year-to-date figures moved.
+    let cumulative = app
+        .ok(
+            inst,
+            "5206",
+            &msgid(inst, 208),
+            json!({"data": {"psn_no": person.psn_no}}),
+        )
+        .await;
+    let rows = cumulative["cuminfo"].as_array().unwrap();
+    assert!(rows.iter().any(|row| fen(&row["cum"]) != 0), "{cumulative}");
+
+    // Undo everything in order: 2305, 2405, 2302 (all lines), 2404.
+    let visit =
+        json!({"data": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "setl_id": setl_id}});
+    let reversed = app.ok(inst, "2305", &msgid(inst, 209), visit.clone()).await;
+    assert_eq!(fen(&reversed["setlinfo"]["medfee_sumamt"]), -total);
+    assert_eq!(
+        app.ok(inst, "2405", &msgid(inst, 210), visit.clone()).await,
+        Value::Null
+    );
+    let withdraw =
+        json!({"data": [{"feedetl_sn": "0000", "mdtrt_id": mdtrt_id, "psn_no": person.psn_no}]});
+    assert_eq!(
+        app.ok(inst, "2302", &msgid(inst, 211), withdraw).await,
+        Value::Null
+    );
+    assert_eq!(
+        app.ok(inst, "2404", &msgid(inst, 212), visit).await,
+        Value::Null
+    );
+    let cumulative = app
+        .ok(
+            inst,
+            "5206",
+            &msgid(inst, 213),
+            json!({"data": {"psn_no": person.psn_no}}),
+        )
+        .await;
+    assert!(
+        cumulative["cuminfo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| fen(&row["cum"]) == 0),
+        "{cumulative}"
+    );
+    assert!(app.store.check_ledger().await.unwrap().is_balanced());
 }
