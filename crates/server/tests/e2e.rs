@@ -583,7 +583,6 @@ async fn hostile_requests_write_nothing(app: &TestApp) {
             json!({"data": {"medfee_sumamt": "12.345"}}),
         )
         .to_string(),
-        "x".repeat(yibao_server::limits::BODY_BYTES_MAX + 10),
     ];
     for body in hostile {
         let (status, value) = app.post_raw(path, Some((owner, "2204")), body).await;
@@ -591,6 +590,17 @@ async fn hostile_requests_write_nothing(app: &TestApp) {
         assert_eq!(value["infcode"], json!(-1), "{value}");
         assert!(value["err_msg"].as_str().unwrap().contains(':'), "{value}");
     }
+
+    // Oversized: refused from the declared length, before the body is even read.
+    let (status, value) = app.post_declared_oversized(owner).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        value["err_msg"],
+        json!(format!(
+            "body: larger than {} bytes",
+            yibao_server::limits::BODY_BYTES_MAX
+        ))
+    );
 
     // A bad signature never reaches the interface.
     let mut impostor = (*owner).clone();

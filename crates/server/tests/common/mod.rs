@@ -306,6 +306,57 @@ impl TestApp {
         )
     }
 
+    /// Declares a body larger than the limit and sends only its first byte: the server must
+    /// answer from the declared length alone, before reading (or parsing) the body.
+    pub async fn post_declared_oversized(&self, inst: &Institution) -> (u16, Value) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let timestamp = RequestClock::now().unix_ms;
+        let signature = yibao_server::auth::sign(
+            &inst.secret_key,
+            &inst.access_key,
+            "2204",
+            timestamp,
+            "1.0.0",
+        );
+        let head = format!(
+            "POST {} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             _api_name: 2204\r\n_api_version: 1.0.0\r\n_api_timestamp: {timestamp}\r\n\
+             _api_access_key: {}\r\n_api_signature: {signature}\r\n\r\n{{",
+            yibao_server::infno::CALL_SERVICE_PATH,
+            self.addr,
+            yibao_server::limits::BODY_BYTES_MAX + 1,
+            inst.access_key,
+        );
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0_u8; 4096];
+        loop {
+            let n =
+                tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buffer))
+                    .await
+                    .expect("the server answers without waiting for the body")
+                    .unwrap();
+            received.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&received).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|line| {
+                        line.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap();
+                if body.len() >= length || n == 0 {
+                    let status = head[9..12].parse().unwrap();
+                    return (status, serde_json::from_str(&body[..length]).unwrap());
+                }
+            }
+            assert!(n > 0, "connection closed early: {text}");
+        }
+    }
+
     /// Sends one transaction signed as `inst` to the single endpoint.
     pub async fn call(&self, inst: &Institution, infno: &str, msgid: &str, input: Value) -> Value {
         let body = self.envelope(inst, infno, msgid, input).to_string();
