@@ -1,6 +1,8 @@
 //! Step 1 of settlement (spec section 3): classify each fee line into fully self-paid, over the
 //! price cap, pre-self-pay and policy range — the 2204/2301 `result[]` split.
 
+use std::sync::Arc;
+
 use yibao_core_types::{
     line_amount, ChrgitmLv, Fen, HospApprFlag, ListType, Price, Quantity, Ratio,
 };
@@ -120,8 +122,8 @@ impl LineReason {
 /// `det_item_fee_sumamt = fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineSplit {
-    /// 医保目录编码.
-    pub med_list_codg: String,
+    /// 医保目录编码, shared so that the trace keeps the lines without copying their codes.
+    pub med_list_codg: Arc<str>,
     /// Unit price.
     pub pric: Price,
     /// Count.
@@ -155,7 +157,7 @@ pub struct LineSplit {
 pub fn classify_line(entry: Option<&CatalogueEntry>, line: &FeeLine) -> LineSplit {
     let amount = line.amount;
     let mut split = LineSplit {
-        med_list_codg: line.med_list_codg.clone(),
+        med_list_codg: Arc::from(line.med_list_codg.as_str()),
         pric: line.pric,
         cnt: line.cnt,
         det_item_fee_sumamt: amount,

@@ -92,6 +92,8 @@ pub struct Ytd {
     pub other: BTreeMap<String, Fen>,
 }
 
+/// Adds `sign × from` into `into`; an entry that reaches zero is dropped (zero and missing mean
+/// the same).
 fn add_map(into: &mut BTreeMap<String, Fen>, from: &BTreeMap<String, Fen>, sign: i64) {
     for (key, amount) in from {
         let entry = into.entry(key.clone()).or_insert(Fen::ZERO);

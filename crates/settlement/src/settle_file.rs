@@ -618,7 +618,7 @@ pub fn render_settlement_json(input: &SettleInput, settlement: &Settlement) -> S
         steps.push(Out::Object(vec![
             ("step", text("line")),
             ("line_no", Out::Integer(idx as i64 + 1)),
-            ("med_list_codg", text(&line.med_list_codg)),
+            ("med_list_codg", text(&*line.med_list_codg)),
             ("chrgitm_lv", line.chrgitm_lv.map_or(Out::Null, text)),
             ("reason", text(line.reason.code())),
             ("explain", text(line.reason.text_zh())),
