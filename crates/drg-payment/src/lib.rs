@@ -19,3 +19,7 @@ pub mod weights;
 
 pub use error::PaymentError;
 pub use model::{DrgCode, Hospital, HospitalIdx, HospitalLevel, InpatientCase};
+
+/// The guide `docs/DRG-PAYMENT.md`, included so that its example is compiled and run as a test.
+#[doc = include_str!("../../../docs/DRG-PAYMENT.md")]
+pub mod guide {}
