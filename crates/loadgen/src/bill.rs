@@ -1,6 +1,7 @@
 //! Realistic bills: a cost drawn from the demo-city distributions (lognormal; by institution
 //! level, age, diagnosis and length of stay), spread over catalogue lines with exact amounts.
 
+use crate::limits::{COUNT_MAX, STAY_DAYS_MAX};
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 
@@ -13,10 +14,6 @@ use crate::population::{Item, ItemKind};
 pub const OUTPATIENT_LINES: (usize, usize) = (3, 15);
 /// Lines per inpatient bill (demo-city spec: 30–300).
 pub const INPATIENT_LINES: (usize, usize) = (30, 300);
-/// Units on one line at most.
-const COUNT_MAX: i64 = 200;
-/// Longest generated stay, days.
-pub const STAY_DAYS_MAX: u32 = 60;
 
 /// What kind of visit a bill is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

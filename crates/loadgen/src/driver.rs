@@ -1,6 +1,7 @@
 //! The hospital simulator: workers on tokio, each running whole visit chains against the server
 //! and checking every answer.
 
+use crate::limits::{CONCURRENCY_MAX, DURATION_MAX, INPATIENT_LINES_PER_UPLOAD};
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,14 +26,6 @@ use crate::verify::{
     Settlement,
 };
 use crate::wire::{envelope_bytes, local_now, Answer, Client, Signing, CALL_SERVICE_PATH};
-
-/// Workers at most.
-pub const CONCURRENCY_MAX: usize = 1_024;
-/// Fee lines per 2301 upload (a HIS uploads a long stay in batches).
-pub const INPATIENT_LINES_PER_UPLOAD: usize = 50;
-
-/// Longest run a command accepts.
-pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

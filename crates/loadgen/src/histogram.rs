@@ -1,12 +1,12 @@
 //! A fixed-size log-linear latency histogram (about 1.6 % resolution, microseconds up to a
 //! minute): memory stays bounded however long the run, and workers merge theirs at the end.
 
+use crate::limits::LATENCY_MAX_MICROS;
+
 /// Values below this are counted exactly (microseconds).
 const LINEAR_MAX: u64 = 128;
 /// Sub-buckets per power of two above [`LINEAR_MAX`].
 const SUB_BUCKETS: u64 = 64;
-/// Latencies above this are counted as this (a minute, in microseconds).
-pub const LATENCY_MAX_MICROS: u64 = 60_000_000;
 /// Number of buckets that covers `LATENCY_MAX_MICROS`.
 const BUCKETS: usize = bucket_of(LATENCY_MAX_MICROS) + 1;
 

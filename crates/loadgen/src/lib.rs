@@ -12,6 +12,7 @@ pub mod amount;
 pub mod bill;
 pub mod driver;
 pub mod histogram;
+pub mod limits;
 pub mod population;
 pub mod sign;
 pub mod summary;

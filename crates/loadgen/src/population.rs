@@ -2,6 +2,7 @@
 //! either from the generated city (`yibao demo`) or from a sample file written by
 //! `yibao demo --sample-out` (`yibao load`, or any outside client).
 
+use crate::limits::{ITEMS_MAX, PATIENTS_MAX};
 use std::path::Path;
 
 use rand::rngs::StdRng;
@@ -15,11 +16,6 @@ use yibao_city::{
 };
 
 use crate::amount::Num;
-
-/// Patients kept in memory at most, whatever the city's size (a stride sample of the city).
-pub const PATIENTS_MAX: usize = 200_000;
-/// Catalogue items kept at most.
-pub const ITEMS_MAX: usize = 100_000;
 
 /// What the catalogue item is, read from its national code (`X…` drugs, `C…` consumables,
 /// everything else service items).
@@ -146,6 +142,14 @@ impl Population {
     ) -> Result<Population, PopulationError> {
         if patients.is_empty() {
             return Err(PopulationError::Missing("persons: none to simulate"));
+        }
+        if patients.len() > PATIENTS_MAX {
+            return Err(PopulationError::Missing("persons: more than PATIENTS_MAX"));
+        }
+        if items.len() > ITEMS_MAX {
+            return Err(PopulationError::Missing(
+                "catalogue: more than ITEMS_MAX items",
+            ));
         }
         if !sites.iter().any(|s| !s.pharmacy && s.admdvs == home_region) {
             return Err(PopulationError::Missing(

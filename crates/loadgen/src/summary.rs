@@ -1,6 +1,7 @@
 //! What a run did: counts per worker, merged into one summary printed as JSON (`yibao load`) or
 //! as text (`yibao demo`).
 
+use crate::limits::{ERROR_KINDS_MAX, VIOLATION_SAMPLES_MAX};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -11,11 +12,6 @@ use crate::amount::fen_text;
 use crate::bill::VisitKind;
 use crate::histogram::Histogram;
 use crate::verify::Amounts;
-
-/// Violation texts kept for the report at most (the count is exact).
-pub const VIOLATION_SAMPLES_MAX: usize = 20;
-/// Distinct error kinds kept at most (further kinds are counted under "other").
-pub const ERROR_KINDS_MAX: usize = 100;
 
 /// Net money of the settlements a run made (settlements minus reversals), in fen.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

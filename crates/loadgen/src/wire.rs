@@ -1,6 +1,7 @@
 //! The HTTP side: one keep-alive HTTP/1.1 client shared by all workers, the request envelope of
 //! spec §2 and the parts of the response envelope of spec §3 the simulator reads.
 
+use crate::limits::{REQUEST_TIMEOUT, RESPONSE_BYTES_MAX};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -17,10 +18,6 @@ use crate::sign::gateway_headers;
 
 /// The single endpoint of spec §1.1.
 pub const CALL_SERVICE_PATH: &str = "/fsi/api/rsfComIfsService/callService";
-/// A request that takes longer than this counts as a transport failure.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Answers larger than this are not read (the server's own output limit is far below).
-pub const RESPONSE_BYTES_MAX: usize = 4 << 20;
 
 /// How a request is signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

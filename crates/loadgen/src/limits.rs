@@ -1,0 +1,39 @@
+//! Every limit of the simulator in one place, each with its reason.
+
+use std::time::Duration;
+
+/// Workers at most.
+pub const CONCURRENCY_MAX: usize = 1_024;
+
+/// Fee lines per 2301 upload (a HIS uploads a long stay in batches).
+pub const INPATIENT_LINES_PER_UPLOAD: usize = 50;
+
+/// Longest run a command accepts.
+pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest generated stay, days.
+pub const STAY_DAYS_MAX: u32 = 60;
+
+/// Units on one line at most.
+pub const COUNT_MAX: i64 = 200;
+
+/// Patients kept in memory at most, whatever the city's size (a stride sample of the city).
+pub const PATIENTS_MAX: usize = 200_000;
+
+/// Catalogue items kept at most.
+pub const ITEMS_MAX: usize = 100_000;
+
+/// Violation texts kept for the report at most (the count is exact).
+pub const VIOLATION_SAMPLES_MAX: usize = 20;
+
+/// Distinct error kinds kept at most (further kinds are counted under "other").
+pub const ERROR_KINDS_MAX: usize = 100;
+
+/// A request that takes longer than this counts as a transport failure.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Answers larger than this are not read (the server's own output limit is far below).
+pub const RESPONSE_BYTES_MAX: usize = 4 << 20;
+
+/// Latencies above this are counted as this (a minute, in microseconds).
+pub const LATENCY_MAX_MICROS: u64 = 60_000_000;
