@@ -78,6 +78,12 @@ fn a_simulated_year_pays_out_exactly_the_pool_by_drg_and_dip() {
             );
         }
     }
+    // Costs per stay sit near spec/demo-city.md's median ~6,000 and mean ~10,000 yuan.
+    let median = report["calibration"]["median_cost_fen"].as_i64().unwrap();
+    let mean = report["calibration"]["mean_cost_fen"].as_i64().unwrap();
+    assert!((450_000..=800_000).contains(&median), "median {median}");
+    assert!((800_000..=1_300_000).contains(&mean), "mean {mean}");
+    assert!(mean > median, "a long right tail");
     // DRG hospitals carry CMI and consumption indices.
     assert!(report["drg"]["hospitals"][0]["cmi_ppm"].as_i64().unwrap() > 0);
 }

@@ -362,7 +362,11 @@ pub fn synth_year(
                     procedures.push(second.clone());
                 }
                 // Medical stays often have an imaging or test procedure; surgical ones sometimes.
-                let extra_percent = if adrg.section == Section::Medical { 45 } else { 20 };
+                let extra_percent = if adrg.section == Section::Medical {
+                    45
+                } else {
+                    20
+                };
                 if rng.random_range(0..100) < extra_percent {
                     if let Some(extra) = skewed(&mut rng, &codes.extra_procedures) {
                         procedures.push(extra.clone());
@@ -444,7 +448,8 @@ fn skewed<'a>(rng: &mut StdRng, list: &'a [String]) -> Option<&'a String> {
         return None;
     }
     let u: f64 = rng.random();
-    list.get(((list.len() as f64) * u * u * u) as usize).or(list.last())
+    list.get(((list.len() as f64) * u * u * u) as usize)
+        .or(list.last())
 }
 
 /// The insured person's share of a stay: a deductible by level (200 / 500 / 800 yuan) plus a
