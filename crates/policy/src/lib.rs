@@ -19,6 +19,11 @@ pub use demo::demo_catalogue;
 pub use format::parse_policy;
 pub use model::*;
 
+/// The policy format guide, compiled as a doctest so its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/POLICY.md")]
+pub struct PolicyGuide;
+
 /// Why a policy file was refused: the file, the field path inside it and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
