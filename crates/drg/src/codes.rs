@@ -5,36 +5,14 @@
 
 use std::collections::HashMap;
 
+use crate::CcLevel;
+
 /// Id of a code the scheme does not know. It is in no set, so such a code never matches a list.
 pub(crate) const CODE_UNKNOWN: u32 = u32::MAX;
 
 /// Codes up to this many bytes are stored inline in the lookup table (CHS-DRG's longest is 18,
 /// `E14.300x071+H36.0*`); longer ones go to an ordinary hash map.
 const INLINE_CODE_BYTES_MAX: usize = 19;
-
-/// Marks an empty slot of [`CodeTable`].
-const SLOT_EMPTY: u32 = u32::MAX;
-
-/// Ids must fit in the low 24 bits of [`Slot::meta`].
-const INLINE_IDS_MAX: u32 = 1 << 24;
-
-/// One slot of the open-addressing table: the code's bytes packed into integers, so a probe is
-/// three integer compares instead of a hash of a string and a `memcmp` behind a pointer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Slot {
-    k0: u64,
-    k1: u64,
-    k2: u32,
-    /// Code length in the top 8 bits, id in the low 24; [`SLOT_EMPTY`] when unused.
-    meta: u32,
-}
-
-const EMPTY_SLOT: Slot = Slot {
-    k0: 0,
-    k1: 0,
-    k2: 0,
-    meta: SLOT_EMPTY,
-};
 
 /// The packed form of a short code, or `None` when it is empty or too long to inline.
 #[inline]
@@ -70,117 +48,32 @@ fn slot_hash(k0: u64, k1: u64, k2: u32, len: u32) -> u64 {
     (mixed ^ (mixed >> 31)).wrapping_mul(HASH_MULTIPLIER)
 }
 
-/// Code string → id: an open-addressing table with linear probing, kept at most half full.
-#[derive(Debug, Clone)]
-struct CodeTable {
-    slots: Box<[Slot]>,
-    /// `log2(slots.len())`: the index is the hash's top bits.
-    bits: u32,
-    n_inline: usize,
-    long: HashMap<Box<str>, u32>,
-}
-
-impl Default for CodeTable {
-    fn default() -> Self {
-        CodeTable {
-            slots: vec![EMPTY_SLOT; 16].into_boxed_slice(),
-            bits: 4,
-            n_inline: 0,
-            long: HashMap::new(),
-        }
-    }
-}
-
-impl CodeTable {
-    #[inline]
-    fn home(&self, hash: u64) -> usize {
-        (hash >> (64 - self.bits)) as usize
-    }
-
-    #[inline]
-    fn get(&self, code: &str) -> Option<u32> {
-        let Some((k0, k1, k2, len)) = pack(code) else {
-            return self.long.get(code).copied();
-        };
-        let mask = self.slots.len() - 1;
-        let mut idx = self.home(slot_hash(k0, k1, k2, len));
-        loop {
-            let slot = &self.slots[idx];
-            if slot.meta == SLOT_EMPTY {
-                return None;
-            }
-            if slot.k0 == k0 && slot.k1 == k1 && slot.k2 == k2 && slot.meta >> 24 == len {
-                return Some(slot.meta & (INLINE_IDS_MAX - 1));
-            }
-            idx = (idx + 1) & mask;
-        }
-    }
-
-    fn insert_new(&mut self, code: &str, id: u32) {
-        let Some((k0, k1, k2, len)) = pack(code) else {
-            self.long.insert(code.into(), id);
-            return;
-        };
-        assert!(id < INLINE_IDS_MAX, "more than 2^24 codes");
-        if (self.n_inline + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        self.place(Slot {
-            k0,
-            k1,
-            k2,
-            meta: (len << 24) | id,
-        });
-        self.n_inline += 1;
-    }
-
-    fn place(&mut self, slot: Slot) {
-        let mask = self.slots.len() - 1;
-        let mut idx = self.home(slot_hash(slot.k0, slot.k1, slot.k2, slot.meta >> 24));
-        while self.slots[idx].meta != SLOT_EMPTY {
-            idx = (idx + 1) & mask;
-        }
-        self.slots[idx] = slot;
-    }
-
-    fn grow(&mut self) {
-        let doubled = vec![EMPTY_SLOT; self.slots.len() * 2].into_boxed_slice();
-        let old = std::mem::replace(&mut self.slots, doubled);
-        self.bits += 1;
-        for slot in old.iter().filter(|slot| slot.meta != SLOT_EMPTY) {
-            self.place(*slot);
-        }
-    }
-}
-
-/// Code string ↔ dense id, for one code system (diagnoses or procedures).
+/// Code string ↔ dense id while a scheme loads (one per code system).
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    table: CodeTable,
+    ids: HashMap<Box<str>, u32>,
     codes: Vec<Box<str>>,
 }
 
 impl Interner {
     /// The id of `code`, adding it if it is new.
     pub(crate) fn intern(&mut self, code: &str) -> u32 {
-        if let Some(id) = self.table.get(code) {
+        if let Some(&id) = self.ids.get(code) {
             return id;
         }
         let id = u32::try_from(self.codes.len()).expect("fewer than 2^32 codes");
         assert!(id != CODE_UNKNOWN, "code id space exhausted");
-        self.table.insert_new(code, id);
+        self.ids.insert(code.into(), id);
         self.codes.push(code.into());
         id
     }
 
     /// The id of `code`, or [`CODE_UNKNOWN`].
-    #[inline]
     pub(crate) fn lookup(&self, code: &str) -> u32 {
-        self.table.get(code).unwrap_or(CODE_UNKNOWN)
+        self.ids.get(code).copied().unwrap_or(CODE_UNKNOWN)
     }
 
     /// The code string of an id handed out by [`Interner::intern`].
-    #[cfg(test)]
     pub(crate) fn code(&self, id: u32) -> &str {
         &self.codes[id as usize]
     }
@@ -191,55 +84,253 @@ impl Interner {
     }
 }
 
-/// Lists up to this many codes are kept as a sorted slice; longer ones as a bitset over the whole
-/// id space. A linear scan of a handful of ids beats a bitset's cache miss.
-const SMALL_SET_MAX: usize = 8;
-
-/// A set of code ids, compiled from one list of the scheme.
-#[derive(Debug, Clone)]
-pub(crate) enum CodeSet {
-    /// A short sorted list of ids.
-    Small(Box<[u32]>),
-    /// One bit per id of the code system.
-    Bits(Box<[u64]>),
+/// What the scheme knows about one diagnosis code (all zero for procedures and unknown codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct DxInfo {
+    /// MCC, CC or none as a secondary diagnosis (before exclusion).
+    pub(crate) cc_level: CcLevel,
+    /// Body region for MDCZ's trauma count, plus one (0 when none).
+    pub(crate) trauma_region_plus_one: u8,
+    /// The exclusion table of the MCC/CC entry (0 when none).
+    pub(crate) cc_table: u16,
+    /// The exclusion table as a principal diagnosis (0 when none).
+    pub(crate) principal_table: u16,
 }
 
-impl CodeSet {
-    /// Builds a set from ids; `universe` is the number of ids of the code system.
-    pub(crate) fn from_ids(mut ids: Vec<u32>, universe: usize) -> CodeSet {
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.len() <= SMALL_SET_MAX {
-            return CodeSet::Small(ids.into_boxed_slice());
-        }
-        let mut words = vec![0u64; universe.div_ceil(64)];
-        for id in ids {
-            let id = id as usize;
-            assert!(id < universe, "id {id} outside the universe of {universe}");
-            words[id >> 6] |= 1u64 << (id & 63);
-        }
-        CodeSet::Bits(words.into_boxed_slice())
+impl DxInfo {
+    fn pack(self) -> [u32; 2] {
+        let level = match self.cc_level {
+            CcLevel::None => 0u32,
+            CcLevel::Cc => 1,
+            CcLevel::Mcc => 2,
+        };
+        [
+            level | u32::from(self.trauma_region_plus_one) << 8 | u32::from(self.cc_table) << 16,
+            u32::from(self.principal_table),
+        ]
     }
 
-    /// Whether `id` is in the set ([`CODE_UNKNOWN`] never is).
     #[inline]
-    pub(crate) fn contains(&self, id: u32) -> bool {
-        match self {
-            CodeSet::Small(ids) => ids.contains(&id),
-            CodeSet::Bits(words) => {
-                let id = id as usize;
-                match words.get(id >> 6) {
-                    Some(word) => word & (1u64 << (id & 63)) != 0,
-                    None => false,
-                }
+    fn unpack(words: [u32; 2]) -> DxInfo {
+        DxInfo {
+            cc_level: match words[0] & 0xff {
+                0 => CcLevel::None,
+                1 => CcLevel::Cc,
+                _ => CcLevel::Mcc,
+            },
+            trauma_region_plus_one: ((words[0] >> 8) & 0xff) as u8,
+            cc_table: (words[0] >> 16) as u16,
+            principal_table: words[1] as u16,
+        }
+    }
+}
+
+/// Everything grouping needs about one code, found with a single table lookup: its diagnosis
+/// facts and the sorted ids of the scheme lists that contain it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Facts<'a> {
+    pub(crate) info: DxInfo,
+    sets: &'a [u32],
+}
+
+impl Facts<'_> {
+    /// The facts of a code the scheme does not know: in no list, no CC, no table, no region.
+    pub(crate) const UNKNOWN: Facts<'static> = Facts {
+        info: DxInfo {
+            cc_level: CcLevel::None,
+            trauma_region_plus_one: 0,
+            cc_table: 0,
+            principal_table: 0,
+        },
+        sets: &[],
+    };
+
+    /// Whether the code is in the list compiled to `set`.
+    #[inline]
+    pub(crate) fn in_set(&self, set: u32) -> bool {
+        if self.sets.len() <= 16 {
+            self.sets.contains(&set)
+        } else {
+            self.sets.binary_search(&set).is_ok()
+        }
+    }
+}
+
+/// Set ids kept inside a table slot; a code in more lists keeps them in the overflow words.
+const INLINE_SETS_MAX: usize = 8;
+
+/// Marks an empty slot.
+const SLOT_EMPTY: u32 = u32::MAX;
+
+/// One slot of the open-addressing table, one cache line: the code's bytes packed into
+/// integers (a probe is three integer compares, not a string hash and a `memcmp` behind a
+/// pointer) and, right next to them, everything grouping needs about the code. A lookup
+/// touches one cache line.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Slot {
+    k0: u64,
+    k1: u64,
+    k2: u32,
+    /// Code length in the top 8 bits, number of sets in the low 16; [`SLOT_EMPTY`] when unused.
+    meta: u32,
+    info: [u32; 2],
+    /// The set ids, or (more than [`INLINE_SETS_MAX`]) their offset in the overflow words.
+    sets: [u32; INLINE_SETS_MAX],
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    k0: 0,
+    k1: 0,
+    k2: 0,
+    meta: SLOT_EMPTY,
+    info: [0; 2],
+    sets: [0; INLINE_SETS_MAX],
+};
+
+/// Sets per code are counted in 16 bits of [`Slot::meta`].
+const SETS_PER_CODE_MAX: usize = u16::MAX as usize;
+
+/// The compiled facts of one code system, looked up by code string.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeFacts {
+    slots: Box<[Slot]>,
+    /// `log2(slots.len())`: a code's home slot is its hash's top bits.
+    bits: u32,
+    /// Set ids of codes in many lists; and, for codes too long to inline, `[n_sets, info0,
+    /// info1, set ids…]` at the offset `long` gives.
+    overflow: Box<[u32]>,
+    long: HashMap<Box<str>, u32>,
+}
+
+impl CodeFacts {
+    /// Builds the facts from the load-time interner, per-id diagnosis info (empty for
+    /// procedures) and per-id set memberships.
+    pub(crate) fn build(
+        interner: &Interner,
+        info: &[DxInfo],
+        memberships: Vec<Vec<u32>>,
+    ) -> CodeFacts {
+        assert_eq!(memberships.len(), interner.len());
+        let capacity = (interner.len() * 2).max(16).next_power_of_two();
+        let mut facts = CodeFacts {
+            slots: vec![EMPTY_SLOT; capacity].into_boxed_slice(),
+            bits: capacity.trailing_zeros(),
+            overflow: Box::new([]),
+            long: HashMap::new(),
+        };
+        let mut overflow: Vec<u32> = Vec::new();
+        for (id, mut sets) in memberships.into_iter().enumerate() {
+            sets.sort_unstable();
+            sets.dedup();
+            assert!(
+                sets.len() <= SETS_PER_CODE_MAX,
+                "a code in more than 65,535 lists"
+            );
+            let code = interner.code(id as u32);
+            let info = info.get(id).copied().unwrap_or_default().pack();
+            let Some((k0, k1, k2, len)) = pack(code) else {
+                let offset = u32::try_from(overflow.len()).expect("overflow fits in 2^32 words");
+                overflow.push(sets.len() as u32);
+                overflow.extend(info);
+                overflow.extend(&sets);
+                facts.long.insert(code.into(), offset);
+                continue;
+            };
+            let mut slot = Slot {
+                k0,
+                k1,
+                k2,
+                meta: (len << 24) | sets.len() as u32,
+                info,
+                sets: [0; INLINE_SETS_MAX],
+            };
+            if sets.len() <= INLINE_SETS_MAX {
+                slot.sets[..sets.len()].copy_from_slice(&sets);
+            } else {
+                slot.sets[0] = u32::try_from(overflow.len()).expect("overflow fits in 2^32 words");
+                overflow.extend(&sets);
             }
+            let mask = facts.slots.len() - 1;
+            let mut idx = facts.home(slot_hash(k0, k1, k2, len));
+            while facts.slots[idx].meta != SLOT_EMPTY {
+                idx = (idx + 1) & mask;
+            }
+            facts.slots[idx] = slot;
+        }
+        facts.overflow = overflow.into_boxed_slice();
+        facts
+    }
+
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        (hash >> (64 - self.bits)) as usize
+    }
+
+    /// The facts of `code` ([`Facts::UNKNOWN`] when the scheme does not name it).
+    #[inline]
+    pub(crate) fn get(&self, code: &str) -> Facts<'_> {
+        let Some((k0, k1, k2, len)) = pack(code) else {
+            return match self.long.get(code) {
+                None => Facts::UNKNOWN,
+                Some(&offset) => {
+                    let at = offset as usize;
+                    let n_sets = self.overflow[at] as usize;
+                    Facts {
+                        info: DxInfo::unpack([self.overflow[at + 1], self.overflow[at + 2]]),
+                        sets: &self.overflow[at + 3..at + 3 + n_sets],
+                    }
+                }
+            };
+        };
+        let mask = self.slots.len() - 1;
+        let mut idx = self.home(slot_hash(k0, k1, k2, len));
+        loop {
+            let slot = &self.slots[idx];
+            if slot.meta == SLOT_EMPTY {
+                return Facts::UNKNOWN;
+            }
+            if slot.k0 == k0 && slot.k1 == k1 && slot.k2 == k2 && slot.meta >> 24 == len {
+                let n_sets = (slot.meta & 0xffff) as usize;
+                let sets = if n_sets <= INLINE_SETS_MAX {
+                    &slot.sets[..n_sets]
+                } else {
+                    let at = slot.sets[0] as usize;
+                    &self.overflow[at..at + n_sets]
+                };
+                return Facts {
+                    info: DxInfo::unpack(slot.info),
+                    sets,
+                };
+            }
+            idx = (idx + 1) & mask;
         }
     }
 
-    /// Whether any of `ids` is in the set.
-    #[inline]
-    pub(crate) fn contains_any(&self, ids: &[u32]) -> bool {
-        ids.iter().any(|&id| self.contains(id))
+    /// Whether the scheme names `code`.
+    pub(crate) fn knows(&self, code: &str) -> bool {
+        match pack(code) {
+            None => self.long.contains_key(code),
+            Some(_) => self.find_slot(code),
+        }
+    }
+
+    fn find_slot(&self, code: &str) -> bool {
+        let Some((k0, k1, k2, len)) = pack(code) else {
+            return false;
+        };
+        let mask = self.slots.len() - 1;
+        let mut idx = self.home(slot_hash(k0, k1, k2, len));
+        loop {
+            let slot = &self.slots[idx];
+            if slot.meta == SLOT_EMPTY {
+                return false;
+            }
+            if slot.k0 == k0 && slot.k1 == k1 && slot.k2 == k2 && slot.meta >> 24 == len {
+                return true;
+            }
+            idx = (idx + 1) & mask;
+        }
     }
 }
 
@@ -261,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn interner_keeps_every_code_through_growth_and_long_codes() {
+    fn facts_find_every_code_through_growth_and_long_codes() {
         let mut interner = Interner::default();
         let codes: Vec<String> = (0..5000)
             .map(|n| match n % 4 {
@@ -271,37 +362,50 @@ mod tests {
                 _ => format!("a code longer than the inline limit {n}"),
             })
             .collect();
-        let ids: Vec<u32> = codes.iter().map(|code| interner.intern(code)).collect();
-        for (code, id) in codes.iter().zip(&ids) {
-            assert_eq!(interner.lookup(code), *id, "{code}");
-            assert_eq!(interner.code(*id), code);
+        for code in &codes {
+            interner.intern(code);
         }
-        // Prefixes, extensions and the empty string are other codes.
-        assert_eq!(interner.lookup("A00.00"), CODE_UNKNOWN);
-        assert_eq!(interner.lookup("A00.0000"), CODE_UNKNOWN);
-        assert_eq!(interner.lookup("A00.000\0"), CODE_UNKNOWN);
-        assert_eq!(interner.lookup(""), CODE_UNKNOWN);
-        let empty = interner.intern("");
-        assert_eq!(interner.lookup(""), empty);
-    }
-
-    #[test]
-    fn small_and_bit_sets_agree() {
-        let universe = 300;
-        for members in [vec![3, 1, 2], (0..300).step_by(7).collect::<Vec<u32>>()] {
-            let set = CodeSet::from_ids(members.clone(), universe);
-            for id in 0..universe as u32 {
-                assert_eq!(set.contains(id), members.contains(&id), "id {id}");
+        interner.intern("");
+        // Code n is in sets n % 7 and 1000 + n % 3, and in 40 sets when n % 1000 == 0.
+        let memberships: Vec<Vec<u32>> = (0..interner.len() as u32)
+            .map(|n| {
+                let mut sets = vec![1000 + n % 3, n % 7];
+                if n % 1000 == 0 {
+                    sets.extend(2000..2040);
+                }
+                sets
+            })
+            .collect();
+        let info: Vec<DxInfo> = (0..interner.len())
+            .map(|n| DxInfo {
+                cc_level: if n % 2 == 0 {
+                    CcLevel::Mcc
+                } else {
+                    CcLevel::Cc
+                },
+                trauma_region_plus_one: (n % 9) as u8,
+                cc_table: (n % 223) as u16,
+                principal_table: (n % 4000) as u16,
+            })
+            .collect();
+        let facts = CodeFacts::build(&interner, &info, memberships);
+        for (n, code) in codes.iter().enumerate() {
+            let found = facts.get(code);
+            assert_eq!(found.info, info[n], "{code}");
+            let n = n as u32;
+            for set in 0..2100 {
+                let member = set == n % 7
+                    || set == 1000 + n % 3
+                    || (n % 1000 == 0 && (2000..2040).contains(&set));
+                assert_eq!(found.in_set(set), member, "{code} in {set}");
             }
-            assert!(!set.contains(CODE_UNKNOWN));
         }
-        assert!(matches!(
-            CodeSet::from_ids(vec![1, 2], universe),
-            CodeSet::Small(_)
-        ));
-        assert!(matches!(
-            CodeSet::from_ids((0..100).collect(), universe),
-            CodeSet::Bits(_)
-        ));
+        assert!(facts.knows(""));
+        // Prefixes and extensions are other codes.
+        for other in ["A00.00", "A00.0000", "A00.000\0", "E14.300x002+H36.0"] {
+            assert!(!facts.knows(other), "{other}");
+            assert_eq!(facts.get(other).sets.len(), 0);
+            assert_eq!(facts.get(other).info, DxInfo::default());
+        }
     }
 }

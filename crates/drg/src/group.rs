@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::codes::CODE_UNKNOWN;
-use crate::predicate::{dx_info, CaseView, EvalMode};
+use crate::codes::Facts;
+use crate::predicate::{CaseView, EvalMode};
 use crate::record::CaseRecord;
 use crate::scheme::{AdrgIdx, DrgIdx, ExclusionTable, MdcIdx, Scheme};
 
@@ -315,33 +315,33 @@ pub fn group(record: &CaseRecord, scheme: &Scheme, config: &GroupConfig) -> Grou
     if let Err(reason) = validate(record) {
         return GroupResult::without_group(GroupStatus::Invalid(reason));
     }
-    let mut dx_inline = [CODE_UNKNOWN; CODES_INLINE_MAX];
-    let mut px_inline = [CODE_UNKNOWN; CODES_INLINE_MAX];
-    let dx_heap: Vec<u32>;
-    let px_heap: Vec<u32>;
-    let dx: &[u32] = if record.diagnoses.len() <= CODES_INLINE_MAX {
+    let mut dx_inline = [Facts::UNKNOWN; CODES_INLINE_MAX];
+    let mut px_inline = [Facts::UNKNOWN; CODES_INLINE_MAX];
+    let dx_heap: Vec<Facts<'_>>;
+    let px_heap: Vec<Facts<'_>>;
+    let dx: &[Facts<'_>] = if record.diagnoses.len() <= CODES_INLINE_MAX {
         for (slot, code) in dx_inline.iter_mut().zip(&record.diagnoses) {
-            *slot = scheme.dx.lookup(code);
+            *slot = scheme.dx.get(code);
         }
         &dx_inline[..record.diagnoses.len()]
     } else {
         dx_heap = record
             .diagnoses
             .iter()
-            .map(|code| scheme.dx.lookup(code))
+            .map(|code| scheme.dx.get(code))
             .collect();
         &dx_heap
     };
-    let px: &[u32] = if record.procedures.len() <= CODES_INLINE_MAX {
+    let px: &[Facts<'_>] = if record.procedures.len() <= CODES_INLINE_MAX {
         for (slot, code) in px_inline.iter_mut().zip(&record.procedures) {
-            *slot = scheme.px.lookup(code);
+            *slot = scheme.px.get(code);
         }
         &px_inline[..record.procedures.len()]
     } else {
         px_heap = record
             .procedures
             .iter()
-            .map(|code| scheme.px.lookup(code))
+            .map(|code| scheme.px.get(code))
             .collect();
         &px_heap
     };
@@ -357,14 +357,12 @@ pub fn group(record: &CaseRecord, scheme: &Scheme, config: &GroupConfig) -> Grou
 }
 
 /// The CC level of a case, which secondary set it, and which the exclusion table removed.
-fn cc_of(scheme: &Scheme, dx: &[u32]) -> (CcLevel, Trace) {
+fn cc_of(dx: &[Facts<'_>]) -> (CcLevel, Trace) {
     let mut trace = Trace::default();
     let mut level = CcLevel::None;
-    let principal_table = dx_info(scheme, dx[0]).map_or(0, |info| info.principal_table);
-    for (diagnosis_idx, &id) in dx.iter().enumerate().skip(1) {
-        let Some(info) = dx_info(scheme, id) else {
-            continue;
-        };
+    let principal_table = dx[0].info.principal_table;
+    for (diagnosis_idx, code) in dx.iter().enumerate().skip(1) {
+        let info = code.info;
         if info.cc_level == CcLevel::None {
             continue;
         }
@@ -395,7 +393,7 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
         !view.dx.is_empty(),
         "validation guarantees a principal diagnosis"
     );
-    let (cc_level, mut trace) = cc_of(scheme, view.dx);
+    let (cc_level, mut trace) = cc_of(view.dx);
     let plain = EvalMode {
         main_procedure_any_position: false,
     };
@@ -411,7 +409,7 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
         trace,
     };
     for (mdc_pos, rule) in scheme.mdc_rules.iter().enumerate() {
-        if !rule.entry.eval(scheme, view, plain) {
+        if !rule.entry.eval(view, plain) {
             continue;
         }
         let mdc = MdcIdx(mdc_pos as u8);
@@ -423,7 +421,7 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
         });
         for slot in 0..=rule.adrgs.len() {
             if let Some(qy) = qy {
-                if qy.slot == slot && qy.condition.eval(scheme, view, plain) {
+                if qy.slot == slot && qy.condition.eval(view, plain) {
                     return result(GroupStatus::Ambiguous, Some(mdc), None, None, trace);
                 }
             }
@@ -436,7 +434,7 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
             } else {
                 plain
             };
-            if adrg_rule.condition.eval(scheme, view, mode) {
+            if adrg_rule.condition.eval(view, mode) {
                 let drg = adrg_rule
                     .drgs
                     .iter()

@@ -1,7 +1,7 @@
 //! Compiled predicates: the scheme's closed vocabulary with every list reference resolved to a
-//! [`crate::codes::CodeSet`] and every field to an enum, evaluated against interned case codes.
+//! set id and every field to an enum, evaluated against the looked-up facts of a case's codes.
 
-use crate::scheme::{DxInfo, Scheme};
+use crate::codes::Facts;
 
 /// Index of a compiled code set in the scheme's arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +81,13 @@ pub(crate) enum Pred {
     TraumaRegionsGe(u32),
 }
 
-/// A case as the predicates see it: codes as interned ids, numbers as they came.
+/// A case as the predicates see it: each code's facts, numbers as they came.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CaseView<'a> {
-    /// Diagnosis ids; element 0 is the principal diagnosis. Never empty.
-    pub(crate) dx: &'a [u32],
-    /// Procedure ids; element 0 is the main procedure.
-    pub(crate) px: &'a [u32],
+    /// Diagnoses; element 0 is the principal diagnosis. Never empty.
+    pub(crate) dx: &'a [Facts<'a>],
+    /// Procedures; element 0 is the main procedure.
+    pub(crate) px: &'a [Facts<'a>],
     pub(crate) sex: Option<i64>,
     pub(crate) age_years: Option<i64>,
     pub(crate) age_days: Option<i64>,
@@ -102,24 +102,22 @@ pub(crate) struct EvalMode {
 }
 
 impl Pred {
-    pub(crate) fn eval(&self, scheme: &Scheme, case: &CaseView<'_>, mode: EvalMode) -> bool {
+    pub(crate) fn eval(&self, case: &CaseView<'_>, mode: EvalMode) -> bool {
         match self {
             Pred::True => true,
-            Pred::All(args) => args.iter().all(|arg| arg.eval(scheme, case, mode)),
-            Pred::Any(args) => args.iter().any(|arg| arg.eval(scheme, case, mode)),
-            Pred::Not(arg) => !arg.eval(scheme, case, mode),
-            Pred::PrincipalDxIn(set) => scheme.set(*set).contains(case.dx[0]),
-            Pred::AnyDxIn(set) => scheme.set(*set).contains_any(case.dx),
+            Pred::All(args) => args.iter().all(|arg| arg.eval(case, mode)),
+            Pred::Any(args) => args.iter().any(|arg| arg.eval(case, mode)),
+            Pred::Not(arg) => !arg.eval(case, mode),
+            Pred::PrincipalDxIn(set) => case.dx[0].in_set(set.0),
+            Pred::AnyDxIn(set) => case.dx.iter().any(|code| code.in_set(set.0)),
             Pred::MainProcedureIn(set) => {
                 if mode.main_procedure_any_position {
-                    scheme.set(*set).contains_any(case.px)
+                    case.px.iter().any(|code| code.in_set(set.0))
                 } else {
-                    case.px
-                        .first()
-                        .is_some_and(|&id| scheme.set(*set).contains(id))
+                    case.px.first().is_some_and(|code| code.in_set(set.0))
                 }
             }
-            Pred::AnyProcedureIn(set) => scheme.set(*set).contains_any(case.px),
+            Pred::AnyProcedureIn(set) => case.px.iter().any(|code| code.in_set(set.0)),
             Pred::Cmp { field, op, value } => {
                 let left = match field {
                     Field::Sex => case.sex,
@@ -132,21 +130,13 @@ impl Pred {
             }
             Pred::TraumaRegionsGe(needed) => {
                 let mut regions = 0u32;
-                for &id in case.dx {
-                    if let Some(info) = dx_info(scheme, id) {
-                        if info.trauma_region != u8::MAX {
-                            regions |= 1 << info.trauma_region;
-                        }
+                for code in case.dx {
+                    if code.info.trauma_region_plus_one != 0 {
+                        regions |= 1 << (code.info.trauma_region_plus_one - 1);
                     }
                 }
                 regions.count_ones() >= *needed
             }
         }
     }
-}
-
-/// The scheme's facts about a diagnosis id, `None` for a code the scheme does not know.
-#[inline]
-pub(crate) fn dx_info(scheme: &Scheme, id: u32) -> Option<&DxInfo> {
-    scheme.dx_info.get(id as usize)
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::codes::{CodeSet, Interner, CODE_UNKNOWN};
+use crate::codes::{CodeFacts, DxInfo, Interner, CODE_UNKNOWN};
 use crate::predicate::{CmpOp, Field, Pred, SetIdx};
 use crate::raw::{
     AdrgFile, CodeNameRow, DrgNameRow, ExclusionsFile, MccCcFile, MdcFile, RawAdrg, RawPred,
@@ -245,21 +245,9 @@ pub struct OrProcedure {
     pub name: String,
 }
 
-/// What the scheme knows about one diagnosis code, looked up by its interned id.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DxInfo {
-    /// MCC, CC or none as a secondary diagnosis (before exclusion).
-    pub(crate) cc_level: CcLevel,
-    /// The exclusion table of the MCC/CC entry (0 when none).
-    pub(crate) cc_table: u16,
-    /// The exclusion table as a principal diagnosis (0 when none).
-    pub(crate) principal_table: u16,
-    /// Body region for MDCZ's trauma count (`u8::MAX` when none).
-    pub(crate) trauma_region: u8,
-}
-
 const NO_TABLE: u16 = 0;
-const NO_REGION: u8 = u8::MAX;
+/// Exclusion-table ids are packed into 16 bits of a code's facts.
+const EXCLUSION_TABLES_MAX: usize = u16::MAX as usize;
 
 /// The compiled form of an MDC.
 #[derive(Debug)]
@@ -289,10 +277,8 @@ pub(crate) struct AdrgRule {
 /// A loaded, compiled CHS-DRG scheme. Immutable; share it by reference between threads.
 #[derive(Debug)]
 pub struct Scheme {
-    pub(crate) dx: Interner,
-    pub(crate) px: Interner,
-    pub(crate) dx_info: Vec<DxInfo>,
-    pub(crate) sets: Vec<CodeSet>,
+    pub(crate) dx: CodeFacts,
+    pub(crate) px: CodeFacts,
     pub(crate) mdc_rules: Vec<MdcRule>,
     pub(crate) adrg_rules: Vec<AdrgRule>,
     or_set: SetIdx,
@@ -422,37 +408,44 @@ enum ListScope<'r> {
     },
 }
 
-/// Compiles raw predicates into [`Pred`], turning each named list into a [`CodeSet`] once.
+/// Compiles raw predicates into [`Pred`], turning each named list into a set id once and
+/// recording that id on every code of the list.
 struct Compiler<'s> {
     dx: &'s Interner,
     px: &'s Interner,
-    sets: Vec<CodeSet>,
+    /// Per diagnosis id, the sets that contain it.
+    dx_members: Vec<Vec<u32>>,
+    /// Per procedure id, the sets that contain it.
+    px_members: Vec<Vec<u32>>,
+    n_sets: u32,
     or_set: SetIdx,
 }
 
 impl Compiler<'_> {
-    fn add_set(&mut self, ids: Vec<u32>, universe: usize) -> SetIdx {
-        let idx = SetIdx(u32::try_from(self.sets.len()).expect("fewer than 2^32 sets"));
-        self.sets.push(CodeSet::from_ids(ids, universe));
+    fn next_set(&mut self) -> SetIdx {
+        let idx = SetIdx(self.n_sets);
+        self.n_sets = self.n_sets.checked_add(1).expect("fewer than 2^32 sets");
         idx
     }
 
     fn dx_set(&mut self, codes: &[String]) -> SetIdx {
-        let ids = codes
-            .iter()
-            .map(|code| self.dx.lookup(code))
-            .collect::<Vec<_>>();
-        debug_assert!(ids.iter().all(|&id| id != CODE_UNKNOWN));
-        self.add_set(ids, self.dx.len())
+        let idx = self.next_set();
+        for code in codes {
+            let id = self.dx.lookup(code);
+            assert!(id != CODE_UNKNOWN, "pass 1 interned every list code");
+            self.dx_members[id as usize].push(idx.0);
+        }
+        idx
     }
 
     fn px_set(&mut self, codes: &[String]) -> SetIdx {
-        let ids = codes
-            .iter()
-            .map(|code| self.px.lookup(code))
-            .collect::<Vec<_>>();
-        debug_assert!(ids.iter().all(|&id| id != CODE_UNKNOWN));
-        self.add_set(ids, self.px.len())
+        let idx = self.next_set();
+        for code in codes {
+            let id = self.px.lookup(code);
+            assert!(id != CODE_UNKNOWN, "pass 1 interned every list code");
+            self.px_members[id as usize].push(idx.0);
+        }
+        idx
     }
 
     fn procedure_set(
@@ -689,20 +682,13 @@ impl Scheme {
             if let Some(&id) = table_ids.get(name) {
                 return id;
             }
-            let id = u16::try_from(table_names.len()).expect("fewer than 65,536 exclusion tables");
+            // Past the limit ids saturate; the count is checked (and refused) below.
+            let id = u16::try_from(table_names.len()).unwrap_or(u16::MAX);
             table_names.push(name.to_string());
             table_ids.insert(name.to_string(), id);
             id
         };
-        let mut dx_info = vec![
-            DxInfo {
-                cc_level: CcLevel::None,
-                cc_table: NO_TABLE,
-                principal_table: NO_TABLE,
-                trauma_region: NO_REGION,
-            };
-            dx.len()
-        ];
+        let mut dx_info = vec![DxInfo::default(); dx.len()];
         for (level, entries, file_kind) in [
             (CcLevel::Mcc, &mcc_cc.mcc, "MCC code"),
             (CcLevel::Cc, &mcc_cc.cc, "CC code"),
@@ -758,21 +744,29 @@ impl Scheme {
                 for code in codes {
                     let info = &mut dx_info[dx.lookup(code) as usize];
                     // A code's region is the first region listing it.
-                    if info.trauma_region == NO_REGION {
-                        info.trauma_region = region_idx as u8;
+                    if info.trauma_region_plus_one == 0 {
+                        info.trauma_region_plus_one = region_idx as u8 + 1;
                     }
                 }
             }
         }
 
-        let or_set_ids: Vec<u32> = or_rows.iter().map(|row| px.lookup(&row.code)).collect();
+        if table_names.len() > EXCLUSION_TABLES_MAX {
+            return Err(inconsistent(
+                SchemeFiles::EXCLUSIONS_JSON,
+                "more than 65,535 exclusion tables",
+            ));
+        }
+        let or_codes: Vec<String> = or_rows.iter().map(|row| row.code.clone()).collect();
         let mut compiler = Compiler {
             dx: &dx,
             px: &px,
-            sets: Vec::new(),
+            dx_members: vec![Vec::new(); dx.len()],
+            px_members: vec![Vec::new(); px.len()],
+            n_sets: 0,
             or_set: SetIdx(0),
         };
-        compiler.or_set = compiler.add_set(or_set_ids, px.len());
+        compiler.or_set = compiler.px_set(&or_codes);
 
         // MDCs, in the scheme's evaluation order.
         let mut raw_mdc_by_code = HashMap::new();
@@ -1028,12 +1022,17 @@ impl Scheme {
             ));
         }
 
-        let Compiler { sets, or_set, .. } = compiler;
+        let Compiler {
+            dx_members,
+            px_members,
+            or_set,
+            ..
+        } = compiler;
+        let dx = CodeFacts::build(&dx, &dx_info, dx_members);
+        let px = CodeFacts::build(&px, &[], px_members);
         Ok(Scheme {
             dx,
             px,
-            dx_info,
-            sets,
             mdc_rules,
             adrg_rules,
             or_set,
@@ -1110,7 +1109,7 @@ impl Scheme {
 
     /// Whether a procedure code is a valid OR procedure.
     pub fn is_or_procedure(&self, code: &str) -> bool {
-        self.sets[self.or_set.0 as usize].contains(self.px.lookup(code))
+        self.px.get(code).in_set(self.or_set.0)
     }
 
     /// The MCC codes in file order.
@@ -1125,26 +1124,17 @@ impl Scheme {
 
     /// The CC level a diagnosis code has as a secondary diagnosis before exclusion.
     pub fn cc_level_of(&self, code: &str) -> CcLevel {
-        match self.dx.lookup(code) {
-            CODE_UNKNOWN => CcLevel::None,
-            id => self.dx_info[id as usize].cc_level,
-        }
+        self.dx.get(code).info.cc_level
     }
 
     /// Whether `secondary` counts as MCC/CC next to `principal`, i.e. is an MCC/CC and is not
     /// removed by the principal's exclusion table.
     pub fn counts_as_cc(&self, principal: &str, secondary: &str) -> bool {
-        let secondary = match self.dx.lookup(secondary) {
-            CODE_UNKNOWN => return false,
-            id => self.dx_info[id as usize],
-        };
+        let secondary = self.dx.get(secondary).info;
         if secondary.cc_level == CcLevel::None {
             return false;
         }
-        let principal_table = match self.dx.lookup(principal) {
-            CODE_UNKNOWN => NO_TABLE,
-            id => self.dx_info[id as usize].principal_table,
-        };
+        let principal_table = self.dx.get(principal).info.principal_table;
         principal_table == NO_TABLE || principal_table != secondary.cc_table
     }
 
@@ -1155,12 +1145,12 @@ impl Scheme {
 
     /// Whether the scheme names this diagnosis code anywhere.
     pub fn knows_diagnosis(&self, code: &str) -> bool {
-        self.dx.lookup(code) != CODE_UNKNOWN
+        self.dx.knows(code)
     }
 
     /// Whether the scheme names this procedure code anywhere.
     pub fn knows_procedure(&self, code: &str) -> bool {
-        self.px.lookup(code) != CODE_UNKNOWN
+        self.px.knows(code)
     }
 
     /// Principal diagnoses of an ADRG's list that can actually reach it: those in the principal
@@ -1177,9 +1167,5 @@ impl Scheme {
             .map(String::as_str)
             .filter(|code| mdc_codes.is_empty() || mdc_codes.contains(code))
             .collect()
-    }
-
-    pub(crate) fn set(&self, idx: SetIdx) -> &CodeSet {
-        &self.sets[idx.0 as usize]
     }
 }
