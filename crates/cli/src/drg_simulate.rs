@@ -15,7 +15,10 @@ use yibao_drg::{group, CaseRecord, GroupConfig, GroupStatus, Scheme, SchemeFiles
 use yibao_drg_payment::dip::{
     build_dip_catalogue, dip_case_scores, DipCaseKind, DipGroupKind, ProcedureClassifier,
 };
-use yibao_drg_payment::drg::{drg_case_points, hospital_indices, DrgCaseKind, HospitalIndices};
+use yibao_drg_payment::drg::{
+    coefficients_from_history, drg_case_points, hospital_coefficient_ppm, hospital_indices,
+    DrgCaseKind, HospitalIndices,
+};
 use yibao_drg_payment::exact::{div_round_half_up, PPM};
 use yibao_drg_payment::model::validate_cases;
 use yibao_drg_payment::region::{parse_region, parse_scaled, RegionConfig};
@@ -498,6 +501,16 @@ fn drg_report(
     budget_fen: i64,
 ) -> anyhow::Result<Value> {
     let table = build_weights(history, &region.weights)?;
+    // 差异系数: the level's, or each hospital's historical cost index moved toward 1.
+    let mut hospitals = hospitals.to_vec();
+    if let Some(blend_ppm) = region.drg_history_blend_ppm {
+        let history_indices = hospital_indices(history, hospitals.len(), &table);
+        let coefficients = coefficients_from_history(&history_indices, blend_ppm);
+        for (hospital, coefficient) in hospitals.iter_mut().zip(coefficients) {
+            hospital.coefficient_ppm = coefficient;
+        }
+    }
+    let hospitals = &hospitals[..];
     let points = drg_case_points(year, hospitals, &table, &region.drg)?;
     let indices = hospital_indices(year, hospitals.len(), &table);
     let points_e4: Vec<i64> = points.iter().map(|p| p.points_e4).collect();
@@ -509,6 +522,17 @@ fn drg_report(
         &region.settlement,
     )?;
     let mut report = settlement_json(&settlement, hospitals, Some(&indices));
+    for (row, hospital) in report["hospitals"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .zip(hospitals)
+    {
+        row["coefficient_ppm"] = json!(hospital_coefficient_ppm(
+            hospital,
+            &region.drg.level_coefficient_ppm
+        ));
+    }
     report["weights"] = json!({
         "history_cases": table.n_history_cases,
         "trimmed_cases": table.n_trimmed,
@@ -679,10 +703,11 @@ fn render_tables(report: &Value, hospitals: &[Hospital]) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<6} {:>2} {:>7} {:>8} {:>8} {:>8} {:>16} {:>16} {:>14} {:>14} {:>16} {:>15}",
+            "{:<6} {:>2} {:>7} {:>7} {:>7} {:>8} {:>8} {:>16} {:>16} {:>14} {:>14} {:>16} {:>15}",
             "code",
             "lv",
             "cases",
+            "coef",
             "CMI",
             "cost-ix",
             "time-ix",
@@ -702,10 +727,11 @@ fn render_tables(report: &Value, hospitals: &[Hospital]) -> String {
             let index = |key: &str| row.get(key).map_or("-".to_string(), |v| ratio(int(v)));
             let _ = writeln!(
                 out,
-                "{:<6} {:>2} {:>7} {:>8} {:>8} {:>8} {:>16} {:>16} {:>14} {:>14} {:>16} {:>15}",
+                "{:<6} {:>2} {:>7} {:>7} {:>7} {:>8} {:>8} {:>16} {:>16} {:>14} {:>14} {:>16} {:>15}",
                 row["code"].as_str().unwrap_or(""),
                 int(&row["level"]),
                 int(&row["cases"]),
+                index("coefficient_ppm"),
                 index("cmi_ppm"),
                 index("cost_index_ppm"),
                 index("time_index_ppm"),

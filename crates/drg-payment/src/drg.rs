@@ -424,6 +424,30 @@ fn ratio_term_scaled(value_h: i128, n_r: i128, value_r: i128, n_h: i128) -> i128
     div_round_half_up(value_h * n_r * TERM_SCALE, value_r)
 }
 
+/// Hospital coefficients (差异系数) from history, moved toward 1 (同病同价): for each hospital with
+/// cases of a stable DRG in the history, `1 + (cost index − 1) × blend`, rounded half up to ppm
+/// and at least 1 ppm; `None` (the level's coefficient) for a hospital without such cases.
+/// `indices` are [`hospital_indices`] over the history; `blend_ppm` is 0 (all hospitals at 1) to
+/// 1,000,000 (each at its own historical cost index).
+pub fn coefficients_from_history(indices: &[HospitalIndices], blend_ppm: i64) -> Vec<Option<i64>> {
+    assert!(
+        (0..=PPM as i64).contains(&blend_ppm),
+        "blend {blend_ppm} ppm is validated"
+    );
+    indices
+        .iter()
+        .map(|index| {
+            (index.n_grouped > 0).then(|| {
+                let moved = div_round_half_up(
+                    (i128::from(index.cost_index_ppm) - PPM) * i128::from(blend_ppm),
+                    PPM,
+                );
+                to_i64(PPM + moved, "coefficient").max(1)
+            })
+        })
+        .collect()
+}
+
 /// A hospital level's label in reports.
 pub fn level_label(level: HospitalLevel) -> &'static str {
     match level {

@@ -30,6 +30,10 @@ pub struct RegionConfig {
     pub settlement: SettlementRules,
     /// Growth of the budget over last year's fund spending when no budget is given, ppm.
     pub budget_growth_ppm: i64,
+    /// When set, DRG hospital coefficients come from each hospital's historical cost index moved
+    /// toward 1 by this share ([`crate::drg::coefficients_from_history`]), ppm; when absent, the
+    /// level coefficients apply.
+    pub drg_history_blend_ppm: Option<i64>,
 }
 
 /// Parses a decimal string (`"1.05"`, `"-0.5"`, `"3"`, at most 6 decimals) exactly into ppm.
@@ -129,6 +133,7 @@ struct DrgSection {
     low_ratio: String,
     short_stay_days_max: u32,
     ungrouped_factor: String,
+    history_blend: Option<String>,
     special_review: ReviewSection,
 }
 
@@ -259,6 +264,17 @@ pub fn parse_region(text: &str) -> Result<RegionConfig, PaymentError> {
             &file.settlement.overspend_bands,
         )?,
     };
+    let drg_history_blend_ppm = file
+        .drg
+        .history_blend
+        .as_deref()
+        .map(|text| parse_ppm("drg.history_blend", text))
+        .transpose()?;
+    if let Some(blend) = drg_history_blend_ppm {
+        if !(0..=PPM as i64).contains(&blend) {
+            return Err(config_error("drg.history_blend", "is not 0 to 1"));
+        }
+    }
     let budget_growth_ppm = parse_ppm("budget.growth", &file.budget.growth)?;
     if !(-(PPM as i64)..=PPM as i64).contains(&budget_growth_ppm) {
         return Err(config_error("budget.growth", "is not -1 to 1"));
@@ -277,5 +293,6 @@ pub fn parse_region(text: &str) -> Result<RegionConfig, PaymentError> {
         dip,
         settlement,
         budget_growth_ppm,
+        drg_history_blend_ppm,
     })
 }

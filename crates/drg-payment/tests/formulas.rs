@@ -6,7 +6,9 @@ use common::*;
 use yibao_drg_payment::dip::{
     build_dip_catalogue, dip_case_scores, DipCaseKind, DipGroupKind, ProcedureClassifier,
 };
-use yibao_drg_payment::drg::{drg_case_points, hospital_indices, DrgCaseKind};
+use yibao_drg_payment::drg::{
+    coefficients_from_history, drg_case_points, hospital_indices, DrgCaseKind, HospitalIndices,
+};
 use yibao_drg_payment::settle::{banded_share_fen, settle_year};
 use yibao_drg_payment::weights::{build_weights, WeightConfig};
 use yibao_drg_payment::{HospitalLevel, InpatientCase, PaymentError};
@@ -192,6 +194,32 @@ fn hospital_indices_compare_with_the_region() {
             indices[1].time_index_ppm
         ),
         (1, 571_429, 1_333_333, 1_333_333)
+    );
+}
+
+#[test]
+fn coefficients_from_history_move_the_cost_index_toward_one() {
+    let index = |n_grouped, cost_index_ppm| HospitalIndices {
+        n_grouped,
+        cmi_ppm: 1_000_000,
+        cost_index_ppm,
+        time_index_ppm: 1_000_000,
+    };
+    let indices = [index(10, 1_333_333), index(4, 833_333), index(0, 0)];
+    // Blend 0.5: 1 + 0.333333 × 0.5 = 1.1666665 → 1,166,667 (half up);
+    // 1 − 0.166667 × 0.5 = 0.9166665 → 916,667; no history → the level's (None).
+    assert_eq!(
+        coefficients_from_history(&indices, 500_000),
+        vec![Some(1_166_667), Some(916_667), None]
+    );
+    // Blend 0: everyone at 1; blend 1: everyone at their own index.
+    assert_eq!(
+        coefficients_from_history(&indices, 0),
+        vec![Some(1_000_000), Some(1_000_000), None]
+    );
+    assert_eq!(
+        coefficients_from_history(&indices, 1_000_000),
+        vec![Some(1_333_333), Some(833_333), None]
     );
 }
 

@@ -43,6 +43,9 @@ fn demo_region_parses_to_exact_ppm_values() {
     assert!(region.dip.grassroots_categories.contains("J18"));
     assert_eq!(region.settlement.overspend_bands[0].share_ppm, 700_000);
     assert_eq!(region.budget_growth_ppm, 30_000);
+    assert_eq!(region.drg_history_blend_ppm, Some(500_000));
+    let without = parse_region(&demo_text().replace("history_blend = \"0.5\"\n", "")).unwrap();
+    assert_eq!(without.drg_history_blend_ppm, None);
 }
 
 #[test]
@@ -82,6 +85,10 @@ fn bad_region_files_are_refused_with_field_and_reason() {
         (
             demo.replace("upto = \"0.15\"\nshare = \"0.5\"", "share = \"0.5\""),
             "configuration field `settlement.surplus_bands[1]` only the last band may be open-ended",
+        ),
+        (
+            demo.replace("history_blend = \"0.5\"", "history_blend = \"1.5\""),
+            "configuration field `drg.history_blend` is not 0 to 1",
         ),
         (demo.replace("growth = \"0.03\"", "growth = \"2\""), "configuration field `budget.growth` is not -1 to 1"),
     ];
