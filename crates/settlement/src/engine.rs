@@ -622,7 +622,14 @@ fn basic_fund(
                 Fen::ZERO,
             );
         };
-        let cap_room = (quota - ytd.chronic_used(disease_key)).at_least_zero();
+        // The year's use is matched on the disease key too, so `I10` and `I10.x05` count alike.
+        let used: Fen = ytd
+            .chronic
+            .iter()
+            .filter(|(key, _)| benefit.disease_key(key) == disease_key)
+            .map(|(_, amount)| *amount)
+            .sum();
+        let cap_room = (quota - used).at_least_zero();
         let detail = LayerDetail::Chronic {
             disease_key: disease_key.to_owned(),
             quota,

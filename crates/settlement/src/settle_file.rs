@@ -391,6 +391,8 @@ fn parse_line(idx: usize, raw: &RawValue) -> Result<crate::classify::LineSplit, 
         }
         let pric_uplmt_amt = match line.optional("pric_uplmt_amt") {
             None => None,
+            // An empty string means no cap, like null.
+            Some(raw) if raw.get() == "\"\"" => None,
             Some(raw) => {
                 let field = line.field("pric_uplmt_amt");
                 let text = scalar_text(&field, raw)?;
