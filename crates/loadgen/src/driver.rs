@@ -344,6 +344,7 @@ struct OpenVisit {
     insuplc: String,
     ipt_otp_no: String,
     inpatient: bool,
+    discharged: bool,
 }
 
 /// A successful answer's output (or `None` on failure, already counted).
@@ -399,6 +400,9 @@ impl Chain<'_> {
         expect: Expect,
         signing: Signing,
     ) -> Outcome {
+        if expect == Expect::Refusal {
+            self.stats.bad_requests_sent += 1;
+        }
         let reply = match self
             .shared
             .client
@@ -558,8 +562,9 @@ impl Chain<'_> {
         }
     }
 
-    /// Cancels an unsettled visit: fee lines withdrawn (2205/2302 with the "all" code `0000`),
-    /// then the registration or admission (2202/2404).
+    /// Cancels an unsettled visit: the discharge undone (2405) if there was one, fee lines
+    /// withdrawn (2205/2302 with the "all" code `0000`), then the registration or admission
+    /// (2202/2404).
     async fn cancel(&mut self, open: OpenVisit) {
         let OpenVisit {
             site,
@@ -568,8 +573,15 @@ impl Chain<'_> {
             insuplc,
             ipt_otp_no,
             inpatient,
+            discharged,
         } = open;
         self.stats.cancelled += 1;
+        if discharged {
+            // 2405 出院撤销 first: fees and admission can only be withdrawn in hospital.
+            let input = json!({"data": {"mdtrt_id": mdtrt_id, "psn_no": psn_no}});
+            let (_, body) = self.body(&site, "2405", &insuplc, input);
+            self.send(&site, "2405", body, Expect::Success).await;
+        }
         let (fees_infno, fees_input, visit_infno, visit_input) = if inpatient {
             (
                 "2302",
@@ -661,6 +673,7 @@ impl Chain<'_> {
             insuplc: insuplc.clone(),
             ipt_otp_no: format!("MZ{seq}"),
             inpatient: false,
+            discharged: false,
         });
         // 2203 就诊信息上传.
         let input = json!({
@@ -752,6 +765,7 @@ impl Chain<'_> {
             acct_used_flag,
             insutype: &patient.insutype,
             mid_setl_flag: None,
+            dscg_time: None,
             invono: None,
             fulamt_ownpay_amt: None,
             overlmt_selfpay: None,
@@ -1052,6 +1066,7 @@ impl Chain<'_> {
             insuplc: insuplc.clone(),
             ipt_otp_no: format!("ZY{seq}"),
             inpatient: true,
+            discharged: false,
         });
         let cost = cost_target_fen(
             self.rng,
@@ -1108,6 +1123,26 @@ impl Chain<'_> {
                 bill.total_fen()
             ));
         }
+        // 2402 出院办理: discharged first, then settled (出院结算, with `dscgTime`).
+        let end = local_now().format("%Y-%m-%d %H:%M:%S").to_string();
+        let input = json!({
+            "dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "insutype": patient.insutype, "endtime": end,
+                "dscg_dept_codg": "ZYNK", "dscg_dept_name": "内科病区", "dscg_way": "1"},
+            "diseinfo": [{"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "diag_type": "1", "maindiag_flag": "1", "diag_srt_no": 1,
+                "diag_code": diag_code, "diag_name": diag_name, "diag_dept": "内科病区", "dise_dor_no": "D140500002", "dise_dor_name": "李医生", "diag_time": end}],
+        });
+        let (_, body) = self.body(&site, "2402", &insuplc, input);
+        if self
+            .send(&site, "2402", body, Expect::Success)
+            .await
+            .is_none()
+        {
+            return;
+        }
+        if let Some(open) = self.open_visit.as_mut() {
+            open.discharged = true;
+        }
+        let dscg_date = end[..10].to_owned();
         let acct_used_flag = self.acct_used_flag(patient);
         let settle = SettleInput {
             psn_no: &patient.psn_no,
@@ -1121,6 +1156,7 @@ impl Chain<'_> {
             acct_used_flag,
             insutype: &patient.insutype,
             mid_setl_flag: Some("0"),
+            dscg_time: Some(&dscg_date),
             invono: None,
             fulamt_ownpay_amt: None,
             overlmt_selfpay: None,
@@ -1176,16 +1212,6 @@ impl Chain<'_> {
             &settlement,
         )
         .await;
-        // 2402 出院办理.
-        let end = local_now().format("%Y-%m-%d %H:%M:%S").to_string();
-        let input = json!({
-            "dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "insutype": patient.insutype, "endtime": end,
-                "dscg_dept_codg": "ZYNK", "dscg_dept_name": "内科病区", "dscg_way": "1"},
-            "diseinfo": [{"mdtrt_id": mdtrt_id, "psn_no": patient.psn_no, "diag_type": "1", "maindiag_flag": "1", "diag_srt_no": 1,
-                "diag_code": diag_code, "diag_name": diag_name, "diag_dept": "内科病区", "dise_dor_no": "D140500002", "dise_dor_name": "李医生", "diag_time": end}],
-        });
-        let (_, body) = self.body(&site, "2402", &insuplc, input);
-        self.send(&site, "2402", body, Expect::Success).await;
     }
 
     /// One hostile request of a random kind; each must be refused.
@@ -1195,7 +1221,6 @@ impl Chain<'_> {
         let variant = self
             .rng
             .random_range(0..4 + u32::from(self.shared.config.auth));
-        self.stats.bad_requests_sent += 1;
         match variant {
             0 => {
                 let body = Bytes::from_static(br#"{"infno":"2201","msgid":"#);
@@ -1336,6 +1361,8 @@ struct SettleInput<'a> {
     insutype: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     mid_setl_flag: Option<&'a str>,
+    #[serde(rename = "dscgTime", skip_serializing_if = "Option::is_none")]
+    dscg_time: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     invono: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1419,6 +1446,7 @@ mod tests {
             acct_used_flag: "1",
             insutype: "310",
             mid_setl_flag: None,
+            dscg_time: None,
             invono: None,
             fulamt_ownpay_amt: None,
             overlmt_selfpay: None,

@@ -101,7 +101,7 @@ pub struct WorkerStats {
     pub retries: u64,
     /// Visits cancelled after a failed step (2205+2202, 2302+2404).
     pub cancelled: u64,
-    /// Hostile requests sent as their own chain step.
+    /// Hostile requests sent (each must be refused).
     pub bad_requests_sent: u64,
     /// Hostile requests refused, as they must be.
     pub bad_requests_refused: u64,
