@@ -15,13 +15,12 @@ use yibao_settlement::{self as st, classify_line, FeeLine, LineSplit, SettleErro
 use crate::cmd::FeeLineResult;
 use crate::error::StoreError;
 
-/// The funds (`fund_pay_type`) a scheme's settlements may draw on, for opening ledger accounts.
-pub(crate) fn funds_of_scheme(insutype: &str) -> &'static [&'static str] {
-    match insutype {
-        "310" => &["310100", "320100", "330100", "370100", "610100", "999997"],
-        _ => &["390100", "390200", "610100", "999997"],
-    }
-}
+/// The national fund codes (`fund_pay_type`, national-interface.md section 5.3). Import opens an
+/// account for each in every insured region, so settlements never create accounts on the way.
+pub(crate) const NATIONAL_FUNDS: &[&str] = &[
+    "310100", "320100", "330100", "340100", "350100", "370100", "390100", "390200", "510100",
+    "610100", "999996", "999997",
+];
 
 /// `round_half_up(pric × cnt)` in fen: the engine's rule, used in one place.
 pub(crate) fn line_amount_fen(pric_micro: i64, cnt_e4: i64) -> i64 {
