@@ -46,8 +46,12 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Settle(args) => settle::run(args),
-        Command::Drg { command: DrgCommand::Group(args) } => drg_group::run(args),
-        Command::Drg { command: DrgCommand::SimulateYear(args) } => drg_simulate::run(args),
+        Command::Drg {
+            command: DrgCommand::Group(args),
+        } => drg_group::run(args),
+        Command::Drg {
+            command: DrgCommand::SimulateYear(args),
+        } => drg_simulate::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Load(args) => load::run(args),

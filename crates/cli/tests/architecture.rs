@@ -49,7 +49,10 @@ const IO_PATTERNS: &[&str] = &[
 ];
 
 fn crates_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The names listed under `[dependencies]` (not dev- or build-dependencies) of a manifest.
@@ -109,7 +112,11 @@ fn crate_graph_points_only_downwards() {
             }
         }
     }
-    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "layering broken:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -140,7 +147,11 @@ fn engine_sources_do_no_io_and_read_no_clock() {
             }
         }
     }
-    assert!(problems.is_empty(), "engine purity broken:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "engine purity broken:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
