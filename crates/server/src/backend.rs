@@ -75,8 +75,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<InstitutionKey>, BackendError>> + Send;
 
-    /// Executes one command for `meta.fixmedins_code`. For a writing transaction
-    /// ([`Infno::writes`]): a second call with the same `(fixmedins_code, msgid)` and fingerprint
+    /// Executes one command for `meta.fixmedins_code`. For a transaction that writes (all but
+    /// the queries 1101, 3201, 5203, 5206): a second call with the same `(fixmedins_code, msgid)` and fingerprint
     /// writes nothing and returns the first answer (possibly as [`Outcome::Rendered`]); with a
     /// different fingerprint it is a user error naming `msgid`.
     fn execute(

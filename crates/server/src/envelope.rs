@@ -81,25 +81,43 @@ pub fn parse_json_named<'s, T: Deserialize<'s>>(
     text: &'s str,
     prefix: &str,
 ) -> Result<T, AppError> {
+    // The fast path: most messages are well formed. Only a failure is parsed again with path
+    // tracking (which allocates for every key) to name the field.
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(fast_err) => Err(name_the_failure::<T>(text, prefix)
+            .unwrap_or_else(|| AppError::field(prefix, strip_position(&fast_err.to_string())))),
+    }
+}
+
+/// Parses `text` again with path tracking and returns the error naming the failing field
+/// (`None` if the second parse, unexpectedly, succeeds).
+fn name_the_failure<'s, T: Deserialize<'s>>(text: &'s str, prefix: &str) -> Option<AppError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        // Unknown segments (`?`: the error came before a key was read) say nothing.
-        let path = err.path().to_string();
-        let known: Vec<&str> = path
-            .split('.')
-            .filter(|segment| !segment.is_empty() && *segment != "?")
-            .collect();
-        let field = if known.is_empty() {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{}", known.join("."))
-        };
-        AppError::field(field, strip_position(&err.into_inner().to_string()))
-    })?;
-    deserializer
-        .end()
-        .map_err(|err| AppError::field(prefix, strip_position(&err.to_string())))?;
-    Ok(value)
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    match result {
+        Err(err) => {
+            // Unknown segments (`?`: the error came before a key was read) say nothing.
+            let path = err.path().to_string();
+            let known: Vec<&str> = path
+                .split('.')
+                .filter(|segment| !segment.is_empty() && *segment != "?")
+                .collect();
+            let field = if known.is_empty() {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}.{}", known.join("."))
+            };
+            Some(AppError::field(
+                field,
+                strip_position(&err.into_inner().to_string()),
+            ))
+        }
+        Ok(_) => deserializer
+            .end()
+            .err()
+            .map(|err| AppError::field(prefix, strip_position(&err.to_string()))),
+    }
 }
 
 /// serde_json appends " at line L column C" to its messages; the field path says more.

@@ -246,26 +246,6 @@ impl Infno {
             .iter()
             .flat_map(|(infno, _, _, paths)| paths.iter().map(move |path| (*path, *infno)))
     }
-
-    /// Whether a retry of this transaction must be answered from the stored answer (it writes).
-    pub fn writes(self) -> bool {
-        !matches!(
-            self,
-            PersonInfo1101
-                | PreSettle2206
-                | PreSettle2206A
-                | InpatientPreSettle2303
-                | SettlementQuery5203
-                | Cumulative5206
-                | Reconcile3201
-        )
-    }
-}
-
-/// Whether a path's `infno` and the envelope's agree: the alias path of one code also accepts
-/// its `A`/non-`A` sibling only if listed; the `{infno}` path suffix must match exactly.
-pub fn path_accepts(path_infno: Infno, envelope_infno: Infno) -> bool {
-    path_infno == envelope_infno
 }
 
 #[cfg(test)]
