@@ -2,6 +2,9 @@
 //! a command, and writing a 2207 settlement answer. (The database's share is measured by the
 //! store's benches and, end to end, by `yibao load`.)
 
+// `criterion_group!` generates a public function without documentation.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use yibao_server::backend::{FundDetail, Outcome, Settlement};
