@@ -40,6 +40,14 @@ pub enum PaymentError {
         /// The limit.
         max: usize,
     },
+    /// A total is too large to compute with exactly.
+    #[error("field `{field}`: {reason}")]
+    TooLarge {
+        /// What is too large.
+        field: &'static str,
+        /// By how much.
+        reason: String,
+    },
     /// A budget is to be shared out but no case earned a point.
     #[error("field `budget_fen`: {budget_fen} fen to share but the year has no points")]
     NoPoints {

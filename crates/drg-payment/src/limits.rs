@@ -20,3 +20,6 @@ pub const BANDS_MAX: usize = 16;
 pub const PROCEDURES_PER_CASE_MAX: usize = 64;
 /// Months of a settlement year.
 pub const MONTHS_PER_YEAR: u8 = 12;
+/// Points of one year in 1/10000 point: 10^18 keeps every sum inside `i64` (a real region-year
+/// of ten million cases at a few hundred points each is about 10^13).
+pub const TOTAL_POINTS_E4_MAX: i64 = 1_000_000_000_000_000_000;

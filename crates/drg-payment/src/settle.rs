@@ -41,18 +41,17 @@ pub struct PointValue {
 }
 
 impl PointValue {
-    /// Fen per point in 1/10000 fen, rounded half up (for display; payments use the exact value).
+    /// Fen per point in 1/10000 fen, rounded half up, saturating at `i64::MAX` (for display;
+    /// payments use the exact value).
     pub fn fen_per_point_e4(&self) -> i64 {
         if self.total_points_e4 == 0 {
             return 0;
         }
-        to_i64(
-            div_round_half_up(
-                i128::from(self.pool_fen) * POINT_E4 * POINT_E4,
-                i128::from(self.total_points_e4),
-            ),
-            "point value",
-        )
+        let value = div_round_half_up(
+            i128::from(self.pool_fen) * POINT_E4 * POINT_E4,
+            i128::from(self.total_points_e4),
+        );
+        to_i64(value.min(i128::from(i64::MAX)), "point value")
     }
 }
 
@@ -221,6 +220,16 @@ pub fn settle_year(
     }
     validate_settlement_rules(rules)?;
     assert!(points_e4.iter().all(|p| *p >= 0), "negative points");
+    let total_points_wide: i128 = points_e4.iter().map(|p| i128::from(*p)).sum();
+    if total_points_wide > i128::from(limits::TOTAL_POINTS_E4_MAX) {
+        return Err(PaymentError::TooLarge {
+            field: "points_e4",
+            reason: format!(
+                "the year's points {total_points_wide} exceed {}",
+                limits::TOTAL_POINTS_E4_MAX
+            ),
+        });
+    }
     let months_n = usize::from(limits::MONTHS_PER_YEAR);
     // Totals per (month, hospital): points, insured share.
     let mut month_points = vec![vec![0_i128; n_hospitals]; months_n];

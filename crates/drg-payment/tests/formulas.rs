@@ -306,6 +306,23 @@ fn bands_split_an_amount_piece_by_piece() {
 }
 
 #[test]
+fn a_year_with_more_points_than_exact_sums_allow_is_refused() {
+    let cases = [drg_case(1, 0, None, 100, 1), drg_case(2, 0, None, 100, 1)];
+    let err = settle_year(
+        &cases,
+        &[i64::MAX / 2, i64::MAX / 2],
+        1,
+        100,
+        &settlement_rules(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "field `points_e4`: the year's points 9223372036854775806 exceed 1000000000000000000"
+    );
+}
+
+#[test]
 fn a_budget_with_no_points_is_refused() {
     let case = drg_case(1, 0, None, 0, 1);
     let err = settle_year(&[case], &[0], 1, 100, &settlement_rules()).unwrap_err();
