@@ -182,7 +182,7 @@ struct Shared {
     deadline: Instant,
     chains_started: AtomicU64,
     sequence: AtomicU64,
-    run_tag: String,
+    msgid_offset: u64,
     sign_nos: BTreeMap<String, String>,
     in_hospital: Mutex<HashSet<String>>,
 }
@@ -207,15 +207,14 @@ pub async fn run(
     };
     // Every institution signs in once (9001) and uses its sign_no afterwards.
     let mut sign_nos = BTreeMap::new();
-    let run_tag = format!("{:04}", (crate::wire::now_ms() / 1000) % 10_000);
-    for (idx, site) in population.sites.iter().enumerate() {
-        let msgid = format!(
-            "{}{}{}S{idx:03}",
-            site.fixmedins_code,
-            local_now().format("%Y%m%d%H%M%S"),
-            &run_tag[..2]
-        );
-        let msgid: String = msgid.chars().take(30).collect();
+    // A random start for the msgid counter: runs against the same server never share one.
+    let msgid_offset = std::hash::BuildHasher::hash_one(
+        &std::collections::hash_map::RandomState::new(),
+        crate::wire::now_ms(),
+    ) % MSGID_SUFFIXES;
+    let sequence = AtomicU64::new(0);
+    for site in &population.sites {
+        let msgid = msgid(site, msgid_offset, &sequence);
         let input =
             json!({"signIn": {"opter_no": "1001", "mac": "00-16-3E-00-00-01", "ip": "10.0.0.1"}});
         let body = envelope_bytes(site, "9001", &msgid, &site.admdvs, "", input);
@@ -255,8 +254,8 @@ pub async fn run(
         population,
         deadline: Instant::now() + config.duration,
         chains_started: AtomicU64::new(0),
-        sequence: AtomicU64::new(0),
-        run_tag,
+        sequence,
+        msgid_offset,
         sign_nos,
         in_hospital: Mutex::new(HashSet::new()),
         config,
@@ -347,30 +346,32 @@ struct OpenVisit {
     discharged: bool,
 }
 
+/// Distinct 4-character base-36 msgid suffixes.
+const MSGID_SUFFIXES: u64 = 36 * 36 * 36 * 36;
+
+/// Institution code (12) + China time (14) + 4 base-36 characters from a per-run random offset
+/// and a counter: unique per institution and second for up to 1.68 million messages a second.
+fn msgid(site: &Site, offset: u64, sequence: &AtomicU64) -> String {
+    let mut rest = (offset + sequence.fetch_add(1, Ordering::Relaxed)) % MSGID_SUFFIXES;
+    let mut suffix = [b'0'; 4];
+    for slot in suffix.iter_mut().rev() {
+        *slot = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[(rest % 36) as usize];
+        rest /= 36;
+    }
+    let suffix = std::str::from_utf8(&suffix).expect("ASCII");
+    format!(
+        "{}{}{suffix}",
+        site.fixmedins_code,
+        local_now().format("%Y%m%d%H%M%S")
+    )
+}
+
 /// A successful answer's output (or `None` on failure, already counted).
 type Outcome = Option<String>;
 
 impl Chain<'_> {
     fn msgid(&mut self, site: &Site) -> String {
-        let seq = self.shared.sequence.fetch_add(1, Ordering::Relaxed);
-        // Institution code (12) + time (14) + 4 base-36 digits: unique per institution and second.
-        let mut suffix = String::new();
-        let mut rest = (seq + self.shared.run_tag.parse::<u64>().unwrap_or(0) * 7_919) % 1_679_616;
-        for _ in 0..4 {
-            let digit = (rest % 36) as u32;
-            suffix.insert(
-                0,
-                char::from_digit(digit, 36)
-                    .expect("below 36")
-                    .to_ascii_uppercase(),
-            );
-            rest /= 36;
-        }
-        format!(
-            "{}{}{suffix}",
-            site.fixmedins_code,
-            local_now().format("%Y%m%d%H%M%S")
-        )
+        msgid(site, self.shared.msgid_offset, &self.shared.sequence)
     }
 
     async fn send(
@@ -1392,6 +1393,28 @@ impl<'a> SettleInput<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn msgids_are_thirty_characters_and_distinct() {
+        let site = Site {
+            fixmedins_code: "H14050000001".into(),
+            fixmedins_name: "h".into(),
+            hi_setl_lv: 3,
+            admdvs: "140500".into(),
+            access_key: "a".into(),
+            secret_key: "s".into(),
+            pharmacy: false,
+        };
+        let sequence = AtomicU64::new(0);
+        let ids: HashSet<String> = (0..1_000)
+            .map(|_| msgid(&site, MSGID_SUFFIXES - 3, &sequence))
+            .collect();
+        assert_eq!(ids.len(), 1_000);
+        for id in &ids {
+            assert_eq!(id.len(), 30, "{id}");
+            assert!(id.starts_with("H14050000001") && id.is_ascii());
+        }
+    }
 
     #[test]
     fn durations_parse_and_errors_name_the_unit() {
