@@ -119,8 +119,8 @@ impl CityRates {
                 "employees : residents",
                 format!(
                     "{} : {}",
-                    permille(self.employees, self.persons) / 10,
-                    permille(self.residents, self.persons) / 10
+                    (permille(self.employees, self.persons) + 5) / 10,
+                    (permille(self.residents, self.persons) + 5) / 10
                 ),
                 "35 : 65",
             ),
