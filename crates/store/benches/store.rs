@@ -5,6 +5,9 @@
 //! Reported time is per batch of `CHAINS_PER_ITER` chains (four transactions each); throughput is
 //! chains per second.
 
+// criterion_group! generates undocumented items.
+#![allow(missing_docs)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
