@@ -51,6 +51,8 @@ pub struct TestApp {
     pub items: Vec<Item>,
     pub region: String,
     server: Option<yibao_server::RunningServer>,
+    /// The per-test PostgreSQL database, dropped by [`TestApp::stop`].
+    pg_database: Option<String>,
     client: Client<HttpConnector, Full<Bytes>>,
     _dir: tempfile::TempDir,
 }
@@ -228,6 +230,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         items,
         region,
         server: Some(server),
+        pg_database: (db == Db::Postgres).then(|| url.rsplit_once('/').unwrap().1.to_owned()),
         client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
         _dir: dir,
     })
@@ -402,5 +405,15 @@ impl TestApp {
             server.shutdown().await.unwrap();
         }
         self.store.close().await;
+        if let Some(name) = self.pg_database.take() {
+            // Best effort: a database left behind by a failed drop is only clutter.
+            use sqlx::Connection as _;
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_url()).await {
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(err) = sqlx::query(&drop).execute(&mut admin).await {
+                    eprintln!("notice: could not drop the test database {name}: {err}");
+                }
+            }
+        }
     }
 }
