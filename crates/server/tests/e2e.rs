@@ -620,6 +620,20 @@ async fn revoke_2601_undoes_a_settlement(app: &TestApp) {
     let person = employee(app, 3);
     let (settle_msgid, settled, mdtrt_id) = settle_visit(app, inst, person, 60).await;
     let setl_id = settled["setlinfo"]["setl_id"].as_str().unwrap().to_owned();
+    // Another institution can neither read nor reverse it, nor revoke the message.
+    let intruder = hospital(app, 5);
+    let counts = app.row_counts().await;
+    let visit =
+        json!({"data": {"psn_no": person.psn_no, "setl_id": setl_id, "mdtrt_id": mdtrt_id}});
+    let msg = app
+        .refused(intruder, "5203", &msgid(intruder, 61), visit.clone())
+        .await;
+    assert!(msg.contains("setl_id") || msg.contains("mdtrt_id"), "{msg}");
+    let msg = app
+        .refused(intruder, "2208", &msgid(intruder, 62), visit)
+        .await;
+    assert!(msg.contains("setl_id") || msg.contains("mdtrt_id"), "{msg}");
+    assert_eq!(app.row_counts().await, counts);
     // V3 shape: the hospital did not receive the 2207A answer and revokes it by its msgid.
     let revoke = vector_input(
         "request-2601",
