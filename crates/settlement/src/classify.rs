@@ -14,8 +14,8 @@ use crate::limits::CODE_TEXT_MAX;
 /// within 0.01. Build it with [`FeeLine::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeeLine {
-    /// 医保目录编码.
-    pub med_list_codg: String,
+    /// 医保目录编码 (shared: classification and the trace copy only a reference).
+    pub med_list_codg: Arc<str>,
     /// Unit price (`pric`), never negative.
     pub pric: Price,
     /// Count (`cnt`); negative on a refund line.
@@ -48,12 +48,13 @@ impl FeeLine {
     /// Checks a line: the amount, when given, must agree with `round_half_up(pric × cnt)` within
     /// one fen; when not given it is that product.
     pub fn new(
-        med_list_codg: String,
+        med_list_codg: impl Into<Arc<str>>,
         pric: Price,
         cnt: Quantity,
         supplied_amount: Option<Fen>,
         hosp_appr_flag: HospApprFlag,
     ) -> Result<FeeLine, FeeLineError> {
+        let med_list_codg = med_list_codg.into();
         if med_list_codg.is_empty() || med_list_codg.len() > CODE_TEXT_MAX {
             return Err(FeeLineError::BadCode);
         }
@@ -157,7 +158,7 @@ pub struct LineSplit {
 pub fn classify_line(entry: Option<&CatalogueEntry>, line: &FeeLine) -> LineSplit {
     let amount = line.amount;
     let mut split = LineSplit {
-        med_list_codg: Arc::from(line.med_list_codg.as_str()),
+        med_list_codg: Arc::clone(&line.med_list_codg),
         pric: line.pric,
         cnt: line.cnt,
         det_item_fee_sumamt: amount,

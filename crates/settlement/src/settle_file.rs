@@ -418,8 +418,8 @@ fn parse_line(idx: usize, raw: &RawValue) -> Result<crate::classify::LineSplit, 
     } else {
         None
     };
-    let fee_line =
-        FeeLine::new(med_list_codg, pric, cnt, supplied, hosp_appr_flag).map_err(|line_error| {
+    let fee_line = FeeLine::new(med_list_codg.as_str(), pric, cnt, supplied, hosp_appr_flag)
+        .map_err(|line_error| {
             let message = line_error.to_string();
             match message.split_once(": ") {
                 Some((key, reason)) => error(line.field(key), reason),
