@@ -328,6 +328,18 @@ fn inconsistent(owner: &str, reason: impl Into<String>) -> SchemeError {
     }
 }
 
+/// MDC, ADRG, DRG and QY result codes are ASCII letters and digits; callers may write them
+/// into JSON or CSV without escaping.
+fn check_group_code(owner: &str, code: &str) -> Result<(), SchemeError> {
+    if code.is_empty() || code.len() > 8 || !code.bytes().all(|byte| byte.is_ascii_alphanumeric()) {
+        return Err(inconsistent(
+            owner,
+            format!("`{code}` is not 1-8 ASCII letters and digits"),
+        ));
+    }
+    Ok(())
+}
+
 /// The section of an ADRG from the second letter of its code.
 fn section_of(code: &str) -> Option<Section> {
     match code.as_bytes().get(1)? {
@@ -790,6 +802,7 @@ impl Scheme {
         }
         let mut mdc_idx_by_code: HashMap<String, MdcIdx> = HashMap::new();
         for (order_idx, code) in mdc_file.mdc_order.iter().enumerate() {
+            check_group_code("mdc_order", code)?;
             if !raw_mdc_by_code.contains_key(code.as_str()) {
                 return Err(unknown("mdc_order", "MDC", code));
             }
@@ -831,6 +844,7 @@ impl Scheme {
         for (adrg_pos, raw) in adrg_file.adrgs.iter().enumerate() {
             let adrg_idx = AdrgIdx(adrg_pos as u16);
             let owner = raw.code.as_str();
+            check_group_code(owner, &raw.code)?;
             if adrg_by_code.insert(raw.code.clone(), adrg_idx).is_some() {
                 return Err(SchemeError::Duplicate {
                     file: SchemeFiles::ADRG_JSON,
@@ -864,6 +878,7 @@ impl Scheme {
             let mut rule_drgs = Vec::with_capacity(raw.drgs.len());
             let mut info_drgs = Vec::with_capacity(raw.drgs.len());
             for raw_drg in &raw.drgs {
+                check_group_code(&raw_drg.code, &raw_drg.code)?;
                 let split = Split::parse(&raw_drg.split)
                     .ok_or_else(|| unknown(&raw_drg.code, "split", &raw_drg.split))?;
                 let row = drg_rows_by_code.get(raw_drg.code.as_str()).ok_or_else(|| {
@@ -990,6 +1005,7 @@ impl Scheme {
                                 + 1
                         }
                     };
+                    check_group_code(owner, &check.result_code)?;
                     let condition =
                         compiler.compile(owner, &scope, &check.condition, &mut cache)?;
                     (

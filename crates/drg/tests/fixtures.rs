@@ -361,6 +361,11 @@ fn bad_scheme_files_are_refused_with_the_object_named() {
         load_error(replace(2, "\"E87.100\": \"9\"", "\"J96.000\": \"9\"")),
         load_error(replace(5, "52.8000,胰腺移植术", "37.5100,心脏移植术")),
         load_error(replace(
+            0,
+            "\"result_code\": \"BQY\"",
+            "\"result_code\": \"B QY\"",
+        )),
+        load_error(replace(
             1,
             "{\"code\": \"BS15\", \"split\": \"always\"}",
             "{\"code\": \"BS15\", \"split\": \"mcc\"}",
@@ -381,6 +386,7 @@ fn bad_scheme_files_are_refused_with_the_object_named() {
         Inconsistent: BS13: drg_names.csv disagrees with adrg.json on ADRG, MDC or split
         Duplicate: mcc_cc.json: duplicate CC code `J96.000`
         Duplicate: or_procedures.csv: duplicate procedure `37.5100`
+        Inconsistent: MDCB: `B QY` is not 1-8 ASCII letters and digits
         Inconsistent: BS15: drg_names.csv disagrees with adrg.json on ADRG, MDC or split"#]]
     .assert_eq(&listing);
 }
