@@ -176,6 +176,7 @@ pub struct DipCatalogue {
     /// Mean cost of all historical cases, fen.
     pub overall_mean_cost: ExactMean,
     core_index: HashMap<(String, Vec<String>), usize>,
+    core_by_diagnosis: HashMap<String, Vec<usize>>,
     comprehensive_index: HashMap<(String, TreatmentType), usize>,
 }
 
@@ -188,8 +189,13 @@ impl DipCatalogue {
             .count()
     }
 
-    /// The group a case falls in: its exact combination if that is a core group, else its
-    /// category × treatment type if the catalogue has it.
+    /// The group a case falls in, in this order:
+    /// 1. the core group of its exact combination;
+    /// 2. else the core group of the same diagnosis and treatment type whose (non-empty)
+    ///    procedure set is contained in the case's, the one with the most procedures, then the
+    ///    higher score, then the earlier group (an extra imaging code does not push a case out of
+    ///    its core group); the choice never depends on the case's cost;
+    /// 3. else the comprehensive group of its category × treatment type, if the catalogue has it.
     pub fn match_case(
         &self,
         principal_dx: &str,
@@ -200,11 +206,36 @@ impl DipCatalogue {
         if let Some(idx) = self.core_index.get(&key) {
             return Some(*idx);
         }
-        let comprehensive = (
-            category(principal_dx),
-            classifier.treatment_type(procedures),
-        );
-        self.comprehensive_index.get(&comprehensive).copied()
+        let treatment = classifier.treatment_type(procedures);
+        let contained = self
+            .core_by_diagnosis
+            .get(&key.0)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|idx| {
+                let group = &self.groups[*idx];
+                group.treatment == treatment
+                    && !group.procedures.is_empty()
+                    && group
+                        .procedures
+                        .iter()
+                        .all(|p| key.1.binary_search(p).is_ok())
+            })
+            .max_by(|a, b| {
+                let (ga, gb) = (&self.groups[*a], &self.groups[*b]);
+                (ga.procedures.len(), ga.score_e4, std::cmp::Reverse(*a)).cmp(&(
+                    gb.procedures.len(),
+                    gb.score_e4,
+                    std::cmp::Reverse(*b),
+                ))
+            });
+        if contained.is_some() {
+            return contained;
+        }
+        self.comprehensive_index
+            .get(&(category(principal_dx), treatment))
+            .copied()
     }
 }
 
@@ -326,10 +357,18 @@ pub fn build_dip_catalogue(
             &overall,
         ));
     }
+    let mut core_by_diagnosis: HashMap<String, Vec<usize>> = HashMap::new();
+    for ((diagnosis, _), idx) in &core_index {
+        core_by_diagnosis
+            .entry(diagnosis.clone())
+            .or_default()
+            .push(*idx);
+    }
     Ok(DipCatalogue {
         groups,
         overall_mean_cost: overall,
         core_index,
+        core_by_diagnosis,
         comprehensive_index,
     })
 }

@@ -346,7 +346,9 @@ fn dip_history() -> Vec<InpatientCase> {
 
 fn classifier() -> ProcedureClassifier {
     ProcedureClassifier {
-        or_procedures: ["36.0601".to_string()].into_iter().collect(),
+        or_procedures: ["36.0601".to_string(), "36.0701".to_string()]
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -425,8 +427,12 @@ fn dip_case_scores_follow_each_rule() {
         dip_case(5, 0, "I21.100", &[], 8_000),
         // No group: 26,000 / 17,333.33 × 1000 = 1,500 → 15,000,000.
         dip_case(6, 0, "K35.800", &[], 26_000),
-        // I21.0 with a diagnostic and a surgical procedure: no such core set and no I21|surgical.
+        // I21.0 with an extra diagnostic code: the surgical core group I21.0|36.0601 is contained
+        // in the case's procedures; level 1 has no history of it, so the all-level mean 40,000:
+        // ratio 1.3, normal: 23,076,923 × 0.9 = 20,769,230.7 → 20,769,231.
         dip_case(7, 0, "I21.000", &["88.7201", "36.0601"], 52_000),
+        // I21.0 with a different surgery: no core set contains it and there is no I21|surgical.
+        dip_case(8, 0, "I21.000", &["36.0701"], 52_000),
     ];
     let scores = dip_case_scores(&cases, &hospitals, &catalogue, &classifier(), &config).unwrap();
     let got: Vec<(DipCaseKind, i64)> = scores.iter().map(|s| (s.kind, s.points_e4)).collect();
@@ -439,6 +445,7 @@ fn dip_case_scores_follow_each_rule() {
             (DipCaseKind::Normal, 2_884_615),
             (DipCaseKind::Normal, 4_153_847),
             (DipCaseKind::Unmatched, 15_000_000),
+            (DipCaseKind::Normal, 20_769_231),
             (DipCaseKind::Unmatched, 30_000_000),
         ]
     );
