@@ -356,6 +356,28 @@ pub enum FeeSelection {
     Line(String),
 }
 
+/// 个人账户使用标志 `acct_used_flag`: whether (and whose) personal accounts pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountUse {
+    /// `0`: cash only.
+    None,
+    /// `1`: the person's own account.
+    Own,
+    /// `2`: the own account, then the bound family accounts (使用共济人个账, 共济).
+    OwnThenFamily,
+}
+
+impl AccountUse {
+    /// The dictionary code.
+    pub fn code(self) -> &'static str {
+        match self {
+            AccountUse::None => "0",
+            AccountUse::Own => "1",
+            AccountUse::OwnThenFamily => "2",
+        }
+    }
+}
+
 /// What the hospital declares it computed (2207/2304), checked against the platform's own split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeclaredSplit {
@@ -391,7 +413,7 @@ pub struct SettleRequest {
     /// 收费批次号 (outpatient).
     pub chrg_bchno: Option<String>,
     /// 个人账户使用标志.
-    pub acct_used: bool,
+    pub account_use: AccountUse,
     /// 险种类型.
     pub insutype: String,
     /// 发票号.

@@ -285,7 +285,7 @@ fn store_command(command: Command) -> store::Command {
             insutype: s.insutype,
             med_type: s.med_type.unwrap_or_default(),
             medfee_sumamt_fen: s.medfee_sumamt_fen,
-            acct_used_flag: if s.acct_used { "1" } else { "0" }.to_owned(),
+            acct_used_flag: s.account_use.code().to_owned(),
             chrg_bchno: s.chrg_bchno.unwrap_or_default(),
             psn_setlway: s.psn_setlway,
             invono: s.invono.unwrap_or_default(),

@@ -39,6 +39,7 @@ on_both_databases!(
     revoke_2601_undoes_a_settlement,
     concurrent_settlements_never_overdraw_an_account,
     inpatient_chain_with_reconciliation,
+    family_accounts_pay_with_acct_used_flag_2,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -951,5 +952,37 @@ async fn inpatient_chain_with_reconciliation(app: &TestApp) {
             .all(|row| fen(&row["cum"]) == 0),
         "{cumulative}"
     );
+    assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// `acct_used_flag 2` (共济): the bill of a person bound to family accounts settles, the mutual-aid
+/// part is inside `acct_pay`, and the books balance.
+async fn family_accounts_pay_with_acct_used_flag_2(app: &TestApp) {
+    let inst = hospital(app, 6);
+    let person = app
+        .persons
+        .iter()
+        .find(|p| app.family_bound.contains(&p.psn_no))
+        .expect("a person with a family binding");
+    let mdtrt_id = register(app, inst, person, 300).await;
+    let total = upload_ten_lines(app, inst, person, &mdtrt_id, "B1", 301).await;
+    let mut input = settle_input("request-2207A", person, &mdtrt_id, "B1", total);
+    input["data"]["acct_used_flag"] = json!("2");
+    for field in [
+        "fulamt_ownpay_amt",
+        "overlmt_selfpay",
+        "preselfpay_amt",
+        "inscp_scp_amt",
+    ] {
+        input["data"][field] = json!("");
+    }
+    let settled = app.ok(inst, "2207", &msgid(inst, 302), input).await;
+    let setlinfo = &settled["setlinfo"];
+    assert_identities(setlinfo, &settled["setldetail"]);
+    assert!(
+        fen(&setlinfo["acct_mulaid_pay"]) <= fen(&setlinfo["acct_pay"]),
+        "{setlinfo}"
+    );
+    assert!(fen(&setlinfo["acct_mulaid_pay"]) >= 0, "{setlinfo}");
     assert!(app.store.check_ledger().await.unwrap().is_balanced());
 }

@@ -220,8 +220,14 @@ async fn required_fields_are_named_in_order() {
     input["data"]["acct_used_flag"] = json!("7");
     assert_eq!(
         err_msg(&app, CALL_SERVICE_PATH, envelope("2206", input)).await,
-        "input.data.acct_used_flag: `7` is not one of 0, 1"
+        "input.data.acct_used_flag: `7` is not one of 0, 1, 2"
     );
+    // `2` (family mutual aid, 共济) passes the interface; this empty store then refuses the
+    // unknown institution.
+    let mut input = settle.clone();
+    input["data"]["acct_used_flag"] = json!("2");
+    let msg = err_msg(&app, CALL_SERVICE_PATH, envelope("2206", input)).await;
+    assert!(msg.starts_with("fixmedins_code: "), "{msg}");
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@
 use serde::Deserialize;
 
 use crate::backend::{
-    Admission, Command, DeclaredSplit, Diagnosis, Discharge, FeeLine, FeeSelection, PersonQuery,
-    ReconcileRequest, Registration, Setting, SettleRequest, VisitInfo, VisitRef,
+    AccountUse, Admission, Command, DeclaredSplit, Diagnosis, Discharge, FeeLine, FeeSelection,
+    PersonQuery, ReconcileRequest, Registration, Setting, SettleRequest, VisitInfo, VisitRef,
 };
 use crate::envelope::RequestEnvelope;
 use crate::error::AppError;
@@ -652,12 +652,26 @@ impl SettleData {
                 _ => None,
             }
         };
-        let acct_used = match setting {
-            Setting::Outpatient => {
-                one_of(&self.acct_used_flag, node, "acct_used_flag", &["0", "1"])? == "1"
-            }
-            Setting::Inpatient => {
-                opt_flag(&self.acct_used_flag, node, "acct_used_flag")?.unwrap_or(false)
+        // Required for outpatient settlement (表82/85), optional for inpatient (表94/97).
+        let account_use_code = match setting {
+            Setting::Outpatient => Some(text(&self.acct_used_flag, node, "acct_used_flag", 3)?),
+            Setting::Inpatient => opt_text(&self.acct_used_flag, node, "acct_used_flag", 3)?,
+        };
+        let account_use = match account_use_code
+            .as_deref()
+            .map(|code| code.trim_start_matches('0'))
+        {
+            None | Some("") => AccountUse::None,
+            Some("1") => AccountUse::Own,
+            Some("2") => AccountUse::OwnThenFamily,
+            Some(_) => {
+                return Err(AppError::field(
+                    "input.data.acct_used_flag",
+                    format!(
+                        "`{}` is not one of 0, 1, 2",
+                        account_use_code.unwrap_or_default()
+                    ),
+                ))
             }
         };
         Ok(Command::Settle(SettleRequest {
@@ -689,7 +703,7 @@ impl SettleData {
                 }
                 Setting::Inpatient => None,
             },
-            acct_used,
+            account_use,
             insutype: text(&self.insutype, node, "insutype", CODE_CHARS_MAX)?,
             invono: opt_text(&self.invono, node, "invono", 20)?,
             mid_setl: match setting {

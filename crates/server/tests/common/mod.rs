@@ -49,6 +49,8 @@ pub struct TestApp {
     pub institutions: Vec<Arc<Institution>>,
     pub persons: Vec<Person>,
     pub items: Vec<Item>,
+    /// Persons whose bills family accounts may pay (共济), from `family_bindings.csv`.
+    pub family_bound: Vec<String>,
     pub region: String,
     server: Option<yibao_server::RunningServer>,
     /// The per-test PostgreSQL database, dropped by [`TestApp::stop`].
@@ -217,6 +219,11 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
             med_list_codg: entry.med_list_codg,
         })
         .collect();
+    let family_bound = read_csv(&registry.join("family_bindings.csv"))
+        .into_iter()
+        .filter(|row| row["enddate"].is_empty())
+        .map(|row| row["psn_no"].clone())
+        .collect();
     let institutions = store
         .institutions()
         .into_iter()
@@ -228,6 +235,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         institutions,
         persons,
         items,
+        family_bound,
         region,
         server: Some(server),
         pg_database: (db == Db::Postgres).then(|| url.rsplit_once('/').unwrap().1.to_owned()),
