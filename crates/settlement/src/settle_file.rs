@@ -261,9 +261,17 @@ fn parse_person(root: &Object<'_>) -> Result<Person, SettleFileError> {
     let insutype = person.code("insutype", Insutype::parse)?;
     let psn_type = person.code("psn_type", PsnType::parse)?;
     let age_text = person.text("age")?;
-    let age = age_text
-        .strip_suffix(".0")
-        .unwrap_or(&age_text)
+    // The interface's age is N(4,1) (`45.5`); whole years are kept.
+    let whole_years = match age_text.split_once('.') {
+        Some((whole, fraction))
+            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            whole
+        }
+        Some(_) => "",
+        None => age_text.as_str(),
+    };
+    let age = whole_years
         .parse::<u32>()
         .ok()
         .filter(|age| *age <= 150)

@@ -284,6 +284,9 @@ pub struct Trace {
     pub account: AccountStep,
 }
 
+/// Longest `setl_proc_info` (the interface field is C(4000)).
+pub const SETL_PROC_INFO_MAX: usize = 4000;
+
 fn percent(ratio: Ratio) -> String {
     let text = Ratio(ratio.0 * 100).to_string();
     format!("{text}%")
@@ -497,17 +500,14 @@ impl Trace {
     }
 
     /// The compact form for the interface's `setl_proc_info`: a JSON array with one object per
-    /// paying layer.
+    /// computed layer, at most [`SETL_PROC_INFO_MAX`] bytes (later layers are left out rather
+    /// than cut in the middle).
     pub fn compact(&self) -> String {
         let mut out = String::from("[");
-        let mut first = true;
         for layer in self.layers.iter().filter(|layer| layer.skipped.is_none()) {
-            if !first {
-                out.push(',');
-            }
-            first = false;
+            let mut item = String::new();
             let _ = write!(
-                out,
+                item,
                 "{{\"fundPayType\":\"{}\",\"base\":{},\"dedc\":{},\"ratio\":{},\"pay\":{}",
                 layer.fund,
                 layer.base_before_deductible,
@@ -516,9 +516,16 @@ impl Trace {
                 layer.amount
             );
             if let Some(room) = layer.cap_room_before {
-                let _ = write!(out, ",\"capRoom\":{room}");
+                let _ = write!(item, ",\"capRoom\":{room}");
             }
-            out.push('}');
+            item.push('}');
+            if out.len() + item.len() + 2 > SETL_PROC_INFO_MAX {
+                break;
+            }
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(&item);
         }
         out.push(']');
         out

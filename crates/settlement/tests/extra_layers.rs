@@ -133,3 +133,23 @@ fn chronic_use_recorded_under_a_full_code_counts() {
     assert_eq!(s.oth_pay, Fen(30_000));
     assert_eq!(s.ytd_delta.chronic_used("I10"), Fen(10_000));
 }
+
+#[test]
+fn fractional_age_and_compact_trace() {
+    let policy = parse_policy("test.toml", POLICY).expect("valid policy");
+    let file =
+        parse_settle_file(&BILL.replace(r#""age": 50"#, r#""age": "50.5""#)).expect("valid bill");
+    assert_eq!(file.input.person.age, 50);
+    let bad =
+        parse_settle_file(&BILL.replace(r#""age": 50"#, r#""age": "50.x""#)).expect_err("bad age");
+    assert_eq!(bad.field, "person.age");
+    let s = settle(&policy, &file.input).expect("settles");
+    assert_eq!(
+        s.trace.compact(),
+        concat!(
+            r#"[{"fundPayType":"310100","base":3300.00,"dedc":700.00,"ratio":0.92,"pay":2392.00,"capRoom":150000.00},"#,
+            r#"{"fundPayType":"320100","base":908.00,"dedc":0.00,"ratio":0.8,"pay":726.40},"#,
+            r#"{"fundPayType":"620100","base":481.60,"dedc":100.00,"ratio":0.5,"pay":190.80,"capRoom":300.00}]"#
+        )
+    );
+}
