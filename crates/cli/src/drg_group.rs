@@ -311,14 +311,18 @@ fn process_line(
         GroupStatus::Ambiguous => counts.ambiguous += 1,
         GroupStatus::Invalid(_) => counts.invalid += 1,
     }
-    let _ = write!(
-        out,
-        ",\"status\":\"{}\",\"mdc\":\"{}\",\"adrg\":\"{}\",\"drg\":\"{}\"",
-        result.status.as_str(),
-        result.mdc_code(job.scheme),
-        result.adrg_code(job.scheme),
-        result.drg_code(job.scheme),
-    );
+    // The codes come from the scheme (checked ASCII-free of quotes by the format) and the
+    // status strings are constants, so they are written without escaping or formatting.
+    for (key, value) in [
+        (&b",\"status\":\""[..], result.status.as_str()),
+        (b"\",\"mdc\":\"", result.mdc_code(job.scheme)),
+        (b"\",\"adrg\":\"", result.adrg_code(job.scheme)),
+        (b"\",\"drg\":\"", result.drg_code(job.scheme)),
+    ] {
+        out.extend_from_slice(key);
+        out.extend_from_slice(value.as_bytes());
+    }
+    out.push(b'"');
     if job.trace {
         write_trace(out, job.scheme, record, &result);
     }
