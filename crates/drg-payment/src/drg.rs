@@ -5,12 +5,12 @@
 //! are exactly `weight_ppm`. Each case's points are one exact rational rounded once, half up, to
 //! 1/10000 point ([`crate::exact::div_round_half_up`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{config_error, PaymentError};
 use crate::exact::{div_round_half_up, to_i64, PPM};
 use crate::limits;
-use crate::model::{check_ppm, validate_cases, Hospital, HospitalLevel, InpatientCase};
+use crate::model::{check_ppm, validate_cases, DrgCode, Hospital, HospitalLevel, InpatientCase};
 use crate::weights::{ExactMean, WeightTable};
 
 /// One tier of the high-outlier multiple: DRGs with base points up to `base_points_upto_e4`
@@ -357,37 +357,44 @@ pub fn hospital_indices(
     n_hospitals: usize,
     table: &WeightTable,
 ) -> Vec<HospitalIndices> {
-    // Regional totals per DRG this year.
-    let mut region: BTreeMap<crate::model::DrgCode, (i128, i128, i128)> = BTreeMap::new();
-    // Per hospital per DRG: (n, cost, days).
-    let mut by_hospital: Vec<BTreeMap<crate::model::DrgCode, (i128, i128, i128)>> =
-        vec![BTreeMap::new(); n_hospitals];
+    // Dense numbers for the stable DRGs, then regional totals per DRG and totals per
+    // (hospital, DRG): (n, cost, days). Sums of integers do not depend on the order of the cases.
+    let drg_number: HashMap<DrgCode, usize> = table
+        .drgs
+        .keys()
+        .enumerate()
+        .map(|(idx, drg)| (*drg, idx))
+        .collect();
+    let weights: Vec<i128> = table
+        .drgs
+        .values()
+        .map(|w| i128::from(w.weight_ppm))
+        .collect();
+    let mut region = vec![(0_i128, 0_i128, 0_i128); drg_number.len()];
+    let mut by_hospital_drg: HashMap<(u32, usize), (i128, i128, i128)> = HashMap::new();
     for case in cases {
-        let Some(drg) = case.drg.filter(|drg| table.get(*drg).is_some()) else {
+        let Some(number) = case.drg.and_then(|drg| drg_number.get(&drg).copied()) else {
             continue;
         };
-        let entry = region.entry(drg).or_default();
-        entry.0 += 1;
-        entry.1 += i128::from(case.cost_fen);
-        entry.2 += i128::from(case.stay_days);
-        let entry = by_hospital[case.hospital as usize].entry(drg).or_default();
-        entry.0 += 1;
-        entry.1 += i128::from(case.cost_fen);
-        entry.2 += i128::from(case.stay_days);
+        let (cost, days) = (i128::from(case.cost_fen), i128::from(case.stay_days));
+        let entry = &mut region[number];
+        *entry = (entry.0 + 1, entry.1 + cost, entry.2 + days);
+        let entry = by_hospital_drg.entry((case.hospital, number)).or_default();
+        *entry = (entry.0 + 1, entry.1 + cost, entry.2 + days);
     }
-    by_hospital
-        .iter()
-        .map(|drgs| {
-            let (mut n, mut weight_sum, mut cost_terms, mut time_terms) =
-                (0_i128, 0_i128, 0_i128, 0_i128);
-            for (drg, (n_h, cost_h, days_h)) in drgs {
-                let (n_r, cost_r, days_r) = region[drg];
-                n += n_h;
-                weight_sum += n_h * i128::from(table.get(*drg).expect("filtered").weight_ppm);
-                // nᵢ · eᵢ / Eᵢ = n_h · (cost_h / n_h) / (cost_r / n_r) = cost_h · n_r / cost_r.
-                cost_terms += ratio_term_scaled(*cost_h, n_r, cost_r, *n_h);
-                time_terms += ratio_term_scaled(*days_h, n_r, days_r, *n_h);
-            }
+    // Per hospital: (n, Σ RW, Σ cost terms, Σ time terms).
+    let mut sums = vec![(0_i128, 0_i128, 0_i128, 0_i128); n_hospitals];
+    for ((hospital, number), (n_h, cost_h, days_h)) in by_hospital_drg {
+        let (n_r, cost_r, days_r) = region[number];
+        let sum = &mut sums[hospital as usize];
+        sum.0 += n_h;
+        sum.1 += n_h * weights[number];
+        // nᵢ · eᵢ / Eᵢ = n_h · (cost_h / n_h) / (cost_r / n_r) = cost_h · n_r / cost_r.
+        sum.2 += ratio_term_scaled(cost_h, n_r, cost_r, n_h);
+        sum.3 += ratio_term_scaled(days_h, n_r, days_r, n_h);
+    }
+    sums.into_iter()
+        .map(|(n, weight_sum, cost_terms, time_terms)| {
             if n == 0 {
                 return HospitalIndices {
                     n_grouped: 0,

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use yibao_drg_payment::dip::{
     build_dip_catalogue, dip_case_scores, DipCatalogue, ProcedureClassifier,
 };
-use yibao_drg_payment::drg::drg_case_points;
+use yibao_drg_payment::drg::{drg_case_points, hospital_indices};
 use yibao_drg_payment::exact::share_largest_remainder;
 use yibao_drg_payment::settle::settle_year;
 use yibao_drg_payment::weights::{build_weights, WeightConfig, WeightTable};
@@ -231,6 +231,7 @@ proptest! {
             pairs
         };
         prop_assert_eq!(by_id(&cases, &drg_a), by_id(&shuffled, &drg_b));
+        prop_assert_eq!(hospital_indices(&cases, 4, &table), hospital_indices(&shuffled, 4, &table));
         prop_assert_eq!(by_id(&cases, &dip_a), by_id(&shuffled, &dip_b));
         for (a, b) in [(drg_a, drg_b), (dip_a, dip_b)] {
             let total: i64 = a.iter().sum();
