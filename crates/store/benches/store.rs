@@ -197,11 +197,16 @@ fn bench(c: &mut Criterion) {
         }
     });
     if pg_ok {
-        let base = admin
+        // Keep the admin URL's query (e.g. `?options=…`) for the bench database.
+        let (path, query) = admin
+            .split_once('?')
+            .map(|(p, q)| (p, format!("?{q}")))
+            .unwrap_or((&admin, String::new()));
+        let base = path
             .rsplit_once('/')
             .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        backends.push(("postgres", format!("{base}/{pg_name}")));
+            .unwrap_or(path.to_string());
+        backends.push(("postgres", format!("{base}/{pg_name}{query}")));
     }
     let mut group = c.benchmark_group("outpatient_chain");
     group.throughput(Throughput::Elements(CHAINS_PER_ITER));

@@ -29,7 +29,7 @@ pub const POOL_CONNECTIONS_MAX: u32 = 16;
 /// Attempts of one transaction that PostgreSQL aborted for a deadlock or serialization failure.
 pub const TRANSACTION_ATTEMPTS_MAX: u32 = 5;
 /// Shards of a hot ledger account's balance: spreads concurrent updates of one region's fund.
-pub const BALANCE_SHARDS: u64 = 16;
+pub const BALANCE_SHARDS: u64 = 64;
 /// Days covered by one 3201 reconciliation: a statement period is a month; a year is the ceiling.
 pub const RECONCILE_DAYS_MAX: i64 = 366;
 /// Seconds SQLite waits for a lock held by another process before failing.
