@@ -113,8 +113,15 @@ async fn insert_rows(
                 if j > 0 {
                     sql.push_str(", ");
                 }
-                sql.push('$');
-                sql.push_str(&n.to_string());
+                // SQLite resolves a named or numbered parameter by a linear scan of the
+                // statement's parameter list, which makes a statement of thousands of `$n`
+                // quadratic; anonymous `?` parameters bind in order at no cost.
+                if IS_PG {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                } else {
+                    sql.push('?');
+                }
             }
             sql.push(')');
         }
@@ -642,7 +649,13 @@ async fn lock_person(tx: &mut Tx<'_>, psn_no: &str) -> Result<PersonRow, StoreEr
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| StoreError::not_found("psn_no", psn_no))?;
-    Ok(PersonRow { psn_name: r.try_get(0)?, certno: r.try_get(1)?, gend: r.try_get(2)?, naty: r.try_get(3)?, brdy: r.try_get(4)? })
+    Ok(PersonRow {
+        psn_name: r.try_get(0)?,
+        certno: r.try_get(1)?,
+        gend: r.try_get(2)?,
+        naty: r.try_get(3)?,
+        brdy: r.try_get(4)?,
+    })
 }
 
 /// The person's active relation for `insutype` on `date`: (psn_type, insuplc_admdvs).
