@@ -269,9 +269,6 @@ impl Store {
         match &self.inner.pool {
             Pool::Pg(p) => pg::execute(p, &ctx, cmd, render).await,
             Pool::Sq { pool, write_lock } => {
-                if let Some(reply) = sq::replay(pool, env).await? {
-                    return Ok(reply);
-                }
                 let _guard = write_lock.lock().await;
                 sq::execute(pool, &ctx, cmd, render).await
             }

@@ -489,10 +489,10 @@ pub(crate) async fn execute(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        // A replay is found up front on SQLite (before the writer lock, see lib.rs) and, here,
-        // after a lost race; on a first attempt a replay runs into its own effect (the visit is
-        // settled, the msgid row exists) and is answered from the stored response below. This
-        // saves a round trip on every first-time message, the common case.
+        // No replay probe on a first attempt: a replay runs into its own effect (the visit is
+        // settled, or the msgid row exists when the idempotency record is inserted) and is then
+        // answered from the stored response below. This saves a round trip on every first-time
+        // message, the common case; a replay costs one rolled-back transaction instead.
         if attempt > 1 {
             if let Some(reply) = replay(pool, env).await? {
                 return Ok(reply);
@@ -751,6 +751,71 @@ async fn load_visit(
         ));
     }
     Ok(v)
+}
+
+/// Locks the person and loads one of their visits of the calling institution in one round trip
+/// (the two reads every visit command starts with).
+async fn lock_visit(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    psn_no: &str,
+    mdtrt_id: &str,
+) -> Result<(PersonRow, VisitRow), StoreError> {
+    check_id("psn_no", psn_no)?;
+    check_id("mdtrt_id", mdtrt_id)?;
+    let sql = if IS_PG {
+        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, \
+         v.status, v.med_type, v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines \
+         FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1 FOR UPDATE OF p"
+    } else {
+        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, \
+         v.status, v.med_type, v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines \
+         FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1"
+    };
+    let r = sqlx::query(sql)
+        .bind(psn_no)
+        .bind(mdtrt_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("psn_no", psn_no))?;
+    let person = PersonRow {
+        psn_name: r.try_get(0)?,
+        certno: r.try_get(1)?,
+        gend: r.try_get(2)?,
+        naty: r.try_get(3)?,
+        brdy: r.try_get(4)?,
+    };
+    let Some(id) = r.try_get::<Option<String>, _>(5)? else {
+        return Err(StoreError::not_found("mdtrt_id", mdtrt_id));
+    };
+    let v = VisitRow {
+        mdtrt_id: id,
+        fixmedins_code: r.try_get(6)?,
+        psn_no: r.try_get(7)?,
+        insutype: r.try_get(8)?,
+        kind: r.try_get(9)?,
+        status: r.try_get(10)?,
+        med_type: r.try_get(11)?,
+        begntime: r.try_get(12)?,
+        endtime: r.try_get(13)?,
+        mdtrt_cert_type: r.try_get(14)?,
+        dise_codg: r.try_get(15)?,
+        mdtrtarea_admvs: r.try_get(16)?,
+        n_fee_lines: r.try_get(17)?,
+    };
+    if v.fixmedins_code != ctx.inst.fixmedins_code {
+        return Err(StoreError::Forbidden {
+            field: "mdtrt_id".into(),
+            value: mdtrt_id.into(),
+        });
+    }
+    if v.psn_no != psn_no {
+        return Err(StoreError::bad(
+            "psn_no",
+            format!("visit {mdtrt_id} belongs to another person"),
+        ));
+    }
+    Ok((person, v))
 }
 
 fn expect_kind(v: &VisitRow, kind: &str) -> Result<(), StoreError> {
@@ -1084,8 +1149,7 @@ async fn upload_visit_info(
     check_text("dise_name", &c.dise_name)?;
     check_text("main_cond_dscr", &c.main_cond_dscr)?;
     check_diagnoses(&c.diagnoses)?;
-    lock_person(tx, &c.psn_no).await?;
-    let v = load_visit(tx, ctx, &c.mdtrt_id, &c.psn_no).await?;
+    let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, "otp")?;
     expect_status(&v, &["open"])?;
     sqlx::query("UPDATE visit SET med_type = $1, dise_codg = $2, dise_name = $3, main_cond_dscr = $4, begntime = $5 WHERE mdtrt_id = $6")
@@ -1214,8 +1278,7 @@ async fn upload_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &UploadFees) -> Result<D
             .map_err(|reason| StoreError::bad(f("med_list_codg"), reason))?;
         classified.push(stored);
     }
-    lock_person(tx, &first.psn_no).await?;
-    let v = load_visit(tx, ctx, &first.mdtrt_id, &first.psn_no).await?;
+    let (_, v) = lock_visit(tx, ctx, &first.psn_no, &first.mdtrt_id).await?;
     expect_kind(&v, kind)?;
     expect_status(&v, &["open", "discharged"])?;
     let n = c.lines.len() as i64;
@@ -1322,8 +1385,7 @@ const FEE_LINE_COLUMNS: &[&str] = &[
 
 async fn cancel_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &CancelFees) -> Result<Done, StoreError> {
     let kind = kind_of_infno(&ctx.env.infno)?;
-    lock_person(tx, &c.psn_no).await?;
-    let v = load_visit(tx, ctx, &c.mdtrt_id, &c.psn_no).await?;
+    let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, kind)?;
     let n = delete_fee_lines(tx, &c.mdtrt_id, &c.chrg_bchno, &c.feedetl_sns, None).await?;
     if n == 0 {
@@ -1405,8 +1467,7 @@ async fn cancel_visit(
     c: &VisitRef,
     kind: &str,
 ) -> Result<(), StoreError> {
-    lock_person(tx, &c.psn_no).await?;
-    let v = load_visit(tx, ctx, &c.mdtrt_id, &c.psn_no).await?;
+    let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, kind)?;
     expect_status(&v, &["open"])?;
     let settled: i64 =
@@ -1523,8 +1584,7 @@ async fn admit(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Admit) -> Result<Done, StoreE
 async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done, StoreError> {
     check_diagnoses(&c.diagnoses)?;
     check_id_opt("dscg_way", &c.dscg_way)?;
-    lock_person(tx, &c.psn_no).await?;
-    let v = load_visit(tx, ctx, &c.mdtrt_id, &c.psn_no).await?;
+    let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, "ipt")?;
     expect_status(&v, &["open"])?;
     if ts(c.endtime) < v.begntime {
@@ -1560,8 +1620,7 @@ async fn update_admission(
     check_id_opt("dscg_maindiag_code", &c.dscg_maindiag_code)?;
     check_text("dscg_maindiag_name", &c.dscg_maindiag_name)?;
     check_text("main_cond_dscr", &c.main_cond_dscr)?;
-    lock_person(tx, &c.psn_no).await?;
-    let v = load_visit(tx, ctx, &c.mdtrt_id, &c.psn_no).await?;
+    let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, "ipt")?;
     expect_status(&v, &["open"])?;
     sqlx::query(
@@ -1584,8 +1643,7 @@ async fn update_admission(
 }
 
 async fn undo_discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &VisitRef) -> Result<Done, StoreError> {
-    lock_person(tx, &c.psn_no).await?;
-    let v = load_visit(tx, ctx, &c.mdtrt_id, &c.psn_no).await?;
+    let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, "ipt")?;
     expect_status(&v, &["discharged"])?;
     sqlx::query(
@@ -1882,8 +1940,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     }
     check_id_opt("chrg_bchno", &c.chrg_bchno)?;
     check_id_opt("invono", &c.invono)?;
-    let person = lock_person(tx, &c.psn_no).await?;
-    let v = load_visit(tx, ctx, &c.mdtrt_id, &c.psn_no).await?;
+    let (person, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, kind)?;
     if kind == "ipt" && !c.mid_setl_flag {
         if v.status == "open" {
