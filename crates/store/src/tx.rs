@@ -535,6 +535,12 @@ pub(crate) async fn execute(
             Ok(_) => {
                 // The same msgid committed meanwhile (a concurrent retry): ours must not count.
                 tx.rollback().await?;
+                if attempt >= limits::TRANSACTION_ATTEMPTS_MAX {
+                    return Err(StoreError::Invariant(format!(
+                        "msgid {} kept colliding with an idempotency record that cannot be read",
+                        env.msgid
+                    )));
+                }
                 continue;
             }
             Err(e) => {
