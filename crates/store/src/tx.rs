@@ -1538,7 +1538,7 @@ async fn admit(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Admit) -> Result<Done, StoreE
     check_diagnoses(&c.diagnoses)?;
     lock_person(tx, &c.psn_no).await?;
     active_relation(tx, &c.psn_no, &c.insutype, c.begntime.date()).await?;
-    let open = sqlx::query("SELECT mdtrt_id, fixmedins_code FROM visit WHERE psn_no = $1 AND kind = 'ipt' AND status IN ('open', 'discharged') LIMIT 1")
+    let open = sqlx::query("SELECT mdtrt_id, fixmedins_code FROM visit WHERE psn_no = $1 AND kind = 'ipt' AND (status IN ('open', 'discharged') OR (status = 'settled' AND endtime = '')) LIMIT 1")
         .bind(&c.psn_no)
         .fetch_optional(&mut **tx)
         .await?;
@@ -1592,7 +1592,11 @@ async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done
     check_id_opt("dscg_way", &c.dscg_way)?;
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, "ipt")?;
-    expect_status(&v, &["open"])?;
+    // A stay settled before its discharge (2304 → 2402) is still in hospital until this 2402.
+    let settled_in_hospital = v.status == "settled" && v.endtime.is_empty();
+    if !settled_in_hospital {
+        expect_status(&v, &["open"])?;
+    }
     if ts(c.endtime) < v.begntime {
         return Err(StoreError::bad(
             "endtime",
@@ -1600,11 +1604,16 @@ async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done
         ));
     }
     sqlx::query(
-        "UPDATE visit SET status = 'discharged', endtime = $1, dscg_way = $2 WHERE mdtrt_id = $3",
+        "UPDATE visit SET status = $4, endtime = $1, dscg_way = $2 WHERE mdtrt_id = $3",
     )
     .bind(ts(c.endtime))
     .bind(&c.dscg_way)
     .bind(&c.mdtrt_id)
+    .bind(if settled_in_hospital {
+        "settled"
+    } else {
+        "discharged"
+    })
     .execute(&mut **tx)
     .await?;
     save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses).await?;
@@ -1948,20 +1957,10 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     check_id_opt("invono", &c.invono)?;
     let (person, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, kind)?;
-    if kind == "ipt" && !c.mid_setl_flag {
-        if v.status == "open" {
-            return Err(StoreError::refused(
-                "mdtrt_id",
-                format!(
-                    "{} is still in hospital: discharge (2402) first or set mid_setl_flag",
-                    v.mdtrt_id
-                ),
-            ));
-        }
-        expect_status(&v, &["discharged"])?;
-    } else {
-        expect_status(&v, &["open", "discharged"])?;
-    }
+    // An inpatient stay settles either after its discharge (2402 → 2304) or at the end of the
+    // stay before the discharge is recorded (2304 → 2402, the order many hospitals use); either
+    // way the settlement closes the visit's bill, and 2402 may still follow it.
+    expect_status(&v, &["open", "discharged"])?;
     if c.insutype != v.insutype {
         return Err(StoreError::bad(
             "insutype",

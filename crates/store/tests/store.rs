@@ -1043,6 +1043,106 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
     .await;
 }
 
+/// Issue 3's inpatient chain order: 2401 → 2301 → 2303 → 2304 → 2402. The stay settles before
+/// its discharge is recorded; the person counts as in hospital until the 2402, which is then
+/// accepted once.
+#[tokio::test]
+async fn inpatient_settles_before_discharge_then_discharges() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let admit = Command::Admit(Admit {
+            psn_no: "P004".into(),
+            insutype: "390".into(),
+            begntime: at("2025-05-01", "08:00:00"),
+            mdtrt_cert_type: "02".into(),
+            mdtrt_cert_no: "140502195004041237".into(),
+            med_type: "21".into(),
+            ipt_no: "IPT-2".into(),
+            atddr_no: "D002".into(),
+            chfpdr_name: "主治".into(),
+            adm_dept_codg: "A03".into(),
+            adm_dept_name: "内科".into(),
+            dscg_maindiag_code: "I10.x00".into(),
+            dscg_maindiag_name: "高血压".into(),
+            main_cond_dscr: String::new(),
+            diagnoses: vec![],
+        });
+        let mdtrt_id = match fresh(
+            exec(&db, HOSPITAL, "J-2401", "2401", admit.clone())
+                .await
+                .expect("2401"),
+        ) {
+            Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
+            other => panic!("2401 gave {other:?}"),
+        };
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "J-2301",
+                "2301",
+                Command::UploadFees(UploadFees {
+                    lines: spec_lines(&mdtrt_id, "P004"),
+                }),
+            )
+            .await
+            .expect("2301"),
+        );
+        let ipt_settle = |pre: bool| settle_cmd(pre, &mdtrt_id, "P004", "390", 410_000, "0");
+        let pre = settled(fresh(
+            exec(&db, HOSPITAL, "J-2303", "2303", ipt_settle(true))
+                .await
+                .expect("2303 while in hospital"),
+        ));
+        let s = settled(fresh(
+            exec(&db, HOSPITAL, "J-2304", "2304", ipt_settle(false))
+                .await
+                .expect("2304 while in hospital"),
+        ));
+        assert_eq!(pre.fund_pay_sumamt, s.fund_pay_sumamt);
+        // Worked example 2 of spec settlement.md section 9.
+        assert_eq!(
+            (s.hifp_pay, s.maf_pay, s.fund_pay_sumamt, s.psn_part_amt),
+            (138_000, 192_000, 330_000, 80_000)
+        );
+        assert_balanced(&db).await;
+        // Settled but not yet discharged: still in hospital, so a new admission is refused.
+        let again = exec(&db, CLINIC, "J-2401b", "2401", admit.clone()).await;
+        assert!(
+            matches!(&again, Err(StoreError::Refused { field, .. }) if field == "psn_no"),
+            "{again:?}"
+        );
+        let discharge = |msgid: &'static str| {
+            let cmd = Command::Discharge(Discharge {
+                mdtrt_id: mdtrt_id.clone(),
+                psn_no: "P004".into(),
+                endtime: at("2025-05-09", "10:00:00"),
+                dscg_way: "1".into(),
+                diagnoses: vec![],
+            });
+            (msgid, cmd)
+        };
+        let (msgid, cmd) = discharge("J-2402");
+        fresh(exec(&db, HOSPITAL, msgid, "2402", cmd).await.expect("2402"));
+        // Discharged once: a second 2402 (a new message) is refused.
+        let (msgid, cmd) = discharge("J-2402b");
+        let twice = exec(&db, HOSPITAL, msgid, "2402", cmd).await;
+        assert!(
+            matches!(&twice, Err(StoreError::Refused { field, .. }) if field == "mdtrt_id"),
+            "{twice:?}"
+        );
+        // Out of hospital now: the person may be admitted again.
+        fresh(
+            exec(&db, CLINIC, "J-2401c", "2401", admit)
+                .await
+                .expect("2401 after discharge"),
+        );
+        assert_balanced(&db).await;
+        db
+    })
+    .await;
+}
+
 /// Spec settlement.md section 9, example 2 (a 特困 resident, level 3, inpatient) through
 /// 2401 → 2301 → 2402 → 2303 → 2304 → 2305 → 2405 → 2302 → 2404.
 #[tokio::test]
@@ -1094,11 +1194,6 @@ async fn inpatient_chain_follows_the_admission_states() {
             .expect("2301"),
         );
         let ipt_settle = |pre: bool| settle_cmd(pre, &mdtrt_id, "P004", "390", 410_000, "0");
-        let early = exec(&db, HOSPITAL, "I-2304a", "2304", ipt_settle(false)).await;
-        assert!(
-            matches!(&early, Err(StoreError::Refused { field, .. }) if field == "mdtrt_id"),
-            "{early:?}"
-        );
         let discharge = Command::Discharge(Discharge {
             mdtrt_id: mdtrt_id.clone(),
             psn_no: "P004".into(),
