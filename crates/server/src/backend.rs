@@ -76,7 +76,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<InstitutionKey>, BackendError>> + Send;
 
     /// Executes one command for `meta.fixmedins_code`. For a transaction that writes (all but
-    /// the queries 1101, 3201, 5203, 5206): a second call with the same `(fixmedins_code, msgid)` and fingerprint
+    /// the queries 1101, 3201, 4103, 5203, 5206): a second call with the same `(fixmedins_code, msgid)` and fingerprint
     /// writes nothing and returns the first answer (possibly as [`Outcome::Rendered`]); with a
     /// different fingerprint it is a user error naming `msgid`.
     fn execute(
@@ -185,6 +185,10 @@ pub enum Command {
         /// 累计年月 `yyyyMM`, when sent.
         cum_ym: Option<String>,
     },
+    /// 4101/4101A 结算清单信息上传 (the list is a record the store keeps as sent).
+    UploadSetlList(Box<yibao_store::SetlListUpload>),
+    /// 4103 结算清单信息查询: the calling institution's own lists with their groups.
+    QuerySetlLists(yibao_store::SetlListQuery),
 }
 
 /// A visit named by the hospital: every visit command carries both ids.
@@ -548,6 +552,10 @@ pub enum Outcome {
     },
     /// 5206.
     Cumulative(Vec<CumulativeEntry>),
+    /// 4101/4101A: the stored list version and its DRG group.
+    SetlListStored(Box<yibao_store::SetlListStored>),
+    /// 4103: the institution's lists (latest versions) with their groups.
+    SetlLists(Vec<yibao_store::SetlListView>),
 }
 
 /// 1101 output.

@@ -32,6 +32,9 @@ pub enum Infno {
     Reconcile3201,
     SettlementQuery5203,
     Cumulative5206,
+    SetlList4101,
+    SetlList4101A,
+    SetlListQuery4103,
 }
 
 use Infno::*;
@@ -204,6 +207,24 @@ const TABLE: &[(Infno, &str, &str, &[&str])] = &[
         &["/fsi/api/fsiIntegratedQueryService/querySetlInfo"],
     ),
     (Cumulative5206, "5206", "人员累计信息查询", &[]),
+    (
+        SetlList4101,
+        "4101",
+        "医疗保障基金结算清单信息上传",
+        &["/fsi/api/medinfoupload/setllistinfoupld"],
+    ),
+    (
+        SetlList4101A,
+        "4101A",
+        "医疗保障基金结算清单信息上传",
+        &["/fsi/api/medinfoupload/setllistinfoupldA"],
+    ),
+    (
+        SetlListQuery4103,
+        "4103",
+        "医疗保障基金结算清单信息查询",
+        &[],
+    ),
 ];
 
 /// The single endpoint of §1.1.

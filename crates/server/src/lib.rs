@@ -13,6 +13,7 @@ pub mod envelope;
 pub mod error;
 pub mod infno;
 pub mod limits;
+pub mod setl_list;
 pub mod store_backend;
 pub mod wire;
 

@@ -63,6 +63,7 @@ fn primary_node(infno: Infno) -> &'static str {
         FeeUpload2204 | InpatientFeeUpload2301 => "feedetail",
         Discharge2402 => "dscginfo",
         AdmissionChange2403 => "adminfo",
+        SetlList4101 | SetlList4101A => "setlinfo",
         _ => "data",
     }
 }
@@ -129,6 +130,13 @@ impl Backend for store::Store {
                         })
                         .collect(),
                 ));
+            }
+            Command::QuerySetlLists(query) => {
+                let lists = self
+                    .setl_lists(&meta.fixmedins_code, &query)
+                    .await
+                    .map_err(|err| backend_error(err, meta.infno))?;
+                return Ok(Outcome::SetlLists(lists));
             }
             Command::Reconcile(request) => {
                 let result = self
@@ -351,8 +359,10 @@ fn store_command(command: Command) -> store::Command {
             omsgid,
             oinfno: oinfno.code().to_owned(),
         }),
+        Command::UploadSetlList(list) => store::Command::UploadSetlList(list),
         Command::PersonInfo(_)
         | Command::QuerySettlement { .. }
+        | Command::QuerySetlLists(_)
         | Command::QueryCumulative { .. }
         | Command::Reconcile(_) => unreachable!("reads are answered before store_command"),
     }
@@ -568,6 +578,7 @@ fn outcome_from_store(outcome: &store::Outcome) -> Outcome {
                 .collect(),
         ),
         store::Outcome::Settled(view) => Outcome::Settlement(Box::new(settlement(view))),
+        store::Outcome::SetlListStored(stored) => Outcome::SetlListStored(stored.clone()),
     }
 }
 

@@ -91,7 +91,14 @@ fn valid_envelope(infno: Infno) -> Value {
         "input": {
             "data": data, "feedetail": [line], "signIn": {"opter_no": "1", "mac": "m", "ip": "i"},
             "signOut": {"sign_no": "1", "opter_no": "1"}, "mdtrtinfo": data, "dscginfo": data, "adminfo": data,
-            "diseinfo": []
+            "diseinfo": [{"diag_type": "1", "diag_code": "S62.410", "diag_name": "骨折", "maindiag_flag": "1"}],
+            "setlinfo": {"psn_no": "P1", "mdtrt_id": "M1", "setl_id": "S1", "setl_begn_date": "2026-01-01",
+                         "setl_end_date": "2026-01-02", "gend": "1", "age": "40.0", "nwb_bir_wt": "3200.00"},
+            "oprninfo": [{"oprn_oprt_code": "81.0601", "oprn_oprt_name": "手术", "main_oprn_flag": "1"}],
+            "icuinfo": [{"scs_cutd_ward_type": "1", "scs_cutd_inpool_time": "2026-01-01 08:00:00",
+                         "scs_cutd_exit_time": "2026-01-01 09:00:00"}],
+            "payinfo": [{"fund_pay_type": "390100", "fund_payamt": "1.00"}],
+            "bldinfo": [{"bld_cat": "1", "bld_amt": "2", "bld_unt": "U"}]
         }
     })
 }
@@ -107,7 +114,7 @@ proptest! {
 
     #[test]
     fn mutated_envelopes_get_an_interface_answer(
-        infno_idx in 0usize..28,
+        infno_idx in 0usize..64,
         cut in any::<proptest::sample::Index>(),
         flip in any::<proptest::sample::Index>(),
         byte in any::<u8>(),

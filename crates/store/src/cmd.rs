@@ -62,6 +62,8 @@ pub enum Command {
     UndoDischarge(VisitRef),
     /// 2601 冲正: undo the operation of message `omsgid` (transaction `oinfno`) if it happened.
     Revoke(Revoke),
+    /// 4101A 结算清单上传: validate, group and store the next version of a settlement list.
+    UploadSetlList(Box<crate::setl_list::SetlListUpload>),
 }
 
 /// 9001 input (`signIn`).
@@ -368,6 +370,8 @@ pub enum Outcome {
     Settled(Box<SettlementView>),
     /// 2601: what was undone.
     Revoked(RevokeResult),
+    /// 4101A: the stored list version and its DRG group.
+    SetlListStored(Box<crate::setl_list::SetlListStored>),
 }
 
 /// What a 2601 found and did.

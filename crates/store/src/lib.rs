@@ -22,6 +22,7 @@ mod import;
 pub mod ledger;
 pub mod limits;
 pub mod registry;
+pub mod setl_list;
 
 pub use cmd::*;
 pub use error::{ImportError, ImportIssue, StoreError};
@@ -30,6 +31,11 @@ pub use ledger::LedgerReport;
 pub use registry::{
     CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase, PersonInfo,
     ReconcileRequest, ReconcileResult,
+};
+pub use setl_list::{
+    SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
+    SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,
+    SetlListView,
 };
 
 use std::str::FromStr;
@@ -47,6 +53,7 @@ macro_rules! backend {
             pub(crate) type Db = $db;
             pub(crate) const IS_PG: bool = $is_pg;
             include!("tx.rs");
+            include!("setl_list_tx.rs");
         }
     };
 }

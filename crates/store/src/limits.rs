@@ -36,3 +36,21 @@ pub const RECONCILE_DAYS_MAX: i64 = 366;
 pub const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
 /// Problems reported by one failed import: enough to fix a file, not a flood.
 pub const IMPORT_ISSUES_MAX: usize = 100;
+/// Procedures on one settlement list (oprninfo): the national list has room for a few dozen.
+pub const OPERATIONS_PER_LIST_MAX: usize = 50;
+/// ICU stays on one settlement list (icuinfo): a handful of transfers in and out of intensive care.
+pub const ICU_STAYS_PER_LIST_MAX: usize = 20;
+/// Fund rows on one settlement list (payinfo): one per fund type, and there are about twenty.
+pub const PAYMENTS_PER_LIST_MAX: usize = 50;
+/// Blood rows on one settlement list (bldinfo): one per blood product category.
+pub const BLOOD_ROWS_PER_LIST_MAX: usize = 20;
+/// One fund's declared amount on a list (fen): 10 million yuan, far above any single stay.
+pub const LIST_AMOUNT_FEN_MAX: i64 = 1_000_000_000;
+/// Newborn weight in grams (N 6,2 on the list: at most 9999.99 g).
+pub const NEWBORN_WEIGHT_G_MAX: i64 = 9_999;
+/// Age in whole years (N 4,1 on the list): nobody is older than 150.
+pub const AGE_YEARS_MAX: i64 = 150;
+/// Length of stay in days (实际住院天数): a stay longer than ten years is an error.
+pub const STAY_DAYS_MAX: i64 = 3_660;
+/// Rows in one page of a settlement-list query (4103).
+pub const SETL_LIST_PAGE_ROWS_MAX: i64 = 100;

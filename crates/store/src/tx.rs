@@ -603,6 +603,7 @@ async fn run(tx: &mut Tx<'_>, ctx: &Ctx<'_>, cmd: &Command) -> Result<Done, Stor
         }
         Command::UndoDischarge(c) => undo_discharge(tx, ctx, c).await,
         Command::Revoke(c) => revoke(tx, ctx, c).await,
+        Command::UploadSetlList(c) => setl_list_upload(tx, ctx, c).await,
     }
 }
 
@@ -3127,6 +3128,14 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "ytd",
         "ytd_keyed",
         "idempotency",
+        "setl_list",
+        "setl_list_diagnosis",
+        "setl_list_operation",
+        "setl_list_icu",
+        "setl_list_payment",
+        "setl_list_blood",
+        "setl_list_opsp_diagnosis",
+        "setl_list_group",
     ] {
         let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {t}"))
             .fetch_one(pool)

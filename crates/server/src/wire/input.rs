@@ -138,6 +138,8 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
             .data
             .0
             .into_command(),
+        SetlList4101 | SetlList4101A => crate::setl_list::upload_command(envelope),
+        SetlListQuery4103 => crate::setl_list::query_command(envelope),
         SettlementQuery5203 => {
             let data = envelope.parse_input::<DataInput<VisitData>>()?.data.0;
             Ok(Command::QuerySettlement {

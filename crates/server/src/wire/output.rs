@@ -67,6 +67,8 @@ pub fn render(outcome: &Outcome) -> String {
         Outcome::Cumulative(entries) => serde_json::to_string(&CumulativeOut {
             cuminfo: entries.iter().map(CumulativeRow::from).collect(),
         }),
+        Outcome::SetlListStored(stored) => crate::setl_list::render_stored(stored),
+        Outcome::SetlLists(lists) => crate::setl_list::render_lists(lists),
     };
     // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
     result.expect("output nodes serialise")
