@@ -307,6 +307,24 @@ impl CodeFacts {
         }
     }
 
+    /// The facts of each of `codes` into `out` (same length). The home slots of all codes are
+    /// read first, independently of each other, so that their cache misses overlap instead of
+    /// being paid one after the other; the probes then find them in cache.
+    #[inline]
+    pub(crate) fn get_all<'a, S: AsRef<str>>(&'a self, codes: &[S], out: &mut [Facts<'a>]) {
+        debug_assert_eq!(codes.len(), out.len());
+        let mut touched = 0u32;
+        for code in codes {
+            if let Some((k0, k1, k2, len)) = pack(code.as_ref()) {
+                touched ^= self.slots[self.home(slot_hash(k0, k1, k2, len))].meta;
+            }
+        }
+        std::hint::black_box(touched);
+        for (slot, code) in out.iter_mut().zip(codes) {
+            *slot = self.get(code.as_ref());
+        }
+    }
+
     /// Whether the scheme names `code`.
     pub(crate) fn knows(&self, code: &str) -> bool {
         match pack(code) {

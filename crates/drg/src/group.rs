@@ -320,10 +320,9 @@ pub fn group(record: &CaseRecord, scheme: &Scheme, config: &GroupConfig) -> Grou
     let dx_heap: Vec<Facts<'_>>;
     let px_heap: Vec<Facts<'_>>;
     let dx: &[Facts<'_>] = if record.diagnoses.len() <= CODES_INLINE_MAX {
-        for (slot, code) in dx_inline.iter_mut().zip(&record.diagnoses) {
-            *slot = scheme.dx.get(code);
-        }
-        &dx_inline[..record.diagnoses.len()]
+        let dx = &mut dx_inline[..record.diagnoses.len()];
+        scheme.dx.get_all(&record.diagnoses, dx);
+        dx
     } else {
         dx_heap = record
             .diagnoses
@@ -333,10 +332,9 @@ pub fn group(record: &CaseRecord, scheme: &Scheme, config: &GroupConfig) -> Grou
         &dx_heap
     };
     let px: &[Facts<'_>] = if record.procedures.len() <= CODES_INLINE_MAX {
-        for (slot, code) in px_inline.iter_mut().zip(&record.procedures) {
-            *slot = scheme.px.get(code);
-        }
-        &px_inline[..record.procedures.len()]
+        let px = &mut px_inline[..record.procedures.len()];
+        scheme.px.get_all(&record.procedures, px);
+        px
     } else {
         px_heap = record
             .procedures

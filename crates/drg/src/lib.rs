@@ -29,6 +29,7 @@ mod group;
 mod predicate;
 mod raw;
 mod record;
+mod record_fast;
 mod scheme;
 
 pub use code_map::{CodeMap, CodeMapFiles, TranslateError, UnmappedCodes};
@@ -37,8 +38,8 @@ pub use group::{
     GroupStatus, InvalidReason, Trace,
 };
 pub use record::{
-    parse_case_json, parse_case_json_into, CaseId, CaseInput, CaseRecord, RecordError, Sex,
-    CODES_PER_LIST_MAX,
+    parse_case_json, parse_case_json_into, parse_case_json_serde, CaseId, CaseInput, CaseRecord,
+    RecordError, Sex, CODES_PER_LIST_MAX,
 };
 pub use scheme::{
     AdrgIdx, AdrgInfo, AdrgLists, DrgIdx, DrgInfo, ExclusionTable, MdcIdx, MdcInfo, OrProcedure,

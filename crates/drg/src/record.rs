@@ -469,6 +469,16 @@ pub fn parse_case_json(text: &str) -> Result<CaseInput, RecordError> {
 /// line by line into one `CaseInput` allocates only when a line has more codes than any before.
 /// After an error `input` holds a partial record and must not be grouped.
 pub fn parse_case_json_into(text: &str, input: &mut CaseInput) -> Result<(), RecordError> {
+    // The common, plain line without serde; anything else (and every error) through serde_json.
+    if crate::record_fast::parse_simple(text, input) {
+        return Ok(());
+    }
+    parse_case_json_serde(text, input)
+}
+
+/// [`parse_case_json_into`] through serde_json alone (the reference for the plain-line path).
+#[doc(hidden)]
+pub fn parse_case_json_serde(text: &str, input: &mut CaseInput) -> Result<(), RecordError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     CaseSeed(input)
         .deserialize(&mut deserializer)

@@ -1,0 +1,383 @@
+//! The common case of [`crate::parse_case_json_into`] without serde: one flat JSON object whose
+//! strings have no escapes and whose known fields hold integers, strings, `null` or arrays of
+//! strings. Anything else (an escape, a float, a numeric string, a value of the wrong kind, a
+//! very deep or very long value) makes [`parse_simple`] give up, and the caller parses the line
+//! with serde_json, which also writes every error message. When it does not give up, the result
+//! is exactly serde's (a property test holds the two to that).
+
+use crate::record::{CaseId, CaseInput, Sex, CODES_PER_LIST_MAX};
+
+/// Nesting of skipped values deeper than this is left to serde_json (whose own limit is 128).
+const DEPTH_MAX: usize = 64;
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    at: usize,
+}
+
+/// `None` everywhere below means "not the simple case: let serde_json decide".
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes.get(self.at).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        if self.peek()? == byte {
+            self.at += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// A string without escapes or control characters; the cursor is on its opening quote.
+    #[inline]
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        loop {
+            match *self.bytes.get(self.at)? {
+                b'"' => break,
+                b'\\' => return None,
+                byte if byte < 0x20 => return None,
+                _ => self.at += 1,
+            }
+        }
+        let text = &self.text[start..self.at];
+        self.at += 1;
+        Some(text)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.bytes.get(self.at..self.at + word.len())? == word {
+            self.at += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// `null`, consumed; false (nothing consumed) for anything else.
+    #[inline]
+    fn null(&mut self) -> bool {
+        if self.peek() == Some(b'n') && self.literal(b"null").is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// A JSON integer `-?(0|[1-9][0-9]*)` that fits an i64, and not `-0`; the next byte must
+    /// not continue a number (a fraction or an exponent is left to serde).
+    fn integer(&mut self) -> Option<i64> {
+        self.skip_ws();
+        let start = self.at;
+        let negative = self.bytes.get(self.at) == Some(&b'-');
+        if negative {
+            self.at += 1;
+        }
+        let digits = self.at;
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        let n_digits = self.at - digits;
+        if n_digits == 0 || (n_digits > 1 && self.bytes[digits] == b'0') {
+            return None;
+        }
+        if let Some(b'.' | b'e' | b'E') = self.bytes.get(self.at) {
+            return None;
+        }
+        let value: i64 = self.text[start..self.at].parse().ok()?;
+        if negative && value == 0 {
+            return None;
+        }
+        Some(value)
+    }
+
+    /// Any JSON number, checked against the grammar and skipped.
+    fn number(&mut self) -> Option<()> {
+        let digits = |cursor: &mut Cursor<'_>| {
+            let start = cursor.at;
+            while cursor.bytes.get(cursor.at).is_some_and(u8::is_ascii_digit) {
+                cursor.at += 1;
+            }
+            cursor.at - start
+        };
+        if self.bytes.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        let first = self.at;
+        let n = digits(self);
+        if n == 0 || (n > 1 && self.bytes[first] == b'0') {
+            return None;
+        }
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
+                self.at += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Skips any JSON value whose strings have no escapes.
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
+        if depth > DEPTH_MAX {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'n' => self.literal(b"null"),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'-' | b'0'..=b'9' => self.number(),
+            b'[' => {
+                self.at += 1;
+                if self.peek()? == b']' {
+                    self.at += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip_value(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b']' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'{' => {
+                self.at += 1;
+                if self.peek()? == b'}' {
+                    self.at += 1;
+                    return Some(());
+                }
+                loop {
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    self.string()?;
+                    self.eat(b':')?;
+                    self.skip_value(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b'}' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// An integer field: an integer or `null`.
+    fn int_field(&mut self) -> Option<Option<i64>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.integer().map(Some)
+    }
+
+    /// A code list: `null` or an array of escape-free strings, written into `codes` in place.
+    fn codes(&mut self, codes: &mut Vec<String>) -> Option<()> {
+        if self.null() {
+            codes.clear();
+            return Some(());
+        }
+        self.eat(b'[')?;
+        let mut n_codes = 0;
+        if self.peek()? == b']' {
+            self.at += 1;
+        } else {
+            loop {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let code = self.string()?;
+                if n_codes == CODES_PER_LIST_MAX {
+                    return None;
+                }
+                if n_codes == codes.len() {
+                    codes.push(String::new());
+                }
+                codes[n_codes].clear();
+                codes[n_codes].push_str(code);
+                n_codes += 1;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        codes.truncate(n_codes);
+        Some(())
+    }
+}
+
+/// Parses `text` into `input` if it is the simple case; false if serde_json must parse it
+/// (`input` may then hold a partial record, which serde's parse overwrites entirely).
+pub(crate) fn parse_simple(text: &str, input: &mut CaseInput) -> bool {
+    let mut cursor = Cursor {
+        bytes: text.as_bytes(),
+        text,
+        at: 0,
+    };
+    parse_object(&mut cursor, input).is_some()
+}
+
+fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
+    input.id = None;
+    let record = &mut input.record;
+    record.sex = None;
+    record.age_years = None;
+    record.age_days = None;
+    record.birth_weight_g = None;
+    let mut seen_diagnoses = false;
+    let mut seen_procedures = false;
+    cursor.eat(b'{')?;
+    if cursor.peek()? == b'}' {
+        cursor.at += 1;
+    } else {
+        loop {
+            if cursor.peek()? != b'"' {
+                return None;
+            }
+            let key = cursor.string()?;
+            cursor.eat(b':')?;
+            match key {
+                "id" => {
+                    input.id = if cursor.null() {
+                        None
+                    } else if cursor.peek()? == b'"' {
+                        Some(CaseId::Text(cursor.string()?.to_owned()))
+                    } else {
+                        Some(CaseId::Number(cursor.integer()?))
+                    };
+                }
+                "sex" => {
+                    record.sex = if cursor.null() {
+                        None
+                    } else if cursor.peek()? == b'"' {
+                        match cursor.string()?.trim() {
+                            "1" | "男" => Some(Sex::Male),
+                            "2" | "女" => Some(Sex::Female),
+                            _ => None,
+                        }
+                    } else {
+                        Sex::from_code(cursor.integer()?)
+                    };
+                }
+                "age_years" => record.age_years = cursor.int_field()?,
+                "age_days" => record.age_days = cursor.int_field()?,
+                "birth_weight_g" => record.birth_weight_g = cursor.int_field()?,
+                "diagnoses" => {
+                    cursor.codes(&mut record.diagnoses)?;
+                    seen_diagnoses = true;
+                }
+                "procedures" => {
+                    cursor.codes(&mut record.procedures)?;
+                    seen_procedures = true;
+                }
+                _ => cursor.skip_value(0)?,
+            }
+            match cursor.peek()? {
+                b',' => cursor.at += 1,
+                b'}' => {
+                    cursor.at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    // Only whitespace may follow the object.
+    if cursor.peek().is_some() {
+        return None;
+    }
+    if !seen_diagnoses {
+        record.diagnoses.clear();
+    }
+    if !seen_procedures {
+        record.procedures.clear();
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain path takes every reference line (so the CLI's common case never reaches
+    /// serde) and plain variants of its own grammar; it gives up on what it leaves to serde.
+    #[test]
+    fn takes_plain_lines_and_leaves_the_rest() {
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/chs-drg-1.1/testcases.jsonl"
+        ));
+        let mut input = CaseInput::default();
+        for (idx, line) in text.lines().enumerate() {
+            assert!(parse_simple(line, &mut input), "line {}", idx + 1);
+        }
+        for plain in [
+            "{}",
+            " { \"id\" : 7 , \"diagnoses\" : [ ] } \n",
+            r#"{"sex": "女", "age_years": -3, "x": [1, {"y": [true, false, null, -0.5e+3]}]}"#,
+        ] {
+            assert!(parse_simple(plain, &mut input), "{plain}");
+        }
+        for left in [
+            "",
+            "[]",
+            "{} x",
+            r#"{"id": "a\\b"}"#,
+            r#"{"age_years": "40"}"#,
+            r#"{"age_years": 40.0}"#,
+            r#"{"age_years": -0}"#,
+            r#"{"age_years": 012}"#,
+            r#"{"age_years": 9223372036854775808}"#,
+            r#"{"diagnoses": "A00.000"}"#,
+            r#"{"diagnoses": [1]}"#,
+            r#"{"x": 01}"#,
+            r#"{"x": 1.}"#,
+            r#"{"x": tru}"#,
+            "{\"x\": \"a\u{1}b\"}",
+            r#"{"id": 1,}"#,
+        ] {
+            assert!(!parse_simple(left, &mut input), "{left}");
+        }
+        let too_many = format!(r#"{{"diagnoses": [{}]}}"#, vec![r#""A""#; 257].join(","));
+        assert!(!parse_simple(&too_many, &mut input));
+        let deep = format!(r#"{{"x": {}{}}}"#, "[".repeat(70), "]".repeat(70));
+        assert!(!parse_simple(&deep, &mut input));
+    }
+}
