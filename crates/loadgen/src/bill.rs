@@ -126,6 +126,9 @@ pub fn cost_target_fen(
     (yuan * 100.0).round() as i64
 }
 
+/// Random picks per line when looking for an item priced within the line's share of the cost.
+const ITEM_PICKS: usize = 8;
+
 /// Builds a bill of `n_lines` lines from `items` of the allowed kinds whose total is close to
 /// `target_fen`. Some lines carry fractional counts to exercise the rounding rule.
 pub fn build_bill(
@@ -150,13 +153,25 @@ pub fn build_bill(
     let share_sum: i64 = shares.iter().sum();
     let mut lines = Vec::with_capacity(n_lines);
     for share in shares {
-        let item_idx = candidates[rng.random_range(0..candidates.len())];
-        let pric_micro = items[item_idx].pric_micro.max(10_000);
         let line_target_fen = (target_fen * share / share_sum.max(1)).max(1);
-        // Whole units near the line's share of the cost; one line in twenty in half units.
+        // An item the line can afford (a 2,000-yuan operation does not belong on a 150-yuan
+        // outpatient bill): the first of a few random picks priced within the line's share, or
+        // else the cheapest of them.
+        let mut item_idx = candidates[rng.random_range(0..candidates.len())];
+        for _ in 0..ITEM_PICKS {
+            if items[item_idx].pric_micro.max(10_000) <= line_target_fen * 10_000 {
+                break;
+            }
+            let other = candidates[rng.random_range(0..candidates.len())];
+            if items[other].pric_micro < items[item_idx].pric_micro {
+                item_idx = other;
+            }
+        }
+        let pric_micro = items[item_idx].pric_micro.max(10_000);
+        // Whole units near the line's share of the cost; one line in twenty half a unit less.
         let units = (line_target_fen * 10_000 / pric_micro).clamp(1, COUNT_MAX);
         let cnt_e4 = if rng.random_range(0..20) == 0 {
-            units * 10_000 + 5_000
+            units * 10_000 - 5_000
         } else {
             units * 10_000
         };
@@ -229,6 +244,36 @@ mod tests {
             .collect();
         stays.sort_unstable();
         assert!((520_000..=680_000).contains(&stays[stays.len() / 2]));
+    }
+
+    /// Bills cost what the spec's distribution drew: across many outpatient bills of 3–15 lines
+    /// the total is within a few percent of the drawn targets, and the median bill stays near
+    /// the spec's median (not pushed up by expensive items on cheap bills).
+    #[test]
+    fn outpatient_bills_cost_about_their_target() {
+        let items = items();
+        let mut rng = StdRng::seed_from_u64(11);
+        let kinds = [ItemKind::Drug, ItemKind::Service, ItemKind::Consumable];
+        let (mut targets, mut totals) = (0i64, 0i64);
+        let mut bill_totals = Vec::new();
+        for _ in 0..5_000 {
+            let target = cost_target_fen(&mut rng, VisitKind::Outpatient, 2, 40, None);
+            let n_lines = rng.random_range(OUTPATIENT_LINES.0..=OUTPATIENT_LINES.1);
+            let bill = build_bill(&mut rng, &items, &kinds, n_lines, target);
+            targets += target;
+            totals += bill.total_fen();
+            bill_totals.push(bill.total_fen());
+        }
+        bill_totals.sort_unstable();
+        let median = bill_totals[bill_totals.len() / 2];
+        assert!(
+            (targets * 85 / 100..=targets * 115 / 100).contains(&totals),
+            "bills total {totals} fen for targets of {targets}"
+        );
+        assert!(
+            (10_000..=20_000).contains(&median),
+            "median bill {median} fen"
+        );
     }
 
     proptest! {
