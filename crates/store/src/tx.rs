@@ -1707,39 +1707,102 @@ async fn account_balance_tx(tx: &mut Tx<'_>, account: &str) -> Result<Option<i64
         .transpose()?)
 }
 
-async fn load_ytd(tx: &mut Tx<'_>, psn_no: &str, year: i64) -> Result<Ytd, StoreError> {
-    let row = sqlx::query(
-        "SELECT inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, hifob, hifmi_base, hifmi, maf, maf_deductible \
-         FROM ytd WHERE psn_no = $1 AND year = $2",
+/// What a settlement reads about its person besides the accounts.
+struct PersonState {
+    psn_type: String,
+    insuplc_admdvs: String,
+    /// Identity categories in force, sorted.
+    sp_psn_types: Vec<String>,
+    ytd: Ytd,
+}
+
+/// The person's insurance relation for `insutype` on `date` (as [`active_relation`]), identity
+/// categories in force, and year-to-date accumulators, in one round trip: the four reads are
+/// one `UNION ALL`, each arm tagged in its first column. The caller holds the person's lock, and
+/// these rows change only under it.
+async fn person_state(
+    tx: &mut Tx<'_>,
+    psn_no: &str,
+    insutype: &str,
+    date: NaiveDate,
+    year: i64,
+) -> Result<PersonState, StoreError> {
+    let d = date.to_string();
+    let rows = sqlx::query(
+        "SELECT CAST(0 AS BIGINT), psn_type, insuplc_admdvs, psn_insu_stas, CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT) \
+         FROM insurance WHERE psn_no = $1 AND insutype = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) \
+         UNION ALL \
+         SELECT CAST(1 AS BIGINT), sp_psn_type, '', '', CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT) \
+         FROM identity WHERE psn_no = $1 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) \
+         UNION ALL \
+         SELECT CAST(2 AS BIGINT), '', '', '', inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, \
+                hifob, hifmi_base, hifmi, maf, maf_deductible \
+         FROM ytd WHERE psn_no = $1 AND year = $4 \
+         UNION ALL \
+         SELECT CAST(3 AS BIGINT), key, '', '', amount_fen, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+         FROM ytd_keyed WHERE psn_no = $1 AND year = $4",
     )
     .bind(psn_no)
+    .bind(insutype)
+    .bind(&d)
     .bind(year)
-    .fetch_optional(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    let mut ytd = match row {
-        Some(r) => Ytd {
-            inpatient_admissions: r.try_get(0)?,
-            hifp_inpatient: r.try_get(1)?,
-            hifp_outpatient: r.try_get(2)?,
-            outpatient_deductible: r.try_get(3)?,
-            hifob: r.try_get(4)?,
-            hifmi_base: r.try_get(5)?,
-            hifmi: r.try_get(6)?,
-            maf: r.try_get(7)?,
-            maf_deductible: r.try_get(8)?,
-            keyed: BTreeMap::new(),
-        },
-        None => Ytd::default(),
-    };
-    for r in sqlx::query("SELECT key, amount_fen FROM ytd_keyed WHERE psn_no = $1 AND year = $2")
-        .bind(psn_no)
-        .bind(year)
-        .fetch_all(&mut **tx)
-        .await?
-    {
-        ytd.keyed.insert(r.try_get(0)?, r.try_get(1)?);
+    // (psn_insu_stas, psn_type, insuplc_admdvs) of the relation that `active_relation` picks:
+    // the lowest status.
+    let mut relation: Option<(String, String, String)> = None;
+    let mut sp_psn_types = Vec::new();
+    let mut ytd = Ytd::default();
+    for r in rows {
+        let tag: i64 = r.try_get(0)?;
+        match tag {
+            0 => {
+                let found: (String, String, String) = (r.try_get(3)?, r.try_get(1)?, r.try_get(2)?);
+                if relation.as_ref().is_none_or(|best| found.0 < best.0) {
+                    relation = Some(found);
+                }
+            }
+            1 => sp_psn_types.push(r.try_get(1)?),
+            2 => {
+                ytd.inpatient_admissions = r.try_get(4)?;
+                ytd.hifp_inpatient = r.try_get(5)?;
+                ytd.hifp_outpatient = r.try_get(6)?;
+                ytd.outpatient_deductible = r.try_get(7)?;
+                ytd.hifob = r.try_get(8)?;
+                ytd.hifmi_base = r.try_get(9)?;
+                ytd.hifmi = r.try_get(10)?;
+                ytd.maf = r.try_get(11)?;
+                ytd.maf_deductible = r.try_get(12)?;
+            }
+            _ => {
+                ytd.keyed.insert(r.try_get(1)?, r.try_get(4)?);
+            }
+        }
     }
-    Ok(ytd)
+    sp_psn_types.sort();
+    let Some((stas, psn_type, insuplc_admdvs)) = relation else {
+        return Err(StoreError::refused(
+            "insutype",
+            format!("{psn_no} has no {insutype} relation on {d}"),
+        ));
+    };
+    if stas != "1" {
+        return Err(StoreError::refused(
+            "insutype",
+            format!("{psn_no}'s {insutype} relation is not active (psn_insu_stas {stas})"),
+        ));
+    }
+    Ok(PersonState {
+        psn_type,
+        insuplc_admdvs,
+        sp_psn_types,
+        ytd,
+    })
 }
 
 /// Adds `delta` to the person-year accumulators.
@@ -2078,18 +2141,13 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     }
 
     // The person as of today.
-    let (psn_type, insuplc_admdvs) = active_relation(tx, &c.psn_no, &c.insutype, today).await?;
     let d = today.to_string();
-    let sp_psn_types = sqlx::query(
-        "SELECT sp_psn_type FROM identity WHERE psn_no = $1 AND begndate <= $2 AND (enddate = '' OR enddate >= $2) ORDER BY sp_psn_type",
-    )
-    .bind(&c.psn_no)
-    .bind(&d)
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .map(|r| r.try_get(0))
-    .collect::<Result<Vec<String>, sqlx::Error>>()?;
+    let PersonState {
+        psn_type,
+        insuplc_admdvs,
+        sp_psn_types,
+        ytd,
+    } = person_state(tx, &c.psn_no, &c.insutype, today, year).await?;
     let cross_region_filed = if v.mdtrtarea_admvs != insuplc_admdvs {
         sqlx::query(
             "SELECT 1 FROM filing WHERE psn_no = $1 AND mdtrtarea_admvs = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) LIMIT 1",
@@ -2131,7 +2189,6 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             .filter_map(|f| balances.get(&f).map(|b| (f, *b)))
             .collect();
     }
-    let ytd = load_ytd(tx, &c.psn_no, year).await?;
     let input = SettleInput {
         settle_date: today,
         insutype: &c.insutype,
