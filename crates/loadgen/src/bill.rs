@@ -258,7 +258,8 @@ mod tests {
         let mut bill_totals = Vec::new();
         for _ in 0..5_000 {
             let target = cost_target_fen(&mut rng, VisitKind::Outpatient, 2, 40, None);
-            let n_lines = rng.random_range(OUTPATIENT_LINES.0..=OUTPATIENT_LINES.1);
+            let n_lines =
+                rand::Rng::random_range(&mut rng, OUTPATIENT_LINES.0..=OUTPATIENT_LINES.1);
             let bill = build_bill(&mut rng, &items, &kinds, n_lines, target);
             targets += target;
             totals += bill.total_fen();
