@@ -343,6 +343,17 @@ fn field_error<E: de::Error>(field: &'static str, error: impl fmt::Display) -> E
     E::custom(format!("{FIELD_MARK}{field}{FIELD_MARK}{error}"))
 }
 
+/// Resets the id and the single-valued fields before a line overwrites a used record (the code
+/// lists are overwritten in place, or cleared when the line has none).
+pub(crate) fn clear_scalars(input: &mut CaseInput) {
+    input.id = None;
+    let record = &mut input.record;
+    record.sex = None;
+    record.age_years = None;
+    record.age_days = None;
+    record.birth_weight_g = None;
+}
+
 /// Parses a JSON object into an existing [`CaseInput`], overwriting every field.
 struct CaseSeed<'a>(&'a mut CaseInput);
 
@@ -360,12 +371,8 @@ impl<'de> Visitor<'de> for CaseSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let input = self.0;
-        input.id = None;
+        clear_scalars(input);
         let record = &mut input.record;
-        record.sex = None;
-        record.age_years = None;
-        record.age_days = None;
-        record.birth_weight_g = None;
         let mut seen_diagnoses = false;
         let mut seen_procedures = false;
         while let Some(key) = map.next_key::<Key>()? {

@@ -255,12 +255,8 @@ pub(crate) fn parse_simple(text: &str, input: &mut CaseInput) -> bool {
 }
 
 fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
-    input.id = None;
+    crate::record::clear_scalars(input);
     let record = &mut input.record;
-    record.sex = None;
-    record.age_years = None;
-    record.age_days = None;
-    record.birth_weight_g = None;
     let mut seen_diagnoses = false;
     let mut seen_procedures = false;
     cursor.eat(b'{')?;

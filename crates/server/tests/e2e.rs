@@ -1197,7 +1197,14 @@ async fn settlement_lists_are_grouped_versioned_and_private(app: &TestApp) {
     ] {
         assert_eq!(data[ours], first["expected"][theirs], "{ours}: {data}");
     }
-    assert!(data["grp_proc_info"].as_str().unwrap().contains("adrg="));
+    let explained = data["grp_proc_info"].as_str().unwrap();
+    assert!(
+        explained.contains(&format!(
+            "ADRG {} by ",
+            first["expected"]["adrg"].as_str().unwrap()
+        )),
+        "{explained}"
+    );
     // A retry answers the same and writes nothing.
     let counts = app.row_counts().await;
     let replay = app.ok(inst, "4101A", &msgid(inst, 415), input).await;

@@ -661,53 +661,8 @@ pub fn group_case(record: &CaseRecord) -> Result<SetlListGroup, StoreError> {
         drg: result.drg_code(scheme).to_owned(),
         drg_name,
         cc_level: result.cc_level.as_str().to_owned(),
-        trace: compact_trace(&result, scheme, record),
+        trace: result.explain(scheme, record),
     })
-}
-
-/// The trace in one short line: `mdc=MDCF,MDCA adrg=FF2 cc=MCC@2:I50.900 excluded=CC@3:J18.900
-/// table=…(+1)`, or `invalid: <reason>`. Bounded: the MDC list is at most the scheme's 26 MDCs
-/// and every other part is a code.
-fn compact_trace(result: &yibao_drg::GroupResult, scheme: &Scheme, record: &CaseRecord) -> String {
-    use std::fmt::Write as _;
-    if let GroupStatus::Invalid(reason) = result.status {
-        return format!("invalid: {}", reason.as_str());
-    }
-    let mut out = String::from("mdc=");
-    for (idx, mdc) in result.trace.mdcs_entered().enumerate() {
-        if idx > 0 {
-            out.push(',');
-        }
-        out.push_str(&scheme.mdc(mdc).code);
-    }
-    let _ = write!(out, " adrg={}", result.adrg_code(scheme));
-    let code_at = |idx: usize| record.diagnoses.get(idx).map(String::as_str).unwrap_or("?");
-    match result.trace.cc_source {
-        Some(source) => {
-            let _ = write!(
-                out,
-                " cc={}@{}:{}",
-                source.level.as_str(),
-                source.diagnosis_idx,
-                code_at(source.diagnosis_idx)
-            );
-        }
-        None => out.push_str(" cc=none"),
-    }
-    if let Some(excluded) = result.trace.cc_excluded {
-        let _ = write!(
-            out,
-            " excluded={}@{}:{} table={}",
-            excluded.level.as_str(),
-            excluded.diagnosis_idx,
-            code_at(excluded.diagnosis_idx),
-            scheme.exclusion_table_name(excluded.table)
-        );
-        if result.trace.n_cc_excluded > 1 {
-            let _ = write!(out, "(+{})", result.trace.n_cc_excluded - 1);
-        }
-    }
-    out
 }
 
 /// Length of stay in days: `act_ipt_days` when sent, else discharge day minus admission day,
@@ -844,7 +799,12 @@ mod tests {
         assert_eq!(group.adrg, expected.adrg_code(scheme));
         assert_eq!(group.mdc, expected.mdc_code(scheme));
         assert_eq!(group.status_name(), expected.status.as_str());
-        assert!(group.trace.starts_with("mdc="), "{}", group.trace);
+        assert_eq!(group.trace, expected.explain(scheme, &record));
+        assert!(
+            group.trace.contains(&format!("ADRG {}", group.adrg)),
+            "{}",
+            group.trace
+        );
     }
 
     /// Invalid lists in order of precedence: each names its field.
