@@ -1201,6 +1201,12 @@ impl Chain<'_> {
         self.stats
             .settled(VisitKind::Inpatient, &settlement.amounts, 1);
         self.open_visit = None;
+        if let Some(setl_id) = &settlement.setl_id {
+            self.upload_setl_list(
+                &site, patient, &insuplc, &mdtrt_id, setl_id, diag_code, diag_name,
+            )
+            .await;
+        }
         self.after_settlement(
             &site,
             patient,
@@ -1213,6 +1219,73 @@ impl Chain<'_> {
             &settlement,
         )
         .await;
+    }
+
+    /// 4101A 结算清单上传 for a settled stay: the principal diagnosis, sometimes a comorbidity, the
+    /// usual procedure; the answer must carry the list's id and a group of the CHS-DRG scheme.
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_setl_list(
+        &mut self,
+        site: &Site,
+        patient: &Patient,
+        insuplc: &str,
+        mdtrt_id: &str,
+        setl_id: &str,
+        diag_code: &str,
+        diag_name: &str,
+    ) {
+        let today = local_now().format("%Y-%m-%d").to_string();
+        let mut diseinfo = vec![
+            json!({"diag_type": "1", "diag_code": diag_code, "diag_name": diag_name,
+            "adm_cond_type": "1", "maindiag_flag": "1"}),
+        ];
+        if self.rng.random_range(0..3) == 0 {
+            let (code, name) =
+                SECONDARY_DIAGNOSES[self.rng.random_range(0..SECONDARY_DIAGNOSES.len())];
+            diseinfo.push(
+                json!({"diag_type": "1", "diag_code": code, "diag_name": name,
+                "adm_cond_type": "1", "maindiag_flag": "0"}),
+            );
+        }
+        let oprninfo: Vec<serde_json::Value> = usual_procedure(diag_code)
+            .map(|(code, name)| {
+                json!({"oprn_oprt_type": "1", "oprn_oprt_code": code, "oprn_oprt_name": name,
+                "oprn_oprt_date": today, "anst_way": "1", "oper_dr_code": "D140500002",
+                "anst_dr_code": "D140500003", "main_oprn_flag": "1"})
+            })
+            .into_iter()
+            .collect();
+        let input = json!({
+            "setlinfo": {"psn_no": patient.psn_no, "mdtrt_id": mdtrt_id, "setl_id": setl_id,
+                "medcasno": format!("BA{mdtrt_id}"), "ntly": "CHN", "adm_way": "1", "trt_type": "1",
+                "adm_caty": "A03", "dscg_caty": "A03", "dscg_way": "1", "setl_begn_date": today,
+                "setl_end_date": today, "hi_paymtd": "1", "chfpdr_code": "D140500002",
+                "medins_fill_dept": "病案科", "medins_fill_psn": "编码员"},
+            "diseinfo": diseinfo,
+            "oprninfo": oprninfo,
+        });
+        let (_, body) = self.body(site, "4101A", insuplc, input);
+        let Some(output) = self.send(site, "4101A", body, Expect::Success).await else {
+            return;
+        };
+        let value: serde_json::Value = serde_json::from_str(&output).unwrap_or_default();
+        let data = &value["data"];
+        let status = data["grp_stas"].as_str().unwrap_or("");
+        let drg = data["drg_code"].as_str().unwrap_or("");
+        if data["setl_id"].as_str() != Some(setl_id)
+            || data["setl_list_id"].as_str().is_none_or(str::is_empty)
+            || !matches!(
+                status,
+                "分组成功" | "无法入组" | "歧义病案" | "信息校验不通过"
+            )
+            || drg.is_empty()
+        {
+            self.stats.violation(format!(
+                "4101A: no list id or group for {setl_id} in {output}"
+            ));
+            return;
+        }
+        self.stats.setl_list_grouped(status, drg);
     }
 
     /// One hostile request of a random kind; each must be refused.
@@ -1306,14 +1379,28 @@ const OUTPATIENT_DIAGNOSES: &[(&str, &str)] = &[
 const INPATIENT_DIAGNOSES: &[(&str, &str)] = &[
     ("J18.900", "肺炎"),
     ("I63.900", "脑梗死"),
-    ("I25.100", "动脉硬化性心脏病"),
-    ("K80.200", "胆囊结石不伴有胆囊炎"),
+    ("I25.103", "冠状动脉粥样硬化性心脏病"),
+    ("K80.201", "胆囊结石"),
     ("S72.000", "股骨颈骨折"),
-    ("K35.800", "急性阑尾炎，其他未特指"),
+    ("K35.800x001", "急性阑尾炎"),
     ("N20.000", "肾结石"),
     ("I50.900", "心力衰竭"),
-    ("C34.900", "支气管或肺恶性肿瘤"),
+    ("C34.900x001", "肺恶性肿瘤"),
 ];
+
+/// The procedure a stay for a diagnosis of [`INPATIENT_DIAGNOSES`] usually has (ICD-9-CM-3 医保版),
+/// for the settlement list.
+fn usual_procedure(diag_code: &str) -> Option<(&'static str, &'static str)> {
+    match diag_code {
+        "K80.201" => Some(("51.2300", "腹腔镜下胆囊切除术")),
+        "S72.000" => Some(("81.5100", "全髋关节置换")),
+        "K35.800x001" => Some(("47.0100", "腹腔镜下阑尾切除术")),
+        _ => None,
+    }
+}
+
+/// Secondary diagnoses a list may carry (common comorbidities).
+const SECONDARY_DIAGNOSES: &[(&str, &str)] = &[("I10.x00x002", "高血压"), ("E11.900", "2型糖尿病")];
 
 /// One 2204/2301 `feedetail` row.
 #[derive(Serialize)]

@@ -115,6 +115,8 @@ pub struct WorkerStats {
     pub latency: BTreeMap<&'static str, Histogram>,
     /// Net money.
     pub funds: FundTotals,
+    /// Settlement lists (4101A) accepted, by DRG code (or status when not grouped).
+    pub setl_list_groups: BTreeMap<String, u64>,
 }
 
 impl WorkerStats {
@@ -162,6 +164,16 @@ impl WorkerStats {
         self.funds.add(amounts);
     }
 
+    /// Counts an accepted settlement list by its group.
+    pub fn setl_list_grouped(&mut self, status: &str, drg: &str) {
+        let key = if status == "分组成功" {
+            drg
+        } else {
+            status
+        };
+        *self.setl_list_groups.entry(key.to_owned()).or_insert(0) += 1;
+    }
+
     /// Adds another worker's counts.
     pub fn merge(&mut self, o: WorkerStats) {
         self.requests += o.requests;
@@ -189,6 +201,9 @@ impl WorkerStats {
             self.latency.entry(infno).or_default().merge(&h);
         }
         self.funds.merge(&o.funds);
+        for (group, n) in o.setl_list_groups {
+            *self.setl_list_groups.entry(group).or_insert(0) += n;
+        }
     }
 }
 
@@ -297,6 +312,7 @@ impl Summary {
             "errors": s.errors,
             "latency": latency,
             "funds_yuan": funds,
+            "setl_list_groups": s.setl_list_groups,
         })
     }
 
@@ -340,6 +356,21 @@ impl Summary {
             "  hostile requests refused {} (each one must be)",
             s.bad_requests_refused
         );
+        if !s.setl_list_groups.is_empty() {
+            let mut groups: Vec<(&String, &u64)> = s.setl_list_groups.iter().collect();
+            groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let top: Vec<String> = groups
+                .iter()
+                .take(6)
+                .map(|(group, n)| format!("{group} ×{n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  settlement lists (4101A) {}, grouped by CHS-DRG 1.1: {}",
+                s.setl_list_groups.values().sum::<u64>(),
+                top.join(", ")
+            );
+        }
         let _ = writeln!(out, "fund totals (net of reversals, yuan):");
         for (name, fen) in s.funds.rows() {
             let _ = writeln!(out, "  {name:<40} {:>16}", fen_text(fen));
