@@ -811,18 +811,21 @@ impl Chain<'_> {
         };
         self.stats.settled(kind, &settlement.amounts, 1);
         self.open_visit = None;
-        self.after_settlement(
-            &site,
-            patient,
-            &insuplc,
-            "2207",
-            "2208",
-            &msgid,
-            body,
-            &output,
-            &settlement,
-        )
-        .await;
+        // An undone outpatient settlement leaves an open registration, as at a real counter
+        // (the person may come back to pay); the open-visit limit bounds how many.
+        let _undone = self
+            .after_settlement(
+                &site,
+                patient,
+                &insuplc,
+                "2207",
+                "2208",
+                &msgid,
+                body,
+                &output,
+                &settlement,
+            )
+            .await;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -918,7 +921,8 @@ impl Chain<'_> {
         }
     }
 
-    /// Retries, reversals, 冲正 and hostile follow-ups of a settlement.
+    /// Retries, reversals, 冲正 and hostile follow-ups of a settlement; true when the settlement
+    /// was undone (reversed or revoked).
     #[allow(clippy::too_many_arguments)]
     async fn after_settlement(
         &mut self,
@@ -931,7 +935,7 @@ impl Chain<'_> {
         body: Bytes,
         output: &str,
         settlement: &Settlement,
-    ) {
+    ) -> bool {
         let chaos = self.shared.config.chaos.clone();
         let setl_id = settlement.setl_id.clone().unwrap_or_default();
         let mdtrt_id = settlement.mdtrt_id.clone().unwrap_or_default();
@@ -983,6 +987,7 @@ impl Chain<'_> {
                 self.stats.revs += 1;
                 self.stats
                     .settled(VisitKind::Outpatient, &negate(&settlement.amounts), 0);
+                return true;
             }
         } else if roll < chaos.revs_permille + chaos.reversal_permille {
             // An institution of another code may not touch this settlement.
@@ -1024,9 +1029,11 @@ impl Chain<'_> {
                     let input = json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": patient.psn_no}});
                     let (_, twice) = self.body(site, reverse_infno, insuplc, input);
                     self.send(site, reverse_infno, twice, Expect::Refusal).await;
+                    return true;
                 }
             }
         }
+        false
     }
 
     async fn inpatient(&mut self, patient: &Patient) {
@@ -1200,25 +1207,32 @@ impl Chain<'_> {
         };
         self.stats
             .settled(VisitKind::Inpatient, &settlement.amounts, 1);
-        self.open_visit = None;
+        let stay = self.open_visit.take();
         if let Some(setl_id) = &settlement.setl_id {
             self.upload_setl_list(
                 &site, patient, &insuplc, &mdtrt_id, setl_id, diag_code, diag_name,
             )
             .await;
         }
-        self.after_settlement(
-            &site,
-            patient,
-            &insuplc,
-            "2304",
-            "2305",
-            &msgid,
-            body,
-            &output,
-            &settlement,
-        )
-        .await;
+        let undone = self
+            .after_settlement(
+                &site,
+                patient,
+                &insuplc,
+                "2304",
+                "2305",
+                &msgid,
+                body,
+                &output,
+                &settlement,
+            )
+            .await;
+        if undone {
+            // The stay is no longer settled: it is withdrawn at the end of the chain (2405, 2302,
+            // 2404), as a hospital does with a stay it will not settle again, so that the person
+            // is not left in hospital.
+            self.open_visit = stay;
+        }
     }
 
     /// 4101A 结算清单上传 for a settled stay: the principal diagnosis, sometimes a comorbidity, the
