@@ -773,40 +773,19 @@ impl Chain<'_> {
             preselfpay_amt: None,
             inscp_scp_amt: None,
         };
-        // 2206 预结算.
-        let (_, body) = self.body(&site, "2206", &insuplc, json!({"data": &settle}));
-        let Some(output) = self.send(&site, "2206", body, Expect::Success).await else {
-            return;
-        };
-        if self
-            .check_settlement(
-                "2206",
-                &output,
-                bill.total_fen(),
-                None,
-                Direction::Settlement,
-            )
-            .is_none()
-        {
-            return;
-        }
-        // 2207 结算.
         let invono = format!("FP{seq}");
-        let settle = settle.final_(&invono, &totals);
-        let (msgid, body) = self.body(&site, "2207", &insuplc, json!({"data": &settle}));
-        let Some(output) = self
-            .send(&site, "2207", body.clone(), Expect::Success)
+        let Some((msgid, body, output, settlement)) = self
+            .presettle_then_settle(
+                &site,
+                &insuplc,
+                ("2206", "2207"),
+                &settle,
+                &invono,
+                &totals,
+                bill.total_fen(),
+            )
             .await
         else {
-            return;
-        };
-        let Some(settlement) = self.check_settlement(
-            "2207",
-            &output,
-            bill.total_fen(),
-            Some(&msgid),
-            Direction::Settlement,
-        ) else {
             return;
         };
         self.stats.settled(kind, &settlement.amounts, 1);
@@ -919,6 +898,38 @@ impl Chain<'_> {
             }
             None
         }
+    }
+
+    /// 预结算 then 结算 (2206 → 2207, 2303 → 2304): the same input, the settlement's with the invoice
+    /// and the fee upload's classification totals; each answer checked against the bill. The
+    /// settlement's msgid, body, answer and checked amounts, or `None` after a failure (counted).
+    #[allow(clippy::too_many_arguments)]
+    async fn presettle_then_settle(
+        &mut self,
+        site: &Site,
+        insuplc: &str,
+        (pre_infno, infno): (&'static str, &'static str),
+        settle: &SettleInput<'_>,
+        invono: &str,
+        totals: &LineTotals,
+        bill_fen: i64,
+    ) -> Option<(String, Bytes, String, Settlement)> {
+        let (_, body) = self.body(site, pre_infno, insuplc, json!({"data": settle}));
+        let output = self.send(site, pre_infno, body, Expect::Success).await?;
+        self.check_settlement(pre_infno, &output, bill_fen, None, Direction::Settlement)?;
+        let settle = settle.final_(invono, totals);
+        let (msgid, body) = self.body(site, infno, insuplc, json!({"data": &settle}));
+        let output = self
+            .send(site, infno, body.clone(), Expect::Success)
+            .await?;
+        let settlement = self.check_settlement(
+            infno,
+            &output,
+            bill_fen,
+            Some(&msgid),
+            Direction::Settlement,
+        )?;
+        Some((msgid, body, output, settlement))
     }
 
     /// Retries, reversals, 冲正 and hostile follow-ups of a settlement; true when the settlement
@@ -1171,38 +1182,19 @@ impl Chain<'_> {
             preselfpay_amt: None,
             inscp_scp_amt: None,
         };
-        let (_, body) = self.body(&site, "2303", &insuplc, json!({"data": &settle}));
-        let Some(output) = self.send(&site, "2303", body, Expect::Success).await else {
-            return;
-        };
-        if self
-            .check_settlement(
-                "2303",
-                &output,
-                bill.total_fen(),
-                None,
-                Direction::Settlement,
-            )
-            .is_none()
-        {
-            return;
-        }
         let invono = format!("ZF{seq}");
-        let settle = settle.final_(&invono, &totals);
-        let (msgid, body) = self.body(&site, "2304", &insuplc, json!({"data": &settle}));
-        let Some(output) = self
-            .send(&site, "2304", body.clone(), Expect::Success)
+        let Some((msgid, body, output, settlement)) = self
+            .presettle_then_settle(
+                &site,
+                &insuplc,
+                ("2303", "2304"),
+                &settle,
+                &invono,
+                &totals,
+                bill.total_fen(),
+            )
             .await
         else {
-            return;
-        };
-        let Some(settlement) = self.check_settlement(
-            "2304",
-            &output,
-            bill.total_fen(),
-            Some(&msgid),
-            Direction::Settlement,
-        ) else {
             return;
         };
         self.stats
