@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read as _, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -23,6 +23,9 @@ use yibao_drg::{
 
 /// Lines per chunk handed to a worker thread.
 const CHUNK_LINES: usize = 2048;
+/// A chunk stops taking lines once it holds this many bytes (so a chunk of long lines stays
+/// small; at most this plus one line of [`LINE_BYTES_MAX`]).
+const CHUNK_BYTES: usize = 1 << 20;
 /// Threads beyond this are refused: the work is CPU-bound and the machine count is small.
 const THREADS_MAX: usize = 256;
 /// Longer lines are reported as bad and skipped, so one runaway line cannot take the memory.
@@ -186,6 +189,13 @@ fn write_id(out: &mut Vec<u8>, id: &Option<CaseId>) {
         Some(CaseId::Number(number)) => {
             let _ = write!(out, "{number}");
         }
+        // An id without quotes, backslashes or control characters is written as it is (what
+        // serde_json would write too); anything else goes through serde_json's escaping.
+        Some(CaseId::Text(text)) if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') => {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        }
         Some(CaseId::Text(text)) => {
             serde_json::to_writer(&mut *out, text).expect("writing a string to a Vec cannot fail");
         }
@@ -329,14 +339,23 @@ fn process_line(
     out.extend_from_slice(b"}\n");
 }
 
+/// Where a line of a chunk is.
+#[derive(Clone, Copy)]
+enum LineSpan {
+    /// `data[start..end]`, with its newline if it had one.
+    Text { start: usize, end: usize },
+    /// Longer than [`LINE_BYTES_MAX`]: not kept, reported.
+    TooLong,
+}
+
 /// A chunk of input lines and, once processed, their output.
 #[derive(Default)]
 struct Chunk {
     seq: u64,
     first_line_no: u64,
-    lines: Vec<Vec<u8>>,
-    too_long: Vec<bool>,
-    n_lines: usize,
+    /// The chunk's lines, one after the other.
+    data: Vec<u8>,
+    lines: Vec<LineSpan>,
     out: Vec<u8>,
     errors: Vec<String>,
     counts: Counts,
@@ -347,74 +366,100 @@ impl Chunk {
         self.out.clear();
         self.errors.clear();
         self.counts = Counts::default();
-        for (line_idx, line) in self.lines[..self.n_lines].iter().enumerate() {
-            if self.too_long[line_idx] {
-                self.counts.bad_lines += 1;
-                self.errors.push(format!(
-                    "line {}: longer than {LINE_BYTES_MAX} bytes",
-                    self.first_line_no + line_idx as u64
-                ));
-                continue;
+        for (line_idx, span) in self.lines.iter().enumerate() {
+            let line_no = self.first_line_no + line_idx as u64;
+            match *span {
+                LineSpan::TooLong => {
+                    self.counts.bad_lines += 1;
+                    self.errors.push(format!(
+                        "line {line_no}: longer than {LINE_BYTES_MAX} bytes"
+                    ));
+                }
+                LineSpan::Text { start, end } => process_line(
+                    job,
+                    scratch,
+                    line_no,
+                    &self.data[start..end],
+                    &mut self.out,
+                    &mut self.errors,
+                    &mut self.counts,
+                ),
             }
-            process_line(
-                job,
-                scratch,
-                self.first_line_no + line_idx as u64,
-                line,
-                &mut self.out,
-                &mut self.errors,
-                &mut self.counts,
-            );
         }
     }
 
-    /// Reads up to [`CHUNK_LINES`] lines; returns false at the end of the input.
+    /// Reads lines until the chunk holds [`CHUNK_LINES`] of them or [`CHUNK_BYTES`] bytes;
+    /// returns false at the end of the input. A line longer than [`LINE_BYTES_MAX`] is read
+    /// past without being kept.
     fn fill(&mut self, input: &mut dyn BufRead, next_line_no: &mut u64) -> io::Result<bool> {
         self.first_line_no = *next_line_no;
-        self.n_lines = 0;
-        while self.n_lines < CHUNK_LINES {
-            if self.lines.len() == self.n_lines {
-                self.lines.push(Vec::new());
-                self.too_long.push(false);
+        self.data.clear();
+        self.lines.clear();
+        while self.lines.len() < CHUNK_LINES && self.data.len() < CHUNK_BYTES {
+            let start = self.data.len();
+            let mut too_long = false;
+            let mut read_any = false;
+            loop {
+                let buffer = input.fill_buf()?;
+                if buffer.is_empty() {
+                    break;
+                }
+                read_any = true;
+                let (take, line_ends) = match find_newline(buffer) {
+                    Some(pos) => (pos + 1, true),
+                    None => (buffer.len(), false),
+                };
+                if !too_long {
+                    let content = self.data.len() - start + take - usize::from(line_ends);
+                    if content > LINE_BYTES_MAX {
+                        too_long = true;
+                        self.data.truncate(start);
+                    } else {
+                        self.data.extend_from_slice(&buffer[..take]);
+                    }
+                }
+                input.consume(take);
+                if line_ends {
+                    break;
+                }
             }
-            let line = &mut self.lines[self.n_lines];
-            line.clear();
-            let limit = LINE_BYTES_MAX as u64 + 1;
-            if (&mut *input).take(limit).read_until(b'\n', line)? == 0 {
+            if !read_any {
                 break;
             }
-            let too_long = line.len() as u64 == limit && line.last() != Some(&b'\n');
-            if too_long {
-                line.clear();
-                line.shrink_to(LINE_BYTES_MAX);
-                skip_line(input)?;
-            }
-            self.too_long[self.n_lines] = too_long;
-            self.n_lines += 1;
             *next_line_no += 1;
+            self.lines.push(if too_long {
+                LineSpan::TooLong
+            } else {
+                LineSpan::Text {
+                    start,
+                    end: self.data.len(),
+                }
+            });
         }
-        Ok(self.n_lines > 0)
+        Ok(!self.lines.is_empty())
     }
 }
 
-/// Skips the rest of the current line.
-fn skip_line(input: &mut dyn BufRead) -> io::Result<()> {
-    loop {
-        let buffer = input.fill_buf()?;
-        if buffer.is_empty() {
-            return Ok(());
+/// The position of the first newline in `bytes`, eight bytes at a time.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const LANES_01: u64 = 0x0101_0101_0101_0101;
+    const LANES_80: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = LANES_01 * b'\n' as u64;
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let word =
+            u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes")) ^ NEWLINES;
+        // The lowest marked lane is the first newline (a borrow can only mark lanes above it).
+        let newlines = word.wrapping_sub(LANES_01) & !word & LANES_80;
+        if newlines != 0 {
+            return Some(at + (newlines.trailing_zeros() / 8) as usize);
         }
-        match buffer.iter().position(|&byte| byte == b'\n') {
-            Some(pos) => {
-                input.consume(pos + 1);
-                return Ok(());
-            }
-            None => {
-                let n_bytes = buffer.len();
-                input.consume(n_bytes);
-            }
-        }
+        at += 8;
     }
+    bytes[at..]
+        .iter()
+        .position(|&byte| byte == b'\n')
+        .map(|pos| at + pos)
 }
 
 /// Writes a processed chunk and reports its bad lines.
@@ -631,4 +676,59 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         totals.bad_lines,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_written_as_serde_json_writes_them() {
+        let texts = [
+            "D00001",
+            "",
+            "a\"b",
+            "back\\slash",
+            "tab\t",
+            "\u{1f}",
+            "中文",
+            "\u{7f}",
+        ];
+        let ids = texts
+            .iter()
+            .map(|text| Some(CaseId::Text((*text).to_owned())))
+            .chain([
+                None,
+                Some(CaseId::Number(-17)),
+                Some(CaseId::Number(i64::MAX)),
+            ]);
+        for id in ids {
+            let mut out = Vec::new();
+            write_id(&mut out, &id);
+            let want = match &id {
+                None => "null".to_owned(),
+                Some(CaseId::Text(text)) => serde_json::to_string(text).unwrap(),
+                Some(CaseId::Number(number)) => serde_json::to_string(number).unwrap(),
+            };
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn newlines_are_found_where_a_byte_search_finds_them() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut bytes: Vec<u8> =
+                    (0..len).map(|i| [b'a', 0x0b, 0x09, 0x8a][i % 4]).collect();
+                if at < len {
+                    bytes[at] = b'\n';
+                    if at + 3 < len {
+                        bytes[at + 3] = b'\n';
+                    }
+                }
+                let want = bytes.iter().position(|&b| b == b'\n');
+                assert_eq!(find_newline(&bytes), want, "{bytes:?}");
+            }
+        }
+    }
 }

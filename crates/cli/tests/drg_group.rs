@@ -177,3 +177,58 @@ fn an_unreadable_file_fails_and_writes_nothing() {
     let output = yibao(&["drg", "group", "--threads", "0", "-"], None);
     assert!(!output.status.success());
 }
+
+/// Chunks end after 2,048 lines or 1 MiB: four copies of the test cases (6,624 lines, about
+/// 2 MiB, the last line without its newline) cross both limits, and every line is grouped once,
+/// in order, with one thread or several.
+#[test]
+fn input_across_many_chunks_is_grouped_line_for_line() {
+    let text = std::fs::read_to_string(testcases_path()).unwrap();
+    let mut input = text.repeat(4);
+    assert_eq!(input.pop(), Some('\n'));
+    let once = yibao(&["drg", "group", "-"], Some(text.as_bytes()));
+    assert!(once.status.success());
+    let want = String::from_utf8(once.stdout).unwrap().repeat(4);
+    for threads in ["1", "3"] {
+        let output = yibao(
+            &["drg", "group", "--threads", threads, "-"],
+            Some(input.as_bytes()),
+        );
+        assert!(output.status.success());
+        assert_eq!(String::from_utf8(output.stdout).unwrap(), want);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("6624 cases"), "{stderr}");
+    }
+}
+
+/// A line of more than 1 MiB is reported and skipped without being kept; one of exactly 1 MiB
+/// (a case padded with spaces) is still read; the lines around them are grouped.
+#[test]
+fn an_overlong_line_is_reported_and_the_next_one_grouped() {
+    const LINE_BYTES_MAX: usize = 1 << 20;
+    let case = r#"{"id": "after", "sex": 1, "age_years": 40, "diagnoses": ["I63.900"]}"#;
+    let mut padded =
+        r#"{"id": "padded", "sex": 1, "age_years": 40, "diagnoses": ["I63.900"]}"#.to_owned();
+    padded.push_str(&" ".repeat(LINE_BYTES_MAX - padded.len()));
+    let overlong = format!(r#"{{"id": "long", "x": "{}"}}"#, "y".repeat(LINE_BYTES_MAX));
+    let input = format!("{case}\n{overlong}\n{padded}\n{case}\n{overlong}");
+    for threads in ["1", "2"] {
+        let output = yibao(
+            &["drg", "group", "--threads", threads, "-"],
+            Some(input.as_bytes()),
+        );
+        assert!(output.status.success());
+        let ids: Vec<serde_json::Value> = stdout_lines(&output)
+            .iter()
+            .map(|line| line["id"].clone())
+            .collect();
+        assert_eq!(ids, ["after", "padded", "after"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("line 2: longer than 1048576 bytes")
+                && stderr.contains("line 5: longer than 1048576 bytes")
+                && stderr.contains("2 bad lines"),
+            "{stderr}"
+        );
+    }
+}

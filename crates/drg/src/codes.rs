@@ -320,7 +320,7 @@ impl CodeFacts {
     #[inline]
     pub(crate) fn get_all<'a, S: AsRef<str>>(&'a self, codes: &[S], out: &mut [Facts<'a>]) {
         debug_assert_eq!(codes.len(), out.len());
-        const BATCH: usize = 32;
+        const BATCH: usize = 16;
         if codes.len() > BATCH {
             for (slot, code) in out.iter_mut().zip(codes) {
                 *slot = self.get(code.as_ref());

@@ -407,7 +407,7 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
         trace,
     };
     for (mdc_pos, rule) in scheme.mdc_rules.iter().enumerate() {
-        if !rule.entry.eval(view, plain) {
+        if !rule.entry_guard.admits(view, plain) || !rule.entry.eval(view, plain) {
             continue;
         }
         let mdc = MdcIdx(mdc_pos as u8);
@@ -432,7 +432,7 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
             } else {
                 plain
             };
-            if adrg_rule.condition.eval(view, mode) {
+            if adrg_rule.guard.admits(view, mode) && adrg_rule.condition.eval(view, mode) {
                 let drg = adrg_rule
                     .drgs
                     .iter()
@@ -448,4 +448,96 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
         }
     }
     result(GroupStatus::Ungroupable, None, None, None, trace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse_case_json, SchemeFiles};
+
+    macro_rules! scheme_file {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../data/chs-drg-1.1/",
+                $name
+            ))
+        };
+    }
+
+    /// A guard turns a rule down only when the rule itself is false. Checked for every MDC
+    /// entry and ADRG condition, in both procedure modes, on every reference case and on each
+    /// case with every one of its diagnoses and procedures moved to the front.
+    #[test]
+    fn guards_never_turn_down_a_rule_that_holds() {
+        let scheme = Scheme::load(&SchemeFiles {
+            mdc_json: scheme_file!("mdc.json"),
+            adrg_json: scheme_file!("adrg.json"),
+            mcc_cc_json: scheme_file!("mcc_cc.json"),
+            exclusions_json: scheme_file!("exclusions.json"),
+            drg_names_csv: scheme_file!("drg_names.csv"),
+            or_procedures_csv: scheme_file!("or_procedures.csv"),
+        })
+        .unwrap();
+        let modes = [false, true].map(|any| EvalMode {
+            main_procedure_any_position: any,
+        });
+        let (mut turned_down, mut held) = (0u64, 0u64);
+        let mut check = |record: &CaseRecord| {
+            if record.diagnoses.is_empty() {
+                return;
+            }
+            let dx: Vec<Facts<'_>> = record.diagnoses.iter().map(|c| scheme.dx.get(c)).collect();
+            let px: Vec<Facts<'_>> = record.procedures.iter().map(|c| scheme.px.get(c)).collect();
+            let view = CaseView {
+                dx: &dx,
+                px: &px,
+                sex: record.sex.map(|sex| sex.code()),
+                age_years: record.age_years,
+                age_days: record.age_days,
+                birth_weight_g: record.birth_weight_g,
+            };
+            let rules = scheme
+                .mdc_rules
+                .iter()
+                .map(|rule| (rule.entry_guard, &rule.entry))
+                .chain(
+                    scheme
+                        .adrg_rules
+                        .iter()
+                        .map(|rule| (rule.guard, &rule.condition)),
+                );
+            for (guard, pred) in rules {
+                for mode in modes {
+                    let holds = pred.eval(&view, mode);
+                    held += u64::from(holds);
+                    if !guard.admits(&view, mode) {
+                        turned_down += 1;
+                        assert!(
+                            !holds,
+                            "{guard:?} turned down a rule that holds: {record:?}"
+                        );
+                    }
+                }
+            }
+        };
+        for line in scheme_file!("testcases.jsonl").lines() {
+            let record = parse_case_json(line).unwrap().record;
+            check(&record);
+            for front in 1..record.diagnoses.len() {
+                let mut moved = record.clone();
+                moved.diagnoses.swap(0, front);
+                check(&moved);
+            }
+            for front in 1..record.procedures.len() {
+                let mut moved = record.clone();
+                moved.procedures.swap(0, front);
+                check(&moved);
+            }
+        }
+        assert!(
+            turned_down > 1_000_000 && held > 10_000,
+            "{turned_down} {held}"
+        );
+    }
 }

@@ -81,6 +81,37 @@ pub(crate) enum Pred {
     TraumaRegionsGe(u32),
 }
 
+/// A necessary condition of a [`Pred`], tested before it: one code-list membership, without the
+/// recursion of a full evaluation. Grouping tries most MDCs and many ADRGs that fail on their
+/// principal diagnosis or main procedure, so most are turned down by their guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// Nothing cheap is known: evaluate the predicate.
+    Open,
+    /// The principal diagnosis must be in the set.
+    PrincipalDxIn(SetIdx),
+    /// The main procedure (in any-position mode: some procedure) must be in the set.
+    MainProcedureIn(SetIdx),
+}
+
+impl Guard {
+    /// False only when the predicate it was taken from is false for `case` in `mode`.
+    #[inline(always)]
+    pub(crate) fn admits(self, case: &CaseView<'_>, mode: EvalMode) -> bool {
+        match self {
+            Guard::Open => true,
+            Guard::PrincipalDxIn(set) => case.dx[0].in_set(set.0),
+            Guard::MainProcedureIn(set) => {
+                if mode.main_procedure_any_position {
+                    case.px.iter().any(|code| code.in_set(set.0))
+                } else {
+                    case.px.first().is_some_and(|code| code.in_set(set.0))
+                }
+            }
+        }
+    }
+}
+
 /// A case as the predicates see it: each code's facts, numbers as they came.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CaseView<'a> {
@@ -102,6 +133,21 @@ pub(crate) struct EvalMode {
 }
 
 impl Pred {
+    /// A necessary condition of this predicate: itself when it is a principal-diagnosis or
+    /// main-procedure test, or the first such test among the arguments of an `all`.
+    pub(crate) fn guard(&self) -> Guard {
+        match self {
+            Pred::PrincipalDxIn(set) => Guard::PrincipalDxIn(*set),
+            Pred::MainProcedureIn(set) => Guard::MainProcedureIn(*set),
+            Pred::All(args) => args
+                .iter()
+                .map(Pred::guard)
+                .find(|guard| *guard != Guard::Open)
+                .unwrap_or(Guard::Open),
+            _ => Guard::Open,
+        }
+    }
+
     pub(crate) fn eval(&self, case: &CaseView<'_>, mode: EvalMode) -> bool {
         match self {
             Pred::True => true,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::codes::{CodeFacts, DxInfo, Interner, CODE_UNKNOWN};
-use crate::predicate::{CmpOp, Field, Pred, SetIdx};
+use crate::predicate::{CmpOp, Field, Guard, Pred, SetIdx};
 use crate::raw::{
     AdrgFile, CodeNameRow, DrgNameRow, ExclusionsFile, MccCcFile, MdcFile, RawAdrg, RawPred,
 };
@@ -253,6 +253,8 @@ const EXCLUSION_TABLES_MAX: usize = u16::MAX as usize;
 #[derive(Debug)]
 pub(crate) struct MdcRule {
     pub(crate) entry: Pred,
+    /// `entry.guard()`, kept beside it.
+    pub(crate) entry_guard: Guard,
     pub(crate) adrgs: Box<[AdrgIdx]>,
     pub(crate) qy: Option<QyRule>,
 }
@@ -270,6 +272,8 @@ pub(crate) struct QyRule {
 #[derive(Debug)]
 pub(crate) struct AdrgRule {
     pub(crate) condition: Pred,
+    /// `condition.guard()`, kept beside it.
+    pub(crate) guard: Guard,
     pub(crate) surgical: bool,
     pub(crate) drgs: Box<[(DrgIdx, Split)]>,
 }
@@ -926,6 +930,7 @@ impl Scheme {
                 return Err(inconsistent(owner, "the last DRG's split is not `always`"));
             }
             adrg_rules.push(AdrgRule {
+                guard: condition.guard(),
                 condition,
                 surgical: section == Section::Surgical,
                 drgs: rule_drgs.into_boxed_slice(),
@@ -1019,6 +1024,7 @@ impl Scheme {
                 }
             };
             mdc_rules.push(MdcRule {
+                entry_guard: entry.guard(),
                 entry,
                 adrgs: order.clone().into_boxed_slice(),
                 qy,
