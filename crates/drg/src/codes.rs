@@ -145,6 +145,12 @@ impl Facts<'_> {
         sets: &[],
     };
 
+    /// The ids of the sets that hold the code, ascending.
+    #[inline]
+    pub(crate) fn sets(&self) -> &[u32] {
+        self.sets
+    }
+
     /// Whether the code is in the list compiled to `set`.
     #[inline]
     pub(crate) fn in_set(&self, set: u32) -> bool {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::codes::Facts;
-use crate::predicate::{CaseView, EvalMode};
+use crate::predicate::{CaseView, EvalMode, Guard};
 use crate::record::CaseRecord;
 use crate::scheme::{AdrgIdx, DrgIdx, ExclusionTable, MdcIdx, Scheme};
 
@@ -406,8 +406,13 @@ fn group_view(view: &CaseView<'_>, scheme: &Scheme, config: &GroupConfig) -> Gro
         cc_level,
         trace,
     };
+    let principal_mdcs = scheme.principal_guard_mask(&view.dx[0]);
     for (mdc_pos, rule) in scheme.mdc_rules.iter().enumerate() {
-        if !rule.entry_guard.admits(view, plain) || !rule.entry.eval(view, plain) {
+        let admitted = match rule.entry_guard {
+            Guard::PrincipalDxIn(_) => principal_mdcs & (1 << mdc_pos) != 0,
+            guard => guard.admits(view, plain),
+        };
+        if !admitted || !rule.entry.eval(view, plain) {
             continue;
         }
         let mdc = MdcIdx(mdc_pos as u8);
@@ -497,6 +502,16 @@ mod tests {
                 age_days: record.age_days,
                 birth_weight_g: record.birth_weight_g,
             };
+            let principal_mdcs = scheme.principal_guard_mask(&dx[0]);
+            for (mdc_pos, rule) in scheme.mdc_rules.iter().enumerate() {
+                if let Guard::PrincipalDxIn(_) = rule.entry_guard {
+                    assert_eq!(
+                        principal_mdcs & (1 << mdc_pos) != 0,
+                        rule.entry_guard.admits(&view, modes[0]),
+                        "MDC mask at {mdc_pos}: {record:?}"
+                    );
+                }
+            }
             let rules = scheme
                 .mdc_rules
                 .iter()

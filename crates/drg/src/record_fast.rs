@@ -38,7 +38,11 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     #[inline(always)]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+        while let Some(&byte) = self.bytes.get(self.at) {
+            // Whitespace is at most a space: one compare passes anything above.
+            if byte > b' ' || !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+                return;
+            }
             self.at += 1;
         }
     }
@@ -98,7 +102,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// `null`, consumed; false (nothing consumed) for anything else.
-    #[inline]
+    #[inline(always)]
     fn null(&mut self) -> bool {
         if self.peek() == Some(b'n') && self.literal(b"null").is_some() {
             return true;
@@ -108,6 +112,7 @@ impl<'a> Cursor<'a> {
 
     /// A JSON integer `-?(0|[1-9][0-9]*)` that fits an i64, and not `-0`; the next byte must
     /// not continue a number (a fraction or an exponent is left to serde).
+    #[inline(always)]
     fn integer(&mut self) -> Option<i64> {
         self.skip_ws();
         let negative = self.bytes.get(self.at) == Some(&b'-');
@@ -234,6 +239,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// An integer field: an integer or `null`.
+    #[inline(always)]
     fn int_field(&mut self) -> Option<Option<i64>> {
         if self.null() {
             return Some(None);
@@ -242,6 +248,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A code list: `null` or an array of escape-free strings, written into `codes` in place.
+    #[inline(always)]
     fn codes(&mut self, codes: &mut Vec<String>) -> Option<()> {
         if self.null() {
             codes.clear();

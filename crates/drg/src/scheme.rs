@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::codes::{CodeFacts, DxInfo, Interner, CODE_UNKNOWN};
+use crate::codes::{CodeFacts, DxInfo, Facts, Interner, CODE_UNKNOWN};
 use crate::predicate::{CmpOp, Field, Guard, Pred, SetIdx};
 use crate::raw::{
     AdrgFile, CodeNameRow, DrgNameRow, ExclusionsFile, MccCcFile, MdcFile, RawAdrg, RawPred,
@@ -284,6 +284,9 @@ pub struct Scheme {
     pub(crate) dx: CodeFacts,
     pub(crate) px: CodeFacts,
     pub(crate) mdc_rules: Vec<MdcRule>,
+    /// For each set id, the MDCs (bit = position in `mdc_rules`) whose entry guard is "the
+    /// principal diagnosis is in this set"; ids beyond the end are in no such guard.
+    pub(crate) principal_guard_mdcs: Box<[u64]>,
     pub(crate) adrg_rules: Vec<AdrgRule>,
     or_set: SetIdx,
     mdcs: Vec<MdcInfo>,
@@ -1050,12 +1053,24 @@ impl Scheme {
             or_set,
             ..
         } = compiler;
+        assert!(mdc_rules.len() <= 64, "MDCs are counted in a 64-bit mask");
+        let mut principal_guard_mdcs = Vec::new();
+        for (mdc_pos, rule) in mdc_rules.iter().enumerate() {
+            if let Guard::PrincipalDxIn(set) = rule.entry_guard {
+                let at = set.0 as usize;
+                if principal_guard_mdcs.len() <= at {
+                    principal_guard_mdcs.resize(at + 1, 0u64);
+                }
+                principal_guard_mdcs[at] |= 1 << mdc_pos;
+            }
+        }
         let dx = CodeFacts::build(&dx, &dx_info, dx_members);
         let px = CodeFacts::build(&px, &[], px_members);
         Ok(Scheme {
             dx,
             px,
             mdc_rules,
+            principal_guard_mdcs: principal_guard_mdcs.into_boxed_slice(),
             adrg_rules,
             or_set,
             mdcs,
@@ -1074,6 +1089,17 @@ impl Scheme {
             drg_by_code,
             adrg_by_code,
         })
+    }
+
+    /// The MDCs whose entry guard admits a case with this principal diagnosis, as a mask over
+    /// the MDC positions: one pass over the code's sets instead of one list test per MDC.
+    #[inline]
+    pub(crate) fn principal_guard_mask(&self, principal: &Facts<'_>) -> u64 {
+        principal
+            .sets()
+            .iter()
+            .filter_map(|&set| self.principal_guard_mdcs.get(set as usize))
+            .fold(0, |mask, &mdcs| mask | mdcs)
     }
 
     /// The MDCs in evaluation order.
