@@ -17,8 +17,9 @@ use std::sync::Mutex;
 
 use anyhow::Context as _;
 use yibao_drg::{
-    group, parse_case_json_into, AmbiguousCheck, CaseId, CaseInput, CaseRecord, CodeMap,
-    CodeMapFiles, GroupConfig, GroupResult, GroupStatus, Scheme, SchemeFiles, UnmappedCodes,
+    group, parse_case_json_into, AdrgIdx, AmbiguousCheck, CaseId, CaseInput, CaseRecord, CodeMap,
+    CodeMapFiles, GroupConfig, GroupResult, GroupStatus, MdcIdx, Scheme, SchemeFiles,
+    UnmappedCodes,
 };
 
 /// Lines per chunk handed to a worker thread.
@@ -181,6 +182,32 @@ impl Counts {
 #[derive(Default)]
 struct Scratch {
     input: CaseInput,
+    /// Per DRG, the output after the id of a case grouped to it (without `--trace`), written
+    /// once and then copied: a grouped case's status, MDC and ADRG follow from its DRG.
+    grouped_tails: Vec<Option<GroupedTail>>,
+}
+
+/// The output fields of a grouped case, kept with the MDC and ADRG they were written for.
+struct GroupedTail {
+    mdc: Option<MdcIdx>,
+    adrg: Option<AdrgIdx>,
+    bytes: Vec<u8>,
+}
+
+/// Writes `,"status":…,"drg":"…"` of a result.
+fn write_fields(out: &mut Vec<u8>, scheme: &Scheme, result: &GroupResult) {
+    // The codes come from the scheme (checked ASCII-free of quotes by the format) and the
+    // status strings are constants, so they are written without escaping or formatting.
+    for (key, value) in [
+        (&b",\"status\":\""[..], result.status.as_str()),
+        (b"\",\"mdc\":\"", result.mdc_code(scheme)),
+        (b"\",\"adrg\":\"", result.adrg_code(scheme)),
+        (b"\",\"drg\":\"", result.drg_code(scheme)),
+    ] {
+        out.extend_from_slice(key);
+        out.extend_from_slice(value.as_bytes());
+    }
+    out.push(b'"');
 }
 
 fn write_id(out: &mut Vec<u8>, id: &Option<CaseId>) {
@@ -264,6 +291,10 @@ fn process_line(
     errors: &mut Vec<String>,
     counts: &mut Counts,
 ) {
+    let Scratch {
+        input,
+        grouped_tails,
+    } = scratch;
     let line = match line.last() {
         Some(b'\n') => &line[..line.len() - 1],
         _ => line,
@@ -279,17 +310,17 @@ fn process_line(
             return;
         }
     };
-    if let Err(error) = parse_case_json_into(text, &mut scratch.input) {
+    if let Err(error) = parse_case_json_into(text, input) {
         counts.bad_lines += 1;
         errors.push(format!("line {line_no}: {error}"));
         return;
     }
     out.extend_from_slice(b"{\"id\":");
-    write_id(out, &scratch.input.id);
+    write_id(out, &input.id);
     let translated;
     let record = match job.translate {
-        None => &scratch.input.record,
-        Some((map, unmapped)) => match map.translate(&scratch.input.record, unmapped) {
+        None => &input.record,
+        Some((map, unmapped)) => match map.translate(&input.record, unmapped) {
             Ok(record) => {
                 translated = record;
                 &translated
@@ -321,18 +352,30 @@ fn process_line(
         GroupStatus::Ambiguous => counts.ambiguous += 1,
         GroupStatus::Invalid(_) => counts.invalid += 1,
     }
-    // The codes come from the scheme (checked ASCII-free of quotes by the format) and the
-    // status strings are constants, so they are written without escaping or formatting.
-    for (key, value) in [
-        (&b",\"status\":\""[..], result.status.as_str()),
-        (b"\",\"mdc\":\"", result.mdc_code(job.scheme)),
-        (b"\",\"adrg\":\"", result.adrg_code(job.scheme)),
-        (b"\",\"drg\":\"", result.drg_code(job.scheme)),
-    ] {
-        out.extend_from_slice(key);
-        out.extend_from_slice(value.as_bytes());
+    if let (false, GroupStatus::Grouped, Some(drg)) = (job.trace, result.status, result.drg) {
+        if grouped_tails.len() <= drg.index() {
+            grouped_tails.resize_with(drg.index() + 1, || None);
+        }
+        let tail = &mut grouped_tails[drg.index()];
+        if tail
+            .as_ref()
+            .is_none_or(|tail| tail.mdc != result.mdc || tail.adrg != result.adrg)
+        {
+            let mut bytes = Vec::new();
+            write_fields(&mut bytes, job.scheme, &result);
+            bytes.extend_from_slice(b"}\n");
+            *tail = Some(GroupedTail {
+                mdc: result.mdc,
+                adrg: result.adrg,
+                bytes,
+            });
+        }
+        if let Some(tail) = tail {
+            out.extend_from_slice(&tail.bytes);
+        }
+        return;
     }
-    out.push(b'"');
+    write_fields(out, job.scheme, &result);
     if job.trace {
         write_trace(out, job.scheme, record, &result);
     }
