@@ -460,30 +460,12 @@ mod tests {
     use super::*;
     use crate::{parse_case_json, SchemeFiles};
 
-    macro_rules! scheme_file {
-        ($name:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../data/chs-drg-1.1/",
-                $name
-            ))
-        };
-    }
-
     /// A guard turns a rule down only when the rule itself is false. Checked for every MDC
     /// entry and ADRG condition, in both procedure modes, on every reference case and on each
     /// case with every one of its diagnoses and procedures moved to the front.
     #[test]
     fn guards_never_turn_down_a_rule_that_holds() {
-        let scheme = Scheme::load(&SchemeFiles {
-            mdc_json: scheme_file!("mdc.json"),
-            adrg_json: scheme_file!("adrg.json"),
-            mcc_cc_json: scheme_file!("mcc_cc.json"),
-            exclusions_json: scheme_file!("exclusions.json"),
-            drg_names_csv: scheme_file!("drg_names.csv"),
-            or_procedures_csv: scheme_file!("or_procedures.csv"),
-        })
-        .unwrap();
+        let scheme = Scheme::load(&SchemeFiles::CARRIED).unwrap();
         let modes = [false, true].map(|any| EvalMode {
             main_procedure_any_position: any,
         });
@@ -536,7 +518,11 @@ mod tests {
                 }
             }
         };
-        for line in scheme_file!("testcases.jsonl").lines() {
+        let testcases = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/chs-drg-1.1/testcases.jsonl"
+        ));
+        for line in testcases.lines() {
             let record = parse_case_json(line).unwrap().record;
             check(&record);
             for front in 1..record.diagnoses.len() {

@@ -34,6 +34,31 @@ pub struct SchemeFiles<'a> {
     pub or_procedures_csv: &'a str,
 }
 
+/// The text of one of the project's own scheme files (`data/chs-drg-1.1/`), compiled in.
+macro_rules! carried_file {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/chs-drg-1.1/",
+            $name
+        ))
+    };
+}
+
+impl SchemeFiles<'static> {
+    /// The project's own copy of the CHS-DRG 1.1 tables (`data/chs-drg-1.1/`), compiled into
+    /// the binary: for callers that group without a scheme directory (the server's settlement
+    /// lists) and for tests.
+    pub const CARRIED: SchemeFiles<'static> = SchemeFiles {
+        mdc_json: carried_file!("mdc.json"),
+        adrg_json: carried_file!("adrg.json"),
+        mcc_cc_json: carried_file!("mcc_cc.json"),
+        exclusions_json: carried_file!("exclusions.json"),
+        drg_names_csv: carried_file!("drg_names.csv"),
+        or_procedures_csv: carried_file!("or_procedures.csv"),
+    };
+}
+
 impl SchemeFiles<'_> {
     /// File name of [`SchemeFiles::mdc_json`] in the scheme directory.
     pub const MDC_JSON: &'static str = "mdc.json";

@@ -270,18 +270,6 @@ pub struct SetlListView {
 // ------------------------------------------------------------------------------------------
 // The scheme
 
-/// The scheme's tables, carried by the project and compiled into the binary so that grouping
-/// needs no file at run time.
-macro_rules! scheme_file {
-    ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../data/chs-drg-1.1/",
-            $name
-        ))
-    };
-}
-
 static SCHEME: OnceLock<Result<Scheme, String>> = OnceLock::new();
 
 /// The CHS-DRG 1.1 scheme, loaded from the embedded tables on first use and kept for the life
@@ -289,15 +277,8 @@ static SCHEME: OnceLock<Result<Scheme, String>> = OnceLock::new();
 pub fn drg_scheme() -> Result<&'static Scheme, StoreError> {
     SCHEME
         .get_or_init(|| {
-            Scheme::load(&SchemeFiles {
-                mdc_json: scheme_file!("mdc.json"),
-                adrg_json: scheme_file!("adrg.json"),
-                mcc_cc_json: scheme_file!("mcc_cc.json"),
-                exclusions_json: scheme_file!("exclusions.json"),
-                drg_names_csv: scheme_file!("drg_names.csv"),
-                or_procedures_csv: scheme_file!("or_procedures.csv"),
-            })
-            .map_err(|e| e.to_string())
+            // The tables the project carries, compiled in: grouping needs no file at run time.
+            Scheme::load(&SchemeFiles::CARRIED).map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| StoreError::Invariant(format!("the embedded {DRG_SCHEME_NAME} tables: {e}")))
