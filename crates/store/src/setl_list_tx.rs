@@ -1,6 +1,6 @@
 // 4101A settlement lists: the SQL. Included after `tx.rs` into the same two modules (`pg`, `sq`),
-// so it shares that file's imports and helpers (`Tx`, `Done`, `lock_person`, `ts`, `TS`) and
-// compiles once per backend. Written with `$n` placeholders, BIGINT and TEXT only.
+// so it shares that file's imports and helpers (`Tx`, `Done`, `lock_person`, `ts`, `TS`,
+// `insert_rows`) and compiles once per backend. Written with `$n` placeholders, BIGINT and TEXT only.
 
 /// 4101A: checks the list against the settlement it names, groups it and stores it as the next
 /// version for that settlement (never an edit in place: the latest version wins).
@@ -142,91 +142,182 @@ async fn setl_list_upload(
     .execute(&mut **tx)
     .await?;
 
-    for (seq, d) in c.diagnoses.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO setl_list_diagnosis (setl_list_id, seq, diag_type, diag_code, diag_name, adm_cond_type, maindiag_flag) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&setl_list_id)
-        .bind(seq as i64)
-        .bind(&d.diag_type)
-        .bind(&d.diag_code)
-        .bind(&d.diag_name)
-        .bind(&d.adm_cond_type)
-        .bind(i64::from(d.maindiag_flag))
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (seq, o) in c.operations.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO setl_list_operation (setl_list_id, seq, oprn_oprt_type, oprn_oprt_code, oprn_oprt_name, \
-             oprn_oprt_date, anst_way, oper_dr_code, anst_dr_code, main_oprn_flag) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&setl_list_id)
-        .bind(seq as i64)
-        .bind(&o.oprn_oprt_type)
-        .bind(&o.oprn_oprt_code)
-        .bind(&o.oprn_oprt_name)
-        .bind(o.oprn_oprt_date.map(|d| d.to_string()).unwrap_or_default())
-        .bind(&o.anst_way)
-        .bind(&o.oper_dr_code)
-        .bind(&o.anst_dr_code)
-        .bind(i64::from(o.main_oprn_flag))
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (seq, s) in c.icu_stays.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO setl_list_icu (setl_list_id, seq, scs_cutd_ward_type, scs_cutd_inpool_time, scs_cutd_exit_time, \
-             scs_cutd_sum_dura) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&setl_list_id)
-        .bind(seq as i64)
-        .bind(&s.ward_type)
-        .bind(ts(s.inpool_time))
-        .bind(ts(s.exit_time))
-        .bind(&s.sum_dura)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (seq, p) in c.payments.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO setl_list_payment (setl_list_id, seq, fund_pay_type, fund_payamt_fen) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&setl_list_id)
-        .bind(seq as i64)
-        .bind(&p.fund_pay_type)
-        .bind(p.fund_payamt_fen)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (seq, b) in c.blood.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO setl_list_blood (setl_list_id, seq, bld_cat, bld_amt, bld_unt) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&setl_list_id)
-        .bind(seq as i64)
-        .bind(&b.bld_cat)
-        .bind(b.bld_amt)
-        .bind(&b.bld_unt)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (seq, o) in c.opsp_diagnoses.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO setl_list_opsp_diagnosis (setl_list_id, seq, diag_code, diag_name, oprn_oprt_code, oprn_oprt_name) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&setl_list_id)
-        .bind(seq as i64)
-        .bind(&o.diag_code)
-        .bind(&o.diag_name)
-        .bind(&o.oprn_oprt_code)
-        .bind(&o.oprn_oprt_name)
-        .execute(&mut **tx)
-        .await?;
-    }
+    // The list's rows, each table in as few statements as the parameter limit allows.
+    let id = || V::T(&setl_list_id);
+    let seq = |idx: usize| V::I(idx as i64);
+    let rows: Vec<Vec<V<'_>>> = c
+        .diagnoses
+        .iter()
+        .enumerate()
+        .map(|(idx, d)| {
+            vec![
+                id(),
+                seq(idx),
+                V::T(&d.diag_type),
+                V::T(&d.diag_code),
+                V::T(&d.diag_name),
+                V::T(&d.adm_cond_type),
+                V::I(i64::from(d.maindiag_flag)),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "setl_list_diagnosis",
+        &[
+            "setl_list_id",
+            "seq",
+            "diag_type",
+            "diag_code",
+            "diag_name",
+            "adm_cond_type",
+            "maindiag_flag",
+        ],
+        rows,
+        "",
+    )
+    .await?;
+    let rows = c
+        .operations
+        .iter()
+        .enumerate()
+        .map(|(idx, o)| {
+            vec![
+                id(),
+                seq(idx),
+                V::T(&o.oprn_oprt_type),
+                V::T(&o.oprn_oprt_code),
+                V::T(&o.oprn_oprt_name),
+                V::S(o.oprn_oprt_date.map(|d| d.to_string()).unwrap_or_default()),
+                V::T(&o.anst_way),
+                V::T(&o.oper_dr_code),
+                V::T(&o.anst_dr_code),
+                V::I(i64::from(o.main_oprn_flag)),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "setl_list_operation",
+        &[
+            "setl_list_id",
+            "seq",
+            "oprn_oprt_type",
+            "oprn_oprt_code",
+            "oprn_oprt_name",
+            "oprn_oprt_date",
+            "anst_way",
+            "oper_dr_code",
+            "anst_dr_code",
+            "main_oprn_flag",
+        ],
+        rows,
+        "",
+    )
+    .await?;
+    let rows = c
+        .icu_stays
+        .iter()
+        .enumerate()
+        .map(|(idx, s)| {
+            vec![
+                id(),
+                seq(idx),
+                V::T(&s.ward_type),
+                V::S(ts(s.inpool_time)),
+                V::S(ts(s.exit_time)),
+                V::T(&s.sum_dura),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "setl_list_icu",
+        &[
+            "setl_list_id",
+            "seq",
+            "scs_cutd_ward_type",
+            "scs_cutd_inpool_time",
+            "scs_cutd_exit_time",
+            "scs_cutd_sum_dura",
+        ],
+        rows,
+        "",
+    )
+    .await?;
+    let rows = c
+        .payments
+        .iter()
+        .enumerate()
+        .map(|(idx, p)| {
+            vec![
+                id(),
+                seq(idx),
+                V::T(&p.fund_pay_type),
+                V::I(p.fund_payamt_fen),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "setl_list_payment",
+        &["setl_list_id", "seq", "fund_pay_type", "fund_payamt_fen"],
+        rows,
+        "",
+    )
+    .await?;
+    let rows = c
+        .blood
+        .iter()
+        .enumerate()
+        .map(|(idx, b)| {
+            vec![
+                id(),
+                seq(idx),
+                V::T(&b.bld_cat),
+                V::N(b.bld_amt),
+                V::T(&b.bld_unt),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "setl_list_blood",
+        &["setl_list_id", "seq", "bld_cat", "bld_amt", "bld_unt"],
+        rows,
+        "",
+    )
+    .await?;
+    let rows = c
+        .opsp_diagnoses
+        .iter()
+        .enumerate()
+        .map(|(idx, o)| {
+            vec![
+                id(),
+                seq(idx),
+                V::T(&o.diag_code),
+                V::T(&o.diag_name),
+                V::T(&o.oprn_oprt_code),
+                V::T(&o.oprn_oprt_name),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "setl_list_opsp_diagnosis",
+        &[
+            "setl_list_id",
+            "seq",
+            "diag_code",
+            "diag_name",
+            "oprn_oprt_code",
+            "oprn_oprt_name",
+        ],
+        rows,
+        "",
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO setl_list_group (setl_list_id, scheme, status, mdc, adrg, drg, drg_name, cc_level, trace) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
