@@ -1,6 +1,6 @@
 // 4101A settlement lists: the SQL. Included after `tx.rs` into the same two modules (`pg`, `sq`),
 // so it shares that file's imports and helpers (`Tx`, `Done`, `lock_person`, `ts`, `TS`,
-// `insert_rows`) and compiles once per backend. Written with `$n` placeholders, BIGINT and TEXT only.
+// `insert_rows`) and compiles once per backend. Its own SQL uses `$n` placeholders, BIGINT and TEXT only.
 
 /// 4101A: checks the list against the settlement it names, groups it and stores it as the next
 /// version for that settlement (never an edit in place: the latest version wins).
