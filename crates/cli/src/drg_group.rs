@@ -433,24 +433,33 @@ impl Chunk {
 
     /// Reads lines until the chunk holds [`CHUNK_LINES`] of them or [`CHUNK_BYTES`] bytes;
     /// returns false at the end of the input. A line longer than [`LINE_BYTES_MAX`] is read
-    /// past without being kept.
+    /// past without being kept. Each buffer the reader hands over is searched for newlines
+    /// and its complete lines are taken in one go.
     fn fill(&mut self, input: &mut dyn BufRead, next_line_no: &mut u64) -> io::Result<bool> {
         self.first_line_no = *next_line_no;
         self.data.clear();
         self.lines.clear();
-        while self.lines.len() < CHUNK_LINES && self.data.len() < CHUNK_BYTES {
-            let start = self.data.len();
-            let mut too_long = false;
-            let mut read_any = false;
-            loop {
-                let buffer = input.fill_buf()?;
-                if buffer.is_empty() {
-                    break;
+        // The line being read: where it starts in `data`, whether any of it has been read,
+        // and whether it has grown past the limit (its bytes are then dropped).
+        let mut start = 0;
+        let mut partial = false;
+        let mut too_long = false;
+        loop {
+            let buffer = input.fill_buf()?;
+            if buffer.is_empty() {
+                if partial {
+                    // The last line has no newline.
+                    self.end_line(start, too_long, next_line_no);
                 }
-                read_any = true;
-                let (take, line_ends) = match find_newline(buffer) {
+                break;
+            }
+            let mut taken = 0;
+            let mut full = false;
+            while !full {
+                let rest = &buffer[taken..];
+                let (take, line_ends) = match memchr::memchr(b'\n', rest) {
                     Some(pos) => (pos + 1, true),
-                    None => (buffer.len(), false),
+                    None => (rest.len(), false),
                 };
                 if !too_long {
                     let content = self.data.len() - start + take - usize::from(line_ends);
@@ -458,51 +467,40 @@ impl Chunk {
                         too_long = true;
                         self.data.truncate(start);
                     } else {
-                        self.data.extend_from_slice(&buffer[..take]);
+                        self.data.extend_from_slice(&rest[..take]);
                     }
                 }
-                input.consume(take);
-                if line_ends {
+                taken += take;
+                if !line_ends {
+                    partial = true;
                     break;
                 }
+                self.end_line(start, too_long, next_line_no);
+                start = self.data.len();
+                partial = false;
+                too_long = false;
+                full = self.lines.len() >= CHUNK_LINES || self.data.len() >= CHUNK_BYTES;
             }
-            if !read_any {
+            input.consume(taken);
+            if full {
                 break;
             }
-            *next_line_no += 1;
-            self.lines.push(if too_long {
-                LineSpan::TooLong
-            } else {
-                LineSpan::Text {
-                    start,
-                    end: self.data.len(),
-                }
-            });
         }
         Ok(!self.lines.is_empty())
     }
-}
 
-/// The position of the first newline in `bytes`, eight bytes at a time.
-fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const LANES_01: u64 = 0x0101_0101_0101_0101;
-    const LANES_80: u64 = 0x8080_8080_8080_8080;
-    const NEWLINES: u64 = LANES_01 * b'\n' as u64;
-    let mut at = 0;
-    while at + 8 <= bytes.len() {
-        let word =
-            u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes")) ^ NEWLINES;
-        // The lowest marked lane is the first newline (a borrow can only mark lanes above it).
-        let newlines = word.wrapping_sub(LANES_01) & !word & LANES_80;
-        if newlines != 0 {
-            return Some(at + (newlines.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
+    /// Records the line that began at `data[start]` and ends where `data` does.
+    fn end_line(&mut self, start: usize, too_long: bool, next_line_no: &mut u64) {
+        *next_line_no += 1;
+        self.lines.push(if too_long {
+            LineSpan::TooLong
+        } else {
+            LineSpan::Text {
+                start,
+                end: self.data.len(),
+            }
+        });
     }
-    bytes[at..]
-        .iter()
-        .position(|&byte| byte == b'\n')
-        .map(|pos| at + pos)
 }
 
 /// Writes a processed chunk and reports its bad lines.
@@ -754,24 +752,6 @@ mod tests {
                 Some(CaseId::Number(number)) => serde_json::to_string(number).unwrap(),
             };
             assert_eq!(String::from_utf8(out).unwrap(), want);
-        }
-    }
-
-    #[test]
-    fn newlines_are_found_where_a_byte_search_finds_them() {
-        for len in 0..40 {
-            for at in 0..=len {
-                let mut bytes: Vec<u8> =
-                    (0..len).map(|i| [b'a', 0x0b, 0x09, 0x8a][i % 4]).collect();
-                if at < len {
-                    bytes[at] = b'\n';
-                    if at + 3 < len {
-                        bytes[at + 3] = b'\n';
-                    }
-                }
-                let want = bytes.iter().position(|&b| b == b'\n');
-                assert_eq!(find_newline(&bytes), want, "{bytes:?}");
-            }
         }
     }
 }

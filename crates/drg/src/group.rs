@@ -8,8 +8,9 @@ use crate::predicate::{CaseView, EvalMode, Guard};
 use crate::record::CaseRecord;
 use crate::scheme::{AdrgIdx, DrgIdx, ExclusionTable, MdcIdx, Scheme};
 
-/// Codes of one list interned on the stack; longer lists (rare) go to the heap.
-const CODES_INLINE_MAX: usize = 32;
+/// Codes of one list looked up on the stack (the batched lookup's size); longer lists (rare) go
+/// to the heap. Every case zeroes two arrays of this many slots, so it is kept small.
+const CODES_INLINE_MAX: usize = 16;
 
 /// The severity a case's secondary diagnoses give it (并发症或合并症).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -73,12 +73,71 @@ impl fmt::Display for CaseId {
 }
 
 /// A parsed JSON line: the case id (if any) and the record.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct CaseInput {
     /// `id`, absent when the line has none.
     pub id: Option<CaseId>,
     /// The fields the grouper reads.
     pub record: CaseRecord,
+    /// Code strings a shorter list gave back, kept for a longer one, so that a stream parsed
+    /// into one `CaseInput` stops allocating once it has seen its longest lists.
+    spare_codes: Vec<String>,
+}
+
+/// Two inputs are equal when their ids and records are (spare strings are not part of a case).
+impl PartialEq for CaseInput {
+    fn eq(&self, other: &CaseInput) -> bool {
+        self.id == other.id && self.record == other.record
+    }
+}
+
+impl Eq for CaseInput {}
+
+impl fmt::Debug for CaseInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaseInput")
+            .field("id", &self.id)
+            .field("record", &self.record)
+            .finish()
+    }
+}
+
+/// A fresh code string is made with room for this many bytes (the longest CHS-DRG code has 18),
+/// so that it is not grown again for a later, longer code.
+const CODE_CAPACITY: usize = 24;
+
+/// Makes `codes[at]` exist (taking a spare string, or a new one) and returns it emptied.
+#[inline(always)]
+pub(crate) fn code_slot<'a>(
+    codes: &'a mut Vec<String>,
+    spare: &mut Vec<String>,
+    at: usize,
+) -> &'a mut String {
+    if at == codes.len() {
+        codes.push(
+            spare
+                .pop()
+                .unwrap_or_else(|| String::with_capacity(CODE_CAPACITY)),
+        );
+    }
+    let code = &mut codes[at];
+    code.clear();
+    code
+}
+
+/// Shortens `codes` to `len`, keeping the strings it no longer needs in `spare`.
+#[inline]
+pub(crate) fn shorten_codes(codes: &mut Vec<String>, spare: &mut Vec<String>, len: usize) {
+    if codes.len() > len {
+        spare.extend(codes.drain(len..));
+    }
+}
+
+/// The parts of a [`CaseInput`] a parser fills, borrowed apart.
+pub(crate) fn input_parts(
+    input: &mut CaseInput,
+) -> (&mut Option<CaseId>, &mut CaseRecord, &mut Vec<String>) {
+    (&mut input.id, &mut input.record, &mut input.spare_codes)
 }
 
 /// Why a JSON line is not a case record.
@@ -193,9 +252,13 @@ impl<'de> Deserialize<'de> for LenientSex {
     }
 }
 
-/// Fills a code list in place, reusing the `String`s already in it (a streaming caller parses
-/// line after line into the same record without allocating), bounded by [`CODES_PER_LIST_MAX`].
-struct CodeListSeed<'a>(&'a mut Vec<String>);
+/// Fills a code list in place, reusing the `String`s already in it and the spare ones (a
+/// streaming caller parses line after line into the same record without allocating), bounded by
+/// [`CODES_PER_LIST_MAX`].
+struct CodeListSeed<'a> {
+    codes: &'a mut Vec<String>,
+    spare: &'a mut Vec<String>,
+}
 
 impl<'de> DeserializeSeed<'de> for CodeListSeed<'_> {
     type Value = ();
@@ -210,16 +273,11 @@ impl<'de> Visitor<'de> for CodeListSeed<'_> {
         f.write_str("an array of code strings or null")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let codes = self.0;
+        let CodeListSeed { codes, spare } = self;
         let mut n_codes = 0;
         loop {
-            if n_codes == codes.len() {
-                codes.push(String::new());
-            }
-            if seq
-                .next_element_seed(CodeSeed(&mut codes[n_codes]))?
-                .is_none()
-            {
+            let slot = code_slot(codes, spare, n_codes);
+            if seq.next_element_seed(CodeSeed(slot))?.is_none() {
                 break;
             }
             n_codes += 1;
@@ -229,15 +287,15 @@ impl<'de> Visitor<'de> for CodeListSeed<'_> {
                 )));
             }
         }
-        codes.truncate(n_codes);
+        shorten_codes(codes, spare, n_codes);
         Ok(())
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.clear();
+        shorten_codes(self.codes, self.spare, 0);
         Ok(())
     }
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.0.clear();
+        shorten_codes(self.codes, self.spare, 0);
         Ok(())
     }
 }
@@ -370,15 +428,14 @@ impl<'de> Visitor<'de> for CaseSeed<'_> {
         f.write_str("a JSON object with the case fields")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let input = self.0;
-        clear_scalars(input);
-        let record = &mut input.record;
+        clear_scalars(self.0);
+        let (id, record, spare) = input_parts(self.0);
         let mut seen_diagnoses = false;
         let mut seen_procedures = false;
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Id => {
-                    input.id = map
+                    *id = map
                         .next_value::<IdValue>()
                         .map_err(|e| field_error("id", e))?
                         .0;
@@ -408,13 +465,19 @@ impl<'de> Visitor<'de> for CaseSeed<'_> {
                         .0;
                 }
                 Key::Diagnoses => {
-                    map.next_value_seed(CodeListSeed(&mut record.diagnoses))
-                        .map_err(|e| field_error("diagnoses", e))?;
+                    map.next_value_seed(CodeListSeed {
+                        codes: &mut record.diagnoses,
+                        spare,
+                    })
+                    .map_err(|e| field_error("diagnoses", e))?;
                     seen_diagnoses = true;
                 }
                 Key::Procedures => {
-                    map.next_value_seed(CodeListSeed(&mut record.procedures))
-                        .map_err(|e| field_error("procedures", e))?;
+                    map.next_value_seed(CodeListSeed {
+                        codes: &mut record.procedures,
+                        spare,
+                    })
+                    .map_err(|e| field_error("procedures", e))?;
                     seen_procedures = true;
                 }
                 Key::Other => {
@@ -423,10 +486,10 @@ impl<'de> Visitor<'de> for CaseSeed<'_> {
             }
         }
         if !seen_diagnoses {
-            record.diagnoses.clear();
+            shorten_codes(&mut record.diagnoses, spare, 0);
         }
         if !seen_procedures {
-            record.procedures.clear();
+            shorten_codes(&mut record.procedures, spare, 0);
         }
         Ok(())
     }
@@ -464,10 +527,7 @@ fn record_error(error: serde_json::Error) -> RecordError {
 /// Parses one JSON object (one line of a JSONL file) into a case. Unknown fields are ignored;
 /// a field of the wrong kind is an error that names it.
 pub fn parse_case_json(text: &str) -> Result<CaseInput, RecordError> {
-    let mut input = CaseInput {
-        id: None,
-        record: CaseRecord::default(),
-    };
+    let mut input = CaseInput::default();
     parse_case_json_into(text, &mut input)?;
     Ok(input)
 }
@@ -557,6 +617,29 @@ mod tests {
         assert_eq!(input, parse_case_json(line).unwrap());
         assert_eq!(input.record.procedures, Vec::<String>::new());
         assert_eq!(input.id, None);
+    }
+
+    /// Lists that grow and shrink from line to line, on the plain path and through serde (an
+    /// escaped code), come out as a fresh parse gives them: strings handed back by a shorter
+    /// list are emptied before a longer one reuses them, whichever list takes them.
+    #[test]
+    fn spare_code_strings_never_leak_into_a_later_record() {
+        let lines = [
+            r#"{"diagnoses": ["A01.000", "B02.000", "C03.000", "D04.000"], "procedures": []}"#,
+            r#"{"diagnoses": ["E05.000"], "procedures": ["01.0001", "02.0002", "03.0003"]}"#,
+            r#"{"diagnoses": ["F\u0030.000", "G07.000"], "procedures": null}"#,
+            r#"{"procedures": ["04.0004", "05.0005", "06.0006", "07.0007", "08.0008"]}"#,
+            r#"{"diagnoses": ["H08.000", "I09.000", "J10.000"], "procedures": ["09.0009"]}"#,
+            r#"{"diagnoses": ["K11.000", "L12.000", "M13.000", "N14.000", "O15.000", "P16.000"]}"#,
+        ];
+        let mut input = CaseInput::default();
+        for round in 0..2 {
+            for line in lines {
+                parse_case_json_into(line, &mut input).unwrap();
+                assert_eq!(input, parse_case_json(line).unwrap(), "round {round}: {line}");
+            }
+        }
+        assert!(input.spare_codes.iter().all(|code| code.capacity() >= CODE_CAPACITY));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! with serde_json, which also writes every error message. When it does not give up, the result
 //! is exactly serde's (a property test holds the two to that).
 
-use crate::record::{CaseId, CaseInput, Sex, CODES_PER_LIST_MAX};
+use crate::record::{code_slot, shorten_codes, CaseId, CaseInput, Sex, CODES_PER_LIST_MAX};
 
 /// Nesting of skipped values deeper than this is left to serde_json (whose own limit is 128).
 const DEPTH_MAX: usize = 64;
@@ -249,9 +249,9 @@ impl<'a> Cursor<'a> {
 
     /// A code list: `null` or an array of escape-free strings, written into `codes` in place.
     #[inline(always)]
-    fn codes(&mut self, codes: &mut Vec<String>) -> Option<()> {
+    fn codes(&mut self, codes: &mut Vec<String>, spare: &mut Vec<String>) -> Option<()> {
         if self.null() {
-            codes.clear();
+            shorten_codes(codes, spare, 0);
             return Some(());
         }
         self.eat(b'[')?;
@@ -267,11 +267,7 @@ impl<'a> Cursor<'a> {
                 if n_codes == CODES_PER_LIST_MAX {
                     return None;
                 }
-                if n_codes == codes.len() {
-                    codes.push(String::new());
-                }
-                codes[n_codes].clear();
-                codes[n_codes].push_str(code);
+                code_slot(codes, spare, n_codes).push_str(code);
                 n_codes += 1;
                 match self.peek()? {
                     b',' => self.at += 1,
@@ -283,7 +279,7 @@ impl<'a> Cursor<'a> {
                 }
             }
         }
-        codes.truncate(n_codes);
+        shorten_codes(codes, spare, n_codes);
         Some(())
     }
 }
@@ -306,7 +302,7 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
         _ => None,
     };
     crate::record::clear_scalars(input);
-    let record = &mut input.record;
+    let (id, record, spare) = crate::record::input_parts(input);
     let mut seen_diagnoses = false;
     let mut seen_procedures = false;
     cursor.eat(b'{')?;
@@ -321,11 +317,11 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
             cursor.eat(b':')?;
             match key {
                 "id" => {
-                    input.id = if cursor.null() {
+                    *id = if cursor.null() {
                         None
                     } else if cursor.peek()? == b'"' {
                         let text = cursor.string()?;
-                        let mut owned = match input.id.take() {
+                        let mut owned = match id.take() {
                             Some(CaseId::Text(owned)) => owned,
                             _ => spare_id.take().unwrap_or_default(),
                         };
@@ -353,11 +349,11 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
                 "age_days" => record.age_days = cursor.int_field()?,
                 "birth_weight_g" => record.birth_weight_g = cursor.int_field()?,
                 "diagnoses" => {
-                    cursor.codes(&mut record.diagnoses)?;
+                    cursor.codes(&mut record.diagnoses, spare)?;
                     seen_diagnoses = true;
                 }
                 "procedures" => {
-                    cursor.codes(&mut record.procedures)?;
+                    cursor.codes(&mut record.procedures, spare)?;
                     seen_procedures = true;
                 }
                 _ => cursor.skip_value(0)?,
@@ -377,10 +373,10 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
         return None;
     }
     if !seen_diagnoses {
-        record.diagnoses.clear();
+        shorten_codes(&mut record.diagnoses, spare, 0);
     }
     if !seen_procedures {
-        record.procedures.clear();
+        shorten_codes(&mut record.procedures, spare, 0);
     }
     Some(())
 }

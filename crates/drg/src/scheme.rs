@@ -1,10 +1,9 @@
 //! The CHS-DRG 1.1 scheme: loaded from its tables (text in, no file system), checked for internal
 //! consistency and compiled into integer sets and predicate trees for grouping.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::codes::{CodeFacts, DxInfo, Facts, Interner, CODE_UNKNOWN};
+use crate::codes::{CodeFacts, DxInfo, Facts, Interner, LoadMap, CODE_UNKNOWN};
 use crate::predicate::{CmpOp, Field, Guard, Pred, SetIdx};
 use crate::raw::{
     AdrgFile, CodeNameRow, DrgNameRow, ExclusionsFile, MccCcFile, MdcFile, RawAdrg, RawPred,
@@ -321,8 +320,8 @@ pub struct Scheme {
     table_names: Vec<String>,
     mcc_codes: Vec<String>,
     cc_codes: Vec<String>,
-    drg_by_code: HashMap<String, DrgIdx>,
-    adrg_by_code: HashMap<String, AdrgIdx>,
+    drg_by_code: LoadMap<String, DrgIdx>,
+    adrg_by_code: LoadMap<String, AdrgIdx>,
 }
 
 fn json<'a, T: serde::Deserialize<'a>>(
@@ -498,7 +497,7 @@ impl Compiler<'_> {
         scope: &ListScope<'_>,
         list: &Option<String>,
         table: &Option<String>,
-        cache: &mut HashMap<String, SetIdx>,
+        cache: &mut LoadMap<String, SetIdx>,
     ) -> Result<SetIdx, SchemeError> {
         match (list, table) {
             (None, Some(table)) if table == "or_procedures" => Ok(self.or_set),
@@ -531,7 +530,7 @@ impl Compiler<'_> {
         owner: &str,
         scope: &ListScope<'_>,
         list: &str,
-        cache: &mut HashMap<String, SetIdx>,
+        cache: &mut LoadMap<String, SetIdx>,
     ) -> Result<SetIdx, SchemeError> {
         if let Some(&idx) = cache.get(list) {
             return Ok(idx);
@@ -561,7 +560,7 @@ impl Compiler<'_> {
         owner: &str,
         scope: &ListScope<'_>,
         class: &str,
-        cache: &mut HashMap<String, SetIdx>,
+        cache: &mut LoadMap<String, SetIdx>,
     ) -> Result<SetIdx, SchemeError> {
         let key = format!("class:{class}");
         if let Some(&idx) = cache.get(&key) {
@@ -602,7 +601,7 @@ impl Compiler<'_> {
         owner: &str,
         scope: &ListScope<'_>,
         pred: &RawPred,
-        cache: &mut HashMap<String, SetIdx>,
+        cache: &mut LoadMap<String, SetIdx>,
     ) -> Result<Pred, SchemeError> {
         Ok(match pred {
             RawPred::True => Pred::True,
@@ -721,7 +720,7 @@ impl Scheme {
 
         // Per-diagnosis facts: CC level and tables, principal exclusion table, trauma region.
         let mut table_names: Vec<String> = vec![String::new()];
-        let mut table_ids: HashMap<String, u16> = HashMap::new();
+        let mut table_ids: LoadMap<String, u16> = LoadMap::default();
         let mut table_id = |name: &str| -> u16 {
             if let Some(&id) = table_ids.get(name) {
                 return id;
@@ -813,7 +812,7 @@ impl Scheme {
         compiler.or_set = compiler.px_set(&or_codes);
 
         // MDCs, in the scheme's evaluation order.
-        let mut raw_mdc_by_code = HashMap::new();
+        let mut raw_mdc_by_code = LoadMap::default();
         for (raw_idx, mdc) in mdc_file.mdcs.iter().enumerate() {
             if raw_mdc_by_code.insert(mdc.mdc.as_str(), raw_idx).is_some() {
                 return Err(SchemeError::Duplicate {
@@ -832,7 +831,7 @@ impl Scheme {
         if mdc_file.mdc_order.len() > MDCS_MAX {
             return Err(inconsistent(SchemeFiles::MDC_JSON, "more than 64 MDCs"));
         }
-        let mut mdc_idx_by_code: HashMap<String, MdcIdx> = HashMap::new();
+        let mut mdc_idx_by_code: LoadMap<String, MdcIdx> = LoadMap::default();
         for (order_idx, code) in mdc_file.mdc_order.iter().enumerate() {
             check_group_code("mdc_order", code)?;
             if !raw_mdc_by_code.contains_key(code.as_str()) {
@@ -857,12 +856,12 @@ impl Scheme {
                 "more than 65,535 ADRGs",
             ));
         }
-        let mut adrg_by_code: HashMap<String, AdrgIdx> = HashMap::new();
+        let mut adrg_by_code: LoadMap<String, AdrgIdx> = LoadMap::default();
         let mut adrgs = Vec::with_capacity(adrg_file.adrgs.len());
         let mut adrg_rules = Vec::with_capacity(adrg_file.adrgs.len());
         let mut drgs: Vec<DrgInfo> = Vec::new();
-        let mut drg_by_code: HashMap<String, DrgIdx> = HashMap::new();
-        let drg_rows_by_code: HashMap<&str, &DrgNameRow> =
+        let mut drg_by_code: LoadMap<String, DrgIdx> = LoadMap::default();
+        let drg_rows_by_code: LoadMap<&str, &DrgNameRow> =
             drg_rows.iter().map(|row| (row.drg.as_str(), row)).collect();
         if drg_rows_by_code.len() != drg_rows.len() {
             let mut seen = std::collections::HashSet::new();
@@ -901,7 +900,7 @@ impl Scheme {
                     "section disagrees with the code's second letter",
                 ));
             }
-            let mut cache = HashMap::new();
+            let mut cache = LoadMap::default();
             let condition =
                 compiler.compile(owner, &ListScope::Adrg(raw), &raw.condition, &mut cache)?;
             if raw.drgs.is_empty() {
@@ -1004,7 +1003,7 @@ impl Scheme {
                 principal_diagnoses: &raw.principal_diagnoses,
                 has_trauma_regions: raw.trauma_regions.is_some(),
             };
-            let mut cache = HashMap::new();
+            let mut cache = LoadMap::default();
             let entry = compiler.compile(owner, &scope, &raw.entry_condition, &mut cache)?;
             let mut order = Vec::with_capacity(raw.adrg_order.len());
             for adrg_code in &raw.adrg_order {
