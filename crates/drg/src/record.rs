@@ -636,10 +636,17 @@ mod tests {
         for round in 0..2 {
             for line in lines {
                 parse_case_json_into(line, &mut input).unwrap();
-                assert_eq!(input, parse_case_json(line).unwrap(), "round {round}: {line}");
+                assert_eq!(
+                    input,
+                    parse_case_json(line).unwrap(),
+                    "round {round}: {line}"
+                );
             }
         }
-        assert!(input.spare_codes.iter().all(|code| code.capacity() >= CODE_CAPACITY));
+        assert!(input
+            .spare_codes
+            .iter()
+            .all(|code| code.capacity() >= CODE_CAPACITY));
     }
 
     #[test]

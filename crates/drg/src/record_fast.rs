@@ -28,6 +28,19 @@ fn string_stops(word: u64) -> u64 {
     quote | backslash | control
 }
 
+/// A key of the case object.
+#[derive(Clone, Copy)]
+enum Key {
+    Id,
+    Sex,
+    AgeYears,
+    AgeDays,
+    BirthWeightG,
+    Diagnoses,
+    Procedures,
+    Other,
+}
+
 struct Cursor<'a> {
     bytes: &'a [u8],
     text: &'a str,
@@ -90,6 +103,39 @@ impl<'a> Cursor<'a> {
         }
         self.at = end + 1;
         self.text.get(start..end)
+    }
+
+    /// Whether `bytes[at..]` starts with `word` (a fixed length, so compared inline).
+    #[inline(always)]
+    fn has_at<const N: usize>(&self, at: usize, word: &[u8; N]) -> bool {
+        self.bytes
+            .get(at..at + N)
+            .is_some_and(|bytes| bytes == word)
+    }
+
+    /// An object key; the cursor is on its opening quote. The case fields are recognised by
+    /// their bytes up to the closing quote; any other key is read as a string (and one with an
+    /// escape, which might spell a case field, is left to serde).
+    #[inline(always)]
+    fn key(&mut self) -> Option<Key> {
+        let name = self.at + 1;
+        let known = match self.bytes.get(name) {
+            Some(b'i') if self.has_at(name, b"id\"") => Some((Key::Id, 3)),
+            Some(b's') if self.has_at(name, b"sex\"") => Some((Key::Sex, 4)),
+            Some(b'a') if self.has_at(name, b"age_years\"") => Some((Key::AgeYears, 10)),
+            Some(b'a') if self.has_at(name, b"age_days\"") => Some((Key::AgeDays, 9)),
+            Some(b'b') if self.has_at(name, b"birth_weight_g\"") => Some((Key::BirthWeightG, 15)),
+            Some(b'd') if self.has_at(name, b"diagnoses\"") => Some((Key::Diagnoses, 10)),
+            Some(b'p') if self.has_at(name, b"procedures\"") => Some((Key::Procedures, 11)),
+            _ => None,
+        };
+        if let Some((key, len)) = known {
+            self.at = name + len;
+            return Some(key);
+        }
+        // A case field's name without escapes has exactly the bytes tested above.
+        self.string()?;
+        Some(Key::Other)
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
@@ -313,10 +359,10 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
             if cursor.peek()? != b'"' {
                 return None;
             }
-            let key = cursor.string()?;
+            let key = cursor.key()?;
             cursor.eat(b':')?;
             match key {
-                "id" => {
+                Key::Id => {
                     *id = if cursor.null() {
                         None
                     } else if cursor.peek()? == b'"' {
@@ -332,7 +378,7 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
                         Some(CaseId::Number(cursor.integer()?))
                     };
                 }
-                "sex" => {
+                Key::Sex => {
                     record.sex = if cursor.null() {
                         None
                     } else if cursor.peek()? == b'"' {
@@ -345,18 +391,26 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
                         Sex::from_code(cursor.integer()?)
                     };
                 }
-                "age_years" => record.age_years = cursor.int_field()?,
-                "age_days" => record.age_days = cursor.int_field()?,
-                "birth_weight_g" => record.birth_weight_g = cursor.int_field()?,
-                "diagnoses" => {
+                Key::AgeYears => record.age_years = cursor.int_field()?,
+                Key::AgeDays => record.age_days = cursor.int_field()?,
+                Key::BirthWeightG => record.birth_weight_g = cursor.int_field()?,
+                Key::Diagnoses => {
                     cursor.codes(&mut record.diagnoses, spare)?;
                     seen_diagnoses = true;
                 }
-                "procedures" => {
+                Key::Procedures => {
                     cursor.codes(&mut record.procedures, spare)?;
                     seen_procedures = true;
                 }
-                _ => cursor.skip_value(0)?,
+                // The other fields' plain values are skipped here, anything else by the
+                // general skip.
+                Key::Other => match cursor.peek()? {
+                    b'"' => {
+                        cursor.string()?;
+                    }
+                    b'0'..=b'9' => cursor.number()?,
+                    _ => cursor.skip_value(0)?,
+                },
             }
             match cursor.peek()? {
                 b',' => cursor.at += 1,

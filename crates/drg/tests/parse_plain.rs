@@ -127,6 +127,21 @@ fn member() -> impl Strategy<Value = (String, String)> {
         Just("dept".to_owned()),
         Just("expected".to_owned()),
         Just("i\\u0064".to_owned()),
+        // Near misses of the case fields, which the plain path recognises by their bytes.
+        prop_oneof![
+            Just("i"),
+            Just("ids"),
+            Just("se"),
+            Just("age_year"),
+            Just("age_yearss"),
+            Just("age_day"),
+            Just("birth_weight"),
+            Just("diagnosis"),
+            Just("diagnoses_"),
+            Just("procedure"),
+            Just("pro\\u0063edures"),
+        ]
+        .prop_map(str::to_owned),
         "[a-z_]{1,10}",
     ];
     prop_oneof![
