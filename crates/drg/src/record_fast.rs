@@ -51,6 +51,18 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     #[inline(always)]
     fn skip_ws(&mut self) {
+        // Nearly every token follows nothing or one space (`", "`, `": "`): those two cases
+        // first, then the general loop.
+        match self.bytes.get(self.at) {
+            Some(&byte) if byte > b' ' => return,
+            Some(b' ') => {
+                self.at += 1;
+                if self.bytes.get(self.at).is_some_and(|&byte| byte > b' ') {
+                    return;
+                }
+            }
+            _ => {}
+        }
         while let Some(&byte) = self.bytes.get(self.at) {
             // Whitespace is at most a space: one compare passes anything above.
             if byte > b' ' || !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
@@ -166,7 +178,15 @@ impl<'a> Cursor<'a> {
             self.at += 1;
         }
         let digits = self.at;
-        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+        // Accumulated on the negative side, whose range holds i64::MIN too; an overflow
+        // leaves the number to serde.
+        let mut value: i64 = 0;
+        while let Some(&byte) = self.bytes.get(self.at) {
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            value = value.checked_mul(10)?.checked_sub(i64::from(digit))?;
             self.at += 1;
         }
         let n_digits = self.at - digits;
@@ -175,13 +195,6 @@ impl<'a> Cursor<'a> {
         }
         if let Some(b'.' | b'e' | b'E') = self.bytes.get(self.at) {
             return None;
-        }
-        // Accumulated on the negative side, whose range holds i64::MIN too.
-        let mut value: i64 = 0;
-        for &digit in &self.bytes[digits..self.at] {
-            value = value
-                .checked_mul(10)?
-                .checked_sub(i64::from(digit - b'0'))?;
         }
         if negative {
             if value == 0 {
