@@ -281,6 +281,9 @@ fn write_trace(out: &mut Vec<u8>, scheme: &Scheme, record: &CaseRecord, result: 
     serde_json::to_writer(&mut *out, &trace).expect("writing JSON to a Vec cannot fail");
 }
 
+/// The UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Groups one line, appending its output line to `out` or its error to `errors`.
 fn process_line(
     job: &Job<'_>,
@@ -295,10 +298,14 @@ fn process_line(
         input,
         grouped_tails,
     } = scratch;
-    let line = match line.last() {
+    let mut line = match line.last() {
         Some(b'\n') => &line[..line.len() - 1],
         _ => line,
     };
+    // A file saved with a byte-order mark (as some Windows tools write UTF-8) starts with one.
+    if line_no == 1 {
+        line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
+    }
     if line.iter().all(u8::is_ascii_whitespace) {
         return;
     }

@@ -131,6 +131,34 @@ fn bad_lines_are_reported_with_their_number_and_skipped() {
     }
 }
 
+/// A file from a Windows tool: a byte-order mark before the first line and CRLF line ends.
+/// Every line is grouped; a mark anywhere else is not skipped.
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
+    let case = |id: &str| {
+        format!(r#"{{"id": "{id}", "sex": 1, "age_years": 40, "diagnoses": ["I63.900"]}}"#)
+    };
+    let input = format!(
+        "\u{feff}{}\r\n{}\r\n\u{feff}{}\r\n",
+        case("a"),
+        case("b"),
+        case("c")
+    );
+    for threads in ["1", "2"] {
+        let output = yibao(
+            &["drg", "group", "--threads", threads, "-"],
+            Some(input.as_bytes()),
+        );
+        assert!(output.status.success());
+        let lines = stdout_lines(&output);
+        let ids: Vec<&str> = lines.iter().map(|line| line["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert!(lines.iter().all(|line| line["status"] == "分组成功"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("line 3: not a JSON object"), "{stderr}");
+    }
+}
+
 #[test]
 fn trace_and_translation_options() {
     let input = concat!(
