@@ -151,7 +151,10 @@ fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
         );
         assert!(output.status.success());
         let lines = stdout_lines(&output);
-        let ids: Vec<&str> = lines.iter().map(|line| line["id"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = lines
+            .iter()
+            .map(|line| line["id"].as_str().unwrap())
+            .collect();
         assert_eq!(ids, ["a", "b"]);
         assert!(lines.iter().all(|line| line["status"] == "分组成功"));
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -92,6 +92,20 @@ impl<'a> Cursor<'a> {
     /// Eight bytes are tested at a time while eight remain.
     #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
+        let (start, end) = self.string_span()?;
+        self.text.get(start..end)
+    }
+
+    /// A string skipped: [`Cursor::string`] without making the `&str`.
+    #[inline(always)]
+    fn skip_string(&mut self) -> Option<()> {
+        self.string_span().map(drop)
+    }
+
+    /// The byte range of a string's contents (without escapes or control characters); the
+    /// cursor is on its opening quote and ends past the closing one.
+    #[inline(always)]
+    fn string_span(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let bytes = self.bytes;
         let start = self.at;
@@ -114,7 +128,7 @@ impl<'a> Cursor<'a> {
             }
         }
         self.at = end + 1;
-        self.text.get(start..end)
+        Some((start, end))
     }
 
     /// Whether `bytes[at..]` starts with `word` (a fixed length, so compared inline).
@@ -146,7 +160,7 @@ impl<'a> Cursor<'a> {
             return Some(key);
         }
         // A case field's name without escapes has exactly the bytes tested above.
-        self.string()?;
+        self.skip_string()?;
         Some(Key::Other)
     }
 
@@ -247,7 +261,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         match self.peek()? {
-            b'"' => self.string().map(drop),
+            b'"' => self.skip_string(),
             b'n' => self.literal(b"null"),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -259,7 +273,7 @@ impl<'a> Cursor<'a> {
                     return Some(());
                 }
                 loop {
-                    self.skip_value(depth + 1)?;
+                    self.skip_nested(depth + 1)?;
                     match self.peek()? {
                         b',' => self.at += 1,
                         b']' => {
@@ -280,9 +294,9 @@ impl<'a> Cursor<'a> {
                     if self.peek()? != b'"' {
                         return None;
                     }
-                    self.string()?;
+                    self.skip_string()?;
                     self.eat(b':')?;
-                    self.skip_value(depth + 1)?;
+                    self.skip_nested(depth + 1)?;
                     match self.peek()? {
                         b',' => self.at += 1,
                         b'}' => {
@@ -294,6 +308,16 @@ impl<'a> Cursor<'a> {
                 }
             }
             _ => None,
+        }
+    }
+
+    /// A value skipped: a plain string or a number here, anything else by [`Cursor::skip_value`].
+    #[inline(always)]
+    fn skip_nested(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'0'..=b'9' => self.number(),
+            _ => self.skip_value(depth),
         }
     }
 
@@ -415,15 +439,7 @@ fn parse_object(cursor: &mut Cursor<'_>, input: &mut CaseInput) -> Option<()> {
                     cursor.codes(&mut record.procedures, spare)?;
                     seen_procedures = true;
                 }
-                // The other fields' plain values are skipped here, anything else by the
-                // general skip.
-                Key::Other => match cursor.peek()? {
-                    b'"' => {
-                        cursor.string()?;
-                    }
-                    b'0'..=b'9' => cursor.number()?,
-                    _ => cursor.skip_value(0)?,
-                },
+                Key::Other => cursor.skip_nested(0)?,
             }
             match cursor.peek()? {
                 b',' => cursor.at += 1,
