@@ -355,9 +355,9 @@ impl<'de> Deserialize<'de> for IdValue {
     }
 }
 
-/// The fields the grouper reads; every other key is skipped without allocating.
+/// The fields the grouper reads; every other key is skipped without allocating (both parsers).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Key {
+pub(crate) enum Key {
     Id,
     Sex,
     AgeYears,

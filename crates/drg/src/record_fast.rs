@@ -5,7 +5,7 @@
 //! with serde_json, which also writes every error message. When it does not give up, the result
 //! is exactly serde's (a property test holds the two to that).
 
-use crate::record::{code_slot, shorten_codes, CaseId, CaseInput, Sex, CODES_PER_LIST_MAX};
+use crate::record::{code_slot, shorten_codes, CaseId, CaseInput, Key, Sex, CODES_PER_LIST_MAX};
 
 /// Nesting of skipped values deeper than this is left to serde_json (whose own limit is 128).
 const DEPTH_MAX: usize = 64;
@@ -26,19 +26,6 @@ fn string_stops(word: u64) -> u64 {
     let backslash = zero_lanes(word ^ (LANES_01 * u64::from(b'\\')));
     let control = word.wrapping_sub(LANES_01 * 0x20) & !word & LANES_80;
     quote | backslash | control
-}
-
-/// A key of the case object.
-#[derive(Clone, Copy)]
-enum Key {
-    Id,
-    Sex,
-    AgeYears,
-    AgeDays,
-    BirthWeightG,
-    Diagnoses,
-    Procedures,
-    Other,
 }
 
 struct Cursor<'a> {
