@@ -59,7 +59,8 @@ pub enum TranslateMode {
 pub struct Args {
     /// JSONL file of cases, or `-` for standard input.
     pub file: PathBuf,
-    /// Directory with the CHS-DRG 1.1 tables [default: the checkout's `data/chs-drg-1.1`].
+    /// Directory with the CHS-DRG 1.1 tables [default: the checkout's `data/chs-drg-1.1`, else the
+    /// copy compiled into the binary].
     #[arg(long)]
     pub scheme_dir: Option<PathBuf>,
     /// Directory with the code maps, used by `--translate` [default: the checkout's `data/codes`].
@@ -88,10 +89,10 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-/// Finds a data directory when none is given: under the current directory, next to the
-/// executable's ancestors (a `target/` build inside a checkout), then the checkout this binary
-/// was built from.
-fn default_data_dir(name: &str) -> PathBuf {
+/// Finds a data directory of the checkout when none is given: under the current directory,
+/// next to the executable's ancestors (a `target/` build inside a checkout), then the checkout
+/// this binary was built from. `None` when none of them exists.
+pub fn find_data_dir(name: &str) -> Option<PathBuf> {
     let mut candidates = vec![PathBuf::from("data").join(name)];
     if let Ok(exe) = std::env::current_exe() {
         for ancestor in exe.ancestors().skip(1).take(4) {
@@ -103,11 +104,21 @@ fn default_data_dir(name: &str) -> PathBuf {
             .join("../../data")
             .join(name),
     );
-    let fallback = candidates.last().cloned().expect("at least one candidate");
-    candidates
-        .into_iter()
-        .find(|dir| dir.is_dir())
-        .unwrap_or(fallback)
+    candidates.into_iter().find(|dir| dir.is_dir())
+}
+
+/// The CHS-DRG 1.1 scheme: from `dir` when given, else from the checkout's
+/// `data/chs-drg-1.1`, else the copy of those same files compiled into the binary (so that a
+/// binary moved away from its checkout still groups).
+pub fn scheme_for(dir: Option<&Path>) -> anyhow::Result<Scheme> {
+    match dir
+        .map(Path::to_path_buf)
+        .or_else(|| find_data_dir("chs-drg-1.1"))
+    {
+        Some(dir) => load_scheme(&dir),
+        None => Scheme::load(&SchemeFiles::CARRIED)
+            .context("loading the DRG scheme compiled into the binary"),
+    }
 }
 
 fn read_text(dir: &Path, name: &str) -> anyhow::Result<String> {
@@ -116,7 +127,7 @@ fn read_text(dir: &Path, name: &str) -> anyhow::Result<String> {
 }
 
 /// Reads and compiles the scheme in `dir`.
-pub fn load_scheme(dir: &Path) -> anyhow::Result<Scheme> {
+fn load_scheme(dir: &Path) -> anyhow::Result<Scheme> {
     let mdc_json = read_text(dir, SchemeFiles::MDC_JSON)?;
     let adrg_json = read_text(dir, SchemeFiles::ADRG_JSON)?;
     let mcc_cc_json = read_text(dir, SchemeFiles::MCC_CC_JSON)?;
@@ -651,18 +662,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.threads
         );
     }
-    let scheme_dir = args
-        .scheme_dir
-        .clone()
-        .unwrap_or_else(|| default_data_dir("chs-drg-1.1"));
-    let scheme = load_scheme(&scheme_dir)?;
+    let scheme = scheme_for(args.scheme_dir.as_deref())?;
     let code_map = match args.translate {
         None => None,
         Some(_) => {
             let codes_dir = args
                 .codes_dir
                 .clone()
-                .unwrap_or_else(|| default_data_dir("codes"));
+                .or_else(|| find_data_dir("codes"))
+                .unwrap_or_else(|| PathBuf::from("data/codes"));
             Some(load_code_map(&codes_dir)?)
         }
     };

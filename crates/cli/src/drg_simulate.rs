@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
-use yibao_drg::{group, CaseRecord, GroupConfig, GroupStatus, Scheme, SchemeFiles, Sex};
+use yibao_drg::{group, CaseRecord, GroupConfig, GroupStatus, Scheme, Sex};
+
+use crate::drg_group::{find_data_dir, scheme_for};
 use yibao_drg_payment::dip::{
     build_dip_catalogue, dip_case_scores, DipCaseKind, DipGroupKind, ProcedureClassifier,
 };
@@ -70,7 +72,8 @@ pub struct Args {
     /// Regional payment configuration [default: the checkout's `regions/demo.toml`].
     #[arg(long)]
     pub region: Option<PathBuf>,
-    /// Directory with the CHS-DRG 1.1 tables [default: the checkout's `data/chs-drg-1.1`].
+    /// Directory with the CHS-DRG 1.1 tables [default: the checkout's `data/chs-drg-1.1`, else the
+    /// copy compiled into the binary].
     #[arg(long)]
     pub scheme_dir: Option<PathBuf>,
     /// Directory with the code lists [default: the checkout's `data/codes`].
@@ -118,15 +121,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| checkout_path("regions/demo.toml"));
     let region = parse_region(&read(&region_path)?)
         .with_context(|| format!("region file {}", region_path.display()))?;
-    let scheme_dir = args
-        .scheme_dir
-        .clone()
-        .unwrap_or_else(|| checkout_path("data/chs-drg-1.1"));
     let codes_dir = args
         .codes_dir
         .clone()
+        .or_else(|| find_data_dir("codes"))
         .unwrap_or_else(|| checkout_path("data/codes"));
-    let scheme = load_scheme(&scheme_dir)?;
+    let scheme = scheme_for(args.scheme_dir.as_deref())?;
     let diagnoses = read_code_column(&codes_dir.join("icd10_yb2.0_diagnoses.csv"))?;
     let procedures = read_code_column(&codes_dir.join("icd9cm3_yb2.0_procedures.csv"))?;
     let codes = scheme_codes(&scheme, &diagnoses, &procedures);
@@ -176,29 +176,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         print!("{}", render_tables(&report, &synth.hospitals));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn load_scheme(dir: &Path) -> anyhow::Result<Scheme> {
-    let text = |name: &str| read(&dir.join(name));
-    let (mdc, adrg, mcc_cc) = (
-        text(SchemeFiles::MDC_JSON)?,
-        text(SchemeFiles::ADRG_JSON)?,
-        text(SchemeFiles::MCC_CC_JSON)?,
-    );
-    let (exclusions, names, or) = (
-        text(SchemeFiles::EXCLUSIONS_JSON)?,
-        text(SchemeFiles::DRG_NAMES_CSV)?,
-        text(SchemeFiles::OR_PROCEDURES_CSV)?,
-    );
-    let files = SchemeFiles {
-        mdc_json: &mdc,
-        adrg_json: &adrg,
-        mcc_cc_json: &mcc_cc,
-        exclusions_json: &exclusions,
-        drg_names_csv: &names,
-        or_procedures_csv: &or,
-    };
-    Scheme::load(&files).with_context(|| format!("loading the scheme in {}", dir.display()))
 }
 
 /// The first column (`code`) of a code list CSV with a header line.
