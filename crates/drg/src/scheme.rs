@@ -47,7 +47,7 @@ macro_rules! carried_file {
 impl SchemeFiles<'static> {
     /// The project's own copy of the CHS-DRG 1.1 tables (`data/chs-drg-1.1/`), compiled into
     /// the binary: for callers that group without a scheme directory (the server's settlement
-    /// lists) and for tests.
+    /// lists, the CLI moved away from its checkout) and for tests.
     pub const CARRIED: SchemeFiles<'static> = SchemeFiles {
         mdc_json: carried_file!("mdc.json"),
         adrg_json: carried_file!("adrg.json"),
