@@ -143,65 +143,33 @@ async fn setl_list_upload(
     .await?;
 
     // The list's rows, each table in as few statements as the parameter limit allows.
-    let id = || V::T(&setl_list_id);
-    let seq = |idx: usize| V::I(idx as i64);
-    let rows: Vec<Vec<V<'_>>> = c
-        .diagnoses
-        .iter()
-        .enumerate()
-        .map(|(idx, d)| {
-            vec![
-                id(),
-                seq(idx),
-                V::T(&d.diag_type),
-                V::T(&d.diag_code),
-                V::T(&d.diag_name),
-                V::T(&d.adm_cond_type),
-                V::I(i64::from(d.maindiag_flag)),
-            ]
-        })
-        .collect();
-    insert_rows(
+    insert_list_rows(
         tx,
         "setl_list_diagnosis",
+        &setl_list_id,
         &[
-            "setl_list_id",
-            "seq",
             "diag_type",
             "diag_code",
             "diag_name",
             "adm_cond_type",
             "maindiag_flag",
         ],
-        rows,
-        "",
+        c.diagnoses.iter().map(|d| {
+            vec![
+                V::T(&d.diag_type),
+                V::T(&d.diag_code),
+                V::T(&d.diag_name),
+                V::T(&d.adm_cond_type),
+                V::I(i64::from(d.maindiag_flag)),
+            ]
+        }),
     )
     .await?;
-    let rows = c
-        .operations
-        .iter()
-        .enumerate()
-        .map(|(idx, o)| {
-            vec![
-                id(),
-                seq(idx),
-                V::T(&o.oprn_oprt_type),
-                V::T(&o.oprn_oprt_code),
-                V::T(&o.oprn_oprt_name),
-                V::S(o.oprn_oprt_date.map(|d| d.to_string()).unwrap_or_default()),
-                V::T(&o.anst_way),
-                V::T(&o.oper_dr_code),
-                V::T(&o.anst_dr_code),
-                V::I(i64::from(o.main_oprn_flag)),
-            ]
-        })
-        .collect();
-    insert_rows(
+    insert_list_rows(
         tx,
         "setl_list_operation",
+        &setl_list_id,
         &[
-            "setl_list_id",
-            "seq",
             "oprn_oprt_type",
             "oprn_oprt_code",
             "oprn_oprt_name",
@@ -211,111 +179,73 @@ async fn setl_list_upload(
             "anst_dr_code",
             "main_oprn_flag",
         ],
-        rows,
-        "",
+        c.operations.iter().map(|o| {
+            vec![
+                V::T(&o.oprn_oprt_type),
+                V::T(&o.oprn_oprt_code),
+                V::T(&o.oprn_oprt_name),
+                V::S(o.oprn_oprt_date.map(|d| d.to_string()).unwrap_or_default()),
+                V::T(&o.anst_way),
+                V::T(&o.oper_dr_code),
+                V::T(&o.anst_dr_code),
+                V::I(i64::from(o.main_oprn_flag)),
+            ]
+        }),
     )
     .await?;
-    let rows = c
-        .icu_stays
-        .iter()
-        .enumerate()
-        .map(|(idx, s)| {
-            vec![
-                id(),
-                seq(idx),
-                V::T(&s.ward_type),
-                V::S(ts(s.inpool_time)),
-                V::S(ts(s.exit_time)),
-                V::T(&s.sum_dura),
-            ]
-        })
-        .collect();
-    insert_rows(
+    insert_list_rows(
         tx,
         "setl_list_icu",
+        &setl_list_id,
         &[
-            "setl_list_id",
-            "seq",
             "scs_cutd_ward_type",
             "scs_cutd_inpool_time",
             "scs_cutd_exit_time",
             "scs_cutd_sum_dura",
         ],
-        rows,
-        "",
+        c.icu_stays.iter().map(|s| {
+            vec![
+                V::T(&s.ward_type),
+                V::S(ts(s.inpool_time)),
+                V::S(ts(s.exit_time)),
+                V::T(&s.sum_dura),
+            ]
+        }),
     )
     .await?;
-    let rows = c
-        .payments
-        .iter()
-        .enumerate()
-        .map(|(idx, p)| {
-            vec![
-                id(),
-                seq(idx),
-                V::T(&p.fund_pay_type),
-                V::I(p.fund_payamt_fen),
-            ]
-        })
-        .collect();
-    insert_rows(
+    insert_list_rows(
         tx,
         "setl_list_payment",
-        &["setl_list_id", "seq", "fund_pay_type", "fund_payamt_fen"],
-        rows,
-        "",
+        &setl_list_id,
+        &["fund_pay_type", "fund_payamt_fen"],
+        c.payments
+            .iter()
+            .map(|p| vec![V::T(&p.fund_pay_type), V::I(p.fund_payamt_fen)]),
     )
     .await?;
-    let rows = c
-        .blood
-        .iter()
-        .enumerate()
-        .map(|(idx, b)| {
-            vec![
-                id(),
-                seq(idx),
-                V::T(&b.bld_cat),
-                V::N(b.bld_amt),
-                V::T(&b.bld_unt),
-            ]
-        })
-        .collect();
-    insert_rows(
+    insert_list_rows(
         tx,
         "setl_list_blood",
-        &["setl_list_id", "seq", "bld_cat", "bld_amt", "bld_unt"],
-        rows,
-        "",
+        &setl_list_id,
+        &["bld_cat", "bld_amt", "bld_unt"],
+        c.blood
+            .iter()
+            .map(|b| vec![V::T(&b.bld_cat), V::N(b.bld_amt), V::T(&b.bld_unt)]),
     )
     .await?;
-    let rows = c
-        .opsp_diagnoses
-        .iter()
-        .enumerate()
-        .map(|(idx, o)| {
+    insert_list_rows(
+        tx,
+        "setl_list_opsp_diagnosis",
+        &setl_list_id,
+        &["diag_code", "diag_name", "oprn_oprt_code", "oprn_oprt_name"],
+        c.opsp_diagnoses.iter().map(|o| {
             vec![
-                id(),
-                seq(idx),
                 V::T(&o.diag_code),
                 V::T(&o.diag_name),
                 V::T(&o.oprn_oprt_code),
                 V::T(&o.oprn_oprt_name),
             ]
-        })
-        .collect();
-    insert_rows(
-        tx,
-        "setl_list_opsp_diagnosis",
-        &[
-            "setl_list_id",
-            "seq",
-            "diag_code",
-            "diag_name",
-            "oprn_oprt_code",
-            "oprn_oprt_name",
-        ],
-        rows,
-        "",
+        }),
     )
     .await?;
     sqlx::query(
@@ -401,4 +331,30 @@ pub(crate) async fn setl_lists(
         });
     }
     Ok(out)
+}
+
+/// Inserts a settlement list's rows of one kind into `table`: each row is the list's id, its
+/// position (`seq`) and then its `fields` (named by `columns`).
+async fn insert_list_rows<'a>(
+    tx: &mut Tx<'_>,
+    table: &str,
+    setl_list_id: &'a str,
+    columns: &[&str],
+    fields: impl Iterator<Item = Vec<V<'a>>>,
+) -> Result<u64, sqlx::Error> {
+    let all_columns: Vec<&str> = ["setl_list_id", "seq"]
+        .into_iter()
+        .chain(columns.iter().copied())
+        .collect();
+    let rows = fields
+        .enumerate()
+        .map(|(idx, fields)| {
+            let mut row = Vec::with_capacity(fields.len() + 2);
+            row.push(V::T(setl_list_id));
+            row.push(V::I(idx as i64));
+            row.extend(fields);
+            row
+        })
+        .collect();
+    insert_rows(tx, table, &all_columns, rows, "").await
 }
