@@ -55,15 +55,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         parse_settle_file(&text).with_context(|| format!("{file_name}: bad settle file"))?;
     let policy = load_policy(&args, &settle_file.policy_id)
         .with_context(|| format!("{file_name}: cannot load the policy"))?;
-    let settlement = settle(&policy, &settle_file.input)
-        .with_context(|| format!("{file_name}: cannot settle"))?;
+    let input = settle_file.input_for(&policy);
+    let settlement =
+        settle(&policy, &input).with_context(|| format!("{file_name}: cannot settle"))?;
     if args.explain {
         print!("{}", settlement.trace.render_text());
     } else {
-        print!(
-            "{}",
-            render_settlement_json(&settle_file.input, &settlement)
-        );
+        print!("{}", render_settlement_json(&input, &settlement));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use yibao_core_types::{ChrgitmLv, ListType, Price, Ratio};
+use yibao_core_types::{ChrgitmLv, ListType, NaiveDate, Price, Ratio};
 
 /// Largest number of catalogue rows: a national catalogue has tens of thousands of entries.
 pub const CATALOGUE_ROWS_MAX: usize = 500_000;
@@ -11,8 +11,10 @@ pub const CATALOGUE_ROWS_MAX: usize = 500_000;
 /// Longest `med_list_codg` / name accepted, in bytes.
 pub const CATALOGUE_TEXT_MAX: usize = 200;
 
-/// The columns of the catalogue CSV, in the order the writer uses.
-pub const CATALOGUE_COLUMNS: [&str; 7] = [
+/// The columns of the catalogue CSV, in the order the writer uses. The last three are optional
+/// in a file: `hi_nego_drug_flag` (国家谈判药品, default 0) and the entry's effective dates
+/// `begndate`/`enddate` (`yyyy-MM-dd`, empty = open).
+pub const CATALOGUE_COLUMNS: [&str; 10] = [
     "med_list_codg",
     "med_list_name",
     "list_type",
@@ -20,7 +22,13 @@ pub const CATALOGUE_COLUMNS: [&str; 7] = [
     "selfpay_prop",
     "pric_uplmt_amt",
     "lmt_used_flag",
+    "hi_nego_drug_flag",
+    "begndate",
+    "enddate",
 ];
+
+/// How many leading columns of [`CATALOGUE_COLUMNS`] every file must have.
+const CATALOGUE_REQUIRED_COLUMNS: usize = 7;
 
 /// One catalogue entry: the facts classification needs about an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,37 +48,95 @@ pub struct CatalogueEntry {
     pub pric_uplmt_amt: Option<Price>,
     /// Restricted use (限制使用): covered only with hospital approval.
     pub lmt_used_flag: bool,
+    /// A negotiated drug (国家谈判药品, `hi_nego_drug_flag`), paid under the 双通道 benefit where
+    /// the region has one.
+    pub negotiated: bool,
+    /// First day the entry is in force; `None` = always before `enddate`.
+    pub begndate: Option<NaiveDate>,
+    /// Last day the entry is in force (inclusive); `None` = open.
+    pub enddate: Option<NaiveDate>,
 }
 
-/// A loaded catalogue, looked up by `med_list_codg`.
+impl CatalogueEntry {
+    /// True when the entry is in force on `date`.
+    pub fn in_force_on(&self, date: NaiveDate) -> bool {
+        self.begndate.is_none_or(|begin| begin <= date)
+            && self.enddate.is_none_or(|end| date <= end)
+    }
+}
+
+/// A loaded catalogue, looked up by `med_list_codg` (and the fee date, when a code has
+/// versions with effective dates).
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     entries: Vec<CatalogueEntry>,
-    by_code: HashMap<String, usize>,
+    by_code: HashMap<String, Vec<usize>>,
 }
 
 impl Catalogue {
-    /// Builds a catalogue from entries; a duplicate code is refused.
+    /// Builds a catalogue from entries. A code may appear more than once only as versions whose
+    /// effective dates do not overlap; anything else is refused.
     pub fn from_entries(entries: Vec<CatalogueEntry>) -> Result<Catalogue, CatalogueError> {
-        let mut by_code = HashMap::with_capacity(entries.len());
+        let mut by_code: HashMap<String, Vec<usize>> = HashMap::with_capacity(entries.len());
         for (idx, entry) in entries.iter().enumerate() {
-            if by_code.insert(entry.med_list_codg.clone(), idx).is_some() {
+            if let (Some(begin), Some(end)) = (entry.begndate, entry.enddate) {
+                if end < begin {
+                    return Err(CatalogueError {
+                        file: String::new(),
+                        line: idx as u64 + 2,
+                        column: "enddate".into(),
+                        reason: "is before begndate".into(),
+                    });
+                }
+            }
+            let versions = by_code.entry(entry.med_list_codg.clone()).or_default();
+            let overlaps = versions.iter().any(|&other_idx| {
+                let other: &CatalogueEntry = &entries[other_idx];
+                let starts_before_other_ends = match (entry.begndate, other.enddate) {
+                    (Some(begin), Some(end)) => begin <= end,
+                    _ => true,
+                };
+                let other_starts_before_this_ends = match (other.begndate, entry.enddate) {
+                    (Some(begin), Some(end)) => begin <= end,
+                    _ => true,
+                };
+                starts_before_other_ends && other_starts_before_this_ends
+            });
+            if overlaps {
                 return Err(CatalogueError {
                     file: String::new(),
                     line: idx as u64 + 2,
                     column: "med_list_codg".into(),
-                    reason: format!("duplicate code {:?}", entry.med_list_codg),
+                    reason: format!(
+                        "duplicate code {:?} (versions of a code need effective dates that do not overlap)",
+                        entry.med_list_codg
+                    ),
                 });
             }
+            versions.push(idx);
         }
         Ok(Catalogue { entries, by_code })
     }
 
-    /// The entry for a code.
+    /// The entry for a code: the only version, or the one that starts last.
     pub fn get(&self, med_list_codg: &str) -> Option<&CatalogueEntry> {
-        self.by_code
-            .get(med_list_codg)
-            .map(|&idx| &self.entries[idx])
+        self.by_code.get(med_list_codg).and_then(|versions| {
+            versions
+                .iter()
+                .map(|&idx| &self.entries[idx])
+                .max_by_key(|entry| entry.begndate)
+        })
+    }
+
+    /// The version of a code in force on `date` (a bill is priced by the catalogue in force on
+    /// its fee date); `None` when the code is unknown or no version covers the date.
+    pub fn get_on(&self, med_list_codg: &str, date: NaiveDate) -> Option<&CatalogueEntry> {
+        self.by_code.get(med_list_codg).and_then(|versions| {
+            versions
+                .iter()
+                .map(|&idx| &self.entries[idx])
+                .find(|entry| entry.in_force_on(date))
+        })
     }
 
     /// All entries in file order.
@@ -118,7 +184,7 @@ pub fn parse_catalogue(file_name: &str, text: &str) -> Result<Catalogue, Catalog
         .headers()
         .map_err(|csv_error| error(1, "header", csv_error.to_string()))?
         .clone();
-    let mut positions = [usize::MAX; 7];
+    let mut positions = [usize::MAX; 10];
     for (idx, name) in headers.iter().enumerate() {
         let Some(column_idx) = CATALOGUE_COLUMNS.iter().position(|column| *column == name) else {
             return Err(error(1, "header", format!("unknown column {name:?}")));
@@ -128,7 +194,10 @@ pub fn parse_catalogue(file_name: &str, text: &str) -> Result<Catalogue, Catalog
         }
         positions[column_idx] = idx;
     }
-    if let Some(missing) = positions.iter().position(|&idx| idx == usize::MAX) {
+    if let Some(missing) = positions[..CATALOGUE_REQUIRED_COLUMNS]
+        .iter()
+        .position(|&idx| idx == usize::MAX)
+    {
         return Err(error(
             1,
             "header",
@@ -149,7 +218,13 @@ pub fn parse_catalogue(file_name: &str, text: &str) -> Result<Catalogue, Catalog
                 format!("more than {CATALOGUE_ROWS_MAX} rows"),
             ));
         }
-        let field = |column_idx: usize| record.get(positions[column_idx]).unwrap_or("");
+        let field = |column_idx: usize| {
+            if positions[column_idx] == usize::MAX {
+                ""
+            } else {
+                record.get(positions[column_idx]).unwrap_or("")
+            }
+        };
         let text = |column_idx: usize| -> Result<String, CatalogueError> {
             let value = field(column_idx);
             if value.is_empty() {
@@ -200,6 +275,31 @@ pub fn parse_catalogue(file_name: &str, text: &str) -> Result<Catalogue, Catalog
                 ))
             }
         };
+        let negotiated = match field(7) {
+            "" | "0" => false,
+            "1" => true,
+            other => {
+                return Err(error(
+                    line,
+                    "hi_nego_drug_flag",
+                    format!("must be 0 or 1 (got {other:?})"),
+                ))
+            }
+        };
+        let date = |column_idx: usize| -> Result<Option<NaiveDate>, CatalogueError> {
+            match field(column_idx) {
+                "" => Ok(None),
+                text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|_| {
+                        error(
+                            line,
+                            CATALOGUE_COLUMNS[column_idx],
+                            format!("must be a date yyyy-MM-dd (got {text:?})"),
+                        )
+                    }),
+            }
+        };
         entries.push(CatalogueEntry {
             med_list_codg,
             name,
@@ -208,6 +308,9 @@ pub fn parse_catalogue(file_name: &str, text: &str) -> Result<Catalogue, Catalog
             selfpay_prop,
             pric_uplmt_amt,
             lmt_used_flag,
+            negotiated,
+            begndate: date(8)?,
+            enddate: date(9)?,
         });
     }
     Catalogue::from_entries(entries).map_err(|mut duplicate| {
@@ -255,6 +358,9 @@ pub fn write_catalogue_csv(entries: &[CatalogueEntry]) -> Result<String, Catalog
                 &entry.selfpay_prop.to_string(),
                 &cap,
                 if entry.lmt_used_flag { "1" } else { "0" },
+                if entry.negotiated { "1" } else { "0" },
+                &entry.begndate.map(|d| d.to_string()).unwrap_or_default(),
+                &entry.enddate.map(|d| d.to_string()).unwrap_or_default(),
             ])
             .map_err(|csv_error| io_error(csv_error.to_string()))?;
     }

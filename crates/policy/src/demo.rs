@@ -203,6 +203,9 @@ pub fn demo_catalogue(seed: u64) -> Vec<CatalogueEntry> {
                 selfpay_prop: selfpay_prop(&mut random, chrgitm_lv),
                 pric_uplmt_amt,
                 lmt_used_flag,
+                negotiated: false,
+                begndate: None,
+                enddate: None,
             });
         }
     }
@@ -221,6 +224,9 @@ pub fn demo_catalogue(seed: u64) -> Vec<CatalogueEntry> {
                 selfpay_prop: selfpay_prop(&mut random, chrgitm_lv),
                 pric_uplmt_amt,
                 lmt_used_flag,
+                negotiated: false,
+                begndate: None,
+                enddate: None,
             });
         }
     }
@@ -242,6 +248,9 @@ pub fn demo_catalogue(seed: u64) -> Vec<CatalogueEntry> {
                 selfpay_prop: selfpay_prop(&mut random, chrgitm_lv),
                 pric_uplmt_amt,
                 lmt_used_flag,
+                negotiated: false,
+                begndate: None,
+                enddate: None,
             });
         }
     }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use yibao_core_types::{Admdvs, Fen, FundPayType, Insutype, MedType, NaiveDate, Ratio, SpPsnType};
+use yibao_core_types::{
+    Admdvs, Fen, FundPayType, Insutype, ListType, MedType, NaiveDate, Ratio, SpPsnType,
+};
 
 use crate::model::*;
 use crate::PolicyError;
@@ -12,6 +14,19 @@ use crate::PolicyError;
 /// Largest number of schemes, rows, bands, quotas or layers in one list: a policy is written by
 /// hand and read on every settlement, so a longer list is a mistake.
 pub const POLICY_LIST_MAX: usize = 64;
+
+/// The national fund codes (`fund_pay_type`, national-interface.md §5.3, national list and the
+/// provincial extensions it names): a fund code outside this list is a typo, refused at load.
+pub const KNOWN_FUNDS: &[&str] = &[
+    "310100", "310101", "310102", "310103", "310200", "310300", "310400", "310500", "320100",
+    "320200", "330100", "330200", "340100", "340200", "350100", "370100", "370200", "390100",
+    "390101", "390102", "390200", "390300", "390400", "390500", "410100", "510100", "610100",
+    "610102", "610103", "610104", "610200", "620100", "630100", "640100", "999109", "999900",
+    "999996", "999997",
+];
+
+/// The 生育类别 `matn_type` codes (national-interface.md §5.4).
+pub const MATN_TYPES: &[&str] = &["1", "2", "3", "4", "5", "6", "7", "9"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +46,23 @@ struct PolicyFile {
 struct CrossRegionFile {
     unfiled_points: String,
     emergency_counts_as_filed: bool,
+    emergency_filing: Option<String>,
+    #[serde(default)]
+    rules: Vec<CrossRuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CrossRuleFile {
+    filing: String,
+    #[serde(default = "scope_any")]
+    scope: String,
+    points: String,
+    deductible_factor: Option<String>,
+}
+
+fn scope_any() -> String {
+    "any".to_owned()
 }
 
 #[derive(Deserialize)]
@@ -38,16 +70,33 @@ struct CrossRegionFile {
 struct SchemeFile {
     insutype: String,
     pooling_fund: String,
+    #[serde(default)]
+    tiers: Vec<String>,
+    #[serde(default)]
+    class_b_selfpay: Vec<ClassBFile>,
     inpatient: Option<InpatientFile>,
+    day_surgery: Option<InpatientFile>,
     #[serde(default)]
     outpatient: Vec<OutpatientFile>,
     chronic: Option<ChronicFile>,
+    maternity: Option<MaternityFile>,
+    negotiated_drugs: Option<NegotiatedFile>,
     large_amount: Option<LargeAmountFile>,
     serious_illness: Option<SeriousIllnessFile>,
     assistance: Option<AssistanceFile>,
     #[serde(default)]
     extra_layers: Vec<ExtraLayerFile>,
+    #[serde(default)]
+    shared_caps: Vec<SharedCapFile>,
     personal_account: Option<PersonalAccountFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassBFile {
+    #[serde(default)]
+    list_types: Vec<String>,
+    share: String,
 }
 
 #[derive(Deserialize)]
@@ -58,11 +107,30 @@ struct LevelsFile {
     level3: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConditionsFile {
+    #[serde(default)]
+    psn_types: Vec<String>,
+    age_min: Option<u32>,
+    age_max: Option<u32>,
+    #[serde(default)]
+    sp_psn_types: Vec<String>,
+    #[serde(default)]
+    tiers: Vec<String>,
+    #[serde(default)]
+    institution_kinds: Vec<String>,
+    referral: Option<bool>,
+    #[serde(default)]
+    diseases: Vec<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RatioRowFile {
     #[serde(default)]
     psn_types: Vec<String>,
+    when: Option<ConditionsFile>,
     all_levels: Option<String>,
     level1: Option<String>,
     level2: Option<String>,
@@ -72,50 +140,145 @@ struct RatioRowFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AdjustmentFile {
+    #[serde(default)]
     psn_types: Vec<String>,
+    when: Option<ConditionsFile>,
     points: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentFile {
+    above: String,
+    points: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiverFile {
+    when: ConditionsFile,
+    factor: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InpatientFile {
     med_types: Vec<String>,
+    counts_as_admission: Option<bool>,
     deductible_per_admission: LevelsFile,
-    repeat_admission_factor: String,
+    repeat_admission_factor: Option<String>,
+    admission_factors: Option<Vec<String>>,
+    transfer_factor: Option<String>,
+    #[serde(default)]
+    deductible_waivers: Vec<WaiverFile>,
     annual_cap: String,
+    accumulator: Option<String>,
     ratios: Vec<RatioRowFile>,
     #[serde(default)]
     adjustments: Vec<AdjustmentFile>,
+    #[serde(default)]
+    segments: Vec<SegmentFile>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OutpatientFile {
     med_types: Vec<String>,
+    #[serde(default)]
+    name: String,
+    when: Option<ConditionsFile>,
     annual_deductible: String,
+    #[serde(default)]
+    deductible_waivers: Vec<WaiverFile>,
     annual_cap: String,
+    per_visit_cap: Option<String>,
+    daily_cap: Option<String>,
+    monthly_cap: Option<String>,
     accumulator: Option<String>,
     ratios: Vec<RatioRowFile>,
     #[serde(default)]
     adjustments: Vec<AdjustmentFile>,
+    #[serde(default)]
+    segments: Vec<SegmentFile>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChronicFile {
     med_types: Vec<String>,
-    disease_prefix_len: usize,
+    disease_prefix_len: Option<usize>,
+    #[serde(default)]
+    quotas: BTreeMap<String, String>,
+    #[serde(default)]
+    diseases: Vec<ChronicDiseaseFile>,
+    annual_deductible: Option<String>,
+    #[serde(default)]
+    deductible_waivers: Vec<WaiverFile>,
+    #[serde(default)]
+    require_recognition: bool,
+    combined: Option<CombinedFile>,
     ratios: Vec<RatioRowFile>,
     #[serde(default)]
     adjustments: Vec<AdjustmentFile>,
-    quotas: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChronicDiseaseFile {
+    key: String,
+    codes: Vec<String>,
+    quota: String,
+    ratios: Option<Vec<RatioRowFile>>,
+    #[serde(default)]
+    adjustments: Vec<AdjustmentFile>,
+    #[serde(default)]
+    shares_inpatient_cap: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CombinedFile {
+    extra_per_disease: String,
+    max: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MaternityFile {
+    med_types: Vec<String>,
+    fund: String,
+    #[serde(default)]
+    fixed: Vec<MaternityFixedFile>,
+    ratios: Option<Vec<RatioRowFile>>,
+    #[serde(default)]
+    adjustments: Vec<AdjustmentFile>,
+    annual_cap: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MaternityFixedFile {
+    matn_types: Vec<String>,
+    amount: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NegotiatedFile {
+    med_types: Vec<String>,
+    pharmacy_kind: Option<String>,
+    #[serde(default)]
+    pharmacy_med_types: Vec<String>,
+    ratios: Vec<RatioRowFile>,
+    #[serde(default)]
+    adjustments: Vec<AdjustmentFile>,
+    annual_cap: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LargeAmountFile {
     fund: String,
-    #[serde(default)]
     med_types: Vec<String>,
     ratio: String,
     annual_cap: String,
@@ -136,6 +299,7 @@ struct SeriousIllnessRuleFile {
     sp_psn_types: Vec<String>,
     #[serde(default)]
     disease_prefixes: Vec<String>,
+    when: Option<ConditionsFile>,
     threshold: String,
     bands: Vec<BandFile>,
     annual_cap: Option<String>,
@@ -170,14 +334,24 @@ struct AssistanceCategoryFile {
 struct ExtraLayerFile {
     fund: String,
     name: String,
-    #[serde(default)]
     med_types: Vec<String>,
     #[serde(default)]
     psn_types: Vec<String>,
+    when: Option<ConditionsFile>,
     base: String,
     annual_deductible: String,
-    ratio: String,
+    ratio: Option<String>,
+    #[serde(default)]
+    bands: Vec<BandFile>,
     annual_cap: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharedCapFile {
+    name: String,
+    funds: Vec<String>,
+    annual_cap: String,
 }
 
 #[derive(Deserialize)]
@@ -189,7 +363,25 @@ struct PersonalAccountFile {
 /// Validation context: the file name and a way to build errors at a field path.
 struct Check<'a> {
     file: &'a str,
+    /// The contribution tiers of the scheme being checked (conditions may only name these).
+    tiers: Vec<String>,
 }
+
+/// The names the standard accumulators already use; a policy-named accumulator may not.
+const STANDARD_ACCUMULATORS: [&str; 12] = [
+    "inpatient_admissions",
+    "hifp_inpatient",
+    "hifp_outpatient",
+    "outpatient_deductible",
+    "hifob",
+    "hifmi_base",
+    "hifmi",
+    "maf",
+    "maf_deductible",
+    "chronic",
+    "negotiated",
+    "maternity",
+];
 
 impl Check<'_> {
     fn error(&self, field: impl Into<String>, reason: impl Into<String>) -> PolicyError {
@@ -202,6 +394,12 @@ impl Check<'_> {
 
     fn money(&self, field: &str, text: &str) -> Result<Fen, PolicyError> {
         Fen::parse_non_negative(text).map_err(|error| self.error(field, error.to_string()))
+    }
+
+    fn opt_money(&self, field: &str, text: &Option<String>) -> Result<Option<Fen>, PolicyError> {
+        text.as_ref()
+            .map(|text| self.money(field, text))
+            .transpose()
     }
 
     fn share(&self, field: &str, text: &str) -> Result<Ratio, PolicyError> {
@@ -217,8 +415,24 @@ impl Check<'_> {
         Ok(points)
     }
 
+    fn factor(&self, field: &str, text: &str) -> Result<Ratio, PolicyError> {
+        let factor = Ratio::parse(text).map_err(|error| self.error(field, error.to_string()))?;
+        if !(0..=10_000_000).contains(&factor.0) {
+            return Err(self.error(field, "a factor must lie in [0, 10]"));
+        }
+        Ok(factor)
+    }
+
     fn fund(&self, field: &str, text: &str) -> Result<FundPayType, PolicyError> {
-        FundPayType::parse(text).map_err(|error| self.error(field, error.to_string()))
+        let fund =
+            FundPayType::parse(text).map_err(|error| self.error(field, error.to_string()))?;
+        if !KNOWN_FUNDS.contains(&fund.as_str()) {
+            return Err(self.error(
+                field,
+                format!("unknown fund_pay_type {fund} (not a national fund code)"),
+            ));
+        }
+        Ok(fund)
     }
 
     fn list_len<T>(&self, field: &str, list: &[T], allow_empty: bool) -> Result<(), PolicyError> {
@@ -262,6 +476,120 @@ impl Check<'_> {
         Ok(prefixes.to_vec())
     }
 
+    fn sp_psn_types(&self, field: &str, codes: &[String]) -> Result<Vec<SpPsnType>, PolicyError> {
+        self.list_len(field, codes, true)?;
+        codes
+            .iter()
+            .enumerate()
+            .map(|(idx, code)| {
+                SpPsnType::parse(code)
+                    .map_err(|error| self.error(format!("{field}[{idx}]"), error.to_string()))
+            })
+            .collect()
+    }
+
+    fn disease_range(&self, field: &str, text: &str) -> Result<DiseaseRange, PolicyError> {
+        let valid = |code: &str| {
+            !code.is_empty()
+                && code.len() <= 20
+                && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        };
+        let (from, to) = text.split_once('-').unwrap_or((text, text));
+        if !valid(from) || !valid(to) {
+            return Err(self.error(
+                field,
+                format!("a disease code or range like I10 or E10-E14 (got {text:?})"),
+            ));
+        }
+        if from.len() != to.len() || from > to {
+            return Err(self.error(
+                field,
+                format!("a range's ends must have the same length and be in order (got {text:?})"),
+            ));
+        }
+        Ok(DiseaseRange {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        })
+    }
+
+    /// Builds conditions from a `when` table plus the legacy row-level `psn_types`.
+    fn conditions(
+        &self,
+        field: &str,
+        legacy_psn_types: &[String],
+        when: Option<&ConditionsFile>,
+    ) -> Result<Conditions, PolicyError> {
+        let empty = ConditionsFile::default();
+        let file = when.unwrap_or(&empty);
+        if !legacy_psn_types.is_empty() && !file.psn_types.is_empty() {
+            return Err(self.error(
+                format!("{field}.psn_types"),
+                "give psn_types either beside the row or in when, not both",
+            ));
+        }
+        let when_field = format!("{field}.when");
+        let psn_types = if legacy_psn_types.is_empty() {
+            self.psn_types(&format!("{when_field}.psn_types"), &file.psn_types)?
+        } else {
+            self.psn_types(&format!("{field}.psn_types"), legacy_psn_types)?
+        };
+        if let (Some(min), Some(max)) = (file.age_min, file.age_max) {
+            if min > max {
+                return Err(self.error(format!("{when_field}.age_min"), "is above age_max"));
+            }
+        }
+        for bound in [file.age_min, file.age_max].into_iter().flatten() {
+            if bound > 150 {
+                return Err(self.error(format!("{when_field}.age_max"), "ages lie in 0..=150"));
+            }
+        }
+        let sp_psn_types =
+            self.sp_psn_types(&format!("{when_field}.sp_psn_types"), &file.sp_psn_types)?;
+        self.list_len(&format!("{when_field}.tiers"), &file.tiers, true)?;
+        for (idx, tier) in file.tiers.iter().enumerate() {
+            if !self.tiers.contains(tier) {
+                return Err(self.error(
+                    format!("{when_field}.tiers[{idx}]"),
+                    format!(
+                        "unknown tier {tier:?}: the scheme's tiers are {:?}",
+                        self.tiers
+                    ),
+                ));
+            }
+        }
+        self.list_len(
+            &format!("{when_field}.institution_kinds"),
+            &file.institution_kinds,
+            true,
+        )?;
+        for (idx, kind) in file.institution_kinds.iter().enumerate() {
+            if !INSTITUTION_KINDS.contains(&kind.as_str()) {
+                return Err(self.error(
+                    format!("{when_field}.institution_kinds[{idx}]"),
+                    format!("unknown institution kind {kind:?} (known: {INSTITUTION_KINDS:?})"),
+                ));
+            }
+        }
+        self.list_len(&format!("{when_field}.diseases"), &file.diseases, true)?;
+        let diseases = file
+            .diseases
+            .iter()
+            .enumerate()
+            .map(|(idx, text)| self.disease_range(&format!("{when_field}.diseases[{idx}]"), text))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Conditions {
+            psn_types,
+            age_min: file.age_min,
+            age_max: file.age_max,
+            sp_psn_types,
+            tiers: file.tiers.clone(),
+            institution_kinds: file.institution_kinds.clone(),
+            referral: file.referral,
+            diseases,
+        })
+    }
+
     fn ratio_table(
         &self,
         field: &str,
@@ -276,7 +604,7 @@ impl Check<'_> {
         };
         for (idx, row) in rows.iter().enumerate() {
             let path = format!("{field}.ratios[{idx}]");
-            let psn_types = self.psn_types(&format!("{path}.psn_types"), &row.psn_types)?;
+            let when = self.conditions(&path, &row.psn_types, row.when.as_ref())?;
             let by_level = match (&row.all_levels, &row.level1, &row.level2, &row.level3) {
                 (Some(all), None, None, None) => {
                     let ratio = self.share(&format!("{path}.all_levels"), all)?;
@@ -301,26 +629,213 @@ impl Check<'_> {
                     by_level
                 }
             };
-            table.rows.push(RatioRow {
-                psn_types,
-                by_level,
-            });
+            table.rows.push(RatioRow { when, by_level });
         }
         for (idx, adjustment) in adjustments.iter().enumerate() {
             let path = format!("{field}.adjustments[{idx}]");
-            let psn_types = self.psn_types(&format!("{path}.psn_types"), &adjustment.psn_types)?;
-            if psn_types.is_empty() {
+            let when = self.conditions(&path, &adjustment.psn_types, adjustment.when.as_ref())?;
+            if when.is_empty() {
                 return Err(self.error(
-                    format!("{path}.psn_types"),
-                    "must name at least one psn_type prefix",
+                    format!("{path}.when"),
+                    "an adjustment must name who it is for (psn_types or when)",
                 ));
             }
             let points = self.points(&format!("{path}.points"), &adjustment.points)?;
-            table
-                .adjustments
-                .push(RatioAdjustment { psn_types, points });
+            table.adjustments.push(RatioAdjustment { when, points });
+        }
+        let reach = table.highest_reach();
+        if reach > Ratio::ONE {
+            return Err(self.error(
+                format!("{field}.adjustments"),
+                format!(
+                    "the highest ratio plus every positive adjustment reaches {reach}: the fund would pay more than the policy-range amount"
+                ),
+            ));
         }
         Ok(table)
+    }
+
+    fn segments(
+        &self,
+        field: &str,
+        files: &[SegmentFile],
+        table: &RatioTable,
+    ) -> Result<Vec<Segment>, PolicyError> {
+        self.list_len(field, files, true)?;
+        let mut segments: Vec<Segment> = Vec::new();
+        for (idx, file) in files.iter().enumerate() {
+            let path = format!("{field}[{idx}]");
+            let above = self.money(&format!("{path}.above"), &file.above)?;
+            if let Some(previous) = segments.last() {
+                if above <= previous.above {
+                    return Err(self.error(
+                        format!("{path}.above"),
+                        format!(
+                            "segments overlap: {above} is not above the previous segment's start {}",
+                            previous.above
+                        ),
+                    ));
+                }
+            }
+            let points = self.points(&format!("{path}.points"), &file.points)?;
+            let reach = table.highest_reach() + points;
+            if reach > Ratio::ONE {
+                return Err(self.error(
+                    format!("{path}.points"),
+                    format!("the ratio in this segment reaches {reach}: the fund would pay more than the policy-range amount"),
+                ));
+            }
+            segments.push(Segment { above, points });
+        }
+        Ok(segments)
+    }
+
+    fn waivers(
+        &self,
+        field: &str,
+        files: &[WaiverFile],
+    ) -> Result<Vec<DeductibleWaiver>, PolicyError> {
+        self.list_len(field, files, true)?;
+        files
+            .iter()
+            .enumerate()
+            .map(|(idx, file)| {
+                let path = format!("{field}[{idx}]");
+                let when = self.conditions(&path, &[], Some(&file.when))?;
+                if when.is_empty() {
+                    return Err(
+                        self.error(format!("{path}.when"), "a waiver must name who it is for")
+                    );
+                }
+                Ok(DeductibleWaiver {
+                    when,
+                    factor: self.share(&format!("{path}.factor"), &file.factor)?,
+                })
+            })
+            .collect()
+    }
+
+    fn accumulator(&self, field: &str, name: &Option<String>) -> Result<(), PolicyError> {
+        if let Some(name) = name {
+            if name.is_empty()
+                || name.len() > 40
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                || STANDARD_ACCUMULATORS.contains(&name.as_str())
+            {
+                return Err(self.error(
+                    field,
+                    "must be a new name of lowercase letters, digits and _",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn bands(
+        &self,
+        field: &str,
+        files: &[BandFile],
+        allow_empty: bool,
+    ) -> Result<Vec<Band>, PolicyError> {
+        self.list_len(field, files, allow_empty)?;
+        let mut bands = Vec::new();
+        for (band_idx, band) in files.iter().enumerate() {
+            let band_field = format!("{field}[{band_idx}]");
+            let width = match &band.width {
+                Some(text) => {
+                    let width = self.money(&format!("{band_field}.width"), text)?;
+                    if width.is_zero() {
+                        return Err(self.error(format!("{band_field}.width"), "must be positive"));
+                    }
+                    Some(width)
+                }
+                None if band_idx + 1 == files.len() => None,
+                None => {
+                    return Err(self.error(
+                        format!("{band_field}.width"),
+                        "only the last band may be unbounded",
+                    ))
+                }
+            };
+            bands.push(Band {
+                width,
+                ratio: self.share(&format!("{band_field}.ratio"), &band.ratio)?,
+            });
+        }
+        Ok(bands)
+    }
+
+    fn inpatient(
+        &self,
+        field: &str,
+        file: &InpatientFile,
+        default_counts: bool,
+    ) -> Result<InpatientBenefit, PolicyError> {
+        let med_types = self.med_types(&format!("{field}.med_types"), &file.med_types, false)?;
+        let levels = &file.deductible_per_admission;
+        let mut deductible_per_admission = [Fen::ZERO; 3];
+        for (level_idx, text) in [&levels.level1, &levels.level2, &levels.level3]
+            .into_iter()
+            .enumerate()
+        {
+            let level_field = format!("{field}.deductible_per_admission.level{}", level_idx + 1);
+            let text = text
+                .as_ref()
+                .ok_or_else(|| self.error(&level_field, "is missing"))?;
+            deductible_per_admission[level_idx] = self.money(&level_field, text)?;
+        }
+        let admission_factors = match (&file.repeat_admission_factor, &file.admission_factors) {
+            (Some(_), Some(_)) => {
+                return Err(self.error(
+                    format!("{field}.admission_factors"),
+                    "give either repeat_admission_factor or admission_factors, not both",
+                ))
+            }
+            (Some(repeat), None) => vec![
+                Ratio::ONE,
+                self.share(&format!("{field}.repeat_admission_factor"), repeat)?,
+            ],
+            (None, Some(factors)) => {
+                self.list_len(&format!("{field}.admission_factors"), factors, false)?;
+                factors
+                    .iter()
+                    .enumerate()
+                    .map(|(idx, text)| {
+                        self.share(&format!("{field}.admission_factors[{idx}]"), text)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            (None, None) => {
+                return Err(self.error(
+                    format!("{field}.admission_factors"),
+                    "is missing (give admission_factors or repeat_admission_factor)",
+                ))
+            }
+        };
+        self.accumulator(&format!("{field}.accumulator"), &file.accumulator)?;
+        let ratios = self.ratio_table(field, &file.ratios, &file.adjustments)?;
+        let segments = self.segments(&format!("{field}.segments"), &file.segments, &ratios)?;
+        Ok(InpatientBenefit {
+            med_types,
+            counts_as_admission: file.counts_as_admission.unwrap_or(default_counts),
+            deductible_per_admission,
+            admission_factors,
+            transfer_factor: file
+                .transfer_factor
+                .as_ref()
+                .map(|text| self.share(&format!("{field}.transfer_factor"), text))
+                .transpose()?,
+            deductible_waivers: self.waivers(
+                &format!("{field}.deductible_waivers"),
+                &file.deductible_waivers,
+            )?,
+            annual_cap: self.money(&format!("{field}.annual_cap"), &file.annual_cap)?,
+            accumulator: file.accumulator.clone(),
+            ratios,
+            segments,
+        })
     }
 }
 
@@ -333,7 +848,10 @@ pub fn parse_policy(file_name: &str, text: &str) -> Result<Policy, PolicyError> 
         file: file_name.to_owned(),
         reason: error.to_string().trim_end().to_owned(),
     })?;
-    let check = Check { file: file_name };
+    let check = Check {
+        file: file_name,
+        tiers: Vec::new(),
+    };
     let admdvs =
         Admdvs::parse(&raw.admdvs).map_err(|error| check.error("admdvs", error.to_string()))?;
     let date = |field: &str, text: &str| {
@@ -346,10 +864,13 @@ pub fn parse_policy(file_name: &str, text: &str) -> Result<Policy, PolicyError> 
         return Err(check.error("effective_until", "is before effective_from"));
     }
     let year = chrono::Datelike::year(&effective_from);
-    if chrono::Datelike::year(&effective_until) != year {
+    let one_year_later = effective_from
+        .checked_add_months(chrono::Months::new(12))
+        .unwrap_or(effective_from);
+    if effective_until >= one_year_later {
         return Err(check.error(
             "effective_until",
-            "must be in the same calendar year as effective_from (accumulators are per year)",
+            "an insurance year is at most one year long (accumulators count per insurance year)",
         ));
     }
     let expected_id = format!("{admdvs}-{year}");
@@ -362,15 +883,12 @@ pub fn parse_policy(file_name: &str, text: &str) -> Result<Policy, PolicyError> 
             ),
         ));
     }
-    let unfiled_points = check.points(
-        "cross_region.unfiled_points",
-        &raw.cross_region.unfiled_points,
-    )?;
+    let cross_region = cross_region_from_file(&check, &raw.cross_region)?;
     check.list_len("schemes", &raw.schemes, false)?;
     let mut schemes: Vec<Scheme> = Vec::new();
     for (idx, scheme) in raw.schemes.iter().enumerate() {
         let path = format!("schemes[{idx}]");
-        let built = scheme_from_file(&check, &path, scheme)?;
+        let built = scheme_from_file(file_name, &path, scheme)?;
         if schemes.iter().any(|other| other.insutype == built.insutype) {
             return Err(check.error(
                 format!("{path}.insutype"),
@@ -386,68 +904,177 @@ pub fn parse_policy(file_name: &str, text: &str) -> Result<Policy, PolicyError> 
         title: raw.title,
         effective_from,
         effective_until,
-        cross_region: CrossRegionRule {
-            unfiled_points,
-            emergency_counts_as_filed: raw.cross_region.emergency_counts_as_filed,
-        },
+        cross_region,
         schemes,
     })
 }
 
-fn scheme_from_file(
+fn filing_kind(
     check: &Check<'_>,
-    path: &str,
-    raw: &SchemeFile,
-) -> Result<Scheme, PolicyError> {
+    field: &str,
+    text: &str,
+) -> Result<Option<FilingKind>, PolicyError> {
+    match text {
+        "unfiled" => Ok(None),
+        "long_term" => Ok(Some(FilingKind::LongTerm)),
+        "temporary" => Ok(Some(FilingKind::Temporary)),
+        "unspecified" => Ok(Some(FilingKind::Unspecified)),
+        other => Err(check.error(
+            field,
+            format!("must be unfiled, long_term, temporary or unspecified (got {other:?})"),
+        )),
+    }
+}
+
+fn cross_region_from_file(
+    check: &Check<'_>,
+    raw: &CrossRegionFile,
+) -> Result<CrossRegionRule, PolicyError> {
+    let unfiled_points = check.points("cross_region.unfiled_points", &raw.unfiled_points)?;
+    let emergency_filing = match &raw.emergency_filing {
+        None => FilingKind::Unspecified,
+        Some(text) => {
+            filing_kind(check, "cross_region.emergency_filing", text)?.ok_or_else(|| {
+                check.error(
+                    "cross_region.emergency_filing",
+                    "an emergency cannot count as unfiled",
+                )
+            })?
+        }
+    };
+    if raw.emergency_filing.is_some() && !raw.emergency_counts_as_filed {
+        return Err(check.error(
+            "cross_region.emergency_filing",
+            "is set but emergency_counts_as_filed is false",
+        ));
+    }
+    check.list_len("cross_region.rules", &raw.rules, true)?;
+    let mut rules: Vec<CrossRegionFilingRule> = Vec::new();
+    for (idx, rule) in raw.rules.iter().enumerate() {
+        let path = format!("cross_region.rules[{idx}]");
+        let filing = filing_kind(check, &format!("{path}.filing"), &rule.filing)?;
+        let scope = match rule.scope.as_str() {
+            "in_province" => CrossScope::InProvince,
+            "out_of_province" => CrossScope::OutOfProvince,
+            "any" => CrossScope::Any,
+            other => {
+                return Err(check.error(
+                    format!("{path}.scope"),
+                    format!("must be in_province, out_of_province or any (got {other:?})"),
+                ))
+            }
+        };
+        if rules.iter().any(|earlier| {
+            earlier.filing == filing && (earlier.scope == scope || earlier.scope == CrossScope::Any)
+        }) {
+            return Err(check.error(
+                format!("{path}.scope"),
+                "an earlier rule already covers this filing kind and scope (it would never apply)",
+            ));
+        }
+        rules.push(CrossRegionFilingRule {
+            filing,
+            scope,
+            points: check.points(&format!("{path}.points"), &rule.points)?,
+            deductible_factor: rule
+                .deductible_factor
+                .as_ref()
+                .map(|text| check.factor(&format!("{path}.deductible_factor"), text))
+                .transpose()?
+                .unwrap_or(Ratio::ONE),
+        });
+    }
+    Ok(CrossRegionRule {
+        unfiled_points,
+        emergency_counts_as_filed: raw.emergency_counts_as_filed,
+        emergency_filing,
+        rules,
+    })
+}
+
+fn scheme_from_file(file_name: &str, path: &str, raw: &SchemeFile) -> Result<Scheme, PolicyError> {
+    let mut check = Check {
+        file: file_name,
+        tiers: Vec::new(),
+    };
     let insutype = Insutype::parse(&raw.insutype)
         .map_err(|error| check.error(format!("{path}.insutype"), error.to_string()))?;
     let pooling_fund = check.fund(&format!("{path}.pooling_fund"), &raw.pooling_fund)?;
-    let mut claimed: Vec<(MedType, String)> = Vec::new();
-    let mut claim = |field: String, med_types: &[MedType]| -> Result<(), PolicyError> {
-        for med_type in med_types {
-            if let Some((_, other)) = claimed
-                .iter()
-                .find(|(claimed_type, _)| claimed_type == med_type)
-            {
-                return Err(check.error(
-                    field.clone(),
-                    format!("med_type {med_type} is already covered by {other}"),
-                ));
-            }
-            claimed.push((*med_type, field.clone()));
+    check.list_len(&format!("{path}.tiers"), &raw.tiers, true)?;
+    for (idx, tier) in raw.tiers.iter().enumerate() {
+        if tier.is_empty() || tier.len() > 6 || !tier.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(check.error(format!("{path}.tiers[{idx}]"), "a tier is 1 to 6 digits"));
         }
-        Ok(())
-    };
+        if raw.tiers[..idx].contains(tier) {
+            return Err(check.error(format!("{path}.tiers[{idx}]"), "appears twice"));
+        }
+    }
+    check.tiers = raw.tiers.clone();
+    let check = check;
+    check.list_len(
+        &format!("{path}.class_b_selfpay"),
+        &raw.class_b_selfpay,
+        true,
+    )?;
+    let mut class_b_selfpay = Vec::new();
+    for (idx, rule) in raw.class_b_selfpay.iter().enumerate() {
+        let field = format!("{path}.class_b_selfpay[{idx}]");
+        let list_types = rule
+            .list_types
+            .iter()
+            .enumerate()
+            .map(|(lt_idx, code)| {
+                ListType::parse(code).map_err(|error| {
+                    check.error(format!("{field}.list_types[{lt_idx}]"), error.to_string())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        class_b_selfpay.push(ClassBSelfpay {
+            list_types,
+            share: check.share(&format!("{field}.share"), &rule.share)?,
+        });
+    }
+
+    // Every med_type belongs to one basic benefit, except that outpatient benefits limited to
+    // some people (`when`) may be followed by others for everyone else.
+    let mut claimed: Vec<(MedType, String, bool)> = Vec::new();
+    let mut claim =
+        |field: String, med_types: &[MedType], conditional: bool| -> Result<(), PolicyError> {
+            for med_type in med_types {
+                if let Some((_, other, other_conditional)) = claimed
+                    .iter()
+                    .find(|(claimed_type, _, _)| claimed_type == med_type)
+                {
+                    if !(*other_conditional
+                        && other.contains(".outpatient[")
+                        && field.contains(".outpatient["))
+                    {
+                        return Err(check.error(
+                            field.clone(),
+                            format!("med_type {med_type} is already covered by {other}"),
+                        ));
+                    }
+                }
+                claimed.push((*med_type, field.clone(), conditional));
+            }
+            Ok(())
+        };
     let inpatient = match &raw.inpatient {
         None => None,
         Some(file) => {
             let field = format!("{path}.inpatient");
-            let med_types =
-                check.med_types(&format!("{field}.med_types"), &file.med_types, false)?;
-            claim(format!("{field}.med_types"), &med_types)?;
-            let levels = &file.deductible_per_admission;
-            let mut deductible_per_admission = [Fen::ZERO; 3];
-            for (level_idx, text) in [&levels.level1, &levels.level2, &levels.level3]
-                .into_iter()
-                .enumerate()
-            {
-                let level_field =
-                    format!("{field}.deductible_per_admission.level{}", level_idx + 1);
-                let text = text
-                    .as_ref()
-                    .ok_or_else(|| check.error(&level_field, "is missing"))?;
-                deductible_per_admission[level_idx] = check.money(&level_field, text)?;
-            }
-            Some(InpatientBenefit {
-                med_types,
-                deductible_per_admission,
-                repeat_admission_factor: check.share(
-                    &format!("{field}.repeat_admission_factor"),
-                    &file.repeat_admission_factor,
-                )?,
-                annual_cap: check.money(&format!("{field}.annual_cap"), &file.annual_cap)?,
-                ratios: check.ratio_table(&field, &file.ratios, &file.adjustments)?,
-            })
+            let benefit = check.inpatient(&field, file, true)?;
+            claim(format!("{field}.med_types"), &benefit.med_types, false)?;
+            Some(benefit)
+        }
+    };
+    let day_surgery = match &raw.day_surgery {
+        None => None,
+        Some(file) => {
+            let field = format!("{path}.day_surgery");
+            let benefit = check.inpatient(&field, file, false)?;
+            claim(format!("{field}.med_types"), &benefit.med_types, false)?;
+            Some(benefit)
         }
     };
     check.list_len(&format!("{path}.outpatient"), &raw.outpatient, true)?;
@@ -455,79 +1082,125 @@ fn scheme_from_file(
     for (idx, file) in raw.outpatient.iter().enumerate() {
         let field = format!("{path}.outpatient[{idx}]");
         let med_types = check.med_types(&format!("{field}.med_types"), &file.med_types, false)?;
-        claim(format!("{field}.med_types"), &med_types)?;
-        if let Some(name) = &file.accumulator {
-            let standard = [
-                "inpatient_admissions",
-                "hifp_inpatient",
-                "hifp_outpatient",
-                "outpatient_deductible",
-                "hifob",
-                "hifmi_base",
-                "hifmi",
-                "maf",
-                "maf_deductible",
-                "chronic",
-            ];
-            if name.is_empty()
-                || name.len() > 40
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-                || standard.contains(&name.as_str())
-            {
-                return Err(check.error(
-                    format!("{field}.accumulator"),
-                    "must be a new name of lowercase letters, digits and _",
-                ));
-            }
-        }
+        let when = check.conditions(&field, &[], file.when.as_ref())?;
+        claim(format!("{field}.med_types"), &med_types, !when.is_empty())?;
+        check.accumulator(&format!("{field}.accumulator"), &file.accumulator)?;
+        let period_caps = PeriodCaps {
+            per_visit: check.opt_money(&format!("{field}.per_visit_cap"), &file.per_visit_cap)?,
+            daily: check.opt_money(&format!("{field}.daily_cap"), &file.daily_cap)?,
+            monthly: check.opt_money(&format!("{field}.monthly_cap"), &file.monthly_cap)?,
+        };
+        let ratios = check.ratio_table(&field, &file.ratios, &file.adjustments)?;
+        let segments = check.segments(&format!("{field}.segments"), &file.segments, &ratios)?;
         outpatient.push(OutpatientBenefit {
             med_types,
+            when,
+            name: file.name.clone(),
             annual_deductible: check.money(
                 &format!("{field}.annual_deductible"),
                 &file.annual_deductible,
             )?,
+            deductible_waivers: check.waivers(
+                &format!("{field}.deductible_waivers"),
+                &file.deductible_waivers,
+            )?,
             annual_cap: check.money(&format!("{field}.annual_cap"), &file.annual_cap)?,
+            period_caps,
             accumulator: file.accumulator.clone(),
-            ratios: check.ratio_table(&field, &file.ratios, &file.adjustments)?,
+            ratios,
+            segments,
         });
     }
     let chronic = match &raw.chronic {
         None => None,
+        Some(file) => Some(chronic_from_file(
+            &check,
+            &format!("{path}.chronic"),
+            file,
+            &mut claim,
+        )?),
+    };
+    let maternity = match &raw.maternity {
+        None => None,
         Some(file) => {
-            let field = format!("{path}.chronic");
+            let field = format!("{path}.maternity");
             let med_types =
                 check.med_types(&format!("{field}.med_types"), &file.med_types, false)?;
-            claim(format!("{field}.med_types"), &med_types)?;
-            if !(1..=20).contains(&file.disease_prefix_len) {
-                return Err(check.error(
-                    format!("{field}.disease_prefix_len"),
-                    "must be between 1 and 20",
-                ));
+            claim(format!("{field}.med_types"), &med_types, false)?;
+            check.list_len(&format!("{field}.fixed"), &file.fixed, true)?;
+            let mut fixed: Vec<MaternityFixed> = Vec::new();
+            for (idx, entry) in file.fixed.iter().enumerate() {
+                let entry_field = format!("{field}.fixed[{idx}]");
+                check.list_len(
+                    &format!("{entry_field}.matn_types"),
+                    &entry.matn_types,
+                    false,
+                )?;
+                for (m_idx, code) in entry.matn_types.iter().enumerate() {
+                    if !MATN_TYPES.contains(&code.as_str()) {
+                        return Err(check.error(
+                            format!("{entry_field}.matn_types[{m_idx}]"),
+                            format!("unknown matn_type {code:?} (known: {MATN_TYPES:?})"),
+                        ));
+                    }
+                    if fixed
+                        .iter()
+                        .any(|earlier| earlier.matn_types.contains(code))
+                    {
+                        return Err(check.error(
+                            format!("{entry_field}.matn_types[{m_idx}]"),
+                            format!("matn_type {code} already has a fixed amount"),
+                        ));
+                    }
+                }
+                fixed.push(MaternityFixed {
+                    matn_types: entry.matn_types.clone(),
+                    amount: check.money(&format!("{entry_field}.amount"), &entry.amount)?,
+                });
             }
-            if file.quotas.len() > POLICY_LIST_MAX * 16 {
-                return Err(check.error(format!("{field}.quotas"), "too many diseases"));
+            let ratios = file
+                .ratios
+                .as_ref()
+                .map(|rows| check.ratio_table(&field, rows, &file.adjustments))
+                .transpose()?;
+            if fixed.is_empty() && ratios.is_none() {
+                return Err(check.error(field, "gives neither fixed amounts nor ratios"));
             }
-            let mut quotas = Vec::new();
-            for (key, amount) in &file.quotas {
-                let quota_field = format!("{field}.quotas.{key}");
-                if key.chars().count() != file.disease_prefix_len {
+            Some(MaternityBenefit {
+                med_types,
+                fund: check.fund(&format!("{field}.fund"), &file.fund)?,
+                fixed,
+                ratios,
+                annual_cap: check.opt_money(&format!("{field}.annual_cap"), &file.annual_cap)?,
+            })
+        }
+    };
+    let negotiated_drugs = match &raw.negotiated_drugs {
+        None => None,
+        Some(file) => {
+            let field = format!("{path}.negotiated_drugs");
+            if let Some(kind) = &file.pharmacy_kind {
+                if !INSTITUTION_KINDS.contains(&kind.as_str()) {
                     return Err(check.error(
-                        quota_field,
-                        format!(
-                            "disease key must have disease_prefix_len = {} characters",
-                            file.disease_prefix_len
-                        ),
+                        format!("{field}.pharmacy_kind"),
+                        format!("unknown institution kind {kind:?}"),
                     ));
                 }
-                quotas.push((key.clone(), check.money(&quota_field, amount)?));
             }
-            Some(ChronicBenefit {
-                med_types,
-                disease_prefix_len: file.disease_prefix_len,
-                quotas,
+            Some(NegotiatedDrugBenefit {
+                med_types: check.med_types(
+                    &format!("{field}.med_types"),
+                    &file.med_types,
+                    false,
+                )?,
+                pharmacy_kind: file.pharmacy_kind.clone(),
+                pharmacy_med_types: check.med_types(
+                    &format!("{field}.pharmacy_med_types"),
+                    &file.pharmacy_med_types,
+                    true,
+                )?,
                 ratios: check.ratio_table(&field, &file.ratios, &file.adjustments)?,
+                annual_cap: check.money(&format!("{field}.annual_cap"), &file.annual_cap)?,
             })
         }
     };
@@ -535,9 +1208,37 @@ fn scheme_from_file(
         None => None,
         Some(file) => {
             let field = format!("{path}.large_amount");
+            let med_types =
+                check.med_types(&format!("{field}.med_types"), &file.med_types, false)?;
+            for (idx, med_type) in med_types.iter().enumerate() {
+                if outpatient
+                    .iter()
+                    .any(|benefit| benefit.med_types.contains(med_type))
+                {
+                    return Err(check.error(
+                        format!("{field}.med_types[{idx}]"),
+                        format!(
+                            "med_type {med_type} is general outpatient: an amount over an outpatient cap never reaches the large-amount fund"
+                        ),
+                    ));
+                }
+                let reaches = inpatient
+                    .iter()
+                    .chain(day_surgery.iter())
+                    .any(|b| b.med_types.contains(med_type))
+                    || chronic
+                        .as_ref()
+                        .is_some_and(|b| b.med_types.contains(med_type));
+                if !reaches {
+                    return Err(check.error(
+                        format!("{field}.med_types[{idx}]"),
+                        format!("med_type {med_type} has no inpatient, day-surgery or chronic benefit whose cap it could pay over"),
+                    ));
+                }
+            }
             Some(LargeAmountLayer {
                 fund: check.fund(&format!("{field}.fund"), &file.fund)?,
-                med_types: check.med_types(&format!("{field}.med_types"), &file.med_types, true)?,
+                med_types,
                 ratio: check.share(&format!("{field}.ratio"), &file.ratio)?,
                 annual_cap: check.money(&format!("{field}.annual_cap"), &file.annual_cap)?,
             })
@@ -551,79 +1252,43 @@ fn scheme_from_file(
             let mut rules = Vec::new();
             for (idx, rule) in file.rules.iter().enumerate() {
                 let rule_field = format!("{field}.rules[{idx}]");
-                check.list_len(
-                    &format!("{rule_field}.sp_psn_types"),
-                    &rule.sp_psn_types,
-                    true,
-                )?;
-                let sp_psn_types = rule
-                    .sp_psn_types
-                    .iter()
-                    .enumerate()
-                    .map(|(sp_idx, code)| {
-                        SpPsnType::parse(code).map_err(|error| {
-                            check.error(
-                                format!("{rule_field}.sp_psn_types[{sp_idx}]"),
-                                error.to_string(),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut when = check.conditions(&rule_field, &[], rule.when.as_ref())?;
+                let legacy_sp = check
+                    .sp_psn_types(&format!("{rule_field}.sp_psn_types"), &rule.sp_psn_types)?;
+                if !legacy_sp.is_empty() {
+                    if !when.sp_psn_types.is_empty() {
+                        return Err(check.error(
+                            format!("{rule_field}.sp_psn_types"),
+                            "give sp_psn_types either beside the rule or in when, not both",
+                        ));
+                    }
+                    when.sp_psn_types = legacy_sp;
+                }
                 check.list_len(
                     &format!("{rule_field}.disease_prefixes"),
                     &rule.disease_prefixes,
                     true,
                 )?;
-                for (prefix_idx, prefix) in rule.disease_prefixes.iter().enumerate() {
-                    if prefix.is_empty()
-                        || prefix.len() > 20
-                        || !prefix
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'.')
-                    {
+                if !rule.disease_prefixes.is_empty() {
+                    if !when.diseases.is_empty() {
                         return Err(check.error(
-                            format!("{rule_field}.disease_prefixes[{prefix_idx}]"),
-                            "must be 1 to 20 letters, digits or dots",
+                            format!("{rule_field}.disease_prefixes"),
+                            "give diseases either beside the rule or in when, not both",
                         ));
                     }
-                }
-                check.list_len(&format!("{rule_field}.bands"), &rule.bands, false)?;
-                let mut bands = Vec::new();
-                for (band_idx, band) in rule.bands.iter().enumerate() {
-                    let band_field = format!("{rule_field}.bands[{band_idx}]");
-                    let width = match &band.width {
-                        Some(text) => {
-                            let width = check.money(&format!("{band_field}.width"), text)?;
-                            if width.is_zero() {
-                                return Err(
-                                    check.error(format!("{band_field}.width"), "must be positive")
-                                );
-                            }
-                            Some(width)
-                        }
-                        None if band_idx + 1 == rule.bands.len() => None,
-                        None => {
-                            return Err(check.error(
-                                format!("{band_field}.width"),
-                                "only the last band may be unbounded",
-                            ))
-                        }
-                    };
-                    bands.push(Band {
-                        width,
-                        ratio: check.share(&format!("{band_field}.ratio"), &band.ratio)?,
-                    });
+                    for (prefix_idx, prefix) in rule.disease_prefixes.iter().enumerate() {
+                        when.diseases.push(check.disease_range(
+                            &format!("{rule_field}.disease_prefixes[{prefix_idx}]"),
+                            prefix,
+                        )?);
+                    }
                 }
                 rules.push(SeriousIllnessRule {
-                    sp_psn_types,
-                    disease_prefixes: rule.disease_prefixes.clone(),
+                    when,
                     threshold: check.money(&format!("{rule_field}.threshold"), &rule.threshold)?,
-                    bands,
-                    annual_cap: rule
-                        .annual_cap
-                        .as_ref()
-                        .map(|text| check.money(&format!("{rule_field}.annual_cap"), text))
-                        .transpose()?,
+                    bands: check.bands(&format!("{rule_field}.bands"), &rule.bands, false)?,
+                    annual_cap: check
+                        .opt_money(&format!("{rule_field}.annual_cap"), &rule.annual_cap)?,
                 });
             }
             Some(SeriousIllnessLayer {
@@ -664,11 +1329,10 @@ fn scheme_from_file(
                         &format!("{category_field}.annual_deductible"),
                         &category.annual_deductible,
                     )?,
-                    annual_cap: category
-                        .annual_cap
-                        .as_ref()
-                        .map(|text| check.money(&format!("{category_field}.annual_cap"), text))
-                        .transpose()?,
+                    annual_cap: check.opt_money(
+                        &format!("{category_field}.annual_cap"),
+                        &category.annual_cap,
+                    )?,
                 });
             }
             Some(AssistanceLayer {
@@ -694,7 +1358,10 @@ fn scheme_from_file(
             FundPayType::ASSISTANCE,
             FundPayType::PERSONAL_ACCOUNT,
         ];
-        if known.contains(&fund) || extra_layers.iter().any(|other| other.fund == fund) {
+        if known.contains(&fund)
+            || extra_layers.iter().any(|other| other.fund == fund)
+            || maternity.as_ref().is_some_and(|m| m.fund == fund)
+        {
             return Err(check.error(
                 format!("{field}.fund"),
                 format!("fund {fund} is already used by another layer"),
@@ -703,46 +1370,230 @@ fn scheme_from_file(
         let base = match file.base.as_str() {
             "policy_range" => ExtraBase::PolicyRange,
             "with_selfpay" => ExtraBase::WithSelfpay,
+            "all" => ExtraBase::All,
             other => {
                 return Err(check.error(
                     format!("{field}.base"),
-                    format!("must be policy_range or with_selfpay (got {other:?})"),
+                    format!("must be policy_range, with_selfpay or all (got {other:?})"),
                 ))
+            }
+        };
+        let bands = check.bands(&format!("{field}.bands"), &file.bands, true)?;
+        let ratio = match (&file.ratio, bands.is_empty()) {
+            (Some(text), true) => check.share(&format!("{field}.ratio"), text)?,
+            (None, false) => Ratio::ZERO,
+            (Some(_), false) => {
+                return Err(check.error(
+                    format!("{field}.ratio"),
+                    "give either ratio or bands, not both",
+                ))
+            }
+            (None, true) => {
+                return Err(
+                    check.error(format!("{field}.ratio"), "is missing (give ratio or bands)")
+                )
             }
         };
         extra_layers.push(ExtraLayer {
             fund,
             name: file.name.clone(),
-            med_types: check.med_types(&format!("{field}.med_types"), &file.med_types, true)?,
-            psn_types: check.psn_types(&format!("{field}.psn_types"), &file.psn_types)?,
+            med_types: check.med_types(&format!("{field}.med_types"), &file.med_types, false)?,
+            when: check.conditions(&field, &file.psn_types, file.when.as_ref())?,
             base,
             annual_deductible: check.money(
                 &format!("{field}.annual_deductible"),
                 &file.annual_deductible,
             )?,
-            ratio: check.share(&format!("{field}.ratio"), &file.ratio)?,
-            annual_cap: file
-                .annual_cap
-                .as_ref()
-                .map(|text| check.money(&format!("{field}.annual_cap"), text))
-                .transpose()?,
+            ratio,
+            bands,
+            annual_cap: check.opt_money(&format!("{field}.annual_cap"), &file.annual_cap)?,
+        });
+    }
+    check.list_len(&format!("{path}.shared_caps"), &raw.shared_caps, true)?;
+    let mut used_funds: Vec<FundPayType> = vec![pooling_fund];
+    used_funds.extend(large_amount.iter().map(|l| l.fund));
+    used_funds.extend(serious_illness.iter().map(|l| l.fund));
+    used_funds.extend(assistance.iter().map(|l| l.fund));
+    used_funds.extend(maternity.iter().map(|l| l.fund));
+    used_funds.extend(extra_layers.iter().map(|l| l.fund));
+    let mut shared_caps: Vec<SharedCap> = Vec::new();
+    for (idx, file) in raw.shared_caps.iter().enumerate() {
+        let field = format!("{path}.shared_caps[{idx}]");
+        check.accumulator(&format!("{field}.name"), &Some(file.name.clone()))?;
+        if shared_caps.iter().any(|cap| cap.name == file.name) {
+            return Err(check.error(format!("{field}.name"), "appears twice"));
+        }
+        check.list_len(&format!("{field}.funds"), &file.funds, false)?;
+        let mut funds = Vec::new();
+        for (f_idx, code) in file.funds.iter().enumerate() {
+            let fund_field = format!("{field}.funds[{f_idx}]");
+            let fund = check.fund(&fund_field, code)?;
+            if !used_funds.contains(&fund) {
+                return Err(check.error(
+                    fund_field,
+                    format!("fund {fund} is not paid by any layer of this scheme"),
+                ));
+            }
+            funds.push(fund);
+        }
+        shared_caps.push(SharedCap {
+            name: file.name.clone(),
+            funds,
+            annual_cap: check.money(&format!("{field}.annual_cap"), &file.annual_cap)?,
         });
     }
     Ok(Scheme {
         insutype,
         pooling_fund,
+        tiers: raw.tiers.clone(),
+        class_b_selfpay,
         inpatient,
+        day_surgery,
         outpatient,
         chronic,
+        maternity,
+        negotiated_drugs,
         large_amount,
         serious_illness,
         assistance,
         extra_layers,
+        shared_caps,
         personal_account: raw
             .personal_account
             .as_ref()
             .map(|file| PersonalAccountRule {
                 mutual_aid: file.mutual_aid,
             }),
+    })
+}
+
+fn chronic_from_file(
+    check: &Check<'_>,
+    field: &str,
+    file: &ChronicFile,
+    claim: &mut impl FnMut(String, &[MedType], bool) -> Result<(), PolicyError>,
+) -> Result<ChronicBenefit, PolicyError> {
+    let med_types = check.med_types(&format!("{field}.med_types"), &file.med_types, false)?;
+    claim(format!("{field}.med_types"), &med_types, false)?;
+    let ratios = check.ratio_table(field, &file.ratios, &file.adjustments)?;
+    let mut diseases: Vec<ChronicDisease> = Vec::new();
+    if !file.quotas.is_empty() {
+        let prefix_len = file.disease_prefix_len.ok_or_else(|| {
+            check.error(
+                format!("{field}.disease_prefix_len"),
+                "is required with quotas",
+            )
+        })?;
+        if !(1..=20).contains(&prefix_len) {
+            return Err(check.error(
+                format!("{field}.disease_prefix_len"),
+                "must be between 1 and 20",
+            ));
+        }
+        if file.quotas.len() > POLICY_LIST_MAX * 16 {
+            return Err(check.error(format!("{field}.quotas"), "too many diseases"));
+        }
+        for (key, amount) in &file.quotas {
+            let quota_field = format!("{field}.quotas.{key}");
+            if key.chars().count() != prefix_len {
+                return Err(check.error(
+                    quota_field,
+                    format!("disease key must have disease_prefix_len = {prefix_len} characters"),
+                ));
+            }
+            diseases.push(ChronicDisease {
+                key: key.clone(),
+                codes: vec![check.disease_range(&quota_field, key)?],
+                quota: check.money(&quota_field, amount)?,
+                ratios: None,
+                shares_inpatient_cap: false,
+            });
+        }
+    } else if file.disease_prefix_len.is_some() {
+        return Err(check.error(
+            format!("{field}.disease_prefix_len"),
+            "is only used with quotas",
+        ));
+    }
+    check.list_len(&format!("{field}.diseases"), &file.diseases, true)?;
+    for (idx, disease) in file.diseases.iter().enumerate() {
+        let disease_field = format!("{field}.diseases[{idx}]");
+        let key = &disease.key;
+        if key.is_empty()
+            || key.len() > 40
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        {
+            return Err(check.error(
+                format!("{disease_field}.key"),
+                "1 to 40 letters, digits, _ or .",
+            ));
+        }
+        if key == "deductible" || diseases.iter().any(|other| &other.key == key) {
+            return Err(check.error(
+                format!("{disease_field}.key"),
+                format!("key {key:?} is already used"),
+            ));
+        }
+        check.list_len(&format!("{disease_field}.codes"), &disease.codes, false)?;
+        let codes = disease
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(c_idx, text)| {
+                check.disease_range(&format!("{disease_field}.codes[{c_idx}]"), text)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        diseases.push(ChronicDisease {
+            key: key.clone(),
+            codes,
+            quota: check.money(&format!("{disease_field}.quota"), &disease.quota)?,
+            ratios: disease
+                .ratios
+                .as_ref()
+                .map(|rows| check.ratio_table(&disease_field, rows, &disease.adjustments))
+                .transpose()?,
+            shares_inpatient_cap: disease.shares_inpatient_cap,
+        });
+    }
+    if diseases.is_empty() {
+        return Err(check.error(
+            format!("{field}.diseases"),
+            "a chronic benefit needs quotas or diseases",
+        ));
+    }
+    let combined = match &file.combined {
+        None => None,
+        Some(combined) => Some(CombinedQuota {
+            extra_per_disease: check.money(
+                &format!("{field}.combined.extra_per_disease"),
+                &combined.extra_per_disease,
+            )?,
+            max: check.opt_money(&format!("{field}.combined.max"), &combined.max)?,
+        }),
+    };
+    if combined.is_some() && !file.require_recognition {
+        return Err(check.error(
+            format!("{field}.combined"),
+            "combined quotas need require_recognition = true (the recognised diseases say which combine)",
+        ));
+    }
+    Ok(ChronicBenefit {
+        med_types,
+        diseases,
+        annual_deductible: check
+            .opt_money(
+                &format!("{field}.annual_deductible"),
+                &file.annual_deductible,
+            )?
+            .unwrap_or(Fen::ZERO),
+        deductible_waivers: check.waivers(
+            &format!("{field}.deductible_waivers"),
+            &file.deductible_waivers,
+        )?,
+        require_recognition: file.require_recognition,
+        combined,
+        ratios,
     })
 }

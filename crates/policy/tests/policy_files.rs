@@ -3,7 +3,20 @@
 
 use yibao_core_types::{Fen, HiSetlLv, Insutype, PsnType, Ratio};
 use yibao_policy::builtin::BUILTIN_POLICY_FILES;
-use yibao_policy::{builtin_policies, builtin_policy, parse_policy, PolicyError};
+use yibao_policy::{builtin_policies, builtin_policy, parse_policy, PolicyError, Subject};
+
+/// A person of this type, 40 years old, with nothing else about them or the visit.
+fn subject(psn_type: PsnType) -> Subject<'static> {
+    Subject {
+        psn_type,
+        age: 40,
+        sp_psn_types: &[],
+        tier: None,
+        institution_kinds: &[],
+        referral: false,
+        dise_codg: "",
+    }
+}
 
 #[test]
 fn shipped_policies_parse() {
@@ -33,7 +46,7 @@ fn reference_policy_matches_spec_section_8() {
     let ratio = |psn_type, level| {
         inpatient
             .ratios
-            .lookup(level, psn_type)
+            .lookup(level, &subject(psn_type))
             .map(|lookup| lookup.table_ratio)
     };
     assert_eq!(ratio(employed, HiSetlLv::Level3), Some(Ratio::percent(92)));
@@ -47,15 +60,18 @@ fn reference_policy_matches_spec_section_8() {
     );
     let chronic = employees.chronic.as_ref().expect("chronic");
     assert_eq!(
-        chronic.quota(chronic.disease_key("N18.500")),
+        chronic.disease("N18.500").map(|disease| disease.quota),
         Some(Fen::yuan(60_000))
     );
-    assert_eq!(chronic.quota(chronic.disease_key("J45")), None);
+    assert!(chronic.disease("J45").is_none());
     let residents = policy.scheme(Insutype::RESIDENT).expect("390");
     let outpatient = &residents.outpatient[0];
     let adult = PsnType::parse("1501").unwrap();
     assert!(
-        outpatient.ratios.lookup(HiSetlLv::Level2, adult).is_none(),
+        outpatient
+            .ratios
+            .lookup(HiSetlLv::Level2, &subject(adult))
+            .is_none(),
         "no pooling at level 2"
     );
     let serious_illness = residents.serious_illness.as_ref().expect("serious illness");

@@ -149,6 +149,8 @@ pub struct LineSplit {
     pub pric_uplmt_amt: Option<Price>,
     /// Restricted use.
     pub lmt_used_flag: bool,
+    /// A negotiated drug (国家谈判药品, `hi_nego_drug_flag`).
+    pub negotiated: bool,
     /// Why.
     pub reason: LineReason,
 }
@@ -156,6 +158,16 @@ pub struct LineSplit {
 /// Classifies one line (spec section 3). `entry` is the catalogue entry for the line's code, or
 /// `None` when the item is not in the catalogue.
 pub fn classify_line(entry: Option<&CatalogueEntry>, line: &FeeLine) -> LineSplit {
+    classify_line_with(entry, line, None)
+}
+
+/// Classifies one line with the region's own 乙类 pre-self-pay share, when its policy sets one
+/// (`Scheme::class_b_share`), instead of the catalogue's default.
+pub fn classify_line_with(
+    entry: Option<&CatalogueEntry>,
+    line: &FeeLine,
+    class_b_share: Option<Ratio>,
+) -> LineSplit {
     let amount = line.amount;
     let mut split = LineSplit {
         med_list_codg: Arc::clone(&line.med_list_codg),
@@ -171,6 +183,7 @@ pub fn classify_line(entry: Option<&CatalogueEntry>, line: &FeeLine) -> LineSpli
         list_type: entry.and_then(|entry| entry.list_type),
         pric_uplmt_amt: entry.and_then(|entry| entry.pric_uplmt_amt),
         lmt_used_flag: entry.is_some_and(|entry| entry.lmt_used_flag),
+        negotiated: entry.is_some_and(|entry| entry.negotiated),
         reason: LineReason::NotInCatalogue,
     };
     let Some(entry) = entry else {
@@ -202,8 +215,8 @@ pub fn classify_line(entry: Option<&CatalogueEntry>, line: &FeeLine) -> LineSpli
     let allowed = amount - split.overlmt_selfpay;
     if entry.chrgitm_lv == ChrgitmLv::ClassB {
         split.reason = LineReason::ClassB;
-        split.selfpay_prop = entry.selfpay_prop;
-        split.preselfpay_amt = allowed.mul_ratio(entry.selfpay_prop);
+        split.selfpay_prop = class_b_share.unwrap_or(entry.selfpay_prop);
+        split.preselfpay_amt = allowed.mul_ratio(split.selfpay_prop);
     } else {
         split.reason = LineReason::ClassA;
     }

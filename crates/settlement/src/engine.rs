@@ -1,8 +1,13 @@
 //! Step 2 of settlement (spec section 4): the funds in order, each seeing what the layers before
 //! it left, then the personal account and family mutual aid. One pure function, [`settle`].
 
+use std::fmt::Write as _;
+
 use yibao_core_types::{AcctUsedFlag, Fen, FundPayType, NaiveDate, Ratio};
-use yibao_policy::{level_idx, psn_type_matches, Band, Policy, RatioTable, Scheme};
+use yibao_policy::{
+    find_waiver, level_idx, Band, CrossScope, DeductibleWaiver, ExtraBase, ExtraLayer, Policy,
+    RatioTable, Scheme, Segment, Subject,
+};
 
 use crate::input::{SettleInput, Ytd};
 use crate::limits::{FAMILY_ACCOUNTS_MAX, LINES_MAX, SP_PSN_TYPES_MAX, YTD_MAP_ENTRIES_MAX};
@@ -453,120 +458,444 @@ fn apply(
     (deductible_used, base, raw, paid)
 }
 
-/// The basic fund's ratio: table row + person adjustments + cross-region, clamped to [0, 1].
-fn basic_ratio(
-    table: &RatioTable,
-    policy: &Policy,
-    input: &SettleInput,
-    cross_region_unfiled: bool,
-) -> Option<(Ratio, RatioSource)> {
-    let lookup = table.lookup(input.visit.hi_setl_lv, input.person.psn_type)?;
-    let cross_region_points = if cross_region_unfiled {
-        policy.cross_region.unfiled_points
-    } else {
-        Ratio::ZERO
+/// What the visit's place and filing do to the basic fund (异地就医).
+#[derive(Debug, Clone)]
+struct CrossOutcome {
+    /// The visit is outside the pooling region and has no filing (nor counts as filed).
+    unfiled: bool,
+    /// Points on the basic ratio.
+    points: Ratio,
+    /// Factor on the basic benefit's deductible.
+    deductible_factor: Ratio,
+    /// For the trace; empty for a local visit.
+    note: String,
+}
+
+fn cross_outcome(policy: &Policy, input: &SettleInput) -> CrossOutcome {
+    let visit = &input.visit;
+    let local = CrossOutcome {
+        unfiled: false,
+        points: Ratio::ZERO,
+        deductible_factor: Ratio::ONE,
+        note: String::new(),
     };
-    let ratio = (lookup.table_ratio + lookup.adjustment_points + cross_region_points).clamp_unit();
+    if policy.admdvs.contains(visit.mdtrtarea_admvs) {
+        return local;
+    }
+    let rule = &policy.cross_region;
+    let emergency_filing =
+        (visit.emergency && rule.emergency_counts_as_filed).then_some(rule.emergency_filing);
+    let filing = visit.filing.or(emergency_filing);
+    let same_province =
+        policy.admdvs.to_string().get(..2) == visit.mdtrtarea_admvs.to_string().get(..2);
+    let found = rule.rules.iter().find(|candidate| {
+        candidate.filing == filing
+            && match candidate.scope {
+                CrossScope::Any => true,
+                CrossScope::InProvince => same_province,
+                CrossScope::OutOfProvince => !same_province,
+            }
+    });
+    let scope_zh = if same_province {
+        "省内异地"
+    } else {
+        "跨省异地"
+    };
+    let filing_zh = match (visit.filing, emergency_filing) {
+        (Some(kind), _) => kind.name_zh().to_owned(),
+        (None, Some(kind)) => format!("急诊视同{}", kind.name_zh()),
+        (None, None) => "未备案".to_owned(),
+    };
+    let (points, deductible_factor, source) = match (found, filing) {
+        (Some(found), _) => (found.points, found.deductible_factor, "异地规则"),
+        (None, None) => (rule.unfiled_points, Ratio::ONE, "未备案调整"),
+        (None, Some(_)) => (Ratio::ZERO, Ratio::ONE, "无调整"),
+    };
+    let mut note = format!(
+        "{scope_zh}就医（{filing_zh}）：{source}，统筹比例调整 {}",
+        percent(points)
+    );
+    if deductible_factor != Ratio::ONE {
+        let _ = write!(note, "，起付线 × {deductible_factor}");
+    }
+    CrossOutcome {
+        unfiled: filing.is_none(),
+        points,
+        deductible_factor,
+        note,
+    }
+}
+
+fn percent(ratio: Ratio) -> String {
+    format!("{}%", Ratio(ratio.0 * 100))
+}
+
+/// The subject of the policy's conditions: the person and the visit.
+fn subject(input: &SettleInput) -> Subject<'_> {
+    Subject {
+        psn_type: input.person.psn_type,
+        age: input.person.age,
+        sp_psn_types: &input.person.sp_psn_types,
+        tier: input.person.tier.as_deref(),
+        institution_kinds: &input.visit.institution_kinds,
+        referral: input.visit.referral,
+        dise_codg: &input.visit.dise_codg,
+    }
+}
+
+/// A basic ratio: table row + adjustments + cross-region points, clamped to [0, 1]; with the
+/// notes that explain the adjustments.
+fn table_ratio(
+    table: &RatioTable,
+    input: &SettleInput,
+    cross: &CrossOutcome,
+    notes: &mut Vec<String>,
+) -> Option<(Ratio, RatioSource)> {
+    let lookup = table.lookup(input.visit.hi_setl_lv, &subject(input))?;
+    let row = &table.rows[lookup.row_idx];
+    if !row.when.is_empty() {
+        notes.push(format!(
+            "比例表第 {} 行适用条件：{}",
+            lookup.row_idx + 1,
+            row.when.describe()
+        ));
+    }
+    for &idx in &lookup.adjustments_applied {
+        let adjustment = &table.adjustments[idx];
+        notes.push(format!(
+            "比例调整 {}（{}）",
+            percent(adjustment.points),
+            adjustment.when.describe()
+        ));
+    }
+    let ratio = (lookup.table_ratio + lookup.adjustment_points + cross.points).clamp_unit();
     Some((
         ratio,
         RatioSource::Table {
             row_idx: lookup.row_idx,
             table_ratio: lookup.table_ratio,
             adjustment_points: lookup.adjustment_points,
-            cross_region_points,
+            cross_region_points: cross.points,
         },
     ))
 }
 
-/// The basic pooling fund (4.1): its step, the ratio `r` and `overcap_base`.
+/// The pieces of a segmented base: `(start, ratio)` ascending; without segments one piece.
+fn pieces(ratio: Ratio, segments: &[Segment]) -> Vec<(Fen, Ratio)> {
+    let mut pieces = Vec::with_capacity(segments.len() + 1);
+    if segments.first().is_none_or(|first| !first.above.is_zero()) {
+        pieces.push((Fen::ZERO, ratio));
+    }
+    for segment in segments {
+        pieces.push((segment.above, (ratio + segment.points).clamp_unit()));
+    }
+    pieces
+}
+
+/// `Σ overlap(base, piece) × ratio` in fen × ppm, and each piece's part (for the trace).
+fn segmented(base: Fen, pieces: &[(Fen, Ratio)]) -> (i128, Vec<(Fen, Ratio)>) {
+    let mut total = 0i128;
+    let mut parts = Vec::new();
+    for (idx, &(start, ratio)) in pieces.iter().enumerate() {
+        let end = pieces
+            .get(idx + 1)
+            .map_or(base, |&(next, _)| next.min(base));
+        if base <= start {
+            break;
+        }
+        let part = end - start;
+        total += i128::from(part.0) * i128::from(ratio.0);
+        parts.push((part, ratio));
+    }
+    (total, parts)
+}
+
+/// The part of the base a capped payment covers: the inverse of [`segmented`], rounded half up.
+fn covered_base(paid: Fen, pieces: &[(Fen, Ratio)], base: Fen) -> Fen {
+    let mut remaining = i128::from(paid.0) * Ratio::ONE_PPM;
+    let mut covered = Fen::ZERO;
+    for (idx, &(start, ratio)) in pieces.iter().enumerate() {
+        let end = pieces
+            .get(idx + 1)
+            .map_or(base, |&(next, _)| next.min(base));
+        if base <= start || remaining <= 0 || ratio.0 <= 0 {
+            break;
+        }
+        let full = i128::from((end - start).0) * i128::from(ratio.0);
+        if full <= remaining {
+            remaining -= full;
+            covered = end;
+        } else {
+            let part = yibao_core_types::round_half_up(remaining, i128::from(ratio.0));
+            return start + Fen(part as i64);
+        }
+    }
+    covered
+}
+
+/// The room left under every shared cap that counts `fund`, given what this bill already paid.
+fn shared_room(scheme: &Scheme, ytd: &Ytd, delta: &Ytd, fund: FundPayType) -> Option<Fen> {
+    scheme
+        .shared_caps
+        .iter()
+        .filter(|cap| cap.funds.contains(&fund))
+        .map(|cap| {
+            let key = cap.key();
+            (cap.annual_cap - ytd.other_used(&key) - delta.other_used(&key)).at_least_zero()
+        })
+        .min()
+}
+
+/// Records a layer's payment against the shared caps that count its fund.
+fn add_shared(scheme: &Scheme, delta: &mut Ytd, fund: FundPayType, amount: Fen) {
+    for cap in scheme
+        .shared_caps
+        .iter()
+        .filter(|cap| cap.funds.contains(&fund))
+    {
+        add_other(delta, cap.key(), amount);
+    }
+}
+
+/// The smaller of two optional rooms.
+fn min_room(a: Option<Fen>, b: Option<Fen>) -> Option<Fen> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// A ratio-based basic step over `base_before`: deductible, segments, cap; with the part of the
+/// base the cap cut off (`overcap_base`).
+#[allow(clippy::too_many_arguments)]
+fn ratio_step(
+    kind: LayerKind,
+    fund: FundPayType,
+    base_before: Fen,
+    deductible_open: Fen,
+    (ratio, ratio_source): (Ratio, RatioSource),
+    segments: &[Segment],
+    cap_room: Fen,
+    detail: LayerDetail,
+    mut notes: Vec<String>,
+) -> (LayerStep, Fen) {
+    let deductible_used = base_before.min(deductible_open.at_least_zero());
+    let base = base_before - deductible_used;
+    let pieces = pieces(ratio, segments);
+    let (exact, parts) = segmented(base, &pieces);
+    let raw = Fen(yibao_core_types::round_half_up(exact, Ratio::ONE_PPM) as i64);
+    if !segments.is_empty() {
+        let described: Vec<String> = parts
+            .iter()
+            .map(|(part, ratio)| format!("{part} × {}", percent(*ratio)))
+            .collect();
+        notes.push(format!("分段比例：{} = {raw}", described.join(" + ")));
+    }
+    let amount = raw.min(cap_room.at_least_zero());
+    let overcap_base = if amount < raw {
+        base - covered_base(amount, &pieces, base)
+    } else {
+        Fen::ZERO
+    };
+    let step = LayerStep {
+        kind,
+        fund,
+        skipped: None,
+        base_before_deductible: base_before,
+        deductible_open,
+        deductible_used,
+        base,
+        ratio,
+        ratio_source,
+        raw,
+        cap_room_before: Some(cap_room),
+        amount,
+        detail,
+        notes,
+    };
+    (step, overcap_base)
+}
+
+/// Applies deductible waivers (identity) to a deductible, with a note.
+fn waived(
+    deductible: Fen,
+    waivers: &[DeductibleWaiver],
+    input: &SettleInput,
+    notes: &mut Vec<String>,
+) -> Fen {
+    match find_waiver(waivers, &subject(input)) {
+        Some((_, waiver)) => {
+            notes.push(format!(
+                "起付线减免（{}）：× {}",
+                waiver.when.describe(),
+                waiver.factor
+            ));
+            deductible.mul_ratio(waiver.factor)
+        }
+        None => deductible,
+    }
+}
+
+/// The basic fund's steps for the bill and the `overcap_base` the large-amount fund may pay on.
+struct Basic {
+    steps: Vec<LayerStep>,
+    /// The main step's ratio (for `pool_prop_selfpay`).
+    ratio: Ratio,
+    /// What the cap of an inpatient-type benefit (or, where the policy says so, a chronic quota)
+    /// cut off.
+    overcap_base: Fen,
+}
+
+fn skipped_basic(kind: LayerKind, fund: FundPayType, skip: Skip) -> Basic {
+    Basic {
+        steps: vec![LayerStep::skipped(kind, fund, skip)],
+        ratio: Ratio::ZERO,
+        overcap_base: Fen::ZERO,
+    }
+}
+
+/// The basic pooling fund (4.1) on `policy_range` (the bill's policy range less any negotiated
+/// drugs paid apart).
+#[allow(clippy::too_many_lines)]
 fn basic_fund(
     policy: &Policy,
     scheme: &Scheme,
     input: &SettleInput,
     policy_range: Fen,
-    cross_region_unfiled: bool,
+    cross: &CrossOutcome,
     delta: &mut Ytd,
-) -> (LayerStep, Ratio, Fen) {
+) -> Result<Basic, SettleError> {
     let visit = &input.visit;
     let ytd = &input.person.ytd;
     let fund = scheme.pooling_fund;
     let med_type = visit.med_type;
-    let computed = |kind, deductible_open, cap_room: Fen, ratio, ratio_source, detail| {
-        let (deductible_used, base, raw, amount) =
-            apply(policy_range, deductible_open, ratio, Some(cap_room));
-        let overcap_base = if amount < raw {
-            base - amount.div_ratio(ratio)
-        } else {
-            Fen::ZERO
-        };
-        let step = LayerStep {
-            kind,
-            fund,
-            skipped: None,
-            base_before_deductible: policy_range,
-            deductible_open,
-            deductible_used,
-            base,
-            ratio,
-            ratio_source,
-            raw,
-            cap_room_before: Some(cap_room),
-            amount,
-            detail,
-        };
-        (step, ratio, overcap_base)
-    };
-    if let Some(benefit) = scheme
-        .inpatient
+    let large_amount_reaches = scheme
+        .large_amount
         .as_ref()
-        .filter(|benefit| benefit.med_types.contains(&med_type))
-    {
-        delta.inpatient_admissions = 1;
-        let Some((ratio, source)) =
-            basic_ratio(&benefit.ratios, policy, input, cross_region_unfiled)
-        else {
-            return (
-                LayerStep::skipped(LayerKind::BasicInpatient, fund, Skip::NoRatioForLevel),
-                Ratio::ZERO,
-                Fen::ZERO,
-            );
+        .is_some_and(|layer| layer.med_types.contains(&med_type));
+
+    // Inpatient and day surgery: per-admission deductible.
+    let inpatient_like = [
+        (scheme.inpatient.as_ref(), LayerKind::BasicInpatient),
+        (scheme.day_surgery.as_ref(), LayerKind::BasicDaySurgery),
+    ];
+    for (benefit, kind) in inpatient_like {
+        let Some(benefit) = benefit.filter(|benefit| benefit.med_types.contains(&med_type)) else {
+            continue;
+        };
+        if benefit.counts_as_admission {
+            delta.inpatient_admissions = 1;
+        }
+        let mut notes = Vec::new();
+        if let Some(begin) = visit.begin_date {
+            if begin < policy.effective_from {
+                notes.push(format!(
+                    "跨年度住院：入院 {begin}，出院结算日 {} 属 {} 医保年度，按出院年度政策和累计计算",
+                    input.settle_date, policy.year
+                ));
+            }
+        }
+        let Some(ratio) = table_ratio(&benefit.ratios, input, cross, &mut notes) else {
+            return Ok(skipped_basic(kind, fund, Skip::NoRatioForLevel));
         };
         let per_admission = benefit.deductible_per_admission[level_idx(visit.hi_setl_lv)];
-        let repeat = ytd.inpatient_admissions > 0;
-        let deductible_open = if repeat {
-            per_admission.mul_ratio(benefit.repeat_admission_factor)
-        } else {
-            per_admission
-        };
-        let cap_room = (benefit.annual_cap - ytd.hifp_inpatient).at_least_zero();
-        let result = computed(
-            LayerKind::BasicInpatient,
+        let admission_number = ytd.inpatient_admissions.max(0) as usize + 1;
+        let factor_idx = (admission_number - 1).min(benefit.admission_factors.len() - 1);
+        let admission_factor = benefit.admission_factors[factor_idx];
+        let mut deductible_open = per_admission.mul_ratio(admission_factor);
+        if admission_factor != Ratio::ONE {
+            notes.push(format!(
+                "年内第 {admission_number} 次住院：起付线 × {admission_factor}"
+            ));
+        }
+        if visit.transfer_in {
+            if let Some(factor) = benefit.transfer_factor {
+                deductible_open = deductible_open.mul_ratio(factor);
+                notes.push(format!("转院转入：起付线 × {factor}"));
+            }
+        }
+        deductible_open = waived(
             deductible_open,
-            cap_room,
+            &benefit.deductible_waivers,
+            input,
+            &mut notes,
+        );
+        if cross.deductible_factor != Ratio::ONE {
+            deductible_open = deductible_open.mul_ratio(cross.deductible_factor);
+        }
+        let paid_before = match &benefit.accumulator {
+            None => ytd.hifp_inpatient,
+            Some(name) => ytd.other_used(name),
+        };
+        let own_room = (benefit.annual_cap - paid_before).at_least_zero();
+        let cap_room =
+            min_room(Some(own_room), shared_room(scheme, ytd, delta, fund)).unwrap_or(own_room);
+        let (step, overcap_base) = ratio_step(
+            kind,
+            fund,
+            policy_range,
+            deductible_open,
             ratio,
-            source,
+            &benefit.segments,
+            cap_room,
             LayerDetail::Inpatient {
                 per_admission,
-                repeat,
+                repeat: admission_number > 1,
             },
+            notes,
         );
-        delta.hifp_inpatient += result.0.amount;
-        return result;
+        match &benefit.accumulator {
+            None => delta.hifp_inpatient += step.amount,
+            Some(name) => add_other(delta, name.clone(), step.amount),
+        }
+        add_shared(scheme, delta, fund, step.amount);
+        let ratio = step.ratio;
+        return Ok(Basic {
+            steps: vec![step],
+            ratio,
+            overcap_base: if large_amount_reaches {
+                overcap_base
+            } else {
+                Fen::ZERO
+            },
+        });
     }
-    if let Some(benefit) = scheme
+
+    // Outpatient pooling: the first benefit for this med_type whose conditions hold.
+    let listed = scheme
         .outpatient
         .iter()
-        .find(|benefit| benefit.med_types.contains(&med_type))
-    {
-        let Some((ratio, source)) =
-            basic_ratio(&benefit.ratios, policy, input, cross_region_unfiled)
+        .any(|benefit| benefit.med_types.contains(&med_type));
+    if listed {
+        let subject = subject(input);
+        let Some(benefit) = scheme
+            .outpatient
+            .iter()
+            .find(|benefit| benefit.med_types.contains(&med_type) && benefit.when.holds(&subject))
         else {
-            return (
-                LayerStep::skipped(LayerKind::BasicOutpatient, fund, Skip::NoRatioForLevel),
-                Ratio::ZERO,
-                Fen::ZERO,
-            );
+            return Ok(skipped_basic(
+                LayerKind::BasicOutpatient,
+                fund,
+                Skip::NotForPerson,
+            ));
         };
+        let mut notes = Vec::new();
+        if !benefit.when.is_empty() {
+            notes.push(format!(
+                "门诊待遇「{}」适用条件：{}",
+                benefit.name,
+                benefit.when.describe()
+            ));
+        }
+        let Some(ratio) = table_ratio(&benefit.ratios, input, cross, &mut notes) else {
+            return Ok(skipped_basic(
+                LayerKind::BasicOutpatient,
+                fund,
+                Skip::NoRatioForLevel,
+            ));
+        };
+        let paid_key = benefit.paid_key().to_owned();
         let (paid_before, deductible_before) = match &benefit.accumulator {
             None => (ytd.hifp_outpatient, ytd.outpatient_deductible),
             Some(name) => (
@@ -574,87 +903,346 @@ fn basic_fund(
                 ytd.other_used(&format!("{name}.deductible")),
             ),
         };
-        let deductible_open = (benefit.annual_deductible - deductible_before).at_least_zero();
-        let cap_room = (benefit.annual_cap - paid_before).at_least_zero();
-        let result = computed(
+        let deductible = waived(
+            benefit.annual_deductible,
+            &benefit.deductible_waivers,
+            input,
+            &mut notes,
+        );
+        let deductible_open = (deductible - deductible_before).at_least_zero();
+        let mut cap_room = (benefit.annual_cap - paid_before).at_least_zero();
+        let caps = benefit.period_caps;
+        let day_key = format!("{paid_key}@{}", input.settle_date.format("%Y-%m-%d"));
+        let month_key = format!("{paid_key}@{}", input.settle_date.format("%Y-%m"));
+        if let Some(per_visit) = caps.per_visit {
+            if per_visit < cap_room {
+                notes.push(format!("每次限额 {per_visit}"));
+            }
+            cap_room = cap_room.min(per_visit);
+        }
+        if let Some(daily) = caps.daily {
+            let room = (daily - ytd.other_used(&day_key)).at_least_zero();
+            notes.push(format!(
+                "日限额 {daily}，当日已付 {}，余 {room}",
+                ytd.other_used(&day_key)
+            ));
+            cap_room = cap_room.min(room);
+        }
+        if let Some(monthly) = caps.monthly {
+            let room = (monthly - ytd.other_used(&month_key)).at_least_zero();
+            notes.push(format!(
+                "月限额 {monthly}，当月已付 {}，余 {room}",
+                ytd.other_used(&month_key)
+            ));
+            cap_room = cap_room.min(room);
+        }
+        if let Some(shared) = shared_room(scheme, ytd, delta, fund) {
+            cap_room = cap_room.min(shared);
+        }
+        let (step, _) = ratio_step(
             LayerKind::BasicOutpatient,
+            fund,
+            policy_range,
             deductible_open,
-            cap_room,
             ratio,
-            source,
+            &benefit.segments,
+            cap_room,
             LayerDetail::None,
+            notes,
         );
         match &benefit.accumulator {
             None => {
-                delta.hifp_outpatient += result.0.amount;
-                delta.outpatient_deductible += result.0.deductible_used;
+                delta.hifp_outpatient += step.amount;
+                delta.outpatient_deductible += step.deductible_used;
             }
             Some(name) => {
-                add_other(delta, name.clone(), result.0.amount);
-                add_other(
-                    delta,
-                    format!("{name}.deductible"),
-                    result.0.deductible_used,
-                );
+                add_other(delta, name.clone(), step.amount);
+                add_other(delta, format!("{name}.deductible"), step.deductible_used);
             }
         }
-        return result;
+        if caps.daily.is_some() {
+            add_other(delta, day_key, step.amount);
+        }
+        if caps.monthly.is_some() {
+            add_other(delta, month_key, step.amount);
+        }
+        add_shared(scheme, delta, fund, step.amount);
+        let ratio = step.ratio;
+        // An amount over an outpatient cap is the person's: never an overcap base.
+        return Ok(Basic {
+            steps: vec![step],
+            ratio,
+            overcap_base: Fen::ZERO,
+        });
     }
+
+    // Chronic and special outpatient: per-disease quotas.
     if let Some(benefit) = scheme
         .chronic
         .as_ref()
         .filter(|benefit| benefit.med_types.contains(&med_type))
     {
-        let disease_key = benefit.disease_key(&visit.dise_codg);
-        let Some(quota) = benefit.quota(disease_key) else {
-            return (
-                LayerStep::skipped(LayerKind::BasicChronic, fund, Skip::NoQuotaForDisease),
-                Ratio::ZERO,
-                Fen::ZERO,
-            );
+        let Some(disease) = benefit.disease(&visit.dise_codg) else {
+            return Ok(skipped_basic(
+                LayerKind::BasicChronic,
+                fund,
+                Skip::NoQuotaForDisease,
+            ));
         };
-        let Some((ratio, source)) =
-            basic_ratio(&benefit.ratios, policy, input, cross_region_unfiled)
-        else {
-            return (
-                LayerStep::skipped(LayerKind::BasicChronic, fund, Skip::NoRatioForLevel),
-                Ratio::ZERO,
-                Fen::ZERO,
-            );
-        };
-        // The year's use is matched on the disease key too, so `I10` and `I10.x05` count alike.
-        let used: Fen = ytd
-            .chronic
-            .iter()
-            .filter(|(key, _)| benefit.disease_key(key) == disease_key)
-            .map(|(_, amount)| *amount)
-            .sum();
-        let cap_room = (quota - used).at_least_zero();
-        let detail = LayerDetail::Chronic {
-            disease_key: disease_key.to_owned(),
-            quota,
-        };
-        let result = computed(
-            LayerKind::BasicChronic,
-            Fen::ZERO,
-            cap_room,
-            ratio,
-            source,
-            detail,
-        );
-        if !result.0.amount.is_zero() {
-            *delta
-                .chronic
-                .entry(disease_key.to_owned())
-                .or_insert(Fen::ZERO) += result.0.amount;
+        let mut notes = Vec::new();
+        let person = &input.person;
+        let mut recognised_keys: Vec<&str> = Vec::new();
+        if benefit.require_recognition {
+            for recognition in &person.chronic_recognitions {
+                if recognition.valid_at(input.settle_date, &visit.fixmedins_code) {
+                    if let Some(recognised) = benefit.disease(&recognition.dise_codg) {
+                        if !recognised_keys.contains(&recognised.key.as_str()) {
+                            recognised_keys.push(&recognised.key);
+                        }
+                    }
+                }
+            }
+            if !recognised_keys.contains(&disease.key.as_str()) {
+                return Err(bad_value(
+                    "visit.dise_codg",
+                    format!(
+                        "{} ({}) is not a chronic disease recognised (门慢认定) for this person on {} at institution {:?}",
+                        visit.dise_codg, disease.key, input.settle_date, visit.fixmedins_code
+                    ),
+                ));
+            }
+            notes.push(format!("门慢认定：病种 {} 有效", disease.key));
         }
-        return result;
+        let table = disease.ratios.as_ref().unwrap_or(&benefit.ratios);
+        let Some(ratio) = table_ratio(table, input, cross, &mut notes) else {
+            return Ok(skipped_basic(
+                LayerKind::BasicChronic,
+                fund,
+                Skip::NoRatioForLevel,
+            ));
+        };
+        // The year's use is matched by disease too, so `I10` and `I10.x05` count alike.
+        let used_for = |key: &str| -> Fen {
+            ytd.chronic
+                .iter()
+                .filter(|(recorded, _)| {
+                    recorded.as_str() == key
+                        || benefit.disease(recorded).is_some_and(|d| d.key == key)
+                })
+                .map(|(_, amount)| *amount)
+                .sum()
+        };
+        let mut quota = disease.quota;
+        let mut used = used_for(&disease.key);
+        if let Some(combined) = benefit.combined.filter(|_| recognised_keys.len() > 1) {
+            let largest = recognised_keys
+                .iter()
+                .filter_map(|key| benefit.diseases.iter().find(|d| d.key == *key))
+                .map(|d| d.quota)
+                .max()
+                .unwrap_or(quota);
+            let extra = Fen(combined.extra_per_disease.0 * (recognised_keys.len() as i64 - 1));
+            quota = largest + extra;
+            if let Some(max) = combined.max {
+                quota = quota.min(max);
+            }
+            used = recognised_keys.iter().map(|key| used_for(key)).sum();
+            notes.push(format!(
+                "合并病种 {}：最高限额 {largest} + 每增加一病种 {} → 合并限额 {quota}，已用 {used}",
+                recognised_keys.join("、"),
+                combined.extra_per_disease
+            ));
+        }
+        let mut cap_room = (quota - used).at_least_zero();
+        if disease.shares_inpatient_cap {
+            if let Some(inpatient) = &scheme.inpatient {
+                let inpatient_room = (inpatient.annual_cap - ytd.hifp_inpatient).at_least_zero();
+                notes.push(format!(
+                    "与住院统筹共用年度限额，住院限额余 {inpatient_room}"
+                ));
+                cap_room = cap_room.min(inpatient_room);
+            }
+        }
+        if let Some(shared) = shared_room(scheme, ytd, delta, fund) {
+            cap_room = cap_room.min(shared);
+        }
+        let deductible = waived(
+            benefit.annual_deductible,
+            &benefit.deductible_waivers,
+            input,
+            &mut notes,
+        );
+        let deductible_open = (deductible - ytd.other_used("chronic.deductible")).at_least_zero();
+        let (step, overcap_base) = ratio_step(
+            LayerKind::BasicChronic,
+            fund,
+            policy_range,
+            deductible_open,
+            ratio,
+            &[],
+            cap_room,
+            LayerDetail::Chronic {
+                disease_key: disease.key.clone(),
+                quota,
+            },
+            notes,
+        );
+        if !step.amount.is_zero() {
+            delta.chronic.insert(disease.key.clone(), step.amount);
+        }
+        if disease.shares_inpatient_cap && scheme.inpatient.is_some() {
+            delta.hifp_inpatient += step.amount;
+        }
+        add_other(delta, "chronic.deductible".to_owned(), step.deductible_used);
+        add_shared(scheme, delta, fund, step.amount);
+        let ratio = step.ratio;
+        return Ok(Basic {
+            steps: vec![step],
+            ratio,
+            overcap_base: if large_amount_reaches {
+                overcap_base
+            } else {
+                Fen::ZERO
+            },
+        });
     }
-    (
-        LayerStep::skipped(LayerKind::BasicNone, fund, Skip::NoBenefitForMedType),
-        Ratio::ZERO,
+
+    // Maternity medical fees: fixed amounts by delivery type, or ratios.
+    if let Some(benefit) = scheme
+        .maternity
+        .as_ref()
+        .filter(|benefit| benefit.med_types.contains(&med_type))
+    {
+        let mut notes = Vec::new();
+        let own_room = benefit
+            .annual_cap
+            .map(|cap| (cap - ytd.other_used("maternity")).at_least_zero());
+        let cap_room = min_room(own_room, shared_room(scheme, ytd, delta, benefit.fund));
+        let fixed = visit.matn_type.as_deref().and_then(|matn_type| {
+            benefit
+                .fixed
+                .iter()
+                .find(|fixed| fixed.matn_types.iter().any(|code| code == matn_type))
+        });
+        let step = if let Some(fixed) = fixed {
+            let raw = fixed.amount.min(policy_range);
+            notes.push(format!(
+                "生育类别 {} 定额 {}（不超过政策范围内 {policy_range}）",
+                visit.matn_type.as_deref().unwrap_or(""),
+                fixed.amount
+            ));
+            let amount = cap_room.map_or(raw, |room| raw.min(room));
+            LayerStep {
+                kind: LayerKind::BasicMaternity,
+                fund: benefit.fund,
+                skipped: None,
+                base_before_deductible: policy_range,
+                deductible_open: Fen::ZERO,
+                deductible_used: Fen::ZERO,
+                base: policy_range,
+                ratio: Ratio::ZERO,
+                ratio_source: RatioSource::Fixed,
+                raw,
+                cap_room_before: cap_room,
+                amount,
+                detail: LayerDetail::None,
+                notes,
+            }
+        } else if let Some(table) = &benefit.ratios {
+            let Some(ratio) = table_ratio(table, input, cross, &mut notes) else {
+                return Ok(skipped_basic(
+                    LayerKind::BasicMaternity,
+                    benefit.fund,
+                    Skip::NoRatioForLevel,
+                ));
+            };
+            let room = cap_room.unwrap_or(policy_range);
+            let (mut step, _) = ratio_step(
+                LayerKind::BasicMaternity,
+                benefit.fund,
+                policy_range,
+                Fen::ZERO,
+                ratio,
+                &[],
+                room,
+                LayerDetail::None,
+                notes,
+            );
+            step.cap_room_before = cap_room;
+            step
+        } else {
+            return Ok(skipped_basic(
+                LayerKind::BasicMaternity,
+                benefit.fund,
+                Skip::NoRule,
+            ));
+        };
+        add_other(delta, "maternity".to_owned(), step.amount);
+        add_shared(scheme, delta, benefit.fund, step.amount);
+        let ratio = step.ratio;
+        return Ok(Basic {
+            steps: vec![step],
+            ratio,
+            overcap_base: Fen::ZERO,
+        });
+    }
+
+    Ok(skipped_basic(
+        LayerKind::BasicNone,
+        fund,
+        Skip::NoBenefitForMedType,
+    ))
+}
+
+/// Negotiated drugs (双通道) on this bill, paid apart from the bill's own benefit: the step, or
+/// `None` when the scheme has no such benefit or the bill none of these lines.
+fn negotiated_step(
+    scheme: &Scheme,
+    input: &SettleInput,
+    negotiated_range: Fen,
+    cross: &CrossOutcome,
+    delta: &mut Ytd,
+) -> Option<LayerStep> {
+    let benefit = scheme.negotiated_drugs.as_ref()?;
+    let visit = &input.visit;
+    let fund = scheme.pooling_fund;
+    let at_pharmacy = benefit.pharmacy_med_types.contains(&visit.med_type);
+    if negotiated_range.is_zero() || !(benefit.med_types.contains(&visit.med_type) || at_pharmacy) {
+        return None;
+    }
+    if at_pharmacy {
+        if let Some(kind) = &benefit.pharmacy_kind {
+            if !visit.institution_kinds.contains(kind) {
+                return Some(LayerStep::skipped(
+                    LayerKind::BasicNegotiated,
+                    fund,
+                    Skip::NotDesignatedPharmacy,
+                ));
+            }
+        }
+    }
+    let mut notes = vec![format!(
+        "国家谈判药品（双通道）政策范围内 {negotiated_range} 单独支付，不占本次待遇限额"
+    )];
+    let ytd = &input.person.ytd;
+    let ratio = table_ratio(&benefit.ratios, input, cross, &mut notes)?;
+    let own_room = (benefit.annual_cap - ytd.other_used("negotiated")).at_least_zero();
+    let cap_room =
+        min_room(Some(own_room), shared_room(scheme, ytd, delta, fund)).unwrap_or(own_room);
+    let (step, _) = ratio_step(
+        LayerKind::BasicNegotiated,
+        fund,
+        negotiated_range,
         Fen::ZERO,
-    )
+        ratio,
+        &[],
+        cap_room,
+        LayerDetail::None,
+        notes,
+    );
+    add_other(delta, "negotiated".to_owned(), step.amount);
+    add_shared(scheme, delta, fund, step.amount);
+    Some(step)
 }
 
 fn add_other(delta: &mut Ytd, key: String, amount: Fen) {
@@ -699,6 +1287,7 @@ fn marginal_ratio(accumulated: Fen, threshold: Fen, bands: &[Band]) -> Ratio {
 /// Settles one bill (spec sections 3–6). Pure: the same policy and input always give the same
 /// settlement. Bad input is a typed error naming the field; a broken identity is
 /// [`SettleError::InvariantBroken`].
+#[allow(clippy::too_many_lines)]
 pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, SettleError> {
     let scheme = check_input(policy, input)?;
     let totals = bill_totals(input)?;
@@ -707,34 +1296,63 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
     let ytd = &person.ytd;
     let med_type = visit.med_type;
     let policy_range = totals.inscp_scp_amt;
-    let counts_as_filed = visit.cross_region_filed
-        || (visit.emergency && policy.cross_region.emergency_counts_as_filed);
-    let cross_region_unfiled = !policy.admdvs.contains(visit.mdtrtarea_admvs) && !counts_as_filed;
+    let cross = cross_outcome(policy, input);
     let mut delta = Ytd::default();
-    let mut layers = Vec::with_capacity(4 + scheme.extra_layers.len());
+    let mut layers = Vec::with_capacity(6 + scheme.extra_layers.len());
+    let mut notes = Vec::new();
+    if !cross.note.is_empty() {
+        notes.push(cross.note.clone());
+    }
+    let subject = subject(input);
 
-    // 4.1 Basic pooling fund.
-    let (basic, basic_ratio, overcap_base) = basic_fund(
-        policy,
-        scheme,
-        input,
-        policy_range,
-        cross_region_unfiled,
-        &mut delta,
-    );
-    let hifp_pay = basic.amount;
-    let act_pay_dedc = basic.deductible_used;
-    layers.push(basic);
+    // 4.1 Basic pooling fund: negotiated drugs apart (双通道), then the bill's own benefit.
+    let negotiated_range: Fen = if scheme.negotiated_drugs.is_some() {
+        input
+            .lines
+            .iter()
+            .filter(|line| line.negotiated)
+            .map(|line| line.inscp_scp_amt)
+            .sum::<Fen>()
+            .at_least_zero()
+            .min(policy_range)
+    } else {
+        Fen::ZERO
+    };
+    let negotiated = negotiated_step(scheme, input, negotiated_range, &cross, &mut delta);
+    let own_range = match &negotiated {
+        Some(step) if step.skipped.is_none() => policy_range - negotiated_range,
+        _ => policy_range,
+    };
+    let basic = basic_fund(policy, scheme, input, own_range, &cross, &mut delta)?;
+    let overcap_base = basic.overcap_base;
+    let basic_ratio = basic.ratio;
+    let mut hifp_pay = Fen::ZERO;
+    let mut maternity_oth_pay = Fen::ZERO;
+    let act_pay_dedc = basic
+        .steps
+        .first()
+        .map_or(Fen::ZERO, |step| step.deductible_used);
+    for step in basic.steps.into_iter().chain(negotiated) {
+        if step.fund == scheme.pooling_fund {
+            hifp_pay += step.amount;
+        } else {
+            maternity_oth_pay += step.amount;
+        }
+        layers.push(step);
+    }
+    let maternity_fund = scheme.maternity.as_ref().map(|benefit| benefit.fund);
 
     // 4.2 Employees' large-amount fund.
     let mut hifob_pay = Fen::ZERO;
     if let Some(layer) = &scheme.large_amount {
-        let step = if !layer.med_types.is_empty() && !layer.med_types.contains(&med_type) {
+        let step = if !layer.med_types.contains(&med_type) {
             LayerStep::skipped(LayerKind::LargeAmount, layer.fund, Skip::NotForMedType)
         } else if overcap_base.is_zero() {
             LayerStep::skipped(LayerKind::LargeAmount, layer.fund, Skip::NothingOverCap)
         } else {
-            let cap_room = (layer.annual_cap - ytd.hifob).at_least_zero();
+            let own_room = (layer.annual_cap - ytd.hifob).at_least_zero();
+            let cap_room = min_room(Some(own_room), shared_room(scheme, ytd, &delta, layer.fund))
+                .unwrap_or(own_room);
             let (_, base, raw, amount) =
                 apply(overcap_base, Fen::ZERO, layer.ratio, Some(cap_room));
             LayerStep {
@@ -751,10 +1369,12 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
                 cap_room_before: Some(cap_room),
                 amount,
                 detail: LayerDetail::LargeAmount { overcap_base },
+                notes: Vec::new(),
             }
         };
         hifob_pay = step.amount;
         delta.hifob += hifob_pay;
+        add_shared(scheme, &mut delta, layer.fund, hifob_pay);
         layers.push(step);
     }
 
@@ -764,20 +1384,13 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
         let step = if !layer.med_types.contains(&med_type) {
             LayerStep::skipped(LayerKind::SeriousIllness, layer.fund, Skip::NotForMedType)
         } else {
-            let visit_base = policy_range - hifp_pay;
+            let visit_base = (policy_range - hifp_pay).at_least_zero();
             delta.hifmi_base += visit_base;
-            let rule = layer.rules.iter().enumerate().find(|(_, rule)| {
-                (rule.sp_psn_types.is_empty()
-                    || rule
-                        .sp_psn_types
-                        .iter()
-                        .any(|category| person.sp_psn_types.contains(category)))
-                    && (rule.disease_prefixes.is_empty()
-                        || rule
-                            .disease_prefixes
-                            .iter()
-                            .any(|prefix| visit.dise_codg.starts_with(prefix.as_str())))
-            });
+            let rule = layer
+                .rules
+                .iter()
+                .enumerate()
+                .find(|(_, rule)| rule.when.holds(&subject));
             match rule {
                 None => LayerStep::skipped(LayerKind::SeriousIllness, layer.fund, Skip::NoRule),
                 Some((rule_idx, rule)) => {
@@ -787,8 +1400,17 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
                         - banded(base_before, rule.threshold, &rule.bands);
                     let raw =
                         Fen(yibao_core_types::round_half_up(difference, Ratio::ONE_PPM) as i64);
-                    let cap_room = rule.annual_cap.map(|cap| (cap - ytd.hifmi).at_least_zero());
+                    let own_room = rule.annual_cap.map(|cap| (cap - ytd.hifmi).at_least_zero());
+                    let cap_room = min_room(own_room, shared_room(scheme, ytd, &delta, layer.fund));
                     let amount = cap_room.map_or(raw, |room| raw.min(room));
+                    let mut step_notes = Vec::new();
+                    if !rule.when.is_empty() {
+                        step_notes.push(format!(
+                            "规则第 {} 条适用条件：{}",
+                            rule_idx + 1,
+                            rule.when.describe()
+                        ));
+                    }
                     LayerStep {
                         kind: LayerKind::SeriousIllness,
                         fund: layer.fund,
@@ -807,12 +1429,14 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
                             base_after,
                             threshold: rule.threshold,
                         },
+                        notes: step_notes,
                     }
                 }
             }
         };
         hifmi_pay = step.amount;
         delta.hifmi += hifmi_pay;
+        add_shared(scheme, &mut delta, layer.fund, hifmi_pay);
         layers.push(step);
     }
 
@@ -833,11 +1457,12 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
         let step = if !layer.med_types.contains(&med_type) {
             LayerStep::skipped(LayerKind::Assistance, layer.fund, Skip::NotForMedType)
         } else if let Some(category) = category {
-            let base_before = policy_range - hifp_pay - hifob_pay - hifmi_pay;
+            let base_before = (policy_range - hifp_pay - hifob_pay - hifmi_pay).at_least_zero();
             let deductible_open = (category.annual_deductible - ytd.maf_deductible).at_least_zero();
-            let cap_room = category
+            let own_room = category
                 .annual_cap
                 .map(|cap| (cap - ytd.maf).at_least_zero());
+            let cap_room = min_room(own_room, shared_room(scheme, ytd, &delta, layer.fund));
             let (deductible_used, base, raw, amount) =
                 apply(base_before, deductible_open, category.ratio, cap_room);
             delta.maf_deductible += deductible_used;
@@ -857,57 +1482,27 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
                 cap_room_before: cap_room,
                 amount,
                 detail: LayerDetail::None,
+                notes: Vec::new(),
             }
         } else {
             LayerStep::skipped(LayerKind::Assistance, layer.fund, Skip::NoCategory)
         };
         maf_pay = step.amount;
         delta.maf += maf_pay;
+        add_shared(scheme, &mut delta, layer.fund, maf_pay);
         layers.push(step);
     }
 
     // 4.5 Further layers.
-    let (mut cvlserv_pay, mut hifes_pay, mut oth_pay) = (Fen::ZERO, Fen::ZERO, Fen::ZERO);
-    let mut funds_so_far = hifp_pay + hifob_pay + hifmi_pay + maf_pay;
+    let (mut cvlserv_pay, mut hifes_pay, mut oth_pay) = (Fen::ZERO, Fen::ZERO, maternity_oth_pay);
+    let mut funds_so_far = hifp_pay + maternity_oth_pay + hifob_pay + hifmi_pay + maf_pay;
     for layer in &scheme.extra_layers {
-        let step = if !layer.med_types.is_empty() && !layer.med_types.contains(&med_type) {
+        let step = if !layer.med_types.contains(&med_type) {
             LayerStep::skipped(LayerKind::Extra, layer.fund, Skip::NotForMedType)
-        } else if !psn_type_matches(&layer.psn_types, person.psn_type) {
-            LayerStep::skipped(LayerKind::Extra, layer.fund, Skip::NotForPsnType)
+        } else if !layer.when.holds(&subject) {
+            LayerStep::skipped(LayerKind::Extra, layer.fund, Skip::NotForPerson)
         } else {
-            let reach = match layer.base {
-                yibao_policy::ExtraBase::PolicyRange => policy_range,
-                yibao_policy::ExtraBase::WithSelfpay => {
-                    policy_range + totals.preselfpay_amt + totals.overlmt_selfpay
-                }
-            };
-            let base_before = (reach - funds_so_far).at_least_zero();
-            let fund_key = layer.fund.to_string();
-            let deductible_key = format!("{fund_key}.deductible");
-            let deductible_open =
-                (layer.annual_deductible - ytd.other_used(&deductible_key)).at_least_zero();
-            let cap_room = layer
-                .annual_cap
-                .map(|cap| (cap - ytd.other_used(&fund_key)).at_least_zero());
-            let (deductible_used, base, raw, amount) =
-                apply(base_before, deductible_open, layer.ratio, cap_room);
-            add_other(&mut delta, fund_key, amount);
-            add_other(&mut delta, deductible_key, deductible_used);
-            LayerStep {
-                kind: LayerKind::Extra,
-                fund: layer.fund,
-                skipped: None,
-                base_before_deductible: base_before,
-                deductible_open,
-                deductible_used,
-                base,
-                ratio: layer.ratio,
-                ratio_source: RatioSource::Fixed,
-                raw,
-                cap_room_before: cap_room,
-                amount,
-                detail: LayerDetail::None,
-            }
+            extra_step(scheme, layer, input, &totals, funds_so_far, &mut delta)
         };
         funds_so_far += step.amount;
         if layer.fund == FundPayType::CIVIL_SERVANT {
@@ -917,8 +1512,13 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
         } else {
             oth_pay += step.amount;
         }
+        add_shared(scheme, &mut delta, layer.fund, step.amount);
         layers.push(step);
     }
+    debug_assert!(
+        maternity_fund.is_none_or(|fund| fund == scheme.pooling_fund)
+            || maternity_oth_pay >= Fen::ZERO
+    );
 
     let fund_pay_sumamt =
         hifp_pay + cvlserv_pay + hifes_pay + hifmi_pay + hifob_pay + maf_pay + oth_pay;
@@ -997,7 +1597,8 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
         setldetail,
         trace: Trace {
             policy_id: policy.id.clone(),
-            cross_region_unfiled,
+            cross_region_unfiled: cross.unfiled && !policy.admdvs.contains(visit.mdtrtarea_admvs),
+            notes,
             lines: input.lines.clone(),
             totals,
             layers,
@@ -1012,6 +1613,94 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
     settlement.check_identities()?;
     check_caps(&settlement, scheme, input)?;
     Ok(settlement)
+}
+
+/// One further layer (4.5): its base (`policy_range`, `with_selfpay` or `all`), the annual
+/// deductible, then one ratio or bands over the accumulated base, within its caps.
+fn extra_step(
+    scheme: &Scheme,
+    layer: &ExtraLayer,
+    input: &SettleInput,
+    totals: &BillTotals,
+    funds_so_far: Fen,
+    delta: &mut Ytd,
+) -> LayerStep {
+    let ytd = &input.person.ytd;
+    let reach = match layer.base {
+        ExtraBase::PolicyRange => totals.inscp_scp_amt,
+        ExtraBase::WithSelfpay => {
+            totals.inscp_scp_amt + totals.preselfpay_amt + totals.overlmt_selfpay
+        }
+        ExtraBase::All => totals.medfee_sumamt,
+    };
+    let base_before = (reach - funds_so_far).at_least_zero();
+    let fund_key = layer.fund.to_string();
+    let own_room = layer
+        .annual_cap
+        .map(|cap| (cap - ytd.other_used(&fund_key)).at_least_zero());
+    let cap_room = min_room(own_room, shared_room(scheme, ytd, delta, layer.fund));
+    let mut notes = Vec::new();
+    if !layer.when.is_empty() {
+        notes.push(format!("「{}」适用：{}", layer.name, layer.when.describe()));
+    }
+    if layer.base == ExtraBase::All {
+        notes.push("基数含丙类及目录外费用".to_owned());
+    }
+    let step = if layer.bands.is_empty() {
+        let deductible_key = format!("{fund_key}.deductible");
+        let deductible_open =
+            (layer.annual_deductible - ytd.other_used(&deductible_key)).at_least_zero();
+        let (deductible_used, base, raw, amount) =
+            apply(base_before, deductible_open, layer.ratio, cap_room);
+        add_other(delta, deductible_key, deductible_used);
+        LayerStep {
+            kind: LayerKind::Extra,
+            fund: layer.fund,
+            skipped: None,
+            base_before_deductible: base_before,
+            deductible_open,
+            deductible_used,
+            base,
+            ratio: layer.ratio,
+            ratio_source: RatioSource::Fixed,
+            raw,
+            cap_room_before: cap_room,
+            amount,
+            detail: LayerDetail::None,
+            notes,
+        }
+    } else {
+        let base_key = format!("{fund_key}.base");
+        let accumulated_before = ytd.other_used(&base_key);
+        let accumulated_after = accumulated_before + base_before;
+        add_other(delta, base_key, base_before);
+        let difference = banded(accumulated_after, layer.annual_deductible, &layer.bands)
+            - banded(accumulated_before, layer.annual_deductible, &layer.bands);
+        let raw = Fen(yibao_core_types::round_half_up(difference, Ratio::ONE_PPM) as i64);
+        let amount = cap_room.map_or(raw, |room| raw.min(room));
+        notes.push(format!(
+            "分段：年度累计基数 {accumulated_before} → {accumulated_after}，起付 {}，F(后) − F(前) = {raw}",
+            layer.annual_deductible
+        ));
+        LayerStep {
+            kind: LayerKind::Extra,
+            fund: layer.fund,
+            skipped: None,
+            base_before_deductible: base_before,
+            deductible_open: Fen::ZERO,
+            deductible_used: Fen::ZERO,
+            base: base_before,
+            ratio: marginal_ratio(accumulated_after, layer.annual_deductible, &layer.bands),
+            ratio_source: RatioSource::Fixed,
+            raw,
+            cap_room_before: cap_room,
+            amount,
+            detail: LayerDetail::None,
+            notes,
+        }
+    };
+    add_other(delta, fund_key, step.amount);
+    step
 }
 
 /// Asserts what must not happen: no layer pays more than its cap room or more than its base.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use yibao_core_types::{
     AcctUsedFlag, Admdvs, Fen, HiSetlLv, Insutype, MedType, NaiveDate, PsnType, SpPsnType,
 };
+pub use yibao_policy::FilingKind;
 
 use crate::classify::LineSplit;
 
@@ -42,6 +43,36 @@ pub struct Person {
     pub mulaid_balances: Vec<Fen>,
     /// Year-to-date accumulators before this bill.
     pub ytd: Ytd,
+    /// Contribution tier (缴费档次, `"1"` 一档, `"2"` 二档), when the scheme has tiers.
+    pub tier: Option<String>,
+    /// Recognised chronic and special diseases (门慢认定).
+    pub chronic_recognitions: Vec<ChronicRecognition>,
+}
+
+/// One recognised chronic or special disease (门慢认定): the disease, its validity and the
+/// designated institution, if the recognition names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChronicRecognition {
+    /// The recognised disease code (`I10.x00`, `E11`).
+    pub dise_codg: String,
+    /// First valid day.
+    pub begndate: NaiveDate,
+    /// Last valid day (inclusive).
+    pub enddate: NaiveDate,
+    /// The designated institution (定点机构); `None` = any institution.
+    pub fixmedins_code: Option<String>,
+}
+
+impl ChronicRecognition {
+    /// True when valid on `date` at `fixmedins_code`.
+    pub fn valid_at(&self, date: NaiveDate, fixmedins_code: &str) -> bool {
+        self.begndate <= date
+            && date <= self.enddate
+            && self
+                .fixmedins_code
+                .as_deref()
+                .is_none_or(|code| code == fixmedins_code)
+    }
 }
 
 /// The visit being settled.
@@ -53,14 +84,27 @@ pub struct Visit {
     pub hi_setl_lv: HiSetlLv,
     /// 就医地医保区划.
     pub mdtrtarea_admvs: Admdvs,
-    /// A cross-region visit with a filing (备案).
-    pub cross_region_filed: bool,
+    /// The person's cross-region filing (备案) that covers this visit; `None` = unfiled.
+    pub filing: Option<FilingKind>,
     /// An emergency.
     pub emergency: bool,
     /// 病种编码 (the chronic disease for `med_type` 14); may be empty.
     pub dise_codg: String,
     /// 个人账户使用标志.
     pub acct_used_flag: AcctUsedFlag,
+    /// The institution's code (for designated-institution checks); may be empty offline.
+    pub fixmedins_code: String,
+    /// The institution's kinds (`tcm`, `village`, `community`, `dual_channel` …).
+    pub institution_kinds: Vec<String>,
+    /// Came by referral (转诊).
+    pub referral: bool,
+    /// A transfer in from another hospital within one episode (转院, `adm_way` 3).
+    pub transfer_in: bool,
+    /// Admission or visit date (`begntime`), when known: a stay that began in an earlier
+    /// insurance year is charged to the year of discharge, and the trace says so.
+    pub begin_date: Option<NaiveDate>,
+    /// 生育类别 `matn_type` of a maternity bill.
+    pub matn_type: Option<String>,
 }
 
 /// Year-to-date accumulators (spec section 5). As a settlement's delta, a reversal subtracts

@@ -13,9 +13,11 @@ pub mod limits;
 pub mod settle_file;
 pub mod trace;
 
-pub use classify::{classify_line, FeeLine, FeeLineError, LineReason, LineSplit};
+pub use classify::{
+    classify_line, classify_line_with, FeeLine, FeeLineError, LineReason, LineSplit,
+};
 pub use engine::{settle, AccountDraws, SettleError, Settlement};
-pub use input::{Person, SettleInput, Visit, Ytd};
+pub use input::{ChronicRecognition, FilingKind, Person, SettleInput, Visit, Ytd};
 pub use trace::{
     AccountStep, BillTotals, LayerDetail, LayerKind, LayerStep, RatioSource, Skip, Trace,
 };

@@ -12,11 +12,11 @@ use yibao_core_types::{
     AcctUsedFlag, Admdvs, ChrgitmLv, Fen, HiSetlLv, HospApprFlag, Insutype, ListType, MedType,
     NaiveDate, Price, PsnType, Quantity, Ratio, SpPsnType,
 };
-use yibao_policy::CatalogueEntry;
+use yibao_policy::{CatalogueEntry, FilingKind, Policy};
 
-use crate::classify::{classify_line, FeeLine};
+use crate::classify::{classify_line, classify_line_with, FeeLine};
 use crate::engine::Settlement;
-use crate::input::{Person, SettleInput, Visit, Ytd};
+use crate::input::{ChronicRecognition, Person, SettleInput, Visit, Ytd};
 use crate::limits::{
     CODE_TEXT_MAX, FAMILY_ACCOUNTS_MAX, LINES_MAX, SP_PSN_TYPES_MAX, YTD_MAP_ENTRIES_MAX,
 };
@@ -40,8 +40,35 @@ pub struct SettleFileError {
 pub struct SettleFile {
     /// The policy id (`140500-2025`).
     pub policy_id: String,
-    /// The input, with lines classified.
+    /// The input, with lines classified by the catalogue facts the file gives.
     pub input: SettleInput,
+    /// Each line as sent with its catalogue facts, to classify again under a region's policy.
+    pub sources: Vec<(Option<CatalogueEntry>, FeeLine)>,
+}
+
+impl SettleFile {
+    /// The input with the lines classified under `policy`: where the person's scheme sets its
+    /// own 乙类 pre-self-pay share (`class_b_selfpay`), that share replaces the file's.
+    pub fn input_for(&self, policy: &Policy) -> SettleInput {
+        let Some(scheme) = policy.scheme(self.input.person.insutype) else {
+            return self.input.clone();
+        };
+        if scheme.class_b_selfpay.is_empty() {
+            return self.input.clone();
+        }
+        let mut input = self.input.clone();
+        input.lines = self
+            .sources
+            .iter()
+            .map(|(entry, line)| {
+                let share = entry
+                    .as_ref()
+                    .and_then(|entry| scheme.class_b_share(entry.list_type));
+                classify_line_with(entry.as_ref(), line, share)
+            })
+            .collect();
+        input
+    }
 }
 
 fn error(field: impl Into<String>, reason: impl Into<String>) -> SettleFileError {
@@ -145,6 +172,16 @@ impl<'a> Object<'a> {
             return Err(error(self.field(key), format!("more than {max} entries")));
         }
         Ok(items)
+    }
+
+    fn date(&self, key: &str) -> Result<NaiveDate, SettleFileError> {
+        let text = self.text(key)?;
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+            error(
+                self.field(key),
+                format!("must be a date yyyy-MM-dd (got {text:?})"),
+            )
+        })
     }
 
     fn object(&self, key: &str) -> Result<Object<'a>, SettleFileError> {
@@ -311,6 +348,46 @@ fn parse_person(root: &Object<'_>) -> Result<Person, SettleFileError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let ytd = parse_ytd(&person)?;
+    let tier = match person.optional("tier") {
+        None => None,
+        Some(raw) => {
+            let field = person.field("tier");
+            let text = scalar_text(&field, raw)?;
+            if text.is_empty() || text.len() > 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(error(
+                    field,
+                    format!("must be 1 to 6 digits (got {text:?})"),
+                ));
+            }
+            Some(text)
+        }
+    };
+    let chronic_recognitions = match person.optional("chronic_recognitions") {
+        None => Vec::new(),
+        Some(_) => person
+            .array("chronic_recognitions", SP_PSN_TYPES_MAX)?
+            .into_iter()
+            .enumerate()
+            .map(|(idx, raw)| {
+                let item = Object::parse(
+                    format!("{}[{idx}]", person.field("chronic_recognitions")),
+                    raw,
+                )?;
+                let dise_codg = item.text("dise_codg")?;
+                check_dise_codg(&item.field("dise_codg"), &dise_codg)?;
+                let fixmedins_code = match item.optional("fixmedins_code") {
+                    None => None,
+                    Some(raw) => Some(scalar_text(&item.field("fixmedins_code"), raw)?),
+                };
+                Ok(ChronicRecognition {
+                    dise_codg,
+                    begndate: item.date("begndate")?,
+                    enddate: item.date("enddate")?,
+                    fixmedins_code,
+                })
+            })
+            .collect::<Result<Vec<_>, SettleFileError>>()?,
+    };
     Ok(Person {
         psn_no,
         insutype,
@@ -321,23 +398,105 @@ fn parse_person(root: &Object<'_>) -> Result<Person, SettleFileError> {
         acct_balance,
         mulaid_balances,
         ytd,
+        tier,
+        chronic_recognitions,
     })
 }
 
-fn parse_visit(root: &Object<'_>) -> Result<Visit, SettleFileError> {
-    let visit = root.object("visit")?;
-    let dise_codg = match visit.optional("dise_codg") {
-        None => String::new(),
-        Some(raw) => scalar_text(&visit.field("dise_codg"), raw)?,
-    };
+fn check_dise_codg(field: &str, dise_codg: &str) -> Result<(), SettleFileError> {
     if dise_codg.len() > CODE_TEXT_MAX
         || !dise_codg
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'+' || b == b'*')
     {
         return Err(error(
-            visit.field("dise_codg"),
+            field,
             "must be an ICD-10 style code of letters, digits and dots",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_visit(root: &Object<'_>) -> Result<Visit, SettleFileError> {
+    let visit = root.object("visit")?;
+    let optional_text = |key: &str| -> Result<Option<String>, SettleFileError> {
+        visit
+            .optional(key)
+            .map(|raw| scalar_text(&visit.field(key), raw))
+            .transpose()
+    };
+    let optional_bool = |key: &str| -> Result<bool, SettleFileError> {
+        match visit.optional(key) {
+            None => Ok(false),
+            Some(raw) => boolean(&visit.field(key), raw),
+        }
+    };
+    let dise_codg = optional_text("dise_codg")?.unwrap_or_default();
+    check_dise_codg(&visit.field("dise_codg"), &dise_codg)?;
+    // `filing` names the kind; the older `cross_region_filed` says only whether there is one.
+    let filing = match (
+        optional_text("filing")?,
+        visit.optional("cross_region_filed"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(error(
+                visit.field("filing"),
+                "give either filing or cross_region_filed, not both",
+            ))
+        }
+        (Some(text), None) => match text.as_str() {
+            "none" => None,
+            "long_term" => Some(FilingKind::LongTerm),
+            "temporary" => Some(FilingKind::Temporary),
+            "unspecified" => Some(FilingKind::Unspecified),
+            other => {
+                return Err(error(
+                    visit.field("filing"),
+                    format!("must be none, long_term, temporary or unspecified (got {other:?})"),
+                ))
+            }
+        },
+        (None, Some(_)) => visit
+            .boolean("cross_region_filed")?
+            .then_some(FilingKind::Unspecified),
+        (None, None) => {
+            return Err(error(
+                visit.field("cross_region_filed"),
+                "is missing (give filing or cross_region_filed)",
+            ))
+        }
+    };
+    let institution_kinds = match visit.optional("institution_kinds") {
+        None => Vec::new(),
+        Some(_) => visit
+            .array("institution_kinds", 8)?
+            .into_iter()
+            .enumerate()
+            .map(|(idx, raw)| {
+                let field = format!("{}[{idx}]", visit.field("institution_kinds"));
+                let kind = scalar_text(&field, raw)?;
+                if !yibao_policy::INSTITUTION_KINDS.contains(&kind.as_str()) {
+                    return Err(error(field, format!("unknown institution kind {kind:?}")));
+                }
+                Ok(kind)
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let begin_date = match visit.optional("begin_date") {
+        None => None,
+        Some(_) => Some(visit.date("begin_date")?),
+    };
+    let matn_type = optional_text("matn_type")?;
+    if let Some(code) = &matn_type {
+        if code.is_empty() || code.len() > 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(error(visit.field("matn_type"), "must be 1 to 6 digits"));
+        }
+    }
+    let fixmedins_code = optional_text("fixmedins_code")?.unwrap_or_default();
+    if fixmedins_code.len() > CODE_TEXT_MAX {
+        return Err(error(
+            visit.field("fixmedins_code"),
+            "must be at most 64 characters",
         ));
     }
     Ok(Visit {
@@ -346,14 +505,23 @@ fn parse_visit(root: &Object<'_>) -> Result<Visit, SettleFileError> {
         mdtrtarea_admvs: visit.code("mdtrtarea_admvs", |text| {
             Admdvs::parse_field("mdtrtarea_admvs", text)
         })?,
-        cross_region_filed: visit.boolean("cross_region_filed")?,
+        filing,
         emergency: visit.boolean("emergency")?,
         dise_codg,
         acct_used_flag: visit.code("acct_used_flag", AcctUsedFlag::parse)?,
+        fixmedins_code,
+        institution_kinds,
+        referral: optional_bool("referral")?,
+        transfer_in: optional_bool("transfer_in")?,
+        begin_date,
+        matn_type,
     })
 }
 
-fn parse_line(idx: usize, raw: &RawValue) -> Result<crate::classify::LineSplit, SettleFileError> {
+fn parse_line(
+    idx: usize,
+    raw: &RawValue,
+) -> Result<(Option<CatalogueEntry>, FeeLine), SettleFileError> {
     let line = Object::parse(format!("lines[{idx}]"), raw)?;
     let med_list_codg = line.text("med_list_codg")?;
     if med_list_codg.is_empty() || med_list_codg.len() > CODE_TEXT_MAX {
@@ -414,6 +582,10 @@ fn parse_line(idx: usize, raw: &RawValue) -> Result<crate::classify::LineSplit, 
             None => None,
             Some(_) => Some(line.code("list_type", ListType::parse)?),
         };
+        let negotiated = match line.optional("negotiated") {
+            None => false,
+            Some(_) => line.boolean("negotiated")?,
+        };
         Some(CatalogueEntry {
             med_list_codg: med_list_codg.clone(),
             name: String::new(),
@@ -422,6 +594,9 @@ fn parse_line(idx: usize, raw: &RawValue) -> Result<crate::classify::LineSplit, 
             selfpay_prop,
             pric_uplmt_amt,
             lmt_used_flag,
+            negotiated,
+            begndate: None,
+            enddate: None,
         })
     } else {
         None
@@ -434,7 +609,7 @@ fn parse_line(idx: usize, raw: &RawValue) -> Result<crate::classify::LineSplit, 
                 None => error(line.path.clone(), message),
             }
         })?;
-    Ok(classify_line(entry.as_ref(), &fee_line))
+    Ok((entry, fee_line))
 }
 
 /// Parses a settle file's text. Fields are checked in document order: `policy`, `settle_date`,
@@ -459,12 +634,16 @@ pub fn parse_settle_file(text: &str) -> Result<SettleFile, SettleFileError> {
     })?;
     let person = parse_person(&root)?;
     let visit = parse_visit(&root)?;
-    let lines = root
+    let sources = root
         .array("lines", LINES_MAX)?
         .into_iter()
         .enumerate()
         .map(|(idx, raw)| parse_line(idx, raw))
         .collect::<Result<Vec<_>, _>>()?;
+    let lines = sources
+        .iter()
+        .map(|(entry, line)| classify_line(entry.as_ref(), line))
+        .collect();
     Ok(SettleFile {
         policy_id,
         input: SettleInput {
@@ -473,6 +652,7 @@ pub fn parse_settle_file(text: &str) -> Result<SettleFile, SettleFileError> {
             lines,
             settle_date,
         },
+        sources,
     })
 }
 

@@ -18,6 +18,12 @@ pub enum LayerKind {
     BasicOutpatient,
     /// Basic pooling fund, chronic outpatient.
     BasicChronic,
+    /// Basic pooling fund, day surgery (日间手术).
+    BasicDaySurgery,
+    /// Maternity medical fees (生育医疗费).
+    BasicMaternity,
+    /// Basic pooling fund, negotiated drugs (国谈药 双通道) paid apart.
+    BasicNegotiated,
     /// Basic pooling fund, when no benefit covers the bill's `med_type`.
     BasicNone,
     /// Employees' large-amount fund.
@@ -37,6 +43,9 @@ impl LayerKind {
             LayerKind::BasicInpatient => "基本医疗保险统筹基金（住院）",
             LayerKind::BasicOutpatient => "基本医疗保险统筹基金（门诊统筹）",
             LayerKind::BasicChronic => "基本医疗保险统筹基金（门诊慢特病）",
+            LayerKind::BasicDaySurgery => "基本医疗保险统筹基金（日间手术）",
+            LayerKind::BasicMaternity => "生育医疗费用",
+            LayerKind::BasicNegotiated => "基本医疗保险统筹基金（国谈药双通道）",
             LayerKind::BasicNone => "基本医疗保险统筹基金",
             LayerKind::LargeAmount => "职工大额医疗费用补助",
             LayerKind::SeriousIllness => "城乡居民大病保险",
@@ -51,6 +60,9 @@ impl LayerKind {
             LayerKind::BasicInpatient => "basic_inpatient",
             LayerKind::BasicOutpatient => "basic_outpatient",
             LayerKind::BasicChronic => "basic_chronic",
+            LayerKind::BasicDaySurgery => "basic_day_surgery",
+            LayerKind::BasicMaternity => "basic_maternity",
+            LayerKind::BasicNegotiated => "basic_negotiated",
             LayerKind::BasicNone => "basic",
             LayerKind::LargeAmount => "large_amount",
             LayerKind::SeriousIllness => "serious_illness",
@@ -79,6 +91,10 @@ pub enum Skip {
     NoRule,
     /// The basic fund's cap did not cut its payment, so nothing is over the cap.
     NothingOverCap,
+    /// The benefit for this `med_type` is for other people (children and students only, …).
+    NotForPerson,
+    /// A pharmacy purchase of negotiated drugs at a pharmacy not designated for them.
+    NotDesignatedPharmacy,
 }
 
 impl Skip {
@@ -93,6 +109,8 @@ impl Skip {
             Skip::NoCategory => "无政策规定的特殊人员身份",
             Skip::NoRule => "无适用规则",
             Skip::NothingOverCap => "统筹基金未超年度限额",
+            Skip::NotForPerson => "该待遇不适用于此参保人",
+            Skip::NotDesignatedPharmacy => "非双通道定点药店",
         }
     }
 
@@ -107,6 +125,8 @@ impl Skip {
             Skip::NoCategory => "no_category",
             Skip::NoRule => "no_rule",
             Skip::NothingOverCap => "nothing_over_cap",
+            Skip::NotForPerson => "not_for_person",
+            Skip::NotDesignatedPharmacy => "not_designated_pharmacy",
         }
     }
 }
@@ -205,6 +225,8 @@ pub struct LayerStep {
     pub amount: Fen,
     /// Layer-specific facts.
     pub detail: LayerDetail,
+    /// Which rules applied and why, in words (segments, waivers, conditions, period caps).
+    pub notes: Vec<String>,
 }
 
 impl LayerStep {
@@ -224,6 +246,7 @@ impl LayerStep {
             cap_room_before: None,
             amount: Fen::ZERO,
             detail: LayerDetail::None,
+            notes: Vec::new(),
         }
     }
 
@@ -274,6 +297,8 @@ pub struct Trace {
     pub policy_id: String,
     /// Whether the visit counted as cross-region unfiled.
     pub cross_region_unfiled: bool,
+    /// Bill-level explanations (cross-region filing and its adjustment).
+    pub notes: Vec<String>,
     /// The lines as classified.
     pub lines: Vec<LineSplit>,
     /// The totals.
@@ -302,6 +327,9 @@ impl Trace {
         let mut out = String::new();
         let totals = &self.totals;
         let _ = writeln!(out, "政策 {}", self.policy_id);
+        for note in &self.notes {
+            let _ = writeln!(out, "  说明：{note}");
+        }
         let _ = writeln!(out, "一、费用明细分类");
         for (idx, line) in self.lines.iter().enumerate() {
             let class = line.chrgitm_lv.map_or("目录外", |level| match level {
@@ -351,6 +379,9 @@ impl Trace {
         );
         let _ = writeln!(out, "二、基金支付（按顺序）");
         for layer in &self.layers {
+            for note in &layer.notes {
+                let _ = writeln!(out, "  · {note}");
+            }
             let _ = write!(out, "  {} {}：", layer.kind.name_zh(), layer.fund);
             if let Some(skip) = layer.skipped {
                 let _ = writeln!(out, "不支付（{}）", skip.text_zh());

@@ -45,6 +45,7 @@ ratio = "0.80"
 [[schemes.extra_layers]]
 fund = "620100"
 name = "惠民保"
+med_types = ["21", "14"]
 base = "with_selfpay"
 annual_deductible = "100"
 ratio = "0.50"

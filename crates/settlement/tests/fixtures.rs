@@ -58,7 +58,7 @@ fn check(name: &str, text: &str) -> Vec<String> {
             let policy = builtin_policy(&file.policy_id)
                 .unwrap_or_else(|| panic!("{name}: unknown policy {}", file.policy_id))
                 .unwrap_or_else(|error| panic!("{name}: {error}"));
-            settle(&policy, &file.input)
+            settle(&policy, &file.input_for(&policy))
                 .map(|settlement| (file, settlement))
                 .map_err(|error| error.to_string())
         });

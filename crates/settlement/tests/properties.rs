@@ -7,7 +7,10 @@ use yibao_core_types::{
     AcctUsedFlag, Admdvs, ChrgitmLv, Fen, FundPayType, HiSetlLv, HospApprFlag, Insutype, MedType,
     NaiveDate, Price, PsnType, Quantity, Ratio, SpPsnType,
 };
-use yibao_policy::{builtin_policy, CatalogueEntry, ExtraBase, ExtraLayer, Policy};
+use yibao_policy::{
+    builtin_policy, Band, CatalogueEntry, Conditions, DeductibleWaiver, ExtraBase, ExtraLayer,
+    FilingKind, Policy, Segment,
+};
 use yibao_settlement::{
     classify_line, settle, FeeLine, Person, SettleError, SettleInput, Settlement, Visit, Ytd,
 };
@@ -36,10 +39,31 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                     inpatient.annual_cap = Fen(amounts[scheme_idx * 4]);
                     inpatient.deductible_per_admission[1] =
                         Fen(amounts[scheme_idx * 4 + 1] % 500_000);
-                    inpatient.repeat_admission_factor = Ratio(ratios[offset + 2]);
+                    inpatient.admission_factors = vec![Ratio::ONE, Ratio(ratios[offset + 2])];
+                    // Cost segments and an identity waiver exercise the newer rules too.
+                    inpatient.segments = vec![
+                        Segment {
+                            above: Fen(amounts[scheme_idx * 4 + 1] % 2_000_000),
+                            points: Ratio(-(ratios[offset] % 200_000)),
+                        },
+                        Segment {
+                            above: Fen(2_000_000 + amounts[scheme_idx * 4] % 5_000_000),
+                            points: Ratio(ratios[offset + 1] % 100_000),
+                        },
+                    ];
+                    inpatient.deductible_waivers = vec![DeductibleWaiver {
+                        when: Conditions {
+                            sp_psn_types: vec![SpPsnType::parse("1").expect("code")],
+                            ..Conditions::default()
+                        },
+                        factor: Ratio(ratios[offset + 3]),
+                    }];
                 }
                 if let Some(outpatient) = scheme.outpatient.first_mut() {
                     outpatient.annual_cap = Fen(amounts[scheme_idx * 4 + 2] % 1_000_000);
+                    outpatient.period_caps.per_visit =
+                        Some(Fen(amounts[scheme_idx * 4 + 3] % 50_000));
+                    outpatient.period_caps.daily = Some(Fen(amounts[scheme_idx * 4] % 80_000));
                     outpatient.ratios.rows.last_mut().expect("row").by_level[0] =
                         Some(Ratio(ratios[offset + 3]));
                 }
@@ -56,21 +80,42 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                     scheme.extra_layers.push(ExtraLayer {
                         fund: FundPayType::parse("390300").expect("code"),
                         name: "惠民保".into(),
-                        med_types: Vec::new(),
-                        psn_types: Vec::new(),
-                        base: ExtraBase::WithSelfpay,
+                        med_types: ["11", "13", "14", "21", "22", "24", "41"]
+                            .iter()
+                            .map(|code| MedType::parse(code).expect("code"))
+                            .collect(),
+                        when: Conditions::default(),
+                        base: if amounts[2] % 2 == 0 {
+                            ExtraBase::WithSelfpay
+                        } else {
+                            ExtraBase::All
+                        },
                         annual_deductible: Fen(amounts[0] % 2_000_000),
                         ratio: Ratio(extra_ratio),
+                        bands: Vec::new(),
                         annual_cap: Some(Fen(amounts[1])),
                     });
                     scheme.extra_layers.push(ExtraLayer {
                         fund: FundPayType::CIVIL_SERVANT,
                         name: "公务员医疗补助".into(),
                         med_types: vec![MedType::INPATIENT],
-                        psn_types: vec!["11".into()],
+                        when: Conditions {
+                            psn_types: vec!["11".into()],
+                            ..Conditions::default()
+                        },
                         base: ExtraBase::PolicyRange,
-                        annual_deductible: Fen::ZERO,
-                        ratio: Ratio(ratios[0]),
+                        annual_deductible: Fen(amounts[3] % 3_000_000),
+                        ratio: Ratio::ZERO,
+                        bands: vec![
+                            Band {
+                                width: Some(Fen(1 + amounts[2] % 5_000_000)),
+                                ratio: Ratio(ratios[0]),
+                            },
+                            Band {
+                                width: None,
+                                ratio: Ratio(ratios[1]),
+                            },
+                        ],
                         annual_cap: None,
                     });
                 }
@@ -105,6 +150,9 @@ fn arb_line() -> impl Strategy<Value = (Option<CatalogueEntry>, FeeLine)> {
                     },
                     pric_uplmt_amt: cap.map(Price),
                     lmt_used_flag: restricted,
+                    negotiated: false,
+                    begndate: None,
+                    enddate: None,
                 });
                 let count = if refund == 0 { -count } else { count };
                 let approval = [
@@ -204,6 +252,8 @@ fn arb_input() -> impl Strategy<Value = SettleInput> {
                     acct_balance: Fen(balance),
                     mulaid_balances: family.into_iter().map(Fen).collect(),
                     ytd,
+                    tier: None,
+                    chronic_recognitions: Vec::new(),
                 },
                 visit: Visit {
                     med_type: MedType::parse(["11", "13", "14", "21", "22", "24", "41"][med_idx])
@@ -211,7 +261,7 @@ fn arb_input() -> impl Strategy<Value = SettleInput> {
                     hi_setl_lv: [HiSetlLv::Level1, HiSetlLv::Level2, HiSetlLv::Level3][level_idx],
                     mdtrtarea_admvs: Admdvs::parse(["140500", "140502", "370200"][area_idx])
                         .expect("code"),
-                    cross_region_filed: filed,
+                    filing: filed.then_some(FilingKind::Unspecified),
                     emergency,
                     dise_codg: ["I10.x00", "E11.9", "N18.5", "J45"][disease_idx].into(),
                     acct_used_flag: [
@@ -219,6 +269,12 @@ fn arb_input() -> impl Strategy<Value = SettleInput> {
                         AcctUsedFlag::Own,
                         AcctUsedFlag::OwnThenFamily,
                     ][acct_idx],
+                    fixmedins_code: String::new(),
+                    institution_kinds: Vec::new(),
+                    referral: false,
+                    transfer_in: false,
+                    begin_date: None,
+                    matn_type: None,
                 },
                 lines: lines
                     .iter()
@@ -329,8 +385,8 @@ proptest! {
             prop_assert!(within(before.hifob, after.hifob, large_amount.annual_cap));
         }
         if let Some(chronic) = &scheme.chronic {
-            for (disease, quota) in &chronic.quotas {
-                prop_assert!(within(before.chronic_used(disease), after.chronic_used(disease), *quota));
+            for disease in &chronic.diseases {
+                prop_assert!(within(before.chronic_used(&disease.key), after.chronic_used(&disease.key), disease.quota));
             }
         }
         for layer in &s.trace.layers {

@@ -428,6 +428,8 @@ impl EngineCache {
                 acct_balance: Fen(input.acct_balance_fen),
                 mulaid_balances: input.mulaid_balances.iter().map(|(_, b)| Fen(*b)).collect(),
                 ytd,
+                tier: None,
+                chronic_recognitions: Vec::new(),
             },
             visit: st::Visit {
                 med_type: MedType::parse(input.med_type).map_err(|e| bad_code("med_type", e))?,
@@ -435,11 +437,19 @@ impl EngineCache {
                     .map_err(|e| bad_code("hi_setl_lv", e))?,
                 mdtrtarea_admvs: Admdvs::parse(input.mdtrtarea_admvs)
                     .map_err(|e| bad_code("mdtrtarea_admvs", e))?,
-                cross_region_filed: input.cross_region_filed,
+                filing: input
+                    .cross_region_filed
+                    .then_some(st::FilingKind::Unspecified),
                 emergency: input.emergency,
                 dise_codg: input.dise_codg.to_string(),
                 acct_used_flag: AcctUsedFlag::parse(input.acct_used_flag)
                     .map_err(|e| bad_code("acct_used_flag", e))?,
+                fixmedins_code: String::new(),
+                institution_kinds: Vec::new(),
+                referral: false,
+                transfer_in: false,
+                begin_date: None,
+                matn_type: None,
             },
             lines,
             settle_date: input.settle_date,
