@@ -1325,7 +1325,14 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
     };
     let basic = basic_fund(policy, scheme, input, own_range, &cross, &mut delta)?;
     let overcap_base = basic.overcap_base;
-    let basic_ratio = basic.ratio;
+    // A bill whose own benefit paid nothing but whose negotiated drugs were paid (a dual-channel
+    // pharmacy) reports the negotiated ratio.
+    let basic_ratio = match &negotiated {
+        Some(step) if step.skipped.is_none() && basic.steps.iter().all(|s| s.skipped.is_some()) => {
+            step.ratio
+        }
+        _ => basic.ratio,
+    };
     let mut hifp_pay = Fen::ZERO;
     let mut maternity_oth_pay = Fen::ZERO;
     let act_pay_dedc = basic

@@ -47,6 +47,16 @@ fn expected_fen(name: &str, field: &str, value: &Value) -> Fen {
     Fen::parse(&text).unwrap_or_else(|error| panic!("{name}: expected.{field}: {error}"))
 }
 
+/// A policy written for the tests (`fixtures/policies/<id>.toml`), for ids no shipped policy has.
+fn test_policy(id: &str) -> Result<yibao_policy::Policy, yibao_policy::PolicyError> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/policies")
+        .join(format!("{id}.toml"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("unknown policy {id}: {}: {error}", path.display()));
+    yibao_policy::parse_policy(&format!("{id}.toml"), &text)
+}
+
 /// Runs one fixture and returns the list of mismatches.
 fn check(name: &str, text: &str) -> Vec<String> {
     let document: Value =
@@ -56,7 +66,7 @@ fn check(name: &str, text: &str) -> Vec<String> {
         .map_err(|error| error.to_string())
         .and_then(|file| {
             let policy = builtin_policy(&file.policy_id)
-                .unwrap_or_else(|| panic!("{name}: unknown policy {}", file.policy_id))
+                .unwrap_or_else(|| test_policy(&file.policy_id))
                 .unwrap_or_else(|error| panic!("{name}: {error}"));
             settle(&policy, &file.input_for(&policy))
                 .map(|settlement| (file, settlement))
