@@ -105,3 +105,53 @@ fn bad_catalogue_rows_name_line_and_column() {
         );
     }
 }
+
+/// A code may have versions with effective dates; a bill is priced by the version in force on
+/// its fee date, and versions that overlap are refused.
+#[test]
+fn catalogue_versions_by_date_and_negotiated_flag() {
+    let header = "med_list_codg,med_list_name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,lmt_used_flag,hi_nego_drug_flag,begndate,enddate\n";
+    let text = format!(
+        "{header}N1,谈判药,drug,02,0.10,300,0,1,2025-01-01,2025-06-30\nN1,谈判药,drug,02,0.05,250,0,1,2025-07-01,\nA1,普通药,drug,01,0,,0,0,,\n"
+    );
+    let catalogue = parse_catalogue("v.csv", &text).expect("versions load");
+    let date = |text: &str| yibao_core_types::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let spring = catalogue
+        .get_on("N1", date("2025-03-01"))
+        .expect("spring version");
+    let autumn = catalogue
+        .get_on("N1", date("2025-09-01"))
+        .expect("autumn version");
+    assert_eq!(spring.selfpay_prop.to_string(), "0.1");
+    assert_eq!(autumn.selfpay_prop.to_string(), "0.05");
+    assert!(spring.negotiated && autumn.negotiated);
+    assert!(catalogue.get_on("N1", date("2024-12-31")).is_none());
+    assert!(
+        !catalogue
+            .get_on("A1", date("2030-01-01"))
+            .expect("open")
+            .negotiated
+    );
+    // The old seven-column files still load, as not negotiated and always in force.
+    let old = "med_list_codg,med_list_name,list_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,lmt_used_flag\nA1,普通药,drug,01,0,,0\n";
+    assert!(
+        !parse_catalogue("o.csv", old)
+            .expect("old file")
+            .get("A1")
+            .expect("A1")
+            .negotiated
+    );
+    let overlapping = format!(
+        "{header}N1,谈判药,drug,02,0.10,300,0,1,2025-01-01,2025-07-31\nN1,谈判药,drug,02,0.05,250,0,1,2025-07-01,\n"
+    );
+    let error = parse_catalogue("v.csv", &overlapping).expect_err("overlap");
+    assert!(error.to_string().contains("line 3: med_list_codg: duplicate code \"N1\" (versions of a code need effective dates that do not overlap)"), "{error}");
+    let bad_flag = format!("{header}A1,普通药,drug,01,0,,0,2,,\n");
+    let error = parse_catalogue("v.csv", &bad_flag).expect_err("flag");
+    assert!(
+        error
+            .to_string()
+            .contains("hi_nego_drug_flag: must be 0 or 1"),
+        "{error}"
+    );
+}

@@ -213,3 +213,143 @@ fn bad_policies_name_file_field_and_reason() {
         }
     }
 }
+
+/// A policy using the newer parts of the language, each mutation below one change away.
+const RICH: &str = r#"
+id = "990100-2025"
+admdvs = "990100"
+effective_from = "2025-01-01"
+effective_until = "2025-12-31"
+
+[cross_region]
+unfiled_points = "-0.20"
+emergency_counts_as_filed = true
+rules = [{ filing = "temporary", scope = "out_of_province", points = "-0.10" }]
+
+[[schemes]]
+insutype = "310"
+pooling_fund = "310100"
+tiers = ["1", "2"]
+
+[schemes.inpatient]
+med_types = ["21"]
+deductible_per_admission = { level1 = "300", level2 = "600", level3 = "1000" }
+admission_factors = ["1", "0.5", "0"]
+annual_cap = "100000"
+ratios = [{ when = { tiers = ["2"] }, level1 = "0.85", level2 = "0.82", level3 = "0.80" }]
+adjustments = [{ when = { institution_kinds = ["tcm"] }, points = "0.05" }]
+segments = [{ above = "20000", points = "0.02" }, { above = "50000", points = "0.05" }]
+
+[[schemes.outpatient]]
+med_types = ["11"]
+annual_deductible = "500"
+annual_cap = "3000"
+ratios = [{ level1 = "0.70" }]
+
+[schemes.maternity]
+med_types = ["52"]
+fund = "510100"
+fixed = [{ matn_types = ["3"], amount = "5000" }]
+
+[schemes.large_amount]
+fund = "330100"
+med_types = ["21"]
+ratio = "0.90"
+annual_cap = "300000"
+
+[[schemes.extra_layers]]
+fund = "999997"
+name = "惠民保"
+med_types = ["21"]
+base = "all"
+annual_deductible = "20000"
+bands = [{ width = "80000", ratio = "0.60" }, { ratio = "0.80" }]
+"#;
+
+#[test]
+fn bad_policy_language_files_are_refused_with_the_reason() {
+    parse_policy("r.toml", RICH).expect("the rich policy is valid");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "{ above = \"50000\", points = \"0.05\" }",
+            "{ above = \"20000\", points = \"0.05\" }",
+            "r.toml: schemes[0].inpatient.segments[1].above: segments overlap: 20000.00 is not above the previous segment's start 20000.00",
+        ),
+        (
+            "points = \"0.05\" }]\nsegments",
+            "points = \"0.25\" }]\nsegments",
+            "r.toml: schemes[0].inpatient.adjustments: the highest ratio plus every positive adjustment reaches 1.1: the fund would pay more than the policy-range amount",
+        ),
+        (
+            "{ above = \"50000\", points = \"0.05\" }",
+            "{ above = \"50000\", points = \"0.15\" }",
+            "r.toml: schemes[0].inpatient.segments[1].points: the ratio in this segment reaches 1.05",
+        ),
+        (
+            "when = { tiers = [\"2\"] }",
+            "when = { tiers = [\"3\"] }",
+            "r.toml: schemes[0].inpatient.ratios[0].when.tiers[0]: unknown tier \"3\"",
+        ),
+        (
+            "institution_kinds = [\"tcm\"]",
+            "institution_kinds = [\"herbal\"]",
+            "r.toml: schemes[0].inpatient.adjustments[0].when.institution_kinds[0]: unknown institution kind \"herbal\"",
+        ),
+        (
+            "fund = \"999997\"",
+            "fund = \"999998\"",
+            "r.toml: schemes[0].extra_layers[0].fund: unknown fund_pay_type 999998",
+        ),
+        (
+            "med_types = [\"21\"]\nratio = \"0.90\"",
+            "med_types = [\"21\", \"11\"]\nratio = \"0.90\"",
+            "r.toml: schemes[0].large_amount.med_types[1]: med_type 11 is general outpatient: an amount over an outpatient cap never reaches the large-amount fund",
+        ),
+        (
+            "med_types = [\"21\"]\nratio = \"0.90\"",
+            "med_types = []\nratio = \"0.90\"",
+            "r.toml: schemes[0].large_amount.med_types: must not be empty",
+        ),
+        (
+            "matn_types = [\"3\"]",
+            "matn_types = [\"8\"]",
+            "r.toml: schemes[0].maternity.fixed[0].matn_types[0]: unknown matn_type \"8\"",
+        ),
+        (
+            "admission_factors = [\"1\", \"0.5\", \"0\"]",
+            "admission_factors = [\"1\", \"1.5\"]",
+            "r.toml: schemes[0].inpatient.admission_factors[1]: out of range",
+        ),
+        (
+            "effective_until = \"2025-12-31\"",
+            "effective_until = \"2026-01-01\"",
+            "r.toml: effective_until: an insurance year is at most one year long",
+        ),
+        (
+            "rules = [{ filing = \"temporary\", scope = \"out_of_province\", points = \"-0.10\" }]",
+            "rules = [{ filing = \"temporary\", points = \"-0.10\" }, { filing = \"temporary\", scope = \"in_province\", points = \"-0.05\" }]",
+            "r.toml: cross_region.rules[1].scope: an earlier rule already covers this filing kind and scope",
+        ),
+        (
+            "name = \"惠民保\"\nmed_types = [\"21\"]\n",
+            "name = \"惠民保\"\n",
+            "r.toml: TOML parse error",
+        ),
+        (
+            "{ width = \"80000\", ratio = \"0.60\" }, { ratio = \"0.80\" }",
+            "{ ratio = \"0.60\" }, { ratio = \"0.80\" }",
+            "r.toml: schemes[0].extra_layers[0].bands[0].width: only the last band may be unbounded",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        assert!(RICH.contains(from), "pattern {from:?} not in RICH");
+        let text = RICH.replacen(from, to, 1);
+        let message = parse_policy("r.toml", &text)
+            .expect_err(expected)
+            .to_string();
+        assert!(
+            message.starts_with(expected),
+            "expected {expected:?}, got {message:?}"
+        );
+    }
+}
