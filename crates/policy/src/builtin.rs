@@ -13,6 +13,18 @@ pub const BUILTIN_POLICY_FILES: &[(&str, &str)] = &[
         "policies/370200-2019.toml",
         include_str!("../../../policies/370200-2019.toml"),
     ),
+    (
+        "policies/371322-2023.toml",
+        include_str!("../../../policies/371322-2023.toml"),
+    ),
+    (
+        "policies/430300-2024.toml",
+        include_str!("../../../policies/430300-2024.toml"),
+    ),
+    (
+        "policies/442000-2022.toml",
+        include_str!("../../../policies/442000-2022.toml"),
+    ),
 ];
 
 /// Every shipped policy, parsed. A shipped file that fails to parse is an error.

@@ -22,7 +22,16 @@ fn subject(psn_type: PsnType) -> Subject<'static> {
 fn shipped_policies_parse() {
     let policies = builtin_policies().expect("shipped policies are valid");
     let ids: Vec<&str> = policies.iter().map(|policy| policy.id.as_str()).collect();
-    assert_eq!(ids, ["140500-2025", "370200-2019"]);
+    assert_eq!(
+        ids,
+        [
+            "140500-2025",
+            "370200-2019",
+            "371322-2023",
+            "430300-2024",
+            "442000-2022"
+        ]
+    );
     for (policy, (file, _)) in policies.iter().zip(BUILTIN_POLICY_FILES) {
         assert_eq!(*file, format!("policies/{}.toml", policy.id));
     }
