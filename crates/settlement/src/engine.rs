@@ -747,6 +747,18 @@ struct Basic {
     overcap_base: Fen,
 }
 
+impl Basic {
+    /// One computed step; `overcap_base` is what the large-amount fund may pay on (zero unless
+    /// it reaches this bill's `med_type`).
+    fn single(step: LayerStep, overcap_base: Fen) -> Basic {
+        Basic {
+            ratio: step.ratio,
+            steps: vec![step],
+            overcap_base,
+        }
+    }
+}
+
 fn skipped_basic(kind: LayerKind, fund: FundPayType, skip: Skip) -> Basic {
     Basic {
         steps: vec![LayerStep::skipped(kind, fund, skip)],
@@ -850,16 +862,12 @@ fn basic_fund(
             Some(name) => add_other(delta, name.clone(), step.amount),
         }
         add_shared(scheme, delta, fund, step.amount);
-        let ratio = step.ratio;
-        return Ok(Basic {
-            steps: vec![step],
-            ratio,
-            overcap_base: if large_amount_reaches {
-                overcap_base
-            } else {
-                Fen::ZERO
-            },
-        });
+        let reached = if large_amount_reaches {
+            overcap_base
+        } else {
+            Fen::ZERO
+        };
+        return Ok(Basic::single(step, reached));
     }
 
     // Outpatient pooling: the first benefit for this med_type whose conditions hold.
@@ -967,13 +975,8 @@ fn basic_fund(
             add_other(delta, month_key, step.amount);
         }
         add_shared(scheme, delta, fund, step.amount);
-        let ratio = step.ratio;
         // An amount over an outpatient cap is the person's: never an overcap base.
-        return Ok(Basic {
-            steps: vec![step],
-            ratio,
-            overcap_base: Fen::ZERO,
-        });
+        return Ok(Basic::single(step, Fen::ZERO));
     }
 
     // Chronic and special outpatient: per-disease quotas.
@@ -1095,16 +1098,12 @@ fn basic_fund(
         }
         add_other(delta, "chronic.deductible".to_owned(), step.deductible_used);
         add_shared(scheme, delta, fund, step.amount);
-        let ratio = step.ratio;
-        return Ok(Basic {
-            steps: vec![step],
-            ratio,
-            overcap_base: if large_amount_reaches {
-                overcap_base
-            } else {
-                Fen::ZERO
-            },
-        });
+        let reached = if large_amount_reaches {
+            overcap_base
+        } else {
+            Fen::ZERO
+        };
+        return Ok(Basic::single(step, reached));
     }
 
     // Maternity medical fees: fixed amounts by delivery type, or ratios.
@@ -1179,12 +1178,7 @@ fn basic_fund(
         };
         add_other(delta, "maternity".to_owned(), step.amount);
         add_shared(scheme, delta, benefit.fund, step.amount);
-        let ratio = step.ratio;
-        return Ok(Basic {
-            steps: vec![step],
-            ratio,
-            overcap_base: Fen::ZERO,
-        });
+        return Ok(Basic::single(step, Fen::ZERO));
     }
 
     Ok(skipped_basic(
