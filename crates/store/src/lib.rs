@@ -8,6 +8,9 @@
 //! with other content is refused. A settlement writes its result, its ledger transfers, the
 //! account balances and the person's year-to-date accumulators in that one transaction, under a
 //! per-person lock (PostgreSQL: `SELECT … FOR UPDATE` on the person; SQLite: one writer).
+//! PostgreSQL transactions run at READ COMMITTED, and every row the lock guards (visits, fee
+//! lines, accounts) is read by a statement that starts after the lock is held, so a command that
+//! queued behind another sees what that one committed.
 //!
 //! SQL is written once with `$n` placeholders (both drivers accept them) and compiled for each
 //! backend by including `tx.rs` into two modules with a different `Db` type.

@@ -445,6 +445,18 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
 // ------------------------------------------------------------------------------------------
 // Idempotent execution
 
+/// Begins the transaction of one command. PostgreSQL: READ COMMITTED, said explicitly because
+/// the per-person lock is what orders commands, and each statement after it must see what the
+/// commands before it committed (a server default of REPEATABLE READ would keep the snapshot of
+/// the first statement, taken before the lock, and fail every queued command instead).
+async fn begin_write(pool: &Pool) -> Result<Tx<'static>, StoreError> {
+    if IS_PG {
+        Ok(pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?)
+    } else {
+        Ok(pool.begin().await?)
+    }
+}
+
 pub(crate) async fn replay(pool: &Pool, env: &Envelope) -> Result<Option<Reply>, StoreError> {
     let row = sqlx::query(
         "SELECT infno, request_hash, response, effect_kind, effect_ref FROM idempotency \
@@ -498,7 +510,7 @@ pub(crate) async fn execute(
                 return Ok(reply);
             }
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = begin_write(pool).await?;
         let result = run(&mut tx, ctx, &cmd).await;
         let (outcome, effect_kind, effect_ref) = match result {
             Ok(done) => done,
@@ -714,36 +726,35 @@ struct VisitRow {
     n_fee_lines: i64,
 }
 
-/// Loads a visit of the calling institution for the person already locked.
-async fn load_visit(
-    tx: &mut Tx<'_>,
+const VISIT_COLUMNS: &str = "v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, v.status, v.med_type, \
+    v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines";
+
+/// The visit in `VISIT_COLUMNS` order from column `at` of `r`, checked to be the calling
+/// institution's and the person's; `None` when the columns are null (no such visit).
+fn visit_from_row(
+    r: &<Db as sqlx::Database>::Row,
+    at: usize,
     ctx: &Ctx<'_>,
     mdtrt_id: &str,
     psn_no: &str,
-) -> Result<VisitRow, StoreError> {
-    check_id("mdtrt_id", mdtrt_id)?;
-    let row = sqlx::query(
-        "SELECT mdtrt_id, fixmedins_code, psn_no, insutype, kind, status, med_type, begntime, endtime, \
-         mdtrt_cert_type, dise_codg, mdtrtarea_admvs, n_fee_lines FROM visit WHERE mdtrt_id = $1",
-    )
-    .bind(mdtrt_id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
+) -> Result<Option<VisitRow>, StoreError> {
+    let Some(id) = r.try_get::<Option<String>, _>(at)? else {
+        return Ok(None);
+    };
     let v = VisitRow {
-        mdtrt_id: row.try_get(0)?,
-        fixmedins_code: row.try_get(1)?,
-        psn_no: row.try_get(2)?,
-        insutype: row.try_get(3)?,
-        kind: row.try_get(4)?,
-        status: row.try_get(5)?,
-        med_type: row.try_get(6)?,
-        begntime: row.try_get(7)?,
-        endtime: row.try_get(8)?,
-        mdtrt_cert_type: row.try_get(9)?,
-        dise_codg: row.try_get(10)?,
-        mdtrtarea_admvs: row.try_get(11)?,
-        n_fee_lines: row.try_get(12)?,
+        mdtrt_id: id,
+        fixmedins_code: r.try_get(at + 1)?,
+        psn_no: r.try_get(at + 2)?,
+        insutype: r.try_get(at + 3)?,
+        kind: r.try_get(at + 4)?,
+        status: r.try_get(at + 5)?,
+        med_type: r.try_get(at + 6)?,
+        begntime: r.try_get(at + 7)?,
+        endtime: r.try_get(at + 8)?,
+        mdtrt_cert_type: r.try_get(at + 9)?,
+        dise_codg: r.try_get(at + 10)?,
+        mdtrtarea_admvs: r.try_get(at + 11)?,
+        n_fee_lines: r.try_get(at + 12)?,
     };
     if v.fixmedins_code != ctx.inst.fixmedins_code {
         return Err(StoreError::Forbidden {
@@ -757,11 +768,30 @@ async fn load_visit(
             format!("visit {mdtrt_id} belongs to another person"),
         ));
     }
-    Ok(v)
+    Ok(Some(v))
 }
 
-/// Locks the person and loads one of their visits of the calling institution in one round trip
-/// (the two reads every visit command starts with).
+/// Loads a visit of the calling institution for the person already locked.
+async fn load_visit(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    mdtrt_id: &str,
+    psn_no: &str,
+) -> Result<VisitRow, StoreError> {
+    check_id("mdtrt_id", mdtrt_id)?;
+    let row = sqlx::query(&format!(
+        "SELECT {VISIT_COLUMNS} FROM visit v WHERE v.mdtrt_id = $1"
+    ))
+    .bind(mdtrt_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
+    visit_from_row(&row, 0, ctx, mdtrt_id, psn_no)?
+        .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))
+}
+
+/// Locks the person and then loads one of their visits of the calling institution (the two
+/// reads every visit command starts with).
 async fn lock_visit(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
@@ -770,16 +800,22 @@ async fn lock_visit(
 ) -> Result<(PersonRow, VisitRow), StoreError> {
     check_id("psn_no", psn_no)?;
     check_id("mdtrt_id", mdtrt_id)?;
-    let sql = if IS_PG {
-        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, \
-         v.status, v.med_type, v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines \
-         FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1 FOR UPDATE OF p"
-    } else {
-        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, \
-         v.status, v.med_type, v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines \
+    if IS_PG {
+        // A statement that waits for a row lock returns the other rows of the snapshot it took
+        // before the wait: a join of person and visit that queued behind a settlement would see
+        // the visit still open (issue 10). So the visit is read by a second statement, which
+        // starts after the lock is held and, in READ COMMITTED, sees every commit before it.
+        let person = lock_person(tx, psn_no).await?;
+        let visit = load_visit(tx, ctx, mdtrt_id, psn_no).await?;
+        return Ok((person, visit));
+    }
+    // SQLite has one writer at a time, so nothing changes between the transaction's first read
+    // and its commit: one round trip reads both.
+    let sql = format!(
+        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, {VISIT_COLUMNS} \
          FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1"
-    };
-    let r = sqlx::query(sql)
+    );
+    let r = sqlx::query(&sql)
         .bind(psn_no)
         .bind(mdtrt_id)
         .fetch_optional(&mut **tx)
@@ -792,36 +828,8 @@ async fn lock_visit(
         naty: r.try_get(3)?,
         brdy: r.try_get(4)?,
     };
-    let Some(id) = r.try_get::<Option<String>, _>(5)? else {
-        return Err(StoreError::not_found("mdtrt_id", mdtrt_id));
-    };
-    let v = VisitRow {
-        mdtrt_id: id,
-        fixmedins_code: r.try_get(6)?,
-        psn_no: r.try_get(7)?,
-        insutype: r.try_get(8)?,
-        kind: r.try_get(9)?,
-        status: r.try_get(10)?,
-        med_type: r.try_get(11)?,
-        begntime: r.try_get(12)?,
-        endtime: r.try_get(13)?,
-        mdtrt_cert_type: r.try_get(14)?,
-        dise_codg: r.try_get(15)?,
-        mdtrtarea_admvs: r.try_get(16)?,
-        n_fee_lines: r.try_get(17)?,
-    };
-    if v.fixmedins_code != ctx.inst.fixmedins_code {
-        return Err(StoreError::Forbidden {
-            field: "mdtrt_id".into(),
-            value: mdtrt_id.into(),
-        });
-    }
-    if v.psn_no != psn_no {
-        return Err(StoreError::bad(
-            "psn_no",
-            format!("visit {mdtrt_id} belongs to another person"),
-        ));
-    }
+    let v = visit_from_row(&r, 5, ctx, mdtrt_id, psn_no)?
+        .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
     Ok((person, v))
 }
 

@@ -1373,3 +1373,162 @@ async fn simultaneous_retries_of_one_msgid_settle_once() {
     })
     .await;
 }
+
+/// Waits until `n` sessions of the test database are waiting for a lock (bounded: 10 s).
+async fn wait_for_lock_waiters(db: &TestDb, n: i64) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&db.url)
+        .await
+        .expect("watch connection");
+    for _ in 0..1_000 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_stat_activity");
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!(
+        "[{}] {n} commands never queued on the person lock",
+        db.label
+    );
+}
+
+/// A command of `db.store` on its own task.
+fn spawn_exec(
+    db: &TestDb,
+    msgid: &str,
+    infno: &str,
+    cmd: Command,
+) -> tokio::task::JoinHandle<Result<Reply, StoreError>> {
+    let store = db.store.clone();
+    let env = env(CLINIC, msgid, infno, &format!("{cmd:?}"));
+    tokio::spawn(async move { store.execute(&env, cmd, &render).await })
+}
+
+/// Issue 10: on PostgreSQL a command that queued on the person lock behind a settlement must
+/// see the visit as the settlement left it. A 2204 behind a 2207 adds no line to the settled
+/// visit, and of two 2207s of one visit (two charge batches) only the first settles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
+    use sqlx::Connection;
+    on_postgres(|db| async move {
+        imported(&db).await;
+        let prepare = |tag: &'static str, batches: &'static [&'static str]| {
+            let db = &db;
+            async move {
+                let mdtrt_id = register(db, CLINIC, &format!("{tag}-2201"), "P003", "390").await;
+                fresh(
+                    exec(
+                        db,
+                        CLINIC,
+                        &format!("{tag}-2203"),
+                        "2203",
+                        visit_info(&mdtrt_id, "P003", "11", ""),
+                    )
+                    .await
+                    .expect("2203"),
+                );
+                let lines = batches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, batch)| {
+                        let mut l = line(
+                            &mdtrt_id,
+                            "P003",
+                            &format!("{}", i + 1),
+                            "X-DRUG-A",
+                            10_000_000,
+                            10_000,
+                        );
+                        l.chrg_bchno = batch.to_string();
+                        l
+                    })
+                    .collect();
+                fresh(
+                    exec(
+                        db,
+                        CLINIC,
+                        &format!("{tag}-2204"),
+                        "2204",
+                        Command::UploadFees(UploadFees { lines }),
+                    )
+                    .await
+                    .expect("2204"),
+                );
+                mdtrt_id
+            }
+        };
+        let settle_batch = |mdtrt_id: &str, batch: &str| {
+            let mut cmd = settle_cmd(false, mdtrt_id, "P003", "390", 1_000, "0");
+            if let Command::Settle(s) = &mut cmd {
+                s.chrg_bchno = batch.to_string();
+            }
+            cmd
+        };
+        let refused_as_settled = |result: Result<Reply, StoreError>, what: &str| match result {
+            Err(StoreError::Refused { field, reason })
+                if field == "mdtrt_id" && reason.ends_with("is settled") => {}
+            other => panic!(
+                "[{}] {what} queued behind the 2207 gave {other:?}",
+                db.label
+            ),
+        };
+
+        // A 2204 queued behind a 2207 of the same visit.
+        let mdtrt_id = prepare("A", &["B1"]).await;
+        let mut holder = sqlx::PgConnection::connect(&db.url).await.expect("holder");
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query("SELECT 1 FROM person WHERE psn_no = 'P003' FOR UPDATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let before = counts(&db).await;
+        let settle = spawn_exec(&db, "A-2207", "2207", settle_batch(&mdtrt_id, "B1"));
+        wait_for_lock_waiters(&db, 1).await;
+        let mut late = line(&mdtrt_id, "P003", "9", "X-DRUG-A", 10_000_000, 10_000);
+        late.chrg_bchno = "B1".into();
+        let upload = spawn_exec(
+            &db,
+            "A-2204b",
+            "2204",
+            Command::UploadFees(UploadFees { lines: vec![late] }),
+        );
+        wait_for_lock_waiters(&db, 2).await;
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+        settled(fresh(settle.await.unwrap().expect("the 2207 settles")));
+        refused_as_settled(upload.await.unwrap(), "2204");
+        let after = counts(&db).await;
+        let count = |c: &[(&str, i64)], t: &str| c.iter().find(|(n, _)| *n == t).unwrap().1;
+        assert_eq!(count(&after, "fee_line"), count(&before, "fee_line"));
+        assert_eq!(
+            count(&after, "idempotency"),
+            count(&before, "idempotency") + 1
+        );
+
+        // Two 2207s, one per charge batch, queued together: the visit is settled by the first.
+        let mdtrt_id = prepare("B", &["B1", "B2"]).await;
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query("SELECT 1 FROM person WHERE psn_no = 'P003' FOR UPDATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let first = spawn_exec(&db, "B-2207-1", "2207", settle_batch(&mdtrt_id, "B1"));
+        wait_for_lock_waiters(&db, 1).await;
+        let second = spawn_exec(&db, "B-2207-2", "2207", settle_batch(&mdtrt_id, "B2"));
+        wait_for_lock_waiters(&db, 2).await;
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+        settled(fresh(first.await.unwrap().expect("the first 2207 settles")));
+        refused_as_settled(second.await.unwrap(), "a second 2207");
+        let report = assert_balanced(&db).await;
+        assert_eq!(report.n_settlements, 2);
+        holder.close().await.unwrap();
+        db
+    })
+    .await;
+}
