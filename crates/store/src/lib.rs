@@ -83,8 +83,25 @@ enum Pool {
     },
 }
 
+/// How to open a store; the defaults are production's.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a SQLite write waits for a write lock held by another connection (another
+    /// process, a backup, an operator's shell) before it fails with [`StoreError::Busy`].
+    pub sqlite_busy_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sqlite_busy_timeout: std::time::Duration::from_secs(limits::SQLITE_BUSY_TIMEOUT_SECS),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
+    options: StoreOptions,
     pool: Pool,
     cache: RwLock<Arc<RegistryCache>>,
     engine: RwLock<Arc<engine::EngineCache>>,
@@ -104,6 +121,11 @@ impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`:
     /// `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://user@host:port/db`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with other options.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(limits::POOL_CONNECTIONS_MAX)
@@ -117,9 +139,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 // WAL with NORMAL loses nothing on a process crash (only on power loss).
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(std::time::Duration::from_secs(
-                    limits::SQLITE_BUSY_TIMEOUT_SECS,
-                ))
+                .busy_timeout(options.sqlite_busy_timeout)
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(limits::POOL_CONNECTIONS_MAX)
@@ -138,6 +158,7 @@ impl Store {
         };
         let store = Store {
             inner: Arc::new(Inner {
+                options: options.clone(),
                 pool,
                 cache: RwLock::new(Arc::new(RegistryCache::default())),
                 engine: RwLock::new(Arc::new(engine::EngineCache::default())),
@@ -238,7 +259,12 @@ impl Store {
             Pool::Pg(p) => pg::import(p, &parsed).await?,
             Pool::Sq { pool, write_lock } => {
                 let _guard = write_lock.lock().await;
-                sq::import(pool, &parsed).await?
+                sq::import(pool, &parsed).await.map_err(|e| match e {
+                    ImportError::Store(e) => {
+                        ImportError::Store(e.sqlite_busy(self.inner.options.sqlite_busy_timeout))
+                    }
+                    other => other,
+                })?
             }
         };
         self.reload_cache().await?;
@@ -280,7 +306,9 @@ impl Store {
             Pool::Pg(p) => pg::execute(p, &ctx, cmd, render).await,
             Pool::Sq { pool, write_lock } => {
                 let _guard = write_lock.lock().await;
-                sq::execute(pool, &ctx, cmd, render).await
+                sq::execute(pool, &ctx, cmd, render)
+                    .await
+                    .map_err(|e| e.sqlite_busy(self.inner.options.sqlite_busy_timeout))
             }
         }
     }

@@ -32,7 +32,8 @@ pub const TRANSACTION_ATTEMPTS_MAX: u32 = 5;
 pub const BALANCE_SHARDS: u64 = 64;
 /// Days covered by one 3201 reconciliation: a statement period is a month; a year is the ceiling.
 pub const RECONCILE_DAYS_MAX: i64 = 366;
-/// Seconds SQLite waits for a lock held by another process before failing.
+/// Seconds a SQLite write waits for a lock held by another connection before failing (the default
+/// of `StoreOptions::sqlite_busy_timeout`): long enough for a checkpoint or a short batch job.
 pub const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
 /// Problems reported by one failed import: enough to fix a file, not a flood.
 pub const IMPORT_ISSUES_MAX: usize = 100;

@@ -151,7 +151,7 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
     if persons > 0 {
         return Err(crate::ImportError::NotEmpty { persons });
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     insert_rows(
         &mut tx,
         "person",
@@ -445,16 +445,24 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
 // ------------------------------------------------------------------------------------------
 // Idempotent execution
 
-/// Begins the transaction of one command. PostgreSQL: READ COMMITTED, said explicitly because
-/// the per-person lock is what orders commands, and each statement after it must see what the
-/// commands before it committed (a server default of REPEATABLE READ would keep the snapshot of
-/// the first statement, taken before the lock, and fail every queued command instead).
+/// Begins the transaction of one command (or of an import).
+///
+/// PostgreSQL: READ COMMITTED, said explicitly because the per-person lock is what orders
+/// commands, and each statement after it must see what the commands before it committed (a
+/// server default of REPEATABLE READ would keep the snapshot of the first statement, taken
+/// before the lock, and fail every queued command instead).
+///
+/// SQLite: IMMEDIATE, which takes the write lock at `BEGIN`, where the busy timeout applies. A
+/// deferred transaction reads first and asks for the write lock at its first write; if another
+/// connection holds it then, SQLite fails at once with SQLITE_BUSY instead of waiting, because
+/// waiting with a read snapshot open could deadlock.
 async fn begin_write(pool: &Pool) -> Result<Tx<'static>, StoreError> {
-    if IS_PG {
-        Ok(pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?)
+    let sql = if IS_PG {
+        "BEGIN ISOLATION LEVEL READ COMMITTED"
     } else {
-        Ok(pool.begin().await?)
-    }
+        "BEGIN IMMEDIATE"
+    };
+    Ok(pool.begin_with(sql).await?)
 }
 
 pub(crate) async fn replay(pool: &Pool, env: &Envelope) -> Result<Option<Reply>, StoreError> {

@@ -1532,3 +1532,111 @@ async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
     })
     .await;
 }
+
+/// Another connection to the same SQLite file takes the write lock and gives it back after
+/// `hold_ms`.
+async fn hold_sqlite_write_lock(db: &TestDb, hold_ms: u64) -> tokio::task::JoinHandle<()> {
+    use sqlx::Connection;
+    let mut outside = sqlx::SqliteConnection::connect(&db.url)
+        .await
+        .expect("outside connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut outside)
+        .await
+        .expect("the outside writer takes the lock");
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(hold_ms)).await;
+        sqlx::query("COMMIT").execute(&mut outside).await.unwrap();
+        outside.close().await.unwrap();
+    })
+}
+
+/// Issue 10: on SQLite, while another connection holds the write lock, 2201 and 2207 wait for it
+/// (within the busy timeout) instead of failing at once with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
+    let db = sqlite_db().await;
+    imported(&db).await;
+    let hold_ms = 300;
+
+    let writer = hold_sqlite_write_lock(&db, hold_ms).await;
+    let started = std::time::Instant::now();
+    let mdtrt_id = register(&db, CLINIC, "W-2201", "P003", "390").await;
+    assert!(started.elapsed().as_millis() >= u128::from(hold_ms) - 50);
+    writer.await.unwrap();
+
+    fresh(
+        exec(
+            &db,
+            CLINIC,
+            "W-2203",
+            "2203",
+            visit_info(&mdtrt_id, "P003", "11", ""),
+        )
+        .await
+        .expect("2203"),
+    );
+    fresh(
+        exec(
+            &db,
+            CLINIC,
+            "W-2204",
+            "2204",
+            Command::UploadFees(UploadFees {
+                lines: spec_lines(&mdtrt_id, "P003"),
+            }),
+        )
+        .await
+        .expect("2204"),
+    );
+    let writer = hold_sqlite_write_lock(&db, hold_ms).await;
+    let started = std::time::Instant::now();
+    let s = settled(fresh(
+        exec(
+            &db,
+            CLINIC,
+            "W-2207",
+            "2207",
+            settle_cmd(false, &mdtrt_id, "P003", "390", 410_000, "0"),
+        )
+        .await
+        .expect("2207 after the outside writer is done"),
+    ));
+    assert!(started.elapsed().as_millis() >= u128::from(hold_ms) - 50);
+    assert_eq!(s.medfee_sumamt, 410_000);
+    writer.await.unwrap();
+    assert_balanced(&db).await;
+
+    // A lock held for longer than the busy timeout: a clear error, and nothing written.
+    let impatient = Store::connect_with(
+        &db.url,
+        &StoreOptions {
+            sqlite_busy_timeout: std::time::Duration::from_millis(100),
+        },
+    )
+    .await
+    .expect("a second store on the same file");
+    let before = counts(&db).await;
+    let writer = hold_sqlite_write_lock(&db, 1_000).await;
+    let cmd = Command::CancelRegistration(VisitRef {
+        psn_no: "P003".into(),
+        mdtrt_id: mdtrt_id.clone(),
+    });
+    let busy = impatient
+        .execute(
+            &env(CLINIC, "W-2202", "2202", &format!("{cmd:?}")),
+            cmd,
+            &render,
+        )
+        .await;
+    match &busy {
+        Err(e @ StoreError::Busy { timeout_ms: 100 }) => {
+            assert!(!e.is_user_error());
+            assert!(e.to_string().contains("send the message again"), "{e}");
+        }
+        other => panic!("a lock held past the busy timeout gave {other:?}"),
+    }
+    writer.await.unwrap();
+    assert_eq!(counts(&db).await, before);
+    impatient.close().await;
+}

@@ -55,7 +55,8 @@ fn unique_suffix() -> String {
     )
 }
 
-async fn sqlite_db() -> TestDb {
+/// A fresh SQLite database in a temp folder.
+pub async fn sqlite_db() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
     let store = Store::connect(&url).await.expect("open SQLite");
