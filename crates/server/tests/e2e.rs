@@ -41,6 +41,7 @@ on_both_databases!(
     inpatient_chain_with_reconciliation,
     family_accounts_pay_with_acct_used_flag_2,
     settlement_lists_are_grouped_versioned_and_private,
+    issue10_a_second_revoke_of_a_lost_message_is_refused,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -667,6 +668,38 @@ async fn revoke_2601_undoes_a_settlement(app: &TestApp) {
         Value::Null
     );
     assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// Issue 10: a 2601 for a message that never arrived bars it; a second 2601 for the same message
+/// is refused like the second 2601 of a real settlement, and does not change who barred it.
+async fn issue10_a_second_revoke_of_a_lost_message_is_refused(app: &TestApp) {
+    let inst = hospital(app, 2);
+    let person = employee(app, 5);
+    let lost = msgid(inst, 80);
+    let revoke = json!({"data": {"psn_no": person.psn_no, "omsgid": lost, "oinfno": "2207"}});
+    let first = msgid(inst, 81);
+    assert_eq!(
+        app.ok(inst, "2601", &first, revoke.clone()).await,
+        Value::Null
+    );
+    let counts = app.row_counts().await;
+    let msg = app.refused(inst, "2601", &msgid(inst, 82), revoke).await;
+    assert!(
+        msg.contains("omsgid") && msg.contains(&lost) && msg.contains(&first),
+        "{msg}"
+    );
+    assert_eq!(app.row_counts().await, counts);
+    // The late original is refused, naming the first 2601 as the one that barred it.
+    let msg = app
+        .refused(
+            inst,
+            "2207",
+            &lost,
+            settle_input("request-2207A", person, "M0", "B1", 100),
+        )
+        .await;
+    assert!(msg.contains(&first), "{msg}");
+    assert_eq!(app.row_counts().await, counts);
 }
 
 /// Settlements for one person sent all at once, together worth more than the personal account

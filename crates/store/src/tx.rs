@@ -2863,8 +2863,8 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
     let Some(row) = row else {
         // The original never arrived (or failed): bar it, so that it cannot happen later.
         sqlx::query(
-            "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, created_at) \
-             VALUES ($1, $2, $3, '', '', 'barred', $4, $5)",
+            "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, revoked_by, created_at) \
+             VALUES ($1, $2, $3, '', '', 'barred', $4, $4, $5)",
         )
         .bind(&ctx.inst.fixmedins_code)
         .bind(&c.omsgid)
@@ -2883,6 +2883,17 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
     let effect_kind: String = row.try_get(1)?;
     let effect_ref: String = row.try_get(2)?;
     let revoked_by: Option<String> = row.try_get(3)?;
+    // A message barred by an earlier 2601 is revoked already, whatever its record says of it
+    // (bars written before issue 10 have no `revoked_by`).
+    if effect_kind == "barred" {
+        return Err(StoreError::refused(
+            "omsgid",
+            format!(
+                "{} was already revoked by message {effect_ref} before it arrived",
+                c.omsgid
+            ),
+        ));
+    }
     if infno != c.oinfno {
         return Err(StoreError::bad(
             "oinfno",
