@@ -75,6 +75,15 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<InstitutionKey>, BackendError>> + Send;
 
+    /// Whether `sign_no` is a sign-in (9001) of `fixmedins_code` made on `date` and not signed
+    /// out (9002).
+    fn sign_in_valid(
+        &self,
+        fixmedins_code: &str,
+        sign_no: &str,
+        date: NaiveDate,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// Executes one command for `meta.fixmedins_code`. For a transaction that writes (all but
     /// the queries 1101, 3201, 4103, 5203, 5206): a second call with the same `(fixmedins_code, msgid)` and fingerprint
     /// writes nothing and returns the first answer (possibly as [`Outcome::Rendered`]); with a

@@ -81,6 +81,19 @@ impl Backend for store::Store {
             .collect())
     }
 
+    async fn sign_in_valid(
+        &self,
+        fixmedins_code: &str,
+        sign_no: &str,
+        date: NaiveDate,
+    ) -> Result<bool, BackendError> {
+        store::Store::sign_in_valid(self, fixmedins_code, sign_no, date)
+            .await
+            .map_err(|err| {
+                BackendError::Internal(anyhow::Error::new(err).context("store, sign_no"))
+            })
+    }
+
     async fn execute(
         &self,
         meta: &Meta,

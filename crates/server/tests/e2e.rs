@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{msgid, now_text, spawn_app, Db, Person, TestApp};
+use common::{msgid, now_text, spawn_app, spawn_app_with, Db, Person, TestApp};
 use serde_json::{json, Value};
 use yibao_store::Institution;
 
@@ -42,7 +42,32 @@ on_both_databases!(
     family_accounts_pay_with_acct_used_flag_2,
     settlement_lists_are_grouped_versioned_and_private,
     issue10_a_second_revoke_of_a_lost_message_is_refused,
+    issue10_calls_without_a_sign_in_are_counted,
 );
+
+/// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in
+/// (9001) of the institution made today; `"null"`, an unknown `sign_no` (32 characters, as real
+/// platforms hand out) and a signed-out one are refused naming `sign_no`, and write nothing.
+mod issue10_sign_in_required {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = super::spawn_app_with(super::Db::Sqlite, yibao_server::SignInRule::Require)
+            .await
+            .expect("SQLite always runs");
+        super::sign_in_required(&app).await;
+        app.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) =
+            super::spawn_app_with(super::Db::Postgres, yibao_server::SignInRule::Require).await
+        {
+            super::sign_in_required(&app).await;
+            app.stop().await;
+        }
+    }
+}
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
 fn vector(name: &str) -> Value {
@@ -668,6 +693,138 @@ async fn revoke_2601_undoes_a_settlement(app: &TestApp) {
         Value::Null
     );
     assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// The person query of V6 (§6) for `person`.
+fn person_query(person: &Person) -> Value {
+    json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno, "psn_cert_type": "01",
+        "certno": person.certno, "psn_name": "", "begntime": ""}})
+}
+
+/// Signs `inst` in (9001) and returns the sign_no.
+async fn sign_in(app: &TestApp, inst: &Institution, seq: u32) -> String {
+    let input = json!({"signIn": {"opter_no": "123", "mac": "1", "ip": "1"}});
+    let output = app.ok(inst, "9001", &msgid(inst, seq), input).await;
+    output["signinoutb"]["sign_no"].as_str().unwrap().to_owned()
+}
+
+async fn sign_in_required(app: &TestApp) {
+    let inst = hospital(app, 1);
+    let person = employee(app, 2);
+    let counts = app.row_counts().await;
+    // V6's sign_no: 32 characters, longer than the spec's C 30, from another platform.
+    for sign_no in ["null", "", "79faf82271944fe38c4f1d99be71bc9c"] {
+        let value = app
+            .call_signed(
+                inst,
+                "1101",
+                &msgid(inst, 90),
+                sign_no,
+                person_query(person),
+            )
+            .await;
+        assert_eq!(value["infcode"], json!(-1), "{value}");
+        let msg = value["err_msg"].as_str().unwrap();
+        assert!(msg.starts_with("sign_no: "), "{msg}");
+        if sign_no.len() == 32 {
+            assert!(
+                msg.contains(sign_no) && msg.contains("not an open sign-in"),
+                "{msg}"
+            );
+        }
+        let value = app
+            .call_signed(
+                inst,
+                "2201",
+                &msgid(inst, 91),
+                sign_no,
+                json!({"data": {"psn_no": person.psn_no}}),
+            )
+            .await;
+        assert_eq!(value["infcode"], json!(-1), "{value}");
+        assert!(value["err_msg"].as_str().unwrap().starts_with("sign_no: "));
+    }
+    assert_eq!(app.row_counts().await, counts);
+    // Signed in: served. Another institution's sign_no is not this one's.
+    let sign_no = sign_in(app, inst, 92).await;
+    let value = app
+        .call_signed(
+            inst,
+            "1101",
+            &msgid(inst, 93),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(0), "{value}");
+    let other = hospital(app, 2);
+    let value = app
+        .call_signed(
+            other,
+            "1101",
+            &msgid(other, 94),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(-1), "{value}");
+    // Signed out: refused again.
+    app.call_signed(
+        inst,
+        "9002",
+        &msgid(inst, 95),
+        "null",
+        json!({"signOut": {"sign_no": sign_no, "opter_no": "123"}}),
+    )
+    .await;
+    let value = app
+        .call_signed(
+            inst,
+            "1101",
+            &msgid(inst, 96),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(-1), "{value}");
+    assert_eq!(app.unsigned_calls(&inst.fixmedins_code), 0);
+}
+
+/// Issue 10: under the default `SignInRule::Count` a message without a valid sign-in is served
+/// and counted per institution; one with the day's sign_no is not counted.
+async fn issue10_calls_without_a_sign_in_are_counted(app: &TestApp) {
+    let inst = hospital(app, 3);
+    let person = employee(app, 4);
+    let before = app.unsigned_calls(&inst.fixmedins_code);
+    for (seq, sign_no) in [
+        (100, "null"),
+        (101, ""),
+        (102, "79faf82271944fe38c4f1d99be71bc9c"),
+    ] {
+        let value = app
+            .call_signed(
+                inst,
+                "1101",
+                &msgid(inst, seq),
+                sign_no,
+                person_query(person),
+            )
+            .await;
+        assert_eq!(value["infcode"], json!(0), "{sign_no}: {value}");
+    }
+    assert_eq!(app.unsigned_calls(&inst.fixmedins_code), before + 3);
+    let sign_no = sign_in(app, inst, 103).await;
+    let value = app
+        .call_signed(
+            inst,
+            "1101",
+            &msgid(inst, 104),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(0), "{value}");
+    assert_eq!(app.unsigned_calls(&inst.fixmedins_code), before + 3);
 }
 
 /// Issue 10: a 2601 for a message that never arrived bars it; a second 2601 for the same message

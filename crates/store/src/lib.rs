@@ -41,8 +41,11 @@ pub use setl_list::{
     SetlListView,
 };
 
+use std::collections::HashSet;
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::NaiveDate;
 
 use registry::RegistryCache;
 use sqlx::postgres::PgPoolOptions;
@@ -106,6 +109,41 @@ struct Inner {
     cache: RwLock<Arc<RegistryCache>>,
     engine: RwLock<Arc<engine::EngineCache>>,
     ids: ids::IdGen,
+    signed_in: Mutex<SignedIn>,
+}
+
+/// Open sign-ins (9001) of one day known to this process, so that checking a message's
+/// `sign_no` costs no round trip after its first use. Only valid sign-ins are kept: a sign-in
+/// made by another process is found in the database; one it signed out stays valid here until
+/// the day ends (the cost of not asking the database every time).
+#[derive(Debug, Default)]
+struct SignedIn {
+    date: Option<NaiveDate>,
+    /// (fixmedins_code, sign_no).
+    open: HashSet<(String, String)>,
+}
+
+impl SignedIn {
+    fn contains(&self, fixmedins_code: &str, sign_no: &str, date: NaiveDate) -> bool {
+        self.date == Some(date)
+            && self
+                .open
+                .contains(&(fixmedins_code.to_string(), sign_no.to_string()))
+    }
+
+    fn insert(&mut self, fixmedins_code: &str, sign_no: &str, date: NaiveDate) {
+        if self.date != Some(date) || self.open.len() >= limits::SIGN_INS_CACHED_MAX {
+            self.open.clear();
+            self.date = Some(date);
+        }
+        self.open
+            .insert((fixmedins_code.to_string(), sign_no.to_string()));
+    }
+
+    fn remove(&mut self, fixmedins_code: &str, sign_no: &str) {
+        self.open
+            .remove(&(fixmedins_code.to_string(), sign_no.to_string()));
+    }
 }
 
 /// A handle on the database; cheap to clone and share between tasks.
@@ -163,6 +201,7 @@ impl Store {
                 cache: RwLock::new(Arc::new(RegistryCache::default())),
                 engine: RwLock::new(Arc::new(engine::EngineCache::default())),
                 ids: ids::IdGen::new(),
+                signed_in: Mutex::new(SignedIn::default()),
             }),
         };
         store.reload_cache().await?;
@@ -302,7 +341,11 @@ impl Store {
             engine: &engine,
             ids: &self.inner.ids,
         };
-        match &self.inner.pool {
+        let sign_out = match &cmd {
+            Command::SignOut(c) => Some(c.sign_no.clone()),
+            _ => None,
+        };
+        let reply = match &self.inner.pool {
             Pool::Pg(p) => pg::execute(p, &ctx, cmd, render).await,
             Pool::Sq { pool, write_lock } => {
                 let _guard = write_lock.lock().await;
@@ -310,7 +353,60 @@ impl Store {
                     .await
                     .map_err(|e| e.sqlite_busy(self.inner.options.sqlite_busy_timeout))
             }
+        }?;
+        if let Reply::Fresh { outcome, .. } = &reply {
+            let mut signed_in = self
+                .inner
+                .signed_in
+                .lock()
+                .expect("sign-in cache lock poisoned");
+            match (outcome, sign_out) {
+                (Outcome::SignedIn { sign_no, sign_time }, _) => {
+                    signed_in.insert(&env.fixmedins_code, sign_no, sign_time.date())
+                }
+                (Outcome::SignedOut { .. }, Some(sign_no)) => {
+                    signed_in.remove(&env.fixmedins_code, &sign_no)
+                }
+                _ => {}
+            }
         }
+        Ok(reply)
+    }
+
+    /// Whether `sign_no` is a sign-in (9001) of institution `fixmedins_code` made on `date` and
+    /// not signed out (9002): what a message's envelope `sign_no` must be where the region
+    /// requires signing in.
+    pub async fn sign_in_valid(
+        &self,
+        fixmedins_code: &str,
+        sign_no: &str,
+        date: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        if sign_no.is_empty() || sign_no.chars().count() > limits::SIGN_NO_CHARS_MAX {
+            return Ok(false);
+        }
+        let known = self
+            .inner
+            .signed_in
+            .lock()
+            .expect("sign-in cache lock poisoned")
+            .contains(fixmedins_code, sign_no, date);
+        if known {
+            return Ok(true);
+        }
+        let day = match &self.inner.pool {
+            Pool::Pg(p) => pg::open_sign_in_date(p, fixmedins_code, sign_no).await?,
+            Pool::Sq { pool, .. } => sq::open_sign_in_date(pool, fixmedins_code, sign_no).await?,
+        };
+        let valid = day.as_deref() == Some(date.to_string().as_str());
+        if valid {
+            self.inner
+                .signed_in
+                .lock()
+                .expect("sign-in cache lock poisoned")
+                .insert(fixmedins_code, sign_no, date);
+        }
+        Ok(valid)
     }
 
     /// 1101: the person found by `psn_no` or by `certno` (resident id), with relations,

@@ -12,6 +12,9 @@ pub const OPEN_OUTPATIENT_VISITS_PER_PERSON_MAX: i64 = 20;
 pub const FAMILY_BINDINGS_PER_PERSON_MAX: usize = 10;
 /// Characters in an identifier field (msgid, psn_no, mdtrt_id, feedetl_sn, ...): the spec's C 30.
 pub const ID_CHARS_MAX: usize = 30;
+/// Characters in a `sign_no` a client sends back: the spec's C 30, but platforms hand out
+/// 32-character hex UUIDs and clients echo them; 64 leaves room for a dashed UUID.
+pub const SIGN_NO_CHARS_MAX: usize = 64;
 /// Characters in a free-text field (names, descriptions): the spec's widest ordinary field is C 1000.
 pub const TEXT_CHARS_MAX: usize = 1_000;
 /// Absolute amount of one fee line in fen (10 million yuan): larger is a typing error, not a bill.
@@ -35,6 +38,9 @@ pub const RECONCILE_DAYS_MAX: i64 = 366;
 /// Seconds a SQLite write waits for a lock held by another connection before failing (the default
 /// of `StoreOptions::sqlite_busy_timeout`): long enough for a checkpoint or a short batch job.
 pub const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
+/// Open sign-ins of the day remembered per process: an operator per counter per institution,
+/// far below this; past it the memory is simply emptied and refilled from the database.
+pub const SIGN_INS_CACHED_MAX: usize = 100_000;
 /// Problems reported by one failed import: enough to fix a file, not a flood.
 pub const IMPORT_ISSUES_MAX: usize = 100;
 /// Procedures on one settlement list (oprninfo): the national list has room for a few dozen.

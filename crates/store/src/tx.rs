@@ -891,7 +891,15 @@ async fn sign_in(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &SignIn) -> Result<Done, Sto
 }
 
 async fn sign_out(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &SignOut) -> Result<Done, StoreError> {
-    check_id("sign_no", &c.sign_no)?;
+    if c.sign_no.is_empty() {
+        return Err(StoreError::bad("sign_no", "is empty"));
+    }
+    if c.sign_no.chars().count() > limits::SIGN_NO_CHARS_MAX {
+        return Err(StoreError::bad(
+            "sign_no",
+            format!("is longer than {} characters", limits::SIGN_NO_CHARS_MAX),
+        ));
+    }
     let r = sqlx::query(
         "UPDATE sign_in SET sign_out_time = $1 WHERE sign_no = $2 AND fixmedins_code = $3 AND sign_out_time IS NULL",
     )
@@ -3170,6 +3178,24 @@ pub(crate) async fn reconcile(
         setl_cnt: cnt,
         ledger_payable_fen: payable,
     })
+}
+
+/// The day of sign-in `sign_no` of the institution when it is still open (not signed out).
+pub(crate) async fn open_sign_in_date(
+    pool: &Pool,
+    fixmedins_code: &str,
+    sign_no: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT sign_time FROM sign_in WHERE sign_no = $1 AND fixmedins_code = $2 AND sign_out_time IS NULL",
+    )
+    .bind(sign_no)
+    .bind(fixmedins_code)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let sign_time: String = row.try_get(0)?;
+    Ok(sign_time.get(..10).map(str::to_string))
 }
 
 pub(crate) async fn account_balance(pool: &Pool, account: &str) -> Result<Option<i64>, StoreError> {

@@ -1640,3 +1640,67 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
     assert_eq!(counts(&db).await, before);
     impatient.close().await;
 }
+
+/// Issue 10: a sign-in (9001) is valid for its institution on its day until it is signed out
+/// (9002); the record keeps the institution, operator, sign_no and time.
+#[tokio::test]
+async fn issue10_a_sign_in_is_valid_on_its_day_until_signed_out() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let sign_in = |msgid: &'static str| {
+            exec(
+                &db,
+                CLINIC,
+                msgid,
+                "9001",
+                Command::SignIn(SignIn {
+                    opter_no: "OP7".into(),
+                    mac: "00-16-3E-00-00-01".into(),
+                    ip: "10.0.0.1".into(),
+                }),
+            )
+        };
+        let Outcome::SignedIn { sign_no, sign_time } = fresh(sign_in("G-9001").await.unwrap())
+        else {
+            panic!("9001 gave something else")
+        };
+        assert_eq!(sign_time, now());
+        let today = now().date();
+        let valid = |inst: &'static str, sign_no: String, on: chrono::NaiveDate| {
+            let store = db.store.clone();
+            async move { store.sign_in_valid(inst, &sign_no, on).await.unwrap() }
+        };
+        assert!(valid(CLINIC, sign_no.clone(), today).await);
+        assert!(!valid(CLINIC, sign_no.clone(), today.succ_opt().unwrap()).await);
+        assert!(!valid(HOSPITAL, sign_no.clone(), today).await);
+        assert!(!valid(CLINIC, "null".into(), today).await);
+        assert!(!valid(CLINIC, "79faf82271944fe38c4f1d99be71bc9c".into(), today).await);
+        // A second store on the same database (another server process) finds it too.
+        let other = Store::connect(&db.url).await.unwrap();
+        assert!(other.sign_in_valid(CLINIC, &sign_no, today).await.unwrap());
+        assert!(!other
+            .sign_in_valid(CLINIC, &sign_no, today.succ_opt().unwrap())
+            .await
+            .unwrap());
+        other.close().await;
+        fresh(
+            exec(
+                &db,
+                CLINIC,
+                "G-9002",
+                "9002",
+                Command::SignOut(SignOut {
+                    sign_no: sign_no.clone(),
+                    opter_no: "OP7".into(),
+                }),
+            )
+            .await
+            .unwrap(),
+        );
+        assert!(!valid(CLINIC, sign_no.clone(), today).await);
+        let n = counts(&db).await;
+        assert_eq!(n.iter().find(|(t, _)| *t == "sign_in").unwrap().1, 1);
+        db
+    })
+    .await;
+}

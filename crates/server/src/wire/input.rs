@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::infno::Infno;
 use crate::limits::{
     DIAGNOSES_PER_MESSAGE_MAX, FEE_LINES_PER_UPLOAD_MAX, PRICE_MAX_E6, QUANTITY_MAX_E4,
-    TEXT_CHARS_MAX,
+    SIGN_NO_CHARS_MAX, TEXT_CHARS_MAX,
 };
 use crate::wire::check::{
     amount, date, date_time, decimal, one_of, opt_amount, opt_date, opt_date_time, opt_flag,
@@ -232,7 +232,7 @@ impl SignOutInput {
     fn into_command(self) -> Result<Command, AppError> {
         let data = self.sign_out.0;
         Ok(Command::SignOut {
-            sign_no: text(&data.sign_no, "signOut", "sign_no", ID_CHARS_MAX)?,
+            sign_no: text(&data.sign_no, "signOut", "sign_no", SIGN_NO_CHARS_MAX)?,
             opter_no: text(&data.opter_no, "signOut", "opter_no", 20)?,
         })
     }
