@@ -216,8 +216,10 @@ pub struct VisitRef {
 pub struct PersonQuery {
     /// 就诊凭证类型 (`01` e-credential, `02` id card, `03` social security card).
     pub mdtrt_cert_type: String,
-    /// 就诊凭证编号.
+    /// 就诊凭证编号: the e-voucher token (`01`), the resident id (`02`) or the card number (`03`).
     pub mdtrt_cert_no: Option<String>,
+    /// 卡识别码 of a social security card (`03`), when sent.
+    pub card_sn: Option<String>,
     /// 人员证件类型.
     pub psn_cert_type: Option<String>,
     /// 证件号码.

@@ -102,9 +102,17 @@ impl Backend for store::Store {
     ) -> Result<Outcome, BackendError> {
         let command = match command {
             Command::PersonInfo(query) => {
-                let key = query.mdtrt_cert_no.or(query.certno).unwrap_or_default();
+                let number = query.mdtrt_cert_no.or(query.certno).unwrap_or_default();
+                let key = match query.mdtrt_cert_type.as_str() {
+                    "01" => store::PersonKey::EcToken(number),
+                    "03" => store::PersonKey::SsCard {
+                        card_no: number,
+                        card_sn: query.card_sn,
+                    },
+                    _ => store::PersonKey::PsnNoOrCertno(number),
+                };
                 let person = self
-                    .person_info(&key)
+                    .person_info_by(&key, meta.at.date())
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
                 return Ok(Outcome::Person(person_info(person, meta.at)));

@@ -43,6 +43,7 @@ on_both_databases!(
     settlement_lists_are_grouped_versioned_and_private,
     issue10_a_second_revoke_of_a_lost_message_is_refused,
     issue10_calls_without_a_sign_in_are_counted,
+    issue10_1101_by_e_voucher_token_and_social_security_card,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in
@@ -825,6 +826,80 @@ async fn issue10_calls_without_a_sign_in_are_counted(app: &TestApp) {
         .await;
     assert_eq!(value["infcode"], json!(0), "{value}");
     assert_eq!(app.unsigned_calls(&inst.fixmedins_code), before + 3);
+}
+
+/// Issue 10: 1101 finds a person of the demo city by the e-voucher token (mdtrt_cert_type 01)
+/// and the social security card (03) the city issued; an unknown token is refused naming
+/// `mdtrt_cert_no`, a wrong `card_sn` naming `card_sn`.
+async fn issue10_1101_by_e_voucher_token_and_social_security_card(app: &TestApp) {
+    let inst = hospital(app, 6);
+    let person = employee(app, 6);
+    let index: u64 = person.psn_no[6..].parse::<u64>().unwrap() - 1;
+    let issued = yibao_city::credentials(common::SEED, index);
+    let query = |cert_type: &str, cert_no: &str, card_sn: &str| {
+        json!({"data": {"mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no, "card_sn": card_sn,
+            "psn_cert_type": "", "certno": "", "psn_name": "", "begntime": ""}})
+    };
+    let found = app
+        .ok(
+            inst,
+            "1101",
+            &msgid(inst, 110),
+            query("01", &issued.ec_token, "NULL"),
+        )
+        .await;
+    assert_eq!(found["baseinfo"]["psn_no"], json!(person.psn_no), "{found}");
+    assert_eq!(found["baseinfo"]["certno"], json!(person.certno));
+    let found = app
+        .ok(
+            inst,
+            "1101",
+            &msgid(inst, 111),
+            query("03", &issued.card_no, &issued.card_sn),
+        )
+        .await;
+    assert_eq!(found["baseinfo"]["psn_no"], json!(person.psn_no), "{found}");
+    let found = app
+        .ok(
+            inst,
+            "1101",
+            &msgid(inst, 112),
+            query("03", &issued.card_no, ""),
+        )
+        .await;
+    assert_eq!(found["baseinfo"]["psn_no"], json!(person.psn_no), "{found}");
+
+    let msg = app
+        .refused(
+            inst,
+            "1101",
+            &msgid(inst, 113),
+            query("01", "0123456789abcdef0123456789abcdef", ""),
+        )
+        .await;
+    assert_eq!(
+        msg,
+        "input.data.mdtrt_cert_no: e-voucher token 0123456789abcdef0123456789abcdef does not exist"
+    );
+    let msg = app
+        .refused(
+            inst,
+            "1101",
+            &msgid(inst, 114),
+            query("03", &issued.card_no, "00000000000000000000000000000000"),
+        )
+        .await;
+    assert!(msg.starts_with("input.data.card_sn: "), "{msg}");
+    // The resident id is not a card number.
+    let msg = app
+        .refused(
+            inst,
+            "1101",
+            &msgid(inst, 115),
+            query("03", &person.certno, ""),
+        )
+        .await;
+    assert!(msg.starts_with("input.data.mdtrt_cert_no: "), "{msg}");
 }
 
 /// Issue 10: a 2601 for a message that never arrived bars it; a second 2601 for the same message

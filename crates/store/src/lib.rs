@@ -32,7 +32,7 @@ pub use error::{ImportError, ImportIssue, StoreError};
 pub use import::ImportSummary;
 pub use ledger::LedgerReport;
 pub use registry::{
-    CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase, PersonInfo,
+    CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase, PersonInfo, PersonKey,
     ReconcileRequest, ReconcileResult,
 };
 pub use setl_list::{
@@ -412,9 +412,21 @@ impl Store {
     /// 1101: the person found by `psn_no` or by `certno` (resident id), with relations,
     /// balance and identity categories.
     pub async fn person_info(&self, psn_no_or_certno: &str) -> Result<PersonInfo, StoreError> {
+        let key = PersonKey::PsnNoOrCertno(psn_no_or_certno.to_string());
+        // The date only matters for credentials with a period.
+        self.person_info_by(&key, NaiveDate::MIN).await
+    }
+
+    /// 1101: the person a credential names on `date` (an e-voucher token or a card must be in
+    /// force then), with relations, balance and identity categories.
+    pub async fn person_info_by(
+        &self,
+        key: &PersonKey,
+        date: NaiveDate,
+    ) -> Result<PersonInfo, StoreError> {
         match &self.inner.pool {
-            Pool::Pg(p) => pg::person_info(p, psn_no_or_certno).await,
-            Pool::Sq { pool, .. } => sq::person_info(pool, psn_no_or_certno).await,
+            Pool::Pg(p) => pg::person_info(p, key, date).await,
+            Pool::Sq { pool, .. } => sq::person_info(pool, key, date).await,
         }
     }
 

@@ -15,6 +15,10 @@ pub const ID_CHARS_MAX: usize = 30;
 /// Characters in a `sign_no` a client sends back: the spec's C 30, but platforms hand out
 /// 32-character hex UUIDs and clients echo them; 64 leaves room for a dashed UUID.
 pub const SIGN_NO_CHARS_MAX: usize = 64;
+/// Characters in a credential number (`mdtrt_cert_no`: an e-voucher token or a card number): the spec's C 50.
+pub const CERT_NO_CHARS_MAX: usize = 50;
+/// Characters in a social security card's chip identification code (`card_sn`): the spec's C 32.
+pub const CARD_SN_CHARS_MAX: usize = 32;
 /// Characters in a free-text field (names, descriptions): the spec's widest ordinary field is C 1000.
 pub const TEXT_CHARS_MAX: usize = 1_000;
 /// Absolute amount of one fee line in fen (10 million yuan): larger is a typing error, not a bill.

@@ -318,6 +318,43 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
         "",
     )
     .await?;
+    insert_rows(
+        &mut tx,
+        "ec_token",
+        &["ec_token", "psn_no", "begndate", "enddate"],
+        p.ec_tokens
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.ec_token),
+                    V::T(&r.psn_no),
+                    V::T(&r.begndate),
+                    V::T(&r.enddate),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
+        "ss_card",
+        &["card_no", "card_sn", "psn_no", "begndate", "enddate"],
+        p.ss_cards
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.card_no),
+                    V::T(&r.card_sn),
+                    V::T(&r.psn_no),
+                    V::T(&r.begndate),
+                    V::T(&r.enddate),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
     let docs = p.documents();
     insert_rows(
         &mut tx,
@@ -437,6 +474,8 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
         family_bindings: p.bindings.len(),
         institutions: p.institutions.len(),
         filings: p.filings.len(),
+        ec_tokens: p.ec_tokens.len(),
+        ss_cards: p.ss_cards.len(),
         policies: p.policies.len(),
         ledger_accounts: n_ledger_accounts,
     })
@@ -2963,13 +3002,91 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
 // ------------------------------------------------------------------------------------------
 // Reads
 
-pub(crate) async fn person_info(pool: &Pool, key: &str) -> Result<PersonInfo, StoreError> {
-    check_id("psn_no", key).or_else(|_| check_id("certno", key))?;
-    let r = sqlx::query("SELECT psn_no, certno, psn_name, gend, brdy, naty, tel FROM person WHERE psn_no = $1 OR certno = $1 LIMIT 1")
-        .bind(key)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", key))?;
+/// Checks a credential number of 1101 (`mdtrt_cert_no`).
+fn check_cert_no(value: &str) -> Result<(), StoreError> {
+    if value.is_empty() {
+        return Err(StoreError::bad("mdtrt_cert_no", "is empty"));
+    }
+    if value.chars().count() > limits::CERT_NO_CHARS_MAX {
+        return Err(StoreError::bad(
+            "mdtrt_cert_no",
+            format!("is longer than {} characters", limits::CERT_NO_CHARS_MAX),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a credential that is not in force on `date`.
+fn check_in_force(what: &str, begndate: &str, enddate: &str, date: NaiveDate) -> Result<(), StoreError> {
+    let d = date.to_string();
+    if begndate > d.as_str() || (!enddate.is_empty() && enddate < d.as_str()) {
+        let until = if enddate.is_empty() { "open-ended" } else { enddate };
+        return Err(StoreError::refused(
+            "mdtrt_cert_no",
+            format!("{what} is in force from {begndate} to {until}, not on {d}"),
+        ));
+    }
+    Ok(())
+}
+
+const PERSON_COLUMNS: &str = "p.psn_no, p.certno, p.psn_name, p.gend, p.brdy, p.naty, p.tel";
+
+pub(crate) async fn person_info(
+    pool: &Pool,
+    key: &PersonKey,
+    date: NaiveDate,
+) -> Result<PersonInfo, StoreError> {
+    let r = match key {
+        PersonKey::PsnNoOrCertno(key) => {
+            check_id("psn_no", key).or_else(|_| check_id("certno", key))?;
+            sqlx::query(&format!(
+                "SELECT {PERSON_COLUMNS} FROM person p WHERE p.psn_no = $1 OR p.certno = $1 LIMIT 1"
+            ))
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", key))?
+        }
+        PersonKey::EcToken(token) => {
+            check_cert_no(token)?;
+            let r = sqlx::query(&format!(
+                "SELECT {PERSON_COLUMNS}, t.begndate, t.enddate FROM ec_token t JOIN person p ON p.psn_no = t.psn_no \
+                 WHERE t.ec_token = $1"
+            ))
+            .bind(token)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", format!("e-voucher token {token}")))?;
+            let (begndate, enddate): (String, String) = (r.try_get(7)?, r.try_get(8)?);
+            check_in_force(&format!("e-voucher token {token}"), &begndate, &enddate, date)?;
+            r
+        }
+        PersonKey::SsCard { card_no, card_sn } => {
+            check_cert_no(card_no)?;
+            let r = sqlx::query(&format!(
+                "SELECT {PERSON_COLUMNS}, c.begndate, c.enddate, c.card_sn FROM ss_card c JOIN person p ON p.psn_no = c.psn_no \
+                 WHERE c.card_no = $1"
+            ))
+            .bind(card_no)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| {
+                StoreError::not_found("mdtrt_cert_no", format!("social security card {card_no}"))
+            })?;
+            let (begndate, enddate, stored_sn): (String, String, String) =
+                (r.try_get(7)?, r.try_get(8)?, r.try_get(9)?);
+            if let Some(sent) = card_sn {
+                if !stored_sn.is_empty() && *sent != stored_sn {
+                    return Err(StoreError::refused(
+                        "card_sn",
+                        format!("does not identify social security card {card_no}"),
+                    ));
+                }
+            }
+            check_in_force(&format!("social security card {card_no}"), &begndate, &enddate, date)?;
+            r
+        }
+    };
     let base = PersonBase {
         psn_no: r.try_get(0)?,
         certno: r.try_get(1)?,
@@ -3225,6 +3342,8 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "family_binding",
         "institution",
         "filing",
+        "ec_token",
+        "ss_card",
         "registry_document",
         "ledger_account",
         "ledger_balance",

@@ -13,6 +13,7 @@ async fn import_loads_the_registry_and_opens_the_ledger() {
         assert_eq!(summary.persons, 5);
         assert_eq!(summary.accounts, 3);
         assert_eq!(summary.institutions, 4);
+        assert_eq!((summary.ec_tokens, summary.ss_cards), (2, 3));
         assert_eq!(
             summary.policies,
             yibao_policy::builtin::BUILTIN_POLICY_FILES.len()
@@ -78,6 +79,30 @@ type Defect = (
 );
 
 const IMPORT_DEFECTS: &[Defect] = &[
+    (
+        "ec_tokens.csv",
+        "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a,P002",
+        "7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e,P002",
+        ("ec_tokens.csv", 3, "ec_token", "appears twice"),
+    ),
+    (
+        "ec_tokens.csv",
+        "7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e,P001",
+        "7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e,P009",
+        ("ec_tokens.csv", 2, "psn_no", "not in persons.csv"),
+    ),
+    (
+        "ss_cards.csv",
+        "P004,2015-01-01,2024-12-31",
+        "P004,2015-01-01,2025-01-01",
+        ("ss_cards.csv", 4, "begndate", "two cards in force"),
+    ),
+    (
+        "ss_cards.csv",
+        "A00000004,",
+        "A00000003,",
+        ("ss_cards.csv", 3, "card_no", "appears twice"),
+    ),
     (
         "persons.csv",
         "140502199003031236",
@@ -1700,6 +1725,83 @@ async fn issue10_a_sign_in_is_valid_on_its_day_until_signed_out() {
         assert!(!valid(CLINIC, sign_no.clone(), today).await);
         let n = counts(&db).await;
         assert_eq!(n.iter().find(|(t, _)| *t == "sign_in").unwrap().1, 1);
+        db
+    })
+    .await;
+}
+
+/// Issue 10: 1101 finds a person by an e-voucher token (mdtrt_cert_type 01) and by a social
+/// security card (03) in force on the day, besides psn_no and the resident id; an unknown,
+/// expired or mismatched credential is refused naming the field.
+#[tokio::test]
+async fn issue10_1101_resolves_e_voucher_tokens_and_social_security_cards() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let today = now().date();
+        let by = |key: PersonKey| {
+            let store = db.store.clone();
+            async move { store.person_info_by(&key, today).await }
+        };
+        let token = |t: &str| PersonKey::EcToken(t.into());
+        let card = |no: &str, sn: Option<&str>| PersonKey::SsCard {
+            card_no: no.into(),
+            card_sn: sn.map(str::to_string),
+        };
+        let found = by(token("7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e")).await.unwrap();
+        assert_eq!(found.base.psn_no, "P001");
+        assert_eq!(found.insurance[0].balc_fen, 50_000);
+        let found = by(card("A00000003", None)).await.unwrap();
+        assert_eq!((found.base.psn_no.as_str(), found.base.certno.as_str()), ("P003", "140502199003031236"));
+        let found = by(card("A00000003", Some("0123456789ABCDEF0123456789ABCDEF")))
+            .await
+            .unwrap();
+        assert_eq!(found.base.psn_no, "P003");
+        // P004's replaced card ended last year; the new one is in force.
+        assert_eq!(by(card("B00000004", None)).await.unwrap().identities[0].sp_psn_type, "1");
+        assert_eq!(
+            by(PersonKey::PsnNoOrCertno("140502198001011234".into())).await.unwrap().base.psn_no,
+            "P001"
+        );
+
+        let refused = |e: StoreError| match e {
+            StoreError::NotFound { field, value } => format!("{field}: {value} does not exist"),
+            StoreError::Refused { field, reason } | StoreError::BadInput { field, reason } => {
+                format!("{field}: {reason}")
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        for (key, expected) in [
+            (
+                token("ffffffffffffffffffffffffffffffff"),
+                "mdtrt_cert_no: e-voucher token ffffffffffffffffffffffffffffffff does not exist",
+            ),
+            (
+                token("0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a"),
+                "mdtrt_cert_no: e-voucher token 0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a is in force from 2024-01-01 to 2024-12-31, not on 2025-05-10",
+            ),
+            // A token is not a psn_no or a certno, nor the other way round.
+            (token("P001"), "mdtrt_cert_no: e-voucher token P001 does not exist"),
+            (
+                card("140502199003031236", None),
+                "mdtrt_cert_no: social security card 140502199003031236 does not exist",
+            ),
+            (
+                card("A00000004", None),
+                "mdtrt_cert_no: social security card A00000004 is in force from 2015-01-01 to 2024-12-31, not on 2025-05-10",
+            ),
+            (
+                card("A00000003", Some("00000000000000000000000000000000")),
+                "card_sn: does not identify social security card A00000003",
+            ),
+            (token(""), "mdtrt_cert_no: is empty"),
+            (
+                token(&"x".repeat(51)),
+                "mdtrt_cert_no: is longer than 50 characters",
+            ),
+        ] {
+            let err = by(key.clone()).await.expect_err(&format!("{key:?}"));
+            assert_eq!(refused(err), expected, "[{}] {key:?}", db.label);
+        }
         db
     })
     .await;

@@ -260,15 +260,18 @@ impl PersonQueryData {
                 &["01", "02", "03"],
             )?,
             mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, "data", "mdtrt_cert_no", 50)?,
+            card_sn: opt_text(&self.card_sn, "data", "card_sn", 32)?,
             psn_cert_type: opt_text(&self.psn_cert_type, "data", "psn_cert_type", CODE_CHARS_MAX)?,
             certno: opt_text(&self.certno, "data", "certno", 50)?,
             psn_name: opt_text(&self.psn_name, "data", "psn_name", 50)?,
             begntime: opt_date_time(&self.begntime),
         };
-        opt_text(&self.card_sn, "data", "card_sn", 32)?;
         // Real clients leave the credential number empty and send the id number in `certno`
-        // (HN §1101); one of the two must identify the person.
-        if query.mdtrt_cert_no.is_none() && query.certno.is_none() {
+        // (HN §1101); one of the two must identify the person. A token (01) or a card (03) is
+        // only ever in `mdtrt_cert_no`.
+        if query.mdtrt_cert_no.is_none()
+            && (query.certno.is_none() || query.mdtrt_cert_type != "02")
+        {
             return Err(AppError::required("input.data.mdtrt_cert_no"));
         }
         Ok(Command::PersonInfo(query))

@@ -60,7 +60,8 @@ pub struct TestApp {
 }
 
 const PERSONS: u64 = 400;
-const SEED: u64 = 20_260_101;
+/// The generated city's seed (its credentials are derived from it).
+pub const SEED: u64 = 20_260_101;
 
 /// The PostgreSQL server the tests use.
 fn pg_url() -> String {
