@@ -1,7 +1,7 @@
 //! The thin edge of the city: streams the generated rows into the registry files of
 //! `docs/REGISTRY-FILES.md` (`persons.csv`, `insurance.csv`, `identities.csv`, `accounts.csv`,
-//! `family_bindings.csv`, `institutions.csv`, `filings.csv`, `ec_tokens.csv`, `ss_cards.csv`). The
-//! catalogue and the policies come
+//! `family_bindings.csv`, `institutions.csv`, `filings.csv`, `ec_tokens.csv`, `ss_cards.csv`,
+//! `chronic_recognitions.csv`). The catalogue and the policies come
 //! from the policy crate and are written by the caller.
 
 use std::fs::File;
@@ -106,6 +106,21 @@ const SS_CARDS: (&str, &[&str]) = (
     "ss_cards.csv",
     &["card_no", "card_sn", "psn_no", "begndate", "enddate"],
 );
+const CHRONIC: (&str, &[&str]) = (
+    "chronic_recognitions.csv",
+    &[
+        "psn_no",
+        "opsp_dise_code",
+        "opsp_dise_name",
+        "begndate",
+        "enddate",
+        "fixmedins_code",
+    ],
+);
+/// How long before `as_of` a chronic disease was recognised at most (the start of the insurance
+/// relation when that is later).
+const CHRONIC_RECOGNISED_DAYS_BEFORE: u64 = 730;
+
 /// Days an e-voucher token of the city is valid from `as_of`: a demo stands in for the app that
 /// would show a fresh token at each visit.
 const EC_TOKEN_DAYS: u64 = 366;
@@ -175,6 +190,7 @@ pub fn write_registry(dir: &Path, config: &CityConfig) -> Result<CityRates, Writ
     let mut filings = Sink::create(dir, FILINGS)?;
     let mut tokens = Sink::create(dir, EC_TOKENS)?;
     let mut cards = Sink::create(dir, SS_CARDS)?;
+    let mut chronic = Sink::create(dir, CHRONIC)?;
     for household in households(config) {
         rates.observe_household(&household);
         write_household(
@@ -187,13 +203,37 @@ pub fn write_registry(dir: &Path, config: &CityConfig) -> Result<CityRates, Writ
             &mut filings,
         )?;
         write_credentials(config, &household, &mut tokens, &mut cards)?;
+        write_chronic(config, &household, &mut chronic)?;
     }
     for sink in [
-        persons, insurance, identities, accounts, bindings, filings, tokens, cards,
+        persons, insurance, identities, accounts, bindings, filings, tokens, cards, chronic,
     ] {
         sink.finish()?;
     }
     Ok(rates)
+}
+
+/// A recognition (门慢认定) for each person treated for a chronic disease, open-ended and valid
+/// at any designated institution: the hospital simulator treats them wherever it sends them.
+fn write_chronic(
+    config: &CityConfig,
+    household: &Household,
+    chronic: &mut Sink,
+) -> Result<(), WriteError> {
+    let earliest = config.as_of - chrono::Days::new(CHRONIC_RECOGNISED_DAYS_BEFORE);
+    for m in &household.members {
+        if let Some(disease) = m.care.chronic {
+            chronic.row([
+                m.person.psn_no.as_str(),
+                disease.code(),
+                disease.name(),
+                &date(m.relation.begndate.max(earliest)),
+                "",
+                "",
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 /// Each person's e-voucher token (valid from `as_of` for [`EC_TOKEN_DAYS`]) and social security
@@ -334,6 +374,7 @@ mod tests {
             FILINGS,
             EC_TOKENS,
             SS_CARDS,
+            CHRONIC,
         ] {
             let (header, _) = read(dir.path(), name);
             assert_eq!(
@@ -358,6 +399,8 @@ mod tests {
             .all(|i| (i[2] == *"2") == i[3].is_empty()));
         let (_, bindings) = read(dir.path(), "family_bindings.csv");
         assert_eq!(bindings.len() as u64, rates.bindings);
+        let (_, chronic) = read(dir.path(), "chronic_recognitions.csv");
+        assert!(!chronic.is_empty() && chronic.len() < 3_000);
         for name in ["ec_tokens.csv", "ss_cards.csv"] {
             let (_, rows) = read(dir.path(), name);
             assert_eq!(rows.len(), 3_000, "{name}");

@@ -85,7 +85,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// Executes one command for `meta.fixmedins_code`. For a transaction that writes (all but
-    /// the queries 1101, 3201, 4103, 5203, 5206): a second call with the same `(fixmedins_code, msgid)` and fingerprint
+    /// the queries 1101, 3201, 4103, 5203, 5206, 5301): a second call with the same `(fixmedins_code, msgid)` and fingerprint
     /// writes nothing and returns the first answer (possibly as [`Outcome::Rendered`]); with a
     /// different fingerprint it is a user error naming `msgid`.
     fn execute(
@@ -193,6 +193,11 @@ pub enum Command {
         psn_no: String,
         /// 累计年月 `yyyyMM`, when sent.
         cum_ym: Option<String>,
+    },
+    /// 5301 人员慢特病备案查询.
+    QueryChronicRecognitions {
+        /// 人员编号.
+        psn_no: String,
     },
     /// 4101/4101A 结算清单信息上传 (the list is a record the store keeps as sent).
     UploadSetlList(Box<yibao_store::SetlListUpload>),
@@ -563,6 +568,8 @@ pub enum Outcome {
     },
     /// 5206.
     Cumulative(Vec<CumulativeEntry>),
+    /// 5301: the recognitions in force on the day of the message.
+    ChronicRecognitions(Vec<ChronicRecognition>),
     /// 4101/4101A: the stored list version and its DRG group.
     SetlListStored(Box<yibao_store::SetlListStored>),
     /// 4103: the institution's lists (latest versions) with their groups.
@@ -745,6 +752,19 @@ pub struct Settlement {
     pub enddate: Option<NaiveDate>,
     pub invono: Option<String>,
     pub details: Vec<FundDetail>,
+}
+
+/// 5301 one chronic or special outpatient disease recognition (门慢门特备案).
+#[derive(Debug, Clone)]
+pub struct ChronicRecognition {
+    /// 门慢门特病种目录代码.
+    pub opsp_dise_code: String,
+    /// 门慢门特病种名称.
+    pub opsp_dise_name: String,
+    /// 开始日期.
+    pub begndate: NaiveDate,
+    /// 结束日期 (none when open-ended).
+    pub enddate: Option<NaiveDate>,
 }
 
 /// 5206 one cumulative figure (累计信息).

@@ -44,6 +44,7 @@ on_both_databases!(
     issue10_a_second_revoke_of_a_lost_message_is_refused,
     issue10_calls_without_a_sign_in_are_counted,
     issue10_1101_by_e_voucher_token_and_social_security_card,
+    issue10_5301_lists_the_chronic_disease_recognitions,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in
@@ -900,6 +901,75 @@ async fn issue10_1101_by_e_voucher_token_and_social_security_card(app: &TestApp)
         )
         .await;
     assert!(msg.starts_with("input.data.mdtrt_cert_no: "), "{msg}");
+}
+
+/// Issue 10: 5301 人员慢特病备案查询 answers the person's recognitions in force in the spec's
+/// `feedetail` rows (`opsp_dise_code`, `opsp_dise_name`, `begndate`, `enddate`).
+async fn issue10_5301_lists_the_chronic_disease_recognitions(app: &TestApp) {
+    let inst = hospital(app, 7);
+    let person = app
+        .persons
+        .iter()
+        .find(|p| app.chronic.contains_key(&p.psn_no))
+        .expect("the city has chronic patients");
+    let (code, begndate) = &app.chronic[&person.psn_no];
+    let input = json!({"data": {"psn_no": person.psn_no}});
+    let body = app
+        .envelope(inst, "5301", &msgid(inst, 120), input)
+        .to_string();
+    let (status, value) = app
+        .post_raw(
+            "/fsi/api/fsiIntegratedQueryService/queryPsnOpspReg",
+            Some((inst, "5301")),
+            body,
+        )
+        .await;
+    assert_eq!((status, &value["infcode"]), (200, &json!(0)), "{value}");
+    let rows = value["output"]["feedetail"]
+        .as_array()
+        .expect("feedetail rows");
+    assert_eq!(rows.len(), 1, "{value}");
+    assert_eq!(
+        keys(&rows[0]),
+        ["begndate", "enddate", "opsp_dise_code", "opsp_dise_name"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    );
+    assert_eq!(rows[0]["opsp_dise_code"], json!(code));
+    assert!(rows[0]["opsp_dise_name"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty()));
+    assert_eq!(rows[0]["begndate"], json!(begndate));
+    assert_eq!(rows[0]["enddate"], Value::Null);
+
+    let healthy = app
+        .persons
+        .iter()
+        .find(|p| !app.chronic.contains_key(&p.psn_no))
+        .unwrap();
+    let output = app
+        .ok(
+            inst,
+            "5301",
+            &msgid(inst, 121),
+            json!({"data": {"psn_no": healthy.psn_no}}),
+        )
+        .await;
+    assert_eq!(output, json!({"feedetail": []}));
+    let msg = app
+        .refused(
+            inst,
+            "5301",
+            &msgid(inst, 122),
+            json!({"data": {"psn_no": "X0000"}}),
+        )
+        .await;
+    assert_eq!(msg, "input.data.psn_no: X0000 does not exist");
+    let msg = app
+        .refused(inst, "5301", &msgid(inst, 123), json!({"data": {}}))
+        .await;
+    assert!(msg.starts_with("input.data.psn_no"), "{msg}");
 }
 
 /// Issue 10: a 2601 for a message that never arrived bars it; a second 2601 for the same message

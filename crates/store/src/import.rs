@@ -30,6 +30,8 @@ pub struct ImportSummary {
     pub ec_tokens: usize,
     /// Social security cards (`ss_cards.csv`).
     pub ss_cards: usize,
+    /// Chronic disease recognitions (`chronic_recognitions.csv`).
+    pub chronic_recognitions: usize,
     /// Policy files.
     pub policies: usize,
     /// Ledger accounts opened (funds, institutions, personal accounts, cash).
@@ -110,6 +112,15 @@ pub(crate) struct SsCardRow {
     pub(crate) enddate: String,
 }
 
+pub(crate) struct ChronicRow {
+    pub(crate) psn_no: String,
+    pub(crate) opsp_dise_code: String,
+    pub(crate) opsp_dise_name: String,
+    pub(crate) begndate: String,
+    pub(crate) enddate: String,
+    pub(crate) fixmedins_code: String,
+}
+
 /// A registry folder, parsed and checked.
 pub(crate) struct Parsed {
     pub(crate) persons: Vec<PersonRow>,
@@ -121,6 +132,7 @@ pub(crate) struct Parsed {
     pub(crate) filings: Vec<FilingRow>,
     pub(crate) ec_tokens: Vec<EcTokenRow>,
     pub(crate) ss_cards: Vec<SsCardRow>,
+    pub(crate) chronic: Vec<ChronicRow>,
     pub(crate) catalogue: String,
     pub(crate) policies: Vec<(String, String)>,
 }
@@ -806,6 +818,58 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         },
     )?;
 
+    // chronic_recognitions.csv (optional)
+    let mut chronic = Vec::new();
+    let mut recognised: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
+    read_optional_csv(
+        dir,
+        "chronic_recognitions.csv",
+        &[
+            "psn_no",
+            "opsp_dise_code",
+            "opsp_dise_name",
+            "begndate",
+            "enddate",
+            "fixmedins_code",
+        ],
+        &mut issues,
+        |r, is| {
+            let psn_no = known(is, r, "psn_no", &psn_nos);
+            let opsp_dise_code = r.text(is, "opsp_dise_code", true, id);
+            let opsp_dise_name = r.text(is, "opsp_dise_name", true, 300);
+            let period = r.period(is);
+            let fixmedins_code = r.get("fixmedins_code").to_string();
+            if !fixmedins_code.is_empty() && !codes.contains(&fixmedins_code) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "fixmedins_code",
+                    format!("{fixmedins_code:?} is not in institutions.csv"),
+                );
+            }
+            let periods = recognised
+                .entry((psn_no.clone(), opsp_dise_code.clone()))
+                .or_default();
+            if periods.iter().any(|p| overlaps(p, &period)) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "begndate",
+                    format!("{psn_no} is recognised for {opsp_dise_code} twice at the same date"),
+                );
+            }
+            periods.push(period.clone());
+            chronic.push(ChronicRow {
+                psn_no,
+                opsp_dise_code,
+                opsp_dise_name,
+                begndate: period.0,
+                enddate: period.1,
+                fixmedins_code,
+            });
+        },
+    )?;
+
     let catalogue = read_file(dir, "catalogue.csv")?;
     let mut policies = Vec::new();
     let policy_dir = dir.join("policies");
@@ -847,6 +911,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         filings,
         ec_tokens,
         ss_cards,
+        chronic,
         catalogue,
         policies,
     })

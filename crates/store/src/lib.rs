@@ -32,8 +32,8 @@ pub use error::{ImportError, ImportIssue, StoreError};
 pub use import::ImportSummary;
 pub use ledger::LedgerReport;
 pub use registry::{
-    CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase, PersonInfo, PersonKey,
-    ReconcileRequest, ReconcileResult,
+    ChronicRecognition, CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase,
+    PersonInfo, PersonKey, ReconcileRequest, ReconcileResult,
 };
 pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
@@ -427,6 +427,19 @@ impl Store {
         match &self.inner.pool {
             Pool::Pg(p) => pg::person_info(p, key, date).await,
             Pool::Sq { pool, .. } => sq::person_info(pool, key, date).await,
+        }
+    }
+
+    /// 5301, and what the settlement engine needs to know of a chronic outpatient visit (门慢):
+    /// the person's chronic disease recognitions in force on `date`, by disease code.
+    pub async fn chronic_recognitions(
+        &self,
+        psn_no: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<ChronicRecognition>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::chronic_recognitions(p, psn_no, date).await,
+            Pool::Sq { pool, .. } => sq::chronic_recognitions(pool, psn_no, date).await,
         }
     }
 

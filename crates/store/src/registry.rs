@@ -107,6 +107,21 @@ pub struct PersonInfo {
     pub identities: Vec<IdentityInfo>,
 }
 
+/// A chronic or special outpatient disease recognition (门诊慢特病认定; 5301 `feedetail[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChronicRecognition {
+    /// `opsp_dise_code`: the disease code (the visit's `dise_codg` for `med_type` 14).
+    pub opsp_dise_code: String,
+    /// `opsp_dise_name`.
+    pub opsp_dise_name: String,
+    /// `begndate`.
+    pub begndate: String,
+    /// `enddate` (empty when open-ended).
+    pub enddate: String,
+    /// The designated institution that treats it (empty: any designated institution).
+    pub fixmedins_code: String,
+}
+
 /// One 5206 `cuminfo[]` row: a year-to-date accumulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CumulativeRow {

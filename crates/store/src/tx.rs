@@ -355,6 +355,33 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
         "",
     )
     .await?;
+    insert_rows(
+        &mut tx,
+        "chronic_recognition",
+        &[
+            "psn_no",
+            "opsp_dise_code",
+            "opsp_dise_name",
+            "begndate",
+            "enddate",
+            "fixmedins_code",
+        ],
+        p.chronic
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.psn_no),
+                    V::T(&r.opsp_dise_code),
+                    V::T(&r.opsp_dise_name),
+                    V::T(&r.begndate),
+                    V::T(&r.enddate),
+                    V::T(&r.fixmedins_code),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
     let docs = p.documents();
     insert_rows(
         &mut tx,
@@ -476,6 +503,7 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
         filings: p.filings.len(),
         ec_tokens: p.ec_tokens.len(),
         ss_cards: p.ss_cards.len(),
+        chronic_recognitions: p.chronic.len(),
         policies: p.policies.len(),
         ledger_accounts: n_ledger_accounts,
     })
@@ -3138,6 +3166,42 @@ pub(crate) async fn person_info(
     })
 }
 
+/// 5301 and the settlement engine: the person's chronic disease recognitions in force on
+/// `date`, by disease code; `NotFound` when the person does not exist.
+pub(crate) async fn chronic_recognitions(
+    pool: &Pool,
+    psn_no: &str,
+    date: NaiveDate,
+) -> Result<Vec<ChronicRecognition>, StoreError> {
+    check_id("psn_no", psn_no)?;
+    let rows = sqlx::query(
+        "SELECT p.psn_no, r.opsp_dise_code, r.opsp_dise_name, r.begndate, r.enddate, r.fixmedins_code \
+         FROM person p LEFT JOIN chronic_recognition r ON r.psn_no = p.psn_no AND r.begndate <= $2 \
+         AND (r.enddate = '' OR r.enddate >= $2) WHERE p.psn_no = $1 ORDER BY r.opsp_dise_code, r.begndate",
+    )
+    .bind(psn_no)
+    .bind(date.to_string())
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Err(StoreError::not_found("psn_no", psn_no));
+    }
+    let mut found = Vec::new();
+    for r in rows {
+        let Some(opsp_dise_code) = r.try_get::<Option<String>, _>(1)? else {
+            continue;
+        };
+        found.push(ChronicRecognition {
+            opsp_dise_code,
+            opsp_dise_name: r.try_get(2)?,
+            begndate: r.try_get(3)?,
+            enddate: r.try_get(4)?,
+            fixmedins_code: r.try_get(5)?,
+        });
+    }
+    Ok(found)
+}
+
 pub(crate) async fn query_settlement(
     pool: &Pool,
     fixmedins_code: &str,
@@ -3344,6 +3408,7 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "filing",
         "ec_token",
         "ss_card",
+        "chronic_recognition",
         "registry_document",
         "ledger_account",
         "ledger_balance",

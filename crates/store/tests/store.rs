@@ -14,6 +14,7 @@ async fn import_loads_the_registry_and_opens_the_ledger() {
         assert_eq!(summary.accounts, 3);
         assert_eq!(summary.institutions, 4);
         assert_eq!((summary.ec_tokens, summary.ss_cards), (2, 3));
+        assert_eq!(summary.chronic_recognitions, 4);
         assert_eq!(
             summary.policies,
             yibao_policy::builtin::BUILTIN_POLICY_FILES.len()
@@ -79,6 +80,34 @@ type Defect = (
 );
 
 const IMPORT_DEFECTS: &[Defect] = &[
+    (
+        "chronic_recognitions.csv",
+        "E11.900,2型糖尿病,2025-01-01",
+        "E11.900,2型糖尿病,2024-12-01",
+        (
+            "chronic_recognitions.csv",
+            4,
+            "begndate",
+            "recognised for E11.900 twice",
+        ),
+    ),
+    (
+        "chronic_recognitions.csv",
+        "2025-06-01,,H14050000001",
+        "2025-06-01,,H14059999999",
+        (
+            "chronic_recognitions.csv",
+            5,
+            "fixmedins_code",
+            "not in institutions.csv",
+        ),
+    ),
+    (
+        "chronic_recognitions.csv",
+        "P004,N18.500,慢性肾脏病5期(透析)",
+        "P004,,慢性肾脏病5期(透析)",
+        ("chronic_recognitions.csv", 5, "opsp_dise_code", "is empty"),
+    ),
     (
         "ec_tokens.csv",
         "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a,P002",
@@ -1802,6 +1831,69 @@ async fn issue10_1101_resolves_e_voucher_tokens_and_social_security_cards() {
             let err = by(key.clone()).await.expect_err(&format!("{key:?}"));
             assert_eq!(refused(err), expected, "[{}] {key:?}", db.label);
         }
+        db
+    })
+    .await;
+}
+
+/// Issue 10: the chronic disease recognitions (门慢认定) of a person in force on a date.
+#[tokio::test]
+async fn issue10_chronic_recognitions_in_force_on_a_date() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let on = |psn_no: &'static str, day: &'static str| {
+            let store = db.store.clone();
+            async move {
+                store
+                    .chronic_recognitions(psn_no, date(day))
+                    .await
+                    .map(|found| {
+                        found
+                            .into_iter()
+                            .map(|r| {
+                                format!(
+                                    "{} {}..{} {}",
+                                    r.opsp_dise_code, r.begndate, r.enddate, r.fixmedins_code
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+            }
+        };
+        assert_eq!(
+            on("P001", "2025-05-10").await.unwrap(),
+            [
+                "E11.900 2025-01-01..2025-12-31 H14050000001",
+                "I10.x00 2024-03-01.. "
+            ]
+        );
+        assert_eq!(
+            on("P001", "2024-12-31").await.unwrap(),
+            [
+                "E11.900 2023-01-01..2024-12-31 H14050000001",
+                "I10.x00 2024-03-01.. "
+            ]
+        );
+        assert_eq!(
+            on("P001", "2024-02-29").await.unwrap(),
+            ["E11.900 2023-01-01..2024-12-31 H14050000001"]
+        );
+        assert_eq!(
+            on("P004", "2025-05-31").await.unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            on("P004", "2025-06-01").await.unwrap(),
+            ["N18.500 2025-06-01.. H14050000001"]
+        );
+        assert_eq!(
+            on("P003", "2025-05-10").await.unwrap(),
+            Vec::<String>::new()
+        );
+        assert!(matches!(
+            on("P999", "2025-05-10").await,
+            Err(StoreError::NotFound { field, .. }) if field == "psn_no"
+        ));
         db
     })
     .await;

@@ -163,7 +163,20 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
                 cum_ym,
             })
         }
+        ChronicRecognition5301 => {
+            let data = envelope.parse_input::<DataInput<PersonData>>()?.data.0;
+            Ok(Command::QueryChronicRecognitions {
+                psn_no: text(&data.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
+            })
+        }
     }
+}
+
+/// A `data` node that names a person only (5301).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PersonData {
+    psn_no: Opt<Text>,
 }
 
 /// `{"data": {…}}`, the most common input shape.

@@ -51,6 +51,9 @@ pub struct TestApp {
     pub items: Vec<Item>,
     /// Persons whose bills family accounts may pay (共济), from `family_bindings.csv`.
     pub family_bound: Vec<String>,
+    /// Chronic disease recognitions, `psn_no` → (`opsp_dise_code`, `begndate`), from
+    /// `chronic_recognitions.csv`.
+    pub chronic: HashMap<String, (String, String)>,
     pub region: String,
     server: Option<yibao_server::RunningServer>,
     /// The per-test PostgreSQL database, dropped by [`TestApp::stop`].
@@ -231,6 +234,15 @@ pub async fn spawn_app_with(db: Db, sign_in: SignInRule) -> Option<TestApp> {
         .filter(|row| row["enddate"].is_empty())
         .map(|row| row["psn_no"].clone())
         .collect();
+    let chronic = read_csv(&registry.join("chronic_recognitions.csv"))
+        .into_iter()
+        .map(|row| {
+            (
+                row["psn_no"].clone(),
+                (row["opsp_dise_code"].clone(), row["begndate"].clone()),
+            )
+        })
+        .collect();
     let institutions = store
         .institutions()
         .into_iter()
@@ -243,6 +255,7 @@ pub async fn spawn_app_with(db: Db, sign_in: SignInRule) -> Option<TestApp> {
         persons,
         items,
         family_bound,
+        chronic,
         region,
         server: Some(server),
         pg_database: (db == Db::Postgres).then(|| url.rsplit_once('/').unwrap().1.to_owned()),

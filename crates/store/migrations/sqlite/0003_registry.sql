@@ -1,5 +1,6 @@
 -- yibao store schema, migration 3 (SQLite; ../postgres/0003_registry.sql is the same).
--- Registry additions: the credentials 1101 resolves besides psn_no and the resident id.
+-- Registry additions: the credentials 1101 resolves besides psn_no and the resident id, and the
+-- chronic disease recognitions 5301 answers.
 
 -- 医保电子凭证 (mdtrt_cert_type 01): the token a person's app shows, valid over a period.
 CREATE TABLE ec_token (
@@ -20,3 +21,16 @@ CREATE TABLE ss_card (
     enddate   TEXT NOT NULL
 );
 CREATE INDEX ss_card_psn ON ss_card (psn_no);
+
+-- 门诊慢特病认定 (recognition for chronic and special outpatient diseases, 5301): a person is
+-- recognised for a disease over a period, to be treated at a designated institution ('' when
+-- any designated institution may treat it).
+CREATE TABLE chronic_recognition (
+    psn_no          TEXT NOT NULL REFERENCES person (psn_no),
+    opsp_dise_code  TEXT NOT NULL,
+    opsp_dise_name  TEXT NOT NULL,
+    begndate        TEXT NOT NULL,
+    enddate         TEXT NOT NULL,
+    fixmedins_code  TEXT NOT NULL,
+    PRIMARY KEY (psn_no, opsp_dise_code, begndate)
+);
