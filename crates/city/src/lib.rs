@@ -1,6 +1,7 @@
 //! The demo city (示范城市): a deterministic, seeded synthetic population of insured persons, their
-//! insurance relations, identity categories, personal accounts, family bindings and cross-region
-//! filings, plus the designated hospitals and pharmacies of the region.
+//! insurance relations, identity categories, personal accounts, family bindings, cross-region
+//! filings and credentials (e-voucher tokens and social security cards), plus the designated
+//! hospitals and pharmacies of the region.
 //!
 //! Generation is pure: [`households`] yields rows household by household, so a city of millions
 //! is produced in bounded memory; [`institutions`] returns the (small) institution list. The
@@ -9,12 +10,14 @@
 //! calibration targets of the demo-city spec.
 
 pub mod certno;
+mod credential;
 mod generate;
 mod institution;
 mod names;
 mod rates;
 pub mod write;
 
+pub use credential::{credentials, Credentials};
 pub use generate::{
     households, Account, CareProfile, ChronicDisease, FamilyBinding, Filing, Household, Identity,
     IdentityCategory, InsuranceRelation, InsuranceStatus, Insutype, Member, Person, PsnType,

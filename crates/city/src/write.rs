@@ -1,6 +1,7 @@
 //! The thin edge of the city: streams the generated rows into the registry files of
 //! `docs/REGISTRY-FILES.md` (`persons.csv`, `insurance.csv`, `identities.csv`, `accounts.csv`,
-//! `family_bindings.csv`, `institutions.csv`, `filings.csv`). The catalogue and the policies come
+//! `family_bindings.csv`, `institutions.csv`, `filings.csv`, `ec_tokens.csv`, `ss_cards.csv`,
+//! `chronic_recognitions.csv`). The catalogue and the policies come
 //! from the policy crate and are written by the caller.
 
 use std::fs::File;
@@ -10,7 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use crate::{
-    fen_to_yuan, households, institutions, CityConfig, CityError, CityRates, Household, Institution,
+    credentials, fen_to_yuan, households, institutions, CityConfig, CityError, CityRates,
+    Household, Institution,
 };
 
 /// Why the registry could not be written.
@@ -96,6 +98,33 @@ const FILINGS: (&str, &[&str]) = (
     ],
 );
 
+const EC_TOKENS: (&str, &[&str]) = (
+    "ec_tokens.csv",
+    &["ec_token", "psn_no", "begndate", "enddate"],
+);
+const SS_CARDS: (&str, &[&str]) = (
+    "ss_cards.csv",
+    &["card_no", "card_sn", "psn_no", "begndate", "enddate"],
+);
+const CHRONIC: (&str, &[&str]) = (
+    "chronic_recognitions.csv",
+    &[
+        "psn_no",
+        "opsp_dise_code",
+        "opsp_dise_name",
+        "begndate",
+        "enddate",
+        "fixmedins_code",
+    ],
+);
+/// How long before `as_of` a chronic disease was recognised at most (the start of the insurance
+/// relation when that is later).
+const CHRONIC_RECOGNISED_DAYS_BEFORE: u64 = 730;
+
+/// Days an e-voucher token of the city is valid from `as_of`: a demo stands in for the app that
+/// would show a fresh token at each visit.
+const EC_TOKEN_DAYS: u64 = 366;
+
 struct Sink {
     path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
@@ -159,6 +188,9 @@ pub fn write_registry(dir: &Path, config: &CityConfig) -> Result<CityRates, Writ
     let mut accounts = Sink::create(dir, ACCOUNTS)?;
     let mut bindings = Sink::create(dir, BINDINGS)?;
     let mut filings = Sink::create(dir, FILINGS)?;
+    let mut tokens = Sink::create(dir, EC_TOKENS)?;
+    let mut cards = Sink::create(dir, SS_CARDS)?;
+    let mut chronic = Sink::create(dir, CHRONIC)?;
     for household in households(config) {
         rates.observe_household(&household);
         write_household(
@@ -170,11 +202,66 @@ pub fn write_registry(dir: &Path, config: &CityConfig) -> Result<CityRates, Writ
             &mut bindings,
             &mut filings,
         )?;
+        write_credentials(config, &household, &mut tokens, &mut cards)?;
+        write_chronic(config, &household, &mut chronic)?;
     }
-    for sink in [persons, insurance, identities, accounts, bindings, filings] {
+    for sink in [
+        persons, insurance, identities, accounts, bindings, filings, tokens, cards, chronic,
+    ] {
         sink.finish()?;
     }
     Ok(rates)
+}
+
+/// A recognition (门慢认定) for each person treated for a chronic disease, open-ended and valid
+/// at any designated institution: the hospital simulator treats them wherever it sends them.
+fn write_chronic(
+    config: &CityConfig,
+    household: &Household,
+    chronic: &mut Sink,
+) -> Result<(), WriteError> {
+    let earliest = config.as_of - chrono::Days::new(CHRONIC_RECOGNISED_DAYS_BEFORE);
+    for m in &household.members {
+        if let Some(disease) = m.care.chronic {
+            chronic.row([
+                m.person.psn_no.as_str(),
+                disease.code(),
+                disease.name(),
+                &date(m.relation.begndate.max(earliest)),
+                "",
+                "",
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Each person's e-voucher token (valid from `as_of` for [`EC_TOKEN_DAYS`]) and social security
+/// card (in force from the start of the insurance relation).
+fn write_credentials(
+    config: &CityConfig,
+    household: &Household,
+    tokens: &mut Sink,
+    cards: &mut Sink,
+) -> Result<(), WriteError> {
+    let token_end = config.as_of + chrono::Days::new(EC_TOKEN_DAYS - 1);
+    for m in &household.members {
+        let c = credentials(config.seed, m.index);
+        tokens.row([
+            c.ec_token.as_str(),
+            &m.person.psn_no,
+            &date(config.as_of),
+            &date(token_end),
+        ])?;
+        cards.row([
+            c.card_no.as_str(),
+            &c.card_sn,
+            &m.person.psn_no,
+            &date(m.relation.begndate),
+            "",
+        ])?;
+    }
+    Ok(())
 }
 
 fn write_household(
@@ -285,6 +372,9 @@ mod tests {
             BINDINGS,
             INSTITUTIONS,
             FILINGS,
+            EC_TOKENS,
+            SS_CARDS,
+            CHRONIC,
         ] {
             let (header, _) = read(dir.path(), name);
             assert_eq!(
@@ -309,6 +399,12 @@ mod tests {
             .all(|i| (i[2] == *"2") == i[3].is_empty()));
         let (_, bindings) = read(dir.path(), "family_bindings.csv");
         assert_eq!(bindings.len() as u64, rates.bindings);
+        let (_, chronic) = read(dir.path(), "chronic_recognitions.csv");
+        assert!(!chronic.is_empty() && chronic.len() < 3_000);
+        for name in ["ec_tokens.csv", "ss_cards.csv"] {
+            let (_, rows) = read(dir.path(), name);
+            assert_eq!(rows.len(), 3_000, "{name}");
+        }
     }
 
     #[test]

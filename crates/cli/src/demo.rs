@@ -187,6 +187,9 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         auth: !args.no_auth,
         receiver_admdvs: config.region.clone(),
+        // The simulated hospitals sign in (9001) and send their sign_no; the demo region counts
+        // messages without one rather than refusing them (`regions/demo.toml`).
+        sign_in: yibao_server::SignInRule::Count,
     };
     let server = yibao_server::spawn(store.clone(), server_config)
         .await

@@ -22,6 +22,10 @@ pub struct Args {
     /// Import this registry folder (docs/REGISTRY-FILES.md) into the empty database first.
     #[arg(long)]
     import: Option<PathBuf>,
+    /// The region file whose `[interface]` table sets the interface's rules (for example
+    /// `regions/demo.toml`); without it, messages without a sign-in are served and counted.
+    #[arg(long)]
+    region: Option<PathBuf>,
 }
 
 /// Runs `yibao serve` until Ctrl-C.
@@ -50,9 +54,19 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("importing the registry {}", dir.display()))?;
         eprintln!("imported {summary:?}");
     }
+    let settings = match &args.region {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the region file {}", path.display()))?;
+            yibao_server::region::parse_interface_settings(&text)
+                .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?
+        }
+        None => yibao_server::region::InterfaceSettings::default(),
+    };
     let config = yibao_server::ServerConfig {
         addr: args.addr,
         auth: !args.no_auth,
+        sign_in: settings.sign_in,
         ..Default::default()
     };
     let server = yibao_server::spawn(store.clone(), config)

@@ -88,6 +88,10 @@ struct RegionFile {
     dip: DipSection,
     settlement: SettlementSection,
     budget: BudgetSection,
+    /// The interface's settings, read by the server (`docs/INTERFACE.md`), not here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    interface: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -75,8 +75,17 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<InstitutionKey>, BackendError>> + Send;
 
+    /// Whether `sign_no` is a sign-in (9001) of `fixmedins_code` made on `date` and not signed
+    /// out (9002).
+    fn sign_in_valid(
+        &self,
+        fixmedins_code: &str,
+        sign_no: &str,
+        date: NaiveDate,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// Executes one command for `meta.fixmedins_code`. For a transaction that writes (all but
-    /// the queries 1101, 3201, 4103, 5203, 5206): a second call with the same `(fixmedins_code, msgid)` and fingerprint
+    /// the queries 1101, 3201, 4103, 5203, 5206, 5301): a second call with the same `(fixmedins_code, msgid)` and fingerprint
     /// writes nothing and returns the first answer (possibly as [`Outcome::Rendered`]); with a
     /// different fingerprint it is a user error naming `msgid`.
     fn execute(
@@ -185,6 +194,11 @@ pub enum Command {
         /// 累计年月 `yyyyMM`, when sent.
         cum_ym: Option<String>,
     },
+    /// 5301 人员慢特病备案查询.
+    QueryChronicRecognitions {
+        /// 人员编号.
+        psn_no: String,
+    },
     /// 4101/4101A 结算清单信息上传 (the list is a record the store keeps as sent).
     UploadSetlList(Box<yibao_store::SetlListUpload>),
     /// 4103 结算清单信息查询: the calling institution's own lists with their groups.
@@ -207,8 +221,10 @@ pub struct VisitRef {
 pub struct PersonQuery {
     /// 就诊凭证类型 (`01` e-credential, `02` id card, `03` social security card).
     pub mdtrt_cert_type: String,
-    /// 就诊凭证编号.
+    /// 就诊凭证编号: the e-voucher token (`01`), the resident id (`02`) or the card number (`03`).
     pub mdtrt_cert_no: Option<String>,
+    /// 卡识别码 of a social security card (`03`), when sent.
+    pub card_sn: Option<String>,
     /// 人员证件类型.
     pub psn_cert_type: Option<String>,
     /// 证件号码.
@@ -552,6 +568,8 @@ pub enum Outcome {
     },
     /// 5206.
     Cumulative(Vec<CumulativeEntry>),
+    /// 5301: the recognitions in force on the day of the message.
+    ChronicRecognitions(Vec<ChronicRecognition>),
     /// 4101/4101A: the stored list version and its DRG group.
     SetlListStored(Box<yibao_store::SetlListStored>),
     /// 4103: the institution's lists (latest versions) with their groups.
@@ -734,6 +752,19 @@ pub struct Settlement {
     pub enddate: Option<NaiveDate>,
     pub invono: Option<String>,
     pub details: Vec<FundDetail>,
+}
+
+/// 5301 one chronic or special outpatient disease recognition (门慢门特备案).
+#[derive(Debug, Clone)]
+pub struct ChronicRecognition {
+    /// 门慢门特病种目录代码.
+    pub opsp_dise_code: String,
+    /// 门慢门特病种名称.
+    pub opsp_dise_name: String,
+    /// 开始日期.
+    pub begndate: NaiveDate,
+    /// 结束日期 (none when open-ended).
+    pub enddate: Option<NaiveDate>,
 }
 
 /// 5206 one cumulative figure (累计信息).

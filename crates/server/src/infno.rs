@@ -32,6 +32,7 @@ pub enum Infno {
     Reconcile3201,
     SettlementQuery5203,
     Cumulative5206,
+    ChronicRecognition5301,
     SetlList4101,
     SetlList4101A,
     SetlListQuery4103,
@@ -207,6 +208,12 @@ const TABLE: &[(Infno, &str, &str, &[&str])] = &[
         &["/fsi/api/fsiIntegratedQueryService/querySetlInfo"],
     ),
     (Cumulative5206, "5206", "人员累计信息查询", &[]),
+    (
+        ChronicRecognition5301,
+        "5301",
+        "人员慢特病备案查询",
+        &["/fsi/api/fsiIntegratedQueryService/queryPsnOpspReg"],
+    ),
     (
         SetlList4101,
         "4101",

@@ -13,10 +13,12 @@ pub mod envelope;
 pub mod error;
 pub mod infno;
 pub mod limits;
+pub mod region;
 pub mod setl_list;
 pub mod store_backend;
 pub mod wire;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -48,6 +50,9 @@ pub struct ServerConfig {
     pub auth: bool,
     /// The receiver's region code, the first six characters of every `inf_refmsgid`.
     pub receiver_admdvs: String,
+    /// What happens to a message without a valid sign-in (9001) of the day (the region file's
+    /// `[interface] sign_in`, see [`region`]).
+    pub sign_in: SignInRule,
 }
 
 impl Default for ServerConfig {
@@ -56,13 +61,51 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             auth: true,
             receiver_admdvs: "000000".to_owned(),
+            sign_in: SignInRule::Count,
         }
+    }
+}
+
+/// What the server does with a message (other than 9001/9002) whose envelope `sign_no` is not an
+/// open sign-in (9001) of the sending institution made today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRule {
+    /// Refuse it (`infcode -1`, `sign_no: …`), as the spec says: "签到之后才能调用其他交易".
+    Require,
+    /// Serve it and count it per institution and day ([`RunningServer::unsigned_calls`], and a
+    /// log line at the first such call and at every tenfold count). Real clients send `sign_no`
+    /// `"null"`, so this is the default.
+    Count,
+}
+
+/// Messages served without a valid sign-in, per institution, for the current day only.
+#[derive(Debug, Default)]
+struct UnsignedTally {
+    day: std::sync::Mutex<(Option<chrono::NaiveDate>, HashMap<String, u64>)>,
+}
+
+impl UnsignedTally {
+    /// Counts one call of `fixmedins_code` on `date` and returns its count of the day.
+    fn count(&self, fixmedins_code: &str, date: chrono::NaiveDate) -> u64 {
+        let mut day = self.day.lock().expect("tally lock poisoned");
+        if day.0 != Some(date) {
+            *day = (Some(date), HashMap::new());
+        }
+        let n = day.1.entry(fixmedins_code.to_owned()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    fn get(&self, fixmedins_code: &str) -> u64 {
+        let day = self.day.lock().expect("tally lock poisoned");
+        day.1.get(fixmedins_code).copied().unwrap_or(0)
     }
 }
 
 /// A server running on a tokio task.
 pub struct RunningServer {
     addr: SocketAddr,
+    unsigned: Arc<UnsignedTally>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -71,6 +114,12 @@ impl RunningServer {
     /// The bound address (with the real port when port 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Messages of `fixmedins_code` served today without a valid sign-in (under
+    /// [`SignInRule::Count`]).
+    pub fn unsigned_calls(&self, fixmedins_code: &str) -> u64 {
+        self.unsigned.get(fixmedins_code)
     }
 
     /// Stops accepting, lets requests in flight finish, and waits for the server to end.
@@ -94,7 +143,8 @@ impl RunningServer {
 /// Binds `config.addr` and serves `backend` on a tokio task. With `config.auth`, the
 /// institutions' keys are read from the backend once, here.
 pub async fn spawn<B: Backend>(backend: B, config: ServerConfig) -> anyhow::Result<RunningServer> {
-    let router = app(backend, &config).await?;
+    let unsigned = Arc::new(UnsignedTally::default());
+    let router = router(backend, &config, unsigned.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
@@ -115,6 +165,7 @@ pub async fn spawn<B: Backend>(backend: B, config: ServerConfig) -> anyhow::Resu
     tracing::info!(%addr, auth = config.auth, "serving the national interface");
     Ok(RunningServer {
         addr,
+        unsigned,
         shutdown,
         task,
     })
@@ -122,6 +173,14 @@ pub async fn spawn<B: Backend>(backend: B, config: ServerConfig) -> anyhow::Resu
 
 /// The router with every path of §1.1, for in-process use (tests call it with `oneshot`).
 pub async fn app<B: Backend>(backend: B, config: &ServerConfig) -> anyhow::Result<Router> {
+    router(backend, config, Arc::new(UnsignedTally::default())).await
+}
+
+async fn router<B: Backend>(
+    backend: B,
+    config: &ServerConfig,
+    unsigned: Arc<UnsignedTally>,
+) -> anyhow::Result<Router> {
     let keys = if config.auth {
         let mut keys = KeyRing::default();
         let institutions = backend
@@ -148,6 +207,8 @@ pub async fn app<B: Backend>(backend: B, config: &ServerConfig) -> anyhow::Resul
         backend,
         keys,
         receiver_admdvs: config.receiver_admdvs.clone(),
+        sign_in: config.sign_in,
+        unsigned,
         serial: AtomicU64::new(0),
         permits: tokio::sync::Semaphore::new(CONCURRENT_REQUESTS_MAX),
     });
@@ -188,6 +249,8 @@ struct AppState<B> {
     /// `None` when authentication is off.
     keys: Option<KeyRing>,
     receiver_admdvs: String,
+    sign_in: SignInRule,
+    unsigned: Arc<UnsignedTally>,
     /// Serial part of `inf_refmsgid`.
     serial: AtomicU64,
     permits: tokio::sync::Semaphore,
@@ -279,6 +342,7 @@ async fn serve_one<B: Backend>(
             ));
         }
     }
+    check_sign_in(state, clock, &envelope).await?;
     let command = wire::input::command(&envelope)?;
     let meta = Meta {
         fixmedins_code: envelope.fixmedins_code.clone(),
@@ -314,6 +378,66 @@ async fn serve_one<B: Backend>(
         backend::BackendError::Internal(err) => AppError::Internal(err),
     })?;
     Ok(wire::output::into_output(outcome))
+}
+
+/// Refuses or counts a message without an open sign-in of today ([`SignInRule`]); 9001 and 9002
+/// are the sign-in itself and are never checked.
+async fn check_sign_in<B: Backend>(
+    state: &AppState<B>,
+    clock: &RequestClock,
+    envelope: &envelope::RequestEnvelope<'_>,
+) -> Result<(), AppError> {
+    if matches!(envelope.infno, Infno::SignIn9001 | Infno::SignOut9002) {
+        return Ok(());
+    }
+    let today = clock.beijing.date();
+    let valid = match &envelope.sign_no {
+        Some(sign_no) => state
+            .backend
+            .sign_in_valid(&envelope.fixmedins_code, sign_no, today)
+            .await
+            .map_err(|err| match err {
+                backend::BackendError::User { field, reason } => AppError::User { field, reason },
+                backend::BackendError::Internal(err) => AppError::Internal(err),
+            })?,
+        None => false,
+    };
+    if valid {
+        return Ok(());
+    }
+    match state.sign_in {
+        SignInRule::Require => Err(AppError::field(
+            "sign_no",
+            match &envelope.sign_no {
+                Some(sign_no) => format!(
+                    "`{}` is not an open sign-in (9001) of this institution today",
+                    wire::scalar::truncate(sign_no, 70)
+                ),
+                None => "is required: sign in with 9001 first".to_owned(),
+            },
+        )),
+        SignInRule::Count => {
+            let n = state.unsigned.count(&envelope.fixmedins_code, today);
+            // The first call of the day and then every tenfold count: the order of magnitude
+            // without a line per call.
+            if is_power_of_ten(n) {
+                tracing::warn!(
+                    fixmedins_code = %envelope.fixmedins_code,
+                    calls_today = n,
+                    "served without a valid sign-in (9001) of the day"
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// 1, 10, 100, …
+fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
 }
 
 fn path_mismatch(path_code: &str, infno: Infno) -> AppError {

@@ -19,6 +19,10 @@ pub const DIAGNOSES_PER_MESSAGE_MAX: usize = 50;
 /// Longest `msgid` (§2: C 30).
 pub const MSGID_CHARS_MAX: usize = 30;
 
+/// Longest `sign_no` (envelope and 9002): the spec says C 30, but platforms hand out 32-character
+/// hex UUIDs (§6 V6) and clients send them back; 64 leaves room for a dashed UUID.
+pub const SIGN_NO_CHARS_MAX: usize = 64;
+
 /// Longest `infno` (§2: 4 by HN, 6 by B; codes such as `2203A` and `100001` need 6).
 pub const INFNO_CHARS_MAX: usize = 6;
 

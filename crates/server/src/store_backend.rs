@@ -7,9 +7,9 @@ use yibao_store as store;
 use crate::infno::Infno;
 
 use crate::backend::{
-    Backend, BackendError, Command, CumulativeEntry, FeeLineResult, FeeSelection, FundDetail,
-    Identity, InstitutionKey, InsuranceRelation, Meta, Outcome, PersonInfo, Render, Settlement,
-    VisitRef,
+    Backend, BackendError, ChronicRecognition, Command, CumulativeEntry, FeeLineResult,
+    FeeSelection, FundDetail, Identity, InstitutionKey, InsuranceRelation, Meta, Outcome,
+    PersonInfo, Render, Settlement, VisitRef,
 };
 
 /// Converts a store error, naming a user error's field as the client sees it: message-level
@@ -81,6 +81,19 @@ impl Backend for store::Store {
             .collect())
     }
 
+    async fn sign_in_valid(
+        &self,
+        fixmedins_code: &str,
+        sign_no: &str,
+        date: NaiveDate,
+    ) -> Result<bool, BackendError> {
+        store::Store::sign_in_valid(self, fixmedins_code, sign_no, date)
+            .await
+            .map_err(|err| {
+                BackendError::Internal(anyhow::Error::new(err).context("store, sign_no"))
+            })
+    }
+
     async fn execute(
         &self,
         meta: &Meta,
@@ -89,9 +102,17 @@ impl Backend for store::Store {
     ) -> Result<Outcome, BackendError> {
         let command = match command {
             Command::PersonInfo(query) => {
-                let key = query.mdtrt_cert_no.or(query.certno).unwrap_or_default();
+                let number = query.mdtrt_cert_no.or(query.certno).unwrap_or_default();
+                let key = match query.mdtrt_cert_type.as_str() {
+                    "01" => store::PersonKey::EcToken(number),
+                    "03" => store::PersonKey::SsCard {
+                        card_no: number,
+                        card_sn: query.card_sn,
+                    },
+                    _ => store::PersonKey::PsnNoOrCertno(number),
+                };
                 let person = self
-                    .person_info(&key)
+                    .person_info_by(&key, meta.at.date())
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
                 return Ok(Outcome::Person(person_info(person, meta.at)));
@@ -127,6 +148,25 @@ impl Backend for store::Store {
                             cum_ym: cum_ym.clone(),
                             cum_type_code: row.cum_type_code,
                             cum_fen: row.cum,
+                        })
+                        .collect(),
+                ));
+            }
+            Command::QueryChronicRecognitions { psn_no } => {
+                let found = self
+                    .chronic_recognitions(&psn_no, meta.at.date())
+                    .await
+                    .map_err(|err| backend_error(err, meta.infno))?;
+                return Ok(Outcome::ChronicRecognitions(
+                    found
+                        .into_iter()
+                        .filter_map(|r| {
+                            Some(ChronicRecognition {
+                                begndate: parse_date(&r.begndate)?,
+                                enddate: parse_date(&r.enddate),
+                                opsp_dise_code: r.opsp_dise_code,
+                                opsp_dise_name: r.opsp_dise_name,
+                            })
                         })
                         .collect(),
                 ));
@@ -364,6 +404,7 @@ fn store_command(command: Command) -> store::Command {
         | Command::QuerySettlement { .. }
         | Command::QuerySetlLists(_)
         | Command::QueryCumulative { .. }
+        | Command::QueryChronicRecognitions { .. }
         | Command::Reconcile(_) => unreachable!("reads are answered before store_command"),
     }
 }

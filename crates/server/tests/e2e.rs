@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{msgid, now_text, spawn_app, Db, Person, TestApp};
+use common::{msgid, now_text, spawn_app, spawn_app_with, Db, Person, TestApp};
 use serde_json::{json, Value};
 use yibao_store::Institution;
 
@@ -41,7 +41,35 @@ on_both_databases!(
     inpatient_chain_with_reconciliation,
     family_accounts_pay_with_acct_used_flag_2,
     settlement_lists_are_grouped_versioned_and_private,
+    issue10_a_second_revoke_of_a_lost_message_is_refused,
+    issue10_calls_without_a_sign_in_are_counted,
+    issue10_1101_by_e_voucher_token_and_social_security_card,
+    issue10_5301_lists_the_chronic_disease_recognitions,
 );
+
+/// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in
+/// (9001) of the institution made today; `"null"`, an unknown `sign_no` (32 characters, as real
+/// platforms hand out) and a signed-out one are refused naming `sign_no`, and write nothing.
+mod issue10_sign_in_required {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = super::spawn_app_with(super::Db::Sqlite, yibao_server::SignInRule::Require)
+            .await
+            .expect("SQLite always runs");
+        super::sign_in_required(&app).await;
+        app.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) =
+            super::spawn_app_with(super::Db::Postgres, yibao_server::SignInRule::Require).await
+        {
+            super::sign_in_required(&app).await;
+            app.stop().await;
+        }
+    }
+}
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
 fn vector(name: &str) -> Value {
@@ -667,6 +695,313 @@ async fn revoke_2601_undoes_a_settlement(app: &TestApp) {
         Value::Null
     );
     assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// The person query of V6 (§6) for `person`.
+fn person_query(person: &Person) -> Value {
+    json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno, "psn_cert_type": "01",
+        "certno": person.certno, "psn_name": "", "begntime": ""}})
+}
+
+/// Signs `inst` in (9001) and returns the sign_no.
+async fn sign_in(app: &TestApp, inst: &Institution, seq: u32) -> String {
+    let input = json!({"signIn": {"opter_no": "123", "mac": "1", "ip": "1"}});
+    let output = app.ok(inst, "9001", &msgid(inst, seq), input).await;
+    output["signinoutb"]["sign_no"].as_str().unwrap().to_owned()
+}
+
+async fn sign_in_required(app: &TestApp) {
+    let inst = hospital(app, 1);
+    let person = employee(app, 2);
+    let counts = app.row_counts().await;
+    // V6's sign_no: 32 characters, longer than the spec's C 30, from another platform.
+    for sign_no in ["null", "", "79faf82271944fe38c4f1d99be71bc9c"] {
+        let value = app
+            .call_signed(
+                inst,
+                "1101",
+                &msgid(inst, 90),
+                sign_no,
+                person_query(person),
+            )
+            .await;
+        assert_eq!(value["infcode"], json!(-1), "{value}");
+        let msg = value["err_msg"].as_str().unwrap();
+        assert!(msg.starts_with("sign_no: "), "{msg}");
+        if sign_no.len() == 32 {
+            assert!(
+                msg.contains(sign_no) && msg.contains("not an open sign-in"),
+                "{msg}"
+            );
+        }
+        let value = app
+            .call_signed(
+                inst,
+                "2201",
+                &msgid(inst, 91),
+                sign_no,
+                json!({"data": {"psn_no": person.psn_no}}),
+            )
+            .await;
+        assert_eq!(value["infcode"], json!(-1), "{value}");
+        assert!(value["err_msg"].as_str().unwrap().starts_with("sign_no: "));
+    }
+    assert_eq!(app.row_counts().await, counts);
+    // Signed in: served. Another institution's sign_no is not this one's.
+    let sign_no = sign_in(app, inst, 92).await;
+    let value = app
+        .call_signed(
+            inst,
+            "1101",
+            &msgid(inst, 93),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(0), "{value}");
+    let other = hospital(app, 2);
+    let value = app
+        .call_signed(
+            other,
+            "1101",
+            &msgid(other, 94),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(-1), "{value}");
+    // Signed out: refused again.
+    app.call_signed(
+        inst,
+        "9002",
+        &msgid(inst, 95),
+        "null",
+        json!({"signOut": {"sign_no": sign_no, "opter_no": "123"}}),
+    )
+    .await;
+    let value = app
+        .call_signed(
+            inst,
+            "1101",
+            &msgid(inst, 96),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(-1), "{value}");
+    assert_eq!(app.unsigned_calls(&inst.fixmedins_code), 0);
+}
+
+/// Issue 10: under the default `SignInRule::Count` a message without a valid sign-in is served
+/// and counted per institution; one with the day's sign_no is not counted.
+async fn issue10_calls_without_a_sign_in_are_counted(app: &TestApp) {
+    let inst = hospital(app, 3);
+    let person = employee(app, 4);
+    let before = app.unsigned_calls(&inst.fixmedins_code);
+    for (seq, sign_no) in [
+        (100, "null"),
+        (101, ""),
+        (102, "79faf82271944fe38c4f1d99be71bc9c"),
+    ] {
+        let value = app
+            .call_signed(
+                inst,
+                "1101",
+                &msgid(inst, seq),
+                sign_no,
+                person_query(person),
+            )
+            .await;
+        assert_eq!(value["infcode"], json!(0), "{sign_no}: {value}");
+    }
+    assert_eq!(app.unsigned_calls(&inst.fixmedins_code), before + 3);
+    let sign_no = sign_in(app, inst, 103).await;
+    let value = app
+        .call_signed(
+            inst,
+            "1101",
+            &msgid(inst, 104),
+            &sign_no,
+            person_query(person),
+        )
+        .await;
+    assert_eq!(value["infcode"], json!(0), "{value}");
+    assert_eq!(app.unsigned_calls(&inst.fixmedins_code), before + 3);
+}
+
+/// Issue 10: 1101 finds a person of the demo city by the e-voucher token (mdtrt_cert_type 01)
+/// and the social security card (03) the city issued; an unknown token is refused naming
+/// `mdtrt_cert_no`, a wrong `card_sn` naming `card_sn`.
+async fn issue10_1101_by_e_voucher_token_and_social_security_card(app: &TestApp) {
+    let inst = hospital(app, 6);
+    let person = employee(app, 6);
+    let index: u64 = person.psn_no[6..].parse::<u64>().unwrap() - 1;
+    let issued = yibao_city::credentials(common::SEED, index);
+    let query = |cert_type: &str, cert_no: &str, card_sn: &str| {
+        json!({"data": {"mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no, "card_sn": card_sn,
+            "psn_cert_type": "", "certno": "", "psn_name": "", "begntime": ""}})
+    };
+    let found = app
+        .ok(
+            inst,
+            "1101",
+            &msgid(inst, 110),
+            query("01", &issued.ec_token, "NULL"),
+        )
+        .await;
+    assert_eq!(found["baseinfo"]["psn_no"], json!(person.psn_no), "{found}");
+    assert_eq!(found["baseinfo"]["certno"], json!(person.certno));
+    let found = app
+        .ok(
+            inst,
+            "1101",
+            &msgid(inst, 111),
+            query("03", &issued.card_no, &issued.card_sn),
+        )
+        .await;
+    assert_eq!(found["baseinfo"]["psn_no"], json!(person.psn_no), "{found}");
+    let found = app
+        .ok(
+            inst,
+            "1101",
+            &msgid(inst, 112),
+            query("03", &issued.card_no, ""),
+        )
+        .await;
+    assert_eq!(found["baseinfo"]["psn_no"], json!(person.psn_no), "{found}");
+
+    let msg = app
+        .refused(
+            inst,
+            "1101",
+            &msgid(inst, 113),
+            query("01", "0123456789abcdef0123456789abcdef", ""),
+        )
+        .await;
+    assert_eq!(
+        msg,
+        "input.data.mdtrt_cert_no: e-voucher token 0123456789abcdef0123456789abcdef does not exist"
+    );
+    let msg = app
+        .refused(
+            inst,
+            "1101",
+            &msgid(inst, 114),
+            query("03", &issued.card_no, "00000000000000000000000000000000"),
+        )
+        .await;
+    assert!(msg.starts_with("input.data.card_sn: "), "{msg}");
+    // The resident id is not a card number.
+    let msg = app
+        .refused(
+            inst,
+            "1101",
+            &msgid(inst, 115),
+            query("03", &person.certno, ""),
+        )
+        .await;
+    assert!(msg.starts_with("input.data.mdtrt_cert_no: "), "{msg}");
+}
+
+/// Issue 10: 5301 人员慢特病备案查询 answers the person's recognitions in force in the spec's
+/// `feedetail` rows (`opsp_dise_code`, `opsp_dise_name`, `begndate`, `enddate`).
+async fn issue10_5301_lists_the_chronic_disease_recognitions(app: &TestApp) {
+    let inst = hospital(app, 7);
+    let person = app
+        .persons
+        .iter()
+        .find(|p| app.chronic.contains_key(&p.psn_no))
+        .expect("the city has chronic patients");
+    let (code, begndate) = &app.chronic[&person.psn_no];
+    let input = json!({"data": {"psn_no": person.psn_no}});
+    let body = app
+        .envelope(inst, "5301", &msgid(inst, 120), input)
+        .to_string();
+    let (status, value) = app
+        .post_raw(
+            "/fsi/api/fsiIntegratedQueryService/queryPsnOpspReg",
+            Some((inst, "5301")),
+            body,
+        )
+        .await;
+    assert_eq!((status, &value["infcode"]), (200, &json!(0)), "{value}");
+    let rows = value["output"]["feedetail"]
+        .as_array()
+        .expect("feedetail rows");
+    assert_eq!(rows.len(), 1, "{value}");
+    assert_eq!(
+        keys(&rows[0]),
+        ["begndate", "enddate", "opsp_dise_code", "opsp_dise_name"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    );
+    assert_eq!(rows[0]["opsp_dise_code"], json!(code));
+    assert!(rows[0]["opsp_dise_name"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty()));
+    assert_eq!(rows[0]["begndate"], json!(begndate));
+    assert_eq!(rows[0]["enddate"], Value::Null);
+
+    let healthy = app
+        .persons
+        .iter()
+        .find(|p| !app.chronic.contains_key(&p.psn_no))
+        .unwrap();
+    let output = app
+        .ok(
+            inst,
+            "5301",
+            &msgid(inst, 121),
+            json!({"data": {"psn_no": healthy.psn_no}}),
+        )
+        .await;
+    assert_eq!(output, json!({"feedetail": []}));
+    let msg = app
+        .refused(
+            inst,
+            "5301",
+            &msgid(inst, 122),
+            json!({"data": {"psn_no": "X0000"}}),
+        )
+        .await;
+    assert_eq!(msg, "input.data.psn_no: X0000 does not exist");
+    let msg = app
+        .refused(inst, "5301", &msgid(inst, 123), json!({"data": {}}))
+        .await;
+    assert!(msg.starts_with("input.data.psn_no"), "{msg}");
+}
+
+/// Issue 10: a 2601 for a message that never arrived bars it; a second 2601 for the same message
+/// is refused like the second 2601 of a real settlement, and does not change who barred it.
+async fn issue10_a_second_revoke_of_a_lost_message_is_refused(app: &TestApp) {
+    let inst = hospital(app, 2);
+    let person = employee(app, 5);
+    let lost = msgid(inst, 80);
+    let revoke = json!({"data": {"psn_no": person.psn_no, "omsgid": lost, "oinfno": "2207"}});
+    let first = msgid(inst, 81);
+    assert_eq!(
+        app.ok(inst, "2601", &first, revoke.clone()).await,
+        Value::Null
+    );
+    let counts = app.row_counts().await;
+    let msg = app.refused(inst, "2601", &msgid(inst, 82), revoke).await;
+    assert!(
+        msg.contains("omsgid") && msg.contains(&lost) && msg.contains(&first),
+        "{msg}"
+    );
+    assert_eq!(app.row_counts().await, counts);
+    // The late original is refused, naming the first 2601 as the one that barred it.
+    let msg = app
+        .refused(
+            inst,
+            "2207",
+            &lost,
+            settle_input("request-2207A", person, "M0", "B1", 100),
+        )
+        .await;
+    assert!(msg.contains(&first), "{msg}");
+    assert_eq!(app.row_counts().await, counts);
 }
 
 /// Settlements for one person sent all at once, together worth more than the personal account

@@ -54,6 +54,16 @@ pub enum StoreError {
     /// A broken invariant: a bug. Nothing was written.
     #[error("invariant broken: {0}")]
     Invariant(String),
+    /// SQLite: another connection kept the database's write lock for longer than the busy
+    /// timeout. Nothing was written; the same message may be sent again.
+    #[error(
+        "database busy: another connection held the write lock for more than {timeout_ms} ms; \
+         nothing was written, send the message again"
+    )]
+    Busy {
+        /// The busy timeout that ran out, in milliseconds.
+        timeout_ms: u128,
+    },
 }
 
 impl StoreError {
@@ -68,6 +78,23 @@ impl StoreError {
                 | StoreError::Forbidden { .. }
                 | StoreError::MsgidConflict { .. }
         )
+    }
+
+    /// SQLite's "database is locked" (SQLITE_BUSY or SQLITE_LOCKED, with any extended code) as
+    /// [`StoreError::Busy`]; every other error as it is.
+    pub(crate) fn sqlite_busy(self, timeout: std::time::Duration) -> Self {
+        if let StoreError::Database(sqlx::Error::Database(db)) = &self {
+            let primary = db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff);
+            if matches!(primary, Some(5 | 6)) {
+                return StoreError::Busy {
+                    timeout_ms: timeout.as_millis(),
+                };
+            }
+        }
+        self
     }
 
     pub(crate) fn bad(field: impl Into<String>, reason: impl Into<String>) -> Self {

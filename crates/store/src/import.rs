@@ -26,6 +26,12 @@ pub struct ImportSummary {
     pub institutions: usize,
     /// Cross-region filings.
     pub filings: usize,
+    /// E-voucher tokens (`ec_tokens.csv`).
+    pub ec_tokens: usize,
+    /// Social security cards (`ss_cards.csv`).
+    pub ss_cards: usize,
+    /// Chronic disease recognitions (`chronic_recognitions.csv`).
+    pub chronic_recognitions: usize,
     /// Policy files.
     pub policies: usize,
     /// Ledger accounts opened (funds, institutions, personal accounts, cash).
@@ -91,6 +97,30 @@ pub(crate) struct FilingRow {
     pub(crate) enddate: String,
 }
 
+pub(crate) struct EcTokenRow {
+    pub(crate) ec_token: String,
+    pub(crate) psn_no: String,
+    pub(crate) begndate: String,
+    pub(crate) enddate: String,
+}
+
+pub(crate) struct SsCardRow {
+    pub(crate) card_no: String,
+    pub(crate) card_sn: String,
+    pub(crate) psn_no: String,
+    pub(crate) begndate: String,
+    pub(crate) enddate: String,
+}
+
+pub(crate) struct ChronicRow {
+    pub(crate) psn_no: String,
+    pub(crate) opsp_dise_code: String,
+    pub(crate) opsp_dise_name: String,
+    pub(crate) begndate: String,
+    pub(crate) enddate: String,
+    pub(crate) fixmedins_code: String,
+}
+
 /// A registry folder, parsed and checked.
 pub(crate) struct Parsed {
     pub(crate) persons: Vec<PersonRow>,
@@ -100,6 +130,9 @@ pub(crate) struct Parsed {
     pub(crate) bindings: Vec<BindingRow>,
     pub(crate) institutions: Vec<InstitutionRow>,
     pub(crate) filings: Vec<FilingRow>,
+    pub(crate) ec_tokens: Vec<EcTokenRow>,
+    pub(crate) ss_cards: Vec<SsCardRow>,
+    pub(crate) chronic: Vec<ChronicRow>,
     pub(crate) catalogue: String,
     pub(crate) policies: Vec<(String, String)>,
 }
@@ -265,6 +298,20 @@ fn read_file(dir: &Path, name: &str) -> Result<String, ImportError> {
         file: name.to_string(),
         source,
     })
+}
+
+/// Like [`read_csv`] for a file a registry may leave out: a missing file has no rows.
+fn read_optional_csv(
+    dir: &Path,
+    name: &str,
+    columns: &[&str],
+    issues: &mut Issues,
+    each: impl FnMut(&Row<'_>, &mut Issues),
+) -> Result<(), ImportError> {
+    if !dir.join(name).exists() {
+        return Ok(());
+    }
+    read_csv(dir, name, columns, issues, each)
 }
 
 /// Reads `name` as CSV with exactly the `columns`, calling `each` per row.
@@ -705,6 +752,124 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         },
     )?;
 
+    // ec_tokens.csv (optional)
+    let mut ec_tokens = Vec::new();
+    let mut tokens = HashSet::new();
+    read_optional_csv(
+        dir,
+        "ec_tokens.csv",
+        &["ec_token", "psn_no", "begndate", "enddate"],
+        &mut issues,
+        |r, is| {
+            let ec_token = r.text(is, "ec_token", true, limits::CERT_NO_CHARS_MAX);
+            if !ec_token.is_empty() && !tokens.insert(ec_token.clone()) {
+                is.push(r.file, r.line, "ec_token", "appears twice");
+            }
+            let psn_no = known(is, r, "psn_no", &psn_nos);
+            let (begndate, enddate) = r.period(is);
+            ec_tokens.push(EcTokenRow {
+                ec_token,
+                psn_no,
+                begndate,
+                enddate,
+            });
+        },
+    )?;
+
+    // ss_cards.csv (optional)
+    let mut ss_cards = Vec::new();
+    let mut card_nos = HashSet::new();
+    let mut cards_in_force: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    read_optional_csv(
+        dir,
+        "ss_cards.csv",
+        &["card_no", "card_sn", "psn_no", "begndate", "enddate"],
+        &mut issues,
+        |r, is| {
+            let card_no = r.text(is, "card_no", true, limits::CERT_NO_CHARS_MAX);
+            if !card_no.is_empty() && !card_nos.insert(card_no.clone()) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "card_no",
+                    format!("{card_no} appears twice"),
+                );
+            }
+            let card_sn = r.text(is, "card_sn", false, limits::CARD_SN_CHARS_MAX);
+            let psn_no = known(is, r, "psn_no", &psn_nos);
+            let period = r.period(is);
+            let held = cards_in_force.entry(psn_no.clone()).or_default();
+            if held.iter().any(|p| overlaps(p, &period)) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "begndate",
+                    format!("{psn_no} has two cards in force at the same date"),
+                );
+            }
+            held.push(period.clone());
+            ss_cards.push(SsCardRow {
+                card_no,
+                card_sn,
+                psn_no,
+                begndate: period.0,
+                enddate: period.1,
+            });
+        },
+    )?;
+
+    // chronic_recognitions.csv (optional)
+    let mut chronic = Vec::new();
+    let mut recognised: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
+    read_optional_csv(
+        dir,
+        "chronic_recognitions.csv",
+        &[
+            "psn_no",
+            "opsp_dise_code",
+            "opsp_dise_name",
+            "begndate",
+            "enddate",
+            "fixmedins_code",
+        ],
+        &mut issues,
+        |r, is| {
+            let psn_no = known(is, r, "psn_no", &psn_nos);
+            let opsp_dise_code = r.text(is, "opsp_dise_code", true, id);
+            let opsp_dise_name = r.text(is, "opsp_dise_name", true, 300);
+            let period = r.period(is);
+            let fixmedins_code = r.get("fixmedins_code").to_string();
+            if !fixmedins_code.is_empty() && !codes.contains(&fixmedins_code) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "fixmedins_code",
+                    format!("{fixmedins_code:?} is not in institutions.csv"),
+                );
+            }
+            let periods = recognised
+                .entry((psn_no.clone(), opsp_dise_code.clone()))
+                .or_default();
+            if periods.iter().any(|p| overlaps(p, &period)) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "begndate",
+                    format!("{psn_no} is recognised for {opsp_dise_code} twice at the same date"),
+                );
+            }
+            periods.push(period.clone());
+            chronic.push(ChronicRow {
+                psn_no,
+                opsp_dise_code,
+                opsp_dise_name,
+                begndate: period.0,
+                enddate: period.1,
+                fixmedins_code,
+            });
+        },
+    )?;
+
     let catalogue = read_file(dir, "catalogue.csv")?;
     let mut policies = Vec::new();
     let policy_dir = dir.join("policies");
@@ -744,6 +909,9 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         bindings,
         institutions,
         filings,
+        ec_tokens,
+        ss_cards,
+        chronic,
         catalogue,
         policies,
     })

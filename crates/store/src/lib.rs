@@ -8,6 +8,9 @@
 //! with other content is refused. A settlement writes its result, its ledger transfers, the
 //! account balances and the person's year-to-date accumulators in that one transaction, under a
 //! per-person lock (PostgreSQL: `SELECT … FOR UPDATE` on the person; SQLite: one writer).
+//! PostgreSQL transactions run at READ COMMITTED, and every row the lock guards (visits, fee
+//! lines, accounts) is read by a statement that starts after the lock is held, so a command that
+//! queued behind another sees what that one committed.
 //!
 //! SQL is written once with `$n` placeholders (both drivers accept them) and compiled for each
 //! backend by including `tx.rs` into two modules with a different `Db` type.
@@ -29,8 +32,8 @@ pub use error::{ImportError, ImportIssue, StoreError};
 pub use import::ImportSummary;
 pub use ledger::LedgerReport;
 pub use registry::{
-    CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase, PersonInfo,
-    ReconcileRequest, ReconcileResult,
+    ChronicRecognition, CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase,
+    PersonInfo, PersonKey, ReconcileRequest, ReconcileResult,
 };
 pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
@@ -38,8 +41,11 @@ pub use setl_list::{
     SetlListView,
 };
 
+use std::collections::HashSet;
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::NaiveDate;
 
 use registry::RegistryCache;
 use sqlx::postgres::PgPoolOptions;
@@ -80,12 +86,64 @@ enum Pool {
     },
 }
 
+/// How to open a store; the defaults are production's.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a SQLite write waits for a write lock held by another connection (another
+    /// process, a backup, an operator's shell) before it fails with [`StoreError::Busy`].
+    pub sqlite_busy_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sqlite_busy_timeout: std::time::Duration::from_secs(limits::SQLITE_BUSY_TIMEOUT_SECS),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
+    options: StoreOptions,
     pool: Pool,
     cache: RwLock<Arc<RegistryCache>>,
     engine: RwLock<Arc<engine::EngineCache>>,
     ids: ids::IdGen,
+    signed_in: Mutex<SignedIn>,
+}
+
+/// Open sign-ins (9001) of one day known to this process, so that checking a message's
+/// `sign_no` costs no round trip after its first use. Only valid sign-ins are kept: a sign-in
+/// made by another process is found in the database; one it signed out stays valid here until
+/// the day ends (the cost of not asking the database every time).
+#[derive(Debug, Default)]
+struct SignedIn {
+    date: Option<NaiveDate>,
+    /// (fixmedins_code, sign_no).
+    open: HashSet<(String, String)>,
+}
+
+impl SignedIn {
+    fn contains(&self, fixmedins_code: &str, sign_no: &str, date: NaiveDate) -> bool {
+        self.date == Some(date)
+            && self
+                .open
+                .contains(&(fixmedins_code.to_string(), sign_no.to_string()))
+    }
+
+    fn insert(&mut self, fixmedins_code: &str, sign_no: &str, date: NaiveDate) {
+        if self.date != Some(date) || self.open.len() >= limits::SIGN_INS_CACHED_MAX {
+            self.open.clear();
+            self.date = Some(date);
+        }
+        self.open
+            .insert((fixmedins_code.to_string(), sign_no.to_string()));
+    }
+
+    fn remove(&mut self, fixmedins_code: &str, sign_no: &str) {
+        self.open
+            .remove(&(fixmedins_code.to_string(), sign_no.to_string()));
+    }
 }
 
 /// A handle on the database; cheap to clone and share between tasks.
@@ -101,6 +159,11 @@ impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`:
     /// `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://user@host:port/db`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with other options.
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(limits::POOL_CONNECTIONS_MAX)
@@ -114,9 +177,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 // WAL with NORMAL loses nothing on a process crash (only on power loss).
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(std::time::Duration::from_secs(
-                    limits::SQLITE_BUSY_TIMEOUT_SECS,
-                ))
+                .busy_timeout(options.sqlite_busy_timeout)
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(limits::POOL_CONNECTIONS_MAX)
@@ -135,10 +196,12 @@ impl Store {
         };
         let store = Store {
             inner: Arc::new(Inner {
+                options: options.clone(),
                 pool,
                 cache: RwLock::new(Arc::new(RegistryCache::default())),
                 engine: RwLock::new(Arc::new(engine::EngineCache::default())),
                 ids: ids::IdGen::new(),
+                signed_in: Mutex::new(SignedIn::default()),
             }),
         };
         store.reload_cache().await?;
@@ -235,7 +298,12 @@ impl Store {
             Pool::Pg(p) => pg::import(p, &parsed).await?,
             Pool::Sq { pool, write_lock } => {
                 let _guard = write_lock.lock().await;
-                sq::import(pool, &parsed).await?
+                sq::import(pool, &parsed).await.map_err(|e| match e {
+                    ImportError::Store(e) => {
+                        ImportError::Store(e.sqlite_busy(self.inner.options.sqlite_busy_timeout))
+                    }
+                    other => other,
+                })?
             }
         };
         self.reload_cache().await?;
@@ -273,21 +341,105 @@ impl Store {
             engine: &engine,
             ids: &self.inner.ids,
         };
-        match &self.inner.pool {
+        let sign_out = match &cmd {
+            Command::SignOut(c) => Some(c.sign_no.clone()),
+            _ => None,
+        };
+        let reply = match &self.inner.pool {
             Pool::Pg(p) => pg::execute(p, &ctx, cmd, render).await,
             Pool::Sq { pool, write_lock } => {
                 let _guard = write_lock.lock().await;
-                sq::execute(pool, &ctx, cmd, render).await
+                sq::execute(pool, &ctx, cmd, render)
+                    .await
+                    .map_err(|e| e.sqlite_busy(self.inner.options.sqlite_busy_timeout))
+            }
+        }?;
+        if let Reply::Fresh { outcome, .. } = &reply {
+            let mut signed_in = self
+                .inner
+                .signed_in
+                .lock()
+                .expect("sign-in cache lock poisoned");
+            match (outcome, sign_out) {
+                (Outcome::SignedIn { sign_no, sign_time }, _) => {
+                    signed_in.insert(&env.fixmedins_code, sign_no, sign_time.date())
+                }
+                (Outcome::SignedOut { .. }, Some(sign_no)) => {
+                    signed_in.remove(&env.fixmedins_code, &sign_no)
+                }
+                _ => {}
             }
         }
+        Ok(reply)
+    }
+
+    /// Whether `sign_no` is a sign-in (9001) of institution `fixmedins_code` made on `date` and
+    /// not signed out (9002): what a message's envelope `sign_no` must be where the region
+    /// requires signing in.
+    pub async fn sign_in_valid(
+        &self,
+        fixmedins_code: &str,
+        sign_no: &str,
+        date: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        if sign_no.is_empty() || sign_no.chars().count() > limits::SIGN_NO_CHARS_MAX {
+            return Ok(false);
+        }
+        let known = self
+            .inner
+            .signed_in
+            .lock()
+            .expect("sign-in cache lock poisoned")
+            .contains(fixmedins_code, sign_no, date);
+        if known {
+            return Ok(true);
+        }
+        let day = match &self.inner.pool {
+            Pool::Pg(p) => pg::open_sign_in_date(p, fixmedins_code, sign_no).await?,
+            Pool::Sq { pool, .. } => sq::open_sign_in_date(pool, fixmedins_code, sign_no).await?,
+        };
+        let valid = day.as_deref() == Some(date.to_string().as_str());
+        if valid {
+            self.inner
+                .signed_in
+                .lock()
+                .expect("sign-in cache lock poisoned")
+                .insert(fixmedins_code, sign_no, date);
+        }
+        Ok(valid)
     }
 
     /// 1101: the person found by `psn_no` or by `certno` (resident id), with relations,
     /// balance and identity categories.
     pub async fn person_info(&self, psn_no_or_certno: &str) -> Result<PersonInfo, StoreError> {
+        let key = PersonKey::PsnNoOrCertno(psn_no_or_certno.to_string());
+        // The date only matters for credentials with a period.
+        self.person_info_by(&key, NaiveDate::MIN).await
+    }
+
+    /// 1101: the person a credential names on `date` (an e-voucher token or a card must be in
+    /// force then), with relations, balance and identity categories.
+    pub async fn person_info_by(
+        &self,
+        key: &PersonKey,
+        date: NaiveDate,
+    ) -> Result<PersonInfo, StoreError> {
         match &self.inner.pool {
-            Pool::Pg(p) => pg::person_info(p, psn_no_or_certno).await,
-            Pool::Sq { pool, .. } => sq::person_info(pool, psn_no_or_certno).await,
+            Pool::Pg(p) => pg::person_info(p, key, date).await,
+            Pool::Sq { pool, .. } => sq::person_info(pool, key, date).await,
+        }
+    }
+
+    /// 5301, and what the settlement engine needs to know of a chronic outpatient visit (门慢):
+    /// the person's chronic disease recognitions in force on `date`, by disease code.
+    pub async fn chronic_recognitions(
+        &self,
+        psn_no: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<ChronicRecognition>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::chronic_recognitions(p, psn_no, date).await,
+            Pool::Sq { pool, .. } => sq::chronic_recognitions(pool, psn_no, date).await,
         }
     }
 

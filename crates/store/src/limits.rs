@@ -12,6 +12,13 @@ pub const OPEN_OUTPATIENT_VISITS_PER_PERSON_MAX: i64 = 20;
 pub const FAMILY_BINDINGS_PER_PERSON_MAX: usize = 10;
 /// Characters in an identifier field (msgid, psn_no, mdtrt_id, feedetl_sn, ...): the spec's C 30.
 pub const ID_CHARS_MAX: usize = 30;
+/// Characters in a `sign_no` a client sends back: the spec's C 30, but platforms hand out
+/// 32-character hex UUIDs and clients echo them; 64 leaves room for a dashed UUID.
+pub const SIGN_NO_CHARS_MAX: usize = 64;
+/// Characters in a credential number (`mdtrt_cert_no`: an e-voucher token or a card number): the spec's C 50.
+pub const CERT_NO_CHARS_MAX: usize = 50;
+/// Characters in a social security card's chip identification code (`card_sn`): the spec's C 32.
+pub const CARD_SN_CHARS_MAX: usize = 32;
 /// Characters in a free-text field (names, descriptions): the spec's widest ordinary field is C 1000.
 pub const TEXT_CHARS_MAX: usize = 1_000;
 /// Absolute amount of one fee line in fen (10 million yuan): larger is a typing error, not a bill.
@@ -32,8 +39,12 @@ pub const TRANSACTION_ATTEMPTS_MAX: u32 = 5;
 pub const BALANCE_SHARDS: u64 = 64;
 /// Days covered by one 3201 reconciliation: a statement period is a month; a year is the ceiling.
 pub const RECONCILE_DAYS_MAX: i64 = 366;
-/// Seconds SQLite waits for a lock held by another process before failing.
+/// Seconds a SQLite write waits for a lock held by another connection before failing (the default
+/// of `StoreOptions::sqlite_busy_timeout`): long enough for a checkpoint or a short batch job.
 pub const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
+/// Open sign-ins of the day remembered per process: an operator per counter per institution,
+/// far below this; past it the memory is simply emptied and refilled from the database.
+pub const SIGN_INS_CACHED_MAX: usize = 100_000;
 /// Problems reported by one failed import: enough to fix a file, not a flood.
 pub const IMPORT_ISSUES_MAX: usize = 100;
 /// Procedures on one settlement list (oprninfo): the national list has room for a few dozen.

@@ -46,6 +46,22 @@ pub struct PersonBase {
     pub tel: String,
 }
 
+/// How a 1101 names the person (就诊凭证, `mdtrt_cert_type` with `mdtrt_cert_no`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonKey {
+    /// `psn_no`, or the resident id (`certno`, `mdtrt_cert_type` `02`).
+    PsnNoOrCertno(String),
+    /// An e-voucher token (医保电子凭证, `01`).
+    EcToken(String),
+    /// A social security card (社会保障卡, `03`).
+    SsCard {
+        /// The card number.
+        card_no: String,
+        /// The chip identification code (`card_sn`), checked when sent.
+        card_sn: Option<String>,
+    },
+}
+
 /// 1101 `insuinfo[]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsuranceInfo {
@@ -89,6 +105,21 @@ pub struct PersonInfo {
     pub insurance: Vec<InsuranceInfo>,
     /// `idetinfo[]`.
     pub identities: Vec<IdentityInfo>,
+}
+
+/// A chronic or special outpatient disease recognition (门诊慢特病认定; 5301 `feedetail[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChronicRecognition {
+    /// `opsp_dise_code`: the disease code (the visit's `dise_codg` for `med_type` 14).
+    pub opsp_dise_code: String,
+    /// `opsp_dise_name`.
+    pub opsp_dise_name: String,
+    /// `begndate`.
+    pub begndate: String,
+    /// `enddate` (empty when open-ended).
+    pub enddate: String,
+    /// The designated institution that treats it (empty: any designated institution).
+    pub fixmedins_code: String,
 }
 
 /// One 5206 `cuminfo[]` row: a year-to-date accumulator.

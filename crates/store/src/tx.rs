@@ -151,7 +151,7 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
     if persons > 0 {
         return Err(crate::ImportError::NotEmpty { persons });
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     insert_rows(
         &mut tx,
         "person",
@@ -318,6 +318,70 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
         "",
     )
     .await?;
+    insert_rows(
+        &mut tx,
+        "ec_token",
+        &["ec_token", "psn_no", "begndate", "enddate"],
+        p.ec_tokens
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.ec_token),
+                    V::T(&r.psn_no),
+                    V::T(&r.begndate),
+                    V::T(&r.enddate),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
+        "ss_card",
+        &["card_no", "card_sn", "psn_no", "begndate", "enddate"],
+        p.ss_cards
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.card_no),
+                    V::T(&r.card_sn),
+                    V::T(&r.psn_no),
+                    V::T(&r.begndate),
+                    V::T(&r.enddate),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
+        "chronic_recognition",
+        &[
+            "psn_no",
+            "opsp_dise_code",
+            "opsp_dise_name",
+            "begndate",
+            "enddate",
+            "fixmedins_code",
+        ],
+        p.chronic
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.psn_no),
+                    V::T(&r.opsp_dise_code),
+                    V::T(&r.opsp_dise_name),
+                    V::T(&r.begndate),
+                    V::T(&r.enddate),
+                    V::T(&r.fixmedins_code),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
     let docs = p.documents();
     insert_rows(
         &mut tx,
@@ -437,6 +501,9 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
         family_bindings: p.bindings.len(),
         institutions: p.institutions.len(),
         filings: p.filings.len(),
+        ec_tokens: p.ec_tokens.len(),
+        ss_cards: p.ss_cards.len(),
+        chronic_recognitions: p.chronic.len(),
         policies: p.policies.len(),
         ledger_accounts: n_ledger_accounts,
     })
@@ -444,6 +511,26 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
 
 // ------------------------------------------------------------------------------------------
 // Idempotent execution
+
+/// Begins the transaction of one command (or of an import).
+///
+/// PostgreSQL: READ COMMITTED, said explicitly because the per-person lock is what orders
+/// commands, and each statement after it must see what the commands before it committed (a
+/// server default of REPEATABLE READ would keep the snapshot of the first statement, taken
+/// before the lock, and fail every queued command instead).
+///
+/// SQLite: IMMEDIATE, which takes the write lock at `BEGIN`, where the busy timeout applies. A
+/// deferred transaction reads first and asks for the write lock at its first write; if another
+/// connection holds it then, SQLite fails at once with SQLITE_BUSY instead of waiting, because
+/// waiting with a read snapshot open could deadlock.
+async fn begin_write(pool: &Pool) -> Result<Tx<'static>, StoreError> {
+    let sql = if IS_PG {
+        "BEGIN ISOLATION LEVEL READ COMMITTED"
+    } else {
+        "BEGIN IMMEDIATE"
+    };
+    Ok(pool.begin_with(sql).await?)
+}
 
 pub(crate) async fn replay(pool: &Pool, env: &Envelope) -> Result<Option<Reply>, StoreError> {
     let row = sqlx::query(
@@ -498,7 +585,7 @@ pub(crate) async fn execute(
                 return Ok(reply);
             }
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = begin_write(pool).await?;
         let result = run(&mut tx, ctx, &cmd).await;
         let (outcome, effect_kind, effect_ref) = match result {
             Ok(done) => done,
@@ -714,36 +801,35 @@ struct VisitRow {
     n_fee_lines: i64,
 }
 
-/// Loads a visit of the calling institution for the person already locked.
-async fn load_visit(
-    tx: &mut Tx<'_>,
+const VISIT_COLUMNS: &str = "v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, v.status, v.med_type, \
+    v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines";
+
+/// The visit in `VISIT_COLUMNS` order from column `at` of `r`, checked to be the calling
+/// institution's and the person's; `None` when the columns are null (no such visit).
+fn visit_from_row(
+    r: &<Db as sqlx::Database>::Row,
+    at: usize,
     ctx: &Ctx<'_>,
     mdtrt_id: &str,
     psn_no: &str,
-) -> Result<VisitRow, StoreError> {
-    check_id("mdtrt_id", mdtrt_id)?;
-    let row = sqlx::query(
-        "SELECT mdtrt_id, fixmedins_code, psn_no, insutype, kind, status, med_type, begntime, endtime, \
-         mdtrt_cert_type, dise_codg, mdtrtarea_admvs, n_fee_lines FROM visit WHERE mdtrt_id = $1",
-    )
-    .bind(mdtrt_id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
+) -> Result<Option<VisitRow>, StoreError> {
+    let Some(id) = r.try_get::<Option<String>, _>(at)? else {
+        return Ok(None);
+    };
     let v = VisitRow {
-        mdtrt_id: row.try_get(0)?,
-        fixmedins_code: row.try_get(1)?,
-        psn_no: row.try_get(2)?,
-        insutype: row.try_get(3)?,
-        kind: row.try_get(4)?,
-        status: row.try_get(5)?,
-        med_type: row.try_get(6)?,
-        begntime: row.try_get(7)?,
-        endtime: row.try_get(8)?,
-        mdtrt_cert_type: row.try_get(9)?,
-        dise_codg: row.try_get(10)?,
-        mdtrtarea_admvs: row.try_get(11)?,
-        n_fee_lines: row.try_get(12)?,
+        mdtrt_id: id,
+        fixmedins_code: r.try_get(at + 1)?,
+        psn_no: r.try_get(at + 2)?,
+        insutype: r.try_get(at + 3)?,
+        kind: r.try_get(at + 4)?,
+        status: r.try_get(at + 5)?,
+        med_type: r.try_get(at + 6)?,
+        begntime: r.try_get(at + 7)?,
+        endtime: r.try_get(at + 8)?,
+        mdtrt_cert_type: r.try_get(at + 9)?,
+        dise_codg: r.try_get(at + 10)?,
+        mdtrtarea_admvs: r.try_get(at + 11)?,
+        n_fee_lines: r.try_get(at + 12)?,
     };
     if v.fixmedins_code != ctx.inst.fixmedins_code {
         return Err(StoreError::Forbidden {
@@ -757,11 +843,30 @@ async fn load_visit(
             format!("visit {mdtrt_id} belongs to another person"),
         ));
     }
-    Ok(v)
+    Ok(Some(v))
 }
 
-/// Locks the person and loads one of their visits of the calling institution in one round trip
-/// (the two reads every visit command starts with).
+/// Loads a visit of the calling institution for the person already locked.
+async fn load_visit(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    mdtrt_id: &str,
+    psn_no: &str,
+) -> Result<VisitRow, StoreError> {
+    check_id("mdtrt_id", mdtrt_id)?;
+    let row = sqlx::query(&format!(
+        "SELECT {VISIT_COLUMNS} FROM visit v WHERE v.mdtrt_id = $1"
+    ))
+    .bind(mdtrt_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
+    visit_from_row(&row, 0, ctx, mdtrt_id, psn_no)?
+        .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))
+}
+
+/// Locks the person and then loads one of their visits of the calling institution (the two
+/// reads every visit command starts with).
 async fn lock_visit(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
@@ -770,16 +875,22 @@ async fn lock_visit(
 ) -> Result<(PersonRow, VisitRow), StoreError> {
     check_id("psn_no", psn_no)?;
     check_id("mdtrt_id", mdtrt_id)?;
-    let sql = if IS_PG {
-        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, \
-         v.status, v.med_type, v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines \
-         FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1 FOR UPDATE OF p"
-    } else {
-        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, \
-         v.status, v.med_type, v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines \
+    if IS_PG {
+        // A statement that waits for a row lock returns the other rows of the snapshot it took
+        // before the wait: a join of person and visit that queued behind a settlement would see
+        // the visit still open (issue 10). So the visit is read by a second statement, which
+        // starts after the lock is held and, in READ COMMITTED, sees every commit before it.
+        let person = lock_person(tx, psn_no).await?;
+        let visit = load_visit(tx, ctx, mdtrt_id, psn_no).await?;
+        return Ok((person, visit));
+    }
+    // SQLite has one writer at a time, so nothing changes between the transaction's first read
+    // and its commit: one round trip reads both.
+    let sql = format!(
+        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, {VISIT_COLUMNS} \
          FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1"
-    };
-    let r = sqlx::query(sql)
+    );
+    let r = sqlx::query(&sql)
         .bind(psn_no)
         .bind(mdtrt_id)
         .fetch_optional(&mut **tx)
@@ -792,36 +903,8 @@ async fn lock_visit(
         naty: r.try_get(3)?,
         brdy: r.try_get(4)?,
     };
-    let Some(id) = r.try_get::<Option<String>, _>(5)? else {
-        return Err(StoreError::not_found("mdtrt_id", mdtrt_id));
-    };
-    let v = VisitRow {
-        mdtrt_id: id,
-        fixmedins_code: r.try_get(6)?,
-        psn_no: r.try_get(7)?,
-        insutype: r.try_get(8)?,
-        kind: r.try_get(9)?,
-        status: r.try_get(10)?,
-        med_type: r.try_get(11)?,
-        begntime: r.try_get(12)?,
-        endtime: r.try_get(13)?,
-        mdtrt_cert_type: r.try_get(14)?,
-        dise_codg: r.try_get(15)?,
-        mdtrtarea_admvs: r.try_get(16)?,
-        n_fee_lines: r.try_get(17)?,
-    };
-    if v.fixmedins_code != ctx.inst.fixmedins_code {
-        return Err(StoreError::Forbidden {
-            field: "mdtrt_id".into(),
-            value: mdtrt_id.into(),
-        });
-    }
-    if v.psn_no != psn_no {
-        return Err(StoreError::bad(
-            "psn_no",
-            format!("visit {mdtrt_id} belongs to another person"),
-        ));
-    }
+    let v = visit_from_row(&r, 5, ctx, mdtrt_id, psn_no)?
+        .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
     Ok((person, v))
 }
 
@@ -875,7 +958,15 @@ async fn sign_in(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &SignIn) -> Result<Done, Sto
 }
 
 async fn sign_out(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &SignOut) -> Result<Done, StoreError> {
-    check_id("sign_no", &c.sign_no)?;
+    if c.sign_no.is_empty() {
+        return Err(StoreError::bad("sign_no", "is empty"));
+    }
+    if c.sign_no.chars().count() > limits::SIGN_NO_CHARS_MAX {
+        return Err(StoreError::bad(
+            "sign_no",
+            format!("is longer than {} characters", limits::SIGN_NO_CHARS_MAX),
+        ));
+    }
     let r = sqlx::query(
         "UPDATE sign_in SET sign_out_time = $1 WHERE sign_no = $2 AND fixmedins_code = $3 AND sign_out_time IS NULL",
     )
@@ -2847,8 +2938,8 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
     let Some(row) = row else {
         // The original never arrived (or failed): bar it, so that it cannot happen later.
         sqlx::query(
-            "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, created_at) \
-             VALUES ($1, $2, $3, '', '', 'barred', $4, $5)",
+            "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, revoked_by, created_at) \
+             VALUES ($1, $2, $3, '', '', 'barred', $4, $4, $5)",
         )
         .bind(&ctx.inst.fixmedins_code)
         .bind(&c.omsgid)
@@ -2867,6 +2958,17 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
     let effect_kind: String = row.try_get(1)?;
     let effect_ref: String = row.try_get(2)?;
     let revoked_by: Option<String> = row.try_get(3)?;
+    // A message barred by an earlier 2601 is revoked already, whatever its record says of it
+    // (bars written before issue 10 have no `revoked_by`).
+    if effect_kind == "barred" {
+        return Err(StoreError::refused(
+            "omsgid",
+            format!(
+                "{} was already revoked by message {effect_ref} before it arrived",
+                c.omsgid
+            ),
+        ));
+    }
     if infno != c.oinfno {
         return Err(StoreError::bad(
             "oinfno",
@@ -2928,13 +3030,91 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
 // ------------------------------------------------------------------------------------------
 // Reads
 
-pub(crate) async fn person_info(pool: &Pool, key: &str) -> Result<PersonInfo, StoreError> {
-    check_id("psn_no", key).or_else(|_| check_id("certno", key))?;
-    let r = sqlx::query("SELECT psn_no, certno, psn_name, gend, brdy, naty, tel FROM person WHERE psn_no = $1 OR certno = $1 LIMIT 1")
-        .bind(key)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", key))?;
+/// Checks a credential number of 1101 (`mdtrt_cert_no`).
+fn check_cert_no(value: &str) -> Result<(), StoreError> {
+    if value.is_empty() {
+        return Err(StoreError::bad("mdtrt_cert_no", "is empty"));
+    }
+    if value.chars().count() > limits::CERT_NO_CHARS_MAX {
+        return Err(StoreError::bad(
+            "mdtrt_cert_no",
+            format!("is longer than {} characters", limits::CERT_NO_CHARS_MAX),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a credential that is not in force on `date`.
+fn check_in_force(what: &str, begndate: &str, enddate: &str, date: NaiveDate) -> Result<(), StoreError> {
+    let d = date.to_string();
+    if begndate > d.as_str() || (!enddate.is_empty() && enddate < d.as_str()) {
+        let until = if enddate.is_empty() { "open-ended" } else { enddate };
+        return Err(StoreError::refused(
+            "mdtrt_cert_no",
+            format!("{what} is in force from {begndate} to {until}, not on {d}"),
+        ));
+    }
+    Ok(())
+}
+
+const PERSON_COLUMNS: &str = "p.psn_no, p.certno, p.psn_name, p.gend, p.brdy, p.naty, p.tel";
+
+pub(crate) async fn person_info(
+    pool: &Pool,
+    key: &PersonKey,
+    date: NaiveDate,
+) -> Result<PersonInfo, StoreError> {
+    let r = match key {
+        PersonKey::PsnNoOrCertno(key) => {
+            check_id("psn_no", key).or_else(|_| check_id("certno", key))?;
+            sqlx::query(&format!(
+                "SELECT {PERSON_COLUMNS} FROM person p WHERE p.psn_no = $1 OR p.certno = $1 LIMIT 1"
+            ))
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", key))?
+        }
+        PersonKey::EcToken(token) => {
+            check_cert_no(token)?;
+            let r = sqlx::query(&format!(
+                "SELECT {PERSON_COLUMNS}, t.begndate, t.enddate FROM ec_token t JOIN person p ON p.psn_no = t.psn_no \
+                 WHERE t.ec_token = $1"
+            ))
+            .bind(token)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", format!("e-voucher token {token}")))?;
+            let (begndate, enddate): (String, String) = (r.try_get(7)?, r.try_get(8)?);
+            check_in_force(&format!("e-voucher token {token}"), &begndate, &enddate, date)?;
+            r
+        }
+        PersonKey::SsCard { card_no, card_sn } => {
+            check_cert_no(card_no)?;
+            let r = sqlx::query(&format!(
+                "SELECT {PERSON_COLUMNS}, c.begndate, c.enddate, c.card_sn FROM ss_card c JOIN person p ON p.psn_no = c.psn_no \
+                 WHERE c.card_no = $1"
+            ))
+            .bind(card_no)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| {
+                StoreError::not_found("mdtrt_cert_no", format!("social security card {card_no}"))
+            })?;
+            let (begndate, enddate, stored_sn): (String, String, String) =
+                (r.try_get(7)?, r.try_get(8)?, r.try_get(9)?);
+            if let Some(sent) = card_sn {
+                if !stored_sn.is_empty() && *sent != stored_sn {
+                    return Err(StoreError::refused(
+                        "card_sn",
+                        format!("does not identify social security card {card_no}"),
+                    ));
+                }
+            }
+            check_in_force(&format!("social security card {card_no}"), &begndate, &enddate, date)?;
+            r
+        }
+    };
     let base = PersonBase {
         psn_no: r.try_get(0)?,
         certno: r.try_get(1)?,
@@ -2984,6 +3164,42 @@ pub(crate) async fn person_info(pool: &Pool, key: &str) -> Result<PersonInfo, St
         insurance,
         identities,
     })
+}
+
+/// 5301 and the settlement engine: the person's chronic disease recognitions in force on
+/// `date`, by disease code; `NotFound` when the person does not exist.
+pub(crate) async fn chronic_recognitions(
+    pool: &Pool,
+    psn_no: &str,
+    date: NaiveDate,
+) -> Result<Vec<ChronicRecognition>, StoreError> {
+    check_id("psn_no", psn_no)?;
+    let rows = sqlx::query(
+        "SELECT p.psn_no, r.opsp_dise_code, r.opsp_dise_name, r.begndate, r.enddate, r.fixmedins_code \
+         FROM person p LEFT JOIN chronic_recognition r ON r.psn_no = p.psn_no AND r.begndate <= $2 \
+         AND (r.enddate = '' OR r.enddate >= $2) WHERE p.psn_no = $1 ORDER BY r.opsp_dise_code, r.begndate",
+    )
+    .bind(psn_no)
+    .bind(date.to_string())
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Err(StoreError::not_found("psn_no", psn_no));
+    }
+    let mut found = Vec::new();
+    for r in rows {
+        let Some(opsp_dise_code) = r.try_get::<Option<String>, _>(1)? else {
+            continue;
+        };
+        found.push(ChronicRecognition {
+            opsp_dise_code,
+            opsp_dise_name: r.try_get(2)?,
+            begndate: r.try_get(3)?,
+            enddate: r.try_get(4)?,
+            fixmedins_code: r.try_get(5)?,
+        });
+    }
+    Ok(found)
 }
 
 pub(crate) async fn query_settlement(
@@ -3145,6 +3361,24 @@ pub(crate) async fn reconcile(
     })
 }
 
+/// The day of sign-in `sign_no` of the institution when it is still open (not signed out).
+pub(crate) async fn open_sign_in_date(
+    pool: &Pool,
+    fixmedins_code: &str,
+    sign_no: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT sign_time FROM sign_in WHERE sign_no = $1 AND fixmedins_code = $2 AND sign_out_time IS NULL",
+    )
+    .bind(sign_no)
+    .bind(fixmedins_code)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let sign_time: String = row.try_get(0)?;
+    Ok(sign_time.get(..10).map(str::to_string))
+}
+
 pub(crate) async fn account_balance(pool: &Pool, account: &str) -> Result<Option<i64>, StoreError> {
     let exists = sqlx::query("SELECT 1 FROM ledger_account WHERE account_code = $1")
         .bind(account)
@@ -3172,6 +3406,9 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "family_binding",
         "institution",
         "filing",
+        "ec_token",
+        "ss_card",
+        "chronic_recognition",
         "registry_document",
         "ledger_account",
         "ledger_balance",

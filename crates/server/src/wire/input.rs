@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::infno::Infno;
 use crate::limits::{
     DIAGNOSES_PER_MESSAGE_MAX, FEE_LINES_PER_UPLOAD_MAX, PRICE_MAX_E6, QUANTITY_MAX_E4,
-    TEXT_CHARS_MAX,
+    SIGN_NO_CHARS_MAX, TEXT_CHARS_MAX,
 };
 use crate::wire::check::{
     amount, date, date_time, decimal, one_of, opt_amount, opt_date, opt_date_time, opt_flag,
@@ -163,7 +163,20 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
                 cum_ym,
             })
         }
+        ChronicRecognition5301 => {
+            let data = envelope.parse_input::<DataInput<PersonData>>()?.data.0;
+            Ok(Command::QueryChronicRecognitions {
+                psn_no: text(&data.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
+            })
+        }
     }
+}
+
+/// A `data` node that names a person only (5301).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PersonData {
+    psn_no: Opt<Text>,
 }
 
 /// `{"data": {…}}`, the most common input shape.
@@ -232,7 +245,7 @@ impl SignOutInput {
     fn into_command(self) -> Result<Command, AppError> {
         let data = self.sign_out.0;
         Ok(Command::SignOut {
-            sign_no: text(&data.sign_no, "signOut", "sign_no", ID_CHARS_MAX)?,
+            sign_no: text(&data.sign_no, "signOut", "sign_no", SIGN_NO_CHARS_MAX)?,
             opter_no: text(&data.opter_no, "signOut", "opter_no", 20)?,
         })
     }
@@ -260,15 +273,18 @@ impl PersonQueryData {
                 &["01", "02", "03"],
             )?,
             mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, "data", "mdtrt_cert_no", 50)?,
+            card_sn: opt_text(&self.card_sn, "data", "card_sn", 32)?,
             psn_cert_type: opt_text(&self.psn_cert_type, "data", "psn_cert_type", CODE_CHARS_MAX)?,
             certno: opt_text(&self.certno, "data", "certno", 50)?,
             psn_name: opt_text(&self.psn_name, "data", "psn_name", 50)?,
             begntime: opt_date_time(&self.begntime),
         };
-        opt_text(&self.card_sn, "data", "card_sn", 32)?;
         // Real clients leave the credential number empty and send the id number in `certno`
-        // (HN §1101); one of the two must identify the person.
-        if query.mdtrt_cert_no.is_none() && query.certno.is_none() {
+        // (HN §1101); one of the two must identify the person. A token (01) or a card (03) is
+        // only ever in `mdtrt_cert_no`.
+        if query.mdtrt_cert_no.is_none()
+            && (query.certno.is_none() || query.mdtrt_cert_type != "02")
+        {
             return Err(AppError::required("input.data.mdtrt_cert_no"));
         }
         Ok(Command::PersonInfo(query))

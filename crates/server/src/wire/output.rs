@@ -67,6 +67,17 @@ pub fn render(outcome: &Outcome) -> String {
         Outcome::Cumulative(entries) => serde_json::to_string(&CumulativeOut {
             cuminfo: entries.iter().map(CumulativeRow::from).collect(),
         }),
+        Outcome::ChronicRecognitions(found) => serde_json::to_string(&ChronicOut {
+            feedetail: found
+                .iter()
+                .map(|r| ChronicRow {
+                    opsp_dise_code: &r.opsp_dise_code,
+                    opsp_dise_name: &r.opsp_dise_name,
+                    begndate: r.begndate.format("%Y-%m-%d").to_string(),
+                    enddate: r.enddate.map(|d| d.format("%Y-%m-%d").to_string()),
+                })
+                .collect(),
+        }),
         Outcome::SetlListStored(stored) => crate::setl_list::render_stored(stored),
         Outcome::SetlLists(lists) => crate::setl_list::render_lists(lists),
     };
@@ -429,6 +440,20 @@ struct StmtInfo<'a> {
     setl_optins: &'a str,
     stmt_rslt: &'static str,
     stmt_rslt_dscr: &'a str,
+}
+
+/// 5301 output: the national spec names its one multi-row node `feedetail`.
+#[derive(Serialize)]
+struct ChronicOut<'a> {
+    feedetail: Vec<ChronicRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct ChronicRow<'a> {
+    opsp_dise_code: &'a str,
+    opsp_dise_name: &'a str,
+    begndate: String,
+    enddate: Option<String>,
 }
 
 #[derive(Serialize)]

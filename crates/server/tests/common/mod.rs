@@ -13,7 +13,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use serde_json::{json, Value};
-use yibao_server::{RequestClock, ServerConfig};
+use yibao_server::{RequestClock, ServerConfig, SignInRule};
 use yibao_store::{Institution, Store};
 
 /// Which database a test runs on.
@@ -51,6 +51,9 @@ pub struct TestApp {
     pub items: Vec<Item>,
     /// Persons whose bills family accounts may pay (共济), from `family_bindings.csv`.
     pub family_bound: Vec<String>,
+    /// Chronic disease recognitions, `psn_no` → (`opsp_dise_code`, `begndate`), from
+    /// `chronic_recognitions.csv`.
+    pub chronic: HashMap<String, (String, String)>,
     pub region: String,
     server: Option<yibao_server::RunningServer>,
     /// The per-test PostgreSQL database, dropped by [`TestApp::stop`].
@@ -60,7 +63,8 @@ pub struct TestApp {
 }
 
 const PERSONS: u64 = 400;
-const SEED: u64 = 20_260_101;
+/// The generated city's seed (its credentials are derived from it).
+pub const SEED: u64 = 20_260_101;
 
 /// The PostgreSQL server the tests use.
 fn pg_url() -> String {
@@ -158,6 +162,11 @@ async fn fresh_pg_database() -> Option<String> {
 /// Starts a server with authentication on over a fresh database with the generated city.
 /// Returns `None` only for PostgreSQL when it is unreachable (and not required).
 pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    spawn_app_with(db, SignInRule::Count).await
+}
+
+/// [`spawn_app`] with a sign-in rule.
+pub async fn spawn_app_with(db: Db, sign_in: SignInRule) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let today = RequestClock::now().beijing.date();
     let registry = dir.path().join("registry");
@@ -176,6 +185,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         store.clone(),
         ServerConfig {
             auth: true,
+            sign_in,
             ..Default::default()
         },
     )
@@ -224,6 +234,15 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         .filter(|row| row["enddate"].is_empty())
         .map(|row| row["psn_no"].clone())
         .collect();
+    let chronic = read_csv(&registry.join("chronic_recognitions.csv"))
+        .into_iter()
+        .map(|row| {
+            (
+                row["psn_no"].clone(),
+                (row["opsp_dise_code"].clone(), row["begndate"].clone()),
+            )
+        })
+        .collect();
     let institutions = store
         .institutions()
         .into_iter()
@@ -236,6 +255,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
         persons,
         items,
         family_bound,
+        chronic,
         region,
         server: Some(server),
         pg_database: (db == Db::Postgres).then(|| url.rsplit_once('/').unwrap().1.to_owned()),
@@ -380,6 +400,36 @@ impl TestApp {
             .await;
         assert_eq!(status, 200, "{value}");
         value
+    }
+
+    /// Like [`TestApp::call`] with the envelope's `sign_no` set to `sign_no`.
+    pub async fn call_signed(
+        &self,
+        inst: &Institution,
+        infno: &str,
+        msgid: &str,
+        sign_no: &str,
+        input: Value,
+    ) -> Value {
+        let mut envelope = self.envelope(inst, infno, msgid, input);
+        envelope["sign_no"] = json!(sign_no);
+        let (status, value) = self
+            .post_raw(
+                yibao_server::infno::CALL_SERVICE_PATH,
+                Some((inst, infno)),
+                envelope.to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "{value}");
+        value
+    }
+
+    /// Messages of `fixmedins_code` the server served today without a valid sign-in.
+    pub fn unsigned_calls(&self, fixmedins_code: &str) -> u64 {
+        self.server
+            .as_ref()
+            .expect("the server runs")
+            .unsigned_calls(fixmedins_code)
     }
 
     /// Like [`TestApp::call`], asserting success; returns `output`.

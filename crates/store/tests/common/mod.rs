@@ -21,6 +21,8 @@ pub const SUSPENDED: &str = "H14050000009";
 pub struct TestDb {
     pub store: Store,
     pub label: &'static str,
+    /// The database's URL, for tests that open their own connection beside the store's.
+    pub url: String,
     pg: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -53,13 +55,15 @@ fn unique_suffix() -> String {
     )
 }
 
-async fn sqlite_db() -> TestDb {
+/// A fresh SQLite database in a temp folder.
+pub async fn sqlite_db() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
     let store = Store::connect(&url).await.expect("open SQLite");
     TestDb {
         store,
         label: "sqlite",
+        url,
         pg: None,
         _dir: Some(dir),
     }
@@ -90,12 +94,12 @@ async fn postgres_db() -> Option<TestDb> {
         .rsplit_once('/')
         .map(|(b, _)| b)
         .unwrap_or(&admin_url);
-    let store = Store::connect(&format!("{base}/{name}"))
-        .await
-        .expect("open PostgreSQL");
+    let url = format!("{base}/{name}");
+    let store = Store::connect(&url).await.expect("open PostgreSQL");
     Some(TestDb {
         store,
         label: "postgres",
+        url,
         pg: Some((admin_url, name)),
         _dir: None,
     })
@@ -109,6 +113,19 @@ where
 {
     let db = test(sqlite_db().await).await;
     db.drop_database().await;
+    if let Some(db) = postgres_db().await {
+        let db = test(db).await;
+        db.drop_database().await;
+    }
+}
+
+/// Runs `test` on a fresh PostgreSQL database only (for PostgreSQL's own locking behaviour);
+/// skipped like the PostgreSQL half of [`on_both`] when no server is reachable.
+pub async fn on_postgres<F, Fut>(test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = TestDb>,
+{
     if let Some(db) = postgres_db().await {
         let db = test(db).await;
         db.drop_database().await;

@@ -1,0 +1,93 @@
+//! The interface's settings in a region file (`regions/*.toml`): its `[interface]` table. The
+//! file's other tables belong to DRG/DIP payment (`docs/DRG-PAYMENT.md`) and are not read here.
+//!
+//! ```toml
+//! [interface]
+//! # "require": refuse a message without an open sign-in (9001) of the day;
+//! # "count": serve it and count it (the default when the table or the key is absent).
+//! sign_in = "count"
+//! ```
+
+use serde::Deserialize;
+
+use crate::SignInRule;
+
+/// What a region file sets for the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterfaceSettings {
+    /// `[interface] sign_in`.
+    pub sign_in: SignInRule,
+}
+
+impl Default for InterfaceSettings {
+    fn default() -> Self {
+        Self {
+            sign_in: SignInRule::Count,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RegionFile {
+    #[serde(default)]
+    interface: Option<InterfaceTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterfaceTable {
+    sign_in: Option<String>,
+}
+
+/// Reads the `[interface]` table of a region file's text; an error names the key.
+pub fn parse_interface_settings(text: &str) -> Result<InterfaceSettings, String> {
+    let file: RegionFile = toml::from_str(text).map_err(|err| format!("region file: {err}"))?;
+    let mut settings = InterfaceSettings::default();
+    if let Some(sign_in) = file.interface.and_then(|table| table.sign_in) {
+        settings.sign_in = match sign_in.as_str() {
+            "require" => SignInRule::Require,
+            "count" => SignInRule::Count,
+            other => {
+                return Err(format!(
+                    "interface.sign_in: `{other}` is not \"require\" or \"count\""
+                ))
+            }
+        };
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_rule_is_read_and_checked() {
+        let read = |text: &str| parse_interface_settings(text).map(|s| s.sign_in);
+        assert_eq!(read("[region]\nname = \"x\"\n"), Ok(SignInRule::Count));
+        assert_eq!(
+            read("[interface]\nsign_in = \"require\"\n"),
+            Ok(SignInRule::Require)
+        );
+        assert_eq!(
+            read("[interface]\nsign_in = \"count\"\n"),
+            Ok(SignInRule::Count)
+        );
+        assert_eq!(
+            read("[interface]\nsign_in = \"strict\"\n"),
+            Err("interface.sign_in: `strict` is not \"require\" or \"count\"".to_owned())
+        );
+        assert!(read("[interface]\nsignin = \"count\"\n")
+            .unwrap_err()
+            .contains("signin"));
+    }
+
+    #[test]
+    fn the_demo_region_file_counts() {
+        let text = include_str!("../../../regions/demo.toml");
+        assert_eq!(
+            parse_interface_settings(text).map(|s| s.sign_in),
+            Ok(SignInRule::Count)
+        );
+    }
+}
