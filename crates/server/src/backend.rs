@@ -339,8 +339,9 @@ pub struct FeeLine {
     pub bilg_dr_codg: String,
     /// 开单医师姓名.
     pub bilg_dr_name: String,
-    /// 医院审批标志.
-    pub hosp_appr_flag: Option<String>,
+    /// 医院审批标志 (`0`, `1`, `2`): required in 2204; a 2301 line without it is `0`, never
+    /// taken as approved.
+    pub hosp_appr_flag: String,
     /// 出院带药标志.
     pub dscg_tkdrug_flag: Option<String>,
     /// 生育费用标志.

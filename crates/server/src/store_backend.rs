@@ -267,7 +267,7 @@ fn store_command(command: Command) -> store::Command {
                     det_item_fee_sumamt_fen: line.det_item_fee_sumamt_fen,
                     cnt_e4: line.cnt_e4,
                     pric_micro: line.pric_e6,
-                    hosp_appr_flag: line.hosp_appr_flag.unwrap_or_else(|| "1".to_owned()),
+                    hosp_appr_flag: line.hosp_appr_flag,
                 })
                 .collect(),
         }),

@@ -41,6 +41,7 @@ on_both_databases!(
     inpatient_chain_with_reconciliation,
     family_accounts_pay_with_acct_used_flag_2,
     settlement_lists_are_grouped_versioned_and_private,
+    issue10_hosp_appr_flag_is_never_assumed,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -1275,4 +1276,100 @@ async fn settlement_lists_are_grouped_versioned_and_private(app: &TestApp) {
     assert!(msg.contains("was reversed"), "{msg}");
     assert_eq!(app.row_counts().await, counts);
     assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// 2401 for `person` at `inst` (med_type 21); returns `mdtrt_id`.
+async fn admit(app: &TestApp, inst: &Institution, person: &Person, seq: u32) -> String {
+    let admitted_at = format!("{} 00:00:01", &now_text()[..10]);
+    let admission = json!({
+        "psn_no": person.psn_no, "insutype": person.insutype, "begntime": admitted_at,
+        "mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno, "med_type": "21",
+        "ipt_no": format!("IPT-{seq}"), "adm_dept_codg": "A03", "adm_dept_name": "内科",
+        "dscg_maindiag_code": "I10.x00", "dscg_maindiag_name": "高血压"
+    });
+    let diagnosis = json!({"diag_type": "1", "maindiag_flag": "1", "diag_srt_no": "1",
+        "diag_code": "I10.x00", "diag_name": "高血压", "diag_dept": "内科", "dise_dor_no": "D1",
+        "dise_dor_name": "医生", "diag_time": admitted_at, "vali_flag": "1"});
+    let output = app
+        .ok(
+            inst,
+            "2401",
+            &msgid(inst, seq),
+            json!({"mdtrtinfo": admission, "diseinfo": diagnosis}),
+        )
+        .await;
+    output["result"]["mdtrt_id"].as_str().unwrap().to_owned()
+}
+
+/// A restricted-use (限制使用) catalogue item.
+fn restricted_item(app: &TestApp) -> &common::Item {
+    app.items
+        .iter()
+        .find(|item| item.lmt_used_flag)
+        .expect("the demo catalogue has restricted items")
+}
+
+/// Issue 10: 2204 requires `hosp_appr_flag` on every line (a line without it is refused, naming
+/// it); a 2301 line without it is not approved, so a restricted item is fully self-paid.
+async fn issue10_hosp_appr_flag_is_never_assumed(app: &TestApp) {
+    let inst = hospital(app, 6);
+    let person = employee(app, 6);
+    let mdtrt_id = register(app, inst, person, 300).await;
+    let restricted = restricted_item(app);
+    let counts = app.row_counts().await;
+    for absent in [None, Some(json!("")), Some(json!(null))] {
+        let mut lines: Vec<Value> = (0..4)
+            .map(|idx| fee_line(person, &mdtrt_id, "B1", 1 + idx, restricted, 1))
+            .collect();
+        match &absent {
+            None => {
+                lines[3].as_object_mut().unwrap().remove("hosp_appr_flag");
+            }
+            Some(value) => lines[3]["hosp_appr_flag"] = value.clone(),
+        }
+        let msg = app
+            .refused(inst, "2204", &msgid(inst, 301), json!({"feedetail": lines}))
+            .await;
+        assert_eq!(msg, "input.feedetail[3].hosp_appr_flag: is required");
+    }
+    let mut line = fee_line(person, &mdtrt_id, "B1", 1, restricted, 1);
+    line["hosp_appr_flag"] = json!("7");
+    let msg = app
+        .refused(inst, "2204", &msgid(inst, 302), json!({"feedetail": [line]}))
+        .await;
+    assert_eq!(
+        msg,
+        "input.feedetail[0].hosp_appr_flag: `7` is not one of 0, 1, 2"
+    );
+    assert_eq!(app.row_counts().await, counts);
+    // Sent: 0 (no approval) makes the restricted item self-paid, 1 (approved) reimbursable.
+    let mut lines = vec![
+        fee_line(person, &mdtrt_id, "B1", 1, restricted, 1),
+        fee_line(person, &mdtrt_id, "B1", 2, restricted, 1),
+    ];
+    lines[0]["hosp_appr_flag"] = json!("0");
+    let output = app
+        .ok(inst, "2204", &msgid(inst, 303), json!({"feedetail": lines}))
+        .await;
+    let result = &output["result"];
+    assert_eq!(result[0]["fulamt_ownpay_amt"], result[0]["det_item_fee_sumamt"]);
+    assert_eq!(fen(&result[1]["fulamt_ownpay_amt"]), 0, "{result}");
+
+    // 2301 does not require the flag; a line without it is not approved.
+    let resident = app
+        .persons
+        .iter()
+        .filter(|p| p.insutype == "390")
+        .nth(6)
+        .expect("residents");
+    let mdtrt_id = admit(app, inst, resident, 304).await;
+    let mut line = fee_line(resident, &mdtrt_id, "", 1, restricted, 1);
+    line["med_type"] = json!("21");
+    line.as_object_mut().unwrap().remove("hosp_appr_flag");
+    let output = app
+        .ok(inst, "2301", &msgid(inst, 305), json!({"feedetail": [line]}))
+        .await;
+    let result = &output["result"][0];
+    assert_eq!(result["fulamt_ownpay_amt"], result["det_item_fee_sumamt"]);
+    assert_eq!(fen(&result["inscp_scp_amt"]), 0, "{result}");
 }

@@ -18,8 +18,8 @@ use crate::limits::{
     TEXT_CHARS_MAX,
 };
 use crate::wire::check::{
-    amount, date, date_time, decimal, one_of, opt_amount, opt_date, opt_date_time, opt_flag,
-    opt_text, rows_max, text,
+    amount, date, date_time, decimal, one_of, opt_amount, opt_date, opt_date_time, opt_digit_code,
+    opt_flag, opt_text, rows_max, text,
 };
 use crate::wire::scalar::{
     Amount, Date, DateTime, Decimal, Node, Opt, Price, Quantity, Rows, Text,
@@ -479,6 +479,11 @@ fn line_total_fen(pric_e6: i64, cnt_e4: i64) -> i64 {
     rounded as i64
 }
 
+/// 医院审批标志: `0` 无须审批 (no approval), `1` 审批通过, `2` 审批不通过 (§5.4).
+const HOSP_APPR_FLAGS: &[&str] = &["0", "1", "2"];
+/// The approval flag of a 2301 line that sends none: no approval.
+const HOSP_APPR_NONE: &str = "0";
+
 /// Difference tolerated between `det_item_fee_sumamt` and `pric × cnt` (§3A: 0.01 yuan).
 const LINE_TOTAL_TOLERANCE_FEN: i64 = 1;
 
@@ -558,7 +563,26 @@ impl FeeInput {
                 bilg_dept_name: text(&row.bilg_dept_name, node, "bilg_dept_name", 100)?,
                 bilg_dr_codg: text(&row.bilg_dr_codg, node, "bilg_dr_codg", ID_CHARS_MAX)?,
                 bilg_dr_name: text(&row.bilg_dr_name, node, "bilg_dr_name", 50)?,
-                hosp_appr_flag: opt_text(&row.hosp_appr_flag, node, "hosp_appr_flag", 3)?,
+                hosp_appr_flag: {
+                    let flag = opt_digit_code(
+                        &row.hosp_appr_flag,
+                        node,
+                        "hosp_appr_flag",
+                        HOSP_APPR_FLAGS,
+                    )?;
+                    match (flag, setting) {
+                        (Some(flag), _) => flag,
+                        // Required in 2204 (表79): a missing approval is never taken as given.
+                        (None, Setting::Outpatient) => {
+                            return Err(AppError::required(format!(
+                                "input.{node}.hosp_appr_flag"
+                            )))
+                        }
+                        // Optional in 2301 (表91): absent means no approval was given (`0`),
+                        // so a restricted item is self-paid (§3A).
+                        (None, Setting::Inpatient) => HOSP_APPR_NONE.to_owned(),
+                    }
+                },
                 dscg_tkdrug_flag: opt_text(&row.dscg_tkdrug_flag, node, "dscg_tkdrug_flag", 3)?,
                 matn_fee_flag: opt_text(&row.matn_fee_flag, node, "matn_fee_flag", CODE_CHARS_MAX)?,
                 memo: opt_text(&row.memo, node, "memo", TEXT_CHARS_MAX)?,
