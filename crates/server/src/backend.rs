@@ -21,7 +21,7 @@ pub struct Meta {
     pub msgid: String,
     /// The transaction.
     pub infno: Infno,
-    /// SHA-256 of the code and the input text; equal exactly when a replay has the same content.
+    /// [`Command::fingerprint`]: equal exactly when a replay has the same content.
     pub fingerprint: [u8; 32],
     /// The request time (Beijing time), read once by the server when the request arrived.
     pub at: NaiveDateTime,
@@ -189,6 +189,32 @@ pub enum Command {
     UploadSetlList(Box<yibao_store::SetlListUpload>),
     /// 4103 结算清单信息查询: the calling institution's own lists with their groups.
     QuerySetlLists(yibao_store::SetlListQuery),
+}
+
+impl Command {
+    /// SHA-256 of the transaction code and the parsed command: two messages with the same
+    /// `msgid` are "the same content" exactly when this agrees. Being taken after parsing, it
+    /// does not see what the tolerances of §3A make equal (key order, whitespace, `2505.45` sent
+    /// as a number or a string, `""` for absent, `input` as an object or a string, ignored keys),
+    /// and it sees every value the command carries.
+    pub fn fingerprint(&self, infno: Infno) -> [u8; 32] {
+        use sha2::Digest as _;
+        use std::fmt::Write as _;
+        /// Feeds formatted text into the hash without building it in memory first.
+        struct Hashing(sha2::Sha256);
+        impl std::fmt::Write for Hashing {
+            fn write_str(&mut self, text: &str) -> std::fmt::Result {
+                self.0.update(text.as_bytes());
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing(sha2::Sha256::new());
+        // The derived `Debug` writes every field of the command, by name and in declaration
+        // order, with exact integers for amounts: a canonical text of the parsed message.
+        // Writing into a hash cannot fail.
+        let _ = write!(hashing, "{}\n{self:?}", infno.code());
+        hashing.0.finalize().into()
+    }
 }
 
 /// A visit named by the hospital: every visit command carries both ids.

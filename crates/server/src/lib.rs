@@ -284,7 +284,7 @@ async fn serve_one<B: Backend>(
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
         infno: envelope.infno,
-        fingerprint: envelope.fingerprint(),
+        fingerprint: command.fingerprint(envelope.infno),
         at: clock.beijing,
         mdtrtarea_admvs: envelope.mdtrtarea_admvs.clone(),
         insuplc_admdvs: envelope.insuplc_admdvs.clone(),

@@ -42,6 +42,7 @@ on_both_databases!(
     family_accounts_pay_with_acct_used_flag_2,
     settlement_lists_are_grouped_versioned_and_private,
     issue10_hosp_appr_flag_is_never_assumed,
+    issue10_a_rebuilt_retry_gets_the_stored_answer,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -1372,4 +1373,115 @@ async fn issue10_hosp_appr_flag_is_never_assumed(app: &TestApp) {
     let result = &output["result"][0];
     assert_eq!(result["fulamt_ownpay_amt"], result["det_item_fee_sumamt"]);
     assert_eq!(fen(&result["inscp_scp_amt"]), 0, "{result}");
+}
+
+/// JSON text of `value` as another client would build it: keys in reverse order, spaces and
+/// newlines between tokens, and every number sent as a string (or every numeric string as a
+/// number when `numbers` is true).
+fn rebuilt(value: &Value, numbers: bool) -> String {
+    match value {
+        Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .rev()
+                .map(|(key, value)| format!("\n  {} : {}", json!(key), rebuilt(value, numbers)))
+                .collect();
+            format!("{{ {} \n}}", fields.join(" ,"))
+        }
+        Value::Array(rows) => {
+            let rows: Vec<String> = rows.iter().map(|row| rebuilt(row, numbers)).collect();
+            format!("[ {} ]", rows.join(" , "))
+        }
+        Value::Number(number) if !numbers => json!(number.to_string()).to_string(),
+        Value::String(text)
+            if numbers && !text.is_empty() && text.parse::<f64>().is_ok() && !text.starts_with('0') =>
+        {
+            text.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Issue 10: the idempotency fingerprint is over the parsed input. A client that rebuilds its
+/// message on retry (other key order, whitespace, amounts as numbers instead of strings) gets
+/// the stored answer and writes nothing; a retry with a different value is still refused.
+async fn issue10_a_rebuilt_retry_gets_the_stored_answer(app: &TestApp) {
+    let inst = hospital(app, 7);
+    let person = employee(app, 7);
+    let path = yibao_server::infno::CALL_SERVICE_PATH;
+    let mdtrt_id = register(app, inst, person, 310).await;
+    let lines: Vec<Value> = (0..3)
+        .map(|idx| fee_line(person, &mdtrt_id, "B1", 1 + idx, &app.items[idx * 5], 2))
+        .collect();
+    let total: i64 = lines
+        .iter()
+        .map(|line| {
+            yibao_server::wire::scalar::parse_decimal(
+                line["det_item_fee_sumamt"].as_str().unwrap(),
+                2,
+            )
+            .unwrap()
+        })
+        .sum();
+    let upload_msgid = msgid(inst, 311);
+    let envelope = app.envelope(inst, "2204", &upload_msgid, json!({"feedetail": lines}));
+    let (_, first) = app
+        .post_raw(path, Some((inst, "2204")), envelope.to_string())
+        .await;
+    assert_eq!(first["infcode"], json!(0), "{first}");
+    let counts = app.row_counts().await;
+    let (_, again) = app
+        .post_raw(path, Some((inst, "2204")), rebuilt(&envelope, true))
+        .await;
+    assert_eq!(again["infcode"], json!(0), "{again}");
+    assert_eq!(again["output"], first["output"]);
+    assert_eq!(app.row_counts().await, counts);
+
+    let mut input = settle_input("request-2207A", person, &mdtrt_id, "B1", total);
+    for field in [
+        "fulamt_ownpay_amt",
+        "overlmt_selfpay",
+        "preselfpay_amt",
+        "inscp_scp_amt",
+    ] {
+        input["data"].as_object_mut().unwrap().remove(field);
+    }
+    // The first send has the amount as a JSON number, the retry as a string (`2505.45`).
+    let total_text = yibao_server::wire::scalar::format_decimal(total, 2);
+    input["data"]["medfee_sumamt"] = total_text.parse::<Value>().unwrap();
+    let settle_msgid = msgid(inst, 312);
+    let envelope = app.envelope(inst, "2207", &settle_msgid, input.clone());
+    let (_, first) = app
+        .post_raw(path, Some((inst, "2207")), envelope.to_string())
+        .await;
+    assert_eq!(first["infcode"], json!(0), "{first}");
+    let counts = app.row_counts().await;
+    let retry = rebuilt(&envelope, false);
+    assert!(retry.contains(&format!("\"medfee_sumamt\" : \"{total_text}\"")), "{retry}");
+    let (_, again) = app.post_raw(path, Some((inst, "2207")), retry).await;
+    assert_eq!(again["infcode"], json!(0), "{again}");
+    assert_eq!(again["output"], first["output"]);
+    assert_eq!(app.row_counts().await, counts);
+    // Different values under the same msgid: refused, naming msgid, nothing written.
+    for (field, value) in [
+        (
+            "medfee_sumamt",
+            json!(yibao_server::wire::scalar::format_decimal(total + 1, 2)),
+        ),
+        ("chrg_bchno", json!("B2")),
+        ("acct_used_flag", json!("0")),
+    ] {
+        let mut changed = envelope.clone();
+        changed["input"]["data"][field] = value;
+        let (_, conflict) = app
+            .post_raw(path, Some((inst, "2207")), rebuilt(&changed, false))
+            .await;
+        assert_eq!(conflict["infcode"], json!(-1), "{conflict}");
+        let msg = conflict["err_msg"].as_str().unwrap();
+        assert!(
+            msg.starts_with(&format!("msgid: {settle_msgid} exists with different content")),
+            "{field}: {msg}"
+        );
+    }
+    assert_eq!(app.row_counts().await, counts);
 }

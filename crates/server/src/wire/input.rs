@@ -988,6 +988,27 @@ struct CumulativeData {
 mod tests {
     use super::*;
 
+    fn fingerprint(body: &str) -> [u8; 32] {
+        let envelope = crate::envelope::parse_request(body.as_bytes()).unwrap();
+        command(&envelope).unwrap().fingerprint(envelope.infno)
+    }
+
+    #[test]
+    fn fingerprint_is_over_the_parsed_input() {
+        let head = r#"{"infno":"2207","msgid":"m1","fixmedins_code":"H1","input":"#;
+        let sent = format!(
+            r#"{head}{{"data":{{"psn_no":"P1","mdtrt_cert_type":"02","med_type":"11","medfee_sumamt":2505.45,"psn_setlway":"01","mdtrt_id":"M1","chrg_bchno":"B1","acct_used_flag":"1","insutype":"310","invono":""}}}}}}"#
+        );
+        let rebuilt = format!(
+            "{head} {{ \"data\" : {{ \"insutype\":310, \"acct_used_flag\":\"01\",\n \"chrg_bchno\":\"B1\", \"mdtrt_id\":\"M1\", \"psn_setlway\":\"01\", \"medfee_sumamt\":\"2505.450\", \"med_type\":11, \"mdtrt_cert_type\":\"02\", \"psn_no\":\"P1\", \"exp_content\": {{\"x\":1}} }} }} }}"
+        );
+        assert_eq!(fingerprint(&sent), fingerprint(&rebuilt));
+        let other_amount = sent.replace("2505.45", "2505.46");
+        assert_ne!(fingerprint(&sent), fingerprint(&other_amount));
+        let other_code = sent.replace(r#""infno":"2207""#, r#""infno":"2207A""#);
+        assert_ne!(fingerprint(&sent), fingerprint(&other_code));
+    }
+
     #[test]
     fn line_total_rounds_half_up() {
         assert_eq!(line_total_fen(120_000_000, 100_000), 120_000); // 120 × 10 = 1200.00
