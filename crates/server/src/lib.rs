@@ -268,6 +268,7 @@ async fn serve_one<B: Backend>(
         }
         PathInfno::Code(code) => return Err(path_mismatch(&code, envelope.infno)),
     }
+    check_api_name(headers, envelope.infno)?;
     if let Some(institution) = &authenticated {
         if *institution != envelope.fixmedins_code {
             return Err(AppError::field(
@@ -324,6 +325,40 @@ fn path_mismatch(path_code: &str, infno: Infno) -> AppError {
             infno.code()
         ),
     )
+}
+
+/// The gateway's `_api_name` header names the transaction (`2204` or `api_2204`, §1.2); when it
+/// names one, it must be the envelope's. A header naming no transaction (a gateway's own service
+/// name) says nothing about the message and is not compared; without authentication the header
+/// may be absent.
+fn check_api_name(headers: &HeaderMap, infno: Infno) -> Result<(), AppError> {
+    let Some(api_name) = headers
+        .get(auth::HEADER_API_NAME)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+    else {
+        return Ok(());
+    };
+    let code = match api_name.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("api_") => &api_name[4..],
+        _ => api_name,
+    };
+    // A transaction code: four digits, then at most two letters or digits (`2207A`, `100001`),
+    // served here or not.
+    let names_a_transaction = (4..=6).contains(&code.len())
+        && code.bytes().take(4).all(|b| b.is_ascii_digit())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric());
+    match names_a_transaction && !code.eq_ignore_ascii_case(infno.code()) {
+        true => Err(AppError::field(
+            auth::HEADER_API_NAME,
+            format!(
+                "`{}` names another transaction than infno `{}`",
+                wire::scalar::truncate(api_name, 20),
+                infno.code()
+            ),
+        )),
+        false => Ok(()),
+    }
 }
 
 /// Reads the body, refusing one over [`BODY_BYTES_MAX`] before parsing anything: by its

@@ -563,33 +563,52 @@ async fn hostile_requests_write_nothing(app: &TestApp) {
         "{value}"
     );
 
-    // Malformed, wrong types, missing fields, oversized.
+    // Malformed, wrong types, missing fields, a header naming another transaction.
     let hostile = [
-        "{\"infno\":\"2204\",".to_owned(),
-        app.envelope(
-            owner,
+        ("2204", "{\"infno\":\"2204\",".to_owned()),
+        (
             "2204",
-            &msgid(owner, 54),
-            json!({"feedetail": [{"cnt": [1]}]}),
-        )
-        .to_string(),
-        app.envelope(
-            owner,
+            app.envelope(
+                owner,
+                "2204",
+                &msgid(owner, 54),
+                json!({"feedetail": [{"cnt": [1]}]}),
+            )
+            .to_string(),
+        ),
+        (
             "2207",
-            &msgid(owner, 55),
-            json!({"data": {"psn_no": person.psn_no}}),
-        )
-        .to_string(),
-        app.envelope(
-            owner,
+            app.envelope(
+                owner,
+                "2207",
+                &msgid(owner, 55),
+                json!({"data": {"psn_no": person.psn_no}}),
+            )
+            .to_string(),
+        ),
+        (
             "2207",
-            &msgid(owner, 56),
-            json!({"data": {"medfee_sumamt": "12.345"}}),
-        )
-        .to_string(),
+            app.envelope(
+                owner,
+                "2207",
+                &msgid(owner, 56),
+                json!({"data": {"medfee_sumamt": "12.345"}}),
+            )
+            .to_string(),
+        ),
+        (
+            "2204",
+            app.envelope(
+                owner,
+                "2202",
+                &msgid(owner, 58),
+                json!({"data": {"psn_no": person.psn_no, "mdtrt_id": mdtrt_id, "ipt_otp_no": "OP50"}}),
+            )
+            .to_string(),
+        ),
     ];
-    for body in hostile {
-        let (status, value) = app.post_raw(path, Some((owner, "2204")), body).await;
+    for (api_name, body) in hostile {
+        let (status, value) = app.post_raw(path, Some((owner, api_name)), body).await;
         assert_eq!(status, 200);
         assert_eq!(value["infcode"], json!(-1), "{value}");
         assert!(value["err_msg"].as_str().unwrap().contains(':'), "{value}");
@@ -1336,7 +1355,12 @@ async fn issue10_hosp_appr_flag_is_never_assumed(app: &TestApp) {
     let mut line = fee_line(person, &mdtrt_id, "B1", 1, restricted, 1);
     line["hosp_appr_flag"] = json!("7");
     let msg = app
-        .refused(inst, "2204", &msgid(inst, 302), json!({"feedetail": [line]}))
+        .refused(
+            inst,
+            "2204",
+            &msgid(inst, 302),
+            json!({"feedetail": [line]}),
+        )
         .await;
     assert_eq!(
         msg,
@@ -1353,7 +1377,10 @@ async fn issue10_hosp_appr_flag_is_never_assumed(app: &TestApp) {
         .ok(inst, "2204", &msgid(inst, 303), json!({"feedetail": lines}))
         .await;
     let result = &output["result"];
-    assert_eq!(result[0]["fulamt_ownpay_amt"], result[0]["det_item_fee_sumamt"]);
+    assert_eq!(
+        result[0]["fulamt_ownpay_amt"],
+        result[0]["det_item_fee_sumamt"]
+    );
     assert_eq!(fen(&result[1]["fulamt_ownpay_amt"]), 0, "{result}");
 
     // 2301 does not require the flag; a line without it is not approved.
@@ -1368,7 +1395,12 @@ async fn issue10_hosp_appr_flag_is_never_assumed(app: &TestApp) {
     line["med_type"] = json!("21");
     line.as_object_mut().unwrap().remove("hosp_appr_flag");
     let output = app
-        .ok(inst, "2301", &msgid(inst, 305), json!({"feedetail": [line]}))
+        .ok(
+            inst,
+            "2301",
+            &msgid(inst, 305),
+            json!({"feedetail": [line]}),
+        )
         .await;
     let result = &output["result"][0];
     assert_eq!(result["fulamt_ownpay_amt"], result["det_item_fee_sumamt"]);
@@ -1394,7 +1426,10 @@ fn rebuilt(value: &Value, numbers: bool) -> String {
         }
         Value::Number(number) if !numbers => json!(number.to_string()).to_string(),
         Value::String(text)
-            if numbers && !text.is_empty() && text.parse::<f64>().is_ok() && !text.starts_with('0') =>
+            if numbers
+                && !text.is_empty()
+                && text.parse::<f64>().is_ok()
+                && !text.starts_with('0') =>
         {
             text.clone()
         }
@@ -1457,7 +1492,10 @@ async fn issue10_a_rebuilt_retry_gets_the_stored_answer(app: &TestApp) {
     assert_eq!(first["infcode"], json!(0), "{first}");
     let counts = app.row_counts().await;
     let retry = rebuilt(&envelope, false);
-    assert!(retry.contains(&format!("\"medfee_sumamt\" : \"{total_text}\"")), "{retry}");
+    assert!(
+        retry.contains(&format!("\"medfee_sumamt\" : \"{total_text}\"")),
+        "{retry}"
+    );
     let (_, again) = app.post_raw(path, Some((inst, "2207")), retry).await;
     assert_eq!(again["infcode"], json!(0), "{again}");
     assert_eq!(again["output"], first["output"]);
@@ -1479,7 +1517,9 @@ async fn issue10_a_rebuilt_retry_gets_the_stored_answer(app: &TestApp) {
         assert_eq!(conflict["infcode"], json!(-1), "{conflict}");
         let msg = conflict["err_msg"].as_str().unwrap();
         assert!(
-            msg.starts_with(&format!("msgid: {settle_msgid} exists with different content")),
+            msg.starts_with(&format!(
+                "msgid: {settle_msgid} exists with different content"
+            )),
             "{field}: {msg}"
         );
     }

@@ -125,6 +125,38 @@ async fn call_service_with_infno_suffix_must_agree() {
     assert_eq!(value["infcode"], json!(-1));
 }
 
+/// Issue 10: an `_api_name` header that names a transaction (`2204`, `api_2204`) must name the
+/// envelope's; a header that names no transaction (a gateway's service name) is not compared.
+#[tokio::test]
+async fn issue10_api_name_header_must_agree_with_infno() {
+    let app = app(false).await;
+    let send = |api_name: &'static str| {
+        let request = Request::post(CALL_SERVICE_PATH)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("_api_name", api_name)
+            .body(Body::from(envelope("2207", json!({}))))
+            .unwrap();
+        let router = app.router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let value: Value = serde_json::from_slice(&bytes).unwrap();
+            value["err_msg"].as_str().unwrap().to_owned()
+        }
+    };
+    for other in ["2204", "api_2204", "API_2207A", "3202"] {
+        let msg = send(other).await;
+        assert_eq!(
+            msg,
+            format!("_api_name: `{other}` names another transaction than infno `2207`")
+        );
+    }
+    for agreeing in ["2207", "api_2207", "hsa.fsi.callService", ""] {
+        let msg = send(agreeing).await;
+        assert!(msg.starts_with("input.data."), "{agreeing}: {msg}");
+    }
+}
+
 #[tokio::test]
 async fn unknown_infno_gets_the_reduced_error_shape() {
     let app = app(false).await;

@@ -574,9 +574,7 @@ impl FeeInput {
                         (Some(flag), _) => flag,
                         // Required in 2204 (表79): a missing approval is never taken as given.
                         (None, Setting::Outpatient) => {
-                            return Err(AppError::required(format!(
-                                "input.{node}.hosp_appr_flag"
-                            )))
+                            return Err(AppError::required(format!("input.{node}.hosp_appr_flag")))
                         }
                         // Optional in 2301 (表91): absent means no approval was given (`0`),
                         // so a restricted item is self-paid (§3A).
