@@ -228,13 +228,16 @@ pub struct VisitRef {
     pub ipt_otp_no: Option<String>,
 }
 
-/// 1101 query: by credential (就诊凭证) or by identity document.
+/// 1101 query: by credential (就诊凭证), by identity document or by person number.
 #[derive(Debug, Clone)]
 pub struct PersonQuery {
-    /// 就诊凭证类型 (`01` e-credential, `02` id card, `03` social security card).
-    pub mdtrt_cert_type: String,
-    /// 就诊凭证编号.
+    /// 就诊凭证类型 (`01` e-credential, `02` id card, `03` social security card); may be absent
+    /// when `certno` or `psn_no` identifies the person (spec §6 V6).
+    pub mdtrt_cert_type: Option<String>,
+    /// 就诊凭证编号 (read only with its type).
     pub mdtrt_cert_no: Option<String>,
+    /// 人员编号, when sent (not in 表7, but clients that have it send it).
+    pub psn_no: Option<String>,
     /// 人员证件类型.
     pub psn_cert_type: Option<String>,
     /// 证件号码.

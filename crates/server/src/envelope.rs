@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 
 use crate::error::AppError;
 use crate::infno::Infno;
-use crate::limits::{INFNO_CHARS_MAX, MSGID_CHARS_MAX, TEXT_CHARS_MAX};
+use crate::limits::{INFNO_CHARS_MAX, MSGID_CHARS_MAX, SIGN_NO_CHARS_MAX, TEXT_CHARS_MAX};
 use crate::wire::scalar::{truncate, DateTime, Opt, Text};
 
 /// The envelope as sent: every field lenient, `input` kept as its raw JSON.
@@ -174,7 +174,7 @@ pub fn parse_request(body: &[u8]) -> Result<RequestEnvelope<'_>, AppError> {
     let opter = text_max(raw.opter, "opter", 30)?;
     let opter_name = text_max(raw.opter_name, "opter_name", 50)?;
     let fixmedins_name = text_max(raw.fixmedins_name, "fixmedins_name", 200)?;
-    let sign_no = text_max(raw.sign_no, "sign_no", 30)?;
+    let sign_no = text_max(raw.sign_no, "sign_no", SIGN_NO_CHARS_MAX)?;
     // Read for their length limits only; the server does not route on them.
     text_max(raw.recer_sys_code, "recer_sys_code", 10)?;
     text_max(raw.infver, "infver", 6)?;

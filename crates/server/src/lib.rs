@@ -237,7 +237,7 @@ async fn handle<B: Backend>(
 ) -> Response {
     let clock = RequestClock::now();
     match serve_one(&state, &clock, path, &headers, body).await {
-        Ok(output) => respond_ok(&state, &clock, &output),
+        Ok(answer) => respond_ok(&state, &clock, &answer),
         Err(err) => respond_error(&clock, err),
     }
 }
@@ -248,7 +248,7 @@ async fn serve_one<B: Backend>(
     path: PathInfno,
     headers: &HeaderMap,
     body: Body,
-) -> Result<String, AppError> {
+) -> Result<Answer, AppError> {
     // The gateway comes first: an unauthenticated client learns nothing about the envelope.
     let authenticated = match &state.keys {
         Some(keys) => Some(
@@ -281,6 +281,10 @@ async fn serve_one<B: Backend>(
         }
     }
     let command = wire::input::command(&envelope)?;
+    let declared = match &command {
+        backend::Command::Settle(settle) => settle.declared,
+        _ => None,
+    };
     let meta = Meta {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
@@ -314,7 +318,17 @@ async fn serve_one<B: Backend>(
         backend::BackendError::User { field, reason } => AppError::User { field, reason },
         backend::BackendError::Internal(err) => AppError::Internal(err),
     })?;
-    Ok(wire::output::into_output(outcome))
+    let output = wire::output::into_output(outcome);
+    let warn_msg = declared
+        .as_ref()
+        .and_then(|declared| wire::output::declared_split_warning(&output, declared));
+    Ok(Answer { output, warn_msg })
+}
+
+/// A successful answer: the output JSON text and the envelope's `warn_msg`.
+struct Answer {
+    output: String,
+    warn_msg: Option<String>,
 }
 
 fn path_mismatch(path_code: &str, infno: Infno) -> AppError {
@@ -391,21 +405,26 @@ fn json_response(status: StatusCode, body: String) -> Response {
 }
 
 /// The success envelope around `output` (JSON text we rendered), written in one piece.
-fn respond_ok<B>(state: &AppState<B>, clock: &RequestClock, output: &str) -> Response {
+fn respond_ok<B>(state: &AppState<B>, clock: &RequestClock, answer: &Answer) -> Response {
+    let output = &answer.output;
     let stamp = clock.stamp();
     let serial = state.serial.fetch_add(1, Ordering::Relaxed) % 10_000_000_000;
     let refmsgid = format!("{}{}{serial:010}", state.receiver_admdvs, &stamp[..14]);
     let mut body = String::with_capacity(200 + output.len());
-    // Every value written here is our own digits, so no escaping is needed.
+    // Every value written here but the warning is our own digits, so needs no escaping.
     body.push_str("{\"infcode\":0,\"inf_refmsgid\":\"");
     body.push_str(&refmsgid);
     body.push_str("\",\"refmsg_time\":\"");
     body.push_str(&stamp);
     body.push_str("\",\"respond_time\":\"");
     body.push_str(&stamp);
-    body.push_str(
-        "\",\"err_msg\":null,\"warn_msg\":null,\"cainfo\":null,\"signtype\":null,\"output\":",
-    );
+    body.push_str("\",\"err_msg\":null,\"warn_msg\":");
+    match &answer.warn_msg {
+        // Our own text, but it quotes amounts and field names: escaped as JSON.
+        Some(warning) => body.push_str(&serde_json::Value::from(warning.as_str()).to_string()),
+        None => body.push_str("null"),
+    }
+    body.push_str(",\"cainfo\":null,\"signtype\":null,\"output\":");
     body.push_str(output);
     body.push('}');
     json_response(StatusCode::OK, body)

@@ -19,6 +19,11 @@ pub const DIAGNOSES_PER_MESSAGE_MAX: usize = 50;
 /// Longest `msgid` (§2: C 30).
 pub const MSGID_CHARS_MAX: usize = 30;
 
+/// Longest `sign_no` accepted in the envelope. §2 types it C 30, but the spec's own 1101
+/// example (§6 V6) sends a 32-character hex UUID and real platforms accept it; 64 holds a UUID
+/// with its dashes (36) with room to spare.
+pub const SIGN_NO_CHARS_MAX: usize = 64;
+
 /// Longest `infno` (§2: 4 by HN, 6 by B; codes such as `2203A` and `100001` need 6).
 pub const INFNO_CHARS_MAX: usize = 6;
 

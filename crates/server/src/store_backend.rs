@@ -89,7 +89,13 @@ impl Backend for store::Store {
     ) -> Result<Outcome, BackendError> {
         let command = match command {
             Command::PersonInfo(query) => {
-                let key = query.mdtrt_cert_no.or(query.certno).unwrap_or_default();
+                // The credential number counts only with its type; then the identity document,
+                // then the person number.
+                let credential = query.mdtrt_cert_type.and(query.mdtrt_cert_no);
+                let key = credential
+                    .or(query.certno)
+                    .or(query.psn_no)
+                    .unwrap_or_default();
                 let person = self
                     .person_info(&key)
                     .await
@@ -298,14 +304,6 @@ fn store_command(command: Command) -> store::Command {
             psn_setlway: s.psn_setlway,
             invono: s.invono.unwrap_or_default(),
             mid_setl_flag: s.mid_setl,
-            claimed_split_fen: s.declared.map(|d| {
-                [
-                    d.fulamt_ownpay_fen,
-                    d.overlmt_selfpay_fen,
-                    d.preselfpay_fen,
-                    d.inscp_scp_fen,
-                ]
-            }),
         }),
         Command::ReverseSettlement { setl_id, visit, .. } => {
             store::Command::ReverseSettlement(store::ReverseSettlement {

@@ -43,6 +43,7 @@ on_both_databases!(
     settlement_lists_are_grouped_versioned_and_private,
     issue10_hosp_appr_flag_is_never_assumed,
     issue10_a_rebuilt_retry_gets_the_stored_answer,
+    issue10_spec_vectors_are_answered_as_the_real_platform_did,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -413,7 +414,11 @@ async fn outpatient_chain_in_spec_shapes(app: &TestApp) {
         input["data"][field] = pre["setlinfo"][field].clone();
     }
     let settle_msgid = msgid(inst, 26);
-    let settled = app.ok(inst, "2207A", &settle_msgid, input).await;
+    let answer = app.call(inst, "2207A", &settle_msgid, input).await;
+    assert_eq!(answer["infcode"], json!(0), "{answer}");
+    // The declared split is the platform's own: no warning.
+    assert_eq!(answer["warn_msg"], Value::Null, "{answer}");
+    let settled = answer["output"].clone();
     let spec = vector("response-2207");
     assert_has_fields(
         &settled,
@@ -1524,4 +1529,231 @@ async fn issue10_a_rebuilt_retry_gets_the_stored_answer(app: &TestApp) {
         );
     }
     assert_eq!(app.row_counts().await, counts);
+}
+
+/// A spec §6 request replayed from `inst`: the vector's envelope and input as captured, with only
+/// what names our world replaced (the institution and its region, the message id, and the
+/// `input.<node>.<field>` values in `replace`: the person, the visit, the times). Returns the
+/// whole answer.
+async fn replay(
+    app: &TestApp,
+    inst: &Institution,
+    name: &str,
+    msgid: &str,
+    node: &str,
+    replace: &[(&str, Value)],
+) -> Value {
+    let mut input = vector(name)["input"].clone();
+    for (key, value) in replace {
+        input[node][*key] = value.clone();
+    }
+    replay_input(app, inst, name, msgid, input).await
+}
+
+/// Like [`replay`], with the whole `input` given.
+async fn replay_input(
+    app: &TestApp,
+    inst: &Institution,
+    name: &str,
+    msgid: &str,
+    input: Value,
+) -> Value {
+    let mut request = vector(name);
+    request["input"] = input;
+    request["msgid"] = json!(msgid);
+    request["fixmedins_code"] = json!(inst.fixmedins_code);
+    request["fixmedins_name"] = json!(inst.fixmedins_name);
+    request["mdtrtarea_admvs"] = json!(inst.admdvs);
+    request["insuplc_admdvs"] = json!(app.region);
+    let infno = request["infno"].as_str().unwrap().to_owned();
+    let (status, answer) = app
+        .post_raw(
+            yibao_server::infno::CALL_SERVICE_PATH,
+            Some((inst, &infno)),
+            request.to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{name}: {answer}");
+    answer
+}
+
+/// V2's 2201 and 2203A, then V3's 2204, for `person` today; returns the visit and the 2204
+/// output.
+async fn open_vector_visit(
+    app: &TestApp,
+    inst: &Institution,
+    person: &Person,
+    seq: u32,
+) -> (String, Value) {
+    let today = &now_text()[..10];
+    let registered = replay(
+        app,
+        inst,
+        "request-2201",
+        &msgid(inst, seq),
+        "data",
+        &[
+            ("psn_no", json!(person.psn_no)),
+            ("insutype", json!(person.insutype)),
+            ("mdtrt_cert_no", json!(person.certno)),
+            ("begntime", json!(format!("{today} 10:00:00"))),
+        ],
+    )
+    .await;
+    let registered = accepted("V2 2201", &registered);
+    let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    let mut visit = vector("request-2203A")["input"].clone();
+    visit["mdtrtinfo"]["mdtrt_id"] = json!(mdtrt_id);
+    visit["mdtrtinfo"]["psn_no"] = json!(person.psn_no);
+    visit["mdtrtinfo"]["begntime"] = json!(today);
+    visit["diseinfo"]["diag_time"] = json!(today);
+    let answer = replay_input(app, inst, "request-2203A", &msgid(inst, seq + 1), visit).await;
+    assert_eq!(accepted("V2 2203A", &answer), Value::Null);
+    let uploaded = replay(
+        app,
+        inst,
+        "request-2204",
+        &msgid(inst, seq + 2),
+        "feedetail",
+        &[
+            ("mdtrt_id", json!(mdtrt_id)),
+            ("psn_no", json!(person.psn_no)),
+            ("fee_ocur_time", json!(format!("{today} 10:00:00"))),
+        ],
+    )
+    .await;
+    (mdtrt_id, accepted("V3 2204", &uploaded))
+}
+
+fn accepted(name: &str, answer: &Value) -> Value {
+    assert_eq!(answer["infcode"], json!(0), "{name}: {answer}");
+    answer["output"].clone()
+}
+
+/// Issue 10: every request of spec §6 that applies to this server, replayed with its envelope
+/// and input as captured, is accepted where the real platform accepted it (and refused where
+/// it refused): the 32-character `sign_no` of V6, V6's 1101 without `mdtrt_cert_type`, V2's
+/// 2203A with its date-only times and zero-padded flags, V3's 2204 of an item outside our
+/// catalogue (answered as fully self-paid, as the Zhejiang platform did), and
+/// V3's 2207A whose declared split differs from ours (settled by our classification, the
+/// difference in `warn_msg`); V3's 2601 of a settlement already reversed is refused.
+async fn issue10_spec_vectors_are_answered_as_the_real_platform_did(app: &TestApp) {
+    let inst = hospital(app, 8);
+    let person = employee(app, 8);
+    let sign_in = accepted(
+        "V1 9001",
+        &replay(app, inst, "request-9001", &msgid(inst, 320), "signIn", &[]).await,
+    );
+    assert!(sign_in["signinoutb"]["sign_no"].is_string(), "{sign_in}");
+
+    // V6: identified by certno alone, with a 32-character sign_no.
+    let info = accepted(
+        "V6 1101",
+        &replay(
+            app,
+            inst,
+            "request-1101",
+            &msgid(inst, 321),
+            "data",
+            &[("certno", json!(person.certno))],
+        )
+        .await,
+    );
+    assert_eq!(info["baseinfo"]["psn_no"], json!(person.psn_no));
+
+    // V2: 2201 → 2203A; V3: 2204 → 2206A → 2207A; 2208; V3's 2601 (refused).
+    let (mdtrt_id, uploaded) = open_vector_visit(app, inst, person, 330).await;
+    // The Zhejiang platform's answer for this line: fully self-paid.
+    let line = &uploaded["result"][0];
+    assert_eq!(fen(&line["fulamt_ownpay_amt"]), 120_000, "{line}");
+    assert_eq!(fen(&line["inscp_scp_amt"]), 0, "{line}");
+    let visit = [
+        ("psn_no", json!(person.psn_no)),
+        ("mdtrt_cert_no", json!(person.certno)),
+        ("mdtrt_id", json!(mdtrt_id)),
+        ("insutype", json!(person.insutype)),
+    ];
+    let pre = accepted(
+        "V3 2206A",
+        &replay(
+            app,
+            inst,
+            "request-2206A",
+            &msgid(inst, 333),
+            "data",
+            &visit,
+        )
+        .await,
+    );
+    assert_eq!(fen(&pre["setlinfo"]["medfee_sumamt"]), 120_000);
+    let settle_msgid = msgid(inst, 334);
+    let answer = replay(app, inst, "request-2207A", &settle_msgid, "data", &visit).await;
+    let settled = accepted("V3 2207A", &answer);
+    let setlinfo = &settled["setlinfo"];
+    assert_identities(setlinfo, &settled["setldetail"]);
+    assert_eq!(fen(&setlinfo["fulamt_ownpay_amt"]), 120_000, "{setlinfo}");
+    assert_eq!(fen(&setlinfo["inscp_scp_amt"]), 0, "{setlinfo}");
+    assert_eq!(
+        answer["warn_msg"],
+        json!(
+            "the declared split differs from the platform's classification, which was settled: \
+               input.data.fulamt_ownpay_amt: declared 0.00, settled 1200.00; \
+               input.data.inscp_scp_amt: declared 1200.00, settled 0.00"
+        ),
+    );
+    // The retry of the same message gets the same answer, warning included.
+    let again = replay(app, inst, "request-2207A", &settle_msgid, "data", &visit).await;
+    assert_eq!(again["warn_msg"], answer["warn_msg"]);
+    assert_eq!(again["output"], answer["output"]);
+    let setl_id = setlinfo["setl_id"].as_str().unwrap().to_owned();
+    let reverse =
+        json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": person.psn_no}});
+    app.ok(inst, "2208", &msgid(inst, 335), reverse).await;
+    let answer = replay(
+        app,
+        inst,
+        "request-2601",
+        &msgid(inst, 336),
+        "data",
+        &[
+            ("psn_no", json!(person.psn_no)),
+            ("omsgid", json!(settle_msgid)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answer["infcode"],
+        json!(-1),
+        "V3 2601 was refused: {answer}"
+    );
+
+    // V2: 2205 of every unsettled line ("0000"), then 2202.
+    let (mdtrt_id, _) = open_vector_visit(app, inst, person, 340).await;
+    let answer = replay(
+        app,
+        inst,
+        "request-2205",
+        &msgid(inst, 343),
+        "data",
+        &[
+            ("mdtrt_id", json!(mdtrt_id)),
+            ("psn_no", json!(person.psn_no)),
+        ],
+    )
+    .await;
+    assert_eq!(accepted("V2 2205", &answer), Value::Null);
+    let answer = replay(
+        app,
+        inst,
+        "request-2202",
+        &msgid(inst, 344),
+        "data",
+        &[
+            ("mdtrt_id", json!(mdtrt_id)),
+            ("psn_no", json!(person.psn_no)),
+        ],
+    )
+    .await;
+    assert_eq!(accepted("V2 2202", &answer), Value::Null);
+    assert!(app.store.check_ledger().await.unwrap().is_balanced());
 }

@@ -215,6 +215,52 @@ async fn hostile_bodies_get_an_envelope_naming_the_problem() {
     }
 }
 
+/// Issue 10: 1101 needs a credential (with its type), a `certno` or a `psn_no`.
+#[tokio::test]
+async fn issue10_1101_needs_something_that_identifies_the_person() {
+    let app = app(false).await;
+    let cases = [
+        (
+            json!({"psn_name": "李四"}),
+            "input.data.mdtrt_cert_type: is required",
+        ),
+        (
+            json!({"mdtrt_cert_no": "330100000000000000"}),
+            "input.data.mdtrt_cert_type: is required",
+        ),
+        (
+            json!({"mdtrt_cert_type": "02"}),
+            "input.data.mdtrt_cert_no: is required",
+        ),
+        (
+            json!({"mdtrt_cert_type": "09", "certno": "1"}),
+            "input.data.mdtrt_cert_type: `09` is not one of 01, 02, 03",
+        ),
+    ];
+    for (data, expected) in cases {
+        let msg = err_msg(
+            &app,
+            CALL_SERVICE_PATH,
+            envelope("1101", json!({"data": data})),
+        )
+        .await;
+        assert_eq!(msg, expected, "{data}");
+    }
+    // Without a type, certno or psn_no is enough (§6 V6): this empty store knows no one.
+    for data in [
+        json!({"certno": "510000202001010000"}),
+        json!({"psn_no": "P1"}),
+    ] {
+        let msg = err_msg(
+            &app,
+            CALL_SERVICE_PATH,
+            envelope("1101", json!({"data": data})),
+        )
+        .await;
+        assert!(msg.ends_with("does not exist"), "{data}: {msg}");
+    }
+}
+
 #[tokio::test]
 async fn required_fields_are_named_in_order() {
     let app = app(false).await;

@@ -215,7 +215,9 @@ pub struct CancelFees {
     pub feedetl_sns: Vec<String>,
 }
 
-/// 2206/2207/2303/2304 input (`data`).
+/// 2206/2207/2303/2304 input (`data`). The split a hospital declares in 2207/2304
+/// (`fulamt_ownpay_amt` …) is not part of it: the settlement follows the store's classification
+/// of the uploaded lines, and the server describes any difference to the hospital.
 #[derive(Debug, Clone)]
 pub struct Settle {
     /// Pre-settlement (2206/2303): compute, answer, change nothing.
@@ -240,9 +242,6 @@ pub struct Settle {
     pub invono: String,
     /// `mid_setl_flag` (inpatient: `1` settles before discharge).
     pub mid_setl_flag: bool,
-    /// 2207/2304's own `fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt`
-    /// when sent: they must equal the classification of the uploaded lines.
-    pub claimed_split_fen: Option<[i64; 4]>,
 }
 
 /// 2208 / 2305 input (`data`).

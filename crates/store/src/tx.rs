@@ -2111,35 +2111,6 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             "the lines total a negative amount",
         ));
     }
-    if let Some(claimed) = c.claimed_split_fen {
-        let split = [
-            lines.iter().map(|l| l.fulamt_ownpay_fen).sum::<i64>(),
-            lines.iter().map(|l| l.overlmt_selfpay_fen).sum::<i64>(),
-            lines.iter().map(|l| l.preselfpay_fen).sum::<i64>(),
-            lines.iter().map(|l| l.inscp_scp_fen).sum::<i64>(),
-        ];
-        for (i, name) in [
-            "fulamt_ownpay_amt",
-            "overlmt_selfpay",
-            "preselfpay_amt",
-            "inscp_scp_amt",
-        ]
-        .iter()
-        .enumerate()
-        {
-            if claimed[i] != split[i] {
-                return Err(StoreError::bad(
-                    *name,
-                    format!(
-                        "{} differs from the platform's classification {}",
-                        engine::render_fen(claimed[i]),
-                        engine::render_fen(split[i])
-                    ),
-                ));
-            }
-        }
-    }
-
     // The person as of today.
     let d = today.to_string();
     let PersonState {

@@ -242,6 +242,7 @@ impl SignOutInput {
 #[serde(default)]
 struct PersonQueryData {
     mdtrt_cert_type: Opt<Text>,
+    psn_no: Opt<Text>,
     mdtrt_cert_no: Opt<Text>,
     card_sn: Opt<Text>,
     begntime: Opt<DateTime>,
@@ -252,26 +253,35 @@ struct PersonQueryData {
 
 impl PersonQueryData {
     fn into_command(self) -> Result<Command, AppError> {
-        let query = PersonQuery {
-            mdtrt_cert_type: one_of(
+        let mdtrt_cert_type = match self.mdtrt_cert_type.get() {
+            Some(_) => Some(one_of(
                 &self.mdtrt_cert_type,
                 "data",
                 "mdtrt_cert_type",
                 &["01", "02", "03"],
-            )?,
+            )?),
+            None => None,
+        };
+        let query = PersonQuery {
             mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, "data", "mdtrt_cert_no", 50)?,
+            psn_no: opt_text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
             psn_cert_type: opt_text(&self.psn_cert_type, "data", "psn_cert_type", CODE_CHARS_MAX)?,
             certno: opt_text(&self.certno, "data", "certno", 50)?,
             psn_name: opt_text(&self.psn_name, "data", "psn_name", 50)?,
             begntime: opt_date_time(&self.begntime),
+            mdtrt_cert_type,
         };
         opt_text(&self.card_sn, "data", "card_sn", 32)?;
         // Real clients leave the credential number empty and send the id number in `certno`
-        // (HN §1101); one of the two must identify the person.
-        if query.mdtrt_cert_no.is_none() && query.certno.is_none() {
-            return Err(AppError::required("input.data.mdtrt_cert_no"));
+        // (HN §1101), or send no credential at all (the spec's own example, §6 V6): a
+        // credential, `certno` or `psn_no` must identify the person, and a credential number
+        // means something only with its type.
+        let by_document = query.certno.is_some() || query.psn_no.is_some();
+        match (&query.mdtrt_cert_type, &query.mdtrt_cert_no) {
+            (None, _) if !by_document => Err(AppError::required("input.data.mdtrt_cert_type")),
+            (Some(_), None) if !by_document => Err(AppError::required("input.data.mdtrt_cert_no")),
+            _ => Ok(Command::PersonInfo(query)),
         }
-        Ok(Command::PersonInfo(query))
     }
 }
 

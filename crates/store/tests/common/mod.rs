@@ -306,7 +306,6 @@ pub fn settle_cmd(
         psn_setlway: "01".into(),
         invono: String::new(),
         mid_setl_flag: false,
-        claimed_split_fen: None,
     })
 }
 
