@@ -44,6 +44,7 @@ on_both_databases!(
     issue10_hosp_appr_flag_is_never_assumed,
     issue10_a_rebuilt_retry_gets_the_stored_answer,
     issue10_spec_vectors_are_answered_as_the_real_platform_did,
+    issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -1634,7 +1635,7 @@ fn accepted(name: &str, answer: &Value) -> Value {
 /// and input as captured, is accepted where the real platform accepted it (and refused where
 /// it refused): the 32-character `sign_no` of V6, V6's 1101 without `mdtrt_cert_type`, V2's
 /// 2203A with its date-only times and zero-padded flags, V3's 2204 of an item outside our
-/// catalogue (answered as fully self-paid, as the Zhejiang platform did), and
+/// catalogue (answered as fully self-paid, `selfpay_prop 1`, as the Zhejiang platform did), and
 /// V3's 2207A whose declared split differs from ours (settled by our classification, the
 /// difference in `warn_msg`); V3's 2601 of a settlement already reversed is refused.
 async fn issue10_spec_vectors_are_answered_as_the_real_platform_did(app: &TestApp) {
@@ -1667,6 +1668,7 @@ async fn issue10_spec_vectors_are_answered_as_the_real_platform_did(app: &TestAp
     let line = &uploaded["result"][0];
     assert_eq!(fen(&line["fulamt_ownpay_amt"]), 120_000, "{line}");
     assert_eq!(fen(&line["inscp_scp_amt"]), 0, "{line}");
+    assert_eq!(ratio_e4(&line["selfpay_prop"]), 10_000, "{line}");
     let visit = [
         ("psn_no", json!(person.psn_no)),
         ("mdtrt_cert_no", json!(person.certno)),
@@ -1756,4 +1758,55 @@ async fn issue10_spec_vectors_are_answered_as_the_real_platform_did(app: &TestAp
     .await;
     assert_eq!(accepted("V2 2202", &answer), Value::Null);
     assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// A ratio (`selfpay_prop`) in ten-thousandths; it must be a JSON number with at most 4 decimals.
+fn ratio_e4(value: &Value) -> i64 {
+    let text = value
+        .as_number()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+        .to_string();
+    yibao_server::wire::scalar::parse_decimal(&text, 4).unwrap()
+}
+
+/// Issue 10: in the 2204/2301 answer, `selfpay_prop` is 1 on a 丙类 line and on a line whose item
+/// is not in the catalogue (spec §3A: 丙类 → `selfpay_prop 1`; §6 V3's answer for an item the
+/// platform priced as fully self-paid); 乙类 keeps its catalogue ratio and 甲类 is 0.
+async fn issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines(app: &TestApp) {
+    let inst = hospital(app, 9);
+    let person = employee(app, 9);
+    let mdtrt_id = register(app, inst, person, 350).await;
+    let item = |lv: &str| {
+        app.items
+            .iter()
+            .find(|item| item.chrgitm_lv == lv && !item.lmt_used_flag)
+            .unwrap_or_else(|| panic!("a {lv} item"))
+    };
+    let uncatalogued = common::Item {
+        med_list_codg: "XJ01CAA040A001010102699".to_owned(),
+        pric_micro: 120_000_000,
+        chrgitm_lv: String::new(),
+        lmt_used_flag: false,
+    };
+    let lines = vec![
+        fee_line(person, &mdtrt_id, "B1", 1, item("01"), 1),
+        fee_line(person, &mdtrt_id, "B1", 2, item("02"), 1),
+        fee_line(person, &mdtrt_id, "B1", 3, item("03"), 1),
+        fee_line(person, &mdtrt_id, "B1", 4, &uncatalogued, 1),
+    ];
+    let output = app
+        .ok(inst, "2204", &msgid(inst, 351), json!({"feedetail": lines}))
+        .await;
+    let result = output["result"].as_array().unwrap();
+    assert_eq!(ratio_e4(&result[0]["selfpay_prop"]), 0, "{output}");
+    let class_b = ratio_e4(&result[1]["selfpay_prop"]);
+    assert!(class_b > 0 && class_b < 10_000, "{output}");
+    for line in &result[2..] {
+        assert_eq!(line["chrgitm_lv"], json!("03"), "{line}");
+        assert_eq!(ratio_e4(&line["selfpay_prop"]), 10_000, "{line}");
+        assert_eq!(
+            line["fulamt_ownpay_amt"], line["det_item_fee_sumamt"],
+            "{line}"
+        );
+    }
 }
