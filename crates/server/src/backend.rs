@@ -25,7 +25,8 @@ pub struct Meta {
     pub fingerprint: [u8; 32],
     /// The request time (Beijing time), read once by the server when the request arrived.
     pub at: NaiveDateTime,
-    /// 就医地医保区划 from the envelope, when sent.
+    /// 就医地医保区划: the calling institution's region (a different one in the envelope is
+    /// refused); the envelope's only for an institution the server does not know (no gateway).
     pub mdtrtarea_admvs: Option<String>,
     /// 参保地医保区划 from the envelope, when sent.
     pub insuplc_admdvs: Option<String>,
@@ -46,6 +47,9 @@ pub struct InstitutionKey {
     pub secret_key: String,
     /// Whether the institution may currently settle.
     pub active: bool,
+    /// The institution's region (医保区划): every message it sends is for care here
+    /// (`mdtrtarea_admvs`).
+    pub admdvs: String,
 }
 
 /// Why a backend refused or failed a command.

@@ -46,8 +46,10 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// Whether the gateway signature of §1.2 is required (off only for the demo).
     pub auth: bool,
-    /// The receiver's region code, the first six characters of every `inf_refmsgid`.
-    pub receiver_admdvs: String,
+    /// The receiving platform's region, the first six digits of every `inf_refmsgid` (a
+    /// provincial platform answers with its province, §6 V1); `None` answers with the calling
+    /// institution's region.
+    pub receiver_admdvs: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -55,10 +57,14 @@ impl Default for ServerConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             auth: true,
-            receiver_admdvs: "000000".to_owned(),
+            receiver_admdvs: None,
         }
     }
 }
+
+/// The region of an `inf_refmsgid` when neither the configuration nor the institution gives one
+/// (an institution unknown to a server without the gateway, answered for a query).
+const UNKNOWN_ADMDVS: &str = "000000";
 
 /// A server running on a tokio task.
 pub struct RunningServer {
@@ -121,13 +127,29 @@ pub async fn spawn<B: Backend>(backend: B, config: ServerConfig) -> anyhow::Resu
 }
 
 /// The router with every path of §1.1, for in-process use (tests call it with `oneshot`).
+/// The institutions' keys and regions are read from the backend once, here.
 pub async fn app<B: Backend>(backend: B, config: &ServerConfig) -> anyhow::Result<Router> {
+    if let Some(admdvs) = &config.receiver_admdvs {
+        anyhow::ensure!(
+            admdvs.len() == 6 && admdvs.bytes().all(|b| b.is_ascii_digit()),
+            "the receiver region `{admdvs}` is not a 6-digit region code"
+        );
+    }
+    let institutions = backend
+        .institutions()
+        .await
+        .map_err(|err| anyhow::anyhow!("reading the institutions: {err}"))?;
+    let regions = institutions
+        .iter()
+        .map(|institution| {
+            (
+                institution.fixmedins_code.clone(),
+                institution.admdvs.clone(),
+            )
+        })
+        .collect();
     let keys = if config.auth {
         let mut keys = KeyRing::default();
-        let institutions = backend
-            .institutions()
-            .await
-            .map_err(|err| anyhow::anyhow!("reading institution keys: {err}"))?;
         for institution in institutions
             .into_iter()
             .filter(|institution| institution.active)
@@ -147,6 +169,7 @@ pub async fn app<B: Backend>(backend: B, config: &ServerConfig) -> anyhow::Resul
     let state = Arc::new(AppState {
         backend,
         keys,
+        regions,
         receiver_admdvs: config.receiver_admdvs.clone(),
         serial: AtomicU64::new(0),
         permits: tokio::sync::Semaphore::new(CONCURRENT_REQUESTS_MAX),
@@ -187,7 +210,10 @@ struct AppState<B> {
     backend: B,
     /// `None` when authentication is off.
     keys: Option<KeyRing>,
-    receiver_admdvs: String,
+    /// Each institution's region (医保区划), by `fixmedins_code`.
+    regions: std::collections::HashMap<String, String>,
+    /// [`ServerConfig::receiver_admdvs`].
+    receiver_admdvs: Option<String>,
     /// Serial part of `inf_refmsgid`.
     serial: AtomicU64,
     permits: tokio::sync::Semaphore,
@@ -280,6 +306,21 @@ async fn serve_one<B: Backend>(
             ));
         }
     }
+    // 就医地: the institution's own region. Another region is refused, an absent one is the
+    // institution's; neither is ever stored as sent.
+    let region = state.regions.get(&envelope.fixmedins_code);
+    if let (Some(region), Some(sent)) = (region, &envelope.mdtrtarea_admvs) {
+        if sent != region {
+            return Err(AppError::field(
+                "mdtrtarea_admvs",
+                format!(
+                    "`{sent}` is not the region of institution {} ({region})",
+                    envelope.fixmedins_code
+                ),
+            ));
+        }
+    }
+    let mdtrtarea_admvs = region.cloned().or_else(|| envelope.mdtrtarea_admvs.clone());
     let command = wire::input::command(&envelope)?;
     let declared = match &command {
         backend::Command::Settle(settle) => settle.declared,
@@ -291,7 +332,7 @@ async fn serve_one<B: Backend>(
         infno: envelope.infno,
         fingerprint: command.fingerprint(envelope.infno),
         at: clock.beijing,
-        mdtrtarea_admvs: envelope.mdtrtarea_admvs.clone(),
+        mdtrtarea_admvs: mdtrtarea_admvs.clone(),
         insuplc_admdvs: envelope.insuplc_admdvs.clone(),
         opter: envelope.opter.clone(),
         opter_name: envelope.opter_name.clone(),
@@ -322,13 +363,24 @@ async fn serve_one<B: Backend>(
     let warn_msg = declared
         .as_ref()
         .and_then(|declared| wire::output::declared_split_warning(&output, declared));
-    Ok(Answer { output, warn_msg })
+    let receiver_admdvs = state
+        .receiver_admdvs
+        .clone()
+        .or(mdtrtarea_admvs)
+        .unwrap_or_else(|| UNKNOWN_ADMDVS.to_owned());
+    Ok(Answer {
+        output,
+        warn_msg,
+        receiver_admdvs,
+    })
 }
 
-/// A successful answer: the output JSON text and the envelope's `warn_msg`.
+/// A successful answer: the output JSON text, the envelope's `warn_msg`, and the region that
+/// begins its `inf_refmsgid`.
 struct Answer {
     output: String,
     warn_msg: Option<String>,
+    receiver_admdvs: String,
 }
 
 fn path_mismatch(path_code: &str, infno: Infno) -> AppError {
@@ -409,7 +461,8 @@ fn respond_ok<B>(state: &AppState<B>, clock: &RequestClock, answer: &Answer) -> 
     let output = &answer.output;
     let stamp = clock.stamp();
     let serial = state.serial.fetch_add(1, Ordering::Relaxed) % 10_000_000_000;
-    let refmsgid = format!("{}{}{serial:010}", state.receiver_admdvs, &stamp[..14]);
+    // §3: the receiver's region (6) + yyyyMMddHHmmss (14) + a 10-digit serial = 30 characters.
+    let refmsgid = format!("{}{}{serial:010}", answer.receiver_admdvs, &stamp[..14]);
     let mut body = String::with_capacity(200 + output.len());
     // Every value written here but the warning is our own digits, so needs no escaping.
     body.push_str("{\"infcode\":0,\"inf_refmsgid\":\"");

@@ -77,6 +77,7 @@ impl Backend for store::Store {
                 access_key: institution.access_key.clone(),
                 secret_key: institution.secret_key.clone(),
                 active: institution.active,
+                admdvs: institution.admdvs.clone(),
             })
             .collect())
     }

@@ -45,6 +45,7 @@ on_both_databases!(
     issue10_a_rebuilt_retry_gets_the_stored_answer,
     issue10_spec_vectors_are_answered_as_the_real_platform_did,
     issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines,
+    issue10_the_visit_region_is_the_institutions,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -1808,5 +1809,68 @@ async fn issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines(app: &TestA
             line["fulamt_ownpay_amt"], line["det_item_fee_sumamt"],
             "{line}"
         );
+    }
+}
+
+/// Issue 10: `mdtrtarea_admvs` is the calling institution's region: another region is refused
+/// (nothing is stored as sent), an absent one is taken from the institution; `inf_refmsgid` is
+/// that region, the receive time to the second and a 10-digit serial, 30 characters (§3).
+async fn issue10_the_visit_region_is_the_institutions(app: &TestApp) {
+    let inst = hospital(app, 10);
+    let person = employee(app, 10);
+    let other_region = if inst.admdvs == "110100" {
+        "120100"
+    } else {
+        "110100"
+    };
+    let counts = app.row_counts().await;
+    let input = vector_input(
+        "request-2201",
+        "data",
+        &[
+            ("psn_no", json!(person.psn_no)),
+            ("insutype", json!(person.insutype)),
+            ("begntime", json!(now_text())),
+            ("mdtrt_cert_no", json!(person.certno)),
+        ],
+    );
+    let path = yibao_server::infno::CALL_SERVICE_PATH;
+    for (infno, input) in [
+        ("2201", input.clone()),
+        ("1101", json!({"data": {"certno": person.certno}})),
+    ] {
+        let mut envelope = app.envelope(inst, infno, &msgid(inst, 360), input);
+        envelope["mdtrtarea_admvs"] = json!(other_region);
+        let (_, answer) = app
+            .post_raw(path, Some((inst, infno)), envelope.to_string())
+            .await;
+        assert_eq!(answer["infcode"], json!(-1), "{answer}");
+        assert_eq!(
+            answer["err_msg"],
+            json!(format!(
+                "mdtrtarea_admvs: `{other_region}` is not the region of institution {} ({})",
+                inst.fixmedins_code, inst.admdvs
+            ))
+        );
+    }
+    assert_eq!(app.row_counts().await, counts);
+    for (seq, sent) in [
+        (361, Value::Null),
+        (362, json!("")),
+        (363, json!(inst.admdvs)),
+    ] {
+        let mut envelope = app.envelope(inst, "2201", &msgid(inst, seq), input.clone());
+        envelope["mdtrtarea_admvs"] = sent;
+        envelope["input"]["data"]["ipt_otp_no"] = json!(format!("OP{seq}"));
+        let (_, answer) = app
+            .post_raw(path, Some((inst, "2201")), envelope.to_string())
+            .await;
+        assert_eq!(answer["infcode"], json!(0), "{answer}");
+        let refmsgid = answer["inf_refmsgid"].as_str().unwrap();
+        let refmsg_time = answer["refmsg_time"].as_str().unwrap();
+        assert_eq!(refmsgid.len(), 30, "{refmsgid}");
+        assert_eq!(&refmsgid[..6], inst.admdvs, "{refmsgid}");
+        assert_eq!(&refmsgid[6..20], &refmsg_time[..14], "{refmsgid}");
+        assert!(refmsgid.bytes().all(|b| b.is_ascii_digit()), "{refmsgid}");
     }
 }

@@ -20,7 +20,8 @@ pub struct Envelope {
     /// SHA-256 of the request's canonical content (the server decides what is hashed; a
     /// replay must hash equal, a different request with the same msgid must not).
     pub request_hash: [u8; 32],
-    /// The visit region of the message (`mdtrtarea_admvs`); empty when not sent.
+    /// The visit region of the message (`mdtrtarea_admvs`); empty when not sent. It must be the
+    /// institution's region, which is what the store records (never this text).
     pub mdtrtarea_admvs: String,
     /// The time the server received the message (the clock is read once, by the server).
     pub now: NaiveDateTime,

@@ -266,6 +266,15 @@ impl Store {
                 "the institution is suspended",
             ));
         }
+        if !env.mdtrtarea_admvs.is_empty() && env.mdtrtarea_admvs != inst.admdvs {
+            return Err(StoreError::bad(
+                "mdtrtarea_admvs",
+                format!(
+                    "`{}` is not the region of institution {} ({})",
+                    env.mdtrtarea_admvs, inst.fixmedins_code, inst.admdvs
+                ),
+            ));
+        }
         let engine = self.engine();
         let ctx = Ctx {
             env,

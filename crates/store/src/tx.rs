@@ -899,12 +899,10 @@ async fn sign_out(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &SignOut) -> Result<Done, S
     ))
 }
 
+/// Where care happens: the institution's own region, never the message's (`Store::execute`
+/// refuses a message naming another).
 fn mdtrtarea(ctx: &Ctx<'_>) -> String {
-    if ctx.env.mdtrtarea_admvs.len() == 6 {
-        ctx.env.mdtrtarea_admvs.clone()
-    } else {
-        ctx.inst.admdvs.clone()
-    }
+    ctx.inst.admdvs.clone()
 }
 
 async fn register_outpatient(

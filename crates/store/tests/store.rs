@@ -808,6 +808,24 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
         .expect_err("forbidden");
         assert!(matches!(err, StoreError::Forbidden { .. }), "{err}");
         assert_eq!(counts(&db).await, before);
+        // Issue 10: a message naming another visit region than the institution's is refused.
+        let mut other_region = env(CLINIC, "B-region", "2203", "region");
+        other_region.mdtrtarea_admvs = "110100".into();
+        let err = db
+            .store
+            .execute(
+                &other_region,
+                visit_info(&mdtrt_id, "P003", "11", ""),
+                &render,
+            )
+            .await
+            .expect_err("another region");
+        assert!(
+            err.to_string().starts_with("mdtrtarea_admvs"),
+            "[{}] {err}",
+            db.label
+        );
+        assert_eq!(counts(&db).await, before);
         db
     })
     .await;
