@@ -1,7 +1,9 @@
 //! Every limit of the interface in one place, each with the reason for its value.
 //!
-//! A request over a limit is refused with `infcode -1` naming the field (or with HTTP 413 for an
-//! oversized body, which is refused before any parsing).
+//! A request over a limit is refused with HTTP 200, `infcode -1` and an `err_msg` naming the
+//! field, like every bad request (spec "Decisions": only a server failure is a 5xx). An oversized
+//! body is no exception: it is refused (`body: larger than … bytes`) before any parsing, from its
+//! `Content-Length` when declared, else while reading.
 
 /// Largest request body accepted, checked before any parsing. The spec types `input` as C 40000
 /// (§2), but a 2301 ward-day upload of [`FEE_LINES_PER_UPLOAD_MAX`] lines at about 700 bytes
