@@ -186,7 +186,8 @@ pub enum Command {
     QueryCumulative {
         /// 人员编号.
         psn_no: String,
-        /// 累计年月 `yyyyMM`, when sent.
+        /// 累计年月 `yyyyMM` (a valid month), when sent: that month only; else the current year
+        /// month by month.
         cum_ym: Option<String>,
     },
     /// 4101/4101A 结算清单信息上传 (the list is a record the store keeps as sent).
@@ -779,8 +780,8 @@ pub struct CumulativeEntry {
     pub year: String,
     /// 累计年月.
     pub cum_ym: String,
-    /// 累计类别代码.
+    /// 累计类别代码 (the national codes: `F0000_BIZ11`, `D310201`, …).
     pub cum_type_code: String,
-    /// 累计值, fen.
-    pub cum_fen: i64,
+    /// 累计值 in hundredths: fen for amounts, 100 per visit for counts.
+    pub cum_e2: i64,
 }

@@ -117,13 +117,16 @@ impl Backend for store::Store {
                 return Ok(Outcome::Settlement(Box::new(settlement(&view))));
             }
             Command::QueryCumulative { psn_no, cum_ym } => {
-                let cum_ym = cum_ym.unwrap_or_else(|| meta.at.format("%Y%m").to_string());
-                let year: i32 = cum_ym[..4].parse().map_err(|_| BackendError::User {
-                    field: "data.cum_ym".to_owned(),
-                    reason: format!("`{cum_ym}` is not yyyyMM"),
-                })?;
+                // A month asked for (`yyyyMM`, checked by the wire), else the whole current year.
+                let (year, month) = match &cum_ym {
+                    Some(ym) => (
+                        ym[..4].parse::<i32>().unwrap_or_default(),
+                        ym[4..].parse::<u32>().ok(),
+                    ),
+                    None => (meta.at.year(), None),
+                };
                 let rows = self
-                    .query_cumulative(&psn_no, year)
+                    .query_cumulative(&psn_no, year, month)
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
                 return Ok(Outcome::Cumulative(
@@ -131,9 +134,9 @@ impl Backend for store::Store {
                         .map(|row| CumulativeEntry {
                             insutype: row.insutype,
                             year: row.year.to_string(),
-                            cum_ym: cum_ym.clone(),
+                            cum_ym: row.cum_ym,
                             cum_type_code: row.cum_type_code,
-                            cum_fen: row.cum,
+                            cum_e2: row.cum,
                         })
                         .collect(),
                 ));

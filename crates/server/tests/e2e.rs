@@ -46,6 +46,7 @@ on_both_databases!(
     issue10_spec_vectors_are_answered_as_the_real_platform_did,
     issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines,
     issue10_the_visit_region_is_the_institutions,
+    issue10_5206_answers_national_codes_by_month,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -1873,4 +1874,82 @@ async fn issue10_the_visit_region_is_the_institutions(app: &TestApp) {
         assert_eq!(&refmsgid[6..20], &refmsg_time[..14], "{refmsgid}");
         assert!(refmsgid.bytes().all(|b| b.is_ascii_digit()), "{refmsgid}");
     }
+}
+
+/// Issue 10: 5206 answers `cum_type_code` in the national shape (`F0000_BIZ11` the medical
+/// expenses of 普通门诊 visits, `C0000_BIZ11` their number, `D310101_BIZ11` the employees' pooling
+/// fund, `D310201` the personal account, …) and `cum_ym` chooses a month: each row is one
+/// month's accumulation, labelled with that month.
+async fn issue10_5206_answers_national_codes_by_month(app: &TestApp) {
+    let inst = hospital(app, 11);
+    let person = employee(app, 11);
+    let (_, settled, _) = settle_visit(app, inst, person, 370).await;
+    let setlinfo = &settled["setlinfo"];
+    let this_month = now_text()[..7].replace('-', "");
+    let query = |seq: u32, cum_ym: Value| async move {
+        app.ok(
+            inst,
+            "5206",
+            &msgid(inst, seq),
+            json!({"data": {"psn_no": person.psn_no, "cum_ym": cum_ym}}),
+        )
+        .await["cuminfo"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let by_code = |rows: &[Value]| -> std::collections::BTreeMap<String, i64> {
+        rows.iter()
+            .map(|row| {
+                assert_eq!(row["insutype"], json!("310"), "{row}");
+                assert_eq!(row["year"], json!(&this_month[..4]), "{row}");
+                assert_eq!(row["cum_ym"], json!(this_month), "{row}");
+                (
+                    row["cum_type_code"].as_str().unwrap().to_owned(),
+                    fen(&row["cum"]),
+                )
+            })
+            .collect()
+    };
+    for (seq, cum_ym) in [(380, Value::Null), (381, json!(this_month))] {
+        let rows = by_code(&query(seq, cum_ym).await);
+        assert_eq!(
+            rows["F0000_BIZ11"],
+            fen(&setlinfo["medfee_sumamt"]),
+            "{rows:?}"
+        );
+        assert_eq!(rows["C0000_BIZ11"], 100, "{rows:?}");
+        let expected = [
+            ("D310101_BIZ11", "hifp_pay"),
+            ("Q0000_BIZ11", "act_pay_dedc"),
+            ("D310201", "acct_pay"),
+        ];
+        for (code, field) in expected {
+            let amount = fen(&setlinfo[field]);
+            assert_eq!(
+                rows.get(code).copied().unwrap_or(0),
+                amount,
+                "{code}: {rows:?}"
+            );
+        }
+        assert!(rows.values().all(|cum| *cum != 0), "{rows:?}");
+    }
+    // A month without settlements has nothing to report.
+    let year: i32 = this_month[..4].parse().unwrap();
+    let month: u32 = this_month[4..].parse().unwrap();
+    let other_month = if month == 1 {
+        format!("{}12", year - 1)
+    } else {
+        format!("{year}{:02}", month - 1)
+    };
+    assert_eq!(query(382, json!(other_month)).await, Vec::<Value>::new());
+    let msg = app
+        .refused(
+            inst,
+            "5206",
+            &msgid(inst, 383),
+            json!({"data": {"psn_no": person.psn_no, "cum_ym": "202613"}}),
+        )
+        .await;
+    assert_eq!(msg, "input.data.cum_ym: `202613` is not yyyyMM");
 }

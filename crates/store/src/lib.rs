@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cmd;
+mod cumulative;
 mod engine;
 mod error;
 mod ids;
@@ -54,6 +55,7 @@ macro_rules! backend {
             pub(crate) const IS_PG: bool = $is_pg;
             include!("tx.rs");
             include!("setl_list_tx.rs");
+            include!("cumulative_tx.rs");
         }
     };
 }
@@ -315,15 +317,17 @@ impl Store {
         }
     }
 
-    /// 5206: the person's year-to-date accumulators for `year`.
+    /// 5206: the person's accumulations in `year`, or in one `month` (1–12) of it: one set of
+    /// rows per month with settlements, under the national 累计类别代码 (see `cumulative.rs`).
     pub async fn query_cumulative(
         &self,
         psn_no: &str,
         year: i32,
+        month: Option<u32>,
     ) -> Result<Vec<CumulativeRow>, StoreError> {
         match &self.inner.pool {
-            Pool::Pg(p) => pg::query_cumulative(p, psn_no, year).await,
-            Pool::Sq { pool, .. } => sq::query_cumulative(pool, psn_no, year).await,
+            Pool::Pg(p) => pg::query_cumulative(p, psn_no, year, month).await,
+            Pool::Sq { pool, .. } => sq::query_cumulative(pool, psn_no, year, month).await,
         }
     }
 

@@ -2985,54 +2985,6 @@ pub(crate) async fn query_settlement(
     Ok(view)
 }
 
-pub(crate) async fn query_cumulative(
-    pool: &Pool,
-    psn_no: &str,
-    year: i32,
-) -> Result<Vec<CumulativeRow>, StoreError> {
-    check_id("psn_no", psn_no)?;
-    let insutype: String = sqlx::query("SELECT insutype FROM insurance WHERE psn_no = $1 ORDER BY psn_insu_stas, begndate DESC LIMIT 1")
-        .bind(psn_no)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("psn_no", psn_no))?
-        .try_get(0)?;
-    let year = i64::from(year);
-    let mut rows = Vec::new();
-    if let Some(r) = sqlx::query(
-        "SELECT inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, hifob, hifmi_base, hifmi, maf, maf_deductible \
-         FROM ytd WHERE psn_no = $1 AND year = $2",
-    )
-    .bind(psn_no)
-    .bind(year)
-    .fetch_optional(pool)
-    .await?
-    {
-        for (i, name) in ["inpatient_admissions", "hifp_inpatient", "hifp_outpatient", "outpatient_deductible", "hifob", "hifmi_base", "hifmi", "maf", "maf_deductible"]
-            .iter()
-            .enumerate()
-        {
-            rows.push(CumulativeRow { insutype: insutype.clone(), year, cum_type_code: name.to_string(), cum: r.try_get(i)? });
-        }
-    }
-    for r in sqlx::query(
-        "SELECT key, amount_fen FROM ytd_keyed WHERE psn_no = $1 AND year = $2 ORDER BY key",
-    )
-    .bind(psn_no)
-    .bind(year)
-    .fetch_all(pool)
-    .await?
-    {
-        rows.push(CumulativeRow {
-            insutype: insutype.clone(),
-            year,
-            cum_type_code: r.try_get(0)?,
-            cum: r.try_get(1)?,
-        });
-    }
-    Ok(rows)
-}
-
 pub(crate) async fn reconcile(
     pool: &Pool,
     fixmedins_code: &str,

@@ -345,10 +345,11 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 .unwrap(),
             Some(-40_000)
         );
-        let cum = db.store.query_cumulative("P003", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P003", 2025, None).await.unwrap();
+        // The residents' pooling fund on 普通门诊 (med_type 11), under its national code.
         assert!(
             cum.iter()
-                .any(|r| r.cum_type_code == "hifp_outpatient" && r.cum == 40_000),
+                .any(|r| r.cum_type_code == "D390101_BIZ11" && r.cum == 40_000),
             "{cum:?}"
         );
 
@@ -407,7 +408,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 .unwrap(),
             Some(0)
         );
-        let cum = db.store.query_cumulative("P003", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P003", 2025, None).await.unwrap();
         assert!(cum.iter().all(|r| r.cum == 0), "{cum:?}");
         assert!(
             db.store
@@ -1043,15 +1044,16 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
             Some(0)
         );
         assert!(views.iter().all(|v| v.balc >= 0));
-        let cum = db.store.query_cumulative("P001", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P001", 2025, None).await.unwrap();
         let get = |name: &str| {
             cum.iter()
-                .find(|r| r.cum_type_code == name)
+                .filter(|r| r.cum_type_code == name)
                 .map(|r| r.cum)
-                .unwrap_or(0)
+                .sum::<i64>()
         };
+        // The employees' pooling fund and the deductible paid on 普通门诊 (med_type 11).
         assert_eq!(
-            (get("hifp_outpatient"), get("outpatient_deductible")),
+            (get("D310101_BIZ11"), get("Q0000_BIZ11")),
             (300_000, 20_000)
         );
         let report = assert_balanced(&db).await;
@@ -1280,7 +1282,7 @@ async fn inpatient_chain_follows_the_admission_states() {
             .expect("2305"),
         ));
         assert_eq!(r.maf_pay, -192_000);
-        let cum = db.store.query_cumulative("P004", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P004", 2025, None).await.unwrap();
         assert!(cum.iter().all(|c| c.cum == 0), "{cum:?}");
         fresh(
             exec(

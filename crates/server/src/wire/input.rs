@@ -151,7 +151,11 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
             let data = envelope.parse_input::<DataInput<CumulativeData>>()?.data.0;
             let cum_ym = opt_text(&data.cum_ym, "data", "cum_ym", 6)?;
             if let Some(ym) = &cum_ym {
-                if ym.len() != 6 || !ym.bytes().all(|b| b.is_ascii_digit()) {
+                let month = ym.get(4..).and_then(|month| month.parse::<u32>().ok());
+                if ym.len() != 6
+                    || !ym.bytes().all(|b| b.is_ascii_digit())
+                    || !month.is_some_and(|month| (1..=12).contains(&month))
+                {
                     return Err(AppError::field(
                         "input.data.cum_ym",
                         format!("`{ym}` is not yyyyMM"),

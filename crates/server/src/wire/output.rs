@@ -517,7 +517,7 @@ impl<'a> From<&'a CumulativeEntry> for CumulativeRow<'a> {
             year: &entry.year,
             cum_ym: &entry.cum_ym,
             cum_type_code: &entry.cum_type_code,
-            cum: Yuan(entry.cum_fen),
+            cum: Yuan(entry.cum_e2),
         }
     }
 }
