@@ -320,14 +320,8 @@ pub struct VisitInfo {
     pub dise_codg: Option<String>,
     /// 病种名称.
     pub dise_name: Option<String>,
-    /// 计划生育手术类别.
-    pub birctrl_type: Option<String>,
-    /// 计划生育手术或生育日期.
-    pub birctrl_matn_date: Option<NaiveDate>,
-    /// 生育类别 (2203A).
-    pub matn_type: Option<String>,
-    /// 孕周数 (2203A).
-    pub geso_val: Option<i64>,
+    /// The maternity facts (2203A; `birctrl_*` also in 2203), checked field by field.
+    pub maternity: yibao_store::Maternity,
     /// 诊断信息.
     pub diagnoses: Vec<Diagnosis>,
 }

@@ -258,6 +258,7 @@ fn store_command(command: Command) -> store::Command {
             dise_codg: v.dise_codg.unwrap_or_default(),
             dise_name: v.dise_name.unwrap_or_default(),
             diagnoses: diagnoses(v.diagnoses, v.begntime),
+            maternity: v.maternity,
         }),
         Command::UploadFees { lines, .. } => store::Command::UploadFees(store::UploadFees {
             lines: lines

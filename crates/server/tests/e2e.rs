@@ -47,6 +47,7 @@ on_both_databases!(
     issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines,
     issue10_the_visit_region_is_the_institutions,
     issue10_5206_answers_national_codes_by_month,
+    issue10_2203a_maternity_fields_are_kept_with_the_visit,
 );
 
 /// A spec vector file (a copy of spec §6, kept with the tests).
@@ -1952,4 +1953,104 @@ async fn issue10_5206_answers_national_codes_by_month(app: &TestApp) {
         )
         .await;
     assert_eq!(msg, "input.data.cum_ym: `202613` is not yyyyMM");
+}
+
+/// Issue 10: 2203A's maternity fields (生育类别, 计划生育手术类别 and date, 孕周数, 胎次, 胎儿数,
+/// 早产 / 晚育 / 并发症 flags, 计划生育服务证号) are checked field by field and kept with the visit,
+/// where the settlement can read them; a resend replaces them.
+async fn issue10_2203a_maternity_fields_are_kept_with_the_visit(app: &TestApp) {
+    let inst = hospital(app, 12);
+    let person = employee(app, 12);
+    let mdtrt_id = register(app, inst, person, 390).await;
+    let today = &now_text()[..10];
+    let visit = |fields: &[(&str, Value)]| {
+        let mut input = vector("request-2203A")["input"].clone();
+        input["mdtrtinfo"]["mdtrt_id"] = json!(mdtrt_id);
+        input["mdtrtinfo"]["psn_no"] = json!(person.psn_no);
+        input["mdtrtinfo"]["begntime"] = json!(today);
+        input["mdtrtinfo"]["med_type"] = json!("51");
+        input["diseinfo"]["diag_time"] = json!(today);
+        for (key, value) in fields {
+            input["mdtrtinfo"][*key] = value.clone();
+        }
+        input
+    };
+    let counts = app.row_counts().await;
+    let refusals = [
+        (
+            "matn_type",
+            json!("8"),
+            "`8` is not one of 1, 2, 3, 4, 5, 6, 7, 9",
+        ),
+        (
+            "birctrl_type",
+            json!("0"),
+            "`0` is not one of 1, 2, 3, 4, 5, 6, 7, 8, 9",
+        ),
+        ("geso_val", json!("100"), "is out of range"),
+        ("fetts", json!("0"), "must be at least 1"),
+        ("fetus_cnt", json!("-1"), "must not be negative"),
+        ("pret_flag", json!("3"), "is not 0 or 1"),
+        (
+            "birctrl_matn_date",
+            json!("2022-13-01"),
+            "`2022-13-01` is not a date yyyy-MM-dd",
+        ),
+    ];
+    for (seq, (field, value, reason)) in (391..).zip(refusals) {
+        let msg = app
+            .refused(inst, "2203A", &msgid(inst, seq), visit(&[(field, value)]))
+            .await;
+        assert_eq!(msg, format!("input.mdtrtinfo.{field}: {reason}"));
+    }
+    assert_eq!(app.row_counts().await, counts);
+    assert_eq!(app.store.visit_maternity(&mdtrt_id).await.unwrap(), None);
+
+    let sent = visit(&[
+        ("matn_type", json!("3")),
+        ("geso_val", json!("39")),
+        ("fetts", json!(2)),
+        ("fetus_cnt", json!("1")),
+        ("pret_flag", json!("0")),
+        ("latechb_flag", json!("1")),
+        ("cop_flag", json!("0")),
+        ("birctrl_type", json!("")),
+        ("birctrl_matn_date", json!(today)),
+        ("fpsc_no", json!("FP-2026-0001")),
+    ]);
+    assert_eq!(
+        app.ok(inst, "2203A", &msgid(inst, 400), sent).await,
+        Value::Null
+    );
+    let kept = app
+        .store
+        .visit_maternity(&mdtrt_id)
+        .await
+        .unwrap()
+        .expect("the maternity facts are kept");
+    assert_eq!(
+        kept,
+        yibao_store::Maternity {
+            matn_type: Some("3".to_owned()),
+            birctrl_type: None,
+            birctrl_matn_date: Some(today.parse().unwrap()),
+            geso_val: Some(39),
+            fetts: Some(2),
+            fetus_cnt: Some(1),
+            pret_flag: Some(false),
+            latechb_flag: Some(true),
+            cop_flag: Some(false),
+            fpsc_no: Some("FP-2026-0001".to_owned()),
+        }
+    );
+    // A resend replaces them; one without any leaves the visit without maternity facts.
+    let resent = visit(&[("birctrl_type", json!("3")), ("geso_val", json!(""))]);
+    app.ok(inst, "2203A", &msgid(inst, 401), resent).await;
+    let kept = app.store.visit_maternity(&mdtrt_id).await.unwrap().unwrap();
+    assert_eq!(kept.birctrl_type.as_deref(), Some("3"));
+    assert_eq!((kept.matn_type, kept.geso_val), (None, None));
+    let mut plain = visit(&[("geso_val", json!(""))]);
+    plain["mdtrtinfo"]["med_type"] = json!("11");
+    app.ok(inst, "2203A", &msgid(inst, 402), plain).await;
+    assert_eq!(app.store.visit_maternity(&mdtrt_id).await.unwrap(), None);
 }

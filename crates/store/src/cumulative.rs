@@ -60,7 +60,11 @@ pub(crate) fn rows(sums: &[MonthSums]) -> Vec<CumulativeRow> {
             .count();
         let group = &sums[idx..idx + group_len];
         idx += group_len;
-        let year: i64 = first.month.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+        let year: i64 = first
+            .month
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .unwrap_or(0);
         let cum_ym = first.month.replace('-', "");
         let mut push = |code: String, cum: i64| {
             if cum != 0 {

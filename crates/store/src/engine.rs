@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use yibao_core_types::{
     AcctUsedFlag, Admdvs, ChrgitmLv, CodeError, Fen, HiSetlLv, HospApprFlag, Insutype, ListType,
-    MedType, Price, Ratio, PsnType, Quantity, SpPsnType,
+    MedType, Price, PsnType, Quantity, Ratio, SpPsnType,
 };
 use yibao_policy::{parse_catalogue, parse_policy, Catalogue, Policy};
 use yibao_settlement::{self as st, classify_line, FeeLine, LineSplit, SettleError};

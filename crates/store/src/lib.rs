@@ -56,6 +56,7 @@ macro_rules! backend {
             include!("tx.rs");
             include!("setl_list_tx.rs");
             include!("cumulative_tx.rs");
+            include!("maternity_tx.rs");
         }
     };
 }
@@ -328,6 +329,14 @@ impl Store {
         match &self.inner.pool {
             Pool::Pg(p) => pg::query_cumulative(p, psn_no, year, month).await,
             Pool::Sq { pool, .. } => sq::query_cumulative(pool, psn_no, year, month).await,
+        }
+    }
+
+    /// The maternity facts a 2203/2203A left on visit `mdtrt_id`, if any.
+    pub async fn visit_maternity(&self, mdtrt_id: &str) -> Result<Option<Maternity>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::visit_maternity(p, mdtrt_id).await,
+            Pool::Sq { pool, .. } => sq::visit_maternity(pool, mdtrt_id).await,
         }
     }
 

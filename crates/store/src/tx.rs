@@ -1167,6 +1167,7 @@ async fn upload_visit_info(
         .execute(&mut **tx)
         .await?;
     save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses).await?;
+    save_maternity(tx, &c.mdtrt_id, &c.maternity).await?;
     Ok((Outcome::Done, "none", String::new()))
 }
 
@@ -3099,6 +3100,7 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "ledger_transfer",
         "sign_in",
         "visit",
+        "visit_maternity",
         "diagnosis",
         "fee_line",
         "settlement",

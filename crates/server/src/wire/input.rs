@@ -10,6 +10,8 @@ use crate::backend::{
     AccountUse, Admission, Command, DeclaredSplit, Diagnosis, Discharge, FeeLine, FeeSelection,
     PersonQuery, ReconcileRequest, Registration, Setting, SettleRequest, VisitInfo, VisitRef,
 };
+use yibao_store::Maternity;
+
 use crate::envelope::RequestEnvelope;
 use crate::error::AppError;
 use crate::infno::Infno;
@@ -410,6 +412,48 @@ struct VisitInfoData {
     birctrl_matn_date: Opt<Date>,
     matn_type: Opt<Text>,
     geso_val: Opt<Decimal<0>>,
+    fetts: Opt<Decimal<0>>,
+    fetus_cnt: Opt<Decimal<0>>,
+    pret_flag: Opt<Text>,
+    latechb_flag: Opt<Text>,
+    cop_flag: Opt<Text>,
+    fpsc_no: Opt<Text>,
+}
+
+impl VisitInfoData {
+    /// 生育信息 of `mdtrtinfo` (表75 and 2203A; the counts and flags as 5201 names them).
+    fn maternity(&self, node: &str) -> Result<Maternity, AppError> {
+        let count = |value: &Opt<Decimal<0>>, field: &str, min: i64, max: i64| match value.get() {
+            None => Ok(None),
+            Some(_) => {
+                let count = decimal(value, max, node, field, false)?;
+                if count < min {
+                    return Err(AppError::field(
+                        format!("input.{node}.{field}"),
+                        format!("must be at least {min}"),
+                    ));
+                }
+                Ok(Some(count))
+            }
+        };
+        Ok(Maternity {
+            matn_type: opt_digit_code(&self.matn_type, node, "matn_type", Maternity::MATN_TYPES)?,
+            birctrl_type: opt_digit_code(
+                &self.birctrl_type,
+                node,
+                "birctrl_type",
+                Maternity::BIRCTRL_TYPES,
+            )?,
+            birctrl_matn_date: opt_date(&self.birctrl_matn_date),
+            geso_val: count(&self.geso_val, "geso_val", 0, Maternity::GESO_VAL_MAX)?,
+            fetts: count(&self.fetts, "fetts", 1, Maternity::COUNT_MAX)?,
+            fetus_cnt: count(&self.fetus_cnt, "fetus_cnt", 1, Maternity::COUNT_MAX)?,
+            pret_flag: opt_flag(&self.pret_flag, node, "pret_flag")?,
+            latechb_flag: opt_flag(&self.latechb_flag, node, "latechb_flag")?,
+            cop_flag: opt_flag(&self.cop_flag, node, "cop_flag")?,
+            fpsc_no: opt_text(&self.fpsc_no, node, "fpsc_no", 50)?,
+        })
+    }
 }
 
 impl VisitInfoInput {
@@ -431,13 +475,7 @@ impl VisitInfoInput {
             main_cond_dscr: opt_text(&data.main_cond_dscr, node, "main_cond_dscr", TEXT_CHARS_MAX)?,
             dise_codg,
             dise_name: opt_text(&data.dise_name, node, "dise_name", 500)?,
-            birctrl_type: opt_text(&data.birctrl_type, node, "birctrl_type", CODE_CHARS_MAX)?,
-            birctrl_matn_date: opt_date(&data.birctrl_matn_date),
-            matn_type: opt_text(&data.matn_type, node, "matn_type", CODE_CHARS_MAX)?,
-            geso_val: match data.geso_val.get() {
-                Some(_) => Some(decimal(&data.geso_val, 99, node, "geso_val", false)?),
-                None => None,
-            },
+            maternity: data.maternity(node)?,
             diagnoses: diagnoses(self.diseinfo)?,
         }))
     }

@@ -248,6 +248,7 @@ pub fn visit_info(mdtrt_id: &str, psn_no: &str, med_type: &str, dise_codg: &str)
             maindiag_flag: "1".into(),
             vali_flag: "1".into(),
         }],
+        maternity: Maternity::default(),
     })
 }
 
