@@ -424,7 +424,8 @@ pub enum Outcome {
 /// What a 2601 found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevokeResult {
-    /// The original never reached the store; it is now barred.
+    /// The original never reached the store; it is now barred (an idempotency row of kind
+    /// `barred` under its msgid refuses it when it arrives).
     NothingToUndo,
     /// A settlement was reversed by the new settlement `reversal_setl_id`.
     SettlementReversed {

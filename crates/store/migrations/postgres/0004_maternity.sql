@@ -23,3 +23,10 @@ CREATE TABLE visit_maternity (
     -- 计划生育服务证号.
     fpsc_no            TEXT NOT NULL
 );
+
+-- A correction to the comment on `idempotency` in 0001, which cannot change (every database it
+-- migrated keeps its checksum): a 2601 for an msgid never seen leaves a row whose effect_kind is
+-- 'barred' (not 'revoked'), with effect_ref the 2601's msgid, so that the late original is
+-- refused. effect_kind is one of 'none' (nothing to undo: queries, pre-settlements, a 2601),
+-- 'visit', 'fees', 'settlement', 'setl_list' (effect_ref names what was made) and 'barred';
+-- a row whose effect was undone by 2601 keeps its kind and gets revoked_by.
