@@ -186,7 +186,8 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     let server_config = yibao_server::ServerConfig {
         addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         auth: !args.no_auth,
-        receiver_admdvs: config.region.clone(),
+        // Each answer's inf_refmsgid begins with the calling institution's region.
+        receiver_admdvs: None,
         // The simulated hospitals sign in (9001) and send their sign_no; the demo region counts
         // messages without one rather than refusing them (`regions/demo.toml`).
         sign_in: yibao_server::SignInRule::Count,

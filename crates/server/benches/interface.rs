@@ -80,7 +80,7 @@ fn bench(c: &mut Criterion) {
             let envelope =
                 yibao_server::envelope::parse_request(std::hint::black_box(&body)).unwrap();
             let command = yibao_server::wire::input::command(&envelope).unwrap();
-            std::hint::black_box((envelope.fingerprint(), command));
+            std::hint::black_box((command.fingerprint(envelope.infno), command));
         })
     });
     let outcome = settlement();

@@ -21,11 +21,12 @@ pub struct Meta {
     pub msgid: String,
     /// The transaction.
     pub infno: Infno,
-    /// SHA-256 of the code and the input text; equal exactly when a replay has the same content.
+    /// [`Command::fingerprint`]: equal exactly when a replay has the same content.
     pub fingerprint: [u8; 32],
     /// The request time (Beijing time), read once by the server when the request arrived.
     pub at: NaiveDateTime,
-    /// 就医地医保区划 from the envelope, when sent.
+    /// 就医地医保区划: the calling institution's region (a different one in the envelope is
+    /// refused); the envelope's only for an institution the server does not know (no gateway).
     pub mdtrtarea_admvs: Option<String>,
     /// 参保地医保区划 from the envelope, when sent.
     pub insuplc_admdvs: Option<String>,
@@ -46,6 +47,9 @@ pub struct InstitutionKey {
     pub secret_key: String,
     /// Whether the institution may currently settle.
     pub active: bool,
+    /// The institution's region (医保区划): every message it sends is for care here
+    /// (`mdtrtarea_admvs`).
+    pub admdvs: String,
 }
 
 /// Why a backend refused or failed a command.
@@ -191,7 +195,8 @@ pub enum Command {
     QueryCumulative {
         /// 人员编号.
         psn_no: String,
-        /// 累计年月 `yyyyMM`, when sent.
+        /// 累计年月 `yyyyMM` (a valid month), when sent: that month only; else the current year
+        /// month by month.
         cum_ym: Option<String>,
     },
     /// 5301 人员慢特病备案查询.
@@ -205,6 +210,32 @@ pub enum Command {
     QuerySetlLists(yibao_store::SetlListQuery),
 }
 
+impl Command {
+    /// SHA-256 of the transaction code and the parsed command: two messages with the same
+    /// `msgid` are "the same content" exactly when this agrees. Being taken after parsing, it
+    /// does not see what the tolerances of §3A make equal (key order, whitespace, `2505.45` sent
+    /// as a number or a string, `""` for absent, `input` as an object or a string, ignored keys),
+    /// and it sees every value the command carries.
+    pub fn fingerprint(&self, infno: Infno) -> [u8; 32] {
+        use sha2::Digest as _;
+        use std::fmt::Write as _;
+        /// Feeds formatted text into the hash without building it in memory first.
+        struct Hashing(sha2::Sha256);
+        impl std::fmt::Write for Hashing {
+            fn write_str(&mut self, text: &str) -> std::fmt::Result {
+                self.0.update(text.as_bytes());
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing(sha2::Sha256::new());
+        // The derived `Debug` writes every field of the command, by name and in declaration
+        // order, with exact integers for amounts: a canonical text of the parsed message.
+        // Writing into a hash cannot fail.
+        let _ = write!(hashing, "{}\n{self:?}", infno.code());
+        hashing.0.finalize().into()
+    }
+}
+
 /// A visit named by the hospital: every visit command carries both ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitRef {
@@ -216,15 +247,19 @@ pub struct VisitRef {
     pub ipt_otp_no: Option<String>,
 }
 
-/// 1101 query: by credential (就诊凭证) or by identity document.
+/// 1101 query: by credential (就诊凭证), by identity document or by person number.
 #[derive(Debug, Clone)]
 pub struct PersonQuery {
-    /// 就诊凭证类型 (`01` e-credential, `02` id card, `03` social security card).
-    pub mdtrt_cert_type: String,
-    /// 就诊凭证编号: the e-voucher token (`01`), the resident id (`02`) or the card number (`03`).
+    /// 就诊凭证类型 (`01` e-credential, `02` id card, `03` social security card); may be absent
+    /// when `certno` or `psn_no` identifies the person (spec §6 V6).
+    pub mdtrt_cert_type: Option<String>,
+    /// 就诊凭证编号: the e-voucher token (`01`), the resident id (`02`) or the card number (`03`);
+    /// read only with its type.
     pub mdtrt_cert_no: Option<String>,
     /// 卡识别码 of a social security card (`03`), when sent.
     pub card_sn: Option<String>,
+    /// 人员编号, when sent (not in 表7, but clients that have it send it).
+    pub psn_no: Option<String>,
     /// 人员证件类型.
     pub psn_cert_type: Option<String>,
     /// 证件号码.
@@ -302,14 +337,8 @@ pub struct VisitInfo {
     pub dise_codg: Option<String>,
     /// 病种名称.
     pub dise_name: Option<String>,
-    /// 计划生育手术类别.
-    pub birctrl_type: Option<String>,
-    /// 计划生育手术或生育日期.
-    pub birctrl_matn_date: Option<NaiveDate>,
-    /// 生育类别 (2203A).
-    pub matn_type: Option<String>,
-    /// 孕周数 (2203A).
-    pub geso_val: Option<i64>,
+    /// The maternity facts (2203A; `birctrl_*` also in 2203), checked field by field.
+    pub maternity: yibao_store::Maternity,
     /// 诊断信息.
     pub diagnoses: Vec<Diagnosis>,
 }
@@ -355,8 +384,9 @@ pub struct FeeLine {
     pub bilg_dr_codg: String,
     /// 开单医师姓名.
     pub bilg_dr_name: String,
-    /// 医院审批标志.
-    pub hosp_appr_flag: Option<String>,
+    /// 医院审批标志 (`0`, `1`, `2`): required in 2204; a 2301 line without it is `0`, never
+    /// taken as approved.
+    pub hosp_appr_flag: String,
     /// 出院带药标志.
     pub dscg_tkdrug_flag: Option<String>,
     /// 生育费用标志.
@@ -776,8 +806,8 @@ pub struct CumulativeEntry {
     pub year: String,
     /// 累计年月.
     pub cum_ym: String,
-    /// 累计类别代码.
+    /// 累计类别代码 (the national codes: `F0000_BIZ11`, `D310201`, …).
     pub cum_type_code: String,
-    /// 累计值, fen.
-    pub cum_fen: i64,
+    /// 累计值 in hundredths: fen for amounts, 100 per visit for counts.
+    pub cum_e2: i64,
 }

@@ -4,7 +4,6 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::infno::Infno;
@@ -60,16 +59,6 @@ pub struct RequestEnvelope<'a> {
 }
 
 impl RequestEnvelope<'_> {
-    /// SHA-256 over the code and the input text: two messages with the same `msgid` are "the
-    /// same content" exactly when this agrees.
-    pub fn fingerprint(&self) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(self.infno.code().as_bytes());
-        hasher.update(b"\n");
-        hasher.update(self.input.as_bytes());
-        hasher.finalize().into()
-    }
-
     /// Parses `input` into the transaction's wire type; a failure names the field's path.
     pub fn parse_input<'s, T: Deserialize<'s>>(&'s self) -> Result<T, AppError> {
         parse_json_named(&self.input, "input")
@@ -303,7 +292,6 @@ mod tests {
         let a = parse_request(V1.as_bytes()).unwrap();
         let b = parse_request(as_string.as_bytes()).unwrap();
         assert_eq!(a.input, b.input);
-        assert_eq!(a.fingerprint(), b.fingerprint());
     }
 
     #[test]

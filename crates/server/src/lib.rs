@@ -48,8 +48,10 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// Whether the gateway signature of §1.2 is required (off only for the demo).
     pub auth: bool,
-    /// The receiver's region code, the first six characters of every `inf_refmsgid`.
-    pub receiver_admdvs: String,
+    /// The receiving platform's region, the first six digits of every `inf_refmsgid` (a
+    /// provincial platform answers with its province, §6 V1); `None` answers with the calling
+    /// institution's region.
+    pub receiver_admdvs: Option<String>,
     /// What happens to a message without a valid sign-in (9001) of the day (the region file's
     /// `[interface] sign_in`, see [`region`]).
     pub sign_in: SignInRule,
@@ -60,7 +62,7 @@ impl Default for ServerConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             auth: true,
-            receiver_admdvs: "000000".to_owned(),
+            receiver_admdvs: None,
             sign_in: SignInRule::Count,
         }
     }
@@ -101,6 +103,10 @@ impl UnsignedTally {
         day.1.get(fixmedins_code).copied().unwrap_or(0)
     }
 }
+
+/// The region of an `inf_refmsgid` when neither the configuration nor the institution gives one
+/// (an institution unknown to a server without the gateway, answered for a query).
+const UNKNOWN_ADMDVS: &str = "000000";
 
 /// A server running on a tokio task.
 pub struct RunningServer {
@@ -172,6 +178,7 @@ pub async fn spawn<B: Backend>(backend: B, config: ServerConfig) -> anyhow::Resu
 }
 
 /// The router with every path of §1.1, for in-process use (tests call it with `oneshot`).
+/// The institutions' keys and regions are read from the backend once, here.
 pub async fn app<B: Backend>(backend: B, config: &ServerConfig) -> anyhow::Result<Router> {
     router(backend, config, Arc::new(UnsignedTally::default())).await
 }
@@ -181,12 +188,27 @@ async fn router<B: Backend>(
     config: &ServerConfig,
     unsigned: Arc<UnsignedTally>,
 ) -> anyhow::Result<Router> {
+    if let Some(admdvs) = &config.receiver_admdvs {
+        anyhow::ensure!(
+            admdvs.len() == 6 && admdvs.bytes().all(|b| b.is_ascii_digit()),
+            "the receiver region `{admdvs}` is not a 6-digit region code"
+        );
+    }
+    let institutions = backend
+        .institutions()
+        .await
+        .map_err(|err| anyhow::anyhow!("reading the institutions: {err}"))?;
+    let regions = institutions
+        .iter()
+        .map(|institution| {
+            (
+                institution.fixmedins_code.clone(),
+                institution.admdvs.clone(),
+            )
+        })
+        .collect();
     let keys = if config.auth {
         let mut keys = KeyRing::default();
-        let institutions = backend
-            .institutions()
-            .await
-            .map_err(|err| anyhow::anyhow!("reading institution keys: {err}"))?;
         for institution in institutions
             .into_iter()
             .filter(|institution| institution.active)
@@ -206,6 +228,7 @@ async fn router<B: Backend>(
     let state = Arc::new(AppState {
         backend,
         keys,
+        regions,
         receiver_admdvs: config.receiver_admdvs.clone(),
         sign_in: config.sign_in,
         unsigned,
@@ -248,7 +271,10 @@ struct AppState<B> {
     backend: B,
     /// `None` when authentication is off.
     keys: Option<KeyRing>,
-    receiver_admdvs: String,
+    /// Each institution's region (医保区划), by `fixmedins_code`.
+    regions: std::collections::HashMap<String, String>,
+    /// [`ServerConfig::receiver_admdvs`].
+    receiver_admdvs: Option<String>,
     sign_in: SignInRule,
     unsigned: Arc<UnsignedTally>,
     /// Serial part of `inf_refmsgid`.
@@ -300,7 +326,7 @@ async fn handle<B: Backend>(
 ) -> Response {
     let clock = RequestClock::now();
     match serve_one(&state, &clock, path, &headers, body).await {
-        Ok(output) => respond_ok(&state, &clock, &output),
+        Ok(answer) => respond_ok(&state, &clock, &answer),
         Err(err) => respond_error(&clock, err),
     }
 }
@@ -311,7 +337,7 @@ async fn serve_one<B: Backend>(
     path: PathInfno,
     headers: &HeaderMap,
     body: Body,
-) -> Result<String, AppError> {
+) -> Result<Answer, AppError> {
     // The gateway comes first: an unauthenticated client learns nothing about the envelope.
     let authenticated = match &state.keys {
         Some(keys) => Some(
@@ -331,6 +357,7 @@ async fn serve_one<B: Backend>(
         }
         PathInfno::Code(code) => return Err(path_mismatch(&code, envelope.infno)),
     }
+    check_api_name(headers, envelope.infno)?;
     if let Some(institution) = &authenticated {
         if *institution != envelope.fixmedins_code {
             return Err(AppError::field(
@@ -342,15 +369,34 @@ async fn serve_one<B: Backend>(
             ));
         }
     }
+    // 就医地: the institution's own region. Another region is refused, an absent one is the
+    // institution's; neither is ever stored as sent.
+    let region = state.regions.get(&envelope.fixmedins_code);
+    if let (Some(region), Some(sent)) = (region, &envelope.mdtrtarea_admvs) {
+        if sent != region {
+            return Err(AppError::field(
+                "mdtrtarea_admvs",
+                format!(
+                    "`{sent}` is not the region of institution {} ({region})",
+                    envelope.fixmedins_code
+                ),
+            ));
+        }
+    }
+    let mdtrtarea_admvs = region.cloned().or_else(|| envelope.mdtrtarea_admvs.clone());
     check_sign_in(state, clock, &envelope).await?;
     let command = wire::input::command(&envelope)?;
+    let declared = match &command {
+        backend::Command::Settle(settle) => settle.declared,
+        _ => None,
+    };
     let meta = Meta {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
         infno: envelope.infno,
-        fingerprint: envelope.fingerprint(),
+        fingerprint: command.fingerprint(envelope.infno),
         at: clock.beijing,
-        mdtrtarea_admvs: envelope.mdtrtarea_admvs.clone(),
+        mdtrtarea_admvs: mdtrtarea_admvs.clone(),
         insuplc_admdvs: envelope.insuplc_admdvs.clone(),
         opter: envelope.opter.clone(),
         opter_name: envelope.opter_name.clone(),
@@ -377,7 +423,28 @@ async fn serve_one<B: Backend>(
         backend::BackendError::User { field, reason } => AppError::User { field, reason },
         backend::BackendError::Internal(err) => AppError::Internal(err),
     })?;
-    Ok(wire::output::into_output(outcome))
+    let output = wire::output::into_output(outcome);
+    let warn_msg = declared
+        .as_ref()
+        .and_then(|declared| wire::output::declared_split_warning(&output, declared));
+    let receiver_admdvs = state
+        .receiver_admdvs
+        .clone()
+        .or(mdtrtarea_admvs)
+        .unwrap_or_else(|| UNKNOWN_ADMDVS.to_owned());
+    Ok(Answer {
+        output,
+        warn_msg,
+        receiver_admdvs,
+    })
+}
+
+/// A successful answer: the output JSON text, the envelope's `warn_msg`, and the region that
+/// begins its `inf_refmsgid`.
+struct Answer {
+    output: String,
+    warn_msg: Option<String>,
+    receiver_admdvs: String,
 }
 
 /// Refuses or counts a message without an open sign-in of today ([`SignInRule`]); 9001 and 9002
@@ -450,6 +517,40 @@ fn path_mismatch(path_code: &str, infno: Infno) -> AppError {
     )
 }
 
+/// The gateway's `_api_name` header names the transaction (`2204` or `api_2204`, §1.2); when it
+/// names one, it must be the envelope's. A header naming no transaction (a gateway's own service
+/// name) says nothing about the message and is not compared; without authentication the header
+/// may be absent.
+fn check_api_name(headers: &HeaderMap, infno: Infno) -> Result<(), AppError> {
+    let Some(api_name) = headers
+        .get(auth::HEADER_API_NAME)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+    else {
+        return Ok(());
+    };
+    let code = match api_name.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("api_") => &api_name[4..],
+        _ => api_name,
+    };
+    // A transaction code: four digits, then at most two letters or digits (`2207A`, `100001`),
+    // served here or not.
+    let names_a_transaction = (4..=6).contains(&code.len())
+        && code.bytes().take(4).all(|b| b.is_ascii_digit())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric());
+    match names_a_transaction && !code.eq_ignore_ascii_case(infno.code()) {
+        true => Err(AppError::field(
+            auth::HEADER_API_NAME,
+            format!(
+                "`{}` names another transaction than infno `{}`",
+                wire::scalar::truncate(api_name, 20),
+                infno.code()
+            ),
+        )),
+        false => Ok(()),
+    }
+}
+
 /// Reads the body, refusing one over [`BODY_BYTES_MAX`] before parsing anything: by its
 /// declared length when there is one, else while reading.
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, AppError> {
@@ -480,21 +581,27 @@ fn json_response(status: StatusCode, body: String) -> Response {
 }
 
 /// The success envelope around `output` (JSON text we rendered), written in one piece.
-fn respond_ok<B>(state: &AppState<B>, clock: &RequestClock, output: &str) -> Response {
+fn respond_ok<B>(state: &AppState<B>, clock: &RequestClock, answer: &Answer) -> Response {
+    let output = &answer.output;
     let stamp = clock.stamp();
     let serial = state.serial.fetch_add(1, Ordering::Relaxed) % 10_000_000_000;
-    let refmsgid = format!("{}{}{serial:010}", state.receiver_admdvs, &stamp[..14]);
+    // §3: the receiver's region (6) + yyyyMMddHHmmss (14) + a 10-digit serial = 30 characters.
+    let refmsgid = format!("{}{}{serial:010}", answer.receiver_admdvs, &stamp[..14]);
     let mut body = String::with_capacity(200 + output.len());
-    // Every value written here is our own digits, so no escaping is needed.
+    // Every value written here but the warning is our own digits, so needs no escaping.
     body.push_str("{\"infcode\":0,\"inf_refmsgid\":\"");
     body.push_str(&refmsgid);
     body.push_str("\",\"refmsg_time\":\"");
     body.push_str(&stamp);
     body.push_str("\",\"respond_time\":\"");
     body.push_str(&stamp);
-    body.push_str(
-        "\",\"err_msg\":null,\"warn_msg\":null,\"cainfo\":null,\"signtype\":null,\"output\":",
-    );
+    body.push_str("\",\"err_msg\":null,\"warn_msg\":");
+    match &answer.warn_msg {
+        // Our own text, but it quotes amounts and field names: escaped as JSON.
+        Some(warning) => body.push_str(&serde_json::Value::from(warning.as_str()).to_string()),
+        None => body.push_str("null"),
+    }
+    body.push_str(",\"cainfo\":null,\"signtype\":null,\"output\":");
     body.push_str(output);
     body.push('}');
     json_response(StatusCode::OK, body)

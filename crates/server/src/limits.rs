@@ -1,7 +1,9 @@
 //! Every limit of the interface in one place, each with the reason for its value.
 //!
-//! A request over a limit is refused with `infcode -1` naming the field (or with HTTP 413 for an
-//! oversized body, which is refused before any parsing).
+//! A request over a limit is refused with HTTP 200, `infcode -1` and an `err_msg` naming the
+//! field, like every bad request (spec "Decisions": only a server failure is a 5xx). An oversized
+//! body is no exception: it is refused (`body: larger than … bytes`) before any parsing, from its
+//! `Content-Length` when declared, else while reading.
 
 /// Largest request body accepted, checked before any parsing. The spec types `input` as C 40000
 /// (§2), but a 2301 ward-day upload of [`FEE_LINES_PER_UPLOAD_MAX`] lines at about 700 bytes
@@ -19,8 +21,9 @@ pub const DIAGNOSES_PER_MESSAGE_MAX: usize = 50;
 /// Longest `msgid` (§2: C 30).
 pub const MSGID_CHARS_MAX: usize = 30;
 
-/// Longest `sign_no` (envelope and 9002): the spec says C 30, but platforms hand out 32-character
-/// hex UUIDs (§6 V6) and clients send them back; 64 leaves room for a dashed UUID.
+/// Longest `sign_no` accepted in the envelope. §2 types it C 30, but the spec's own 1101
+/// example (§6 V6) sends a 32-character hex UUID and real platforms accept it; 64 holds a UUID
+/// with its dashes (36) with room to spare.
 pub const SIGN_NO_CHARS_MAX: usize = 64;
 
 /// Longest `infno` (§2: 4 by HN, 6 by B; codes such as `2203A` and `100001` need 6).

@@ -77,6 +77,7 @@ impl Backend for store::Store {
                 access_key: institution.access_key.clone(),
                 secret_key: institution.secret_key.clone(),
                 active: institution.active,
+                admdvs: institution.admdvs.clone(),
             })
             .collect())
     }
@@ -102,14 +103,22 @@ impl Backend for store::Store {
     ) -> Result<Outcome, BackendError> {
         let command = match command {
             Command::PersonInfo(query) => {
-                let number = query.mdtrt_cert_no.or(query.certno).unwrap_or_default();
-                let key = match query.mdtrt_cert_type.as_str() {
-                    "01" => store::PersonKey::EcToken(number),
-                    "03" => store::PersonKey::SsCard {
+                // A token (01) or a card (03) is looked up as such; otherwise the credential
+                // number counts only with its type (02), then the identity document, then the
+                // person number.
+                let key = match (query.mdtrt_cert_type.as_deref(), query.mdtrt_cert_no) {
+                    (Some("01"), Some(number)) => store::PersonKey::EcToken(number),
+                    (Some("03"), Some(number)) => store::PersonKey::SsCard {
                         card_no: number,
                         card_sn: query.card_sn,
                     },
-                    _ => store::PersonKey::PsnNoOrCertno(number),
+                    (credential_type, number) => store::PersonKey::PsnNoOrCertno(
+                        credential_type
+                            .and(number)
+                            .or(query.certno)
+                            .or(query.psn_no)
+                            .unwrap_or_default(),
+                    ),
                 };
                 let person = self
                     .person_info_by(&key, meta.at.date())
@@ -131,13 +140,16 @@ impl Backend for store::Store {
                 return Ok(Outcome::Settlement(Box::new(settlement(&view))));
             }
             Command::QueryCumulative { psn_no, cum_ym } => {
-                let cum_ym = cum_ym.unwrap_or_else(|| meta.at.format("%Y%m").to_string());
-                let year: i32 = cum_ym[..4].parse().map_err(|_| BackendError::User {
-                    field: "data.cum_ym".to_owned(),
-                    reason: format!("`{cum_ym}` is not yyyyMM"),
-                })?;
+                // A month asked for (`yyyyMM`, checked by the wire), else the whole current year.
+                let (year, month) = match &cum_ym {
+                    Some(ym) => (
+                        ym[..4].parse::<i32>().unwrap_or_default(),
+                        ym[4..].parse::<u32>().ok(),
+                    ),
+                    None => (meta.at.year(), None),
+                };
                 let rows = self
-                    .query_cumulative(&psn_no, year)
+                    .query_cumulative(&psn_no, year, month)
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
                 return Ok(Outcome::Cumulative(
@@ -145,9 +157,9 @@ impl Backend for store::Store {
                         .map(|row| CumulativeEntry {
                             insutype: row.insutype,
                             year: row.year.to_string(),
-                            cum_ym: cum_ym.clone(),
+                            cum_ym: row.cum_ym,
                             cum_type_code: row.cum_type_code,
-                            cum_fen: row.cum,
+                            cum_e2: row.cum,
                         })
                         .collect(),
                 ));
@@ -288,6 +300,7 @@ fn store_command(command: Command) -> store::Command {
             dise_codg: v.dise_codg.unwrap_or_default(),
             dise_name: v.dise_name.unwrap_or_default(),
             diagnoses: diagnoses(v.diagnoses, v.begntime),
+            maternity: v.maternity,
         }),
         Command::UploadFees { lines, .. } => store::Command::UploadFees(store::UploadFees {
             lines: lines
@@ -307,7 +320,7 @@ fn store_command(command: Command) -> store::Command {
                     det_item_fee_sumamt_fen: line.det_item_fee_sumamt_fen,
                     cnt_e4: line.cnt_e4,
                     pric_micro: line.pric_e6,
-                    hosp_appr_flag: line.hosp_appr_flag.unwrap_or_else(|| "1".to_owned()),
+                    hosp_appr_flag: line.hosp_appr_flag,
                 })
                 .collect(),
         }),
@@ -338,14 +351,6 @@ fn store_command(command: Command) -> store::Command {
             psn_setlway: s.psn_setlway,
             invono: s.invono.unwrap_or_default(),
             mid_setl_flag: s.mid_setl,
-            claimed_split_fen: s.declared.map(|d| {
-                [
-                    d.fulamt_ownpay_fen,
-                    d.overlmt_selfpay_fen,
-                    d.preselfpay_fen,
-                    d.inscp_scp_fen,
-                ]
-            }),
         }),
         Command::ReverseSettlement { setl_id, visit, .. } => {
             store::Command::ReverseSettlement(store::ReverseSettlement {

@@ -45,6 +45,13 @@ on_both_databases!(
     issue10_calls_without_a_sign_in_are_counted,
     issue10_1101_by_e_voucher_token_and_social_security_card,
     issue10_5301_lists_the_chronic_disease_recognitions,
+    issue10_hosp_appr_flag_is_never_assumed,
+    issue10_a_rebuilt_retry_gets_the_stored_answer,
+    issue10_spec_vectors_are_answered_as_the_real_platform_did,
+    issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines,
+    issue10_the_visit_region_is_the_institutions,
+    issue10_5206_answers_national_codes_by_month,
+    issue10_2203a_maternity_fields_are_kept_with_the_visit,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in
@@ -439,7 +446,11 @@ async fn outpatient_chain_in_spec_shapes(app: &TestApp) {
         input["data"][field] = pre["setlinfo"][field].clone();
     }
     let settle_msgid = msgid(inst, 26);
-    let settled = app.ok(inst, "2207A", &settle_msgid, input).await;
+    let answer = app.call(inst, "2207A", &settle_msgid, input).await;
+    assert_eq!(answer["infcode"], json!(0), "{answer}");
+    // The declared split is the platform's own: no warning.
+    assert_eq!(answer["warn_msg"], Value::Null, "{answer}");
+    let settled = answer["output"].clone();
     let spec = vector("response-2207");
     assert_has_fields(
         &settled,
@@ -589,33 +600,52 @@ async fn hostile_requests_write_nothing(app: &TestApp) {
         "{value}"
     );
 
-    // Malformed, wrong types, missing fields, oversized.
+    // Malformed, wrong types, missing fields, a header naming another transaction.
     let hostile = [
-        "{\"infno\":\"2204\",".to_owned(),
-        app.envelope(
-            owner,
+        ("2204", "{\"infno\":\"2204\",".to_owned()),
+        (
             "2204",
-            &msgid(owner, 54),
-            json!({"feedetail": [{"cnt": [1]}]}),
-        )
-        .to_string(),
-        app.envelope(
-            owner,
+            app.envelope(
+                owner,
+                "2204",
+                &msgid(owner, 54),
+                json!({"feedetail": [{"cnt": [1]}]}),
+            )
+            .to_string(),
+        ),
+        (
             "2207",
-            &msgid(owner, 55),
-            json!({"data": {"psn_no": person.psn_no}}),
-        )
-        .to_string(),
-        app.envelope(
-            owner,
+            app.envelope(
+                owner,
+                "2207",
+                &msgid(owner, 55),
+                json!({"data": {"psn_no": person.psn_no}}),
+            )
+            .to_string(),
+        ),
+        (
             "2207",
-            &msgid(owner, 56),
-            json!({"data": {"medfee_sumamt": "12.345"}}),
-        )
-        .to_string(),
+            app.envelope(
+                owner,
+                "2207",
+                &msgid(owner, 56),
+                json!({"data": {"medfee_sumamt": "12.345"}}),
+            )
+            .to_string(),
+        ),
+        (
+            "2204",
+            app.envelope(
+                owner,
+                "2202",
+                &msgid(owner, 58),
+                json!({"data": {"psn_no": person.psn_no, "mdtrt_id": mdtrt_id, "ipt_otp_no": "OP50"}}),
+            )
+            .to_string(),
+        ),
     ];
-    for body in hostile {
-        let (status, value) = app.post_raw(path, Some((owner, "2204")), body).await;
+    for (api_name, body) in hostile {
+        let (status, value) = app.post_raw(path, Some((owner, api_name)), body).await;
         assert_eq!(status, 200);
         assert_eq!(value["infcode"], json!(-1), "{value}");
         assert!(value["err_msg"].as_str().unwrap().contains(':'), "{value}");
@@ -1610,4 +1640,752 @@ async fn settlement_lists_are_grouped_versioned_and_private(app: &TestApp) {
     assert!(msg.contains("was reversed"), "{msg}");
     assert_eq!(app.row_counts().await, counts);
     assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// 2401 for `person` at `inst` (med_type 21); returns `mdtrt_id`.
+async fn admit(app: &TestApp, inst: &Institution, person: &Person, seq: u32) -> String {
+    let admitted_at = format!("{} 00:00:01", &now_text()[..10]);
+    let admission = json!({
+        "psn_no": person.psn_no, "insutype": person.insutype, "begntime": admitted_at,
+        "mdtrt_cert_type": "02", "mdtrt_cert_no": person.certno, "med_type": "21",
+        "ipt_no": format!("IPT-{seq}"), "adm_dept_codg": "A03", "adm_dept_name": "内科",
+        "dscg_maindiag_code": "I10.x00", "dscg_maindiag_name": "高血压"
+    });
+    let diagnosis = json!({"diag_type": "1", "maindiag_flag": "1", "diag_srt_no": "1",
+        "diag_code": "I10.x00", "diag_name": "高血压", "diag_dept": "内科", "dise_dor_no": "D1",
+        "dise_dor_name": "医生", "diag_time": admitted_at, "vali_flag": "1"});
+    let output = app
+        .ok(
+            inst,
+            "2401",
+            &msgid(inst, seq),
+            json!({"mdtrtinfo": admission, "diseinfo": diagnosis}),
+        )
+        .await;
+    output["result"]["mdtrt_id"].as_str().unwrap().to_owned()
+}
+
+/// A restricted-use (限制使用) catalogue item.
+fn restricted_item(app: &TestApp) -> &common::Item {
+    app.items
+        .iter()
+        .find(|item| item.lmt_used_flag)
+        .expect("the demo catalogue has restricted items")
+}
+
+/// Issue 10: 2204 requires `hosp_appr_flag` on every line (a line without it is refused, naming
+/// it); a 2301 line without it is not approved, so a restricted item is fully self-paid.
+async fn issue10_hosp_appr_flag_is_never_assumed(app: &TestApp) {
+    let inst = hospital(app, 6);
+    let person = employee(app, 6);
+    let mdtrt_id = register(app, inst, person, 300).await;
+    let restricted = restricted_item(app);
+    let counts = app.row_counts().await;
+    for absent in [None, Some(json!("")), Some(json!(null))] {
+        let mut lines: Vec<Value> = (0..4)
+            .map(|idx| fee_line(person, &mdtrt_id, "B1", 1 + idx, restricted, 1))
+            .collect();
+        match &absent {
+            None => {
+                lines[3].as_object_mut().unwrap().remove("hosp_appr_flag");
+            }
+            Some(value) => lines[3]["hosp_appr_flag"] = value.clone(),
+        }
+        let msg = app
+            .refused(inst, "2204", &msgid(inst, 301), json!({"feedetail": lines}))
+            .await;
+        assert_eq!(msg, "input.feedetail[3].hosp_appr_flag: is required");
+    }
+    let mut line = fee_line(person, &mdtrt_id, "B1", 1, restricted, 1);
+    line["hosp_appr_flag"] = json!("7");
+    let msg = app
+        .refused(
+            inst,
+            "2204",
+            &msgid(inst, 302),
+            json!({"feedetail": [line]}),
+        )
+        .await;
+    assert_eq!(
+        msg,
+        "input.feedetail[0].hosp_appr_flag: `7` is not one of 0, 1, 2"
+    );
+    assert_eq!(app.row_counts().await, counts);
+    // Sent: 0 (no approval) makes the restricted item self-paid, 1 (approved) reimbursable.
+    let mut lines = vec![
+        fee_line(person, &mdtrt_id, "B1", 1, restricted, 1),
+        fee_line(person, &mdtrt_id, "B1", 2, restricted, 1),
+    ];
+    lines[0]["hosp_appr_flag"] = json!("0");
+    let output = app
+        .ok(inst, "2204", &msgid(inst, 303), json!({"feedetail": lines}))
+        .await;
+    let result = &output["result"];
+    assert_eq!(
+        result[0]["fulamt_ownpay_amt"],
+        result[0]["det_item_fee_sumamt"]
+    );
+    assert_eq!(fen(&result[1]["fulamt_ownpay_amt"]), 0, "{result}");
+
+    // 2301 does not require the flag; a line without it is not approved.
+    let resident = app
+        .persons
+        .iter()
+        .filter(|p| p.insutype == "390")
+        .nth(6)
+        .expect("residents");
+    let mdtrt_id = admit(app, inst, resident, 304).await;
+    let mut line = fee_line(resident, &mdtrt_id, "", 1, restricted, 1);
+    line["med_type"] = json!("21");
+    line.as_object_mut().unwrap().remove("hosp_appr_flag");
+    let output = app
+        .ok(
+            inst,
+            "2301",
+            &msgid(inst, 305),
+            json!({"feedetail": [line]}),
+        )
+        .await;
+    let result = &output["result"][0];
+    assert_eq!(result["fulamt_ownpay_amt"], result["det_item_fee_sumamt"]);
+    assert_eq!(fen(&result["inscp_scp_amt"]), 0, "{result}");
+}
+
+/// JSON text of `value` as another client would build it: keys in reverse order, spaces and
+/// newlines between tokens, and every number sent as a string (or every numeric string as a
+/// number when `numbers` is true).
+fn rebuilt(value: &Value, numbers: bool) -> String {
+    match value {
+        Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .rev()
+                .map(|(key, value)| format!("\n  {} : {}", json!(key), rebuilt(value, numbers)))
+                .collect();
+            format!("{{ {} \n}}", fields.join(" ,"))
+        }
+        Value::Array(rows) => {
+            let rows: Vec<String> = rows.iter().map(|row| rebuilt(row, numbers)).collect();
+            format!("[ {} ]", rows.join(" , "))
+        }
+        Value::Number(number) if !numbers => json!(number.to_string()).to_string(),
+        Value::String(text)
+            if numbers
+                && !text.is_empty()
+                && text.parse::<f64>().is_ok()
+                && !text.starts_with('0') =>
+        {
+            text.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Issue 10: the idempotency fingerprint is over the parsed input. A client that rebuilds its
+/// message on retry (other key order, whitespace, amounts as numbers instead of strings) gets
+/// the stored answer and writes nothing; a retry with a different value is still refused.
+async fn issue10_a_rebuilt_retry_gets_the_stored_answer(app: &TestApp) {
+    let inst = hospital(app, 7);
+    let person = employee(app, 7);
+    let path = yibao_server::infno::CALL_SERVICE_PATH;
+    let mdtrt_id = register(app, inst, person, 310).await;
+    let lines: Vec<Value> = (0..3)
+        .map(|idx| fee_line(person, &mdtrt_id, "B1", 1 + idx, &app.items[idx * 5], 2))
+        .collect();
+    let total: i64 = lines
+        .iter()
+        .map(|line| {
+            yibao_server::wire::scalar::parse_decimal(
+                line["det_item_fee_sumamt"].as_str().unwrap(),
+                2,
+            )
+            .unwrap()
+        })
+        .sum();
+    let upload_msgid = msgid(inst, 311);
+    let envelope = app.envelope(inst, "2204", &upload_msgid, json!({"feedetail": lines}));
+    let (_, first) = app
+        .post_raw(path, Some((inst, "2204")), envelope.to_string())
+        .await;
+    assert_eq!(first["infcode"], json!(0), "{first}");
+    let counts = app.row_counts().await;
+    let (_, again) = app
+        .post_raw(path, Some((inst, "2204")), rebuilt(&envelope, true))
+        .await;
+    assert_eq!(again["infcode"], json!(0), "{again}");
+    assert_eq!(again["output"], first["output"]);
+    assert_eq!(app.row_counts().await, counts);
+
+    let mut input = settle_input("request-2207A", person, &mdtrt_id, "B1", total);
+    for field in [
+        "fulamt_ownpay_amt",
+        "overlmt_selfpay",
+        "preselfpay_amt",
+        "inscp_scp_amt",
+    ] {
+        input["data"].as_object_mut().unwrap().remove(field);
+    }
+    // The first send has the amount as a JSON number, the retry as a string (`2505.45`).
+    let total_text = yibao_server::wire::scalar::format_decimal(total, 2);
+    input["data"]["medfee_sumamt"] = total_text.parse::<Value>().unwrap();
+    let settle_msgid = msgid(inst, 312);
+    let envelope = app.envelope(inst, "2207", &settle_msgid, input.clone());
+    let (_, first) = app
+        .post_raw(path, Some((inst, "2207")), envelope.to_string())
+        .await;
+    assert_eq!(first["infcode"], json!(0), "{first}");
+    let counts = app.row_counts().await;
+    let retry = rebuilt(&envelope, false);
+    assert!(
+        retry.contains(&format!("\"medfee_sumamt\" : \"{total_text}\"")),
+        "{retry}"
+    );
+    let (_, again) = app.post_raw(path, Some((inst, "2207")), retry).await;
+    assert_eq!(again["infcode"], json!(0), "{again}");
+    assert_eq!(again["output"], first["output"]);
+    assert_eq!(app.row_counts().await, counts);
+    // Different values under the same msgid: refused, naming msgid, nothing written.
+    for (field, value) in [
+        (
+            "medfee_sumamt",
+            json!(yibao_server::wire::scalar::format_decimal(total + 1, 2)),
+        ),
+        ("chrg_bchno", json!("B2")),
+        ("acct_used_flag", json!("0")),
+    ] {
+        let mut changed = envelope.clone();
+        changed["input"]["data"][field] = value;
+        let (_, conflict) = app
+            .post_raw(path, Some((inst, "2207")), rebuilt(&changed, false))
+            .await;
+        assert_eq!(conflict["infcode"], json!(-1), "{conflict}");
+        let msg = conflict["err_msg"].as_str().unwrap();
+        assert!(
+            msg.starts_with(&format!(
+                "msgid: {settle_msgid} exists with different content"
+            )),
+            "{field}: {msg}"
+        );
+    }
+    assert_eq!(app.row_counts().await, counts);
+}
+
+/// A spec §6 request replayed from `inst`: the vector's envelope and input as captured, with only
+/// what names our world replaced (the institution and its region, the message id, and the
+/// `input.<node>.<field>` values in `replace`: the person, the visit, the times). Returns the
+/// whole answer.
+async fn replay(
+    app: &TestApp,
+    inst: &Institution,
+    name: &str,
+    msgid: &str,
+    node: &str,
+    replace: &[(&str, Value)],
+) -> Value {
+    let mut input = vector(name)["input"].clone();
+    for (key, value) in replace {
+        input[node][*key] = value.clone();
+    }
+    replay_input(app, inst, name, msgid, input).await
+}
+
+/// Like [`replay`], with the whole `input` given.
+async fn replay_input(
+    app: &TestApp,
+    inst: &Institution,
+    name: &str,
+    msgid: &str,
+    input: Value,
+) -> Value {
+    let mut request = vector(name);
+    request["input"] = input;
+    request["msgid"] = json!(msgid);
+    request["fixmedins_code"] = json!(inst.fixmedins_code);
+    request["fixmedins_name"] = json!(inst.fixmedins_name);
+    request["mdtrtarea_admvs"] = json!(inst.admdvs);
+    request["insuplc_admdvs"] = json!(app.region);
+    let infno = request["infno"].as_str().unwrap().to_owned();
+    let (status, answer) = app
+        .post_raw(
+            yibao_server::infno::CALL_SERVICE_PATH,
+            Some((inst, &infno)),
+            request.to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{name}: {answer}");
+    answer
+}
+
+/// V2's 2201 and 2203A, then V3's 2204, for `person` today; returns the visit and the 2204
+/// output.
+async fn open_vector_visit(
+    app: &TestApp,
+    inst: &Institution,
+    person: &Person,
+    seq: u32,
+) -> (String, Value) {
+    let today = &now_text()[..10];
+    let registered = replay(
+        app,
+        inst,
+        "request-2201",
+        &msgid(inst, seq),
+        "data",
+        &[
+            ("psn_no", json!(person.psn_no)),
+            ("insutype", json!(person.insutype)),
+            ("mdtrt_cert_no", json!(person.certno)),
+            ("begntime", json!(format!("{today} 10:00:00"))),
+        ],
+    )
+    .await;
+    let registered = accepted("V2 2201", &registered);
+    let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    let mut visit = vector("request-2203A")["input"].clone();
+    visit["mdtrtinfo"]["mdtrt_id"] = json!(mdtrt_id);
+    visit["mdtrtinfo"]["psn_no"] = json!(person.psn_no);
+    visit["mdtrtinfo"]["begntime"] = json!(today);
+    visit["diseinfo"]["diag_time"] = json!(today);
+    let answer = replay_input(app, inst, "request-2203A", &msgid(inst, seq + 1), visit).await;
+    assert_eq!(accepted("V2 2203A", &answer), Value::Null);
+    let uploaded = replay(
+        app,
+        inst,
+        "request-2204",
+        &msgid(inst, seq + 2),
+        "feedetail",
+        &[
+            ("mdtrt_id", json!(mdtrt_id)),
+            ("psn_no", json!(person.psn_no)),
+            ("fee_ocur_time", json!(format!("{today} 10:00:00"))),
+        ],
+    )
+    .await;
+    (mdtrt_id, accepted("V3 2204", &uploaded))
+}
+
+fn accepted(name: &str, answer: &Value) -> Value {
+    assert_eq!(answer["infcode"], json!(0), "{name}: {answer}");
+    answer["output"].clone()
+}
+
+/// Issue 10: every request of spec §6 that applies to this server, replayed with its envelope
+/// and input as captured, is accepted where the real platform accepted it (and refused where
+/// it refused): the 32-character `sign_no` of V6, V6's 1101 without `mdtrt_cert_type`, V2's
+/// 2203A with its date-only times and zero-padded flags, V3's 2204 of an item outside our
+/// catalogue (answered as fully self-paid, `selfpay_prop 1`, as the Zhejiang platform did), and
+/// V3's 2207A whose declared split differs from ours (settled by our classification, the
+/// difference in `warn_msg`); V3's 2601 of a settlement already reversed is refused.
+async fn issue10_spec_vectors_are_answered_as_the_real_platform_did(app: &TestApp) {
+    let inst = hospital(app, 8);
+    let person = employee(app, 8);
+    let sign_in = accepted(
+        "V1 9001",
+        &replay(app, inst, "request-9001", &msgid(inst, 320), "signIn", &[]).await,
+    );
+    assert!(sign_in["signinoutb"]["sign_no"].is_string(), "{sign_in}");
+
+    // V6: identified by certno alone, with a 32-character sign_no.
+    let info = accepted(
+        "V6 1101",
+        &replay(
+            app,
+            inst,
+            "request-1101",
+            &msgid(inst, 321),
+            "data",
+            &[("certno", json!(person.certno))],
+        )
+        .await,
+    );
+    assert_eq!(info["baseinfo"]["psn_no"], json!(person.psn_no));
+
+    // V2: 2201 → 2203A; V3: 2204 → 2206A → 2207A; 2208; V3's 2601 (refused).
+    let (mdtrt_id, uploaded) = open_vector_visit(app, inst, person, 330).await;
+    // The Zhejiang platform's answer for this line: fully self-paid.
+    let line = &uploaded["result"][0];
+    assert_eq!(fen(&line["fulamt_ownpay_amt"]), 120_000, "{line}");
+    assert_eq!(fen(&line["inscp_scp_amt"]), 0, "{line}");
+    assert_eq!(ratio_e4(&line["selfpay_prop"]), 10_000, "{line}");
+    let visit = [
+        ("psn_no", json!(person.psn_no)),
+        ("mdtrt_cert_no", json!(person.certno)),
+        ("mdtrt_id", json!(mdtrt_id)),
+        ("insutype", json!(person.insutype)),
+    ];
+    let pre = accepted(
+        "V3 2206A",
+        &replay(
+            app,
+            inst,
+            "request-2206A",
+            &msgid(inst, 333),
+            "data",
+            &visit,
+        )
+        .await,
+    );
+    assert_eq!(fen(&pre["setlinfo"]["medfee_sumamt"]), 120_000);
+    let settle_msgid = msgid(inst, 334);
+    let answer = replay(app, inst, "request-2207A", &settle_msgid, "data", &visit).await;
+    let settled = accepted("V3 2207A", &answer);
+    let setlinfo = &settled["setlinfo"];
+    assert_identities(setlinfo, &settled["setldetail"]);
+    assert_eq!(fen(&setlinfo["fulamt_ownpay_amt"]), 120_000, "{setlinfo}");
+    assert_eq!(fen(&setlinfo["inscp_scp_amt"]), 0, "{setlinfo}");
+    assert_eq!(
+        answer["warn_msg"],
+        json!(
+            "the declared split differs from the platform's classification, which was settled: \
+               input.data.fulamt_ownpay_amt: declared 0.00, settled 1200.00; \
+               input.data.inscp_scp_amt: declared 1200.00, settled 0.00"
+        ),
+    );
+    // The retry of the same message gets the same answer, warning included.
+    let again = replay(app, inst, "request-2207A", &settle_msgid, "data", &visit).await;
+    assert_eq!(again["warn_msg"], answer["warn_msg"]);
+    assert_eq!(again["output"], answer["output"]);
+    let setl_id = setlinfo["setl_id"].as_str().unwrap().to_owned();
+    let reverse =
+        json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": person.psn_no}});
+    app.ok(inst, "2208", &msgid(inst, 335), reverse).await;
+    let answer = replay(
+        app,
+        inst,
+        "request-2601",
+        &msgid(inst, 336),
+        "data",
+        &[
+            ("psn_no", json!(person.psn_no)),
+            ("omsgid", json!(settle_msgid)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answer["infcode"],
+        json!(-1),
+        "V3 2601 was refused: {answer}"
+    );
+
+    // V2: 2205 of every unsettled line ("0000"), then 2202.
+    let (mdtrt_id, _) = open_vector_visit(app, inst, person, 340).await;
+    let answer = replay(
+        app,
+        inst,
+        "request-2205",
+        &msgid(inst, 343),
+        "data",
+        &[
+            ("mdtrt_id", json!(mdtrt_id)),
+            ("psn_no", json!(person.psn_no)),
+        ],
+    )
+    .await;
+    assert_eq!(accepted("V2 2205", &answer), Value::Null);
+    let answer = replay(
+        app,
+        inst,
+        "request-2202",
+        &msgid(inst, 344),
+        "data",
+        &[
+            ("mdtrt_id", json!(mdtrt_id)),
+            ("psn_no", json!(person.psn_no)),
+        ],
+    )
+    .await;
+    assert_eq!(accepted("V2 2202", &answer), Value::Null);
+    assert!(app.store.check_ledger().await.unwrap().is_balanced());
+}
+
+/// A ratio (`selfpay_prop`) in ten-thousandths; it must be a JSON number with at most 4 decimals.
+fn ratio_e4(value: &Value) -> i64 {
+    let text = value
+        .as_number()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+        .to_string();
+    yibao_server::wire::scalar::parse_decimal(&text, 4).unwrap()
+}
+
+/// Issue 10: in the 2204/2301 answer, `selfpay_prop` is 1 on a 丙类 line and on a line whose item
+/// is not in the catalogue (spec §3A: 丙类 → `selfpay_prop 1`; §6 V3's answer for an item the
+/// platform priced as fully self-paid); 乙类 keeps its catalogue ratio and 甲类 is 0.
+async fn issue10_selfpay_prop_is_1_on_class_c_and_uncatalogued_lines(app: &TestApp) {
+    let inst = hospital(app, 9);
+    let person = employee(app, 9);
+    let mdtrt_id = register(app, inst, person, 350).await;
+    let item = |lv: &str| {
+        app.items
+            .iter()
+            .find(|item| item.chrgitm_lv == lv && !item.lmt_used_flag)
+            .unwrap_or_else(|| panic!("a {lv} item"))
+    };
+    let uncatalogued = common::Item {
+        med_list_codg: "XJ01CAA040A001010102699".to_owned(),
+        pric_micro: 120_000_000,
+        chrgitm_lv: String::new(),
+        lmt_used_flag: false,
+    };
+    let lines = vec![
+        fee_line(person, &mdtrt_id, "B1", 1, item("01"), 1),
+        fee_line(person, &mdtrt_id, "B1", 2, item("02"), 1),
+        fee_line(person, &mdtrt_id, "B1", 3, item("03"), 1),
+        fee_line(person, &mdtrt_id, "B1", 4, &uncatalogued, 1),
+    ];
+    let output = app
+        .ok(inst, "2204", &msgid(inst, 351), json!({"feedetail": lines}))
+        .await;
+    let result = output["result"].as_array().unwrap();
+    assert_eq!(ratio_e4(&result[0]["selfpay_prop"]), 0, "{output}");
+    let class_b = ratio_e4(&result[1]["selfpay_prop"]);
+    assert!(class_b > 0 && class_b < 10_000, "{output}");
+    for line in &result[2..] {
+        assert_eq!(line["chrgitm_lv"], json!("03"), "{line}");
+        assert_eq!(ratio_e4(&line["selfpay_prop"]), 10_000, "{line}");
+        assert_eq!(
+            line["fulamt_ownpay_amt"], line["det_item_fee_sumamt"],
+            "{line}"
+        );
+    }
+}
+
+/// Issue 10: `mdtrtarea_admvs` is the calling institution's region: another region is refused
+/// (nothing is stored as sent), an absent one is taken from the institution; `inf_refmsgid` is
+/// that region, the receive time to the second and a 10-digit serial, 30 characters (§3).
+async fn issue10_the_visit_region_is_the_institutions(app: &TestApp) {
+    let inst = hospital(app, 10);
+    let person = employee(app, 10);
+    let other_region = if inst.admdvs == "110100" {
+        "120100"
+    } else {
+        "110100"
+    };
+    let counts = app.row_counts().await;
+    let input = vector_input(
+        "request-2201",
+        "data",
+        &[
+            ("psn_no", json!(person.psn_no)),
+            ("insutype", json!(person.insutype)),
+            ("begntime", json!(now_text())),
+            ("mdtrt_cert_no", json!(person.certno)),
+        ],
+    );
+    let path = yibao_server::infno::CALL_SERVICE_PATH;
+    for (infno, input) in [
+        ("2201", input.clone()),
+        ("1101", json!({"data": {"certno": person.certno}})),
+    ] {
+        let mut envelope = app.envelope(inst, infno, &msgid(inst, 360), input);
+        envelope["mdtrtarea_admvs"] = json!(other_region);
+        let (_, answer) = app
+            .post_raw(path, Some((inst, infno)), envelope.to_string())
+            .await;
+        assert_eq!(answer["infcode"], json!(-1), "{answer}");
+        assert_eq!(
+            answer["err_msg"],
+            json!(format!(
+                "mdtrtarea_admvs: `{other_region}` is not the region of institution {} ({})",
+                inst.fixmedins_code, inst.admdvs
+            ))
+        );
+    }
+    assert_eq!(app.row_counts().await, counts);
+    for (seq, sent) in [
+        (361, Value::Null),
+        (362, json!("")),
+        (363, json!(inst.admdvs)),
+    ] {
+        let mut envelope = app.envelope(inst, "2201", &msgid(inst, seq), input.clone());
+        envelope["mdtrtarea_admvs"] = sent;
+        envelope["input"]["data"]["ipt_otp_no"] = json!(format!("OP{seq}"));
+        let (_, answer) = app
+            .post_raw(path, Some((inst, "2201")), envelope.to_string())
+            .await;
+        assert_eq!(answer["infcode"], json!(0), "{answer}");
+        let refmsgid = answer["inf_refmsgid"].as_str().unwrap();
+        let refmsg_time = answer["refmsg_time"].as_str().unwrap();
+        assert_eq!(refmsgid.len(), 30, "{refmsgid}");
+        assert_eq!(&refmsgid[..6], inst.admdvs, "{refmsgid}");
+        assert_eq!(&refmsgid[6..20], &refmsg_time[..14], "{refmsgid}");
+        assert!(refmsgid.bytes().all(|b| b.is_ascii_digit()), "{refmsgid}");
+    }
+}
+
+/// Issue 10: 5206 answers `cum_type_code` in the national shape (`F0000_BIZ11` the medical
+/// expenses of 普通门诊 visits, `C0000_BIZ11` their number, `D310101_BIZ11` the employees' pooling
+/// fund, `D310201` the personal account, …) and `cum_ym` chooses a month: each row is one
+/// month's accumulation, labelled with that month.
+async fn issue10_5206_answers_national_codes_by_month(app: &TestApp) {
+    let inst = hospital(app, 11);
+    let person = employee(app, 11);
+    let (_, settled, _) = settle_visit(app, inst, person, 370).await;
+    let setlinfo = &settled["setlinfo"];
+    let this_month = now_text()[..7].replace('-', "");
+    let query = |seq: u32, cum_ym: Value| async move {
+        app.ok(
+            inst,
+            "5206",
+            &msgid(inst, seq),
+            json!({"data": {"psn_no": person.psn_no, "cum_ym": cum_ym}}),
+        )
+        .await["cuminfo"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let by_code = |rows: &[Value]| -> std::collections::BTreeMap<String, i64> {
+        rows.iter()
+            .map(|row| {
+                assert_eq!(row["insutype"], json!("310"), "{row}");
+                assert_eq!(row["year"], json!(&this_month[..4]), "{row}");
+                assert_eq!(row["cum_ym"], json!(this_month), "{row}");
+                (
+                    row["cum_type_code"].as_str().unwrap().to_owned(),
+                    fen(&row["cum"]),
+                )
+            })
+            .collect()
+    };
+    for (seq, cum_ym) in [(380, Value::Null), (381, json!(this_month))] {
+        let rows = by_code(&query(seq, cum_ym).await);
+        assert_eq!(
+            rows["F0000_BIZ11"],
+            fen(&setlinfo["medfee_sumamt"]),
+            "{rows:?}"
+        );
+        assert_eq!(rows["C0000_BIZ11"], 100, "{rows:?}");
+        let expected = [
+            ("D310101_BIZ11", "hifp_pay"),
+            ("Q0000_BIZ11", "act_pay_dedc"),
+            ("D310201", "acct_pay"),
+        ];
+        for (code, field) in expected {
+            let amount = fen(&setlinfo[field]);
+            assert_eq!(
+                rows.get(code).copied().unwrap_or(0),
+                amount,
+                "{code}: {rows:?}"
+            );
+        }
+        assert!(rows.values().all(|cum| *cum != 0), "{rows:?}");
+    }
+    // A month without settlements has nothing to report.
+    let year: i32 = this_month[..4].parse().unwrap();
+    let month: u32 = this_month[4..].parse().unwrap();
+    let other_month = if month == 1 {
+        format!("{}12", year - 1)
+    } else {
+        format!("{year}{:02}", month - 1)
+    };
+    assert_eq!(query(382, json!(other_month)).await, Vec::<Value>::new());
+    let msg = app
+        .refused(
+            inst,
+            "5206",
+            &msgid(inst, 383),
+            json!({"data": {"psn_no": person.psn_no, "cum_ym": "202613"}}),
+        )
+        .await;
+    assert_eq!(msg, "input.data.cum_ym: `202613` is not yyyyMM");
+}
+
+/// Issue 10: 2203A's maternity fields (生育类别, 计划生育手术类别 and date, 孕周数, 胎次, 胎儿数,
+/// 早产 / 晚育 / 并发症 flags, 计划生育服务证号) are checked field by field and kept with the visit,
+/// where the settlement can read them; a resend replaces them.
+async fn issue10_2203a_maternity_fields_are_kept_with_the_visit(app: &TestApp) {
+    let inst = hospital(app, 12);
+    let person = employee(app, 12);
+    let mdtrt_id = register(app, inst, person, 390).await;
+    let today = &now_text()[..10];
+    let visit = |fields: &[(&str, Value)]| {
+        let mut input = vector("request-2203A")["input"].clone();
+        input["mdtrtinfo"]["mdtrt_id"] = json!(mdtrt_id);
+        input["mdtrtinfo"]["psn_no"] = json!(person.psn_no);
+        input["mdtrtinfo"]["begntime"] = json!(today);
+        input["mdtrtinfo"]["med_type"] = json!("51");
+        input["diseinfo"]["diag_time"] = json!(today);
+        for (key, value) in fields {
+            input["mdtrtinfo"][*key] = value.clone();
+        }
+        input
+    };
+    let counts = app.row_counts().await;
+    let refusals = [
+        (
+            "matn_type",
+            json!("8"),
+            "`8` is not one of 1, 2, 3, 4, 5, 6, 7, 9",
+        ),
+        (
+            "birctrl_type",
+            json!("0"),
+            "`0` is not one of 1, 2, 3, 4, 5, 6, 7, 8, 9",
+        ),
+        ("geso_val", json!("100"), "is out of range"),
+        ("fetts", json!("0"), "must be at least 1"),
+        ("fetus_cnt", json!("-1"), "must not be negative"),
+        ("pret_flag", json!("3"), "is not 0 or 1"),
+        (
+            "birctrl_matn_date",
+            json!("2022-13-01"),
+            "`2022-13-01` is not a date yyyy-MM-dd",
+        ),
+    ];
+    for (seq, (field, value, reason)) in (391..).zip(refusals) {
+        let msg = app
+            .refused(inst, "2203A", &msgid(inst, seq), visit(&[(field, value)]))
+            .await;
+        assert_eq!(msg, format!("input.mdtrtinfo.{field}: {reason}"));
+    }
+    assert_eq!(app.row_counts().await, counts);
+    assert_eq!(app.store.visit_maternity(&mdtrt_id).await.unwrap(), None);
+
+    let sent = visit(&[
+        ("matn_type", json!("3")),
+        ("geso_val", json!("39")),
+        ("fetts", json!(2)),
+        ("fetus_cnt", json!("1")),
+        ("pret_flag", json!("0")),
+        ("latechb_flag", json!("1")),
+        ("cop_flag", json!("0")),
+        ("birctrl_type", json!("")),
+        ("birctrl_matn_date", json!(today)),
+        ("fpsc_no", json!("FP-2026-0001")),
+    ]);
+    assert_eq!(
+        app.ok(inst, "2203A", &msgid(inst, 400), sent).await,
+        Value::Null
+    );
+    let kept = app
+        .store
+        .visit_maternity(&mdtrt_id)
+        .await
+        .unwrap()
+        .expect("the maternity facts are kept");
+    assert_eq!(
+        kept,
+        yibao_store::Maternity {
+            matn_type: Some("3".to_owned()),
+            birctrl_type: None,
+            birctrl_matn_date: Some(today.parse().unwrap()),
+            geso_val: Some(39),
+            fetts: Some(2),
+            fetus_cnt: Some(1),
+            pret_flag: Some(false),
+            latechb_flag: Some(true),
+            cop_flag: Some(false),
+            fpsc_no: Some("FP-2026-0001".to_owned()),
+        }
+    );
+    // A resend replaces them; one without any leaves the visit without maternity facts.
+    let resent = visit(&[("birctrl_type", json!("3")), ("geso_val", json!(""))]);
+    app.ok(inst, "2203A", &msgid(inst, 401), resent).await;
+    let kept = app.store.visit_maternity(&mdtrt_id).await.unwrap().unwrap();
+    assert_eq!(kept.birctrl_type.as_deref(), Some("3"));
+    assert_eq!((kept.matn_type, kept.geso_val), (None, None));
+    let mut plain = visit(&[("geso_val", json!(""))]);
+    plain["mdtrtinfo"]["med_type"] = json!("11");
+    app.ok(inst, "2203A", &msgid(inst, 402), plain).await;
+    assert_eq!(app.store.visit_maternity(&mdtrt_id).await.unwrap(), None);
 }

@@ -125,6 +125,38 @@ async fn call_service_with_infno_suffix_must_agree() {
     assert_eq!(value["infcode"], json!(-1));
 }
 
+/// Issue 10: an `_api_name` header that names a transaction (`2204`, `api_2204`) must name the
+/// envelope's; a header that names no transaction (a gateway's service name) is not compared.
+#[tokio::test]
+async fn issue10_api_name_header_must_agree_with_infno() {
+    let app = app(false).await;
+    let send = |api_name: &'static str| {
+        let request = Request::post(CALL_SERVICE_PATH)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("_api_name", api_name)
+            .body(Body::from(envelope("2207", json!({}))))
+            .unwrap();
+        let router = app.router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let value: Value = serde_json::from_slice(&bytes).unwrap();
+            value["err_msg"].as_str().unwrap().to_owned()
+        }
+    };
+    for other in ["2204", "api_2204", "API_2207A", "3202"] {
+        let msg = send(other).await;
+        assert_eq!(
+            msg,
+            format!("_api_name: `{other}` names another transaction than infno `2207`")
+        );
+    }
+    for agreeing in ["2207", "api_2207", "hsa.fsi.callService", ""] {
+        let msg = send(agreeing).await;
+        assert!(msg.starts_with("input.data."), "{agreeing}: {msg}");
+    }
+}
+
 #[tokio::test]
 async fn unknown_infno_gets_the_reduced_error_shape() {
     let app = app(false).await;
@@ -180,6 +212,52 @@ async fn hostile_bodies_get_an_envelope_naming_the_problem() {
             msg.starts_with(expected),
             "{body}\n  got: {msg}\n  expected: {expected}"
         );
+    }
+}
+
+/// Issue 10: 1101 needs a credential (with its type), a `certno` or a `psn_no`.
+#[tokio::test]
+async fn issue10_1101_needs_something_that_identifies_the_person() {
+    let app = app(false).await;
+    let cases = [
+        (
+            json!({"psn_name": "李四"}),
+            "input.data.mdtrt_cert_type: is required",
+        ),
+        (
+            json!({"mdtrt_cert_no": "330100000000000000"}),
+            "input.data.mdtrt_cert_type: is required",
+        ),
+        (
+            json!({"mdtrt_cert_type": "02"}),
+            "input.data.mdtrt_cert_no: is required",
+        ),
+        (
+            json!({"mdtrt_cert_type": "09", "certno": "1"}),
+            "input.data.mdtrt_cert_type: `09` is not one of 01, 02, 03",
+        ),
+    ];
+    for (data, expected) in cases {
+        let msg = err_msg(
+            &app,
+            CALL_SERVICE_PATH,
+            envelope("1101", json!({"data": data})),
+        )
+        .await;
+        assert_eq!(msg, expected, "{data}");
+    }
+    // Without a type, certno or psn_no is enough (§6 V6): this empty store knows no one.
+    for data in [
+        json!({"certno": "510000202001010000"}),
+        json!({"psn_no": "P1"}),
+    ] {
+        let msg = err_msg(
+            &app,
+            CALL_SERVICE_PATH,
+            envelope("1101", json!({"data": data})),
+        )
+        .await;
+        assert!(msg.ends_with("does not exist"), "{data}: {msg}");
     }
 }
 

@@ -20,7 +20,8 @@ pub struct Envelope {
     /// SHA-256 of the request's canonical content (the server decides what is hashed; a
     /// replay must hash equal, a different request with the same msgid must not).
     pub request_hash: [u8; 32],
-    /// The visit region of the message (`mdtrtarea_admvs`); empty when not sent.
+    /// The visit region of the message (`mdtrtarea_admvs`); empty when not sent. It must be the
+    /// institution's region, which is what the store records (never this text).
     pub mdtrtarea_admvs: String,
     /// The time the server received the message (the clock is read once, by the server).
     pub now: NaiveDateTime,
@@ -166,6 +167,53 @@ pub struct UploadVisitInfo {
     pub dise_name: String,
     /// `diseinfo[]`.
     pub diagnoses: Vec<Diagnosis>,
+    /// The maternity facts of `mdtrtinfo` (2203A, and `birctrl_*` of 2203); they replace the
+    /// visit's (all absent: the visit has none).
+    pub maternity: Maternity,
+}
+
+/// The maternity facts of a visit (生育信息, 2203/2203A `mdtrtinfo`), each absent when not sent,
+/// kept with the visit for the settlement's maternity benefit ([`crate::Store::visit_maternity`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Maternity {
+    /// `matn_type` 生育类别: `1` 正常产, `2` 助娩产, `3` 剖宫产, `4` 难产, `5` 流产, `6` 引产,
+    /// `7` 产前检查, `9` 其他.
+    pub matn_type: Option<String>,
+    /// `birctrl_type` 计划生育手术类别: `1` 放置宫内节育器 … `9` 其他.
+    pub birctrl_type: Option<String>,
+    /// `birctrl_matn_date` 计划生育手术或生育日期.
+    pub birctrl_matn_date: Option<chrono::NaiveDate>,
+    /// `geso_val` 孕周数, weeks of pregnancy (0–99).
+    pub geso_val: Option<i64>,
+    /// `fetts` 胎次, which pregnancy this is (1–999).
+    pub fetts: Option<i64>,
+    /// `fetus_cnt` 胎儿数, the number of fetuses (1–999).
+    pub fetus_cnt: Option<i64>,
+    /// `pret_flag` 早产标志: premature birth.
+    pub pret_flag: Option<bool>,
+    /// `latechb_flag` 晚育标志: late childbearing.
+    pub latechb_flag: Option<bool>,
+    /// `cop_flag` 伴有并发症标志: with complications.
+    pub cop_flag: Option<bool>,
+    /// `fpsc_no` 计划生育服务证号, the family-planning service certificate.
+    pub fpsc_no: Option<String>,
+}
+
+impl Maternity {
+    /// `matn_type` codes (生育类别, spec §5.4).
+    pub const MATN_TYPES: &'static [&'static str] = &["1", "2", "3", "4", "5", "6", "7", "9"];
+    /// `birctrl_type` codes (计划生育手术类别, spec §5.4).
+    pub const BIRCTRL_TYPES: &'static [&'static str] =
+        &["1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    /// Largest `geso_val` (N 2).
+    pub const GESO_VAL_MAX: i64 = 99;
+    /// Largest `fetts` and `fetus_cnt` (N 3).
+    pub const COUNT_MAX: i64 = 999;
+
+    /// Whether no maternity fact was sent.
+    pub fn is_empty(&self) -> bool {
+        *self == Maternity::default()
+    }
 }
 
 /// One fee line (`feedetail[]` of 2204/2301).
@@ -215,7 +263,9 @@ pub struct CancelFees {
     pub feedetl_sns: Vec<String>,
 }
 
-/// 2206/2207/2303/2304 input (`data`).
+/// 2206/2207/2303/2304 input (`data`). The split a hospital declares in 2207/2304
+/// (`fulamt_ownpay_amt` …) is not part of it: the settlement follows the store's classification
+/// of the uploaded lines, and the server describes any difference to the hospital.
 #[derive(Debug, Clone)]
 pub struct Settle {
     /// Pre-settlement (2206/2303): compute, answer, change nothing.
@@ -240,9 +290,6 @@ pub struct Settle {
     pub invono: String,
     /// `mid_setl_flag` (inpatient: `1` settles before discharge).
     pub mid_setl_flag: bool,
-    /// 2207/2304's own `fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt`
-    /// when sent: they must equal the classification of the uploaded lines.
-    pub claimed_split_fen: Option<[i64; 4]>,
 }
 
 /// 2208 / 2305 input (`data`).
@@ -377,7 +424,8 @@ pub enum Outcome {
 /// What a 2601 found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevokeResult {
-    /// The original never reached the store; it is now barred.
+    /// The original never reached the store; it is now barred (an idempotency row of kind
+    /// `barred` under its msgid refuses it when it arrives).
     NothingToUndo,
     /// A settlement was reversed by the new settlement `reversal_setl_id`.
     SettlementReversed {

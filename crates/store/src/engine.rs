@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use yibao_core_types::{
-    AcctUsedFlag, Admdvs, CodeError, Fen, HiSetlLv, HospApprFlag, Insutype, ListType, MedType,
-    Price, PsnType, Quantity, SpPsnType,
+    AcctUsedFlag, Admdvs, ChrgitmLv, CodeError, Fen, HiSetlLv, HospApprFlag, Insutype, ListType,
+    MedType, Price, PsnType, Quantity, Ratio, SpPsnType,
 };
 use yibao_policy::{parse_catalogue, parse_policy, Catalogue, Policy};
 use yibao_settlement::{self as st, classify_line, FeeLine, LineSplit, SettleError};
@@ -46,6 +46,17 @@ pub(crate) struct LineFacts {
     pub(crate) selfpay_prop_ppm: i64,
     pub(crate) pric_uplmt_micro: Option<i64>,
     pub(crate) lmt_used_flag: String,
+}
+
+/// 自付比例 as the interface answers it for a line (2204/2301 `selfpay_prop`, millionths): 1 on a
+/// 丙类 line and on a line whose item is not in the catalogue (the person pays all of it; spec
+/// national-interface §3A, and the Zhejiang platform's answer in §6 V3), else the 乙类 share the
+/// engine applied (0 for 甲类). The engine's own ratio is only the pre-self-pay share.
+fn interface_selfpay_prop_ppm(split: &LineSplit) -> i64 {
+    match split.chrgitm_lv {
+        None | Some(ChrgitmLv::ClassC) => Ratio::ONE_PPM as i64,
+        Some(_) => split.selfpay_prop.0,
+    }
 }
 
 /// A classified fee line as stored.
@@ -328,7 +339,7 @@ impl EngineCache {
                     .unwrap_or("03")
                     .to_string(),
                 med_chrgitm_type: med_chrgitm_type(split.list_type).to_string(),
-                selfpay_prop_ppm: split.selfpay_prop.0,
+                selfpay_prop_ppm: interface_selfpay_prop_ppm(&split),
                 pric_uplmt_micro: split.pric_uplmt_amt.map(|p| p.0),
                 lmt_used_flag: if split.lmt_used_flag { "1" } else { "0" }.to_string(),
             },

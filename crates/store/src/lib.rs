@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cmd;
+mod cumulative;
 mod engine;
 mod error;
 mod ids;
@@ -60,6 +61,8 @@ macro_rules! backend {
             pub(crate) const IS_PG: bool = $is_pg;
             include!("tx.rs");
             include!("setl_list_tx.rs");
+            include!("cumulative_tx.rs");
+            include!("maternity_tx.rs");
         }
     };
 }
@@ -334,6 +337,15 @@ impl Store {
                 "the institution is suspended",
             ));
         }
+        if !env.mdtrtarea_admvs.is_empty() && env.mdtrtarea_admvs != inst.admdvs {
+            return Err(StoreError::bad(
+                "mdtrtarea_admvs",
+                format!(
+                    "`{}` is not the region of institution {} ({})",
+                    env.mdtrtarea_admvs, inst.fixmedins_code, inst.admdvs
+                ),
+            ));
+        }
         let engine = self.engine();
         let ctx = Ctx {
             env,
@@ -458,15 +470,25 @@ impl Store {
         }
     }
 
-    /// 5206: the person's year-to-date accumulators for `year`.
+    /// 5206: the person's accumulations in `year`, or in one `month` (1–12) of it: one set of
+    /// rows per month with settlements, under the national 累计类别代码 (see `cumulative.rs`).
     pub async fn query_cumulative(
         &self,
         psn_no: &str,
         year: i32,
+        month: Option<u32>,
     ) -> Result<Vec<CumulativeRow>, StoreError> {
         match &self.inner.pool {
-            Pool::Pg(p) => pg::query_cumulative(p, psn_no, year).await,
-            Pool::Sq { pool, .. } => sq::query_cumulative(pool, psn_no, year).await,
+            Pool::Pg(p) => pg::query_cumulative(p, psn_no, year, month).await,
+            Pool::Sq { pool, .. } => sq::query_cumulative(pool, psn_no, year, month).await,
+        }
+    }
+
+    /// The maternity facts a 2203/2203A left on visit `mdtrt_id`, if any.
+    pub async fn visit_maternity(&self, mdtrt_id: &str) -> Result<Option<Maternity>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::visit_maternity(p, mdtrt_id).await,
+            Pool::Sq { pool, .. } => sq::visit_maternity(pool, mdtrt_id).await,
         }
     }
 

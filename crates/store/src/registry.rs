@@ -122,16 +122,18 @@ pub struct ChronicRecognition {
     pub fixmedins_code: String,
 }
 
-/// One 5206 `cuminfo[]` row: a year-to-date accumulator.
+/// One 5206 `cuminfo[]` row: what one month added to one accumulation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CumulativeRow {
     /// `insutype`.
     pub insutype: String,
     /// `year`.
     pub year: i64,
-    /// `cum_type_code` (the accumulator's name, e.g. `hifp_inpatient`, `chronic:I10`).
+    /// `cum_ym`, `yyyyMM`: the month the row sums.
+    pub cum_ym: String,
+    /// `cum_type_code`, the national 累计类别代码 (`F0000_BIZ11`, `D310201`, …).
     pub cum_type_code: String,
-    /// `cum` (fen; a count for `inpatient_admissions`).
+    /// `cum` in hundredths (N 16,2): fen for amounts, 100 per visit for counts (`C0000_…`).
     pub cum: i64,
 }
 

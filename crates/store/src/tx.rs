@@ -990,12 +990,10 @@ async fn sign_out(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &SignOut) -> Result<Done, S
     ))
 }
 
+/// Where care happens: the institution's own region, never the message's (`Store::execute`
+/// refuses a message naming another).
 fn mdtrtarea(ctx: &Ctx<'_>) -> String {
-    if ctx.env.mdtrtarea_admvs.len() == 6 {
-        ctx.env.mdtrtarea_admvs.clone()
-    } else {
-        ctx.inst.admdvs.clone()
-    }
+    ctx.inst.admdvs.clone()
 }
 
 async fn register_outpatient(
@@ -1260,6 +1258,7 @@ async fn upload_visit_info(
         .execute(&mut **tx)
         .await?;
     save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses).await?;
+    save_maternity(tx, &c.mdtrt_id, &c.maternity).await?;
     Ok((Outcome::Done, "none", String::new()))
 }
 
@@ -2202,35 +2201,6 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             "the lines total a negative amount",
         ));
     }
-    if let Some(claimed) = c.claimed_split_fen {
-        let split = [
-            lines.iter().map(|l| l.fulamt_ownpay_fen).sum::<i64>(),
-            lines.iter().map(|l| l.overlmt_selfpay_fen).sum::<i64>(),
-            lines.iter().map(|l| l.preselfpay_fen).sum::<i64>(),
-            lines.iter().map(|l| l.inscp_scp_fen).sum::<i64>(),
-        ];
-        for (i, name) in [
-            "fulamt_ownpay_amt",
-            "overlmt_selfpay",
-            "preselfpay_amt",
-            "inscp_scp_amt",
-        ]
-        .iter()
-        .enumerate()
-        {
-            if claimed[i] != split[i] {
-                return Err(StoreError::bad(
-                    *name,
-                    format!(
-                        "{} differs from the platform's classification {}",
-                        engine::render_fen(claimed[i]),
-                        engine::render_fen(split[i])
-                    ),
-                ));
-            }
-        }
-    }
-
     // The person as of today.
     let d = today.to_string();
     let PersonState {
@@ -3232,54 +3202,6 @@ pub(crate) async fn query_settlement(
     Ok(view)
 }
 
-pub(crate) async fn query_cumulative(
-    pool: &Pool,
-    psn_no: &str,
-    year: i32,
-) -> Result<Vec<CumulativeRow>, StoreError> {
-    check_id("psn_no", psn_no)?;
-    let insutype: String = sqlx::query("SELECT insutype FROM insurance WHERE psn_no = $1 ORDER BY psn_insu_stas, begndate DESC LIMIT 1")
-        .bind(psn_no)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found("psn_no", psn_no))?
-        .try_get(0)?;
-    let year = i64::from(year);
-    let mut rows = Vec::new();
-    if let Some(r) = sqlx::query(
-        "SELECT inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, hifob, hifmi_base, hifmi, maf, maf_deductible \
-         FROM ytd WHERE psn_no = $1 AND year = $2",
-    )
-    .bind(psn_no)
-    .bind(year)
-    .fetch_optional(pool)
-    .await?
-    {
-        for (i, name) in ["inpatient_admissions", "hifp_inpatient", "hifp_outpatient", "outpatient_deductible", "hifob", "hifmi_base", "hifmi", "maf", "maf_deductible"]
-            .iter()
-            .enumerate()
-        {
-            rows.push(CumulativeRow { insutype: insutype.clone(), year, cum_type_code: name.to_string(), cum: r.try_get(i)? });
-        }
-    }
-    for r in sqlx::query(
-        "SELECT key, amount_fen FROM ytd_keyed WHERE psn_no = $1 AND year = $2 ORDER BY key",
-    )
-    .bind(psn_no)
-    .bind(year)
-    .fetch_all(pool)
-    .await?
-    {
-        rows.push(CumulativeRow {
-            insutype: insutype.clone(),
-            year,
-            cum_type_code: r.try_get(0)?,
-            cum: r.try_get(1)?,
-        });
-    }
-    Ok(rows)
-}
-
 pub(crate) async fn reconcile(
     pool: &Pool,
     fixmedins_code: &str,
@@ -3415,6 +3337,7 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "ledger_transfer",
         "sign_in",
         "visit",
+        "visit_maternity",
         "diagnosis",
         "fee_line",
         "settlement",

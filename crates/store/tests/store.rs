@@ -399,10 +399,11 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 .unwrap(),
             Some(-40_000)
         );
-        let cum = db.store.query_cumulative("P003", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P003", 2025, None).await.unwrap();
+        // The residents' pooling fund on 普通门诊 (med_type 11), under its national code.
         assert!(
             cum.iter()
-                .any(|r| r.cum_type_code == "hifp_outpatient" && r.cum == 40_000),
+                .any(|r| r.cum_type_code == "D390101_BIZ11" && r.cum == 40_000),
             "{cum:?}"
         );
 
@@ -461,7 +462,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 .unwrap(),
             Some(0)
         );
-        let cum = db.store.query_cumulative("P003", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P003", 2025, None).await.unwrap();
         assert!(cum.iter().all(|r| r.cum == 0), "{cum:?}");
         assert!(
             db.store
@@ -862,6 +863,24 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
         .expect_err("forbidden");
         assert!(matches!(err, StoreError::Forbidden { .. }), "{err}");
         assert_eq!(counts(&db).await, before);
+        // Issue 10: a message naming another visit region than the institution's is refused.
+        let mut other_region = env(CLINIC, "B-region", "2203", "region");
+        other_region.mdtrtarea_admvs = "110100".into();
+        let err = db
+            .store
+            .execute(
+                &other_region,
+                visit_info(&mdtrt_id, "P003", "11", ""),
+                &render,
+            )
+            .await
+            .expect_err("another region");
+        assert!(
+            err.to_string().starts_with("mdtrtarea_admvs"),
+            "[{}] {err}",
+            db.label
+        );
+        assert_eq!(counts(&db).await, before);
         db
     })
     .await;
@@ -1079,15 +1098,16 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
             Some(0)
         );
         assert!(views.iter().all(|v| v.balc >= 0));
-        let cum = db.store.query_cumulative("P001", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P001", 2025, None).await.unwrap();
         let get = |name: &str| {
             cum.iter()
-                .find(|r| r.cum_type_code == name)
+                .filter(|r| r.cum_type_code == name)
                 .map(|r| r.cum)
-                .unwrap_or(0)
+                .sum::<i64>()
         };
+        // The employees' pooling fund and the deductible paid on 普通门诊 (med_type 11).
         assert_eq!(
-            (get("hifp_outpatient"), get("outpatient_deductible")),
+            (get("D310101_BIZ11"), get("Q0000_BIZ11")),
             (300_000, 20_000)
         );
         let report = assert_balanced(&db).await;
@@ -1316,7 +1336,7 @@ async fn inpatient_chain_follows_the_admission_states() {
             .expect("2305"),
         ));
         assert_eq!(r.maf_pay, -192_000);
-        let cum = db.store.query_cumulative("P004", 2025).await.unwrap();
+        let cum = db.store.query_cumulative("P004", 2025, None).await.unwrap();
         assert!(cum.iter().all(|c| c.cum == 0), "{cum:?}");
         fresh(
             exec(

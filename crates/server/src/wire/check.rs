@@ -56,6 +56,32 @@ pub fn one_of(
     }
 }
 
+/// An optional one-digit dictionary code from `allowed` (`hosp_appr_flag` `0`/`1`/`2`);
+/// zero-padded forms (`"01"`) are read as the digit, as for [`opt_flag`].
+pub fn opt_digit_code(
+    value: &Opt<Text>,
+    node: &str,
+    field: &str,
+    allowed: &[&str],
+) -> Result<Option<String>, AppError> {
+    let Some(sent) = opt_text(value, node, field, 3)? else {
+        return Ok(None);
+    };
+    let digits = sent.trim_start_matches('0');
+    let code = if digits.is_empty() && !sent.is_empty() {
+        "0"
+    } else {
+        digits
+    };
+    match allowed.iter().find(|allowed| **allowed == code) {
+        Some(code) => Ok(Some((*code).to_owned())),
+        None => Err(AppError::field(
+            name(node, field),
+            format!("`{sent}` is not one of {}", allowed.join(", ")),
+        )),
+    }
+}
+
 /// An optional `0`/`1` flag; zero-padded forms (`"01"`, W 2203A `vali_flag`) are accepted.
 pub fn opt_flag(value: &Opt<Text>, node: &str, field: &str) -> Result<Option<bool>, AppError> {
     match opt_text(value, node, field, 3)?

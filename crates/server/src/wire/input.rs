@@ -10,6 +10,8 @@ use crate::backend::{
     AccountUse, Admission, Command, DeclaredSplit, Diagnosis, Discharge, FeeLine, FeeSelection,
     PersonQuery, ReconcileRequest, Registration, Setting, SettleRequest, VisitInfo, VisitRef,
 };
+use yibao_store::Maternity;
+
 use crate::envelope::RequestEnvelope;
 use crate::error::AppError;
 use crate::infno::Infno;
@@ -18,8 +20,8 @@ use crate::limits::{
     SIGN_NO_CHARS_MAX, TEXT_CHARS_MAX,
 };
 use crate::wire::check::{
-    amount, date, date_time, decimal, one_of, opt_amount, opt_date, opt_date_time, opt_flag,
-    opt_text, rows_max, text,
+    amount, date, date_time, decimal, one_of, opt_amount, opt_date, opt_date_time, opt_digit_code,
+    opt_flag, opt_text, rows_max, text,
 };
 use crate::wire::scalar::{
     Amount, Date, DateTime, Decimal, Node, Opt, Price, Quantity, Rows, Text,
@@ -151,7 +153,11 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
             let data = envelope.parse_input::<DataInput<CumulativeData>>()?.data.0;
             let cum_ym = opt_text(&data.cum_ym, "data", "cum_ym", 6)?;
             if let Some(ym) = &cum_ym {
-                if ym.len() != 6 || !ym.bytes().all(|b| b.is_ascii_digit()) {
+                let month = ym.get(4..).and_then(|month| month.parse::<u32>().ok());
+                if ym.len() != 6
+                    || !ym.bytes().all(|b| b.is_ascii_digit())
+                    || !month.is_some_and(|month| (1..=12).contains(&month))
+                {
                     return Err(AppError::field(
                         "input.data.cum_ym",
                         format!("`{ym}` is not yyyyMM"),
@@ -255,6 +261,7 @@ impl SignOutInput {
 #[serde(default)]
 struct PersonQueryData {
     mdtrt_cert_type: Opt<Text>,
+    psn_no: Opt<Text>,
     mdtrt_cert_no: Opt<Text>,
     card_sn: Opt<Text>,
     begntime: Opt<DateTime>,
@@ -265,29 +272,35 @@ struct PersonQueryData {
 
 impl PersonQueryData {
     fn into_command(self) -> Result<Command, AppError> {
-        let query = PersonQuery {
-            mdtrt_cert_type: one_of(
+        let mdtrt_cert_type = match self.mdtrt_cert_type.get() {
+            Some(_) => Some(one_of(
                 &self.mdtrt_cert_type,
                 "data",
                 "mdtrt_cert_type",
                 &["01", "02", "03"],
-            )?,
+            )?),
+            None => None,
+        };
+        let query = PersonQuery {
             mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, "data", "mdtrt_cert_no", 50)?,
             card_sn: opt_text(&self.card_sn, "data", "card_sn", 32)?,
+            psn_no: opt_text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
             psn_cert_type: opt_text(&self.psn_cert_type, "data", "psn_cert_type", CODE_CHARS_MAX)?,
             certno: opt_text(&self.certno, "data", "certno", 50)?,
             psn_name: opt_text(&self.psn_name, "data", "psn_name", 50)?,
             begntime: opt_date_time(&self.begntime),
+            mdtrt_cert_type,
         };
         // Real clients leave the credential number empty and send the id number in `certno`
-        // (HN §1101); one of the two must identify the person. A token (01) or a card (03) is
-        // only ever in `mdtrt_cert_no`.
-        if query.mdtrt_cert_no.is_none()
-            && (query.certno.is_none() || query.mdtrt_cert_type != "02")
-        {
-            return Err(AppError::required("input.data.mdtrt_cert_no"));
+        // (HN §1101), or send no credential at all (the spec's own example, §6 V6): a
+        // credential, `certno` or `psn_no` must identify the person, and a credential number
+        // means something only with its type.
+        let by_document = query.certno.is_some() || query.psn_no.is_some();
+        match (&query.mdtrt_cert_type, &query.mdtrt_cert_no) {
+            (None, _) if !by_document => Err(AppError::required("input.data.mdtrt_cert_type")),
+            (Some(_), None) if !by_document => Err(AppError::required("input.data.mdtrt_cert_no")),
+            _ => Ok(Command::PersonInfo(query)),
         }
-        Ok(Command::PersonInfo(query))
     }
 }
 
@@ -412,6 +425,48 @@ struct VisitInfoData {
     birctrl_matn_date: Opt<Date>,
     matn_type: Opt<Text>,
     geso_val: Opt<Decimal<0>>,
+    fetts: Opt<Decimal<0>>,
+    fetus_cnt: Opt<Decimal<0>>,
+    pret_flag: Opt<Text>,
+    latechb_flag: Opt<Text>,
+    cop_flag: Opt<Text>,
+    fpsc_no: Opt<Text>,
+}
+
+impl VisitInfoData {
+    /// 生育信息 of `mdtrtinfo` (表75 and 2203A; the counts and flags as 5201 names them).
+    fn maternity(&self, node: &str) -> Result<Maternity, AppError> {
+        let count = |value: &Opt<Decimal<0>>, field: &str, min: i64, max: i64| match value.get() {
+            None => Ok(None),
+            Some(_) => {
+                let count = decimal(value, max, node, field, false)?;
+                if count < min {
+                    return Err(AppError::field(
+                        format!("input.{node}.{field}"),
+                        format!("must be at least {min}"),
+                    ));
+                }
+                Ok(Some(count))
+            }
+        };
+        Ok(Maternity {
+            matn_type: opt_digit_code(&self.matn_type, node, "matn_type", Maternity::MATN_TYPES)?,
+            birctrl_type: opt_digit_code(
+                &self.birctrl_type,
+                node,
+                "birctrl_type",
+                Maternity::BIRCTRL_TYPES,
+            )?,
+            birctrl_matn_date: opt_date(&self.birctrl_matn_date),
+            geso_val: count(&self.geso_val, "geso_val", 0, Maternity::GESO_VAL_MAX)?,
+            fetts: count(&self.fetts, "fetts", 1, Maternity::COUNT_MAX)?,
+            fetus_cnt: count(&self.fetus_cnt, "fetus_cnt", 1, Maternity::COUNT_MAX)?,
+            pret_flag: opt_flag(&self.pret_flag, node, "pret_flag")?,
+            latechb_flag: opt_flag(&self.latechb_flag, node, "latechb_flag")?,
+            cop_flag: opt_flag(&self.cop_flag, node, "cop_flag")?,
+            fpsc_no: opt_text(&self.fpsc_no, node, "fpsc_no", 50)?,
+        })
+    }
 }
 
 impl VisitInfoInput {
@@ -433,13 +488,7 @@ impl VisitInfoInput {
             main_cond_dscr: opt_text(&data.main_cond_dscr, node, "main_cond_dscr", TEXT_CHARS_MAX)?,
             dise_codg,
             dise_name: opt_text(&data.dise_name, node, "dise_name", 500)?,
-            birctrl_type: opt_text(&data.birctrl_type, node, "birctrl_type", CODE_CHARS_MAX)?,
-            birctrl_matn_date: opt_date(&data.birctrl_matn_date),
-            matn_type: opt_text(&data.matn_type, node, "matn_type", CODE_CHARS_MAX)?,
-            geso_val: match data.geso_val.get() {
-                Some(_) => Some(decimal(&data.geso_val, 99, node, "geso_val", false)?),
-                None => None,
-            },
+            maternity: data.maternity(node)?,
             diagnoses: diagnoses(self.diseinfo)?,
         }))
     }
@@ -494,6 +543,11 @@ fn line_total_fen(pric_e6: i64, cnt_e4: i64) -> i64 {
     };
     rounded as i64
 }
+
+/// 医院审批标志: `0` 无须审批 (no approval), `1` 审批通过, `2` 审批不通过 (§5.4).
+const HOSP_APPR_FLAGS: &[&str] = &["0", "1", "2"];
+/// The approval flag of a 2301 line that sends none: no approval.
+const HOSP_APPR_NONE: &str = "0";
 
 /// Difference tolerated between `det_item_fee_sumamt` and `pric × cnt` (§3A: 0.01 yuan).
 const LINE_TOTAL_TOLERANCE_FEN: i64 = 1;
@@ -574,7 +628,24 @@ impl FeeInput {
                 bilg_dept_name: text(&row.bilg_dept_name, node, "bilg_dept_name", 100)?,
                 bilg_dr_codg: text(&row.bilg_dr_codg, node, "bilg_dr_codg", ID_CHARS_MAX)?,
                 bilg_dr_name: text(&row.bilg_dr_name, node, "bilg_dr_name", 50)?,
-                hosp_appr_flag: opt_text(&row.hosp_appr_flag, node, "hosp_appr_flag", 3)?,
+                hosp_appr_flag: {
+                    let flag = opt_digit_code(
+                        &row.hosp_appr_flag,
+                        node,
+                        "hosp_appr_flag",
+                        HOSP_APPR_FLAGS,
+                    )?;
+                    match (flag, setting) {
+                        (Some(flag), _) => flag,
+                        // Required in 2204 (表79): a missing approval is never taken as given.
+                        (None, Setting::Outpatient) => {
+                            return Err(AppError::required(format!("input.{node}.hosp_appr_flag")))
+                        }
+                        // Optional in 2301 (表91): absent means no approval was given (`0`),
+                        // so a restricted item is self-paid (§3A).
+                        (None, Setting::Inpatient) => HOSP_APPR_NONE.to_owned(),
+                    }
+                },
                 dscg_tkdrug_flag: opt_text(&row.dscg_tkdrug_flag, node, "dscg_tkdrug_flag", 3)?,
                 matn_fee_flag: opt_text(&row.matn_fee_flag, node, "matn_fee_flag", CODE_CHARS_MAX)?,
                 memo: opt_text(&row.memo, node, "memo", TEXT_CHARS_MAX)?,
@@ -979,6 +1050,27 @@ struct CumulativeData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fingerprint(body: &str) -> [u8; 32] {
+        let envelope = crate::envelope::parse_request(body.as_bytes()).unwrap();
+        command(&envelope).unwrap().fingerprint(envelope.infno)
+    }
+
+    #[test]
+    fn fingerprint_is_over_the_parsed_input() {
+        let head = r#"{"infno":"2207","msgid":"m1","fixmedins_code":"H1","input":"#;
+        let sent = format!(
+            r#"{head}{{"data":{{"psn_no":"P1","mdtrt_cert_type":"02","med_type":"11","medfee_sumamt":2505.45,"psn_setlway":"01","mdtrt_id":"M1","chrg_bchno":"B1","acct_used_flag":"1","insutype":"310","invono":""}}}}}}"#
+        );
+        let rebuilt = format!(
+            "{head} {{ \"data\" : {{ \"insutype\":310, \"acct_used_flag\":\"01\",\n \"chrg_bchno\":\"B1\", \"mdtrt_id\":\"M1\", \"psn_setlway\":\"01\", \"medfee_sumamt\":\"2505.450\", \"med_type\":11, \"mdtrt_cert_type\":\"02\", \"psn_no\":\"P1\", \"exp_content\": {{\"x\":1}} }} }} }}"
+        );
+        assert_eq!(fingerprint(&sent), fingerprint(&rebuilt));
+        let other_amount = sent.replace("2505.45", "2505.46");
+        assert_ne!(fingerprint(&sent), fingerprint(&other_amount));
+        let other_code = sent.replace(r#""infno":"2207""#, r#""infno":"2207A""#);
+        assert_ne!(fingerprint(&sent), fingerprint(&other_code));
+    }
 
     #[test]
     fn line_total_rounds_half_up() {

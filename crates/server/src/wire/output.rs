@@ -5,8 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::backend::{
-    CumulativeEntry, FeeLineResult, FundDetail, Identity, InsuranceRelation, Outcome, PersonInfo,
-    Settlement,
+    CumulativeEntry, DeclaredSplit, FeeLineResult, FundDetail, Identity, InsuranceRelation,
+    Outcome, PersonInfo, Settlement,
 };
 use crate::wire::scalar::{format_decimal, Fixed, Prop, Yuan};
 
@@ -83,6 +83,71 @@ pub fn render(outcome: &Outcome) -> String {
     };
     // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
     result.expect("output nodes serialise")
+}
+
+/// `warn_msg` for a 2207/2304 whose declared split (`fulamt_ownpay_amt`, `overlmt_selfpay`,
+/// `preselfpay_amt`, `inscp_scp_amt` as the hospital computed them) differs from the settlement
+/// in `output` (our rendered `setlinfo`), or `None` when they agree. The settlement follows our
+/// classification of the uploaded lines, as the real platform does (§6 V3: 2207A declared
+/// `inscp_scp_amt 1200` for a line the platform classified fully self-paid, and was settled).
+/// Computed from the answer itself, so a replayed answer carries the same warning.
+pub fn declared_split_warning(output: &str, declared: &DeclaredSplit) -> Option<String> {
+    use crate::wire::scalar::{Amount, Opt};
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Answer {
+        setlinfo: SetlAmounts,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct SetlAmounts {
+        fulamt_ownpay_amt: Opt<Amount>,
+        overlmt_selfpay: Opt<Amount>,
+        preselfpay_amt: Opt<Amount>,
+        inscp_scp_amt: Opt<Amount>,
+    }
+    let settled = serde_json::from_str::<Answer>(output).ok()?.setlinfo;
+    let pairs = [
+        (
+            "fulamt_ownpay_amt",
+            declared.fulamt_ownpay_fen,
+            settled.fulamt_ownpay_amt,
+        ),
+        (
+            "overlmt_selfpay",
+            declared.overlmt_selfpay_fen,
+            settled.overlmt_selfpay,
+        ),
+        (
+            "preselfpay_amt",
+            declared.preselfpay_fen,
+            settled.preselfpay_amt,
+        ),
+        (
+            "inscp_scp_amt",
+            declared.inscp_scp_fen,
+            settled.inscp_scp_amt,
+        ),
+    ];
+    let differences: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(field, declared_fen, settled)| {
+            let settled_fen = settled.get()?.0;
+            (settled_fen != declared_fen).then(|| {
+                format!(
+                    "input.data.{field}: declared {}, settled {}",
+                    format_decimal(declared_fen, 2),
+                    format_decimal(settled_fen, 2)
+                )
+            })
+        })
+        .collect();
+    (!differences.is_empty()).then(|| {
+        format!(
+            "the declared split differs from the platform's classification, which was settled: {}",
+            differences.join("; ")
+        )
+    })
 }
 
 fn date_time(at: NaiveDateTime) -> String {
@@ -477,7 +542,7 @@ impl<'a> From<&'a CumulativeEntry> for CumulativeRow<'a> {
             year: &entry.year,
             cum_ym: &entry.cum_ym,
             cum_type_code: &entry.cum_type_code,
-            cum: Yuan(entry.cum_fen),
+            cum: Yuan(entry.cum_e2),
         }
     }
 }

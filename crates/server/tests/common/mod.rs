@@ -41,6 +41,10 @@ pub struct Person {
 pub struct Item {
     pub med_list_codg: String,
     pub pric_micro: i64,
+    /// 收费项目等级 (`01` 甲, `02` 乙, `03` 丙).
+    pub chrgitm_lv: String,
+    /// Restricted use (限制使用): covered only with the hospital's approval.
+    pub lmt_used_flag: bool,
 }
 
 pub struct TestApp {
@@ -226,6 +230,8 @@ pub async fn spawn_app_with(db: Db, sign_in: SignInRule) -> Option<TestApp> {
         .map(|entry| Item {
             // Charge within the cap (or 12.34 yuan where there is none).
             pric_micro: entry.pric_uplmt_amt.map(|cap| cap.0).unwrap_or(12_340_000),
+            chrgitm_lv: entry.chrgitm_lv.code().to_owned(),
+            lmt_used_flag: entry.lmt_used_flag,
             med_list_codg: entry.med_list_codg,
         })
         .collect();

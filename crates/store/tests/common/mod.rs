@@ -265,6 +265,7 @@ pub fn visit_info(mdtrt_id: &str, psn_no: &str, med_type: &str, dise_codg: &str)
             maindiag_flag: "1".into(),
             vali_flag: "1".into(),
         }],
+        maternity: Maternity::default(),
     })
 }
 
@@ -323,7 +324,6 @@ pub fn settle_cmd(
         psn_setlway: "01".into(),
         invono: String::new(),
         mid_setl_flag: false,
-        claimed_split_fen: None,
     })
 }
 
