@@ -10,7 +10,7 @@ use yibao_core_types::{
     MedType, Price, PsnType, Quantity, Ratio, SpPsnType,
 };
 use yibao_policy::{parse_catalogue, parse_policy, Catalogue, Policy};
-use yibao_settlement::{self as st, classify_line, FeeLine, LineSplit, SettleError};
+use yibao_settlement::{self as st, classify_line_with, FeeLine, LineSplit, SettleError};
 
 use crate::cmd::FeeLineResult;
 use crate::error::StoreError;
@@ -59,10 +59,24 @@ fn interface_selfpay_prop_ppm(split: &LineSplit) -> i64 {
     }
 }
 
+/// Where a fee line is priced: the catalogue version in force on its fee date and the 乙类 share
+/// the place of care's policy sets for the visit's scheme (就医地目录: the institution's region).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pricing<'a> {
+    /// The day the fee arose.
+    pub(crate) fee_date: NaiveDate,
+    /// The institution's region.
+    pub(crate) region: &'a str,
+    /// The visit's insurance type.
+    pub(crate) insutype: &'a str,
+}
+
 /// A classified fee line as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredLine {
     pub(crate) feedetl_sn: String,
+    /// The day the fee arose (`fee_ocur_time`): the catalogue version in force that day prices it.
+    pub(crate) fee_date: NaiveDate,
     pub(crate) med_list_codg: String,
     pub(crate) pric_micro: i64,
     pub(crate) cnt_e4: i64,
@@ -218,11 +232,34 @@ pub(crate) struct SettleInput<'a> {
     pub(crate) med_type: &'a str,
     pub(crate) hi_setl_lv: &'a str,
     pub(crate) mdtrtarea_admvs: &'a str,
-    pub(crate) cross_region_filed: bool,
+    /// The cross-region filing that covers the visit (`None`: unfiled, or a local visit).
+    pub(crate) filing: Option<st::FilingKind>,
     pub(crate) emergency: bool,
     pub(crate) dise_codg: &'a str,
     pub(crate) acct_used_flag: &'a str,
     pub(crate) lines: &'a [StoredLine],
+    /// Contribution tier in force.
+    pub(crate) tier: Option<&'a str>,
+    /// Chronic recognitions in force: (disease code, begndate, enddate, institution or '').
+    pub(crate) recognitions: &'a [(String, String, String, String)],
+    /// The settling institution and its kinds.
+    pub(crate) fixmedins_code: &'a str,
+    pub(crate) institution_kinds: &'a [String],
+    /// Admission (visit) date.
+    pub(crate) begin_date: Option<NaiveDate>,
+    /// 生育类别 of a maternity visit (2203A).
+    pub(crate) matn_type: Option<&'a str>,
+}
+
+/// The filing kind of a cross-region filing's `dcla_type` (docs/REGISTRY-FILES.md): `1` 异地安置,
+/// `2` 异地长期居住 and `3` 常驻异地工作 are long-term residence; `4` 异地转诊 and `5` 临时外出 are
+/// temporary trips; another code is a filing of unstated kind.
+pub(crate) fn filing_kind(dcla_type: &str) -> st::FilingKind {
+    match dcla_type {
+        "1" | "2" | "3" => st::FilingKind::LongTerm,
+        "4" | "5" => st::FilingKind::Temporary,
+        _ => st::FilingKind::Unspecified,
+    }
 }
 
 /// What the engine decided for one bill.
@@ -293,7 +330,9 @@ impl EngineCache {
         cnt_e4: i64,
         amount_fen: i64,
         hosp_appr_flag: &str,
+        pricing: Pricing<'_>,
     ) -> Result<LineSplit, String> {
+        let fee_date = pricing.fee_date;
         let flag = HospApprFlag::parse(hosp_appr_flag).map_err(|e| e.to_string())?;
         let line = FeeLine::new(
             med_list_codg.to_string(),
@@ -303,10 +342,19 @@ impl EngineCache {
             flag,
         )
         .map_err(|e| e.to_string())?;
-        Ok(classify_line(self.catalogue.get(med_list_codg), &line))
+        let entry = self.catalogue.get_on(med_list_codg, fee_date);
+        let share = entry.and_then(|entry| {
+            let insutype = Insutype::parse(pricing.insutype).ok()?;
+            self.policy_on(pricing.region, fee_date)?
+                .scheme(insutype)?
+                .class_b_share(entry.list_type)
+        });
+        Ok(classify_line_with(entry, &line, share))
     }
 
     /// Classifies one fee line against the catalogue (spec settlement.md section 3).
+    // One argument per stored column of the line, as the caller has them.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn classify(
         &self,
         feedetl_sn: &str,
@@ -315,23 +363,27 @@ impl EngineCache {
         cnt_e4: i64,
         amount_fen: i64,
         hosp_appr_flag: &str,
+        pricing: Pricing<'_>,
     ) -> Result<StoredLine, String> {
+        let fee_date = pricing.fee_date;
         let split = self.split(
             med_list_codg,
             pric_micro,
             cnt_e4,
             amount_fen,
             hosp_appr_flag,
+            pricing,
         )?;
         Ok(StoredLine {
             feedetl_sn: feedetl_sn.to_string(),
+            fee_date,
             med_list_codg: med_list_codg.to_string(),
             pric_micro,
             cnt_e4,
             amount_fen: split.det_item_fee_sumamt.0,
             hosp_appr_flag: hosp_appr_flag.to_string(),
             facts: LineFacts {
-                in_catalogue: self.catalogue.get(med_list_codg).is_some(),
+                in_catalogue: self.catalogue.get_on(med_list_codg, fee_date).is_some(),
                 // Not in the catalogue reads as 丙类 on the interface: fully self-paid.
                 chrgitm_lv: split
                     .chrgitm_lv
@@ -349,6 +401,39 @@ impl EngineCache {
             inscp_scp_fen: split.inscp_scp_amt.0,
             memo: split.reason.text_zh().to_string(),
         })
+    }
+
+    /// The policy of a region in force on a date.
+    fn policy_on(&self, admdvs: &str, date: NaiveDate) -> Option<&Policy> {
+        let region = Admdvs::parse(admdvs).ok()?;
+        self.policies
+            .iter()
+            .find(|p| p.admdvs.contains(region) && p.is_effective_on(date))
+    }
+
+    /// The insurance-year label the accumulators count under for a person of `insuplc_admdvs`
+    /// on `date` (the year the policy in force begins).
+    pub(crate) fn policy_year(&self, insuplc_admdvs: &str, date: NaiveDate) -> Option<i32> {
+        self.policy_on(insuplc_admdvs, date)
+            .map(|policy| policy.year)
+    }
+
+    /// Whether a bill of `med_type` is settled by the scheme's maternity benefit.
+    pub(crate) fn is_maternity(
+        &self,
+        insuplc_admdvs: &str,
+        date: NaiveDate,
+        insutype: &str,
+        med_type: &str,
+    ) -> bool {
+        let (Ok(insutype), Ok(med_type)) = (Insutype::parse(insutype), MedType::parse(med_type))
+        else {
+            return false;
+        };
+        self.policy_on(insuplc_admdvs, date)
+            .and_then(|policy| policy.scheme(insutype))
+            .and_then(|scheme| scheme.maternity.as_ref())
+            .is_some_and(|benefit| benefit.med_types.contains(&med_type))
     }
 
     /// Settles one bill with the policy of the person's region in force on the settle date.
@@ -377,6 +462,11 @@ impl EngineCache {
                     l.cnt_e4,
                     l.amount_fen,
                     &l.hosp_appr_flag,
+                    Pricing {
+                        fee_date: l.fee_date,
+                        region: input.mdtrtarea_admvs,
+                        insutype: input.insutype,
+                    },
                 )
                 .map_err(|e| {
                     StoreError::Invariant(format!(
@@ -439,8 +529,25 @@ impl EngineCache {
                 acct_balance: Fen(input.acct_balance_fen),
                 mulaid_balances: input.mulaid_balances.iter().map(|(_, b)| Fen(*b)).collect(),
                 ytd,
-                tier: None,
-                chronic_recognitions: Vec::new(),
+                tier: input.tier.map(str::to_owned),
+                chronic_recognitions: input
+                    .recognitions
+                    .iter()
+                    .filter_map(|(dise_codg, begndate, enddate, fixmedins_code)| {
+                        let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+                        Some(st::ChronicRecognition {
+                            dise_codg: dise_codg.clone(),
+                            begndate: date(begndate)?,
+                            enddate: if enddate.is_empty() {
+                                NaiveDate::MAX
+                            } else {
+                                date(enddate)?
+                            },
+                            fixmedins_code: (!fixmedins_code.is_empty())
+                                .then(|| fixmedins_code.clone()),
+                        })
+                    })
+                    .collect(),
             },
             visit: st::Visit {
                 med_type: MedType::parse(input.med_type).map_err(|e| bad_code("med_type", e))?,
@@ -448,19 +555,18 @@ impl EngineCache {
                     .map_err(|e| bad_code("hi_setl_lv", e))?,
                 mdtrtarea_admvs: Admdvs::parse(input.mdtrtarea_admvs)
                     .map_err(|e| bad_code("mdtrtarea_admvs", e))?,
-                filing: input
-                    .cross_region_filed
-                    .then_some(st::FilingKind::Unspecified),
+                filing: input.filing,
                 emergency: input.emergency,
                 dise_codg: input.dise_codg.to_string(),
                 acct_used_flag: AcctUsedFlag::parse(input.acct_used_flag)
                     .map_err(|e| bad_code("acct_used_flag", e))?,
-                fixmedins_code: String::new(),
-                institution_kinds: Vec::new(),
+                fixmedins_code: input.fixmedins_code.to_owned(),
+                institution_kinds: input.institution_kinds.to_vec(),
+                // Referral and transfers are not carried by the interface messages yet.
                 referral: false,
                 transfer_in: false,
-                begin_date: None,
-                matn_type: None,
+                begin_date: input.begin_date,
+                matn_type: input.matn_type.map(str::to_owned),
             },
             lines,
             settle_date: input.settle_date,

@@ -121,6 +121,21 @@ pub(crate) struct ChronicRow {
     pub(crate) fixmedins_code: String,
 }
 
+/// A contribution tier (缴费档次) of a person's insurance type over a period.
+pub(crate) struct TierRow {
+    pub(crate) psn_no: String,
+    pub(crate) insutype: String,
+    pub(crate) clct_tier: String,
+    pub(crate) begndate: String,
+    pub(crate) enddate: String,
+}
+
+/// One kind of an institution (`tcm`, `village` …) a policy's conditions may name.
+pub(crate) struct InstitutionKindRow {
+    pub(crate) fixmedins_code: String,
+    pub(crate) kind: String,
+}
+
 /// A registry folder, parsed and checked.
 pub(crate) struct Parsed {
     pub(crate) persons: Vec<PersonRow>,
@@ -133,6 +148,8 @@ pub(crate) struct Parsed {
     pub(crate) ec_tokens: Vec<EcTokenRow>,
     pub(crate) ss_cards: Vec<SsCardRow>,
     pub(crate) chronic: Vec<ChronicRow>,
+    pub(crate) tiers: Vec<TierRow>,
+    pub(crate) institution_kinds: Vec<InstitutionKindRow>,
     pub(crate) catalogue: String,
     pub(crate) policies: Vec<(String, String)>,
 }
@@ -870,6 +887,86 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         },
     )?;
 
+    // contribution_tiers.csv (optional)
+    let mut tiers = Vec::new();
+    let mut tier_periods: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
+    read_optional_csv(
+        dir,
+        "contribution_tiers.csv",
+        &["psn_no", "insutype", "clct_tier", "begndate", "enddate"],
+        &mut issues,
+        |r, is| {
+            let psn_no = known(is, r, "psn_no", &psn_nos);
+            let insutype = r.one_of(is, "insutype", &["310", "390"]);
+            let clct_tier = r.get("clct_tier").to_string();
+            if clct_tier.is_empty()
+                || clct_tier.len() > 6
+                || !clct_tier.bytes().all(|b| b.is_ascii_digit())
+            {
+                is.push(
+                    r.file,
+                    r.line,
+                    "clct_tier",
+                    format!("{clct_tier:?} is not 1 to 6 digits"),
+                );
+            }
+            let period = r.period(is);
+            let periods = tier_periods
+                .entry((psn_no.clone(), insutype.clone()))
+                .or_default();
+            if periods.iter().any(|p| overlaps(p, &period)) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "begndate",
+                    format!("{psn_no} has two {insutype} tiers at the same date"),
+                );
+            }
+            periods.push(period.clone());
+            tiers.push(TierRow {
+                psn_no,
+                insutype,
+                clct_tier,
+                begndate: period.0,
+                enddate: period.1,
+            });
+        },
+    )?;
+
+    // institution_kinds.csv (optional)
+    let mut institution_kinds = Vec::new();
+    let mut kinds_seen = HashSet::new();
+    read_optional_csv(
+        dir,
+        "institution_kinds.csv",
+        &["fixmedins_code", "kind"],
+        &mut issues,
+        |r, is| {
+            let fixmedins_code = r.get("fixmedins_code").to_string();
+            if !codes.contains(&fixmedins_code) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "fixmedins_code",
+                    format!("{fixmedins_code:?} is not in institutions.csv"),
+                );
+            }
+            let kind = r.one_of(is, "kind", yibao_policy::INSTITUTION_KINDS);
+            if !kinds_seen.insert((fixmedins_code.clone(), kind.clone())) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "kind",
+                    format!("{kind} appears twice for {fixmedins_code}"),
+                );
+            }
+            institution_kinds.push(InstitutionKindRow {
+                fixmedins_code,
+                kind,
+            });
+        },
+    )?;
+
     let catalogue = read_file(dir, "catalogue.csv")?;
     let mut policies = Vec::new();
     let policy_dir = dir.join("policies");
@@ -912,6 +1009,8 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         ec_tokens,
         ss_cards,
         chronic,
+        tiers,
+        institution_kinds,
         catalogue,
         policies,
     })

@@ -17,6 +17,8 @@ pub struct Institution {
     pub hosp_lv: String,
     /// `hi_setl_lv` (`1`–`3`).
     pub hi_setl_lv: String,
+    /// The institution's kinds a policy may name (`tcm`, `village`, `dual_channel` …).
+    pub kinds: Vec<String>,
     /// `admdvs`: the region the institution is in.
     pub admdvs: String,
     /// Whether the institution may transact (`status` 1).

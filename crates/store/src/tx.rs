@@ -2,7 +2,7 @@
 // `IS_PG` telling them apart. SQL uses `$n` placeholders, BIGINT and TEXT only, so each
 // statement runs unchanged on both; PostgreSQL-only lock clauses are guarded by `IS_PG`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use sqlx::Row;
@@ -53,9 +53,21 @@ pub(crate) async fn load_cache(
     )
     .fetch_all(pool)
     .await?;
+    let mut kinds: HashMap<String, Vec<String>> = HashMap::new();
+    for r in sqlx::query("SELECT fixmedins_code, kind FROM institution_kind ORDER BY fixmedins_code, kind")
+        .fetch_all(pool)
+        .await?
+    {
+        kinds
+            .entry(r.try_get(0)?)
+            .or_default()
+            .push(r.try_get(1)?);
+    }
     for r in rows {
+        let code: String = r.try_get(0)?;
         let inst = std::sync::Arc::new(Institution {
-            fixmedins_code: r.try_get(0)?,
+            kinds: kinds.remove(&code).unwrap_or_default(),
+            fixmedins_code: code,
             fixmedins_name: r.try_get(1)?,
             fixmedins_type: r.try_get(2)?,
             hosp_lv: r.try_get(3)?,
@@ -378,6 +390,36 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
                     V::T(&r.fixmedins_code),
                 ]
             })
+            .collect(),
+        "",
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
+        "contribution_tier",
+        &["psn_no", "insutype", "clct_tier", "begndate", "enddate"],
+        p.tiers
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.psn_no),
+                    V::T(&r.insutype),
+                    V::T(&r.clct_tier),
+                    V::T(&r.begndate),
+                    V::T(&r.enddate),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
+        "institution_kind",
+        &["fixmedins_code", "kind"],
+        p.institution_kinds
+            .iter()
+            .map(|r| vec![V::T(&r.fixmedins_code), V::T(&r.kind)])
             .collect(),
         "",
     )
@@ -1288,6 +1330,7 @@ async fn upload_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &UploadFees) -> Result<D
         ));
     }
     let mut sns = std::collections::HashSet::new();
+    let mut amounts = Vec::with_capacity(c.lines.len());
     let mut classified = Vec::with_capacity(c.lines.len());
     for (i, l) in c.lines.iter().enumerate() {
         let f = |name: &str| format!("feedetail[{i}].{name}");
@@ -1362,6 +1405,19 @@ async fn upload_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &UploadFees) -> Result<D
                 ),
             ));
         }
+        amounts.push(amount);
+    }
+    let (_, v) = lock_visit(tx, ctx, &first.psn_no, &first.mdtrt_id).await?;
+    expect_kind(&v, kind)?;
+    expect_status(&v, &["open", "discharged"])?;
+    // Priced by the catalogue in force on each fee's day and the place of care's 乙类 shares
+    // for the visit's scheme.
+    for (i, (l, &amount)) in c.lines.iter().zip(&amounts).enumerate() {
+        let pricing = engine::Pricing {
+            fee_date: l.fee_ocur_time.date(),
+            region: &ctx.inst.admdvs,
+            insutype: &v.insutype,
+        };
         let stored = ctx
             .engine
             .classify(
@@ -1371,13 +1427,13 @@ async fn upload_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &UploadFees) -> Result<D
                 l.cnt_e4,
                 amount,
                 &l.hosp_appr_flag,
+                pricing,
             )
-            .map_err(|reason| StoreError::bad(f("med_list_codg"), reason))?;
+            .map_err(|reason| {
+                StoreError::bad(format!("feedetail[{i}].med_list_codg"), reason)
+            })?;
         classified.push(stored);
     }
-    let (_, v) = lock_visit(tx, ctx, &first.psn_no, &first.mdtrt_id).await?;
-    expect_kind(&v, kind)?;
-    expect_status(&v, &["open", "discharged"])?;
     let n = c.lines.len() as i64;
     if v.n_fee_lines + n > limits::FEE_LINES_PER_VISIT_MAX {
         return Err(StoreError::refused(
@@ -1803,19 +1859,26 @@ struct PersonState {
     insuplc_admdvs: String,
     /// Identity categories in force, sorted.
     sp_psn_types: Vec<String>,
-    ytd: Ytd,
+    /// Contribution tier (缴费档次) in force for the insurance type, if any.
+    tier: Option<String>,
+    /// Chronic disease recognitions in force: (disease code, begndate, enddate, institution).
+    recognitions: Vec<(String, String, String, String)>,
+    /// Year-to-date accumulators by insurance-year label (the two candidate labels only).
+    ytd_by_year: BTreeMap<i64, Ytd>,
 }
 
 /// The person's insurance relation for `insutype` on `date` (as [`active_relation`]), identity
-/// categories in force, and year-to-date accumulators, in one round trip: the four reads are
-/// one `UNION ALL`, each arm tagged in its first column. The caller holds the person's lock, and
+/// categories, contribution tier and chronic recognitions in force, and year-to-date
+/// accumulators of the insurance years `years` (the settle date's calendar year and the one
+/// before: the policy says which label counts), in one round trip: the six reads are one
+/// `UNION ALL`, each arm tagged in its first column. The caller holds the person's lock, and
 /// these rows change only under it.
 async fn person_state(
     tx: &mut Tx<'_>,
     psn_no: &str,
     insutype: &str,
     date: NaiveDate,
-    year: i64,
+    years: [i64; 2],
 ) -> Result<PersonState, StoreError> {
     let d = date.to_string();
     let rows = sqlx::query(
@@ -1829,25 +1892,42 @@ async fn person_state(
                 CAST(0 AS BIGINT) \
          FROM identity WHERE psn_no = $1 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) \
          UNION ALL \
-         SELECT CAST(2 AS BIGINT), '', '', '', inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, \
-                hifob, hifmi_base, hifmi, maf, maf_deductible \
-         FROM ytd WHERE psn_no = $1 AND year = $4 \
+         SELECT CAST(2 AS BIGINT), CAST(year AS TEXT), '', '', inpatient_admissions, hifp_inpatient, hifp_outpatient, \
+                outpatient_deductible, hifob, hifmi_base, hifmi, maf, maf_deductible \
+         FROM ytd WHERE psn_no = $1 AND (year = $4 OR year = $5) \
          UNION ALL \
-         SELECT CAST(3 AS BIGINT), key, '', '', amount_fen, CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
-                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
-         FROM ytd_keyed WHERE psn_no = $1 AND year = $4",
+         SELECT CAST(3 AS BIGINT), key, CAST(year AS TEXT), '', amount_fen, CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+         FROM ytd_keyed WHERE psn_no = $1 AND (year = $4 OR year = $5) \
+         UNION ALL \
+         SELECT CAST(4 AS BIGINT), clct_tier, '', '', CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT) \
+         FROM contribution_tier WHERE psn_no = $1 AND insutype = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) \
+         UNION ALL \
+         SELECT CAST(5 AS BIGINT), opsp_dise_code, begndate || '|' || enddate, fixmedins_code, CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+         FROM chronic_recognition WHERE psn_no = $1 AND begndate <= $3 AND (enddate = '' OR enddate >= $3)",
     )
     .bind(psn_no)
     .bind(insutype)
     .bind(&d)
-    .bind(year)
+    .bind(years[0])
+    .bind(years[1])
     .fetch_all(&mut **tx)
     .await?;
     // (psn_insu_stas, psn_type, insuplc_admdvs) of the relation that `active_relation` picks:
     // the lowest status.
     let mut relation: Option<(String, String, String)> = None;
     let mut sp_psn_types = Vec::new();
-    let mut ytd = Ytd::default();
+    let mut tier = None;
+    let mut recognitions = Vec::new();
+    let mut ytd_by_year: BTreeMap<i64, Ytd> = BTreeMap::new();
+    let year_of = |text: String| -> Result<i64, StoreError> {
+        text.parse()
+            .map_err(|_| StoreError::Invariant(format!("accumulator year {text:?} is not a number")))
+    };
     for r in rows {
         let tag: i64 = r.try_get(0)?;
         match tag {
@@ -1859,6 +1939,7 @@ async fn person_state(
             }
             1 => sp_psn_types.push(r.try_get(1)?),
             2 => {
+                let ytd = ytd_by_year.entry(year_of(r.try_get(1)?)?).or_default();
                 ytd.inpatient_admissions = r.try_get(4)?;
                 ytd.hifp_inpatient = r.try_get(5)?;
                 ytd.hifp_outpatient = r.try_get(6)?;
@@ -1869,12 +1950,25 @@ async fn person_state(
                 ytd.maf = r.try_get(11)?;
                 ytd.maf_deductible = r.try_get(12)?;
             }
-            _ => {
+            3 => {
+                let ytd = ytd_by_year.entry(year_of(r.try_get(2)?)?).or_default();
                 ytd.keyed.insert(r.try_get(1)?, r.try_get(4)?);
+            }
+            4 => tier = Some(r.try_get(1)?),
+            _ => {
+                let period: String = r.try_get(2)?;
+                let (begndate, enddate) = period.split_once('|').unwrap_or((&period, ""));
+                recognitions.push((
+                    r.try_get(1)?,
+                    begndate.to_owned(),
+                    enddate.to_owned(),
+                    r.try_get(3)?,
+                ));
             }
         }
     }
     sp_psn_types.sort();
+    recognitions.sort();
     let Some((stas, psn_type, insuplc_admdvs)) = relation else {
         return Err(StoreError::refused(
             "insutype",
@@ -1891,7 +1985,9 @@ async fn person_state(
         psn_type,
         insuplc_admdvs,
         sp_psn_types,
-        ytd,
+        tier,
+        recognitions,
+        ytd_by_year,
     })
 }
 
@@ -2136,14 +2232,16 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         ));
     }
     let today = ctx.env.now.date();
-    let year = i64::from(today.year());
+    // The insurance year's label: this calendar year's, or last year's for an insurance year
+    // that began then (the policy in force says which, below).
+    let candidate_years = [i64::from(today.year()), i64::from(today.year()) - 1];
 
     // The lines this settlement covers.
     let by_batch = kind == "otp" && !c.chrg_bchno.is_empty() && c.chrg_bchno != "0000";
     let sql = format!(
         "SELECT feedetl_sn, med_list_codg, pric_micro, cnt_e4, amount_fen, hosp_appr_flag, in_catalogue, chrgitm_lv, \
          med_chrgitm_type, selfpay_prop_ppm, pric_uplmt_micro, lmt_used_flag, fulamt_ownpay_fen, overlmt_selfpay_fen, \
-         preselfpay_fen, inscp_scp_fen FROM fee_line WHERE mdtrt_id = $1 AND setl_id IS NULL{} ORDER BY feedetl_sn",
+         preselfpay_fen, inscp_scp_fen, fee_ocur_time FROM fee_line WHERE mdtrt_id = $1 AND setl_id IS NULL{} ORDER BY feedetl_sn",
         if by_batch { " AND chrg_bchno = $2" } else { "" }
     );
     let mut q = sqlx::query(&sql).bind(&c.mdtrt_id);
@@ -2155,7 +2253,12 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         .await?
         .into_iter()
         .map(|r| {
+            let fee_ocur_time: String = r.try_get(16)?;
             Ok(StoredLine {
+                fee_date: fee_ocur_time
+                    .get(..10)
+                    .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+                    .unwrap_or(today),
                 feedetl_sn: r.try_get(0)?,
                 med_list_codg: r.try_get(1)?,
                 pric_micro: r.try_get(2)?,
@@ -2207,20 +2310,42 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         psn_type,
         insuplc_admdvs,
         sp_psn_types,
-        ytd,
-    } = person_state(tx, &c.psn_no, &c.insutype, today, year).await?;
-    let cross_region_filed = if v.mdtrtarea_admvs != insuplc_admdvs {
+        tier,
+        recognitions,
+        mut ytd_by_year,
+    } = person_state(tx, &c.psn_no, &c.insutype, today, candidate_years).await?;
+    let year = ctx
+        .engine
+        .policy_year(&insuplc_admdvs, today)
+        .map_or(candidate_years[0], i64::from);
+    let ytd = ytd_by_year.remove(&year).unwrap_or_default();
+    // The filing that covers a visit outside the insured region: its kind (dcla_type) decides
+    // the cross-region rule; none is unfiled. A local visit needs none.
+    let filing = if v.mdtrtarea_admvs != insuplc_admdvs {
         sqlx::query(
-            "SELECT 1 FROM filing WHERE psn_no = $1 AND mdtrtarea_admvs = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) LIMIT 1",
+            "SELECT dcla_type FROM filing WHERE psn_no = $1 AND mdtrtarea_admvs = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) ORDER BY dcla_type LIMIT 1",
         )
         .bind(&c.psn_no)
         .bind(&v.mdtrtarea_admvs)
         .bind(&d)
         .fetch_optional(&mut **tx)
         .await?
-        .is_some()
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?
+        .map(|dcla_type| engine::filing_kind(&dcla_type))
     } else {
-        true
+        None
+    };
+    // The delivery type (2203A) matters only to a maternity bill: read it only for one.
+    let matn_type = if ctx
+        .engine
+        .is_maternity(&insuplc_admdvs, today, &c.insutype, &med_type)
+    {
+        visit_maternity(&mut **tx, &c.mdtrt_id)
+            .await?
+            .and_then(|maternity| maternity.matn_type)
+    } else {
+        None
     };
     let own_account = ledger::personal_account(&c.psn_no);
     let own_balance = account_balance_tx(tx, &own_account).await?;
@@ -2263,8 +2388,14 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         med_type: &med_type,
         hi_setl_lv: &ctx.inst.hi_setl_lv,
         mdtrtarea_admvs: &v.mdtrtarea_admvs,
-        cross_region_filed,
+        filing,
         emergency: med_type == "13" || med_type == "24",
+        tier: tier.as_deref(),
+        recognitions: &recognitions,
+        fixmedins_code: &ctx.inst.fixmedins_code,
+        institution_kinds: &ctx.inst.kinds,
+        begin_date: v.begntime.get(..10).and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()),
+        matn_type: matn_type.as_deref(),
         dise_codg: &v.dise_codg,
         acct_used_flag: &c.acct_used_flag,
         psn_no: &c.psn_no,
@@ -3331,6 +3462,8 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "ec_token",
         "ss_card",
         "chronic_recognition",
+        "contribution_tier",
+        "institution_kind",
         "registry_document",
         "ledger_account",
         "ledger_balance",

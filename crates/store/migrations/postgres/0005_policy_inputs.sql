@@ -1,0 +1,21 @@
+-- yibao store schema, migration 5: registry facts the policy language's conditions read
+-- (docs/POLICY.md, "Conditions"). The same on SQLite and PostgreSQL.
+
+-- 缴费档次: a person's contribution tier (一档 '1', 二档 '2' …) for an insurance type over a
+-- period; a policy's ratios and serious-illness rules may depend on it.
+CREATE TABLE contribution_tier (
+    psn_no     TEXT NOT NULL REFERENCES person (psn_no),
+    insutype   TEXT NOT NULL,
+    clct_tier  TEXT NOT NULL,
+    begndate   TEXT NOT NULL,
+    enddate    TEXT NOT NULL,
+    PRIMARY KEY (psn_no, insutype, begndate)
+);
+
+-- 机构类别: the kinds of an institution a policy may name (village, community, township, tcm,
+-- dual_channel, specialist, rehabilitation, private).
+CREATE TABLE institution_kind (
+    fixmedins_code  TEXT NOT NULL REFERENCES institution (fixmedins_code),
+    kind            TEXT NOT NULL,
+    PRIMARY KEY (fixmedins_code, kind)
+);
