@@ -1,0 +1,278 @@
+//! Issue 10: the store gives the settlement engine what the policy language's conditions read,
+//! on SQLite and PostgreSQL — an institution's kinds, a person's contribution tier and chronic
+//! recognitions from the registry, the place of care's 乙类 shares at upload, and accumulators
+//! counted under the policy's insurance year.
+
+mod common;
+
+use common::*;
+use sqlx::Connection;
+use yibao_store::*;
+
+/// A 2025 policy for the fixture region written to use the registry facts above.
+const POLICY: &str = r#"
+id = "140500-2025"
+admdvs = "140500"
+effective_from = "2025-01-01"
+effective_until = "2025-12-31"
+
+[cross_region]
+unfiled_points = "-0.20"
+emergency_counts_as_filed = true
+
+[[schemes]]
+insutype = "310"
+pooling_fund = "310100"
+class_b_selfpay = [{ list_types = ["service"], share = "0.30" }]
+
+[[schemes.outpatient]]
+med_types = ["11", "13"]
+annual_deductible = "0"
+annual_cap = "3000"
+ratios = [
+  { when = { institution_kinds = ["village"] }, all_levels = "0.90" },
+  { all_levels = "0.50" },
+]
+
+[schemes.chronic]
+med_types = ["14"]
+require_recognition = true
+ratios = [{ all_levels = "0.80" }]
+
+[[schemes.chronic.diseases]]
+key = "hypertension"
+codes = ["I10-I15"]
+quota = "1000"
+
+[[schemes.chronic.diseases]]
+key = "diabetes"
+codes = ["E10-E14"]
+quota = "1000"
+
+[schemes.personal_account]
+mutual_aid = true
+
+[[schemes]]
+insutype = "390"
+pooling_fund = "390100"
+tiers = ["1", "2"]
+
+[[schemes.outpatient]]
+med_types = ["11", "13"]
+annual_deductible = "0"
+annual_cap = "400"
+ratios = [{ when = { tiers = ["2"] }, all_levels = "0.70" }, { all_levels = "0.40" }]
+"#;
+
+/// The fixture registry with `policy` as the region's only 140500 policy, the clinic a village
+/// clinic and P003 in tier 2 of the residents' scheme.
+async fn imported_with(db: &TestDb, policy_file: &str, policy: &str) {
+    let dir = registry_dir();
+    std::fs::remove_file(dir.path().join("policies/140500-2025.toml")).expect("shipped policy");
+    std::fs::write(dir.path().join("policies").join(policy_file), policy).expect("policy");
+    std::fs::write(
+        dir.path().join("institution_kinds.csv"),
+        "fixmedins_code,kind\nH14050000002,village\n",
+    )
+    .expect("kinds");
+    std::fs::write(
+        dir.path().join("contribution_tiers.csv"),
+        "psn_no,insutype,clct_tier,begndate,enddate\nP003,390,2,2025-01-01,\n",
+    )
+    .expect("tiers");
+    db.store
+        .import_registry(dir.path())
+        .await
+        .expect("import the registry");
+}
+
+/// 2201 → 2203 → 2204 → 2207 of one line of `code` at `price_yuan`; the settlement or the
+/// refusal.
+async fn settle_one(
+    db: &TestDb,
+    inst: &str,
+    tag: &str,
+    psn_no: &str,
+    insutype: &str,
+    med_type: &str,
+    dise_codg: &str,
+    code: &str,
+    price_yuan: i64,
+) -> Result<SettlementView, StoreError> {
+    let mdtrt_id = register(db, inst, &format!("{tag}-2201"), psn_no, insutype).await;
+    fresh(
+        exec(
+            db,
+            inst,
+            &format!("{tag}-2203"),
+            "2203",
+            visit_info(&mdtrt_id, psn_no, med_type, dise_codg),
+        )
+        .await
+        .expect("2203"),
+    );
+    fresh(
+        exec(
+            db,
+            inst,
+            &format!("{tag}-2204"),
+            "2204",
+            Command::UploadFees(UploadFees {
+                lines: vec![line(
+                    &mdtrt_id,
+                    psn_no,
+                    "1",
+                    code,
+                    price_yuan * 1_000_000,
+                    10_000,
+                )],
+            }),
+        )
+        .await
+        .expect("2204"),
+    );
+    exec(
+        db,
+        inst,
+        &format!("{tag}-2207"),
+        "2207",
+        settle_cmd(false, &mdtrt_id, psn_no, insutype, price_yuan * 100, "0"),
+    )
+    .await
+    .map(|reply| settled(fresh(reply)))
+}
+
+#[tokio::test]
+async fn issue10_institution_kinds_and_tiers_come_from_the_registry() {
+    on_both(|db| async move {
+        imported_with(&db, "140500-2025.toml", POLICY).await;
+        // The clinic is a village clinic: 90%; the hospital 50%.
+        let village = settle_one(&db, CLINIC, "K1", "P001", "310", "11", "", "X-DRUG-A", 100)
+            .await
+            .expect("settles");
+        assert_eq!(village.hifp_pay, 9_000, "{}", db.label);
+        let hospital = settle_one(
+            &db, HOSPITAL, "K2", "P002", "310", "11", "", "X-DRUG-A", 100,
+        )
+        .await
+        .expect("settles");
+        assert_eq!(hospital.hifp_pay, 5_000, "{}", db.label);
+        // P003 is in tier 2 (70%); P004 has no tier (40%).
+        let tier2 = settle_one(
+            &db, HOSPITAL, "K3", "P003", "390", "11", "", "X-DRUG-A", 100,
+        )
+        .await
+        .expect("settles");
+        assert_eq!(tier2.hifp_pay, 7_000, "{}", db.label);
+        let untiered = settle_one(
+            &db, HOSPITAL, "K4", "P004", "390", "11", "", "X-DRUG-A", 100,
+        )
+        .await
+        .expect("settles");
+        assert_eq!(untiered.hifp_pay, 4_000, "{}", db.label);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issue10_a_chronic_bill_needs_a_recognition_in_force() {
+    on_both(|db| async move {
+        imported_with(&db, "140500-2025.toml", POLICY).await;
+        // P001 is recognised for I10.x00 since 2024-03-01: 80%.
+        let recognised = settle_one(
+            &db, HOSPITAL, "C1", "P001", "310", "14", "I10.x00", "X-DRUG-A", 100,
+        )
+        .await
+        .expect("settles");
+        assert_eq!(recognised.hifp_pay, 8_000, "{}", db.label);
+        // Their E11.900 recognition of 2025 names the hospital as the designated institution:
+        // at the hospital it pays, at the clinic the bill is refused and nothing is written.
+        let designated = settle_one(
+            &db, HOSPITAL, "C2", "P001", "310", "14", "E11.900", "X-DRUG-A", 100,
+        )
+        .await
+        .expect("settles at the designated institution");
+        assert_eq!(designated.hifp_pay, 8_000, "{}", db.label);
+        let before = counts(&db).await;
+        let error = settle_one(
+            &db, CLINIC, "C3", "P001", "310", "14", "E11.900", "X-DRUG-A", 100,
+        )
+        .await
+        .expect_err("no recognition in force");
+        let message = error.to_string();
+        assert!(
+            message.contains("visit.dise_codg"),
+            "{}: {message}",
+            db.label
+        );
+        assert!(
+            message.contains("not a chronic disease recognised"),
+            "{}: {message}",
+            db.label
+        );
+        let after = counts(&db).await;
+        let settlements = |counts: &[(&str, i64)]| {
+            counts
+                .iter()
+                .find(|(table, _)| *table == "settlement")
+                .map(|(_, n)| *n)
+        };
+        assert_eq!(settlements(&before), settlements(&after), "{}", db.label);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issue10_the_region_s_class_b_share_prices_the_upload() {
+    on_both(|db| async move {
+        imported_with(&db, "140500-2025.toml", POLICY).await;
+        // X-ITEM-B is a 乙类 service item at 10% in the catalogue; the region says 30%.
+        let s = settle_one(
+            &db, HOSPITAL, "B1", "P001", "310", "11", "", "X-ITEM-B", 2000,
+        )
+        .await
+        .expect("settles");
+        assert_eq!(s.preselfpay_amt, 60_000, "{}", db.label);
+        assert_eq!(s.inscp_scp_amt, 140_000, "{}", db.label);
+        assert_eq!(s.hifp_pay, 70_000, "{}", db.label);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issue10_accumulators_count_in_the_policy_s_insurance_year() {
+    // An insurance year from July 2024 to June 2025: a bill of 2025-05-10 counts under 2024.
+    let july = POLICY
+        .replace("id = \"140500-2025\"", "id = \"140500-2024\"")
+        .replace("2025-01-01", "2024-07-01")
+        .replace("2025-12-31", "2025-06-30");
+    on_both(|db| {
+        let july = july.clone();
+        async move {
+            imported_with(&db, "140500-2024.toml", &july).await;
+            settle_one(
+                &db, HOSPITAL, "Y1", "P002", "310", "11", "", "X-DRUG-A", 100,
+            )
+            .await
+            .expect("settles");
+            let sql = "SELECT year, hifp_outpatient FROM ytd WHERE psn_no = 'P002'";
+            let rows: Vec<(i64, i64)> = if db.label == "sqlite" {
+                let mut conn = sqlx::SqliteConnection::connect(&db.url)
+                    .await
+                    .expect("sqlite");
+                sqlx::query_as(sql).fetch_all(&mut conn).await.expect("ytd")
+            } else {
+                let mut conn = sqlx::PgConnection::connect(&db.url)
+                    .await
+                    .expect("postgres");
+                sqlx::query_as(sql).fetch_all(&mut conn).await.expect("ytd")
+            };
+            assert_eq!(rows, vec![(2024, 5_000)], "{}", db.label);
+            db
+        }
+    })
+    .await;
+}
