@@ -14,6 +14,7 @@ mod credential;
 mod generate;
 mod institution;
 mod names;
+mod opening;
 mod rates;
 pub mod write;
 
@@ -23,6 +24,7 @@ pub use generate::{
     IdentityCategory, InsuranceRelation, InsuranceStatus, Insutype, Member, Person, PsnType,
 };
 pub use institution::{institutions, Institution, InstitutionType};
+pub use opening::{write_openings, Opening, OpeningSummary};
 pub use rates::CityRates;
 
 use chrono::NaiveDate;

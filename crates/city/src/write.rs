@@ -125,13 +125,14 @@ const CHRONIC_RECOGNISED_DAYS_BEFORE: u64 = 730;
 /// would show a fresh token at each visit.
 const EC_TOKEN_DAYS: u64 = 366;
 
-struct Sink {
+/// A CSV file being written, with its path for errors.
+pub(crate) struct Sink {
     path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
 }
 
 impl Sink {
-    fn create(dir: &Path, (name, header): (&str, &[&str])) -> Result<Sink, WriteError> {
+    pub(crate) fn create(dir: &Path, (name, header): (&str, &[&str])) -> Result<Sink, WriteError> {
         let path = dir.join(name);
         let file = File::create(&path).map_err(|e| WriteError::File {
             path: path.clone(),
@@ -145,7 +146,7 @@ impl Sink {
         Ok(sink)
     }
 
-    fn row<I: AsRef<[u8]>>(
+    pub(crate) fn row<I: AsRef<[u8]>>(
         &mut self,
         fields: impl IntoIterator<Item = I>,
     ) -> Result<(), WriteError> {
@@ -157,7 +158,7 @@ impl Sink {
             })
     }
 
-    fn finish(mut self) -> Result<(), WriteError> {
+    pub(crate) fn finish(mut self) -> Result<(), WriteError> {
         self.writer.flush().map_err(|e| WriteError::File {
             path: self.path.clone(),
             source: e.into(),

@@ -117,6 +117,19 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     std::fs::write(dir.join("catalogue.csv"), catalogue_csv).context("writing catalogue.csv")?;
     write_policies(dir, today)?;
     println!("{rates}");
+    // Everyone's position in the insurance year so far, as a bureau migrating mid-year brings
+    // it over (docs/DEMO.md): without it every December visit would pay a full deductible.
+    let home_policy = home_policy(dir, &config.region, today)?;
+    let openings = yibao_city::write_openings(dir, &config, &home_policy)
+        .context("writing the year-to-date openings")?;
+    println!(
+        "year-to-date openings for {} ({}): {} persons, {} used up their outpatient deductible, {} admissions earlier in the year",
+        home_policy.id,
+        today,
+        openings.persons,
+        openings.outpatient_deductible_used_up,
+        openings.admissions
+    );
     println!(
         "registry written in {} ms ({} catalogue items)",
         started.elapsed().as_millis(),
@@ -245,6 +258,31 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// The home region's policy in force on `today`, as written into `dir/policies/`.
+fn home_policy(
+    dir: &Path,
+    region: &str,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<yibao_policy::Policy> {
+    let mut found = None;
+    for entry in std::fs::read_dir(dir.join("policies")).context("reading the policies folder")? {
+        let path = entry.context("a policy file")?.path();
+        let name = path.display().to_string();
+        if !path
+            .file_name()
+            .is_some_and(|file| file.to_string_lossy().starts_with(region))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {name}"))?;
+        let policy = yibao_policy::parse_policy(&name, &text)?;
+        if policy.is_effective_on(today) {
+            found = Some(policy);
+        }
+    }
+    found.with_context(|| format!("no policy of region {region} is in force on {today}"))
 }
 
 /// Writes the shipped policies into `dir/policies/`. When none of them is in force today (the

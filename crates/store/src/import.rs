@@ -136,6 +136,17 @@ pub(crate) struct InstitutionKindRow {
     pub(crate) kind: String,
 }
 
+/// A person's accumulators brought in at the start (`ytd_openings.csv`), in fen.
+pub(crate) struct OpeningRow {
+    pub(crate) psn_no: String,
+    pub(crate) year: i64,
+    pub(crate) inpatient_admissions: i64,
+    pub(crate) hifp_inpatient: i64,
+    pub(crate) hifp_outpatient: i64,
+    pub(crate) outpatient_deductible: i64,
+    pub(crate) hifmi_base: i64,
+}
+
 /// A registry folder, parsed and checked.
 pub(crate) struct Parsed {
     pub(crate) persons: Vec<PersonRow>,
@@ -149,6 +160,7 @@ pub(crate) struct Parsed {
     pub(crate) ss_cards: Vec<SsCardRow>,
     pub(crate) chronic: Vec<ChronicRow>,
     pub(crate) tiers: Vec<TierRow>,
+    pub(crate) openings: Vec<OpeningRow>,
     pub(crate) institution_kinds: Vec<InstitutionKindRow>,
     pub(crate) catalogue: String,
     pub(crate) policies: Vec<(String, String)>,
@@ -967,6 +979,74 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         },
     )?;
 
+    // ytd_openings.csv (optional)
+    let mut openings = Vec::new();
+    let mut opened = HashSet::new();
+    read_optional_csv(
+        dir,
+        "ytd_openings.csv",
+        &[
+            "psn_no",
+            "year",
+            "inpatient_admissions",
+            "hifp_inpatient",
+            "hifp_outpatient",
+            "outpatient_deductible",
+            "hifmi_base",
+        ],
+        &mut issues,
+        |r, is| {
+            let psn_no = known(is, r, "psn_no", &psn_nos);
+            let year = match r.get("year").parse::<i64>() {
+                Ok(year) if (2000..=2100).contains(&year) => year,
+                _ => {
+                    is.push(
+                        r.file,
+                        r.line,
+                        "year",
+                        format!("{:?} is not a year", r.get("year")),
+                    );
+                    0
+                }
+            };
+            if !opened.insert((psn_no.clone(), year)) {
+                is.push(
+                    r.file,
+                    r.line,
+                    "psn_no",
+                    format!("{psn_no} has two openings for {year}"),
+                );
+            }
+            let admissions = match r.get("inpatient_admissions").parse::<i64>() {
+                Ok(n) if (0..=366).contains(&n) => n,
+                _ => {
+                    is.push(r.file, r.line, "inpatient_admissions", "is not 0..=366");
+                    0
+                }
+            };
+            let mut amount = |column: &str| match parse_yuan_fen(r.get(column)) {
+                Ok(fen) if fen >= 0 => fen,
+                Ok(_) => {
+                    is.push(r.file, r.line, column, "must not be negative");
+                    0
+                }
+                Err(reason) => {
+                    is.push(r.file, r.line, column, reason);
+                    0
+                }
+            };
+            openings.push(OpeningRow {
+                psn_no,
+                year,
+                inpatient_admissions: admissions,
+                hifp_inpatient: amount("hifp_inpatient"),
+                hifp_outpatient: amount("hifp_outpatient"),
+                outpatient_deductible: amount("outpatient_deductible"),
+                hifmi_base: amount("hifmi_base"),
+            });
+        },
+    )?;
+
     let catalogue = read_file(dir, "catalogue.csv")?;
     let mut policies = Vec::new();
     let policy_dir = dir.join("policies");
@@ -1010,6 +1090,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         ss_cards,
         chronic,
         tiers,
+        openings,
         institution_kinds,
         catalogue,
         policies,
