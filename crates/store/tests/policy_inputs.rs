@@ -276,3 +276,53 @@ async fn issue10_accumulators_count_in_the_policy_s_insurance_year() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn issue10_year_to_date_openings_are_imported_and_counted() {
+    on_both(|db| async move {
+        let dir = registry_dir();
+        std::fs::write(
+            dir.path().join("ytd_openings.csv"),
+            "psn_no,year,inpatient_admissions,hifp_inpatient,hifp_outpatient,outpatient_deductible,hifmi_base\n\
+             P002,2025,1,3000.00,100.00,200.00,0\n",
+        )
+        .expect("openings");
+        db.store
+            .import_registry(dir.path())
+            .await
+            .expect("import the registry");
+        // The reference policy's employees' outpatient deductible is 200 a year. P002 brought it
+        // in used: 100 × 70% at the clinic = 70.00. P001 starts at zero: the 100 goes to the
+        // deductible.
+        let opened = settle_one(&db, CLINIC, "O1", "P002", "310", "11", "", "X-DRUG-A", 100)
+            .await
+            .expect("settles");
+        assert_eq!(opened.hifp_pay, 7_000, "{}", db.label);
+        let fresh_person = settle_one(&db, CLINIC, "O2", "P001", "310", "11", "", "X-DRUG-A", 100)
+            .await
+            .expect("settles");
+        assert_eq!(fresh_person.hifp_pay, 0, "{}", db.label);
+        assert_eq!(fresh_person.act_pay_dedc, 10_000, "{}", db.label);
+        db
+    })
+    .await;
+    // A negative amount is refused at import, naming the file, line and column.
+    let db = sqlite_db().await;
+    let dir = registry_dir();
+    std::fs::write(
+        dir.path().join("ytd_openings.csv"),
+        "psn_no,year,inpatient_admissions,hifp_inpatient,hifp_outpatient,outpatient_deductible,hifmi_base\n\
+         P002,2025,1,-1.00,0,0,0\n",
+    )
+    .expect("openings");
+    let error = db
+        .store
+        .import_registry(dir.path())
+        .await
+        .expect_err("negative opening");
+    let message = format!("{error:?}");
+    assert!(
+        message.contains("ytd_openings.csv") && message.contains("hifp_inpatient"),
+        "{message}"
+    );
+}
