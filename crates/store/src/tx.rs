@@ -415,6 +415,35 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
     .await?;
     insert_rows(
         &mut tx,
+        "ytd_opening",
+        &[
+            "psn_no",
+            "year",
+            "inpatient_admissions",
+            "hifp_inpatient",
+            "hifp_outpatient",
+            "outpatient_deductible",
+            "hifmi_base",
+        ],
+        p.openings
+            .iter()
+            .map(|r| {
+                vec![
+                    V::T(&r.psn_no),
+                    V::I(r.year),
+                    V::I(r.inpatient_admissions),
+                    V::I(r.hifp_inpatient),
+                    V::I(r.hifp_outpatient),
+                    V::I(r.outpatient_deductible),
+                    V::I(r.hifmi_base),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
         "ytd",
         &[
             "psn_no",
@@ -3501,6 +3530,7 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "chronic_recognition",
         "contribution_tier",
         "institution_kind",
+        "ytd_opening",
         "registry_document",
         "ledger_account",
         "ledger_balance",
@@ -3666,7 +3696,7 @@ pub(crate) async fn check_ledger(pool: &Pool) -> Result<LedgerReport, StoreError
          WHERE o.setl_sign = 1 AND ((o.refd_setl_flag = 1) <> (r.setl_id IS NOT NULL)) LIMIT 20",
     )
     .await?;
-    // The accumulators are exactly the sum of what the settlements added.
+    // The accumulators are exactly what was brought in (ytd_opening) plus what the settlements added.
     problems(
         pool,
         &mut report,
@@ -3674,8 +3704,12 @@ pub(crate) async fn check_ledger(pool: &Pool) -> Result<LedgerReport, StoreError
         "SELECT y.psn_no FROM ytd y LEFT JOIN (SELECT psn_no, year, SUM(ytd_inpatient_admissions) a, SUM(ytd_hifp_inpatient) b, \
            SUM(ytd_hifp_outpatient) c, SUM(ytd_outpatient_deductible) d, SUM(ytd_hifob) e, SUM(ytd_hifmi_base) f, SUM(ytd_hifmi) g, \
            SUM(ytd_maf) h, SUM(ytd_maf_deductible) i FROM settlement GROUP BY psn_no, year) s ON s.psn_no = y.psn_no AND s.year = y.year \
-         WHERE y.inpatient_admissions <> COALESCE(s.a, 0) OR y.hifp_inpatient <> COALESCE(s.b, 0) OR y.hifp_outpatient <> COALESCE(s.c, 0) \
-         OR y.outpatient_deductible <> COALESCE(s.d, 0) OR y.hifob <> COALESCE(s.e, 0) OR y.hifmi_base <> COALESCE(s.f, 0) \
+           LEFT JOIN ytd_opening o ON o.psn_no = y.psn_no AND o.year = y.year \
+         WHERE y.inpatient_admissions <> COALESCE(s.a, 0) + COALESCE(o.inpatient_admissions, 0) \
+         OR y.hifp_inpatient <> COALESCE(s.b, 0) + COALESCE(o.hifp_inpatient, 0) \
+         OR y.hifp_outpatient <> COALESCE(s.c, 0) + COALESCE(o.hifp_outpatient, 0) \
+         OR y.outpatient_deductible <> COALESCE(s.d, 0) + COALESCE(o.outpatient_deductible, 0) \
+         OR y.hifob <> COALESCE(s.e, 0) OR y.hifmi_base <> COALESCE(s.f, 0) + COALESCE(o.hifmi_base, 0) \
          OR y.hifmi <> COALESCE(s.g, 0) OR y.maf <> COALESCE(s.h, 0) OR y.maf_deductible <> COALESCE(s.i, 0) LIMIT 20",
     )
     .await?;

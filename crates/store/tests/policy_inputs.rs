@@ -303,6 +303,8 @@ async fn issue10_year_to_date_openings_are_imported_and_counted() {
             .expect("settles");
         assert_eq!(fresh_person.hifp_pay, 0, "{}", db.label);
         assert_eq!(fresh_person.act_pay_dedc, 10_000, "{}", db.label);
+        // The books still prove: the accumulators are the openings plus the settlements.
+        assert_balanced(&db).await;
         db
     })
     .await;

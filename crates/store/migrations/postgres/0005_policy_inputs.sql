@@ -19,3 +19,17 @@ CREATE TABLE institution_kind (
     kind            TEXT NOT NULL,
     PRIMARY KEY (fixmedins_code, kind)
 );
+
+-- 年度累计期初: the accumulators a person brought in at the start of the store's life (a bureau
+-- migrating mid-year, or the demo city's earlier care). They are also added to ytd; the ledger
+-- check counts them beside what the settlements added.
+CREATE TABLE ytd_opening (
+    psn_no                 TEXT NOT NULL REFERENCES person (psn_no),
+    year                   BIGINT NOT NULL,
+    inpatient_admissions   BIGINT NOT NULL CHECK (inpatient_admissions >= 0),
+    hifp_inpatient         BIGINT NOT NULL CHECK (hifp_inpatient >= 0),
+    hifp_outpatient        BIGINT NOT NULL CHECK (hifp_outpatient >= 0),
+    outpatient_deductible  BIGINT NOT NULL CHECK (outpatient_deductible >= 0),
+    hifmi_base             BIGINT NOT NULL CHECK (hifmi_base >= 0),
+    PRIMARY KEY (psn_no, year)
+);
