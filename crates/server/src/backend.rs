@@ -295,6 +295,8 @@ pub struct Registration {
     pub dept_name: String,
     /// 科别.
     pub caty: String,
+    /// 转诊: `exp_content` `OTP_ER_REFL_FLAG` is 2 (转诊) or 3 (转诊合并急诊).
+    pub referral: bool,
 }
 
 /// One diagnosis (诊断信息).
@@ -513,6 +515,8 @@ pub struct Admission {
     pub dscg_maindiag_name: String,
     /// 诊断信息.
     pub diagnoses: Vec<Diagnosis>,
+    /// 转院住院: `exp_content` `IPT_TYPE` is 3 (2401; false for 2403).
+    pub transfer_in: bool,
 }
 
 /// 2402 discharge.

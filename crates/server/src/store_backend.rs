@@ -289,6 +289,7 @@ fn store_command(command: Command) -> store::Command {
             dept_code: r.dept_code,
             dept_name: r.dept_name,
             caty: r.caty,
+            referral: r.referral,
         }),
         Command::CancelRegistration(visit) => store::Command::CancelRegistration(visit_ref(visit)),
         Command::VisitInfo(v) => store::Command::UploadVisitInfo(store::UploadVisitInfo {
@@ -375,6 +376,7 @@ fn store_command(command: Command) -> store::Command {
             dscg_maindiag_name: a.dscg_maindiag_name,
             main_cond_dscr: a.adm_diag_dscr.unwrap_or_default(),
             diagnoses: diagnoses(a.diagnoses, a.begntime),
+            transfer_in: a.transfer_in,
         }),
         Command::ChangeAdmission(a) => store::Command::UpdateAdmission(store::UpdateAdmission {
             mdtrt_id: a.mdtrt_id.unwrap_or_default(),

@@ -98,6 +98,7 @@ async fn chain(store: &Store, person: usize) {
         dept_code: "A03".into(),
         dept_name: "内科".into(),
         caty: "A03".into(),
+        referral: false,
     });
     let mdtrt_id = match run("1", "2201", reg).await {
         Reply::Fresh {

@@ -121,6 +121,9 @@ pub struct RegisterOutpatient {
     pub dept_name: String,
     /// `caty`.
     pub caty: String,
+    /// A referred visit (转诊: `exp_content` `OTP_ER_REFL_FLAG` 2 or 3); policy conditions may
+    /// read it.
+    pub referral: bool,
 }
 
 /// One diagnosis (`diseinfo[]` of 2203/2401/2402/2403).
@@ -336,6 +339,9 @@ pub struct Admit {
     pub main_cond_dscr: String,
     /// `diseinfo[]`.
     pub diagnoses: Vec<Diagnosis>,
+    /// A transfer in from another hospital (转院住院: `exp_content` `IPT_TYPE` 3); a policy may
+    /// exempt its deductible.
+    pub transfer_in: bool,
 }
 
 /// 2402 input (`dscginfo` + `diseinfo[]`).

@@ -249,6 +249,10 @@ pub(crate) struct SettleInput<'a> {
     pub(crate) begin_date: Option<NaiveDate>,
     /// 生育类别 of a maternity visit (2203A).
     pub(crate) matn_type: Option<&'a str>,
+    /// A referred visit (转诊).
+    pub(crate) referral: bool,
+    /// An admission transferred in from another hospital (转院).
+    pub(crate) transfer_in: bool,
 }
 
 /// The filing kind of a cross-region filing's `dcla_type` (docs/REGISTRY-FILES.md): `1` 异地安置,
@@ -562,9 +566,8 @@ impl EngineCache {
                     .map_err(|e| bad_code("acct_used_flag", e))?,
                 fixmedins_code: input.fixmedins_code.to_owned(),
                 institution_kinds: input.institution_kinds.to_vec(),
-                // Referral and transfers are not carried by the interface messages yet.
-                referral: false,
-                transfer_in: false,
+                referral: input.referral,
+                transfer_in: input.transfer_in,
                 begin_date: input.begin_date,
                 matn_type: input.matn_type.map(str::to_owned),
             },

@@ -907,10 +907,12 @@ struct VisitRow {
     dise_codg: String,
     mdtrtarea_admvs: String,
     n_fee_lines: i64,
+    referral: bool,
+    transfer_in: bool,
 }
 
 const VISIT_COLUMNS: &str = "v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, v.status, v.med_type, \
-    v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines";
+    v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines, v.referral, v.transfer_in";
 
 /// The visit in `VISIT_COLUMNS` order from column `at` of `r`, checked to be the calling
 /// institution's and the person's; `None` when the columns are null (no such visit).
@@ -938,6 +940,8 @@ fn visit_from_row(
         dise_codg: r.try_get(at + 10)?,
         mdtrtarea_admvs: r.try_get(at + 11)?,
         n_fee_lines: r.try_get(at + 12)?,
+        referral: r.try_get::<i64, _>(at + 13)? == 1,
+        transfer_in: r.try_get::<i64, _>(at + 14)? == 1,
     };
     if v.fixmedins_code != ctx.inst.fixmedins_code {
         return Err(StoreError::Forbidden {
@@ -1158,6 +1162,7 @@ async fn register_outpatient(
         "",
         "",
         "",
+        (c.referral, false),
     )
     .await?;
     Ok((
@@ -1190,12 +1195,13 @@ async fn insert_visit(
     dise_codg: &str,
     dise_name: &str,
     main_cond_dscr: &str,
+    (referral, transfer_in): (bool, bool),
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO visit (mdtrt_id, fixmedins_code, psn_no, insutype, kind, status, med_type, ipt_otp_no, begntime, endtime, \
          mdtrt_cert_type, mdtrt_cert_no, dept_code, dept_name, atddr_no, dr_name, dise_codg, dise_name, main_cond_dscr, dscg_way, \
-         mdtrtarea_admvs, n_fee_lines, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, '', $9, $10, $11, $12, $13, $14, $15, $16, $17, '', $18, 0, $19)",
+         mdtrtarea_admvs, n_fee_lines, created_at, referral, transfer_in) \
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, '', $9, $10, $11, $12, $13, $14, $15, $16, $17, '', $18, 0, $19, $20, $21)",
     )
     .bind(mdtrt_id)
     .bind(&ctx.inst.fixmedins_code)
@@ -1216,6 +1222,8 @@ async fn insert_visit(
     .bind(main_cond_dscr)
     .bind(mdtrtarea(ctx))
     .bind(ts(ctx.env.now))
+    .bind(i64::from(referral))
+    .bind(i64::from(transfer_in))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -1786,6 +1794,7 @@ async fn admit(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Admit) -> Result<Done, StoreE
         &c.dscg_maindiag_code,
         &c.dscg_maindiag_name,
         &c.main_cond_dscr,
+        (false, c.transfer_in),
     )
     .await?;
     save_diagnoses(tx, &mdtrt_id, &c.diagnoses).await?;
@@ -2462,6 +2471,8 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         institution_kinds: &ctx.inst.kinds,
         begin_date: v.begntime.get(..10).and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()),
         matn_type: matn_type.as_deref(),
+        referral: v.referral,
+        transfer_in: v.transfer_in,
         dise_codg: &v.dise_codg,
         acct_used_flag: &c.acct_used_flag,
         psn_no: &c.psn_no,

@@ -25,14 +25,23 @@ insutype = "310"
 pooling_fund = "310100"
 class_b_selfpay = [{ list_types = ["service"], share = "0.30" }]
 
+[schemes.inpatient]
+med_types = ["21"]
+deductible_per_admission = { level1 = "300", level2 = "500", level3 = "700" }
+repeat_admission_factor = "0.5"
+transfer_factor = "0"
+annual_cap = "150000"
+ratios = [{ all_levels = "0.90" }]
+
 [[schemes.outpatient]]
 med_types = ["11", "13"]
 annual_deductible = "0"
 annual_cap = "3000"
 ratios = [
-  { when = { institution_kinds = ["village"] }, all_levels = "0.90" },
+  { when = { institution_kinds = ["village"] }, all_levels = "0.85" },
   { all_levels = "0.50" },
 ]
+adjustments = [{ when = { referral = true }, points = "0.10" }]
 
 [schemes.chronic]
 med_types = ["14"]
@@ -92,12 +101,9 @@ async fn settle_one(
     db: &TestDb,
     inst: &str,
     tag: &str,
-    psn_no: &str,
-    insutype: &str,
-    med_type: &str,
-    dise_codg: &str,
-    code: &str,
-    price_yuan: i64,
+    (psn_no, insutype): (&str, &str),
+    (med_type, dise_codg): (&str, &str),
+    (code, price_yuan): (&str, i64),
 ) -> Result<SettlementView, StoreError> {
     let mdtrt_id = register(db, inst, &format!("{tag}-2201"), psn_no, insutype).await;
     fresh(
@@ -146,26 +152,48 @@ async fn settle_one(
 async fn issue10_institution_kinds_and_tiers_come_from_the_registry() {
     on_both(|db| async move {
         imported_with(&db, "140500-2025.toml", POLICY).await;
-        // The clinic is a village clinic: 90%; the hospital 50%.
-        let village = settle_one(&db, CLINIC, "K1", "P001", "310", "11", "", "X-DRUG-A", 100)
-            .await
-            .expect("settles");
-        assert_eq!(village.hifp_pay, 9_000, "{}", db.label);
+        // The clinic is a village clinic: 85%; the hospital 50%.
+        let village = settle_one(
+            &db,
+            CLINIC,
+            "K1",
+            ("P001", "310"),
+            ("11", ""),
+            ("X-DRUG-A", 100),
+        )
+        .await
+        .expect("settles");
+        assert_eq!(village.hifp_pay, 8_500, "{}", db.label);
         let hospital = settle_one(
-            &db, HOSPITAL, "K2", "P002", "310", "11", "", "X-DRUG-A", 100,
+            &db,
+            HOSPITAL,
+            "K2",
+            ("P002", "310"),
+            ("11", ""),
+            ("X-DRUG-A", 100),
         )
         .await
         .expect("settles");
         assert_eq!(hospital.hifp_pay, 5_000, "{}", db.label);
         // P003 is in tier 2 (70%); P004 has no tier (40%).
         let tier2 = settle_one(
-            &db, HOSPITAL, "K3", "P003", "390", "11", "", "X-DRUG-A", 100,
+            &db,
+            HOSPITAL,
+            "K3",
+            ("P003", "390"),
+            ("11", ""),
+            ("X-DRUG-A", 100),
         )
         .await
         .expect("settles");
         assert_eq!(tier2.hifp_pay, 7_000, "{}", db.label);
         let untiered = settle_one(
-            &db, HOSPITAL, "K4", "P004", "390", "11", "", "X-DRUG-A", 100,
+            &db,
+            HOSPITAL,
+            "K4",
+            ("P004", "390"),
+            ("11", ""),
+            ("X-DRUG-A", 100),
         )
         .await
         .expect("settles");
@@ -181,7 +209,12 @@ async fn issue10_a_chronic_bill_needs_a_recognition_in_force() {
         imported_with(&db, "140500-2025.toml", POLICY).await;
         // P001 is recognised for I10.x00 since 2024-03-01: 80%.
         let recognised = settle_one(
-            &db, HOSPITAL, "C1", "P001", "310", "14", "I10.x00", "X-DRUG-A", 100,
+            &db,
+            HOSPITAL,
+            "C1",
+            ("P001", "310"),
+            ("14", "I10.x00"),
+            ("X-DRUG-A", 100),
         )
         .await
         .expect("settles");
@@ -189,14 +222,24 @@ async fn issue10_a_chronic_bill_needs_a_recognition_in_force() {
         // Their E11.900 recognition of 2025 names the hospital as the designated institution:
         // at the hospital it pays, at the clinic the bill is refused and nothing is written.
         let designated = settle_one(
-            &db, HOSPITAL, "C2", "P001", "310", "14", "E11.900", "X-DRUG-A", 100,
+            &db,
+            HOSPITAL,
+            "C2",
+            ("P001", "310"),
+            ("14", "E11.900"),
+            ("X-DRUG-A", 100),
         )
         .await
         .expect("settles at the designated institution");
         assert_eq!(designated.hifp_pay, 8_000, "{}", db.label);
         let before = counts(&db).await;
         let error = settle_one(
-            &db, CLINIC, "C3", "P001", "310", "14", "E11.900", "X-DRUG-A", 100,
+            &db,
+            CLINIC,
+            "C3",
+            ("P001", "310"),
+            ("14", "E11.900"),
+            ("X-DRUG-A", 100),
         )
         .await
         .expect_err("no recognition in force");
@@ -230,7 +273,12 @@ async fn issue10_the_region_s_class_b_share_prices_the_upload() {
         imported_with(&db, "140500-2025.toml", POLICY).await;
         // X-ITEM-B is a 乙类 service item at 10% in the catalogue; the region says 30%.
         let s = settle_one(
-            &db, HOSPITAL, "B1", "P001", "310", "11", "", "X-ITEM-B", 2000,
+            &db,
+            HOSPITAL,
+            "B1",
+            ("P001", "310"),
+            ("11", ""),
+            ("X-ITEM-B", 2000),
         )
         .await
         .expect("settles");
@@ -254,7 +302,12 @@ async fn issue10_accumulators_count_in_the_policy_s_insurance_year() {
         async move {
             imported_with(&db, "140500-2024.toml", &july).await;
             settle_one(
-                &db, HOSPITAL, "Y1", "P002", "310", "11", "", "X-DRUG-A", 100,
+                &db,
+                HOSPITAL,
+                "Y1",
+                ("P002", "310"),
+                ("11", ""),
+                ("X-DRUG-A", 100),
             )
             .await
             .expect("settles");
@@ -294,11 +347,11 @@ async fn issue10_year_to_date_openings_are_imported_and_counted() {
         // The reference policy's employees' outpatient deductible is 200 a year. P002 brought it
         // in used: 100 × 70% at the clinic = 70.00. P001 starts at zero: the 100 goes to the
         // deductible.
-        let opened = settle_one(&db, CLINIC, "O1", "P002", "310", "11", "", "X-DRUG-A", 100)
+        let opened = settle_one(&db, CLINIC, "O1", ("P002", "310"), ("11", ""), ("X-DRUG-A", 100))
             .await
             .expect("settles");
         assert_eq!(opened.hifp_pay, 7_000, "{}", db.label);
-        let fresh_person = settle_one(&db, CLINIC, "O2", "P001", "310", "11", "", "X-DRUG-A", 100)
+        let fresh_person = settle_one(&db, CLINIC, "O2", ("P001", "310"), ("11", ""), ("X-DRUG-A", 100))
             .await
             .expect("settles");
         assert_eq!(fresh_person.hifp_pay, 0, "{}", db.label);
@@ -327,4 +380,143 @@ async fn issue10_year_to_date_openings_are_imported_and_counted() {
         message.contains("ytd_openings.csv") && message.contains("hifp_inpatient"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn issue10_referral_and_transfer_reach_the_settlement() {
+    on_both(|db| async move {
+        imported_with(&db, "140500-2025.toml", POLICY).await;
+        // A referred outpatient visit (2201 exp_content OTP_ER_REFL_FLAG 2): 50% + 10 points.
+        let cmd = Command::RegisterOutpatient(RegisterOutpatient {
+            psn_no: "P002".into(),
+            insutype: "310".into(),
+            begntime: now(),
+            mdtrt_cert_type: "02".into(),
+            mdtrt_cert_no: "140502198502021235".into(),
+            ipt_otp_no: "OTP-R1".into(),
+            atddr_no: "D001".into(),
+            dr_name: "医生".into(),
+            dept_code: "A03".into(),
+            dept_name: "内科".into(),
+            caty: "A03".into(),
+            referral: true,
+        });
+        let mdtrt_id = match fresh(
+            exec(&db, HOSPITAL, "R-2201", "2201", cmd)
+                .await
+                .expect("2201"),
+        ) {
+            Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
+            other => panic!("2201 gave {other:?}"),
+        };
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "R-2203",
+                "2203",
+                visit_info(&mdtrt_id, "P002", "11", ""),
+            )
+            .await
+            .expect("2203"),
+        );
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "R-2204",
+                "2204",
+                Command::UploadFees(UploadFees {
+                    lines: vec![line(
+                        &mdtrt_id,
+                        "P002",
+                        "1",
+                        "X-DRUG-A",
+                        100_000_000,
+                        10_000,
+                    )],
+                }),
+            )
+            .await
+            .expect("2204"),
+        );
+        let referred = settled(fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "R-2207",
+                "2207",
+                settle_cmd(false, &mdtrt_id, "P002", "310", 10_000, "0"),
+            )
+            .await
+            .expect("2207"),
+        ));
+        assert_eq!(referred.hifp_pay, 6_000, "{}", db.label);
+        // An admission transferred in (2401 exp_content IPT_TYPE 3) pays no deductible: 90% of
+        // 1000.00 instead of 90% of (1000 − 700).
+        for (tag, transfer_in, expected) in [("T1", true, 90_000), ("T2", false, 27_000)] {
+            let psn_no = if transfer_in { "P001" } else { "P005" };
+            let admit = Command::Admit(Admit {
+                psn_no: psn_no.into(),
+                insutype: "310".into(),
+                begntime: at("2025-05-01", "08:00:00"),
+                mdtrt_cert_type: "02".into(),
+                mdtrt_cert_no: "X".into(),
+                med_type: "21".into(),
+                ipt_no: format!("IPT-{tag}"),
+                atddr_no: "D002".into(),
+                chfpdr_name: "主治".into(),
+                adm_dept_codg: "A03".into(),
+                adm_dept_name: "内科".into(),
+                dscg_maindiag_code: "I10.x00".into(),
+                dscg_maindiag_name: "高血压".into(),
+                main_cond_dscr: String::new(),
+                diagnoses: vec![],
+                transfer_in,
+            });
+            let mdtrt_id = match fresh(
+                exec(&db, HOSPITAL, &format!("{tag}-2401"), "2401", admit)
+                    .await
+                    .expect("2401"),
+            ) {
+                Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
+                other => panic!("2401 gave {other:?}"),
+            };
+            fresh(
+                exec(
+                    &db,
+                    HOSPITAL,
+                    &format!("{tag}-2301"),
+                    "2301",
+                    Command::UploadFees(UploadFees {
+                        lines: vec![line(
+                            &mdtrt_id,
+                            psn_no,
+                            "1",
+                            "X-DRUG-A",
+                            1_000_000_000,
+                            10_000,
+                        )],
+                    }),
+                )
+                .await
+                .expect("2301"),
+            );
+            let s = settled(fresh(
+                exec(
+                    &db,
+                    HOSPITAL,
+                    &format!("{tag}-2304"),
+                    "2304",
+                    settle_cmd(false, &mdtrt_id, psn_no, "310", 100_000, "0"),
+                )
+                .await
+                .expect("2304"),
+            ));
+            assert_eq!(s.hifp_pay, expected, "{tag} {}", db.label);
+        }
+        assert_balanced(&db).await;
+        db
+    })
+    .await;
 }

@@ -667,6 +667,7 @@ async fn replays_return_the_stored_answer_and_conflicts_are_refused() {
                 dept_code: "A03".into(),
                 dept_name: "内科".into(),
                 caty: "A03".into(),
+                referral: false,
             })
         };
         let first = exec(&db, CLINIC, "R-1", "2201", cmd("OTP-1"))
@@ -1140,6 +1141,7 @@ async fn inpatient_settles_before_discharge_then_discharges() {
             dscg_maindiag_name: "高血压".into(),
             main_cond_dscr: String::new(),
             diagnoses: vec![],
+            transfer_in: false,
         });
         let mdtrt_id = match fresh(
             exec(&db, HOSPITAL, "J-2401", "2401", admit.clone())
@@ -1239,6 +1241,7 @@ async fn inpatient_chain_follows_the_admission_states() {
             dscg_maindiag_name: "高血压".into(),
             main_cond_dscr: String::new(),
             diagnoses: vec![],
+            transfer_in: false,
         });
         let mdtrt_id = match fresh(
             exec(&db, HOSPITAL, "I-2401", "2401", admit.clone())

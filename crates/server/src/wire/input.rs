@@ -318,6 +318,26 @@ struct RegisterData {
     dept_code: Opt<Text>,
     dept_name: Opt<Text>,
     caty: Opt<Text>,
+    exp_content: Option<serde_json::Value>,
+}
+
+/// A key of `exp_content` (字段扩展): an object, or an object written as a JSON string; the
+/// provinces put their extensions there, so anything else in it is ignored.
+fn exp_content_key(exp_content: &Option<serde_json::Value>, key: &str) -> Option<String> {
+    let parsed;
+    let object = match exp_content.as_ref()? {
+        serde_json::Value::Object(object) => object,
+        serde_json::Value::String(text) => {
+            parsed = serde_json::from_str::<serde_json::Value>(text).ok()?;
+            parsed.as_object()?
+        }
+        _ => return None,
+    };
+    match object.get(key)? {
+        serde_json::Value::String(value) => Some(value.clone()),
+        serde_json::Value::Number(value) => Some(value.to_string()),
+        _ => None,
+    }
 }
 
 impl RegisterData {
@@ -339,6 +359,10 @@ impl RegisterData {
             dept_code: text(&self.dept_code, "data", "dept_code", ID_CHARS_MAX)?,
             dept_name: text(&self.dept_name, "data", "dept_name", 100)?,
             caty: text(&self.caty, "data", "caty", 10)?,
+            referral: matches!(
+                exp_content_key(&self.exp_content, "OTP_ER_REFL_FLAG").as_deref(),
+                Some("2" | "3")
+            ),
         }))
     }
 }
@@ -824,6 +848,7 @@ struct AdmissionChangeInput {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct AdmissionData {
+    exp_content: Option<serde_json::Value>,
     mdtrt_id: Opt<Text>,
     psn_no: Opt<Text>,
     insutype: Opt<Text>,
@@ -886,6 +911,8 @@ impl AdmissionData {
             dscg_maindiag_code: text(&self.dscg_maindiag_code, node, "dscg_maindiag_code", 20)?,
             dscg_maindiag_name: text(&self.dscg_maindiag_name, node, "dscg_maindiag_name", 300)?,
             diagnoses,
+            transfer_in: !change
+                && exp_content_key(&self.exp_content, "IPT_TYPE").as_deref() == Some("3"),
         })
     }
 }
@@ -1054,6 +1081,40 @@ mod tests {
     fn fingerprint(body: &str) -> [u8; 32] {
         let envelope = crate::envelope::parse_request(body.as_bytes()).unwrap();
         command(&envelope).unwrap().fingerprint(envelope.infno)
+    }
+
+    /// Issue 10: referral (2201 `OTP_ER_REFL_FLAG`) and transfer (2401 `IPT_TYPE`) come from
+    /// `exp_content`, written as an object or as a JSON string; anything else there is ignored.
+    #[test]
+    fn exp_content_gives_referral_and_transfer() {
+        let object = Some(serde_json::json!({"OTP_ER_REFL_FLAG": "2", "TRUM_FLAG": "0"}));
+        let text = Some(serde_json::json!("{\"IPT_TYPE\":3}"));
+        assert_eq!(
+            exp_content_key(&object, "OTP_ER_REFL_FLAG").as_deref(),
+            Some("2")
+        );
+        assert_eq!(exp_content_key(&text, "IPT_TYPE").as_deref(), Some("3"));
+        assert_eq!(
+            exp_content_key(&Some(serde_json::json!("not json")), "IPT_TYPE"),
+            None
+        );
+        assert_eq!(exp_content_key(&None, "IPT_TYPE"), None);
+        let register = |exp: &str| {
+            let body = format!(
+                "{{\"infno\":\"2201\",\"msgid\":\"H1\",\"fixmedins_code\":\"H1\",\"input\":{{\"data\":{{\"psn_no\":\"P1\",\"insutype\":\"310\",\"begntime\":\"2025-05-10 10:00:00\",\"mdtrt_cert_type\":\"02\",\"mdtrt_cert_no\":\"X\",\"ipt_otp_no\":\"O1\",\"dept_code\":\"A03\",\"dept_name\":\"内科\",\"caty\":\"A03\"{exp}}}}}}}"
+            );
+            let envelope = crate::envelope::parse_request(body.as_bytes()).unwrap();
+            match command(&envelope).unwrap() {
+                Command::Register(r) => r.referral,
+                other => panic!("2201 gave {other:?}"),
+            }
+        };
+        assert!(register(",\"exp_content\":{\"OTP_ER_REFL_FLAG\":\"3\"}"));
+        assert!(register(
+            ",\"exp_content\":\"{\\\"OTP_ER_REFL_FLAG\\\":\\\"2\\\"}\""
+        ));
+        assert!(!register(",\"exp_content\":{\"OTP_ER_REFL_FLAG\":\"1\"}"));
+        assert!(!register(""));
     }
 
     #[test]

@@ -33,3 +33,9 @@ CREATE TABLE ytd_opening (
     hifmi_base             BIGINT NOT NULL CHECK (hifmi_base >= 0),
     PRIMARY KEY (psn_no, year)
 );
+
+-- 转诊 / 转院: a visit that came by referral (2201 exp_content OTP_ER_REFL_FLAG 2 or 3) and an
+-- admission transferred in from another hospital (2401 exp_content IPT_TYPE 3), which policy
+-- conditions and deductible rules read.
+ALTER TABLE visit ADD COLUMN referral BIGINT NOT NULL DEFAULT 0 CHECK (referral IN (0, 1));
+ALTER TABLE visit ADD COLUMN transfer_in BIGINT NOT NULL DEFAULT 0 CHECK (transfer_in IN (0, 1));

@@ -237,6 +237,7 @@ pub async fn register(
         dept_code: "A03".into(),
         dept_name: "内科".into(),
         caty: "A03".into(),
+        referral: false,
     });
     match fresh(exec(db, inst, msgid, "2201", cmd).await.expect("2201")) {
         Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
