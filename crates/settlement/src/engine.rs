@@ -928,21 +928,19 @@ fn basic_fund(
             }
             cap_room = cap_room.min(per_visit);
         }
-        if let Some(daily) = caps.daily {
-            let room = (daily - ytd.other_used(&day_key)).at_least_zero();
-            notes.push(format!(
-                "日限额 {daily}，当日已付 {}，余 {room}",
-                ytd.other_used(&day_key)
-            ));
-            cap_room = cap_room.min(room);
-        }
-        if let Some(monthly) = caps.monthly {
-            let room = (monthly - ytd.other_used(&month_key)).at_least_zero();
-            notes.push(format!(
-                "月限额 {monthly}，当月已付 {}，余 {room}",
-                ytd.other_used(&month_key)
-            ));
-            cap_room = cap_room.min(room);
+        // A period cap's room: the cap less what the period's accumulator already holds.
+        for (cap, key, period) in [
+            (caps.daily, &day_key, "日"),
+            (caps.monthly, &month_key, "月"),
+        ] {
+            if let Some(cap) = cap {
+                let used = ytd.other_used(key);
+                let room = (cap - used).at_least_zero();
+                notes.push(format!(
+                    "{period}限额 {cap}，当{period}已付 {used}，余 {room}"
+                ));
+                cap_room = cap_room.min(room);
+            }
         }
         if let Some(shared) = shared_room(scheme, ytd, delta, fund) {
             cap_room = cap_room.min(shared);

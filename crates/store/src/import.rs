@@ -136,6 +136,17 @@ pub(crate) struct InstitutionKindRow {
     pub(crate) kind: String,
 }
 
+/// The columns of `ytd_openings.csv`, which are also those of the `ytd_opening` table.
+pub(crate) const YTD_OPENING_COLUMNS: &[&str] = &[
+    "psn_no",
+    "year",
+    "inpatient_admissions",
+    "hifp_inpatient",
+    "hifp_outpatient",
+    "outpatient_deductible",
+    "hifmi_base",
+];
+
 /// A person's accumulators brought in at the start (`ytd_openings.csv`), in fen.
 pub(crate) struct OpeningRow {
     pub(crate) psn_no: String,
@@ -985,15 +996,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
     read_optional_csv(
         dir,
         "ytd_openings.csv",
-        &[
-            "psn_no",
-            "year",
-            "inpatient_admissions",
-            "hifp_inpatient",
-            "hifp_outpatient",
-            "outpatient_deductible",
-            "hifmi_base",
-        ],
+        YTD_OPENING_COLUMNS,
         &mut issues,
         |r, is| {
             let psn_no = known(is, r, "psn_no", &psn_nos);

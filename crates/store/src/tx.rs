@@ -416,15 +416,7 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
     insert_rows(
         &mut tx,
         "ytd_opening",
-        &[
-            "psn_no",
-            "year",
-            "inpatient_admissions",
-            "hifp_inpatient",
-            "hifp_outpatient",
-            "outpatient_deductible",
-            "hifmi_base",
-        ],
+        crate::import::YTD_OPENING_COLUMNS,
         p.openings
             .iter()
             .map(|r| {
