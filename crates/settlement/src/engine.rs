@@ -682,21 +682,32 @@ fn ratio_step(
 ) -> (LayerStep, Fen) {
     let deductible_used = base_before.min(deductible_open.at_least_zero());
     let base = base_before - deductible_used;
-    let pieces = pieces(ratio, segments);
-    let (exact, parts) = segmented(base, &pieces);
-    let raw = Fen(yibao_core_types::round_half_up(exact, Ratio::ONE_PPM) as i64);
-    if !segments.is_empty() {
+    let (raw, amount, overcap_base) = if segments.is_empty() {
+        // One ratio for the whole base (the common case): no pieces to build.
+        let raw = base.mul_ratio(ratio);
+        let amount = raw.min(cap_room.at_least_zero());
+        let overcap_base = if amount < raw {
+            base - amount.div_ratio(ratio)
+        } else {
+            Fen::ZERO
+        };
+        (raw, amount, overcap_base)
+    } else {
+        let pieces = pieces(ratio, segments);
+        let (exact, parts) = segmented(base, &pieces);
+        let raw = Fen(yibao_core_types::round_half_up(exact, Ratio::ONE_PPM) as i64);
         let described: Vec<String> = parts
             .iter()
             .map(|(part, ratio)| format!("{part} × {}", percent(*ratio)))
             .collect();
         notes.push(format!("分段比例：{} = {raw}", described.join(" + ")));
-    }
-    let amount = raw.min(cap_room.at_least_zero());
-    let overcap_base = if amount < raw {
-        base - covered_base(amount, &pieces, base)
-    } else {
-        Fen::ZERO
+        let amount = raw.min(cap_room.at_least_zero());
+        let overcap_base = if amount < raw {
+            base - covered_base(amount, &pieces, base)
+        } else {
+            Fen::ZERO
+        };
+        (raw, amount, overcap_base)
     };
     let step = LayerStep {
         kind,
@@ -903,7 +914,7 @@ fn basic_fund(
                 Skip::NoRatioForLevel,
             ));
         };
-        let paid_key = benefit.paid_key().to_owned();
+        let paid_key = benefit.paid_key();
         let (paid_before, deductible_before) = match &benefit.accumulator {
             None => (ytd.hifp_outpatient, ytd.outpatient_deductible),
             Some(name) => (
@@ -920,8 +931,13 @@ fn basic_fund(
         let deductible_open = (deductible - deductible_before).at_least_zero();
         let mut cap_room = (benefit.annual_cap - paid_before).at_least_zero();
         let caps = benefit.period_caps;
-        let day_key = format!("{paid_key}@{}", input.settle_date.format("%Y-%m-%d"));
-        let month_key = format!("{paid_key}@{}", input.settle_date.format("%Y-%m"));
+        // The period accumulators' keys, made only when the benefit has period caps.
+        let day_key = caps
+            .daily
+            .map(|_| format!("{paid_key}@{}", input.settle_date.format("%Y-%m-%d")));
+        let month_key = caps
+            .monthly
+            .map(|_| format!("{paid_key}@{}", input.settle_date.format("%Y-%m")));
         if let Some(per_visit) = caps.per_visit {
             if per_visit < cap_room {
                 notes.push(format!("每次限额 {per_visit}"));
@@ -933,7 +949,7 @@ fn basic_fund(
             (caps.daily, &day_key, "日"),
             (caps.monthly, &month_key, "月"),
         ] {
-            if let Some(cap) = cap {
+            if let (Some(cap), Some(key)) = (cap, key) {
                 let used = ytd.other_used(key);
                 let room = (cap - used).at_least_zero();
                 notes.push(format!(
@@ -966,11 +982,8 @@ fn basic_fund(
                 add_other(delta, format!("{name}.deductible"), step.deductible_used);
             }
         }
-        if caps.daily.is_some() {
-            add_other(delta, day_key, step.amount);
-        }
-        if caps.monthly.is_some() {
-            add_other(delta, month_key, step.amount);
+        for key in [day_key, month_key].into_iter().flatten() {
+            add_other(delta, key, step.amount);
         }
         add_shared(scheme, delta, fund, step.amount);
         // An amount over an outpatient cap is the person's: never an overcap base.
