@@ -1,4 +1,4 @@
-// 5206 accumulations: the SQL. Included after `tx.rs` into the same two modules (`pg`, `sq`), so
+// 5206 accumulations: the SQL. Included after the files of `tx/` into the same two modules (`pg`, `sq`), so
 // it shares that file's imports and helpers and compiles once per backend.
 
 /// 5206: the person's accumulations of `year`, or of one month of it (`month` 1–12), one set of

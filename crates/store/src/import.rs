@@ -1,5 +1,5 @@
 //! Reading and checking the registry files of `docs/REGISTRY-FILES.md`. Everything is parsed
-//! and checked in memory first; only a clean set is written (in one transaction, by `tx.rs`).
+//! and checked in memory first; only a clean set is written (in one transaction, by `tx/import.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

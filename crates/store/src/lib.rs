@@ -13,7 +13,10 @@
 //! queued behind another sees what that one committed.
 //!
 //! SQL is written once with `$n` placeholders (both drivers accept them) and compiled for each
-//! backend by including `tx.rs` into two modules with a different `Db` type.
+//! backend by including the files of `tx/` into two modules with a different `Db` type: `common`
+//! (imports and helpers), `import`, `execute` (idempotency, locks), `visit`, `fees`, `inpatient`,
+//! `post` (person state, accumulators, transfers), `settle`, `reverse` (and 2601), `read` and
+//! `check` (the ledger check), each a few hundred lines.
 
 #![forbid(unsafe_code)]
 
@@ -59,7 +62,17 @@ macro_rules! backend {
         pub(crate) mod $name {
             pub(crate) type Db = $db;
             pub(crate) const IS_PG: bool = $is_pg;
-            include!("tx.rs");
+            include!("tx/common.rs");
+            include!("tx/import.rs");
+            include!("tx/execute.rs");
+            include!("tx/visit.rs");
+            include!("tx/fees.rs");
+            include!("tx/inpatient.rs");
+            include!("tx/post.rs");
+            include!("tx/settle.rs");
+            include!("tx/reverse.rs");
+            include!("tx/read.rs");
+            include!("tx/check.rs");
             include!("setl_list_tx.rs");
             include!("cumulative_tx.rs");
             include!("maternity_tx.rs");

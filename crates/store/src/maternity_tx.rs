@@ -1,4 +1,4 @@
-// A visit's maternity facts (2203/2203A): the SQL. Included after `tx.rs` into the same two
+// A visit's maternity facts (2203/2203A): the SQL. Included after the files of `tx/` into the same two
 // modules (`pg`, `sq`), so it shares that file's imports and helpers and compiles once per backend.
 
 /// Checks the maternity facts of a 2203/2203A (the server checks them too; a command built

@@ -1,4 +1,4 @@
-// 4101A settlement lists: the SQL. Included after `tx.rs` into the same two modules (`pg`, `sq`),
+// 4101A settlement lists: the SQL. Included after the files of `tx/` into the same two modules (`pg`, `sq`),
 // so it shares that file's imports and helpers (`Tx`, `Done`, `lock_person`, `ts`, `TS`,
 // `insert_rows`) and compiles once per backend. Its own SQL uses `$n` placeholders, BIGINT and TEXT only.
 

@@ -1,0 +1,428 @@
+// Idempotent execution: beginning a write, replaying a stored answer, running one command
+// with its idempotency record, and the checks and locks every command shares (person, visit).
+// Compiled once per backend; see lib.rs.
+
+/// Begins the transaction of one command (or of an import).
+///
+/// PostgreSQL: READ COMMITTED, said explicitly because the per-person lock is what orders
+/// commands, and each statement after it must see what the commands before it committed (a
+/// server default of REPEATABLE READ would keep the snapshot of the first statement, taken
+/// before the lock, and fail every queued command instead).
+///
+/// SQLite: IMMEDIATE, which takes the write lock at `BEGIN`, where the busy timeout applies. A
+/// deferred transaction reads first and asks for the write lock at its first write; if another
+/// connection holds it then, SQLite fails at once with SQLITE_BUSY instead of waiting, because
+/// waiting with a read snapshot open could deadlock.
+async fn begin_write(pool: &Pool) -> Result<Tx<'static>, StoreError> {
+    let sql = if IS_PG {
+        "BEGIN ISOLATION LEVEL READ COMMITTED"
+    } else {
+        "BEGIN IMMEDIATE"
+    };
+    Ok(pool.begin_with(sql).await?)
+}
+
+pub(crate) async fn replay(pool: &Pool, env: &Envelope) -> Result<Option<Reply>, StoreError> {
+    let row = sqlx::query(
+        "SELECT infno, request_hash, response, effect_kind, effect_ref FROM idempotency \
+         WHERE fixmedins_code = $1 AND msgid = $2",
+    )
+    .bind(&env.fixmedins_code)
+    .bind(&env.msgid)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let infno: String = row.try_get(0)?;
+    let hash: String = row.try_get(1)?;
+    let effect_kind: String = row.try_get(3)?;
+    if effect_kind == "barred" {
+        let by: String = row.try_get(4)?;
+        return Err(StoreError::refused(
+            "msgid",
+            format!(
+                "{} was revoked by 2601 message {by} before it arrived",
+                env.msgid
+            ),
+        ));
+    }
+    if hash != hex(&env.request_hash) {
+        return Err(StoreError::MsgidConflict {
+            msgid: env.msgid.clone(),
+            infno,
+        });
+    }
+    Ok(Some(Reply::Replayed {
+        response: row.try_get(2)?,
+    }))
+}
+
+pub(crate) async fn execute(
+    pool: &Pool,
+    ctx: &Ctx<'_>,
+    cmd: Command,
+    render: &(dyn Fn(&Outcome) -> String + Send + Sync),
+) -> Result<Reply, StoreError> {
+    let env = ctx.env;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        // No replay probe on a first attempt: a replay runs into its own effect (the visit is
+        // settled, or the msgid row exists when the idempotency record is inserted) and is then
+        // answered from the stored response below. This saves a round trip on every first-time
+        // message, the common case; a replay costs one rolled-back transaction instead.
+        if attempt > 1 {
+            if let Some(reply) = replay(pool, env).await? {
+                return Ok(reply);
+            }
+        }
+        let mut tx = begin_write(pool).await?;
+        let result = run(&mut tx, ctx, &cmd).await;
+        let (outcome, effect_kind, effect_ref) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                tx.rollback().await?;
+                if retryable(&e) && attempt < limits::TRANSACTION_ATTEMPTS_MAX {
+                    continue;
+                }
+                // A twin of this message (a client retry) may have committed while we waited for
+                // the person's lock; its effect is why we failed, and its answer is ours.
+                if let Some(reply) = replay(pool, env).await? {
+                    return Ok(reply);
+                }
+                return Err(e);
+            }
+        };
+        let response = render(&outcome);
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (fixmedins_code, msgid) DO NOTHING",
+        )
+        .bind(&env.fixmedins_code)
+        .bind(&env.msgid)
+        .bind(&env.infno)
+        .bind(hex(&env.request_hash))
+        .bind(&response)
+        .bind(effect_kind)
+        .bind(&effect_ref)
+        .bind(ts(env.now))
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(r) if r.rows_affected() == 1 => {}
+            Ok(_) => {
+                // The same msgid committed meanwhile (a concurrent retry): ours must not count.
+                tx.rollback().await?;
+                if attempt >= limits::TRANSACTION_ATTEMPTS_MAX {
+                    return Err(StoreError::Invariant(format!(
+                        "msgid {} kept colliding with an idempotency record that cannot be read",
+                        env.msgid
+                    )));
+                }
+                continue;
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                let e = StoreError::Database(e);
+                if retryable(&e) && attempt < limits::TRANSACTION_ATTEMPTS_MAX {
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => return Ok(Reply::Fresh { outcome, response }),
+            Err(e) => {
+                let e = StoreError::Database(e);
+                if retryable(&e) && attempt < limits::TRANSACTION_ATTEMPTS_MAX {
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+type Done = (Outcome, &'static str, String);
+
+async fn run(tx: &mut Tx<'_>, ctx: &Ctx<'_>, cmd: &Command) -> Result<Done, StoreError> {
+    match cmd {
+        Command::SignIn(c) => sign_in(tx, ctx, c).await,
+        Command::SignOut(c) => sign_out(tx, ctx, c).await,
+        Command::RegisterOutpatient(c) => register_outpatient(tx, ctx, c).await,
+        Command::CancelRegistration(c) => {
+            cancel_visit(tx, ctx, c, "otp").await?;
+            Ok((Outcome::Done, "none", String::new()))
+        }
+        Command::UploadVisitInfo(c) => upload_visit_info(tx, ctx, c).await,
+        Command::UploadFees(c) => upload_fees(tx, ctx, c).await,
+        Command::CancelFees(c) => cancel_fees(tx, ctx, c).await,
+        Command::Settle(c) => settle(tx, ctx, c).await,
+        Command::ReverseSettlement(c) => {
+            lock_person(tx, &c.psn_no).await?;
+            let view = reverse(
+                tx,
+                ctx,
+                &c.psn_no,
+                &c.mdtrt_id,
+                &c.setl_id,
+                Some(kind_of_infno(&ctx.env.infno)?),
+            )
+            .await?;
+            let setl_id = view.setl_id.clone();
+            Ok((Outcome::Settled(Box::new(view)), "settlement", setl_id))
+        }
+        Command::Admit(c) => admit(tx, ctx, c).await,
+        Command::Discharge(c) => discharge(tx, ctx, c).await,
+        Command::UpdateAdmission(c) => update_admission(tx, ctx, c).await,
+        Command::CancelAdmission(c) => {
+            cancel_visit(tx, ctx, c, "ipt").await?;
+            Ok((Outcome::Done, "none", String::new()))
+        }
+        Command::UndoDischarge(c) => undo_discharge(tx, ctx, c).await,
+        Command::Revoke(c) => revoke(tx, ctx, c).await,
+        Command::UploadSetlList(c) => setl_list_upload(tx, ctx, c).await,
+    }
+}
+
+/// `otp` for outpatient/pharmacy transactions (22xx), `ipt` for inpatient ones (23xx/24xx).
+fn kind_of_infno(infno: &str) -> Result<&'static str, StoreError> {
+    match infno.get(..2) {
+        Some("22") => Ok("otp"),
+        Some("23") | Some("24") => Ok("ipt"),
+        _ => Err(StoreError::bad(
+            "infno",
+            format!("{infno} does not name an outpatient or inpatient transaction"),
+        )),
+    }
+}
+
+fn check_id(field: &str, value: &str) -> Result<(), StoreError> {
+    if value.is_empty() {
+        return Err(StoreError::bad(field, "is empty"));
+    }
+    if value.chars().count() > limits::ID_CHARS_MAX {
+        return Err(StoreError::bad(
+            field,
+            format!("is longer than {} characters", limits::ID_CHARS_MAX),
+        ));
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, value: &str) -> Result<(), StoreError> {
+    if value.chars().count() > limits::TEXT_CHARS_MAX {
+        return Err(StoreError::bad(
+            field,
+            format!("is longer than {} characters", limits::TEXT_CHARS_MAX),
+        ));
+    }
+    Ok(())
+}
+
+/// Locks the person for the rest of the transaction (PostgreSQL; SQLite has one writer) and
+/// checks that it exists.
+async fn lock_person(tx: &mut Tx<'_>, psn_no: &str) -> Result<PersonRow, StoreError> {
+    check_id("psn_no", psn_no)?;
+    let sql = if IS_PG {
+        "SELECT psn_name, certno, gend, naty, brdy FROM person WHERE psn_no = $1 FOR UPDATE"
+    } else {
+        "SELECT psn_name, certno, gend, naty, brdy FROM person WHERE psn_no = $1"
+    };
+    let r = sqlx::query(sql)
+        .bind(psn_no)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("psn_no", psn_no))?;
+    Ok(PersonRow {
+        psn_name: r.try_get(0)?,
+        certno: r.try_get(1)?,
+        gend: r.try_get(2)?,
+        naty: r.try_get(3)?,
+        brdy: r.try_get(4)?,
+    })
+}
+
+/// The person's active relation for `insutype` on `date`: (psn_type, insuplc_admdvs).
+async fn active_relation(
+    tx: &mut Tx<'_>,
+    psn_no: &str,
+    insutype: &str,
+    date: NaiveDate,
+) -> Result<(String, String), StoreError> {
+    let d = date.to_string();
+    let row = sqlx::query(
+        "SELECT psn_type, insuplc_admdvs, psn_insu_stas FROM insurance WHERE psn_no = $1 AND insutype = $2 \
+         AND begndate <= $3 AND (enddate = '' OR enddate >= $3) ORDER BY psn_insu_stas LIMIT 1",
+    )
+    .bind(psn_no)
+    .bind(insutype)
+    .bind(&d)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(StoreError::refused(
+            "insutype",
+            format!("{psn_no} has no {insutype} relation on {d}"),
+        ));
+    };
+    let stas: String = row.try_get(2)?;
+    if stas != "1" {
+        return Err(StoreError::refused(
+            "insutype",
+            format!("{psn_no}'s {insutype} relation is not active (psn_insu_stas {stas})"),
+        ));
+    }
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+struct VisitRow {
+    mdtrt_id: String,
+    fixmedins_code: String,
+    psn_no: String,
+    insutype: String,
+    kind: String,
+    status: String,
+    med_type: String,
+    begntime: String,
+    endtime: String,
+    mdtrt_cert_type: String,
+    dise_codg: String,
+    mdtrtarea_admvs: String,
+    n_fee_lines: i64,
+    referral: bool,
+    transfer_in: bool,
+}
+
+const VISIT_COLUMNS: &str = "v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, v.status, v.med_type, \
+    v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines, v.referral, v.transfer_in";
+
+/// The visit in `VISIT_COLUMNS` order from column `at` of `r`, checked to be the calling
+/// institution's and the person's; `None` when the columns are null (no such visit).
+fn visit_from_row(
+    r: &<Db as sqlx::Database>::Row,
+    at: usize,
+    ctx: &Ctx<'_>,
+    mdtrt_id: &str,
+    psn_no: &str,
+) -> Result<Option<VisitRow>, StoreError> {
+    let Some(id) = r.try_get::<Option<String>, _>(at)? else {
+        return Ok(None);
+    };
+    let v = VisitRow {
+        mdtrt_id: id,
+        fixmedins_code: r.try_get(at + 1)?,
+        psn_no: r.try_get(at + 2)?,
+        insutype: r.try_get(at + 3)?,
+        kind: r.try_get(at + 4)?,
+        status: r.try_get(at + 5)?,
+        med_type: r.try_get(at + 6)?,
+        begntime: r.try_get(at + 7)?,
+        endtime: r.try_get(at + 8)?,
+        mdtrt_cert_type: r.try_get(at + 9)?,
+        dise_codg: r.try_get(at + 10)?,
+        mdtrtarea_admvs: r.try_get(at + 11)?,
+        n_fee_lines: r.try_get(at + 12)?,
+        referral: r.try_get::<i64, _>(at + 13)? == 1,
+        transfer_in: r.try_get::<i64, _>(at + 14)? == 1,
+    };
+    if v.fixmedins_code != ctx.inst.fixmedins_code {
+        return Err(StoreError::Forbidden {
+            field: "mdtrt_id".into(),
+            value: mdtrt_id.into(),
+        });
+    }
+    if v.psn_no != psn_no {
+        return Err(StoreError::bad(
+            "psn_no",
+            format!("visit {mdtrt_id} belongs to another person"),
+        ));
+    }
+    Ok(Some(v))
+}
+
+/// Loads a visit of the calling institution for the person already locked.
+async fn load_visit(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    mdtrt_id: &str,
+    psn_no: &str,
+) -> Result<VisitRow, StoreError> {
+    check_id("mdtrt_id", mdtrt_id)?;
+    let row = sqlx::query(&format!(
+        "SELECT {VISIT_COLUMNS} FROM visit v WHERE v.mdtrt_id = $1"
+    ))
+    .bind(mdtrt_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
+    visit_from_row(&row, 0, ctx, mdtrt_id, psn_no)?
+        .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))
+}
+
+/// Locks the person and then loads one of their visits of the calling institution (the two
+/// reads every visit command starts with).
+async fn lock_visit(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    psn_no: &str,
+    mdtrt_id: &str,
+) -> Result<(PersonRow, VisitRow), StoreError> {
+    check_id("psn_no", psn_no)?;
+    check_id("mdtrt_id", mdtrt_id)?;
+    if IS_PG {
+        // A statement that waits for a row lock returns the other rows of the snapshot it took
+        // before the wait: a join of person and visit that queued behind a settlement would see
+        // the visit still open (issue 10). So the visit is read by a second statement, which
+        // starts after the lock is held and, in READ COMMITTED, sees every commit before it.
+        let person = lock_person(tx, psn_no).await?;
+        let visit = load_visit(tx, ctx, mdtrt_id, psn_no).await?;
+        return Ok((person, visit));
+    }
+    // SQLite has one writer at a time, so nothing changes between the transaction's first read
+    // and its commit: one round trip reads both.
+    let sql = format!(
+        "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, {VISIT_COLUMNS} \
+         FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1"
+    );
+    let r = sqlx::query(&sql)
+        .bind(psn_no)
+        .bind(mdtrt_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("psn_no", psn_no))?;
+    let person = PersonRow {
+        psn_name: r.try_get(0)?,
+        certno: r.try_get(1)?,
+        gend: r.try_get(2)?,
+        naty: r.try_get(3)?,
+        brdy: r.try_get(4)?,
+    };
+    let v = visit_from_row(&r, 5, ctx, mdtrt_id, psn_no)?
+        .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
+    Ok((person, v))
+}
+
+fn expect_kind(v: &VisitRow, kind: &str) -> Result<(), StoreError> {
+    if v.kind != kind {
+        let what = if v.kind == "otp" {
+            "an outpatient visit"
+        } else {
+            "an inpatient stay"
+        };
+        return Err(StoreError::refused(
+            "mdtrt_id",
+            format!("{} is {what}", v.mdtrt_id),
+        ));
+    }
+    Ok(())
+}
+
+fn expect_status(v: &VisitRow, allowed: &[&str]) -> Result<(), StoreError> {
+    if !allowed.contains(&v.status.as_str()) {
+        return Err(StoreError::refused(
+            "mdtrt_id",
+            format!("{} is {}", v.mdtrt_id, v.status),
+        ));
+    }
+    Ok(())
+}

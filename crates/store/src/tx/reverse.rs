@@ -1,0 +1,437 @@
+// Stored settlements, reversals (2208/2305) and revocations (2601).
+// Compiled once per backend; see lib.rs.
+
+const VIEW_COLUMNS: &str = "s.setl_id, s.orig_setl_id, s.refd_setl_flag, s.mdtrt_id, s.psn_no, p.psn_name, p.certno, p.gend, p.naty, p.brdy, \
+    s.insutype, s.psn_type, s.setl_time, v.mdtrt_cert_type, s.med_type, s.clr_type, s.insuplc_admdvs, s.mdtrtarea_admvs, s.fixmedins_code, \
+    i.fixmedins_name, i.hosp_lv, s.hi_setl_lv, s.medins_setl_id, s.invono, v.dise_codg, v.begntime, v.endtime, s.medfee_sumamt, \
+    s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, s.inscp_scp_amt, s.act_pay_dedc, s.hifp_pay, s.pool_prop_selfpay_ppm, \
+    s.cvlserv_pay, s.hifes_pay, s.hifmi_pay, s.hifob_pay, s.maf_pay, s.oth_pay, s.fund_pay_sumamt, s.psn_part_amt, s.acct_pay, \
+    s.acct_mulaid_pay, s.psn_cash_pay, s.hosp_part_amt, s.balc, s.setl_proc_info, s.setl_date, s.setl_sign, s.year, s.acct_used_flag, \
+    s.chrg_bchno, s.ytd_inpatient_admissions, s.ytd_hifp_inpatient, s.ytd_hifp_outpatient, s.ytd_outpatient_deductible, s.ytd_hifob, \
+    s.ytd_hifmi_base, s.ytd_hifmi, s.ytd_maf, s.ytd_maf_deductible";
+
+struct StoredSettlement {
+    view: SettlementView,
+    sign: i64,
+    year: i64,
+    acct_used_flag: String,
+    chrg_bchno: String,
+    ytd: Ytd,
+}
+
+async fn load_settlement(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    setl_id: &str,
+) -> Result<Option<StoredSettlement>, StoreError> {
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM settlement s JOIN person p ON p.psn_no = s.psn_no JOIN visit v ON v.mdtrt_id = s.mdtrt_id \
+         JOIN institution i ON i.fixmedins_code = s.fixmedins_code WHERE s.setl_id = $1"
+    );
+    let Some(r) = sqlx::query(&sql)
+        .bind(setl_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let setl_time: String = r.try_get(12)?;
+    let begntime: String = r.try_get(25)?;
+    let endtime: String = r.try_get(26)?;
+    let setl_date: String = r.try_get(49)?;
+    let setl_time = parse_ts(&setl_time);
+    let brdy: String = r.try_get(9)?;
+    let view = SettlementView {
+        setl_id: r.try_get(0)?,
+        orig_setl_id: r.try_get(1)?,
+        refd_setl_flag: r.try_get::<i64, _>(2)? == 1,
+        mdtrt_id: r.try_get(3)?,
+        psn_no: r.try_get(4)?,
+        psn_name: r.try_get(5)?,
+        psn_cert_type: "01".into(),
+        certno: r.try_get(6)?,
+        gend: r.try_get(7)?,
+        naty: r.try_get(8)?,
+        age_years: age_years(&brdy, setl_time.date()),
+        brdy,
+        insutype: r.try_get(10)?,
+        psn_type: r.try_get(11)?,
+        cvlserv_flag: "0".into(),
+        setl_time,
+        mdtrt_cert_type: r.try_get(13)?,
+        med_type: r.try_get(14)?,
+        clr_type: r.try_get(15)?,
+        insuplc_admdvs: r.try_get(16)?,
+        mdtrtarea_admvs: r.try_get(17)?,
+        fixmedins_code: r.try_get(18)?,
+        fixmedins_name: r.try_get(19)?,
+        hosp_lv: r.try_get(20)?,
+        hi_setl_lv: r.try_get(21)?,
+        medins_setl_id: r.try_get(22)?,
+        invono: r.try_get(23)?,
+        dise_codg: r.try_get(24)?,
+        begndate: begntime.get(..10).unwrap_or("").to_string(),
+        enddate: if endtime.is_empty() {
+            setl_date
+        } else {
+            endtime.get(..10).unwrap_or("").to_string()
+        },
+        medfee_sumamt: r.try_get(27)?,
+        fulamt_ownpay_amt: r.try_get(28)?,
+        overlmt_selfpay: r.try_get(29)?,
+        preselfpay_amt: r.try_get(30)?,
+        inscp_scp_amt: r.try_get(31)?,
+        act_pay_dedc: r.try_get(32)?,
+        hifp_pay: r.try_get(33)?,
+        pool_prop_selfpay_ppm: r.try_get(34)?,
+        cvlserv_pay: r.try_get(35)?,
+        hifes_pay: r.try_get(36)?,
+        hifmi_pay: r.try_get(37)?,
+        hifob_pay: r.try_get(38)?,
+        maf_pay: r.try_get(39)?,
+        oth_pay: r.try_get(40)?,
+        fund_pay_sumamt: r.try_get(41)?,
+        psn_part_amt: r.try_get(42)?,
+        acct_pay: r.try_get(43)?,
+        acct_mulaid_pay: r.try_get(44)?,
+        psn_cash_pay: r.try_get(45)?,
+        hosp_part_amt: r.try_get(46)?,
+        balc: r.try_get(47)?,
+        detail: Vec::new(),
+        setl_proc_info: r.try_get(48)?,
+    };
+    let mut keyed = BTreeMap::new();
+    for k in sqlx::query("SELECT key, delta_fen FROM settlement_ytd_keyed WHERE setl_id = $1")
+        .bind(setl_id)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        keyed.insert(k.try_get(0)?, k.try_get(1)?);
+    }
+    Ok(Some(StoredSettlement {
+        view,
+        sign: r.try_get(50)?,
+        year: r.try_get(51)?,
+        acct_used_flag: r.try_get(52)?,
+        chrg_bchno: r.try_get(53)?,
+        ytd: Ytd {
+            inpatient_admissions: r.try_get(54)?,
+            hifp_inpatient: r.try_get(55)?,
+            hifp_outpatient: r.try_get(56)?,
+            outpatient_deductible: r.try_get(57)?,
+            hifob: r.try_get(58)?,
+            hifmi_base: r.try_get(59)?,
+            hifmi: r.try_get(60)?,
+            maf: r.try_get(61)?,
+            maf_deductible: r.try_get(62)?,
+            keyed,
+        },
+    }))
+}
+
+async fn load_transfers<'e, E>(conn: E, ref_id: &str) -> Result<Vec<Transfer>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    Ok(sqlx::query("SELECT debit_account, credit_account, amount_fen, kind FROM ledger_transfer WHERE ref_id = $1 ORDER BY seq")
+        .bind(ref_id)
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?)
+}
+
+/// `setldetail[]` from a settlement's transfers: funds by code, both personal-account kinds
+/// under `310200`; signed by `sign`.
+fn detail_from_transfers(transfers: &[Transfer], sign: i64) -> Vec<FundPayment> {
+    let mut by_code: Vec<FundPayment> = Vec::new();
+    for (_, _, amount, kind) in transfers {
+        let code = match kind.as_str() {
+            ledger::KIND_CASH => continue,
+            ledger::KIND_ACCT | ledger::KIND_MULAID => ledger::PERSONAL_ACCOUNT_FUND,
+            fund => fund,
+        };
+        match by_code.iter_mut().find(|p| p.fund_pay_type == code) {
+            Some(p) => p.fund_payamt_fen += sign * amount,
+            None => by_code.push(FundPayment {
+                fund_pay_type: code.to_string(),
+                fund_payamt_fen: sign * amount,
+            }),
+        }
+    }
+    by_code
+}
+
+fn negate(v: &SettlementView, setl_id: String, msgid: &str, now: NaiveDateTime) -> SettlementView {
+    let mut r = v.clone();
+    r.setl_id = setl_id;
+    r.orig_setl_id = Some(v.setl_id.clone());
+    r.refd_setl_flag = false;
+    r.setl_time = now;
+    r.medins_setl_id = msgid.to_string();
+    for x in [
+        &mut r.medfee_sumamt,
+        &mut r.fulamt_ownpay_amt,
+        &mut r.overlmt_selfpay,
+        &mut r.preselfpay_amt,
+        &mut r.inscp_scp_amt,
+        &mut r.act_pay_dedc,
+        &mut r.hifp_pay,
+        &mut r.cvlserv_pay,
+        &mut r.hifes_pay,
+        &mut r.hifmi_pay,
+        &mut r.hifob_pay,
+        &mut r.maf_pay,
+        &mut r.oth_pay,
+        &mut r.fund_pay_sumamt,
+        &mut r.psn_part_amt,
+        &mut r.acct_pay,
+        &mut r.acct_mulaid_pay,
+        &mut r.psn_cash_pay,
+        &mut r.hosp_part_amt,
+    ] {
+        *x = -*x;
+    }
+    r
+}
+
+fn negate_ytd(y: &Ytd) -> Ytd {
+    Ytd {
+        inpatient_admissions: -y.inpatient_admissions,
+        hifp_inpatient: -y.hifp_inpatient,
+        hifp_outpatient: -y.hifp_outpatient,
+        outpatient_deductible: -y.outpatient_deductible,
+        hifob: -y.hifob,
+        hifmi_base: -y.hifmi_base,
+        hifmi: -y.hifmi,
+        maf: -y.maf,
+        maf_deductible: -y.maf_deductible,
+        keyed: y.keyed.iter().map(|(k, v)| (k.clone(), -v)).collect(),
+    }
+}
+
+/// Reverses settlement `setl_id` (person already locked): a new record with every amount
+/// negated, the transfers swapped, the accumulators taken back, the original marked refunded.
+async fn reverse(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    psn_no: &str,
+    mdtrt_id: &str,
+    setl_id: &str,
+    kind: Option<&str>,
+) -> Result<SettlementView, StoreError> {
+    check_id("setl_id", setl_id)?;
+    let orig = load_settlement(tx, setl_id)
+        .await?
+        .ok_or_else(|| StoreError::not_found("setl_id", setl_id))?;
+    if orig.view.fixmedins_code != ctx.inst.fixmedins_code {
+        return Err(StoreError::Forbidden {
+            field: "setl_id".into(),
+            value: setl_id.into(),
+        });
+    }
+    if orig.view.psn_no != psn_no {
+        return Err(StoreError::bad(
+            "psn_no",
+            format!("settlement {setl_id} belongs to another person"),
+        ));
+    }
+    if !mdtrt_id.is_empty() && orig.view.mdtrt_id != mdtrt_id {
+        return Err(StoreError::bad(
+            "mdtrt_id",
+            format!("settlement {setl_id} is of visit {}", orig.view.mdtrt_id),
+        ));
+    }
+    if orig.sign != 1 {
+        return Err(StoreError::refused(
+            "setl_id",
+            format!("{setl_id} is itself a reversal"),
+        ));
+    }
+    if orig.view.refd_setl_flag {
+        return Err(StoreError::refused(
+            "setl_id",
+            format!("{setl_id} is already reversed (refd_setl_flag = 1)"),
+        ));
+    }
+    let v = load_visit(tx, ctx, &orig.view.mdtrt_id, psn_no).await?;
+    if let Some(kind) = kind {
+        expect_kind(&v, kind)?;
+    }
+    let new_id = ctx.ids.next('S');
+    let mut rev = negate(&orig.view, new_id.clone(), &ctx.env.msgid, ctx.env.now);
+    let transfers = load_transfers(&mut **tx, setl_id).await?;
+    rev.detail = detail_from_transfers(&transfers, -1);
+    rev.balc = orig.view.balc; // replaced below once the account is credited back
+    let ytd = negate_ytd(&orig.ytd);
+    let updated = sqlx::query(
+        "UPDATE settlement SET refd_setl_flag = 1 WHERE setl_id = $1 AND refd_setl_flag = 0",
+    )
+    .bind(setl_id)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::refused(
+            "setl_id",
+            format!("{setl_id} is already reversed"),
+        ));
+    }
+    let own_account = ledger::personal_account(psn_no);
+    let swapped: Vec<Transfer> = transfers
+        .iter()
+        .map(|(d, c, a, k)| (c.clone(), d.clone(), *a, k.clone()))
+        .collect();
+    // The balance after: locked read now, plus what this reversal gives back to the own account.
+    let own_before = account_balance_tx(tx, &own_account).await?.unwrap_or(0);
+    let own_back: i64 = transfers
+        .iter()
+        .filter(|(d, _, _, _)| *d == own_account)
+        .map(|(_, _, a, _)| *a)
+        .sum();
+    rev.balc = own_before + own_back;
+    insert_settlement(
+        tx,
+        &rev,
+        &ctx.env.infno,
+        orig.year,
+        &orig.chrg_bchno,
+        &orig.acct_used_flag,
+        -1,
+        &ytd,
+    )
+    .await?;
+    post_transfers(tx, &new_id, psn_no, &swapped).await?;
+    apply_ytd(tx, psn_no, orig.year, &ytd).await?;
+    sqlx::query("UPDATE fee_line SET setl_id = NULL WHERE setl_id = $1")
+        .bind(setl_id)
+        .execute(&mut **tx)
+        .await?;
+    let status = if v.kind == "ipt" && !v.endtime.is_empty() {
+        "discharged"
+    } else {
+        "open"
+    };
+    sqlx::query("UPDATE visit SET status = $1 WHERE mdtrt_id = $2 AND status IN ('settled', 'open', 'discharged')")
+        .bind(status)
+        .bind(&orig.view.mdtrt_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(rev)
+}
+
+async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, StoreError> {
+    check_id("omsgid", &c.omsgid)?;
+    const REVOCABLE: &[&str] = &[
+        "2201", "2204", "2207", "2207A", "2301", "2304", "2304A", "2401",
+    ];
+    if !REVOCABLE.contains(&c.oinfno.as_str()) {
+        return Err(StoreError::bad(
+            "oinfno",
+            format!("{} cannot be revoked (revocable: {REVOCABLE:?})", c.oinfno),
+        ));
+    }
+    if c.omsgid == ctx.env.msgid {
+        return Err(StoreError::bad("omsgid", "names this message itself"));
+    }
+    lock_person(tx, &c.psn_no).await?;
+    let sql = if IS_PG {
+        "SELECT infno, effect_kind, effect_ref, revoked_by FROM idempotency WHERE fixmedins_code = $1 AND msgid = $2 FOR UPDATE"
+    } else {
+        "SELECT infno, effect_kind, effect_ref, revoked_by FROM idempotency WHERE fixmedins_code = $1 AND msgid = $2"
+    };
+    let row = sqlx::query(sql)
+        .bind(&ctx.inst.fixmedins_code)
+        .bind(&c.omsgid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
+        // The original never arrived (or failed): bar it, so that it cannot happen later.
+        sqlx::query(
+            "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, revoked_by, created_at) \
+             VALUES ($1, $2, $3, '', '', 'barred', $4, $4, $5)",
+        )
+        .bind(&ctx.inst.fixmedins_code)
+        .bind(&c.omsgid)
+        .bind(&c.oinfno)
+        .bind(&ctx.env.msgid)
+        .bind(ts(ctx.env.now))
+        .execute(&mut **tx)
+        .await?;
+        return Ok((
+            Outcome::Revoked(RevokeResult::NothingToUndo),
+            "none",
+            String::new(),
+        ));
+    };
+    let infno: String = row.try_get(0)?;
+    let effect_kind: String = row.try_get(1)?;
+    let effect_ref: String = row.try_get(2)?;
+    let revoked_by: Option<String> = row.try_get(3)?;
+    // A message barred by an earlier 2601 is revoked already, whatever its record says of it
+    // (bars written before issue 10 have no `revoked_by`).
+    if effect_kind == "barred" {
+        return Err(StoreError::refused(
+            "omsgid",
+            format!(
+                "{} was already revoked by message {effect_ref} before it arrived",
+                c.omsgid
+            ),
+        ));
+    }
+    if infno != c.oinfno {
+        return Err(StoreError::bad(
+            "oinfno",
+            format!("message {} was a {infno}, not a {}", c.omsgid, c.oinfno),
+        ));
+    }
+    if let Some(by) = revoked_by {
+        return Err(StoreError::refused(
+            "omsgid",
+            format!("{} was already revoked by message {by}", c.omsgid),
+        ));
+    }
+    let result = match effect_kind.as_str() {
+        "settlement" => {
+            let view = reverse(tx, ctx, &c.psn_no, "", &effect_ref, None).await?;
+            RevokeResult::SettlementReversed {
+                reversal_setl_id: view.setl_id,
+            }
+        }
+        "visit" => {
+            let v = load_visit(tx, ctx, &effect_ref, &c.psn_no).await?;
+            let kind = v.kind.clone();
+            cancel_visit(
+                tx,
+                ctx,
+                &VisitRef {
+                    psn_no: c.psn_no.clone(),
+                    mdtrt_id: effect_ref.clone(),
+                },
+                &kind,
+            )
+            .await?;
+            RevokeResult::VisitCancelled {
+                mdtrt_id: effect_ref.clone(),
+            }
+        }
+        "fees" => {
+            load_visit(tx, ctx, &effect_ref, &c.psn_no).await?;
+            let n = delete_fee_lines(tx, &effect_ref, "", &[], Some(&c.omsgid)).await?;
+            RevokeResult::FeesDeleted { n_lines: n }
+        }
+        _ => RevokeResult::NoEffect,
+    };
+    sqlx::query("UPDATE idempotency SET revoked_by = $1 WHERE fixmedins_code = $2 AND msgid = $3")
+        .bind(&ctx.env.msgid)
+        .bind(&ctx.inst.fixmedins_code)
+        .bind(&c.omsgid)
+        .execute(&mut **tx)
+        .await?;
+    let (kind, reference) = match &result {
+        RevokeResult::SettlementReversed { reversal_setl_id } => {
+            ("settlement", reversal_setl_id.clone())
+        }
+        _ => ("none", String::new()),
+    };
+    Ok((Outcome::Revoked(result), kind, reference))
+}

@@ -1,0 +1,509 @@
+// Settlement (2206/2207, 2303/2304): the lines, the person, the engine, and the writes of one
+// settlement.
+// Compiled once per backend; see lib.rs.
+
+async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, StoreError> {
+    let kind = kind_of_infno(&ctx.env.infno)?;
+    if !["0", "1", "2"].contains(&c.acct_used_flag.as_str()) {
+        return Err(StoreError::bad(
+            "acct_used_flag",
+            format!("{:?} is not 0, 1 or 2", c.acct_used_flag),
+        ));
+    }
+    if c.medfee_sumamt_fen < 0 {
+        return Err(StoreError::bad("medfee_sumamt", "is negative"));
+    }
+    check_id_opt("chrg_bchno", &c.chrg_bchno)?;
+    check_id_opt("invono", &c.invono)?;
+    let (person, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
+    expect_kind(&v, kind)?;
+    // An inpatient stay settles either after its discharge (2402 → 2304) or at the end of the
+    // stay before the discharge is recorded (2304 → 2402, the order many hospitals use); either
+    // way the settlement closes the visit's bill, and 2402 may still follow it.
+    expect_status(&v, &["open", "discharged"])?;
+    if c.insutype != v.insutype {
+        return Err(StoreError::bad(
+            "insutype",
+            format!("{} differs from the visit's {}", c.insutype, v.insutype),
+        ));
+    }
+    let med_type = if c.med_type.is_empty() {
+        v.med_type.clone()
+    } else {
+        c.med_type.clone()
+    };
+    if med_type != v.med_type {
+        return Err(StoreError::bad(
+            "med_type",
+            format!(
+                "{med_type} differs from the visit's {} (2203 sets it)",
+                v.med_type
+            ),
+        ));
+    }
+    let today = ctx.env.now.date();
+    // The insurance year's label: this calendar year's, or last year's for an insurance year
+    // that began then (the policy in force says which, below).
+    let candidate_years = [i64::from(today.year()), i64::from(today.year()) - 1];
+
+    // The lines this settlement covers.
+    let by_batch = kind == "otp" && !c.chrg_bchno.is_empty() && c.chrg_bchno != "0000";
+    let sql = format!(
+        "SELECT feedetl_sn, med_list_codg, pric_micro, cnt_e4, amount_fen, hosp_appr_flag, in_catalogue, chrgitm_lv, \
+         med_chrgitm_type, selfpay_prop_ppm, pric_uplmt_micro, lmt_used_flag, fulamt_ownpay_fen, overlmt_selfpay_fen, \
+         preselfpay_fen, inscp_scp_fen, fee_ocur_time FROM fee_line WHERE mdtrt_id = $1 AND setl_id IS NULL{} ORDER BY feedetl_sn",
+        if by_batch { " AND chrg_bchno = $2" } else { "" }
+    );
+    let mut q = sqlx::query(&sql).bind(&c.mdtrt_id);
+    if by_batch {
+        q = q.bind(&c.chrg_bchno);
+    }
+    let lines = q
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let fee_ocur_time: String = r.try_get(16)?;
+            Ok(StoredLine {
+                fee_date: fee_ocur_time
+                    .get(..10)
+                    .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+                    .unwrap_or(today),
+                feedetl_sn: r.try_get(0)?,
+                med_list_codg: r.try_get(1)?,
+                pric_micro: r.try_get(2)?,
+                cnt_e4: r.try_get(3)?,
+                amount_fen: r.try_get(4)?,
+                hosp_appr_flag: r.try_get(5)?,
+                facts: LineFacts {
+                    in_catalogue: r.try_get::<i64, _>(6)? == 1,
+                    chrgitm_lv: r.try_get(7)?,
+                    med_chrgitm_type: r.try_get(8)?,
+                    selfpay_prop_ppm: r.try_get(9)?,
+                    pric_uplmt_micro: r.try_get(10)?,
+                    lmt_used_flag: r.try_get(11)?,
+                },
+                fulamt_ownpay_fen: r.try_get(12)?,
+                overlmt_selfpay_fen: r.try_get(13)?,
+                preselfpay_fen: r.try_get(14)?,
+                inscp_scp_fen: r.try_get(15)?,
+                memo: String::new(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    if lines.is_empty() {
+        return Err(StoreError::refused(
+            if by_batch { "chrg_bchno" } else { "mdtrt_id" },
+            "there are no unsettled fee lines to settle (upload them with 2204/2301 first)",
+        ));
+    }
+    let total: i64 = lines.iter().map(|l| l.amount_fen).sum();
+    if total != c.medfee_sumamt_fen {
+        return Err(StoreError::bad(
+            "medfee_sumamt",
+            format!(
+                "{} differs from the uploaded lines' total {}",
+                engine::render_fen(c.medfee_sumamt_fen),
+                engine::render_fen(total)
+            ),
+        ));
+    }
+    if total < 0 {
+        return Err(StoreError::refused(
+            "medfee_sumamt",
+            "the lines total a negative amount",
+        ));
+    }
+    // The person as of today.
+    let d = today.to_string();
+    let PersonState {
+        psn_type,
+        insuplc_admdvs,
+        sp_psn_types,
+        tier,
+        recognitions,
+        mut ytd_by_year,
+    } = person_state(tx, &c.psn_no, &c.insutype, today, candidate_years).await?;
+    let year = ctx
+        .engine
+        .policy_year(&insuplc_admdvs, today)
+        .map_or(candidate_years[0], i64::from);
+    let ytd = ytd_by_year.remove(&year).unwrap_or_default();
+    // The filing that covers a visit outside the insured region: its kind (dcla_type) decides
+    // the cross-region rule; none is unfiled. A local visit needs none.
+    let filing = if v.mdtrtarea_admvs != insuplc_admdvs {
+        sqlx::query(
+            "SELECT dcla_type FROM filing WHERE psn_no = $1 AND mdtrtarea_admvs = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) ORDER BY dcla_type LIMIT 1",
+        )
+        .bind(&c.psn_no)
+        .bind(&v.mdtrtarea_admvs)
+        .bind(&d)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?
+        .map(|dcla_type| engine::filing_kind(&dcla_type))
+    } else {
+        None
+    };
+    // The delivery type (2203A) matters only to a maternity bill: read it only for one.
+    let matn_type = if ctx
+        .engine
+        .is_maternity(&insuplc_admdvs, today, &c.insutype, &med_type)
+    {
+        visit_maternity(&mut **tx, &c.mdtrt_id)
+            .await?
+            .and_then(|maternity| maternity.matn_type)
+    } else {
+        None
+    };
+    let own_account = ledger::personal_account(&c.psn_no);
+    let own_balance = account_balance_tx(tx, &own_account).await?;
+    // Family accounts in binding order, locked in account-code order (a fixed lock order).
+    let mut family: Vec<(String, i64)> = Vec::new();
+    if c.acct_used_flag == "2" {
+        let bound = sqlx::query(
+            "SELECT family_psn_no FROM family_binding WHERE psn_no = $1 AND begndate <= $2 AND (enddate = '' OR enddate >= $2) ORDER BY bind_order",
+        )
+        .bind(&c.psn_no)
+        .bind(&d)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<Vec<String>, sqlx::Error>>()?;
+        let mut sorted = bound.clone();
+        sorted.sort();
+        let mut balances = BTreeMap::new();
+        for f in &sorted {
+            if let Some(b) = account_balance_tx(tx, &ledger::personal_account(f)).await? {
+                balances.insert(f.clone(), b);
+            }
+        }
+        family = bound
+            .into_iter()
+            .filter_map(|f| balances.get(&f).map(|b| (f, *b)))
+            .collect();
+    }
+    let input = SettleInput {
+        settle_date: today,
+        insutype: &c.insutype,
+        psn_type: &psn_type,
+        age_years: age_years(&person.brdy, today),
+        sp_psn_types: &sp_psn_types,
+        insuplc_admdvs: &insuplc_admdvs,
+        acct_balance_fen: own_balance.unwrap_or(0),
+        mulaid_balances: &family,
+        ytd: &ytd,
+        med_type: &med_type,
+        hi_setl_lv: &ctx.inst.hi_setl_lv,
+        mdtrtarea_admvs: &v.mdtrtarea_admvs,
+        filing,
+        emergency: med_type == "13" || med_type == "24",
+        tier: tier.as_deref(),
+        recognitions: &recognitions,
+        fixmedins_code: &ctx.inst.fixmedins_code,
+        institution_kinds: &ctx.inst.kinds,
+        begin_date: v
+            .begntime
+            .get(..10)
+            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()),
+        matn_type: matn_type.as_deref(),
+        referral: v.referral,
+        transfer_in: v.transfer_in,
+        dise_codg: &v.dise_codg,
+        acct_used_flag: &c.acct_used_flag,
+        psn_no: &c.psn_no,
+        lines: &lines,
+    };
+    let computed: Computed = ctx.engine.settle(&input)?;
+    let a = &computed.amounts;
+    a.check(1).map_err(StoreError::Invariant)?;
+    if a.medfee_sumamt != total {
+        return Err(StoreError::Invariant(format!(
+            "engine total {} differs from the lines' {total}",
+            a.medfee_sumamt
+        )));
+    }
+    let mulaid_total: i64 = computed.mulaid_draws.iter().map(|(_, f)| *f).sum();
+    if mulaid_total != a.acct_mulaid_pay
+        || a.acct_pay - a.acct_mulaid_pay > own_balance.unwrap_or(0)
+    {
+        return Err(StoreError::Invariant(
+            "personal account draws disagree with acct_pay".into(),
+        ));
+    }
+    for (psn, f) in &computed.mulaid_draws {
+        let available = family
+            .iter()
+            .find(|(p, _)| p == psn)
+            .map(|(_, b)| *b)
+            .unwrap_or(0);
+        if *f > available {
+            return Err(StoreError::Invariant(format!(
+                "mutual aid draws {f} from {psn} who has {available}"
+            )));
+        }
+    }
+    let fund_total: i64 = computed.detail.iter().map(|(_, f)| *f).sum();
+    if fund_total != a.fund_pay_sumamt {
+        return Err(StoreError::Invariant(format!(
+            "setldetail funds {fund_total} ≠ fund_pay_sumamt {}",
+            a.fund_pay_sumamt
+        )));
+    }
+    let balc = own_balance.unwrap_or(0) - (a.acct_pay - a.acct_mulaid_pay);
+    let setl_id = if c.pre {
+        String::new()
+    } else {
+        ctx.ids.next('S')
+    };
+    let mut detail: Vec<FundPayment> = computed
+        .detail
+        .iter()
+        .filter(|(_, f)| *f != 0)
+        .map(|(code, f)| FundPayment {
+            fund_pay_type: code.clone(),
+            fund_payamt_fen: *f,
+        })
+        .collect();
+    if a.acct_pay != 0 {
+        detail.push(FundPayment {
+            fund_pay_type: ledger::PERSONAL_ACCOUNT_FUND.into(),
+            fund_payamt_fen: a.acct_pay,
+        });
+    }
+    let view = SettlementView {
+        setl_id: setl_id.clone(),
+        orig_setl_id: None,
+        refd_setl_flag: false,
+        mdtrt_id: c.mdtrt_id.clone(),
+        psn_no: c.psn_no.clone(),
+        psn_name: person.psn_name,
+        psn_cert_type: "01".into(),
+        certno: person.certno,
+        gend: person.gend,
+        naty: person.naty,
+        brdy: person.brdy,
+        age_years: input.age_years,
+        insutype: c.insutype.clone(),
+        psn_type: psn_type.clone(),
+        cvlserv_flag: "0".into(),
+        setl_time: ctx.env.now,
+        mdtrt_cert_type: v.mdtrt_cert_type.clone(),
+        med_type: med_type.clone(),
+        clr_type: clr_type(kind, &med_type).into(),
+        insuplc_admdvs: insuplc_admdvs.clone(),
+        mdtrtarea_admvs: v.mdtrtarea_admvs.clone(),
+        fixmedins_code: ctx.inst.fixmedins_code.clone(),
+        fixmedins_name: ctx.inst.fixmedins_name.clone(),
+        hosp_lv: ctx.inst.hosp_lv.clone(),
+        hi_setl_lv: ctx.inst.hi_setl_lv.clone(),
+        medins_setl_id: ctx.env.msgid.clone(),
+        invono: c.invono.clone(),
+        dise_codg: v.dise_codg.clone(),
+        begndate: v.begntime.get(..10).unwrap_or("").to_string(),
+        enddate: if v.endtime.is_empty() {
+            d.clone()
+        } else {
+            v.endtime.get(..10).unwrap_or("").to_string()
+        },
+        medfee_sumamt: a.medfee_sumamt,
+        fulamt_ownpay_amt: a.fulamt_ownpay_amt,
+        overlmt_selfpay: a.overlmt_selfpay,
+        preselfpay_amt: a.preselfpay_amt,
+        inscp_scp_amt: a.inscp_scp_amt,
+        act_pay_dedc: a.act_pay_dedc,
+        hifp_pay: a.hifp_pay,
+        pool_prop_selfpay_ppm: a.pool_prop_selfpay_ppm,
+        cvlserv_pay: a.cvlserv_pay,
+        hifes_pay: a.hifes_pay,
+        hifmi_pay: a.hifmi_pay,
+        hifob_pay: a.hifob_pay,
+        maf_pay: a.maf_pay,
+        oth_pay: a.oth_pay,
+        fund_pay_sumamt: a.fund_pay_sumamt,
+        psn_part_amt: a.psn_part_amt,
+        acct_pay: a.acct_pay,
+        acct_mulaid_pay: a.acct_mulaid_pay,
+        psn_cash_pay: a.psn_cash_pay,
+        hosp_part_amt: a.hosp_part_amt,
+        balc,
+        detail,
+        setl_proc_info: computed.trace.clone(),
+    };
+    if c.pre {
+        return Ok((Outcome::Settled(Box::new(view)), "none", String::new()));
+    }
+
+    // Write: the settlement, its lines, its transfers and balances, the accumulators, the visit.
+    insert_settlement(
+        tx,
+        &view,
+        &ctx.env.infno,
+        year,
+        &c.chrg_bchno,
+        &c.acct_used_flag,
+        1,
+        &computed.ytd_delta,
+    )
+    .await?;
+    let sql = format!(
+        "UPDATE fee_line SET setl_id = $1 WHERE mdtrt_id = $2 AND setl_id IS NULL{}",
+        if by_batch { " AND chrg_bchno = $3" } else { "" }
+    );
+    let mut q = sqlx::query(&sql).bind(&setl_id).bind(&c.mdtrt_id);
+    if by_batch {
+        q = q.bind(&c.chrg_bchno);
+    }
+    let n = q.execute(&mut **tx).await?.rows_affected();
+    if n != lines.len() as u64 {
+        return Err(StoreError::Invariant(format!(
+            "settled {n} lines, computed on {}",
+            lines.len()
+        )));
+    }
+    let inst_account = ledger::institution_account(&ctx.inst.fixmedins_code);
+    let mut transfers: Vec<Transfer> = Vec::new();
+    let mut new_accounts = Vec::new();
+    for (fund, fen) in &computed.detail {
+        if *fen > 0 {
+            let acct = ledger::fund_account(fund, &insuplc_admdvs);
+            if !engine::NATIONAL_FUNDS.contains(&fund.as_str()) {
+                new_accounts.push((acct.clone(), "fund", format!("{fund}:{insuplc_admdvs}")));
+            }
+            transfers.push((acct, inst_account.clone(), *fen, fund.clone()));
+        }
+    }
+    let own_part = a.acct_pay - a.acct_mulaid_pay;
+    if own_part > 0 {
+        transfers.push((
+            own_account.clone(),
+            inst_account.clone(),
+            own_part,
+            ledger::KIND_ACCT.into(),
+        ));
+    }
+    for (psn, fen) in &computed.mulaid_draws {
+        if *fen > 0 {
+            transfers.push((
+                ledger::personal_account(psn),
+                inst_account.clone(),
+                *fen,
+                ledger::KIND_MULAID.into(),
+            ));
+        }
+    }
+    if a.psn_cash_pay > 0 {
+        transfers.push((
+            ledger::CASH_ACCOUNT.into(),
+            inst_account.clone(),
+            a.psn_cash_pay,
+            ledger::KIND_CASH.into(),
+        ));
+    }
+    ensure_accounts(tx, &new_accounts).await?;
+    post_transfers(tx, &setl_id, &c.psn_no, &transfers).await?;
+    apply_ytd(tx, &c.psn_no, year, &computed.ytd_delta).await?;
+    if !(kind == "ipt" && c.mid_setl_flag) {
+        sqlx::query("UPDATE visit SET status = 'settled' WHERE mdtrt_id = $1")
+            .bind(&c.mdtrt_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok((Outcome::Settled(Box::new(view)), "settlement", setl_id))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_settlement(
+    tx: &mut Tx<'_>,
+    v: &SettlementView,
+    infno: &str,
+    year: i64,
+    chrg_bchno: &str,
+    acct_used_flag: &str,
+    sign: i64,
+    ytd: &Ytd,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO settlement (setl_id, setl_sign, orig_setl_id, refd_setl_flag, mdtrt_id, psn_no, fixmedins_code, medins_setl_id, infno, \
+         setl_time, setl_date, year, insutype, psn_type, med_type, clr_type, insuplc_admdvs, mdtrtarea_admvs, hi_setl_lv, acct_used_flag, \
+         chrg_bchno, invono, medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt, act_pay_dedc, \
+         pool_prop_selfpay_ppm, hifp_pay, cvlserv_pay, hifes_pay, hifmi_pay, hifob_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt, \
+         acct_pay, acct_mulaid_pay, psn_cash_pay, hosp_part_amt, balc, ytd_inpatient_admissions, ytd_hifp_inpatient, ytd_hifp_outpatient, \
+         ytd_outpatient_deductible, ytd_hifob, ytd_hifmi_base, ytd_hifmi, ytd_maf, ytd_maf_deductible, setl_proc_info) \
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, \
+         $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52)",
+    )
+    .bind(&v.setl_id)
+    .bind(sign)
+    .bind(&v.orig_setl_id)
+    .bind(&v.mdtrt_id)
+    .bind(&v.psn_no)
+    .bind(&v.fixmedins_code)
+    .bind(&v.medins_setl_id)
+    .bind(infno)
+    .bind(ts(v.setl_time))
+    .bind(v.setl_time.date().to_string())
+    .bind(year)
+    .bind(&v.insutype)
+    .bind(&v.psn_type)
+    .bind(&v.med_type)
+    .bind(&v.clr_type)
+    .bind(&v.insuplc_admdvs)
+    .bind(&v.mdtrtarea_admvs)
+    .bind(&v.hi_setl_lv)
+    .bind(acct_used_flag)
+    .bind(chrg_bchno)
+    .bind(&v.invono)
+    .bind(v.medfee_sumamt)
+    .bind(v.fulamt_ownpay_amt)
+    .bind(v.overlmt_selfpay)
+    .bind(v.preselfpay_amt)
+    .bind(v.inscp_scp_amt)
+    .bind(v.act_pay_dedc)
+    .bind(v.pool_prop_selfpay_ppm)
+    .bind(v.hifp_pay)
+    .bind(v.cvlserv_pay)
+    .bind(v.hifes_pay)
+    .bind(v.hifmi_pay)
+    .bind(v.hifob_pay)
+    .bind(v.maf_pay)
+    .bind(v.oth_pay)
+    .bind(v.fund_pay_sumamt)
+    .bind(v.psn_part_amt)
+    .bind(v.acct_pay)
+    .bind(v.acct_mulaid_pay)
+    .bind(v.psn_cash_pay)
+    .bind(v.hosp_part_amt)
+    .bind(v.balc)
+    .bind(ytd.inpatient_admissions)
+    .bind(ytd.hifp_inpatient)
+    .bind(ytd.hifp_outpatient)
+    .bind(ytd.outpatient_deductible)
+    .bind(ytd.hifob)
+    .bind(ytd.hifmi_base)
+    .bind(ytd.hifmi)
+    .bind(ytd.maf)
+    .bind(ytd.maf_deductible)
+    .bind(&v.setl_proc_info)
+    .execute(&mut **tx)
+    .await?;
+    let rows: Vec<Vec<V<'_>>> = ytd
+        .keyed
+        .iter()
+        .filter(|(_, fen)| **fen != 0)
+        .map(|(key, fen)| vec![V::T(&v.setl_id), V::T(key), V::I(*fen)])
+        .collect();
+    if !rows.is_empty() {
+        insert_rows(
+            tx,
+            "settlement_ytd_keyed",
+            &["setl_id", "key", "delta_fen"],
+            rows,
+            "",
+        )
+        .await?;
+    }
+    Ok(())
+}
