@@ -314,7 +314,7 @@ pub(crate) async fn setl_lists(
             setl_id: r.try_get(2)?,
             mdtrt_id: r.try_get(3)?,
             psn_no: r.try_get(4)?,
-            uploaded_at: parse_ts(&uploaded_at),
+            uploaded_at: parse_ts(&uploaded_at)?,
             los_days: r.try_get(6)?,
             main_diag_code: r.try_get(7)?,
             main_oprn_code: r.try_get(8)?,

@@ -25,8 +25,18 @@ fn ts(t: NaiveDateTime) -> String {
     t.format(TS).to_string()
 }
 
-fn parse_ts(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, TS).unwrap_or_default()
+/// A stored timestamp; one that does not read is a broken row, never 1970.
+fn parse_ts(s: &str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(s, TS).map_err(|_| {
+        StoreError::Invariant(format!("stored timestamp {s:?} is not yyyy-MM-dd HH:mm:ss"))
+    })
+}
+
+/// The day of a stored timestamp (`yyyy-MM-dd …`); one that does not read is a broken row.
+fn stored_day(s: &str) -> Result<NaiveDate, StoreError> {
+    s.get(..10)
+        .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+        .ok_or_else(|| StoreError::Invariant(format!("stored time {s:?} has no yyyy-MM-dd day")))
 }
 
 fn hex(hash: &[u8; 32]) -> String {

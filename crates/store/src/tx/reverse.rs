@@ -38,7 +38,7 @@ async fn load_settlement(
     let begntime: String = r.try_get(25)?;
     let endtime: String = r.try_get(26)?;
     let setl_date: String = r.try_get(49)?;
-    let setl_time = parse_ts(&setl_time);
+    let setl_time = parse_ts(&setl_time)?;
     let brdy: String = r.try_get(9)?;
     let view = SettlementView {
         setl_id: r.try_get(0)?,

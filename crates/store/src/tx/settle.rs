@@ -65,10 +65,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         .map(|r| {
             let fee_ocur_time: String = r.try_get(16)?;
             Ok(StoredLine {
-                fee_date: fee_ocur_time
-                    .get(..10)
-                    .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-                    .unwrap_or(today),
+                fee_date: stored_day(&fee_ocur_time)?,
                 feedetl_sn: r.try_get(0)?,
                 med_list_codg: r.try_get(1)?,
                 pric_micro: r.try_get(2)?,
@@ -90,7 +87,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
                 memo: String::new(),
             })
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect::<Result<Vec<_>, StoreError>>()?;
     if lines.is_empty() {
         return Err(StoreError::refused(
             if by_batch { "chrg_bchno" } else { "mdtrt_id" },
