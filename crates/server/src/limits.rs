@@ -40,11 +40,14 @@ pub const EXTENSION_CHARS_MAX: usize = 4_000;
 /// keeps every sum of a bounded number of amounts far inside `i64`.
 pub const AMOUNT_FEN_MAX: i64 = 1_000_000_000_000;
 
-/// Largest quantity in one fee line, in ten-thousandths (`cnt` N 16,4): 10^6 units.
-pub const QUANTITY_MAX_E4: i64 = 1_000_000 * 10_000;
+/// Largest quantity in one fee line, in ten-thousandths: the store's limit
+/// ([`yibao_store::limits::COUNT_E4_MAX`]), so the interface and the store refuse the same lines.
+pub const QUANTITY_MAX_E4: i64 = yibao_store::limits::COUNT_E4_MAX;
 
-/// Largest unit price, in millionths of a yuan (`pric` N 16,6): 10^8 yuan.
-pub const PRICE_MAX_E6: i64 = 100_000_000 * 1_000_000;
+/// Largest unit price, in millionths of a yuan: the store's limit
+/// ([`yibao_store::limits::PRICE_MICRO_MAX`], 10^7 yuan), so the interface and the store refuse
+/// the same lines.
+pub const PRICE_MAX_E6: i64 = yibao_store::limits::PRICE_MICRO_MAX;
 
 /// Width of the gateway signature's timestamp window (§1.2: 30 minutes), in milliseconds.
 pub const SIGNATURE_WINDOW_MS: i64 = 30 * 60 * 1000;

@@ -337,6 +337,23 @@ async fn fee_lines_are_checked_against_price_times_count() {
     )
     .await;
     assert_eq!(msg, "input.feedetail: has 1001 rows, more than 1000");
+    // Issue 11 (item 5): the interface refuses a price the store would refuse, at the same limit
+    // (10,000,000.00 a unit), naming the field; before, it let 10^8 through to the store.
+    let mut dear = line.clone();
+    dear["pric"] = json!("20000000");
+    dear["cnt"] = json!("1");
+    dear["det_item_fee_sumamt"] = json!("20000000");
+    let msg = err_msg(
+        &app,
+        CALL_SERVICE_PATH,
+        envelope("2204", json!({"feedetail": dear})),
+    )
+    .await;
+    assert!(msg.starts_with("input.feedetail[0].pric: "), "{msg}");
+    assert_eq!(
+        yibao_server::limits::PRICE_MAX_E6,
+        yibao_store::limits::PRICE_MICRO_MAX
+    );
 }
 
 #[tokio::test]
