@@ -296,34 +296,33 @@ struct VisitRow {
 const VISIT_COLUMNS: &str = "v.mdtrt_id, v.fixmedins_code, v.psn_no, v.insutype, v.kind, v.status, v.med_type, \
     v.begntime, v.endtime, v.mdtrt_cert_type, v.dise_codg, v.mdtrtarea_admvs, v.n_fee_lines, v.referral, v.transfer_in";
 
-/// The visit in `VISIT_COLUMNS` order from column `at` of `r`, checked to be the calling
+/// The visit in `r`'s `VISIT_COLUMNS`, read by name, checked to be the calling
 /// institution's and the person's; `None` when the columns are null (no such visit).
 fn visit_from_row(
     r: &<Db as sqlx::Database>::Row,
-    at: usize,
     ctx: &Ctx<'_>,
     mdtrt_id: &str,
     psn_no: &str,
 ) -> Result<Option<VisitRow>, StoreError> {
-    let Some(id) = r.try_get::<Option<String>, _>(at)? else {
+    let Some(id) = r.try_get::<Option<String>, _>("mdtrt_id")? else {
         return Ok(None);
     };
     let v = VisitRow {
         mdtrt_id: id,
-        fixmedins_code: r.try_get(at + 1)?,
-        psn_no: r.try_get(at + 2)?,
-        insutype: r.try_get(at + 3)?,
-        kind: r.try_get(at + 4)?,
-        status: r.try_get(at + 5)?,
-        med_type: r.try_get(at + 6)?,
-        begntime: r.try_get(at + 7)?,
-        endtime: r.try_get(at + 8)?,
-        mdtrt_cert_type: r.try_get(at + 9)?,
-        dise_codg: r.try_get(at + 10)?,
-        mdtrtarea_admvs: r.try_get(at + 11)?,
-        n_fee_lines: r.try_get(at + 12)?,
-        referral: r.try_get::<i64, _>(at + 13)? == 1,
-        transfer_in: r.try_get::<i64, _>(at + 14)? == 1,
+        fixmedins_code: r.try_get("fixmedins_code")?,
+        psn_no: r.try_get("psn_no")?,
+        insutype: r.try_get("insutype")?,
+        kind: r.try_get("kind")?,
+        status: r.try_get("status")?,
+        med_type: r.try_get("med_type")?,
+        begntime: r.try_get("begntime")?,
+        endtime: r.try_get("endtime")?,
+        mdtrt_cert_type: r.try_get("mdtrt_cert_type")?,
+        dise_codg: r.try_get("dise_codg")?,
+        mdtrtarea_admvs: r.try_get("mdtrtarea_admvs")?,
+        n_fee_lines: r.try_get("n_fee_lines")?,
+        referral: r.try_get::<i64, _>("referral")? == 1,
+        transfer_in: r.try_get::<i64, _>("transfer_in")? == 1,
     };
     if v.fixmedins_code != ctx.inst.fixmedins_code {
         return Err(StoreError::Forbidden {
@@ -355,7 +354,7 @@ async fn load_visit(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
-    visit_from_row(&row, 0, ctx, mdtrt_id, psn_no)?
+    visit_from_row(&row, ctx, mdtrt_id, psn_no)?
         .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))
 }
 
@@ -397,7 +396,7 @@ async fn lock_visit(
         naty: r.try_get(3)?,
         brdy: r.try_get(4)?,
     };
-    let v = visit_from_row(&r, 5, ctx, mdtrt_id, psn_no)?
+    let v = visit_from_row(&r, ctx, mdtrt_id, psn_no)?
         .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
     Ok((person, v))
 }

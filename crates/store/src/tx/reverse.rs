@@ -10,6 +10,7 @@ const VIEW_COLUMNS: &str = "s.setl_id, s.orig_setl_id, s.refd_setl_flag, s.mdtrt
     s.chrg_bchno, s.ytd_inpatient_admissions, s.ytd_hifp_inpatient, s.ytd_hifp_outpatient, s.ytd_outpatient_deductible, s.ytd_hifob, \
     s.ytd_hifmi_base, s.ytd_hifmi, s.ytd_maf, s.ytd_maf_deductible";
 
+/// A stored settlement read back, every column by its name in `VIEW_COLUMNS`.
 struct StoredSettlement {
     view: SettlementView,
     sign: i64,
@@ -34,70 +35,70 @@ async fn load_settlement(
     else {
         return Ok(None);
     };
-    let setl_time: String = r.try_get(12)?;
-    let begntime: String = r.try_get(25)?;
-    let endtime: String = r.try_get(26)?;
-    let setl_date: String = r.try_get(49)?;
+    let setl_time: String = r.try_get("setl_time")?;
+    let begntime: String = r.try_get("begntime")?;
+    let endtime: String = r.try_get("endtime")?;
+    let setl_date: String = r.try_get("setl_date")?;
     let setl_time = parse_ts(&setl_time)?;
-    let brdy: String = r.try_get(9)?;
+    let brdy: String = r.try_get("brdy")?;
     let view = SettlementView {
-        setl_id: r.try_get(0)?,
-        orig_setl_id: r.try_get(1)?,
-        refd_setl_flag: r.try_get::<i64, _>(2)? == 1,
-        mdtrt_id: r.try_get(3)?,
-        psn_no: r.try_get(4)?,
-        psn_name: r.try_get(5)?,
+        setl_id: r.try_get("setl_id")?,
+        orig_setl_id: r.try_get("orig_setl_id")?,
+        refd_setl_flag: r.try_get::<i64, _>("refd_setl_flag")? == 1,
+        mdtrt_id: r.try_get("mdtrt_id")?,
+        psn_no: r.try_get("psn_no")?,
+        psn_name: r.try_get("psn_name")?,
         psn_cert_type: "01".into(),
-        certno: r.try_get(6)?,
-        gend: r.try_get(7)?,
-        naty: r.try_get(8)?,
+        certno: r.try_get("certno")?,
+        gend: r.try_get("gend")?,
+        naty: r.try_get("naty")?,
         age_years: age_years(&brdy, setl_time.date()),
         brdy,
-        insutype: r.try_get(10)?,
-        psn_type: r.try_get(11)?,
+        insutype: r.try_get("insutype")?,
+        psn_type: r.try_get("psn_type")?,
         cvlserv_flag: "0".into(),
         setl_time,
-        mdtrt_cert_type: r.try_get(13)?,
-        med_type: r.try_get(14)?,
-        clr_type: r.try_get(15)?,
-        insuplc_admdvs: r.try_get(16)?,
-        mdtrtarea_admvs: r.try_get(17)?,
-        fixmedins_code: r.try_get(18)?,
-        fixmedins_name: r.try_get(19)?,
-        hosp_lv: r.try_get(20)?,
-        hi_setl_lv: r.try_get(21)?,
-        medins_setl_id: r.try_get(22)?,
-        invono: r.try_get(23)?,
-        dise_codg: r.try_get(24)?,
+        mdtrt_cert_type: r.try_get("mdtrt_cert_type")?,
+        med_type: r.try_get("med_type")?,
+        clr_type: r.try_get("clr_type")?,
+        insuplc_admdvs: r.try_get("insuplc_admdvs")?,
+        mdtrtarea_admvs: r.try_get("mdtrtarea_admvs")?,
+        fixmedins_code: r.try_get("fixmedins_code")?,
+        fixmedins_name: r.try_get("fixmedins_name")?,
+        hosp_lv: r.try_get("hosp_lv")?,
+        hi_setl_lv: r.try_get("hi_setl_lv")?,
+        medins_setl_id: r.try_get("medins_setl_id")?,
+        invono: r.try_get("invono")?,
+        dise_codg: r.try_get("dise_codg")?,
         begndate: begntime.get(..10).unwrap_or("").to_string(),
         enddate: if endtime.is_empty() {
             setl_date
         } else {
             endtime.get(..10).unwrap_or("").to_string()
         },
-        medfee_sumamt: r.try_get(27)?,
-        fulamt_ownpay_amt: r.try_get(28)?,
-        overlmt_selfpay: r.try_get(29)?,
-        preselfpay_amt: r.try_get(30)?,
-        inscp_scp_amt: r.try_get(31)?,
-        act_pay_dedc: r.try_get(32)?,
-        hifp_pay: r.try_get(33)?,
-        pool_prop_selfpay_ppm: r.try_get(34)?,
-        cvlserv_pay: r.try_get(35)?,
-        hifes_pay: r.try_get(36)?,
-        hifmi_pay: r.try_get(37)?,
-        hifob_pay: r.try_get(38)?,
-        maf_pay: r.try_get(39)?,
-        oth_pay: r.try_get(40)?,
-        fund_pay_sumamt: r.try_get(41)?,
-        psn_part_amt: r.try_get(42)?,
-        acct_pay: r.try_get(43)?,
-        acct_mulaid_pay: r.try_get(44)?,
-        psn_cash_pay: r.try_get(45)?,
-        hosp_part_amt: r.try_get(46)?,
-        balc: r.try_get(47)?,
+        medfee_sumamt: r.try_get("medfee_sumamt")?,
+        fulamt_ownpay_amt: r.try_get("fulamt_ownpay_amt")?,
+        overlmt_selfpay: r.try_get("overlmt_selfpay")?,
+        preselfpay_amt: r.try_get("preselfpay_amt")?,
+        inscp_scp_amt: r.try_get("inscp_scp_amt")?,
+        act_pay_dedc: r.try_get("act_pay_dedc")?,
+        hifp_pay: r.try_get("hifp_pay")?,
+        pool_prop_selfpay_ppm: r.try_get("pool_prop_selfpay_ppm")?,
+        cvlserv_pay: r.try_get("cvlserv_pay")?,
+        hifes_pay: r.try_get("hifes_pay")?,
+        hifmi_pay: r.try_get("hifmi_pay")?,
+        hifob_pay: r.try_get("hifob_pay")?,
+        maf_pay: r.try_get("maf_pay")?,
+        oth_pay: r.try_get("oth_pay")?,
+        fund_pay_sumamt: r.try_get("fund_pay_sumamt")?,
+        psn_part_amt: r.try_get("psn_part_amt")?,
+        acct_pay: r.try_get("acct_pay")?,
+        acct_mulaid_pay: r.try_get("acct_mulaid_pay")?,
+        psn_cash_pay: r.try_get("psn_cash_pay")?,
+        hosp_part_amt: r.try_get("hosp_part_amt")?,
+        balc: r.try_get("balc")?,
         detail: Vec::new(),
-        setl_proc_info: r.try_get(48)?,
+        setl_proc_info: r.try_get("setl_proc_info")?,
     };
     let mut keyed = BTreeMap::new();
     for k in sqlx::query("SELECT key, delta_fen FROM settlement_ytd_keyed WHERE setl_id = $1")
@@ -109,20 +110,20 @@ async fn load_settlement(
     }
     Ok(Some(StoredSettlement {
         view,
-        sign: r.try_get(50)?,
-        year: r.try_get(51)?,
-        acct_used_flag: r.try_get(52)?,
-        chrg_bchno: r.try_get(53)?,
+        sign: r.try_get("setl_sign")?,
+        year: r.try_get("year")?,
+        acct_used_flag: r.try_get("acct_used_flag")?,
+        chrg_bchno: r.try_get("chrg_bchno")?,
         ytd: Ytd {
-            inpatient_admissions: r.try_get(54)?,
-            hifp_inpatient: r.try_get(55)?,
-            hifp_outpatient: r.try_get(56)?,
-            outpatient_deductible: r.try_get(57)?,
-            hifob: r.try_get(58)?,
-            hifmi_base: r.try_get(59)?,
-            hifmi: r.try_get(60)?,
-            maf: r.try_get(61)?,
-            maf_deductible: r.try_get(62)?,
+            inpatient_admissions: r.try_get("ytd_inpatient_admissions")?,
+            hifp_inpatient: r.try_get("ytd_hifp_inpatient")?,
+            hifp_outpatient: r.try_get("ytd_hifp_outpatient")?,
+            outpatient_deductible: r.try_get("ytd_outpatient_deductible")?,
+            hifob: r.try_get("ytd_hifob")?,
+            hifmi_base: r.try_get("ytd_hifmi_base")?,
+            hifmi: r.try_get("ytd_hifmi")?,
+            maf: r.try_get("ytd_maf")?,
+            maf_deductible: r.try_get("ytd_maf_deductible")?,
             keyed,
         },
     }))
