@@ -70,11 +70,11 @@ async fn load_settlement(
         medins_setl_id: r.try_get("medins_setl_id")?,
         invono: r.try_get("invono")?,
         dise_codg: r.try_get("dise_codg")?,
-        begndate: begntime.get(..10).unwrap_or("").to_string(),
+        begndate: stored_day(&begntime)?.to_string(),
         enddate: if endtime.is_empty() {
             setl_date
         } else {
-            endtime.get(..10).unwrap_or("").to_string()
+            stored_day(&endtime)?.to_string()
         },
         medfee_sumamt: r.try_get("medfee_sumamt")?,
         fulamt_ownpay_amt: r.try_get("fulamt_ownpay_amt")?,

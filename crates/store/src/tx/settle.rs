@@ -201,10 +201,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         recognitions: &recognitions,
         fixmedins_code: &ctx.inst.fixmedins_code,
         institution_kinds: &ctx.inst.kinds,
-        begin_date: v
-            .begntime
-            .get(..10)
-            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()),
+        begin_date: Some(stored_day(&v.begntime)?),
         matn_type: matn_type.as_deref(),
         referral: v.referral,
         transfer_in: v.transfer_in,
@@ -299,11 +296,11 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         medins_setl_id: ctx.env.msgid.clone(),
         invono: c.invono.clone(),
         dise_codg: v.dise_codg.clone(),
-        begndate: v.begntime.get(..10).unwrap_or("").to_string(),
+        begndate: stored_day(&v.begntime)?.to_string(),
         enddate: if v.endtime.is_empty() {
             d.clone()
         } else {
-            v.endtime.get(..10).unwrap_or("").to_string()
+            stored_day(&v.endtime)?.to_string()
         },
         medfee_sumamt: a.medfee_sumamt,
         fulamt_ownpay_amt: a.fulamt_ownpay_amt,
