@@ -19,21 +19,24 @@ pub(crate) async fn load_cache(
     .fetch_all(pool)
     .await?
     {
-        kinds.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        kinds
+            .entry(r.try_get("fixmedins_code")?)
+            .or_default()
+            .push(r.try_get("kind")?);
     }
     for r in rows {
-        let code: String = r.try_get(0)?;
+        let code: String = r.try_get("fixmedins_code")?;
         let inst = std::sync::Arc::new(Institution {
             kinds: kinds.remove(&code).unwrap_or_default(),
             fixmedins_code: code,
-            fixmedins_name: r.try_get(1)?,
-            fixmedins_type: r.try_get(2)?,
-            hosp_lv: r.try_get(3)?,
-            hi_setl_lv: r.try_get(4)?,
-            admdvs: r.try_get(5)?,
-            active: r.try_get::<String, _>(6)? == "1",
-            access_key: r.try_get(7)?,
-            secret_key: r.try_get(8)?,
+            fixmedins_name: r.try_get("fixmedins_name")?,
+            fixmedins_type: r.try_get("fixmedins_type")?,
+            hosp_lv: r.try_get("hosp_lv")?,
+            hi_setl_lv: r.try_get("hi_setl_lv")?,
+            admdvs: r.try_get("admdvs")?,
+            active: r.try_get::<String, _>("status")? == "1",
+            access_key: r.try_get("access_key")?,
+            secret_key: r.try_get("secret_key")?,
         });
         cache
             .by_access_key

@@ -63,27 +63,27 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         .await?
         .into_iter()
         .map(|r| {
-            let fee_ocur_time: String = r.try_get(16)?;
+            let fee_ocur_time: String = r.try_get("fee_ocur_time")?;
             Ok(StoredLine {
                 fee_date: stored_day(&fee_ocur_time)?,
-                feedetl_sn: r.try_get(0)?,
-                med_list_codg: r.try_get(1)?,
-                pric_micro: r.try_get(2)?,
-                cnt_e4: r.try_get(3)?,
-                amount_fen: r.try_get(4)?,
-                hosp_appr_flag: r.try_get(5)?,
+                feedetl_sn: r.try_get("feedetl_sn")?,
+                med_list_codg: r.try_get("med_list_codg")?,
+                pric_micro: r.try_get("pric_micro")?,
+                cnt_e4: r.try_get("cnt_e4")?,
+                amount_fen: r.try_get("amount_fen")?,
+                hosp_appr_flag: r.try_get("hosp_appr_flag")?,
                 facts: LineFacts {
-                    in_catalogue: r.try_get::<i64, _>(6)? == 1,
-                    chrgitm_lv: r.try_get(7)?,
-                    med_chrgitm_type: r.try_get(8)?,
-                    selfpay_prop_ppm: r.try_get(9)?,
-                    pric_uplmt_micro: r.try_get(10)?,
-                    lmt_used_flag: r.try_get(11)?,
+                    in_catalogue: r.try_get::<i64, _>("in_catalogue")? == 1,
+                    chrgitm_lv: r.try_get("chrgitm_lv")?,
+                    med_chrgitm_type: r.try_get("med_chrgitm_type")?,
+                    selfpay_prop_ppm: r.try_get("selfpay_prop_ppm")?,
+                    pric_uplmt_micro: r.try_get("pric_uplmt_micro")?,
+                    lmt_used_flag: r.try_get("lmt_used_flag")?,
                 },
-                fulamt_ownpay_fen: r.try_get(12)?,
-                overlmt_selfpay_fen: r.try_get(13)?,
-                preselfpay_fen: r.try_get(14)?,
-                inscp_scp_fen: r.try_get(15)?,
+                fulamt_ownpay_fen: r.try_get("fulamt_ownpay_fen")?,
+                overlmt_selfpay_fen: r.try_get("overlmt_selfpay_fen")?,
+                preselfpay_fen: r.try_get("preselfpay_fen")?,
+                inscp_scp_fen: r.try_get("inscp_scp_fen")?,
                 memo: String::new(),
             })
         })
