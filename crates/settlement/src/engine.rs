@@ -753,14 +753,13 @@ struct Basic {
     steps: Vec<LayerStep>,
     /// The main step's ratio (for `pool_prop_selfpay`).
     ratio: Ratio,
-    /// What the cap of an inpatient-type benefit (or, where the policy says so, a chronic quota)
-    /// cut off.
+    /// What the cap of an inpatient-type benefit or a chronic quota cut off; the large-amount
+    /// fund pays on it only for the `med_type`s its policy lists (outpatient types never).
     overcap_base: Fen,
 }
 
 impl Basic {
-    /// One computed step; `overcap_base` is what the large-amount fund may pay on (zero unless
-    /// it reaches this bill's `med_type`).
+    /// One computed step and the part of its base its cap cut off.
     fn single(step: LayerStep, overcap_base: Fen) -> Basic {
         Basic {
             ratio: step.ratio,
@@ -793,10 +792,6 @@ fn basic_fund(
     let ytd = &input.person.ytd;
     let fund = scheme.pooling_fund;
     let med_type = visit.med_type;
-    let large_amount_reaches = scheme
-        .large_amount
-        .as_ref()
-        .is_some_and(|layer| layer.med_types.contains(&med_type));
 
     // Inpatient and day surgery: per-admission deductible.
     let inpatient_like = [
@@ -873,12 +868,7 @@ fn basic_fund(
             Some(name) => add_other(delta, name.clone(), step.amount),
         }
         add_shared(scheme, delta, fund, step.amount);
-        let reached = if large_amount_reaches {
-            overcap_base
-        } else {
-            Fen::ZERO
-        };
-        return Ok(Basic::single(step, reached));
+        return Ok(Basic::single(step, overcap_base));
     }
 
     // Outpatient pooling: the first benefit for this med_type whose conditions hold.
@@ -1109,12 +1099,7 @@ fn basic_fund(
         }
         add_other(delta, "chronic.deductible".to_owned(), step.deductible_used);
         add_shared(scheme, delta, fund, step.amount);
-        let reached = if large_amount_reaches {
-            overcap_base
-        } else {
-            Fen::ZERO
-        };
-        return Ok(Basic::single(step, reached));
+        return Ok(Basic::single(step, overcap_base));
     }
 
     // Maternity medical fees: fixed amounts by delivery type, or ratios.
