@@ -18,7 +18,7 @@ use yibao_core_types::{Fen, HiSetlLv, Insutype, MedType, PsnType, Ratio};
 use yibao_policy::{Policy, Scheme, Subject};
 
 use crate::write::{Sink, WriteError};
-use crate::{fen_to_yuan, households, mix_seed, CityConfig, InsuranceStatus, Member};
+use crate::{fen_to_yuan, households, mix_seed, CityConfig, Household, InsuranceStatus, Member};
 
 /// The random stream of the openings (apart from the city's own streams).
 const OPENING_STREAM: u64 = 0x0FE1_1A6E_5EED_0001;
@@ -180,19 +180,37 @@ fn opening(
     out
 }
 
-/// Writes `ytd_openings.csv` into `dir`: for every active insured person, where they stand in
-/// `policy`'s insurance year on the city's `as_of` date (persons at zero are left out).
-pub fn write_openings(
-    dir: &Path,
-    config: &CityConfig,
-    policy: &Policy,
-) -> Result<OpeningSummary, WriteError> {
-    config.validate()?;
-    let year_gone = year_gone_permille(policy, config.as_of);
-    let mut sink = Sink::create(dir, YTD_OPENINGS)?;
-    let mut summary = OpeningSummary::default();
-    let year = policy.year.to_string();
-    for household in households(config) {
+/// The openings file being written, household by household, beside the registry files.
+pub(crate) struct OpeningWriter<'p> {
+    policy: &'p Policy,
+    as_of: NaiveDate,
+    seed: u64,
+    year_gone: u64,
+    year: String,
+    sink: Sink,
+    summary: OpeningSummary,
+}
+
+impl<'p> OpeningWriter<'p> {
+    /// Creates `ytd_openings.csv` in `dir` for `policy`'s insurance year as of `config.as_of`.
+    pub(crate) fn create(
+        dir: &Path,
+        config: &CityConfig,
+        policy: &'p Policy,
+    ) -> Result<OpeningWriter<'p>, WriteError> {
+        Ok(OpeningWriter {
+            policy,
+            as_of: config.as_of,
+            seed: config.seed,
+            year_gone: year_gone_permille(policy, config.as_of),
+            year: policy.year.to_string(),
+            sink: Sink::create(dir, YTD_OPENINGS)?,
+            summary: OpeningSummary::default(),
+        })
+    }
+
+    /// Writes the openings of a household's active insured members (those at zero are left out).
+    pub(crate) fn household(&mut self, household: &Household) -> Result<(), WriteError> {
         for member in &household.members {
             if member.relation.status != InsuranceStatus::Active {
                 continue;
@@ -200,24 +218,24 @@ pub fn write_openings(
             let Ok(insutype) = Insutype::parse(member.relation.insutype.code()) else {
                 continue;
             };
-            let Some(scheme) = policy.scheme(insutype) else {
+            let Some(scheme) = self.policy.scheme(insutype) else {
                 continue;
             };
-            let o = opening(scheme, member, config.as_of, year_gone, config.seed);
+            let o = opening(scheme, member, self.as_of, self.year_gone, self.seed);
             if o.is_zero() {
                 continue;
             }
-            summary.persons += 1;
-            summary.admissions += o.inpatient_admissions;
+            self.summary.persons += 1;
+            self.summary.admissions += o.inpatient_admissions;
             if scheme.outpatient.first().is_some_and(|benefit| {
                 !benefit.annual_deductible.is_zero()
                     && o.outpatient_deductible == benefit.annual_deductible
             }) {
-                summary.outpatient_deductible_used_up += 1;
+                self.summary.outpatient_deductible_used_up += 1;
             }
-            sink.row([
+            self.sink.row([
                 member.person.psn_no.as_str(),
-                &year,
+                &self.year,
                 &o.inpatient_admissions.to_string(),
                 &fen_to_yuan(o.hifp_inpatient.0),
                 &fen_to_yuan(o.hifp_outpatient.0),
@@ -225,9 +243,30 @@ pub fn write_openings(
                 &fen_to_yuan(o.hifmi_base.0),
             ])?;
         }
+        Ok(())
     }
-    sink.finish()?;
-    Ok(summary)
+
+    /// Flushes the file and returns what was written.
+    pub(crate) fn finish(self) -> Result<OpeningSummary, WriteError> {
+        self.sink.finish()?;
+        Ok(self.summary)
+    }
+}
+
+/// Writes `ytd_openings.csv` into `dir` alone: for every active insured person, where they
+/// stand in `policy`'s insurance year on the city's `as_of` date. The registry writer
+/// ([`crate::write::write_registry_with_openings`]) writes it in the same pass as the registry.
+pub fn write_openings(
+    dir: &Path,
+    config: &CityConfig,
+    policy: &Policy,
+) -> Result<OpeningSummary, WriteError> {
+    config.validate()?;
+    let mut writer = OpeningWriter::create(dir, config, policy)?;
+    for household in households(config) {
+        writer.household(&household)?;
+    }
+    writer.finish()
 }
 
 #[cfg(test)]
@@ -271,6 +310,23 @@ mod tests {
             used_up[1] > 300,
             "by December most employees have: {used_up:?}"
         );
+    }
+
+    #[test]
+    fn the_registry_pass_writes_the_same_openings() {
+        let policy = reference();
+        let config = config(NaiveDate::from_ymd_opt(2025, 10, 1).unwrap());
+        let alone = tempfile::tempdir().unwrap();
+        let summary = write_openings(alone.path(), &config, &policy).unwrap();
+        let with = tempfile::tempdir().unwrap();
+        let (_, in_pass) =
+            crate::write::write_registry_with_openings(with.path(), &config, Some(&policy))
+                .unwrap();
+        assert_eq!(in_pass, Some(summary));
+        let read = |dir: &tempfile::TempDir| {
+            std::fs::read_to_string(dir.path().join("ytd_openings.csv")).unwrap()
+        };
+        assert_eq!(read(&alone), read(&with));
     }
 
     #[test]

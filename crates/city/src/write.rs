@@ -177,7 +177,20 @@ fn opt_date(d: Option<NaiveDate>) -> String {
 /// Writes the city's registry files into `dir` (which must exist), streaming household by
 /// household, and returns what was written.
 pub fn write_registry(dir: &Path, config: &CityConfig) -> Result<CityRates, WriteError> {
+    write_registry_with_openings(dir, config, None).map(|(rates, _)| rates)
+}
+
+/// [`write_registry`], and with `openings` the persons' year-to-date openings under that policy
+/// (`ytd_openings.csv`, see [`crate::write_openings`]) in the same pass over the households.
+pub fn write_registry_with_openings(
+    dir: &Path,
+    config: &CityConfig,
+    openings: Option<&yibao_policy::Policy>,
+) -> Result<(CityRates, Option<crate::OpeningSummary>), WriteError> {
     config.validate()?;
+    let mut opening_writer = openings
+        .map(|policy| crate::opening::OpeningWriter::create(dir, config, policy))
+        .transpose()?;
     let mut rates = CityRates::default();
     let institution_list = institutions(config);
     rates.observe_institutions(config, &institution_list);
@@ -205,13 +218,17 @@ pub fn write_registry(dir: &Path, config: &CityConfig) -> Result<CityRates, Writ
         )?;
         write_credentials(config, &household, &mut tokens, &mut cards)?;
         write_chronic(config, &household, &mut chronic)?;
+        if let Some(writer) = opening_writer.as_mut() {
+            writer.household(&household)?;
+        }
     }
     for sink in [
         persons, insurance, identities, accounts, bindings, filings, tokens, cards, chronic,
     ] {
         sink.finish()?;
     }
-    Ok(rates)
+    let summary = opening_writer.map(|writer| writer.finish()).transpose()?;
+    Ok((rates, summary))
 }
 
 /// A recognition (门慢认定) for each person treated for a chronic disease, open-ended and valid

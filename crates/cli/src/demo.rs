@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
-use yibao_city::{write::write_registry, CityConfig};
+use yibao_city::{write::write_registry_with_openings, CityConfig};
 use yibao_loadgen::{hospital_price_micro, Chaos, Item, ItemKind, LoadConfig, Mix, Population};
 
 /// The demo's database when `--db` is not given: a SQLite file in the working directory.
@@ -110,18 +110,19 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         "== city {} ({} persons, seed {}, as of {today})",
         config.region, config.persons, config.seed
     );
-    let rates = write_registry(dir, &config).context("writing the registry files")?;
+    write_policies(dir, today)?;
+    // Everyone's position in the insurance year so far, as a bureau migrating mid-year brings
+    // it over (docs/DEMO.md): without it every December visit would pay a full deductible. It
+    // is written in the same pass over the households as the registry.
+    let home_policy = home_policy(dir, &config.region, today)?;
+    let (rates, openings) = write_registry_with_openings(dir, &config, Some(&home_policy))
+        .context("writing the registry files")?;
+    let openings = openings.context("the openings were asked for")?;
     let catalogue = yibao_policy::demo_catalogue(config.seed);
     let catalogue_csv =
         yibao_policy::write_catalogue_csv(&catalogue).map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(dir.join("catalogue.csv"), catalogue_csv).context("writing catalogue.csv")?;
-    write_policies(dir, today)?;
     println!("{rates}");
-    // Everyone's position in the insurance year so far, as a bureau migrating mid-year brings
-    // it over (docs/DEMO.md): without it every December visit would pay a full deductible.
-    let home_policy = home_policy(dir, &config.region, today)?;
-    let openings = yibao_city::write_openings(dir, &config, &home_policy)
-        .context("writing the year-to-date openings")?;
     println!(
         "year-to-date openings for {} ({}): {} persons, {} used up their outpatient deductible, {} admissions earlier in the year",
         home_policy.id,
