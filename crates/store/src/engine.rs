@@ -255,6 +255,18 @@ pub(crate) struct SettleInput<'a> {
     pub(crate) transfer_in: bool,
 }
 
+/// Whether a bill of `med_type` is settled by the scheme's maternity benefit (and so reads the
+/// visit's 2203A delivery type).
+pub(crate) fn is_maternity(policy: &Policy, insutype: &str, med_type: &str) -> bool {
+    let (Ok(insutype), Ok(med_type)) = (Insutype::parse(insutype), MedType::parse(med_type)) else {
+        return false;
+    };
+    policy
+        .scheme(insutype)
+        .and_then(|scheme| scheme.maternity.as_ref())
+        .is_some_and(|benefit| benefit.med_types.contains(&med_type))
+}
+
 /// The filing kind of a cross-region filing's `dcla_type` (docs/REGISTRY-FILES.md): `1` 异地安置,
 /// `2` 异地长期居住 and `3` 常驻异地工作 are long-term residence; `4` 异地转诊 and `5` 临时外出 are
 /// temporary trips; another code is a filing of unstated kind.
@@ -415,48 +427,35 @@ impl EngineCache {
             .find(|p| p.admdvs.contains(region) && p.is_effective_on(date))
     }
 
-    /// The insurance-year label the accumulators count under for a person of `insuplc_admdvs`
-    /// on `date` (the year the policy in force begins).
-    pub(crate) fn policy_year(&self, insuplc_admdvs: &str, date: NaiveDate) -> Option<i32> {
-        self.policy_on(insuplc_admdvs, date)
-            .map(|policy| policy.year)
-    }
-
-    /// Whether a bill of `med_type` is settled by the scheme's maternity benefit.
-    pub(crate) fn is_maternity(
+    /// The policy of the person's region (`insuplc_admdvs`) in force on `date`; a region without
+    /// one is refused naming `insuplc_admdvs`. A settlement looks it up once and uses it for its
+    /// insurance year, its maternity facts and the engine.
+    pub(crate) fn policy_for(
         &self,
         insuplc_admdvs: &str,
         date: NaiveDate,
-        insutype: &str,
-        med_type: &str,
-    ) -> bool {
-        let (Ok(insutype), Ok(med_type)) = (Insutype::parse(insutype), MedType::parse(med_type))
-        else {
-            return false;
-        };
-        self.policy_on(insuplc_admdvs, date)
-            .and_then(|policy| policy.scheme(insutype))
-            .and_then(|scheme| scheme.maternity.as_ref())
-            .is_some_and(|benefit| benefit.med_types.contains(&med_type))
-    }
-
-    /// Settles one bill with the policy of the person's region in force on the settle date.
-    pub(crate) fn settle(&self, input: &SettleInput<'_>) -> Result<Computed, StoreError> {
-        let insuplc =
-            Admdvs::parse(input.insuplc_admdvs).map_err(|e| bad_code("insuplc_admdvs", e))?;
-        let policy = self
-            .policies
+    ) -> Result<&Policy, StoreError> {
+        let insuplc = Admdvs::parse(insuplc_admdvs).map_err(|e| bad_code("insuplc_admdvs", e))?;
+        self.policies
             .iter()
-            .find(|p| p.admdvs.contains(insuplc) && p.is_effective_on(input.settle_date))
+            .find(|p| p.admdvs.contains(insuplc) && p.is_effective_on(date))
             .ok_or_else(|| {
                 StoreError::refused(
                     "insuplc_admdvs",
-                    format!(
-                        "no policy for region {} on {}",
-                        input.insuplc_admdvs, input.settle_date
-                    ),
+                    format!("no policy for region {insuplc_admdvs} on {date}"),
                 )
-            })?;
+            })
+    }
+
+    /// Settles one bill with `policy`, the person's region's in force on the settle date
+    /// ([`EngineCache::policy_for`]).
+    pub(crate) fn settle(
+        &self,
+        policy: &Policy,
+        input: &SettleInput<'_>,
+    ) -> Result<Computed, StoreError> {
+        let insuplc =
+            Admdvs::parse(input.insuplc_admdvs).map_err(|e| bad_code("insuplc_admdvs", e))?;
         let mut lines = Vec::with_capacity(input.lines.len());
         for l in input.lines {
             let split = self

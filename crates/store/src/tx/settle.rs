@@ -121,10 +121,10 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         recognitions,
         mut ytd_by_year,
     } = person_state(tx, &c.psn_no, &c.insutype, today, candidate_years).await?;
-    let year = ctx
-        .engine
-        .policy_year(&insuplc_admdvs, today)
-        .map_or(candidate_years[0], i64::from);
+    // The person's policy, looked up once: its insurance year labels the accumulators, it says
+    // whether the bill is maternity care, and it settles the bill.
+    let policy = ctx.engine.policy_for(&insuplc_admdvs, today)?;
+    let year = i64::from(policy.year);
     let ytd = ytd_by_year.remove(&year).unwrap_or_default();
     // The filing that covers a visit outside the insured region: its kind (dcla_type) decides
     // the cross-region rule; none is unfiled. A local visit needs none.
@@ -144,10 +144,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         None
     };
     // The delivery type (2203A) matters only to a maternity bill: read it only for one.
-    let matn_type = if ctx
-        .engine
-        .is_maternity(&insuplc_admdvs, today, &c.insutype, &med_type)
-    {
+    let matn_type = if engine::is_maternity(policy, &c.insutype, &med_type) {
         visit_maternity(&mut **tx, &c.mdtrt_id)
             .await?
             .and_then(|maternity| maternity.matn_type)
@@ -210,7 +207,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         psn_no: &c.psn_no,
         lines: &lines,
     };
-    let computed: Computed = ctx.engine.settle(&input)?;
+    let computed: Computed = ctx.engine.settle(policy, &input)?;
     let a = &computed.amounts;
     a.check(1).map_err(StoreError::Invariant)?;
     if a.medfee_sumamt != total {
