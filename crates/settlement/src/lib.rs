@@ -6,6 +6,7 @@
 //! step 2 runs the funds in order ([`settle`]). Both pre-settlement and settlement use it; the
 //! offline settle file ([`settle_file`]) is a thin edge over it.
 
+mod basic;
 pub mod classify;
 pub mod engine;
 pub mod input;
