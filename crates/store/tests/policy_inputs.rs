@@ -95,59 +95,6 @@ async fn imported_with(db: &TestDb, policy_file: &str, policy: &str) {
         .expect("import the registry");
 }
 
-/// 2201 → 2203 → 2204 → 2207 of one line of `code` at `price_yuan`; the settlement or the
-/// refusal.
-async fn settle_one(
-    db: &TestDb,
-    inst: &str,
-    tag: &str,
-    (psn_no, insutype): (&str, &str),
-    (med_type, dise_codg): (&str, &str),
-    (code, price_yuan): (&str, i64),
-) -> Result<SettlementView, StoreError> {
-    let mdtrt_id = register(db, inst, &format!("{tag}-2201"), psn_no, insutype).await;
-    fresh(
-        exec(
-            db,
-            inst,
-            &format!("{tag}-2203"),
-            "2203",
-            visit_info(&mdtrt_id, psn_no, med_type, dise_codg),
-        )
-        .await
-        .expect("2203"),
-    );
-    fresh(
-        exec(
-            db,
-            inst,
-            &format!("{tag}-2204"),
-            "2204",
-            Command::UploadFees(UploadFees {
-                lines: vec![line(
-                    &mdtrt_id,
-                    psn_no,
-                    "1",
-                    code,
-                    price_yuan * 1_000_000,
-                    10_000,
-                )],
-            }),
-        )
-        .await
-        .expect("2204"),
-    );
-    exec(
-        db,
-        inst,
-        &format!("{tag}-2207"),
-        "2207",
-        settle_cmd(false, &mdtrt_id, psn_no, insutype, price_yuan * 100, "0"),
-    )
-    .await
-    .map(|reply| settled(fresh(reply)))
-}
-
 #[tokio::test]
 async fn issue10_institution_kinds_and_tiers_come_from_the_registry() {
     on_both(|db| async move {

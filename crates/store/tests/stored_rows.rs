@@ -11,42 +11,16 @@ use yibao_store::*;
 async fn issue11_a_damaged_stored_time_is_an_error_not_1970() {
     on_both(|db| async move {
         imported(&db).await;
-        let mdtrt_id = register(&db, CLINIC, "D-2201", "P003", "390").await;
-        fresh(
-            exec(
-                &db,
-                CLINIC,
-                "D-2203",
-                "2203",
-                visit_info(&mdtrt_id, "P003", "11", ""),
-            )
-            .await
-            .expect("2203"),
-        );
-        fresh(
-            exec(
-                &db,
-                CLINIC,
-                "D-2204",
-                "2204",
-                Command::UploadFees(UploadFees {
-                    lines: spec_lines(&mdtrt_id, "P003"),
-                }),
-            )
-            .await
-            .expect("2204"),
-        );
-        let s = settled(fresh(
-            exec(
-                &db,
-                CLINIC,
-                "D-2207",
-                "2207",
-                settle_cmd(false, &mdtrt_id, "P003", "390", 410_000, "0"),
-            )
-            .await
-            .expect("2207"),
-        ));
+        let s = settle_one(
+            &db,
+            CLINIC,
+            "D",
+            ("P003", "390"),
+            ("11", ""),
+            ("X-DRUG-A", 100),
+        )
+        .await
+        .expect("2207");
         let read = db
             .store
             .query_settlement(CLINIC, "P003", &s.setl_id)
