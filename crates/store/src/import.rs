@@ -421,6 +421,14 @@ fn read_csv(
     Ok(())
 }
 
+/// Adds `period` to the periods already held for one key and says whether it overlaps one of
+/// them (two cards, tiers, recognitions or relations in force at the same date).
+fn claim_period(held: &mut Vec<(String, String)>, period: (String, String)) -> bool {
+    let overlapping = held.iter().any(|p| overlaps(p, &period));
+    held.push(period);
+    overlapping
+}
+
 fn overlaps(a: &(String, String), b: &(String, String)) -> bool {
     // Open end = "" = far future; ISO dates compare as text.
     let a_end = if a.1.is_empty() {
@@ -553,7 +561,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
         let periods = active
             .entry((rel.psn_no.clone(), rel.insutype.clone()))
             .or_default();
-        if periods.iter().any(|p| overlaps(p, &period)) {
+        if claim_period(periods, period) {
             issues.push(
                 "insurance.csv",
                 *line,
@@ -564,7 +572,6 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
                 ),
             );
         }
-        periods.push(period);
     }
     let insurance: Vec<InsuranceRow> = insurance.into_iter().map(|(_, r)| r).collect();
 
@@ -839,7 +846,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
             let psn_no = known(is, r, "psn_no", &psn_nos);
             let period = r.period(is);
             let held = cards_in_force.entry(psn_no.clone()).or_default();
-            if held.iter().any(|p| overlaps(p, &period)) {
+            if claim_period(held, period.clone()) {
                 is.push(
                     r.file,
                     r.line,
@@ -847,7 +854,6 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
                     format!("{psn_no} has two cards in force at the same date"),
                 );
             }
-            held.push(period.clone());
             ss_cards.push(SsCardRow {
                 card_no,
                 card_sn,
@@ -890,7 +896,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
             let periods = recognised
                 .entry((psn_no.clone(), opsp_dise_code.clone()))
                 .or_default();
-            if periods.iter().any(|p| overlaps(p, &period)) {
+            if claim_period(periods, period.clone()) {
                 is.push(
                     r.file,
                     r.line,
@@ -898,7 +904,6 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
                     format!("{psn_no} is recognised for {opsp_dise_code} twice at the same date"),
                 );
             }
-            periods.push(period.clone());
             chronic.push(ChronicRow {
                 psn_no,
                 opsp_dise_code,
@@ -937,7 +942,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
             let periods = tier_periods
                 .entry((psn_no.clone(), insutype.clone()))
                 .or_default();
-            if periods.iter().any(|p| overlaps(p, &period)) {
+            if claim_period(periods, period.clone()) {
                 is.push(
                     r.file,
                     r.line,
@@ -945,7 +950,6 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
                     format!("{psn_no} has two {insutype} tiers at the same date"),
                 );
             }
-            periods.push(period.clone());
             tiers.push(TierRow {
                 psn_no,
                 insutype,
