@@ -395,42 +395,14 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
         "",
     )
     .await?;
-    insert_rows(
-        &mut tx,
-        "ytd",
-        &[
-            "psn_no",
-            "year",
-            "inpatient_admissions",
-            "hifp_inpatient",
-            "hifp_outpatient",
-            "outpatient_deductible",
-            "hifob",
-            "hifmi_base",
-            "hifmi",
-            "maf",
-            "maf_deductible",
-        ],
-        p.openings
-            .iter()
-            .map(|r| {
-                vec![
-                    V::T(&r.psn_no),
-                    V::I(r.year),
-                    V::I(r.inpatient_admissions),
-                    V::I(r.hifp_inpatient),
-                    V::I(r.hifp_outpatient),
-                    V::I(r.outpatient_deductible),
-                    V::I(0),
-                    V::I(r.hifmi_base),
-                    V::I(0),
-                    V::I(0),
-                    V::I(0),
-                ]
-            })
-            .collect(),
-        "",
+    // The openings are also the accumulators' starting values.
+    sqlx::query(
+        "INSERT INTO ytd (psn_no, year, inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, \
+         hifob, hifmi_base, hifmi, maf, maf_deductible) \
+         SELECT psn_no, year, inpatient_admissions, hifp_inpatient, hifp_outpatient, outpatient_deductible, \
+         0, hifmi_base, 0, 0, 0 FROM ytd_opening",
     )
+    .execute(&mut *tx)
     .await?;
     insert_rows(
         &mut tx,
