@@ -54,9 +54,21 @@ fn engine_crates_have_no_io_dependencies() {
 #[test]
 fn engine_library_code_does_no_io_and_reads_no_clock() {
     for name in ENGINE_CRATES {
-        let src = crates_dir().join(name).join("src");
-        for entry in std::fs::read_dir(&src).expect("src") {
-            let path = entry.expect("entry").path();
+        // Every source file, in subfolders too (`policy/src/format/…`).
+        let mut folders = vec![crates_dir().join(name).join("src")];
+        let mut files = Vec::new();
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("src") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|ext| ext == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(!files.is_empty(), "no sources found for {name}");
+        for path in files {
             let text = std::fs::read_to_string(&path).expect("source");
             // Unit tests inside a module may read files; the library code above them may not.
             let library = text.split("#[cfg(test)]").next().unwrap_or("");
