@@ -1,0 +1,239 @@
+// Group commit: commands that arrive together share one database transaction and one durable
+// commit, each inside its own savepoint so that its refusal undoes only its own writes.
+//
+// There is no timer. A command that finds no open batch opens one; commands arriving while it
+// runs queue on the batch's mutex and join it one after another (a person's commands therefore
+// keep their order, and each takes its locks inside the shared transaction in the order of the
+// single-command path). After each member, the batch is committed when nobody is waiting to
+// join, when it holds `BATCH_COMMANDS_MAX` members, or when it has been open for
+// `BATCH_OPEN_MICROS_MAX`; the committing member does it outside the mutex, so the next batch
+// opens (on another connection) while the commit is flushed. Every member waits for its batch's
+// commit before it answers. Under light load a batch is one command and nothing waits.
+//
+// A member whose command fails, or whose msgid another member recorded first, rolls back to its
+// savepoint, waits for the batch to end, and then runs alone through `execute`, the
+// single-command path with its retries and replay: a refusal is decided on committed data only,
+// and never affects the other members. A batch whose commit fails sends every member down the
+// same path. Commands that could hold a batch open (large uploads, settlement lists) always
+// run alone.
+// Compiled once per backend; see lib.rs.
+
+/// The state of group commit for one store: the batch collecting members, and the counters
+/// that decide when it closes and when new commands are turned away.
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    /// The batch collecting members; `None` between batches.
+    open: tokio::sync::Mutex<Option<OpenBatch>>,
+    /// Commands waiting for `open` (they will join the batch): while any waits, a batch stays
+    /// open after its member finishes.
+    joining: std::sync::atomic::AtomicUsize,
+    /// Write commands inside the store now (queued, running or waiting for their commit).
+    in_store: std::sync::atomic::AtomicUsize,
+    /// Batches committed and members they held, for tests and the crash test's evidence.
+    stats: BatchCounters,
+}
+
+/// Counters of group commit since the store opened.
+#[derive(Debug, Default)]
+struct BatchCounters {
+    batches: std::sync::atomic::AtomicU64,
+    members: std::sync::atomic::AtomicU64,
+    largest: std::sync::atomic::AtomicU64,
+}
+
+/// A transaction shared by the members of one batch.
+#[derive(Debug)]
+struct OpenBatch {
+    tx: Tx<'static>,
+    members: u64,
+    opened: std::time::Instant,
+    /// `Some(true)` once committed, `Some(false)` once rolled back.
+    done: std::sync::Arc<tokio::sync::watch::Sender<Option<bool>>>,
+    /// SQLite: the single writer's lock, held from `BEGIN` to `COMMIT`.
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// Decrements a counter when a command leaves the store, however it leaves.
+struct Leaving<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Batcher {
+    pub(crate) fn new() -> Self {
+        Batcher {
+            open: tokio::sync::Mutex::new(None),
+            joining: std::sync::atomic::AtomicUsize::new(0),
+            in_store: std::sync::atomic::AtomicUsize::new(0),
+            stats: BatchCounters::default(),
+        }
+    }
+
+    /// (batches committed, members committed in them, the largest batch).
+    pub(crate) fn stats(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (
+            self.stats.batches.load(SeqCst),
+            self.stats.members.load(SeqCst),
+            self.stats.largest.load(SeqCst),
+        )
+    }
+
+    /// Write commands inside the store now.
+    pub(crate) fn in_store(&self) -> usize {
+        self.in_store.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Whether a command may share a transaction: anything that could hold a batch open for long
+/// (a large fee upload, a settlement list) runs alone.
+fn batchable(cmd: &Command) -> bool {
+    match cmd {
+        Command::UploadFees(c) => c.lines.len() <= limits::BATCH_FEE_LINES_MAX,
+        Command::UploadSetlList(_) => false,
+        _ => true,
+    }
+}
+
+/// Runs one write command, in a batch with the commands that arrive with it (see the top of
+/// this file). `writer` is SQLite's single-writer lock (`None` on PostgreSQL).
+pub(crate) async fn execute_grouped(
+    batcher: &Batcher,
+    pool: &Pool,
+    writer: Option<&std::sync::Arc<tokio::sync::Mutex<()>>>,
+    ctx: &Ctx<'_>,
+    cmd: Command,
+    render: &(dyn Fn(&Outcome) -> String + Send + Sync),
+) -> Result<Reply, StoreError> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let inside = batcher.in_store.fetch_add(1, SeqCst) + 1;
+    let _leaving = Leaving(&batcher.in_store);
+    if inside > limits::WRITE_COMMANDS_QUEUED_MAX {
+        return Err(StoreError::Overloaded { queued: inside - 1 });
+    }
+    if !batchable(&cmd) {
+        return execute_alone(pool, writer, ctx, cmd, render).await;
+    }
+    batcher.joining.fetch_add(1, SeqCst);
+    let joining = Leaving(&batcher.joining);
+    let mut open = batcher.open.lock().await;
+    drop(joining);
+    if open.is_none() {
+        let writer = match writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = begin_write(pool).await?;
+        *open = Some(OpenBatch {
+            tx,
+            members: 0,
+            opened: std::time::Instant::now(),
+            done: std::sync::Arc::new(tokio::sync::watch::channel(None).0),
+            _writer: writer,
+        });
+    }
+    let batch = open.as_mut().expect("a batch was opened above");
+    let mut done = batch.done.subscribe();
+    let member = run_member(&mut batch.tx, ctx, &cmd, render).await;
+    let broken = member.is_err();
+    if matches!(member, Ok(Some(_))) {
+        batch.members += 1;
+    }
+    let close = broken
+        || batcher.joining.load(SeqCst) == 0
+        || batch.members >= limits::BATCH_COMMANDS_MAX
+        || batch.opened.elapsed()
+            >= std::time::Duration::from_micros(limits::BATCH_OPEN_MICROS_MAX);
+    let closing = if close { open.take() } else { None };
+    drop(open);
+    if let Some(batch) = closing {
+        finish(batcher, batch, !broken).await;
+    }
+    let committed = match done.wait_for(Option::is_some).await {
+        Ok(state) => *state == Some(true),
+        // The sender lives in the batch, which always ends by sending; a dropped sender means it
+        // ended without (a panic in another member): treat as not committed.
+        Err(_) => false,
+    };
+    match member {
+        Ok(Some((outcome, response))) if committed => Ok(Reply::Fresh { outcome, response }),
+        // Refused, a twin, or the batch did not commit: decide alone on committed data.
+        _ => execute_alone(pool, writer, ctx, cmd, render).await,
+    }
+}
+
+/// The single-command path, under SQLite's writer lock where there is one.
+async fn execute_alone(
+    pool: &Pool,
+    writer: Option<&std::sync::Arc<tokio::sync::Mutex<()>>>,
+    ctx: &Ctx<'_>,
+    cmd: Command,
+    render: &(dyn Fn(&Outcome) -> String + Send + Sync),
+) -> Result<Reply, StoreError> {
+    let _writer = match writer {
+        Some(lock) => Some(lock.lock().await),
+        None => None,
+    };
+    execute(pool, ctx, cmd, render).await
+}
+
+/// One member inside its savepoint: `Some` (outcome, rendered response) when it ran and its
+/// idempotency record is written; `None` when it was refused or its msgid was already recorded
+/// (its savepoint rolled back: it wrote nothing); `Err` when the shared transaction broke.
+async fn run_member(
+    tx: &mut Tx<'static>,
+    ctx: &Ctx<'_>,
+    cmd: &Command,
+    render: &(dyn Fn(&Outcome) -> String + Send + Sync),
+) -> Result<Option<(Outcome, String)>, StoreError> {
+    let mut member = sqlx::Acquire::begin(&mut *tx).await?;
+    let done = match run(&mut member, ctx, cmd).await {
+        Ok(done) => done,
+        Err(_) => {
+            member.rollback().await?;
+            return Ok(None);
+        }
+    };
+    let (outcome, effect_kind, effect_ref) = done;
+    let response = render(&outcome);
+    match insert_idempotency(&mut member, ctx.env, &response, effect_kind, &effect_ref).await {
+        Ok(true) => {
+            member.commit().await?;
+            Ok(Some((outcome, response)))
+        }
+        Ok(false) | Err(_) => {
+            member.rollback().await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Ends a batch: commits it (or rolls it back when `commit` is false or nothing in it
+/// succeeded), then tells its members.
+async fn finish(batcher: &Batcher, batch: OpenBatch, commit: bool) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let OpenBatch {
+        tx,
+        members,
+        done,
+        _writer,
+        ..
+    } = batch;
+    let committed = if commit && members > 0 {
+        tx.commit().await.is_ok()
+    } else {
+        // Nothing to keep; a failed rollback leaves the connection to the pool, which resets it.
+        let _ = tx.rollback().await;
+        false
+    };
+    drop(_writer);
+    if committed {
+        batcher.stats.batches.fetch_add(1, SeqCst);
+        batcher.stats.members.fetch_add(members, SeqCst);
+        batcher.stats.largest.fetch_max(members, SeqCst);
+    }
+    done.send_replace(Some(committed));
+}
