@@ -111,12 +111,20 @@ pub struct StoreOptions {
     /// How long a SQLite write waits for a write lock held by another connection (another
     /// process, a backup, an operator's shell) before it fails with [`StoreError::Busy`].
     pub sqlite_busy_timeout: std::time::Duration,
+    /// Write commands inside the store at once before a new one is turned away with
+    /// [`StoreError::Overloaded`] (default `limits::WRITE_COMMANDS_QUEUED_MAX`).
+    pub write_commands_queued_max: usize,
+    /// How long a batch stays open for more members after it began (default
+    /// `limits::BATCH_OPEN_MICROS_MAX`).
+    pub batch_open_max: std::time::Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             sqlite_busy_timeout: std::time::Duration::from_secs(limits::SQLITE_BUSY_TIMEOUT_SECS),
+            write_commands_queued_max: limits::WRITE_COMMANDS_QUEUED_MAX,
+            batch_open_max: std::time::Duration::from_micros(limits::BATCH_OPEN_MICROS_MAX),
         }
     }
 }
@@ -225,8 +233,8 @@ impl Store {
                 engine: RwLock::new(Arc::new(engine::EngineCache::default())),
                 ids: ids::IdGen::new(),
                 signed_in: Mutex::new(SignedIn::default()),
-                pg_batcher: pg::Batcher::new(),
-                sq_batcher: sq::Batcher::new(),
+                pg_batcher: pg::Batcher::new(options),
+                sq_batcher: sq::Batcher::new(options),
             }),
         };
         store.reload_cache().await?;

@@ -29,6 +29,10 @@ pub(crate) struct Batcher {
     joining: std::sync::atomic::AtomicUsize,
     /// Write commands inside the store now (queued, running or waiting for their commit).
     in_store: std::sync::atomic::AtomicUsize,
+    /// Past this many write commands inside the store, a new one is turned away.
+    in_store_max: usize,
+    /// How long a batch stays open for more members.
+    open_max: std::time::Duration,
     /// Batches committed and members they held, for tests and the crash test's evidence.
     stats: BatchCounters,
 }
@@ -63,11 +67,13 @@ impl Drop for Leaving<'_> {
 }
 
 impl Batcher {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(options: &crate::StoreOptions) -> Self {
         Batcher {
             open: tokio::sync::Mutex::new(None),
             joining: std::sync::atomic::AtomicUsize::new(0),
             in_store: std::sync::atomic::AtomicUsize::new(0),
+            in_store_max: options.write_commands_queued_max,
+            open_max: options.batch_open_max,
             stats: BatchCounters::default(),
         }
     }
@@ -111,7 +117,7 @@ pub(crate) async fn execute_grouped(
     use std::sync::atomic::Ordering::SeqCst;
     let inside = batcher.in_store.fetch_add(1, SeqCst) + 1;
     let _leaving = Leaving(&batcher.in_store);
-    if inside > limits::WRITE_COMMANDS_QUEUED_MAX {
+    if inside > batcher.in_store_max {
         return Err(StoreError::Overloaded { queued: inside - 1 });
     }
     if !batchable(&cmd) {
@@ -145,8 +151,7 @@ pub(crate) async fn execute_grouped(
     let close = broken
         || batcher.joining.load(SeqCst) == 0
         || batch.members >= limits::BATCH_COMMANDS_MAX
-        || batch.opened.elapsed()
-            >= std::time::Duration::from_micros(limits::BATCH_OPEN_MICROS_MAX);
+        || batch.opened.elapsed() >= batcher.open_max;
     let closing = if close { open.take() } else { None };
     drop(open);
     if let Some(batch) = closing {

@@ -258,6 +258,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
         &db.url,
         &StoreOptions {
             sqlite_busy_timeout: std::time::Duration::from_millis(100),
+            ..StoreOptions::default()
         },
     )
     .await
