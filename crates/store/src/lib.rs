@@ -117,6 +117,10 @@ pub struct StoreOptions {
     /// How long a batch stays open for more members after it began (default
     /// `limits::BATCH_OPEN_MICROS_MAX`).
     pub batch_open_max: std::time::Duration,
+    /// PostgreSQL: batches collected side by side, each for its own share of the persons (a
+    /// divisor of `limits::BALANCE_SHARDS`; default `limits::BATCH_LANES_PG`). SQLite has one
+    /// writer and one lane.
+    pub pg_lanes: u64,
 }
 
 impl Default for StoreOptions {
@@ -125,6 +129,7 @@ impl Default for StoreOptions {
             sqlite_busy_timeout: std::time::Duration::from_secs(limits::SQLITE_BUSY_TIMEOUT_SECS),
             write_commands_queued_max: limits::WRITE_COMMANDS_QUEUED_MAX,
             batch_open_max: std::time::Duration::from_micros(limits::BATCH_OPEN_MICROS_MAX),
+            pg_lanes: limits::BATCH_LANES_PG,
         }
     }
 }
@@ -195,6 +200,16 @@ impl Store {
 
     /// [`Store::connect`] with other options.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        if options.pg_lanes == 0 || limits::BALANCE_SHARDS % options.pg_lanes != 0 {
+            return Err(StoreError::bad(
+                "pg_lanes",
+                format!(
+                    "{} does not divide the {} balance shards",
+                    options.pg_lanes,
+                    limits::BALANCE_SHARDS
+                ),
+            ));
+        }
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(limits::POOL_CONNECTIONS_MAX)
@@ -233,8 +248,8 @@ impl Store {
                 engine: RwLock::new(Arc::new(engine::EngineCache::default())),
                 ids: ids::IdGen::new(),
                 signed_in: Mutex::new(SignedIn::default()),
-                pg_batcher: pg::Batcher::new(options),
-                sq_batcher: sq::Batcher::new(options),
+                pg_batcher: pg::Batcher::new(options, options.pg_lanes),
+                sq_batcher: sq::Batcher::new(options, 1),
             }),
         };
         store.reload_cache().await?;

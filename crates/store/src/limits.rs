@@ -39,6 +39,10 @@ pub const BATCH_COMMANDS_MAX: u64 = 64;
 /// Microseconds a batch stays open for more members after it began: bounds what the batch's
 /// first member waits for its answer beyond its own work (a chain step takes about a millisecond).
 pub const BATCH_OPEN_MICROS_MAX: u64 = 2_000;
+/// PostgreSQL: group-commit lanes, each collecting batches for its share of the persons. One
+/// lane runs every statement of a batch on one connection in turn; a few side by side keep both
+/// cores busy while one lane waits for a round trip or a flush. Must divide `BALANCE_SHARDS`.
+pub const BATCH_LANES_PG: u64 = 8;
 /// Fee lines in an upload that may share a batch; a larger one runs alone so that it cannot hold
 /// the other members' commit back.
 pub const BATCH_FEE_LINES_MAX: usize = 100;

@@ -1,6 +1,13 @@
 // Group commit: commands that arrive together share one database transaction and one durable
 // commit, each inside its own savepoint so that its refusal undoes only its own writes.
 //
+// Commands go to a lane by their person (`ledger::person_hash`); each lane collects its own
+// batches, so a few batches run side by side on PostgreSQL (SQLite, with one writer, has one
+// lane). A person's commands all take the same lane; the number of lanes divides the number of
+// balance shards and the shard is taken from the same hash, so two lanes never update the same
+// shard of a shared fund account, and the only row locks that can cross lanes are a mutual-aid
+// draw on a relative's account.
+//
 // There is no timer. A command that finds no open batch opens one; commands arriving while it
 // runs queue on the batch's mutex and join it one after another (a person's commands therefore
 // keep their order, and each takes its locks inside the shared transaction in the order of the
@@ -18,15 +25,11 @@
 // run alone.
 // Compiled once per backend; see lib.rs.
 
-/// The state of group commit for one store: the batch collecting members, and the counters
-/// that decide when it closes and when new commands are turned away.
+/// Group commit for one store: its lanes, and the count of write commands inside the store
+/// that turns new ones away when it is too high.
 #[derive(Debug)]
 pub(crate) struct Batcher {
-    /// The batch collecting members; `None` between batches.
-    open: tokio::sync::Mutex<Option<OpenBatch>>,
-    /// Commands waiting for `open` (they will join the batch): while any waits, a batch stays
-    /// open after its member finishes.
-    joining: std::sync::atomic::AtomicUsize,
+    lanes: Vec<Lane>,
     /// Write commands inside the store now (queued, running or waiting for their commit).
     in_store: std::sync::atomic::AtomicUsize,
     /// Past this many write commands inside the store, a new one is turned away.
@@ -35,6 +38,16 @@ pub(crate) struct Batcher {
     open_max: std::time::Duration,
     /// Batches committed and members they held, for tests and the crash test's evidence.
     stats: BatchCounters,
+}
+
+/// One lane: the batch collecting members and the commands waiting to join it.
+#[derive(Debug)]
+struct Lane {
+    /// The batch collecting members; `None` between batches.
+    open: tokio::sync::Mutex<Option<OpenBatch>>,
+    /// Commands waiting for `open` (they will join the batch): while any waits, a batch stays
+    /// open after its member finishes.
+    joining: std::sync::atomic::AtomicUsize,
 }
 
 /// Counters of group commit since the store opened.
@@ -67,10 +80,20 @@ impl Drop for Leaving<'_> {
 }
 
 impl Batcher {
-    pub(crate) fn new(options: &crate::StoreOptions) -> Self {
+    /// Group commit with `lanes` lanes (a divisor of `limits::BALANCE_SHARDS`; see the top of
+    /// this file).
+    pub(crate) fn new(options: &crate::StoreOptions, lanes: u64) -> Self {
+        assert!(
+            lanes > 0 && limits::BALANCE_SHARDS % lanes == 0,
+            "the lane count must divide the balance shards"
+        );
         Batcher {
-            open: tokio::sync::Mutex::new(None),
-            joining: std::sync::atomic::AtomicUsize::new(0),
+            lanes: (0..lanes)
+                .map(|_| Lane {
+                    open: tokio::sync::Mutex::new(None),
+                    joining: std::sync::atomic::AtomicUsize::new(0),
+                })
+                .collect(),
             in_store: std::sync::atomic::AtomicUsize::new(0),
             in_store_max: options.write_commands_queued_max,
             open_max: options.batch_open_max,
@@ -91,6 +114,27 @@ impl Batcher {
     /// Write commands inside the store now.
     pub(crate) fn in_store(&self) -> usize {
         self.in_store.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The person whose lane a command takes (sign-ins have none and take lane 0).
+fn person_of(cmd: &Command) -> &str {
+    match cmd {
+        Command::SignIn(_) | Command::SignOut(_) => "",
+        Command::RegisterOutpatient(c) => &c.psn_no,
+        Command::CancelRegistration(c)
+        | Command::CancelAdmission(c)
+        | Command::UndoDischarge(c) => &c.psn_no,
+        Command::UploadVisitInfo(c) => &c.psn_no,
+        Command::UploadFees(c) => c.lines.first().map_or("", |l| l.psn_no.as_str()),
+        Command::CancelFees(c) => &c.psn_no,
+        Command::Settle(c) => &c.psn_no,
+        Command::ReverseSettlement(c) => &c.psn_no,
+        Command::Admit(c) => &c.psn_no,
+        Command::Discharge(c) => &c.psn_no,
+        Command::UpdateAdmission(c) => &c.psn_no,
+        Command::Revoke(c) => &c.psn_no,
+        Command::UploadSetlList(_) => "",
     }
 }
 
@@ -123,9 +167,11 @@ pub(crate) async fn execute_grouped(
     if !batchable(&cmd) {
         return execute_alone(pool, writer, ctx, cmd, render).await;
     }
-    batcher.joining.fetch_add(1, SeqCst);
-    let joining = Leaving(&batcher.joining);
-    let mut open = batcher.open.lock().await;
+    let lane_count = batcher.lanes.len() as u64;
+    let lane = &batcher.lanes[(ledger::person_hash(person_of(&cmd)) % lane_count) as usize];
+    lane.joining.fetch_add(1, SeqCst);
+    let joining = Leaving(&lane.joining);
+    let mut open = lane.open.lock().await;
     drop(joining);
     if open.is_none() {
         let writer = match writer {
@@ -149,7 +195,7 @@ pub(crate) async fn execute_grouped(
         batch.members += 1;
     }
     let close = broken
-        || batcher.joining.load(SeqCst) == 0
+        || lane.joining.load(SeqCst) == 0
         || batch.members >= limits::BATCH_COMMANDS_MAX
         || batch.opened.elapsed() >= batcher.open_max;
     let closing = if close { open.take() } else { None };

@@ -52,6 +52,20 @@ impl Blocker {
     }
 }
 
+/// A second store on the test database with one lane (so that every command queues behind the
+/// blocked one) and `options` otherwise.
+async fn one_lane(db: &TestDb, options: StoreOptions) -> Store {
+    Store::connect_with(
+        &db.url,
+        &StoreOptions {
+            pg_lanes: 1,
+            ..options
+        },
+    )
+    .await
+    .expect("a second store on the same database")
+}
+
 /// A 2201 for `psn_no` (`insutype` from the fixture registry).
 fn registration(psn_no: &str, msgid: &str) -> Command {
     let insutype = if matches!(psn_no, "P003" | "P004") {
@@ -125,15 +139,14 @@ async fn commands_arriving_together_share_one_commit() {
         imported(&db).await;
         // A batch that stays open as long as commands wait to join (the default closes it after
         // a couple of milliseconds, which a debug build's six commands may exceed).
-        let patient = Store::connect_with(
-            &db.url,
-            &StoreOptions {
+        let patient = one_lane(
+            &db,
+            StoreOptions {
                 batch_open_max: std::time::Duration::from_secs(60),
                 ..StoreOptions::default()
             },
         )
-        .await
-        .expect("a second store on the same database");
+        .await;
         let before = counts(&db).await;
         // P003 first: on PostgreSQL it waits on the held lock inside the batch.
         let persons = ["P003", "P001", "P002", "P004", "P005", "P001"];
@@ -179,7 +192,9 @@ async fn a_refused_member_changes_nothing_for_the_others() {
             ("RF-2".to_string(), registration("P999", "RF-2")),
             ("RF-3".to_string(), registration("P002", "RF-3")),
         ];
-        let replies = together(&db, &db.store, commands).await;
+        let store = one_lane(&db, StoreOptions::default()).await;
+        let replies = together(&db, &store, commands).await;
+        store.close().await;
         let mut replies = replies.into_iter();
         for _ in 0..2 {
             fresh(replies.next().unwrap().expect("2201"));
@@ -214,7 +229,9 @@ async fn the_same_msgid_twice_in_one_batch_is_done_once() {
             ("DUP-1".to_string(), registration("P001", "DUP-1")),
             ("DUP-1".to_string(), registration("P001", "DUP-1")),
         ];
-        let replies = together(&db, &db.store, commands).await;
+        let store = one_lane(&db, StoreOptions::default()).await;
+        let replies = together(&db, &store, commands).await;
+        store.close().await;
         let texts: Vec<String> = replies
             .into_iter()
             .map(|r| r.expect("answered").response().to_string())
@@ -235,15 +252,14 @@ async fn the_same_msgid_twice_in_one_batch_is_done_once() {
 async fn past_the_queue_bound_a_command_is_turned_away_at_once() {
     on_both(|db| async move {
         imported(&db).await;
-        let small = Store::connect_with(
-            &db.url,
-            &StoreOptions {
+        let small = one_lane(
+            &db,
+            StoreOptions {
                 write_commands_queued_max: 2,
                 ..StoreOptions::default()
             },
         )
-        .await
-        .expect("a second store on the same database");
+        .await;
         let before = counts(&db).await;
         let blocker = Blocker::hold(&db).await;
         let mut tasks = Vec::new();
@@ -291,6 +307,40 @@ async fn past_the_queue_bound_a_command_is_turned_away_at_once() {
         let after = counts(&db).await;
         assert_eq!(count(&after, "visit"), count(&before, "visit") + 2);
         small.close().await;
+        db
+    })
+    .await;
+}
+
+/// PostgreSQL runs a lane per share of the persons: while one person's command waits on a lock
+/// inside its lane's batch, another lane's commands commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_lane_commits_while_one_waits() {
+    on_postgres(|db| async move {
+        imported(&db).await;
+        let blocker = Blocker::hold(&db).await;
+        let store = db.store.clone();
+        let cmd = registration("P003", "LANE-0");
+        let env0 = env(CLINIC, "LANE-0", "2201", &format!("{cmd:?}"));
+        let waiting = tokio::spawn(async move { store.execute(&env0, cmd, &render).await });
+        wait_until(&db.store, |stats| stats.in_store >= 1).await;
+        // Of four other persons, those in another lane than P003's answer while it waits.
+        let mut answered = 0;
+        for (i, psn_no) in ["P001", "P002", "P004", "P005"].iter().enumerate() {
+            let msgid = format!("LANE-{}", i + 1);
+            let cmd = registration(psn_no, &msgid);
+            let env = env(CLINIC, &msgid, "2201", &format!("{cmd:?}"));
+            let store = db.store.clone();
+            let task = tokio::spawn(async move { store.execute(&env, cmd, &render).await });
+            if let Ok(reply) = tokio::time::timeout(std::time::Duration::from_secs(2), task).await {
+                fresh(reply.unwrap().expect("2201 in another lane"));
+                answered += 1;
+            }
+        }
+        assert!(answered >= 1, "no other lane committed while P003 waited");
+        assert!(!waiting.is_finished());
+        blocker.release().await;
+        fresh(waiting.await.unwrap().expect("P003's 2201 after the lock"));
         db
     })
     .await;
