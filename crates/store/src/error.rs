@@ -74,6 +74,10 @@ pub enum StoreError {
         /// Write commands inside the store when this one arrived.
         queued: usize,
     },
+    /// A simulated crash ([`crate::CrashPoint`]) stopped this store: the command's batch may or
+    /// may not have committed, as with a real crash; open a new store to carry on.
+    #[error("the store stopped (a simulated crash); whether the command took effect is unknown")]
+    Crashed,
 }
 
 impl StoreError {

@@ -121,6 +121,37 @@ pub struct StoreOptions {
     /// divisor of `limits::BALANCE_SHARDS`; default `limits::BATCH_LANES_PG`). SQLite has one
     /// writer and one lane.
     pub pg_lanes: u64,
+    /// The fault simulator's hook: asked at each [`CrashPoint`] of every batch; when it answers
+    /// true the store behaves as if its process died there (see [`CrashPoint`]). `None` in
+    /// production.
+    pub crash_hook: Option<CrashHook>,
+}
+
+/// A point inside a batch where the fault simulator may crash the store. After a crash the
+/// store answers every command with [`StoreError::Crashed`]; the simulator opens a new one on
+/// the same database, as a restarted process would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// Every member ran; the transaction is open and is lost (the database rolls it back).
+    BeforeCommit {
+        /// Commands in the batch.
+        members: u64,
+    },
+    /// The batch committed; its members are never answered.
+    AfterCommit {
+        /// Commands in the batch.
+        members: u64,
+    },
+}
+
+/// The fault simulator's hook ([`StoreOptions::crash_hook`]).
+#[derive(Clone)]
+pub struct CrashHook(pub Arc<dyn Fn(CrashPoint) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for CrashHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CrashHook")
+    }
 }
 
 impl Default for StoreOptions {
@@ -130,6 +161,7 @@ impl Default for StoreOptions {
             write_commands_queued_max: limits::WRITE_COMMANDS_QUEUED_MAX,
             batch_open_max: std::time::Duration::from_micros(limits::BATCH_OPEN_MICROS_MAX),
             pg_lanes: limits::BATCH_LANES_PG,
+            crash_hook: None,
         }
     }
 }

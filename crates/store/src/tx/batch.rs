@@ -38,6 +38,10 @@ pub(crate) struct Batcher {
     open_max: std::time::Duration,
     /// Batches committed and members they held, for tests and the crash test's evidence.
     stats: BatchCounters,
+    /// The fault simulator's hook, asked at each [`crate::CrashPoint`].
+    crash_hook: Option<crate::CrashHook>,
+    /// Set once a simulated crash struck: the "process" is gone and answers nothing more.
+    crashed: std::sync::atomic::AtomicBool,
 }
 
 /// One lane: the batch collecting members and the commands waiting to join it.
@@ -64,10 +68,20 @@ struct OpenBatch {
     tx: Tx<'static>,
     members: u64,
     opened: std::time::Instant,
-    /// `Some(true)` once committed, `Some(false)` once rolled back.
-    done: std::sync::Arc<tokio::sync::watch::Sender<Option<bool>>>,
+    /// How the batch ended, once it has.
+    done: std::sync::Arc<tokio::sync::watch::Sender<Option<BatchEnd>>>,
     /// SQLite: the single writer's lock, held from `BEGIN` to `COMMIT`.
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// How a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BatchEnd {
+    Committed,
+    RolledBack,
+    /// A simulated crash struck it ([`crate::CrashPoint`]): committed or not as the point says,
+    /// and nobody is answered.
+    Crashed,
 }
 
 /// Decrements a counter when a command leaves the store, however it leaves.
@@ -95,6 +109,8 @@ impl Batcher {
                 })
                 .collect(),
             in_store: std::sync::atomic::AtomicUsize::new(0),
+            crash_hook: options.crash_hook.clone(),
+            crashed: std::sync::atomic::AtomicBool::new(false),
             in_store_max: options.write_commands_queued_max,
             open_max: options.batch_open_max,
             stats: BatchCounters::default(),
@@ -159,6 +175,9 @@ pub(crate) async fn execute_grouped(
     render: &(dyn Fn(&Outcome) -> String + Send + Sync),
 ) -> Result<Reply, StoreError> {
     use std::sync::atomic::Ordering::SeqCst;
+    if batcher.crashed.load(SeqCst) {
+        return Err(StoreError::Crashed);
+    }
     let inside = batcher.in_store.fetch_add(1, SeqCst) + 1;
     let _leaving = Leaving(&batcher.in_store);
     if inside > batcher.in_store_max {
@@ -203,14 +222,17 @@ pub(crate) async fn execute_grouped(
     if let Some(batch) = closing {
         finish(batcher, batch, !broken).await;
     }
-    let committed = match done.wait_for(Option::is_some).await {
-        Ok(state) => *state == Some(true),
+    let end = match done.wait_for(Option::is_some).await {
+        Ok(state) => *state,
         // The sender lives in the batch, which always ends by sending; a dropped sender means it
         // ended without (a panic in another member): treat as not committed.
-        Err(_) => false,
+        Err(_) => None,
     };
     match member {
-        Ok(Some((outcome, response))) if committed => Ok(Reply::Fresh { outcome, response }),
+        _ if end == Some(BatchEnd::Crashed) => Err(StoreError::Crashed),
+        Ok(Some((outcome, response))) if end == Some(BatchEnd::Committed) => {
+            Ok(Reply::Fresh { outcome, response })
+        }
         // Refused, a twin, or the batch did not commit: decide alone on committed data.
         _ => execute_alone(pool, writer, ctx, cmd, render).await,
     }
@@ -273,6 +295,20 @@ async fn finish(batcher: &Batcher, batch: OpenBatch, commit: bool) {
         _writer,
         ..
     } = batch;
+    let strikes = |point: crate::CrashPoint| {
+        batcher
+            .crash_hook
+            .as_ref()
+            .is_some_and(|hook| (hook.0)(point))
+    };
+    if commit && members > 0 && strikes(crate::CrashPoint::BeforeCommit { members }) {
+        // The process dies with the transaction open: the database rolls it back.
+        batcher.crashed.store(true, SeqCst);
+        drop(tx);
+        drop(_writer);
+        done.send_replace(Some(BatchEnd::Crashed));
+        return;
+    }
     let committed = if commit && members > 0 {
         tx.commit().await.is_ok()
     } else {
@@ -285,6 +321,16 @@ async fn finish(batcher: &Batcher, batch: OpenBatch, commit: bool) {
         batcher.stats.batches.fetch_add(1, SeqCst);
         batcher.stats.members.fetch_add(members, SeqCst);
         batcher.stats.largest.fetch_max(members, SeqCst);
+        if strikes(crate::CrashPoint::AfterCommit { members }) {
+            // Durable, but the process dies before anyone is answered.
+            batcher.crashed.store(true, SeqCst);
+            done.send_replace(Some(BatchEnd::Crashed));
+            return;
+        }
     }
-    done.send_replace(Some(committed));
+    done.send_replace(Some(if committed {
+        BatchEnd::Committed
+    } else {
+        BatchEnd::RolledBack
+    }));
 }

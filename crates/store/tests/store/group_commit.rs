@@ -345,3 +345,78 @@ async fn another_lane_commits_while_one_waits() {
     })
     .await;
 }
+
+/// The fault simulator's crash points: before the commit nothing of the batch survives, after it
+/// everything does and a retry of the same message gets the stored answer; either way the
+/// crashed store answers nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_inside_a_batch_keeps_all_or_nothing() {
+    on_both(|db| async move {
+        imported(&db).await;
+        for point in ["before", "after"] {
+            let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let hook_fired = fired.clone();
+            let crashing = one_lane(
+                &db,
+                StoreOptions {
+                    batch_open_max: std::time::Duration::from_secs(60),
+                    crash_hook: Some(CrashHook(std::sync::Arc::new(move |at| {
+                        let strikes = match at {
+                            CrashPoint::BeforeCommit { .. } => point == "before",
+                            CrashPoint::AfterCommit { .. } => point == "after",
+                        };
+                        strikes && !hook_fired.swap(true, std::sync::atomic::Ordering::SeqCst)
+                    }))),
+                    ..StoreOptions::default()
+                },
+            )
+            .await;
+            let before = counts(&db).await;
+            let commands: Vec<(String, Command)> = ["P003", "P001", "P002"]
+                .iter()
+                .map(|p| {
+                    let msgid = format!("CR-{point}-{p}");
+                    (msgid.clone(), registration(p, &msgid))
+                })
+                .collect();
+            let replies = together(&db, &crashing, commands.clone()).await;
+            assert!(fired.load(std::sync::atomic::Ordering::SeqCst));
+            for reply in replies {
+                assert!(
+                    matches!(reply, Err(StoreError::Crashed)),
+                    "[{}] {point}: {reply:?}",
+                    db.label
+                );
+            }
+            let (msgid, cmd) = commands[1].clone();
+            let after_crash = crashing
+                .execute(
+                    &env(CLINIC, &msgid, "2201", &format!("{cmd:?}")),
+                    cmd,
+                    &render,
+                )
+                .await;
+            assert!(matches!(after_crash, Err(StoreError::Crashed)));
+            crashing.close().await;
+
+            // The restarted process: the database says what happened.
+            let after = counts(&db).await;
+            let added = if point == "before" { 0 } else { 3 };
+            assert_eq!(count(&after, "visit"), count(&before, "visit") + added);
+            assert_eq!(
+                count(&after, "idempotency"),
+                count(&before, "idempotency") + added
+            );
+            for (msgid, cmd) in commands {
+                let retry = exec(&db, CLINIC, &msgid, "2201", cmd).await.expect("retry");
+                match (point, retry) {
+                    ("before", Reply::Fresh { .. }) | ("after", Reply::Replayed { .. }) => {}
+                    (_, other) => panic!("[{}] {point}: the retry gave {other:?}", db.label),
+                }
+            }
+            assert_balanced(&db).await;
+        }
+        db
+    })
+    .await;
+}
