@@ -59,13 +59,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 /// The two backends; every query is compiled once for each (see the module docs).
 macro_rules! backend {
-    ($name:ident, $db:ty, $is_pg:expr) => {
+    ($name:ident, $db:ty, $is_pg:expr, $rows:literal) => {
         #[allow(clippy::too_many_arguments)]
         pub(crate) mod $name {
             pub(crate) type Db = $db;
             pub(crate) const IS_PG: bool = $is_pg;
             include!("tx/common.rs");
             include!("tx/import.rs");
+            include!($rows);
             include!("tx/execute.rs");
             include!("tx/batch.rs");
             include!("tx/visit.rs");
@@ -82,8 +83,8 @@ macro_rules! backend {
         }
     };
 }
-backend!(pg, sqlx::Postgres, true);
-backend!(sq, sqlx::Sqlite, false);
+backend!(pg, sqlx::Postgres, true, "tx/rows_pg.rs");
+backend!(sq, sqlx::Sqlite, false, "tx/rows_sq.rs");
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,6 +29,9 @@ pub const PRICE_MICRO_MAX: i64 = 10_000_000_000_000;
 pub const COUNT_E4_MAX: i64 = 10_000_000_000;
 /// Rows in one registry file: bounds import memory (a province is ~50 million people; import in parts).
 pub const REGISTRY_ROWS_PER_FILE_MAX: usize = 20_000_000;
+/// PostgreSQL: rows in one unnested multi-row insert (each column is one array parameter): bounds
+/// one message's size during a registry import; a command's inserts are far smaller.
+pub const UNNEST_ROWS_MAX: usize = 50_000;
 /// Bound parameters in one multi-row statement: SQLite allows 32766, PostgreSQL 65535.
 pub const STATEMENT_PARAMS_MAX: usize = 30_000;
 /// Connections in the pool: a 2-core server gains nothing from more concurrent transactions.
