@@ -69,7 +69,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
+say() { echo "== $(date -u +%H:%M:%S) (load average $(cut -d" " -f1 /proc/loadavg)) $*" >&2; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # a ÷ b with two decimals (benchmark ratios, never money).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
