@@ -180,7 +180,7 @@ pub enum LoadError {
 pub(crate) struct Shared {
     client: Client,
     population: Arc<Population>,
-    pub(crate) config: LoadConfig,
+    config: LoadConfig,
     deadline: Instant,
     chains_started: AtomicU64,
     sequence: AtomicU64,
