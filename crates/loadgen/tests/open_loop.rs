@@ -184,7 +184,8 @@ async fn a_chain_waiting_for_a_slot_counts_the_wait_from_its_intended_start() {
     let report = summary.open_loop.clone().unwrap();
     assert_eq!(report.chains_scheduled, 10);
     assert_eq!(report.queued_starts, 9, "{report:?}");
-    assert_eq!(report.late_starts, 9, "{report:?}");
+    // The nine queued chains are late; the first one too when the machine is busy.
+    assert!((9..=10).contains(&report.late_starts), "{report:?}");
     assert_eq!(report.in_flight_peak, 1);
     assert!(summary.elapsed >= Duration::from_millis(1_000));
     let registration = &summary.stats.latency["2201"];
