@@ -85,9 +85,9 @@ impl Faults {
     /// Overrides from `name=permille,…` (e.g. `crash=20,lost_answer=0`).
     pub fn parse_overrides(&mut self, text: &str) -> Result<(), SimError> {
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = part
-                .split_once('=')
-                .ok_or_else(|| SimError::setup(format!("--faults {part:?}: expected name=permille")))?;
+            let (name, value) = part.split_once('=').ok_or_else(|| {
+                SimError::setup(format!("--faults {part:?}: expected name=permille"))
+            })?;
             let value: u32 = value
                 .trim()
                 .parse()
@@ -102,7 +102,9 @@ impl Faults {
                 .iter_mut()
                 .find(|(n, _)| *n == name.trim())
                 .ok_or_else(|| {
-                    SimError::setup(format!("--faults: unknown fault {name:?} (known: {names:?})"))
+                    SimError::setup(format!(
+                        "--faults: unknown fault {name:?} (known: {names:?})"
+                    ))
                 })?;
             *slot.1 = value;
         }

@@ -203,6 +203,9 @@ struct Op {
 pub struct Simulator {
     config: SimConfig,
     rng: StdRng,
+    /// Draws which old settlements a check rereads: apart from `rng`, so that how much is
+    /// checked never changes what is sent.
+    check_rng: StdRng,
     db: Option<Database>,
     system: Option<System>,
     population: Population,
@@ -218,12 +221,17 @@ pub struct Simulator {
     /// Each institution's ledger balance as the oracle computes it.
     balances: BTreeMap<usize, i64>,
     next_msg: u64,
+    /// Message ids of the checks' 5203 queries: apart from `next_msg`, like `check_rng`.
+    next_query: u64,
     next_seq: u64,
     step: u64,
     now: String,
     summary: Summary,
     started: Instant,
 }
+
+/// Mixed into the seed for the checks' own random stream.
+const CHECK_STREAM: u64 = 0x5eed_c4ec_0000_0001;
 
 /// The result of applying operations: a broken invariant.
 type Checked = Result<(), SimError>;
@@ -294,6 +302,7 @@ impl Simulator {
         Ok(Simulator {
             config: config.clone(),
             rng: StdRng::seed_from_u64(config.seed),
+            check_rng: StdRng::seed_from_u64(config.seed ^ CHECK_STREAM),
             db: Some(db),
             system: Some(system),
             population,
@@ -306,6 +315,7 @@ impl Simulator {
             n_reversals: 0,
             balances,
             next_msg: 0,
+            next_query: 0,
             next_seq: 0,
             step: 0,
             now: format!("{} 00:00:01", today.format("%Y-%m-%d")),
@@ -325,7 +335,9 @@ impl Simulator {
     }
 
     fn system(&self) -> &System {
-        self.system.as_ref().expect("the system is open until finish")
+        self.system
+            .as_ref()
+            .expect("the system is open until finish")
     }
 
     /// Runs `n` more operations, checking after every step (or every `check_every` steps).
@@ -568,7 +580,11 @@ impl Simulator {
         body: Bytes,
     ) -> Op {
         let psn_no = c
-            .map(|c| self.population.patients[self.chains[c].patient].psn_no.as_str())
+            .map(|c| {
+                self.population.patients[self.chains[c].patient]
+                    .psn_no
+                    .as_str()
+            })
             .unwrap_or("-");
         let line = format!(
             "{} {infno}{} {} {psn_no} {msgid}",
@@ -598,14 +614,7 @@ impl Simulator {
         if self.chains[c].pending.is_none() && self.chains[c].barred.is_some() && self.roll(500) {
             let msg = self.chains[c].barred.take().expect("checked");
             self.summary.fault("late delivery");
-            return vec![self.op(
-                Some(c),
-                site,
-                What::Late,
-                msg.infno,
-                msg.msgid,
-                msg.body,
-            )];
+            return vec![self.op(Some(c), site, What::Late, msg.infno, msg.msgid, msg.body)];
         }
         if let Some(lost) = self.chains[c].pending {
             let plan_idx = self.chains[c].at;
@@ -658,7 +667,8 @@ impl Simulator {
                 let msg = self.chains[c].msgs[settle_idx].clone().expect("settled");
                 let msgid = self.msgid(site);
                 let visit = self.visit(&self.chains[c]);
-                let body = visit.envelope("2601", &msgid, visit.revoke_input(&msg.msgid, msg.infno));
+                let body =
+                    visit.envelope("2601", &msgid, visit.revoke_input(&msg.msgid, msg.infno));
                 self.chains[c].undone = Some(Undo::Revoke {
                     msgid: msg.msgid,
                     infno: msg.infno,
@@ -780,8 +790,10 @@ impl Simulator {
         };
         let body = visit.envelope("2601", &msgid, visit.revoke_input(&never, oinfno));
         let mut op = self.op(None, site, What::Phantom, "2601", msgid, body);
-        op.line
-            .push_str(&format!(" omsgid {never} ({oinfno}, {})", visit.patient.psn_no));
+        op.line.push_str(&format!(
+            " omsgid {never} ({oinfno}, {})",
+            visit.patient.psn_no
+        ));
         op
     }
 
@@ -1177,6 +1189,13 @@ impl Simulator {
     /// reversals, each institution's balance, and the settlements the step touched plus a
     /// sample of the others (all of them when `full`) read back through 5203.
     async fn check(&mut self, touched: &BTreeSet<usize>, full: bool) -> Checked {
+        let started = Instant::now();
+        let result = self.check_inner(touched, full).await;
+        self.summary.checking += started.elapsed();
+        result
+    }
+
+    async fn check_inner(&mut self, touched: &BTreeSet<usize>, full: bool) -> Checked {
         let store = self.system().store().clone();
         let report = store
             .check_ledger()
@@ -1191,10 +1210,7 @@ impl Simulator {
                 "settlement count",
                 format!(
                     "the ledger holds {} settlements and {} reversals; {} and {} were committed",
-                    report.n_settlements,
-                    report.n_reversals,
-                    self.n_settlements,
-                    self.n_reversals
+                    report.n_settlements, report.n_reversals, self.n_settlements, self.n_reversals
                 ),
             ));
         }
@@ -1224,7 +1240,7 @@ impl Simulator {
             reread.extend(0..self.known.len());
         } else if !self.known.is_empty() {
             for _ in 0..self.config.sample_checks {
-                reread.insert(self.rng.random_range(0..self.known.len()));
+                reread.insert(self.check_rng.random_range(0..self.known.len()));
             }
         }
         for k in reread {
@@ -1237,7 +1253,11 @@ impl Simulator {
     /// reversal state the hospital was told.
     async fn reread(&mut self, k: usize) -> Checked {
         let known = self.known[k].clone();
-        let msgid = self.msgid(known.site);
+        self.next_query += 1;
+        let msgid = format!(
+            "{}Q{:0>17}",
+            self.population.sites[known.site].fixmedins_code, self.next_query
+        );
         let site = &self.population.sites[known.site];
         let patient = self
             .population

@@ -58,6 +58,8 @@ pub struct Summary {
     pub log: Vec<String>,
     /// Wall time of the run (without the city's setup).
     pub elapsed: Duration,
+    /// Of which spent in the checks.
+    pub checking: Duration,
 }
 
 impl Summary {
@@ -92,13 +94,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "seed {} on {}: {} operations in {} steps, {} ms ({} ops/s)",
+            "seed {} on {}: {} operations in {} steps, {} ms ({} ops/s; {} ms of it in checks)",
             self.seed,
             self.db,
             self.ops,
             self.steps,
             self.elapsed.as_millis(),
-            self.ops_per_second()
+            self.ops_per_second(),
+            self.checking.as_millis()
         )?;
         writeln!(
             f,
