@@ -88,7 +88,7 @@ enum Lost {
     Answer,
 }
 
-/// How a settlement was undone (for sending it again).
+/// A way to undo a settlement.
 #[derive(Debug, Clone)]
 enum Undo {
     Reversal { setl_id: String, mdtrt_id: String },
@@ -117,7 +117,6 @@ struct Chain {
     settlement: Option<usize>,
     /// A message revoked before it arrived, which may still arrive late.
     barred: Option<Msg>,
-    undone: Option<Undo>,
     done: bool,
 }
 
@@ -523,7 +522,6 @@ impl Simulator {
             pending: None,
             settlement: None,
             barred: None,
-            undone: None,
             done: false,
         });
     }
@@ -659,7 +657,6 @@ impl Simulator {
                 let msgid = self.msgid(site);
                 let visit = self.visit(&self.chains[c]);
                 let body = visit.envelope(infno, &msgid, visit.reversal_input(&mdtrt_id, &setl_id));
-                self.chains[c].undone = Some(Undo::Reversal { setl_id, mdtrt_id });
                 vec![self.op(Some(c), site, What::Reverse, infno, msgid, body)]
             }
             Step::RevokeSettlement => {
@@ -669,10 +666,6 @@ impl Simulator {
                 let visit = self.visit(&self.chains[c]);
                 let body =
                     visit.envelope("2601", &msgid, visit.revoke_input(&msg.msgid, msg.infno));
-                self.chains[c].undone = Some(Undo::Revoke {
-                    msgid: msg.msgid,
-                    infno: msg.infno,
-                });
                 vec![self.op(Some(c), site, What::RevokeSettlement, "2601", msgid, body)]
             }
             Step::Conflict => {
@@ -683,7 +676,21 @@ impl Simulator {
                 vec![self.op(Some(c), site, What::Conflict, msg.infno, msg.msgid, body)]
             }
             Step::UndoAgain => {
-                let undo = self.chains[c].undone.clone().expect("undone");
+                // Undone once, by a reversal or a 2601: a second undo of either kind is refused.
+                let settle_idx = self.settle_idx(c);
+                let settle = self.chains[c].msgs[settle_idx].clone().expect("settled");
+                let known = &self.known[self.chains[c].settlement.expect("settled")];
+                let undo = if self.rng.random_range(0..2) == 0 {
+                    Undo::Reversal {
+                        setl_id: known.setl_id.clone(),
+                        mdtrt_id: known.mdtrt_id.clone(),
+                    }
+                } else {
+                    Undo::Revoke {
+                        msgid: settle.msgid,
+                        infno: settle.infno,
+                    }
+                };
                 let msgid = self.msgid(site);
                 self.summary.fault("undo again");
                 let visit = self.visit(&self.chains[c]);
