@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     check_every: u64,
     /// Fault rates overriding the defaults, in permille: `crash=20,lost_answer=0,…` (names:
-    /// crash, lost_request, lost_answer, duplicate, revoke_lost, conflict, reorder, reversal,
+    /// crash, crash_in_flight, lost_request, lost_answer, duplicate, revoke_lost, conflict, reorder, reversal,
     /// undo_again, phantom_revoke).
     #[arg(long)]
     faults: Option<String>,

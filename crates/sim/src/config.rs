@@ -9,6 +9,10 @@ pub struct Faults {
     /// Per step: the process crashes (router and store dropped, a new store opened on the same
     /// database) before the step's operations.
     pub crash: u32,
+    /// Per step of chain messages only: the process crashes while the step's requests are in
+    /// flight. Every answer of the step is lost; a request that got no answer is in doubt (it
+    /// may or may not have committed) until the hospital's retry settles it.
+    pub crash_in_flight: u32,
     /// Per message of a chain: the request never reaches the server.
     pub lost_request: u32,
     /// Per message of a chain: the server acts but the answer never reaches the hospital.
@@ -36,6 +40,7 @@ impl Default for Faults {
     fn default() -> Self {
         Faults {
             crash: 8,
+            crash_in_flight: 8,
             lost_request: 30,
             lost_answer: 40,
             duplicate: 30,
@@ -54,6 +59,7 @@ impl Faults {
     pub fn none() -> Faults {
         Faults {
             crash: 0,
+            crash_in_flight: 0,
             lost_request: 0,
             lost_answer: 0,
             duplicate: 0,
@@ -67,9 +73,10 @@ impl Faults {
     }
 
     /// Every fault with its name, in a fixed order.
-    pub fn fields_mut(&mut self) -> [(&'static str, &mut u32); 10] {
+    pub fn fields_mut(&mut self) -> [(&'static str, &mut u32); 11] {
         [
             ("crash", &mut self.crash),
+            ("crash_in_flight", &mut self.crash_in_flight),
             ("lost_request", &mut self.lost_request),
             ("lost_answer", &mut self.lost_answer),
             ("duplicate", &mut self.duplicate),

@@ -79,6 +79,8 @@ struct Msg {
     executed: bool,
     /// The first successful answer's output.
     output: Option<String>,
+    /// Sent when the process crashed and never answered: it may or may not have committed.
+    in_doubt: bool,
 }
 
 /// Why the hospital does not know what became of its last message.
@@ -229,6 +231,12 @@ pub struct Simulator {
     started: Instant,
 }
 
+/// A task that sends one message.
+type CallHandle = tokio::task::JoinHandle<Result<Reply, String>>;
+
+/// At most this many turns of the scheduler pass before a crash in flight.
+const CRASH_TURNS_MAX: u32 = 6;
+
 /// Mixed into the seed for the checks' own random stream.
 const CHECK_STREAM: u64 = 0x5eed_c4ec_0000_0001;
 
@@ -356,10 +364,20 @@ impl Simulator {
             } else {
                 None
             };
-            let replies = self.send(&ops).await?;
+            let crashing = !solo
+                && ops.iter().all(|op| matches!(op.what, What::Step { .. }))
+                && self.roll(self.config.faults.crash_in_flight);
             let mut touched = BTreeSet::new();
-            for (op, reply) in ops.iter().zip(replies) {
-                self.apply(op, reply, &mut touched)?;
+            if crashing {
+                let replies = self.send_and_crash(&ops).await?;
+                for (op, reply) in ops.iter().zip(replies) {
+                    self.apply_crashed(op, reply, &mut touched)?;
+                }
+            } else {
+                let replies = self.send(&ops).await?;
+                for (op, reply) in ops.iter().zip(replies) {
+                    self.apply(op, reply, &mut touched)?;
+                }
             }
             if let Some(before) = counts {
                 let after = self.row_counts().await?;
@@ -373,7 +391,9 @@ impl Simulator {
             }
             self.chains.retain(|c| !c.done);
             self.busy = self.chains.iter().map(|c| c.patient).collect();
-            if self.step % self.config.check_every == 0 {
+            if crashing {
+                self.check(&touched, true).await?;
+            } else if self.step % self.config.check_every == 0 {
                 self.check(&touched, false).await?;
             }
         }
@@ -563,6 +583,7 @@ impl Simulator {
             body,
             executed: false,
             output: None,
+            in_doubt: false,
         };
         self.chains[c].msgs[plan_idx] = Some(msg.clone());
         msg
@@ -619,7 +640,9 @@ impl Simulator {
             let msg = self.chains[c].msgs[plan_idx]
                 .clone()
                 .expect("a lost message was built");
-            if REVOCABLE.contains(&msg.infno) && self.roll(faults.revoke_lost) {
+            // A message in doubt is retried: its 2601 would leave the oracle not knowing what
+            // was undone.
+            if !msg.in_doubt && REVOCABLE.contains(&msg.infno) && self.roll(faults.revoke_lost) {
                 let msgid = self.msgid(site);
                 let visit = self.visit(&self.chains[c]);
                 let input = visit.revoke_input(&msg.msgid, msg.infno);
@@ -806,7 +829,8 @@ impl Simulator {
 
     // ---- Sending -----------------------------------------------------------------------------
 
-    async fn send(&mut self, ops: &[Op]) -> Result<Vec<Option<Reply>>, SimError> {
+    /// Starts every delivered operation of a step on its own task.
+    fn spawn_calls(&mut self, ops: &[Op]) -> Vec<Option<CallHandle>> {
         let mut calls = Vec::with_capacity(ops.len());
         for op in ops {
             let kind = if op.deliver {
@@ -823,6 +847,11 @@ impl Simulator {
                 ))
             }));
         }
+        calls
+    }
+
+    async fn send(&mut self, ops: &[Op]) -> Result<Vec<Option<Reply>>, SimError> {
+        let calls = self.spawn_calls(ops);
         let mut replies = Vec::with_capacity(ops.len());
         for (op, call) in ops.iter().zip(calls) {
             let reply = match call {
@@ -838,6 +867,83 @@ impl Simulator {
             replies.push(reply);
         }
         Ok(replies)
+    }
+
+    /// Sends a step's operations and crashes the process while they are in flight: after a few
+    /// turns of the scheduler (drawn from the seed; what the requests reach by then is up to
+    /// the machine) the store is closed — transactions under way finish, the others fail — and
+    /// reopened. Each answer is what the dying process sent, or the reason none came.
+    async fn send_and_crash(
+        &mut self,
+        ops: &[Op],
+    ) -> Result<Vec<Option<Result<Reply, String>>>, SimError> {
+        self.summary.crashes += 1;
+        self.summary.fault("crash in flight");
+        let line = format!("{} crash in flight", self.step);
+        self.summary.op_digest.add(&line);
+        if self.config.keep_log {
+            self.summary.log.push(line);
+        }
+        let turns = self.rng.random_range(0..CRASH_TURNS_MAX);
+        let calls = self.spawn_calls(ops);
+        for _ in 0..turns {
+            tokio::task::yield_now().await;
+        }
+        self.system
+            .as_mut()
+            .expect("the system is open until finish")
+            .crash()
+            .await?;
+        let mut replies = Vec::with_capacity(ops.len());
+        for call in calls {
+            replies.push(match call {
+                None => None,
+                Some(handle) => Some(match handle.await {
+                    Ok(reply) => reply,
+                    Err(e) => Err(format!("the call panicked: {e}")),
+                }),
+            });
+        }
+        Ok(replies)
+    }
+
+    /// Applies an answer of a step the process crashed in: the hospital sees none of them; an
+    /// answer that came is known to the oracle, a failed call leaves its message in doubt.
+    fn apply_crashed(
+        &mut self,
+        op: &Op,
+        reply: Option<Result<Reply, String>>,
+        touched: &mut BTreeSet<usize>,
+    ) -> Checked {
+        // Which calls the crash cut off depends on the machine: the digest takes none of it.
+        self.summary.answer_digest.add("crashed");
+        let mut hidden = op.clone();
+        hidden.show = false;
+        let digest = std::mem::take(&mut self.summary.answer_digest);
+        let result = match reply {
+            None => self.apply(&hidden, None, touched),
+            Some(Ok(reply)) if reply.status == 200 => {
+                *self.summary.in_flight.entry("answered").or_default() += 1;
+                self.apply(&hidden, Some(reply), touched)
+            }
+            Some(_) => {
+                *self.summary.in_flight.entry("cut off").or_default() += 1;
+                let c = op.chain.expect("a chain operation");
+                let What::Step { plan_idx } = op.what else {
+                    unreachable!("only chain messages are sent in a crashing step")
+                };
+                let msg = self.chains[c].msgs[plan_idx].as_mut().expect("built");
+                if !msg.executed {
+                    msg.in_doubt = true;
+                }
+                if self.chains[c].pending.is_none() {
+                    self.chains[c].pending = Some(Lost::Answer);
+                }
+                Ok(())
+            }
+        };
+        self.summary.answer_digest = digest;
+        result
     }
 
     // ---- Applying answers ------------------------------------------------------------------
@@ -984,9 +1090,17 @@ impl Simulator {
                 return Ok(());
             }
         } else {
+            if msg.in_doubt {
+                *self
+                    .summary
+                    .in_flight
+                    .entry("in doubt, settled")
+                    .or_default() += 1;
+            }
             self.first_answer(op, c, &output, touched)?;
             let slot = self.chains[c].msgs[plan_idx].as_mut().expect("built");
             slot.executed = true;
+            slot.in_doubt = false;
             slot.output = Some(output.clone());
             if op.twin {
                 return Ok(());
@@ -1212,12 +1326,31 @@ impl Simulator {
         if !report.is_balanced() {
             return Err(self.violation("check_ledger", report.problems.join("; ")));
         }
-        if report.n_settlements != self.n_settlements || report.n_reversals != self.n_reversals {
+        // Settlements sent when the process crashed may or may not be there until retried.
+        let in_doubt: Vec<usize> = self
+            .chains
+            .iter()
+            .filter(|chain| {
+                chain
+                    .msgs
+                    .iter()
+                    .flatten()
+                    .any(|m| m.in_doubt && matches!(m.infno, "2207" | "2304"))
+            })
+            .map(|chain| chain.site)
+            .collect();
+        let n_doubt = i64::try_from(in_doubt.len()).unwrap_or(i64::MAX);
+        let settlements_ok =
+            (self.n_settlements..=self.n_settlements + n_doubt).contains(&report.n_settlements);
+        if !settlements_ok || report.n_reversals != self.n_reversals {
             return Err(self.violation(
                 "settlement count",
                 format!(
-                    "the ledger holds {} settlements and {} reversals; {} and {} were committed",
-                    report.n_settlements, report.n_reversals, self.n_settlements, self.n_reversals
+                    "the ledger holds {} settlements and {} reversals; {} (and {n_doubt} in doubt) and {} were committed",
+                    report.n_settlements,
+                    report.n_reversals,
+                    self.n_settlements,
+                    self.n_reversals
                 ),
             ));
         }
@@ -1226,7 +1359,7 @@ impl Simulator {
         } else {
             touched.iter().map(|&k| self.known[k].site).collect()
         };
-        for site in sites {
+        for site in sites.into_iter().filter(|site| !in_doubt.contains(site)) {
             let code = self.population.sites[site].fixmedins_code.clone();
             let balance = store
                 .account_balance(&institution_account(&code))

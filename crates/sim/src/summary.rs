@@ -44,6 +44,10 @@ pub struct Summary {
     pub faults: BTreeMap<&'static str, u64>,
     /// Simulated process crashes.
     pub crashes: u64,
+    /// What became of the calls in flight at a crash: answered before it, cut off by it (left
+    /// in doubt), and in-doubt messages settled by a retry. Up to the machine, so not part of
+    /// what a replay must repeat.
+    pub in_flight: BTreeMap<&'static str, u64>,
     /// Checks run, by kind.
     pub checks: BTreeMap<&'static str, u64>,
     /// Settlements committed (each once, whoever saw the answer).
@@ -114,6 +118,10 @@ impl fmt::Display for Summary {
         }
         writeln!(f, "faults injected:")?;
         for (name, n) in &self.faults {
+            writeln!(f, "  {name:<22} {n}")?;
+        }
+        writeln!(f, "calls in flight at a crash:")?;
+        for (name, n) in &self.in_flight {
             writeln!(f, "  {name:<22} {n}")?;
         }
         writeln!(f, "checks run:")?;

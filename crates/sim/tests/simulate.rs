@@ -36,6 +36,7 @@ async fn run(config: &SimConfig, target: &DbTarget) -> Option<Summary> {
 fn assert_exercised(summary: &Summary) {
     for fault in [
         "crash",
+        "crash in flight",
         "lost request",
         "lost answer",
         "duplicate",
@@ -64,6 +65,13 @@ fn assert_exercised(summary: &Summary) {
             "no {check} check ran:\n{summary}"
         );
     }
+    // The crashes in flight did cut calls off, and the retries settled them.
+    for outcome in ["cut off", "in doubt, settled"] {
+        assert!(
+            summary.in_flight.get(outcome).copied().unwrap_or(0) > 0,
+            "no call {outcome}:\n{summary}"
+        );
+    }
     assert!(summary.settlements > 100, "{summary}");
     assert!(summary.reversals > 5, "{summary}");
 }
@@ -72,6 +80,7 @@ fn assert_exercised(summary: &Summary) {
 fn ci_config(seed: u64, ops: u64) -> SimConfig {
     let mut config = SimConfig::new(seed, ops);
     config.faults.crash = 12;
+    config.faults.crash_in_flight = 15;
     config.faults.reorder = 40;
     // The touched settlements are always reread; fewer old ones keep the PostgreSQL run short.
     config.sample_checks = 2;
