@@ -81,6 +81,9 @@ struct Msg {
     output: Option<String>,
     /// Sent when the process crashed and never answered: it may or may not have committed.
     in_doubt: bool,
+    /// The hospital knows the server crashed while this was on its way (whatever the oracle
+    /// knows): it retries it rather than revoking it.
+    crashed: bool,
 }
 
 /// Why the hospital does not know what became of its last message.
@@ -224,12 +227,29 @@ pub struct Simulator {
     next_msg: u64,
     /// Message ids of the checks' 5203 queries: apart from `next_msg`, like `check_rng`.
     next_query: u64,
+    /// Settlements from this index on are reread after the next crash.
+    reread_from: usize,
     next_seq: u64,
     step: u64,
     now: String,
     summary: Summary,
     started: Instant,
 }
+
+/// How much a check covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// After a step: what it touched, and a sample.
+    Step,
+    /// After a crash: every institution, what was settled since the last crash.
+    Crash,
+    /// Everything (at the end of a run).
+    All,
+}
+
+/// At most this many settlements made since the last crash are reread after a crash (a sample
+/// covers the older ones), so that a crash costs the same however long the run.
+const CRASH_REREADS_MAX: usize = 256;
 
 /// A task that sends one message.
 type CallHandle = tokio::task::JoinHandle<Result<Reply, String>>;
@@ -323,6 +343,7 @@ impl Simulator {
             balances,
             next_msg: 0,
             next_query: 0,
+            reread_from: 0,
             next_seq: 0,
             step: 0,
             now: format!("{} 00:00:01", today.format("%Y-%m-%d")),
@@ -392,9 +413,9 @@ impl Simulator {
             self.chains.retain(|c| !c.done);
             self.busy = self.chains.iter().map(|c| c.patient).collect();
             if crashing {
-                self.check(&touched, true).await?;
+                self.check(&touched, Scope::Crash).await?;
             } else if self.step % self.config.check_every == 0 {
-                self.check(&touched, false).await?;
+                self.check(&touched, Scope::Step).await?;
             }
         }
         Ok(())
@@ -415,12 +436,12 @@ impl Simulator {
             .expect("the system is open until finish")
             .crash()
             .await?;
-        self.check(&BTreeSet::new(), true).await
+        self.check(&BTreeSet::new(), Scope::Crash).await
     }
 
     /// Checks every invariant over everything known (as after a crash and at the end).
     pub async fn check_all(&mut self) -> Checked {
-        self.check(&BTreeSet::new(), true).await
+        self.check(&BTreeSet::new(), Scope::All).await
     }
 
     /// Closes the system, removes the database and returns the report.
@@ -584,6 +605,7 @@ impl Simulator {
             executed: false,
             output: None,
             in_doubt: false,
+            crashed: false,
         };
         self.chains[c].msgs[plan_idx] = Some(msg.clone());
         msg
@@ -640,9 +662,10 @@ impl Simulator {
             let msg = self.chains[c].msgs[plan_idx]
                 .clone()
                 .expect("a lost message was built");
-            // A message in doubt is retried: its 2601 would leave the oracle not knowing what
-            // was undone.
-            if !msg.in_doubt && REVOCABLE.contains(&msg.infno) && self.roll(faults.revoke_lost) {
+            // A message the server crashed under is retried, never revoked: what the 2601 would
+            // undo could be in doubt. The choice rests on what the hospital knows only, so that
+            // the same seed sends the same messages whatever the crash cut off.
+            if !msg.crashed && REVOCABLE.contains(&msg.infno) && self.roll(faults.revoke_lost) {
                 let msgid = self.msgid(site);
                 let visit = self.visit(&self.chains[c]);
                 let input = visit.revoke_input(&msg.msgid, msg.infno);
@@ -919,6 +942,11 @@ impl Simulator {
         self.summary.answer_digest.add("crashed");
         let mut hidden = op.clone();
         hidden.show = false;
+        if let (Some(c), What::Step { plan_idx }) = (op.chain, op.what) {
+            if let Some(msg) = self.chains[c].msgs[plan_idx].as_mut() {
+                msg.crashed = true;
+            }
+        }
         let digest = std::mem::take(&mut self.summary.answer_digest);
         let result = match reply {
             None => self.apply(&hidden, None, touched),
@@ -1085,7 +1113,9 @@ impl Simulator {
                     ),
                 ));
             }
-            self.summary.answer_digest.add("replayed");
+            self.summary
+                .answer_digest
+                .add(&answer_line(msg.infno, &output));
             if op.twin {
                 return Ok(());
             }
@@ -1175,7 +1205,9 @@ impl Simulator {
                 if registered_mdtrt_id(output).is_none() {
                     return Err(self.violation(&op.line, format!("no mdtrt_id in {output}")));
                 }
-                self.summary.answer_digest.add("registered");
+                self.summary
+                    .answer_digest
+                    .add(&answer_line(op.infno, output));
             }
             "2204" | "2301" => {
                 let totals = parse_fee_result(output)
@@ -1189,7 +1221,9 @@ impl Simulator {
                         ),
                     ));
                 }
-                self.summary.answer_digest.add(&format!("{totals:?}"));
+                self.summary
+                    .answer_digest
+                    .add(&answer_line(op.infno, output));
             }
             "2206" | "2303" | "2207" | "2304" => {
                 let settles = matches!(op.infno, "2207" | "2304");
@@ -1218,7 +1252,7 @@ impl Simulator {
                 }
                 self.summary
                     .answer_digest
-                    .add(&format!("{:?}", s.amounts.fields()));
+                    .add(&answer_line(op.infno, output));
                 if settles {
                     let net_fen = s.amounts.medfee_sumamt - s.amounts.hosp_part_amt;
                     let site = self.chains[c].site;
@@ -1240,7 +1274,10 @@ impl Simulator {
                     touched.insert(k);
                 }
             }
-            _ => self.summary.answer_digest.add("ok"),
+            _ => self
+                .summary
+                .answer_digest
+                .add(&answer_line(op.infno, output)),
         }
         Ok(())
     }
@@ -1308,15 +1345,16 @@ impl Simulator {
 
     /// The invariants: the ledger (and the accumulators) check, the number of settlements and
     /// reversals, each institution's balance, and the settlements the step touched plus a
-    /// sample of the others (all of them when `full`) read back through 5203.
-    async fn check(&mut self, touched: &BTreeSet<usize>, full: bool) -> Checked {
+    /// sample of the others read back through 5203; after a crash also every institution and
+    /// the settlements made since the last crash, at the end every settlement.
+    async fn check(&mut self, touched: &BTreeSet<usize>, scope: Scope) -> Checked {
         let started = Instant::now();
-        let result = self.check_inner(touched, full).await;
+        let result = self.check_inner(touched, scope).await;
         self.summary.checking += started.elapsed();
         result
     }
 
-    async fn check_inner(&mut self, touched: &BTreeSet<usize>, full: bool) -> Checked {
+    async fn check_inner(&mut self, touched: &BTreeSet<usize>, scope: Scope) -> Checked {
         let store = self.system().store().clone();
         let report = store
             .check_ledger()
@@ -1354,7 +1392,7 @@ impl Simulator {
                 ),
             ));
         }
-        let sites: BTreeSet<usize> = if full {
+        let sites: BTreeSet<usize> = if scope != Scope::Step {
             self.balances.keys().copied().collect()
         } else {
             touched.iter().map(|&k| self.known[k].site).collect()
@@ -1376,9 +1414,17 @@ impl Simulator {
             }
         }
         let mut reread: BTreeSet<usize> = touched.clone();
-        if full {
+        if scope == Scope::All {
             reread.extend(0..self.known.len());
-        } else if !self.known.is_empty() {
+        } else if scope == Scope::Crash {
+            // What was settled since the last crash (the newest first, bounded), then a sample.
+            let since = self
+                .reread_from
+                .max(self.known.len().saturating_sub(CRASH_REREADS_MAX));
+            reread.extend(since..self.known.len());
+            self.reread_from = self.known.len();
+        }
+        if scope != Scope::All && !self.known.is_empty() {
             for _ in 0..self.config.sample_checks {
                 reread.insert(self.check_rng.random_range(0..self.known.len()));
             }
@@ -1456,6 +1502,24 @@ impl Simulator {
             ));
         }
         Ok(())
+    }
+}
+
+/// The part of a chain message's answer that the same seed must reproduce (ids and times are
+/// the server's own): the amounts of a settlement, the totals of a fee upload. A replay gives
+/// the same line as the first answer, so a retry after a crash digests alike whether or not the
+/// crash cut the first call off.
+fn answer_line(infno: &str, output: &str) -> String {
+    match infno {
+        "2204" | "2301" => match parse_fee_result(output) {
+            Ok(totals) => format!("{infno} {totals:?}"),
+            Err(problems) => format!("{infno} {problems:?}"),
+        },
+        "2206" | "2207" | "2303" | "2304" => match parse_settlement(output) {
+            Ok(s) => format!("{infno} {:?}", s.amounts.fields()),
+            Err(e) => format!("{infno} {e}"),
+        },
+        _ => format!("{infno} ok"),
     }
 }
 
