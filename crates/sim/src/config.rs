@@ -188,3 +188,43 @@ impl SimConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_overrides_parse_and_errors_name_the_problem() {
+        let mut faults = Faults::default();
+        faults
+            .parse_overrides("crash=20, lost_answer=0,crash_in_flight=1000")
+            .unwrap();
+        assert_eq!(
+            (faults.crash, faults.lost_answer, faults.crash_in_flight),
+            (20, 0, 1000)
+        );
+        assert_eq!(faults.duplicate, Faults::default().duplicate);
+        for (text, named) in [
+            ("crash", "expected name=permille"),
+            ("crash=1001", "a permille is 0 to 1000"),
+            ("crash=-1", "a permille is 0 to 1000"),
+            ("meteor=5", "unknown fault \"meteor\""),
+        ] {
+            let err = Faults::default().parse_overrides(text).unwrap_err();
+            assert!(err.to_string().contains(named), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn configurations_are_held_to_their_limits() {
+        assert!(SimConfig::new(1, 10).validate().is_ok());
+        let mut config = SimConfig::new(1, 0);
+        assert!(config.validate().is_err());
+        config.ops = 10;
+        config.concurrency_max = config.chains_max + 1;
+        assert!(config.validate().is_err());
+        config.concurrency_max = 1;
+        config.check_every = 0;
+        assert!(config.validate().is_err());
+    }
+}

@@ -219,3 +219,22 @@ impl System {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_arguments_name_a_target() {
+        assert_eq!(DbTarget::parse(None).unwrap(), DbTarget::SqliteTemp);
+        assert_eq!(
+            DbTarget::parse(Some("sqlite")).unwrap(),
+            DbTarget::SqliteTemp
+        );
+        assert_eq!(
+            DbTarget::parse(Some("postgres://u@h:5432/postgres")).unwrap(),
+            DbTarget::Postgres("postgres://u@h:5432/postgres".into())
+        );
+        assert!(DbTarget::parse(Some("mysql://h/db")).is_err());
+    }
+}
