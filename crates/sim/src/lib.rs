@@ -23,7 +23,7 @@ pub mod system;
 pub use config::{Faults, SimConfig};
 pub use sim::{run, Simulator};
 pub use summary::Summary;
-pub use system::{Database, DbTarget, System};
+pub use system::{CrashTrigger, Database, DbTarget, System};
 
 /// A broken invariant: what, where, and how to replay it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -251,6 +251,9 @@ enum Scope {
 /// covers the older ones), so that a crash costs the same however long the run.
 const CRASH_REREADS_MAX: usize = 256;
 
+/// The interface's length of a message id.
+const MSGID_CHARS: usize = 30;
+
 /// A task that sends one message.
 type CallHandle = tokio::task::JoinHandle<Result<Reply, String>>;
 
@@ -357,6 +360,12 @@ impl Simulator {
         self.db.as_ref().map(|db| db.url.as_str()).unwrap_or("")
     }
 
+    /// The trigger that crashes the process while a step's requests are in flight (for a crash
+    /// point outside the simulator, such as a hook in the store).
+    pub fn crash_trigger(&self) -> crate::CrashTrigger {
+        self.system().crash_trigger()
+    }
+
     /// The date the simulation's messages carry.
     pub fn today(&self) -> NaiveDate {
         NaiveDate::parse_from_str(&self.now[..10], "%Y-%m-%d").unwrap_or_default()
@@ -385,18 +394,20 @@ impl Simulator {
             } else {
                 None
             };
-            let crashing = !solo
+            let crash = !solo
                 && ops.iter().all(|op| matches!(op.what, What::Step { .. }))
                 && self.roll(self.config.faults.crash_in_flight);
+            let (replies, crashed) = self.send_step(&ops, crash).await?;
             let mut touched = BTreeSet::new();
-            if crashing {
-                let replies = self.send_and_crash(&ops).await?;
-                for (op, reply) in ops.iter().zip(replies) {
+            for (op, reply) in ops.iter().zip(replies) {
+                if crashed {
                     self.apply_crashed(op, reply, &mut touched)?;
-                }
-            } else {
-                let replies = self.send(&ops).await?;
-                for (op, reply) in ops.iter().zip(replies) {
+                } else {
+                    let reply = match reply {
+                        None => None,
+                        Some(Ok(reply)) => Some(reply),
+                        Some(Err(e)) => return Err(self.violation(&op.line, e)),
+                    };
                     self.apply(op, reply, &mut touched)?;
                 }
             }
@@ -412,7 +423,7 @@ impl Simulator {
             }
             self.chains.retain(|c| !c.done);
             self.busy = self.chains.iter().map(|c| c.patient).collect();
-            if crashing {
+            if crashed {
                 self.check(&touched, Scope::Crash).await?;
             } else if self.step % self.config.check_every == 0 {
                 self.check(&touched, Scope::Step).await?;
@@ -462,11 +473,15 @@ impl Simulator {
         permille > 0 && self.rng.random_range(0..1000) < permille
     }
 
+    /// A new message id of institution `site`: its code and a counter, 30 characters (the
+    /// interface's limit), unique in the run's fresh database.
     fn msgid(&mut self, site: usize) -> String {
         self.next_msg += 1;
-        let code = &self.population.sites[site].fixmedins_code;
-        let id = format!("{code}{:0>18}", self.next_msg);
-        id.chars().take(30).collect()
+        msgid_of(
+            &self.population.sites[site].fixmedins_code,
+            "",
+            self.next_msg,
+        )
     }
 
     fn violation(&self, op: &str, what: String) -> SimError {
@@ -873,33 +888,67 @@ impl Simulator {
         calls
     }
 
-    async fn send(&mut self, ops: &[Op]) -> Result<Vec<Option<Reply>>, SimError> {
-        let calls = self.spawn_calls(ops);
-        let mut replies = Vec::with_capacity(ops.len());
-        for (op, call) in ops.iter().zip(calls) {
-            let reply = match call {
-                None => None,
-                Some(handle) => {
-                    let reply = handle
-                        .await
-                        .map_err(|e| self.violation(&op.line, format!("the call panicked: {e}")))?
-                        .map_err(|e| self.violation(&op.line, e))?;
-                    Some(reply)
-                }
-            };
-            replies.push(reply);
-        }
-        Ok(replies)
-    }
-
-    /// Sends a step's operations and crashes the process while they are in flight: after a few
-    /// turns of the scheduler (drawn from the seed; what the requests reach by then is up to
-    /// the machine) the store is closed — transactions under way finish, the others fail — and
-    /// reopened. Each answer is what the dying process sent, or the reason none came.
-    async fn send_and_crash(
+    /// Sends a step's operations and waits for their answers. When `crash` is asked for, the
+    /// step's crash trigger is armed and pulled after a few turns of the scheduler (drawn from
+    /// the seed; what the requests reach by then is up to the machine); whoever pulls an armed
+    /// trigger (this, or a crash point in the store), the process crashes at once — the store
+    /// is closed, transactions under way finish, the calls still waiting for it fail — and is
+    /// reopened. Returns each call's answer (or why none came) and whether the process crashed.
+    async fn send_step(
         &mut self,
         ops: &[Op],
-    ) -> Result<Vec<Option<Result<Reply, String>>>, SimError> {
+        crash: bool,
+    ) -> Result<(Vec<Option<Result<Reply, String>>>, bool), SimError> {
+        let trigger = self.system().crash_trigger();
+        let crashable = ops.iter().all(|op| matches!(op.what, What::Step { .. }));
+        if crashable {
+            trigger.arm();
+        }
+        let turns = if crash {
+            self.rng.random_range(0..CRASH_TURNS_MAX)
+        } else {
+            0
+        };
+        let mut calls = self.spawn_calls(ops);
+        if crash {
+            for _ in 0..turns {
+                tokio::task::yield_now().await;
+            }
+            trigger.pull();
+        }
+        let mut crashed = false;
+        let mut replies = Vec::with_capacity(ops.len());
+        for call in calls.iter_mut() {
+            let Some(handle) = call else {
+                replies.push(None);
+                continue;
+            };
+            let joined = if crashed || !crashable {
+                handle.await
+            } else {
+                tokio::select! {
+                    joined = &mut *handle => joined,
+                    () = trigger.pulled() => {
+                        crashed = true;
+                        self.crash_now().await?;
+                        handle.await
+                    }
+                }
+            };
+            replies.push(Some(
+                joined.unwrap_or_else(|e| Err(format!("the call panicked: {e}"))),
+            ));
+        }
+        if trigger.disarm() && !crashed {
+            // Pulled after the last answer came: the process dies all the same.
+            crashed = true;
+            self.crash_now().await?;
+        }
+        Ok((replies, crashed))
+    }
+
+    /// Crashes the process in the middle of a step.
+    async fn crash_now(&mut self) -> Checked {
         self.summary.crashes += 1;
         self.summary.fault("crash in flight");
         let line = format!("{} crash in flight", self.step);
@@ -907,27 +956,11 @@ impl Simulator {
         if self.config.keep_log {
             self.summary.log.push(line);
         }
-        let turns = self.rng.random_range(0..CRASH_TURNS_MAX);
-        let calls = self.spawn_calls(ops);
-        for _ in 0..turns {
-            tokio::task::yield_now().await;
-        }
         self.system
             .as_mut()
             .expect("the system is open until finish")
             .crash()
-            .await?;
-        let mut replies = Vec::with_capacity(ops.len());
-        for call in calls {
-            replies.push(match call {
-                None => None,
-                Some(handle) => Some(match handle.await {
-                    Ok(reply) => reply,
-                    Err(e) => Err(format!("the call panicked: {e}")),
-                }),
-            });
-        }
-        Ok(replies)
+            .await
     }
 
     /// Applies an answer of a step the process crashed in: the hospital sees none of them; an
@@ -1440,9 +1473,10 @@ impl Simulator {
     async fn reread(&mut self, k: usize) -> Checked {
         let known = self.known[k].clone();
         self.next_query += 1;
-        let msgid = format!(
-            "{}Q{:0>17}",
-            self.population.sites[known.site].fixmedins_code, self.next_query
+        let msgid = msgid_of(
+            &self.population.sites[known.site].fixmedins_code,
+            "Q",
+            self.next_query,
         );
         let site = &self.population.sites[known.site];
         let patient = self
@@ -1521,6 +1555,14 @@ fn answer_line(infno: &str, output: &str) -> String {
         },
         _ => format!("{infno} ok"),
     }
+}
+
+/// `code`, `kind` and `n` zero-padded to the interface's 30 characters.
+fn msgid_of(code: &str, kind: &str, n: u64) -> String {
+    let width = MSGID_CHARS.saturating_sub(code.len() + kind.len());
+    let id = format!("{code}{kind}{n:0>width$}");
+    assert!(id.len() <= MSGID_CHARS, "message id {id} is too long");
+    id
 }
 
 /// The `mdtrt_id` of a 2201 (`data`) or 2401 (`result`) answer.

@@ -4,6 +4,8 @@
 //! store is opened on the same database, as a restarted process would.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
@@ -129,12 +131,65 @@ pub struct Reply {
     pub body: Bytes,
 }
 
+/// Asks for a crash of the simulated process while a step's requests are in flight.
+///
+/// The simulator arms it for a step whose operations may be cut off (chain messages, whose fate
+/// the hospitals then learn by retrying), and a pull of an armed trigger makes the simulator
+/// crash the process at once ([`System::crash`]) and treat every answer of the step as lost.
+/// Today the simulator pulls it itself after a few turns of the scheduler; a crash point inside
+/// the store (a hook between the statements of a batch) pulls it the same way and then fails
+/// its batch as a dying process would.
+#[derive(Debug, Clone, Default)]
+pub struct CrashTrigger {
+    inner: Arc<TriggerState>,
+}
+
+#[derive(Debug, Default)]
+struct TriggerState {
+    armed: AtomicBool,
+    pulled: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl CrashTrigger {
+    /// Pulls the trigger: true when it was armed (the process is to die now), false when the
+    /// current step may not crash (nothing happens).
+    pub fn pull(&self) -> bool {
+        if !self.inner.armed.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        self.inner.pulled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_one();
+        true
+    }
+
+    /// Arms the trigger for one step.
+    pub(crate) fn arm(&self) {
+        self.inner.pulled.store(false, Ordering::SeqCst);
+        self.inner.armed.store(true, Ordering::SeqCst);
+    }
+
+    /// Disarms it at the end of a step; true when it was pulled during the step.
+    pub(crate) fn disarm(&self) -> bool {
+        self.inner.armed.store(false, Ordering::SeqCst);
+        self.inner.pulled.swap(false, Ordering::SeqCst)
+    }
+
+    /// Waits until the trigger is pulled.
+    pub(crate) async fn pulled(&self) {
+        while !self.inner.pulled.load(Ordering::SeqCst) {
+            self.inner.notify.notified().await;
+        }
+    }
+}
+
 /// The store and the router of one simulated process.
 pub struct System {
     url: String,
     store: Store,
     router: Router,
     config: ServerConfig,
+    trigger: CrashTrigger,
 }
 
 impl System {
@@ -155,7 +210,14 @@ impl System {
             store,
             router,
             config,
+            trigger: CrashTrigger::default(),
         })
+    }
+
+    /// The trigger that crashes this process while a step's requests are in flight; it
+    /// survives crashes (the next process is armed through the same handle).
+    pub fn crash_trigger(&self) -> CrashTrigger {
+        self.trigger.clone()
     }
 
     /// The store (for the checks' reads).
@@ -168,9 +230,8 @@ impl System {
     /// restarted server would. Everything the old process knew only in memory (caches, sign-ins,
     /// counters) is gone; only what the database holds survives.
     ///
-    /// This is the one place a crash happens, so that a crash point inside the store (a hook
-    /// between the statements of a batch) only has to make the in-flight requests fail and ask
-    /// the simulator to call this before its next step.
+    /// This is the one place a crash happens: the simulator calls it between steps, or at once
+    /// when its [`CrashTrigger`] is pulled while requests are in flight.
     pub async fn crash(&mut self) -> Result<(), SimError> {
         self.store.close().await;
         let store = Store::connect(&self.url)
