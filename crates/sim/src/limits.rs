@@ -22,3 +22,11 @@ pub const INPATIENT_LINES: (usize, usize) = (10, 40);
 pub const SAMPLE_CHECKS_MAX: usize = 64;
 /// Lines of the operation log kept in memory for a report (the digest covers every line).
 pub const LOG_LINES_MAX: usize = 2_000_000;
+/// At most this many settlements made since the last crash are reread after a crash (a sample
+/// covers the older ones), so that a crash costs the same however long the run.
+pub const CRASH_REREADS_MAX: usize = 256;
+/// At most this many turns of the scheduler pass before a crash in flight: enough for the
+/// step's calls to be anywhere from not started to committing.
+pub const CRASH_TURNS_MAX: u32 = 6;
+/// A message id's length in the interface (C 30).
+pub const MSGID_CHARS_MAX: usize = 30;

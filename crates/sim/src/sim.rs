@@ -28,7 +28,9 @@ use crate::hospital::{
     with_other_content, Visit, INPATIENT_CANCEL, INPATIENT_CHAIN, OUTPATIENT_CANCEL,
     OUTPATIENT_CHAIN, REVOCABLE,
 };
-use crate::limits::{INPATIENT_LINES, OUTPATIENT_LINES};
+use crate::limits::{
+    CRASH_REREADS_MAX, CRASH_TURNS_MAX, INPATIENT_LINES, MSGID_CHARS_MAX, OUTPATIENT_LINES,
+};
 use crate::summary::Summary;
 use crate::system::{Database, DbTarget, Reply, System};
 use crate::{Failure, SimError};
@@ -247,18 +249,8 @@ enum Scope {
     All,
 }
 
-/// At most this many settlements made since the last crash are reread after a crash (a sample
-/// covers the older ones), so that a crash costs the same however long the run.
-const CRASH_REREADS_MAX: usize = 256;
-
-/// The interface's length of a message id.
-const MSGID_CHARS: usize = 30;
-
 /// A task that sends one message.
 type CallHandle = tokio::task::JoinHandle<Result<Reply, String>>;
-
-/// At most this many turns of the scheduler pass before a crash in flight.
-const CRASH_TURNS_MAX: u32 = 6;
 
 /// Mixed into the seed for the checks' own random stream.
 const CHECK_STREAM: u64 = 0x5eed_c4ec_0000_0001;
@@ -1559,9 +1551,9 @@ fn answer_line(infno: &str, output: &str) -> String {
 
 /// `code`, `kind` and `n` zero-padded to the interface's 30 characters.
 fn msgid_of(code: &str, kind: &str, n: u64) -> String {
-    let width = MSGID_CHARS.saturating_sub(code.len() + kind.len());
+    let width = MSGID_CHARS_MAX.saturating_sub(code.len() + kind.len());
     let id = format!("{code}{kind}{n:0>width$}");
-    assert!(id.len() <= MSGID_CHARS, "message id {id} is too long");
+    assert!(id.len() <= MSGID_CHARS_MAX, "message id {id} is too long");
     id
 }
 
