@@ -31,7 +31,7 @@ pub struct Args {
     check_every: u64,
     /// Fault rates overriding the defaults, in permille: `crash=20,lost_answer=0,…` (names:
     /// crash, crash_in_flight, lost_request, lost_answer, duplicate, revoke_lost, conflict, reorder, reversal,
-    /// undo_again, phantom_revoke).
+    /// undo_again, phantom_revoke, undo_old).
     #[arg(long)]
     faults: Option<String>,
     /// No faults at all (a baseline).

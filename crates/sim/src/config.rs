@@ -33,6 +33,8 @@ pub struct Faults {
     pub undo_again: u32,
     /// Per step: a 2601 of a message id no one ever sent (it is barred; nothing is undone).
     pub phantom_revoke: u32,
+    /// Per step: a 2208 or a 2601 of a random earlier outpatient settlement that still stands.
+    pub undo_old: u32,
 }
 
 impl Default for Faults {
@@ -50,6 +52,7 @@ impl Default for Faults {
             reversal: 150,
             undo_again: 300,
             phantom_revoke: 10,
+            undo_old: 20,
         }
     }
 }
@@ -69,11 +72,12 @@ impl Faults {
             reversal: 0,
             undo_again: 0,
             phantom_revoke: 0,
+            undo_old: 0,
         }
     }
 
     /// Every fault with its name, in a fixed order.
-    pub fn fields_mut(&mut self) -> [(&'static str, &mut u32); 11] {
+    pub fn fields_mut(&mut self) -> [(&'static str, &mut u32); 12] {
         [
             ("crash", &mut self.crash),
             ("crash_in_flight", &mut self.crash_in_flight),
@@ -86,6 +90,7 @@ impl Faults {
             ("reversal", &mut self.reversal),
             ("undo_again", &mut self.undo_again),
             ("phantom_revoke", &mut self.phantom_revoke),
+            ("undo_old", &mut self.undo_old),
         ]
     }
 

@@ -30,3 +30,6 @@ pub const CRASH_REREADS_MAX: usize = 256;
 pub const CRASH_TURNS_MAX: u32 = 6;
 /// A message id's length in the interface (C 30).
 pub const MSGID_CHARS_MAX: usize = 30;
+/// Earlier settlements looked at for one that can be undone (a bounded scan from a random
+/// start, not the whole history).
+pub const UNDO_OLD_TRIES_MAX: usize = 64;

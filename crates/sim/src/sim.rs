@@ -30,6 +30,7 @@ use crate::hospital::{
 };
 use crate::limits::{
     CRASH_REREADS_MAX, CRASH_TURNS_MAX, INPATIENT_LINES, MSGID_CHARS_MAX, OUTPATIENT_LINES,
+    UNDO_OLD_TRIES_MAX,
 };
 use crate::summary::Summary;
 use crate::system::{Database, DbTarget, Reply, System};
@@ -131,6 +132,10 @@ struct Chain {
 #[derive(Debug, Clone)]
 struct Known {
     site: usize,
+    patient: usize,
+    /// The settlement message's id and transaction code.
+    msgid: String,
+    infno: &'static str,
     psn_no: String,
     mdtrt_id: String,
     setl_id: String,
@@ -161,6 +166,8 @@ enum What {
     UndoAgain,
     /// 2601 of a message id never sent.
     Phantom,
+    /// A 2208 (or, with `revoke`, a 2601) of an old settlement of a finished chain.
+    UndoOld { k: usize, revoke: bool },
 }
 
 impl What {
@@ -175,6 +182,7 @@ impl What {
             What::RevokeSettlement => " of a settlement",
             What::UndoAgain => " undo again",
             What::Phantom => " of a message never sent",
+            What::UndoOld { .. } => " of an old settlement",
         }
     }
 
@@ -222,6 +230,9 @@ pub struct Simulator {
     busy: HashSet<usize>,
     chains: Vec<Chain>,
     known: Vec<Known>,
+    /// The settlements the hospitals saw answered, in the order they saw them (indices into
+    /// `known`): what a hospital may later undo, chosen from what it knows only.
+    seen: Vec<usize>,
     n_settlements: i64,
     n_reversals: i64,
     /// Each institution's ledger balance as the oracle computes it.
@@ -333,6 +344,7 @@ impl Simulator {
             busy: HashSet::new(),
             chains: Vec::new(),
             known: Vec::new(),
+            seen: Vec::new(),
             n_settlements: 0,
             n_reversals: 0,
             balances,
@@ -513,6 +525,9 @@ impl Simulator {
         }
         if self.roll(self.config.faults.phantom_revoke) {
             ops.push(self.phantom_op());
+        }
+        if self.roll(self.config.faults.undo_old) {
+            ops.extend(self.undo_old_op());
         }
         (ops, false)
     }
@@ -857,6 +872,54 @@ impl Simulator {
         op
     }
 
+    /// A reversal or a 2601 of a random earlier outpatient settlement that still stands, of a
+    /// person with no chain under way (so that nothing of theirs runs at the same time).
+    fn undo_old_op(&mut self) -> Option<Op> {
+        if self.seen.is_empty() {
+            return None;
+        }
+        let start = self.rng.random_range(0..self.seen.len());
+        let revoke = self.rng.random_range(0..2) == 0;
+        let busy: HashSet<usize> = self.chains.iter().map(|c| c.patient).collect();
+        let k = (0..self.seen.len().min(UNDO_OLD_TRIES_MAX))
+            .map(|i| self.seen[(start + i) % self.seen.len()])
+            .find(|&k| {
+                let known = &self.known[k];
+                !known.reversed && known.infno == "2207" && !busy.contains(&known.patient)
+            })?;
+        self.summary.fault("undo of an old settlement");
+        let known = self.known[k].clone();
+        let msgid = self.msgid(known.site);
+        let visit = Visit {
+            site: &self.population.sites[known.site],
+            patient: &self.population.patients[known.patient],
+            items: &self.population.items,
+            seq: 0,
+            now: &self.now,
+            inpatient: false,
+        };
+        let (infno, input) = if revoke {
+            ("2601", visit.revoke_input(&known.msgid, known.infno))
+        } else {
+            (
+                "2208",
+                visit.reversal_input(&known.mdtrt_id, &known.setl_id),
+            )
+        };
+        let body = visit.envelope(infno, &msgid, input);
+        let mut op = self.op(
+            None,
+            known.site,
+            What::UndoOld { k, revoke },
+            infno,
+            msgid,
+            body,
+        );
+        op.line
+            .push_str(&format!(" {} settled by {}", known.psn_no, known.msgid));
+        Some(op)
+    }
+
     // ---- Sending -----------------------------------------------------------------------------
 
     /// Starts every delivered operation of a step on its own task.
@@ -1083,7 +1146,13 @@ impl Simulator {
                 self.apply_revoke_lost(op, plan_idx, touched);
                 Ok(())
             }
-            What::Reverse => self.apply_reversal(op, &output, touched),
+            What::Reverse => {
+                let c = op.chain.expect("a chain operation");
+                let k = self.chains[c].settlement.expect("settled");
+                self.apply_reversal(op, k, &output, touched)?;
+                self.chains[c].at += 1;
+                Ok(())
+            }
             What::RevokeSettlement => {
                 self.summary.answer_digest.add(&format!("revoked {output}"));
                 let c = op.chain.expect("a chain operation");
@@ -1096,6 +1165,12 @@ impl Simulator {
                 self.summary.answer_digest.add(&format!("revoked {output}"));
                 Ok(())
             }
+            What::UndoOld { k, revoke: true } => {
+                self.summary.answer_digest.add(&format!("revoked {output}"));
+                self.undo_settlement(k, touched);
+                Ok(())
+            }
+            What::UndoOld { k, revoke: false } => self.apply_reversal(op, k, &output, touched),
             What::Late | What::Reorder { .. } | What::Conflict | What::UndoAgain => {
                 unreachable!("refusals returned above")
             }
@@ -1175,7 +1250,12 @@ impl Simulator {
             "2201" | "2401" => {
                 chain.mdtrt_id = Some(registered_mdtrt_id(&output).unwrap_or_default());
             }
-            "2207" | "2304" => self.plan_after_settlement(c),
+            "2207" | "2304" => {
+                if let Some(k) = self.chains[c].settlement {
+                    self.seen.push(k);
+                }
+                self.plan_after_settlement(c);
+            }
             _ => {}
         }
         if self.chains[c].at >= self.chains[c].plan.len() {
@@ -1283,6 +1363,9 @@ impl Simulator {
                     let site = self.chains[c].site;
                     self.known.push(Known {
                         site,
+                        patient: self.chains[c].patient,
+                        msgid: op.msgid.clone(),
+                        infno: op.infno,
                         psn_no: self.population.patients[self.chains[c].patient]
                             .psn_no
                             .clone(),
@@ -1340,9 +1423,14 @@ impl Simulator {
         }
     }
 
-    fn apply_reversal(&mut self, op: &Op, output: &str, touched: &mut BTreeSet<usize>) -> Checked {
-        let c = op.chain.expect("a chain operation");
-        let k = self.chains[c].settlement.expect("settled");
+    /// A reversal's answer: the exact negation of settlement `k`, which is now undone.
+    fn apply_reversal(
+        &mut self,
+        op: &Op,
+        k: usize,
+        output: &str,
+        touched: &mut BTreeSet<usize>,
+    ) -> Checked {
         let s = parse_settlement(output).map_err(|e| self.violation(&op.line, e))?;
         let mut problems = check_identities(&s, Direction::Reversal);
         problems.extend(check_negation(&self.known[k].amounts, &s.amounts));
@@ -1354,7 +1442,6 @@ impl Simulator {
             .answer_digest
             .add(&format!("{:?}", s.amounts.fields()));
         self.undo_settlement(k, touched);
-        self.chains[c].at += 1;
         Ok(())
     }
 
@@ -1471,12 +1558,7 @@ impl Simulator {
             self.next_query,
         );
         let site = &self.population.sites[known.site];
-        let patient = self
-            .population
-            .patients
-            .iter()
-            .find(|p| p.psn_no == known.psn_no)
-            .expect("a known settlement's patient");
+        let patient = &self.population.patients[known.patient];
         let visit = Visit {
             site,
             patient,

@@ -46,6 +46,7 @@ fn assert_exercised(summary: &Summary) {
         "reversal",
         "revoke of a settlement",
         "undo again",
+        "undo of an old settlement",
     ] {
         assert!(
             summary.faults.get(fault).copied().unwrap_or(0) > 0,
