@@ -114,19 +114,19 @@ impl fmt::Display for Summary {
         )?;
         writeln!(f, "operations by kind:")?;
         for (kind, n) in &self.ops_by_kind {
-            writeln!(f, "  {kind:<22} {n}")?;
+            writeln!(f, "  {kind:<30} {n}")?;
         }
         writeln!(f, "faults injected:")?;
         for (name, n) in &self.faults {
-            writeln!(f, "  {name:<22} {n}")?;
+            writeln!(f, "  {name:<30} {n}")?;
         }
         writeln!(f, "calls in flight at a crash:")?;
         for (name, n) in &self.in_flight {
-            writeln!(f, "  {name:<22} {n}")?;
+            writeln!(f, "  {name:<30} {n}")?;
         }
         writeln!(f, "checks run:")?;
         for (name, n) in &self.checks {
-            writeln!(f, "  {name:<22} {n}")?;
+            writeln!(f, "  {name:<30} {n}")?;
         }
         write!(
             f,

@@ -25,6 +25,8 @@ impl Simulator {
         }
     }
 
+    /// Applies one answer (or its absence) of a step the process survived: checks it against
+    /// what the operation must get, then updates the hospital and the oracle.
     pub(super) fn apply(
         &mut self,
         op: &Op,
