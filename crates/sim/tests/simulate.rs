@@ -208,6 +208,34 @@ async fn the_checks_find_a_planted_fault() {
     )
     .await;
     sim.check_all().await.unwrap();
+
+    // A settlement moved to another visit: the books still balance, but what the hospital was
+    // told no longer holds (its 5203 names the visit it settled).
+    let first = "(SELECT MIN(rowid) FROM settlement WHERE setl_sign = 1)";
+    let moved = format!(
+        "UPDATE settlement SET mdtrt_id = (SELECT v.mdtrt_id FROM visit v WHERE v.mdtrt_id <> \
+         (SELECT mdtrt_id FROM settlement WHERE rowid = {first}) ORDER BY v.mdtrt_id LIMIT 1) \
+         WHERE rowid = {first}"
+    );
+    let original: String = {
+        use sqlx::Connection as _;
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(&format!(
+            "SELECT mdtrt_id FROM settlement WHERE rowid = {first}"
+        ))
+        .fetch_one(&mut connection)
+        .await
+        .unwrap()
+    };
+    tamper(&url, &moved).await;
+    let failure = expect_failure(&mut sim, "5203 of settlement", "belongs to another visit").await;
+    assert!(failure.what.contains("the settlement is gone"), "{failure}");
+    tamper(
+        &url,
+        &format!("UPDATE settlement SET mdtrt_id = '{original}' WHERE rowid = {first}"),
+    )
+    .await;
+    sim.check_all().await.unwrap();
     sim.finish().await;
 }
 
