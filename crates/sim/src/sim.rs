@@ -285,6 +285,24 @@ impl Simulator {
                 DbTarget::SqliteTemp => "sqlite".to_owned(),
             })
         })?;
+        match Simulator::set_up(config, target, &db).await {
+            Ok(mut sim) => {
+                sim.db = Some(db);
+                Ok(sim)
+            }
+            Err(e) => {
+                db.remove().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes and imports the city into `db` and opens the system.
+    async fn set_up(
+        config: &SimConfig,
+        target: &DbTarget,
+        db: &Database,
+    ) -> Result<Simulator, SimError> {
         let today = yibao_server::RequestClock::now().beijing.date();
         let registry = db.dir.path().join("registry");
         std::fs::create_dir_all(&registry)
@@ -341,7 +359,7 @@ impl Simulator {
             config: config.clone(),
             rng: StdRng::seed_from_u64(config.seed),
             check_rng: StdRng::seed_from_u64(config.seed ^ CHECK_STREAM),
-            db: Some(db),
+            db: None,
             system: Some(system),
             population,
             patients,
