@@ -37,6 +37,10 @@ pub struct Args {
     /// No faults at all (a baseline).
     #[arg(long)]
     no_faults: bool,
+    /// Write the operation log (one line per operation or crash) to this file, to compare two
+    /// runs of a seed.
+    #[arg(long)]
+    log: Option<std::path::PathBuf>,
 }
 
 /// Runs `yibao simulate`.
@@ -60,6 +64,7 @@ async fn simulate(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(text) = &args.faults {
         config.faults.parse_overrides(text)?;
     }
+    config.keep_log = args.log.is_some();
     let target = DbTarget::parse(args.db.as_deref())?;
     println!(
         "== simulating seed {} for {} operations on {}",
@@ -69,10 +74,19 @@ async fn simulate(args: Args) -> anyhow::Result<ExitCode> {
     );
     let (summary, failure) = yibao_sim::run(&config, &target).await?;
     println!("{summary}");
+    if let Some(path) = &args.log {
+        let mut text = summary.log.join("\n");
+        text.push('\n');
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
     let Some(failure) = failure else {
         println!("all invariants held");
         return Ok(ExitCode::SUCCESS);
     };
+    eprintln!("the last operations:");
+    for line in &summary.recent {
+        eprintln!("  {line}");
+    }
     eprintln!("{failure}");
     eprintln!(
         "replay: yibao simulate --seed {} --ops {}{}",

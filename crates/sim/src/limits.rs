@@ -22,6 +22,8 @@ pub const INPATIENT_LINES: (usize, usize) = (10, 40);
 pub const SAMPLE_CHECKS_MAX: usize = 64;
 /// Lines of the operation log kept in memory for a report (the digest covers every line).
 pub const LOG_LINES_MAX: usize = 2_000_000;
+/// The last operations shown with a failure: a few steps' worth.
+pub const RECENT_LINES_MAX: usize = 40;
 /// At most this many settlements made since the last crash are reread after a crash (a sample
 /// covers the older ones), so that a crash costs the same however long the run.
 pub const CRASH_REREADS_MAX: usize = 256;

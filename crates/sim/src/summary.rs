@@ -1,11 +1,11 @@
 //! What a run did: operations by kind, faults injected, crashes and checks, and two digests
 //! (of the operations sent and of the answers received) that a replay of the seed must match.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use crate::limits::LOG_LINES_MAX;
+use crate::limits::{LOG_LINES_MAX, RECENT_LINES_MAX};
 
 /// FNV-1a, 64 bits: stable across processes and versions (unlike the std hasher).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub struct Summary {
     pub answer_digest: Digest,
     /// The operation log (kept when asked for, up to a limit).
     pub log: Vec<String>,
+    /// The last operations' lines (always kept), to show what led to a failure.
+    pub recent: VecDeque<String>,
     /// Wall time of the run (without the city's setup).
     pub elapsed: Duration,
     /// Of which spent in the checks.
@@ -71,10 +73,19 @@ impl Summary {
     pub(crate) fn op(&mut self, kind: String, line: &str, keep: bool) {
         self.ops += 1;
         *self.ops_by_kind.entry(kind).or_default() += 1;
+        self.line(line, keep);
+    }
+
+    /// Records a line of the operation log (an operation or a crash).
+    pub(crate) fn line(&mut self, line: &str, keep: bool) {
         self.op_digest.add(line);
         if keep && self.log.len() < LOG_LINES_MAX {
             self.log.push(line.to_owned());
         }
+        if self.recent.len() == RECENT_LINES_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(line.to_owned());
     }
 
     /// Counts one fault.

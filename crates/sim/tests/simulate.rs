@@ -18,7 +18,10 @@ async fn run(config: &SimConfig, target: &DbTarget) -> Option<Summary> {
             println!("{summary}");
             Some(summary)
         }
-        Ok((summary, Some(failure))) => panic!("{failure}\n{summary}"),
+        Ok((summary, Some(failure))) => panic!(
+            "{failure}\nthe last operations:\n{}\n{summary}",
+            Vec::from(summary.recent.clone()).join("\n")
+        ),
         Err(yibao_sim::SimError::Unreachable(url)) => {
             assert!(
                 std::env::var("YIBAO_REQUIRE_PG").is_err(),

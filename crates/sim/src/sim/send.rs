@@ -88,10 +88,7 @@ impl Simulator {
         self.summary.crashes += 1;
         self.summary.fault("crash in flight");
         let line = format!("{} crash in flight", self.step);
-        self.summary.op_digest.add(&line);
-        if self.config.keep_log {
-            self.summary.log.push(line);
-        }
+        self.summary.line(&line, self.config.keep_log);
         self.system
             .as_mut()
             .expect("the system is open until finish")
