@@ -4,8 +4,7 @@
 //! store is opened on the same database, as a restarted process would.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::Request;
@@ -146,8 +145,8 @@ pub struct CrashTrigger {
 
 #[derive(Debug, Default)]
 struct TriggerState {
-    armed: AtomicBool,
-    pulled: AtomicBool,
+    /// (armed, pulled), changed together.
+    state: Mutex<(bool, bool)>,
     notify: tokio::sync::Notify,
 }
 
@@ -155,31 +154,42 @@ impl CrashTrigger {
     /// Pulls the trigger: true when it was armed (the process is to die now), false when the
     /// current step may not crash (nothing happens).
     pub fn pull(&self) -> bool {
-        if !self.inner.armed.swap(false, Ordering::SeqCst) {
-            return false;
+        {
+            let mut state = self.state();
+            if !state.0 {
+                return false;
+            }
+            *state = (false, true);
         }
-        self.inner.pulled.store(true, Ordering::SeqCst);
         self.inner.notify.notify_one();
         true
     }
 
     /// Arms the trigger for one step.
     pub(crate) fn arm(&self) {
-        self.inner.pulled.store(false, Ordering::SeqCst);
-        self.inner.armed.store(true, Ordering::SeqCst);
+        *self.state() = (true, false);
     }
 
     /// Disarms it at the end of a step; true when it was pulled during the step.
     pub(crate) fn disarm(&self) -> bool {
-        self.inner.armed.store(false, Ordering::SeqCst);
-        self.inner.pulled.swap(false, Ordering::SeqCst)
+        let mut state = self.state();
+        let pulled = state.1;
+        *state = (false, false);
+        pulled
     }
 
     /// Waits until the trigger is pulled.
     pub(crate) async fn pulled(&self) {
-        while !self.inner.pulled.load(Ordering::SeqCst) {
+        while !self.state().1 {
             self.inner.notify.notified().await;
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
+        self.inner
+            .state
+            .lock()
+            .expect("the trigger's lock is never poisoned")
     }
 }
 
