@@ -11,6 +11,18 @@
 //!
 //! The simulator speaks to the server only through national-interface messages (the stable
 //! edge), and reads the store only for its checks.
+//!
+//! # Crashes
+//!
+//! A crash between steps calls [`System::crash`]: the router and the store are dropped (the
+//! pool closed) and a new store is opened on the same database. A crash with requests in flight
+//! goes through the step's [`CrashTrigger`]: the simulator arms it for a step of chain messages
+//! only, and whoever pulls it while the step runs — the simulator after a few turns of the
+//! scheduler, or a crash point inside the store — makes the simulator crash the process at
+//! once. Every answer of that step is then lost to the hospitals; a call that got no answer is
+//! in doubt (it may or may not have committed), the checks allow for it, and the hospital's
+//! retry settles it. A crash point in the store only needs the trigger (`pull()` returns
+//! whether this step may crash) and to fail its batch when it does.
 
 pub mod city;
 pub mod config;
