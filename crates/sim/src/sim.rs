@@ -65,12 +65,9 @@ pub async fn run(
 /// One step of a chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
-    /// A message of the chain (registration, fees, settlement, cancellation …).
+    /// A message of the chain (registration, fees, settlement, its reversal (2208/2305) or
+    /// revocation (2601), cancellation …).
     Send(&'static str),
-    /// 2208/2305 of the chain's settlement.
-    Reverse,
-    /// 2601 of the chain's settlement message.
-    RevokeSettlement,
     /// The settlement's `msgid` again with other content.
     Conflict,
     /// The reversal or revocation sent again (with a new `msgid`).
@@ -163,10 +160,6 @@ enum What {
     Reorder { plan_idx: usize },
     /// The settlement's `msgid` with other content.
     Conflict,
-    /// 2208/2305.
-    Reverse,
-    /// 2601 of the settlement.
-    RevokeSettlement,
     /// A second undo of an undone settlement.
     UndoAgain,
     /// 2601 of a message id never sent.
@@ -183,8 +176,6 @@ impl What {
             What::Late => " late after its 2601",
             What::Reorder { .. } => " reordered",
             What::Conflict => " other content",
-            What::Reverse => "",
-            What::RevokeSettlement => " of a settlement",
             What::UndoAgain => " undo again",
             What::Phantom => " of a message never sent",
             What::UndoOld { .. } => " of an old settlement",
@@ -528,7 +519,7 @@ fn answer_line(infno: &str, output: &str) -> String {
             Ok(totals) => format!("{infno} {totals:?}"),
             Err(problems) => format!("{infno} {problems:?}"),
         },
-        "2206" | "2207" | "2303" | "2304" => match parse_settlement(output) {
+        "2206" | "2207" | "2303" | "2304" | "2208" | "2305" => match parse_settlement(output) {
             Ok(s) => format!("{infno} {:?}", s.amounts.fields()),
             Err(e) => format!("{infno} {e}"),
         },

@@ -84,7 +84,7 @@ fn assert_exercised(summary: &Summary) {
 fn ci_config(seed: u64, ops: u64) -> SimConfig {
     let mut config = SimConfig::new(seed, ops);
     config.faults.crash = 12;
-    config.faults.crash_in_flight = 15;
+    config.faults.crash_in_flight = 30;
     config.faults.reorder = 40;
     // The touched settlements are always reread; fewer old ones keep the PostgreSQL run short.
     config.sample_checks = 2;

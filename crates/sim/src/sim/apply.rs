@@ -93,21 +93,6 @@ impl Simulator {
                 self.apply_revoke_lost(op, plan_idx, touched);
                 Ok(())
             }
-            What::Reverse => {
-                let c = op.chain.expect("a chain operation");
-                let k = self.chains[c].settlement.expect("settled");
-                self.apply_reversal(op, k, &output, touched)?;
-                self.chains[c].at += 1;
-                Ok(())
-            }
-            What::RevokeSettlement => {
-                self.summary.answer_digest.add(&format!("revoked {output}"));
-                let c = op.chain.expect("a chain operation");
-                let k = self.chains[c].settlement.expect("settled");
-                self.undo_settlement(k, touched);
-                self.chains[c].at += 1;
-                Ok(())
-            }
             What::Phantom => {
                 self.summary.answer_digest.add(&format!("revoked {output}"));
                 Ok(())
@@ -220,12 +205,17 @@ impl Simulator {
             more.push(Step::Conflict);
         }
         if self.roll(faults.reversal) {
+            let reversal = if self.chains[c].inpatient {
+                "2305"
+            } else {
+                "2208"
+            };
             more.push(if self.rng.random_range(0..2) == 0 {
                 self.summary.fault("reversal");
-                Step::Reverse
+                Step::Send(reversal)
             } else {
                 self.summary.fault("revoke of a settlement");
-                Step::RevokeSettlement
+                Step::Send("2601")
             });
             if self.roll(faults.undo_again) {
                 more.push(Step::UndoAgain);
@@ -329,6 +319,17 @@ impl Simulator {
                     touched.insert(k);
                 }
             }
+            "2208" | "2305" | "2601" => {
+                let k = self.chains[c].settlement.expect("a seen settlement");
+                if op.infno == "2601" {
+                    self.summary
+                        .answer_digest
+                        .add(&answer_line(op.infno, output));
+                    self.undo_settlement(k, touched);
+                } else {
+                    self.apply_reversal(op, k, output, touched)?;
+                }
+            }
             _ => self
                 .summary
                 .answer_digest
@@ -392,7 +393,7 @@ impl Simulator {
         }
         self.summary
             .answer_digest
-            .add(&format!("{:?}", s.amounts.fields()));
+            .add(&answer_line(op.infno, output));
         self.undo_settlement(k, touched);
         Ok(())
     }

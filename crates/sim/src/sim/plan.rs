@@ -116,13 +116,24 @@ impl Simulator {
         let chain = &self.chains[c];
         let visit = self.visit(chain);
         let mdtrt_id = chain.mdtrt_id.clone().unwrap_or_default();
-        let input = visit.input(
-            infno,
-            &mdtrt_id,
-            &chain.bill,
-            chain.fee_round,
-            chain.acct_used_flag,
-        );
+        let input = match infno {
+            // Undoing the chain's settlement, which the hospital saw.
+            "2208" | "2305" => {
+                let known = &self.known[chain.settlement.expect("a seen settlement")];
+                visit.reversal_input(&known.mdtrt_id, &known.setl_id)
+            }
+            "2601" => {
+                let known = &self.known[chain.settlement.expect("a seen settlement")];
+                visit.revoke_input(&known.msgid, known.infno)
+            }
+            _ => visit.input(
+                infno,
+                &mdtrt_id,
+                &chain.bill,
+                chain.fee_round,
+                chain.acct_used_flag,
+            ),
+        };
         let body = visit.envelope(infno, &msgid, input);
         let msg = Msg {
             infno,
@@ -217,28 +228,6 @@ impl Simulator {
             Step::Send(_) => {
                 let msg = self.message(c, plan_idx);
                 self.send_ops(c, plan_idx, msg)
-            }
-            Step::Reverse => {
-                let known = &self.known[self.chains[c].settlement.expect("settled")];
-                let (setl_id, mdtrt_id) = (known.setl_id.clone(), known.mdtrt_id.clone());
-                let infno = if self.chains[c].inpatient {
-                    "2305"
-                } else {
-                    "2208"
-                };
-                let msgid = self.msgid(site);
-                let visit = self.visit(&self.chains[c]);
-                let body = visit.envelope(infno, &msgid, visit.reversal_input(&mdtrt_id, &setl_id));
-                vec![self.op(Some(c), site, What::Reverse, infno, msgid, body)]
-            }
-            Step::RevokeSettlement => {
-                let settle_idx = self.settle_idx(c);
-                let msg = self.chains[c].msgs[settle_idx].clone().expect("settled");
-                let msgid = self.msgid(site);
-                let visit = self.visit(&self.chains[c]);
-                let body =
-                    visit.envelope("2601", &msgid, visit.revoke_input(&msg.msgid, msg.infno));
-                vec![self.op(Some(c), site, What::RevokeSettlement, "2601", msgid, body)]
             }
             Step::Conflict => {
                 let settle_idx = self.settle_idx(c);

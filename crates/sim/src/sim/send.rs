@@ -40,10 +40,12 @@ impl Simulator {
         if crashable {
             trigger.arm();
         }
-        let turns = if crash {
-            self.rng.random_range(0..CRASH_TURNS_MAX)
-        } else {
-            0
+        // Half the crashes come before any call has run (every call is cut off), the others
+        // after a few turns (calls anywhere from waiting to committing).
+        let turns = match crash {
+            false => 0,
+            true if self.rng.random_range(0..2) == 0 => 0,
+            true => self.rng.random_range(1..=CRASH_TURNS_MAX),
         };
         let mut calls = self.spawn_calls(ops);
         if crash {
