@@ -73,20 +73,7 @@ fn registration(psn_no: &str, msgid: &str) -> Command {
     } else {
         "310"
     };
-    Command::RegisterOutpatient(RegisterOutpatient {
-        psn_no: psn_no.into(),
-        insutype: insutype.into(),
-        begntime: now(),
-        mdtrt_cert_type: "02".into(),
-        mdtrt_cert_no: "140502198001011234".into(),
-        ipt_otp_no: format!("OTP{msgid}"),
-        atddr_no: "D001".into(),
-        dr_name: "医生".into(),
-        dept_code: "A03".into(),
-        dept_name: "内科".into(),
-        caty: "A03".into(),
-        referral: false,
-    })
+    registration_cmd(psn_no, insutype, msgid)
 }
 
 /// Sends `commands` (msgid, command) one after another on their own tasks to `store` while the
