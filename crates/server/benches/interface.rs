@@ -7,7 +7,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
+use yibao_core_types::Fen;
 use yibao_server::backend::{FundDetail, Outcome, Settlement};
+use yibao_store::SetlAmounts;
 
 fn upload_of_ten_lines() -> Vec<u8> {
     let lines: Vec<_> = (0..10)
@@ -45,12 +47,15 @@ fn settlement() -> Outcome {
         psn_name: "张三".to_owned(),
         psn_cert_type: "01".to_owned(),
         certno: "140502198610040012".to_owned(),
-        medfee_sumamt_fen: 24_680,
-        inscp_scp_amt_fen: 24_680,
-        hifp_pay_fen: 12_000,
-        fund_pay_sumamt_fen: 12_000,
-        psn_part_amt_fen: 12_680,
-        acct_pay_fen: 12_680,
+        amounts: SetlAmounts {
+            medfee_sumamt: Fen(24_680),
+            inscp_scp_amt: Fen(24_680),
+            hifp_pay: Fen(12_000),
+            fund_pay_sumamt: Fen(12_000),
+            psn_part_amt: Fen(12_680),
+            acct_pay: Fen(12_680),
+            ..SetlAmounts::default()
+        },
         details: vec![
             FundDetail {
                 fund_pay_type: "310100".to_owned(),

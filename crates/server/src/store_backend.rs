@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use yibao_store as store;
 
 use crate::infno::Infno;
+use crate::wire::scalar::ppm_to_e4;
 
 use crate::backend::{
     Backend, BackendError, ChronicRecognition, Command, CumulativeEntry, FeeLineResult,
@@ -416,18 +417,6 @@ fn store_command(command: Command) -> store::Command {
     }
 }
 
-/// Millionths to ten-thousandths, rounded half away from zero (the interface's ratios have four
-/// decimals; the store keeps six).
-fn ppm_to_e4(ppm: i64) -> i64 {
-    let quotient = ppm / 100;
-    let remainder = ppm % 100;
-    if 2 * remainder.abs() >= 100 {
-        quotient + ppm.signum()
-    } else {
-        quotient
-    }
-}
-
 fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok()
 }
@@ -530,28 +519,7 @@ fn settlement(view: &store::SettlementView) -> Settlement {
         setl_time: (!view.setl_id.is_empty()).then_some(view.setl_time),
         mdtrt_cert_type: non_empty(&view.mdtrt_cert_type),
         med_type: view.med_type.clone(),
-        medfee_sumamt_fen: view.medfee_sumamt,
-        fulamt_ownpay_amt_fen: view.fulamt_ownpay_amt,
-        overlmt_selfpay_fen: view.overlmt_selfpay,
-        preselfpay_amt_fen: view.preselfpay_amt,
-        inscp_scp_amt_fen: view.inscp_scp_amt,
-        act_pay_dedc_fen: view.act_pay_dedc,
-        hifp_pay_fen: view.hifp_pay,
-        pool_prop_selfpay_e4: ppm_to_e4(view.pool_prop_selfpay_ppm),
-        cvlserv_pay_fen: view.cvlserv_pay,
-        hifes_pay_fen: view.hifes_pay,
-        hifmi_pay_fen: view.hifmi_pay,
-        hifob_pay_fen: view.hifob_pay,
-        maf_pay_fen: view.maf_pay,
-        oth_pay_fen: view.oth_pay,
-        hifdm_pay_fen: 0,
-        fund_pay_sumamt_fen: view.fund_pay_sumamt,
-        psn_part_amt_fen: view.psn_part_amt,
-        acct_pay_fen: view.acct_pay,
-        psn_cash_pay_fen: view.psn_cash_pay,
-        hosp_part_amt_fen: view.hosp_part_amt,
-        balc_fen: view.balc,
-        acct_mulaid_pay_fen: view.acct_mulaid_pay,
+        amounts: view.amounts,
         medins_setl_id: view.medins_setl_id.clone(),
         clr_optins: non_empty(&view.insuplc_admdvs),
         // 按项目 (clearing by item) is the only way the demo policies clear.
@@ -571,7 +539,7 @@ fn settlement(view: &store::SettlementView) -> Settlement {
             .map(|(idx, payment)| FundDetail {
                 fund_pay_type: payment.fund_pay_type.clone(),
                 fund_pay_type_name: fund_pay_type_name(&payment.fund_pay_type).to_owned(),
-                inscp_scp_amt_fen: view.inscp_scp_amt,
+                inscp_scp_amt_fen: view.amounts.inscp_scp_amt.0,
                 crt_payb_lmt_amt_fen: None,
                 fund_payamt_fen: payment.fund_payamt_fen,
                 // The trace explains the whole split; it is sent once, on the first bucket.
@@ -633,14 +601,6 @@ fn outcome_from_store(outcome: &store::Outcome) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ratios_round_half_away_from_zero() {
-        assert_eq!(ppm_to_e4(50_000), 500);
-        assert_eq!(ppm_to_e4(123_450), 1235);
-        assert_eq!(ppm_to_e4(123_449), 1234);
-        assert_eq!(ppm_to_e4(-123_450), -1235);
-    }
 
     #[test]
     fn age_counts_whole_years() {

@@ -7,6 +7,7 @@
 //! (`*_ppm`).
 
 use chrono::NaiveDateTime;
+use yibao_settlement::SetlAmounts;
 
 /// Who sends a message and under which id: the idempotency key and the audit of every write.
 #[derive(Debug, Clone)]
@@ -558,48 +559,9 @@ pub struct SettlementView {
     pub begndate: String,
     /// `enddate` of the visit (settlement date while in hospital).
     pub enddate: String,
-    /// `medfee_sumamt`.
-    pub medfee_sumamt: i64,
-    /// `fulamt_ownpay_amt`.
-    pub fulamt_ownpay_amt: i64,
-    /// `overlmt_selfpay`.
-    pub overlmt_selfpay: i64,
-    /// `preselfpay_amt`.
-    pub preselfpay_amt: i64,
-    /// `inscp_scp_amt`.
-    pub inscp_scp_amt: i64,
-    /// `act_pay_dedc`.
-    pub act_pay_dedc: i64,
-    /// `hifp_pay`.
-    pub hifp_pay: i64,
-    /// `pool_prop_selfpay` (millionths).
-    pub pool_prop_selfpay_ppm: i64,
-    /// `cvlserv_pay`.
-    pub cvlserv_pay: i64,
-    /// `hifes_pay`.
-    pub hifes_pay: i64,
-    /// `hifmi_pay`.
-    pub hifmi_pay: i64,
-    /// `hifob_pay`.
-    pub hifob_pay: i64,
-    /// `maf_pay`.
-    pub maf_pay: i64,
-    /// `oth_pay`.
-    pub oth_pay: i64,
-    /// `fund_pay_sumamt`.
-    pub fund_pay_sumamt: i64,
-    /// `psn_part_amt`.
-    pub psn_part_amt: i64,
-    /// `acct_pay` (includes `acct_mulaid_pay`).
-    pub acct_pay: i64,
-    /// `acct_mulaid_pay`.
-    pub acct_mulaid_pay: i64,
-    /// `psn_cash_pay`.
-    pub psn_cash_pay: i64,
-    /// `hosp_part_amt`.
-    pub hosp_part_amt: i64,
-    /// `balc`: the person's own account balance after this settlement.
-    pub balc: i64,
+    /// The `setlinfo` amounts (negated on a reversal; `balc` is the own account balance after
+    /// this record).
+    pub amounts: SetlAmounts,
     /// `setldetail[]`.
     pub detail: Vec<FundPayment>,
     /// `setl_proc_info`: the engine's compact trace.

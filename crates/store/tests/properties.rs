@@ -109,8 +109,8 @@ async fn play(db: &TestDb, steps: &[Step]) {
                     .await
                     .expect("2207"),
                 ));
-                assert_eq!(v.medfee_sumamt, total);
-                assert!(v.balc >= 0);
+                assert_eq!(v.amounts.medfee_sumamt.0, total);
+                assert!(v.amounts.balc.0 >= 0);
                 live.push((inst.to_string(), psn_no, mdtrt_id, v.setl_id));
             }
             Step::Reverse(k) => {

@@ -8,7 +8,8 @@ use crate::backend::{
     CumulativeEntry, DeclaredSplit, FeeLineResult, FundDetail, Identity, InsuranceRelation,
     Outcome, PersonInfo, Settlement,
 };
-use crate::wire::scalar::{format_decimal, Fixed, Prop, Yuan};
+use crate::wire::scalar::{format_decimal, ppm_to_e4, Fixed, Prop, Yuan};
+use yibao_store::{SetlAmounts, SetlValue};
 
 /// The output JSON text of an outcome, moving an already rendered text.
 pub fn into_output(outcome: Outcome) -> String {
@@ -371,28 +372,8 @@ struct SetlInfo<'a> {
     setl_time: Option<String>,
     mdtrt_cert_type: Option<&'a str>,
     med_type: &'a str,
-    medfee_sumamt: Yuan,
-    fulamt_ownpay_amt: Yuan,
-    overlmt_selfpay: Yuan,
-    preselfpay_amt: Yuan,
-    inscp_scp_amt: Yuan,
-    act_pay_dedc: Yuan,
-    hifp_pay: Yuan,
-    pool_prop_selfpay: Prop,
-    cvlserv_pay: Yuan,
-    hifes_pay: Yuan,
-    hifmi_pay: Yuan,
-    hifob_pay: Yuan,
-    maf_pay: Yuan,
-    oth_pay: Yuan,
-    hifdm_pay: Yuan,
-    fund_pay_sumamt: Yuan,
-    psn_part_amt: Yuan,
-    acct_pay: Yuan,
-    psn_cash_pay: Yuan,
-    hosp_part_amt: Yuan,
-    balc: Yuan,
-    acct_mulaid_pay: Yuan,
+    #[serde(flatten)]
+    amounts: AmountsOut<'a>,
     medins_setl_id: &'a str,
     clr_optins: Option<&'a str>,
     clr_way: Option<&'a str>,
@@ -408,6 +389,29 @@ struct SetlInfo<'a> {
     psn_pay: Yuan,
     cash_payamt: Yuan,
     year: Option<String>,
+}
+
+/// The `setlinfo` amounts in interface order: money as yuan with two decimals, the ratio with
+/// four.
+struct AmountsOut<'a>(&'a SetlAmounts);
+
+impl Serialize for AmountsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.0.values() {
+            // 伤残人员医疗保障基金支出: no fund of the platform pays it, so it is always zero; table
+            // 86 places it before `fund_pay_sumamt`.
+            if name == "fund_pay_sumamt" {
+                map.serialize_entry("hifdm_pay", &Yuan(0))?;
+            }
+            match value {
+                SetlValue::Fen(amount) => map.serialize_entry(name, &Yuan(amount.0))?,
+                SetlValue::Ratio(ratio) => map.serialize_entry(name, &Prop(ppm_to_e4(ratio.0)))?,
+            }
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -440,28 +444,7 @@ impl<'a> From<&'a Settlement> for SettlementOut<'a> {
                 setl_time: s.setl_time.map(date_time),
                 mdtrt_cert_type: s.mdtrt_cert_type.as_deref(),
                 med_type: &s.med_type,
-                medfee_sumamt: Yuan(s.medfee_sumamt_fen),
-                fulamt_ownpay_amt: Yuan(s.fulamt_ownpay_amt_fen),
-                overlmt_selfpay: Yuan(s.overlmt_selfpay_fen),
-                preselfpay_amt: Yuan(s.preselfpay_amt_fen),
-                inscp_scp_amt: Yuan(s.inscp_scp_amt_fen),
-                act_pay_dedc: Yuan(s.act_pay_dedc_fen),
-                hifp_pay: Yuan(s.hifp_pay_fen),
-                pool_prop_selfpay: Prop(s.pool_prop_selfpay_e4),
-                cvlserv_pay: Yuan(s.cvlserv_pay_fen),
-                hifes_pay: Yuan(s.hifes_pay_fen),
-                hifmi_pay: Yuan(s.hifmi_pay_fen),
-                hifob_pay: Yuan(s.hifob_pay_fen),
-                maf_pay: Yuan(s.maf_pay_fen),
-                oth_pay: Yuan(s.oth_pay_fen),
-                hifdm_pay: Yuan(s.hifdm_pay_fen),
-                fund_pay_sumamt: Yuan(s.fund_pay_sumamt_fen),
-                psn_part_amt: Yuan(s.psn_part_amt_fen),
-                acct_pay: Yuan(s.acct_pay_fen),
-                psn_cash_pay: Yuan(s.psn_cash_pay_fen),
-                hosp_part_amt: Yuan(s.hosp_part_amt_fen),
-                balc: Yuan(s.balc_fen),
-                acct_mulaid_pay: Yuan(s.acct_mulaid_pay_fen),
+                amounts: AmountsOut(&s.amounts),
                 medins_setl_id: &s.medins_setl_id,
                 clr_optins: s.clr_optins.as_deref(),
                 clr_way: s.clr_way.as_deref(),
@@ -473,8 +456,8 @@ impl<'a> From<&'a Settlement> for SettlementOut<'a> {
                 begndate: s.begndate.map(date),
                 enddate: s.enddate.map(date),
                 invono: s.invono.as_deref(),
-                psn_pay: Yuan(s.psn_part_amt_fen),
-                cash_payamt: Yuan(s.psn_cash_pay_fen),
+                psn_pay: Yuan(s.amounts.psn_part_amt.0),
+                cash_payamt: Yuan(s.amounts.psn_cash_pay.0),
                 year: s.setl_time.map(|at| at.format("%Y").to_string()),
             },
             setldetail: s.details.iter().map(SetlDetail::from).collect(),

@@ -234,7 +234,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
         .expect("2207 after the outside writer is done"),
     ));
     assert!(started.elapsed().as_millis() >= u128::from(hold_ms) - 50);
-    assert_eq!(s.medfee_sumamt, 410_000);
+    assert_eq!(s.amounts.medfee_sumamt.0, 410_000);
     writer.await.unwrap();
     assert_balanced(&db).await;
 

@@ -354,24 +354,32 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
         assert_eq!(s.medins_setl_id, "M-2207");
         // Pre-settlement and settlement agree; the split is the spec's.
         assert_eq!(
-            (pre.medfee_sumamt, pre.hifp_pay, pre.psn_cash_pay),
-            (s.medfee_sumamt, s.hifp_pay, s.psn_cash_pay)
+            (
+                pre.amounts.medfee_sumamt.0,
+                pre.amounts.hifp_pay.0,
+                pre.amounts.psn_cash_pay.0
+            ),
+            (
+                s.amounts.medfee_sumamt.0,
+                s.amounts.hifp_pay.0,
+                s.amounts.psn_cash_pay.0
+            )
         );
         assert_eq!(
             (
-                s.medfee_sumamt,
-                s.fulamt_ownpay_amt,
-                s.overlmt_selfpay,
-                s.preselfpay_amt,
-                s.inscp_scp_amt
+                s.amounts.medfee_sumamt.0,
+                s.amounts.fulamt_ownpay_amt.0,
+                s.amounts.overlmt_selfpay.0,
+                s.amounts.preselfpay_amt.0,
+                s.amounts.inscp_scp_amt.0
             ),
             (410_000, 50_000, 10_000, 20_000, 330_000)
         );
         // Residents' level-1 outpatient pooling: 60 %, no deductible, annual cap 400.00.
-        assert_eq!(s.hifp_pay, 40_000);
+        assert_eq!(s.amounts.hifp_pay.0, 40_000);
         assert_eq!(
-            s.fund_pay_sumamt + s.psn_part_amt + s.hosp_part_amt,
-            s.medfee_sumamt
+            s.amounts.fund_pay_sumamt.0 + s.amounts.psn_part_amt.0 + s.amounts.hosp_part_amt.0,
+            s.amounts.medfee_sumamt.0
         );
         assert_eq!(
             s.detail,
@@ -415,7 +423,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
             .query_settlement(CLINIC, "P003", &s.setl_id)
             .await
             .expect("5203");
-        assert_eq!(q.hifp_pay, s.hifp_pay);
+        assert_eq!(q.amounts.hifp_pay.0, s.amounts.hifp_pay.0);
         assert_eq!(q.detail, s.detail);
         // Another institution may not read it.
         assert!(matches!(
@@ -445,8 +453,16 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
         assert_ne!(r.setl_id, s.setl_id);
         assert_eq!(r.setl_type(), "2");
         assert_eq!(
-            (r.medfee_sumamt, r.hifp_pay, r.psn_cash_pay),
-            (-s.medfee_sumamt, -s.hifp_pay, -s.psn_cash_pay)
+            (
+                r.amounts.medfee_sumamt.0,
+                r.amounts.hifp_pay.0,
+                r.amounts.psn_cash_pay.0
+            ),
+            (
+                -s.amounts.medfee_sumamt.0,
+                -s.amounts.hifp_pay.0,
+                -s.amounts.psn_cash_pay.0
+            )
         );
         assert_eq!(
             r.detail,
@@ -506,7 +522,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
             .await
             .expect("2207 again"),
         ));
-        assert_eq!(again.hifp_pay, s.hifp_pay);
+        assert_eq!(again.amounts.hifp_pay.0, s.amounts.hifp_pay.0);
         assert_balanced(&db).await;
 
         // 3201: the institution's totals against the store's.
@@ -585,10 +601,13 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
             .await
             .expect("2207"),
         ));
-        assert_eq!(s.acct_pay, 60_000, "{s:?}");
-        assert_eq!(s.acct_mulaid_pay, 50_000);
-        assert_eq!(s.balc, 0);
-        assert_eq!(s.psn_part_amt, s.acct_pay + s.psn_cash_pay);
+        assert_eq!(s.amounts.acct_pay.0, 60_000, "{s:?}");
+        assert_eq!(s.amounts.acct_mulaid_pay.0, 50_000);
+        assert_eq!(s.amounts.balc.0, 0);
+        assert_eq!(
+            s.amounts.psn_part_amt.0,
+            s.amounts.acct_pay.0 + s.amounts.psn_cash_pay.0
+        );
         assert!(
             s.detail.contains(&FundPayment {
                 fund_pay_type: "310200".into(),
@@ -629,7 +648,11 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
             .expect("2208"),
         ));
         assert_eq!(
-            (r.acct_pay, r.acct_mulaid_pay, r.balc),
+            (
+                r.amounts.acct_pay.0,
+                r.amounts.acct_mulaid_pay.0,
+                r.amounts.balc.0
+            ),
             (-60_000, -50_000, 10_000)
         );
         assert_eq!(
@@ -1078,9 +1101,9 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
         for t in tasks {
             views.push(settled(fresh(t.await.expect("task").expect("2207"))));
         }
-        let hifp: i64 = views.iter().map(|v| v.hifp_pay).sum();
-        let acct: i64 = views.iter().map(|v| v.acct_pay).sum();
-        let dedc: i64 = views.iter().map(|v| v.act_pay_dedc).sum();
+        let hifp: i64 = views.iter().map(|v| v.amounts.hifp_pay.0).sum();
+        let acct: i64 = views.iter().map(|v| v.amounts.acct_pay.0).sum();
+        let dedc: i64 = views.iter().map(|v| v.amounts.act_pay_dedc.0).sum();
         // Employees' level-1 outpatient pooling: deductible 200.00 a year, 70 %, cap 3000.00 a
         // year. 12 × 1000.00 would pay 8260.00 uncapped: the cap binds exactly.
         assert_eq!(
@@ -1088,7 +1111,10 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
             300_000,
             "[{}] {:?}",
             db.label,
-            views.iter().map(|v| v.hifp_pay).collect::<Vec<_>>()
+            views
+                .iter()
+                .map(|v| v.amounts.hifp_pay.0)
+                .collect::<Vec<_>>()
         );
         assert_eq!(dedc, 20_000);
         // The 500.00 account is drawn to zero, never below.
@@ -1100,7 +1126,7 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
                 .unwrap(),
             Some(0)
         );
-        assert!(views.iter().all(|v| v.balc >= 0));
+        assert!(views.iter().all(|v| v.amounts.balc.0 >= 0));
         let cum = db.store.query_cumulative("P001", 2025, None).await.unwrap();
         let get = |name: &str| {
             cum.iter()
@@ -1177,10 +1203,15 @@ async fn inpatient_settles_before_discharge_then_discharges() {
                 .await
                 .expect("2304 while in hospital"),
         ));
-        assert_eq!(pre.fund_pay_sumamt, s.fund_pay_sumamt);
+        assert_eq!(pre.amounts.fund_pay_sumamt.0, s.amounts.fund_pay_sumamt.0);
         // Worked example 2 of spec settlement.md section 9.
         assert_eq!(
-            (s.hifp_pay, s.maf_pay, s.fund_pay_sumamt, s.psn_part_amt),
+            (
+                s.amounts.hifp_pay.0,
+                s.amounts.maf_pay.0,
+                s.amounts.fund_pay_sumamt.0,
+                s.amounts.psn_part_amt.0
+            ),
             (138_000, 192_000, 330_000, 80_000)
         );
         assert_balanced(&db).await;
@@ -1295,14 +1326,14 @@ async fn inpatient_chain_follows_the_admission_states() {
                 .await
                 .expect("2304"),
         ));
-        assert_eq!(pre.fund_pay_sumamt, s.fund_pay_sumamt);
+        assert_eq!(pre.amounts.fund_pay_sumamt.0, s.amounts.fund_pay_sumamt.0);
         assert_eq!(
             (
-                s.hifp_pay,
-                s.hifmi_pay,
-                s.maf_pay,
-                s.fund_pay_sumamt,
-                s.psn_part_amt
+                s.amounts.hifp_pay.0,
+                s.amounts.hifmi_pay.0,
+                s.amounts.maf_pay.0,
+                s.amounts.fund_pay_sumamt.0,
+                s.amounts.psn_part_amt.0
             ),
             (138_000, 0, 192_000, 330_000, 80_000)
         );
@@ -1340,7 +1371,7 @@ async fn inpatient_chain_follows_the_admission_states() {
             .await
             .expect("2305"),
         ));
-        assert_eq!(r.maf_pay, -192_000);
+        assert_eq!(r.amounts.maf_pay.0, -192_000);
         let cum = db.store.query_cumulative("P004", 2025, None).await.unwrap();
         assert!(cum.iter().all(|c| c.cum == 0), "{cum:?}");
         fresh(
