@@ -149,7 +149,7 @@ pub(crate) struct SettleInput<'a> {
     pub(crate) filing: Option<st::FilingKind>,
     pub(crate) emergency: bool,
     pub(crate) dise_codg: &'a str,
-    pub(crate) acct_used_flag: &'a str,
+    pub(crate) acct_used_flag: AcctUsedFlag,
     pub(crate) lines: &'a [StoredLine],
     /// Contribution tier in force.
     pub(crate) tier: Option<&'a str>,
@@ -475,8 +475,7 @@ impl EngineCache {
                 filing: input.filing,
                 emergency: input.emergency,
                 dise_codg: input.dise_codg.to_string(),
-                acct_used_flag: AcctUsedFlag::parse(input.acct_used_flag)
-                    .map_err(|e| bad_code("acct_used_flag", e))?,
+                acct_used_flag: input.acct_used_flag,
                 fixmedins_code: input.fixmedins_code.to_owned(),
                 institution_kinds: input.institution_kinds.to_vec(),
                 referral: input.referral,

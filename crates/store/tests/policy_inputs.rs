@@ -374,6 +374,7 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
                 "R-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: vec![line(
                         &mdtrt_id,
                         "P002",
@@ -404,6 +405,7 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
         for (tag, transfer_in, expected) in [("T1", true, 90_000), ("T2", false, 27_000)] {
             let psn_no = if transfer_in { "P001" } else { "P005" };
             let admit = Command::Admit(Admit {
+                adm_bed: None,
                 psn_no: psn_no.into(),
                 insutype: "310".into(),
                 begntime: at("2025-05-01", "08:00:00"),
@@ -436,6 +438,7 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
                     &format!("{tag}-2301"),
                     "2301",
                     Command::UploadFees(UploadFees {
+                        kind: VisitKind::Inpatient,
                         lines: vec![line(
                             &mdtrt_id,
                             psn_no,
@@ -455,7 +458,15 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
                     HOSPITAL,
                     &format!("{tag}-2304"),
                     "2304",
-                    settle_cmd(false, &mdtrt_id, psn_no, "310", 100_000, "0"),
+                    settle_kind_cmd(
+                        VisitKind::Inpatient,
+                        false,
+                        &mdtrt_id,
+                        psn_no,
+                        "310",
+                        100_000,
+                        "0",
+                    ),
                 )
                 .await
                 .expect("2304"),

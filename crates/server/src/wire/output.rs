@@ -1,15 +1,13 @@
-//! Output nodes of spec §4, rendered from [`Outcome`]s: amounts as JSON numbers with two
+//! Output nodes of spec §4, rendered from the store's outcomes of writes ([`render_stored`]) and
+//! the server's [`Outcome`]s of queries ([`render`]): amounts as JSON numbers with two
 //! decimals, codes as strings, dates as `yyyy-MM-dd`, date-times as `yyyy-MM-dd HH:mm:ss`.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use crate::backend::{
-    CumulativeEntry, DeclaredSplit, FeeLineResult, FundDetail, Identity, InsuranceRelation,
-    Outcome, PersonInfo, Settlement,
-};
+use crate::backend::{CumulativeEntry, Identity, InsuranceRelation, Outcome, PersonInfo};
 use crate::wire::scalar::{format_decimal, ppm_to_e4, Fixed, Prop, Yuan};
-use yibao_store::{SetlAmounts, SetlValue};
+use yibao_store::{DeclaredSplit, FeeLineResult, SetlAmounts, SetlValue, SettlementView};
 
 /// The output JSON text of an outcome, moving an already rendered text.
 pub fn into_output(outcome: Outcome) -> String {
@@ -19,38 +17,57 @@ pub fn into_output(outcome: Outcome) -> String {
     }
 }
 
-/// The output JSON text of one outcome (`null` for transactions without output).
-pub fn render(outcome: &Outcome) -> String {
+/// The output JSON text of a write's outcome (`null` for transactions without output): what the
+/// store keeps with the effect and answers a replay with.
+pub fn render_stored(outcome: &yibao_store::Outcome) -> String {
+    use yibao_store::Outcome as Stored;
     let result = match outcome {
-        Outcome::Rendered(text) => return text.clone(),
-        Outcome::Done => return "null".to_owned(),
-        Outcome::SignedIn { sign_no, sign_time } => serde_json::to_string(&SignInOut {
+        // 2601 has no output (§4.11).
+        Stored::Done | Stored::Revoked(_) => return "null".to_owned(),
+        Stored::SignedIn { sign_no, sign_time } => serde_json::to_string(&SignInOut {
             signinoutb: SignIn {
                 sign_time: date_time(*sign_time),
                 sign_no,
             },
         }),
-        Outcome::SignedOut { sign_time } => serde_json::to_string(&SignOutOut {
+        Stored::SignedOut { sign_time } => serde_json::to_string(&SignOutOut {
             signoutoutb: SignOut {
                 sign_time: date_time(*sign_time),
             },
         }),
-        Outcome::Person(person) => serde_json::to_string(&PersonOut::from(person)),
-        Outcome::Registered(visit) => serde_json::to_string(&RegisteredOut {
+        // 2201 and 2401 (`ipt_otp_no` is the 住院号).
+        Stored::VisitOpened {
+            mdtrt_id,
+            psn_no,
+            ipt_otp_no,
+        } => serde_json::to_string(&RegisteredOut {
             data: Registered {
-                mdtrt_id: &visit.mdtrt_id,
-                psn_no: &visit.psn_no,
-                ipt_otp_no: visit.ipt_otp_no.as_deref().unwrap_or(""),
+                mdtrt_id,
+                psn_no,
+                ipt_otp_no,
                 exp_content: None,
             },
             result: AdmittedOut {
-                mdtrt_id: &visit.mdtrt_id,
+                mdtrt_id,
                 exp_content: None,
             },
         }),
-        Outcome::FeeResults(lines) => serde_json::to_string(&FeeResultsOut {
+        Stored::FeesUploaded(lines) => serde_json::to_string(&FeeResultsOut {
             result: lines.iter().map(FeeResultOut::from).collect(),
         }),
+        Stored::Settled(view) => serde_json::to_string(&SettlementOut::from(view.as_ref())),
+        Stored::SetlListStored(stored) => crate::setl_list::render_stored(stored),
+    };
+    // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
+    result.expect("output nodes serialise")
+}
+
+/// The output JSON text of one outcome: a write's text as rendered and stored, a query's
+/// rendered now.
+pub fn render(outcome: &Outcome) -> String {
+    let result = match outcome {
+        Outcome::Rendered(text) => return text.clone(),
+        Outcome::Person(person) => serde_json::to_string(&PersonOut::from(person)),
         Outcome::Settlement(settlement) => {
             serde_json::to_string(&SettlementOut::from(settlement.as_ref()))
         }
@@ -79,7 +96,6 @@ pub fn render(outcome: &Outcome) -> String {
                 })
                 .collect(),
         }),
-        Outcome::SetlListStored(stored) => crate::setl_list::render_stored(stored),
         Outcome::SetlLists(lists) => crate::setl_list::render_lists(lists),
     };
     // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
@@ -320,30 +336,64 @@ struct FeeResultOut<'a> {
     exp_content: Option<&'a str>,
 }
 
+/// `pric_uplmt_amt` of a line whose item has no price cap in the catalogue: the spec's
+/// placeholder for "unlimited".
+const PRICE_UNCAPPED_E6: i64 = 99_999_999_000_000;
+
 impl<'a> From<&'a FeeLineResult> for FeeResultOut<'a> {
     fn from(line: &'a FeeLineResult) -> Self {
         Self {
             feedetl_sn: &line.feedetl_sn,
             det_item_fee_sumamt: Yuan(line.det_item_fee_sumamt_fen),
             cnt: Fixed(line.cnt_e4),
-            pric: Fixed(line.pric_e6),
-            pric_uplmt_amt: Fixed(line.pric_uplmt_amt_e6),
-            selfpay_prop: Prop(line.selfpay_prop_e4),
-            fulamt_ownpay_amt: Yuan(line.fulamt_ownpay_amt_fen),
-            overlmt_amt: Yuan(line.overlmt_amt_fen),
-            preselfpay_amt: Yuan(line.preselfpay_amt_fen),
-            inscp_scp_amt: Yuan(line.inscp_scp_amt_fen),
+            pric: Fixed(line.pric_micro),
+            pric_uplmt_amt: Fixed(line.pric_uplmt_micro.unwrap_or(PRICE_UNCAPPED_E6)),
+            selfpay_prop: Prop(ppm_to_e4(line.selfpay_prop_ppm)),
+            fulamt_ownpay_amt: Yuan(line.fulamt_ownpay_fen),
+            overlmt_amt: Yuan(line.overlmt_selfpay_fen),
+            preselfpay_amt: Yuan(line.preselfpay_fen),
+            inscp_scp_amt: Yuan(line.inscp_scp_fen),
             chrgitm_lv: &line.chrgitm_lv,
             med_chrgitm_type: &line.med_chrgitm_type,
-            bas_medn_flag: line.bas_medn_flag.as_deref(),
-            hi_nego_drug_flag: line.hi_nego_drug_flag.as_deref(),
+            bas_medn_flag: None,
+            hi_nego_drug_flag: None,
             lmt_used_flag: &line.lmt_used_flag,
             chld_medc_flag: None,
             list_sp_item_flag: None,
             drt_reim_flag: None,
-            memo: line.memo.as_deref(),
+            memo: non_empty(&line.memo),
             exp_content: None,
         }
+    }
+}
+
+/// Text that is absent when empty.
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// A stored day (`yyyy-MM-dd`, possibly with a time after it).
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok()
+}
+
+/// The national name of a fund payment type (spec §5.3).
+pub fn fund_pay_type_name(code: &str) -> &'static str {
+    match code {
+        "310100" => "城镇职工基本医疗保险统筹基金",
+        "310200" => "城镇职工基本医疗保险个人账户基金",
+        "320100" => "公务员医疗补助基金",
+        "330100" => "大额医疗费用补助基金",
+        "340100" => "离休人员医疗保障基金",
+        "350100" => "一至六级残疾军人医疗补助基金",
+        "370100" => "企业补充医疗保险基金",
+        "390100" => "城乡居民基本医疗保险基金",
+        "390200" => "城乡居民大病医疗保险基金",
+        "510100" => "生育基金",
+        "610100" => "医疗救助基金",
+        "999996" => "医院垫付基金",
+        "999997" => "其他基金",
+        _ => "",
     }
 }
 
@@ -417,63 +467,68 @@ impl Serialize for AmountsOut<'_> {
 #[derive(Serialize)]
 struct SetlDetail<'a> {
     fund_pay_type: &'a str,
-    fund_pay_type_name: &'a str,
+    fund_pay_type_name: &'static str,
     inscp_scp_amt: Yuan,
     crt_payb_lmt_amt: Option<Yuan>,
     fund_payamt: Yuan,
     setl_proc_info: Option<&'a str>,
 }
 
-impl<'a> From<&'a Settlement> for SettlementOut<'a> {
-    fn from(s: &'a Settlement) -> Self {
+impl<'a> From<&'a SettlementView> for SettlementOut<'a> {
+    fn from(s: &'a SettlementView) -> Self {
+        // A pre-settlement has no `setl_id`, time or clearing way.
+        let recorded = !s.setl_id.is_empty();
+        let setl_time = recorded.then_some(s.setl_time);
+        let trace = non_empty(&s.setl_proc_info);
         Self {
             setlinfo: SetlInfo {
                 mdtrt_id: &s.mdtrt_id,
-                setl_id: s.setl_id.as_deref(),
+                setl_id: non_empty(&s.setl_id),
                 psn_no: &s.psn_no,
                 psn_name: &s.psn_name,
                 psn_cert_type: &s.psn_cert_type,
                 certno: &s.certno,
-                gend: s.gend.as_deref(),
-                naty: s.naty.as_deref(),
-                brdy: s.brdy.map(date),
-                age: Fixed(s.age_e1),
+                gend: non_empty(&s.gend),
+                naty: non_empty(&s.naty),
+                brdy: parse_date(&s.brdy).map(date),
+                age: Fixed(s.age_years * 10),
                 insutype: &s.insutype,
                 psn_type: &s.psn_type,
                 cvlserv_flag: &s.cvlserv_flag,
-                setl_time: s.setl_time.map(date_time),
-                mdtrt_cert_type: s.mdtrt_cert_type.as_deref(),
+                setl_time: setl_time.map(date_time),
+                mdtrt_cert_type: non_empty(&s.mdtrt_cert_type),
                 med_type: &s.med_type,
                 amounts: AmountsOut(&s.amounts),
                 medins_setl_id: &s.medins_setl_id,
-                clr_optins: s.clr_optins.as_deref(),
-                clr_way: s.clr_way.as_deref(),
+                clr_optins: non_empty(&s.insuplc_admdvs),
+                // 按项目 (clearing by item) is the only way the demo policies clear.
+                clr_way: recorded.then_some("1"),
                 clr_type: &s.clr_type,
-                setl_type: s.setl_type.as_deref(),
+                setl_type: Some(s.setl_type()),
                 refd_setl_flag: if s.refd_setl_flag { "1" } else { "0" },
                 fixmedins_code: &s.fixmedins_code,
                 fixmedins_name: &s.fixmedins_name,
-                begndate: s.begndate.map(date),
-                enddate: s.enddate.map(date),
-                invono: s.invono.as_deref(),
+                begndate: parse_date(&s.begndate).map(date),
+                enddate: parse_date(&s.enddate).map(date),
+                invono: non_empty(&s.invono),
                 psn_pay: Yuan(s.amounts.psn_part_amt.0),
                 cash_payamt: Yuan(s.amounts.psn_cash_pay.0),
-                year: s.setl_time.map(|at| at.format("%Y").to_string()),
+                year: setl_time.map(|at| at.format("%Y").to_string()),
             },
-            setldetail: s.details.iter().map(SetlDetail::from).collect(),
-        }
-    }
-}
-
-impl<'a> From<&'a FundDetail> for SetlDetail<'a> {
-    fn from(d: &'a FundDetail) -> Self {
-        Self {
-            fund_pay_type: &d.fund_pay_type,
-            fund_pay_type_name: &d.fund_pay_type_name,
-            inscp_scp_amt: Yuan(d.inscp_scp_amt_fen),
-            crt_payb_lmt_amt: d.crt_payb_lmt_amt_fen.map(Yuan),
-            fund_payamt: Yuan(d.fund_payamt_fen),
-            setl_proc_info: d.setl_proc_info.as_deref(),
+            setldetail: s
+                .detail
+                .iter()
+                .enumerate()
+                .map(|(idx, payment)| SetlDetail {
+                    fund_pay_type: &payment.fund_pay_type,
+                    fund_pay_type_name: fund_pay_type_name(&payment.fund_pay_type),
+                    inscp_scp_amt: Yuan(s.amounts.inscp_scp_amt.0),
+                    crt_payb_lmt_amt: None,
+                    fund_payamt: Yuan(payment.fund_payamt_fen),
+                    // The trace explains the whole split; it is sent once, on the first bucket.
+                    setl_proc_info: if idx == 0 { trace } else { None },
+                })
+                .collect(),
         }
     }
 }

@@ -197,7 +197,7 @@ async fn reverse(
     psn_no: &str,
     mdtrt_id: &str,
     setl_id: &str,
-    kind: Option<&str>,
+    kind: Option<VisitKind>,
 ) -> Result<SettlementView, StoreError> {
     check_id("setl_id", setl_id)?;
     let orig = load_settlement(tx, setl_id)
@@ -287,7 +287,7 @@ async fn reverse(
         .bind(setl_id)
         .execute(&mut **tx)
         .await?;
-    let status = if v.kind == "ipt" && !v.endtime.is_empty() {
+    let status = if v.kind == VisitKind::Inpatient && !v.endtime.is_empty() {
         "discharged"
     } else {
         "open"
@@ -380,15 +380,16 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
         }
         "visit" => {
             let v = load_visit(tx, ctx, &effect_ref, &c.psn_no).await?;
-            let kind = v.kind.clone();
+            let kind = v.kind;
             cancel_visit(
                 tx,
                 ctx,
                 &VisitRef {
                     psn_no: c.psn_no.clone(),
                     mdtrt_id: effect_ref.clone(),
+                    ipt_otp_no: None,
                 },
-                &kind,
+                kind,
             )
             .await?;
             RevokeResult::VisitCancelled {

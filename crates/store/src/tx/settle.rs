@@ -3,13 +3,7 @@
 // Compiled once per backend; see lib.rs.
 
 async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, StoreError> {
-    let kind = kind_of_infno(&ctx.env.infno)?;
-    if !["0", "1", "2"].contains(&c.acct_used_flag.as_str()) {
-        return Err(StoreError::bad(
-            "acct_used_flag",
-            format!("{:?} is not 0, 1 or 2", c.acct_used_flag),
-        ));
-    }
+    let kind = c.kind;
     if c.medfee_sumamt_fen < 0 {
         return Err(StoreError::bad("medfee_sumamt", "is negative"));
     }
@@ -47,7 +41,8 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     let candidate_years = [i64::from(today.year()), i64::from(today.year()) - 1];
 
     // The lines this settlement covers.
-    let by_batch = kind == "otp" && !c.chrg_bchno.is_empty() && c.chrg_bchno != "0000";
+    let by_batch =
+        kind == VisitKind::Outpatient && !c.chrg_bchno.is_empty() && c.chrg_bchno != ALL_UNSETTLED;
     let sql = format!(
         "SELECT feedetl_sn, med_list_codg, pric_micro, cnt_e4, amount_fen, hosp_appr_flag, in_catalogue, chrgitm_lv, \
          med_chrgitm_type, selfpay_prop_ppm, pric_uplmt_micro, lmt_used_flag, fulamt_ownpay_fen, overlmt_selfpay_fen, \
@@ -155,7 +150,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     let own_balance = account_balance_tx(tx, &own_account).await?;
     // Family accounts in binding order, locked in account-code order (a fixed lock order).
     let mut family: Vec<(String, i64)> = Vec::new();
-    if c.acct_used_flag == "2" {
+    if c.acct_used_flag == AcctUsedFlag::OwnThenFamily {
         let bound = sqlx::query(
             "SELECT family_psn_no FROM family_binding WHERE psn_no = $1 AND begndate <= $2 AND (enddate = '' OR enddate >= $2) ORDER BY bind_order",
         )
@@ -203,7 +198,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         referral: v.referral,
         transfer_in: v.transfer_in,
         dise_codg: &v.dise_codg,
-        acct_used_flag: &c.acct_used_flag,
+        acct_used_flag: c.acct_used_flag,
         psn_no: &c.psn_no,
         lines: &lines,
     };
@@ -320,7 +315,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         &ctx.env.infno,
         year,
         &c.chrg_bchno,
-        &c.acct_used_flag,
+        c.acct_used_flag.code(),
         SetlSign::Settlement,
         &computed.ytd_delta,
     )
@@ -381,7 +376,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     ensure_accounts(tx, &new_accounts).await?;
     post_transfers(tx, &setl_id, &c.psn_no, &transfers).await?;
     apply_ytd(tx, &c.psn_no, year, &computed.ytd_delta).await?;
-    if !(kind == "ipt" && c.mid_setl_flag) {
+    if !(kind == VisitKind::Inpatient && c.mid_setl_flag) {
         sqlx::query("UPDATE visit SET status = 'settled' WHERE mdtrt_id = $1")
             .bind(&c.mdtrt_id)
             .execute(&mut **tx)

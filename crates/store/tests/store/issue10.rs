@@ -87,7 +87,10 @@ async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
                         CLINIC,
                         &format!("{tag}-2204"),
                         "2204",
-                        Command::UploadFees(UploadFees { lines }),
+                        Command::UploadFees(UploadFees {
+                            kind: VisitKind::Outpatient,
+                            lines,
+                        }),
                     )
                     .await
                     .expect("2204"),
@@ -128,7 +131,10 @@ async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
             &db,
             "A-2204b",
             "2204",
-            Command::UploadFees(UploadFees { lines: vec![late] }),
+            Command::UploadFees(UploadFees {
+                kind: VisitKind::Outpatient,
+                lines: vec![late],
+            }),
         );
         wait_for_lock_waiters(&db, 2).await;
         sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
@@ -214,6 +220,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
             "W-2204",
             "2204",
             Command::UploadFees(UploadFees {
+                kind: VisitKind::Outpatient,
                 lines: spec_lines(&mdtrt_id, "P003"),
             }),
         )
@@ -252,6 +259,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
     let cmd = Command::CancelRegistration(VisitRef {
         psn_no: "P003".into(),
         mdtrt_id: mdtrt_id.clone(),
+        ipt_otp_no: None,
     });
     let busy = impatient
         .execute(

@@ -296,6 +296,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 "M-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P003"),
                 }),
             )
@@ -441,8 +442,12 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 "M-2208",
                 "2208",
                 Command::ReverseSettlement(ReverseSettlement {
-                    psn_no: "P003".into(),
-                    mdtrt_id: mdtrt_id.clone(),
+                    kind: VisitKind::Outpatient,
+                    visit: VisitRef {
+                        psn_no: "P003".into(),
+                        mdtrt_id: mdtrt_id.clone(),
+                        ipt_otp_no: None,
+                    },
                     setl_id: s.setl_id.clone(),
                 }),
             )
@@ -498,8 +503,12 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
             "M-2208b",
             "2208",
             Command::ReverseSettlement(ReverseSettlement {
-                psn_no: "P003".into(),
-                mdtrt_id: mdtrt_id.clone(),
+                kind: VisitKind::Outpatient,
+                visit: VisitRef {
+                    psn_no: "P003".into(),
+                    mdtrt_id: mdtrt_id.clone(),
+                    ipt_otp_no: None,
+                },
                 setl_id: s.setl_id.clone(),
             }),
         )
@@ -584,6 +593,7 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
                 "A-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P002"),
                 }),
             )
@@ -639,8 +649,12 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
                 "A-2208",
                 "2208",
                 Command::ReverseSettlement(ReverseSettlement {
-                    psn_no: "P002".into(),
-                    mdtrt_id,
+                    kind: VisitKind::Outpatient,
+                    visit: VisitRef {
+                        psn_no: "P002".into(),
+                        mdtrt_id,
+                        ipt_otp_no: None,
+                    },
                     setl_id: s.setl_id.clone(),
                 }),
             )
@@ -785,10 +799,17 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
                 10_000,
             ));
         }
+        // An `acct_used_flag` other than 0, 1 or 2 cannot reach the store: it is parsed once,
+        // at the edge, into the enum, and refused there naming the field.
+        assert_eq!(
+            AcctUsedFlag::parse("7").unwrap_err().field,
+            "acct_used_flag"
+        );
         let cases: Vec<(&str, Command, &str)> = vec![
             (
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: wrong_amount,
                 }),
                 "feedetail[2].det_item_fee_sumamt",
@@ -796,34 +817,39 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
             (
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: negative_price,
                 }),
                 "feedetail[1].pric",
             ),
             (
                 "2204",
-                Command::UploadFees(UploadFees { lines: duplicate }),
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
+                    lines: duplicate,
+                }),
                 "feedetail[3].feedetl_sn",
             ),
             (
                 "2204",
-                Command::UploadFees(UploadFees { lines: too_many }),
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
+                    lines: too_many,
+                }),
                 "feedetail",
             ),
             (
                 "2204",
-                Command::UploadFees(UploadFees { lines: vec![] }),
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
+                    lines: vec![],
+                }),
                 "feedetail",
             ),
             (
                 "2207",
                 settle_cmd(false, &mdtrt_id, "P003", "390", 0, "0"),
                 "mdtrt_id",
-            ),
-            (
-                "2207",
-                settle_cmd(false, &mdtrt_id, "P003", "390", 0, "7"),
-                "acct_used_flag",
             ),
             (
                 "2207",
@@ -842,6 +868,10 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
                 Command::Discharge(Discharge {
                     mdtrt_id: mdtrt_id.clone(),
                     psn_no: "P003".into(),
+                    insutype: "390".into(),
+                    dscg_dept_codg: "A03".into(),
+                    dscg_dept_name: "内科".into(),
+                    die_date: None,
                     endtime: now(),
                     dscg_way: "1".into(),
                     diagnoses: vec![],
@@ -935,6 +965,7 @@ async fn revoke_undoes_what_happened_and_bars_what_did_not() {
                 "V-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P003"),
                 }),
             )
@@ -1026,6 +1057,7 @@ async fn revoke_undoes_what_happened_and_bars_what_did_not() {
             Command::CancelRegistration(VisitRef {
                 psn_no: "P003".into(),
                 mdtrt_id: mdtrt_id.clone(),
+                ipt_otp_no: None,
             }),
         )
         .await;
@@ -1075,7 +1107,10 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
                     CLINIC,
                     &format!("C-2204-{i}"),
                     "2204",
-                    Command::UploadFees(UploadFees { lines }),
+                    Command::UploadFees(UploadFees {
+                        kind: VisitKind::Outpatient,
+                        lines,
+                    }),
                 )
                 .await
                 .unwrap(),
@@ -1154,6 +1189,7 @@ async fn inpatient_settles_before_discharge_then_discharges() {
     on_both(|db| async move {
         imported(&db).await;
         let admit = Command::Admit(Admit {
+            adm_bed: None,
             psn_no: "P004".into(),
             insutype: "390".into(),
             begntime: at("2025-05-01", "08:00:00"),
@@ -1186,13 +1222,24 @@ async fn inpatient_settles_before_discharge_then_discharges() {
                 "J-2301",
                 "2301",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Inpatient,
                     lines: spec_lines(&mdtrt_id, "P004"),
                 }),
             )
             .await
             .expect("2301"),
         );
-        let ipt_settle = |pre: bool| settle_cmd(pre, &mdtrt_id, "P004", "390", 410_000, "0");
+        let ipt_settle = |pre: bool| {
+            settle_kind_cmd(
+                VisitKind::Inpatient,
+                pre,
+                &mdtrt_id,
+                "P004",
+                "390",
+                410_000,
+                "0",
+            )
+        };
         let pre = settled(fresh(
             exec(&db, HOSPITAL, "J-2303", "2303", ipt_settle(true))
                 .await
@@ -1225,6 +1272,10 @@ async fn inpatient_settles_before_discharge_then_discharges() {
             let cmd = Command::Discharge(Discharge {
                 mdtrt_id: mdtrt_id.clone(),
                 psn_no: "P004".into(),
+                insutype: "390".into(),
+                dscg_dept_codg: "A03".into(),
+                dscg_dept_name: "内科".into(),
+                die_date: None,
                 endtime: at("2025-05-09", "10:00:00"),
                 dscg_way: "1".into(),
                 diagnoses: vec![],
@@ -1259,6 +1310,7 @@ async fn inpatient_chain_follows_the_admission_states() {
     on_both(|db| async move {
         imported(&db).await;
         let admit = Command::Admit(Admit {
+            adm_bed: None,
             psn_no: "P004".into(),
             insutype: "390".into(),
             begntime: at("2025-05-01", "08:00:00"),
@@ -1297,16 +1349,31 @@ async fn inpatient_chain_follows_the_admission_states() {
                 "I-2301",
                 "2301",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Inpatient,
                     lines: spec_lines(&mdtrt_id, "P004"),
                 }),
             )
             .await
             .expect("2301"),
         );
-        let ipt_settle = |pre: bool| settle_cmd(pre, &mdtrt_id, "P004", "390", 410_000, "0");
+        let ipt_settle = |pre: bool| {
+            settle_kind_cmd(
+                VisitKind::Inpatient,
+                pre,
+                &mdtrt_id,
+                "P004",
+                "390",
+                410_000,
+                "0",
+            )
+        };
         let discharge = Command::Discharge(Discharge {
             mdtrt_id: mdtrt_id.clone(),
             psn_no: "P004".into(),
+            insutype: "390".into(),
+            dscg_dept_codg: "A03".into(),
+            dscg_dept_name: "内科".into(),
+            die_date: None,
             endtime: at("2025-05-09", "10:00:00"),
             dscg_way: "1".into(),
             diagnoses: vec![],
@@ -1346,6 +1413,7 @@ async fn inpatient_chain_follows_the_admission_states() {
         let visit = VisitRef {
             psn_no: "P004".into(),
             mdtrt_id: mdtrt_id.clone(),
+            ipt_otp_no: None,
         };
         assert!(exec(
             &db,
@@ -1363,8 +1431,12 @@ async fn inpatient_chain_follows_the_admission_states() {
                 "I-2305",
                 "2305",
                 Command::ReverseSettlement(ReverseSettlement {
-                    psn_no: "P004".into(),
-                    mdtrt_id: mdtrt_id.clone(),
+                    kind: VisitKind::Inpatient,
+                    visit: VisitRef {
+                        psn_no: "P004".into(),
+                        mdtrt_id: mdtrt_id.clone(),
+                        ipt_otp_no: None,
+                    },
                     setl_id: s.setl_id.clone(),
                 }),
             )
@@ -1398,10 +1470,10 @@ async fn inpatient_chain_follows_the_admission_states() {
             "{blocked:?}"
         );
         let cancel_fees = Command::CancelFees(CancelFees {
+            kind: VisitKind::Inpatient,
             mdtrt_id: mdtrt_id.clone(),
             psn_no: "P004".into(),
-            chrg_bchno: "0000".into(),
-            feedetl_sns: vec![],
+            selection: FeeSelection::All,
         });
         fresh(
             exec(&db, HOSPITAL, "I-2302", "2302", cancel_fees)
@@ -1451,6 +1523,7 @@ async fn simultaneous_retries_of_one_msgid_settle_once() {
                 "D-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P003"),
                 }),
             )
