@@ -134,6 +134,45 @@ pub struct SignOut {
     pub opter_no: String,
 }
 
+/// Where a visit stands (`visit.status`): what each visit command accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitStatus {
+    /// Registered or admitted, bill open: `open`.
+    Open,
+    /// Discharged (2402), not yet settled: `discharged`.
+    Discharged,
+    /// Settled (2207/2304); an inpatient stay settled before its discharge keeps no end time:
+    /// `settled`.
+    Settled,
+    /// Registration or admission cancelled (2202/2404, 2601): `cancelled`.
+    Cancelled,
+}
+
+impl VisitStatus {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            VisitStatus::Open => "open",
+            VisitStatus::Discharged => "discharged",
+            VisitStatus::Settled => "settled",
+            VisitStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A stored `visit.status`; another value is a broken row.
+    pub(crate) fn parse_stored(code: &str) -> Result<VisitStatus, StoreError> {
+        match code {
+            "open" => Ok(VisitStatus::Open),
+            "discharged" => Ok(VisitStatus::Discharged),
+            "settled" => Ok(VisitStatus::Settled),
+            "cancelled" => Ok(VisitStatus::Cancelled),
+            other => Err(StoreError::Invariant(format!(
+                "stored visit status {other:?} is not open, discharged, settled or cancelled"
+            ))),
+        }
+    }
+}
+
 /// A visit named by the hospital (2202, 2208/2305, 2404, 2405 and 5203 inputs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitRef {

@@ -269,7 +269,7 @@ struct VisitRow {
     psn_no: String,
     insutype: String,
     kind: VisitKind,
-    status: String,
+    status: VisitStatus,
     med_type: String,
     begntime: String,
     endtime: String,
@@ -301,7 +301,7 @@ fn visit_from_row(
         psn_no: r.try_get("psn_no")?,
         insutype: r.try_get("insutype")?,
         kind: VisitKind::parse_stored(&r.try_get::<String, _>("kind")?)?,
-        status: r.try_get("status")?,
+        status: VisitStatus::parse_stored(&r.try_get::<String, _>("status")?)?,
         med_type: r.try_get("med_type")?,
         begntime: r.try_get("begntime")?,
         endtime: r.try_get("endtime")?,
@@ -399,11 +399,11 @@ fn expect_kind(v: &VisitRow, kind: VisitKind) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn expect_status(v: &VisitRow, allowed: &[&str]) -> Result<(), StoreError> {
-    if !allowed.contains(&v.status.as_str()) {
+fn expect_status(v: &VisitRow, allowed: &[VisitStatus]) -> Result<(), StoreError> {
+    if !allowed.contains(&v.status) {
         return Err(StoreError::refused(
             "mdtrt_id",
-            format!("{} is {}", v.mdtrt_id, v.status),
+            format!("{} is {}", v.mdtrt_id, v.status.code()),
         ));
     }
     Ok(())

@@ -97,7 +97,7 @@ async fn upload_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &UploadFees) -> Result<D
     }
     let (_, v) = lock_visit(tx, ctx, &first.psn_no, &first.mdtrt_id).await?;
     expect_kind(&v, kind)?;
-    expect_status(&v, &["open", "discharged"])?;
+    expect_status(&v, &[VisitStatus::Open, VisitStatus::Discharged])?;
     // Priced by the catalogue in force on each fee's day and the place of care's 乙类 shares
     // for the visit's scheme.
     for (i, (l, &amount)) in c.lines.iter().zip(&amounts).enumerate() {
@@ -315,7 +315,7 @@ async fn cancel_visit(
 ) -> Result<(), StoreError> {
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, kind)?;
-    expect_status(&v, &["open"])?;
+    expect_status(&v, &[VisitStatus::Open])?;
     let settled: i64 =
         sqlx::query("SELECT COUNT(*) FROM fee_line WHERE mdtrt_id = $1 AND setl_id IS NOT NULL")
             .bind(&c.mdtrt_id)

@@ -88,9 +88,9 @@ async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, VisitKind::Inpatient)?;
     // A stay settled before its discharge (2304 → 2402) is still in hospital until this 2402.
-    let settled_in_hospital = v.status == "settled" && v.endtime.is_empty();
+    let settled_in_hospital = v.status == VisitStatus::Settled && v.endtime.is_empty();
     if !settled_in_hospital {
-        expect_status(&v, &["open"])?;
+        expect_status(&v, &[VisitStatus::Open])?;
     }
     if ts(c.endtime) < v.begntime {
         return Err(StoreError::bad(
@@ -102,11 +102,14 @@ async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done
         .bind(ts(c.endtime))
         .bind(&c.dscg_way)
         .bind(&c.mdtrt_id)
-        .bind(if settled_in_hospital {
-            "settled"
-        } else {
-            "discharged"
-        })
+        .bind(
+            if settled_in_hospital {
+                VisitStatus::Settled
+            } else {
+                VisitStatus::Discharged
+            }
+            .code(),
+        )
         .execute(&mut **tx)
         .await?;
     save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses, c.endtime).await?;
@@ -130,7 +133,7 @@ async fn update_admission(
     check_text("main_cond_dscr", &c.main_cond_dscr)?;
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, VisitKind::Inpatient)?;
-    expect_status(&v, &["open"])?;
+    expect_status(&v, &[VisitStatus::Open])?;
     sqlx::query(
         "UPDATE visit SET begntime = CASE WHEN $1 = '' THEN begntime ELSE $1 END, \
          med_type = CASE WHEN $2 = '' THEN med_type ELSE $2 END, \
@@ -153,7 +156,7 @@ async fn update_admission(
 async fn undo_discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &VisitRef) -> Result<Done, StoreError> {
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, VisitKind::Inpatient)?;
-    expect_status(&v, &["discharged"])?;
+    expect_status(&v, &[VisitStatus::Discharged])?;
     sqlx::query(
         "UPDATE visit SET status = 'open', endtime = '', dscg_way = '' WHERE mdtrt_id = $1",
     )

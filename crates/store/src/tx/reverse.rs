@@ -288,12 +288,12 @@ async fn reverse(
         .execute(&mut **tx)
         .await?;
     let status = if v.kind == VisitKind::Inpatient && !v.endtime.is_empty() {
-        "discharged"
+        VisitStatus::Discharged
     } else {
-        "open"
+        VisitStatus::Open
     };
     sqlx::query("UPDATE visit SET status = $1 WHERE mdtrt_id = $2 AND status IN ('settled', 'open', 'discharged')")
-        .bind(status)
+        .bind(status.code())
         .bind(&orig.view.mdtrt_id)
         .execute(&mut **tx)
         .await?;

@@ -14,7 +14,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     // An inpatient stay settles either after its discharge (2402 → 2304) or at the end of the
     // stay before the discharge is recorded (2304 → 2402, the order many hospitals use); either
     // way the settlement closes the visit's bill, and 2402 may still follow it.
-    expect_status(&v, &["open", "discharged"])?;
+    expect_status(&v, &[VisitStatus::Open, VisitStatus::Discharged])?;
     if c.insutype != v.insutype {
         return Err(StoreError::bad(
             "insutype",

@@ -326,7 +326,7 @@ async fn upload_visit_info(
     check_diagnoses(&c.diagnoses)?;
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, VisitKind::Outpatient)?;
-    expect_status(&v, &["open"])?;
+    expect_status(&v, &[VisitStatus::Open])?;
     sqlx::query("UPDATE visit SET med_type = $1, dise_codg = $2, dise_name = $3, main_cond_dscr = $4, begntime = $5 WHERE mdtrt_id = $6")
         .bind(&c.med_type)
         .bind(&c.dise_codg)
