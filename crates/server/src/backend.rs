@@ -192,8 +192,13 @@ pub enum Outcome {
     /// The output JSON text of a write, already rendered: the backend stored it with the effect
     /// (and returns the same text on a replay).
     Rendered(String),
-    /// 1101.
-    Person(PersonInfo),
+    /// 1101: the person, and the request time their `age` is counted at.
+    Person {
+        /// What the store found.
+        person: Box<yibao_store::PersonInfo>,
+        /// The request time.
+        at: NaiveDateTime,
+    },
     /// 5203: the stored settlement or reversal.
     Settlement(Box<SettlementView>),
     /// 3201.
@@ -206,100 +211,9 @@ pub enum Outcome {
         description: String,
     },
     /// 5206.
-    Cumulative(Vec<CumulativeEntry>),
+    Cumulative(Vec<yibao_store::CumulativeRow>),
     /// 5301: the recognitions in force on the day of the message.
-    ChronicRecognitions(Vec<ChronicRecognition>),
+    ChronicRecognitions(Vec<yibao_store::ChronicRecognition>),
     /// 4103: the institution's lists (latest versions) with their groups.
     SetlLists(Vec<yibao_store::SetlListView>),
-}
-
-/// 1101 output.
-#[derive(Debug, Clone)]
-pub struct PersonInfo {
-    /// 人员编号.
-    pub psn_no: String,
-    /// 人员证件类型.
-    pub psn_cert_type: String,
-    /// 证件号码.
-    pub certno: String,
-    /// 人员姓名.
-    pub psn_name: String,
-    /// 性别.
-    pub gend: String,
-    /// 民族.
-    pub naty: Option<String>,
-    /// 出生日期.
-    pub brdy: Option<NaiveDate>,
-    /// 年龄 in tenths of a year (N 4,1).
-    pub age_e1: i64,
-    /// 参保信息.
-    pub insurance: Vec<InsuranceRelation>,
-    /// 身份信息.
-    pub identities: Vec<Identity>,
-}
-
-/// One insurance relation (参保信息).
-#[derive(Debug, Clone)]
-pub struct InsuranceRelation {
-    /// 余额 (personal account), fen.
-    pub balc_fen: i64,
-    /// 险种类型.
-    pub insutype: String,
-    /// 人员类别.
-    pub psn_type: String,
-    /// 人员参保状态.
-    pub psn_insu_stas: String,
-    /// 个人参保日期.
-    pub psn_insu_date: Option<NaiveDate>,
-    /// 暂停参保日期.
-    pub paus_insu_date: Option<NaiveDate>,
-    /// 公务员标志.
-    pub cvlserv_flag: String,
-    /// 参保地医保区划.
-    pub insuplc_admdvs: String,
-    /// 单位名称.
-    pub emp_name: Option<String>,
-}
-
-/// One identity category (身份信息).
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// 人员身份类别.
-    pub psn_idet_type: String,
-    /// 人员类别等级.
-    pub psn_type_lv: Option<String>,
-    /// 备注.
-    pub memo: Option<String>,
-    /// 开始时间.
-    pub begntime: NaiveDateTime,
-    /// 结束时间.
-    pub endtime: Option<NaiveDateTime>,
-}
-
-/// 5301 one chronic or special outpatient disease recognition (门慢门特备案).
-#[derive(Debug, Clone)]
-pub struct ChronicRecognition {
-    /// 门慢门特病种目录代码.
-    pub opsp_dise_code: String,
-    /// 门慢门特病种名称.
-    pub opsp_dise_name: String,
-    /// 开始日期.
-    pub begndate: NaiveDate,
-    /// 结束日期 (none when open-ended).
-    pub enddate: Option<NaiveDate>,
-}
-
-/// 5206 one cumulative figure (累计信息).
-#[derive(Debug, Clone)]
-pub struct CumulativeEntry {
-    /// 险种类型.
-    pub insutype: String,
-    /// 年度.
-    pub year: String,
-    /// 累计年月.
-    pub cum_ym: String,
-    /// 累计类别代码 (the national codes: `F0000_BIZ11`, `D310201`, …).
-    pub cum_type_code: String,
-    /// 累计值 in hundredths: fen for amounts, 100 per visit for counts.
-    pub cum_e2: i64,
 }

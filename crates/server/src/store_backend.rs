@@ -1,15 +1,12 @@
 //! `yibao-store`'s `Store` as the server's [`Backend`]: a write is the store's own command, run
 //! by [`yibao_store::Store::execute`]; a query calls the store's read and shapes its answer.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate};
 use yibao_store as store;
 
 use crate::infno::Infno;
 
-use crate::backend::{
-    Backend, BackendError, ChronicRecognition, CumulativeEntry, Identity, InstitutionKey,
-    InsuranceRelation, Meta, Outcome, PersonInfo, Render, Request,
-};
+use crate::backend::{Backend, BackendError, InstitutionKey, Meta, Outcome, Render, Request};
 
 /// Converts a store error, naming a user error's field as the client sees it: message-level
 /// fields as they are, input fields under `input.` and their transaction's node.
@@ -123,7 +120,10 @@ impl Backend for store::Store {
                     .person_info_by(&key, meta.at.date())
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
-                return Ok(Outcome::Person(person_info(person, meta.at)));
+                return Ok(Outcome::Person {
+                    person: Box::new(person),
+                    at: meta.at,
+                });
             }
             Request::QuerySettlement { setl_id, visit } => {
                 let view = self
@@ -151,36 +151,14 @@ impl Backend for store::Store {
                     .query_cumulative(&psn_no, year, month)
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
-                return Ok(Outcome::Cumulative(
-                    rows.into_iter()
-                        .map(|row| CumulativeEntry {
-                            insutype: row.insutype,
-                            year: row.year.to_string(),
-                            cum_ym: row.cum_ym,
-                            cum_type_code: row.cum_type_code,
-                            cum_e2: row.cum,
-                        })
-                        .collect(),
-                ));
+                return Ok(Outcome::Cumulative(rows));
             }
             Request::QueryChronicRecognitions { psn_no } => {
                 let found = self
                     .chronic_recognitions(&psn_no, meta.at.date())
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
-                return Ok(Outcome::ChronicRecognitions(
-                    found
-                        .into_iter()
-                        .filter_map(|r| {
-                            Some(ChronicRecognition {
-                                begndate: parse_date(&r.begndate)?,
-                                enddate: parse_date(&r.enddate),
-                                opsp_dise_code: r.opsp_dise_code,
-                                opsp_dise_name: r.opsp_dise_name,
-                            })
-                        })
-                        .collect(),
-                ));
+                return Ok(Outcome::ChronicRecognitions(found));
             }
             Request::QuerySetlLists(query) => {
                 let lists = self
@@ -218,83 +196,5 @@ impl Backend for store::Store {
                 Outcome::Rendered(response)
             }
         })
-    }
-}
-
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok()
-}
-
-fn non_empty(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
-/// Whole years between a birth date and a day, for 1101's `age`.
-fn age_years(brdy: Option<NaiveDate>, at: NaiveDateTime) -> i64 {
-    let Some(brdy) = brdy else { return 0 };
-    let today = at.date();
-    let mut years = i64::from(today.year() - brdy.year());
-    if (today.month(), today.day()) < (brdy.month(), brdy.day()) {
-        years -= 1;
-    }
-    years.max(0)
-}
-
-fn person_info(person: store::PersonInfo, at: NaiveDateTime) -> PersonInfo {
-    let brdy = parse_date(&person.base.brdy);
-    PersonInfo {
-        psn_no: person.base.psn_no,
-        // The registry holds resident identity card numbers (居民身份证, 01).
-        psn_cert_type: "01".to_owned(),
-        certno: person.base.certno,
-        psn_name: person.base.psn_name,
-        gend: person.base.gend,
-        naty: non_empty(&person.base.naty),
-        brdy,
-        age_e1: age_years(brdy, at) * 10,
-        insurance: person
-            .insurance
-            .into_iter()
-            .map(|relation| InsuranceRelation {
-                balc_fen: relation.balc_fen,
-                insutype: relation.insutype,
-                psn_type: relation.psn_type,
-                psn_insu_stas: relation.psn_insu_stas,
-                psn_insu_date: parse_date(&relation.begndate),
-                paus_insu_date: parse_date(&relation.enddate),
-                cvlserv_flag: "0".to_owned(),
-                insuplc_admdvs: relation.insuplc_admdvs,
-                emp_name: non_empty(&relation.emp_name),
-            })
-            .collect(),
-        identities: person
-            .identities
-            .into_iter()
-            .filter_map(|identity| {
-                Some(Identity {
-                    begntime: parse_date(&identity.begndate)?.and_time(chrono::NaiveTime::MIN),
-                    endtime: parse_date(&identity.enddate)
-                        .map(|day| day.and_time(chrono::NaiveTime::MIN)),
-                    psn_idet_type: identity.sp_psn_type,
-                    psn_type_lv: None,
-                    memo: non_empty(&identity.source_dept),
-                })
-            })
-            .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn age_counts_whole_years() {
-        let at = NaiveDate::from_ymd_opt(2026, 3, 1)
-            .unwrap()
-            .and_time(chrono::NaiveTime::MIN);
-        assert_eq!(age_years(NaiveDate::from_ymd_opt(1986, 3, 1), at), 40);
-        assert_eq!(age_years(NaiveDate::from_ymd_opt(1986, 3, 2), at), 39);
-        assert_eq!(age_years(None, at), 0);
     }
 }

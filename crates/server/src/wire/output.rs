@@ -2,10 +2,10 @@
 //! the server's [`Outcome`]s of queries ([`render`]): amounts as JSON numbers with two
 //! decimals, codes as strings, dates as `yyyy-MM-dd`, date-times as `yyyy-MM-dd HH:mm:ss`.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 
-use crate::backend::{CumulativeEntry, Identity, InsuranceRelation, Outcome, PersonInfo};
+use crate::backend::Outcome;
 use crate::wire::scalar::{format_decimal, ppm_to_e4, Fixed, Prop, Yuan};
 use yibao_store::{DeclaredSplit, FeeLineResult, SetlAmounts, SetlValue, SettlementView};
 
@@ -67,7 +67,7 @@ pub fn render_stored(outcome: &yibao_store::Outcome) -> String {
 pub fn render(outcome: &Outcome) -> String {
     let result = match outcome {
         Outcome::Rendered(text) => return text.clone(),
-        Outcome::Person(person) => serde_json::to_string(&PersonOut::from(person)),
+        Outcome::Person { person, at } => serde_json::to_string(&PersonOut::new(person, *at)),
         Outcome::Settlement(settlement) => {
             serde_json::to_string(&SettlementOut::from(settlement.as_ref()))
         }
@@ -86,13 +86,16 @@ pub fn render(outcome: &Outcome) -> String {
             cuminfo: entries.iter().map(CumulativeRow::from).collect(),
         }),
         Outcome::ChronicRecognitions(found) => serde_json::to_string(&ChronicOut {
+            // A recognition whose begin date does not read is not listed.
             feedetail: found
                 .iter()
-                .map(|r| ChronicRow {
-                    opsp_dise_code: &r.opsp_dise_code,
-                    opsp_dise_name: &r.opsp_dise_name,
-                    begndate: r.begndate.format("%Y-%m-%d").to_string(),
-                    enddate: r.enddate.map(|d| d.format("%Y-%m-%d").to_string()),
+                .filter_map(|r| {
+                    Some(ChronicRow {
+                        opsp_dise_code: &r.opsp_dise_code,
+                        opsp_dise_name: &r.opsp_dise_name,
+                        begndate: date(parse_date(&r.begndate)?),
+                        enddate: parse_date(&r.enddate).map(date),
+                    })
                 })
                 .collect(),
         }),
@@ -237,51 +240,67 @@ struct IdetInfo<'a> {
     endtime: Option<String>,
 }
 
-impl<'a> From<&'a PersonInfo> for PersonOut<'a> {
-    fn from(person: &'a PersonInfo) -> Self {
+impl<'a> PersonOut<'a> {
+    /// 1101's answer for `person`, with the age counted at the request time `at`.
+    fn new(person: &'a yibao_store::PersonInfo, at: NaiveDateTime) -> Self {
+        let base = &person.base;
+        let brdy = parse_date(&base.brdy);
+        // An identity period is a day; the interface sends it as that day's midnight.
+        let midnight = |day: NaiveDate| date_time(day.and_time(NaiveTime::MIN));
         Self {
             baseinfo: BaseInfo {
-                psn_no: &person.psn_no,
-                psn_cert_type: &person.psn_cert_type,
-                certno: &person.certno,
-                psn_name: &person.psn_name,
-                gend: &person.gend,
-                naty: person.naty.as_deref(),
-                brdy: person.brdy.map(date),
-                age: Fixed(person.age_e1),
+                psn_no: &base.psn_no,
+                // The registry holds resident identity card numbers (居民身份证, 01).
+                psn_cert_type: "01",
+                certno: &base.certno,
+                psn_name: &base.psn_name,
+                gend: &base.gend,
+                naty: non_empty(&base.naty),
+                brdy: brdy.map(date),
+                age: Fixed(age_years(brdy, at) * 10),
             },
-            insuinfo: person.insurance.iter().map(InsuInfo::from).collect(),
-            idetinfo: person.identities.iter().map(IdetInfo::from).collect(),
+            insuinfo: person
+                .insurance
+                .iter()
+                .map(|relation| InsuInfo {
+                    balc: Yuan(relation.balc_fen),
+                    insutype: &relation.insutype,
+                    psn_type: &relation.psn_type,
+                    psn_insu_stas: &relation.psn_insu_stas,
+                    psn_insu_date: parse_date(&relation.begndate).map(date),
+                    paus_insu_date: parse_date(&relation.enddate).map(date),
+                    cvlserv_flag: "0",
+                    insuplc_admdvs: &relation.insuplc_admdvs,
+                    emp_name: non_empty(&relation.emp_name),
+                })
+                .collect(),
+            // An identity whose begin date does not read is not listed.
+            idetinfo: person
+                .identities
+                .iter()
+                .filter_map(|identity| {
+                    Some(IdetInfo {
+                        psn_idet_type: &identity.sp_psn_type,
+                        psn_type_lv: None,
+                        memo: non_empty(&identity.source_dept),
+                        begntime: midnight(parse_date(&identity.begndate)?),
+                        endtime: parse_date(&identity.enddate).map(midnight),
+                    })
+                })
+                .collect(),
         }
     }
 }
 
-impl<'a> From<&'a InsuranceRelation> for InsuInfo<'a> {
-    fn from(relation: &'a InsuranceRelation) -> Self {
-        Self {
-            balc: Yuan(relation.balc_fen),
-            insutype: &relation.insutype,
-            psn_type: &relation.psn_type,
-            psn_insu_stas: &relation.psn_insu_stas,
-            psn_insu_date: relation.psn_insu_date.map(date),
-            paus_insu_date: relation.paus_insu_date.map(date),
-            cvlserv_flag: &relation.cvlserv_flag,
-            insuplc_admdvs: &relation.insuplc_admdvs,
-            emp_name: relation.emp_name.as_deref(),
-        }
+/// Whole years between a birth date and a day, for 1101's `age`.
+fn age_years(brdy: Option<NaiveDate>, at: NaiveDateTime) -> i64 {
+    let Some(brdy) = brdy else { return 0 };
+    let today = at.date();
+    let mut years = i64::from(today.year() - brdy.year());
+    if (today.month(), today.day()) < (brdy.month(), brdy.day()) {
+        years -= 1;
     }
-}
-
-impl<'a> From<&'a Identity> for IdetInfo<'a> {
-    fn from(identity: &'a Identity) -> Self {
-        Self {
-            psn_idet_type: &identity.psn_idet_type,
-            psn_type_lv: identity.psn_type_lv.as_deref(),
-            memo: identity.memo.as_deref(),
-            begntime: date_time(identity.begntime),
-            endtime: identity.endtime.map(date_time),
-        }
-    }
+    years.max(0)
 }
 
 /// 2201 answers `data`, 2401 answers `result`; both carry the new `mdtrt_id`, so both nodes are
@@ -567,20 +586,20 @@ struct CumulativeOut<'a> {
 #[derive(Serialize)]
 struct CumulativeRow<'a> {
     insutype: &'a str,
-    year: &'a str,
+    year: String,
     cum_ym: &'a str,
     cum_type_code: &'a str,
     cum: Yuan,
 }
 
-impl<'a> From<&'a CumulativeEntry> for CumulativeRow<'a> {
-    fn from(entry: &'a CumulativeEntry) -> Self {
+impl<'a> From<&'a yibao_store::CumulativeRow> for CumulativeRow<'a> {
+    fn from(row: &'a yibao_store::CumulativeRow) -> Self {
         Self {
-            insutype: &entry.insutype,
-            year: &entry.year,
-            cum_ym: &entry.cum_ym,
-            cum_type_code: &entry.cum_type_code,
-            cum: Yuan(entry.cum_e2),
+            insutype: &row.insutype,
+            year: row.year.to_string(),
+            cum_ym: &row.cum_ym,
+            cum_type_code: &row.cum_type_code,
+            cum: Yuan(row.cum),
         }
     }
 }
@@ -588,4 +607,19 @@ impl<'a> From<&'a CumulativeEntry> for CumulativeRow<'a> {
 /// Formats fen as yuan text with two decimals (for messages).
 pub fn yuan_text(fen: i64) -> String {
     format_decimal(fen, 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_counts_whole_years() {
+        let at = NaiveDate::from_ymd_opt(2026, 3, 1)
+            .unwrap()
+            .and_time(NaiveTime::MIN);
+        assert_eq!(age_years(NaiveDate::from_ymd_opt(1986, 3, 1), at), 40);
+        assert_eq!(age_years(NaiveDate::from_ymd_opt(1986, 3, 2), at), 39);
+        assert_eq!(age_years(None, at), 0);
+    }
 }
