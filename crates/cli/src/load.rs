@@ -1,13 +1,14 @@
 //! `yibao load`: drives any running server with the hospital simulator (persons, institutions
 //! and catalogue from a `--sample` file) and prints a JSON summary: requests, settlements per
-//! second, latency percentiles per transaction, errors and identity violations.
+//! second, latency percentiles per transaction, errors and identity violations. A closed loop of
+//! `--concurrency` workers by default; with `--rate`, an open loop of that many chains a second.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use yibao_loadgen::{Chaos, LoadConfig, Mix, Population, Sample};
+use yibao_loadgen::{Chaos, LoadConfig, Mix, OpenLoop, Population, Sample};
 
 /// Arguments of `yibao load`.
 #[derive(clap::Args)]
@@ -18,9 +19,18 @@ pub struct Args {
     /// How long to send new visits (`30s`, `2m`, …).
     #[arg(long, default_value = "30s")]
     duration: String,
-    /// Concurrent simulated workstations.
+    /// Concurrent simulated workstations (closed loop: each starts its next visit when the last
+    /// one ended). Not used with `--rate`.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Open loop: start this many visit chains per second on a fixed schedule, whatever the
+    /// answers' speed; latency counts from each chain's intended start.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Open loop: visit chains in flight at most (a chain due while all are busy waits, and its
+    /// wait counts in its latency).
+    #[arg(long, default_value_t = 1024)]
+    in_flight_max: usize,
     /// The sample file written by `yibao demo --sample-out`.
     #[arg(long, default_value = "yibao-sample.json")]
     sample: PathBuf,
@@ -76,7 +86,17 @@ async fn load(args: Args) -> anyhow::Result<ExitCode> {
         auth: !args.no_auth,
         seed: args.seed,
     };
-    let summary = yibao_loadgen::run(&args.addr, Arc::new(population), config).await?;
+    let population = Arc::new(population);
+    let summary = match args.rate {
+        None => yibao_loadgen::run(&args.addr, population, config).await?,
+        Some(rate_per_s) => {
+            let open = OpenLoop {
+                rate_per_s,
+                in_flight_max: args.in_flight_max,
+            };
+            yibao_loadgen::run_open_loop(&args.addr, population, config, open).await?
+        }
+    };
     println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
     Ok(if summary.is_clean() {
         ExitCode::SUCCESS

@@ -26,6 +26,14 @@ pub struct Args {
     /// `regions/demo.toml`); without it, messages without a sign-in are served and counted.
     #[arg(long)]
     region: Option<PathBuf>,
+    /// Print the store's group-commit counters on stdout every this many milliseconds
+    /// (`stats batches=… commands=… largest=… in_store=…`), for load tests and the crash test.
+    #[arg(long)]
+    stats_every_ms: Option<u64>,
+    /// PostgreSQL: group-commit lanes (batches collected side by side, each for its share of
+    /// the persons); a divisor of 64.
+    #[arg(long, default_value_t = yibao_store::limits::BATCH_LANES_PG)]
+    batch_lanes: u64,
 }
 
 /// Runs `yibao serve` until Ctrl-C.
@@ -44,7 +52,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    let store = yibao_store::Store::connect(&args.db)
+    if args.batch_lanes == 0 || yibao_store::limits::BALANCE_SHARDS % args.batch_lanes != 0 {
+        anyhow::bail!(
+            "--batch-lanes: {} does not divide the {} balance shards (1, 2, 4, 8, 16, 32 or 64)",
+            args.batch_lanes,
+            yibao_store::limits::BALANCE_SHARDS
+        );
+    }
+    let options = yibao_store::StoreOptions {
+        pg_lanes: args.batch_lanes,
+        ..yibao_store::StoreOptions::default()
+    };
+    let store = yibao_store::Store::connect_with(&args.db, &options)
         .await
         .with_context(|| format!("opening the database {}", args.db))?;
     if let Some(dir) = &args.import {
@@ -74,6 +93,20 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         .context("starting the server")?;
     // The bound address on stdout, so a script that asked for port 0 can read it.
     println!("listening on http://{}", server.addr());
+    if let Some(ms) = args.stats_every_ms {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(ms.max(1)));
+            loop {
+                every.tick().await;
+                let stats = store.batch_stats();
+                println!(
+                    "stats batches={} commands={} largest={} in_store={}",
+                    stats.batches, stats.commands, stats.largest, stats.in_store
+                );
+            }
+        });
+    }
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

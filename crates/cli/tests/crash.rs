@@ -42,10 +42,44 @@ fn setup_city(db_url: &str, dir: &Path) -> std::path::PathBuf {
     sample
 }
 
-/// Starts `yibao serve` on a free port and returns the child and its address.
-fn start_server(db_url: &str, dir: &Path) -> (Child, String) {
+/// The store's group-commit counters as `yibao serve --stats-every-ms` prints them.
+#[derive(Debug, Clone, Copy, Default)]
+struct BatchStats {
+    batches: u64,
+    commands: u64,
+    in_store: u64,
+}
+
+impl BatchStats {
+    fn parse(line: &str) -> Option<BatchStats> {
+        let mut stats = BatchStats::default();
+        for field in line.strip_prefix("stats ")?.split(' ') {
+            let (name, value) = field.split_once('=')?;
+            let value: u64 = value.parse().ok()?;
+            match name {
+                "batches" => stats.batches = value,
+                "commands" => stats.commands = value,
+                "in_store" => stats.in_store = value,
+                _ => {}
+            }
+        }
+        Some(stats)
+    }
+}
+
+/// Starts `yibao serve` on a free port and returns the child, its address and its group-commit
+/// counters, printed every few milliseconds.
+fn start_server(db_url: &str, dir: &Path) -> (Child, String, mpsc::Receiver<BatchStats>) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--db", db_url, "--addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--db",
+            db_url,
+            "--addr",
+            "127.0.0.1:0",
+            "--stats-every-ms",
+            "2",
+        ])
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -53,17 +87,42 @@ fn start_server(db_url: &str, dir: &Path) -> (Child, String) {
         .expect("spawn yibao serve");
     let stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = mpsc::channel();
+    let (stats_tx, stats_rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(addr) = line.strip_prefix("listening on http://") {
                 let _ = tx.send(addr.trim().to_owned());
+            } else if let Some(stats) = BatchStats::parse(&line) {
+                let _ = stats_tx.send(stats);
             }
         }
     });
     let addr = rx
         .recv_timeout(START_TIMEOUT)
         .expect("yibao serve prints its address");
-    (child, addr)
+    (child, addr, stats_rx)
+}
+
+/// Waits (bounded) until the server reports commands inside the store while earlier batches
+/// have shared commits, and returns that report: the moment to kill it.
+fn batches_in_flight(stats: &mpsc::Receiver<BatchStats>) -> BatchStats {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = BatchStats::default();
+    while std::time::Instant::now() < deadline {
+        match stats.recv_timeout(Duration::from_secs(1)) {
+            Ok(first) => {
+                // The newest report: older ones queued while nobody read.
+                let now = stats.try_iter().last().unwrap_or(first);
+                last = now;
+                if now.in_store >= 2 && now.commands > now.batches && now.batches > 10 {
+                    return now;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    panic!("the server never had batches in flight under load: last report {last:?}");
 }
 
 fn start_load(addr: &str, sample: &Path, duration: &str) -> Child {
@@ -91,18 +150,22 @@ fn crash_and_recover(db_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let sample = setup_city(db_url, dir.path());
 
-    // Load, then SIGKILL the server while requests are in flight.
-    let (mut server, addr) = start_server(db_url, dir.path());
-    let mut load = start_load(&addr, &sample, "20s");
-    std::thread::sleep(Duration::from_secs(3));
+    // Load, then SIGKILL the server while commands are inside the store, in batches that share
+    // commits: the report read just before the kill says so (it is at most a couple of
+    // milliseconds old, and the load keeps the store busy in between).
+    let (mut server, addr, stats) = start_server(db_url, dir.path());
+    let mut load = start_load(&addr, &sample, "30s");
+    std::thread::sleep(Duration::from_secs(2));
+    let in_flight = batches_in_flight(&stats);
     server.kill().expect("SIGKILL the server");
+    eprintln!("killed with batches in flight: {in_flight:?}");
     server.wait().unwrap();
     load.kill().expect("stop the load");
     load.wait().unwrap();
 
     // Restart on the same database: it must come up and settle again, and every answer must
     // satisfy the identities (the load command exits non-zero otherwise).
-    let (mut server, addr) = start_server(db_url, dir.path());
+    let (mut server, addr, _stats) = start_server(db_url, dir.path());
     let load = start_load(&addr, &sample, "3s");
     let output = load.wait_with_output().unwrap();
     let summary: serde_json::Value =

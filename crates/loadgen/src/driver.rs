@@ -20,7 +20,7 @@ use crate::bill::{
     OUTPATIENT_LINES,
 };
 use crate::population::{ItemKind, Patient, Population, Site};
-use crate::summary::{Summary, WorkerStats};
+use crate::summary::{latency_histogram, Latency, Summary, WorkerStats};
 use crate::verify::{
     check_identities, check_negation, parse_fee_result, parse_settlement, Direction, LineTotals,
     Settlement,
@@ -175,7 +175,9 @@ pub enum LoadError {
     },
 }
 
-struct Shared {
+/// What every chain of a run shares: the client, the population, the sign-ins and the latency
+/// histograms.
+pub(crate) struct Shared {
     client: Client,
     population: Arc<Population>,
     config: LoadConfig,
@@ -185,9 +187,35 @@ struct Shared {
     msgid_offset: u64,
     sign_nos: BTreeMap<String, String>,
     in_hospital: Mutex<HashSet<String>>,
+    /// Latency per infno of the whole run: one set, whatever the number of workers or chains in
+    /// flight, so memory does not grow with them (each histogram is about 140 KiB).
+    latency: Mutex<BTreeMap<&'static str, Latency>>,
 }
 
-/// Runs the simulator against the server at `addr` and returns what happened.
+impl Shared {
+    fn record_latency(&self, infno: &'static str, micros: u64) {
+        self.latency
+            .lock()
+            .expect("not poisoned")
+            .entry(infno)
+            .or_insert_with(latency_histogram)
+            .saturating_record(micros);
+    }
+
+    /// The run's latency histograms, taken out once every chain has ended.
+    pub(crate) fn take_latency(&self) -> BTreeMap<&'static str, Latency> {
+        std::mem::take(&mut *self.latency.lock().expect("not poisoned"))
+    }
+
+    /// True when `visits_max` chains have been started (counting this one).
+    pub(crate) fn visits_exhausted(&self) -> bool {
+        let n = self.chains_started.fetch_add(1, Ordering::Relaxed);
+        self.config.visits_max.is_some_and(|max| n >= max)
+    }
+}
+
+/// Runs the simulator against the server at `addr` and returns what happened: a closed loop of
+/// `config.concurrency` workers, each starting its next chain when the last one ended.
 pub async fn run(
     addr: &str,
     population: Arc<Population>,
@@ -199,7 +227,36 @@ pub async fn run(
             config.concurrency
         )));
     }
-    let client = Client::new(addr, config.concurrency);
+    let concurrency = config.concurrency;
+    let shared = Arc::new(connect(addr, population, config, concurrency).await?);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for worker_idx in 0..concurrency {
+        let shared = Arc::clone(&shared);
+        handles.push(tokio::spawn(async move {
+            worker(shared, worker_idx as u64).await
+        }));
+    }
+    let mut stats = WorkerStats::default();
+    for handle in handles {
+        match handle.await {
+            Ok(worker_stats) => stats.merge(worker_stats),
+            Err(e) => stats.error(&format!("worker panicked: {e}")),
+        }
+    }
+    stats.latency = shared.take_latency();
+    Ok(Summary::new(stats, started.elapsed(), concurrency))
+}
+
+/// Signs every institution in (9001) and returns what the chains share; `pool` is the number of
+/// idle connections the client keeps.
+pub(crate) async fn connect(
+    addr: &str,
+    population: Arc<Population>,
+    config: LoadConfig,
+    pool: usize,
+) -> Result<Shared, LoadError> {
+    let client = Client::new(addr, pool);
     let signing = if config.auth {
         Signing::Valid
     } else {
@@ -249,7 +306,7 @@ pub async fn run(
             }
         }
     }
-    let shared = Arc::new(Shared {
+    Ok(Shared {
         client,
         population,
         deadline: Instant::now() + config.duration,
@@ -258,53 +315,47 @@ pub async fn run(
         msgid_offset,
         sign_nos,
         in_hospital: Mutex::new(HashSet::new()),
+        latency: Mutex::new(BTreeMap::new()),
         config,
-    });
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for worker_idx in 0..shared.config.concurrency {
-        let shared = Arc::clone(&shared);
-        handles.push(tokio::spawn(async move {
-            worker(shared, worker_idx as u64).await
-        }));
-    }
-    let mut stats = WorkerStats::default();
-    for handle in handles {
-        match handle.await {
-            Ok(worker_stats) => stats.merge(worker_stats),
-            Err(e) => stats.error(&format!("worker panicked: {e}")),
-        }
-    }
-    Ok(Summary::new(
-        stats,
-        started.elapsed(),
-        shared.config.concurrency,
-    ))
+    })
+}
+
+/// The random stream of worker or lane `idx`: the run's seed mixed with the index.
+pub(crate) fn lane_rng(seed: u64, idx: u64) -> StdRng {
+    StdRng::seed_from_u64(seed ^ (idx.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
 }
 
 async fn worker(shared: Arc<Shared>, worker_idx: u64) -> WorkerStats {
-    let mut rng = StdRng::seed_from_u64(
-        shared.config.seed ^ (worker_idx.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-    );
+    let mut rng = lane_rng(shared.config.seed, worker_idx);
     let mut stats = WorkerStats::default();
     loop {
-        if Instant::now() >= shared.deadline {
+        if Instant::now() >= shared.deadline || shared.visits_exhausted() {
             break;
         }
-        let n = shared.chains_started.fetch_add(1, Ordering::Relaxed);
-        if shared.config.visits_max.is_some_and(|max| n >= max) {
-            break;
-        }
-        let kind = pick_kind(&mut rng, &shared.config.mix);
-        let mut chain = Chain {
-            shared: &shared,
-            stats: &mut stats,
-            rng: &mut rng,
-            open_visit: None,
-        };
-        chain.run(kind).await;
+        run_chain(&shared, &mut stats, &mut rng, None).await;
     }
     stats
+}
+
+/// Runs one visit chain of a kind drawn from the mix. With `intended_start` (open loop), each
+/// request's latency is counted from the moment it could have been sent: the first from the
+/// chain's intended start, each later one from the previous answer's arrival. Without it
+/// (closed loop), from the moment the request was sent.
+pub(crate) async fn run_chain(
+    shared: &Shared,
+    stats: &mut WorkerStats,
+    rng: &mut StdRng,
+    intended_start: Option<Instant>,
+) {
+    let kind = pick_kind(rng, &shared.config.mix);
+    let mut chain = Chain {
+        shared,
+        stats,
+        rng,
+        open_visit: None,
+        ready_at: intended_start,
+    };
+    chain.run(kind).await;
 }
 
 fn pick_kind(rng: &mut StdRng, mix: &Mix) -> VisitKind {
@@ -333,6 +384,9 @@ struct Chain<'a> {
     /// A visit opened (2201/2401) and not settled yet: cancelled if the chain stops early, as a
     /// HIS does, so that no visit stays open.
     open_visit: Option<OpenVisit>,
+    /// Open loop only: when the next request could have been sent (the chain's intended start,
+    /// then each answer's arrival); latencies are counted from it.
+    ready_at: Option<Instant>,
 }
 
 /// A visit to cancel if its chain fails.
@@ -344,6 +398,11 @@ struct OpenVisit {
     ipt_otp_no: String,
     inpatient: bool,
     discharged: bool,
+}
+
+/// Whole microseconds from `from` to `to` (0 if `to` is earlier).
+fn micros_between(from: Instant, to: Instant) -> u64 {
+    u64::try_from(to.saturating_duration_since(from).as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Distinct 4-character base-36 msgid suffixes.
@@ -412,17 +471,25 @@ impl Chain<'_> {
         {
             Ok(reply) => reply,
             Err(e) => {
+                if self.ready_at.is_some() {
+                    self.ready_at = Some(Instant::now());
+                }
                 self.stats.error(&format!("{infno} {e}"));
                 return None;
             }
         };
         self.stats.requests += 1;
+        let micros = match self.ready_at {
+            // Open loop: a chain that waited for a free slot, or a server that stalled, shows in
+            // the latency of the request that should have gone out.
+            Some(ready_at) => {
+                self.ready_at = Some(reply.arrived);
+                micros_between(ready_at, reply.arrived)
+            }
+            None => reply.micros,
+        };
         if expect == Expect::Success {
-            self.stats
-                .latency
-                .entry(infno)
-                .or_default()
-                .record(reply.micros);
+            self.shared.record_latency(infno, micros);
         }
         if reply.status >= 500 {
             self.stats.error(&format!("{infno} HTTP {}", reply.status));

@@ -3,7 +3,8 @@
 //! (outpatient 2201→2203→2204→2206→2207, inpatient 2401→2301→2303→2304→2402, chronic and
 //! pharmacy bills), reversals, retries, 2601 冲正 and hostile requests, checks every answer
 //! against the settlement identities exactly (amounts are read as decimal text into fen), and
-//! measures latency per transaction.
+//! measures latency per transaction, in a closed loop (a fixed number of workers) or an open
+//! loop (a fixed arrival rate of chains, latency counted from each chain's intended start).
 //!
 //! It speaks only HTTP and the spec: it links no server or store code, so it doubles as an
 //! outside client that checks the server.
@@ -11,8 +12,8 @@
 pub mod amount;
 pub mod bill;
 pub mod driver;
-pub mod histogram;
 pub mod limits;
+pub mod open_loop;
 pub mod population;
 pub mod sign;
 pub mod summary;
@@ -20,6 +21,7 @@ pub mod verify;
 pub mod wire;
 
 pub use driver::{parse_duration, run, Chaos, LoadConfig, LoadError, Mix};
+pub use open_loop::{run_open_loop, OpenLoop, OpenLoopReport};
 pub use population::{
     hospital_price_micro, Item, ItemKind, Patient, Population, PopulationError, Sample, Site,
 };

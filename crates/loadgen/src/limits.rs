@@ -37,3 +37,15 @@ pub const RESPONSE_BYTES_MAX: usize = 4 << 20;
 
 /// Latencies above this are counted as this (a minute, in microseconds).
 pub const LATENCY_MAX_MICROS: u64 = 60_000_000;
+
+/// Chains in flight at most in an open-loop run: a stalled server meets this many open
+/// connections, no more.
+pub const IN_FLIGHT_MAX: usize = 4_096;
+
+/// Highest open-loop arrival rate, chains per second: far above what one load generator can
+/// send, so a slip of the finger is refused rather than scheduling a billion chains.
+pub const RATE_MAX: u32 = 100_000;
+
+/// A chain that starts later than its intended start by more than this is counted late: tokio's
+/// timer has a resolution of a millisecond, so a smaller delay is the timer, not the scheduler.
+pub const START_LATE_SLACK: Duration = Duration::from_millis(2);

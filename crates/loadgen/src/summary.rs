@@ -1,7 +1,7 @@
 //! What a run did: counts per worker, merged into one summary printed as JSON (`yibao load`) or
 //! as text (`yibao demo`).
 
-use crate::limits::{ERROR_KINDS_MAX, VIOLATION_SAMPLES_MAX};
+use crate::limits::{ERROR_KINDS_MAX, LATENCY_MAX_MICROS, VIOLATION_SAMPLES_MAX};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -10,8 +10,47 @@ use serde_json::{json, Value};
 
 use crate::amount::fen_text;
 use crate::bill::VisitKind;
-use crate::histogram::Histogram;
+use crate::open_loop::OpenLoopReport;
 use crate::verify::Amounts;
+
+/// Latency counts of one transaction, in microseconds.
+pub type Latency = hdrhistogram::Histogram<u64>;
+
+/// Significant decimal digits the latency histograms keep: 0.1 % resolution.
+const LATENCY_SIGNIFICANT_DIGITS: u8 = 3;
+
+/// The quantiles a summary reports, as (JSON key, quantile).
+const QUANTILES: [(&str, f64); 4] = [
+    ("p50_ms", 0.5),
+    ("p90_ms", 0.9),
+    ("p99_ms", 0.99),
+    ("p999_ms", 0.999),
+];
+
+/// An empty latency histogram from 1 µs to [`LATENCY_MAX_MICROS`] (larger values are recorded as
+/// that).
+pub fn latency_histogram() -> Latency {
+    Latency::new_with_bounds(1, LATENCY_MAX_MICROS, LATENCY_SIGNIFICANT_DIGITS)
+        .expect("constant bounds that hdrhistogram accepts")
+}
+
+/// The latency at `quantile` (0.99 = p99) in microseconds, 0 when nothing was recorded.
+pub fn quantile_micros(latency: &Latency, quantile: f64) -> u64 {
+    if latency.is_empty() {
+        0
+    } else {
+        latency.value_at_quantile(quantile)
+    }
+}
+
+/// The largest latency recorded in microseconds, 0 when nothing was recorded.
+pub fn max_micros(latency: &Latency) -> u64 {
+    if latency.is_empty() {
+        0
+    } else {
+        latency.max()
+    }
+}
 
 /// Net money of the settlements a run made (settlements minus reversals), in fen.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,7 +151,7 @@ pub struct WorkerStats {
     /// Errors and refusals of requests that should have succeeded, by kind.
     pub errors: BTreeMap<String, u64>,
     /// Latency per infno (successful-path requests only).
-    pub latency: BTreeMap<&'static str, Histogram>,
+    pub latency: BTreeMap<&'static str, Latency>,
     /// Net money.
     pub funds: FundTotals,
     /// Net money per visit kind (in `VisitKind::ALL` order).
@@ -146,6 +185,14 @@ impl WorkerStats {
             "{infno} refused (HTTP {status}): {}",
             reason.trim()
         ));
+    }
+
+    /// Records one latency of `infno` (successful-path requests only).
+    pub fn record_latency(&mut self, infno: &'static str, micros: u64) {
+        self.latency
+            .entry(infno)
+            .or_insert_with(latency_histogram)
+            .saturating_record(micros);
     }
 
     /// Counts a wrong answer.
@@ -202,7 +249,11 @@ impl WorkerStats {
             *self.errors.entry(kind).or_insert(0) += n;
         }
         for (infno, h) in o.latency {
-            self.latency.entry(infno).or_default().merge(&h);
+            self.latency
+                .entry(infno)
+                .or_insert_with(latency_histogram)
+                .add(&h)
+                .expect("every latency histogram has the same bounds");
         }
         self.funds.merge(&o.funds);
         for (group, n) in o.setl_list_groups {
@@ -218,8 +269,10 @@ pub struct Summary {
     pub stats: WorkerStats,
     /// Wall time of the traffic.
     pub elapsed: Duration,
-    /// Workers.
+    /// Workers (closed loop) or the cap of chains in flight (open loop).
     pub concurrency: usize,
+    /// What the open-loop scheduler did; `None` in a closed loop.
+    pub open_loop: Option<OpenLoopReport>,
 }
 
 fn millis(micros: u64) -> Value {
@@ -235,6 +288,15 @@ impl Summary {
             stats,
             elapsed,
             concurrency,
+            open_loop: None,
+        }
+    }
+
+    /// The same summary with the open-loop scheduler's report.
+    pub fn with_open_loop(self, report: OpenLoopReport) -> Summary {
+        Summary {
+            open_loop: Some(report),
+            ..self
         }
     }
 
@@ -266,17 +328,27 @@ impl Summary {
         };
         let mut latency = serde_json::Map::new();
         for (infno, h) in &s.latency {
-            latency.insert(
-                (*infno).to_owned(),
-                json!({
-                    "count": h.count(),
-                    "p50_ms": millis(h.quantile_micros(500)),
-                    "p90_ms": millis(h.quantile_micros(900)),
-                    "p99_ms": millis(h.quantile_micros(990)),
-                    "max_ms": millis(h.max_micros()),
-                }),
-            );
+            let mut row = serde_json::Map::new();
+            row.insert("count".to_owned(), json!(h.len()));
+            for (key, quantile) in QUANTILES {
+                row.insert(key.to_owned(), millis(quantile_micros(h, quantile)));
+            }
+            row.insert("max_ms".to_owned(), millis(max_micros(h)));
+            latency.insert((*infno).to_owned(), Value::Object(row));
         }
+        let open_loop = match &self.open_loop {
+            None => Value::Null,
+            Some(report) => json!({
+                "target_chains_per_s": report.rate_per_s,
+                "achieved_chains_per_s": rate(s.chains.iter().sum()),
+                "chains_scheduled": report.chains_scheduled,
+                "late_starts": report.late_starts,
+                "queued_starts": report.queued_starts,
+                "start_lag_max_ms": millis(report.start_lag_max_micros),
+                "in_flight_max": report.in_flight_max,
+                "in_flight_peak": report.in_flight_peak,
+            }),
+        };
         let mut chains = serde_json::Map::new();
         let mut settlements = serde_json::Map::new();
         for (idx, kind) in VisitKind::ALL.iter().enumerate() {
@@ -297,7 +369,9 @@ impl Summary {
         json!({
             // Seconds with three decimals: `millis` of a millisecond count reads as seconds.
             "duration_s": millis(u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX)),
+            "mode": if self.open_loop.is_some() { "open" } else { "closed" },
             "concurrency": self.concurrency,
+            "open_loop": open_loop,
             "requests": s.requests,
             "requests_per_s": rate(s.requests),
             "chains": chains,
@@ -382,19 +456,15 @@ impl Summary {
         let _ = write!(out, "{}", pooled_share_text(&s.funds_by_kind));
         let _ = writeln!(
             out,
-            "latency (ms)        count      p50      p90      p99      max"
+            "latency (ms)        count      p50      p90      p99    p99.9      max"
         );
         for (infno, h) in &s.latency {
             let ms = |micros: u64| format!("{}.{:02}", micros / 1000, (micros % 1000) / 10);
-            let _ = writeln!(
-                out,
-                "  {infno:<10} {:>10} {:>8} {:>8} {:>8} {:>8}",
-                h.count(),
-                ms(h.quantile_micros(500)),
-                ms(h.quantile_micros(900)),
-                ms(h.quantile_micros(990)),
-                ms(h.max_micros())
-            );
+            let _ = write!(out, "  {infno:<10} {:>10}", h.len());
+            for (_, quantile) in QUANTILES {
+                let _ = write!(out, " {:>8}", ms(quantile_micros(h, quantile)));
+            }
+            let _ = writeln!(out, " {:>8}", ms(max_micros(h)));
         }
         let _ = writeln!(
             out,
@@ -503,7 +573,7 @@ mod tests {
         };
         a.settled(VisitKind::Outpatient, &amounts, 1);
         b.settled(VisitKind::Outpatient, &amounts, 1);
-        b.latency.entry("2207").or_default().record(1_536);
+        b.record_latency("2207", 1_536);
         b.error("2207 refused (HTTP 200): x");
         b.violation("v".into());
         a.merge(b);
@@ -513,6 +583,10 @@ mod tests {
         assert_eq!(json["settlements_per_s"], json!(1.0));
         assert_eq!(json["funds_yuan"]["medfee_sumamt"], json!(200.0));
         assert_eq!(json["latency"]["2207"]["p50_ms"], json!(1.536));
+        assert_eq!(json["latency"]["2207"]["p999_ms"], json!(1.536));
+        assert_eq!(json["latency"]["2207"]["count"], json!(1));
+        assert_eq!(json["mode"], json!("closed"));
+        assert_eq!(json["open_loop"], Value::Null);
         assert_eq!(json["identity_violations"], json!(1));
         assert!(!summary.is_clean());
         let text = summary.to_text();
@@ -520,6 +594,30 @@ mod tests {
             text.contains("retail pharmacy left out as in the published figure: 60.0% (within the target 55–65%)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn latency_quantiles_come_from_the_hdr_histogram() {
+        let mut stats = WorkerStats::default();
+        for micros in 1..=1_000 {
+            stats.record_latency("2201", micros);
+        }
+        // Beyond the histogram's range: counted as its largest value.
+        stats.record_latency("2201", LATENCY_MAX_MICROS * 2);
+        let mut other = WorkerStats::default();
+        other.record_latency("2201", 2_000);
+        stats.merge(other);
+        let h = &stats.latency["2201"];
+        assert_eq!(h.len(), 1_002);
+        assert_eq!(quantile_micros(h, 0.5), 501);
+        assert_eq!(quantile_micros(h, 0.99), 992);
+        assert_eq!(quantile_micros(h, 0.999), 2_000);
+        assert!(
+            max_micros(h) >= LATENCY_MAX_MICROS
+                && max_micros(h) <= LATENCY_MAX_MICROS / 1000 * 1001
+        );
+        assert_eq!(quantile_micros(&latency_histogram(), 0.5), 0);
+        assert_eq!(max_micros(&latency_histogram()), 0);
     }
 
     #[test]

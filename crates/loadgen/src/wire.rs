@@ -46,6 +46,8 @@ pub struct Reply {
     pub body: Bytes,
     /// Round-trip time in microseconds.
     pub micros: u64,
+    /// When the whole answer had arrived.
+    pub arrived: Instant,
 }
 
 /// Why no answer came back.
@@ -115,11 +117,13 @@ impl Client {
         })
         .await
         .map_err(|_| CallError::Timeout)??;
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let arrived = Instant::now();
+        let micros = u64::try_from(arrived.duration_since(started).as_micros()).unwrap_or(u64::MAX);
         Ok(Reply {
             status: response.0,
             body: response.1,
             micros,
+            arrived,
         })
     }
 }

@@ -64,11 +64,26 @@ pub enum StoreError {
         /// The busy timeout that ran out, in milliseconds.
         timeout_ms: u128,
     },
+    /// Too many write commands are already inside the store; this one was turned away at once
+    /// and wrote nothing. The same message may be sent again.
+    #[error(
+        "the settlement service is overloaded ({queued} write commands are ahead of this one); \
+         nothing was written, send the message again"
+    )]
+    Overloaded {
+        /// Write commands inside the store when this one arrived.
+        queued: usize,
+    },
+    /// A simulated crash ([`crate::CrashPoint`]) stopped this store: the command's batch may or
+    /// may not have committed, as with a real crash; open a new store to carry on.
+    #[error("the store stopped (a simulated crash); whether the command took effect is unknown")]
+    Crashed,
 }
 
 impl StoreError {
-    /// True for refusals caused by the request (to be answered with `infcode -1`), false for
-    /// internal failures (to be logged and answered as a server error).
+    /// True for refusals the caller is told the reason of (answered with `infcode -1`): caused by
+    /// the request, or an overload it may retry; false for internal failures (to be logged and
+    /// answered as a server error).
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
@@ -77,6 +92,7 @@ impl StoreError {
                 | StoreError::Refused { .. }
                 | StoreError::Forbidden { .. }
                 | StoreError::MsgidConflict { .. }
+                | StoreError::Overloaded { .. }
         )
     }
 

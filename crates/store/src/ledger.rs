@@ -45,13 +45,19 @@ pub(crate) fn shard(account_code: &str, psn_no: &str) -> i64 {
     if account_code.starts_with("personal:") {
         return 0;
     }
+    (person_hash(psn_no) % crate::limits::BALANCE_SHARDS) as i64
+}
+
+/// A stable hash of a person number: picks the person's balance shard and their group-commit
+/// lane (the lane count divides the shard count, so two lanes never update the same shard).
+pub(crate) fn person_hash(psn_no: &str) -> u64 {
     // FNV-1a: stable across processes and versions (unlike the std hasher).
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in psn_no.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    (h % crate::limits::BALANCE_SHARDS) as i64
+    h
 }
 
 /// The result of [`crate::Store::check_ledger`].

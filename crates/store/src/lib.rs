@@ -2,9 +2,11 @@
 //! (embedded default), chosen by URL; the registry the interface needs; visits, fee lines and
 //! settlements; a double-entry ledger; idempotent, revocable writes.
 //!
-//! Every write goes through [`Store::execute`], which runs one command in one database
-//! transaction together with its idempotency record (`fixmedins_code`, `msgid`, request hash,
-//! rendered response): a replay returns the stored response and writes nothing; the same msgid
+//! Every write goes through [`Store::execute`], which runs one command together with its
+//! idempotency record (`fixmedins_code`, `msgid`, request hash, rendered response) in a database
+//! transaction it shares with the commands that arrive at the same time (group commit,
+//! `tx/batch.rs`: one savepoint per command, one durable commit per batch; a refused command
+//! rolls back its savepoint and is decided again alone on committed data): a replay returns the stored response and writes nothing; the same msgid
 //! with other content is refused. A settlement writes its result, its ledger transfers, the
 //! account balances and the person's year-to-date accumulators in that one transaction, under a
 //! per-person lock (PostgreSQL: `SELECT … FOR UPDATE` on the person; SQLite: one writer).
@@ -14,7 +16,7 @@
 //!
 //! SQL is written once with `$n` placeholders (both drivers accept them) and compiled for each
 //! backend by including the files of `tx/` into two modules with a different `Db` type: `common`
-//! (imports and helpers), `import`, `execute` (idempotency, locks), `visit`, `fees`, `inpatient`,
+//! (imports and helpers), `import`, `execute` (idempotency, locks), `batch` (group commit), `visit`, `fees`, `inpatient`,
 //! `post` (person state, accumulators, transfers), `settle`, `reverse` (and 2601), `read` and
 //! `check` (the ledger check), each a few hundred lines.
 
@@ -58,14 +60,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 /// The two backends; every query is compiled once for each (see the module docs).
 macro_rules! backend {
-    ($name:ident, $db:ty, $is_pg:expr) => {
+    ($name:ident, $db:ty, $is_pg:expr, $rows:literal) => {
         #[allow(clippy::too_many_arguments)]
         pub(crate) mod $name {
             pub(crate) type Db = $db;
             pub(crate) const IS_PG: bool = $is_pg;
             include!("tx/common.rs");
             include!("tx/import.rs");
+            include!($rows);
             include!("tx/execute.rs");
+            include!("tx/batch.rs");
             include!("tx/visit.rs");
             include!("tx/fees.rs");
             include!("tx/inpatient.rs");
@@ -80,8 +84,8 @@ macro_rules! backend {
         }
     };
 }
-backend!(pg, sqlx::Postgres, true);
-backend!(sq, sqlx::Sqlite, false);
+backend!(pg, sqlx::Postgres, true, "tx/rows_pg.rs");
+backend!(sq, sqlx::Sqlite, false, "tx/rows_sq.rs");
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +103,7 @@ enum Pool {
         pool: sqlx::SqlitePool,
         /// SQLite has one writer: writes queue here instead of failing with SQLITE_BUSY, which
         /// also serialises concurrent settlements of the same person.
-        write_lock: tokio::sync::Mutex<()>,
+        write_lock: Arc<tokio::sync::Mutex<()>>,
     },
 }
 
@@ -109,12 +113,57 @@ pub struct StoreOptions {
     /// How long a SQLite write waits for a write lock held by another connection (another
     /// process, a backup, an operator's shell) before it fails with [`StoreError::Busy`].
     pub sqlite_busy_timeout: std::time::Duration,
+    /// Write commands inside the store at once before a new one is turned away with
+    /// [`StoreError::Overloaded`] (default `limits::WRITE_COMMANDS_QUEUED_MAX`).
+    pub write_commands_queued_max: usize,
+    /// How long a batch stays open for more members after it began (default
+    /// `limits::BATCH_OPEN_MICROS_MAX`).
+    pub batch_open_max: std::time::Duration,
+    /// PostgreSQL: batches collected side by side, each for its own share of the persons (a
+    /// divisor of `limits::BALANCE_SHARDS`; default `limits::BATCH_LANES_PG`). SQLite has one
+    /// writer and one lane.
+    pub pg_lanes: u64,
+    /// The fault simulator's hook: asked at each [`CrashPoint`] of every batch; when it answers
+    /// true the store behaves as if its process died there (see [`CrashPoint`]). `None` in
+    /// production.
+    pub crash_hook: Option<CrashHook>,
+}
+
+/// A point inside a batch where the fault simulator may crash the store. After a crash the
+/// store answers every command with [`StoreError::Crashed`]; the simulator opens a new one on
+/// the same database, as a restarted process would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// Every member ran; the transaction is open and is lost (the database rolls it back).
+    BeforeCommit {
+        /// Commands in the batch.
+        members: u64,
+    },
+    /// The batch committed; its members are never answered.
+    AfterCommit {
+        /// Commands in the batch.
+        members: u64,
+    },
+}
+
+/// The fault simulator's hook ([`StoreOptions::crash_hook`]).
+#[derive(Clone)]
+pub struct CrashHook(pub Arc<dyn Fn(CrashPoint) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for CrashHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CrashHook")
+    }
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             sqlite_busy_timeout: std::time::Duration::from_secs(limits::SQLITE_BUSY_TIMEOUT_SECS),
+            write_commands_queued_max: limits::WRITE_COMMANDS_QUEUED_MAX,
+            batch_open_max: std::time::Duration::from_micros(limits::BATCH_OPEN_MICROS_MAX),
+            pg_lanes: limits::BATCH_LANES_PG,
+            crash_hook: None,
         }
     }
 }
@@ -127,6 +176,10 @@ struct Inner {
     engine: RwLock<Arc<engine::EngineCache>>,
     ids: ids::IdGen,
     signed_in: Mutex<SignedIn>,
+    /// Group commit on PostgreSQL (`tx/batch.rs`).
+    pg_batcher: pg::Batcher,
+    /// Group commit on SQLite (`tx/batch.rs`).
+    sq_batcher: sq::Batcher,
 }
 
 /// Open sign-ins (9001) of one day known to this process, so that checking a message's
@@ -181,6 +234,16 @@ impl Store {
 
     /// [`Store::connect`] with other options.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        if options.pg_lanes == 0 || limits::BALANCE_SHARDS % options.pg_lanes != 0 {
+            return Err(StoreError::bad(
+                "pg_lanes",
+                format!(
+                    "{} does not divide the {} balance shards",
+                    options.pg_lanes,
+                    limits::BALANCE_SHARDS
+                ),
+            ));
+        }
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(limits::POOL_CONNECTIONS_MAX)
@@ -203,7 +266,7 @@ impl Store {
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
             Pool::Sq {
                 pool,
-                write_lock: tokio::sync::Mutex::new(()),
+                write_lock: Arc::new(tokio::sync::Mutex::new(())),
             }
         } else {
             return Err(StoreError::bad(
@@ -219,6 +282,8 @@ impl Store {
                 engine: RwLock::new(Arc::new(engine::EngineCache::default())),
                 ids: ids::IdGen::new(),
                 signed_in: Mutex::new(SignedIn::default()),
+                pg_batcher: pg::Batcher::new(options, options.pg_lanes),
+                sq_batcher: sq::Batcher::new(options, 1),
             }),
         };
         store.reload_cache().await?;
@@ -334,7 +399,10 @@ impl Store {
     /// - same msgid, same `request_hash`: the stored response, nothing executed → [`Reply::Replayed`];
     /// - same msgid, other hash: [`StoreError::MsgidConflict`], nothing written.
     ///
-    /// A refused command (any `Err`) writes nothing, not even its idempotency record.
+    /// A refused command (any `Err`) writes nothing, not even its idempotency record. Commands
+    /// arriving together share one transaction and one commit (see the module docs); each
+    /// answers only once its batch is durable. Past `limits::WRITE_COMMANDS_QUEUED_MAX` commands
+    /// inside the store a command is turned away at once with [`StoreError::Overloaded`].
     pub async fn execute(
         &self,
         env: &Envelope,
@@ -372,13 +440,19 @@ impl Store {
             _ => None,
         };
         let reply = match &self.inner.pool {
-            Pool::Pg(p) => pg::execute(p, &ctx, cmd, render).await,
-            Pool::Sq { pool, write_lock } => {
-                let _guard = write_lock.lock().await;
-                sq::execute(pool, &ctx, cmd, render)
-                    .await
-                    .map_err(|e| e.sqlite_busy(self.inner.options.sqlite_busy_timeout))
+            Pool::Pg(p) => {
+                pg::execute_grouped(&self.inner.pg_batcher, p, None, &ctx, cmd, render).await
             }
+            Pool::Sq { pool, write_lock } => sq::execute_grouped(
+                &self.inner.sq_batcher,
+                pool,
+                Some(write_lock),
+                &ctx,
+                cmd,
+                render,
+            )
+            .await
+            .map_err(|e| e.sqlite_busy(self.inner.options.sqlite_busy_timeout)),
         }?;
         if let Reply::Fresh { outcome, .. } = &reply {
             let mut signed_in = self
@@ -397,6 +471,25 @@ impl Store {
             }
         }
         Ok(reply)
+    }
+
+    /// Group commit since this store opened: batches committed, the commands they held and the
+    /// largest batch. More commands than batches means commands shared commits.
+    pub fn batch_stats(&self) -> BatchStats {
+        let (batches, members, largest) = match &self.inner.pool {
+            Pool::Pg(_) => self.inner.pg_batcher.stats(),
+            Pool::Sq { .. } => self.inner.sq_batcher.stats(),
+        };
+        let in_store = match &self.inner.pool {
+            Pool::Pg(_) => self.inner.pg_batcher.in_store(),
+            Pool::Sq { .. } => self.inner.sq_batcher.in_store(),
+        };
+        BatchStats {
+            batches,
+            commands: members,
+            largest,
+            in_store,
+        }
     }
 
     /// Whether `sign_no` is a sign-in (9001) of institution `fixmedins_code` made on `date` and
@@ -555,6 +648,19 @@ impl Store {
             Pool::Sq { pool, .. } => sq::row_counts(pool).await,
         }
     }
+}
+
+/// Counters of group commit (see [`Store::batch_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchStats {
+    /// Batches committed.
+    pub batches: u64,
+    /// Commands committed in them.
+    pub commands: u64,
+    /// The most commands one batch held.
+    pub largest: u64,
+    /// Write commands inside the store at this moment (queued, running or awaiting a commit).
+    pub in_store: usize,
 }
 
 /// What one command runs with.

@@ -29,10 +29,31 @@ pub const PRICE_MICRO_MAX: i64 = 10_000_000_000_000;
 pub const COUNT_E4_MAX: i64 = 10_000_000_000;
 /// Rows in one registry file: bounds import memory (a province is ~50 million people; import in parts).
 pub const REGISTRY_ROWS_PER_FILE_MAX: usize = 20_000_000;
+/// PostgreSQL: rows in one unnested multi-row insert (each column is one array parameter): bounds
+/// one message's size during a registry import; a command's inserts are far smaller.
+pub const UNNEST_ROWS_MAX: usize = 50_000;
 /// Bound parameters in one multi-row statement: SQLite allows 32766, PostgreSQL 65535.
 pub const STATEMENT_PARAMS_MAX: usize = 30_000;
 /// Connections in the pool: a 2-core server gains nothing from more concurrent transactions.
 pub const POOL_CONNECTIONS_MAX: u32 = 16;
+/// Commands sharing one transaction (group commit): enough to spread a commit's flush over many
+/// settlements, few enough that a refused member's wait for the batch to end stays short.
+pub const BATCH_COMMANDS_MAX: u64 = 64;
+/// Microseconds a batch stays open for more members after it began: bounds what the batch's
+/// first member waits for its answer beyond its own work (a chain step takes about a millisecond).
+pub const BATCH_OPEN_MICROS_MAX: u64 = 2_000;
+/// PostgreSQL: group-commit lanes, each collecting batches for its share of the persons. One
+/// lane runs every statement of a batch on one connection in turn; a few side by side keep both
+/// cores busy while one lane waits for a round trip or a flush. Must divide `BALANCE_SHARDS`.
+pub const BATCH_LANES_PG: u64 = 8;
+/// Fee lines in an upload that may share a batch; a larger one runs alone so that it cannot hold
+/// the other members' commit back.
+pub const BATCH_FEE_LINES_MAX: usize = 100;
+/// Write commands inside the store at once (queued, running, waiting for their commit); past it
+/// a command is turned away at once with [`crate::StoreError::Overloaded`] instead of joining a
+/// queue whose wait would grow without bound. A few hundred milliseconds of work at the
+/// measured rate.
+pub const WRITE_COMMANDS_QUEUED_MAX: usize = 512;
 /// Attempts of one transaction that PostgreSQL aborted for a deadlock or serialization failure.
 pub const TRANSACTION_ATTEMPTS_MAX: u32 = 5;
 /// Shards of a hot ledger account's balance: spreads concurrent updates of one region's fund.

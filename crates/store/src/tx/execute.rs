@@ -93,23 +93,10 @@ pub(crate) async fn execute(
             }
         };
         let response = render(&outcome);
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (fixmedins_code, msgid) DO NOTHING",
-        )
-        .bind(&env.fixmedins_code)
-        .bind(&env.msgid)
-        .bind(&env.infno)
-        .bind(hex(&env.request_hash))
-        .bind(&response)
-        .bind(effect_kind)
-        .bind(&effect_ref)
-        .bind(ts(env.now))
-        .execute(&mut *tx)
-        .await;
+        let inserted = insert_idempotency(&mut tx, env, &response, effect_kind, &effect_ref).await;
         match inserted {
-            Ok(r) if r.rows_affected() == 1 => {}
-            Ok(_) => {
+            Ok(true) => {}
+            Ok(false) => {
                 // The same msgid committed meanwhile (a concurrent retry): ours must not count.
                 tx.rollback().await?;
                 if attempt >= limits::TRANSACTION_ATTEMPTS_MAX {
@@ -122,7 +109,6 @@ pub(crate) async fn execute(
             }
             Err(e) => {
                 tx.rollback().await?;
-                let e = StoreError::Database(e);
                 if retryable(&e) && attempt < limits::TRANSACTION_ATTEMPTS_MAX {
                     continue;
                 }
@@ -140,6 +126,32 @@ pub(crate) async fn execute(
             }
         }
     }
+}
+
+/// Records a command's answer under its msgid, in the command's transaction; false when the
+/// msgid is already recorded (a twin committed first, or came earlier in the same batch).
+async fn insert_idempotency(
+    tx: &mut Tx<'_>,
+    env: &Envelope,
+    response: &str,
+    effect_kind: &str,
+    effect_ref: &str,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency (fixmedins_code, msgid, infno, request_hash, response, effect_kind, effect_ref, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (fixmedins_code, msgid) DO NOTHING",
+    )
+    .bind(&env.fixmedins_code)
+    .bind(&env.msgid)
+    .bind(&env.infno)
+    .bind(hex(&env.request_hash))
+    .bind(response)
+    .bind(effect_kind)
+    .bind(effect_ref)
+    .bind(ts(env.now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 type Done = (Outcome, &'static str, String);
@@ -354,9 +366,22 @@ async fn lock_visit(
     psn_no: &str,
     mdtrt_id: &str,
 ) -> Result<(PersonRow, VisitRow), StoreError> {
+    person_and_visit(tx, ctx, psn_no, mdtrt_id, true).await
+}
+
+/// The person and one of their visits of the calling institution; with `lock`, the person is
+/// locked first ([`lock_visit`]). A read-only command (2206/2303 pre-settlement) reads both in
+/// one statement without a lock: it writes nothing the lock would guard.
+async fn person_and_visit(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    psn_no: &str,
+    mdtrt_id: &str,
+    lock: bool,
+) -> Result<(PersonRow, VisitRow), StoreError> {
     check_id("psn_no", psn_no)?;
     check_id("mdtrt_id", mdtrt_id)?;
-    if IS_PG {
+    if IS_PG && lock {
         // A statement that waits for a row lock returns the other rows of the snapshot it took
         // before the wait: a join of person and visit that queued behind a settlement would see
         // the visit still open (issue 10). So the visit is read by a second statement, which
@@ -366,7 +391,7 @@ async fn lock_visit(
         return Ok((person, visit));
     }
     // SQLite has one writer at a time, so nothing changes between the transaction's first read
-    // and its commit: one round trip reads both.
+    // and its commit: one round trip reads both (and so does a read without a lock).
     let sql = format!(
         "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, {VISIT_COLUMNS} \
          FROM person p LEFT JOIN visit v ON v.mdtrt_id = $2 WHERE p.psn_no = $1"

@@ -21,8 +21,14 @@ fn age_years(brdy: &str, on: NaiveDate) -> i64 {
     age.max(0)
 }
 
-async fn account_balance_tx(tx: &mut Tx<'_>, account: &str) -> Result<Option<i64>, StoreError> {
-    let sql = if IS_PG {
+/// A personal account's balance in the transaction; with `lock` (PostgreSQL) the row stays
+/// locked until the commit, for a settlement that will draw on it.
+async fn account_balance_tx(
+    tx: &mut Tx<'_>,
+    account: &str,
+    lock: bool,
+) -> Result<Option<i64>, StoreError> {
+    let sql = if IS_PG && lock {
         "SELECT balance_fen FROM ledger_balance WHERE account_code = $1 AND shard = 0 FOR UPDATE"
     } else {
         "SELECT balance_fen FROM ledger_balance WHERE account_code = $1 AND shard = 0"

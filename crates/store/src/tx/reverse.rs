@@ -260,7 +260,9 @@ async fn reverse(
         .map(|(d, c, a, k)| (c.clone(), d.clone(), *a, k.clone()))
         .collect();
     // The balance after: locked read now, plus what this reversal gives back to the own account.
-    let own_before = account_balance_tx(tx, &own_account).await?.unwrap_or(0);
+    let own_before = account_balance_tx(tx, &own_account, true)
+        .await?
+        .unwrap_or(0);
     let own_back: i64 = transfers
         .iter()
         .filter(|(d, _, _, _)| *d == own_account)

@@ -9,7 +9,8 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     }
     check_id_opt("chrg_bchno", &c.chrg_bchno)?;
     check_id_opt("invono", &c.invono)?;
-    let (person, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
+    // A pre-settlement writes nothing but its idempotency record: it takes no lock.
+    let (person, v) = person_and_visit(tx, ctx, &c.psn_no, &c.mdtrt_id, !c.pre).await?;
     expect_kind(&v, kind)?;
     // An inpatient stay settles either after its discharge (2402 → 2304) or at the end of the
     // stay before the discharge is recorded (2304 → 2402, the order many hospitals use); either
@@ -147,7 +148,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         None
     };
     let own_account = ledger::personal_account(&c.psn_no);
-    let own_balance = account_balance_tx(tx, &own_account).await?;
+    let own_balance = account_balance_tx(tx, &own_account, !c.pre).await?;
     // Family accounts in binding order, locked in account-code order (a fixed lock order).
     let mut family: Vec<(String, i64)> = Vec::new();
     if c.acct_used_flag == AcctUsedFlag::OwnThenFamily {
@@ -165,7 +166,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         sorted.sort();
         let mut balances = BTreeMap::new();
         for f in &sorted {
-            if let Some(b) = account_balance_tx(tx, &ledger::personal_account(f)).await? {
+            if let Some(b) = account_balance_tx(tx, &ledger::personal_account(f), !c.pre).await? {
                 balances.insert(f.clone(), b);
             }
         }

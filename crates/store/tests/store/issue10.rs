@@ -30,6 +30,19 @@ async fn wait_for_lock_waiters(db: &TestDb, n: i64) {
     );
 }
 
+/// Waits until `n` write commands are inside the store (bounded: 10 s): with group commit, a
+/// command behind one that waits on the person lock queues to join that command's batch, in
+/// the store rather than on the database lock.
+async fn wait_for_commands_in_store(db: &TestDb, n: usize) {
+    for _ in 0..1_000 {
+        if db.store.batch_stats().in_store >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("[{}] {n} commands never queued in the store", db.label);
+}
+
 /// A command of `db.store` on its own task.
 fn spawn_exec(
     db: &TestDb,
@@ -136,7 +149,8 @@ async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
                 lines: vec![late],
             }),
         );
-        wait_for_lock_waiters(&db, 2).await;
+        wait_for_commands_in_store(&db, 2).await;
+        wait_for_lock_waiters(&db, 1).await;
         sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
         settled(fresh(settle.await.unwrap().expect("the 2207 settles")));
         refused_as_settled(upload.await.unwrap(), "2204");
@@ -158,7 +172,8 @@ async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
         let first = spawn_exec(&db, "B-2207-1", "2207", settle_batch(&mdtrt_id, "B1"));
         wait_for_lock_waiters(&db, 1).await;
         let second = spawn_exec(&db, "B-2207-2", "2207", settle_batch(&mdtrt_id, "B2"));
-        wait_for_lock_waiters(&db, 2).await;
+        wait_for_commands_in_store(&db, 2).await;
+        wait_for_lock_waiters(&db, 1).await;
         sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
         settled(fresh(first.await.unwrap().expect("the first 2207 settles")));
         refused_as_settled(second.await.unwrap(), "a second 2207");
@@ -250,6 +265,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
         &db.url,
         &StoreOptions {
             sqlite_busy_timeout: std::time::Duration::from_millis(100),
+            ..StoreOptions::default()
         },
     )
     .await

@@ -2,6 +2,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod group_commit;
 mod issue10;
 
 use common::*;
