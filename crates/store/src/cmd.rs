@@ -199,9 +199,9 @@ pub struct RegisterOutpatient {
     pub mdtrt_cert_no: String,
     /// `ipt_otp_no` (the hospital's own visit number).
     pub ipt_otp_no: String,
-    /// `atddr_no`.
+    /// `atddr_no`; empty when not sent.
     pub atddr_no: String,
-    /// `dr_name`.
+    /// `dr_name`; empty when not sent.
     pub dr_name: String,
     /// `dept_code`.
     pub dept_code: String,
@@ -251,11 +251,11 @@ pub struct UploadVisitInfo {
     pub med_type: String,
     /// `begntime`.
     pub begntime: NaiveDateTime,
-    /// `main_cond_dscr`.
+    /// `main_cond_dscr`; empty when not sent.
     pub main_cond_dscr: String,
-    /// `dise_codg` (the chronic disease for `14`).
+    /// `dise_codg` (the chronic disease for `14`); empty when not sent.
     pub dise_codg: String,
-    /// `dise_name`.
+    /// `dise_name`; empty when not sent.
     pub dise_name: String,
     /// `diseinfo[]`.
     pub diagnoses: Vec<Diagnosis>,
@@ -469,15 +469,15 @@ pub struct Admit {
     pub begntime: NaiveDateTime,
     /// `mdtrt_cert_type`.
     pub mdtrt_cert_type: String,
-    /// `mdtrt_cert_no`.
+    /// `mdtrt_cert_no`; empty when not sent.
     pub mdtrt_cert_no: String,
     /// `med_type` (`21`, `22`, `24`, ...).
     pub med_type: String,
     /// `ipt_no`.
     pub ipt_no: String,
-    /// `atddr_no`.
+    /// `atddr_no`; empty when not sent.
     pub atddr_no: String,
-    /// `chfpdr_name`.
+    /// `chfpdr_name`; empty when not sent.
     pub chfpdr_name: String,
     /// `adm_dept_codg`.
     pub adm_dept_codg: String,
