@@ -6,6 +6,7 @@ mod drg_simulate;
 mod load;
 mod serve;
 mod settle;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +33,9 @@ enum Command {
     Serve(serve::Args),
     /// Drive a running server with realistic visit chains and print a JSON summary.
     Load(load::Args),
+    /// Run the seeded fault simulator against an in-process server and store, checking every
+    /// invariant after every step.
+    Simulate(simulate::Args),
 }
 
 #[derive(Subcommand)]
@@ -55,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Load(args) => load::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     match result {
         Ok(code) => code,

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("store", "yibao-store"),
     ("server", "yibao-server"),
     ("loadgen", "yibao-loadgen"),
+    ("sim", "yibao-sim"),
     ("cli", "yibao"),
 ];
 
