@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use yibao_city::{write::write_registry_with_openings, CityConfig};
-use yibao_loadgen::{hospital_price_micro, Chaos, Item, ItemKind, LoadConfig, Mix, Population};
+use yibao_loadgen::{Chaos, Item, LoadConfig, Mix, Population};
 
 /// The demo's database when `--db` is not given: a SQLite file in the working directory.
 pub const DEMO_DB_URL: &str = "sqlite://yibao-demo.db?mode=rwc";
@@ -163,27 +163,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     // 3. The simulator's view of the city, and the sample for outside clients.
-    let items = catalogue
-        .iter()
-        .map(|entry| {
-            let kind = match entry.list_type.map(|t| t.code()) {
-                Some("drug") => ItemKind::Drug,
-                Some("consumable") => ItemKind::Consumable,
-                Some(_) => ItemKind::Service,
-                None => ItemKind::of_code(&entry.med_list_codg),
-            };
-            Item {
-                pric_micro: hospital_price_micro(
-                    &entry.med_list_codg,
-                    kind,
-                    entry.pric_uplmt_amt.map(|p| p.0),
-                ),
-                med_list_codg: entry.med_list_codg.clone(),
-                chrgitm_lv: entry.chrgitm_lv.code().to_owned(),
-                kind,
-            }
-        })
-        .collect();
+    let items = catalogue.iter().map(Item::from_catalogue).collect();
     let population = Population::from_city(&config, items)?;
     if let Some(path) = &args.sample_out {
         let sample = population.to_sample(SAMPLE_SIZE);

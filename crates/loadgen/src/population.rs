@@ -53,6 +53,29 @@ pub struct Item {
     pub kind: ItemKind,
 }
 
+impl Item {
+    /// The item of a catalogue entry, priced as this city's hospitals charge for it (its kind
+    /// from the entry's list type, or from the code when the entry has none).
+    pub fn from_catalogue(entry: &yibao_policy::CatalogueEntry) -> Item {
+        let kind = match entry.list_type.map(|t| t.code()) {
+            Some("drug") => ItemKind::Drug,
+            Some("consumable") => ItemKind::Consumable,
+            Some(_) => ItemKind::Service,
+            None => ItemKind::of_code(&entry.med_list_codg),
+        };
+        Item {
+            pric_micro: hospital_price_micro(
+                &entry.med_list_codg,
+                kind,
+                entry.pric_uplmt_amt.map(|p| p.0),
+            ),
+            med_list_codg: entry.med_list_codg.clone(),
+            chrgitm_lv: entry.chrgitm_lv.code().to_owned(),
+            kind,
+        }
+    }
+}
+
 /// An insured person the simulator can bring to a hospital.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Patient {

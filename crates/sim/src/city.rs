@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use yibao_city::CityConfig;
-use yibao_loadgen::{hospital_price_micro, Item, ItemKind, Population};
+use yibao_loadgen::{Item, Population};
 
 use crate::SimError;
 
@@ -30,27 +30,7 @@ pub fn write_city(
     std::fs::write(dir.join("catalogue.csv"), csv)
         .map_err(|e| SimError::setup(format!("writing catalogue.csv: {e}")))?;
     write_policies(dir, today)?;
-    let items = catalogue
-        .iter()
-        .map(|entry| {
-            let kind = match entry.list_type.map(|t| t.code()) {
-                Some("drug") => ItemKind::Drug,
-                Some("consumable") => ItemKind::Consumable,
-                Some(_) => ItemKind::Service,
-                None => ItemKind::of_code(&entry.med_list_codg),
-            };
-            Item {
-                pric_micro: hospital_price_micro(
-                    &entry.med_list_codg,
-                    kind,
-                    entry.pric_uplmt_amt.map(|p| p.0),
-                ),
-                med_list_codg: entry.med_list_codg.clone(),
-                chrgitm_lv: entry.chrgitm_lv.code().to_owned(),
-                kind,
-            }
-        })
-        .collect();
+    let items = catalogue.iter().map(Item::from_catalogue).collect();
     Population::from_city(&config, items).map_err(|e| SimError::setup(format!("population: {e}")))
 }
 

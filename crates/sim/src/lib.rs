@@ -21,8 +21,10 @@
 //! scheduler, or a crash point inside the store — makes the simulator crash the process at
 //! once. Every answer of that step is then lost to the hospitals; a call that got no answer is
 //! in doubt (it may or may not have committed), the checks allow for it, and the hospital's
-//! retry settles it. A crash point in the store only needs the trigger (`pull()` returns
-//! whether this step may crash) and to fail its batch when it does.
+//! retry settles it. The store's crash points pull the same trigger
+//! (`yibao_store::StoreOptions::crash_hook`): a process dies inside a group-commit batch, after its
+//! members ran and before the commit (odd processes: nothing of the batch survives) or after the
+//! commit before anyone is answered (even processes: all of it survives, unanswered).
 
 pub mod city;
 pub mod config;

@@ -15,7 +15,7 @@ use yibao_loadgen::sign::gateway_headers;
 use yibao_loadgen::wire::{now_ms, CALL_SERVICE_PATH};
 use yibao_loadgen::Site;
 use yibao_server::ServerConfig;
-use yibao_store::Store;
+use yibao_store::{CrashHook, CrashPoint, Store, StoreError, StoreOptions};
 
 use crate::limits::ANSWER_BYTES_MAX;
 use crate::SimError;
@@ -148,6 +148,8 @@ struct TriggerState {
     /// (armed, pulled), changed together.
     state: Mutex<(bool, bool)>,
     notify: tokio::sync::Notify,
+    /// Pulls that a crash point inside the store's batches made.
+    by_store: std::sync::atomic::AtomicU64,
 }
 
 impl CrashTrigger {
@@ -163,6 +165,13 @@ impl CrashTrigger {
         }
         self.inner.notify.notify_one();
         true
+    }
+
+    /// How many crashes a crash point inside the store's batches caused.
+    pub fn pulled_by_store(&self) -> u64 {
+        self.inner
+            .by_store
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Arms the trigger for one step.
@@ -200,12 +209,42 @@ pub struct System {
     router: Router,
     config: ServerConfig,
     trigger: CrashTrigger,
+    /// Processes started so far (the first is 1): picks where the next one's batches may crash.
+    processes: u64,
+}
+
+/// The store of the `process`-th simulated process, with a crash point inside its batches that
+/// pulls `trigger`: an odd process may die after a batch's members ran and before its commit
+/// (nothing of the batch survives), an even one after the commit and before anyone is
+/// answered (all of it survives, unanswered). A point only strikes while the trigger is armed.
+async fn open_store(url: &str, trigger: &CrashTrigger, process: u64) -> Result<Store, StoreError> {
+    let trigger = trigger.clone();
+    let hook = move |point: CrashPoint| {
+        let here = match point {
+            CrashPoint::BeforeCommit { .. } => process % 2 == 1,
+            CrashPoint::AfterCommit { .. } => process % 2 == 0,
+        };
+        let pulled = here && trigger.pull();
+        if pulled {
+            trigger
+                .inner
+                .by_store
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        pulled
+    };
+    let options = StoreOptions {
+        crash_hook: Some(CrashHook(Arc::new(hook))),
+        ..StoreOptions::default()
+    };
+    Store::connect_with(url, &options).await
 }
 
 impl System {
     /// Opens the store at `url` and builds the router over it.
     pub async fn open(url: &str) -> Result<System, SimError> {
-        let store = Store::connect(url)
+        let trigger = CrashTrigger::default();
+        let store = open_store(url, &trigger, 1)
             .await
             .map_err(|e| SimError::setup(format!("opening {url}: {e}")))?;
         let config = ServerConfig {
@@ -220,7 +259,8 @@ impl System {
             store,
             router,
             config,
-            trigger: CrashTrigger::default(),
+            trigger,
+            processes: 1,
         })
     }
 
@@ -244,7 +284,8 @@ impl System {
     /// when its [`CrashTrigger`] is pulled while requests are in flight.
     pub async fn crash(&mut self) -> Result<(), SimError> {
         self.store.close().await;
-        let store = Store::connect(&self.url)
+        self.processes += 1;
+        let store = open_store(&self.url, &self.trigger, self.processes)
             .await
             .map_err(|e| SimError::setup(format!("reopening {} after a crash: {e}", self.url)))?;
         let router = yibao_server::app(store.clone(), &self.config)

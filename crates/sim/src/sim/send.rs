@@ -26,7 +26,8 @@ impl Simulator {
 
     /// Sends a step's operations and waits for their answers. When `crash` is asked for, the
     /// step's crash trigger is armed and pulled after a few turns of the scheduler (drawn from
-    /// the seed; what the requests reach by then is up to the machine); whoever pulls an armed
+    /// the seed; what the requests reach by then is up to the machine) or left to the store's
+    /// crash point inside its first batch; whoever pulls an armed
     /// trigger (this, or a crash point in the store), the process crashes at once — the store
     /// is closed, transactions under way finish, the calls still waiting for it fail — and is
     /// reopened. Returns each call's answer (or why none came) and whether the process crashed.
@@ -37,18 +38,25 @@ impl Simulator {
     ) -> Result<(Vec<Option<Result<Reply, String>>>, bool), SimError> {
         let trigger = self.system().crash_trigger();
         let crashable = ops.iter().all(|op| matches!(op.what, What::Step { .. }));
-        if crashable {
+        // Armed only for a step that is to crash: the store's crash points pull it too, and
+        // would otherwise crash every step at its first batch.
+        if crashable && crash {
             trigger.arm();
         }
-        // Half the crashes come before any call has run (every call is cut off), the others
-        // after a few turns (calls anywhere from waiting to committing).
-        let turns = match crash {
-            false => 0,
-            true if self.rng.random_range(0..2) == 0 => 0,
-            true => self.rng.random_range(1..=CRASH_TURNS_MAX),
+        // A third of the crashes come before any call has run (every call is cut off), a third
+        // after a few turns (calls anywhere from waiting to committing), and a third are left
+        // to the store's crash point inside its first batch of the step (before or after that
+        // batch's commit; see `System`).
+        let pull_after = match crash {
+            false => None,
+            true => match self.rng.random_range(0..3) {
+                0 => Some(0),
+                1 => Some(self.rng.random_range(1..=CRASH_TURNS_MAX)),
+                _ => None,
+            },
         };
         let mut calls = self.spawn_calls(ops);
-        if crash {
+        if let Some(turns) = pull_after {
             for _ in 0..turns {
                 tokio::task::yield_now().await;
             }

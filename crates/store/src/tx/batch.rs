@@ -18,7 +18,8 @@
 // commit before it answers. Under light load a batch is one command and nothing waits.
 //
 // A member whose command fails, or whose msgid another member recorded first, rolls back to its
-// savepoint, waits for the batch to end, and then runs alone through `execute`, the
+// savepoint (the batch's first member has none: when it fails the whole transaction is rolled
+// back, which loses nothing else), waits for the batch to end, and then runs alone through `execute`, the
 // single-command path with its retries and replay: a refusal is decided on committed data only,
 // and never affects the other members. A batch whose commit fails sends every member down the
 // same path. Commands that could hold a batch open (large uploads, settlement lists) always
@@ -208,9 +209,10 @@ pub(crate) async fn execute_grouped(
     }
     let batch = open.as_mut().expect("a batch was opened above");
     let mut done = batch.done.subscribe();
-    let member = run_member(&mut batch.tx, ctx, &cmd, render).await;
-    let broken = member.is_err();
-    if matches!(member, Ok(Some(_))) {
+    let guarded = batch.members > 0;
+    let member = run_member(&mut batch.tx, ctx, &cmd, render, guarded).await;
+    let broken = matches!(member, Err(_) | Ok(Member::Dirty));
+    if matches!(member, Ok(Member::Done(..))) {
         batch.members += 1;
     }
     let close = broken
@@ -230,7 +232,7 @@ pub(crate) async fn execute_grouped(
     };
     match member {
         _ if end == Some(BatchEnd::Crashed) => Err(StoreError::Crashed),
-        Ok(Some((outcome, response))) if end == Some(BatchEnd::Committed) => {
+        Ok(Member::Done(outcome, response)) if end == Some(BatchEnd::Committed) => {
             Ok(Reply::Fresh { outcome, response })
         }
         // Refused, a twin, or the batch did not commit: decide alone on committed data.
@@ -253,34 +255,62 @@ async fn execute_alone(
     execute(pool, ctx, cmd, render).await
 }
 
-/// One member inside its savepoint: `Some` (outcome, rendered response) when it ran and its
-/// idempotency record is written; `None` when it was refused or its msgid was already recorded
-/// (its savepoint rolled back: it wrote nothing); `Err` when the shared transaction broke.
+/// What became of one member inside the shared transaction.
+enum Member {
+    /// It ran and its idempotency record is written: (outcome, rendered response).
+    Done(Outcome, String),
+    /// Refused, or its msgid was already recorded; its savepoint is rolled back: the batch holds
+    /// nothing of it.
+    Refused,
+    /// Refused, or a twin, without a savepoint: what it wrote before it stopped is still in the
+    /// transaction, which must be rolled back (only the first member of a batch runs so, when
+    /// there is nothing else to lose).
+    Dirty,
+}
+
+/// Runs one member: in its own savepoint when `guarded` (the batch holds other members' work),
+/// else directly, saving the savepoint's two round trips for a batch's first member (most
+/// batches under light load hold one command). `Err` when the shared transaction broke.
 async fn run_member(
     tx: &mut Tx<'static>,
     ctx: &Ctx<'_>,
     cmd: &Command,
     render: &(dyn Fn(&Outcome) -> String + Send + Sync),
-) -> Result<Option<(Outcome, String)>, StoreError> {
+    guarded: bool,
+) -> Result<Member, StoreError> {
+    if !guarded {
+        return Ok(match attempt(tx, ctx, cmd, render).await {
+            Some((outcome, response)) => Member::Done(outcome, response),
+            None => Member::Dirty,
+        });
+    }
     let mut member = sqlx::Acquire::begin(&mut *tx).await?;
-    let done = match run(&mut member, ctx, cmd).await {
-        Ok(done) => done,
-        Err(_) => {
-            member.rollback().await?;
-            return Ok(None);
-        }
-    };
-    let (outcome, effect_kind, effect_ref) = done;
-    let response = render(&outcome);
-    match insert_idempotency(&mut member, ctx.env, &response, effect_kind, &effect_ref).await {
-        Ok(true) => {
+    match attempt(&mut member, ctx, cmd, render).await {
+        Some((outcome, response)) => {
             member.commit().await?;
-            Ok(Some((outcome, response)))
+            Ok(Member::Done(outcome, response))
         }
-        Ok(false) | Err(_) => {
+        None => {
             member.rollback().await?;
-            Ok(None)
+            Ok(Member::Refused)
         }
+    }
+}
+
+/// Runs a command and records its answer in `tx`: the outcome and the rendered response, or
+/// `None` when it was refused or its msgid was already recorded (whatever it wrote first is
+/// still in `tx`).
+async fn attempt(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    cmd: &Command,
+    render: &(dyn Fn(&Outcome) -> String + Send + Sync),
+) -> Option<(Outcome, String)> {
+    let (outcome, effect_kind, effect_ref) = run(tx, ctx, cmd).await.ok()?;
+    let response = render(&outcome);
+    match insert_idempotency(tx, ctx.env, &response, effect_kind, &effect_ref).await {
+        Ok(true) => Some((outcome, response)),
+        Ok(false) | Err(_) => None,
     }
 }
 

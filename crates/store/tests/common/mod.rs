@@ -218,14 +218,9 @@ pub fn fresh(reply: Reply) -> Outcome {
     }
 }
 
-pub async fn register(
-    db: &TestDb,
-    inst: &str,
-    msgid: &str,
-    psn_no: &str,
-    insutype: &str,
-) -> String {
-    let cmd = Command::RegisterOutpatient(RegisterOutpatient {
+/// A 2201 of `psn_no` under `insutype`, its hospital visit number made from `msgid`.
+pub fn registration_cmd(psn_no: &str, insutype: &str, msgid: &str) -> Command {
+    Command::RegisterOutpatient(RegisterOutpatient {
         psn_no: psn_no.into(),
         insutype: insutype.into(),
         begntime: now(),
@@ -238,7 +233,17 @@ pub async fn register(
         dept_name: "内科".into(),
         caty: "A03".into(),
         referral: false,
-    });
+    })
+}
+
+pub async fn register(
+    db: &TestDb,
+    inst: &str,
+    msgid: &str,
+    psn_no: &str,
+    insutype: &str,
+) -> String {
+    let cmd = registration_cmd(psn_no, insutype, msgid);
     match fresh(exec(db, inst, msgid, "2201", cmd).await.expect("2201")) {
         Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
         other => panic!("2201 gave {other:?}"),

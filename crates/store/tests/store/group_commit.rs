@@ -73,20 +73,7 @@ fn registration(psn_no: &str, msgid: &str) -> Command {
     } else {
         "310"
     };
-    Command::RegisterOutpatient(RegisterOutpatient {
-        psn_no: psn_no.into(),
-        insutype: insutype.into(),
-        begntime: now(),
-        mdtrt_cert_type: "02".into(),
-        mdtrt_cert_no: "140502198001011234".into(),
-        ipt_otp_no: format!("OTP{msgid}"),
-        atddr_no: "D001".into(),
-        dr_name: "医生".into(),
-        dept_code: "A03".into(),
-        dept_name: "内科".into(),
-        caty: "A03".into(),
-        referral: false,
-    })
+    registration_cmd(psn_no, insutype, msgid)
 }
 
 /// Sends `commands` (msgid, command) one after another on their own tasks to `store` while the
@@ -212,6 +199,41 @@ async fn a_refused_member_changes_nothing_for_the_others() {
         assert_eq!(
             count(&after, "idempotency"),
             count(&before, "idempotency") + 3
+        );
+
+        // The batch's first member refused (it runs without a savepoint: the transaction is
+        // rolled back and the members behind it start a new one). P003 has no 310 relation; on
+        // PostgreSQL it is refused after taking the held lock.
+        let commands = vec![
+            ("RF-4".to_string(), registration_cmd("P003", "310", "RF-4")),
+            ("RF-5".to_string(), registration("P001", "RF-5")),
+            ("RF-6".to_string(), registration("P002", "RF-6")),
+        ];
+        let store = one_lane(&db, StoreOptions::default()).await;
+        let replies = together(&db, &store, commands).await;
+        store.close().await;
+        let mut replies = replies.into_iter();
+        match replies.next().unwrap() {
+            Err(StoreError::Refused { field, .. }) => assert_eq!(field, "insutype"),
+            other => panic!("[{}] P003 under 310 gave {other:?}", db.label),
+        }
+        fresh(
+            replies
+                .next()
+                .unwrap()
+                .expect("2201 behind a refused first member"),
+        );
+        fresh(
+            replies
+                .next()
+                .unwrap()
+                .expect("2201 behind a refused first member"),
+        );
+        let last = counts(&db).await;
+        assert_eq!(count(&last, "visit"), count(&after, "visit") + 2);
+        assert_eq!(
+            count(&last, "idempotency"),
+            count(&after, "idempotency") + 2
         );
         assert_balanced(&db).await;
         db
