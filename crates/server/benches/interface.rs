@@ -7,7 +7,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use yibao_server::backend::{FundDetail, Outcome, Settlement};
+use yibao_core_types::Fen;
+use yibao_store::{FundPayment, Outcome, SetlAmounts, SettlementView};
 
 fn upload_of_ten_lines() -> Vec<u8> {
     let lines: Vec<_> = (0..10)
@@ -38,38 +39,34 @@ fn upload_of_ten_lines() -> Vec<u8> {
 }
 
 fn settlement() -> Outcome {
-    Outcome::Settlement(Box::new(Settlement {
-        setl_id: Some("S17954341127060000000001".to_owned()),
+    Outcome::Settled(Box::new(SettlementView {
+        setl_id: "S17954341127060000000001".to_owned(),
         mdtrt_id: "M17954341127060000000001".to_owned(),
         psn_no: "14050000000000000009".to_owned(),
         psn_name: "张三".to_owned(),
         psn_cert_type: "01".to_owned(),
         certno: "140502198610040012".to_owned(),
-        medfee_sumamt_fen: 24_680,
-        inscp_scp_amt_fen: 24_680,
-        hifp_pay_fen: 12_000,
-        fund_pay_sumamt_fen: 12_000,
-        psn_part_amt_fen: 12_680,
-        acct_pay_fen: 12_680,
-        details: vec![
-            FundDetail {
+        amounts: SetlAmounts {
+            medfee_sumamt: Fen(24_680),
+            inscp_scp_amt: Fen(24_680),
+            hifp_pay: Fen(12_000),
+            fund_pay_sumamt: Fen(12_000),
+            psn_part_amt: Fen(12_680),
+            acct_pay: Fen(12_680),
+            ..SetlAmounts::default()
+        },
+        detail: vec![
+            FundPayment {
                 fund_pay_type: "310100".to_owned(),
-                fund_pay_type_name: "城镇职工基本医疗保险统筹基金".to_owned(),
-                inscp_scp_amt_fen: 24_680,
-                crt_payb_lmt_amt_fen: None,
                 fund_payamt_fen: 12_000,
-                setl_proc_info: Some("deductible 0.00; ratio 0.90; ...".to_owned()),
             },
-            FundDetail {
+            FundPayment {
                 fund_pay_type: "310200".to_owned(),
-                fund_pay_type_name: "城镇职工基本医疗保险个人账户基金".to_owned(),
-                inscp_scp_amt_fen: 24_680,
-                crt_payb_lmt_amt_fen: None,
                 fund_payamt_fen: 12_680,
-                setl_proc_info: None,
             },
         ],
-        ..Settlement::default()
+        setl_proc_info: "deductible 0.00; ratio 0.90; ...".to_owned(),
+        ..SettlementView::default()
     }))
 }
 
@@ -79,16 +76,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let envelope =
                 yibao_server::envelope::parse_request(std::hint::black_box(&body)).unwrap();
-            let command = yibao_server::wire::input::command(&envelope).unwrap();
-            std::hint::black_box((command.fingerprint(envelope.infno), command));
+            let request = yibao_server::wire::input::request(&envelope).unwrap();
+            std::hint::black_box((request.fingerprint(envelope.infno), request));
         })
     });
     let outcome = settlement();
     c.bench_function("render 2207 setlinfo + setldetail", |b| {
         b.iter(|| {
-            std::hint::black_box(yibao_server::wire::output::render(std::hint::black_box(
-                &outcome,
-            )))
+            std::hint::black_box(yibao_server::wire::output::render_stored(
+                std::hint::black_box(&outcome),
+            ))
         })
     });
 }

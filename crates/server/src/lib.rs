@@ -385,16 +385,19 @@ async fn serve_one<B: Backend>(
     }
     let mdtrtarea_admvs = region.cloned().or_else(|| envelope.mdtrtarea_admvs.clone());
     check_sign_in(state, clock, &envelope).await?;
-    let command = wire::input::command(&envelope)?;
-    let declared = match &command {
-        backend::Command::Settle(settle) => settle.declared,
+    let request = wire::input::request(&envelope)?;
+    let declared = match &request {
+        backend::Request::Write(command) => match command.as_ref() {
+            yibao_store::Command::Settle(settle) => settle.declared,
+            _ => None,
+        },
         _ => None,
     };
     let meta = Meta {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
         infno: envelope.infno,
-        fingerprint: command.fingerprint(envelope.infno),
+        fingerprint: request.fingerprint(envelope.infno),
         at: clock.beijing,
         mdtrtarea_admvs: mdtrtarea_admvs.clone(),
         insuplc_admdvs: envelope.insuplc_admdvs.clone(),
@@ -406,10 +409,10 @@ async fn serve_one<B: Backend>(
         .acquire()
         .await
         .map_err(|err| AppError::Internal(err.into()))?;
-    let render = |outcome: &backend::Outcome| wire::output::render(outcome);
+    let render = |outcome: &yibao_store::Outcome| wire::output::render_stored(outcome);
     let outcome = tokio::time::timeout(
         Duration::from_millis(REQUEST_TIMEOUT_MS),
-        state.backend.execute(&meta, command, &render),
+        state.backend.execute(&meta, request, &render),
     )
     .await
     .map_err(|_| {

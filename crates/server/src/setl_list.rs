@@ -17,12 +17,13 @@ use yibao_store::{
     SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload, SetlListView,
 };
 
-use crate::backend::Command;
+use crate::backend::Request;
 use crate::envelope::RequestEnvelope;
 use crate::error::AppError;
 use crate::limits::TEXT_CHARS_MAX;
 use crate::wire::check::{amount, date, date_time, decimal, opt_date, opt_flag, opt_text, text};
 use crate::wire::scalar::{Amount, Date, DateTime, Decimal, Node, Opt, Rows, Text};
+use yibao_store::Command;
 
 /// Longest id (`psn_no`, `mdtrt_id`, `setl_id`): C 30.
 const ID_CHARS_MAX: usize = 30;
@@ -300,11 +301,11 @@ struct QueryData {
 }
 
 /// Parses a 4103 message into the store's query (page 1 of the largest page when not sent).
-pub fn query_command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
+pub fn query_request(envelope: &RequestEnvelope<'_>) -> Result<Request, AppError> {
     let data = envelope.parse_input::<QueryInput>()?.data.0;
     let node = "data";
     let rows_max = yibao_store::limits::SETL_LIST_PAGE_ROWS_MAX;
-    Ok(Command::QuerySetlLists(SetlListQuery {
+    Ok(Request::QuerySetlLists(SetlListQuery {
         setl_id: opt_text(&data.setl_id, node, "setl_id", ID_CHARS_MAX)?,
         psn_no: opt_text(&data.psn_no, node, "psn_no", ID_CHARS_MAX)?,
         mdtrt_id: opt_text(&data.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,

@@ -4,6 +4,7 @@
 use yibao_core_types::{AcctUsedFlag, Fen, FundPayType, NaiveDate, Ratio};
 use yibao_policy::{Band, ExtraBase, ExtraLayer, Policy, Scheme};
 
+use crate::amounts::{SetlAmounts, SetlSign};
 use crate::basic::{basic_fund, cross_outcome, negotiated_step, subject};
 use crate::input::{SettleInput, Ytd};
 use crate::limits::{FAMILY_ACCOUNTS_MAX, LINES_MAX, SP_PSN_TYPES_MAX, YTD_MAP_ENTRIES_MAX};
@@ -107,48 +108,8 @@ pub struct AccountDraws {
 /// the account draws.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
-    /// 医疗费总额.
-    pub medfee_sumamt: Fen,
-    /// 全自费金额.
-    pub fulamt_ownpay_amt: Fen,
-    /// 超限价自费费用.
-    pub overlmt_selfpay: Fen,
-    /// 先行自付金额.
-    pub preselfpay_amt: Fen,
-    /// 符合政策范围金额 (`E`).
-    pub inscp_scp_amt: Fen,
-    /// 实际支付起付线.
-    pub act_pay_dedc: Fen,
-    /// 基本医疗保险统筹基金支出.
-    pub hifp_pay: Fen,
-    /// 统筹基金自付比例 `1 − r` (a ratio, N(5,4) on the interface).
-    pub pool_prop_selfpay: Ratio,
-    /// 公务员医疗补助资金支出.
-    pub cvlserv_pay: Fen,
-    /// 企业补充医疗保险基金支出.
-    pub hifes_pay: Fen,
-    /// 居民大病保险资金支出.
-    pub hifmi_pay: Fen,
-    /// 职工大额医疗费用补助基金支出.
-    pub hifob_pay: Fen,
-    /// 医疗救助基金支出.
-    pub maf_pay: Fen,
-    /// 其他支出.
-    pub oth_pay: Fen,
-    /// 基金支付总额.
-    pub fund_pay_sumamt: Fen,
-    /// 个人负担总金额.
-    pub psn_part_amt: Fen,
-    /// 个人账户支出 (includes `acct_mulaid_pay`).
-    pub acct_pay: Fen,
-    /// 个人账户共济支付金额.
-    pub acct_mulaid_pay: Fen,
-    /// 个人现金支出.
-    pub psn_cash_pay: Fen,
-    /// 医院负担金额 (0 at settlement time).
-    pub hosp_part_amt: Fen,
-    /// 余额: the own account balance after this settlement.
-    pub balc: Fen,
+    /// The `setlinfo` amounts.
+    pub amounts: SetlAmounts,
     /// `setldetail[]`: every payer bucket with a non-zero amount, in layer order, the personal
     /// account (`310200`, including mutual aid) last.
     pub setldetail: Vec<(FundPayType, Fen)>,
@@ -166,27 +127,10 @@ impl Settlement {
     /// nothing else moved (`balc + own draw`); the ledger has the real figure.
     pub fn negated(&self) -> Settlement {
         Settlement {
-            medfee_sumamt: -self.medfee_sumamt,
-            fulamt_ownpay_amt: -self.fulamt_ownpay_amt,
-            overlmt_selfpay: -self.overlmt_selfpay,
-            preselfpay_amt: -self.preselfpay_amt,
-            inscp_scp_amt: -self.inscp_scp_amt,
-            act_pay_dedc: -self.act_pay_dedc,
-            hifp_pay: -self.hifp_pay,
-            pool_prop_selfpay: self.pool_prop_selfpay,
-            cvlserv_pay: -self.cvlserv_pay,
-            hifes_pay: -self.hifes_pay,
-            hifmi_pay: -self.hifmi_pay,
-            hifob_pay: -self.hifob_pay,
-            maf_pay: -self.maf_pay,
-            oth_pay: -self.oth_pay,
-            fund_pay_sumamt: -self.fund_pay_sumamt,
-            psn_part_amt: -self.psn_part_amt,
-            acct_pay: -self.acct_pay,
-            acct_mulaid_pay: -self.acct_mulaid_pay,
-            psn_cash_pay: -self.psn_cash_pay,
-            hosp_part_amt: -self.hosp_part_amt,
-            balc: self.balc + self.account_draws.own,
+            amounts: SetlAmounts {
+                balc: self.amounts.balc + self.account_draws.own,
+                ..self.amounts.negated()
+            },
             setldetail: self
                 .setldetail
                 .iter()
@@ -206,113 +150,28 @@ impl Settlement {
         }
     }
 
-    /// Checks the identities of spec section 6 on a settlement (not a reversal).
+    /// Checks the identities of spec section 6 on a settlement (not a reversal): the amounts'
+    /// ([`SetlAmounts::check_identities`]), then `setldetail` and the account draws against them.
     pub fn check_identities(&self) -> Result<(), SettleError> {
         let broken = |identity: &'static str, detail: String| {
             Err(SettleError::InvariantBroken { identity, detail })
         };
-        let classified = self.fulamt_ownpay_amt
-            + self.overlmt_selfpay
-            + self.preselfpay_amt
-            + self.inscp_scp_amt;
-        if self.medfee_sumamt != classified {
-            return broken("medfee_sumamt = fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt", format!("{} ≠ {classified}", self.medfee_sumamt));
-        }
-        let parts = self.fund_pay_sumamt + self.psn_part_amt + self.hosp_part_amt;
-        if self.medfee_sumamt != parts {
-            return broken(
-                "medfee_sumamt = fund_pay_sumamt + psn_part_amt + hosp_part_amt",
-                format!("{} ≠ {parts}", self.medfee_sumamt),
-            );
-        }
-        let funds = self.hifp_pay
-            + self.cvlserv_pay
-            + self.hifes_pay
-            + self.hifmi_pay
-            + self.hifob_pay
-            + self.maf_pay
-            + self.oth_pay;
-        if self.fund_pay_sumamt != funds {
-            return broken(
-                "fund_pay_sumamt = sum of the funds",
-                format!("{} ≠ {funds}", self.fund_pay_sumamt),
-            );
-        }
-        if self.psn_part_amt != self.acct_pay + self.psn_cash_pay {
-            return broken(
-                "psn_part_amt = acct_pay + psn_cash_pay",
-                format!(
-                    "{} ≠ {} + {}",
-                    self.psn_part_amt, self.acct_pay, self.psn_cash_pay
-                ),
-            );
-        }
-        if self.acct_mulaid_pay > self.acct_pay {
-            return broken(
-                "acct_mulaid_pay ≤ acct_pay",
-                format!("{} > {}", self.acct_mulaid_pay, self.acct_pay),
-            );
-        }
-        let policy_range_funds = self.hifp_pay + self.hifob_pay + self.hifmi_pay + self.maf_pay;
-        if policy_range_funds > self.inscp_scp_amt {
-            return broken(
-                "basic + large-amount + serious-illness + assistance ≤ inscp_scp_amt",
-                format!("{policy_range_funds} > {}", self.inscp_scp_amt),
-            );
-        }
-        let amounts = [
-            ("medfee_sumamt", self.medfee_sumamt),
-            ("fulamt_ownpay_amt", self.fulamt_ownpay_amt),
-            ("overlmt_selfpay", self.overlmt_selfpay),
-            ("preselfpay_amt", self.preselfpay_amt),
-            ("inscp_scp_amt", self.inscp_scp_amt),
-            ("act_pay_dedc", self.act_pay_dedc),
-            ("hifp_pay", self.hifp_pay),
-            ("cvlserv_pay", self.cvlserv_pay),
-            ("hifes_pay", self.hifes_pay),
-            ("hifmi_pay", self.hifmi_pay),
-            ("hifob_pay", self.hifob_pay),
-            ("maf_pay", self.maf_pay),
-            ("oth_pay", self.oth_pay),
-            ("fund_pay_sumamt", self.fund_pay_sumamt),
-            ("psn_part_amt", self.psn_part_amt),
-            ("acct_pay", self.acct_pay),
-            ("acct_mulaid_pay", self.acct_mulaid_pay),
-            ("psn_cash_pay", self.psn_cash_pay),
-            ("hosp_part_amt", self.hosp_part_amt),
-            ("balc", self.balc),
-        ];
-        if let Some((name, amount)) = amounts.iter().find(|(_, amount)| amount.is_negative()) {
-            return broken("no amount is negative", format!("{name} = {amount}"));
-        }
-        if !self.pool_prop_selfpay.is_unit() {
-            return broken(
-                "pool_prop_selfpay in [0, 1]",
-                self.pool_prop_selfpay.to_string(),
-            );
-        }
+        let a = &self.amounts;
+        a.check_identities(SetlSign::Settlement)?;
         let detail_sum: Fen = self.setldetail.iter().map(|&(_, amount)| amount).sum();
-        if detail_sum != self.fund_pay_sumamt + self.acct_pay
+        if detail_sum != a.fund_pay_sumamt + a.acct_pay
             || self.setldetail.iter().any(|(_, amount)| amount.is_zero())
         {
             return broken(
                 "setldetail lists every non-zero payer and sums to fund_pay_sumamt + acct_pay",
-                format!(
-                    "{detail_sum} ≠ {} + {}",
-                    self.fund_pay_sumamt, self.acct_pay
-                ),
+                format!("{detail_sum} ≠ {} + {}", a.fund_pay_sumamt, a.acct_pay),
             );
         }
         let family_sum: Fen = self.account_draws.family.iter().copied().sum();
-        if self.account_draws.own + family_sum != self.acct_pay
-            || family_sum != self.acct_mulaid_pay
-        {
+        if self.account_draws.own + family_sum != a.acct_pay || family_sum != a.acct_mulaid_pay {
             return broken(
                 "account draws sum to acct_pay",
-                format!(
-                    "{} + {family_sum} ≠ {}",
-                    self.account_draws.own, self.acct_pay
-                ),
+                format!("{} + {family_sum} ≠ {}", self.account_draws.own, a.acct_pay),
             );
         }
         Ok(())
@@ -827,27 +686,29 @@ pub fn settle(policy: &Policy, input: &SettleInput) -> Result<Settlement, Settle
             .collect(),
     };
     let settlement = Settlement {
-        medfee_sumamt: totals.medfee_sumamt,
-        fulamt_ownpay_amt: totals.fulamt_ownpay_amt,
-        overlmt_selfpay: totals.overlmt_selfpay,
-        preselfpay_amt: totals.preselfpay_amt,
-        inscp_scp_amt: totals.inscp_scp_amt,
-        act_pay_dedc,
-        hifp_pay,
-        pool_prop_selfpay: basic_ratio.complement(),
-        cvlserv_pay,
-        hifes_pay,
-        hifmi_pay,
-        hifob_pay,
-        maf_pay,
-        oth_pay,
-        fund_pay_sumamt,
-        psn_part_amt,
-        acct_pay,
-        acct_mulaid_pay,
-        psn_cash_pay,
-        hosp_part_amt,
-        balc: person.acct_balance - own_draw,
+        amounts: SetlAmounts {
+            medfee_sumamt: totals.medfee_sumamt,
+            fulamt_ownpay_amt: totals.fulamt_ownpay_amt,
+            overlmt_selfpay: totals.overlmt_selfpay,
+            preselfpay_amt: totals.preselfpay_amt,
+            inscp_scp_amt: totals.inscp_scp_amt,
+            act_pay_dedc,
+            hifp_pay,
+            pool_prop_selfpay: basic_ratio.complement(),
+            cvlserv_pay,
+            hifes_pay,
+            hifmi_pay,
+            hifob_pay,
+            maf_pay,
+            oth_pay,
+            fund_pay_sumamt,
+            psn_part_amt,
+            acct_pay,
+            psn_cash_pay,
+            hosp_part_amt,
+            balc: person.acct_balance - own_draw,
+            acct_mulaid_pay,
+        },
         setldetail,
         trace: Trace {
             policy_id: policy.id.clone(),
@@ -987,7 +848,7 @@ fn check_caps(
         .any(|(draw, balance)| draw > balance || draw.is_negative());
     if settlement.account_draws.own > person.acct_balance
         || family_over
-        || (scheme.personal_account.is_none() && !settlement.acct_pay.is_zero())
+        || (scheme.personal_account.is_none() && !settlement.amounts.acct_pay.is_zero())
     {
         return Err(SettleError::InvariantBroken {
             identity: "no account goes below zero",

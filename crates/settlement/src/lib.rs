@@ -6,6 +6,7 @@
 //! step 2 runs the funds in order ([`settle`]). Both pre-settlement and settlement use it; the
 //! offline settle file ([`settle_file`]) is a thin edge over it.
 
+pub mod amounts;
 mod basic;
 pub mod classify;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod limits;
 pub mod settle_file;
 pub mod trace;
 
+pub use amounts::{SetlAmounts, SetlSign, SetlUnit, SetlValue};
 pub use classify::{
     classify_line, classify_line_with, FeeLine, FeeLineError, LineReason, LineSplit,
 };

@@ -14,6 +14,7 @@ use yibao_core_types::{
 };
 use yibao_policy::{CatalogueEntry, FilingKind, Policy};
 
+use crate::amounts::SetlValue;
 use crate::classify::{classify_line, classify_line_with, FeeLine};
 use crate::engine::Settlement;
 use crate::input::{ChronicRecognition, Person, SettleInput, Visit, Ytd};
@@ -737,40 +738,21 @@ pub fn render_settlement_json(input: &SettleInput, settlement: &Settlement) -> S
     let person = &input.person;
     let visit = &input.visit;
     let trace = &settlement.trace;
-    let setlinfo = Out::Object(vec![
+    let mut setlinfo = vec![
         ("psn_no", text(&person.psn_no)),
         ("insutype", text(person.insutype)),
         ("psn_type", text(person.psn_type)),
         ("med_type", text(visit.med_type)),
-        ("medfee_sumamt", Out::Amount(settlement.medfee_sumamt)),
-        (
-            "fulamt_ownpay_amt",
-            Out::Amount(settlement.fulamt_ownpay_amt),
-        ),
-        ("overlmt_selfpay", Out::Amount(settlement.overlmt_selfpay)),
-        ("preselfpay_amt", Out::Amount(settlement.preselfpay_amt)),
-        ("inscp_scp_amt", Out::Amount(settlement.inscp_scp_amt)),
-        ("act_pay_dedc", Out::Amount(settlement.act_pay_dedc)),
-        ("hifp_pay", Out::Amount(settlement.hifp_pay)),
-        (
-            "pool_prop_selfpay",
-            Out::Ratio4(settlement.pool_prop_selfpay),
-        ),
-        ("cvlserv_pay", Out::Amount(settlement.cvlserv_pay)),
-        ("hifes_pay", Out::Amount(settlement.hifes_pay)),
-        ("hifmi_pay", Out::Amount(settlement.hifmi_pay)),
-        ("hifob_pay", Out::Amount(settlement.hifob_pay)),
-        ("maf_pay", Out::Amount(settlement.maf_pay)),
-        ("oth_pay", Out::Amount(settlement.oth_pay)),
-        ("fund_pay_sumamt", Out::Amount(settlement.fund_pay_sumamt)),
-        ("psn_part_amt", Out::Amount(settlement.psn_part_amt)),
-        ("acct_pay", Out::Amount(settlement.acct_pay)),
-        ("psn_cash_pay", Out::Amount(settlement.psn_cash_pay)),
-        ("hosp_part_amt", Out::Amount(settlement.hosp_part_amt)),
-        ("balc", Out::Amount(settlement.balc)),
-        ("acct_mulaid_pay", Out::Amount(settlement.acct_mulaid_pay)),
-        ("setl_proc_info", Out::Text(trace.compact())),
-    ]);
+    ];
+    setlinfo.extend(settlement.amounts.values().map(|(name, value)| {
+        let out = match value {
+            SetlValue::Fen(amount) => Out::Amount(amount),
+            SetlValue::Ratio(ratio) => Out::Ratio4(ratio),
+        };
+        (name, out)
+    }));
+    setlinfo.push(("setl_proc_info", Out::Text(trace.compact())));
+    let setlinfo = Out::Object(setlinfo);
     let mut setldetail = Vec::new();
     for layer in trace.layers.iter().filter(|layer| !layer.amount.is_zero()) {
         setldetail.push(Out::Object(vec![
@@ -781,7 +763,7 @@ pub fn render_settlement_json(input: &SettleInput, settlement: &Settlement) -> S
             ("fund_payamt", Out::Amount(layer.amount)),
         ]));
     }
-    if !settlement.acct_pay.is_zero() {
+    if !settlement.amounts.acct_pay.is_zero() {
         let account = &trace.account;
         let available = account.own_balance_before
             + account
@@ -800,7 +782,7 @@ pub fn render_settlement_json(input: &SettleInput, settlement: &Settlement) -> S
             ),
             ("inscp_scp_amt", Out::Amount(account.psn_part_amt)),
             ("crt_payb_lmt_amt", Out::Amount(available)),
-            ("fund_payamt", Out::Amount(settlement.acct_pay)),
+            ("fund_payamt", Out::Amount(settlement.amounts.acct_pay)),
         ]));
     }
     let mut steps = Vec::new();

@@ -73,15 +73,15 @@ fn civil_servant_and_commercial_layers() {
     let s = settle(&policy, &file.input).expect("settles");
     // E 3300.00 (worked-example lines), preselfpay 200.00, over-cap 100.00, fully self-paid 500.00.
     // Basic: 3300 − 700 = 2600.00 × 92% = 2392.00.
-    assert_eq!(s.hifp_pay, Fen(239_200));
+    assert_eq!(s.amounts.hifp_pay, Fen(239_200));
     // Civil servant, policy range: 3300 − 2392 = 908.00 × 80% = 726.40.
-    assert_eq!(s.cvlserv_pay, Fen(72_640));
+    assert_eq!(s.amounts.cvlserv_pay, Fen(72_640));
     // Commercial, with self-pay: 3300 + 200 + 100 − 2392 − 726.40 = 481.60; deductible 100.00
     // → 381.60 × 50% = 190.80 (cap 300).
-    assert_eq!(s.oth_pay, Fen(19_080));
-    assert_eq!(s.fund_pay_sumamt, Fen(239_200 + 72_640 + 19_080));
+    assert_eq!(s.amounts.oth_pay, Fen(19_080));
+    assert_eq!(s.amounts.fund_pay_sumamt, Fen(239_200 + 72_640 + 19_080));
     // 4100.00 − 3309.20 = 790.80.
-    assert_eq!(s.psn_part_amt, Fen(79_080));
+    assert_eq!(s.amounts.psn_part_amt, Fen(79_080));
     let detail: Vec<(String, Fen)> = s
         .setldetail
         .iter()
@@ -111,7 +111,7 @@ fn commercial_cap_and_deductible_carry_over_the_year() {
     let file = parse_settle_file(&bill).expect("valid bill");
     let s = settle(&policy, &file.input).expect("settles");
     // Deductible already used: 481.60 × 50% = 240.80, but cap room 300 − 250 = 50.00.
-    assert_eq!(s.oth_pay, Fen(5_000));
+    assert_eq!(s.amounts.oth_pay, Fen(5_000));
 }
 
 #[test]
@@ -129,9 +129,9 @@ fn chronic_use_recorded_under_a_full_code_counts() {
     // Quota 1200 − (1000 + 100) = 100.00 room; 3300 × 75% = 2475.00 → 100.00. The civil-servant
     // layer is inpatient only; the commercial layer: 3600 − 100 = 3500 − 100 deductible = 3400
     // × 50% = 1700 → cap 300.00.
-    assert_eq!(s.hifp_pay, Fen(10_000));
-    assert_eq!(s.cvlserv_pay, Fen::ZERO);
-    assert_eq!(s.oth_pay, Fen(30_000));
+    assert_eq!(s.amounts.hifp_pay, Fen(10_000));
+    assert_eq!(s.amounts.cvlserv_pay, Fen::ZERO);
+    assert_eq!(s.amounts.oth_pay, Fen(30_000));
     assert_eq!(s.ytd_delta.chronic_used("I10"), Fen(10_000));
 }
 

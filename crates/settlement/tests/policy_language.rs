@@ -122,7 +122,7 @@ fn an_insurance_year_from_july_charges_a_stay_to_the_year_of_discharge() {
     let file = parse_settle_file(STAY).expect("valid bill");
     let settlement = settle(&policy, &file.input).expect("settles");
     // (5600 − 600) × 70% = 3500.00, counted in the 2025/26 insurance year.
-    assert_eq!(settlement.hifp_pay.to_string(), "3500.00");
+    assert_eq!(settlement.amounts.hifp_pay.to_string(), "3500.00");
     let trace = settlement.trace.render_text();
     assert!(
         trace.contains("跨年度住院：入院 2025-06-25，出院结算日 2025-07-03 属 2025 医保年度"),

@@ -288,26 +288,26 @@ fn arb_input() -> impl Strategy<Value = SettleInput> {
 /// The amounts of a settlement without the trace, for comparisons.
 fn amounts(settlement: &Settlement) -> Vec<Fen> {
     let mut out = vec![
-        settlement.medfee_sumamt,
-        settlement.fulamt_ownpay_amt,
-        settlement.overlmt_selfpay,
-        settlement.preselfpay_amt,
-        settlement.inscp_scp_amt,
-        settlement.act_pay_dedc,
-        settlement.hifp_pay,
-        settlement.cvlserv_pay,
-        settlement.hifes_pay,
-        settlement.hifmi_pay,
-        settlement.hifob_pay,
-        settlement.maf_pay,
-        settlement.oth_pay,
-        settlement.fund_pay_sumamt,
-        settlement.psn_part_amt,
-        settlement.acct_pay,
-        settlement.acct_mulaid_pay,
-        settlement.psn_cash_pay,
-        settlement.hosp_part_amt,
-        settlement.balc,
+        settlement.amounts.medfee_sumamt,
+        settlement.amounts.fulamt_ownpay_amt,
+        settlement.amounts.overlmt_selfpay,
+        settlement.amounts.preselfpay_amt,
+        settlement.amounts.inscp_scp_amt,
+        settlement.amounts.act_pay_dedc,
+        settlement.amounts.hifp_pay,
+        settlement.amounts.cvlserv_pay,
+        settlement.amounts.hifes_pay,
+        settlement.amounts.hifmi_pay,
+        settlement.amounts.hifob_pay,
+        settlement.amounts.maf_pay,
+        settlement.amounts.oth_pay,
+        settlement.amounts.fund_pay_sumamt,
+        settlement.amounts.psn_part_amt,
+        settlement.amounts.acct_pay,
+        settlement.amounts.acct_mulaid_pay,
+        settlement.amounts.psn_cash_pay,
+        settlement.amounts.hosp_part_amt,
+        settlement.amounts.balc,
     ];
     out.extend(settlement.setldetail.iter().map(|(_, amount)| *amount));
     out
@@ -336,15 +336,15 @@ proptest! {
     #[test]
     fn identities_hold(policy in arb_policy(), input in arb_input()) {
         let Some(s) = settle_ok(&policy, &input) else { return Ok(()) };
-        prop_assert_eq!(s.medfee_sumamt, s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt);
-        prop_assert_eq!(s.medfee_sumamt, s.fund_pay_sumamt + s.psn_part_amt + s.hosp_part_amt);
-        prop_assert_eq!(s.fund_pay_sumamt, s.hifp_pay + s.cvlserv_pay + s.hifes_pay + s.hifmi_pay + s.hifob_pay + s.maf_pay + s.oth_pay);
-        prop_assert_eq!(s.psn_part_amt, s.acct_pay + s.psn_cash_pay);
-        prop_assert!(s.acct_mulaid_pay <= s.acct_pay);
-        prop_assert!(s.hifp_pay + s.hifob_pay + s.hifmi_pay + s.maf_pay <= s.inscp_scp_amt);
+        prop_assert_eq!(s.amounts.medfee_sumamt, s.amounts.fulamt_ownpay_amt + s.amounts.overlmt_selfpay + s.amounts.preselfpay_amt + s.amounts.inscp_scp_amt);
+        prop_assert_eq!(s.amounts.medfee_sumamt, s.amounts.fund_pay_sumamt + s.amounts.psn_part_amt + s.amounts.hosp_part_amt);
+        prop_assert_eq!(s.amounts.fund_pay_sumamt, s.amounts.hifp_pay + s.amounts.cvlserv_pay + s.amounts.hifes_pay + s.amounts.hifmi_pay + s.amounts.hifob_pay + s.amounts.maf_pay + s.amounts.oth_pay);
+        prop_assert_eq!(s.amounts.psn_part_amt, s.amounts.acct_pay + s.amounts.psn_cash_pay);
+        prop_assert!(s.amounts.acct_mulaid_pay <= s.amounts.acct_pay);
+        prop_assert!(s.amounts.hifp_pay + s.amounts.hifob_pay + s.amounts.hifmi_pay + s.amounts.maf_pay <= s.amounts.inscp_scp_amt);
         prop_assert!(amounts(&s).iter().all(|amount| !amount.is_negative()));
         let detail: Fen = s.setldetail.iter().map(|(_, amount)| *amount).sum();
-        prop_assert_eq!(detail, s.fund_pay_sumamt + s.acct_pay);
+        prop_assert_eq!(detail, s.amounts.fund_pay_sumamt + s.amounts.acct_pay);
         prop_assert!(s.account_draws.own <= input.person.acct_balance);
         for (draw, balance) in s.account_draws.family.iter().zip(&input.person.mulaid_balances) {
             prop_assert!(draw <= balance);

@@ -127,7 +127,15 @@ async fn chain(store: &Store, person: usize) {
         })
         .collect();
     let total: i64 = lines.iter().map(|l| l.det_item_fee_sumamt_fen).sum();
-    run("3", "2204", Command::UploadFees(UploadFees { lines })).await;
+    run(
+        "3",
+        "2204",
+        Command::UploadFees(UploadFees {
+            kind: VisitKind::Outpatient,
+            lines,
+        }),
+    )
+    .await;
     run(
         "4",
         "2207",

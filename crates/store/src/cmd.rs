@@ -1,12 +1,59 @@
 //! The operations the national interface asks of the store (commands in) and what they produce
-//! (outcomes out). Plain domain structs: the server parses the wire messages into these by hand
-//! and renders outcomes back into the interface's nodes, so the wire format lives in `server`.
+//! (outcomes out): the one set of command types. The server parses each wire message once,
+//! directly into these (codes the store branches on become enums there), and renders the
+//! outcomes into the interface's nodes, so the wire format lives in `server`. A command carries
+//! everything its message said, even what the store does not keep, because the server's
+//! idempotency fingerprint is taken over it.
 //!
 //! Money is integer fen (`*_fen`, or the interface's amount names which are all fen here),
 //! prices micro-yuan (`*_micro`, 6 decimals), counts ten-thousandths (`*_e4`), ratios millionths
 //! (`*_ppm`).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
+pub use yibao_core_types::AcctUsedFlag;
+use yibao_settlement::SetlAmounts;
+
+use crate::error::StoreError;
+
+/// 门诊 or 住院: which half of the visit chain a visit or a transaction belongs to. Outpatient
+/// and pharmacy transactions are 22xx, inpatient ones 23xx and 24xx; a visit keeps its kind
+/// (`visit.kind`, `otp` or `ipt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitKind {
+    /// 门诊 (2201–2208): `otp`.
+    Outpatient,
+    /// 住院 (2301–2305, 2401–2405): `ipt`.
+    Inpatient,
+}
+
+impl VisitKind {
+    /// The stored code (`otp`, `ipt`).
+    pub fn code(self) -> &'static str {
+        match self {
+            VisitKind::Outpatient => "otp",
+            VisitKind::Inpatient => "ipt",
+        }
+    }
+
+    /// A stored `visit.kind`; another value is a broken row.
+    pub(crate) fn parse_stored(code: &str) -> Result<VisitKind, StoreError> {
+        match code {
+            "otp" => Ok(VisitKind::Outpatient),
+            "ipt" => Ok(VisitKind::Inpatient),
+            other => Err(StoreError::Invariant(format!(
+                "stored visit kind {other:?} is not otp or ipt"
+            ))),
+        }
+    }
+
+    /// How a refusal names a visit of this kind.
+    pub(crate) fn described(self) -> &'static str {
+        match self {
+            VisitKind::Outpatient => "an outpatient visit",
+            VisitKind::Inpatient => "an inpatient stay",
+        }
+    }
+}
 
 /// Who sends a message and under which id: the idempotency key and the audit of every write.
 #[derive(Debug, Clone)]
@@ -87,13 +134,54 @@ pub struct SignOut {
     pub opter_no: String,
 }
 
-/// A visit named by the hospital (2202, 2404, 2405 inputs).
-#[derive(Debug, Clone)]
+/// Where a visit stands (`visit.status`): what each visit command accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitStatus {
+    /// Registered or admitted, bill open: `open`.
+    Open,
+    /// Discharged (2402), not yet settled: `discharged`.
+    Discharged,
+    /// Settled (2207/2304); an inpatient stay settled before its discharge keeps no end time:
+    /// `settled`.
+    Settled,
+    /// Registration or admission cancelled (2202/2404, 2601): `cancelled`.
+    Cancelled,
+}
+
+impl VisitStatus {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            VisitStatus::Open => "open",
+            VisitStatus::Discharged => "discharged",
+            VisitStatus::Settled => "settled",
+            VisitStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A stored `visit.status`; another value is a broken row.
+    pub(crate) fn parse_stored(code: &str) -> Result<VisitStatus, StoreError> {
+        match code {
+            "open" => Ok(VisitStatus::Open),
+            "discharged" => Ok(VisitStatus::Discharged),
+            "settled" => Ok(VisitStatus::Settled),
+            "cancelled" => Ok(VisitStatus::Cancelled),
+            other => Err(StoreError::Invariant(format!(
+                "stored visit status {other:?} is not open, discharged, settled or cancelled"
+            ))),
+        }
+    }
+}
+
+/// A visit named by the hospital (2202, 2208/2305, 2404, 2405 and 5203 inputs).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitRef {
     /// `psn_no`.
     pub psn_no: String,
     /// `mdtrt_id`.
     pub mdtrt_id: String,
+    /// `ipt_otp_no` (住院/门诊号), when sent.
+    pub ipt_otp_no: Option<String>,
 }
 
 /// 2201 input (`data`).
@@ -111,9 +199,9 @@ pub struct RegisterOutpatient {
     pub mdtrt_cert_no: String,
     /// `ipt_otp_no` (the hospital's own visit number).
     pub ipt_otp_no: String,
-    /// `atddr_no`.
+    /// `atddr_no`; empty when not sent.
     pub atddr_no: String,
-    /// `dr_name`.
+    /// `dr_name`; empty when not sent.
     pub dr_name: String,
     /// `dept_code`.
     pub dept_code: String,
@@ -137,18 +225,19 @@ pub struct Diagnosis {
     pub diag_code: String,
     /// `diag_name`.
     pub diag_name: String,
-    /// `diag_dept`.
+    /// `diag_dept`; empty when not sent.
     pub diag_dept: String,
-    /// `dise_dor_no`.
+    /// `dise_dor_no`; empty when not sent.
     pub dise_dor_no: String,
-    /// `dise_dor_name`.
+    /// `dise_dor_name`; empty when not sent.
     pub dise_dor_name: String,
-    /// `diag_time`.
-    pub diag_time: NaiveDateTime,
-    /// `maindiag_flag` (`1` main); `0` when the message has none (2203).
-    pub maindiag_flag: String,
-    /// `vali_flag` (`1` valid, `0` withdraws an earlier diagnosis with the same sort number).
-    pub vali_flag: String,
+    /// `diag_time`; when not sent, the message's begin time (its end time for 2402).
+    pub diag_time: Option<NaiveDateTime>,
+    /// `maindiag_flag`, when sent (stored `1` for a main diagnosis, else `0`).
+    pub maindiag_flag: Option<bool>,
+    /// `vali_flag`: false withdraws an earlier diagnosis with the same sort number (absent is
+    /// valid).
+    pub valid: bool,
 }
 
 /// 2203 / 2203A input (`mdtrtinfo` + `diseinfo[]`).
@@ -162,11 +251,11 @@ pub struct UploadVisitInfo {
     pub med_type: String,
     /// `begntime`.
     pub begntime: NaiveDateTime,
-    /// `main_cond_dscr`.
+    /// `main_cond_dscr`; empty when not sent.
     pub main_cond_dscr: String,
-    /// `dise_codg` (the chronic disease for `14`).
+    /// `dise_codg` (the chronic disease for `14`); empty when not sent.
     pub dise_codg: String,
-    /// `dise_name`.
+    /// `dise_name`; empty when not sent.
     pub dise_name: String,
     /// `diseinfo[]`.
     pub diagnoses: Vec<Diagnosis>,
@@ -220,16 +309,27 @@ impl Maternity {
 }
 
 /// One fee line (`feedetail[]` of 2204/2301).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FeeLineIn {
     /// `feedetl_sn`, unique within the visit.
     pub feedetl_sn: String,
+    /// `init_feedetl_sn`: the line a refund line refunds (2301), when sent.
+    pub init_feedetl_sn: Option<String>,
     /// `mdtrt_id`.
     pub mdtrt_id: String,
     /// `psn_no`.
     pub psn_no: String,
-    /// `chrg_bchno`.
+    /// `chrg_bchno`. 2301 has none: an inpatient line is batched by the day it was incurred (a
+    /// ward day, `yyyy-MM-dd`), as the Zhejiang platform's own batches are dates.
     pub chrg_bchno: String,
+    /// `med_type` (2301), when sent.
+    pub med_type: Option<String>,
+    /// `dise_codg`, when sent.
+    pub dise_codg: Option<String>,
+    /// `rxno` (or `drord_no`), when sent.
+    pub rxno: Option<String>,
+    /// `rx_circ_flag`, when sent.
+    pub rx_circ_flag: Option<String>,
     /// `fee_ocur_time`.
     pub fee_ocur_time: NaiveDateTime,
     /// `med_list_codg`.
@@ -242,35 +342,76 @@ pub struct FeeLineIn {
     pub cnt_e4: i64,
     /// `pric` in micro-yuan (never negative).
     pub pric_micro: i64,
-    /// `hosp_appr_flag` (`0`, `1`, `2`).
+    /// `bilg_dept_codg`.
+    pub bilg_dept_codg: String,
+    /// `bilg_dept_name`.
+    pub bilg_dept_name: String,
+    /// `bilg_dr_codg`.
+    pub bilg_dr_codg: String,
+    /// `bilg_dr_name`.
+    pub bilg_dr_name: String,
+    /// `hosp_appr_flag` (`0`, `1`, `2`); a 2301 line without it is `0`, never taken as
+    /// approved.
     pub hosp_appr_flag: String,
+    /// `dscg_tkdrug_flag`, when sent.
+    pub dscg_tkdrug_flag: Option<String>,
+    /// `matn_fee_flag`, when sent.
+    pub matn_fee_flag: Option<String>,
+    /// `memo`, when sent.
+    pub memo: Option<String>,
 }
 
 /// 2204 / 2301 input.
 #[derive(Debug, Clone)]
 pub struct UploadFees {
+    /// Which visit chain (2204 outpatient, 2301 inpatient).
+    pub kind: VisitKind,
     /// `feedetail[]`: all for one visit.
     pub lines: Vec<FeeLineIn>,
+}
+
+/// Which unsettled lines a 2205/2302 withdraws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeeSelection {
+    /// Every unsettled line of the visit (`"0000"`).
+    All,
+    /// One 收费批次 (2205 `chrg_bchno`).
+    Batch(String),
+    /// One line (2302 `feedetl_sn`).
+    Line(String),
 }
 
 /// 2205 / 2302 input.
 #[derive(Debug, Clone)]
 pub struct CancelFees {
+    /// Which visit chain (2205 outpatient, 2302 inpatient).
+    pub kind: VisitKind,
     /// `mdtrt_id`.
     pub mdtrt_id: String,
     /// `psn_no`.
     pub psn_no: String,
-    /// `chrg_bchno`; `"0000"` withdraws every unsettled line of the visit.
-    pub chrg_bchno: String,
-    /// 2302 names single lines by `feedetl_sn`; empty means by batch.
-    pub feedetl_sns: Vec<String>,
+    /// Which lines.
+    pub selection: FeeSelection,
 }
 
-/// 2206/2207/2303/2304 input (`data`). The split a hospital declares in 2207/2304
-/// (`fulamt_ownpay_amt` …) is not part of it: the settlement follows the store's classification
-/// of the uploaded lines, and the server describes any difference to the hospital.
+/// What the hospital declares it computed (2207/2304), compared with the platform's own split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeclaredSplit {
+    /// `fulamt_ownpay_amt`, fen.
+    pub fulamt_ownpay_fen: i64,
+    /// `overlmt_selfpay`, fen.
+    pub overlmt_selfpay_fen: i64,
+    /// `preselfpay_amt`, fen.
+    pub preselfpay_fen: i64,
+    /// `inscp_scp_amt`, fen.
+    pub inscp_scp_fen: i64,
+}
+
+/// 2206/2207/2303/2304 input (`data`).
 #[derive(Debug, Clone)]
 pub struct Settle {
+    /// Which visit chain (2206/2207 outpatient, 2303/2304 inpatient).
+    pub kind: VisitKind,
     /// Pre-settlement (2206/2303): compute, answer, change nothing.
     pub pre: bool,
     /// `psn_no`.
@@ -283,25 +424,36 @@ pub struct Settle {
     pub med_type: String,
     /// `medfee_sumamt` as sent; must equal the sum of the lines settled.
     pub medfee_sumamt_fen: i64,
-    /// `acct_used_flag` (`0` no, `1` own account, `2` own then family accounts).
-    pub acct_used_flag: String,
+    /// `acct_used_flag`: whether (and whose) personal accounts pay; absent (inpatient) is
+    /// not used.
+    pub acct_used_flag: AcctUsedFlag,
     /// `chrg_bchno`; empty (inpatient) settles every unsettled line of the visit.
     pub chrg_bchno: String,
     /// `psn_setlway`.
     pub psn_setlway: String,
-    /// `invono`.
+    /// `invono`; empty when not sent.
     pub invono: String,
     /// `mid_setl_flag` (inpatient: `1` settles before discharge).
     pub mid_setl_flag: bool,
+    /// `mdtrt_cert_type`.
+    pub mdtrt_cert_type: String,
+    /// `mdtrt_cert_no`, when sent.
+    pub mdtrt_cert_no: Option<String>,
+    /// `dscgTime` (inpatient), when sent.
+    pub dscg_time: Option<NaiveDate>,
+    /// The split the hospital declares (2207/2304, all four amounts sent). The settlement
+    /// follows the store's classification of the uploaded lines; the server describes any
+    /// difference to the hospital.
+    pub declared: Option<DeclaredSplit>,
 }
 
 /// 2208 / 2305 input (`data`).
 #[derive(Debug, Clone)]
 pub struct ReverseSettlement {
-    /// `psn_no`.
-    pub psn_no: String,
-    /// `mdtrt_id`.
-    pub mdtrt_id: String,
+    /// Which visit chain (2208 outpatient, 2305 inpatient).
+    pub kind: VisitKind,
+    /// The visit.
+    pub visit: VisitRef,
     /// `setl_id` of the settlement to reverse.
     pub setl_id: String,
 }
@@ -317,15 +469,15 @@ pub struct Admit {
     pub begntime: NaiveDateTime,
     /// `mdtrt_cert_type`.
     pub mdtrt_cert_type: String,
-    /// `mdtrt_cert_no`.
+    /// `mdtrt_cert_no`; empty when not sent.
     pub mdtrt_cert_no: String,
     /// `med_type` (`21`, `22`, `24`, ...).
     pub med_type: String,
     /// `ipt_no`.
     pub ipt_no: String,
-    /// `atddr_no`.
+    /// `atddr_no`; empty when not sent.
     pub atddr_no: String,
-    /// `chfpdr_name`.
+    /// `chfpdr_name`; empty when not sent.
     pub chfpdr_name: String,
     /// `adm_dept_codg`.
     pub adm_dept_codg: String,
@@ -335,8 +487,10 @@ pub struct Admit {
     pub dscg_maindiag_code: String,
     /// `dscg_maindiag_name`.
     pub dscg_maindiag_name: String,
-    /// `main_cond_dscr`.
+    /// `adm_diag_dscr` (入院诊断描述), kept as the visit's `main_cond_dscr`; empty when not sent.
     pub main_cond_dscr: String,
+    /// `adm_bed`, when sent.
+    pub adm_bed: Option<String>,
     /// `diseinfo[]`.
     pub diagnoses: Vec<Diagnosis>,
     /// A transfer in from another hospital (转院住院: `exp_content` `IPT_TYPE` 3); a policy may
@@ -351,10 +505,18 @@ pub struct Discharge {
     pub mdtrt_id: String,
     /// `psn_no`.
     pub psn_no: String,
+    /// `insutype`.
+    pub insutype: String,
     /// `endtime`.
     pub endtime: NaiveDateTime,
+    /// `dscg_dept_codg`.
+    pub dscg_dept_codg: String,
+    /// `dscg_dept_name`.
+    pub dscg_dept_name: String,
     /// `dscg_way`.
     pub dscg_way: String,
+    /// `die_date`, when sent.
+    pub die_date: Option<NaiveDate>,
     /// `diseinfo[]`.
     pub diagnoses: Vec<Diagnosis>,
 }
@@ -366,15 +528,33 @@ pub struct UpdateAdmission {
     pub mdtrt_id: String,
     /// `psn_no`.
     pub psn_no: String,
+    /// `insutype`, when sent.
+    pub insutype: Option<String>,
     /// `begntime`.
-    pub begntime: Option<NaiveDateTime>,
+    pub begntime: NaiveDateTime,
+    /// `mdtrt_cert_type`.
+    pub mdtrt_cert_type: String,
+    /// `mdtrt_cert_no`, when sent.
+    pub mdtrt_cert_no: Option<String>,
     /// `med_type`.
     pub med_type: String,
+    /// `ipt_no` (or `ipt_otp_no`).
+    pub ipt_no: String,
+    /// `atddr_no`, when sent.
+    pub atddr_no: Option<String>,
+    /// `chfpdr_name`, when sent.
+    pub chfpdr_name: Option<String>,
+    /// `adm_dept_codg`.
+    pub adm_dept_codg: String,
+    /// `adm_dept_name`.
+    pub adm_dept_name: String,
+    /// `adm_bed`, when sent.
+    pub adm_bed: Option<String>,
     /// `dscg_maindiag_code`.
     pub dscg_maindiag_code: String,
     /// `dscg_maindiag_name`.
     pub dscg_maindiag_name: String,
-    /// `main_cond_dscr`.
+    /// `adm_diag_dscr`, kept as the visit's `main_cond_dscr`; empty keeps it.
     pub main_cond_dscr: String,
     /// `diseinfo[]`: matched by sort number (exists → update, else insert).
     pub diagnoses: Vec<Diagnosis>,
@@ -496,7 +676,7 @@ pub struct FundPayment {
 
 /// A settlement, pre-settlement or reversal as stored (and as answered by 2206/2207/2208/
 /// 2303/2304/2305/5203).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SettlementView {
     /// `setl_id`; empty for a pre-settlement.
     pub setl_id: String,
@@ -558,48 +738,9 @@ pub struct SettlementView {
     pub begndate: String,
     /// `enddate` of the visit (settlement date while in hospital).
     pub enddate: String,
-    /// `medfee_sumamt`.
-    pub medfee_sumamt: i64,
-    /// `fulamt_ownpay_amt`.
-    pub fulamt_ownpay_amt: i64,
-    /// `overlmt_selfpay`.
-    pub overlmt_selfpay: i64,
-    /// `preselfpay_amt`.
-    pub preselfpay_amt: i64,
-    /// `inscp_scp_amt`.
-    pub inscp_scp_amt: i64,
-    /// `act_pay_dedc`.
-    pub act_pay_dedc: i64,
-    /// `hifp_pay`.
-    pub hifp_pay: i64,
-    /// `pool_prop_selfpay` (millionths).
-    pub pool_prop_selfpay_ppm: i64,
-    /// `cvlserv_pay`.
-    pub cvlserv_pay: i64,
-    /// `hifes_pay`.
-    pub hifes_pay: i64,
-    /// `hifmi_pay`.
-    pub hifmi_pay: i64,
-    /// `hifob_pay`.
-    pub hifob_pay: i64,
-    /// `maf_pay`.
-    pub maf_pay: i64,
-    /// `oth_pay`.
-    pub oth_pay: i64,
-    /// `fund_pay_sumamt`.
-    pub fund_pay_sumamt: i64,
-    /// `psn_part_amt`.
-    pub psn_part_amt: i64,
-    /// `acct_pay` (includes `acct_mulaid_pay`).
-    pub acct_pay: i64,
-    /// `acct_mulaid_pay`.
-    pub acct_mulaid_pay: i64,
-    /// `psn_cash_pay`.
-    pub psn_cash_pay: i64,
-    /// `hosp_part_amt`.
-    pub hosp_part_amt: i64,
-    /// `balc`: the person's own account balance after this settlement.
-    pub balc: i64,
+    /// The `setlinfo` amounts (negated on a reversal; `balc` is the own account balance after
+    /// this record).
+    pub amounts: SetlAmounts,
     /// `setldetail[]`.
     pub detail: Vec<FundPayment>,
     /// `setl_proc_info`: the engine's compact trace.

@@ -10,7 +10,9 @@ use yibao_core_types::{
     MedType, Price, PsnType, Quantity, Ratio, SpPsnType,
 };
 use yibao_policy::{parse_catalogue, parse_policy, Catalogue, Policy};
-use yibao_settlement::{self as st, classify_line_with, FeeLine, LineSplit, SettleError};
+use yibao_settlement::{
+    self as st, classify_line_with, FeeLine, LineSplit, SetlAmounts, SettleError,
+};
 
 use crate::cmd::FeeLineResult;
 use crate::error::StoreError;
@@ -127,95 +129,6 @@ pub(crate) struct Ytd {
     pub(crate) keyed: BTreeMap<String, i64>,
 }
 
-/// The `setlinfo` amounts of one settlement (fen; the ratio in millionths).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Amounts {
-    pub(crate) medfee_sumamt: i64,
-    pub(crate) fulamt_ownpay_amt: i64,
-    pub(crate) overlmt_selfpay: i64,
-    pub(crate) preselfpay_amt: i64,
-    pub(crate) inscp_scp_amt: i64,
-    pub(crate) act_pay_dedc: i64,
-    pub(crate) hifp_pay: i64,
-    pub(crate) pool_prop_selfpay_ppm: i64,
-    pub(crate) cvlserv_pay: i64,
-    pub(crate) hifes_pay: i64,
-    pub(crate) hifmi_pay: i64,
-    pub(crate) hifob_pay: i64,
-    pub(crate) maf_pay: i64,
-    pub(crate) oth_pay: i64,
-    pub(crate) fund_pay_sumamt: i64,
-    pub(crate) psn_part_amt: i64,
-    pub(crate) acct_pay: i64,
-    pub(crate) acct_mulaid_pay: i64,
-    pub(crate) psn_cash_pay: i64,
-    pub(crate) hosp_part_amt: i64,
-}
-
-impl Amounts {
-    /// The identities of spec settlement.md section 6, for a settlement (`sign` 1) or a
-    /// reversal (`sign` -1). The store asserts them before writing; CHECKs back them.
-    pub(crate) fn check(&self, sign: i64) -> Result<(), String> {
-        let a = self;
-        if a.medfee_sumamt
-            != a.fulamt_ownpay_amt + a.overlmt_selfpay + a.preselfpay_amt + a.inscp_scp_amt
-        {
-            return Err("medfee_sumamt ≠ fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt".into());
-        }
-        if a.medfee_sumamt != a.fund_pay_sumamt + a.psn_part_amt + a.hosp_part_amt {
-            return Err("medfee_sumamt ≠ fund_pay_sumamt + psn_part_amt + hosp_part_amt".into());
-        }
-        if a.fund_pay_sumamt
-            != a.hifp_pay
-                + a.cvlserv_pay
-                + a.hifes_pay
-                + a.hifmi_pay
-                + a.hifob_pay
-                + a.maf_pay
-                + a.oth_pay
-        {
-            return Err("fund_pay_sumamt ≠ the sum of the funds".into());
-        }
-        if a.psn_part_amt != a.acct_pay + a.psn_cash_pay {
-            return Err("psn_part_amt ≠ acct_pay + psn_cash_pay".into());
-        }
-        if sign * (a.acct_pay - a.acct_mulaid_pay) < 0 {
-            return Err("acct_mulaid_pay exceeds acct_pay".into());
-        }
-        if sign * (a.inscp_scp_amt - a.hifp_pay - a.hifob_pay - a.hifmi_pay - a.maf_pay) < 0 {
-            return Err("the basic, large-amount, serious-illness and assistance funds exceed inscp_scp_amt".into());
-        }
-        let all = [
-            a.medfee_sumamt,
-            a.fulamt_ownpay_amt,
-            a.overlmt_selfpay,
-            a.preselfpay_amt,
-            a.inscp_scp_amt,
-            a.act_pay_dedc,
-            a.hifp_pay,
-            a.cvlserv_pay,
-            a.hifes_pay,
-            a.hifmi_pay,
-            a.hifob_pay,
-            a.maf_pay,
-            a.oth_pay,
-            a.fund_pay_sumamt,
-            a.psn_part_amt,
-            a.acct_pay,
-            a.acct_mulaid_pay,
-            a.psn_cash_pay,
-            a.hosp_part_amt,
-        ];
-        if all.iter().any(|x| sign * x < 0) {
-            return Err("an amount has the wrong sign".into());
-        }
-        if !(0..=1_000_000).contains(&a.pool_prop_selfpay_ppm) {
-            return Err("pool_prop_selfpay is outside [0, 1]".into());
-        }
-        Ok(())
-    }
-}
-
 /// Everything the engine needs for one bill, read under the person's lock.
 pub(crate) struct SettleInput<'a> {
     pub(crate) settle_date: NaiveDate,
@@ -236,7 +149,7 @@ pub(crate) struct SettleInput<'a> {
     pub(crate) filing: Option<st::FilingKind>,
     pub(crate) emergency: bool,
     pub(crate) dise_codg: &'a str,
-    pub(crate) acct_used_flag: &'a str,
+    pub(crate) acct_used_flag: AcctUsedFlag,
     pub(crate) lines: &'a [StoredLine],
     /// Contribution tier in force.
     pub(crate) tier: Option<&'a str>,
@@ -280,7 +193,8 @@ pub(crate) fn filing_kind(dcla_type: &str) -> st::FilingKind {
 
 /// What the engine decided for one bill.
 pub(crate) struct Computed {
-    pub(crate) amounts: Amounts,
+    /// The `setlinfo` amounts (`balc` from the balance the engine was given).
+    pub(crate) amounts: SetlAmounts,
     /// Fund payments (`fund_pay_type`, fen), without the personal account.
     pub(crate) detail: Vec<(String, i64)>,
     /// Family accounts drawn for mutual aid: (psn_no, fen), in binding order.
@@ -561,8 +475,7 @@ impl EngineCache {
                 filing: input.filing,
                 emergency: input.emergency,
                 dise_codg: input.dise_codg.to_string(),
-                acct_used_flag: AcctUsedFlag::parse(input.acct_used_flag)
-                    .map_err(|e| bad_code("acct_used_flag", e))?,
+                acct_used_flag: input.acct_used_flag,
                 fixmedins_code: input.fixmedins_code.to_owned(),
                 institution_kinds: input.institution_kinds.to_vec(),
                 referral: input.referral,
@@ -580,29 +493,8 @@ impl EngineCache {
                 other.to_string(),
             ),
         })?;
-        let amounts = Amounts {
-            medfee_sumamt: s.medfee_sumamt.0,
-            fulamt_ownpay_amt: s.fulamt_ownpay_amt.0,
-            overlmt_selfpay: s.overlmt_selfpay.0,
-            preselfpay_amt: s.preselfpay_amt.0,
-            inscp_scp_amt: s.inscp_scp_amt.0,
-            act_pay_dedc: s.act_pay_dedc.0,
-            hifp_pay: s.hifp_pay.0,
-            pool_prop_selfpay_ppm: s.pool_prop_selfpay.0,
-            cvlserv_pay: s.cvlserv_pay.0,
-            hifes_pay: s.hifes_pay.0,
-            hifmi_pay: s.hifmi_pay.0,
-            hifob_pay: s.hifob_pay.0,
-            maf_pay: s.maf_pay.0,
-            oth_pay: s.oth_pay.0,
-            fund_pay_sumamt: s.fund_pay_sumamt.0,
-            psn_part_amt: s.psn_part_amt.0,
-            acct_pay: s.acct_pay.0,
-            acct_mulaid_pay: s.acct_mulaid_pay.0,
-            psn_cash_pay: s.psn_cash_pay.0,
-            hosp_part_amt: s.hosp_part_amt.0,
-        };
-        if s.account_draws.own.0 != s.acct_pay.0 - s.acct_mulaid_pay.0
+        let amounts = s.amounts;
+        if s.account_draws.own != amounts.acct_pay - amounts.acct_mulaid_pay
             || s.account_draws.family.len() > input.mulaid_balances.len()
         {
             return Err(StoreError::Invariant(

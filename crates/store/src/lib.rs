@@ -46,6 +46,7 @@ pub use setl_list::{
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,
     SetlListView,
 };
+pub use yibao_settlement::{SetlAmounts, SetlSign, SetlUnit, SetlValue};
 
 use std::collections::HashSet;
 use std::str::FromStr;

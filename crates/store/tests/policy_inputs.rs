@@ -110,7 +110,7 @@ async fn issue10_institution_kinds_and_tiers_come_from_the_registry() {
         )
         .await
         .expect("settles");
-        assert_eq!(village.hifp_pay, 8_500, "{}", db.label);
+        assert_eq!(village.amounts.hifp_pay.0, 8_500, "{}", db.label);
         let hospital = settle_one(
             &db,
             HOSPITAL,
@@ -121,7 +121,7 @@ async fn issue10_institution_kinds_and_tiers_come_from_the_registry() {
         )
         .await
         .expect("settles");
-        assert_eq!(hospital.hifp_pay, 5_000, "{}", db.label);
+        assert_eq!(hospital.amounts.hifp_pay.0, 5_000, "{}", db.label);
         // P003 is in tier 2 (70%); P004 has no tier (40%).
         let tier2 = settle_one(
             &db,
@@ -133,7 +133,7 @@ async fn issue10_institution_kinds_and_tiers_come_from_the_registry() {
         )
         .await
         .expect("settles");
-        assert_eq!(tier2.hifp_pay, 7_000, "{}", db.label);
+        assert_eq!(tier2.amounts.hifp_pay.0, 7_000, "{}", db.label);
         let untiered = settle_one(
             &db,
             HOSPITAL,
@@ -144,7 +144,7 @@ async fn issue10_institution_kinds_and_tiers_come_from_the_registry() {
         )
         .await
         .expect("settles");
-        assert_eq!(untiered.hifp_pay, 4_000, "{}", db.label);
+        assert_eq!(untiered.amounts.hifp_pay.0, 4_000, "{}", db.label);
         db
     })
     .await;
@@ -165,7 +165,7 @@ async fn issue10_a_chronic_bill_needs_a_recognition_in_force() {
         )
         .await
         .expect("settles");
-        assert_eq!(recognised.hifp_pay, 8_000, "{}", db.label);
+        assert_eq!(recognised.amounts.hifp_pay.0, 8_000, "{}", db.label);
         // Their E11.900 recognition of 2025 names the hospital as the designated institution:
         // at the hospital it pays, at the clinic the bill is refused and nothing is written.
         let designated = settle_one(
@@ -178,7 +178,7 @@ async fn issue10_a_chronic_bill_needs_a_recognition_in_force() {
         )
         .await
         .expect("settles at the designated institution");
-        assert_eq!(designated.hifp_pay, 8_000, "{}", db.label);
+        assert_eq!(designated.amounts.hifp_pay.0, 8_000, "{}", db.label);
         let before = counts(&db).await;
         let error = settle_one(
             &db,
@@ -229,9 +229,9 @@ async fn issue10_the_region_s_class_b_share_prices_the_upload() {
         )
         .await
         .expect("settles");
-        assert_eq!(s.preselfpay_amt, 60_000, "{}", db.label);
-        assert_eq!(s.inscp_scp_amt, 140_000, "{}", db.label);
-        assert_eq!(s.hifp_pay, 70_000, "{}", db.label);
+        assert_eq!(s.amounts.preselfpay_amt.0, 60_000, "{}", db.label);
+        assert_eq!(s.amounts.inscp_scp_amt.0, 140_000, "{}", db.label);
+        assert_eq!(s.amounts.hifp_pay.0, 70_000, "{}", db.label);
         db
     })
     .await;
@@ -297,12 +297,12 @@ async fn issue10_year_to_date_openings_are_imported_and_counted() {
         let opened = settle_one(&db, CLINIC, "O1", ("P002", "310"), ("11", ""), ("X-DRUG-A", 100))
             .await
             .expect("settles");
-        assert_eq!(opened.hifp_pay, 7_000, "{}", db.label);
+        assert_eq!(opened.amounts.hifp_pay.0, 7_000, "{}", db.label);
         let fresh_person = settle_one(&db, CLINIC, "O2", ("P001", "310"), ("11", ""), ("X-DRUG-A", 100))
             .await
             .expect("settles");
-        assert_eq!(fresh_person.hifp_pay, 0, "{}", db.label);
-        assert_eq!(fresh_person.act_pay_dedc, 10_000, "{}", db.label);
+        assert_eq!(fresh_person.amounts.hifp_pay.0, 0, "{}", db.label);
+        assert_eq!(fresh_person.amounts.act_pay_dedc.0, 10_000, "{}", db.label);
         // The books still prove: the accumulators are the openings plus the settlements.
         assert_balanced(&db).await;
         db
@@ -374,6 +374,7 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
                 "R-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: vec![line(
                         &mdtrt_id,
                         "P002",
@@ -398,12 +399,13 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
             .await
             .expect("2207"),
         ));
-        assert_eq!(referred.hifp_pay, 6_000, "{}", db.label);
+        assert_eq!(referred.amounts.hifp_pay.0, 6_000, "{}", db.label);
         // An admission transferred in (2401 exp_content IPT_TYPE 3) pays no deductible: 90% of
         // 1000.00 instead of 90% of (1000 − 700).
         for (tag, transfer_in, expected) in [("T1", true, 90_000), ("T2", false, 27_000)] {
             let psn_no = if transfer_in { "P001" } else { "P005" };
             let admit = Command::Admit(Admit {
+                adm_bed: None,
                 psn_no: psn_no.into(),
                 insutype: "310".into(),
                 begntime: at("2025-05-01", "08:00:00"),
@@ -436,6 +438,7 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
                     &format!("{tag}-2301"),
                     "2301",
                     Command::UploadFees(UploadFees {
+                        kind: VisitKind::Inpatient,
                         lines: vec![line(
                             &mdtrt_id,
                             psn_no,
@@ -455,12 +458,20 @@ async fn issue10_referral_and_transfer_reach_the_settlement() {
                     HOSPITAL,
                     &format!("{tag}-2304"),
                     "2304",
-                    settle_cmd(false, &mdtrt_id, psn_no, "310", 100_000, "0"),
+                    settle_kind_cmd(
+                        VisitKind::Inpatient,
+                        false,
+                        &mdtrt_id,
+                        psn_no,
+                        "310",
+                        100_000,
+                        "0",
+                    ),
                 )
                 .await
                 .expect("2304"),
             ));
-            assert_eq!(s.hifp_pay, expected, "{tag} {}", db.label);
+            assert_eq!(s.amounts.hifp_pay.0, expected, "{tag} {}", db.label);
         }
         assert_balanced(&db).await;
         db

@@ -92,7 +92,10 @@ async fn play(db: &TestDb, steps: &[Step]) {
                         inst,
                         &format!("S{n}-2204"),
                         "2204",
-                        Command::UploadFees(UploadFees { lines }),
+                        Command::UploadFees(UploadFees {
+                            kind: VisitKind::Outpatient,
+                            lines,
+                        }),
                     )
                     .await
                     .expect("2204"),
@@ -109,8 +112,8 @@ async fn play(db: &TestDb, steps: &[Step]) {
                     .await
                     .expect("2207"),
                 ));
-                assert_eq!(v.medfee_sumamt, total);
-                assert!(v.balc >= 0);
+                assert_eq!(v.amounts.medfee_sumamt.0, total);
+                assert!(v.amounts.balc.0 >= 0);
                 live.push((inst.to_string(), psn_no, mdtrt_id, v.setl_id));
             }
             Step::Reverse(k) => {
@@ -119,8 +122,12 @@ async fn play(db: &TestDb, steps: &[Step]) {
                 }
                 let (inst, psn_no, mdtrt_id, setl_id) = live.remove(k % live.len());
                 let cmd = Command::ReverseSettlement(ReverseSettlement {
-                    psn_no: psn_no.into(),
-                    mdtrt_id,
+                    kind: VisitKind::Outpatient,
+                    visit: VisitRef {
+                        psn_no: psn_no.into(),
+                        mdtrt_id,
+                        ipt_otp_no: None,
+                    },
                     setl_id,
                 });
                 fresh(

@@ -1,4 +1,5 @@
-//! Input nodes of spec §4, one serde struct per node, converted by hand into [`Command`]s.
+//! Input nodes of spec §4, one serde struct per node, converted by hand into [`Request`]s: a
+//! write straight into the store's [`Command`], a query into the server's own variants.
 //!
 //! Every field is lenient ([`Opt`]): presence, length and range are checked in the conversion,
 //! so every refusal names its field. Keys not listed here (provincial additions, `exp_content`)
@@ -6,11 +7,14 @@
 
 use serde::Deserialize;
 
-use crate::backend::{
-    AccountUse, Admission, Command, DeclaredSplit, Diagnosis, Discharge, FeeLine, FeeSelection,
-    PersonQuery, ReconcileRequest, Registration, Setting, SettleRequest, VisitInfo, VisitRef,
+use chrono::NaiveDateTime;
+use yibao_store::{
+    AcctUsedFlag, Admit, CancelFees, Command, DeclaredSplit, Diagnosis, Discharge, FeeLineIn,
+    FeeSelection, Maternity, ReconcileRequest, RegisterOutpatient, ReverseSettlement, Revoke,
+    Settle, SignIn, SignOut, UpdateAdmission, UploadFees, UploadVisitInfo, VisitKind, VisitRef,
 };
-use yibao_store::Maternity;
+
+use crate::backend::{PersonQuery, Request};
 
 use crate::envelope::RequestEnvelope;
 use crate::error::AppError;
@@ -32,17 +36,19 @@ const ID_CHARS_MAX: usize = 30;
 /// Longest short code (`insutype`, `med_type`, …): C 6.
 const CODE_CHARS_MAX: usize = 6;
 
-/// Parses `envelope.input` for its transaction into a command.
-pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
+/// Parses `envelope.input` for its transaction into a request.
+pub fn request(envelope: &RequestEnvelope<'_>) -> Result<Request, AppError> {
     use Infno::*;
-    match envelope.infno {
+    let write = match envelope.infno {
         SignIn9001 => envelope.parse_input::<SignInInput>()?.into_command(),
         SignOut9002 => envelope.parse_input::<SignOutInput>()?.into_command(),
-        PersonInfo1101 => envelope
-            .parse_input::<DataInput<PersonQueryData>>()?
-            .data
-            .0
-            .into_command(),
+        PersonInfo1101 => {
+            return envelope
+                .parse_input::<DataInput<PersonQueryData>>()?
+                .data
+                .0
+                .into_request()
+        }
         Register2201 => envelope
             .parse_input::<DataInput<RegisterData>>()?
             .data
@@ -57,20 +63,20 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
             .into_command(envelope.infno == VisitInfo2203),
         FeeUpload2204 => envelope
             .parse_input::<FeeInput>()?
-            .into_command(Setting::Outpatient),
+            .into_command(VisitKind::Outpatient),
         InpatientFeeUpload2301 => envelope
             .parse_input::<FeeInput>()?
-            .into_command(Setting::Inpatient),
+            .into_command(VisitKind::Inpatient),
         FeeCancel2205 => envelope
             .parse_input::<DataInput<FeeCancelData>>()?
             .data
             .0
-            .into_command(Setting::Outpatient),
+            .into_command(VisitKind::Outpatient),
         InpatientFeeCancel2302 => {
             // 2302 specifies `data` as multi-row; one visit per message is what clients send.
             let rows = envelope.parse_input::<RowsInput<FeeCancelData>>()?.data.0;
             match <[FeeCancelData; 1]>::try_from(rows) {
-                Ok([data]) => data.into_command(Setting::Inpatient),
+                Ok([data]) => data.into_command(VisitKind::Inpatient),
                 Err(rows) if rows.is_empty() => Err(AppError::required("input.data")),
                 Err(_) => Err(AppError::field(
                     "input.data",
@@ -82,34 +88,34 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
             .parse_input::<DataInput<SettleData>>()?
             .data
             .0
-            .into_command(Setting::Outpatient, false),
+            .into_command(VisitKind::Outpatient, false),
         Settle2207 | Settle2207A => envelope
             .parse_input::<DataInput<SettleData>>()?
             .data
             .0
-            .into_command(Setting::Outpatient, true),
+            .into_command(VisitKind::Outpatient, true),
         InpatientPreSettle2303 => envelope
             .parse_input::<DataInput<SettleData>>()?
             .data
             .0
-            .into_command(Setting::Inpatient, false),
+            .into_command(VisitKind::Inpatient, false),
         InpatientSettle2304 => envelope
             .parse_input::<DataInput<SettleData>>()?
             .data
             .0
-            .into_command(Setting::Inpatient, true),
+            .into_command(VisitKind::Inpatient, true),
         SettleReverse2208 | InpatientSettleReverse2305 => {
             let data = envelope.parse_input::<DataInput<VisitData>>()?.data.0;
-            let setting = if envelope.infno == SettleReverse2208 {
-                Setting::Outpatient
+            let kind = if envelope.infno == SettleReverse2208 {
+                VisitKind::Outpatient
             } else {
-                Setting::Inpatient
+                VisitKind::Inpatient
             };
-            Ok(Command::ReverseSettlement {
-                setting,
+            Ok(Command::ReverseSettlement(ReverseSettlement {
+                kind,
                 setl_id: text(&data.setl_id, "data", "setl_id", ID_CHARS_MAX)?,
                 visit: data.visit("data", false)?,
-            })
+            }))
         }
         Admit2401 => envelope.parse_input::<AdmitInput>()?.into_command(),
         Discharge2402 => envelope.parse_input::<DischargeInput>()?.into_command(),
@@ -135,19 +141,21 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
             .data
             .0
             .into_command(),
-        Reconcile3201 => envelope
-            .parse_input::<DataInput<ReconcileData>>()?
-            .data
-            .0
-            .into_command(),
+        Reconcile3201 => {
+            return envelope
+                .parse_input::<DataInput<ReconcileData>>()?
+                .data
+                .0
+                .into_request()
+        }
         SetlList4101 | SetlList4101A => crate::setl_list::upload_command(envelope),
-        SetlListQuery4103 => crate::setl_list::query_command(envelope),
+        SetlListQuery4103 => return crate::setl_list::query_request(envelope),
         SettlementQuery5203 => {
             let data = envelope.parse_input::<DataInput<VisitData>>()?.data.0;
-            Ok(Command::QuerySettlement {
+            return Ok(Request::QuerySettlement {
                 setl_id: text(&data.setl_id, "data", "setl_id", ID_CHARS_MAX)?,
                 visit: data.visit("data", false)?,
-            })
+            });
         }
         Cumulative5206 => {
             let data = envelope.parse_input::<DataInput<CumulativeData>>()?.data.0;
@@ -164,18 +172,19 @@ pub fn command(envelope: &RequestEnvelope<'_>) -> Result<Command, AppError> {
                     ));
                 }
             }
-            Ok(Command::QueryCumulative {
+            return Ok(Request::QueryCumulative {
                 psn_no: text(&data.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
                 cum_ym,
-            })
+            });
         }
         ChronicRecognition5301 => {
             let data = envelope.parse_input::<DataInput<PersonData>>()?.data.0;
-            Ok(Command::QueryChronicRecognitions {
+            return Ok(Request::QueryChronicRecognitions {
                 psn_no: text(&data.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
-            })
+            });
         }
-    }
+    };
+    write.map(|command| Request::Write(Box::new(command)))
 }
 
 /// A `data` node that names a person only (5301).
@@ -225,11 +234,11 @@ struct SignInData {
 impl SignInInput {
     fn into_command(self) -> Result<Command, AppError> {
         let data = self.sign_in.0;
-        Ok(Command::SignIn {
+        Ok(Command::SignIn(SignIn {
             opter_no: text(&data.opter_no, "signIn", "opter_no", 20)?,
             mac: text(&data.mac, "signIn", "mac", 20)?,
             ip: text(&data.ip, "signIn", "ip", 20)?,
-        })
+        }))
     }
 }
 
@@ -250,10 +259,10 @@ struct SignOutData {
 impl SignOutInput {
     fn into_command(self) -> Result<Command, AppError> {
         let data = self.sign_out.0;
-        Ok(Command::SignOut {
+        Ok(Command::SignOut(SignOut {
             sign_no: text(&data.sign_no, "signOut", "sign_no", SIGN_NO_CHARS_MAX)?,
             opter_no: text(&data.opter_no, "signOut", "opter_no", 20)?,
-        })
+        }))
     }
 }
 
@@ -271,7 +280,7 @@ struct PersonQueryData {
 }
 
 impl PersonQueryData {
-    fn into_command(self) -> Result<Command, AppError> {
+    fn into_request(self) -> Result<Request, AppError> {
         let mdtrt_cert_type = match self.mdtrt_cert_type.get() {
             Some(_) => Some(one_of(
                 &self.mdtrt_cert_type,
@@ -299,7 +308,7 @@ impl PersonQueryData {
         match (&query.mdtrt_cert_type, &query.mdtrt_cert_no) {
             (None, _) if !by_document => Err(AppError::required("input.data.mdtrt_cert_type")),
             (Some(_), None) if !by_document => Err(AppError::required("input.data.mdtrt_cert_no")),
-            _ => Ok(Command::PersonInfo(query)),
+            _ => Ok(Request::PersonInfo(query)),
         }
     }
 }
@@ -342,7 +351,7 @@ fn exp_content_key(exp_content: &Option<serde_json::Value>, key: &str) -> Option
 
 impl RegisterData {
     fn into_command(self) -> Result<Command, AppError> {
-        Ok(Command::Register(Registration {
+        Ok(Command::RegisterOutpatient(RegisterOutpatient {
             psn_no: text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
             insutype: text(&self.insutype, "data", "insutype", CODE_CHARS_MAX)?,
             begntime: date_time(&self.begntime, "data", "begntime")?,
@@ -354,8 +363,9 @@ impl RegisterData {
             )?,
             mdtrt_cert_no: text(&self.mdtrt_cert_no, "data", "mdtrt_cert_no", 50)?,
             ipt_otp_no: text(&self.ipt_otp_no, "data", "ipt_otp_no", ID_CHARS_MAX)?,
-            atddr_no: opt_text(&self.atddr_no, "data", "atddr_no", ID_CHARS_MAX)?,
-            dr_name: opt_text(&self.dr_name, "data", "dr_name", 50)?,
+            atddr_no: opt_text(&self.atddr_no, "data", "atddr_no", ID_CHARS_MAX)?
+                .unwrap_or_default(),
+            dr_name: opt_text(&self.dr_name, "data", "dr_name", 50)?.unwrap_or_default(),
             dept_code: text(&self.dept_code, "data", "dept_code", ID_CHARS_MAX)?,
             dept_name: text(&self.dept_name, "data", "dept_name", 100)?,
             caty: text(&self.caty, "data", "caty", 10)?,
@@ -385,8 +395,8 @@ impl VisitData {
             opt_text(&self.ipt_otp_no, node, "ipt_otp_no", ID_CHARS_MAX)?
         };
         Ok(VisitRef {
-            mdtrt_id: text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
             psn_no: text(&self.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+            mdtrt_id: text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
             ipt_otp_no,
         })
     }
@@ -418,9 +428,11 @@ fn diagnoses(rows: Rows<DiagnosisData>) -> Result<Vec<Diagnosis>, AppError> {
             diag_code: text(&row.diag_code, &node, "diag_code", 20)?,
             diag_name: text(&row.diag_name, &node, "diag_name", 100)?,
             maindiag_flag: opt_flag(&row.maindiag_flag, &node, "maindiag_flag")?,
-            diag_dept: opt_text(&row.diag_dept, &node, "diag_dept", 50)?,
-            dise_dor_no: opt_text(&row.dise_dor_no, &node, "dise_dor_no", ID_CHARS_MAX)?,
-            dise_dor_name: opt_text(&row.dise_dor_name, &node, "dise_dor_name", 50)?,
+            diag_dept: opt_text(&row.diag_dept, &node, "diag_dept", 50)?.unwrap_or_default(),
+            dise_dor_no: opt_text(&row.dise_dor_no, &node, "dise_dor_no", ID_CHARS_MAX)?
+                .unwrap_or_default(),
+            dise_dor_name: opt_text(&row.dise_dor_name, &node, "dise_dor_name", 50)?
+                .unwrap_or_default(),
             diag_time: opt_date_time(&row.diag_time),
             valid: opt_flag(&row.vali_flag, &node, "vali_flag")?.unwrap_or(true),
         });
@@ -501,17 +513,15 @@ impl VisitInfoInput {
         if disease_required && dise_codg.is_none() {
             return Err(AppError::required("input.mdtrtinfo.dise_codg"));
         }
-        Ok(Command::VisitInfo(VisitInfo {
-            visit: VisitRef {
-                mdtrt_id: text(&data.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
-                psn_no: text(&data.psn_no, node, "psn_no", ID_CHARS_MAX)?,
-                ipt_otp_no: None,
-            },
+        Ok(Command::UploadVisitInfo(UploadVisitInfo {
+            mdtrt_id: text(&data.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
+            psn_no: text(&data.psn_no, node, "psn_no", ID_CHARS_MAX)?,
             med_type: text(&data.med_type, node, "med_type", CODE_CHARS_MAX)?,
             begntime: date_time(&data.begntime, node, "begntime")?,
-            main_cond_dscr: opt_text(&data.main_cond_dscr, node, "main_cond_dscr", TEXT_CHARS_MAX)?,
-            dise_codg,
-            dise_name: opt_text(&data.dise_name, node, "dise_name", 500)?,
+            main_cond_dscr: opt_text(&data.main_cond_dscr, node, "main_cond_dscr", TEXT_CHARS_MAX)?
+                .unwrap_or_default(),
+            dise_codg: dise_codg.unwrap_or_default(),
+            dise_name: opt_text(&data.dise_name, node, "dise_name", 500)?.unwrap_or_default(),
             maternity: data.maternity(node)?,
             diagnoses: diagnoses(self.diseinfo)?,
         }))
@@ -573,11 +583,17 @@ const HOSP_APPR_FLAGS: &[&str] = &["0", "1", "2"];
 /// The approval flag of a 2301 line that sends none: no approval.
 const HOSP_APPR_NONE: &str = "0";
 
+/// The batch of an inpatient line (2301 has no 收费批次号): the day it was incurred, a ward day,
+/// as the Zhejiang platform's own batches are dates.
+fn ward_day_batch(fee_ocur_time: NaiveDateTime) -> String {
+    fee_ocur_time.format("%Y-%m-%d").to_string()
+}
+
 /// Difference tolerated between `det_item_fee_sumamt` and `pric × cnt` (§3A: 0.01 yuan).
 const LINE_TOTAL_TOLERANCE_FEN: i64 = 1;
 
 impl FeeInput {
-    fn into_command(self, setting: Setting) -> Result<Command, AppError> {
+    fn into_command(self, kind: VisitKind) -> Result<Command, AppError> {
         let rows = self.feedetail.0;
         if rows.is_empty() {
             return Err(AppError::required("input.feedetail"));
@@ -587,7 +603,7 @@ impl FeeInput {
         for (idx, row) in rows.into_iter().enumerate() {
             let node = format!("feedetail[{idx}]");
             let node = node.as_str();
-            let negative_allowed = setting == Setting::Inpatient;
+            let negative_allowed = kind == VisitKind::Inpatient;
             let cnt_e4 = decimal(&row.cnt, QUANTITY_MAX_E4, node, "cnt", negative_allowed)?;
             let pric_e6 = decimal(&row.pric, PRICE_MAX_E6, node, "pric", false)?;
             let det_item_fee_sumamt_fen = amount(
@@ -615,24 +631,26 @@ impl FeeInput {
                     "is required for a refund line (negative cnt)",
                 ));
             }
-            lines.push(FeeLine {
+            let fee_ocur_time = date_time(&row.fee_ocur_time, node, "fee_ocur_time")?;
+            lines.push(FeeLineIn {
                 feedetl_sn: text(&row.feedetl_sn, node, "feedetl_sn", ID_CHARS_MAX)?,
                 init_feedetl_sn,
                 mdtrt_id: text(&row.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
                 psn_no: text(&row.psn_no, node, "psn_no", ID_CHARS_MAX)?,
-                chrg_bchno: match setting {
-                    Setting::Outpatient => {
-                        Some(text(&row.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?)
+                chrg_bchno: match kind {
+                    VisitKind::Outpatient => {
+                        text(&row.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?
                     }
-                    Setting::Inpatient => {
+                    VisitKind::Inpatient => {
                         opt_text(&row.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?
+                            .unwrap_or_else(|| ward_day_batch(fee_ocur_time))
                     }
                 },
-                med_type: match setting {
-                    Setting::Inpatient => {
+                med_type: match kind {
+                    VisitKind::Inpatient => {
                         Some(text(&row.med_type, node, "med_type", CODE_CHARS_MAX)?)
                     }
-                    Setting::Outpatient => {
+                    VisitKind::Outpatient => {
                         opt_text(&row.med_type, node, "med_type", CODE_CHARS_MAX)?
                     }
                 },
@@ -642,12 +660,12 @@ impl FeeInput {
                     None => opt_text(&row.drord_no, node, "drord_no", ID_CHARS_MAX)?,
                 },
                 rx_circ_flag: opt_text(&row.rx_circ_flag, node, "rx_circ_flag", 3)?,
-                fee_ocur_time: date_time(&row.fee_ocur_time, node, "fee_ocur_time")?,
+                fee_ocur_time,
                 med_list_codg: text(&row.med_list_codg, node, "med_list_codg", 50)?,
                 medins_list_codg: text(&row.medins_list_codg, node, "medins_list_codg", 150)?,
                 det_item_fee_sumamt_fen,
                 cnt_e4,
-                pric_e6,
+                pric_micro: pric_e6,
                 bilg_dept_codg: text(&row.bilg_dept_codg, node, "bilg_dept_codg", ID_CHARS_MAX)?,
                 bilg_dept_name: text(&row.bilg_dept_name, node, "bilg_dept_name", 100)?,
                 bilg_dr_codg: text(&row.bilg_dr_codg, node, "bilg_dr_codg", ID_CHARS_MAX)?,
@@ -659,15 +677,15 @@ impl FeeInput {
                         "hosp_appr_flag",
                         HOSP_APPR_FLAGS,
                     )?;
-                    match (flag, setting) {
+                    match (flag, kind) {
                         (Some(flag), _) => flag,
                         // Required in 2204 (表79): a missing approval is never taken as given.
-                        (None, Setting::Outpatient) => {
+                        (None, VisitKind::Outpatient) => {
                             return Err(AppError::required(format!("input.{node}.hosp_appr_flag")))
                         }
                         // Optional in 2301 (表91): absent means no approval was given (`0`),
                         // so a restricted item is self-paid (§3A).
-                        (None, Setting::Inpatient) => HOSP_APPR_NONE.to_owned(),
+                        (None, VisitKind::Inpatient) => HOSP_APPR_NONE.to_owned(),
                     }
                 },
                 dscg_tkdrug_flag: opt_text(&row.dscg_tkdrug_flag, node, "dscg_tkdrug_flag", 3)?,
@@ -675,7 +693,7 @@ impl FeeInput {
                 memo: opt_text(&row.memo, node, "memo", TEXT_CHARS_MAX)?,
             });
         }
-        Ok(Command::UploadFees { setting, lines })
+        Ok(Command::UploadFees(UploadFees { kind, lines }))
     }
 }
 
@@ -692,29 +710,27 @@ struct FeeCancelData {
 const ALL_LINES: &str = "0000";
 
 impl FeeCancelData {
-    fn into_command(self, setting: Setting) -> Result<Command, AppError> {
-        let selection = match setting {
-            Setting::Outpatient => {
+    fn into_command(self, kind: VisitKind) -> Result<Command, AppError> {
+        let selection = match kind {
+            VisitKind::Outpatient => {
                 match text(&self.chrg_bchno, "data", "chrg_bchno", ID_CHARS_MAX)? {
                     all if all == ALL_LINES => FeeSelection::All,
                     batch => FeeSelection::Batch(batch),
                 }
             }
-            Setting::Inpatient => match text(&self.feedetl_sn, "data", "feedetl_sn", ID_CHARS_MAX)?
-            {
-                all if all == ALL_LINES => FeeSelection::All,
-                line => FeeSelection::Line(line),
-            },
+            VisitKind::Inpatient => {
+                match text(&self.feedetl_sn, "data", "feedetl_sn", ID_CHARS_MAX)? {
+                    all if all == ALL_LINES => FeeSelection::All,
+                    line => FeeSelection::Line(line),
+                }
+            }
         };
-        Ok(Command::CancelFees {
-            setting,
-            visit: VisitRef {
-                mdtrt_id: text(&self.mdtrt_id, "data", "mdtrt_id", ID_CHARS_MAX)?,
-                psn_no: text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
-                ipt_otp_no: None,
-            },
+        Ok(Command::CancelFees(CancelFees {
+            kind,
+            mdtrt_id: text(&self.mdtrt_id, "data", "mdtrt_id", ID_CHARS_MAX)?,
+            psn_no: text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
             selection,
-        })
+        }))
     }
 }
 
@@ -742,7 +758,7 @@ struct SettleData {
 }
 
 impl SettleData {
-    fn into_command(self, setting: Setting, commit: bool) -> Result<Command, AppError> {
+    fn into_command(self, kind: VisitKind, commit: bool) -> Result<Command, AppError> {
         let node = "data";
         let declared = {
             let parts = [
@@ -766,17 +782,17 @@ impl SettleData {
             }
         };
         // Required for outpatient settlement (表82/85), optional for inpatient (表94/97).
-        let account_use_code = match setting {
-            Setting::Outpatient => Some(text(&self.acct_used_flag, node, "acct_used_flag", 3)?),
-            Setting::Inpatient => opt_text(&self.acct_used_flag, node, "acct_used_flag", 3)?,
+        let account_use_code = match kind {
+            VisitKind::Outpatient => Some(text(&self.acct_used_flag, node, "acct_used_flag", 3)?),
+            VisitKind::Inpatient => opt_text(&self.acct_used_flag, node, "acct_used_flag", 3)?,
         };
-        let account_use = match account_use_code
+        let acct_used_flag = match account_use_code
             .as_deref()
             .map(|code| code.trim_start_matches('0'))
         {
-            None | Some("") => AccountUse::None,
-            Some("1") => AccountUse::Own,
-            Some("2") => AccountUse::OwnThenFamily,
+            None | Some("") => AcctUsedFlag::NotUsed,
+            Some("1") => AcctUsedFlag::Own,
+            Some("2") => AcctUsedFlag::OwnThenFamily,
             Some(_) => {
                 return Err(AppError::field(
                     "input.data.acct_used_flag",
@@ -787,14 +803,11 @@ impl SettleData {
                 ))
             }
         };
-        Ok(Command::Settle(SettleRequest {
-            setting,
-            commit,
-            visit: VisitRef {
-                mdtrt_id: text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
-                psn_no: text(&self.psn_no, node, "psn_no", ID_CHARS_MAX)?,
-                ipt_otp_no: None,
-            },
+        Ok(Command::Settle(Settle {
+            kind,
+            pre: !commit,
+            psn_no: text(&self.psn_no, node, "psn_no", ID_CHARS_MAX)?,
+            mdtrt_id: text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
             mdtrt_cert_type: one_of(
                 &self.mdtrt_cert_type,
                 node,
@@ -802,28 +815,28 @@ impl SettleData {
                 &["01", "02", "03"],
             )?,
             mdtrt_cert_no: opt_text(&self.mdtrt_cert_no, node, "mdtrt_cert_no", 50)?,
-            med_type: match setting {
-                Setting::Outpatient => {
-                    Some(text(&self.med_type, node, "med_type", CODE_CHARS_MAX)?)
+            // Empty (inpatient, not sent) takes the visit's.
+            med_type: match kind {
+                VisitKind::Outpatient => text(&self.med_type, node, "med_type", CODE_CHARS_MAX)?,
+                VisitKind::Inpatient => {
+                    opt_text(&self.med_type, node, "med_type", CODE_CHARS_MAX)?.unwrap_or_default()
                 }
-                Setting::Inpatient => opt_text(&self.med_type, node, "med_type", CODE_CHARS_MAX)?,
             },
             medfee_sumamt_fen: amount(&self.medfee_sumamt, node, "medfee_sumamt", false)?,
             psn_setlway: text(&self.psn_setlway, node, "psn_setlway", CODE_CHARS_MAX)?,
-            chrg_bchno: match setting {
-                Setting::Outpatient => {
-                    Some(text(&self.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?)
-                }
-                Setting::Inpatient => None,
+            // Empty (inpatient) settles every unsettled line of the visit.
+            chrg_bchno: match kind {
+                VisitKind::Outpatient => text(&self.chrg_bchno, node, "chrg_bchno", ID_CHARS_MAX)?,
+                VisitKind::Inpatient => String::new(),
             },
-            account_use,
+            acct_used_flag,
             insutype: text(&self.insutype, node, "insutype", CODE_CHARS_MAX)?,
-            invono: opt_text(&self.invono, node, "invono", 20)?,
-            mid_setl: match setting {
-                Setting::Inpatient => {
+            invono: opt_text(&self.invono, node, "invono", 20)?.unwrap_or_default(),
+            mid_setl_flag: match kind {
+                VisitKind::Inpatient => {
                     one_of(&self.mid_setl_flag, node, "mid_setl_flag", &["0", "1"])? == "1"
                 }
-                Setting::Outpatient => false,
+                VisitKind::Outpatient => false,
             },
             dscg_time: opt_date(&self.dscg_time),
             declared: if commit { declared } else { None },
@@ -868,19 +881,41 @@ struct AdmissionData {
     dscg_maindiag_name: Opt<Text>,
 }
 
+/// The fields 2401 and 2403 share, parsed once; each transaction's command takes its own.
+struct AdmissionFields {
+    mdtrt_id: Option<String>,
+    psn_no: String,
+    insutype: Option<String>,
+    begntime: NaiveDateTime,
+    mdtrt_cert_type: String,
+    mdtrt_cert_no: Option<String>,
+    med_type: String,
+    ipt_no: String,
+    atddr_no: Option<String>,
+    chfpdr_name: Option<String>,
+    adm_diag_dscr: Option<String>,
+    adm_dept_codg: String,
+    adm_dept_name: String,
+    adm_bed: Option<String>,
+    dscg_maindiag_code: String,
+    dscg_maindiag_name: String,
+    diagnoses: Vec<Diagnosis>,
+    transfer_in: bool,
+}
+
 impl AdmissionData {
     fn admission(
         &self,
         node: &str,
         change: bool,
         diagnoses: Vec<Diagnosis>,
-    ) -> Result<Admission, AppError> {
+    ) -> Result<AdmissionFields, AppError> {
         let ipt_no = match opt_text(&self.ipt_no, node, "ipt_no", ID_CHARS_MAX)? {
             Some(ipt_no) => ipt_no,
             None if change => text(&self.ipt_otp_no, node, "ipt_otp_no", ID_CHARS_MAX)?,
             None => return Err(AppError::required(format!("input.{node}.ipt_no"))),
         };
-        Ok(Admission {
+        Ok(AdmissionFields {
             mdtrt_id: if change {
                 Some(text(&self.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?)
             } else {
@@ -920,20 +955,52 @@ impl AdmissionData {
 impl AdmitInput {
     fn into_command(self) -> Result<Command, AppError> {
         let diagnoses = diagnoses(self.diseinfo)?;
-        Ok(Command::Admit(self.mdtrtinfo.0.admission(
-            "mdtrtinfo",
-            false,
-            diagnoses,
-        )?))
+        let a = self.mdtrtinfo.0.admission("mdtrtinfo", false, diagnoses)?;
+        Ok(Command::Admit(Admit {
+            psn_no: a.psn_no,
+            insutype: a.insutype.unwrap_or_default(),
+            begntime: a.begntime,
+            mdtrt_cert_type: a.mdtrt_cert_type,
+            mdtrt_cert_no: a.mdtrt_cert_no.unwrap_or_default(),
+            med_type: a.med_type,
+            ipt_no: a.ipt_no,
+            atddr_no: a.atddr_no.unwrap_or_default(),
+            chfpdr_name: a.chfpdr_name.unwrap_or_default(),
+            adm_dept_codg: a.adm_dept_codg,
+            adm_dept_name: a.adm_dept_name,
+            dscg_maindiag_code: a.dscg_maindiag_code,
+            dscg_maindiag_name: a.dscg_maindiag_name,
+            main_cond_dscr: a.adm_diag_dscr.unwrap_or_default(),
+            adm_bed: a.adm_bed,
+            diagnoses: a.diagnoses,
+            transfer_in: a.transfer_in,
+        }))
     }
 }
 
 impl AdmissionChangeInput {
     fn into_command(self) -> Result<Command, AppError> {
         let diagnoses = diagnoses(self.diseinfo)?;
-        Ok(Command::ChangeAdmission(
-            self.adminfo.0.admission("adminfo", true, diagnoses)?,
-        ))
+        let a = self.adminfo.0.admission("adminfo", true, diagnoses)?;
+        Ok(Command::UpdateAdmission(UpdateAdmission {
+            mdtrt_id: a.mdtrt_id.unwrap_or_default(),
+            psn_no: a.psn_no,
+            insutype: a.insutype,
+            begntime: a.begntime,
+            mdtrt_cert_type: a.mdtrt_cert_type,
+            mdtrt_cert_no: a.mdtrt_cert_no,
+            med_type: a.med_type,
+            ipt_no: a.ipt_no,
+            atddr_no: a.atddr_no,
+            chfpdr_name: a.chfpdr_name,
+            adm_dept_codg: a.adm_dept_codg,
+            adm_dept_name: a.adm_dept_name,
+            adm_bed: a.adm_bed,
+            dscg_maindiag_code: a.dscg_maindiag_code,
+            dscg_maindiag_name: a.dscg_maindiag_name,
+            main_cond_dscr: a.adm_diag_dscr.unwrap_or_default(),
+            diagnoses: a.diagnoses,
+        }))
     }
 }
 
@@ -962,11 +1029,8 @@ impl DischargeInput {
         let data = self.dscginfo.0;
         let node = "dscginfo";
         Ok(Command::Discharge(Discharge {
-            visit: VisitRef {
-                mdtrt_id: text(&data.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
-                psn_no: text(&data.psn_no, node, "psn_no", ID_CHARS_MAX)?,
-                ipt_otp_no: None,
-            },
+            mdtrt_id: text(&data.mdtrt_id, node, "mdtrt_id", ID_CHARS_MAX)?,
+            psn_no: text(&data.psn_no, node, "psn_no", ID_CHARS_MAX)?,
             insutype: text(&data.insutype, node, "insutype", CODE_CHARS_MAX)?,
             endtime: date_time(&data.endtime, node, "endtime")?,
             dscg_dept_codg: text(&data.dscg_dept_codg, node, "dscg_dept_codg", ID_CHARS_MAX)?,
@@ -1005,11 +1069,11 @@ impl RevokeData {
                     format!("`{oinfno_text}` cannot be revoked (2207, 2304, 2401)"),
                 )
             })?;
-        Ok(Command::Revoke {
+        Ok(Command::Revoke(Revoke {
             psn_no: text(&self.psn_no, "data", "psn_no", ID_CHARS_MAX)?,
             omsgid: text(&self.omsgid, "data", "omsgid", ID_CHARS_MAX)?,
-            oinfno,
-        })
+            oinfno: oinfno.code().to_owned(),
+        }))
     }
 }
 
@@ -1031,7 +1095,7 @@ struct ReconcileData {
 const RECONCILE_DAYS_MAX: i64 = 366;
 
 impl ReconcileData {
-    fn into_command(self) -> Result<Command, AppError> {
+    fn into_request(self) -> Result<Request, AppError> {
         let node = "data";
         let stmt_begndate = date(&self.stmt_begndate, node, "stmt_begndate")?;
         let stmt_enddate = date(&self.stmt_enddate, node, "stmt_enddate")?;
@@ -1047,12 +1111,12 @@ impl ReconcileData {
                 format!("period longer than {RECONCILE_DAYS_MAX} days"),
             ));
         }
-        Ok(Command::Reconcile(ReconcileRequest {
+        Ok(Request::Reconcile(ReconcileRequest {
             insutype: text(&self.insutype, node, "insutype", CODE_CHARS_MAX)?,
             clr_type: text(&self.clr_type, node, "clr_type", CODE_CHARS_MAX)?,
             setl_optins: text(&self.setl_optins, node, "setl_optins", CODE_CHARS_MAX)?,
-            stmt_begndate,
-            stmt_enddate,
+            begndate: stmt_begndate,
+            enddate: stmt_enddate,
             medfee_sumamt_fen: amount(&self.medfee_sumamt, node, "medfee_sumamt", true)?,
             fund_pay_sumamt_fen: amount(&self.fund_pay_sumamt, node, "fund_pay_sumamt", true)?,
             acct_pay_fen: amount(&self.acct_pay, node, "acct_pay", true)?,
@@ -1080,7 +1144,7 @@ mod tests {
 
     fn fingerprint(body: &str) -> [u8; 32] {
         let envelope = crate::envelope::parse_request(body.as_bytes()).unwrap();
-        command(&envelope).unwrap().fingerprint(envelope.infno)
+        request(&envelope).unwrap().fingerprint(envelope.infno)
     }
 
     /// Issue 10: referral (2201 `OTP_ER_REFL_FLAG`) and transfer (2401 `IPT_TYPE`) come from
@@ -1104,8 +1168,11 @@ mod tests {
                 "{{\"infno\":\"2201\",\"msgid\":\"H1\",\"fixmedins_code\":\"H1\",\"input\":{{\"data\":{{\"psn_no\":\"P1\",\"insutype\":\"310\",\"begntime\":\"2025-05-10 10:00:00\",\"mdtrt_cert_type\":\"02\",\"mdtrt_cert_no\":\"X\",\"ipt_otp_no\":\"O1\",\"dept_code\":\"A03\",\"dept_name\":\"内科\",\"caty\":\"A03\"{exp}}}}}}}"
             );
             let envelope = crate::envelope::parse_request(body.as_bytes()).unwrap();
-            match command(&envelope).unwrap() {
-                Command::Register(r) => r.referral,
+            match request(&envelope).unwrap() {
+                Request::Write(command) => match *command {
+                    Command::RegisterOutpatient(r) => r.referral,
+                    other => panic!("2201 gave {other:?}"),
+                },
                 other => panic!("2201 gave {other:?}"),
             }
         };

@@ -1,14 +1,13 @@
-//! Output nodes of spec §4, rendered from [`Outcome`]s: amounts as JSON numbers with two
+//! Output nodes of spec §4, rendered from the store's outcomes of writes ([`render_stored`]) and
+//! the server's [`Outcome`]s of queries ([`render`]): amounts as JSON numbers with two
 //! decimals, codes as strings, dates as `yyyy-MM-dd`, date-times as `yyyy-MM-dd HH:mm:ss`.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 
-use crate::backend::{
-    CumulativeEntry, DeclaredSplit, FeeLineResult, FundDetail, Identity, InsuranceRelation,
-    Outcome, PersonInfo, Settlement,
-};
-use crate::wire::scalar::{format_decimal, Fixed, Prop, Yuan};
+use crate::backend::Outcome;
+use crate::wire::scalar::{format_decimal, ppm_to_e4, Fixed, Prop, Yuan};
+use yibao_store::{DeclaredSplit, FeeLineResult, SetlAmounts, SetlValue, SettlementView};
 
 /// The output JSON text of an outcome, moving an already rendered text.
 pub fn into_output(outcome: Outcome) -> String {
@@ -18,38 +17,57 @@ pub fn into_output(outcome: Outcome) -> String {
     }
 }
 
-/// The output JSON text of one outcome (`null` for transactions without output).
-pub fn render(outcome: &Outcome) -> String {
+/// The output JSON text of a write's outcome (`null` for transactions without output): what the
+/// store keeps with the effect and answers a replay with.
+pub fn render_stored(outcome: &yibao_store::Outcome) -> String {
+    use yibao_store::Outcome as Stored;
     let result = match outcome {
-        Outcome::Rendered(text) => return text.clone(),
-        Outcome::Done => return "null".to_owned(),
-        Outcome::SignedIn { sign_no, sign_time } => serde_json::to_string(&SignInOut {
+        // 2601 has no output (§4.11).
+        Stored::Done | Stored::Revoked(_) => return "null".to_owned(),
+        Stored::SignedIn { sign_no, sign_time } => serde_json::to_string(&SignInOut {
             signinoutb: SignIn {
                 sign_time: date_time(*sign_time),
                 sign_no,
             },
         }),
-        Outcome::SignedOut { sign_time } => serde_json::to_string(&SignOutOut {
+        Stored::SignedOut { sign_time } => serde_json::to_string(&SignOutOut {
             signoutoutb: SignOut {
                 sign_time: date_time(*sign_time),
             },
         }),
-        Outcome::Person(person) => serde_json::to_string(&PersonOut::from(person)),
-        Outcome::Registered(visit) => serde_json::to_string(&RegisteredOut {
+        // 2201 and 2401 (`ipt_otp_no` is the 住院号).
+        Stored::VisitOpened {
+            mdtrt_id,
+            psn_no,
+            ipt_otp_no,
+        } => serde_json::to_string(&RegisteredOut {
             data: Registered {
-                mdtrt_id: &visit.mdtrt_id,
-                psn_no: &visit.psn_no,
-                ipt_otp_no: visit.ipt_otp_no.as_deref().unwrap_or(""),
+                mdtrt_id,
+                psn_no,
+                ipt_otp_no,
                 exp_content: None,
             },
             result: AdmittedOut {
-                mdtrt_id: &visit.mdtrt_id,
+                mdtrt_id,
                 exp_content: None,
             },
         }),
-        Outcome::FeeResults(lines) => serde_json::to_string(&FeeResultsOut {
+        Stored::FeesUploaded(lines) => serde_json::to_string(&FeeResultsOut {
             result: lines.iter().map(FeeResultOut::from).collect(),
         }),
+        Stored::Settled(view) => serde_json::to_string(&SettlementOut::from(view.as_ref())),
+        Stored::SetlListStored(stored) => crate::setl_list::render_stored(stored),
+    };
+    // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
+    result.expect("output nodes serialise")
+}
+
+/// The output JSON text of one outcome: a write's text as rendered and stored, a query's
+/// rendered now.
+pub fn render(outcome: &Outcome) -> String {
+    let result = match outcome {
+        Outcome::Rendered(text) => return text.clone(),
+        Outcome::Person { person, at } => serde_json::to_string(&PersonOut::new(person, *at)),
         Outcome::Settlement(settlement) => {
             serde_json::to_string(&SettlementOut::from(settlement.as_ref()))
         }
@@ -68,17 +86,19 @@ pub fn render(outcome: &Outcome) -> String {
             cuminfo: entries.iter().map(CumulativeRow::from).collect(),
         }),
         Outcome::ChronicRecognitions(found) => serde_json::to_string(&ChronicOut {
+            // A recognition whose begin date does not read is not listed.
             feedetail: found
                 .iter()
-                .map(|r| ChronicRow {
-                    opsp_dise_code: &r.opsp_dise_code,
-                    opsp_dise_name: &r.opsp_dise_name,
-                    begndate: r.begndate.format("%Y-%m-%d").to_string(),
-                    enddate: r.enddate.map(|d| d.format("%Y-%m-%d").to_string()),
+                .filter_map(|r| {
+                    Some(ChronicRow {
+                        opsp_dise_code: &r.opsp_dise_code,
+                        opsp_dise_name: &r.opsp_dise_name,
+                        begndate: date(parse_date(&r.begndate)?),
+                        enddate: parse_date(&r.enddate).map(date),
+                    })
                 })
                 .collect(),
         }),
-        Outcome::SetlListStored(stored) => crate::setl_list::render_stored(stored),
         Outcome::SetlLists(lists) => crate::setl_list::render_lists(lists),
     };
     // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
@@ -220,51 +240,67 @@ struct IdetInfo<'a> {
     endtime: Option<String>,
 }
 
-impl<'a> From<&'a PersonInfo> for PersonOut<'a> {
-    fn from(person: &'a PersonInfo) -> Self {
+impl<'a> PersonOut<'a> {
+    /// 1101's answer for `person`, with the age counted at the request time `at`.
+    fn new(person: &'a yibao_store::PersonInfo, at: NaiveDateTime) -> Self {
+        let base = &person.base;
+        let brdy = parse_date(&base.brdy);
+        // An identity period is a day; the interface sends it as that day's midnight.
+        let midnight = |day: NaiveDate| date_time(day.and_time(NaiveTime::MIN));
         Self {
             baseinfo: BaseInfo {
-                psn_no: &person.psn_no,
-                psn_cert_type: &person.psn_cert_type,
-                certno: &person.certno,
-                psn_name: &person.psn_name,
-                gend: &person.gend,
-                naty: person.naty.as_deref(),
-                brdy: person.brdy.map(date),
-                age: Fixed(person.age_e1),
+                psn_no: &base.psn_no,
+                // The registry holds resident identity card numbers (居民身份证, 01).
+                psn_cert_type: "01",
+                certno: &base.certno,
+                psn_name: &base.psn_name,
+                gend: &base.gend,
+                naty: non_empty(&base.naty),
+                brdy: brdy.map(date),
+                age: Fixed(age_years(brdy, at) * 10),
             },
-            insuinfo: person.insurance.iter().map(InsuInfo::from).collect(),
-            idetinfo: person.identities.iter().map(IdetInfo::from).collect(),
+            insuinfo: person
+                .insurance
+                .iter()
+                .map(|relation| InsuInfo {
+                    balc: Yuan(relation.balc_fen),
+                    insutype: &relation.insutype,
+                    psn_type: &relation.psn_type,
+                    psn_insu_stas: &relation.psn_insu_stas,
+                    psn_insu_date: parse_date(&relation.begndate).map(date),
+                    paus_insu_date: parse_date(&relation.enddate).map(date),
+                    cvlserv_flag: "0",
+                    insuplc_admdvs: &relation.insuplc_admdvs,
+                    emp_name: non_empty(&relation.emp_name),
+                })
+                .collect(),
+            // An identity whose begin date does not read is not listed.
+            idetinfo: person
+                .identities
+                .iter()
+                .filter_map(|identity| {
+                    Some(IdetInfo {
+                        psn_idet_type: &identity.sp_psn_type,
+                        psn_type_lv: None,
+                        memo: non_empty(&identity.source_dept),
+                        begntime: midnight(parse_date(&identity.begndate)?),
+                        endtime: parse_date(&identity.enddate).map(midnight),
+                    })
+                })
+                .collect(),
         }
     }
 }
 
-impl<'a> From<&'a InsuranceRelation> for InsuInfo<'a> {
-    fn from(relation: &'a InsuranceRelation) -> Self {
-        Self {
-            balc: Yuan(relation.balc_fen),
-            insutype: &relation.insutype,
-            psn_type: &relation.psn_type,
-            psn_insu_stas: &relation.psn_insu_stas,
-            psn_insu_date: relation.psn_insu_date.map(date),
-            paus_insu_date: relation.paus_insu_date.map(date),
-            cvlserv_flag: &relation.cvlserv_flag,
-            insuplc_admdvs: &relation.insuplc_admdvs,
-            emp_name: relation.emp_name.as_deref(),
-        }
+/// Whole years between a birth date and a day, for 1101's `age`.
+fn age_years(brdy: Option<NaiveDate>, at: NaiveDateTime) -> i64 {
+    let Some(brdy) = brdy else { return 0 };
+    let today = at.date();
+    let mut years = i64::from(today.year() - brdy.year());
+    if (today.month(), today.day()) < (brdy.month(), brdy.day()) {
+        years -= 1;
     }
-}
-
-impl<'a> From<&'a Identity> for IdetInfo<'a> {
-    fn from(identity: &'a Identity) -> Self {
-        Self {
-            psn_idet_type: &identity.psn_idet_type,
-            psn_type_lv: identity.psn_type_lv.as_deref(),
-            memo: identity.memo.as_deref(),
-            begntime: date_time(identity.begntime),
-            endtime: identity.endtime.map(date_time),
-        }
-    }
+    years.max(0)
 }
 
 /// 2201 answers `data`, 2401 answers `result`; both carry the new `mdtrt_id`, so both nodes are
@@ -319,30 +355,64 @@ struct FeeResultOut<'a> {
     exp_content: Option<&'a str>,
 }
 
+/// `pric_uplmt_amt` of a line whose item has no price cap in the catalogue: the spec's
+/// placeholder for "unlimited".
+const PRICE_UNCAPPED_E6: i64 = 99_999_999_000_000;
+
 impl<'a> From<&'a FeeLineResult> for FeeResultOut<'a> {
     fn from(line: &'a FeeLineResult) -> Self {
         Self {
             feedetl_sn: &line.feedetl_sn,
             det_item_fee_sumamt: Yuan(line.det_item_fee_sumamt_fen),
             cnt: Fixed(line.cnt_e4),
-            pric: Fixed(line.pric_e6),
-            pric_uplmt_amt: Fixed(line.pric_uplmt_amt_e6),
-            selfpay_prop: Prop(line.selfpay_prop_e4),
-            fulamt_ownpay_amt: Yuan(line.fulamt_ownpay_amt_fen),
-            overlmt_amt: Yuan(line.overlmt_amt_fen),
-            preselfpay_amt: Yuan(line.preselfpay_amt_fen),
-            inscp_scp_amt: Yuan(line.inscp_scp_amt_fen),
+            pric: Fixed(line.pric_micro),
+            pric_uplmt_amt: Fixed(line.pric_uplmt_micro.unwrap_or(PRICE_UNCAPPED_E6)),
+            selfpay_prop: Prop(ppm_to_e4(line.selfpay_prop_ppm)),
+            fulamt_ownpay_amt: Yuan(line.fulamt_ownpay_fen),
+            overlmt_amt: Yuan(line.overlmt_selfpay_fen),
+            preselfpay_amt: Yuan(line.preselfpay_fen),
+            inscp_scp_amt: Yuan(line.inscp_scp_fen),
             chrgitm_lv: &line.chrgitm_lv,
             med_chrgitm_type: &line.med_chrgitm_type,
-            bas_medn_flag: line.bas_medn_flag.as_deref(),
-            hi_nego_drug_flag: line.hi_nego_drug_flag.as_deref(),
+            bas_medn_flag: None,
+            hi_nego_drug_flag: None,
             lmt_used_flag: &line.lmt_used_flag,
             chld_medc_flag: None,
             list_sp_item_flag: None,
             drt_reim_flag: None,
-            memo: line.memo.as_deref(),
+            memo: non_empty(&line.memo),
             exp_content: None,
         }
+    }
+}
+
+/// Text that is absent when empty.
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// A stored day (`yyyy-MM-dd`, possibly with a time after it).
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok()
+}
+
+/// The national name of a fund payment type (spec §5.3).
+pub fn fund_pay_type_name(code: &str) -> &'static str {
+    match code {
+        "310100" => "城镇职工基本医疗保险统筹基金",
+        "310200" => "城镇职工基本医疗保险个人账户基金",
+        "320100" => "公务员医疗补助基金",
+        "330100" => "大额医疗费用补助基金",
+        "340100" => "离休人员医疗保障基金",
+        "350100" => "一至六级残疾军人医疗补助基金",
+        "370100" => "企业补充医疗保险基金",
+        "390100" => "城乡居民基本医疗保险基金",
+        "390200" => "城乡居民大病医疗保险基金",
+        "510100" => "生育基金",
+        "610100" => "医疗救助基金",
+        "999996" => "医院垫付基金",
+        "999997" => "其他基金",
+        _ => "",
     }
 }
 
@@ -371,28 +441,8 @@ struct SetlInfo<'a> {
     setl_time: Option<String>,
     mdtrt_cert_type: Option<&'a str>,
     med_type: &'a str,
-    medfee_sumamt: Yuan,
-    fulamt_ownpay_amt: Yuan,
-    overlmt_selfpay: Yuan,
-    preselfpay_amt: Yuan,
-    inscp_scp_amt: Yuan,
-    act_pay_dedc: Yuan,
-    hifp_pay: Yuan,
-    pool_prop_selfpay: Prop,
-    cvlserv_pay: Yuan,
-    hifes_pay: Yuan,
-    hifmi_pay: Yuan,
-    hifob_pay: Yuan,
-    maf_pay: Yuan,
-    oth_pay: Yuan,
-    hifdm_pay: Yuan,
-    fund_pay_sumamt: Yuan,
-    psn_part_amt: Yuan,
-    acct_pay: Yuan,
-    psn_cash_pay: Yuan,
-    hosp_part_amt: Yuan,
-    balc: Yuan,
-    acct_mulaid_pay: Yuan,
+    #[serde(flatten)]
+    amounts: AmountsOut<'a>,
     medins_setl_id: &'a str,
     clr_optins: Option<&'a str>,
     clr_way: Option<&'a str>,
@@ -410,87 +460,94 @@ struct SetlInfo<'a> {
     year: Option<String>,
 }
 
+/// The `setlinfo` amounts in interface order: money as yuan with two decimals, the ratio with
+/// four.
+struct AmountsOut<'a>(&'a SetlAmounts);
+
+impl Serialize for AmountsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.0.values() {
+            // 伤残人员医疗保障基金支出: no fund of the platform pays it, so it is always zero; table
+            // 86 places it before `fund_pay_sumamt`.
+            if name == "fund_pay_sumamt" {
+                map.serialize_entry("hifdm_pay", &Yuan(0))?;
+            }
+            match value {
+                SetlValue::Fen(amount) => map.serialize_entry(name, &Yuan(amount.0))?,
+                SetlValue::Ratio(ratio) => map.serialize_entry(name, &Prop(ppm_to_e4(ratio.0)))?,
+            }
+        }
+        map.end()
+    }
+}
+
 #[derive(Serialize)]
 struct SetlDetail<'a> {
     fund_pay_type: &'a str,
-    fund_pay_type_name: &'a str,
+    fund_pay_type_name: &'static str,
     inscp_scp_amt: Yuan,
     crt_payb_lmt_amt: Option<Yuan>,
     fund_payamt: Yuan,
     setl_proc_info: Option<&'a str>,
 }
 
-impl<'a> From<&'a Settlement> for SettlementOut<'a> {
-    fn from(s: &'a Settlement) -> Self {
+impl<'a> From<&'a SettlementView> for SettlementOut<'a> {
+    fn from(s: &'a SettlementView) -> Self {
+        // A pre-settlement has no `setl_id`, time or clearing way.
+        let recorded = !s.setl_id.is_empty();
+        let setl_time = recorded.then_some(s.setl_time);
+        let trace = non_empty(&s.setl_proc_info);
         Self {
             setlinfo: SetlInfo {
                 mdtrt_id: &s.mdtrt_id,
-                setl_id: s.setl_id.as_deref(),
+                setl_id: non_empty(&s.setl_id),
                 psn_no: &s.psn_no,
                 psn_name: &s.psn_name,
                 psn_cert_type: &s.psn_cert_type,
                 certno: &s.certno,
-                gend: s.gend.as_deref(),
-                naty: s.naty.as_deref(),
-                brdy: s.brdy.map(date),
-                age: Fixed(s.age_e1),
+                gend: non_empty(&s.gend),
+                naty: non_empty(&s.naty),
+                brdy: parse_date(&s.brdy).map(date),
+                age: Fixed(s.age_years * 10),
                 insutype: &s.insutype,
                 psn_type: &s.psn_type,
                 cvlserv_flag: &s.cvlserv_flag,
-                setl_time: s.setl_time.map(date_time),
-                mdtrt_cert_type: s.mdtrt_cert_type.as_deref(),
+                setl_time: setl_time.map(date_time),
+                mdtrt_cert_type: non_empty(&s.mdtrt_cert_type),
                 med_type: &s.med_type,
-                medfee_sumamt: Yuan(s.medfee_sumamt_fen),
-                fulamt_ownpay_amt: Yuan(s.fulamt_ownpay_amt_fen),
-                overlmt_selfpay: Yuan(s.overlmt_selfpay_fen),
-                preselfpay_amt: Yuan(s.preselfpay_amt_fen),
-                inscp_scp_amt: Yuan(s.inscp_scp_amt_fen),
-                act_pay_dedc: Yuan(s.act_pay_dedc_fen),
-                hifp_pay: Yuan(s.hifp_pay_fen),
-                pool_prop_selfpay: Prop(s.pool_prop_selfpay_e4),
-                cvlserv_pay: Yuan(s.cvlserv_pay_fen),
-                hifes_pay: Yuan(s.hifes_pay_fen),
-                hifmi_pay: Yuan(s.hifmi_pay_fen),
-                hifob_pay: Yuan(s.hifob_pay_fen),
-                maf_pay: Yuan(s.maf_pay_fen),
-                oth_pay: Yuan(s.oth_pay_fen),
-                hifdm_pay: Yuan(s.hifdm_pay_fen),
-                fund_pay_sumamt: Yuan(s.fund_pay_sumamt_fen),
-                psn_part_amt: Yuan(s.psn_part_amt_fen),
-                acct_pay: Yuan(s.acct_pay_fen),
-                psn_cash_pay: Yuan(s.psn_cash_pay_fen),
-                hosp_part_amt: Yuan(s.hosp_part_amt_fen),
-                balc: Yuan(s.balc_fen),
-                acct_mulaid_pay: Yuan(s.acct_mulaid_pay_fen),
+                amounts: AmountsOut(&s.amounts),
                 medins_setl_id: &s.medins_setl_id,
-                clr_optins: s.clr_optins.as_deref(),
-                clr_way: s.clr_way.as_deref(),
+                clr_optins: non_empty(&s.insuplc_admdvs),
+                // 按项目 (clearing by item) is the only way the demo policies clear.
+                clr_way: recorded.then_some("1"),
                 clr_type: &s.clr_type,
-                setl_type: s.setl_type.as_deref(),
+                setl_type: Some(s.setl_type()),
                 refd_setl_flag: if s.refd_setl_flag { "1" } else { "0" },
                 fixmedins_code: &s.fixmedins_code,
                 fixmedins_name: &s.fixmedins_name,
-                begndate: s.begndate.map(date),
-                enddate: s.enddate.map(date),
-                invono: s.invono.as_deref(),
-                psn_pay: Yuan(s.psn_part_amt_fen),
-                cash_payamt: Yuan(s.psn_cash_pay_fen),
-                year: s.setl_time.map(|at| at.format("%Y").to_string()),
+                begndate: parse_date(&s.begndate).map(date),
+                enddate: parse_date(&s.enddate).map(date),
+                invono: non_empty(&s.invono),
+                psn_pay: Yuan(s.amounts.psn_part_amt.0),
+                cash_payamt: Yuan(s.amounts.psn_cash_pay.0),
+                year: setl_time.map(|at| at.format("%Y").to_string()),
             },
-            setldetail: s.details.iter().map(SetlDetail::from).collect(),
-        }
-    }
-}
-
-impl<'a> From<&'a FundDetail> for SetlDetail<'a> {
-    fn from(d: &'a FundDetail) -> Self {
-        Self {
-            fund_pay_type: &d.fund_pay_type,
-            fund_pay_type_name: &d.fund_pay_type_name,
-            inscp_scp_amt: Yuan(d.inscp_scp_amt_fen),
-            crt_payb_lmt_amt: d.crt_payb_lmt_amt_fen.map(Yuan),
-            fund_payamt: Yuan(d.fund_payamt_fen),
-            setl_proc_info: d.setl_proc_info.as_deref(),
+            setldetail: s
+                .detail
+                .iter()
+                .enumerate()
+                .map(|(idx, payment)| SetlDetail {
+                    fund_pay_type: &payment.fund_pay_type,
+                    fund_pay_type_name: fund_pay_type_name(&payment.fund_pay_type),
+                    inscp_scp_amt: Yuan(s.amounts.inscp_scp_amt.0),
+                    crt_payb_lmt_amt: None,
+                    fund_payamt: Yuan(payment.fund_payamt_fen),
+                    // The trace explains the whole split; it is sent once, on the first bucket.
+                    setl_proc_info: if idx == 0 { trace } else { None },
+                })
+                .collect(),
         }
     }
 }
@@ -529,20 +586,20 @@ struct CumulativeOut<'a> {
 #[derive(Serialize)]
 struct CumulativeRow<'a> {
     insutype: &'a str,
-    year: &'a str,
+    year: String,
     cum_ym: &'a str,
     cum_type_code: &'a str,
     cum: Yuan,
 }
 
-impl<'a> From<&'a CumulativeEntry> for CumulativeRow<'a> {
-    fn from(entry: &'a CumulativeEntry) -> Self {
+impl<'a> From<&'a yibao_store::CumulativeRow> for CumulativeRow<'a> {
+    fn from(row: &'a yibao_store::CumulativeRow) -> Self {
         Self {
-            insutype: &entry.insutype,
-            year: &entry.year,
-            cum_ym: &entry.cum_ym,
-            cum_type_code: &entry.cum_type_code,
-            cum: Yuan(entry.cum_e2),
+            insutype: &row.insutype,
+            year: row.year.to_string(),
+            cum_ym: &row.cum_ym,
+            cum_type_code: &row.cum_type_code,
+            cum: Yuan(row.cum),
         }
     }
 }
@@ -550,4 +607,19 @@ impl<'a> From<&'a CumulativeEntry> for CumulativeRow<'a> {
 /// Formats fen as yuan text with two decimals (for messages).
 pub fn yuan_text(fen: i64) -> String {
     format_decimal(fen, 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_counts_whole_years() {
+        let at = NaiveDate::from_ymd_opt(2026, 3, 1)
+            .unwrap()
+            .and_time(NaiveTime::MIN);
+        assert_eq!(age_years(NaiveDate::from_ymd_opt(1986, 3, 1), at), 40);
+        assert_eq!(age_years(NaiveDate::from_ymd_opt(1986, 3, 2), at), 39);
+        assert_eq!(age_years(None, at), 0);
+    }
 }

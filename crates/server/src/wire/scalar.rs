@@ -297,6 +297,18 @@ impl Serialize for Prop {
     }
 }
 
+/// Millionths to ten-thousandths, rounded half away from zero (the interface's ratios have four
+/// decimals; the store keeps six).
+pub fn ppm_to_e4(ppm: i64) -> i64 {
+    let quotient = ppm / 100;
+    let remainder = ppm % 100;
+    if 2 * remainder.abs() >= 100 {
+        quotient + ppm.signum()
+    } else {
+        quotient
+    }
+}
+
 /// A decimal with a fixed number of places written as a JSON number (quantities, prices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fixed<const SCALE: u32>(pub i64);
@@ -317,6 +329,14 @@ fn write_raw_number<S: serde::Serializer>(text: &str, serializer: S) -> Result<S
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn ratios_round_half_away_from_zero() {
+        assert_eq!(ppm_to_e4(50_000), 500);
+        assert_eq!(ppm_to_e4(123_450), 1235);
+        assert_eq!(ppm_to_e4(123_449), 1234);
+        assert_eq!(ppm_to_e4(-123_450), -1235);
+    }
 
     #[derive(Debug, Deserialize, Default)]
     #[serde(default)]

@@ -146,7 +146,7 @@ fn person_of(cmd: &Command) -> &str {
         Command::UploadFees(c) => c.lines.first().map_or("", |l| l.psn_no.as_str()),
         Command::CancelFees(c) => &c.psn_no,
         Command::Settle(c) => &c.psn_no,
-        Command::ReverseSettlement(c) => &c.psn_no,
+        Command::ReverseSettlement(c) => &c.visit.psn_no,
         Command::Admit(c) => &c.psn_no,
         Command::Discharge(c) => &c.psn_no,
         Command::UpdateAdmission(c) => &c.psn_no,

@@ -98,23 +98,34 @@ pub(crate) async fn check_ledger(pool: &Pool) -> Result<LedgerReport, StoreError
          LIMIT 20",
     )
     .await?;
-    // Every reversal is the exact negation of its original, which is marked refunded.
+    // Every reversal is the exact negation of its original, which is marked refunded: every
+    // amount and accumulator negated, the ratio kept (`balc` is a balance, not an amount moved).
+    let negated = SetlAmounts::FIELDS
+        .iter()
+        .filter(|&&(name, _)| name != "balc")
+        .map(|&(name, unit)| {
+            let column = settlement_amount_column(name, unit);
+            match unit {
+                SetlUnit::Fen => format!("r.{column} <> -o.{column}"),
+                SetlUnit::Ppm => format!("r.{column} <> o.{column}"),
+            }
+        })
+        .chain(
+            SETTLEMENT_YTD_COLUMNS
+                .iter()
+                .map(|column| format!("r.{column} <> -o.{column}")),
+        )
+        .collect::<Vec<_>>()
+        .join(" OR ");
     problems(
         pool,
         &mut report,
         "reversal is not the exact negation of its original",
-        "SELECT r.setl_id FROM settlement r JOIN settlement o ON o.setl_id = r.orig_setl_id WHERE r.setl_sign = -1 AND ( \
-         o.setl_sign <> 1 OR o.refd_setl_flag <> 1 OR r.psn_no <> o.psn_no OR r.mdtrt_id <> o.mdtrt_id OR r.fixmedins_code <> o.fixmedins_code \
-         OR r.medfee_sumamt <> -o.medfee_sumamt OR r.fulamt_ownpay_amt <> -o.fulamt_ownpay_amt OR r.overlmt_selfpay <> -o.overlmt_selfpay \
-         OR r.preselfpay_amt <> -o.preselfpay_amt OR r.inscp_scp_amt <> -o.inscp_scp_amt OR r.act_pay_dedc <> -o.act_pay_dedc \
-         OR r.hifp_pay <> -o.hifp_pay OR r.cvlserv_pay <> -o.cvlserv_pay OR r.hifes_pay <> -o.hifes_pay OR r.hifmi_pay <> -o.hifmi_pay \
-         OR r.hifob_pay <> -o.hifob_pay OR r.maf_pay <> -o.maf_pay OR r.oth_pay <> -o.oth_pay OR r.fund_pay_sumamt <> -o.fund_pay_sumamt \
-         OR r.psn_part_amt <> -o.psn_part_amt OR r.acct_pay <> -o.acct_pay OR r.acct_mulaid_pay <> -o.acct_mulaid_pay \
-         OR r.psn_cash_pay <> -o.psn_cash_pay OR r.hosp_part_amt <> -o.hosp_part_amt \
-         OR r.ytd_inpatient_admissions <> -o.ytd_inpatient_admissions OR r.ytd_hifp_inpatient <> -o.ytd_hifp_inpatient \
-         OR r.ytd_hifp_outpatient <> -o.ytd_hifp_outpatient OR r.ytd_outpatient_deductible <> -o.ytd_outpatient_deductible \
-         OR r.ytd_hifob <> -o.ytd_hifob OR r.ytd_hifmi_base <> -o.ytd_hifmi_base OR r.ytd_hifmi <> -o.ytd_hifmi \
-         OR r.ytd_maf <> -o.ytd_maf OR r.ytd_maf_deductible <> -o.ytd_maf_deductible) LIMIT 20",
+        &format!(
+            "SELECT r.setl_id FROM settlement r JOIN settlement o ON o.setl_id = r.orig_setl_id WHERE r.setl_sign = -1 AND ( \
+             o.setl_sign <> 1 OR o.refd_setl_flag <> 1 OR r.psn_no <> o.psn_no OR r.mdtrt_id <> o.mdtrt_id OR r.fixmedins_code <> o.fixmedins_code \
+             OR {negated}) LIMIT 20"
+        ),
     )
     .await?;
     problems(

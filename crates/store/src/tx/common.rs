@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use sqlx::Row;
+use yibao_core_types::Fen;
+use yibao_settlement::{SetlAmounts, SetlSign, SetlUnit};
 
 use crate::cmd::*;
 use crate::engine::{self, Computed, LineFacts, SettleInput, StoredLine, Ytd};

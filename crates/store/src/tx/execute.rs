@@ -162,7 +162,7 @@ async fn run(tx: &mut Tx<'_>, ctx: &Ctx<'_>, cmd: &Command) -> Result<Done, Stor
         Command::SignOut(c) => sign_out(tx, ctx, c).await,
         Command::RegisterOutpatient(c) => register_outpatient(tx, ctx, c).await,
         Command::CancelRegistration(c) => {
-            cancel_visit(tx, ctx, c, "otp").await?;
+            cancel_visit(tx, ctx, c, VisitKind::Outpatient).await?;
             Ok((Outcome::Done, "none", String::new()))
         }
         Command::UploadVisitInfo(c) => upload_visit_info(tx, ctx, c).await,
@@ -170,14 +170,14 @@ async fn run(tx: &mut Tx<'_>, ctx: &Ctx<'_>, cmd: &Command) -> Result<Done, Stor
         Command::CancelFees(c) => cancel_fees(tx, ctx, c).await,
         Command::Settle(c) => settle(tx, ctx, c).await,
         Command::ReverseSettlement(c) => {
-            lock_person(tx, &c.psn_no).await?;
+            lock_person(tx, &c.visit.psn_no).await?;
             let view = reverse(
                 tx,
                 ctx,
-                &c.psn_no,
-                &c.mdtrt_id,
+                &c.visit.psn_no,
+                &c.visit.mdtrt_id,
                 &c.setl_id,
-                Some(kind_of_infno(&ctx.env.infno)?),
+                Some(c.kind),
             )
             .await?;
             let setl_id = view.setl_id.clone();
@@ -187,24 +187,12 @@ async fn run(tx: &mut Tx<'_>, ctx: &Ctx<'_>, cmd: &Command) -> Result<Done, Stor
         Command::Discharge(c) => discharge(tx, ctx, c).await,
         Command::UpdateAdmission(c) => update_admission(tx, ctx, c).await,
         Command::CancelAdmission(c) => {
-            cancel_visit(tx, ctx, c, "ipt").await?;
+            cancel_visit(tx, ctx, c, VisitKind::Inpatient).await?;
             Ok((Outcome::Done, "none", String::new()))
         }
         Command::UndoDischarge(c) => undo_discharge(tx, ctx, c).await,
         Command::Revoke(c) => revoke(tx, ctx, c).await,
         Command::UploadSetlList(c) => setl_list_upload(tx, ctx, c).await,
-    }
-}
-
-/// `otp` for outpatient/pharmacy transactions (22xx), `ipt` for inpatient ones (23xx/24xx).
-fn kind_of_infno(infno: &str) -> Result<&'static str, StoreError> {
-    match infno.get(..2) {
-        Some("22") => Ok("otp"),
-        Some("23") | Some("24") => Ok("ipt"),
-        _ => Err(StoreError::bad(
-            "infno",
-            format!("{infno} does not name an outpatient or inpatient transaction"),
-        )),
     }
 }
 
@@ -292,8 +280,8 @@ struct VisitRow {
     fixmedins_code: String,
     psn_no: String,
     insutype: String,
-    kind: String,
-    status: String,
+    kind: VisitKind,
+    status: VisitStatus,
     med_type: String,
     begntime: String,
     endtime: String,
@@ -324,8 +312,8 @@ fn visit_from_row(
         fixmedins_code: r.try_get("fixmedins_code")?,
         psn_no: r.try_get("psn_no")?,
         insutype: r.try_get("insutype")?,
-        kind: r.try_get("kind")?,
-        status: r.try_get("status")?,
+        kind: VisitKind::parse_stored(&r.try_get::<String, _>("kind")?)?,
+        status: VisitStatus::parse_stored(&r.try_get::<String, _>("status")?)?,
         med_type: r.try_get("med_type")?,
         begntime: r.try_get("begntime")?,
         endtime: r.try_get("endtime")?,
@@ -426,26 +414,21 @@ async fn person_and_visit(
     Ok((person, v))
 }
 
-fn expect_kind(v: &VisitRow, kind: &str) -> Result<(), StoreError> {
+fn expect_kind(v: &VisitRow, kind: VisitKind) -> Result<(), StoreError> {
     if v.kind != kind {
-        let what = if v.kind == "otp" {
-            "an outpatient visit"
-        } else {
-            "an inpatient stay"
-        };
         return Err(StoreError::refused(
             "mdtrt_id",
-            format!("{} is {what}", v.mdtrt_id),
+            format!("{} is {}", v.mdtrt_id, v.kind.described()),
         ));
     }
     Ok(())
 }
 
-fn expect_status(v: &VisitRow, allowed: &[&str]) -> Result<(), StoreError> {
-    if !allowed.contains(&v.status.as_str()) {
+fn expect_status(v: &VisitRow, allowed: &[VisitStatus]) -> Result<(), StoreError> {
+    if !allowed.contains(&v.status) {
         return Err(StoreError::refused(
             "mdtrt_id",
-            format!("{} is {}", v.mdtrt_id, v.status),
+            format!("{} is {}", v.mdtrt_id, v.status.code()),
         ));
     }
     Ok(())

@@ -3,7 +3,7 @@
 // Compiled once per backend; see lib.rs.
 
 async fn upload_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &UploadFees) -> Result<Done, StoreError> {
-    let kind = kind_of_infno(&ctx.env.infno)?;
+    let kind = c.kind;
     let Some(first) = c.lines.first() else {
         return Err(StoreError::bad("feedetail", "is empty"));
     };
@@ -97,7 +97,7 @@ async fn upload_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &UploadFees) -> Result<D
     }
     let (_, v) = lock_visit(tx, ctx, &first.psn_no, &first.mdtrt_id).await?;
     expect_kind(&v, kind)?;
-    expect_status(&v, &["open", "discharged"])?;
+    expect_status(&v, &[VisitStatus::Open, VisitStatus::Discharged])?;
     // Priced by the catalogue in force on each fee's day and the place of care's 乙类 shares
     // for the visit's scheme.
     for (i, (l, &amount)) in c.lines.iter().zip(&amounts).enumerate() {
@@ -223,13 +223,17 @@ const FEE_LINE_COLUMNS: &[&str] = &[
 ];
 
 async fn cancel_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &CancelFees) -> Result<Done, StoreError> {
-    let kind = kind_of_infno(&ctx.env.infno)?;
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
-    expect_kind(&v, kind)?;
-    let n = delete_fee_lines(tx, &c.mdtrt_id, &c.chrg_bchno, &c.feedetl_sns, None).await?;
+    expect_kind(&v, c.kind)?;
+    let (chrg_bchno, feedetl_sns) = match &c.selection {
+        FeeSelection::All => (ALL_UNSETTLED, Vec::new()),
+        FeeSelection::Batch(batch) => (batch.as_str(), Vec::new()),
+        FeeSelection::Line(feedetl_sn) => ("", vec![feedetl_sn.clone()]),
+    };
+    let n = delete_fee_lines(tx, &c.mdtrt_id, chrg_bchno, &feedetl_sns, None).await?;
     if n == 0 {
         return Err(StoreError::not_found(
-            if c.feedetl_sns.is_empty() {
+            if feedetl_sns.is_empty() {
                 "chrg_bchno"
             } else {
                 "feedetl_sn"
@@ -239,6 +243,9 @@ async fn cancel_fees(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &CancelFees) -> Result<D
     }
     Ok((Outcome::Done, "none", String::new()))
 }
+
+/// The batch number that names every unsettled line of a visit (2205 `chrg_bchno`).
+const ALL_UNSETTLED: &str = "0000";
 
 /// Deletes unsettled lines of a visit (by batch, by serial numbers or by upload message) and
 /// returns how many; a named line that is settled refuses the whole deletion.
@@ -304,11 +311,11 @@ async fn cancel_visit(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
     c: &VisitRef,
-    kind: &str,
+    kind: VisitKind,
 ) -> Result<(), StoreError> {
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
     expect_kind(&v, kind)?;
-    expect_status(&v, &["open"])?;
+    expect_status(&v, &[VisitStatus::Open])?;
     let settled: i64 =
         sqlx::query("SELECT COUNT(*) FROM fee_line WHERE mdtrt_id = $1 AND setl_id IS NOT NULL")
             .bind(&c.mdtrt_id)
@@ -324,7 +331,7 @@ async fn cancel_visit(
             ),
         ));
     }
-    if kind == "ipt" && v.n_fee_lines > 0 {
+    if kind == VisitKind::Inpatient && v.n_fee_lines > 0 {
         return Err(StoreError::refused(
             "mdtrt_id",
             format!(

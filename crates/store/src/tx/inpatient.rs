@@ -54,7 +54,7 @@ async fn admit(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Admit) -> Result<Done, StoreE
         &mdtrt_id,
         &c.psn_no,
         &c.insutype,
-        "ipt",
+        VisitKind::Inpatient,
         &c.med_type,
         &c.ipt_no,
         c.begntime,
@@ -70,7 +70,7 @@ async fn admit(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Admit) -> Result<Done, StoreE
         (false, c.transfer_in),
     )
     .await?;
-    save_diagnoses(tx, &mdtrt_id, &c.diagnoses).await?;
+    save_diagnoses(tx, &mdtrt_id, &c.diagnoses, c.begntime).await?;
     Ok((
         Outcome::VisitOpened {
             mdtrt_id: mdtrt_id.clone(),
@@ -86,11 +86,11 @@ async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done
     check_diagnoses(&c.diagnoses)?;
     check_id_opt("dscg_way", &c.dscg_way)?;
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
-    expect_kind(&v, "ipt")?;
+    expect_kind(&v, VisitKind::Inpatient)?;
     // A stay settled before its discharge (2304 → 2402) is still in hospital until this 2402.
-    let settled_in_hospital = v.status == "settled" && v.endtime.is_empty();
+    let settled_in_hospital = v.status == VisitStatus::Settled && v.endtime.is_empty();
     if !settled_in_hospital {
-        expect_status(&v, &["open"])?;
+        expect_status(&v, &[VisitStatus::Open])?;
     }
     if ts(c.endtime) < v.begntime {
         return Err(StoreError::bad(
@@ -102,14 +102,17 @@ async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done
         .bind(ts(c.endtime))
         .bind(&c.dscg_way)
         .bind(&c.mdtrt_id)
-        .bind(if settled_in_hospital {
-            "settled"
-        } else {
-            "discharged"
-        })
+        .bind(
+            if settled_in_hospital {
+                VisitStatus::Settled
+            } else {
+                VisitStatus::Discharged
+            }
+            .code(),
+        )
         .execute(&mut **tx)
         .await?;
-    save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses).await?;
+    save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses, c.endtime).await?;
     Ok((Outcome::Done, "none", String::new()))
 }
 
@@ -129,8 +132,8 @@ async fn update_admission(
     check_text("dscg_maindiag_name", &c.dscg_maindiag_name)?;
     check_text("main_cond_dscr", &c.main_cond_dscr)?;
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
-    expect_kind(&v, "ipt")?;
-    expect_status(&v, &["open"])?;
+    expect_kind(&v, VisitKind::Inpatient)?;
+    expect_status(&v, &[VisitStatus::Open])?;
     sqlx::query(
         "UPDATE visit SET begntime = CASE WHEN $1 = '' THEN begntime ELSE $1 END, \
          med_type = CASE WHEN $2 = '' THEN med_type ELSE $2 END, \
@@ -138,7 +141,7 @@ async fn update_admission(
          dise_name = CASE WHEN $4 = '' THEN dise_name ELSE $4 END, \
          main_cond_dscr = CASE WHEN $5 = '' THEN main_cond_dscr ELSE $5 END WHERE mdtrt_id = $6",
     )
-    .bind(c.begntime.map(ts).unwrap_or_default())
+    .bind(ts(c.begntime))
     .bind(&c.med_type)
     .bind(&c.dscg_maindiag_code)
     .bind(&c.dscg_maindiag_name)
@@ -146,14 +149,14 @@ async fn update_admission(
     .bind(&c.mdtrt_id)
     .execute(&mut **tx)
     .await?;
-    save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses).await?;
+    save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses, c.begntime).await?;
     Ok((Outcome::Done, "none", String::new()))
 }
 
 async fn undo_discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &VisitRef) -> Result<Done, StoreError> {
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
-    expect_kind(&v, "ipt")?;
-    expect_status(&v, &["discharged"])?;
+    expect_kind(&v, VisitKind::Inpatient)?;
+    expect_status(&v, &[VisitStatus::Discharged])?;
     sqlx::query(
         "UPDATE visit SET status = 'open', endtime = '', dscg_way = '' WHERE mdtrt_id = $1",
     )

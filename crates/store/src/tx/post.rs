@@ -371,10 +371,10 @@ async fn ensure_accounts(
     Ok(())
 }
 
-fn clr_type(kind: &str, med_type: &str) -> &'static str {
+fn clr_type(kind: VisitKind, med_type: &str) -> &'static str {
     if med_type == "41" {
         "41"
-    } else if kind == "ipt" {
+    } else if kind == VisitKind::Inpatient {
         "21"
     } else {
         "11"

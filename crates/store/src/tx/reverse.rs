@@ -1,19 +1,34 @@
 // Stored settlements, reversals (2208/2305) and revocations (2601).
 // Compiled once per backend; see lib.rs.
 
+/// The columns a stored settlement is read with besides its amounts and accumulator delta
+/// ([`settlement_view_sql`]).
 const VIEW_COLUMNS: &str = "s.setl_id, s.orig_setl_id, s.refd_setl_flag, s.mdtrt_id, s.psn_no, p.psn_name, p.certno, p.gend, p.naty, p.brdy, \
     s.insutype, s.psn_type, s.setl_time, v.mdtrt_cert_type, s.med_type, s.clr_type, s.insuplc_admdvs, s.mdtrtarea_admvs, s.fixmedins_code, \
-    i.fixmedins_name, i.hosp_lv, s.hi_setl_lv, s.medins_setl_id, s.invono, v.dise_codg, v.begntime, v.endtime, s.medfee_sumamt, \
-    s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, s.inscp_scp_amt, s.act_pay_dedc, s.hifp_pay, s.pool_prop_selfpay_ppm, \
-    s.cvlserv_pay, s.hifes_pay, s.hifmi_pay, s.hifob_pay, s.maf_pay, s.oth_pay, s.fund_pay_sumamt, s.psn_part_amt, s.acct_pay, \
-    s.acct_mulaid_pay, s.psn_cash_pay, s.hosp_part_amt, s.balc, s.setl_proc_info, s.setl_date, s.setl_sign, s.year, s.acct_used_flag, \
-    s.chrg_bchno, s.ytd_inpatient_admissions, s.ytd_hifp_inpatient, s.ytd_hifp_outpatient, s.ytd_outpatient_deductible, s.ytd_hifob, \
-    s.ytd_hifmi_base, s.ytd_hifmi, s.ytd_maf, s.ytd_maf_deductible";
+    i.fixmedins_name, i.hosp_lv, s.hi_setl_lv, s.medins_setl_id, s.invono, v.dise_codg, v.begntime, v.endtime, \
+    s.setl_proc_info, s.setl_date, s.setl_sign, s.year, s.acct_used_flag, s.chrg_bchno";
+
+/// `SELECT` of one stored settlement by `setl_id` with its person, visit and institution: the
+/// [`VIEW_COLUMNS`], the amounts and the accumulator delta.
+fn settlement_view_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let amounts: Vec<String> = settlement_amount_columns()
+            .chain(SETTLEMENT_YTD_COLUMNS.iter().map(|c| (*c).to_owned()))
+            .map(|c| format!("s.{c}"))
+            .collect();
+        format!(
+            "SELECT {VIEW_COLUMNS}, {} FROM settlement s JOIN person p ON p.psn_no = s.psn_no JOIN visit v ON v.mdtrt_id = s.mdtrt_id \
+             JOIN institution i ON i.fixmedins_code = s.fixmedins_code WHERE s.setl_id = $1",
+            amounts.join(", ")
+        )
+    })
+}
 
 /// A stored settlement read back, every column by its name in `VIEW_COLUMNS`.
 struct StoredSettlement {
     view: SettlementView,
-    sign: i64,
+    sign: SetlSign,
     year: i64,
     acct_used_flag: String,
     chrg_bchno: String,
@@ -24,11 +39,7 @@ async fn load_settlement(
     conn: &mut <Db as sqlx::Database>::Connection,
     setl_id: &str,
 ) -> Result<Option<StoredSettlement>, StoreError> {
-    let sql = format!(
-        "SELECT {VIEW_COLUMNS} FROM settlement s JOIN person p ON p.psn_no = s.psn_no JOIN visit v ON v.mdtrt_id = s.mdtrt_id \
-         JOIN institution i ON i.fixmedins_code = s.fixmedins_code WHERE s.setl_id = $1"
-    );
-    let Some(r) = sqlx::query(&sql)
+    let Some(r) = sqlx::query(settlement_view_sql())
         .bind(setl_id)
         .fetch_optional(&mut *conn)
         .await?
@@ -76,27 +87,7 @@ async fn load_settlement(
         } else {
             stored_day(&endtime)?.to_string()
         },
-        medfee_sumamt: r.try_get("medfee_sumamt")?,
-        fulamt_ownpay_amt: r.try_get("fulamt_ownpay_amt")?,
-        overlmt_selfpay: r.try_get("overlmt_selfpay")?,
-        preselfpay_amt: r.try_get("preselfpay_amt")?,
-        inscp_scp_amt: r.try_get("inscp_scp_amt")?,
-        act_pay_dedc: r.try_get("act_pay_dedc")?,
-        hifp_pay: r.try_get("hifp_pay")?,
-        pool_prop_selfpay_ppm: r.try_get("pool_prop_selfpay_ppm")?,
-        cvlserv_pay: r.try_get("cvlserv_pay")?,
-        hifes_pay: r.try_get("hifes_pay")?,
-        hifmi_pay: r.try_get("hifmi_pay")?,
-        hifob_pay: r.try_get("hifob_pay")?,
-        maf_pay: r.try_get("maf_pay")?,
-        oth_pay: r.try_get("oth_pay")?,
-        fund_pay_sumamt: r.try_get("fund_pay_sumamt")?,
-        psn_part_amt: r.try_get("psn_part_amt")?,
-        acct_pay: r.try_get("acct_pay")?,
-        acct_mulaid_pay: r.try_get("acct_mulaid_pay")?,
-        psn_cash_pay: r.try_get("psn_cash_pay")?,
-        hosp_part_amt: r.try_get("hosp_part_amt")?,
-        balc: r.try_get("balc")?,
+        amounts: settlement_amounts_from_row(&r)?,
         detail: Vec::new(),
         setl_proc_info: r.try_get("setl_proc_info")?,
     };
@@ -110,7 +101,15 @@ async fn load_settlement(
     }
     Ok(Some(StoredSettlement {
         view,
-        sign: r.try_get("setl_sign")?,
+        sign: match r.try_get::<i64, _>("setl_sign")? {
+            1 => SetlSign::Settlement,
+            -1 => SetlSign::Reversal,
+            other => {
+                return Err(StoreError::Invariant(format!(
+                    "settlement {setl_id} has setl_sign {other}, not 1 or -1"
+                )))
+            }
+        },
         year: r.try_get("year")?,
         acct_used_flag: r.try_get("acct_used_flag")?,
         chrg_bchno: r.try_get("chrg_bchno")?,
@@ -143,8 +142,9 @@ where
 }
 
 /// `setldetail[]` from a settlement's transfers: funds by code, both personal-account kinds
-/// under `310200`; signed by `sign`.
-fn detail_from_transfers(transfers: &[Transfer], sign: i64) -> Vec<FundPayment> {
+/// under `310200`; negated for a reversal.
+fn detail_from_transfers(transfers: &[Transfer], sign: SetlSign) -> Vec<FundPayment> {
+    let sign = sign.factor();
     let mut by_code: Vec<FundPayment> = Vec::new();
     for (_, _, amount, kind) in transfers {
         let code = match kind.as_str() {
@@ -170,29 +170,7 @@ fn negate(v: &SettlementView, setl_id: String, msgid: &str, now: NaiveDateTime) 
     r.refd_setl_flag = false;
     r.setl_time = now;
     r.medins_setl_id = msgid.to_string();
-    for x in [
-        &mut r.medfee_sumamt,
-        &mut r.fulamt_ownpay_amt,
-        &mut r.overlmt_selfpay,
-        &mut r.preselfpay_amt,
-        &mut r.inscp_scp_amt,
-        &mut r.act_pay_dedc,
-        &mut r.hifp_pay,
-        &mut r.cvlserv_pay,
-        &mut r.hifes_pay,
-        &mut r.hifmi_pay,
-        &mut r.hifob_pay,
-        &mut r.maf_pay,
-        &mut r.oth_pay,
-        &mut r.fund_pay_sumamt,
-        &mut r.psn_part_amt,
-        &mut r.acct_pay,
-        &mut r.acct_mulaid_pay,
-        &mut r.psn_cash_pay,
-        &mut r.hosp_part_amt,
-    ] {
-        *x = -*x;
-    }
+    r.amounts = v.amounts.negated();
     r
 }
 
@@ -219,7 +197,7 @@ async fn reverse(
     psn_no: &str,
     mdtrt_id: &str,
     setl_id: &str,
-    kind: Option<&str>,
+    kind: Option<VisitKind>,
 ) -> Result<SettlementView, StoreError> {
     check_id("setl_id", setl_id)?;
     let orig = load_settlement(tx, setl_id)
@@ -243,7 +221,7 @@ async fn reverse(
             format!("settlement {setl_id} is of visit {}", orig.view.mdtrt_id),
         ));
     }
-    if orig.sign != 1 {
+    if orig.sign != SetlSign::Settlement {
         return Err(StoreError::refused(
             "setl_id",
             format!("{setl_id} is itself a reversal"),
@@ -262,8 +240,7 @@ async fn reverse(
     let new_id = ctx.ids.next('S');
     let mut rev = negate(&orig.view, new_id.clone(), &ctx.env.msgid, ctx.env.now);
     let transfers = load_transfers(&mut **tx, setl_id).await?;
-    rev.detail = detail_from_transfers(&transfers, -1);
-    rev.balc = orig.view.balc; // replaced below once the account is credited back
+    rev.detail = detail_from_transfers(&transfers, SetlSign::Reversal);
     let ytd = negate_ytd(&orig.ytd);
     let updated = sqlx::query(
         "UPDATE settlement SET refd_setl_flag = 1 WHERE setl_id = $1 AND refd_setl_flag = 0",
@@ -291,7 +268,10 @@ async fn reverse(
         .filter(|(d, _, _, _)| *d == own_account)
         .map(|(_, _, a, _)| *a)
         .sum();
-    rev.balc = own_before + own_back;
+    rev.amounts.balc = Fen(own_before + own_back);
+    rev.amounts
+        .check_identities(SetlSign::Reversal)
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
     insert_settlement(
         tx,
         &rev,
@@ -299,7 +279,7 @@ async fn reverse(
         orig.year,
         &orig.chrg_bchno,
         &orig.acct_used_flag,
-        -1,
+        SetlSign::Reversal,
         &ytd,
     )
     .await?;
@@ -309,13 +289,13 @@ async fn reverse(
         .bind(setl_id)
         .execute(&mut **tx)
         .await?;
-    let status = if v.kind == "ipt" && !v.endtime.is_empty() {
-        "discharged"
+    let status = if v.kind == VisitKind::Inpatient && !v.endtime.is_empty() {
+        VisitStatus::Discharged
     } else {
-        "open"
+        VisitStatus::Open
     };
     sqlx::query("UPDATE visit SET status = $1 WHERE mdtrt_id = $2 AND status IN ('settled', 'open', 'discharged')")
-        .bind(status)
+        .bind(status.code())
         .bind(&orig.view.mdtrt_id)
         .execute(&mut **tx)
         .await?;
@@ -402,15 +382,16 @@ async fn revoke(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Revoke) -> Result<Done, Stor
         }
         "visit" => {
             let v = load_visit(tx, ctx, &effect_ref, &c.psn_no).await?;
-            let kind = v.kind.clone();
+            let kind = v.kind;
             cancel_visit(
                 tx,
                 ctx,
                 &VisitRef {
                     psn_no: c.psn_no.clone(),
                     mdtrt_id: effect_ref.clone(),
+                    ipt_otp_no: None,
                 },
-                &kind,
+                kind,
             )
             .await?;
             RevokeResult::VisitCancelled {

@@ -3,13 +3,7 @@
 // Compiled once per backend; see lib.rs.
 
 async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, StoreError> {
-    let kind = kind_of_infno(&ctx.env.infno)?;
-    if !["0", "1", "2"].contains(&c.acct_used_flag.as_str()) {
-        return Err(StoreError::bad(
-            "acct_used_flag",
-            format!("{:?} is not 0, 1 or 2", c.acct_used_flag),
-        ));
-    }
+    let kind = c.kind;
     if c.medfee_sumamt_fen < 0 {
         return Err(StoreError::bad("medfee_sumamt", "is negative"));
     }
@@ -21,7 +15,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     // An inpatient stay settles either after its discharge (2402 → 2304) or at the end of the
     // stay before the discharge is recorded (2304 → 2402, the order many hospitals use); either
     // way the settlement closes the visit's bill, and 2402 may still follow it.
-    expect_status(&v, &["open", "discharged"])?;
+    expect_status(&v, &[VisitStatus::Open, VisitStatus::Discharged])?;
     if c.insutype != v.insutype {
         return Err(StoreError::bad(
             "insutype",
@@ -48,7 +42,8 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     let candidate_years = [i64::from(today.year()), i64::from(today.year()) - 1];
 
     // The lines this settlement covers.
-    let by_batch = kind == "otp" && !c.chrg_bchno.is_empty() && c.chrg_bchno != "0000";
+    let by_batch =
+        kind == VisitKind::Outpatient && !c.chrg_bchno.is_empty() && c.chrg_bchno != ALL_UNSETTLED;
     let sql = format!(
         "SELECT feedetl_sn, med_list_codg, pric_micro, cnt_e4, amount_fen, hosp_appr_flag, in_catalogue, chrgitm_lv, \
          med_chrgitm_type, selfpay_prop_ppm, pric_uplmt_micro, lmt_used_flag, fulamt_ownpay_fen, overlmt_selfpay_fen, \
@@ -156,7 +151,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     let own_balance = account_balance_tx(tx, &own_account, !c.pre).await?;
     // Family accounts in binding order, locked in account-code order (a fixed lock order).
     let mut family: Vec<(String, i64)> = Vec::new();
-    if c.acct_used_flag == "2" {
+    if c.acct_used_flag == AcctUsedFlag::OwnThenFamily {
         let bound = sqlx::query(
             "SELECT family_psn_no FROM family_binding WHERE psn_no = $1 AND begndate <= $2 AND (enddate = '' OR enddate >= $2) ORDER BY bind_order",
         )
@@ -204,23 +199,24 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         referral: v.referral,
         transfer_in: v.transfer_in,
         dise_codg: &v.dise_codg,
-        acct_used_flag: &c.acct_used_flag,
+        acct_used_flag: c.acct_used_flag,
         psn_no: &c.psn_no,
         lines: &lines,
     };
     let computed: Computed = ctx.engine.settle(policy, &input)?;
-    let a = &computed.amounts;
-    a.check(1).map_err(StoreError::Invariant)?;
-    if a.medfee_sumamt != total {
+    let own_before = Fen(own_balance.unwrap_or(0));
+    let a = computed.amounts;
+    a.check_identities(SetlSign::Settlement)
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
+    if a.medfee_sumamt.0 != total {
         return Err(StoreError::Invariant(format!(
             "engine total {} differs from the lines' {total}",
-            a.medfee_sumamt
+            a.medfee_sumamt.0
         )));
     }
     let mulaid_total: i64 = computed.mulaid_draws.iter().map(|(_, f)| *f).sum();
-    if mulaid_total != a.acct_mulaid_pay
-        || a.acct_pay - a.acct_mulaid_pay > own_balance.unwrap_or(0)
-    {
+    let own_part = a.acct_pay - a.acct_mulaid_pay;
+    if mulaid_total != a.acct_mulaid_pay.0 || own_part > own_before {
         return Err(StoreError::Invariant(
             "personal account draws disagree with acct_pay".into(),
         ));
@@ -238,13 +234,18 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         }
     }
     let fund_total: i64 = computed.detail.iter().map(|(_, f)| *f).sum();
-    if fund_total != a.fund_pay_sumamt {
+    if fund_total != a.fund_pay_sumamt.0 {
         return Err(StoreError::Invariant(format!(
             "setldetail funds {fund_total} ≠ fund_pay_sumamt {}",
-            a.fund_pay_sumamt
+            a.fund_pay_sumamt.0
         )));
     }
-    let balc = own_balance.unwrap_or(0) - (a.acct_pay - a.acct_mulaid_pay);
+    if a.balc != own_before - own_part {
+        return Err(StoreError::Invariant(format!(
+            "balc {} ≠ the own balance {own_before} less its draw {own_part}",
+            a.balc
+        )));
+    }
     let setl_id = if c.pre {
         String::new()
     } else {
@@ -259,10 +260,10 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             fund_payamt_fen: *f,
         })
         .collect();
-    if a.acct_pay != 0 {
+    if !a.acct_pay.is_zero() {
         detail.push(FundPayment {
             fund_pay_type: ledger::PERSONAL_ACCOUNT_FUND.into(),
-            fund_payamt_fen: a.acct_pay,
+            fund_payamt_fen: a.acct_pay.0,
         });
     }
     let view = SettlementView {
@@ -300,27 +301,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         } else {
             stored_day(&v.endtime)?.to_string()
         },
-        medfee_sumamt: a.medfee_sumamt,
-        fulamt_ownpay_amt: a.fulamt_ownpay_amt,
-        overlmt_selfpay: a.overlmt_selfpay,
-        preselfpay_amt: a.preselfpay_amt,
-        inscp_scp_amt: a.inscp_scp_amt,
-        act_pay_dedc: a.act_pay_dedc,
-        hifp_pay: a.hifp_pay,
-        pool_prop_selfpay_ppm: a.pool_prop_selfpay_ppm,
-        cvlserv_pay: a.cvlserv_pay,
-        hifes_pay: a.hifes_pay,
-        hifmi_pay: a.hifmi_pay,
-        hifob_pay: a.hifob_pay,
-        maf_pay: a.maf_pay,
-        oth_pay: a.oth_pay,
-        fund_pay_sumamt: a.fund_pay_sumamt,
-        psn_part_amt: a.psn_part_amt,
-        acct_pay: a.acct_pay,
-        acct_mulaid_pay: a.acct_mulaid_pay,
-        psn_cash_pay: a.psn_cash_pay,
-        hosp_part_amt: a.hosp_part_amt,
-        balc,
+        amounts: a,
         detail,
         setl_proc_info: computed.trace.clone(),
     };
@@ -335,8 +316,8 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         &ctx.env.infno,
         year,
         &c.chrg_bchno,
-        &c.acct_used_flag,
-        1,
+        c.acct_used_flag.code(),
+        SetlSign::Settlement,
         &computed.ytd_delta,
     )
     .await?;
@@ -367,12 +348,11 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             transfers.push((acct, inst_account.clone(), *fen, fund.clone()));
         }
     }
-    let own_part = a.acct_pay - a.acct_mulaid_pay;
-    if own_part > 0 {
+    if own_part.0 > 0 {
         transfers.push((
             own_account.clone(),
             inst_account.clone(),
-            own_part,
+            own_part.0,
             ledger::KIND_ACCT.into(),
         ));
     }
@@ -386,24 +366,107 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             ));
         }
     }
-    if a.psn_cash_pay > 0 {
+    if a.psn_cash_pay.0 > 0 {
         transfers.push((
             ledger::CASH_ACCOUNT.into(),
             inst_account.clone(),
-            a.psn_cash_pay,
+            a.psn_cash_pay.0,
             ledger::KIND_CASH.into(),
         ));
     }
     ensure_accounts(tx, &new_accounts).await?;
     post_transfers(tx, &setl_id, &c.psn_no, &transfers).await?;
     apply_ytd(tx, &c.psn_no, year, &computed.ytd_delta).await?;
-    if !(kind == "ipt" && c.mid_setl_flag) {
+    if !(kind == VisitKind::Inpatient && c.mid_setl_flag) {
         sqlx::query("UPDATE visit SET status = 'settled' WHERE mdtrt_id = $1")
             .bind(&c.mdtrt_id)
             .execute(&mut **tx)
             .await?;
     }
     Ok((Outcome::Settled(Box::new(view)), "settlement", setl_id))
+}
+
+/// The settlement columns written and read by name: the record's own, then the `setlinfo`
+/// amounts ([`settlement_amount_columns`]), then the accumulator delta.
+const SETTLEMENT_HEAD_COLUMNS: &[&str] = &[
+    "setl_id",
+    "setl_sign",
+    "orig_setl_id",
+    "refd_setl_flag",
+    "mdtrt_id",
+    "psn_no",
+    "fixmedins_code",
+    "medins_setl_id",
+    "infno",
+    "setl_time",
+    "setl_date",
+    "year",
+    "insutype",
+    "psn_type",
+    "med_type",
+    "clr_type",
+    "insuplc_admdvs",
+    "mdtrtarea_admvs",
+    "hi_setl_lv",
+    "acct_used_flag",
+    "chrg_bchno",
+    "invono",
+    "setl_proc_info",
+];
+
+/// The accumulator delta a settlement row keeps, in [`Ytd`]'s order.
+const SETTLEMENT_YTD_COLUMNS: &[&str] = &[
+    "ytd_inpatient_admissions",
+    "ytd_hifp_inpatient",
+    "ytd_hifp_outpatient",
+    "ytd_outpatient_deductible",
+    "ytd_hifob",
+    "ytd_hifmi_base",
+    "ytd_hifmi",
+    "ytd_maf",
+    "ytd_maf_deductible",
+];
+
+/// The column of one `setlinfo` value: its national name, with `_ppm` for the ratio.
+fn settlement_amount_column(name: &str, unit: SetlUnit) -> String {
+    match unit {
+        SetlUnit::Fen => name.to_owned(),
+        SetlUnit::Ppm => format!("{name}_ppm"),
+    }
+}
+
+/// The columns of the `setlinfo` amounts, in interface order.
+fn settlement_amount_columns() -> impl Iterator<Item = String> {
+    SetlAmounts::FIELDS
+        .iter()
+        .map(|&(name, unit)| settlement_amount_column(name, unit))
+}
+
+/// The amounts of a settlement row, each read by its column's name.
+fn settlement_amounts_from_row(r: &<Db as sqlx::Database>::Row) -> Result<SetlAmounts, StoreError> {
+    SetlAmounts::try_from_fn(|name, unit| {
+        Ok(r.try_get::<i64, _>(settlement_amount_column(name, unit).as_str())?)
+    })
+}
+
+/// `INSERT INTO settlement …` with every column of [`SETTLEMENT_HEAD_COLUMNS`], the amounts and
+/// [`SETTLEMENT_YTD_COLUMNS`], in that order.
+fn insert_settlement_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let columns: Vec<String> = SETTLEMENT_HEAD_COLUMNS
+            .iter()
+            .map(|c| (*c).to_owned())
+            .chain(settlement_amount_columns())
+            .chain(SETTLEMENT_YTD_COLUMNS.iter().map(|c| (*c).to_owned()))
+            .collect();
+        let placeholders: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
+        format!(
+            "INSERT INTO settlement ({}) VALUES ({})",
+            columns.join(", "),
+            placeholders.join(", ")
+        )
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -414,73 +477,47 @@ async fn insert_settlement(
     year: i64,
     chrg_bchno: &str,
     acct_used_flag: &str,
-    sign: i64,
+    sign: SetlSign,
     ytd: &Ytd,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO settlement (setl_id, setl_sign, orig_setl_id, refd_setl_flag, mdtrt_id, psn_no, fixmedins_code, medins_setl_id, infno, \
-         setl_time, setl_date, year, insutype, psn_type, med_type, clr_type, insuplc_admdvs, mdtrtarea_admvs, hi_setl_lv, acct_used_flag, \
-         chrg_bchno, invono, medfee_sumamt, fulamt_ownpay_amt, overlmt_selfpay, preselfpay_amt, inscp_scp_amt, act_pay_dedc, \
-         pool_prop_selfpay_ppm, hifp_pay, cvlserv_pay, hifes_pay, hifmi_pay, hifob_pay, maf_pay, oth_pay, fund_pay_sumamt, psn_part_amt, \
-         acct_pay, acct_mulaid_pay, psn_cash_pay, hosp_part_amt, balc, ytd_inpatient_admissions, ytd_hifp_inpatient, ytd_hifp_outpatient, \
-         ytd_outpatient_deductible, ytd_hifob, ytd_hifmi_base, ytd_hifmi, ytd_maf, ytd_maf_deductible, setl_proc_info) \
-         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, \
-         $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52)",
-    )
-    .bind(&v.setl_id)
-    .bind(sign)
-    .bind(&v.orig_setl_id)
-    .bind(&v.mdtrt_id)
-    .bind(&v.psn_no)
-    .bind(&v.fixmedins_code)
-    .bind(&v.medins_setl_id)
-    .bind(infno)
-    .bind(ts(v.setl_time))
-    .bind(v.setl_time.date().to_string())
-    .bind(year)
-    .bind(&v.insutype)
-    .bind(&v.psn_type)
-    .bind(&v.med_type)
-    .bind(&v.clr_type)
-    .bind(&v.insuplc_admdvs)
-    .bind(&v.mdtrtarea_admvs)
-    .bind(&v.hi_setl_lv)
-    .bind(acct_used_flag)
-    .bind(chrg_bchno)
-    .bind(&v.invono)
-    .bind(v.medfee_sumamt)
-    .bind(v.fulamt_ownpay_amt)
-    .bind(v.overlmt_selfpay)
-    .bind(v.preselfpay_amt)
-    .bind(v.inscp_scp_amt)
-    .bind(v.act_pay_dedc)
-    .bind(v.pool_prop_selfpay_ppm)
-    .bind(v.hifp_pay)
-    .bind(v.cvlserv_pay)
-    .bind(v.hifes_pay)
-    .bind(v.hifmi_pay)
-    .bind(v.hifob_pay)
-    .bind(v.maf_pay)
-    .bind(v.oth_pay)
-    .bind(v.fund_pay_sumamt)
-    .bind(v.psn_part_amt)
-    .bind(v.acct_pay)
-    .bind(v.acct_mulaid_pay)
-    .bind(v.psn_cash_pay)
-    .bind(v.hosp_part_amt)
-    .bind(v.balc)
-    .bind(ytd.inpatient_admissions)
-    .bind(ytd.hifp_inpatient)
-    .bind(ytd.hifp_outpatient)
-    .bind(ytd.outpatient_deductible)
-    .bind(ytd.hifob)
-    .bind(ytd.hifmi_base)
-    .bind(ytd.hifmi)
-    .bind(ytd.maf)
-    .bind(ytd.maf_deductible)
-    .bind(&v.setl_proc_info)
-    .execute(&mut **tx)
-    .await?;
+    let mut q = sqlx::query(insert_settlement_sql())
+        .bind(&v.setl_id)
+        .bind(sign.factor())
+        .bind(&v.orig_setl_id)
+        .bind(0_i64)
+        .bind(&v.mdtrt_id)
+        .bind(&v.psn_no)
+        .bind(&v.fixmedins_code)
+        .bind(&v.medins_setl_id)
+        .bind(infno)
+        .bind(ts(v.setl_time))
+        .bind(v.setl_time.date().to_string())
+        .bind(year)
+        .bind(&v.insutype)
+        .bind(&v.psn_type)
+        .bind(&v.med_type)
+        .bind(&v.clr_type)
+        .bind(&v.insuplc_admdvs)
+        .bind(&v.mdtrtarea_admvs)
+        .bind(&v.hi_setl_lv)
+        .bind(acct_used_flag)
+        .bind(chrg_bchno)
+        .bind(&v.invono)
+        .bind(&v.setl_proc_info);
+    for (_, value) in v.amounts.values() {
+        q = q.bind(value.raw());
+    }
+    q.bind(ytd.inpatient_admissions)
+        .bind(ytd.hifp_inpatient)
+        .bind(ytd.hifp_outpatient)
+        .bind(ytd.outpatient_deductible)
+        .bind(ytd.hifob)
+        .bind(ytd.hifmi_base)
+        .bind(ytd.hifmi)
+        .bind(ytd.maf)
+        .bind(ytd.maf_deductible)
+        .execute(&mut **tx)
+        .await?;
     let rows: Vec<Vec<V<'_>>> = ytd
         .keyed
         .iter()

@@ -106,7 +106,7 @@ async fn register_outpatient(
         &mdtrt_id,
         &c.psn_no,
         &c.insutype,
-        "otp",
+        VisitKind::Outpatient,
         "11",
         &c.ipt_otp_no,
         c.begntime,
@@ -139,7 +139,7 @@ async fn insert_visit(
     mdtrt_id: &str,
     psn_no: &str,
     insutype: &str,
-    kind: &str,
+    kind: VisitKind,
     med_type: &str,
     ipt_otp_no: &str,
     begntime: NaiveDateTime,
@@ -164,7 +164,7 @@ async fn insert_visit(
     .bind(&ctx.inst.fixmedins_code)
     .bind(psn_no)
     .bind(insutype)
-    .bind(kind)
+    .bind(kind.code())
     .bind(med_type)
     .bind(ipt_otp_no)
     .bind(ts(begntime))
@@ -230,14 +230,16 @@ fn check_diagnoses(diagnoses: &[Diagnosis]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Upserts diagnoses by (diag_type, diag_srt_no); `vali_flag = 0` deletes.
+/// Upserts diagnoses by (diag_type, diag_srt_no); `vali_flag = 0` deletes. A diagnosis sent
+/// without its time takes `message_time` (the message's begin or end time).
 async fn save_diagnoses(
     tx: &mut Tx<'_>,
     mdtrt_id: &str,
     diagnoses: &[Diagnosis],
+    message_time: NaiveDateTime,
 ) -> Result<(), StoreError> {
     // Withdrawn diagnoses (vali_flag 0) are deleted; the others are upserted by sort number.
-    for d in diagnoses.iter().filter(|d| d.vali_flag == "0") {
+    for d in diagnoses.iter().filter(|d| !d.valid) {
         sqlx::query(
             "DELETE FROM diagnosis WHERE mdtrt_id = $1 AND diag_type = $2 AND diag_srt_no = $3",
         )
@@ -249,7 +251,7 @@ async fn save_diagnoses(
     }
     let rows: Vec<Vec<V<'_>>> = diagnoses
         .iter()
-        .filter(|d| d.vali_flag != "0")
+        .filter(|d| d.valid)
         .map(|d| {
             vec![
                 V::T(mdtrt_id),
@@ -260,9 +262,13 @@ async fn save_diagnoses(
                 V::T(&d.diag_dept),
                 V::T(&d.dise_dor_no),
                 V::T(&d.dise_dor_name),
-                V::S(ts(d.diag_time)),
-                V::T(&d.maindiag_flag),
-                V::T(&d.vali_flag),
+                V::S(ts(d.diag_time.unwrap_or(message_time))),
+                V::T(if d.maindiag_flag == Some(true) {
+                    "1"
+                } else {
+                    "0"
+                }),
+                V::T("1"),
             ]
         })
         .collect();
@@ -319,8 +325,8 @@ async fn upload_visit_info(
     check_text("main_cond_dscr", &c.main_cond_dscr)?;
     check_diagnoses(&c.diagnoses)?;
     let (_, v) = lock_visit(tx, ctx, &c.psn_no, &c.mdtrt_id).await?;
-    expect_kind(&v, "otp")?;
-    expect_status(&v, &["open"])?;
+    expect_kind(&v, VisitKind::Outpatient)?;
+    expect_status(&v, &[VisitStatus::Open])?;
     sqlx::query("UPDATE visit SET med_type = $1, dise_codg = $2, dise_name = $3, main_cond_dscr = $4, begntime = $5 WHERE mdtrt_id = $6")
         .bind(&c.med_type)
         .bind(&c.dise_codg)
@@ -330,7 +336,7 @@ async fn upload_visit_info(
         .bind(&c.mdtrt_id)
         .execute(&mut **tx)
         .await?;
-    save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses).await?;
+    save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses, c.begntime).await?;
     save_maternity(tx, &c.mdtrt_id, &c.maternity).await?;
     Ok((Outcome::Done, "none", String::new()))
 }

@@ -267,9 +267,9 @@ pub fn visit_info(mdtrt_id: &str, psn_no: &str, med_type: &str, dise_codg: &str)
             diag_dept: "内科".into(),
             dise_dor_no: "D001".into(),
             dise_dor_name: "医生".into(),
-            diag_time: now(),
-            maindiag_flag: "1".into(),
-            vali_flag: "1".into(),
+            diag_time: Some(now()),
+            maindiag_flag: Some(true),
+            valid: true,
         }],
         maternity: Maternity::default(),
     })
@@ -296,7 +296,12 @@ pub fn line(
         det_item_fee_sumamt_fen: amount,
         cnt_e4,
         pric_micro,
+        bilg_dept_codg: "A03".into(),
+        bilg_dept_name: "内科".into(),
+        bilg_dr_codg: "D001".into(),
+        bilg_dr_name: "医生".into(),
         hosp_appr_flag: "0".into(),
+        ..FeeLineIn::default()
     }
 }
 
@@ -310,6 +315,7 @@ pub fn spec_lines(mdtrt_id: &str, psn_no: &str) -> Vec<FeeLineIn> {
     ]
 }
 
+/// An outpatient (2206/2207) settlement of every unsettled line of the visit.
 pub fn settle_cmd(
     pre: bool,
     mdtrt_id: &str,
@@ -318,18 +324,44 @@ pub fn settle_cmd(
     total_fen: i64,
     acct_used_flag: &str,
 ) -> Command {
+    settle_kind_cmd(
+        VisitKind::Outpatient,
+        pre,
+        mdtrt_id,
+        psn_no,
+        insutype,
+        total_fen,
+        acct_used_flag,
+    )
+}
+
+/// [`settle_cmd`] for either visit chain (2303/2304 are inpatient).
+pub fn settle_kind_cmd(
+    kind: VisitKind,
+    pre: bool,
+    mdtrt_id: &str,
+    psn_no: &str,
+    insutype: &str,
+    total_fen: i64,
+    acct_used_flag: &str,
+) -> Command {
     Command::Settle(Settle {
+        kind,
         pre,
         psn_no: psn_no.into(),
         mdtrt_id: mdtrt_id.into(),
         insutype: insutype.into(),
         med_type: String::new(),
         medfee_sumamt_fen: total_fen,
-        acct_used_flag: acct_used_flag.into(),
+        acct_used_flag: AcctUsedFlag::parse(acct_used_flag).expect("acct_used_flag"),
         chrg_bchno: String::new(),
         psn_setlway: "01".into(),
         invono: String::new(),
         mid_setl_flag: false,
+        mdtrt_cert_type: "02".into(),
+        mdtrt_cert_no: None,
+        dscg_time: None,
+        declared: None,
     })
 }
 
@@ -388,6 +420,7 @@ pub async fn settle_one(
             &format!("{tag}-2204"),
             "2204",
             Command::UploadFees(UploadFees {
+                kind: VisitKind::Outpatient,
                 lines: vec![line(
                     &mdtrt_id,
                     psn_no,

@@ -100,7 +100,10 @@ async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
                         CLINIC,
                         &format!("{tag}-2204"),
                         "2204",
-                        Command::UploadFees(UploadFees { lines }),
+                        Command::UploadFees(UploadFees {
+                            kind: VisitKind::Outpatient,
+                            lines,
+                        }),
                     )
                     .await
                     .expect("2204"),
@@ -141,7 +144,10 @@ async fn issue10_commands_queued_on_the_person_lock_see_the_settled_visit() {
             &db,
             "A-2204b",
             "2204",
-            Command::UploadFees(UploadFees { lines: vec![late] }),
+            Command::UploadFees(UploadFees {
+                kind: VisitKind::Outpatient,
+                lines: vec![late],
+            }),
         );
         wait_for_commands_in_store(&db, 2).await;
         wait_for_lock_waiters(&db, 1).await;
@@ -229,6 +235,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
             "W-2204",
             "2204",
             Command::UploadFees(UploadFees {
+                kind: VisitKind::Outpatient,
                 lines: spec_lines(&mdtrt_id, "P003"),
             }),
         )
@@ -249,7 +256,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
         .expect("2207 after the outside writer is done"),
     ));
     assert!(started.elapsed().as_millis() >= u128::from(hold_ms) - 50);
-    assert_eq!(s.medfee_sumamt, 410_000);
+    assert_eq!(s.amounts.medfee_sumamt.0, 410_000);
     writer.await.unwrap();
     assert_balanced(&db).await;
 
@@ -268,6 +275,7 @@ async fn issue10_sqlite_commands_wait_for_an_outside_writer() {
     let cmd = Command::CancelRegistration(VisitRef {
         psn_no: "P003".into(),
         mdtrt_id: mdtrt_id.clone(),
+        ipt_otp_no: None,
     });
     let busy = impatient
         .execute(

@@ -297,6 +297,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 "M-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P003"),
                 }),
             )
@@ -355,24 +356,32 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
         assert_eq!(s.medins_setl_id, "M-2207");
         // Pre-settlement and settlement agree; the split is the spec's.
         assert_eq!(
-            (pre.medfee_sumamt, pre.hifp_pay, pre.psn_cash_pay),
-            (s.medfee_sumamt, s.hifp_pay, s.psn_cash_pay)
+            (
+                pre.amounts.medfee_sumamt.0,
+                pre.amounts.hifp_pay.0,
+                pre.amounts.psn_cash_pay.0
+            ),
+            (
+                s.amounts.medfee_sumamt.0,
+                s.amounts.hifp_pay.0,
+                s.amounts.psn_cash_pay.0
+            )
         );
         assert_eq!(
             (
-                s.medfee_sumamt,
-                s.fulamt_ownpay_amt,
-                s.overlmt_selfpay,
-                s.preselfpay_amt,
-                s.inscp_scp_amt
+                s.amounts.medfee_sumamt.0,
+                s.amounts.fulamt_ownpay_amt.0,
+                s.amounts.overlmt_selfpay.0,
+                s.amounts.preselfpay_amt.0,
+                s.amounts.inscp_scp_amt.0
             ),
             (410_000, 50_000, 10_000, 20_000, 330_000)
         );
         // Residents' level-1 outpatient pooling: 60 %, no deductible, annual cap 400.00.
-        assert_eq!(s.hifp_pay, 40_000);
+        assert_eq!(s.amounts.hifp_pay.0, 40_000);
         assert_eq!(
-            s.fund_pay_sumamt + s.psn_part_amt + s.hosp_part_amt,
-            s.medfee_sumamt
+            s.amounts.fund_pay_sumamt.0 + s.amounts.psn_part_amt.0 + s.amounts.hosp_part_amt.0,
+            s.amounts.medfee_sumamt.0
         );
         assert_eq!(
             s.detail,
@@ -416,7 +425,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
             .query_settlement(CLINIC, "P003", &s.setl_id)
             .await
             .expect("5203");
-        assert_eq!(q.hifp_pay, s.hifp_pay);
+        assert_eq!(q.amounts.hifp_pay.0, s.amounts.hifp_pay.0);
         assert_eq!(q.detail, s.detail);
         // Another institution may not read it.
         assert!(matches!(
@@ -434,8 +443,12 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
                 "M-2208",
                 "2208",
                 Command::ReverseSettlement(ReverseSettlement {
-                    psn_no: "P003".into(),
-                    mdtrt_id: mdtrt_id.clone(),
+                    kind: VisitKind::Outpatient,
+                    visit: VisitRef {
+                        psn_no: "P003".into(),
+                        mdtrt_id: mdtrt_id.clone(),
+                        ipt_otp_no: None,
+                    },
                     setl_id: s.setl_id.clone(),
                 }),
             )
@@ -446,8 +459,16 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
         assert_ne!(r.setl_id, s.setl_id);
         assert_eq!(r.setl_type(), "2");
         assert_eq!(
-            (r.medfee_sumamt, r.hifp_pay, r.psn_cash_pay),
-            (-s.medfee_sumamt, -s.hifp_pay, -s.psn_cash_pay)
+            (
+                r.amounts.medfee_sumamt.0,
+                r.amounts.hifp_pay.0,
+                r.amounts.psn_cash_pay.0
+            ),
+            (
+                -s.amounts.medfee_sumamt.0,
+                -s.amounts.hifp_pay.0,
+                -s.amounts.psn_cash_pay.0
+            )
         );
         assert_eq!(
             r.detail,
@@ -483,8 +504,12 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
             "M-2208b",
             "2208",
             Command::ReverseSettlement(ReverseSettlement {
-                psn_no: "P003".into(),
-                mdtrt_id: mdtrt_id.clone(),
+                kind: VisitKind::Outpatient,
+                visit: VisitRef {
+                    psn_no: "P003".into(),
+                    mdtrt_id: mdtrt_id.clone(),
+                    ipt_otp_no: None,
+                },
                 setl_id: s.setl_id.clone(),
             }),
         )
@@ -507,7 +532,7 @@ async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
             .await
             .expect("2207 again"),
         ));
-        assert_eq!(again.hifp_pay, s.hifp_pay);
+        assert_eq!(again.amounts.hifp_pay.0, s.amounts.hifp_pay.0);
         assert_balanced(&db).await;
 
         // 3201: the institution's totals against the store's.
@@ -569,6 +594,7 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
                 "A-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P002"),
                 }),
             )
@@ -586,10 +612,13 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
             .await
             .expect("2207"),
         ));
-        assert_eq!(s.acct_pay, 60_000, "{s:?}");
-        assert_eq!(s.acct_mulaid_pay, 50_000);
-        assert_eq!(s.balc, 0);
-        assert_eq!(s.psn_part_amt, s.acct_pay + s.psn_cash_pay);
+        assert_eq!(s.amounts.acct_pay.0, 60_000, "{s:?}");
+        assert_eq!(s.amounts.acct_mulaid_pay.0, 50_000);
+        assert_eq!(s.amounts.balc.0, 0);
+        assert_eq!(
+            s.amounts.psn_part_amt.0,
+            s.amounts.acct_pay.0 + s.amounts.psn_cash_pay.0
+        );
         assert!(
             s.detail.contains(&FundPayment {
                 fund_pay_type: "310200".into(),
@@ -621,8 +650,12 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
                 "A-2208",
                 "2208",
                 Command::ReverseSettlement(ReverseSettlement {
-                    psn_no: "P002".into(),
-                    mdtrt_id,
+                    kind: VisitKind::Outpatient,
+                    visit: VisitRef {
+                        psn_no: "P002".into(),
+                        mdtrt_id,
+                        ipt_otp_no: None,
+                    },
                     setl_id: s.setl_id.clone(),
                 }),
             )
@@ -630,7 +663,11 @@ async fn employee_account_and_family_mutual_aid_are_drawn_and_returned() {
             .expect("2208"),
         ));
         assert_eq!(
-            (r.acct_pay, r.acct_mulaid_pay, r.balc),
+            (
+                r.amounts.acct_pay.0,
+                r.amounts.acct_mulaid_pay.0,
+                r.amounts.balc.0
+            ),
             (-60_000, -50_000, 10_000)
         );
         assert_eq!(
@@ -763,10 +800,17 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
                 10_000,
             ));
         }
+        // An `acct_used_flag` other than 0, 1 or 2 cannot reach the store: it is parsed once,
+        // at the edge, into the enum, and refused there naming the field.
+        assert_eq!(
+            AcctUsedFlag::parse("7").unwrap_err().field,
+            "acct_used_flag"
+        );
         let cases: Vec<(&str, Command, &str)> = vec![
             (
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: wrong_amount,
                 }),
                 "feedetail[2].det_item_fee_sumamt",
@@ -774,34 +818,39 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
             (
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: negative_price,
                 }),
                 "feedetail[1].pric",
             ),
             (
                 "2204",
-                Command::UploadFees(UploadFees { lines: duplicate }),
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
+                    lines: duplicate,
+                }),
                 "feedetail[3].feedetl_sn",
             ),
             (
                 "2204",
-                Command::UploadFees(UploadFees { lines: too_many }),
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
+                    lines: too_many,
+                }),
                 "feedetail",
             ),
             (
                 "2204",
-                Command::UploadFees(UploadFees { lines: vec![] }),
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
+                    lines: vec![],
+                }),
                 "feedetail",
             ),
             (
                 "2207",
                 settle_cmd(false, &mdtrt_id, "P003", "390", 0, "0"),
                 "mdtrt_id",
-            ),
-            (
-                "2207",
-                settle_cmd(false, &mdtrt_id, "P003", "390", 0, "7"),
-                "acct_used_flag",
             ),
             (
                 "2207",
@@ -820,6 +869,10 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
                 Command::Discharge(Discharge {
                     mdtrt_id: mdtrt_id.clone(),
                     psn_no: "P003".into(),
+                    insutype: "390".into(),
+                    dscg_dept_codg: "A03".into(),
+                    dscg_dept_name: "内科".into(),
+                    die_date: None,
                     endtime: now(),
                     dscg_way: "1".into(),
                     diagnoses: vec![],
@@ -913,6 +966,7 @@ async fn revoke_undoes_what_happened_and_bars_what_did_not() {
                 "V-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P003"),
                 }),
             )
@@ -1004,6 +1058,7 @@ async fn revoke_undoes_what_happened_and_bars_what_did_not() {
             Command::CancelRegistration(VisitRef {
                 psn_no: "P003".into(),
                 mdtrt_id: mdtrt_id.clone(),
+                ipt_otp_no: None,
             }),
         )
         .await;
@@ -1053,7 +1108,10 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
                     CLINIC,
                     &format!("C-2204-{i}"),
                     "2204",
-                    Command::UploadFees(UploadFees { lines }),
+                    Command::UploadFees(UploadFees {
+                        kind: VisitKind::Outpatient,
+                        lines,
+                    }),
                 )
                 .await
                 .unwrap(),
@@ -1079,9 +1137,9 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
         for t in tasks {
             views.push(settled(fresh(t.await.expect("task").expect("2207"))));
         }
-        let hifp: i64 = views.iter().map(|v| v.hifp_pay).sum();
-        let acct: i64 = views.iter().map(|v| v.acct_pay).sum();
-        let dedc: i64 = views.iter().map(|v| v.act_pay_dedc).sum();
+        let hifp: i64 = views.iter().map(|v| v.amounts.hifp_pay.0).sum();
+        let acct: i64 = views.iter().map(|v| v.amounts.acct_pay.0).sum();
+        let dedc: i64 = views.iter().map(|v| v.amounts.act_pay_dedc.0).sum();
         // Employees' level-1 outpatient pooling: deductible 200.00 a year, 70 %, cap 3000.00 a
         // year. 12 × 1000.00 would pay 8260.00 uncapped: the cap binds exactly.
         assert_eq!(
@@ -1089,7 +1147,10 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
             300_000,
             "[{}] {:?}",
             db.label,
-            views.iter().map(|v| v.hifp_pay).collect::<Vec<_>>()
+            views
+                .iter()
+                .map(|v| v.amounts.hifp_pay.0)
+                .collect::<Vec<_>>()
         );
         assert_eq!(dedc, 20_000);
         // The 500.00 account is drawn to zero, never below.
@@ -1101,7 +1162,7 @@ async fn concurrent_settlements_for_one_person_never_exceed_a_cap_or_a_balance()
                 .unwrap(),
             Some(0)
         );
-        assert!(views.iter().all(|v| v.balc >= 0));
+        assert!(views.iter().all(|v| v.amounts.balc.0 >= 0));
         let cum = db.store.query_cumulative("P001", 2025, None).await.unwrap();
         let get = |name: &str| {
             cum.iter()
@@ -1129,6 +1190,7 @@ async fn inpatient_settles_before_discharge_then_discharges() {
     on_both(|db| async move {
         imported(&db).await;
         let admit = Command::Admit(Admit {
+            adm_bed: None,
             psn_no: "P004".into(),
             insutype: "390".into(),
             begntime: at("2025-05-01", "08:00:00"),
@@ -1161,13 +1223,24 @@ async fn inpatient_settles_before_discharge_then_discharges() {
                 "J-2301",
                 "2301",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Inpatient,
                     lines: spec_lines(&mdtrt_id, "P004"),
                 }),
             )
             .await
             .expect("2301"),
         );
-        let ipt_settle = |pre: bool| settle_cmd(pre, &mdtrt_id, "P004", "390", 410_000, "0");
+        let ipt_settle = |pre: bool| {
+            settle_kind_cmd(
+                VisitKind::Inpatient,
+                pre,
+                &mdtrt_id,
+                "P004",
+                "390",
+                410_000,
+                "0",
+            )
+        };
         let pre = settled(fresh(
             exec(&db, HOSPITAL, "J-2303", "2303", ipt_settle(true))
                 .await
@@ -1178,10 +1251,15 @@ async fn inpatient_settles_before_discharge_then_discharges() {
                 .await
                 .expect("2304 while in hospital"),
         ));
-        assert_eq!(pre.fund_pay_sumamt, s.fund_pay_sumamt);
+        assert_eq!(pre.amounts.fund_pay_sumamt.0, s.amounts.fund_pay_sumamt.0);
         // Worked example 2 of spec settlement.md section 9.
         assert_eq!(
-            (s.hifp_pay, s.maf_pay, s.fund_pay_sumamt, s.psn_part_amt),
+            (
+                s.amounts.hifp_pay.0,
+                s.amounts.maf_pay.0,
+                s.amounts.fund_pay_sumamt.0,
+                s.amounts.psn_part_amt.0
+            ),
             (138_000, 192_000, 330_000, 80_000)
         );
         assert_balanced(&db).await;
@@ -1195,6 +1273,10 @@ async fn inpatient_settles_before_discharge_then_discharges() {
             let cmd = Command::Discharge(Discharge {
                 mdtrt_id: mdtrt_id.clone(),
                 psn_no: "P004".into(),
+                insutype: "390".into(),
+                dscg_dept_codg: "A03".into(),
+                dscg_dept_name: "内科".into(),
+                die_date: None,
                 endtime: at("2025-05-09", "10:00:00"),
                 dscg_way: "1".into(),
                 diagnoses: vec![],
@@ -1229,6 +1311,7 @@ async fn inpatient_chain_follows_the_admission_states() {
     on_both(|db| async move {
         imported(&db).await;
         let admit = Command::Admit(Admit {
+            adm_bed: None,
             psn_no: "P004".into(),
             insutype: "390".into(),
             begntime: at("2025-05-01", "08:00:00"),
@@ -1267,16 +1350,31 @@ async fn inpatient_chain_follows_the_admission_states() {
                 "I-2301",
                 "2301",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Inpatient,
                     lines: spec_lines(&mdtrt_id, "P004"),
                 }),
             )
             .await
             .expect("2301"),
         );
-        let ipt_settle = |pre: bool| settle_cmd(pre, &mdtrt_id, "P004", "390", 410_000, "0");
+        let ipt_settle = |pre: bool| {
+            settle_kind_cmd(
+                VisitKind::Inpatient,
+                pre,
+                &mdtrt_id,
+                "P004",
+                "390",
+                410_000,
+                "0",
+            )
+        };
         let discharge = Command::Discharge(Discharge {
             mdtrt_id: mdtrt_id.clone(),
             psn_no: "P004".into(),
+            insutype: "390".into(),
+            dscg_dept_codg: "A03".into(),
+            dscg_dept_name: "内科".into(),
+            die_date: None,
             endtime: at("2025-05-09", "10:00:00"),
             dscg_way: "1".into(),
             diagnoses: vec![],
@@ -1296,14 +1394,14 @@ async fn inpatient_chain_follows_the_admission_states() {
                 .await
                 .expect("2304"),
         ));
-        assert_eq!(pre.fund_pay_sumamt, s.fund_pay_sumamt);
+        assert_eq!(pre.amounts.fund_pay_sumamt.0, s.amounts.fund_pay_sumamt.0);
         assert_eq!(
             (
-                s.hifp_pay,
-                s.hifmi_pay,
-                s.maf_pay,
-                s.fund_pay_sumamt,
-                s.psn_part_amt
+                s.amounts.hifp_pay.0,
+                s.amounts.hifmi_pay.0,
+                s.amounts.maf_pay.0,
+                s.amounts.fund_pay_sumamt.0,
+                s.amounts.psn_part_amt.0
             ),
             (138_000, 0, 192_000, 330_000, 80_000)
         );
@@ -1316,6 +1414,7 @@ async fn inpatient_chain_follows_the_admission_states() {
         let visit = VisitRef {
             psn_no: "P004".into(),
             mdtrt_id: mdtrt_id.clone(),
+            ipt_otp_no: None,
         };
         assert!(exec(
             &db,
@@ -1333,15 +1432,19 @@ async fn inpatient_chain_follows_the_admission_states() {
                 "I-2305",
                 "2305",
                 Command::ReverseSettlement(ReverseSettlement {
-                    psn_no: "P004".into(),
-                    mdtrt_id: mdtrt_id.clone(),
+                    kind: VisitKind::Inpatient,
+                    visit: VisitRef {
+                        psn_no: "P004".into(),
+                        mdtrt_id: mdtrt_id.clone(),
+                        ipt_otp_no: None,
+                    },
                     setl_id: s.setl_id.clone(),
                 }),
             )
             .await
             .expect("2305"),
         ));
-        assert_eq!(r.maf_pay, -192_000);
+        assert_eq!(r.amounts.maf_pay.0, -192_000);
         let cum = db.store.query_cumulative("P004", 2025, None).await.unwrap();
         assert!(cum.iter().all(|c| c.cum == 0), "{cum:?}");
         fresh(
@@ -1368,10 +1471,10 @@ async fn inpatient_chain_follows_the_admission_states() {
             "{blocked:?}"
         );
         let cancel_fees = Command::CancelFees(CancelFees {
+            kind: VisitKind::Inpatient,
             mdtrt_id: mdtrt_id.clone(),
             psn_no: "P004".into(),
-            chrg_bchno: "0000".into(),
-            feedetl_sns: vec![],
+            selection: FeeSelection::All,
         });
         fresh(
             exec(&db, HOSPITAL, "I-2302", "2302", cancel_fees)
@@ -1421,6 +1524,7 @@ async fn simultaneous_retries_of_one_msgid_settle_once() {
                 "D-2204",
                 "2204",
                 Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
                     lines: spec_lines(&mdtrt_id, "P003"),
                 }),
             )
