@@ -382,13 +382,38 @@ async fn person_and_visit(
     check_id("psn_no", psn_no)?;
     check_id("mdtrt_id", mdtrt_id)?;
     if IS_PG && lock {
-        // A statement that waits for a row lock returns the other rows of the snapshot it took
-        // before the wait: a join of person and visit that queued behind a settlement would see
-        // the visit still open (issue 10). So the visit is read by a second statement, which
-        // starts after the lock is held and, in READ COMMITTED, sees every commit before it.
-        let person = lock_person(tx, psn_no).await?;
-        let visit = load_visit(tx, ctx, mdtrt_id, psn_no).await?;
-        return Ok((person, visit));
+        // One statement locks both rows. A statement that waits for a row lock returns the
+        // other rows of the snapshot it took before the wait, unless they are locked too: then
+        // READ COMMITTED re-reads every locked row at its latest committed version once the lock
+        // is granted. So a 2204 queued behind a 2207 sees the visit the 2207 settled (issue 10),
+        // while the person lock still orders the person's commands. The visit's row lock is
+        // taken only together with the person's, so the order is always person first.
+        let sql = format!(
+            "SELECT p.psn_name, p.certno, p.gend, p.naty, p.brdy, {VISIT_COLUMNS} \
+             FROM person p JOIN visit v ON v.mdtrt_id = $2 AND v.psn_no = p.psn_no WHERE p.psn_no = $1 FOR UPDATE"
+        );
+        let row = sqlx::query(&sql)
+            .bind(psn_no)
+            .bind(mdtrt_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(r) = row else {
+            // No such person, no such visit, or another person's: the two reads say which (and
+            // lock only the person).
+            let person = lock_person(tx, psn_no).await?;
+            let visit = load_visit(tx, ctx, mdtrt_id, psn_no).await?;
+            return Ok((person, visit));
+        };
+        let person = PersonRow {
+            psn_name: r.try_get("psn_name")?,
+            certno: r.try_get("certno")?,
+            gend: r.try_get("gend")?,
+            naty: r.try_get("naty")?,
+            brdy: r.try_get("brdy")?,
+        };
+        let v = visit_from_row(&r, ctx, mdtrt_id, psn_no)?
+            .ok_or_else(|| StoreError::not_found("mdtrt_id", mdtrt_id))?;
+        return Ok((person, v));
     }
     // SQLite has one writer at a time, so nothing changes between the transaction's first read
     // and its commit: one round trip reads both (and so does a read without a lock).
