@@ -169,7 +169,7 @@ pub struct Envelope<'a, T: Serialize> {
     pub input: T,
 }
 
-/// Serializes an envelope for `site` with the usual operator fields.
+/// Serializes an envelope for `site` with the usual operator fields, sent now.
 pub fn envelope_bytes<T: Serialize>(
     site: &Site,
     infno: &str,
@@ -178,7 +178,28 @@ pub fn envelope_bytes<T: Serialize>(
     sign_no: &str,
     input: T,
 ) -> Bytes {
-    let inf_time = local_time_text();
+    envelope_bytes_at(
+        site,
+        infno,
+        msgid,
+        insuplc_admdvs,
+        sign_no,
+        &local_time_text(),
+        input,
+    )
+}
+
+/// [`envelope_bytes`] with the sending time `inf_time` (`yyyy-MM-dd HH:mm:ss`) given, for a
+/// sender whose clock is simulated.
+pub fn envelope_bytes_at<T: Serialize>(
+    site: &Site,
+    infno: &str,
+    msgid: &str,
+    insuplc_admdvs: &str,
+    sign_no: &str,
+    inf_time: &str,
+    input: T,
+) -> Bytes {
     let envelope = Envelope {
         infno,
         msgid,
@@ -193,7 +214,7 @@ pub fn envelope_bytes<T: Serialize>(
         opter_type: "1",
         opter: "1001",
         opter_name: "收费员",
-        inf_time: &inf_time,
+        inf_time,
         fixmedins_code: &site.fixmedins_code,
         fixmedins_name: &site.fixmedins_name,
         sign_no,

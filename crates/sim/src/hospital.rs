@@ -6,7 +6,6 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use yibao_loadgen::amount::Num;
 use yibao_loadgen::bill::Bill;
-use yibao_loadgen::wire::Envelope;
 use yibao_loadgen::{Item, Patient, Site};
 
 /// The outpatient chain: 挂号, 就诊信息, 费用明细, 预结算, 结算.
@@ -46,27 +45,15 @@ pub struct Visit<'a> {
 impl Visit<'_> {
     /// The envelope around `input`.
     pub fn envelope(&self, infno: &str, msgid: &str, input: Value) -> Bytes {
-        let envelope = Envelope {
+        yibao_loadgen::wire::envelope_bytes_at(
+            self.site,
             infno,
             msgid,
-            mdtrtarea_admvs: &self.site.admdvs,
-            insuplc_admdvs: &self.patient.insuplc_admdvs,
-            recer_sys_code: "YBXT",
-            dev_no: "",
-            dev_safe_info: "",
-            cainfo: "",
-            signtype: "",
-            infver: "V1.0",
-            opter_type: "1",
-            opter: "1001",
-            opter_name: "收费员",
-            inf_time: self.now,
-            fixmedins_code: &self.site.fixmedins_code,
-            fixmedins_name: &self.site.fixmedins_name,
-            sign_no: "",
+            &self.patient.insuplc_admdvs,
+            "",
+            self.now,
             input,
-        };
-        Bytes::from(serde_json::to_vec(&envelope).expect("request nodes serialize"))
+        )
     }
 
     /// The input of one step of the chain. `mdtrt_id` is the visit (empty for 2201/2401),
