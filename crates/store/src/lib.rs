@@ -5,14 +5,16 @@
 //! Every write goes through [`Store::execute`], which runs one command together with its
 //! idempotency record (`fixmedins_code`, `msgid`, request hash, rendered response) in a database
 //! transaction it shares with the commands that arrive at the same time (group commit,
-//! `tx/batch.rs`: one savepoint per command, one durable commit per batch; a refused command
-//! rolls back its savepoint and is decided again alone on committed data): a replay returns the stored response and writes nothing; the same msgid
-//! with other content is refused. A settlement writes its result, its ledger transfers, the
-//! account balances and the person's year-to-date accumulators in that one transaction, under a
-//! per-person lock (PostgreSQL: `SELECT … FOR UPDATE` on the person; SQLite: one writer).
-//! PostgreSQL transactions run at READ COMMITTED, and every row the lock guards (visits, fee
-//! lines, accounts) is read by a statement that starts after the lock is held, so a command that
-//! queued behind another sees what that one committed.
+//! `tx/batch.rs`: a savepoint per command after a batch's first, one durable commit per batch;
+//! a refused command rolls back its savepoint, or the whole batch when it was the first, and is
+//! decided again alone on committed data): a replay returns the stored response and writes
+//! nothing; the same msgid with other content is refused. A settlement writes its result, its
+//! ledger transfers, the account balances and the person's year-to-date accumulators in that one
+//! transaction, under a per-person lock (PostgreSQL: `SELECT … FOR UPDATE` on the person, and on
+//! the visit in the same statement for a visit command; SQLite: one writer). PostgreSQL
+//! transactions run at READ COMMITTED, and every row the lock guards (visits, fee lines,
+//! accounts) is either locked with the person or read by a statement that starts after the lock
+//! is held, so a command that queued behind another sees what that one committed.
 //!
 //! SQL is written once with `$n` placeholders (both drivers accept them) and compiled for each
 //! backend by including the files of `tx/` into two modules with a different `Db` type: `common`
