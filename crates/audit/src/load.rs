@@ -7,7 +7,7 @@ use yibao_core_types::{Admdvs, ListType, NaiveDate, Quantity};
 use yibao_policy::Catalogue;
 
 use crate::model::{
-    AgeBound, AgeLimitEntry, Category, DxAgeLimitEntry, DxSexLimitEntry, EntryRef,
+    AgeBound, AgeLimitEntry, Category, CodeMap, DxAgeLimitEntry, DxSexLimitEntry, EntryRef,
     ExclusivePairEntry, Executor, Gend, HospLv, Item, Knowledge, LevelLimitEntry, MoneyKind, Phase,
     QuantityLimitEntry, Rule, RuleSet, Scope, SevDeg, SexLimitEntry, Table, Window,
 };
@@ -378,7 +378,7 @@ fn dx_prefix(row: &Row<'_>) -> Result<String, LoadError> {
 }
 
 fn index(knowledge: &mut Knowledge) {
-    let mut by_code: HashMap<String, Vec<EntryRef>> = HashMap::new();
+    let mut by_code: CodeMap<Vec<EntryRef>> = CodeMap::default();
     let mut add = |code: &str, entry_ref: EntryRef| {
         by_code.entry(code.to_owned()).or_default().push(entry_ref)
     };

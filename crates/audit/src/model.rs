@@ -2,6 +2,7 @@
 //! and the findings (§5.4) they produce.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use yibao_core_types::{Admdvs, Fen, ListType, NaiveDate, Quantity};
 
@@ -537,6 +538,32 @@ pub struct Item {
     pub list_type: ListType,
 }
 
+/// FNV-1a over a code's bytes: catalogue codes are short, trusted keys, and the by-code lookup
+/// runs once per fee line, so a light hash matters more than flood resistance.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeHasher(u64);
+
+impl Default for CodeHasher {
+    fn default() -> CodeHasher {
+        CodeHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for CodeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A map keyed by catalogue code.
+pub type CodeMap<V> = HashMap<String, V, BuildHasherDefault<CodeHasher>>;
+
 /// A reference from a code to an entry of a line-level table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EntryRef {
@@ -566,8 +593,8 @@ pub struct Knowledge {
     /// `dx_age_limit`.
     pub dx_age_limit: Vec<DxAgeLimitEntry>,
     /// Catalogue facts about each code the tables name.
-    pub items: HashMap<String, Item>,
-    pub(crate) by_code: HashMap<String, Vec<EntryRef>>,
+    pub items: CodeMap<Item>,
+    pub(crate) by_code: CodeMap<Vec<EntryRef>>,
 }
 
 /// The rules in force, validated against the knowledge.

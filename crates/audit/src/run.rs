@@ -35,11 +35,15 @@ pub fn audit(
     let run = Run {
         input,
         knowledge,
-        rules: rules
-            .rules
-            .iter()
-            .filter(|rule| rule.phases.contains(&phase))
-            .collect(),
+        rules: &rules.rules,
+        phase,
+        current_encounter_idx: input.current_mdtrt_id.as_deref().map(|id| {
+            input
+                .encounters
+                .iter()
+                .position(|e| e.mdtrt_id == id)
+                .unwrap_or(usize::MAX)
+        }),
     };
     let mut findings = Vec::new();
     let mut quantity_hits: Vec<(usize, At)> = Vec::new();
@@ -85,7 +89,11 @@ pub fn audit(
 struct Run<'a> {
     input: &'a AuditInput,
     knowledge: &'a Knowledge,
-    rules: Vec<&'a Rule>,
+    rules: &'a [Rule],
+    phase: Phase,
+    /// The encounter whose lines may be flagged (`usize::MAX` when the current `mdtrt_id` is
+    /// not among the encounters); `None` flags every encounter.
+    current_encounter_idx: Option<usize>,
 }
 
 impl<'a> Run<'a> {
@@ -99,10 +107,8 @@ impl<'a> Run<'a> {
 
     /// Only the current encounter's lines are flagged; the others are history.
     fn flaggable(&self, encounter_idx: usize) -> bool {
-        self.input
-            .current_mdtrt_id
-            .as_deref()
-            .is_none_or(|id| id == self.input.encounters[encounter_idx].mdtrt_id)
+        self.current_encounter_idx
+            .is_none_or(|current| current == encounter_idx)
     }
 
     fn entry_applies(&self, scope: &Scope, line: &FeeLine) -> bool {
@@ -127,8 +133,11 @@ impl<'a> Run<'a> {
         date: NaiveDate,
         select: F,
     ) -> impl Iterator<Item = &'a Rule> + 's {
-        self.rules.iter().copied().filter(move |rule| {
-            rule.executor.table() == table && rule.in_force_on(date) && select(&rule.executor)
+        self.rules.iter().filter(move |rule| {
+            rule.executor.table() == table
+                && rule.phases.contains(&self.phase)
+                && rule.in_force_on(date)
+                && select(&rule.executor)
         })
     }
 
@@ -302,7 +311,7 @@ impl<'a> Run<'a> {
     }
 
     fn quantities(&self, hits: &mut [(usize, At)], findings: &mut Vec<Finding>) {
-        hits.sort_by_key(|&(idx, at)| {
+        hits.sort_unstable_by_key(|&(idx, at)| {
             let per = self.knowledge.quantity_limit[idx].per;
             (idx, self.window_key(per, at), self.order_key(at))
         });
@@ -394,7 +403,7 @@ impl<'a> Run<'a> {
     }
 
     fn pairs(&self, hits: &mut [(usize, bool, At)], findings: &mut Vec<Finding>) {
-        hits.sort_by_key(|&(idx, side_a, at)| {
+        hits.sort_unstable_by_key(|&(idx, side_a, at)| {
             let within = self.knowledge.exclusive_pair[idx].within;
             (idx, self.window_key(within, at), side_a, self.order_key(at))
         });
