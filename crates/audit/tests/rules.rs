@@ -552,3 +552,110 @@ fn knowledge_holds_only_where_and_when_its_scope_says() {
     case.encounters[0].lines[0].fee_date = date("2026-04-01");
     assert!(!fired(&case), "after end_date");
 }
+
+/// A bill of one encounter at `hosp_lv` on `D` with the given (code, units) lines.
+fn planted_input(gend: Gend, brdy: NaiveDate, hosp_lv: i64, lines: &[(&str, i64)]) -> AuditInput {
+    AuditInput {
+        person: Person { gend, brdy },
+        admdvs: None,
+        current_mdtrt_id: None,
+        encounters: vec![Encounter {
+            mdtrt_id: "M1".to_owned(),
+            begn_date: date(D),
+            hosp_lv: HospLv::new(hosp_lv).unwrap(),
+            diagnoses: Vec::new(),
+            lines: lines
+                .iter()
+                .enumerate()
+                .map(|(line_idx, &(code, units))| FeeLine {
+                    rx_id: format!("RX{}", line_idx + 1),
+                    feedetl_sn: None,
+                    med_list_codg: code.to_owned(),
+                    cnt: Quantity::units(units),
+                    amount: Fen(500 * units),
+                    fee_date: date(D),
+                })
+                .collect(),
+        }],
+    }
+}
+
+/// Born `years` years before `D` (so exactly `years` old on `D`).
+fn aged(years: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026 - years as i32, 3, 2).unwrap()
+}
+
+/// What an outside check does with `yibao audit knowledge`: plant a violation of each shipped
+/// line-level entry from its published meaning alone and expect a finding citing that entry.
+#[test]
+fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
+    use yibao_audit::Table;
+    let shipped = shipped();
+    let knowledge = &shipped.knowledge;
+    let mut plants: Vec<(Table, usize, AuditInput)> = Vec::new();
+    for (idx, e) in knowledge.sex_limit.iter().enumerate() {
+        let other = if e.gend == Gend::Male {
+            Gend::Female
+        } else {
+            Gend::Male
+        };
+        plants.push((
+            Table::SexLimit,
+            idx,
+            planted_input(other, aged(40), 3, &[(&e.med_list_codg, 1)]),
+        ));
+    }
+    for (idx, e) in knowledge.age_limit.iter().enumerate() {
+        if let Some(min) = e.min_age.filter(|min| *min > 0) {
+            let input = planted_input(Gend::Male, aged(min - 1), 3, &[(&e.med_list_codg, 1)]);
+            plants.push((Table::AgeLimit, idx, input));
+        }
+        if let Some(max) = e.max_age {
+            let input = planted_input(Gend::Male, aged(max + 1), 3, &[(&e.med_list_codg, 1)]);
+            plants.push((Table::AgeLimit, idx, input));
+        }
+    }
+    for (idx, e) in knowledge.quantity_limit.iter().enumerate() {
+        let units = e.max_cnt.0 / 10_000 + 1;
+        plants.push((
+            Table::QuantityLimit,
+            idx,
+            planted_input(Gend::Male, aged(40), 3, &[(&e.med_list_codg, units)]),
+        ));
+    }
+    for (idx, e) in knowledge.exclusive_pair.iter().enumerate() {
+        let lines = [
+            (e.med_list_codg_a.as_str(), 1),
+            (e.med_list_codg_b.as_str(), 1),
+        ];
+        plants.push((
+            Table::ExclusivePair,
+            idx,
+            planted_input(Gend::Male, aged(40), 3, &lines),
+        ));
+    }
+    for (idx, e) in knowledge.level_limit.iter().enumerate() {
+        let below = i64::from(e.min_hosp_lv.get()) - 1;
+        if below >= 1 {
+            plants.push((
+                Table::LevelLimit,
+                idx,
+                planted_input(Gend::Male, aged(40), below, &[(&e.med_list_codg, 1)]),
+            ));
+        }
+    }
+    assert!(plants.len() >= 38, "{} plants", plants.len());
+    let mut silent = Vec::new();
+    for (table, idx, input) in &plants {
+        for phase in [Phase::Before, Phase::During] {
+            let findings = audit(input, &shipped.rules, knowledge, phase);
+            if !findings
+                .iter()
+                .any(|f| f.evidence.table == *table && f.evidence.entry_idx == *idx)
+            {
+                silent.push(format!("{} entry {idx} at {phase:?}", table.name()));
+            }
+        }
+    }
+    assert!(silent.is_empty(), "entries no rule enforces: {silent:#?}");
+}
