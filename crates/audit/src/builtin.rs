@@ -35,6 +35,14 @@ pub const KNOWLEDGE_FILES: &[(&str, &str)] = &[
         include_str!("../../../data/audit/knowledge/level_limit.csv"),
     ),
     (
+        "data/audit/knowledge/dx_required.csv",
+        include_str!("../../../data/audit/knowledge/dx_required.csv"),
+    ),
+    (
+        "data/audit/knowledge/dx_excluded.csv",
+        include_str!("../../../data/audit/knowledge/dx_excluded.csv"),
+    ),
+    (
         "data/audit/knowledge/dx_sex_limit.csv",
         include_str!("../../../data/audit/knowledge/dx_sex_limit.csv"),
     ),

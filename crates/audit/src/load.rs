@@ -7,9 +7,10 @@ use yibao_core_types::{Admdvs, ListType, NaiveDate, Quantity};
 use yibao_policy::Catalogue;
 
 use crate::model::{
-    AgeBound, AgeLimitEntry, Category, CodeMap, DxAgeLimitEntry, DxSexLimitEntry, EntryRef,
-    ExclusivePairEntry, Executor, Gend, HospLv, Item, Knowledge, LevelLimitEntry, MoneyKind, Phase,
-    QuantityLimitEntry, Rule, RuleSet, Scope, SevDeg, SexLimitEntry, Table, Window,
+    AgeBound, AgeLimitEntry, Category, CodeMap, DxAgeLimitEntry, DxItemEntry, DxSexLimitEntry,
+    EntryRef, ExclusivePairEntry, Executor, Gend, HospLv, Item, Knowledge, LevelLimitEntry,
+    MoneyKind, Phase, QuantityLimitEntry, Rule, RuleSet, Scope, SevDeg, SexLimitEntry, Table,
+    Window,
 };
 
 /// Most rules one file may hold (a region runs a few hundred).
@@ -66,6 +67,7 @@ fn columns(table: Table) -> &'static [&'static str] {
         Table::QuantityLimit => &["med_list_codg", "max_cnt", "per"],
         Table::ExclusivePair => &["med_list_codg_a", "med_list_codg_b", "within"],
         Table::LevelLimit => &["med_list_codg", "min_hosp_lv"],
+        Table::DxRequired | Table::DxExcluded => &["med_list_codg", "dise_codg_prefixes"],
         Table::DxSexLimit => &["dise_codg_prefix", "gend"],
         Table::DxAgeLimit => &["dise_codg_prefix", "min_age", "max_age"],
     }
@@ -310,6 +312,25 @@ fn load_table(
                 knowledge.level_limit.push(entry);
                 key
             }
+            Table::DxRequired | Table::DxExcluded => {
+                let text = row.required("dise_codg_prefixes")?;
+                let dise_codg_prefixes = text
+                    .split('|')
+                    .map(|prefix| check_dx_prefix(&row, "dise_codg_prefixes", prefix.trim()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let entry = DxItemEntry {
+                    med_list_codg: row.code("med_list_codg", catalogue, knowledge)?,
+                    dise_codg_prefixes,
+                    scope: scope.clone(),
+                };
+                let key = entry.med_list_codg.clone();
+                if table == Table::DxRequired {
+                    knowledge.dx_required.push(entry);
+                } else {
+                    knowledge.dx_excluded.push(entry);
+                }
+                key
+            }
             Table::DxSexLimit => {
                 let entry = DxSexLimitEntry {
                     dise_codg_prefix: dx_prefix(&row)?,
@@ -364,15 +385,15 @@ fn check_age_range(
 }
 
 fn dx_prefix(row: &Row<'_>) -> Result<String, LoadError> {
-    let text = row.required("dise_codg_prefix")?;
+    check_dx_prefix(row, "dise_codg_prefix", row.required("dise_codg_prefix")?)
+}
+
+fn check_dx_prefix(row: &Row<'_>, column: &str, text: &str) -> Result<String, LoadError> {
     let mut chars = text.chars();
     let valid = chars.next().is_some_and(|c| c.is_ascii_uppercase())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '.');
     if !valid {
-        return Err(row.fail(
-            "dise_codg_prefix",
-            format!("`{text}` is not an ICD-10 code prefix"),
-        ));
+        return Err(row.fail(column, format!("`{text}` is not an ICD-10 code prefix")));
     }
     Ok(text.to_owned())
 }
@@ -397,6 +418,12 @@ fn index(knowledge: &mut Knowledge) {
     }
     for (idx, entry) in knowledge.level_limit.iter().enumerate() {
         add(&entry.med_list_codg, EntryRef::Level(idx));
+    }
+    for (idx, entry) in knowledge.dx_required.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::DxRequired(idx));
+    }
+    for (idx, entry) in knowledge.dx_excluded.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::DxExcluded(idx));
     }
     knowledge.by_code = by_code;
 }
@@ -647,7 +674,7 @@ impl Fields<'_> {
             Some(_) => return Err(self.fail("params", "must be a table")),
         };
         let allowed: &[&str] = match kind.as_str() {
-            "sex_limit" | "level_limit" => &["list_types"],
+            "sex_limit" | "level_limit" | "dx_required" | "dx_excluded" => &["list_types"],
             "age_limit" => &["list_types", "bound"],
             "quantity_limit" => &["list_types", "per"],
             "exclusive_pair" => &["list_type_a", "list_type_b", "within", "relation"],
@@ -734,6 +761,12 @@ impl Fields<'_> {
                 list_type_b: list_type("list_type_b", &param("list_type_b")?)?,
                 within: window("within")?,
                 relation: param("relation")?,
+            },
+            "dx_required" => Executor::DiagnosisRequired {
+                list_types: list_types()?,
+            },
+            "dx_excluded" => Executor::DiagnosisExcluded {
+                list_types: list_types()?,
             },
             "dx_sex_limit" => Executor::DiagnosisSexLimit,
             _ => Executor::DiagnosisAgeLimit,

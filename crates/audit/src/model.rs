@@ -285,6 +285,16 @@ pub enum Executor {
         /// The catalogue lists the rule covers.
         list_types: Vec<ListType>,
     },
+    /// The item is paid only with one of the listed diagnoses (`dx_required`).
+    DiagnosisRequired {
+        /// The catalogue lists the rule covers.
+        list_types: Vec<ListType>,
+    },
+    /// The item must not be used with any of the listed diagnoses (`dx_excluded`).
+    DiagnosisExcluded {
+        /// The catalogue lists the rule covers.
+        list_types: Vec<ListType>,
+    },
     /// A diagnosis is limited to one sex (`dx_sex_limit`).
     DiagnosisSexLimit,
     /// A diagnosis is limited to an age range (`dx_age_limit`).
@@ -305,6 +315,8 @@ impl Executor {
             Executor::QuantityLimit { .. } => Table::QuantityLimit,
             Executor::ExclusivePair { .. } => Table::ExclusivePair,
             Executor::LevelLimit { .. } => Table::LevelLimit,
+            Executor::DiagnosisRequired { .. } => Table::DxRequired,
+            Executor::DiagnosisExcluded { .. } => Table::DxExcluded,
             Executor::DiagnosisSexLimit => Table::DxSexLimit,
             Executor::DiagnosisAgeLimit => Table::DxAgeLimit,
         }
@@ -324,6 +336,10 @@ pub enum Table {
     ExclusivePair,
     /// `level_limit`.
     LevelLimit,
+    /// `dx_required`.
+    DxRequired,
+    /// `dx_excluded`.
+    DxExcluded,
     /// `dx_sex_limit`.
     DxSexLimit,
     /// `dx_age_limit`.
@@ -332,12 +348,14 @@ pub enum Table {
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 9] = [
         Table::SexLimit,
         Table::AgeLimit,
         Table::QuantityLimit,
         Table::ExclusivePair,
         Table::LevelLimit,
+        Table::DxRequired,
+        Table::DxExcluded,
         Table::DxSexLimit,
         Table::DxAgeLimit,
     ];
@@ -350,6 +368,8 @@ impl Table {
             Table::QuantityLimit => "quantity_limit",
             Table::ExclusivePair => "exclusive_pair",
             Table::LevelLimit => "level_limit",
+            Table::DxRequired => "dx_required",
+            Table::DxExcluded => "dx_excluded",
             Table::DxSexLimit => "dx_sex_limit",
             Table::DxAgeLimit => "dx_age_limit",
         }
@@ -505,6 +525,32 @@ pub struct LevelLimitEntry {
     pub scope: Scope,
 }
 
+/// `dx_required` or `dx_excluded` entry: an item and the diagnosis prefixes it needs or must
+/// not meet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DxItemEntry {
+    /// The catalogue code.
+    pub med_list_codg: String,
+    /// ICD-10 (医保版) code prefixes, `|`-separated in the file.
+    pub dise_codg_prefixes: Vec<String>,
+    /// Where and when.
+    pub scope: Scope,
+}
+
+impl DxItemEntry {
+    /// The first of `diagnoses` under one of the entry's prefixes.
+    pub fn matching<'d>(&self, diagnoses: &'d [String]) -> Option<&'d str> {
+        diagnoses
+            .iter()
+            .find(|dx| {
+                self.dise_codg_prefixes
+                    .iter()
+                    .any(|p| dx.starts_with(p.as_str()))
+            })
+            .map(String::as_str)
+    }
+}
+
 /// `dx_sex_limit` entry: diagnoses under a code prefix are limited to one sex.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DxSexLimitEntry {
@@ -573,6 +619,8 @@ pub(crate) enum EntryRef {
     PairA(usize),
     PairB(usize),
     Level(usize),
+    DxRequired(usize),
+    DxExcluded(usize),
 }
 
 /// The knowledge base: every table, validated, indexed by code.
@@ -588,6 +636,10 @@ pub struct Knowledge {
     pub exclusive_pair: Vec<ExclusivePairEntry>,
     /// `level_limit`.
     pub level_limit: Vec<LevelLimitEntry>,
+    /// `dx_required`.
+    pub dx_required: Vec<DxItemEntry>,
+    /// `dx_excluded`.
+    pub dx_excluded: Vec<DxItemEntry>,
     /// `dx_sex_limit`.
     pub dx_sex_limit: Vec<DxSexLimitEntry>,
     /// `dx_age_limit`.

@@ -46,8 +46,8 @@ pub fn audit(
         }),
     };
     let mut findings = Vec::new();
-    let mut quantity_hits: Vec<(usize, At)> = Vec::new();
-    let mut pair_hits: Vec<(usize, bool, At)> = Vec::new();
+    let mut quantity_hits: Vec<QuantityHit> = Vec::new();
+    let mut pair_hits: Vec<PairHit> = Vec::new();
     for (encounter_idx, encounter) in input.encounters.iter().enumerate() {
         for (line_idx, line) in encounter.lines.iter().enumerate() {
             let Some(refs) = knowledge.by_code.get(line.med_list_codg.as_str()) else {
@@ -62,14 +62,29 @@ pub fn audit(
                     EntryRef::Sex(idx) => run.sex(idx, at, &mut findings),
                     EntryRef::Age(idx) => run.age(idx, at, &mut findings),
                     EntryRef::Level(idx) => run.level(idx, at, &mut findings),
+                    EntryRef::DxRequired(idx) => {
+                        run.dx_item(Table::DxRequired, idx, at, &mut findings)
+                    }
+                    EntryRef::DxExcluded(idx) => {
+                        run.dx_item(Table::DxExcluded, idx, at, &mut findings)
+                    }
                     EntryRef::Quantity(idx) => {
                         if run.entry_applies(&knowledge.quantity_limit[idx].scope, line) {
-                            quantity_hits.push((idx, at));
+                            let per = knowledge.quantity_limit[idx].per;
+                            quantity_hits.push((idx, window_key(per, line, at), line.fee_date, at));
                         }
                     }
                     EntryRef::PairA(idx) | EntryRef::PairB(idx) => {
                         if run.entry_applies(&knowledge.exclusive_pair[idx].scope, line) {
-                            pair_hits.push((idx, matches!(entry_ref, EntryRef::PairA(_)), at));
+                            let within = knowledge.exclusive_pair[idx].within;
+                            let side_a = matches!(entry_ref, EntryRef::PairA(_));
+                            pair_hits.push((
+                                idx,
+                                window_key(within, line, at),
+                                side_a,
+                                line.fee_date,
+                                at,
+                            ));
                         }
                     }
                 }
@@ -85,6 +100,20 @@ pub fn audit(
     run.diagnoses(&mut findings);
     findings
 }
+
+/// The window a line falls in: its date, or its encounter.
+fn window_key(window: Window, line: &FeeLine, at: At) -> (NaiveDate, usize) {
+    match window {
+        Window::Day => (line.fee_date, usize::MAX),
+        Window::Visit => (NaiveDate::MIN, at.encounter_idx),
+    }
+}
+
+/// A line under a quantity entry: entry, window, then time order (date, place).
+type QuantityHit = (usize, (NaiveDate, usize), NaiveDate, At);
+
+/// A line under a pair entry: entry, window, side a?, then time order (date, place).
+type PairHit = (usize, (NaiveDate, usize), bool, NaiveDate, At);
 
 struct Run<'a> {
     input: &'a AuditInput,
@@ -297,11 +326,53 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The window a line falls in: its date, or its encounter.
-    fn window_key(&self, window: Window, at: At) -> (NaiveDate, usize) {
-        match window {
-            Window::Day => (self.line(at).fee_date, usize::MAX),
-            Window::Visit => (NaiveDate::MIN, at.encounter_idx),
+    /// `dx_required` (hit when no diagnosis of the line's encounter matches) and `dx_excluded`
+    /// (hit when one does).
+    fn dx_item(&self, table: Table, idx: usize, at: At, findings: &mut Vec<Finding>) {
+        let required = table == Table::DxRequired;
+        let entry = if required {
+            &self.knowledge.dx_required[idx]
+        } else {
+            &self.knowledge.dx_excluded[idx]
+        };
+        let line = self.line(at);
+        if !self.flaggable(at.encounter_idx) || !self.entry_applies(&entry.scope, line) {
+            return;
+        }
+        let diagnoses = &self.input.encounters[at.encounter_idx].diagnoses;
+        let matched = entry.matching(diagnoses);
+        if required == matched.is_some() {
+            return;
+        }
+        let list_type = self.list_type(&line.med_list_codg);
+        for rule in self.rules_for(table, line.fee_date, |executor| match executor {
+            Executor::DiagnosisRequired { list_types }
+            | Executor::DiagnosisExcluded { list_types } => {
+                list_type.is_some_and(|t| list_types.contains(&t))
+            }
+            _ => false,
+        }) {
+            let item = self.item_name(&line.med_list_codg);
+            let prefixes = entry.dise_codg_prefixes.join("、");
+            let dx_list = if diagnoses.is_empty() {
+                "无".to_owned()
+            } else {
+                diagnoses.join("、")
+            };
+            let vola_cont = if required {
+                format!("【{item}】限诊断为【{prefixes}】使用，本次诊断【{dx_list}】不符合且已由基金支付")
+            } else {
+                format!(
+                    "【{item}】禁用于诊断【{prefixes}】，本次诊断【{dx_list}】（{}）",
+                    line.fee_date
+                )
+            };
+            let evidence = Evidence {
+                table,
+                entry_idx: idx,
+                values: vec![("dise_codg_prefixes", prefixes), ("diagnoses", dx_list)],
+            };
+            findings.push(self.single_line_finding(rule, at, vola_cont, evidence));
         }
     }
 
@@ -310,23 +381,17 @@ impl<'a> Run<'a> {
         (self.line(at).fee_date, at)
     }
 
-    fn quantities(&self, hits: &mut [(usize, At)], findings: &mut Vec<Finding>) {
-        hits.sort_unstable_by_key(|&(idx, at)| {
-            let per = self.knowledge.quantity_limit[idx].per;
-            (idx, self.window_key(per, at), self.order_key(at))
-        });
-        for group in hits.chunk_by(|&(idx_a, at_a), &(idx_b, at_b)| {
-            let per = self.knowledge.quantity_limit[idx_a].per;
-            idx_a == idx_b && self.window_key(per, at_a) == self.window_key(per, at_b)
-        }) {
+    fn quantities(&self, hits: &mut [QuantityHit], findings: &mut Vec<Finding>) {
+        hits.sort_unstable();
+        for group in hits.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
             self.quantity_group(group, findings);
         }
     }
 
-    fn quantity_group(&self, group: &[(usize, At)], findings: &mut Vec<Finding>) {
+    fn quantity_group(&self, group: &[QuantityHit], findings: &mut Vec<Finding>) {
         let idx = group[0].0;
         let entry = &self.knowledge.quantity_limit[idx];
-        let total: i64 = group.iter().map(|&(_, at)| self.line(at).cnt.0).sum();
+        let total: i64 = group.iter().map(|&(_, _, _, at)| self.line(at).cnt.0).sum();
         if total <= entry.max_cnt.0 {
             return;
         }
@@ -334,7 +399,7 @@ impl<'a> Run<'a> {
         // in the sense that earlier lines used the allowance.
         let mut running = 0_i64;
         let mut over: Vec<(At, i64)> = Vec::new();
-        for &(_, at) in group {
+        for &(_, _, _, at) in group {
             let cnt = self.line(at).cnt.0;
             let before = running;
             running += cnt;
@@ -353,7 +418,7 @@ impl<'a> Run<'a> {
         }) {
             let mut details = Vec::new();
             let mut vola_amt = Fen::ZERO;
-            for &(_, at) in group {
+            for &(_, _, _, at) in group {
                 match over.iter().find(|(over_at, _)| *over_at == at) {
                     Some(&(_, excess)) => {
                         let line = self.line(at);
@@ -402,20 +467,14 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn pairs(&self, hits: &mut [(usize, bool, At)], findings: &mut Vec<Finding>) {
-        hits.sort_unstable_by_key(|&(idx, side_a, at)| {
-            let within = self.knowledge.exclusive_pair[idx].within;
-            (idx, self.window_key(within, at), side_a, self.order_key(at))
-        });
-        for group in hits.chunk_by(|&(idx_a, _, at_a), &(idx_b, _, at_b)| {
-            let within = self.knowledge.exclusive_pair[idx_a].within;
-            idx_a == idx_b && self.window_key(within, at_a) == self.window_key(within, at_b)
-        }) {
+    fn pairs(&self, hits: &mut [PairHit], findings: &mut Vec<Finding>) {
+        hits.sort_unstable();
+        for group in hits.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
             self.pair_group(group, findings);
         }
     }
 
-    fn pair_group(&self, group: &[(usize, bool, At)], findings: &mut Vec<Finding>) {
+    fn pair_group(&self, group: &[PairHit], findings: &mut Vec<Finding>) {
         let idx = group[0].0;
         let entry = &self.knowledge.exclusive_pair[idx];
         // Within a group the lines are sorted by side, then time: the last of each side is the
@@ -423,8 +482,8 @@ impl<'a> Run<'a> {
         let last_of = |side: bool| {
             group
                 .iter()
-                .filter(|&&(_, s, _)| s == side)
-                .map(|&(_, _, at)| at)
+                .filter(|&&(_, _, s, _, _)| s == side)
+                .map(|&(_, _, _, _, at)| at)
                 .max_by_key(|&at| self.order_key(at))
         };
         let (Some(last_a), Some(last_b)) = (last_of(true), last_of(false)) else {

@@ -104,7 +104,42 @@ const fn dx_bill(gend: &'static str, brdy: &'static str, dx: &'static [&'static 
     }
 }
 
+const fn dx_lines(dx: &'static [&'static str], lines: &'static [Line]) -> Bill {
+    Bill {
+        gend: "1",
+        brdy: ADULT,
+        hosp_lv: 3,
+        dx,
+        lines,
+    }
+}
+
 const CASES: &[Case] = &[
+    Case {
+        rule_id: "POL-07",
+        planted: dx_lines(&["I10"], &[("M1", "XB03XA0491", 1, D)]),
+        clean: dx_lines(&["N18.5"], &[("M1", "XB03XA0491", 1, D)]),
+    },
+    Case {
+        rule_id: "POL-08",
+        planted: dx_lines(&["I10"], &[("M1", "311500271", 1, D)]),
+        clean: dx_lines(&["I10", "N18.5"], &[("M1", "311500271", 1, D)]),
+    },
+    Case {
+        rule_id: "MED-24",
+        planted: dx_lines(&["I10"], &[("M1", "C0400801", 1, D)]),
+        clean: dx_lines(&["I21.0"], &[("M1", "C0400801", 1, D)]),
+    },
+    Case {
+        rule_id: "MED-09",
+        planted: dx_lines(&["J45.9"], &[("M1", "XC07AB0161", 1, D)]),
+        clean: dx_lines(&["I10"], &[("M1", "XC07AB0161", 1, D)]),
+    },
+    Case {
+        rule_id: "MED-10",
+        planted: dx_lines(&["I21.0"], &[("M1", "310700251", 1, D)]),
+        clean: dx_lines(&["K29.7"], &[("M1", "310700251", 1, D)]),
+    },
     Case {
         rule_id: "MED-01",
         planted: bill("1", ADULT, 3, &[("M1", "XL02BG0561", 1, D)]),
@@ -295,6 +330,13 @@ const CASES: &[Case] = &[
     },
 ];
 
+fn case(rule_id: &str) -> &'static Case {
+    CASES
+        .iter()
+        .find(|c| c.rule_id == rule_id)
+        .unwrap_or_else(|| panic!("no case for {rule_id}"))
+}
+
 fn shipped() -> Builtin {
     builtin().unwrap_or_else(|err| panic!("shipped audit files load: {err}"))
 }
@@ -342,20 +384,13 @@ fn every_shipped_rule_has_a_case() {
     let unknown: Vec<_> = cases.difference(&rules).collect();
     assert!(untested.is_empty(), "rules without a case: {untested:?}");
     assert!(unknown.is_empty(), "cases of no shipped rule: {unknown:?}");
-    assert!(rules.len() >= 20, "{} rules", rules.len());
+    assert!(rules.len() >= 25, "{} rules", rules.len());
 }
 
 #[test]
 fn a_pair_names_the_later_line_as_type_1_and_the_other_as_type_2() {
     let shipped = shipped();
-    let findings = run(
-        &shipped,
-        &CASES
-            .iter()
-            .find(|c| c.rule_id == "PRC-01")
-            .unwrap()
-            .planted,
-    );
+    let findings = run(&shipped, &case("PRC-01").planted);
     let finding = findings.iter().find(|f| f.rule_id == "PRC-01").unwrap();
     let details: Vec<_> = finding
         .details
@@ -380,14 +415,7 @@ fn a_pair_names_the_later_line_as_type_1_and_the_other_as_type_2() {
 fn a_quantity_finding_flags_only_the_excess_share() {
     let shipped = shipped();
     // 3 + 2 on one day against a cap of 4: the second line carries 1 of its 2 units.
-    let findings = run(
-        &shipped,
-        &CASES
-            .iter()
-            .find(|c| c.rule_id == "MED-12")
-            .unwrap()
-            .planted,
-    );
+    let findings = run(&shipped, &case("MED-12").planted);
     let finding = findings.iter().find(|f| f.rule_id == "MED-12").unwrap();
     assert_eq!(finding.vola_amt, Fen(1_000));
     let types: Vec<_> = finding
@@ -411,7 +439,7 @@ fn a_quantity_finding_flags_only_the_excess_share() {
 #[test]
 fn a_sex_finding_reads_as_the_national_template() {
     let shipped = shipped();
-    let findings = run(&shipped, &CASES[0].planted);
+    let findings = run(&shipped, &case("MED-01").planted);
     let finding = findings.iter().find(|f| f.rule_id == "MED-01").unwrap();
     assert_eq!(
         finding.vola_cont,
@@ -424,11 +452,7 @@ fn a_sex_finding_reads_as_the_national_template() {
 #[test]
 fn history_encounters_count_but_are_not_flagged() {
     let shipped = shipped();
-    let planted = &CASES
-        .iter()
-        .find(|c| c.rule_id == "PRC-09")
-        .unwrap()
-        .planted;
+    let planted = &case("PRC-09").planted;
     let mut history_current = input(planted);
     history_current.current_mdtrt_id = Some("M2".to_owned());
     let findings = audit(
@@ -534,23 +558,23 @@ fn knowledge_holds_only_where_and_when_its_scope_says() {
     let text =
         "med_list_codg,gend,begn_date,end_date,admdvs\nXL02BG0561,2,2026-03-01,2026-03-31,140500\n";
     let knowledge = load_knowledge(&[("sex_limit.csv", text)], &catalogue).unwrap();
-    let mut case = input(&CASES[0].planted);
-    let fired = |case: &AuditInput| {
-        audit(case, &shipped.rules, &knowledge, Phase::During)
+    let mut planted = input(&case("MED-01").planted);
+    let fired = |planted: &AuditInput| {
+        audit(planted, &shipped.rules, &knowledge, Phase::During)
             .iter()
             .any(|f| f.rule_id == "MED-01")
     };
     assert!(
-        !fired(&case),
+        !fired(&planted),
         "no region given: a regional entry does not hold"
     );
-    case.admdvs = Some(yibao_core_types::Admdvs::parse("140502").unwrap());
-    assert!(fired(&case), "a district of the entry's city");
-    case.admdvs = Some(yibao_core_types::Admdvs::parse("370200").unwrap());
-    assert!(!fired(&case), "another city");
-    case.admdvs = Some(yibao_core_types::Admdvs::parse("140500").unwrap());
-    case.encounters[0].lines[0].fee_date = date("2026-04-01");
-    assert!(!fired(&case), "after end_date");
+    planted.admdvs = Some(yibao_core_types::Admdvs::parse("140502").unwrap());
+    assert!(fired(&planted), "a district of the entry's city");
+    planted.admdvs = Some(yibao_core_types::Admdvs::parse("370200").unwrap());
+    assert!(!fired(&planted), "another city");
+    planted.admdvs = Some(yibao_core_types::Admdvs::parse("140500").unwrap());
+    planted.encounters[0].lines[0].fee_date = date("2026-04-01");
+    assert!(!fired(&planted), "after end_date");
 }
 
 /// A bill of one encounter at `hosp_lv` on `D` with the given (code, units) lines.
@@ -586,7 +610,7 @@ fn aged(years: u32) -> NaiveDate {
 }
 
 /// What an outside check does with `yibao audit knowledge`: plant a violation of each shipped
-/// line-level entry from its published meaning alone and expect a finding citing that entry.
+/// line-level entry (and each diagnosis-item entry) from its published meaning alone and expect a finding citing that entry.
 #[test]
 fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
     use yibao_audit::Table;
@@ -644,7 +668,19 @@ fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
             ));
         }
     }
-    assert!(plants.len() >= 38, "{} plants", plants.len());
+    for (idx, e) in knowledge.dx_required.iter().enumerate() {
+        plants.push((
+            Table::DxRequired,
+            idx,
+            planted_input(Gend::Male, aged(40), 3, &[(&e.med_list_codg, 1)]),
+        ));
+    }
+    for (idx, e) in knowledge.dx_excluded.iter().enumerate() {
+        let mut input = planted_input(Gend::Male, aged(40), 3, &[(&e.med_list_codg, 1)]);
+        input.encounters[0].diagnoses = vec![e.dise_codg_prefixes[0].clone()];
+        plants.push((Table::DxExcluded, idx, input));
+    }
+    assert!(plants.len() >= 51, "{} plants", plants.len());
     let mut silent = Vec::new();
     for (table, idx, input) in &plants {
         for phase in [Phase::Before, Phase::During] {

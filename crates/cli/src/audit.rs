@@ -161,6 +161,23 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             })
             .collect(),
     );
+    for (name, entries) in [
+        ("dx_required", &knowledge.dx_required),
+        ("dx_excluded", &knowledge.dx_excluded),
+    ] {
+        tables.insert(
+            name.into(),
+            entries
+                .iter()
+                .map(|e| {
+                    entry(
+                        json!({"med_list_codg": e.med_list_codg, "dise_codg_prefixes": e.dise_codg_prefixes}),
+                        &e.scope,
+                    )
+                })
+                .collect(),
+        );
+    }
     tables.insert(
         "dx_sex_limit".into(),
         knowledge
