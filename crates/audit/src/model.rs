@@ -756,15 +756,15 @@ pub struct Evidence {
     pub values: Vec<(&'static str, String)>,
 }
 
-/// One finding (§5.4; a superset of a 3101/3102 result).
+/// One finding (§5.4; a superset of a 3101/3102 result). The rule's name, national code and
+/// basis (`vola_evid`) are the rule's: read them from the rule by `rule_id` and `rule_version`
+/// rather than copying them into every finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     /// Our rule id.
     pub rule_id: String,
     /// The rule's version.
     pub rule_version: u32,
-    /// The rule's national code.
-    pub national_code: Option<String>,
     /// Severity.
     pub sev_deg: SevDeg,
     /// The rule's money kind.
@@ -773,8 +773,6 @@ pub struct Finding {
     pub mdtrt_id: String,
     /// The message, from the §3.6 templates.
     pub vola_cont: String,
-    /// The basis.
-    pub vola_evid: String,
     /// Total money flagged.
     pub vola_amt: Fen,
     /// The lines named.

@@ -205,12 +205,10 @@ impl<'a> Run<'a> {
         Finding {
             rule_id: rule.rule_id.clone(),
             rule_version: rule.version,
-            national_code: rule.national_code.clone(),
             sev_deg: rule.sev_deg,
             money_kind: rule.money_kind,
             mdtrt_id: self.mdtrt_id(at).to_owned(),
             vola_cont,
-            vola_evid: rule.vola_evid.clone(),
             vola_amt,
             details: vec![self.detail(at, VolaItemType::Violating, vola_amt)],
             evidence,
@@ -447,12 +445,10 @@ impl<'a> Run<'a> {
             findings.push(Finding {
                 rule_id: rule.rule_id.clone(),
                 rule_version: rule.version,
-                national_code: rule.national_code.clone(),
                 sev_deg: rule.sev_deg,
                 money_kind: rule.money_kind,
                 mdtrt_id: self.mdtrt_id(first_over).to_owned(),
                 vola_cont,
-                vola_evid: rule.vola_evid.clone(),
                 vola_amt,
                 details,
                 evidence: Evidence {
@@ -523,12 +519,10 @@ impl<'a> Run<'a> {
             findings.push(Finding {
                 rule_id: rule.rule_id.clone(),
                 rule_version: rule.version,
-                national_code: rule.national_code.clone(),
                 sev_deg: rule.sev_deg,
                 money_kind: rule.money_kind,
                 mdtrt_id: self.mdtrt_id(later).to_owned(),
                 vola_cont,
-                vola_evid: rule.vola_evid.clone(),
                 vola_amt,
                 details: vec![
                     self.detail(later, VolaItemType::Violating, vola_amt),
@@ -637,12 +631,10 @@ fn encounter_finding(
     Finding {
         rule_id: rule.rule_id.clone(),
         rule_version: rule.version,
-        national_code: rule.national_code.clone(),
         sev_deg: rule.sev_deg,
         money_kind: rule.money_kind,
         mdtrt_id: mdtrt_id.to_owned(),
         vola_cont,
-        vola_evid: rule.vola_evid.clone(),
         vola_amt: Fen::ZERO,
         details: Vec::new(),
         evidence,
