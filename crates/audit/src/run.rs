@@ -98,6 +98,23 @@ pub fn audit(
         run.pairs(&mut pair_hits, &mut findings);
     }
     run.diagnoses(&mut findings);
+    for finding in &findings {
+        // A finding's money is exactly its lines' money, and only violating lines carry any.
+        let lines_fen: Fen = finding.details.iter().map(|d| d.vola_amt).sum();
+        assert_eq!(
+            finding.vola_amt, lines_fen,
+            "{}: money ≠ its lines",
+            finding.rule_id
+        );
+        assert!(
+            finding
+                .details
+                .iter()
+                .all(|d| d.vola_item_type == VolaItemType::Violating || d.vola_amt == Fen::ZERO),
+            "{}: an involved line carries money",
+            finding.rule_id
+        );
+    }
     findings
 }
 
