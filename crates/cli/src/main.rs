@@ -1,5 +1,6 @@
 //! `yibao`: the command-line edge of the platform. Each subcommand lives in its own module.
 
+mod audit;
 mod demo;
 mod drg_group;
 mod drg_simulate;
@@ -22,6 +23,11 @@ struct Cli {
 enum Command {
     /// Settle one bill offline from a settle file (spec/settlement.md section 10).
     Settle(settle::Args),
+    /// Smart audit: the shipped rules and knowledge tables.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// DRG/DIP: grouping and hospital payment.
     Drg {
         #[command(subcommand)]
@@ -39,6 +45,14 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// List the rules (`rule_id`, `category`, `sev_deg`, `phases`, `knowledge` …).
+    Rules(audit::Args),
+    /// Print the knowledge tables as `{"TABLE": [ENTRY, …], …}`.
+    Knowledge(audit::Args),
+}
+
+#[derive(Subcommand)]
 enum DrgCommand {
     /// Group JSONL inpatient records with CHS-DRG 1.1.
     Group(drg_group::Args),
@@ -50,6 +64,12 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Settle(args) => settle::run(args),
+        Command::Audit {
+            command: AuditCommand::Rules(args),
+        } => audit::rules(args),
+        Command::Audit {
+            command: AuditCommand::Knowledge(args),
+        } => audit::knowledge(args),
         Command::Drg {
             command: DrgCommand::Group(args),
         } => drg_group::run(args),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &str)] = &[
     ("core-types", "yibao-core-types"),
     ("policy", "yibao-policy"),
+    ("audit", "yibao-audit"),
     ("drg", "yibao-drg"),
     ("settlement", "yibao-settlement"),
     ("drg-payment", "yibao-drg-payment"),
@@ -20,7 +21,14 @@ const LAYERS: &[(&str, &str)] = &[
 ];
 
 /// Engine crates: values in, values out.
-const ENGINES: &[&str] = &["core-types", "policy", "settlement", "drg", "drg-payment"];
+const ENGINES: &[&str] = &[
+    "core-types",
+    "policy",
+    "audit",
+    "settlement",
+    "drg",
+    "drg-payment",
+];
 
 /// Outside crates that do I/O and must never be a normal dependency of an engine.
 const IO_CRATES: &[&str] = &[

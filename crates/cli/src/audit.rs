@@ -1,0 +1,208 @@
+//! `yibao audit rules|knowledge`: print the shipped audit rules and knowledge tables (the same
+//! compiled-in `data/audit/` files the server loads), so a reviewer can plant cases of their own.
+//! No database.
+
+use std::process::ExitCode;
+
+use serde_json::{json, Map, Value};
+use yibao_audit::{builtin, Knowledge, Rule, Scope};
+
+/// Arguments of `yibao audit rules` and `yibao audit knowledge`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print JSON (the form outside checks read) instead of one line per rule or entry.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `yibao audit rules`.
+pub fn rules(args: Args) -> anyhow::Result<ExitCode> {
+    let shipped = builtin()?;
+    if args.json {
+        let rules: Vec<Value> = shipped.rules.rules.iter().map(rule_json).collect();
+        println!("{}", serde_json::to_string_pretty(&Value::Array(rules))?);
+    } else {
+        for rule in &shipped.rules.rules {
+            let knowledge: Vec<&str> = rule.knowledge.iter().map(|t| t.name()).collect();
+            println!(
+                "{}\t{}\tsev_deg {}\t{}\t{}",
+                rule.rule_id,
+                rule.category.code(),
+                rule.sev_deg.get(),
+                knowledge.join(","),
+                rule.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `yibao audit knowledge`.
+pub fn knowledge(args: Args) -> anyhow::Result<ExitCode> {
+    let shipped = builtin()?;
+    let tables = knowledge_json(&shipped.knowledge);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&tables)?);
+    } else if let Value::Object(tables) = tables {
+        for (table, entries) in tables {
+            for entry in entries.as_array().into_iter().flatten() {
+                println!("{table}\t{entry}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rule_json(rule: &Rule) -> Value {
+    json!({
+        "rule_id": rule.rule_id,
+        "national_code": rule.national_code,
+        "rule_name": rule.name,
+        "version": rule.version,
+        "category": rule.category.code(),
+        "sev_deg": rule.sev_deg.get(),
+        "phases": rule.phases.iter().map(|p| p.code()).collect::<Vec<_>>(),
+        "money_kind": rule.money_kind.code(),
+        "executor": rule.executor.kind(),
+        "knowledge": rule.knowledge.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        "begn_date": rule.begn_date.to_string(),
+        "end_date": rule.end_date.map(|d| d.to_string()),
+    })
+}
+
+/// One entry: its own fields, then the scope fields every entry carries.
+fn entry(fields: Value, scope: &Scope) -> Value {
+    let mut object = match fields {
+        Value::Object(object) => object,
+        _ => Map::new(),
+    };
+    object.insert(
+        "begn_date".into(),
+        json!(scope.begn_date.map(|d| d.to_string())),
+    );
+    object.insert(
+        "end_date".into(),
+        json!(scope.end_date.map(|d| d.to_string())),
+    );
+    object.insert("admdvs".into(), json!(scope.admdvs.map(|a| a.to_string())));
+    Value::Object(object)
+}
+
+fn knowledge_json(knowledge: &Knowledge) -> Value {
+    let mut tables = Map::new();
+    tables.insert(
+        "sex_limit".into(),
+        knowledge
+            .sex_limit
+            .iter()
+            .map(|e| {
+                entry(
+                    json!({"med_list_codg": e.med_list_codg, "gend": e.gend.code()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "age_limit".into(),
+        knowledge
+            .age_limit
+            .iter()
+            .map(|e| {
+                entry(
+                    json!({"med_list_codg": e.med_list_codg, "min_age": e.min_age, "max_age": e.max_age}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "quantity_limit".into(),
+        knowledge
+            .quantity_limit
+            .iter()
+            .map(|e| {
+                // A whole count prints as an integer, a fractional one as a decimal string.
+                let max_cnt = if e.max_cnt.0 % 10_000 == 0 {
+                    json!(e.max_cnt.0 / 10_000)
+                } else {
+                    json!(e.max_cnt.to_string())
+                };
+                entry(
+                    json!({"med_list_codg": e.med_list_codg, "max_cnt": max_cnt, "per": e.per.code()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "exclusive_pair".into(),
+        knowledge
+            .exclusive_pair
+            .iter()
+            .map(|e| {
+                entry(
+                    json!({"med_list_codg_a": e.med_list_codg_a, "med_list_codg_b": e.med_list_codg_b, "within": e.within.code()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "level_limit".into(),
+        knowledge
+            .level_limit
+            .iter()
+            .map(|e| {
+                entry(
+                    json!({"med_list_codg": e.med_list_codg, "min_hosp_lv": e.min_hosp_lv.get()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    for (name, entries) in [
+        ("dx_required", &knowledge.dx_required),
+        ("dx_excluded", &knowledge.dx_excluded),
+    ] {
+        tables.insert(
+            name.into(),
+            entries
+                .iter()
+                .map(|e| {
+                    entry(
+                        json!({"med_list_codg": e.med_list_codg, "dise_codg_prefixes": e.dise_codg_prefixes}),
+                        &e.scope,
+                    )
+                })
+                .collect(),
+        );
+    }
+    tables.insert(
+        "dx_sex_limit".into(),
+        knowledge
+            .dx_sex_limit
+            .iter()
+            .map(|e| {
+                entry(
+                    json!({"dise_codg_prefix": e.dise_codg_prefix, "gend": e.gend.code()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "dx_age_limit".into(),
+        knowledge
+            .dx_age_limit
+            .iter()
+            .map(|e| {
+                entry(
+                    json!({"dise_codg_prefix": e.dise_codg_prefix, "min_age": e.min_age, "max_age": e.max_age}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    Value::Object(tables)
+}
