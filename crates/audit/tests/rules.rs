@@ -151,6 +151,17 @@ const CASES: &[Case] = &[
         clean: bill("2", ADULT, 3, &[("M1", "331800361", 1, D)]),
     },
     Case {
+        rule_id: "MED-03",
+        planted: bill("1", ADULT, 3, &[("M1", "C0101507", 1, D)]),
+        clean: bill("2", ADULT, 3, &[("M1", "C0101507", 1, D)]),
+    },
+    Case {
+        // 17 the day before the 18th birthday; 18 on it (bounds inclusive).
+        rule_id: "POL-06",
+        planted: bill("1", "2008-03-02", 3, &[("M1", "C0101308", 1, D)]),
+        clean: bill("1", "2008-03-03", 3, &[("M1", "C0101308", 1, D)]),
+    },
+    Case {
         rule_id: "MED-05",
         planted: bill("1", ADULT, 3, &[("M1", "120400113", 1, D)]),
         clean: bill("1", "2016-01-01", 3, &[("M1", "120400113", 1, D)]),
@@ -384,7 +395,7 @@ fn every_shipped_rule_has_a_case() {
     let unknown: Vec<_> = cases.difference(&rules).collect();
     assert!(untested.is_empty(), "rules without a case: {untested:?}");
     assert!(unknown.is_empty(), "cases of no shipped rule: {unknown:?}");
-    assert!(rules.len() >= 25, "{} rules", rules.len());
+    assert!(rules.len() >= 27, "{} rules", rules.len());
 }
 
 #[test]
