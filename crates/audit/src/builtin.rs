@@ -31,6 +31,10 @@ pub const KNOWLEDGE_FILES: &[(&str, &str)] = &[
         include_str!("../../../data/audit/knowledge/exclusive_pair.csv"),
     ),
     (
+        "data/audit/knowledge/min_interval.csv",
+        include_str!("../../../data/audit/knowledge/min_interval.csv"),
+    ),
+    (
         "data/audit/knowledge/level_limit.csv",
         include_str!("../../../data/audit/knowledge/level_limit.csv"),
     ),

@@ -9,8 +9,8 @@ use yibao_policy::Catalogue;
 use crate::model::{
     AgeBound, AgeLimitEntry, Category, CodeMap, DxAgeLimitEntry, DxItemEntry, DxSexLimitEntry,
     EntryRef, ExclusivePairEntry, Executor, Gend, HospLv, Item, Knowledge, LevelLimitEntry,
-    MoneyKind, Phase, QuantityLimitEntry, Rule, RuleSet, Scope, SevDeg, SexLimitEntry, Table,
-    Window,
+    MinIntervalEntry, MoneyKind, Phase, QuantityLimitEntry, Rule, RuleSet, Scope, SevDeg,
+    SexLimitEntry, Table, Window,
 };
 
 /// Most rules one file may hold (a region runs a few hundred).
@@ -67,6 +67,7 @@ fn columns(table: Table) -> &'static [&'static str] {
         Table::QuantityLimit => &["med_list_codg", "max_cnt", "per"],
         Table::ExclusivePair => &["med_list_codg_a", "med_list_codg_b", "within"],
         Table::LevelLimit => &["med_list_codg", "min_hosp_lv"],
+        Table::MinInterval => &["med_list_codg", "min_days"],
         Table::DxRequired | Table::DxExcluded => &["med_list_codg", "dise_codg_prefixes"],
         Table::DxSexLimit => &["dise_codg_prefix", "gend"],
         Table::DxAgeLimit => &["dise_codg_prefix", "min_age", "max_age"],
@@ -294,6 +295,23 @@ fn load_table(
                 knowledge.exclusive_pair.push(entry);
                 key
             }
+            Table::MinInterval => {
+                let text = row.required("min_days")?;
+                // A year bounds the window a history can be asked to cover.
+                let min_days = text
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|days| (1..=366).contains(days))
+                    .ok_or_else(|| row.fail("min_days", format!("`{text}` must be 1 to 366")))?;
+                let entry = MinIntervalEntry {
+                    med_list_codg: row.code("med_list_codg", catalogue, knowledge)?,
+                    min_days,
+                    scope: scope.clone(),
+                };
+                let key = entry.med_list_codg.clone();
+                knowledge.min_interval.push(entry);
+                key
+            }
             Table::LevelLimit => {
                 let text = row.required("min_hosp_lv")?;
                 let min_hosp_lv =
@@ -424,6 +442,9 @@ fn index(knowledge: &mut Knowledge) {
     }
     for (idx, entry) in knowledge.dx_excluded.iter().enumerate() {
         add(&entry.med_list_codg, EntryRef::DxExcluded(idx));
+    }
+    for (idx, entry) in knowledge.min_interval.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::Interval(idx));
     }
     knowledge.by_code = by_code;
 }
@@ -674,7 +695,9 @@ impl Fields<'_> {
             Some(_) => return Err(self.fail("params", "must be a table")),
         };
         let allowed: &[&str] = match kind.as_str() {
-            "sex_limit" | "level_limit" | "dx_required" | "dx_excluded" => &["list_types"],
+            "sex_limit" | "level_limit" | "dx_required" | "dx_excluded" | "min_interval" => {
+                &["list_types"]
+            }
             "age_limit" => &["list_types", "bound"],
             "quantity_limit" => &["list_types", "per"],
             "exclusive_pair" => &["list_type_a", "list_type_b", "within", "relation"],
@@ -732,6 +755,9 @@ impl Fields<'_> {
                 list_types: list_types()?,
             },
             "level_limit" => Executor::LevelLimit {
+                list_types: list_types()?,
+            },
+            "min_interval" => Executor::MinInterval {
                 list_types: list_types()?,
             },
             "age_limit" => {

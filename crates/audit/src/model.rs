@@ -295,6 +295,11 @@ pub enum Executor {
         /// The catalogue lists the rule covers.
         list_types: Vec<ListType>,
     },
+    /// Two charges of the item must be at least a number of days apart (`min_interval`).
+    MinInterval {
+        /// The catalogue lists the rule covers.
+        list_types: Vec<ListType>,
+    },
     /// A diagnosis is limited to one sex (`dx_sex_limit`).
     DiagnosisSexLimit,
     /// A diagnosis is limited to an age range (`dx_age_limit`).
@@ -317,6 +322,7 @@ impl Executor {
             Executor::LevelLimit { .. } => Table::LevelLimit,
             Executor::DiagnosisRequired { .. } => Table::DxRequired,
             Executor::DiagnosisExcluded { .. } => Table::DxExcluded,
+            Executor::MinInterval { .. } => Table::MinInterval,
             Executor::DiagnosisSexLimit => Table::DxSexLimit,
             Executor::DiagnosisAgeLimit => Table::DxAgeLimit,
         }
@@ -344,11 +350,13 @@ pub enum Table {
     DxSexLimit,
     /// `dx_age_limit`.
     DxAgeLimit,
+    /// `min_interval`.
+    MinInterval,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::SexLimit,
         Table::AgeLimit,
         Table::QuantityLimit,
@@ -358,6 +366,7 @@ impl Table {
         Table::DxExcluded,
         Table::DxSexLimit,
         Table::DxAgeLimit,
+        Table::MinInterval,
     ];
 
     /// The table's name (file stem and JSON key).
@@ -372,6 +381,7 @@ impl Table {
             Table::DxExcluded => "dx_excluded",
             Table::DxSexLimit => "dx_sex_limit",
             Table::DxAgeLimit => "dx_age_limit",
+            Table::MinInterval => "min_interval",
         }
     }
 
@@ -501,6 +511,17 @@ pub struct QuantityLimitEntry {
     pub scope: Scope,
 }
 
+/// `min_interval` entry: the fewest days from one charge of the item to the next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinIntervalEntry {
+    /// The catalogue code.
+    pub med_list_codg: String,
+    /// Days from a charge's fee date to the next one's, at least 1.
+    pub min_days: u32,
+    /// Where and when.
+    pub scope: Scope,
+}
+
 /// `exclusive_pair` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExclusivePairEntry {
@@ -621,6 +642,7 @@ pub(crate) enum EntryRef {
     Level(usize),
     DxRequired(usize),
     DxExcluded(usize),
+    Interval(usize),
 }
 
 /// The knowledge base: every table, validated, indexed by code.
@@ -644,6 +666,8 @@ pub struct Knowledge {
     pub dx_sex_limit: Vec<DxSexLimitEntry>,
     /// `dx_age_limit`.
     pub dx_age_limit: Vec<DxAgeLimitEntry>,
+    /// `min_interval`.
+    pub min_interval: Vec<MinIntervalEntry>,
     /// Catalogue facts about each code the tables name.
     pub items: CodeMap<Item>,
     pub(crate) by_code: CodeMap<Vec<EntryRef>>,

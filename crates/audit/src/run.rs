@@ -48,6 +48,7 @@ pub fn audit(
     let mut findings = Vec::new();
     let mut quantity_hits: Vec<QuantityHit> = Vec::new();
     let mut pair_hits: Vec<PairHit> = Vec::new();
+    let mut interval_hits: Vec<IntervalHit> = Vec::new();
     for (encounter_idx, encounter) in input.encounters.iter().enumerate() {
         for (line_idx, line) in encounter.lines.iter().enumerate() {
             let Some(refs) = knowledge.by_code.get(line.med_list_codg.as_str()) else {
@@ -67,6 +68,11 @@ pub fn audit(
                     }
                     EntryRef::DxExcluded(idx) => {
                         run.dx_item(Table::DxExcluded, idx, at, &mut findings)
+                    }
+                    EntryRef::Interval(idx) => {
+                        if run.entry_applies(&knowledge.min_interval[idx].scope, line) {
+                            interval_hits.push((idx, line.fee_date, at));
+                        }
                     }
                     EntryRef::Quantity(idx) => {
                         if run.entry_applies(&knowledge.quantity_limit[idx].scope, line) {
@@ -96,6 +102,9 @@ pub fn audit(
     }
     if !pair_hits.is_empty() {
         run.pairs(&mut pair_hits, &mut findings);
+    }
+    if !interval_hits.is_empty() {
+        run.intervals(&mut interval_hits, &mut findings);
     }
     run.diagnoses(&mut findings);
     for finding in &findings {
@@ -128,6 +137,9 @@ fn window_key(window: Window, line: &FeeLine, at: At) -> (NaiveDate, usize) {
 
 /// A line under a quantity entry: entry, window, then time order (date, place).
 type QuantityHit = (usize, (NaiveDate, usize), NaiveDate, At);
+
+/// A line under a min-interval entry: entry, then time order (date, place).
+type IntervalHit = (usize, NaiveDate, At);
 
 /// A line under a pair entry: entry, window, side a?, then time order (date, place).
 type PairHit = (usize, (NaiveDate, usize), bool, NaiveDate, At);
@@ -474,6 +486,76 @@ impl<'a> Run<'a> {
                     values: vec![
                         ("max_cnt", entry.max_cnt.to_string()),
                         ("cnt", Quantity(total).to_string()),
+                    ],
+                },
+            });
+        }
+    }
+
+    /// Walks each entry's charges in time order; a charge fewer than `min_days` after the last
+    /// charge that kept the interval is flagged, and that earlier charge is named as involved.
+    fn intervals(&self, hits: &mut [IntervalHit], findings: &mut Vec<Finding>) {
+        hits.sort_unstable();
+        for group in hits.chunk_by(|a, b| a.0 == b.0) {
+            let idx = group[0].0;
+            let entry = &self.knowledge.min_interval[idx];
+            let mut kept = group[0];
+            for &hit in &group[1..] {
+                let days = (hit.1 - kept.1).num_days();
+                if days >= i64::from(entry.min_days) {
+                    kept = hit;
+                    continue;
+                }
+                self.interval_finding(idx, hit.2, kept.2, days, findings);
+            }
+        }
+    }
+
+    fn interval_finding(
+        &self,
+        idx: usize,
+        later: At,
+        earlier: At,
+        days: i64,
+        findings: &mut Vec<Finding>,
+    ) {
+        if !self.flaggable(later.encounter_idx) {
+            return;
+        }
+        let entry = &self.knowledge.min_interval[idx];
+        let later_line = self.line(later);
+        let earlier_line = self.line(earlier);
+        let list_type = self.list_type(&later_line.med_list_codg);
+        for rule in self.rules_for(Table::MinInterval, later_line.fee_date, |executor| {
+            matches!(executor, Executor::MinInterval { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
+        }) {
+            let vola_amt = self.line_money(rule, later);
+            let vola_cont = format!(
+                "【{}】两次收费间隔应不少于{}天，本次（{}）距上次（{}）仅{}天",
+                self.item_name(&later_line.med_list_codg),
+                entry.min_days,
+                later_line.fee_date,
+                earlier_line.fee_date,
+                days
+            );
+            findings.push(Finding {
+                rule_id: rule.rule_id.clone(),
+                rule_version: rule.version,
+                sev_deg: rule.sev_deg,
+                money_kind: rule.money_kind,
+                mdtrt_id: self.mdtrt_id(later).to_owned(),
+                vola_cont,
+                vola_amt,
+                details: vec![
+                    self.detail(later, VolaItemType::Violating, vola_amt),
+                    self.detail(earlier, VolaItemType::Involved, Fen::ZERO),
+                ],
+                evidence: Evidence {
+                    table: Table::MinInterval,
+                    entry_idx: idx,
+                    values: vec![
+                        ("min_days", entry.min_days.to_string()),
+                        ("days", days.to_string()),
                     ],
                 },
             });

@@ -151,6 +151,28 @@ const CASES: &[Case] = &[
         clean: bill("2", ADULT, 3, &[("M1", "331800361", 1, D)]),
     },
     Case {
+        // 14 days apart is inside a 15-day interval; 15 days apart keeps it.
+        rule_id: "PRC-10",
+        planted: bill(
+            "1",
+            ADULT,
+            3,
+            &[
+                ("M1", "250300171", 1, D),
+                ("M2", "250300171", 1, "2026-03-16"),
+            ],
+        ),
+        clean: bill(
+            "1",
+            ADULT,
+            3,
+            &[
+                ("M1", "250300171", 1, D),
+                ("M2", "250300171", 1, "2026-03-17"),
+            ],
+        ),
+    },
+    Case {
         rule_id: "MED-03",
         planted: bill("1", ADULT, 3, &[("M1", "C0101507", 1, D)]),
         clean: bill("2", ADULT, 3, &[("M1", "C0101507", 1, D)]),
@@ -395,7 +417,7 @@ fn every_shipped_rule_has_a_case() {
     let unknown: Vec<_> = cases.difference(&rules).collect();
     assert!(untested.is_empty(), "rules without a case: {untested:?}");
     assert!(unknown.is_empty(), "cases of no shipped rule: {unknown:?}");
-    assert!(rules.len() >= 27, "{} rules", rules.len());
+    assert!(rules.len() >= 28, "{} rules", rules.len());
 }
 
 #[test]
@@ -458,6 +480,28 @@ fn a_sex_finding_reads_as_the_national_template() {
     );
     assert_eq!(finding.sev_deg.get(), 1);
     assert_eq!(finding.details[0].feedetl_sn.as_deref(), Some("1"));
+}
+
+#[test]
+fn an_interval_is_measured_from_the_last_charge_that_kept_it() {
+    // Day 0 kept, day 10 too soon (flagged), day 16 is 16 days after day 0: kept, not flagged.
+    let bill = bill(
+        "1",
+        ADULT,
+        3,
+        &[
+            ("M1", "250300171", 1, D),
+            ("M2", "250300171", 1, "2026-03-12"),
+            ("M3", "250300171", 1, "2026-03-18"),
+        ],
+    );
+    let findings = run(&shipped(), &bill);
+    let flagged: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.rule_id == "PRC-10")
+        .map(|f| f.mdtrt_id.as_str())
+        .collect();
+    assert_eq!(flagged, ["M2"]);
 }
 
 #[test]
@@ -691,7 +735,16 @@ fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
         input.encounters[0].diagnoses = vec![e.dise_codg_prefixes[0].clone()];
         plants.push((Table::DxExcluded, idx, input));
     }
-    assert!(plants.len() >= 51, "{} plants", plants.len());
+    for (idx, e) in knowledge.min_interval.iter().enumerate() {
+        // Two charges on one day are 0 days apart.
+        let lines = [(e.med_list_codg.as_str(), 1), (e.med_list_codg.as_str(), 1)];
+        plants.push((
+            Table::MinInterval,
+            idx,
+            planted_input(Gend::Male, aged(40), 3, &lines),
+        ));
+    }
+    assert!(plants.len() >= 54, "{} plants", plants.len());
     let mut silent = Vec::new();
     for (table, idx, input) in &plants {
         for phase in [Phase::Before, Phase::During] {

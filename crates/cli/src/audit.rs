@@ -149,6 +149,19 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .collect(),
     );
     tables.insert(
+        "min_interval".into(),
+        knowledge
+            .min_interval
+            .iter()
+            .map(|e| {
+                entry(
+                    json!({"med_list_codg": e.med_list_codg, "min_days": e.min_days}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
         "level_limit".into(),
         knowledge
             .level_limit

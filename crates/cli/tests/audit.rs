@@ -112,6 +112,16 @@ fn knowledge_tables_carry_exactly_the_issue_fields_and_the_scope() {
             ],
         ),
         (
+            "min_interval",
+            &[
+                "admdvs",
+                "begn_date",
+                "end_date",
+                "med_list_codg",
+                "min_days",
+            ],
+        ),
+        (
             "level_limit",
             &[
                 "admdvs",
