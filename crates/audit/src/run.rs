@@ -223,14 +223,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn single_line_finding(
+    /// A finding of `rule` on the encounter of `at`, flagging `vola_amt` over `details`.
+    fn finding(
         &self,
         rule: &Rule,
         at: At,
+        vola_amt: Fen,
+        details: Vec<FindingLine>,
         vola_cont: String,
         evidence: Evidence,
     ) -> Finding {
-        let vola_amt = self.line_money(rule, at);
         Finding {
             rule_id: rule.rule_id.clone(),
             rule_version: rule.version,
@@ -239,9 +241,38 @@ impl<'a> Run<'a> {
             mdtrt_id: self.mdtrt_id(at).to_owned(),
             vola_cont,
             vola_amt,
-            details: vec![self.detail(at, VolaItemType::Violating, vola_amt)],
+            details,
             evidence,
         }
+    }
+
+    fn single_line_finding(
+        &self,
+        rule: &Rule,
+        at: At,
+        vola_cont: String,
+        evidence: Evidence,
+    ) -> Finding {
+        let vola_amt = self.line_money(rule, at);
+        let details = vec![self.detail(at, VolaItemType::Violating, vola_amt)];
+        self.finding(rule, at, vola_amt, details, vola_cont, evidence)
+    }
+
+    /// A finding on two lines: `later` violates (and carries the money), `other` is involved.
+    fn pair_finding(
+        &self,
+        rule: &Rule,
+        later: At,
+        other: At,
+        vola_cont: String,
+        evidence: Evidence,
+    ) -> Finding {
+        let vola_amt = self.line_money(rule, later);
+        let details = vec![
+            self.detail(later, VolaItemType::Violating, vola_amt),
+            self.detail(other, VolaItemType::Involved, Fen::ZERO),
+        ];
+        self.finding(rule, later, vola_amt, details, vola_cont, evidence)
     }
 
     fn sex(&self, idx: usize, at: At, findings: &mut Vec<Finding>) {
@@ -471,16 +502,13 @@ impl<'a> Run<'a> {
                 Quantity(total),
                 Quantity(total - entry.max_cnt.0)
             );
-            findings.push(Finding {
-                rule_id: rule.rule_id.clone(),
-                rule_version: rule.version,
-                sev_deg: rule.sev_deg,
-                money_kind: rule.money_kind,
-                mdtrt_id: self.mdtrt_id(first_over).to_owned(),
-                vola_cont,
+            findings.push(self.finding(
+                rule,
+                first_over,
                 vola_amt,
                 details,
-                evidence: Evidence {
+                vola_cont,
+                Evidence {
                     table: Table::QuantityLimit,
                     entry_idx: idx,
                     values: vec![
@@ -488,7 +516,7 @@ impl<'a> Run<'a> {
                         ("cnt", Quantity(total).to_string()),
                     ],
                 },
-            });
+            ));
         }
     }
 
@@ -529,7 +557,6 @@ impl<'a> Run<'a> {
         for rule in self.rules_for(Table::MinInterval, later_line.fee_date, |executor| {
             matches!(executor, Executor::MinInterval { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
-            let vola_amt = self.line_money(rule, later);
             let vola_cont = format!(
                 "【{}】两次收费间隔应不少于{}天，本次（{}）距上次（{}）仅{}天",
                 self.item_name(&later_line.med_list_codg),
@@ -538,19 +565,12 @@ impl<'a> Run<'a> {
                 earlier_line.fee_date,
                 days
             );
-            findings.push(Finding {
-                rule_id: rule.rule_id.clone(),
-                rule_version: rule.version,
-                sev_deg: rule.sev_deg,
-                money_kind: rule.money_kind,
-                mdtrt_id: self.mdtrt_id(later).to_owned(),
+            findings.push(self.pair_finding(
+                rule,
+                later,
+                earlier,
                 vola_cont,
-                vola_amt,
-                details: vec![
-                    self.detail(later, VolaItemType::Violating, vola_amt),
-                    self.detail(earlier, VolaItemType::Involved, Fen::ZERO),
-                ],
-                evidence: Evidence {
+                Evidence {
                     table: Table::MinInterval,
                     entry_idx: idx,
                     values: vec![
@@ -558,7 +578,7 @@ impl<'a> Run<'a> {
                         ("days", days.to_string()),
                     ],
                 },
-            });
+            ));
         }
     }
 
@@ -606,7 +626,6 @@ impl<'a> Run<'a> {
                 Executor::ExclusivePair { relation, .. } => relation.as_str(),
                 _ => "",
             };
-            let vola_amt = self.line_money(rule, later);
             let vola_cont = format!(
                 "【{}】与【{}】{}，同一{}内同时开具（{}）",
                 self.item_name(&later_line.med_list_codg),
@@ -615,19 +634,12 @@ impl<'a> Run<'a> {
                 entry.within.zh(),
                 later_line.fee_date
             );
-            findings.push(Finding {
-                rule_id: rule.rule_id.clone(),
-                rule_version: rule.version,
-                sev_deg: rule.sev_deg,
-                money_kind: rule.money_kind,
-                mdtrt_id: self.mdtrt_id(later).to_owned(),
+            findings.push(self.pair_finding(
+                rule,
+                later,
+                other,
                 vola_cont,
-                vola_amt,
-                details: vec![
-                    self.detail(later, VolaItemType::Violating, vola_amt),
-                    self.detail(other, VolaItemType::Involved, Fen::ZERO),
-                ],
-                evidence: Evidence {
+                Evidence {
                     table: Table::ExclusivePair,
                     entry_idx: idx,
                     values: vec![
@@ -636,7 +648,7 @@ impl<'a> Run<'a> {
                         ("within", entry.within.code().to_owned()),
                     ],
                 },
-            });
+            ));
         }
     }
 
