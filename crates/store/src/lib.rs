@@ -478,19 +478,9 @@ impl Store {
     /// Group commit since this store opened: batches committed, the commands they held and the
     /// largest batch. More commands than batches means commands shared commits.
     pub fn batch_stats(&self) -> BatchStats {
-        let (batches, members, largest) = match &self.inner.pool {
+        match &self.inner.pool {
             Pool::Pg(_) => self.inner.pg_batcher.stats(),
             Pool::Sq { .. } => self.inner.sq_batcher.stats(),
-        };
-        let in_store = match &self.inner.pool {
-            Pool::Pg(_) => self.inner.pg_batcher.in_store(),
-            Pool::Sq { .. } => self.inner.sq_batcher.in_store(),
-        };
-        BatchStats {
-            batches,
-            commands: members,
-            largest,
-            in_store,
         }
     }
 

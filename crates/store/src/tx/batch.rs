@@ -118,19 +118,15 @@ impl Batcher {
         }
     }
 
-    /// (batches committed, members committed in them, the largest batch).
-    pub(crate) fn stats(&self) -> (u64, u64, u64) {
+    /// The counters since the store opened.
+    pub(crate) fn stats(&self) -> crate::BatchStats {
         use std::sync::atomic::Ordering::SeqCst;
-        (
-            self.stats.batches.load(SeqCst),
-            self.stats.members.load(SeqCst),
-            self.stats.largest.load(SeqCst),
-        )
-    }
-
-    /// Write commands inside the store now.
-    pub(crate) fn in_store(&self) -> usize {
-        self.in_store.load(std::sync::atomic::Ordering::SeqCst)
+        crate::BatchStats {
+            batches: self.stats.batches.load(SeqCst),
+            commands: self.stats.members.load(SeqCst),
+            largest: self.stats.largest.load(SeqCst),
+            in_store: self.in_store.load(SeqCst),
+        }
     }
 }
 
