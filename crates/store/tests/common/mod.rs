@@ -250,6 +250,38 @@ pub async fn register(
     }
 }
 
+/// 2201 → 2203 → 2204 of the spec's lines for P003 at the clinic, under msgids `{tag}-2201` …;
+/// the visit and the 2204's outcome.
+pub async fn spec_visit(db: &TestDb, tag: &str) -> (String, Outcome) {
+    let mdtrt_id = register(db, CLINIC, &format!("{tag}-2201"), "P003", "390").await;
+    fresh(
+        exec(
+            db,
+            CLINIC,
+            &format!("{tag}-2203"),
+            "2203",
+            visit_info(&mdtrt_id, "P003", "11", ""),
+        )
+        .await
+        .expect("2203"),
+    );
+    let uploaded = fresh(
+        exec(
+            db,
+            CLINIC,
+            &format!("{tag}-2204"),
+            "2204",
+            Command::UploadFees(UploadFees {
+                kind: VisitKind::Outpatient,
+                lines: spec_lines(&mdtrt_id, "P003"),
+            }),
+        )
+        .await
+        .expect("2204"),
+    );
+    (mdtrt_id, uploaded)
+}
+
 pub fn visit_info(mdtrt_id: &str, psn_no: &str, med_type: &str, dise_codg: &str) -> Command {
     Command::UploadVisitInfo(UploadVisitInfo {
         mdtrt_id: mdtrt_id.into(),

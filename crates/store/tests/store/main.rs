@@ -278,32 +278,7 @@ async fn import_errors_name_file_line_column_and_write_nothing() {
 async fn outpatient_chain_settles_reverses_and_keeps_the_ledger() {
     on_both(|db| async move {
         imported(&db).await;
-        let mdtrt_id = register(&db, CLINIC, "M-2201", "P003", "390").await;
-        fresh(
-            exec(
-                &db,
-                CLINIC,
-                "M-2203",
-                "2203",
-                visit_info(&mdtrt_id, "P003", "11", ""),
-            )
-            .await
-            .expect("2203"),
-        );
-        let uploaded = fresh(
-            exec(
-                &db,
-                CLINIC,
-                "M-2204",
-                "2204",
-                Command::UploadFees(UploadFees {
-                    kind: VisitKind::Outpatient,
-                    lines: spec_lines(&mdtrt_id, "P003"),
-                }),
-            )
-            .await
-            .expect("2204"),
-        );
+        let (mdtrt_id, uploaded) = spec_visit(&db, "M").await;
         let Outcome::FeesUploaded(results) = uploaded else {
             panic!("2204 gave {uploaded:?}")
         };
@@ -947,32 +922,7 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
 async fn revoke_undoes_what_happened_and_bars_what_did_not() {
     on_both(|db| async move {
         imported(&db).await;
-        let mdtrt_id = register(&db, CLINIC, "V-2201", "P003", "390").await;
-        fresh(
-            exec(
-                &db,
-                CLINIC,
-                "V-2203",
-                "2203",
-                visit_info(&mdtrt_id, "P003", "11", ""),
-            )
-            .await
-            .unwrap(),
-        );
-        fresh(
-            exec(
-                &db,
-                CLINIC,
-                "V-2204",
-                "2204",
-                Command::UploadFees(UploadFees {
-                    kind: VisitKind::Outpatient,
-                    lines: spec_lines(&mdtrt_id, "P003"),
-                }),
-            )
-            .await
-            .unwrap(),
-        );
+        let (mdtrt_id, _) = spec_visit(&db, "V").await;
         let s = settled(fresh(
             exec(
                 &db,
@@ -1505,32 +1455,7 @@ async fn inpatient_chain_follows_the_admission_states() {
 async fn simultaneous_retries_of_one_msgid_settle_once() {
     on_both(|db| async move {
         imported(&db).await;
-        let mdtrt_id = register(&db, CLINIC, "D-2201", "P003", "390").await;
-        fresh(
-            exec(
-                &db,
-                CLINIC,
-                "D-2203",
-                "2203",
-                visit_info(&mdtrt_id, "P003", "11", ""),
-            )
-            .await
-            .unwrap(),
-        );
-        fresh(
-            exec(
-                &db,
-                CLINIC,
-                "D-2204",
-                "2204",
-                Command::UploadFees(UploadFees {
-                    kind: VisitKind::Outpatient,
-                    lines: spec_lines(&mdtrt_id, "P003"),
-                }),
-            )
-            .await
-            .unwrap(),
-        );
+        let (mdtrt_id, _) = spec_visit(&db, "D").await;
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let store = db.store.clone();
