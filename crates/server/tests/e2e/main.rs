@@ -760,7 +760,7 @@ async fn concurrent_settlements_never_overdraw_an_account(app: &TestApp) {
         requests.push((inst, msgid(inst, seq + 2), input, total));
     }
     let total_billed: i64 = requests.iter().map(|(_, _, _, total)| total).sum();
-    let answers = futures_join_all(
+    let answers = futures_util::future::join_all(
         requests
             .iter()
             .map(|(inst, id, input, _)| app.call(inst, "2207", id, input.clone())),
@@ -799,36 +799,6 @@ async fn concurrent_settlements_never_overdraw_an_account(app: &TestApp) {
     );
     let report = app.store.check_ledger().await.unwrap();
     assert!(report.is_balanced(), "{report:?}");
-}
-
-/// Runs futures concurrently on the test runtime and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future<Output = Value>>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<Value> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(future);
-    }
-    let mut pinned: Vec<_> = set.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<Value>> = vec![None; pinned.len()];
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (idx, future) in pinned.iter_mut().enumerate() {
-            if outputs[idx].is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => outputs[idx] = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
 }
 
 /// 2401 → 2403 → 2301 → 2402 → 2303 → 2304 → 3201 → 5206 → 2305 → 2405 → 2302 → 2404, each in
