@@ -11,6 +11,7 @@
 
 pub mod amount;
 pub mod bill;
+pub mod config;
 pub mod driver;
 pub mod limits;
 pub mod open_loop;
@@ -20,7 +21,8 @@ pub mod summary;
 pub mod verify;
 pub mod wire;
 
-pub use driver::{parse_duration, run, Chaos, LoadConfig, LoadError, Mix};
+pub use config::{parse_duration, Chaos, LoadConfig, LoadError, Mix};
+pub use driver::run;
 pub use open_loop::{run_open_loop, OpenLoop, OpenLoopReport};
 pub use population::{
     hospital_price_micro, Item, ItemKind, Patient, Population, PopulationError, Sample, Site,

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use tokio::task::JoinSet;
 
-use crate::driver::{connect, lane_rng, run_chain, LoadConfig, LoadError};
+use crate::config::{LoadConfig, LoadError};
+use crate::driver::{connect, lane_rng, run_chain};
 use crate::population::Population;
 use crate::summary::{Summary, WorkerStats};
 
