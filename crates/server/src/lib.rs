@@ -7,6 +7,7 @@
 //! [`backend::Backend`] (the store), and the output nodes ([`wire::output`]). Every failure is an
 //! [`AppError`], turned into a response in one place ([`respond_error`]).
 
+pub mod audit;
 pub mod auth;
 pub mod backend;
 pub mod envelope;

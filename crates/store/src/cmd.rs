@@ -112,6 +112,10 @@ pub enum Command {
     Revoke(Revoke),
     /// 4101A 结算清单上传: validate, group and store the next version of a settlement list.
     UploadSetlList(Box<crate::setl_list::SetlListUpload>),
+    /// 3101 明细审核事前分析 / 3102 事中分析: check, record and answer the findings.
+    AuditCheck(Box<crate::audit::AuditCheck>),
+    /// 3103 事前事中服务反馈: record what the hospital did with each warning.
+    AuditFeedback(crate::audit::AuditFeedback),
 }
 
 /// 9001 input (`signIn`).
@@ -605,6 +609,8 @@ pub enum Outcome {
     Revoked(RevokeResult),
     /// 4101A: the stored list version and its DRG group.
     SetlListStored(Box<crate::setl_list::SetlListStored>),
+    /// 3101/3102: `result[]`, the findings as recorded.
+    AuditResults(Vec<crate::audit::AuditResult>),
 }
 
 /// What a 2601 found and did.

@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cmd;
 mod cumulative;
 mod engine;
@@ -83,6 +84,7 @@ macro_rules! backend {
             include!("setl_list_tx.rs");
             include!("cumulative_tx.rs");
             include!("maternity_tx.rs");
+            include!("tx/audit.rs");
         }
     };
 }
@@ -431,11 +433,13 @@ impl Store {
             ));
         }
         let engine = self.engine();
+        let registry = self.cache();
         let ctx = Ctx {
             env,
             inst: &inst,
             engine: &engine,
             ids: &self.inner.ids,
+            registry: &registry,
         };
         let sign_out = match &cmd {
             Command::SignOut(c) => Some(c.sign_no.clone()),
@@ -661,6 +665,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) inst: &'a Institution,
     pub(crate) engine: &'a engine::EngineCache,
     pub(crate) ids: &'a ids::IdGen,
+    pub(crate) registry: &'a RegistryCache,
 }
 
 fn check_envelope(env: &Envelope) -> Result<(), StoreError> {

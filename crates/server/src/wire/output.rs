@@ -57,6 +57,7 @@ pub fn render_stored(outcome: &yibao_store::Outcome) -> String {
         }),
         Stored::Settled(view) => serde_json::to_string(&SettlementOut::from(view.as_ref())),
         Stored::SetlListStored(stored) => crate::setl_list::render_stored(stored),
+        Stored::AuditResults(results) => crate::audit::render_results(results),
     };
     // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
     result.expect("output nodes serialise")

@@ -1,12 +1,14 @@
 //! End-to-end: a real server on port 0 over a fresh database (SQLite and PostgreSQL), driven
 //! with signed HTTP messages in the shapes of the spec's test vectors V1, V2 and V4.
 
+mod audit;
 #[path = "../common/mod.rs"]
 mod common;
 mod issue10;
 
 use std::collections::BTreeSet;
 
+use audit::*;
 use common::{msgid, now_text, spawn_app, spawn_app_with, Db, Person, TestApp};
 use issue10::*;
 use serde_json::{json, Value};
@@ -55,6 +57,9 @@ on_both_databases!(
     issue10_the_visit_region_is_the_institutions,
     issue10_5206_answers_national_codes_by_month,
     issue10_2203a_maternity_fields_are_kept_with_the_visit,
+    issue12_3101_flags_a_planted_order_and_3103_answers_it,
+    issue12_3102_pairs_with_lines_we_hold,
+    issue12_malformed_checks_are_refused_by_field,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in

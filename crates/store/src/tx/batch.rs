@@ -148,6 +148,8 @@ fn person_of(cmd: &Command) -> &str {
         Command::UpdateAdmission(c) => &c.psn_no,
         Command::Revoke(c) => &c.psn_no,
         Command::UploadSetlList(_) => "",
+        Command::AuditCheck(c) => c.patients.first().map_or("", |p| p.patn_id.as_str()),
+        Command::AuditFeedback(_) => "",
     }
 }
 

@@ -193,6 +193,8 @@ async fn run(tx: &mut Tx<'_>, ctx: &Ctx<'_>, cmd: &Command) -> Result<Done, Stor
         Command::UndoDischarge(c) => undo_discharge(tx, ctx, c).await,
         Command::Revoke(c) => revoke(tx, ctx, c).await,
         Command::UploadSetlList(c) => setl_list_upload(tx, ctx, c).await,
+        Command::AuditCheck(c) => audit_check(tx, ctx, c).await,
+        Command::AuditFeedback(c) => audit_feedback(tx, ctx, c).await,
     }
 }
 

@@ -377,6 +377,9 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "setl_list_blood",
         "setl_list_opsp_diagnosis",
         "setl_list_group",
+        "audit_finding",
+        "audit_finding_line",
+        "audit_disposition",
     ] {
         let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {t}"))
             .fetch_one(pool)

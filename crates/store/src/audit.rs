@@ -1,0 +1,414 @@
+//! Smart audit on the store (spec smart-audit.md §1.6): the commands of 3101/3102 (check the
+//! request's encounters, with the history we hold, against the rules; record and answer the
+//! findings) and 3103 (record what the hospital did with each warning), and what they answer.
+//! The rules and knowledge are the audit crate's shipped files; the SQL is in `tx/audit.rs`.
+
+use chrono::NaiveDate;
+use yibao_audit::{AuditInput, Encounter, Evidence, FeeLine, Gend, HospLv, Person, Phase, RuleSet};
+use yibao_core_types::{Admdvs, Fen, Quantity};
+
+use crate::error::StoreError;
+
+/// 3101 事前 / 3102 事中分析: check the patients' encounters.
+#[derive(Debug, Clone)]
+pub struct AuditCheck {
+    /// [`Phase::Before`] for 3101, [`Phase::During`] for 3102.
+    pub phase: Phase,
+    /// `task_id` (echoed; empty when not sent).
+    pub task_id: String,
+    /// `trig_scen` codes (1–10); empty when `rule_ids` chooses the rules.
+    pub trig_scen: Vec<TrigScen>,
+    /// `rule_ids`: only these rules run (empty: every rule of the phase and scene).
+    pub rule_ids: Vec<String>,
+    /// `patient_dtos`.
+    pub patients: Vec<AuditPatient>,
+}
+
+/// `trig_scen` 触发场景.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrigScen(u8);
+
+impl TrigScen {
+    /// A code 1–10, else `None`.
+    pub fn new(code: u8) -> Option<TrigScen> {
+        (1..=10).contains(&code).then_some(TrigScen(code))
+    }
+
+    /// The code.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    /// The audit scene: `inpatient` for 3 住院登记, 4 住院收费登记, 5 住院执行医嘱, 8 住院结算 and
+    /// 9 住院预结算; `outpatient` for the others (门诊 and 10 购药划卡).
+    pub fn scene(self) -> &'static str {
+        match self.0 {
+            3 | 4 | 5 | 8 | 9 => "inpatient",
+            _ => "outpatient",
+        }
+    }
+}
+
+/// One `patient_dtos` row.
+#[derive(Debug, Clone)]
+pub struct AuditPatient {
+    /// `patn_id`: our `psn_no` when the person is insured here (then the registry's sex and
+    /// birth date count, and the encounters we hold are history).
+    pub patn_id: String,
+    /// `gend`, as sent.
+    pub gend: Gend,
+    /// `brdy`, as sent.
+    pub brdy: NaiveDate,
+    /// `curr_mdtrt_id`: the encounter checked; the others are history.
+    pub curr_mdtrt_id: String,
+    /// `fsi_encounter_dtos`.
+    pub encounters: Vec<AuditEncounter>,
+}
+
+/// One `fsi_encounter_dtos` row.
+#[derive(Debug, Clone)]
+pub struct AuditEncounter {
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `medins_id`: the institution's `fixmedins_code`; its level is read from the registry.
+    pub medins_id: String,
+    /// `adm_date` (the visit's date for an outpatient encounter).
+    pub adm_date: NaiveDate,
+    /// `dscg_date`, when sent.
+    pub dscg_date: Option<NaiveDate>,
+    /// `med_type`, when sent.
+    pub med_type: Option<String>,
+    /// `dscg_main_dise_codg` first, then every `fsi_diagnose_dtos.dise_codg`.
+    pub diagnoses: Vec<String>,
+    /// `fsi_order_dtos`.
+    pub orders: Vec<AuditOrder>,
+}
+
+/// One `fsi_order_dtos` row.
+#[derive(Debug, Clone)]
+pub struct AuditOrder {
+    /// `rx_id`.
+    pub rx_id: String,
+    /// `hilist_code`: the catalogue code.
+    pub hilist_code: String,
+    /// `cnt`.
+    pub cnt: Quantity,
+    /// `sumamt`.
+    pub sumamt: Fen,
+    /// The day of `drord_begn_date`.
+    pub begn_date: NaiveDate,
+}
+
+/// 3103 反馈类型 `warn_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarnType {
+    /// 1 事前 (3101's warnings).
+    Before,
+    /// 2 事中 (3102's warnings and a settlement's).
+    During,
+}
+
+impl WarnType {
+    /// The national code.
+    pub fn code(self) -> i64 {
+        match self {
+            WarnType::Before => 1,
+            WarnType::During => 2,
+        }
+    }
+
+    /// The warning type of findings made in `phase`.
+    pub fn of_phase(phase: Phase) -> WarnType {
+        match phase {
+            Phase::Before => WarnType::Before,
+            _ => WarnType::During,
+        }
+    }
+}
+
+/// 3103 处理方式 `dspo_way`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DspoWay {
+    /// 1 继续执行 (the reason is required).
+    Continue,
+    /// 2 返回修改.
+    GoBack,
+}
+
+impl DspoWay {
+    /// The national code.
+    pub fn code(self) -> i64 {
+        match self {
+            DspoWay::Continue => 1,
+            DspoWay::GoBack => 2,
+        }
+    }
+}
+
+/// 3103 事前事中服务反馈.
+#[derive(Debug, Clone)]
+pub struct AuditFeedback {
+    /// `warn_type`.
+    pub warn_type: WarnType,
+    /// `warns`.
+    pub warns: Vec<Disposition>,
+}
+
+/// One `warns` row.
+#[derive(Debug, Clone)]
+pub struct Disposition {
+    /// `warn_rslt_id`: the `jr_id` of a finding answered to this institution.
+    pub warn_rslt_id: String,
+    /// `dspo_way`.
+    pub dspo_way: DspoWay,
+    /// `dspo_way_rea` (required with [`DspoWay::Continue`]; empty otherwise when not sent).
+    pub dspo_way_rea: String,
+}
+
+/// One finding as answered (3101/3102 `result[]`, spec table 134) and as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditResult {
+    /// `jr_id`.
+    pub jr_id: String,
+    /// `rule_id`.
+    pub rule_id: String,
+    /// The rule's version.
+    pub rule_version: u32,
+    /// `rule_name`.
+    pub rule_name: String,
+    /// `vola_cont`.
+    pub vola_cont: String,
+    /// `patn_id`.
+    pub patn_id: String,
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `vola_amt`.
+    pub vola_amt: Fen,
+    /// `sev_deg` (1 明确违规, 2 高度可疑, 3 轻度可疑).
+    pub sev_deg: u8,
+    /// `vola_evid`.
+    pub vola_evid: String,
+    /// `vola_bhvr_type`: the rule's category code (POL, PRC, MED, MGT, BHV, STA); the national
+    /// dictionary is not public.
+    pub vola_bhvr_type: String,
+    /// `task_id`.
+    pub task_id: String,
+    /// `judge_result_detail_dtos`.
+    pub details: Vec<AuditResultLine>,
+}
+
+/// One `judge_result_detail_dtos` row (spec table 135).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditResultLine {
+    /// `jrd_id`.
+    pub jrd_id: String,
+    /// `patn_id`.
+    pub patn_id: String,
+    /// `mdtrt_id`.
+    pub mdtrt_id: String,
+    /// `rx_id`.
+    pub rx_id: String,
+    /// `feedetl_sn`, when the line is one we hold.
+    pub feedetl_sn: Option<String>,
+    /// `vola_item_type` (1 违规项, 2 涉及项).
+    pub vola_item_type: u8,
+    /// `vola_amt`.
+    pub vola_amt: Fen,
+}
+
+/// A visit we hold, as history for a check: its institution, first day, diagnoses and lines.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldEncounter {
+    pub(crate) mdtrt_id: String,
+    pub(crate) fixmedins_code: String,
+    pub(crate) begn_date: NaiveDate,
+    pub(crate) diagnoses: Vec<String>,
+    pub(crate) lines: Vec<HeldLine>,
+}
+
+/// A fee line we hold.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldLine {
+    pub(crate) feedetl_sn: String,
+    pub(crate) med_list_codg: String,
+    pub(crate) cnt: Quantity,
+    pub(crate) amount: Fen,
+    pub(crate) fee_date: NaiveDate,
+}
+
+/// The shipped rules and knowledge, loaded once per process.
+pub(crate) fn base() -> Result<&'static yibao_audit::Builtin, StoreError> {
+    static BASE: std::sync::OnceLock<Result<yibao_audit::Builtin, String>> =
+        std::sync::OnceLock::new();
+    BASE.get_or_init(|| yibao_audit::builtin().map_err(|err| err.to_string()))
+        .as_ref()
+        .map_err(|err| StoreError::Invariant(format!("the shipped audit rules: {err}")))
+}
+
+/// The rules a check runs: those named by `rule_ids` (each must exist and run in the check's
+/// phase), else every rule of the phase whose scenes include a scene of `trig_scen`.
+pub(crate) fn select_rules(
+    base: &yibao_audit::Builtin,
+    check: &AuditCheck,
+) -> Result<RuleSet, StoreError> {
+    let rules = &base.rules.rules;
+    let mut chosen = Vec::new();
+    if check.rule_ids.is_empty() {
+        let scenes: Vec<&str> = check.trig_scen.iter().map(|t| t.scene()).collect();
+        chosen.extend(
+            rules
+                .iter()
+                .filter(|rule| {
+                    rule.phases.contains(&check.phase)
+                        && rule.scenes.iter().any(|s| scenes.contains(&s.as_str()))
+                })
+                .cloned(),
+        );
+    } else {
+        for (idx, rule_id) in check.rule_ids.iter().enumerate() {
+            let field = format!("data.rule_ids[{idx}]");
+            let rule = rules
+                .iter()
+                .find(|rule| &rule.rule_id == rule_id)
+                .ok_or_else(|| StoreError::bad(field.clone(), format!("no rule `{rule_id}`")))?;
+            if !rule.phases.contains(&check.phase) {
+                return Err(StoreError::bad(
+                    field,
+                    format!("rule `{rule_id}` does not run {}", phase_zh(check.phase)),
+                ));
+            }
+            chosen.push(rule.clone());
+        }
+    }
+    Ok(RuleSet { rules: chosen })
+}
+
+fn phase_zh(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Before => "事前 (3101)",
+        Phase::During => "事中 (3102)",
+        _ => "事后",
+    }
+}
+
+/// What the registry says about a patient, when `patn_id` is one of our persons.
+pub(crate) struct Registered {
+    pub(crate) gend: Gend,
+    pub(crate) brdy: NaiveDate,
+}
+
+/// Builds one patient's audit input: the request's encounters (the current one first checked)
+/// and, as history, the visits we hold that the request does not carry. The institution's
+/// level is the registry's (`hi_setl_lv`); a pharmacy or an institution without one counts as
+/// level 1.
+pub(crate) fn input_of(
+    patient_idx: usize,
+    patient: &AuditPatient,
+    registered: Option<Registered>,
+    held: Vec<HeldEncounter>,
+    admdvs: Option<Admdvs>,
+    level_of: &dyn Fn(&str) -> Option<Option<HospLv>>,
+) -> Result<AuditInput, StoreError> {
+    let (gend, brdy) = match registered {
+        Some(r) => (r.gend, r.brdy),
+        None => (patient.gend, patient.brdy),
+    };
+    let level = |field: String, code: &str| -> Result<HospLv, StoreError> {
+        match level_of(code) {
+            Some(level) => Ok(level.unwrap_or_else(lowest_level)),
+            None => Err(StoreError::bad(
+                field,
+                format!("`{code}` is not a designated institution"),
+            )),
+        }
+    };
+    // History we hold comes first: on the same day, a line already uploaded is the earlier one,
+    // so a pair rule names the request's line as the violating one.
+    let mut encounters = Vec::with_capacity(patient.encounters.len() + held.len());
+    for visit in held {
+        if patient
+            .encounters
+            .iter()
+            .any(|e| e.mdtrt_id == visit.mdtrt_id)
+        {
+            continue;
+        }
+        encounters.push(Encounter {
+            hosp_lv: level_of(&visit.fixmedins_code)
+                .flatten()
+                .unwrap_or_else(lowest_level),
+            mdtrt_id: visit.mdtrt_id,
+            begn_date: visit.begn_date,
+            diagnoses: visit.diagnoses,
+            lines: visit
+                .lines
+                .into_iter()
+                .map(|line| FeeLine {
+                    rx_id: line.feedetl_sn.clone(),
+                    feedetl_sn: Some(line.feedetl_sn),
+                    med_list_codg: line.med_list_codg,
+                    cnt: line.cnt,
+                    amount: line.amount,
+                    fee_date: line.fee_date,
+                })
+                .collect(),
+        });
+    }
+    for (e_idx, encounter) in patient.encounters.iter().enumerate() {
+        let at = format!("data.patient_dtos[{patient_idx}].fsi_encounter_dtos[{e_idx}]");
+        encounters.push(Encounter {
+            mdtrt_id: encounter.mdtrt_id.clone(),
+            begn_date: encounter.adm_date,
+            hosp_lv: level(format!("{at}.medins_id"), &encounter.medins_id)?,
+            diagnoses: encounter.diagnoses.clone(),
+            lines: encounter
+                .orders
+                .iter()
+                .map(|order| FeeLine {
+                    rx_id: order.rx_id.clone(),
+                    feedetl_sn: None,
+                    med_list_codg: order.hilist_code.clone(),
+                    cnt: order.cnt,
+                    amount: order.sumamt,
+                    fee_date: order.begn_date,
+                })
+                .collect(),
+        });
+    }
+    Ok(AuditInput {
+        person: Person { gend, brdy },
+        admdvs,
+        current_mdtrt_id: Some(patient.curr_mdtrt_id.clone()),
+        encounters,
+    })
+}
+
+fn lowest_level() -> HospLv {
+    HospLv::new(1).expect("1 is a hospital level")
+}
+
+/// The days of history a check reads around the request's dates: the longest interval a rule's
+/// knowledge names (a day window needs the same day only).
+pub(crate) fn history_days(base: &yibao_audit::Builtin) -> i64 {
+    base.knowledge
+        .min_interval
+        .iter()
+        .map(|entry| i64::from(entry.min_days))
+        .max()
+        .unwrap_or(0)
+}
+
+/// A finding's evidence as stored (JSON): the table, the entry and the values compared.
+pub(crate) fn evidence_json(evidence: &Evidence) -> String {
+    let values: serde_json::Map<String, serde_json::Value> = evidence
+        .values
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), serde_json::Value::from(value.as_str())))
+        .collect();
+    serde_json::json!({
+        "table": evidence.table.name(),
+        "entry_idx": evidence.entry_idx,
+        "values": values,
+    })
+    .to_string()
+}

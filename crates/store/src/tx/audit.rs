@@ -1,0 +1,303 @@
+// Smart audit before and during settlement: the history a 3101/3102 check reads, the findings
+// it records, and 3103's dispositions. Compiled once per backend; see lib.rs.
+
+/// 3101/3102: checks every patient's encounters (with the visits we hold as history), records
+/// each finding with its lines and answers them.
+async fn audit_check(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    c: &crate::audit::AuditCheck,
+) -> Result<Done, StoreError> {
+    let base = crate::audit::base()?;
+    let rules = crate::audit::select_rules(base, c)?;
+    let admdvs = yibao_core_types::Admdvs::parse(&ctx.inst.admdvs).ok();
+    let window = chrono::Duration::days(crate::audit::history_days(base));
+    let level_of = |code: &str| {
+        ctx.registry
+            .institutions
+            .get(code)
+            .map(|institution| registry_level(institution))
+    };
+    let scene = AuditScene {
+        infno: &ctx.env.infno,
+        task_id: &c.task_id,
+        warn_type: crate::audit::WarnType::of_phase(c.phase),
+        trig_scen: c
+            .trig_scen
+            .iter()
+            .map(|t| t.get().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        setl_id: None,
+    };
+    let mut results = Vec::new();
+    for (idx, patient) in c.patients.iter().enumerate() {
+        let registered = registered_person(tx, &patient.patn_id).await?;
+        let held = match &registered {
+            Some(_) => {
+                let dates = patient.encounters.iter().flat_map(|e| {
+                    std::iter::once(e.adm_date).chain(e.orders.iter().map(|o| o.begn_date))
+                });
+                let (first, last) = dates.fold((NaiveDate::MAX, NaiveDate::MIN), |(lo, hi), d| {
+                    (lo.min(d), hi.max(d))
+                });
+                held_encounters(tx, &patient.patn_id, first - window, last + window).await?
+            }
+            None => Vec::new(),
+        };
+        let input = crate::audit::input_of(idx, patient, registered, held, admdvs, &level_of)?;
+        for finding in yibao_audit::audit(&input, &rules, &base.knowledge, c.phase) {
+            let rule = rules
+                .rules
+                .iter()
+                .find(|rule| rule.rule_id == finding.rule_id)
+                .ok_or_else(|| {
+                    StoreError::Invariant(format!("finding of unknown rule {}", finding.rule_id))
+                })?;
+            results.push(record_finding(tx, ctx, &scene, &patient.patn_id, rule, &finding).await?);
+        }
+    }
+    Ok((Outcome::AuditResults(results), "none", String::new()))
+}
+
+/// The level a rule compares: the registry's `hi_setl_lv` (`None`: a pharmacy or no level).
+fn registry_level(institution: &Institution) -> Option<yibao_audit::HospLv> {
+    institution
+        .hi_setl_lv
+        .parse::<i64>()
+        .ok()
+        .and_then(yibao_audit::HospLv::new)
+}
+
+/// Where a finding was made.
+struct AuditScene<'a> {
+    infno: &'a str,
+    task_id: &'a str,
+    warn_type: crate::audit::WarnType,
+    trig_scen: String,
+    setl_id: Option<&'a str>,
+}
+
+/// The registry's sex and birth date of `patn_id` when it is one of our persons.
+async fn registered_person(
+    tx: &mut Tx<'_>,
+    patn_id: &str,
+) -> Result<Option<crate::audit::Registered>, StoreError> {
+    let row = sqlx::query("SELECT gend, brdy FROM person WHERE psn_no = $1")
+        .bind(patn_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let gend: String = row.try_get(0)?;
+    let brdy: String = row.try_get(1)?;
+    // A registry sex outside 1/2 (未知) or an unreadable birth date leaves the request's.
+    match (yibao_audit::Gend::parse(&gend), stored_day(&brdy)) {
+        (Some(gend), Ok(brdy)) => Ok(Some(crate::audit::Registered { gend, brdy })),
+        _ => Ok(None),
+    }
+}
+
+/// The person's visits (not cancelled) with fee lines dated in `[from, to]`, with those lines
+/// and their diagnoses.
+async fn held_encounters(
+    tx: &mut Tx<'_>,
+    psn_no: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<crate::audit::HeldEncounter>, StoreError> {
+    let from = from.format("%Y-%m-%d").to_string();
+    let to = format!("{} 23:59:59", to.format("%Y-%m-%d"));
+    let rows = sqlx::query(
+        "SELECT v.mdtrt_id, v.fixmedins_code, v.begntime, v.dise_codg, \
+                f.feedetl_sn, f.med_list_codg, f.cnt_e4, f.amount_fen, f.fee_ocur_time \
+         FROM visit v JOIN fee_line f ON f.mdtrt_id = v.mdtrt_id \
+         WHERE v.psn_no = $1 AND v.status <> 'cancelled' \
+           AND f.fee_ocur_time >= $2 AND f.fee_ocur_time <= $3 \
+         ORDER BY v.mdtrt_id, f.feedetl_sn",
+    )
+    .bind(psn_no)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut held: Vec<crate::audit::HeldEncounter> = Vec::new();
+    for row in rows {
+        let mdtrt_id: String = row.try_get(0)?;
+        if held.last().is_none_or(|v| v.mdtrt_id != mdtrt_id) {
+            let dise_codg: String = row.try_get(3)?;
+            held.push(crate::audit::HeldEncounter {
+                mdtrt_id,
+                fixmedins_code: row.try_get(1)?,
+                begn_date: stored_day(&row.try_get::<String, _>(2)?)?,
+                diagnoses: if dise_codg.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![dise_codg]
+                },
+                lines: Vec::new(),
+            });
+        }
+        let visit = held.last_mut().expect("pushed above");
+        visit.lines.push(crate::audit::HeldLine {
+            feedetl_sn: row.try_get(4)?,
+            med_list_codg: row.try_get(5)?,
+            cnt: yibao_core_types::Quantity(row.try_get(6)?),
+            amount: Fen(row.try_get(7)?),
+            fee_date: stored_day(&row.try_get::<String, _>(8)?)?,
+        });
+    }
+    for visit in &mut held {
+        let codes = sqlx::query(
+            "SELECT diag_code FROM diagnosis WHERE mdtrt_id = $1 ORDER BY diag_type, diag_srt_no",
+        )
+        .bind(&visit.mdtrt_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for code in codes {
+            let code: String = code.try_get(0)?;
+            if !visit.diagnoses.contains(&code) {
+                visit.diagnoses.push(code);
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// Stores one finding with its lines and returns it as answered.
+async fn record_finding(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    scene: &AuditScene<'_>,
+    patn_id: &str,
+    rule: &yibao_audit::Rule,
+    finding: &yibao_audit::Finding,
+) -> Result<crate::audit::AuditResult, StoreError> {
+    let jr_id = ctx.ids.next('J');
+    sqlx::query(
+        "INSERT INTO audit_finding (jr_id, fixmedins_code, msgid, infno, task_id, warn_type, \
+         trig_scen, patn_id, mdtrt_id, setl_id, rule_id, rule_version, category, sev_deg, \
+         money_kind, vola_cont, vola_amt_fen, evidence, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(&jr_id)
+    .bind(&ctx.inst.fixmedins_code)
+    .bind(&ctx.env.msgid)
+    .bind(scene.infno)
+    .bind(scene.task_id)
+    .bind(scene.warn_type.code())
+    .bind(&scene.trig_scen)
+    .bind(patn_id)
+    .bind(&finding.mdtrt_id)
+    .bind(scene.setl_id)
+    .bind(&finding.rule_id)
+    .bind(i64::from(finding.rule_version))
+    .bind(rule.category.code())
+    .bind(i64::from(finding.sev_deg.get()))
+    .bind(finding.money_kind.code())
+    .bind(&finding.vola_cont)
+    .bind(finding.vola_amt.0)
+    .bind(crate::audit::evidence_json(&finding.evidence))
+    .bind(ts(ctx.env.now))
+    .execute(&mut **tx)
+    .await?;
+    let mut details = Vec::with_capacity(finding.details.len());
+    for line in &finding.details {
+        let jrd_id = ctx.ids.next('D');
+        sqlx::query(
+            "INSERT INTO audit_finding_line (jrd_id, jr_id, mdtrt_id, rx_id, feedetl_sn, \
+             vola_item_type, vola_amt_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&jrd_id)
+        .bind(&jr_id)
+        .bind(&line.mdtrt_id)
+        .bind(&line.rx_id)
+        .bind(&line.feedetl_sn)
+        .bind(i64::from(line.vola_item_type.code()))
+        .bind(line.vola_amt.0)
+        .execute(&mut **tx)
+        .await?;
+        details.push(crate::audit::AuditResultLine {
+            jrd_id,
+            patn_id: patn_id.to_owned(),
+            mdtrt_id: line.mdtrt_id.clone(),
+            rx_id: line.rx_id.clone(),
+            feedetl_sn: line.feedetl_sn.clone(),
+            vola_item_type: line.vola_item_type.code(),
+            vola_amt: line.vola_amt,
+        });
+    }
+    Ok(crate::audit::AuditResult {
+        jr_id,
+        rule_id: finding.rule_id.clone(),
+        rule_version: finding.rule_version,
+        rule_name: rule.name.clone(),
+        vola_cont: finding.vola_cont.clone(),
+        patn_id: patn_id.to_owned(),
+        mdtrt_id: finding.mdtrt_id.clone(),
+        vola_amt: finding.vola_amt,
+        sev_deg: finding.sev_deg.get(),
+        vola_evid: rule.vola_evid.clone(),
+        vola_bhvr_type: rule.category.code().to_owned(),
+        task_id: scene.task_id.to_owned(),
+        details,
+    })
+}
+
+/// 3103: records the hospital's answer to each warning, once per warning. A warning that was
+/// not answered to this institution is reported as absent; one of the other type, or answered
+/// before, is refused; nothing is written unless every row is accepted.
+async fn audit_feedback(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    c: &crate::audit::AuditFeedback,
+) -> Result<Done, StoreError> {
+    for (idx, warn) in c.warns.iter().enumerate() {
+        let field = format!("data.warns[{idx}].warn_rslt_id");
+        let sql = if IS_PG {
+            "SELECT f.warn_type, d.jr_id FROM audit_finding f \
+             LEFT JOIN audit_disposition d ON d.jr_id = f.jr_id \
+             WHERE f.jr_id = $1 AND f.fixmedins_code = $2 FOR UPDATE OF f"
+        } else {
+            "SELECT f.warn_type, d.jr_id FROM audit_finding f \
+             LEFT JOIN audit_disposition d ON d.jr_id = f.jr_id \
+             WHERE f.jr_id = $1 AND f.fixmedins_code = $2"
+        };
+        let row = sqlx::query(sql)
+            .bind(&warn.warn_rslt_id)
+            .bind(&ctx.inst.fixmedins_code)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found(field.clone(), &warn.warn_rslt_id))?;
+        let warn_type: i64 = row.try_get(0)?;
+        if warn_type != c.warn_type.code() {
+            return Err(StoreError::refused(
+                "data.warn_type",
+                format!(
+                    "warning {} is of warn_type {warn_type}, not {}",
+                    warn.warn_rslt_id,
+                    c.warn_type.code()
+                ),
+            ));
+        }
+        if row.try_get::<Option<String>, _>(1)?.is_some() {
+            return Err(StoreError::refused(
+                field,
+                format!("warning {} was already answered", warn.warn_rslt_id),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO audit_disposition (jr_id, fixmedins_code, msgid, warn_type, dspo_way, \
+             dspo_way_rea, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&warn.warn_rslt_id)
+        .bind(&ctx.inst.fixmedins_code)
+        .bind(&ctx.env.msgid)
+        .bind(c.warn_type.code())
+        .bind(warn.dspo_way.code())
+        .bind(&warn.dspo_way_rea)
+        .bind(ts(ctx.env.now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok((Outcome::Done, "none", String::new()))
+}
