@@ -185,6 +185,8 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         // The simulated hospitals sign in (9001) and send their sign_no; the demo region counts
         // messages without one rather than refusing them (`regions/demo.toml`).
         sign_in: yibao_server::SignInRule::Count,
+        // The demo region settles and records severity-1 findings (`regions/demo.toml`).
+        audit_gate: yibao_store::audit::AuditGate::Warn,
     };
     let server = yibao_server::spawn(store.clone(), server_config)
         .await

@@ -86,6 +86,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         addr: args.addr,
         auth: !args.no_auth,
         sign_in: settings.sign_in,
+        audit_gate: settings.audit_gate,
         ..Default::default()
     };
     let server = yibao_server::spawn(store.clone(), config)

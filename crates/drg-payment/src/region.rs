@@ -92,6 +92,10 @@ struct RegionFile {
     #[serde(default)]
     #[allow(dead_code)]
     interface: Option<serde::de::IgnoredAny>,
+    /// The smart-audit settings, read by the server (`docs/AUDIT.md`), not here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    audit: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -277,6 +277,7 @@ fn order_of(node: &str, order: &OrderData) -> Result<AuditOrder, AppError> {
         cnt: Quantity(decimal(&order.cnt, QUANTITY_MAX_E4, node, "cnt", true)?),
         sumamt: Fen(amount(&order.sumamt, node, "sumamt", true)?),
         begn_date: date(&order.drord_begn_date, node, "drord_begn_date")?,
+        feedetl_sn: None,
     })
 }
 

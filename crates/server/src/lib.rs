@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// What happens to a message without a valid sign-in (9001) of the day (the region file's
     /// `[interface] sign_in`, see [`region`]).
     pub sign_in: SignInRule,
+    /// What a severity-1 smart-audit finding on a bill does at 2206/2207 and 2303/2304 (the
+    /// region file's `[audit] severity_1`, see [`region`]).
+    pub audit_gate: yibao_store::audit::AuditGate,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             auth: true,
             receiver_admdvs: None,
             sign_in: SignInRule::Count,
+            audit_gate: yibao_store::audit::AuditGate::Warn,
         }
     }
 }
@@ -232,6 +236,7 @@ async fn router<B: Backend>(
         regions,
         receiver_admdvs: config.receiver_admdvs.clone(),
         sign_in: config.sign_in,
+        audit_gate: config.audit_gate,
         unsigned,
         serial: AtomicU64::new(0),
         permits: tokio::sync::Semaphore::new(CONCURRENT_REQUESTS_MAX),
@@ -277,6 +282,7 @@ struct AppState<B> {
     /// [`ServerConfig::receiver_admdvs`].
     receiver_admdvs: Option<String>,
     sign_in: SignInRule,
+    audit_gate: yibao_store::audit::AuditGate,
     unsigned: Arc<UnsignedTally>,
     /// Serial part of `inf_refmsgid`.
     serial: AtomicU64,
@@ -405,6 +411,14 @@ async fn serve_one<B: Backend>(
         opter: envelope.opter.clone(),
         opter_name: envelope.opter_name.clone(),
     };
+    // The region's audit gate is the server's setting, not part of the message: it is set after
+    // the fingerprint, so a retry is the same message whatever the setting.
+    let mut request = request;
+    if let backend::Request::Write(command) = &mut request {
+        if let yibao_store::Command::Settle(settle) = command.as_mut() {
+            settle.audit_gate = state.audit_gate;
+        }
+    }
     let _permit = state
         .permits
         .acquire()

@@ -6,9 +6,16 @@
 //! # "require": refuse a message without an open sign-in (9001) of the day;
 //! # "count": serve it and count it (the default when the table or the key is absent).
 //! sign_in = "count"
+//!
+//! [audit]
+//! # What a severity-1 (明确违规) smart-audit finding on a bill does at settlement:
+//! # "refuse" the settlement, or "warn": settle and record it (the default).
+//! severity_1 = "warn"
 //! ```
 
 use serde::Deserialize;
+
+use yibao_store::audit::AuditGate;
 
 use crate::SignInRule;
 
@@ -17,12 +24,15 @@ use crate::SignInRule;
 pub struct InterfaceSettings {
     /// `[interface] sign_in`.
     pub sign_in: SignInRule,
+    /// `[audit] severity_1`.
+    pub audit_gate: AuditGate,
 }
 
 impl Default for InterfaceSettings {
     fn default() -> Self {
         Self {
             sign_in: SignInRule::Count,
+            audit_gate: AuditGate::Warn,
         }
     }
 }
@@ -31,6 +41,14 @@ impl Default for InterfaceSettings {
 struct RegionFile {
     #[serde(default)]
     interface: Option<InterfaceTable>,
+    #[serde(default)]
+    audit: Option<AuditTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditTable {
+    severity_1: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +61,10 @@ struct InterfaceTable {
 pub fn parse_interface_settings(text: &str) -> Result<InterfaceSettings, String> {
     let file: RegionFile = toml::from_str(text).map_err(|err| format!("region file: {err}"))?;
     let mut settings = InterfaceSettings::default();
+    if let Some(gate) = file.audit.and_then(|table| table.severity_1) {
+        settings.audit_gate = AuditGate::parse(&gate)
+            .ok_or_else(|| format!("audit.severity_1: `{gate}` is not \"refuse\" or \"warn\""))?;
+    }
     if let Some(sign_in) = file.interface.and_then(|table| table.sign_in) {
         settings.sign_in = match sign_in.as_str() {
             "require" => SignInRule::Require,
@@ -80,6 +102,24 @@ mod tests {
         assert!(read("[interface]\nsignin = \"count\"\n")
             .unwrap_err()
             .contains("signin"));
+    }
+
+    #[test]
+    fn audit_gate_is_read_and_checked() {
+        let read = |text: &str| parse_interface_settings(text).map(|s| s.audit_gate);
+        assert_eq!(read(""), Ok(AuditGate::Warn));
+        assert_eq!(
+            read("[audit]\nseverity_1 = \"refuse\"\n"),
+            Ok(AuditGate::Refuse)
+        );
+        assert_eq!(
+            read("[audit]\nseverity_1 = \"warn\"\n"),
+            Ok(AuditGate::Warn)
+        );
+        assert_eq!(
+            read("[audit]\nseverity_1 = \"block\"\n"),
+            Err("audit.severity_1: `block` is not \"refuse\" or \"warn\"".to_owned())
+        );
     }
 
     #[test]

@@ -9,6 +9,48 @@ use yibao_core_types::{Admdvs, Fen, Quantity};
 
 use crate::error::StoreError;
 
+/// The rules a settlement runs (事中, the visit's scene), chosen once per process.
+pub(crate) fn settle_rules(inpatient: bool) -> Result<&'static RuleSet, StoreError> {
+    static RULES: std::sync::OnceLock<[RuleSet; 2]> = std::sync::OnceLock::new();
+    let base = base()?;
+    let sets = RULES.get_or_init(|| {
+        ["outpatient", "inpatient"].map(|scene| RuleSet {
+            rules: base
+                .rules
+                .rules
+                .iter()
+                .filter(|rule| {
+                    rule.phases.contains(&Phase::During) && rule.scenes.iter().any(|s| s == scene)
+                })
+                .cloned()
+                .collect(),
+        })
+    });
+    Ok(&sets[usize::from(inpatient)])
+}
+
+/// What a region does at settlement (2206/2207, 2303/2304) with a severity-1 finding (明确违规)
+/// of the rules run on the bill: refuse the settlement, or settle and record the finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditGate {
+    /// Refuse (infcode -1, the findings in `err_msg`); nothing is written.
+    Refuse,
+    /// Settle; a settlement (not a pre-settlement) records the findings with its `setl_id`.
+    #[default]
+    Warn,
+}
+
+impl AuditGate {
+    /// Reads `refuse` or `warn`.
+    pub fn parse(text: &str) -> Option<AuditGate> {
+        match text {
+            "refuse" => Some(AuditGate::Refuse),
+            "warn" => Some(AuditGate::Warn),
+            _ => None,
+        }
+    }
+}
+
 /// 3101 事前 / 3102 事中分析: check the patients' encounters.
 #[derive(Debug, Clone)]
 pub struct AuditCheck {
@@ -97,6 +139,8 @@ pub struct AuditOrder {
     pub sumamt: Fen,
     /// The day of `drord_begn_date`.
     pub begn_date: NaiveDate,
+    /// `feedetl_sn`, when the line is an uploaded fee line (at settlement).
+    pub feedetl_sn: Option<String>,
 }
 
 /// 3103 反馈类型 `warn_type`.
@@ -366,7 +410,7 @@ pub(crate) fn input_of(
                 .iter()
                 .map(|order| FeeLine {
                     rx_id: order.rx_id.clone(),
-                    feedetl_sn: None,
+                    feedetl_sn: order.feedetl_sn.clone(),
                     med_list_codg: order.hilist_code.clone(),
                     cnt: order.cnt,
                     amount: order.sumamt,

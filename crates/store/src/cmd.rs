@@ -449,6 +449,9 @@ pub struct Settle {
     /// follows the store's classification of the uploaded lines; the server describes any
     /// difference to the hospital.
     pub declared: Option<DeclaredSplit>,
+    /// What a severity-1 audit finding on the bill does (the region's choice; the server sets
+    /// it from its region file).
+    pub audit_gate: crate::audit::AuditGate,
 }
 
 /// 2208 / 2305 input (`data`).

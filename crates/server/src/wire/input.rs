@@ -843,6 +843,8 @@ impl SettleData {
             },
             dscg_time: opt_date(&self.dscg_time),
             declared: if commit { declared } else { None },
+            // The region's choice, set by the server after the fingerprint is taken.
+            audit_gate: Default::default(),
         }))
     }
 }

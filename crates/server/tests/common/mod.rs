@@ -171,6 +171,19 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
 
 /// [`spawn_app`] with a sign-in rule.
 pub async fn spawn_app_with(db: Db, sign_in: SignInRule) -> Option<TestApp> {
+    spawn_app_config(
+        db,
+        ServerConfig {
+            auth: true,
+            sign_in,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// [`spawn_app`] with a server configuration.
+pub async fn spawn_app_config(db: Db, config: ServerConfig) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let today = RequestClock::now().beijing.date();
     let registry = dir.path().join("registry");
@@ -185,16 +198,7 @@ pub async fn spawn_app_with(db: Db, sign_in: SignInRule) -> Option<TestApp> {
     };
     let store = Store::connect(&url).await.unwrap();
     store.import_registry(&registry).await.unwrap();
-    let server = yibao_server::spawn(
-        store.clone(),
-        ServerConfig {
-            auth: true,
-            sign_in,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = yibao_server::spawn(store.clone(), config).await.unwrap();
 
     let balances: HashMap<String, i64> = read_csv(&registry.join("accounts.csv"))
         .into_iter()

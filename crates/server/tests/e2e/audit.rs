@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::common::{msgid, now_text, Person, TestApp};
-use crate::{fee_line, hospital, register};
+use crate::{fee_line, fen, hospital, register, settle_input};
 
 /// The registry's sex of a person (`1` or `2`).
 async fn registry_gend(app: &TestApp, person: &Person) -> String {
@@ -382,4 +382,107 @@ pub async fn issue12_malformed_checks_are_refused_by_field(app: &TestApp) {
         "{err}"
     );
     assert_eq!(app.row_counts().await, before);
+}
+
+/// A man's visit with a female-only line and an ordinary one, uploaded and settled
+/// (2201 → 2204 → 2206A → 2207A). Under a refusing region both settlement calls are refused,
+/// naming the visit and the rule, and write nothing; under a warning region the visit settles and
+/// its findings are recorded.
+pub async fn settlement_with_a_planted_line(app: &TestApp, refusing: bool) {
+    let base = yibao_audit::builtin().expect("shipped rules");
+    let (entry, item) = base
+        .knowledge
+        .sex_limit
+        .iter()
+        .filter(|entry| entry.gend == yibao_audit::Gend::Female && entry.scope.admdvs.is_none())
+        .find_map(|entry| {
+            app.items
+                .iter()
+                .find(|item| item.med_list_codg == entry.med_list_codg)
+                .map(|item| (entry, item))
+        })
+        .expect("a female-only item the catalogue prices");
+    let ordinary = app
+        .items
+        .iter()
+        .find(|item| !base.knowledge.items.contains_key(&item.med_list_codg))
+        .expect("an item no knowledge names");
+    let inst = hospital(app, 0);
+    let man = person_of_sex(app, "1", 2).await;
+    let mdtrt_id = register(app, inst, man, 3400).await;
+    let lines = vec![
+        fee_line(man, &mdtrt_id, "B1", 1, item, 1),
+        fee_line(man, &mdtrt_id, "B1", 2, ordinary, 1),
+    ];
+    let uploaded = app
+        .ok(
+            inst,
+            "2204",
+            &msgid(inst, 3401),
+            json!({"feedetail": lines}),
+        )
+        .await;
+    let total: i64 = uploaded["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| fen(&row["det_item_fee_sumamt"]))
+        .sum();
+    let before = app.row_counts().await;
+    let pre = app
+        .call(
+            inst,
+            "2206A",
+            &msgid(inst, 3402),
+            settle_input("request-2206A", man, &mdtrt_id, "B1", total),
+        )
+        .await;
+    if refusing {
+        assert_eq!(pre["infcode"], json!(-1), "{pre}");
+        let err = pre["err_msg"].as_str().unwrap();
+        assert!(err.starts_with("input.data.mdtrt_id"), "{err}");
+        assert!(
+            err.contains(&entry.med_list_codg) || err.contains('【'),
+            "{err}"
+        );
+        let settle = app
+            .refused(
+                inst,
+                "2207A",
+                &msgid(inst, 3403),
+                settle_input("request-2207A", man, &mdtrt_id, "B1", total),
+            )
+            .await;
+        assert!(settle.contains("智能审核"), "{settle}");
+        assert_eq!(app.row_counts().await, before);
+        return;
+    }
+    assert_eq!(pre["infcode"], json!(0), "{pre}");
+    // A pre-settlement under a warning region records nothing.
+    assert_eq!(
+        count(&app.row_counts().await, "audit_finding"),
+        count(&before, "audit_finding")
+    );
+    let mut input = settle_input("request-2207A", man, &mdtrt_id, "B1", total);
+    for field in [
+        "fulamt_ownpay_amt",
+        "overlmt_selfpay",
+        "preselfpay_amt",
+        "inscp_scp_amt",
+    ] {
+        input["data"][field] = pre["output"]["setlinfo"][field].clone();
+    }
+    let settled = app.ok(inst, "2207A", &msgid(inst, 3404), input).await;
+    assert!(settled["setlinfo"]["setl_id"].as_str().is_some());
+    let after = app.row_counts().await;
+    assert!(
+        count(&after, "audit_finding") > count(&before, "audit_finding"),
+        "the settlement recorded no finding"
+    );
+    assert!(count(&after, "audit_finding_line") > count(&before, "audit_finding_line"));
+}
+
+/// The default region warns: see [`settlement_with_a_planted_line`].
+pub async fn issue12_a_warning_region_settles_and_records_the_findings(app: &TestApp) {
+    settlement_with_a_planted_line(app, false).await;
 }

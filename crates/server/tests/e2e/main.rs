@@ -60,6 +60,7 @@ on_both_databases!(
     issue12_3101_flags_a_planted_order_and_3103_answers_it,
     issue12_3102_pairs_with_lines_we_hold,
     issue12_malformed_checks_are_refused_by_field,
+    issue12_a_warning_region_settles_and_records_the_findings,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in
@@ -81,6 +82,34 @@ mod issue10_sign_in_required {
             super::spawn_app_with(super::Db::Postgres, yibao_server::SignInRule::Require).await
         {
             super::sign_in_required(&app).await;
+            app.stop().await;
+        }
+    }
+}
+
+/// Issue 12, on both databases: a region that refuses severity-1 findings at settlement.
+mod issue12_audit_gate_refuse {
+    fn config() -> yibao_server::ServerConfig {
+        yibao_server::ServerConfig {
+            auth: true,
+            audit_gate: yibao_store::audit::AuditGate::Refuse,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let app = super::common::spawn_app_config(super::Db::Sqlite, config())
+            .await
+            .expect("SQLite always runs");
+        super::audit::settlement_with_a_planted_line(&app, true).await;
+        app.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(app) = super::common::spawn_app_config(super::Db::Postgres, config()).await {
+            super::audit::settlement_with_a_planted_line(&app, true).await;
             app.stop().await;
         }
     }

@@ -301,3 +301,144 @@ async fn audit_feedback(
     }
     Ok((Outcome::Done, "none", String::new()))
 }
+
+/// A settlement's findings (事中): the lines settled as the current encounter, the person's
+/// other visits we hold as history, the rules of the visit's scene.
+async fn settle_findings(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    c: &Settle,
+    registry_sex: (&str, &str),
+    v: &VisitRow,
+    lines: &[engine::StoredLine],
+) -> Result<Vec<yibao_audit::Finding>, StoreError> {
+    let base = crate::audit::base()?;
+    let rules = crate::audit::settle_rules(c.kind == VisitKind::Inpatient)?;
+    let gend = yibao_audit::Gend::parse(registry_sex.0).unwrap_or(yibao_audit::Gend::Unknown);
+    // A registry birth date that does not read leaves nothing to check ages against: the rules
+    // that need none still run with the visit's day as birth date would mislead, so skip them.
+    let Ok(brdy) = stored_day(registry_sex.1) else {
+        return Ok(Vec::new());
+    };
+    let adm_date = stored_day(&v.begntime)?;
+    let mut diagnoses = Vec::new();
+    if !v.dise_codg.is_empty() {
+        diagnoses.push(v.dise_codg.clone());
+    }
+    for row in sqlx::query(
+        "SELECT diag_code FROM diagnosis WHERE mdtrt_id = $1 ORDER BY diag_type, diag_srt_no",
+    )
+    .bind(&v.mdtrt_id)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let code: String = row.try_get(0)?;
+        if !diagnoses.contains(&code) {
+            diagnoses.push(code);
+        }
+    }
+    let orders: Vec<crate::audit::AuditOrder> = lines
+        .iter()
+        .map(|line| crate::audit::AuditOrder {
+            rx_id: line.feedetl_sn.clone(),
+            hilist_code: line.med_list_codg.clone(),
+            cnt: yibao_core_types::Quantity(line.cnt_e4),
+            sumamt: Fen(line.amount_fen),
+            begn_date: line.fee_date,
+            feedetl_sn: Some(line.feedetl_sn.clone()),
+        })
+        .collect();
+    let (first, last) = orders
+        .iter()
+        .map(|o| o.begn_date)
+        .fold((adm_date, adm_date), |(lo, hi), d| (lo.min(d), hi.max(d)));
+    let window = chrono::Duration::days(crate::audit::history_days(base));
+    let held = held_encounters(tx, &c.psn_no, first - window, last + window).await?;
+    let patient = crate::audit::AuditPatient {
+        patn_id: c.psn_no.clone(),
+        gend,
+        brdy,
+        curr_mdtrt_id: v.mdtrt_id.clone(),
+        encounters: vec![crate::audit::AuditEncounter {
+            mdtrt_id: v.mdtrt_id.clone(),
+            medins_id: ctx.inst.fixmedins_code.clone(),
+            adm_date,
+            dscg_date: None,
+            med_type: Some(v.med_type.clone()),
+            diagnoses,
+            orders,
+        }],
+    };
+    let level_of = |code: &str| {
+        ctx.registry
+            .institutions
+            .get(code)
+            .map(|institution| registry_level(institution))
+    };
+    let admdvs = yibao_core_types::Admdvs::parse(&ctx.inst.admdvs).ok();
+    let input = crate::audit::input_of(0, &patient, None, held, admdvs, &level_of)?;
+    Ok(yibao_audit::audit(
+        &input,
+        rules,
+        &base.knowledge,
+        yibao_audit::Phase::During,
+    ))
+}
+
+/// Refuses a settlement with a severity-1 finding when the region says so; the message lists
+/// each such finding's rule and text.
+fn gate_settlement(c: &Settle, findings: &[yibao_audit::Finding]) -> Result<(), StoreError> {
+    if c.audit_gate != crate::audit::AuditGate::Refuse {
+        return Ok(());
+    }
+    let definite: Vec<String> = findings
+        .iter()
+        .filter(|f| f.sev_deg.get() == 1)
+        .map(|f| format!("[{}] {}", f.rule_id, f.vola_cont))
+        .collect();
+    if definite.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::refused(
+        "mdtrt_id",
+        format!(
+            "智能审核明确违规，不予结算 (smart audit, severity 1): {}",
+            definite.join("; ")
+        ),
+    ))
+}
+
+/// Records a settlement's findings under its `setl_id` (事中, `warn_type` 2).
+async fn record_settle_findings(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx<'_>,
+    c: &Settle,
+    setl_id: &str,
+    findings: &[yibao_audit::Finding],
+) -> Result<(), StoreError> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let rules = crate::audit::settle_rules(c.kind == VisitKind::Inpatient)?;
+    let scene = AuditScene {
+        infno: &ctx.env.infno,
+        task_id: "",
+        warn_type: crate::audit::WarnType::During,
+        trig_scen: match c.kind {
+            VisitKind::Outpatient => "6".to_owned(),
+            VisitKind::Inpatient => "8".to_owned(),
+        },
+        setl_id: Some(setl_id),
+    };
+    for finding in findings {
+        let rule = rules
+            .rules
+            .iter()
+            .find(|rule| rule.rule_id == finding.rule_id)
+            .ok_or_else(|| {
+                StoreError::Invariant(format!("finding of unknown rule {}", finding.rule_id))
+            })?;
+        record_finding(tx, ctx, &scene, &c.psn_no, rule, finding).await?;
+    }
+    Ok(())
+}

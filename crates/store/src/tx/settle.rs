@@ -107,6 +107,14 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             "the lines total a negative amount",
         ));
     }
+    // Smart audit of the bill (事中): a pre-settlement under a warning region records nothing,
+    // so it runs the rules only where a finding could refuse it.
+    let findings = if c.pre && c.audit_gate == crate::audit::AuditGate::Warn {
+        Vec::new()
+    } else {
+        settle_findings(tx, ctx, c, (&person.gend, &person.brdy), &v, &lines).await?
+    };
+    gate_settlement(c, &findings)?;
     // The person as of today.
     let d = today.to_string();
     let PersonState {
@@ -383,6 +391,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             .execute(&mut **tx)
             .await?;
     }
+    record_settle_findings(tx, ctx, c, &setl_id, &findings).await?;
     Ok((Outcome::Settled(Box::new(view)), "settlement", setl_id))
 }
 

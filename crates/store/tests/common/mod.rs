@@ -394,6 +394,7 @@ pub fn settle_kind_cmd(
         mdtrt_cert_no: None,
         dscg_time: None,
         declared: None,
+        audit_gate: Default::default(),
     })
 }
 
