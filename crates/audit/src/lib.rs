@@ -5,6 +5,7 @@
 mod builtin;
 mod load;
 mod model;
+pub mod review;
 mod run;
 
 pub use builtin::{builtin, Builtin, KNOWLEDGE_FILES, RULES_FILE};
