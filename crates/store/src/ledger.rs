@@ -21,6 +21,27 @@ pub fn personal_account(psn_no: &str) -> String {
     format!("personal:{psn_no}")
 }
 
+/// What an institution owes back after confirmed audit cases (recovered from its next
+/// payment); goes negative as cases are confirmed.
+pub fn receivable_account(fixmedins_code: &str) -> String {
+    format!("recv:{fixmedins_code}")
+}
+
+/// Money a region's fund recovers from confirmed audit cases (追回).
+pub fn recovery_account(admdvs: &str) -> String {
+    format!("fund:recovery:{admdvs}")
+}
+
+/// Penalties (罚款) a region imposes with confirmed audit cases.
+pub fn penalty_account(admdvs: &str) -> String {
+    format!("fund:penalty:{admdvs}")
+}
+
+/// Transfer kind of a confirmed case's amount owed back.
+pub const KIND_RECOVERY: &str = "recovery";
+/// Transfer kind of a confirmed case's penalty.
+pub const KIND_PENALTY: &str = "penalty";
+
 /// Patients' cash paid at the counter.
 pub const CASH_ACCOUNT: &str = "cash:patients";
 /// The counter-account of opening balances loaded at import.

@@ -34,6 +34,7 @@ mod import;
 pub mod ledger;
 pub mod limits;
 pub mod registry;
+pub mod review;
 pub mod setl_list;
 
 pub use cmd::*;
@@ -85,6 +86,7 @@ macro_rules! backend {
             include!("cumulative_tx.rs");
             include!("maternity_tx.rs");
             include!("tx/audit.rs");
+            include!("tx/review.rs");
         }
     };
 }

@@ -8,3 +8,4 @@ mod import;
 mod inpatient;
 mod issue10;
 mod outpatient;
+mod review;
