@@ -11,6 +11,8 @@
 //! # What a severity-1 (明确违规) smart-audit finding on a bill does at settlement:
 //! # "refuse" the settlement, or "warn": settle and record it (the default).
 //! severity_1 = "warn"
+//! # Days after 初审 within which an institution may appeal (申诉) a case (default 10).
+//! appeal_days = 10
 //! ```
 
 use serde::Deserialize;
@@ -26,6 +28,8 @@ pub struct InterfaceSettings {
     pub sign_in: SignInRule,
     /// `[audit] severity_1`.
     pub audit_gate: AuditGate,
+    /// `[audit] appeal_days`.
+    pub review: yibao_store::review::ReviewSettings,
 }
 
 impl Default for InterfaceSettings {
@@ -33,6 +37,7 @@ impl Default for InterfaceSettings {
         Self {
             sign_in: SignInRule::Count,
             audit_gate: AuditGate::Warn,
+            review: yibao_store::review::ReviewSettings::default(),
         }
     }
 }
@@ -49,6 +54,7 @@ struct RegionFile {
 #[serde(deny_unknown_fields)]
 struct AuditTable {
     severity_1: Option<String>,
+    appeal_days: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -57,13 +63,22 @@ struct InterfaceTable {
     sign_in: Option<String>,
 }
 
-/// Reads the `[interface]` table of a region file's text; an error names the key.
+/// Reads the `[interface]` and `[audit]` tables of a region file's text; an error names the key.
 pub fn parse_interface_settings(text: &str) -> Result<InterfaceSettings, String> {
     let file: RegionFile = toml::from_str(text).map_err(|err| format!("region file: {err}"))?;
     let mut settings = InterfaceSettings::default();
-    if let Some(gate) = file.audit.and_then(|table| table.severity_1) {
-        settings.audit_gate = AuditGate::parse(&gate)
-            .ok_or_else(|| format!("audit.severity_1: `{gate}` is not \"refuse\" or \"warn\""))?;
+    if let Some(audit) = file.audit {
+        if let Some(gate) = audit.severity_1 {
+            settings.audit_gate = AuditGate::parse(&gate).ok_or_else(|| {
+                format!("audit.severity_1: `{gate}` is not \"refuse\" or \"warn\"")
+            })?;
+        }
+        if let Some(days) = audit.appeal_days {
+            settings.review.appeal_days = u32::try_from(days)
+                .ok()
+                .filter(|days| (1..=365).contains(days))
+                .ok_or_else(|| format!("audit.appeal_days: {days} is not 1 to 365 days"))?;
+        }
     }
     if let Some(sign_in) = file.interface.and_then(|table| table.sign_in) {
         settings.sign_in = match sign_in.as_str() {
@@ -119,6 +134,13 @@ mod tests {
         assert_eq!(
             read("[audit]\nseverity_1 = \"block\"\n"),
             Err("audit.severity_1: `block` is not \"refuse\" or \"warn\"".to_owned())
+        );
+        let days = |text: &str| parse_interface_settings(text).map(|s| s.review.appeal_days);
+        assert_eq!(days(""), Ok(10));
+        assert_eq!(days("[audit]\nappeal_days = 15\n"), Ok(15));
+        assert_eq!(
+            days("[audit]\nappeal_days = 0\n"),
+            Err("audit.appeal_days: 0 is not 1 to 365 days".to_owned())
         );
     }
 
