@@ -103,6 +103,22 @@ pub struct CaseView {
     pub events: Vec<CaseEventView>,
     /// The confirmed amount and penalty, once confirmed.
     pub receivable: Option<(Fen, Fen)>,
+    /// The hospital's answers (3103) to warnings of the same rule on the same visit before it
+    /// settled: a warning it continued past with a reason is the reviewer's first lead.
+    pub prior_warnings: Vec<PriorWarning>,
+}
+
+/// A 3101/3102 warning of the case's rule on the case's visit and the hospital's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorWarning {
+    /// The warning's `jr_id`.
+    pub jr_id: String,
+    /// 1 事前, 2 事中.
+    pub warn_type: i64,
+    /// 1 继续执行, 2 返回修改; `None` when the hospital never answered.
+    pub dspo_way: Option<i64>,
+    /// The hospital's reason.
+    pub dspo_way_rea: String,
 }
 
 /// A reviewer's decision on a case.

@@ -224,6 +224,27 @@ pub(crate) async fn review_case(
                 Ok((Fen(r.try_get(0)?), Fen(r.try_get(1)?)))
             })
             .transpose()?;
+    let mdtrt_id: String = row.try_get(9)?;
+    let prior_warnings = sqlx::query(
+        "SELECT f.jr_id, f.warn_type, d.dspo_way, d.dspo_way_rea FROM audit_finding f \
+         LEFT JOIN audit_disposition d ON d.jr_id = f.jr_id \
+         WHERE f.mdtrt_id = $1 AND f.rule_id = $2 AND f.setl_id IS NULL \
+         ORDER BY f.created_at, f.jr_id",
+    )
+    .bind(&mdtrt_id)
+    .bind(&summary.rule_id)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(crate::review::PriorWarning {
+            jr_id: r.try_get(0)?,
+            warn_type: r.try_get(1)?,
+            dspo_way: r.try_get(2)?,
+            dspo_way_rea: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
     let rule_name = crate::audit::base()?
         .rules
         .rules
@@ -232,7 +253,8 @@ pub(crate) async fn review_case(
         .map(|rule| rule.name.clone())
         .unwrap_or_default();
     Ok(CaseView {
-        mdtrt_id: row.try_get(9)?,
+        mdtrt_id,
+        prior_warnings,
         vola_cont: row.try_get(10)?,
         evidence: row.try_get(11)?,
         rule_name,
