@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod limits;
 pub mod registry;
 pub mod setl_list;
+pub mod staff;
 
 pub use cmd::*;
 pub use error::{ImportError, ImportIssue, StoreError};
@@ -47,6 +48,10 @@ pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,
     SetlListView,
+};
+pub use staff::{
+    AccessEntry, AccessLogRow, ChainReport, Decision, LoginDenied, NewSession, NewStaff, Role,
+    SessionCheck, SessionPolicy, StaffAccount,
 };
 pub use yibao_settlement::{SetlAmounts, SetlSign, SetlUnit, SetlValue};
 
@@ -83,6 +88,7 @@ macro_rules! backend {
             include!("setl_list_tx.rs");
             include!("cumulative_tx.rs");
             include!("maternity_tx.rs");
+            include!("staff_tx.rs");
         }
     };
 }
