@@ -85,7 +85,9 @@ pub async fn list(
     }
     checked(&state, &staff, "GET /api/v1/access-log").await?;
     let rows = state.store.access_log(after, limit).await?;
-    let next_after = (rows.len() as i64 == limit).then(|| rows.last().map(|row| row.idx)).flatten();
+    let next_after = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|row| row.idx))
+        .flatten();
     Ok(Json(AccessLogPage {
         entries: rows.iter().map(AccessLogEntryView::from).collect(),
         next_after,

@@ -4,8 +4,8 @@
 //! write the access log entry in one call. See the crate docs for how a handler uses them.
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use yibao_store::staff::subject_ref_psn;
 use yibao_store::{AccessEntry, Decision, Role, SessionCheck, StaffAccount};
 
@@ -104,14 +104,20 @@ impl Staff {
             if own != record {
                 return Err((
                     "other_institution",
-                    ApiError::forbidden("fixmedins_code", "the record belongs to another institution"),
+                    ApiError::forbidden(
+                        "fixmedins_code",
+                        "the record belongs to another institution",
+                    ),
                 ));
             }
         }
         if self.institution().is_some() && access.institution.is_none() {
             return Err((
                 "not_an_institution_record",
-                ApiError::forbidden("fixmedins_code", "institution users see only their institution's records"),
+                ApiError::forbidden(
+                    "fixmedins_code",
+                    "institution users see only their institution's records",
+                ),
             ));
         }
         Ok(())
@@ -226,7 +232,9 @@ fn bearer(parts: &Parts) -> Result<String, ApiError> {
         .to_str()
         .map_err(|_| missing())?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
         _ => Err(missing()),

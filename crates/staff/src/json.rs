@@ -74,8 +74,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .iter()
             .find_map(|prefix| message.strip_prefix(prefix))
             .and_then(|rest| rest.split('`').next());
-        let field = match named
-        {
+        let field = match named {
             Some(name) if path == "." => name.to_owned(),
             Some(name) => format!("{path}.{name}"),
             None if path == "." || inner.is_syntax() || inner.is_eof() => "body".to_owned(),
@@ -109,8 +108,14 @@ mod tests {
         assert_eq!(field_of("{"), "body");
         assert_eq!(field_of("[]"), "body");
         assert_eq!(field_of(r#"{"username": 1, "tags": []}"#), "username");
-        assert_eq!(field_of(r#"{"username": "a", "tags": [1, "x"]}"#), "tags[1]");
-        assert_eq!(field_of(r#"{"username": "a", "tags": [], "admin": true}"#), "admin");
+        assert_eq!(
+            field_of(r#"{"username": "a", "tags": [1, "x"]}"#),
+            "tags[1]"
+        );
+        assert_eq!(
+            field_of(r#"{"username": "a", "tags": [], "admin": true}"#),
+            "admin"
+        );
         assert_eq!(field_of(r#"{"tags": []}"#), "username");
         assert_eq!(field_of(r#"{"username": "a", "tags": []} x"#), "body");
     }

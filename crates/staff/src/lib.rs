@@ -179,7 +179,10 @@ fn add_openapi_path(doc: &mut utoipa::openapi::OpenApi) {
     let operation = OperationBuilder::new()
         .tag("meta")
         .summary(Some("This document (OpenAPI 3.1)."))
-        .response("200", ResponseBuilder::new().description("The OpenAPI document."))
+        .response(
+            "200",
+            ResponseBuilder::new().description("The OpenAPI document."),
+        )
         .build();
     doc.paths
         .add_path_operation(OPENAPI_PATH, vec![HttpMethod::Get], operation);

@@ -102,7 +102,13 @@ pub fn mask_certno(certno: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < 3 || i >= chars.len() - 4 { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < 3 || i >= chars.len() - 4 {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 

@@ -35,7 +35,12 @@ pub async fn login(
     let now_ms = state.config.clock.now_ms();
     match state
         .store
-        .staff_login(&request.username, &request.password, &state.config.session, now_ms)
+        .staff_login(
+            &request.username,
+            &request.password,
+            &state.config.session,
+            now_ms,
+        )
         .await?
     {
         Ok(session) => Ok((
@@ -60,7 +65,10 @@ pub async fn login(
         (status = 401, description = "No valid session.", body = ErrorBody),
     ),
     security(("bearer" = [])))]
-pub async fn logout(State(state): State<SharedState>, staff: Staff) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(state): State<SharedState>,
+    staff: Staff,
+) -> Result<StatusCode, ApiError> {
     state.store.staff_logout(&staff.token, staff.now_ms).await?;
     Ok(StatusCode::NO_CONTENT)
 }
