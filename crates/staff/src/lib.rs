@@ -21,28 +21,40 @@
 //!    the route and its OpenAPI entry are then one registration, and the `openapi` test checks
 //!    every documented route answers.
 //!
-//! ```ignore
-//! #[utoipa::path(get, path = "/api/v1/cases/{case_id}", tag = "cases",
-//!     params(("case_id" = i64, Path), ("X-Purpose" = String, Header)),
-//!     responses((status = 200, body = CaseView), (status = 403, body = ErrorBody)),
+//! ```
+//! use axum::extract::{Path, State};
+//! use axum::Json;
+//! use yibao_staff::{Access, ApiError, ErrorBody, Purpose, SharedState, Staff, Subject};
+//! use yibao_store::Role;
+//!
+//! /// A person's year-to-date accumulations (an example; not a route of this crate).
+//! #[utoipa::path(get, path = "/api/v1/persons/{psn_no}/accumulations/{year}", tag = "persons",
+//!     params(("psn_no" = String, Path), ("year" = i32, Path), ("X-Purpose" = String, Header)),
+//!     responses((status = 200, body = Vec<String>), (status = 403, body = ErrorBody)),
 //!     security(("bearer" = [])))]
-//! async fn get_case(
+//! async fn accumulations(
 //!     State(state): State<SharedState>,
 //!     staff: Staff,
 //!     purpose: Purpose,
-//!     Path(case_id): Path<i64>,
-//! ) -> Result<Json<CaseView>, ApiError> {
-//!     let case = state.store.audit_case(case_id).await?; // the record, not yet shown
-//!     staff
-//!         .authorize_read(&state, &purpose, Access {
-//!             action: "GET /api/v1/cases/{case_id}",
-//!             roles: &[Role::Reviewer, Role::SeniorReviewer, Role::FinalReviewer, Role::Institution],
-//!             subject: Subject::case(case_id),
-//!             institution: Some(&case.fixmedins_code),
-//!         })
-//!         .await?;
-//!     Ok(Json(CaseView::from(&case)))
+//!     Path((psn_no, year)): Path<(String, i32)>,
+//! ) -> Result<Json<Vec<String>>, ApiError> {
+//!     let access = Access {
+//!         action: "GET /api/v1/persons/{psn_no}/accumulations/{year}",
+//!         roles: &[Role::Reviewer, Role::SeniorReviewer, Role::FinalReviewer],
+//!         subject: Subject::person(&psn_no),
+//!         // A record of one institution names it here; an institution user then sees it only
+//!         // when it is their own.
+//!         institution: None,
+//!     };
+//!     staff.authorize_read(&state, &purpose, access).await?; // 403 and logged, or logged
+//!     let rows = state.store.query_cumulative(&psn_no, year, None).await?;
+//!     Ok(Json(rows.iter().map(|row| format!("{row:?}")).collect()))
 //! }
+//!
+//! // In the module's `routes()`, merged into `api()`:
+//! let routes: utoipa_axum::router::OpenApiRouter<SharedState> =
+//!     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(accumulations));
+//! # let _ = routes;
 //! ```
 //!
 //! Architecture invariant: no handler gives a person's data without an access log entry
