@@ -380,6 +380,21 @@ pub(crate) fn new_token() -> Result<String, StoreError> {
     Ok(hex(&bytes))
 }
 
+/// A new random password of 20 characters from an alphabet without look-alikes (`0`/`O`,
+/// `1`/`l`/`I`): about 114 bits, for demo accounts and first passwords.
+pub fn random_password() -> Result<String, StoreError> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Invariant(format!("the OS random generator failed: {e}")))?;
+    // 256 is not a multiple of 57: the first 28 symbols are a little likelier, which costs
+    // well under a bit over 20 characters.
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
 /// Argon2id (the crate's defaults: 19 MiB, 2 passes, 1 lane) with a 16-byte random salt, as a
 /// PHC string.
 pub(crate) fn hash_password(password: &str) -> Result<String, StoreError> {
