@@ -1,6 +1,7 @@
 //! Staff accounts, for administrators: list, create, set roles, deactivate. Every change is
 //! logged with its actor by the store, in the change's transaction.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -22,6 +23,12 @@ pub fn routes() -> OpenApiRouter<SharedState> {
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
+
+/// The `{staff_id}` of the path, or 400 naming it.
+fn staff_id_of(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    path.map(|Path(staff_id)| staff_id)
+        .map_err(|_| ApiError::bad("staff_id", "must be an account number"))
+}
 
 /// Every staff account.
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
@@ -103,9 +110,10 @@ pub async fn create_account(
 pub async fn set_roles(
     State(state): State<SharedState>,
     staff: Staff,
-    Path(staff_id): Path<i64>,
+    staff_id: Result<Path<i64>, PathRejection>,
     JsonBody(request): JsonBody<SetRolesRequest>,
 ) -> Result<Json<AccountView>, ApiError> {
+    let staff_id = staff_id_of(staff_id)?;
     let access = Access {
         action: "PUT /api/v1/accounts/{staff_id}/roles",
         roles: ADMIN,
@@ -135,8 +143,9 @@ pub async fn set_roles(
 pub async fn deactivate(
     State(state): State<SharedState>,
     staff: Staff,
-    Path(staff_id): Path<i64>,
+    staff_id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<AccountView>, ApiError> {
+    let staff_id = staff_id_of(staff_id)?;
     let access = Access {
         action: "POST /api/v1/accounts/{staff_id}/deactivate",
         roles: ADMIN,

@@ -417,6 +417,21 @@ async fn scenario(store: Store) {
     let (status, body) = api
         .call(
             Method::PUT,
+            "/api/v1/accounts/abc/roles",
+            Send {
+                token: Some(&admin),
+                body: Some(json!({"roles": ["reviewer"]}).to_string()),
+                ..Send::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::BAD_REQUEST, "staff_id")
+    );
+    let (status, body) = api
+        .call(
+            Method::PUT,
             &format!("/api/v1/accounts/{rev2}/roles"),
             Send {
                 token: Some(&admin),
