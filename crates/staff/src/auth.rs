@@ -290,3 +290,75 @@ impl<S: Send + Sync> FromRequestParts<S> for Purpose {
         Ok(Purpose(code))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(roles: &[Role], fixmedins_code: Option<&str>) -> Staff {
+        Staff {
+            account: StaffAccount {
+                staff_id: 7,
+                username: "u".into(),
+                display_name: "U".into(),
+                roles: roles.to_vec(),
+                fixmedins_code: fixmedins_code.map(str::to_owned),
+                admdvs: "140500".into(),
+                active: true,
+            },
+            now_ms: 0,
+            token: String::new(),
+        }
+    }
+
+    fn access<'a>(roles: &'a [Role], institution: Option<&'a str>) -> Access<'a> {
+        Access {
+            action: "GET /api/v1/cases/{case_id}",
+            roles,
+            subject: Subject::case(1),
+            institution,
+        }
+    }
+
+    fn reason(staff: &Staff, access: &Access<'_>) -> &'static str {
+        match staff.decide(access) {
+            Ok(()) => "",
+            Err((reason, _)) => reason,
+        }
+    }
+
+    #[test]
+    fn roles_and_institutions_decide() {
+        let both = &[Role::Reviewer, Role::Institution][..];
+        let reviewer = staff(&[Role::Reviewer], None);
+        assert_eq!(reason(&reviewer, &access(both, Some("H1"))), "");
+        assert_eq!(
+            reason(&reviewer, &access(&[Role::Auditor], None)),
+            "role_missing"
+        );
+        let hospital = staff(&[Role::Institution], Some("H1"));
+        assert_eq!(reason(&hospital, &access(both, Some("H1"))), "");
+        assert_eq!(
+            reason(&hospital, &access(both, Some("H2"))),
+            "other_institution"
+        );
+        assert_eq!(
+            reason(&hospital, &access(both, None)),
+            "not_an_institution_record"
+        );
+        assert_eq!(
+            reason(&hospital, &access(&[Role::Reviewer], Some("H1"))),
+            "role_missing"
+        );
+    }
+
+    #[test]
+    fn subjects_name_nobody_in_clear() {
+        let subject = Subject::person("P001");
+        assert!(subject.0.starts_with("psn:") && !subject.0.contains("P001"));
+        assert_eq!(subject, Subject::person("P001"));
+        assert_ne!(subject, Subject::person("P002"));
+        assert_eq!(Subject::case(12).0, "case:12");
+        assert_eq!(Subject::record("appeal", 3).0, "appeal:3");
+    }
+}
