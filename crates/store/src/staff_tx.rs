@@ -343,22 +343,50 @@ pub(crate) async fn staff_session_touch(
     check: &SessionCheck,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let sql = match check {
-        SessionCheck::Expired => {
-            "UPDATE staff_session SET ended_at_ms = $2 WHERE token_hash = $1 AND ended_at_ms IS NULL"
-        }
+    match check {
         SessionCheck::Valid(_) => {
-            "UPDATE staff_session SET last_seen_ms = $2 WHERE token_hash = $1 AND ended_at_ms IS NULL \
-             AND last_seen_ms < $2"
+            sqlx::query(
+                "UPDATE staff_session SET last_seen_ms = $2 WHERE token_hash = $1 AND ended_at_ms IS NULL \
+                 AND last_seen_ms < $2",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .execute(pool)
+            .await?;
+            Ok(())
         }
-        SessionCheck::Invalid => return Ok(()),
-    };
-    sqlx::query(sql)
-        .bind(token_hash)
-        .bind(now_ms)
-        .execute(pool)
-        .await?;
-    Ok(())
+        // An expired session ends here, once, with its log entry.
+        SessionCheck::Expired => {
+            let mut tx = pool.begin().await?;
+            let ended = sqlx::query(
+                "UPDATE staff_session SET ended_at_ms = $2 WHERE token_hash = $1 AND ended_at_ms IS NULL \
+                 RETURNING staff_id",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(r) = ended {
+                access_append(
+                    &mut tx,
+                    &AccessEntry {
+                        ts_ms: now_ms,
+                        event: "session.expire".to_owned(),
+                        staff_id: Some(r.try_get("staff_id")?),
+                        action: "session.expire".to_owned(),
+                        subject_ref: String::new(),
+                        purpose: String::new(),
+                        decision: Decision::Permit,
+                        reason: "timeout".to_owned(),
+                    },
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        SessionCheck::Invalid => Ok(()),
+    }
 }
 
 pub(crate) async fn staff_logout(

@@ -325,6 +325,16 @@ async fn sessions_expire_idle_and_absolute() {
                 .unwrap(),
             SessionCheck::Invalid
         );
+        let expiries = db
+            .store
+            .access_log(0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|row| row.entry.event == "session.expire")
+            .count();
+        assert_eq!(expiries, 2, "each expiry is logged once");
+        assert!(db.store.verify_access_log().await.unwrap().is_intact());
         assert_eq!(
             db.store
                 .staff_session("not-a-token", &policy, T0)
