@@ -452,3 +452,31 @@ async fn the_head_detects_a_deleted_last_row_and_a_rehashed_edit() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_keep_one_unbroken_chain() {
+    on_both(|db| async move {
+        let tasks: Vec<_> = (1..=40)
+            .map(|n| {
+                let store = db.store.clone();
+                tokio::spawn(async move { store.log_access(&read_entry(n)).await.unwrap() })
+            })
+            .collect();
+        let mut indexes = Vec::new();
+        for task in tasks {
+            indexes.push(task.await.unwrap());
+        }
+        indexes.sort();
+        assert_eq!(indexes, (1..=40).collect::<Vec<i64>>(), "[{}]", db.label);
+        let report = db.store.verify_access_log().await.unwrap();
+        assert!(report.is_intact(), "[{}] {report:?}", db.label);
+        assert_eq!(report.entries, 40);
+        // Pages follow one another.
+        let first = db.store.access_log(0, 25).await.unwrap();
+        let rest = db.store.access_log(25, 25).await.unwrap();
+        assert_eq!((first.len(), rest.len()), (25, 15));
+        assert_eq!(rest[0].idx, 26);
+        db
+    })
+    .await;
+}
