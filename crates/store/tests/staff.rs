@@ -19,15 +19,38 @@ fn new_staff(username: &str, roles: &[Role]) -> NewStaff {
     }
 }
 
-/// Runs one SQL statement on the test database beside the store (to tamper with it).
-async fn raw_sql(db: &TestDb, sql: &str) {
+/// Runs one SQL statement on the test database beside the store.
+async fn try_sql(db: &TestDb, sql: &str) -> Result<(), sqlx::Error> {
     if db.label == "postgres" {
-        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&db.url).await?;
+        sqlx::query(sql).execute(&mut conn).await?;
     } else {
-        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await?;
+        sqlx::query(sql).execute(&mut conn).await?;
     }
+    Ok(())
+}
+
+/// Tampers with the log as someone with the database owner's rights would: when the
+/// append-only triggers refuse the statement, they are dropped and it runs again.
+async fn raw_sql(db: &TestDb, sql: &str) {
+    let Err(refused) = try_sql(db, sql).await else {
+        return;
+    };
+    let refused = refused.to_string();
+    assert!(refused.contains("append-only"), "[{}] {refused}", db.label);
+    let drop = if db.label == "postgres" {
+        &["DROP TRIGGER IF EXISTS access_log_append_only ON access_log"][..]
+    } else {
+        &[
+            "DROP TRIGGER IF EXISTS access_log_no_update",
+            "DROP TRIGGER IF EXISTS access_log_no_delete",
+        ][..]
+    };
+    for statement in drop {
+        try_sql(db, statement).await.unwrap();
+    }
+    try_sql(db, sql).await.unwrap();
 }
 
 fn bad_field(err: StoreError) -> String {
@@ -373,6 +396,14 @@ async fn five_entries(db: &TestDb) {
 async fn the_chain_detects_an_edited_row() {
     on_both(|db| async move {
         five_entries(&db).await;
+        // The database refuses edits and deletions of log rows.
+        for sql in [
+            "UPDATE access_log SET purpose = 'curiosity' WHERE idx = 3",
+            "DELETE FROM access_log WHERE idx = 3",
+        ] {
+            let refused = try_sql(&db, sql).await.unwrap_err().to_string();
+            assert!(refused.contains("append-only"), "[{}] {refused}", db.label);
+        }
         raw_sql(
             &db,
             "UPDATE access_log SET purpose = 'curiosity' WHERE idx = 3",

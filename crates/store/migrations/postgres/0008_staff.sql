@@ -65,3 +65,13 @@ CREATE TABLE access_log_head (
 );
 INSERT INTO access_log_head (id, size, chain)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Append-only in the database too: an UPDATE or DELETE of a log row is refused. Someone who can
+-- drop this trigger can still edit rows; the chain and the head are what detect that.
+CREATE FUNCTION access_log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'access_log is append-only';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON access_log
+    FOR EACH ROW EXECUTE FUNCTION access_log_append_only();

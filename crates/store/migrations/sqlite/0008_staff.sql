@@ -65,3 +65,14 @@ CREATE TABLE access_log_head (
 );
 INSERT INTO access_log_head (id, size, chain)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Append-only in the database too: an UPDATE or DELETE of a log row is refused. Someone who can
+-- drop these triggers can still edit rows; the chain and the head are what detect that.
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+BEGIN
+    SELECT RAISE(ABORT, 'access_log is append-only');
+END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+BEGIN
+    SELECT RAISE(ABORT, 'access_log is append-only');
+END;
