@@ -47,8 +47,9 @@ pub struct Args {
     /// Build the city and import it, then stop (no server, no traffic).
     #[arg(long)]
     setup_only: bool,
-    /// Write a JSON sample of persons, institutions (with keys) and priced catalogue items that
-    /// an outside client (or `yibao load`) can drive the server with.
+    /// Write a JSON sample of persons, institutions (with keys), priced catalogue items and the
+    /// demo staff accounts (with their passwords) that an outside client (or `yibao load`) can
+    /// drive the server with.
     #[arg(long)]
     sample_out: Option<PathBuf>,
     /// Keep the generated registry files in this folder (default: a temporary folder).
@@ -165,8 +166,31 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     // 3. The simulator's view of the city, and the sample for outside clients.
     let items = catalogue.iter().map(Item::from_catalogue).collect();
     let population = Population::from_city(&config, items)?;
+    let sample = serde_json::to_value(population.to_sample(SAMPLE_SIZE))?;
+    // Two institution users, for the first two institutions of the sample.
+    let staff_institutions: Vec<String> = sample["institutions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|institution| institution["fixmedins_code"].as_str())
+        .take(2)
+        .map(str::to_owned)
+        .collect();
+    let staff = crate::staff::create_demo_staff(&store, &config.region, &staff_institutions)
+        .await
+        .context("creating the demo staff accounts")?;
+    println!(
+        "== {} demo staff accounts for the staff API (/api/v1){}",
+        staff.len(),
+        if args.sample_out.is_some() {
+            ", with their passwords in the sample"
+        } else {
+            ""
+        }
+    );
     if let Some(path) = &args.sample_out {
-        let sample = population.to_sample(SAMPLE_SIZE);
+        let mut sample = sample;
+        sample["staff"] = staff.iter().map(crate::staff::DemoStaff::to_json).collect();
         let text = serde_json::to_string_pretty(&sample)?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
         println!("sample for outside clients written to {}", path.display());
@@ -188,9 +212,13 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         // The demo region settles and records severity-1 findings (`regions/demo.toml`).
         audit_gate: yibao_store::audit::AuditGate::Warn,
     };
-    let server = yibao_server::spawn(store.clone(), server_config)
-        .await
-        .context("starting the server")?;
+    let server = yibao_server::spawn_with(
+        store.clone(),
+        server_config,
+        yibao_staff::router(store.clone(), yibao_staff::StaffConfig::default()),
+    )
+    .await
+    .context("starting the server")?;
     println!(
         "== serving on http://{} (auth {}); driving it for {} with {} workers",
         server.addr(),

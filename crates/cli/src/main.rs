@@ -8,6 +8,7 @@ mod load;
 mod serve;
 mod settle;
 mod simulate;
+mod staff;
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +43,18 @@ enum Command {
     /// Run the seeded fault simulator against an in-process server and store, checking every
     /// invariant after every step.
     Simulate(simulate::Args),
+    /// Staff accounts of the staff API (/api/v1).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create an account (the first administrator of a deployment); the password is read from
+    /// YIBAO_STAFF_PASSWORD or standard input.
+    Add(staff::AddArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +93,9 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Load(args) => load::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Staff {
+            command: StaffCommand::Add(args),
+        } => staff::add(args),
     };
     match result {
         Ok(code) => code,

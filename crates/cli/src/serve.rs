@@ -1,4 +1,5 @@
-//! `yibao serve`: serves the national hospital interface from a database.
+//! `yibao serve`: serves the national hospital interface and, on the same listener, the staff
+//! API (`/api/v1`) from a database.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +35,12 @@ pub struct Args {
     /// the persons); a divisor of 64.
     #[arg(long, default_value_t = yibao_store::limits::BATCH_LANES_PG)]
     batch_lanes: u64,
+    /// Staff API: a session unused this many minutes ends.
+    #[arg(long, default_value_t = 30)]
+    staff_idle_minutes: i64,
+    /// Staff API: a session ends this many hours after login, used or not.
+    #[arg(long, default_value_t = 12)]
+    staff_session_hours: i64,
 }
 
 /// Runs `yibao serve` until Ctrl-C.
@@ -89,11 +96,30 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         audit_gate: settings.audit_gate,
         ..Default::default()
     };
-    let server = yibao_server::spawn(store.clone(), config)
-        .await
-        .context("starting the server")?;
+    if args.staff_idle_minutes < 1 || args.staff_session_hours < 1 {
+        anyhow::bail!("--staff-idle-minutes and --staff-session-hours must be at least 1");
+    }
+    let staff = yibao_staff::StaffConfig {
+        session: yibao_store::SessionPolicy {
+            idle_ms: args.staff_idle_minutes * 60_000,
+            absolute_ms: args.staff_session_hours * 3_600_000,
+            ..yibao_store::SessionPolicy::default()
+        },
+        clock: yibao_staff::Clock::system(),
+    };
+    let server = yibao_server::spawn_with(
+        store.clone(),
+        config,
+        yibao_staff::router(store.clone(), staff),
+    )
+    .await
+    .context("starting the server")?;
     // The bound address on stdout, so a script that asked for port 0 can read it.
     println!("listening on http://{}", server.addr());
+    eprintln!(
+        "staff API on http://{}/api/v1 (OpenAPI: /api/v1/openapi.json; first administrator: yibao staff add)",
+        server.addr()
+    );
     if let Some(ms) = args.stats_every_ms {
         let store = store.clone();
         tokio::spawn(async move {

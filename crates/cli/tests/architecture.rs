@@ -15,6 +15,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("city", "yibao-city"),
     ("store", "yibao-store"),
     ("server", "yibao-server"),
+    ("staff", "yibao-staff"),
     ("loadgen", "yibao-loadgen"),
     ("sim", "yibao-sim"),
     ("cli", "yibao"),
@@ -126,6 +127,15 @@ fn crate_graph_points_only_downwards() {
         "layering broken:\n{}",
         problems.join("\n")
     );
+}
+
+/// The hospital interface and the staff API are different callers with different
+/// authentication over the same store: neither crate depends on the other (the CLI serves both
+/// on one listener).
+#[test]
+fn server_and_staff_stand_side_by_side() {
+    assert!(!normal_dependencies(&manifest_of("staff")).contains(&"yibao-server".to_string()));
+    assert!(!normal_dependencies(&manifest_of("server")).contains(&"yibao-staff".to_string()));
 }
 
 #[test]

@@ -96,6 +96,33 @@ fn setup_only_writes_a_sample_an_outside_client_can_use() {
             i["secret_key"].as_str().unwrap()
         )));
     }
+    // Demo staff: two of every bureau role and two institution users of two institutions.
+    let staff = value["staff"].as_array().unwrap();
+    for role in [
+        "reviewer",
+        "senior_reviewer",
+        "final_reviewer",
+        "auditor",
+        "admin",
+        "finance",
+        "institution",
+    ] {
+        let holders: Vec<&serde_json::Value> = staff
+            .iter()
+            .filter(|s| s["roles"].as_array().unwrap().iter().any(|r| r == role))
+            .collect();
+        assert!(holders.len() >= 2, "{role}: {holders:?}");
+        for s in &holders {
+            assert!(s["password"].as_str().unwrap().len() >= 12, "{s}");
+            assert!(s["username"].as_str().is_some_and(|u| !u.is_empty()));
+        }
+    }
+    let mut codes: Vec<&str> = staff
+        .iter()
+        .filter_map(|s| s["fixmedins_code"].as_str())
+        .collect();
+    codes.dedup();
+    assert!(codes.len() >= 2, "{codes:?}");
     let catalogue = value["catalogue"].as_array().unwrap();
     assert!(catalogue.len() >= 20);
     for c in catalogue {

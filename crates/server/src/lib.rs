@@ -154,8 +154,20 @@ impl RunningServer {
 /// Binds `config.addr` and serves `backend` on a tokio task. With `config.auth`, the
 /// institutions' keys are read from the backend once, here.
 pub async fn spawn<B: Backend>(backend: B, config: ServerConfig) -> anyhow::Result<RunningServer> {
+    spawn_with(backend, config, Router::new()).await
+}
+
+/// [`spawn`] with `extra` routes served on the same listener beside the national interface
+/// (the staff API under `/api/v1`); their paths must not overlap the interface's.
+pub async fn spawn_with<B: Backend>(
+    backend: B,
+    config: ServerConfig,
+    extra: Router,
+) -> anyhow::Result<RunningServer> {
     let unsigned = Arc::new(UnsignedTally::default());
-    let router = router(backend, &config, unsigned.clone()).await?;
+    let router = router(backend, &config, unsigned.clone())
+        .await?
+        .merge(extra);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();

@@ -36,6 +36,7 @@ pub mod limits;
 pub mod registry;
 pub mod review;
 pub mod setl_list;
+pub mod staff;
 
 pub use cmd::*;
 pub use error::{ImportError, ImportIssue, StoreError};
@@ -49,6 +50,10 @@ pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,
     SetlListView,
+};
+pub use staff::{
+    AccessEntry, AccessLogRow, ChainReport, Decision, LoginDenied, NewSession, NewStaff, Role,
+    SessionCheck, SessionPolicy, StaffAccount,
 };
 pub use yibao_settlement::{SetlAmounts, SetlSign, SetlUnit, SetlValue};
 
@@ -87,6 +92,7 @@ macro_rules! backend {
             include!("maternity_tx.rs");
             include!("tx/audit.rs");
             include!("tx/review.rs");
+            include!("staff_tx.rs");
         }
     };
 }

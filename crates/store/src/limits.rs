@@ -86,3 +86,21 @@ pub const AGE_YEARS_MAX: i64 = 150;
 pub const STAY_DAYS_MAX: i64 = 3_660;
 /// Rows in one page of a settlement-list query (4103).
 pub const SETL_LIST_PAGE_ROWS_MAX: i64 = 100;
+
+/// Characters in a staff username: long enough for `firstname.lastname.unit`, short enough to show.
+pub const USERNAME_CHARS_MAX: usize = 64;
+/// Characters of a staff password at least: the length, not its classes, is what resists guessing.
+pub const PASSWORD_CHARS_MIN: usize = 12;
+/// Bytes of a staff password at most: a passphrase fits; bounds the work of hashing one.
+pub const PASSWORD_BYTES_MAX: usize = 256;
+/// Characters of one text field of an access log entry (event, action, subject, purpose, reason).
+pub const LOG_FIELD_CHARS_MAX: usize = 200;
+/// Access log entries in one page: enough to scroll, small enough to answer at once.
+pub const ACCESS_LOG_PAGE_MAX: i64 = 500;
+/// Access log rows the chain check reads per query: bounds its memory on a long log.
+pub const ACCESS_LOG_VERIFY_BATCH: i64 = 1_000;
+/// Staff accounts listed at once: a bureau has some hundreds of staff.
+pub const STAFF_LIST_MAX: i64 = 10_000;
+/// Milliseconds between two writes of a session's last use: one write per request would
+/// serialise every staff request on SQLite; the idle timeout is this much less exact.
+pub const SESSION_TOUCH_MS_MIN: i64 = 30_000;

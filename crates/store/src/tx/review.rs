@@ -3,8 +3,8 @@
 // Compiled once per backend; see lib.rs.
 
 use crate::review::{
-    CaseEventView, CaseFilter, CaseSummary, CaseView, Decision, Funnel, ReviewSettings,
-    RulePrecision,
+    CaseEventView, CaseFilter, CaseSummary, CaseView, Decision as CaseDecision, Funnel,
+    ReviewSettings, RulePrecision,
 };
 use yibao_audit::review::{CaseEvent, CaseState, ReviewError, Step, Verdict};
 
@@ -338,7 +338,7 @@ pub(crate) async fn review_decide(
     pool: &Pool,
     case_id: &str,
     actor: &str,
-    decision: &Decision,
+    decision: &CaseDecision,
     now: NaiveDateTime,
     settings: ReviewSettings,
 ) -> Result<(), StoreError> {
