@@ -106,6 +106,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             ..yibao_store::SessionPolicy::default()
         },
         clock: yibao_staff::Clock::system(),
+        review: settings.review,
     };
     let server = yibao_server::spawn_with(
         store.clone(),

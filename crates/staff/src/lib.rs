@@ -62,6 +62,7 @@
 
 pub mod access_log;
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod json;
@@ -102,6 +103,8 @@ pub struct StaffConfig {
     pub session: SessionPolicy,
     /// Where the time of each request comes from.
     pub clock: Clock,
+    /// The region's review settings (the appeal deadline).
+    pub review: yibao_store::review::ReviewSettings,
 }
 
 /// The clock, read once per request (UTC milliseconds since the Unix epoch); tests give their
@@ -174,6 +177,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(accounts::routes())
         .merge(persons::routes())
         .merge(access_log::routes())
+        .merge(audit::routes())
 }
 
 /// The OpenAPI document of every route.
