@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 
 use yibao_audit::{
-    audit, builtin, load_knowledge, load_rules, AuditInput, Builtin, Encounter, FeeLine, Finding,
-    Gend, HospLv, Person, Phase, VolaItemType,
+    audit, builtin, load_knowledge, load_rules, AuditInput, Builtin, DrordBhvr, Encounter, FeeLine,
+    Finding, Gend, HospLv, InsuInfo, Knowledge, MdtrtType, Person, Phase, PsnInsuStas,
+    VolaItemType,
 };
-use yibao_core_types::{Fen, NaiveDate, Quantity};
+use yibao_core_types::{Fen, Insutype, ListType, MedType, NaiveDate, Quantity};
 
 /// One fee line: (mdtrt_id, med_list_codg, count in units, fee date).
 type Line = (&'static str, &'static str, i64, &'static str);
@@ -42,32 +43,32 @@ fn input(bill: &Bill) -> AuditInput {
             cnt: Quantity::units(units),
             amount: Fen(1_000 * units),
             fee_date: date(fee_date),
+            hilist_type: None,
+            drord_bhvr: None,
+            prd_days: None,
+            drord_dept_codg: None,
         };
         match encounters.iter_mut().find(|e| e.mdtrt_id == mdtrt_id) {
             Some(encounter) => encounter.lines.push(line),
             None => encounters.push(Encounter {
-                mdtrt_id: mdtrt_id.to_owned(),
-                begn_date: date(fee_date),
-                hosp_lv: HospLv::new(bill.hosp_lv).unwrap(),
-                diagnoses: Vec::new(),
                 lines: vec![line],
+                ..visit(mdtrt_id, fee_date, None, Vec::new())
             }),
         }
     }
     if encounters.is_empty() {
-        encounters.push(Encounter {
-            mdtrt_id: "M1".to_owned(),
-            begn_date: date("2026-03-02"),
-            hosp_lv: HospLv::new(bill.hosp_lv).unwrap(),
-            diagnoses: Vec::new(),
-            lines: Vec::new(),
-        });
+        encounters.push(visit("M1", "2026-03-02", None, Vec::new()));
+    }
+    for encounter in &mut encounters {
+        encounter.hosp_lv = HospLv::new(bill.hosp_lv).unwrap();
     }
     encounters[0].diagnoses = bill.dx.iter().map(|dx| dx.to_string()).collect();
     AuditInput {
         person: Person {
             gend: Gend::parse(bill.gend).unwrap(),
             brdy: date(bill.brdy),
+            death_date: None,
+            insuinfo: Vec::new(),
         },
         admdvs: None,
         current_mdtrt_id: None,
@@ -112,6 +113,629 @@ const fn dx_lines(dx: &'static [&'static str], lines: &'static [Line]) -> Bill {
         dx,
         lines,
     }
+}
+
+/// A fee line of `units` units at 10 yuan each, without the optional fields.
+fn fee(code: &str, units: i64, fee_date: &str) -> FeeLine {
+    FeeLine {
+        rx_id: String::new(),
+        feedetl_sn: None,
+        med_list_codg: code.to_owned(),
+        cnt: Quantity::units(units),
+        amount: Fen(1_000 * units),
+        fee_date: date(fee_date),
+        hilist_type: None,
+        drord_bhvr: None,
+        prd_days: None,
+        drord_dept_codg: None,
+    }
+}
+
+/// An encounter at a 三级 institution beginning on `begn`, without the optional fields.
+fn visit(
+    mdtrt_id: &str,
+    begn: &str,
+    med_mdtrt_type: Option<MdtrtType>,
+    lines: Vec<FeeLine>,
+) -> Encounter {
+    Encounter {
+        mdtrt_id: mdtrt_id.to_owned(),
+        begn_date: date(begn),
+        dscg_date: None,
+        hosp_lv: HospLv::new(3).unwrap(),
+        med_mdtrt_type,
+        med_type: None,
+        insutype: None,
+        main_dise_codg: None,
+        diagnoses: Vec::new(),
+        lines,
+    }
+}
+
+/// A stay from `adm` to `dscg` with a main diagnosis.
+fn stay(mdtrt_id: &str, adm: &str, dscg: &str, main_dx: &str, lines: Vec<FeeLine>) -> Encounter {
+    Encounter {
+        dscg_date: Some(date(dscg)),
+        main_dise_codg: Some(main_dx.to_owned()),
+        diagnoses: vec![main_dx.to_owned()],
+        ..visit(mdtrt_id, adm, Some(MdtrtType::Inpatient), lines)
+    }
+}
+
+/// An adult male with `encounters`, every line numbered RX1, RX2, … in order.
+fn numbered(mut encounters: Vec<Encounter>) -> AuditInput {
+    let mut line_no = 0;
+    for line in encounters.iter_mut().flat_map(|e| e.lines.iter_mut()) {
+        line_no += 1;
+        line.rx_id = format!("RX{line_no}");
+        line.feedetl_sn = Some(line_no.to_string());
+    }
+    AuditInput {
+        person: Person {
+            gend: Gend::Male,
+            brdy: date(ADULT),
+            death_date: None,
+            insuinfo: Vec::new(),
+        },
+        admdvs: None,
+        current_mdtrt_id: None,
+        encounters,
+    }
+}
+
+/// One outpatient visit on `D` with `lines`.
+fn outpatient(lines: Vec<FeeLine>) -> AuditInput {
+    numbered(vec![visit("M1", D, Some(MdtrtType::Outpatient), lines)])
+}
+
+/// One visit of `med_type` on `D` with `lines`.
+fn of_med_type(med_type: &str, mdtrt_type: MdtrtType, lines: Vec<FeeLine>) -> AuditInput {
+    numbered(vec![Encounter {
+        med_type: Some(MedType::parse(med_type).unwrap()),
+        ..visit("M1", D, Some(mdtrt_type), lines)
+    }])
+}
+
+fn with_dx(mut input: AuditInput, dx: &[&str]) -> AuditInput {
+    input.encounters[0].diagnoses = dx.iter().map(|d| d.to_string()).collect();
+    input
+}
+
+fn drug_days(code: &str, prd_days: u32, fee_date: &str) -> FeeLine {
+    FeeLine {
+        prd_days: Some(prd_days),
+        hilist_type: Some(ListType::Drug),
+        ..fee(code, 1, fee_date)
+    }
+}
+
+fn in_dept(code: &str, dept: &str) -> FeeLine {
+    FeeLine {
+        drord_dept_codg: Some(dept.to_owned()),
+        ..fee(code, 1, D)
+    }
+}
+
+fn typed(code: &str, units: i64, list_type: ListType) -> FeeLine {
+    FeeLine {
+        hilist_type: Some(list_type),
+        ..fee(code, units, D)
+    }
+}
+
+fn insured(stas: PsnInsuStas, psn_insu_date: &str, paus_insu_date: Option<&str>) -> AuditInput {
+    let mut input = outpatient(vec![fee("XJ01CA0011", 1, D)]);
+    input.person.insuinfo = vec![InsuInfo {
+        insutype: Insutype::EMPLOYEE,
+        psn_insu_stas: stas,
+        psn_insu_date: date(psn_insu_date),
+        paus_insu_date: paus_insu_date.map(date),
+    }];
+    input
+}
+
+/// `n` encounters of `mdtrt_type` on consecutive days from 2026-03-01 (or all on that day).
+fn visits(n: usize, mdtrt_type: MdtrtType, same_day: bool) -> AuditInput {
+    let first = date("2026-03-01");
+    numbered(
+        (0..n)
+            .map(|visit_idx| {
+                let day = if same_day { 0 } else { visit_idx as i64 };
+                let begn = (first + chrono::TimeDelta::days(day)).to_string();
+                visit(
+                    &format!("M{}", visit_idx + 1),
+                    &begn,
+                    Some(mdtrt_type),
+                    vec![fee("XJ01CA0011", 1, &begn)],
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A rule's planted (`true`) or clean (`false`) input.
+struct InputCase {
+    rule_id: &'static str,
+    build: fn(bool) -> AuditInput,
+}
+
+fn input_cases() -> Vec<InputCase> {
+    vec![
+        InputCase {
+            rule_id: "POL-12",
+            build: |planted| {
+                let t = if planted {
+                    MdtrtType::Outpatient
+                } else {
+                    MdtrtType::Inpatient
+                };
+                numbered(vec![visit("M1", D, Some(t), vec![fee("XA02BC0231", 1, D)])])
+            },
+        },
+        InputCase {
+            rule_id: "POL-13",
+            build: |planted| {
+                let t = if planted {
+                    MdtrtType::Outpatient
+                } else {
+                    MdtrtType::Inpatient
+                };
+                numbered(vec![visit("M1", D, Some(t), vec![fee("110400051", 1, D)])])
+            },
+        },
+        InputCase {
+            rule_id: "POL-14",
+            build: |planted| {
+                outpatient(vec![in_dept(
+                    "340500291",
+                    if planted { "A03" } else { "A21.01" },
+                )])
+            },
+        },
+        InputCase {
+            rule_id: "POL-25",
+            build: |planted| {
+                let med_type = if planted { "11" } else { "14" };
+                of_med_type(
+                    med_type,
+                    MdtrtType::Outpatient,
+                    vec![fee("XL04AD0511", 1, D)],
+                )
+            },
+        },
+        InputCase {
+            rule_id: "POL-26",
+            build: |planted| {
+                insured(
+                    PsnInsuStas::Normal,
+                    if planted { "2026-03-03" } else { "2026-03-02" },
+                    None,
+                )
+            },
+        },
+        InputCase {
+            rule_id: "POL-27",
+            build: |planted| {
+                insured(
+                    PsnInsuStas::Suspended,
+                    "2020-01-01",
+                    Some(if planted { "2026-03-02" } else { "2026-03-03" }),
+                )
+            },
+        },
+        InputCase {
+            rule_id: "POL-28",
+            build: |planted| {
+                let line = FeeLine {
+                    drord_bhvr: Some(DrordBhvr::Discharge),
+                    ..drug_days("XA10BA0061", if planted { 15 } else { 14 }, "2026-03-05")
+                };
+                numbered(vec![stay("M1", D, "2026-03-05", "E11.9", vec![line])])
+            },
+        },
+        InputCase {
+            rule_id: "POL-29",
+            build: |planted| {
+                of_med_type(
+                    "11",
+                    MdtrtType::Outpatient,
+                    vec![drug_days("XC08CA0111", if planted { 8 } else { 7 }, D)],
+                )
+            },
+        },
+        InputCase {
+            rule_id: "POL-30",
+            build: |planted| {
+                of_med_type(
+                    "13",
+                    MdtrtType::Outpatient,
+                    vec![drug_days("XJ01CA0011", if planted { 4 } else { 3 }, D)],
+                )
+            },
+        },
+        InputCase {
+            rule_id: "POL-31",
+            build: |planted| {
+                of_med_type(
+                    "14",
+                    MdtrtType::Outpatient,
+                    vec![drug_days("XA10BA0061", if planted { 29 } else { 28 }, D)],
+                )
+            },
+        },
+        InputCase {
+            rule_id: "POL-32",
+            build: |planted| {
+                with_dx(
+                    outpatient(vec![fee("250200131", 1, D)]),
+                    if planted { &["Z00.0"] } else { &["J18.9"] },
+                )
+            },
+        },
+        InputCase {
+            rule_id: "PRC-08",
+            build: |planted| {
+                let mut lines = vec![fee("110200012", 1, D)];
+                if !planted {
+                    lines.push(fee("110200011", 1, D));
+                }
+                outpatient(lines)
+            },
+        },
+        InputCase {
+            rule_id: "PRC-15",
+            build: |planted| {
+                let other = if planted { D } else { D2 };
+                numbered(vec![stay(
+                    "M1",
+                    D,
+                    "2026-03-09",
+                    "I21.0",
+                    vec![fee("110600081", 1, D), fee("120200091", 1, other)],
+                )])
+            },
+        },
+        InputCase {
+            rule_id: "MED-08",
+            build: |planted| {
+                with_dx(
+                    outpatient(vec![fee("XC09CA0131", 1, D)]),
+                    if planted { &["Z34.0"] } else { &["I10"] },
+                )
+            },
+        },
+        InputCase {
+            rule_id: "MED-11",
+            build: |planted| {
+                with_dx(
+                    outpatient(vec![fee("XR03DC0381", 1, D)]),
+                    if planted { &["I10"] } else { &["J45.9"] },
+                )
+            },
+        },
+        InputCase {
+            rule_id: "MED-18",
+            build: |planted| {
+                with_dx(
+                    outpatient(vec![fee("250300171", 1, D)]),
+                    if planted { &["I10"] } else { &["E11.9"] },
+                )
+            },
+        },
+        InputCase {
+            rule_id: "MED-21",
+            build: |planted| {
+                let mut lines = vec![fee("XL01CD0541", 1, D)];
+                lines.push(fee("120400111", 1, if planted { D2 } else { D }));
+                numbered(vec![stay("M1", D, "2026-03-09", "C50.9", lines)])
+            },
+        },
+        InputCase {
+            rule_id: "MED-22",
+            build: |planted| {
+                let mut lines = vec![fee("C0601101", 1, D)];
+                if !planted {
+                    lines.push(fee("330400351", 1, D2));
+                }
+                numbered(vec![stay("M1", D, "2026-03-04", "H25.9", lines)])
+            },
+        },
+        InputCase {
+            rule_id: "MED-25",
+            build: |planted| {
+                outpatient(vec![
+                    in_dept("C0601101", if planted { "A04" } else { "A11" }),
+                    fee("330400351", 1, D),
+                ])
+            },
+        },
+        InputCase {
+            rule_id: "MED-26",
+            build: |planted| {
+                let second = if planted { "M1" } else { "M2" };
+                numbered(vec![
+                    visit(
+                        "M1",
+                        D,
+                        Some(MdtrtType::Outpatient),
+                        vec![fee("XL04AD0511", 1, D)],
+                    ),
+                    visit(
+                        second,
+                        D2,
+                        Some(MdtrtType::Outpatient),
+                        vec![fee("XL04AD0531", 1, D2)],
+                    ),
+                ])
+                .merged()
+            },
+        },
+        InputCase {
+            rule_id: "MGT-10",
+            build: |planted| {
+                let fee_date = if planted { "2026-03-06" } else { "2026-03-05" };
+                numbered(vec![stay(
+                    "M1",
+                    D,
+                    "2026-03-05",
+                    "J18.9",
+                    vec![fee("110400051", 1, fee_date)],
+                )])
+            },
+        },
+        InputCase {
+            rule_id: "MGT-15",
+            build: |planted| {
+                let codes = [
+                    "XJ01CA0011",
+                    "XA10BA0061",
+                    "XC08CA0111",
+                    "XC10AA0171",
+                    "XB01AC0191",
+                    "XA02BC0221",
+                ];
+                let n = if planted { 6 } else { 5 };
+                outpatient(
+                    codes[..n]
+                        .iter()
+                        .map(|c| typed(c, 1, ListType::Drug))
+                        .collect(),
+                )
+            },
+        },
+        InputCase {
+            rule_id: "MGT-21",
+            build: |planted| {
+                let mut input =
+                    of_med_type("52", MdtrtType::Inpatient, vec![fee("331800361", 1, D)]);
+                input.person.gend = if planted { Gend::Male } else { Gend::Female };
+                input
+            },
+        },
+        InputCase {
+            rule_id: "BHV-01",
+            build: |planted| {
+                let dx = if planted { "I21.4" } else { "J18.9" };
+                numbered(vec![
+                    stay(
+                        "M1",
+                        "2026-02-01",
+                        "2026-02-10",
+                        "I21.0",
+                        vec![fee("110400051", 1, "2026-02-01")],
+                    ),
+                    stay(
+                        "M2",
+                        "2026-02-25",
+                        "2026-03-01",
+                        dx,
+                        vec![fee("110400051", 1, "2026-02-25")],
+                    ),
+                ])
+            },
+        },
+        InputCase {
+            rule_id: "BHV-02",
+            build: |planted| visits(if planted { 16 } else { 15 }, MdtrtType::Outpatient, false),
+        },
+        InputCase {
+            rule_id: "BHV-03",
+            build: |planted| visits(if planted { 9 } else { 8 }, MdtrtType::Pharmacy, false),
+        },
+        InputCase {
+            rule_id: "BHV-04",
+            build: |planted| visits(if planted { 4 } else { 3 }, MdtrtType::Inpatient, false),
+        },
+        InputCase {
+            rule_id: "BHV-07",
+            build: |planted| {
+                let begn = if planted { "2026-03-05" } else { "2026-03-10" };
+                numbered(vec![
+                    stay("M1", D, "2026-03-10", "J18.9", vec![fee("110400051", 1, D)]),
+                    visit(
+                        "M2",
+                        begn,
+                        Some(MdtrtType::Outpatient),
+                        vec![fee("XJ01CA0011", 1, begn)],
+                    ),
+                ])
+            },
+        },
+        InputCase {
+            rule_id: "BHV-08",
+            build: |planted| {
+                let begn = if planted { "2026-03-09" } else { "2026-03-10" };
+                numbered(vec![
+                    stay("M1", D, "2026-03-10", "J18.9", vec![fee("110400051", 1, D)]),
+                    stay(
+                        "M2",
+                        begn,
+                        "2026-03-20",
+                        "K35.8",
+                        vec![fee("110400051", 1, begn)],
+                    ),
+                ])
+            },
+        },
+        InputCase {
+            rule_id: "BHV-09",
+            build: |planted| {
+                // 30 days' supply at 80 %: a new one is due from the 24th day.
+                let again = if planted { "2026-03-25" } else { "2026-03-26" };
+                numbered(vec![
+                    visit(
+                        "M1",
+                        D,
+                        Some(MdtrtType::Outpatient),
+                        vec![drug_days("XA10BA0061", 30, D)],
+                    ),
+                    visit(
+                        "M2",
+                        again,
+                        Some(MdtrtType::Outpatient),
+                        vec![drug_days("XA10BA0061", 30, again)],
+                    ),
+                ])
+            },
+        },
+        InputCase {
+            rule_id: "BHV-10",
+            build: |planted| {
+                let mut input = outpatient(vec![fee("XJ01CA0011", 1, D)]);
+                input.person.death_date = Some(date(if planted { "2026-03-01" } else { D }));
+                input
+            },
+        },
+        InputCase {
+            rule_id: "BHV-11",
+            build: |planted| visits(if planted { 3 } else { 2 }, MdtrtType::Outpatient, true),
+        },
+        InputCase {
+            rule_id: "STA-01",
+            build: |planted| {
+                // I10 outpatient: 300 yuan × 3.
+                with_dx(
+                    outpatient(vec![fee("XJ01CA0011", if planted { 91 } else { 90 }, D)]),
+                    &["I10"],
+                )
+            },
+        },
+        InputCase {
+            rule_id: "STA-02",
+            build: |planted| {
+                // J18 inpatient: 9,000 yuan × 3 for the stay.
+                let units = if planted { 2_701 } else { 2_700 };
+                numbered(vec![stay(
+                    "M1",
+                    D,
+                    "2026-03-30",
+                    "J18.9",
+                    vec![fee("XJ01CA0011", units, D)],
+                )])
+            },
+        },
+        InputCase {
+            rule_id: "STA-03",
+            build: |planted| {
+                // J18 per day: 1,000 yuan × 3 over 3 days.
+                let units = if planted { 901 } else { 900 };
+                numbered(vec![stay(
+                    "M1",
+                    D,
+                    "2026-03-05",
+                    "J18.9",
+                    vec![fee("XJ01CA0011", units, D)],
+                )])
+            },
+        },
+        InputCase {
+            rule_id: "STA-04",
+            build: |planted| {
+                let drug = if planted { 71 } else { 70 };
+                let lines = vec![
+                    typed("XJ01CA0011", drug, ListType::Drug),
+                    typed("110400051", 100 - drug, ListType::ServiceItem),
+                ];
+                numbered(vec![stay("M1", D, "2026-03-05", "J18.9", lines)])
+            },
+        },
+        InputCase {
+            rule_id: "STA-05",
+            build: |planted| {
+                let consumable = if planted { 61 } else { 60 };
+                let lines = vec![
+                    typed("C0100201", consumable, ListType::Consumable),
+                    typed("110400051", 100 - consumable, ListType::ServiceItem),
+                ];
+                numbered(vec![stay("M1", D, "2026-03-05", "J18.9", lines)])
+            },
+        },
+    ]
+}
+
+trait Merged {
+    /// Encounters with the same `mdtrt_id` joined into one.
+    fn merged(self) -> Self;
+}
+
+impl Merged for AuditInput {
+    fn merged(mut self) -> AuditInput {
+        let mut encounters: Vec<Encounter> = Vec::new();
+        for encounter in self.encounters {
+            match encounters
+                .iter_mut()
+                .find(|e| e.mdtrt_id == encounter.mdtrt_id)
+            {
+                Some(first) => first.lines.extend(encounter.lines),
+                None => encounters.push(encounter),
+            }
+        }
+        self.encounters = encounters;
+        self
+    }
+}
+
+#[test]
+fn every_new_rule_fires_on_its_planted_input_and_not_on_its_clean_one() {
+    let shipped = shipped();
+    let mut failures = Vec::new();
+    for case in input_cases() {
+        for phase in [Phase::Before, Phase::During, Phase::After] {
+            let rule = shipped
+                .rules
+                .rules
+                .iter()
+                .find(|r| r.rule_id == case.rule_id);
+            if rule.is_some_and(|r| !r.phases.contains(&phase)) {
+                continue;
+            }
+            let planted = audit(
+                &(case.build)(true),
+                &shipped.rules,
+                &shipped.knowledge,
+                phase,
+            );
+            if !planted.iter().any(|f| f.rule_id == case.rule_id) {
+                failures.push(format!(
+                    "{} at {phase:?}: silent on the planted input",
+                    case.rule_id
+                ));
+            }
+            let clean = audit(
+                &(case.build)(false),
+                &shipped.rules,
+                &shipped.knowledge,
+                phase,
+            );
+            if let Some(finding) = clean.iter().find(|f| f.rule_id == case.rule_id) {
+                failures.push(format!(
+                    "{} at {phase:?}: fired on the clean input: {}",
+                    case.rule_id, finding.vola_cont
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 const CASES: &[Case] = &[
@@ -412,12 +1036,26 @@ fn every_shipped_rule_has_a_case() {
         .iter()
         .map(|r| r.rule_id.as_str())
         .collect();
-    let cases: BTreeSet<&str> = CASES.iter().map(|c| c.rule_id).collect();
+    let new_cases = input_cases();
+    let cases: BTreeSet<&str> = CASES
+        .iter()
+        .map(|c| c.rule_id)
+        .chain(new_cases.iter().map(|c| c.rule_id))
+        .collect();
     let untested: Vec<_> = rules.difference(&cases).collect();
     let unknown: Vec<_> = cases.difference(&rules).collect();
     assert!(untested.is_empty(), "rules without a case: {untested:?}");
     assert!(unknown.is_empty(), "cases of no shipped rule: {unknown:?}");
-    assert!(rules.len() >= 28, "{} rules", rules.len());
+    assert!(rules.len() >= 60, "{} rules", rules.len());
+    for category in ["POL", "PRC", "MED", "MGT", "BHV", "STA"] {
+        let n = shipped
+            .rules
+            .rules
+            .iter()
+            .filter(|r| r.category.code() == category)
+            .count();
+        assert!(n >= 4, "{category}: {n} rules");
+    }
 }
 
 #[test]
@@ -565,7 +1203,7 @@ fn bad_files_are_refused_with_file_row_and_reason() {
         ),
     ];
     for (expected, text) in cases {
-        let err = load_rules("rules.toml", text).unwrap_err();
+        let err = load_rules("rules.toml", text, &Knowledge::default()).unwrap_err();
         assert_eq!(&err.to_string(), expected);
     }
     let catalogue = catalogue();
@@ -634,29 +1272,24 @@ fn knowledge_holds_only_where_and_when_its_scope_says() {
 
 /// A bill of one encounter at `hosp_lv` on `D` with the given (code, units) lines.
 fn planted_input(gend: Gend, brdy: NaiveDate, hosp_lv: i64, lines: &[(&str, i64)]) -> AuditInput {
-    AuditInput {
-        person: Person { gend, brdy },
-        admdvs: None,
-        current_mdtrt_id: None,
-        encounters: vec![Encounter {
-            mdtrt_id: "M1".to_owned(),
-            begn_date: date(D),
-            hosp_lv: HospLv::new(hosp_lv).unwrap(),
-            diagnoses: Vec::new(),
-            lines: lines
-                .iter()
-                .enumerate()
-                .map(|(line_idx, &(code, units))| FeeLine {
-                    rx_id: format!("RX{}", line_idx + 1),
-                    feedetl_sn: None,
-                    med_list_codg: code.to_owned(),
-                    cnt: Quantity::units(units),
-                    amount: Fen(500 * units),
-                    fee_date: date(D),
-                })
-                .collect(),
-        }],
-    }
+    let lines = lines
+        .iter()
+        .map(|&(code, units)| FeeLine {
+            amount: Fen(500 * units),
+            ..fee(code, units, D)
+        })
+        .collect();
+    let mut input = numbered(vec![Encounter {
+        hosp_lv: HospLv::new(hosp_lv).unwrap(),
+        ..visit("M1", D, None, lines)
+    }]);
+    input.person = Person {
+        gend,
+        brdy,
+        death_date: None,
+        insuinfo: Vec::new(),
+    };
+    input
 }
 
 /// Born `years` years before `D` (so exactly `years` old on `D`).
@@ -751,7 +1384,7 @@ fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
             let findings = audit(input, &shipped.rules, knowledge, phase);
             if !findings
                 .iter()
-                .any(|f| f.evidence.table == *table && f.evidence.entry_idx == *idx)
+                .any(|f| f.evidence.table == Some(*table) && f.evidence.entry_idx == Some(*idx))
             {
                 silent.push(format!("{} entry {idx} at {phase:?}", table.name()));
             }
