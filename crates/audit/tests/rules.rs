@@ -1392,3 +1392,391 @@ fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
     }
     assert!(silent.is_empty(), "entries no rule enforces: {silent:#?}");
 }
+
+#[test]
+fn bad_new_files_are_refused_with_file_row_and_reason() {
+    let catalogue = catalogue();
+    let knowledge = load_knowledge(
+        &[(
+            "dx_required.csv",
+            "med_list_codg,dise_codg_prefixes,tag,begn_date,end_date,admdvs\nXR03DC0381,J45,label,,,\n",
+        )],
+        &catalogue,
+    )
+    .unwrap();
+    let rules: &[(&str, String)] = &[
+        (
+            "rules.toml: rule 1 (T-1): params.tag: no entry of table dx_required has tag `lable`",
+            format!("{RULE_HEAD}knowledge = [\"dx_required\"]\nexecutor = \"dx_required\"\n[rule.params]\nlist_types = [\"drug\"]\ntag = \"lable\"\n"),
+        ),
+        (
+            "rules.toml: rule 1 (T-1): params.scene: missing parameter of days_supply (a non-empty string)",
+            format!("{RULE_HEAD}knowledge = [\"days_supply\"]\nexecutor = \"days_supply\"\n"),
+        ),
+        (
+            "rules.toml: rule 1 (T-1): params.scene: `retail` must be discharge, outpatient, emergency or chronic",
+            format!("{RULE_HEAD}knowledge = [\"days_supply\"]\nexecutor = \"days_supply\"\n[rule.params]\nscene = \"retail\"\n"),
+        ),
+        (
+            "rules.toml: rule 1 (T-1): params.tag: not a parameter of after_death",
+            format!("{RULE_HEAD}executor = \"after_death\"\n[rule.params]\ntag = \"x\"\n"),
+        ),
+        (
+            "rules.toml: rule 1 (T-1): executor: unknown executor `readmissions`",
+            format!("{RULE_HEAD}knowledge = [\"readmission\"]\nexecutor = \"readmissions\"\n"),
+        ),
+        (
+            "rules.toml: rule 1 (T-1): knowledge: executor visit_frequency reads table visit_frequency, which the rule does not name",
+            format!("{RULE_HEAD}executor = \"visit_frequency\"\n[rule.params]\nmed_mdtrt_type = \"1\"\n"),
+        ),
+        (
+            "rules.toml: rule 1 (T-1): money_kind: X needs an excess, which executor companion has not",
+            format!("{RULE_HEAD}knowledge = [\"companion\"]\nexecutor = \"companion\"\n[rule.params]\nlist_types = [\"drug\"]\n").replace("money_kind = \"L\"", "money_kind = \"X\""),
+        ),
+    ];
+    for (expected, text) in rules {
+        let err = load_rules("rules.toml", text, &knowledge).unwrap_err();
+        assert_eq!(&err.to_string(), expected);
+    }
+    // The tag the rule names exists: it loads.
+    let ok = format!("{RULE_HEAD}knowledge = [\"dx_required\"]\nexecutor = \"dx_required\"\n[rule.params]\nlist_types = [\"drug\"]\ntag = \"label\"\n");
+    assert_eq!(
+        load_rules("rules.toml", &ok, &knowledge).unwrap().rules[0]
+            .tag
+            .as_deref(),
+        Some("label")
+    );
+    let tables: &[(&str, &str, &str)] = &[
+        (
+            "companion.csv",
+            "med_list_codg,companion_codes,within,begn_date,end_date,admdvs\nXL01CD0541,120400111|NOSUCHCODE,day,,,\n",
+            "companion.csv: line 2: companion_codes: `NOSUCHCODE` is not in the catalogue",
+        ),
+        (
+            "encounter_limit.csv",
+            "med_list_codg,attr,allowed,begn_date,end_date,admdvs\nXA02BC0231,ward,2,,,\n",
+            "encounter_limit.csv: line 2: attr: `ward` must be med_mdtrt_type, med_type, insutype or dept",
+        ),
+        (
+            "visit_frequency.csv",
+            "med_mdtrt_type,days,max_cnt,tag,begn_date,end_date,admdvs\n1,30,15,,2025-01-01,,\n1,30,12,,2026-01-01,,\n",
+            "visit_frequency.csv: line 3: begn_date: `1/30` overlaps line 2: effective dates and regions may not overlap",
+        ),
+        (
+            "dx_excluded.csv",
+            "med_list_codg,dise_codg_prefixes,tag,begn_date,end_date,admdvs\nXC09CA0131,O,Pregnancy,,,\n",
+            "dx_excluded.csv: line 2: tag: `Pregnancy` must be lowercase a-z, 0-9 or _",
+        ),
+        (
+            "days_supply.csv",
+            "scene,max_days,begn_date,end_date,admdvs\ndischarge,0,,,\n",
+            "days_supply.csv: line 2: max_days: `0` must be a whole number from 1 to 366",
+        ),
+        (
+            "reference_cost.csv",
+            "dise_codg_prefix,med_mdtrt_type,ref_amt,max_multiple,begn_date,end_date,admdvs\nI10,1,300.00,0.5,,,\n",
+            "reference_cost.csv: line 2: max_multiple: `0.5` must be a multiple of at least 1",
+        ),
+        (
+            "sex_limit.csv",
+            "med_list_codg,gend,rule,begn_date,end_date,admdvs\nXL02BG0561,2,x,,,\n",
+            "sex_limit.csv: line 1: unknown column `rule`",
+        ),
+    ];
+    for (file, text, expected) in tables {
+        let err = load_knowledge(&[(file, text)], &catalogue).unwrap_err();
+        assert_eq!(&err.to_string(), expected);
+    }
+    // The same key under two tags is two rules' entries, not an overlap.
+    let two_tags = "med_list_codg,dise_codg_prefixes,tag,begn_date,end_date,admdvs\nXC09CA0131,O,,,,\nXC09CA0131,O|Z33,pregnancy,,,\n";
+    let knowledge = load_knowledge(&[("dx_excluded.csv", two_tags)], &catalogue).unwrap();
+    assert_eq!(knowledge.dx_excluded.len(), 2);
+}
+
+#[test]
+fn a_tagged_rule_enforces_only_its_entries_and_an_untagged_rule_only_the_untagged() {
+    let shipped = shipped();
+    // 孟鲁司特钠片 is only in the `label` entries: MED-11 fires, POL-07 (untagged) does not.
+    let input = with_dx(outpatient(vec![fee("XR03DC0381", 1, D)]), &["I10"]);
+    let ids: Vec<String> = audit(&input, &shipped.rules, &shipped.knowledge, Phase::During)
+        .into_iter()
+        .map(|f| f.rule_id)
+        .collect();
+    assert!(ids.contains(&"MED-11".to_owned()), "{ids:?}");
+    assert!(!ids.contains(&"POL-07".to_owned()), "{ids:?}");
+}
+
+#[test]
+fn new_findings_read_as_the_templates() {
+    let shipped = shipped();
+    let cases: &[(&str, &str)] = &[
+        ("POL-12", "【泮托拉唑钠注射剂（规格一）】限就诊类型为【住院】使用，本次就诊类型为门诊（2026-03-02）"),
+        ("POL-28", "【二甲双胍片（规格一）】出院带药限开14天量，本次15天（2026-03-05）"),
+        ("MED-21", "【紫杉醇注射液（规格一）】须与【静脉输液】在同一日内收费，本日内未见（2026-03-02）"),
+        ("MGT-10", "【住院诊查费】计费日期2026-03-06不在住院期间2026-03-02～2026-03-05内"),
+        ("BHV-01", "患者2026-02-10出院，15天后（2026-02-25）以相同诊断【I21.4】再次入院"),
+        ("BHV-09", "【二甲双胍片（规格一）】2026-03-02已开30天量，2026-03-25（间隔23天，不足80%）再次开具"),
+        ("STA-01", "本次门诊费用910.00元，为诊断【I10】参考费用300.00元的3.03倍，超过3.00倍"),
+        ("STA-04", "本次住院药品费用710.00元，占总费用1000.00元的71.00%，超过70%"),
+    ];
+    let all = input_cases();
+    for (rule_id, expected) in cases {
+        let case = all.iter().find(|c| c.rule_id == *rule_id).unwrap();
+        let findings = audit(
+            &(case.build)(true),
+            &shipped.rules,
+            &shipped.knowledge,
+            Phase::During,
+        );
+        let finding = findings.iter().find(|f| f.rule_id == *rule_id).unwrap();
+        assert_eq!(&finding.vola_cont, expected, "{rule_id}");
+    }
+}
+
+#[test]
+fn a_days_supply_finding_flags_the_excess_days_share() {
+    let shipped = shipped();
+    let case = input_cases()
+        .into_iter()
+        .find(|c| c.rule_id == "POL-29")
+        .unwrap();
+    // 8 days against 7 on a 10-yuan line: 1/8 of it, 1.25 yuan.
+    let findings = audit(
+        &(case.build)(true),
+        &shipped.rules,
+        &shipped.knowledge,
+        Phase::During,
+    );
+    let finding = findings.iter().find(|f| f.rule_id == "POL-29").unwrap();
+    assert_eq!(finding.vola_amt, Fen(125));
+}
+
+#[test]
+fn a_discharge_drug_after_discharge_is_not_outside_the_stay() {
+    let shipped = shipped();
+    let line = FeeLine {
+        drord_bhvr: Some(DrordBhvr::Discharge),
+        ..drug_days("XA10BA0061", 7, "2026-03-06")
+    };
+    let input = numbered(vec![stay("M1", D, "2026-03-05", "E11.9", vec![line])]);
+    let findings = audit(&input, &shipped.rules, &shipped.knowledge, Phase::During);
+    assert!(
+        findings.iter().all(|f| f.rule_id != "MGT-10"),
+        "{findings:#?}"
+    );
+}
+
+mod properties {
+    //! Properties over random bills: money never exceeds the lines', a missing input never
+    //! fires, removing a violating line silences its single-line finding, history is not flagged.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Codes with knowledge of every kind, and some without.
+    const CODES: &[&str] = &[
+        "XA02BC0231",
+        "110400051",
+        "340500291",
+        "XL04AD0511",
+        "XL04AD0531",
+        "XA10BA0061",
+        "XC08CA0111",
+        "250200131",
+        "110200012",
+        "110200011",
+        "110600081",
+        "120200091",
+        "XC09CA0131",
+        "XR03DC0381",
+        "250300171",
+        "XL01CD0541",
+        "120400111",
+        "C0601101",
+        "330400351",
+        "XJ01CA0011",
+        "XN02BE0281",
+        "120200101",
+        "C0400801",
+        "XL02BG0561",
+    ];
+    const DX: &[&str] = &["I10", "J18.9", "Z00.0", "O80.0", "E11.9", "I21.0", "Z34.0"];
+
+    /// (encounter, code, units, day) lines and per-encounter (type, med_type, main dx, dscg offset).
+    type RawLine = (usize, usize, i64, i64);
+    type RawEncounter = (Option<u8>, Option<u8>, usize, Option<i64>, Option<u8>);
+
+    fn build(lines: &[RawLine], encounters: &[RawEncounter], full: bool, male: bool) -> AuditInput {
+        let first = date("2026-03-01");
+        let day = |offset: i64| first + chrono::TimeDelta::days(offset);
+        let built = encounters
+            .iter()
+            .enumerate()
+            .map(|(encounter_idx, &(mdtrt_type, med_type, dx, dscg, days))| {
+                let begn = day(encounter_idx as i64 * 3);
+                let fee_lines = lines
+                    .iter()
+                    .filter(|l| l.0 % encounters.len() == encounter_idx)
+                    .map(|&(_, code, units, offset)| {
+                        let code = CODES[code % CODES.len()];
+                        let mut line = fee(
+                            code,
+                            units,
+                            &(begn + chrono::TimeDelta::days(offset)).to_string(),
+                        );
+                        if full {
+                            line.hilist_type = ListType::parse(match code.as_bytes()[0] {
+                                b'X' => "drug",
+                                b'C' => "consumable",
+                                _ => "service",
+                            })
+                            .ok();
+                            line.prd_days = days.map(u32::from);
+                            line.drord_dept_codg = Some("A03".to_owned());
+                        }
+                        line
+                    })
+                    .collect();
+                let mut encounter = visit(
+                    &format!("M{}", encounter_idx + 1),
+                    &begn.to_string(),
+                    None,
+                    fee_lines,
+                );
+                encounter.diagnoses = vec![DX[dx % DX.len()].to_owned()];
+                if full {
+                    encounter.med_mdtrt_type =
+                        mdtrt_type.and_then(|t| MdtrtType::parse(&(t % 4 + 1).to_string()));
+                    encounter.med_type = med_type.map(|t| {
+                        MedType::parse(["11", "13", "14", "21", "52"][usize::from(t) % 5]).unwrap()
+                    });
+                    encounter.main_dise_codg = Some(DX[dx % DX.len()].to_owned());
+                    encounter.dscg_date = dscg.map(|d| begn + chrono::TimeDelta::days(d));
+                }
+                encounter
+            })
+            .collect();
+        let mut input = numbered(built);
+        input.person.gend = if male { Gend::Male } else { Gend::Female };
+        if full {
+            input.person.death_date = Some(date("2026-03-08"));
+            input.person.insuinfo = vec![InsuInfo {
+                insutype: Insutype::EMPLOYEE,
+                psn_insu_stas: PsnInsuStas::Suspended,
+                psn_insu_date: date("2020-01-01"),
+                paus_insu_date: Some(date("2026-03-06")),
+            }];
+        }
+        input
+    }
+
+    fn bills() -> impl Strategy<Value = (Vec<RawLine>, Vec<RawEncounter>, bool)> {
+        (
+            prop::collection::vec((0..4_usize, 0..CODES.len(), 1..4_i64, 0..3_i64), 1..16),
+            prop::collection::vec(
+                (
+                    prop::option::of(0..4_u8),
+                    prop::option::of(0..5_u8),
+                    0..DX.len(),
+                    prop::option::of(0..6_i64),
+                    prop::option::of(1..40_u8),
+                ),
+                1..4,
+            ),
+            any::<bool>(),
+        )
+    }
+
+    /// Executors that read an optional input field only.
+    fn reads_optional_input(executor: &yibao_audit::Executor) -> bool {
+        use yibao_audit::Executor as E;
+        matches!(
+            executor,
+            E::EncounterLimit { .. }
+                | E::DaysSupply { .. }
+                | E::EarlyRefill
+                | E::VisitFrequency { .. }
+                | E::Readmission
+                | E::ReferenceCost { .. }
+                | E::FeeShare { .. }
+                | E::DistinctLimit { .. }
+                | E::Eligibility { .. }
+                | E::AfterDeath
+                | E::OutsideStay
+                | E::StayOverlap
+                | E::VisitInStay
+                | E::MedTypeSexLimit
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn findings_never_flag_more_money_than_their_lines_hold((lines, encounters, male) in bills()) {
+            let shipped = shipped();
+            let input = build(&lines, &encounters, true, male);
+            for finding in audit(&input, &shipped.rules, &shipped.knowledge, Phase::After) {
+                let encounter = input.encounters.iter().find(|e| e.mdtrt_id == finding.mdtrt_id).unwrap();
+                let encounter_fen: Fen = encounter.lines.iter().map(|l| l.amount).sum();
+                prop_assert!(finding.vola_amt <= encounter_fen, "{}", finding.rule_id);
+                for detail in &finding.details {
+                    let line = input
+                        .encounters
+                        .iter()
+                        .flat_map(|e| &e.lines)
+                        .find(|l| l.rx_id == detail.rx_id)
+                        .unwrap();
+                    prop_assert!(detail.vola_amt <= line.amount, "{}", finding.rule_id);
+                    prop_assert!(detail.vola_amt >= Fen::ZERO, "{}", finding.rule_id);
+                }
+            }
+        }
+
+        #[test]
+        fn a_missing_input_never_fires_a_rule_that_reads_it((lines, encounters, male) in bills()) {
+            let shipped = shipped();
+            let input = build(&lines, &encounters, false, male);
+            for finding in audit(&input, &shipped.rules, &shipped.knowledge, Phase::After) {
+                let rule = shipped.rules.rules.iter().find(|r| r.rule_id == finding.rule_id).unwrap();
+                prop_assert!(!reads_optional_input(&rule.executor), "{}: {}", finding.rule_id, finding.vola_cont);
+            }
+        }
+
+        #[test]
+        fn removing_the_violating_line_silences_its_single_line_finding((lines, encounters, male) in bills()) {
+            use yibao_audit::Table as T;
+            let shipped = shipped();
+            let input = build(&lines, &encounters, true, male);
+            let findings = audit(&input, &shipped.rules, &shipped.knowledge, Phase::After);
+            let single_line = [T::SexLimit, T::AgeLimit, T::LevelLimit, T::DxRequired, T::DxExcluded, T::EncounterLimit, T::Companion, T::DaysSupply];
+            for finding in findings.iter().filter(|f| f.evidence.table.is_some_and(|t| single_line.contains(&t))) {
+                let rx_id = &finding.details[0].rx_id;
+                let mut without = input.clone();
+                for encounter in &mut without.encounters {
+                    encounter.lines.retain(|l| &l.rx_id != rx_id);
+                }
+                let before = findings.iter().filter(|f| f.rule_id == finding.rule_id).count();
+                let after = audit(&without, &shipped.rules, &shipped.knowledge, Phase::After)
+                    .iter()
+                    .filter(|f| f.rule_id == finding.rule_id)
+                    .count();
+                prop_assert!(after < before, "{}: {} → {}", finding.rule_id, before, after);
+            }
+        }
+
+        #[test]
+        fn only_the_current_encounter_is_flagged((lines, encounters, male) in bills()) {
+            let shipped = shipped();
+            let mut input = build(&lines, &encounters, true, male);
+            let current = input.encounters.last().unwrap().mdtrt_id.clone();
+            input.current_mdtrt_id = Some(current.clone());
+            for finding in audit(&input, &shipped.rules, &shipped.knowledge, Phase::Before) {
+                prop_assert_eq!(&finding.mdtrt_id, &current, "{}", finding.rule_id);
+                for detail in finding.details.iter().filter(|d| d.vola_item_type == VolaItemType::Violating) {
+                    prop_assert_eq!(&detail.mdtrt_id, &current, "{}", finding.rule_id);
+                }
+            }
+        }
+    }
+}
