@@ -3,7 +3,7 @@
 //! (rule-driven: each rule of these kinds walks the encounters once).
 
 use yibao_core_types::decimal::render_scaled;
-use yibao_core_types::{Fen, ListType, NaiveDate};
+use yibao_core_types::{Fen, ListType, MedType, NaiveDate};
 
 use crate::model::{
     CostBasis, DrordBhvr, EligibilityStatus, Encounter, EncounterAttr, Evidence, Executor, FeeLine,
@@ -24,6 +24,44 @@ fn list_zh(list_type: ListType) -> &'static str {
 /// Whole days from `earlier` to `later`.
 fn days_between(earlier: NaiveDate, later: NaiveDate) -> i64 {
     (later - earlier).num_days()
+}
+
+/// What several encounter rules read of an encounter's lines, summed once per run.
+struct Sums {
+    /// Every line's amount.
+    total: Fen,
+    /// Amounts by `hilist_type` (drug, service, consumable).
+    by_list: [Fen; 3],
+    /// Whether every line carries `hilist_type` (else `by_list` is not measured).
+    all_typed: bool,
+    /// The earliest of the encounter's first day and its lines' dates.
+    earliest: NaiveDate,
+}
+
+fn list_idx(list_type: ListType) -> usize {
+    match list_type {
+        ListType::Drug => 0,
+        ListType::ServiceItem => 1,
+        ListType::Consumable => 2,
+    }
+}
+
+fn sums(encounter: &Encounter) -> Sums {
+    let mut sums = Sums {
+        total: Fen::ZERO,
+        by_list: [Fen::ZERO; 3],
+        all_typed: true,
+        earliest: encounter.begn_date,
+    };
+    for line in &encounter.lines {
+        sums.total += line.amount;
+        sums.earliest = sums.earliest.min(line.fee_date);
+        match line.hilist_type {
+            Some(list_type) => sums.by_list[list_idx(list_type)] += line.amount,
+            None => sums.all_typed = false,
+        }
+    }
+    sums
 }
 
 impl<'a> Run<'a> {
@@ -220,6 +258,7 @@ impl<'a> Run<'a> {
 
     /// The rule-driven checks: each rule of these kinds in the phase walks the encounters.
     pub(crate) fn encounter_rules(&self, findings: &mut Vec<Finding>) {
+        let sums: Vec<Sums> = self.input.encounters.iter().map(sums).collect();
         for rule in self.rules.iter().filter(|r| r.phases.contains(&self.phase)) {
             match &rule.executor {
                 Executor::DaysSupply { scene } => self.days_supply(rule, *scene, findings),
@@ -230,12 +269,16 @@ impl<'a> Run<'a> {
                 Executor::ReferenceCost {
                     med_mdtrt_type,
                     basis,
-                } => self.reference_cost(rule, *med_mdtrt_type, *basis, findings),
-                Executor::FeeShare { list_type } => self.fee_share(rule, *list_type, findings),
+                } => self.reference_cost(rule, *med_mdtrt_type, *basis, &sums, findings),
+                Executor::FeeShare { list_type } => {
+                    self.fee_share(rule, *list_type, &sums, findings)
+                }
                 Executor::DistinctLimit { list_type } => {
                     self.distinct_limit(rule, *list_type, findings)
                 }
-                Executor::Eligibility { status } => self.eligibility(rule, *status, findings),
+                Executor::Eligibility { status } => {
+                    self.eligibility(rule, *status, &sums, findings)
+                }
                 Executor::AfterDeath => self.after_death(rule, findings),
                 Executor::OutsideStay => self.outside_stay(rule, findings),
                 Executor::StayOverlap => self.stay_overlap(rule, findings),
@@ -316,12 +359,21 @@ impl<'a> Run<'a> {
             return;
         }
         for (encounter_idx, encounter) in self.flaggable_encounters() {
-            let visit_scene = encounter.med_type.as_ref().and_then(|t| match t.as_str() {
-                "11" => Some(SupplyScene::Outpatient),
-                "13" => Some(SupplyScene::Emergency),
-                "14" => Some(SupplyScene::Chronic),
-                _ => None,
+            let visit_scene = encounter.med_type.and_then(|t| {
+                if t == MedType::OUTPATIENT {
+                    Some(SupplyScene::Outpatient)
+                } else if t == MedType::EMERGENCY {
+                    Some(SupplyScene::Emergency)
+                } else if t == MedType::CHRONIC_OUTPATIENT {
+                    Some(SupplyScene::Chronic)
+                } else {
+                    None
+                }
             });
+            // Only discharge lines can be of another scene than the encounter's.
+            if scene != SupplyScene::Discharge && visit_scene != Some(scene) {
+                continue;
+            }
             for (line_idx, line) in encounter.lines.iter().enumerate() {
                 let Some(days) = line.prd_days else {
                     continue;
@@ -518,6 +570,7 @@ impl<'a> Run<'a> {
         rule: &Rule,
         mdtrt_type: MdtrtType,
         basis: CostBasis,
+        sums: &[Sums],
         findings: &mut Vec<Finding>,
     ) {
         for (encounter_idx, encounter) in self.flaggable_encounters() {
@@ -552,7 +605,7 @@ impl<'a> Run<'a> {
             else {
                 continue;
             };
-            let total: Fen = encounter.lines.iter().map(|l| l.amount).sum();
+            let total = sums[encounter_idx].total;
             let reference = i128::from(entry.ref_amt.0) * i128::from(days);
             if i128::from(total.0) * 100 <= reference * i128::from(entry.max_multiple_pct) {
                 continue;
@@ -590,14 +643,21 @@ impl<'a> Run<'a> {
 
     /// `fee_share`: one list's share of the encounter's total above `max_pct`. Measured only
     /// when every line carries `hilist_type`.
-    fn fee_share(&self, rule: &Rule, list_type: ListType, findings: &mut Vec<Finding>) {
+    fn fee_share(
+        &self,
+        rule: &Rule,
+        list_type: ListType,
+        sums: &[Sums],
+        findings: &mut Vec<Finding>,
+    ) {
         for (encounter_idx, encounter) in self.flaggable_encounters() {
             let Some(mdtrt_type) = encounter.med_mdtrt_type else {
                 continue;
             };
-            if encounter.lines.iter().any(|l| l.hilist_type.is_none()) {
+            if !sums[encounter_idx].all_typed {
                 continue;
             }
+            let by_list = sums[encounter_idx].by_list;
             let Some((idx, entry)) = self.knowledge.fee_share.iter().enumerate().find(|(_, e)| {
                 e.list_type == list_type
                     && e.med_mdtrt_type == mdtrt_type
@@ -605,13 +665,8 @@ impl<'a> Run<'a> {
             }) else {
                 continue;
             };
-            let total: Fen = encounter.lines.iter().map(|l| l.amount).sum();
-            let part: Fen = encounter
-                .lines
-                .iter()
-                .filter(|l| l.hilist_type == Some(list_type))
-                .map(|l| l.amount)
-                .sum();
+            let total = sums[encounter_idx].total;
+            let part = by_list[list_idx(list_type)];
             if total.0 <= 0
                 || total < entry.min_total_amt
                 || i128::from(part.0) * 100 <= i128::from(total.0) * i128::from(entry.max_pct)
@@ -694,17 +749,14 @@ impl<'a> Run<'a> {
     /// The person's eligibility on `date` under `encounter`'s insurance type: `None` when a
     /// record covers the date or no record is known.
     fn ineligible(&self, encounter: &Encounter, date: NaiveDate) -> Option<EligibilityStatus> {
-        let records: Vec<_> = self
-            .input
-            .person
-            .insuinfo
+        let insuinfo = &self.input.person.insuinfo;
+        let mut records = insuinfo
             .iter()
-            .filter(|r| encounter.insutype.is_none_or(|t| t == r.insutype))
-            .collect();
-        if self.input.person.insuinfo.is_empty() || records.iter().any(|r| r.covers(date)) {
+            .filter(|r| encounter.insutype.is_none_or(|t| t == r.insutype));
+        if insuinfo.is_empty() || records.clone().any(|r| r.covers(date)) {
             return None;
         }
-        let suspended = records.iter().any(|r| {
+        let suspended = records.any(|r| {
             r.psn_insu_stas == PsnInsuStas::Suspended
                 && r.psn_insu_date <= date
                 && r.paus_insu_date.is_some_and(|paus| paus <= date)
@@ -717,11 +769,27 @@ impl<'a> Run<'a> {
     }
 
     /// `eligibility`: the lines dated when the person was not insured (or suspended).
-    fn eligibility(&self, rule: &Rule, status: EligibilityStatus, findings: &mut Vec<Finding>) {
+    fn eligibility(
+        &self,
+        rule: &Rule,
+        status: EligibilityStatus,
+        sums: &[Sums],
+        findings: &mut Vec<Finding>,
+    ) {
         if self.input.person.insuinfo.is_empty() {
             return;
         }
         for (encounter_idx, encounter) in self.flaggable_encounters() {
+            // The usual case: an open normal record from before the encounter covers every line.
+            let earliest = sums[encounter_idx].earliest;
+            let open = self.input.person.insuinfo.iter().any(|r| {
+                encounter.insutype.is_none_or(|t| t == r.insutype)
+                    && r.psn_insu_stas == PsnInsuStas::Normal
+                    && r.psn_insu_date <= earliest
+            });
+            if open {
+                continue;
+            }
             let hit = |date: NaiveDate| {
                 rule.in_force_on(date) && self.ineligible(encounter, date) == Some(status)
             };

@@ -73,7 +73,10 @@ pub fn audit(
                     EntryRef::EncounterLimit(idx) => run.encounter_limit(idx, at, &mut findings),
                     EntryRef::Companion(idx) => run.companion(idx, at, &mut findings),
                     EntryRef::Refill(idx) => {
-                        if run.entry_applies(&knowledge.early_refill[idx].scope, line) {
+                        // A refill is a charge in a later encounter: one encounter has none.
+                        if input.encounters.len() > 1
+                            && run.entry_applies(&knowledge.early_refill[idx].scope, line)
+                        {
                             refill_hits.push((idx, line.fee_date, at));
                         }
                     }
