@@ -1,4 +1,4 @@
-//! The executors added for issue 12 item 2: encounter attributes, companions and early refills
+//! The executors of encounter attributes, companions and early refills
 //! (entry-driven, from the line pass), and the checks of whole encounters and of the history
 //! (rule-driven: each rule of these kinds walks the encounters once).
 
@@ -7,8 +7,8 @@ use yibao_core_types::{Fen, ListType, MedType, NaiveDate};
 
 use crate::model::{
     CostBasis, DrordBhvr, EligibilityStatus, Encounter, EncounterAttr, Evidence, Executor, FeeLine,
-    Finding, FindingLine, MdtrtType, MoneyKind, PsnInsuStas, Rule, Scope, SupplyScene, Table,
-    VolaItemType,
+    Finding, FindingLine, Gend, MdtrtType, MoneyKind, PsnInsuStas, Rule, Scope, SupplyScene, Table,
+    VolaItemType, Window,
 };
 use crate::run::{excess_share, At, IntervalHit, Run};
 
@@ -148,13 +148,13 @@ impl<'a> Run<'a> {
         }
         let is_companion = |other: &FeeLine| entry.companion_codes.contains(&other.med_list_codg);
         let present = match entry.within {
-            crate::model::Window::Day => self
+            Window::Day => self
                 .input
                 .encounters
                 .iter()
                 .flat_map(|e| &e.lines)
                 .any(|other| other.fee_date == line.fee_date && is_companion(other)),
-            crate::model::Window::Visit => self.input.encounters[at.encounter_idx]
+            Window::Visit => self.input.encounters[at.encounter_idx]
                 .lines
                 .iter()
                 .any(is_companion),
@@ -985,7 +985,7 @@ impl<'a> Run<'a> {
     /// sex or the 医疗类别 is wrong). Sex 9 and a missing `med_type` are silence.
     fn med_type_sex(&self, rule: &Rule, findings: &mut Vec<Finding>) {
         let gend = self.input.person.gend;
-        if gend == crate::model::Gend::Unknown {
+        if gend == Gend::Unknown {
             return;
         }
         for (encounter_idx, encounter) in self.flaggable_encounters() {

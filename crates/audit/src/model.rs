@@ -617,22 +617,6 @@ impl Executor {
             | Executor::VisitInStay => return None,
         })
     }
-
-    /// The catalogue lists a line-level executor covers (empty for the others).
-    pub fn list_types(&self) -> &[ListType] {
-        match self {
-            Executor::SexLimit { list_types }
-            | Executor::AgeLimit { list_types, .. }
-            | Executor::QuantityLimit { list_types, .. }
-            | Executor::LevelLimit { list_types }
-            | Executor::DiagnosisRequired { list_types }
-            | Executor::DiagnosisExcluded { list_types }
-            | Executor::MinInterval { list_types }
-            | Executor::EncounterLimit { list_types, .. }
-            | Executor::Companion { list_types } => list_types,
-            _ => &[],
-        }
-    }
 }
 
 /// The knowledge tables.
