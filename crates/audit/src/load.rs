@@ -795,7 +795,7 @@ pub fn load_rules(file: &str, text: &str, knowledge: &Knowledge) -> Result<RuleS
         }
         rules.push(rule);
     }
-    Ok(RuleSet { rules })
+    Ok(RuleSet::new(rules))
 }
 
 /// The keys a rule table may hold.

@@ -1167,6 +1167,22 @@ pub struct Knowledge {
 pub struct RuleSet {
     /// Every rule, in file order.
     pub rules: Vec<Rule>,
+    /// The positions of each table's rules (by `Table as usize`), so an entry's hit scans only
+    /// the rules that can enforce it.
+    pub(crate) by_table: [Vec<usize>; Table::ALL.len()],
+}
+
+impl RuleSet {
+    /// The rule set of `rules`, indexed by table.
+    pub fn new(rules: Vec<Rule>) -> RuleSet {
+        let mut by_table: [Vec<usize>; Table::ALL.len()] = Default::default();
+        for (rule_idx, rule) in rules.iter().enumerate() {
+            if let Some(table) = rule.executor.table() {
+                by_table[table as usize].push(rule_idx);
+            }
+        }
+        RuleSet { rules, by_table }
+    }
 }
 
 /// 参保状态 `psn_insu_stas` of an insurance record.

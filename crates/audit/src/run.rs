@@ -36,6 +36,7 @@ pub fn audit(
         input,
         knowledge,
         rules: &rules.rules,
+        by_table: &rules.by_table,
         phase,
         current_encounter_idx: input.current_mdtrt_id.as_deref().map(|id| {
             input
@@ -46,8 +47,11 @@ pub fn audit(
         }),
     };
     let mut findings = Vec::new();
-    let mut quantity_hits: Vec<QuantityHit> = Vec::new();
-    let mut pair_hits: Vec<PairHit> = Vec::new();
+    // Sized once: most bills hit these tables on some lines, and growing by doubling costs
+    // several allocations per bill.
+    let n_lines: usize = input.encounters.iter().map(|e| e.lines.len()).sum();
+    let mut quantity_hits: Vec<QuantityHit> = Vec::with_capacity(n_lines.min(64));
+    let mut pair_hits: Vec<PairHit> = Vec::with_capacity(n_lines.min(64));
     let mut interval_hits: Vec<IntervalHit> = Vec::new();
     let mut refill_hits: Vec<IntervalHit> = Vec::new();
     for (encounter_idx, encounter) in input.encounters.iter().enumerate() {
@@ -163,6 +167,8 @@ pub(crate) struct Run<'a> {
     pub(crate) input: &'a AuditInput,
     pub(crate) knowledge: &'a Knowledge,
     pub(crate) rules: &'a [Rule],
+    /// The rules' positions by table.
+    pub(crate) by_table: &'a [Vec<usize>],
     pub(crate) phase: Phase,
     /// The encounter whose lines may be flagged (`usize::MAX` when the current `mdtrt_id` is
     /// not among the encounters); `None` flags every encounter.
@@ -208,13 +214,16 @@ impl<'a> Run<'a> {
         tag: Option<&'s str>,
         select: F,
     ) -> impl Iterator<Item = &'a Rule> + 's {
-        self.rules.iter().filter(move |rule| {
-            rule.executor.table() == Some(table)
-                && rule.tag.as_deref() == tag
-                && rule.phases.contains(&self.phase)
-                && rule.in_force_on(date)
-                && select(&rule.executor)
-        })
+        let rules = self.rules;
+        self.by_table[table as usize]
+            .iter()
+            .map(move |&rule_idx| &rules[rule_idx])
+            .filter(move |rule| {
+                rule.tag.as_deref() == tag
+                    && rule.phases.contains(&self.phase)
+                    && rule.in_force_on(date)
+                    && select(&rule.executor)
+            })
     }
 
     pub(crate) fn detail(
