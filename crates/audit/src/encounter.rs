@@ -6,11 +6,11 @@ use yibao_core_types::decimal::render_scaled;
 use yibao_core_types::{Fen, ListType, MedType, NaiveDate};
 
 use crate::model::{
-    CostBasis, DrordBhvr, EligibilityStatus, Encounter, EncounterAttr, Evidence, Executor, FeeLine,
-    Finding, FindingLine, Gend, MdtrtType, MoneyKind, PsnInsuStas, Rule, Scope, SupplyScene, Table,
-    VolaItemType, Window,
+    has_prefix, CostBasis, DrordBhvr, EligibilityStatus, Encounter, EncounterAttr, Evidence,
+    Executor, FeeLine, Finding, FindingLine, Gend, MdtrtType, MoneyKind, PsnInsuStas, Rule, Scope,
+    SupplyScene, Table, VolaItemType, Window,
 };
-use crate::run::{excess_share, At, IntervalHit, Run};
+use crate::run::{excess_share, message, At, IntervalHit, Run};
 
 /// The Chinese name of a catalogue list, used in messages.
 fn list_zh(list_type: ListType) -> &'static str {
@@ -96,7 +96,7 @@ impl<'a> Run<'a> {
         let Some(value) = value else {
             return;
         };
-        if entry.allowed.iter().any(|a| value.starts_with(a.as_str())) {
+        if entry.allowed.iter().any(|a| has_prefix(value, a)) {
             return;
         }
         let show = |code: &str| match entry.attr {
@@ -116,7 +116,7 @@ impl<'a> Run<'a> {
             },
         ) {
             let allowed: Vec<String> = entry.allowed.iter().map(|a| show(a)).collect();
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】限{}为【{}】使用，本次{}为{}（{}）",
                 self.item_name(&line.med_list_codg),
                 entry.attr.zh(),
@@ -124,7 +124,7 @@ impl<'a> Run<'a> {
                 entry.attr.zh(),
                 show(value),
                 line.fee_date
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::EncounterLimit),
                 entry_idx: Some(idx),
@@ -177,14 +177,14 @@ impl<'a> Run<'a> {
                 .iter()
                 .map(|code| self.item_name(code))
                 .collect();
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】须与【{}】在同一{}内收费，本{}内未见（{}）",
                 self.item_name(&line.med_list_codg),
                 companions.join("、"),
                 entry.within.zh(),
                 entry.within.zh(),
                 line.fee_date
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::Companion),
                 entry_idx: Some(idx),
@@ -232,7 +232,7 @@ impl<'a> Run<'a> {
                             && list_type == Some(ListType::Drug)
                     },
                 ) {
-                    let vola_cont = format!(
+                    let vola_cont = message(format_args!(
                         "【{}】{}已开{}天量，{}（间隔{}天，不足{}%）再次开具",
                         self.item_name(&later_line.med_list_codg),
                         pair[0].1,
@@ -240,7 +240,7 @@ impl<'a> Run<'a> {
                         pair[1].1,
                         elapsed,
                         entry.min_used_pct
-                    );
+                    ));
                     let evidence = Evidence {
                         table: Some(Table::EarlyRefill),
                         entry_idx: Some(idx),
@@ -414,14 +414,14 @@ impl<'a> Run<'a> {
                     ),
                     _ => self.line_money(rule, at),
                 };
-                let vola_cont = format!(
+                let vola_cont = message(format_args!(
                     "【{}】{}限开{}天量，本次{}天（{}）",
                     self.display_name(&line.med_list_codg),
                     scene.zh(),
                     entry.max_days,
                     days,
                     line.fee_date
-                );
+                ));
                 let evidence = Evidence {
                     table: Some(Table::DaysSupply),
                     entry_idx: Some(idx),
@@ -464,7 +464,7 @@ impl<'a> Run<'a> {
                     continue;
                 }
                 let first = dates.iter().min().copied().unwrap_or(end);
-                let vola_cont = format!(
+                let vola_cont = message(format_args!(
                     "患者{}天内（{}～{}）{}就诊{}次，超过{}次",
                     entry.days,
                     first,
@@ -472,7 +472,7 @@ impl<'a> Run<'a> {
                     mdtrt_type.zh(),
                     count,
                     entry.max_cnt
-                );
+                ));
                 let evidence = Evidence {
                     table: Some(Table::VisitFrequency),
                     entry_idx: Some(idx),
@@ -526,7 +526,7 @@ impl<'a> Run<'a> {
             if entry
                 .excluded_dise_codg_prefixes
                 .iter()
-                .any(|p| dx.starts_with(p.as_str()))
+                .any(|p| has_prefix(dx, p))
             {
                 continue;
             }
@@ -546,10 +546,10 @@ impl<'a> Run<'a> {
             if days > i64::from(entry.max_days) {
                 continue;
             }
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "患者{}出院，{}天后（{}）以相同诊断【{}】再次入院",
                 dscg, days, later.begn_date, dx
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::Readmission),
                 entry_idx: Some(idx),
@@ -598,7 +598,7 @@ impl<'a> Run<'a> {
                 .enumerate()
                 .filter(|(_, e)| {
                     e.med_mdtrt_type == mdtrt_type
-                        && dx.starts_with(e.dise_codg_prefix.as_str())
+                        && has_prefix(dx, &e.dise_codg_prefix)
                         && self.enforces(rule, &e.scope, encounter.begn_date)
                 })
                 .max_by_key(|(_, e)| e.dise_codg_prefix.len())
@@ -619,14 +619,14 @@ impl<'a> Run<'a> {
                     Fen((i128::from(total.0) / i128::from(days)) as i64)
                 ),
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "{}，为诊断【{}】参考费用{}元的{}倍，超过{}倍",
                 measured,
                 dx,
                 entry.ref_amt,
                 render_scaled(ratio, 2),
                 render_scaled(i128::from(entry.max_multiple_pct), 2)
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::ReferenceCost),
                 entry_idx: Some(idx),
@@ -674,7 +674,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             let pct = i128::from(part.0) * 10_000 / i128::from(total.0);
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "本次{}{}费用{}元，占总费用{}元的{}%，超过{}%",
                 mdtrt_type.zh(),
                 list_zh(list_type),
@@ -682,7 +682,7 @@ impl<'a> Run<'a> {
                 total,
                 render_scaled(pct, 2),
                 entry.max_pct
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::FeeShare),
                 entry_idx: Some(idx),
@@ -727,13 +727,13 @@ impl<'a> Run<'a> {
             if codes.len() <= entry.max_cnt as usize {
                 continue;
             }
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "本次{}开具{}{}种，超过{}种",
                 mdtrt_type.zh(),
                 list_zh(list_type),
                 codes.len(),
                 entry.max_cnt
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::DistinctLimit),
                 entry_idx: Some(idx),
@@ -810,13 +810,13 @@ impl<'a> Run<'a> {
             let insutype = encounter
                 .insutype
                 .map_or_else(|| "全部险种".to_owned(), |t| format!("险种{t}"));
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "患者{}（{}）处于{}状态，费用{}条不应由基金支付",
                 first_date,
                 insutype,
                 state,
                 line_idxs.len()
-            );
+            ));
             let evidence = Evidence {
                 table: None,
                 entry_idx: None,
@@ -851,12 +851,12 @@ impl<'a> Run<'a> {
                 }
                 None => continue,
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "患者已于{}死亡，{}仍发生就诊费用{}条",
                 death,
                 first,
                 line_idxs.len()
-            );
+            ));
             let evidence = Evidence {
                 table: None,
                 entry_idx: None,
@@ -886,13 +886,13 @@ impl<'a> Run<'a> {
                 let dscg = encounter
                     .dscg_date
                     .map_or_else(|| "今".to_owned(), |d| d.to_string());
-                let vola_cont = format!(
+                let vola_cont = message(format_args!(
                     "【{}】计费日期{}不在住院期间{}～{}内",
                     self.display_name(&line.med_list_codg),
                     line.fee_date,
                     encounter.begn_date,
                     dscg
-                );
+                ));
                 let evidence = Evidence {
                     table: None,
                     entry_idx: None,
@@ -929,10 +929,10 @@ impl<'a> Run<'a> {
                 continue;
             };
             let dscg = earlier.dscg_date.unwrap_or(later.begn_date);
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "患者{}入院时，前次住院（{}～{}）尚未出院，住院时间重叠",
                 later.begn_date, earlier.begn_date, dscg
-            );
+            ));
             let evidence = Evidence {
                 table: None,
                 entry_idx: None,
@@ -962,13 +962,13 @@ impl<'a> Run<'a> {
             let Some(stay) = stay else {
                 continue;
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "{}就诊日期{}在住院期间{}～{}内",
                 mdtrt_type.zh(),
                 visit.begn_date,
                 stay.begn_date,
                 stay.dscg_date.unwrap_or(visit.begn_date)
-            );
+            ));
             let evidence = Evidence {
                 table: None,
                 entry_idx: None,
@@ -1005,13 +1005,13 @@ impl<'a> Run<'a> {
             let Some((idx, entry)) = found else {
                 continue;
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "医疗类别【{}】限{}，患者性别为{}（{}）",
                 med_type,
                 entry.gend.zh(),
                 gend.zh(),
                 encounter.begn_date
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::MedTypeSexLimit),
                 entry_idx: Some(idx),

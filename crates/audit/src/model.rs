@@ -899,11 +899,7 @@ impl DxItemEntry {
     pub fn matching<'d>(&self, diagnoses: &'d [String]) -> Option<&'d str> {
         diagnoses
             .iter()
-            .find(|dx| {
-                self.dise_codg_prefixes
-                    .iter()
-                    .any(|p| dx.starts_with(p.as_str()))
-            })
+            .find(|dx| self.dise_codg_prefixes.iter().any(|p| has_prefix(dx, p)))
             .map(String::as_str)
     }
 }
@@ -1058,6 +1054,13 @@ pub struct MedTypeSexLimitEntry {
     pub gend: Gend,
     /// Where and when.
     pub scope: Scope,
+}
+
+/// Whether `code` starts with `prefix`. Codes and prefixes are a few ASCII bytes, so an inline
+/// byte loop beats a library `memcmp` call on the hot path.
+pub fn has_prefix(code: &str, prefix: &str) -> bool {
+    let (code, prefix) = (code.as_bytes(), prefix.as_bytes());
+    prefix.len() <= code.len() && prefix.iter().zip(code).all(|(a, b)| a == b)
 }
 
 /// What the catalogue says about a code the knowledge names.

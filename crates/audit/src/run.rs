@@ -5,8 +5,8 @@ use chrono::Datelike;
 use yibao_core_types::{round_half_up, Fen, ListType, NaiveDate, Quantity};
 
 use crate::model::{
-    AgeBound, AuditInput, EntryRef, Evidence, Executor, FeeLine, Finding, FindingLine, Gend,
-    Knowledge, MoneyKind, Phase, Rule, RuleSet, Scope, Table, VolaItemType, Window,
+    has_prefix, AgeBound, AuditInput, EntryRef, Evidence, Executor, FeeLine, Finding, FindingLine,
+    Gend, Knowledge, MoneyKind, Phase, Rule, RuleSet, Scope, Table, VolaItemType, Window,
 };
 
 /// Completed years between `brdy` and `date` (the birthday counts on its day).
@@ -46,12 +46,12 @@ pub fn audit(
                 .unwrap_or(usize::MAX)
         }),
     };
-    let mut findings = Vec::new();
-    // Sized once: most bills hit these tables on some lines, and growing by doubling costs
-    // several allocations per bill.
+    let mut findings = Vec::with_capacity(8);
+    // Sized once for a typical bill: growing by doubling costs several allocations, and a
+    // block above 1 KiB costs the allocator a consolidation pass.
     let n_lines: usize = input.encounters.iter().map(|e| e.lines.len()).sum();
-    let mut quantity_hits: Vec<QuantityHit> = Vec::with_capacity(n_lines.min(64));
-    let mut pair_hits: Vec<PairHit> = Vec::with_capacity(n_lines.min(64));
+    let mut quantity_hits: Vec<QuantityHit> = Vec::with_capacity(n_lines.min(16));
+    let mut pair_hits: Vec<PairHit> = Vec::with_capacity(n_lines.min(16));
     let mut interval_hits: Vec<IntervalHit> = Vec::new();
     let mut refill_hits: Vec<IntervalHit> = Vec::new();
     for (encounter_idx, encounter) in input.encounters.iter().enumerate() {
@@ -321,13 +321,13 @@ impl<'a> Run<'a> {
         for rule in self.rules_for(Table::SexLimit, line.fee_date, entry.scope.tag.as_deref(), |executor| {
             matches!(executor, Executor::SexLimit { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】限{}使用，患者性别为{}（{}）",
                 self.item_name(&line.med_list_codg),
                 entry.gend.zh(),
                 gend.zh(),
                 line.fee_date
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::SexLimit),
                 entry_idx: Some(idx),
@@ -369,13 +369,13 @@ impl<'a> Run<'a> {
                 _ => false,
             },
         ) {
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】限{}使用，患者年龄为{}岁（{}）",
                 self.item_name(&line.med_list_codg),
                 age_range_zh(entry.min_age, entry.max_age),
                 age,
                 line.fee_date
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::AgeLimit),
                 entry_idx: Some(idx),
@@ -403,12 +403,12 @@ impl<'a> Run<'a> {
         for rule in self.rules_for(Table::LevelLimit, line.fee_date, entry.scope.tag.as_deref(), |executor| {
             matches!(executor, Executor::LevelLimit { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】限{}及以上医疗机构使用，本次医疗机构级别为{}",
                 self.item_name(&line.med_list_codg),
                 entry.min_hosp_lv.zh(),
                 hosp_lv.zh()
-            );
+            ));
             let evidence = Evidence {
                 table: Some(Table::LevelLimit),
                 entry_idx: Some(idx),
@@ -460,12 +460,14 @@ impl<'a> Run<'a> {
                 diagnoses.join("、")
             };
             let vola_cont = if required {
-                format!("【{item}】限诊断为【{prefixes}】使用，本次诊断【{dx_list}】不符合且已由基金支付")
+                message(format_args!(
+                    "【{item}】限诊断为【{prefixes}】使用，本次诊断【{dx_list}】不符合且已由基金支付"
+                ))
             } else {
-                format!(
+                message(format_args!(
                     "【{item}】禁用于诊断【{prefixes}】，本次诊断【{dx_list}】（{}）",
                     line.fee_date
-                )
+                ))
             };
             let evidence = Evidence {
                 table: Some(table),
@@ -536,14 +538,14 @@ impl<'a> Run<'a> {
                 Window::Day => format!("每日（{}）", first_line.fee_date),
                 Window::Visit => "每次就诊".to_owned(),
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】{}限{}，实际{}，超出{}",
                 self.item_name(&entry.med_list_codg),
                 window,
                 entry.max_cnt,
                 Quantity(total),
                 Quantity(total - entry.max_cnt.0)
-            );
+            ));
             findings.push(self.finding(
                 rule,
                 first_over,
@@ -599,14 +601,14 @@ impl<'a> Run<'a> {
         for rule in self.rules_for(Table::MinInterval, later_line.fee_date, entry.scope.tag.as_deref(), |executor| {
             matches!(executor, Executor::MinInterval { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】两次收费间隔应不少于{}天，本次（{}）距上次（{}）仅{}天",
                 self.item_name(&later_line.med_list_codg),
                 entry.min_days,
                 later_line.fee_date,
                 earlier_line.fee_date,
                 days
-            );
+            ));
             findings.push(self.pair_finding(
                 rule,
                 later,
@@ -673,14 +675,14 @@ impl<'a> Run<'a> {
                 Executor::ExclusivePair { relation, .. } => relation.as_str(),
                 _ => "",
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】与【{}】{}，同一{}内同时开具（{}）",
                 self.item_name(&later_line.med_list_codg),
                 self.item_name(&other_line.med_list_codg),
                 relation,
                 entry.within.zh(),
                 later_line.fee_date
-            );
+            ));
             findings.push(self.pair_finding(
                 rule,
                 later,
@@ -715,7 +717,7 @@ impl<'a> Run<'a> {
                 for (idx, entry) in self.knowledge.dx_sex_limit.iter().enumerate() {
                     if person.gend == Gend::Unknown
                         || person.gend == entry.gend
-                        || !dise_codg.starts_with(&entry.dise_codg_prefix)
+                        || !has_prefix(dise_codg, &entry.dise_codg_prefix)
                         || !entry.scope.applies(date, self.input.admdvs)
                     {
                         continue;
@@ -725,13 +727,13 @@ impl<'a> Run<'a> {
                             true
                         })
                     {
-                        let vola_cont = format!(
+                        let vola_cont = message(format_args!(
                             "诊断【{}】限{}使用，患者性别为{}（{}）",
                             dise_codg,
                             entry.gend.zh(),
                             person.gend.zh(),
                             date
-                        );
+                        ));
                         findings.push(encounter_finding(
                             rule,
                             &encounter.mdtrt_id,
@@ -751,7 +753,7 @@ impl<'a> Run<'a> {
                     let outside = entry.min_age.is_some_and(|min| age < i64::from(min))
                         || entry.max_age.is_some_and(|max| age > i64::from(max));
                     if !outside
-                        || !dise_codg.starts_with(&entry.dise_codg_prefix)
+                        || !has_prefix(dise_codg, &entry.dise_codg_prefix)
                         || !entry.scope.applies(date, self.input.admdvs)
                     {
                         continue;
@@ -761,13 +763,13 @@ impl<'a> Run<'a> {
                             true
                         })
                     {
-                        let vola_cont = format!(
+                        let vola_cont = message(format_args!(
                             "诊断【{}】限{}使用，患者年龄为{}岁（{}）",
                             dise_codg,
                             age_range_zh(entry.min_age, entry.max_age),
                             age,
                             date
-                        );
+                        ));
                         findings.push(encounter_finding(
                             rule,
                             &encounter.mdtrt_id,
@@ -813,6 +815,16 @@ pub(crate) fn excess_share(amount: Fen, excess: i64, cnt: i64) -> Fen {
         return Fen::ZERO;
     }
     Fen(round_half_up(i128::from(amount.0) * i128::from(excess), i128::from(cnt)) as i64)
+}
+
+/// A `vola_cont` message, written into one buffer sized for a typical message (about 60 Chinese
+/// characters), so building it does not reallocate.
+pub(crate) fn message(args: std::fmt::Arguments<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(256);
+    // Writing to a String cannot fail.
+    let _ = text.write_fmt(args);
+    text
 }
 
 fn option_text(value: Option<u32>) -> String {
