@@ -36,6 +36,10 @@ struct Sums {
     all_typed: bool,
     /// The earliest of the encounter's first day and its lines' dates.
     earliest: NaiveDate,
+    /// The latest line date (the first day when there are no lines).
+    latest: NaiveDate,
+    /// Whether a line is 出院带药.
+    has_discharge: bool,
 }
 
 fn list_idx(list_type: ListType) -> usize {
@@ -52,10 +56,14 @@ fn sums(encounter: &Encounter) -> Sums {
         by_list: [Fen::ZERO; 3],
         all_typed: true,
         earliest: encounter.begn_date,
+        latest: encounter.begn_date,
+        has_discharge: false,
     };
     for line in &encounter.lines {
         sums.total += line.amount;
         sums.earliest = sums.earliest.min(line.fee_date);
+        sums.latest = sums.latest.max(line.fee_date);
+        sums.has_discharge |= line.drord_bhvr == Some(DrordBhvr::Discharge);
         match line.hilist_type {
             Some(list_type) => sums.by_list[list_idx(list_type)] += line.amount,
             None => sums.all_typed = false,
@@ -259,9 +267,13 @@ impl<'a> Run<'a> {
     /// The rule-driven checks: each rule of these kinds in the phase walks the encounters.
     pub(crate) fn encounter_rules(&self, findings: &mut Vec<Finding>) {
         let sums: Vec<Sums> = self.input.encounters.iter().map(sums).collect();
-        for rule in self.rules.iter().filter(|r| r.phases.contains(&self.phase)) {
+        let rules = self
+            .rule_driven
+            .iter()
+            .map(|&rule_idx| &self.rules[rule_idx]);
+        for rule in rules.filter(|r| r.phases.contains(&self.phase)) {
             match &rule.executor {
-                Executor::DaysSupply { scene } => self.days_supply(rule, *scene, findings),
+                Executor::DaysSupply { scene } => self.days_supply(rule, *scene, &sums, findings),
                 Executor::VisitFrequency { med_mdtrt_type } => {
                     self.visit_frequency(rule, *med_mdtrt_type, findings)
                 }
@@ -280,7 +292,7 @@ impl<'a> Run<'a> {
                     self.eligibility(rule, *status, &sums, findings)
                 }
                 Executor::AfterDeath => self.after_death(rule, findings),
-                Executor::OutsideStay => self.outside_stay(rule, findings),
+                Executor::OutsideStay => self.outside_stay(rule, &sums, findings),
                 Executor::StayOverlap => self.stay_overlap(rule, findings),
                 Executor::VisitInStay => self.visit_in_stay(rule, findings),
                 Executor::MedTypeSexLimit => self.med_type_sex(rule, findings),
@@ -354,7 +366,13 @@ impl<'a> Run<'a> {
 
     /// `days_supply`: a drug line's `prd_days` above the cap of its scene (出院带药 by
     /// `drord_bhvr`, else by the encounter's `med_type`).
-    fn days_supply(&self, rule: &Rule, scene: SupplyScene, findings: &mut Vec<Finding>) {
+    fn days_supply(
+        &self,
+        rule: &Rule,
+        scene: SupplyScene,
+        sums: &[Sums],
+        findings: &mut Vec<Finding>,
+    ) {
         if self.knowledge.days_supply.is_empty() {
             return;
         }
@@ -371,7 +389,11 @@ impl<'a> Run<'a> {
                 }
             });
             // Only discharge lines can be of another scene than the encounter's.
-            if scene != SupplyScene::Discharge && visit_scene != Some(scene) {
+            let any_line = match scene {
+                SupplyScene::Discharge => sums[encounter_idx].has_discharge,
+                _ => visit_scene == Some(scene),
+            };
+            if !any_line {
                 continue;
             }
             for (line_idx, line) in encounter.lines.iter().enumerate() {
@@ -871,9 +893,12 @@ impl<'a> Run<'a> {
 
     /// `outside_stay`: an inpatient line dated before admission or after discharge (出院带药
     /// excepted; after discharge only when `dscg_date` is known).
-    fn outside_stay(&self, rule: &Rule, findings: &mut Vec<Finding>) {
+    fn outside_stay(&self, rule: &Rule, sums: &[Sums], findings: &mut Vec<Finding>) {
         for (encounter_idx, encounter) in self.flaggable_encounters() {
-            if encounter.med_mdtrt_type != Some(MdtrtType::Inpatient) {
+            let sums = &sums[encounter_idx];
+            let inside = encounter.begn_date <= sums.earliest
+                && encounter.dscg_date.is_none_or(|dscg| sums.latest <= dscg);
+            if encounter.med_mdtrt_type != Some(MdtrtType::Inpatient) || inside {
                 continue;
             }
             for (line_idx, line) in encounter.lines.iter().enumerate() {

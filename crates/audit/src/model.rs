@@ -587,6 +587,26 @@ impl Executor {
         }
     }
 
+    /// Whether each rule of the kind walks the encounters itself (rather than being reached
+    /// from a fee line's knowledge entries).
+    pub fn is_rule_driven(&self) -> bool {
+        matches!(
+            self,
+            Executor::DaysSupply { .. }
+                | Executor::VisitFrequency { .. }
+                | Executor::Readmission
+                | Executor::ReferenceCost { .. }
+                | Executor::FeeShare { .. }
+                | Executor::DistinctLimit { .. }
+                | Executor::Eligibility { .. }
+                | Executor::AfterDeath
+                | Executor::OutsideStay
+                | Executor::StayOverlap
+                | Executor::VisitInStay
+                | Executor::MedTypeSexLimit
+        )
+    }
+
     /// The knowledge table the executor reads, `None` for checks of the input alone.
     pub fn table(&self) -> Option<Table> {
         Some(match self {
@@ -1173,18 +1193,28 @@ pub struct RuleSet {
     /// The positions of each table's rules (by `Table as usize`), so an entry's hit scans only
     /// the rules that can enforce it.
     pub(crate) by_table: [Vec<usize>; Table::ALL.len()],
+    /// The positions of the rules whose executor walks the encounters itself.
+    pub(crate) rule_driven: Vec<usize>,
 }
 
 impl RuleSet {
     /// The rule set of `rules`, indexed by table.
     pub fn new(rules: Vec<Rule>) -> RuleSet {
         let mut by_table: [Vec<usize>; Table::ALL.len()] = Default::default();
+        let mut rule_driven = Vec::new();
         for (rule_idx, rule) in rules.iter().enumerate() {
             if let Some(table) = rule.executor.table() {
                 by_table[table as usize].push(rule_idx);
             }
+            if rule.executor.is_rule_driven() {
+                rule_driven.push(rule_idx);
+            }
         }
-        RuleSet { rules, by_table }
+        RuleSet {
+            rules,
+            by_table,
+            rule_driven,
+        }
     }
 }
 

@@ -37,6 +37,7 @@ pub fn audit(
         knowledge,
         rules: &rules.rules,
         by_table: &rules.by_table,
+        rule_driven: &rules.rule_driven,
         phase,
         current_encounter_idx: input.current_mdtrt_id.as_deref().map(|id| {
             input
@@ -169,6 +170,8 @@ pub(crate) struct Run<'a> {
     pub(crate) rules: &'a [Rule],
     /// The rules' positions by table.
     pub(crate) by_table: &'a [Vec<usize>],
+    /// The positions of the rule-driven rules.
+    pub(crate) rule_driven: &'a [usize],
     pub(crate) phase: Phase,
     /// The encounter whose lines may be flagged (`usize::MAX` when the current `mdtrt_id` is
     /// not among the encounters); `None` flags every encounter.
