@@ -1298,7 +1298,8 @@ fn aged(years: u32) -> NaiveDate {
 }
 
 /// What an outside check does with `yibao audit knowledge`: plant a violation of each shipped
-/// line-level entry (and each diagnosis-item entry) from its published meaning alone and expect a finding citing that entry.
+/// line-level entry (and each diagnosis-item, encounter-attribute, companion, refill and
+/// days-supply entry) from its published meaning alone and expect a finding citing that entry.
 #[test]
 fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
     use yibao_audit::Table;
@@ -1377,7 +1378,63 @@ fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
             planted_input(Gend::Male, aged(40), 3, &lines),
         ));
     }
-    assert!(plants.len() >= 54, "{} plants", plants.len());
+    for (idx, e) in knowledge.encounter_limit.iter().enumerate() {
+        use yibao_audit::EncounterAttr;
+        let allowed = |value: &str| e.allowed.iter().any(|a| value.starts_with(a.as_str()));
+        let mut line = fee(&e.med_list_codg, 1, D);
+        let mut encounter = visit("M1", D, None, Vec::new());
+        match e.attr {
+            EncounterAttr::MedMdtrtType => {
+                encounter.med_mdtrt_type = ["1", "2", "3", "4"]
+                    .into_iter()
+                    .find(|t| !allowed(t))
+                    .and_then(MdtrtType::parse);
+            }
+            EncounterAttr::MedType => {
+                encounter.med_type = ["11", "41", "99"]
+                    .into_iter()
+                    .find(|t| !allowed(t))
+                    .map(|t| MedType::parse(t).unwrap());
+            }
+            EncounterAttr::Insutype => encounter.insutype = Some(Insutype::parse("999").unwrap()),
+            EncounterAttr::Dept => line.drord_dept_codg = Some("Z99".to_owned()),
+        }
+        encounter.lines.push(line);
+        plants.push((Table::EncounterLimit, idx, numbered(vec![encounter])));
+    }
+    for (idx, e) in knowledge.companion.iter().enumerate() {
+        plants.push((
+            Table::Companion,
+            idx,
+            outpatient(vec![fee(&e.med_list_codg, 1, D)]),
+        ));
+    }
+    for (idx, e) in knowledge.early_refill.iter().enumerate() {
+        let input = numbered(vec![
+            visit("M1", D, None, vec![drug_days(&e.med_list_codg, 30, D)]),
+            visit("M2", D2, None, vec![drug_days(&e.med_list_codg, 30, D2)]),
+        ]);
+        plants.push((Table::EarlyRefill, idx, input));
+    }
+    for (idx, e) in knowledge.days_supply.iter().enumerate() {
+        use yibao_audit::SupplyScene;
+        let mut line = drug_days("XJ01CA0011", e.max_days + 1, D);
+        let med_type = match e.scene {
+            SupplyScene::Discharge => {
+                line.drord_bhvr = Some(DrordBhvr::Discharge);
+                "21"
+            }
+            SupplyScene::Outpatient => "11",
+            SupplyScene::Emergency => "13",
+            SupplyScene::Chronic => "14",
+        };
+        plants.push((
+            Table::DaysSupply,
+            idx,
+            of_med_type(med_type, MdtrtType::Outpatient, vec![line]),
+        ));
+    }
+    assert!(plants.len() >= 90, "{} plants", plants.len());
     let mut silent = Vec::new();
     for (table, idx, input) in &plants {
         for phase in [Phase::Before, Phase::During] {
