@@ -76,6 +76,7 @@ fn bill() -> AuditInput {
             begn_date: date,
             dscg_date: Some(date + chrono_days(5)),
             hosp_lv: HospLv::new(2).unwrap(),
+            medins_id: Some("H14050200001".to_owned()),
             med_mdtrt_type: Some(MdtrtType::Inpatient),
             med_type: Some(MedType::INPATIENT),
             insutype: Some(Insutype::EMPLOYEE),

@@ -526,8 +526,9 @@ impl<'a> Run<'a> {
             .map(|(_, e)| e)
     }
 
-    /// `readmission` (分解住院): an admission within `max_days` of an earlier discharge whose main
-    /// diagnosis has the same three-character category.
+    /// `readmission` (分解住院): an admission within `max_days` of an earlier discharge from the
+    /// same institution (when both are known) whose main diagnosis has the same three-character
+    /// category.
     fn readmission(&self, rule: &Rule, findings: &mut Vec<Finding>) {
         for (encounter_idx, later) in self.flaggable_encounters() {
             let Some(dx) = later.main_dise_codg.as_deref() else {
@@ -558,7 +559,11 @@ impl<'a> Run<'a> {
                 .filter_map(|e| {
                     let dscg = e.dscg_date?;
                     let same = e.main_dise_codg.as_deref()?.get(..3) == Some(category);
-                    (same && dscg <= later.begn_date).then_some(dscg)
+                    let same_place = match (&e.medins_id, &later.medins_id) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    };
+                    (same && same_place && dscg <= later.begn_date).then_some(dscg)
                 })
                 .max();
             let Some(dscg) = earlier else {
@@ -599,11 +604,7 @@ impl<'a> Run<'a> {
             if encounter.med_mdtrt_type != Some(mdtrt_type) {
                 continue;
             }
-            let Some(dx) = encounter
-                .main_dise_codg
-                .as_deref()
-                .or(encounter.diagnoses.first().map(String::as_str))
-            else {
+            let Some(dx) = encounter.main_dise_codg.as_deref() else {
                 continue;
             };
             let days = match basis {

@@ -1313,6 +1313,9 @@ pub struct Encounter {
     pub dscg_date: Option<NaiveDate>,
     /// The institution's level from the registry, not from the request.
     pub hosp_lv: HospLv,
+    /// The institution (`medins_id`, the 定点医药机构编号 `fixmedins_code`): a re-admission
+    /// counts as a split stay only at the same institution, or when either is unknown.
+    pub medins_id: Option<String>,
     /// 就诊类型 `med_mdtrt_type`.
     pub med_mdtrt_type: Option<MdtrtType>,
     /// 医疗类别 `med_type`.

@@ -143,6 +143,7 @@ fn visit(
         begn_date: date(begn),
         dscg_date: None,
         hosp_lv: HospLv::new(3).unwrap(),
+        medins_id: None,
         med_mdtrt_type,
         med_type: None,
         insutype: None,
@@ -196,8 +197,10 @@ fn of_med_type(med_type: &str, mdtrt_type: MdtrtType, lines: Vec<FeeLine>) -> Au
     }])
 }
 
+/// The first encounter with diagnoses `dx`, the first of them main.
 fn with_dx(mut input: AuditInput, dx: &[&str]) -> AuditInput {
     input.encounters[0].diagnoses = dx.iter().map(|d| d.to_string()).collect();
+    input.encounters[0].main_dise_codg = dx.first().map(|d| d.to_string());
     input
 }
 
@@ -1836,4 +1839,25 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn a_readmission_at_another_institution_is_not_a_split_stay() {
+    let shipped = shipped();
+    let case = input_cases()
+        .into_iter()
+        .find(|c| c.rule_id == "BHV-01")
+        .unwrap();
+    let fired = |input: &AuditInput| {
+        audit(input, &shipped.rules, &shipped.knowledge, Phase::After)
+            .iter()
+            .any(|f| f.rule_id == "BHV-01")
+    };
+    let mut input = (case.build)(true);
+    input.encounters[0].medins_id = Some("H1".to_owned());
+    assert!(fired(&input), "the other institution unknown: flagged");
+    input.encounters[1].medins_id = Some("H1".to_owned());
+    assert!(fired(&input), "the same institution");
+    input.encounters[1].medins_id = Some("H2".to_owned());
+    assert!(!fired(&input), "another institution");
 }
