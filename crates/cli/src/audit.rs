@@ -75,14 +75,24 @@ fn rule_json(rule: &Rule) -> Value {
     value
 }
 
-/// One entry: its own fields, then the scope fields every entry carries, and `tag` only when
-/// the entry has one (so untagged entries keep the issue's exact fields).
+/// One entry of the five tables of issue 12 (`sex_limit`, `age_limit`, `quantity_limit`,
+/// `exclusive_pair`, `level_limit`): exactly its fields and the scope, whatever its tag (the
+/// rules list names the tag a rule enforces).
 fn entry(fields: Value, scope: &Scope) -> Value {
+    scoped(fields, scope, false)
+}
+
+/// One entry of another table: its fields, the scope, and `tag` when it has one.
+fn tagged_entry(fields: Value, scope: &Scope) -> Value {
+    scoped(fields, scope, true)
+}
+
+fn scoped(fields: Value, scope: &Scope, with_tag: bool) -> Value {
     let mut object = match fields {
         Value::Object(object) => object,
         _ => Map::new(),
     };
-    if let Some(tag) = &scope.tag {
+    if let (true, Some(tag)) = (with_tag, &scope.tag) {
         object.insert("tag".into(), json!(tag));
     }
     object.insert(
@@ -163,7 +173,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .min_interval
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"med_list_codg": e.med_list_codg, "min_days": e.min_days}),
                     &e.scope,
                 )
@@ -192,7 +202,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             entries
                 .iter()
                 .map(|e| {
-                    entry(
+                    tagged_entry(
                         json!({"med_list_codg": e.med_list_codg, "dise_codg_prefixes": e.dise_codg_prefixes}),
                         &e.scope,
                     )
@@ -206,7 +216,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .dx_sex_limit
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"dise_codg_prefix": e.dise_codg_prefix, "gend": e.gend.code()}),
                     &e.scope,
                 )
@@ -219,7 +229,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .dx_age_limit
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"dise_codg_prefix": e.dise_codg_prefix, "min_age": e.min_age, "max_age": e.max_age}),
                     &e.scope,
                 )
@@ -232,7 +242,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .encounter_limit
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"med_list_codg": e.med_list_codg, "attr": e.attr.code(), "allowed": e.allowed}),
                     &e.scope,
                 )
@@ -245,7 +255,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .companion
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"med_list_codg": e.med_list_codg, "companion_codes": e.companion_codes, "within": e.within.code()}),
                     &e.scope,
                 )
@@ -258,7 +268,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .days_supply
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"scene": e.scene.code(), "max_days": e.max_days}),
                     &e.scope,
                 )
@@ -271,7 +281,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .early_refill
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"med_list_codg": e.med_list_codg, "min_used_pct": e.min_used_pct}),
                     &e.scope,
                 )
@@ -284,7 +294,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .visit_frequency
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"med_mdtrt_type": e.med_mdtrt_type.code(), "days": e.days, "max_cnt": e.max_cnt}),
                     &e.scope,
                 )
@@ -297,7 +307,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .readmission
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"max_days": e.max_days, "excluded_dise_codg_prefixes": e.excluded_dise_codg_prefixes}),
                     &e.scope,
                 )
@@ -310,7 +320,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .reference_cost
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({
                         "dise_codg_prefix": e.dise_codg_prefix,
                         "med_mdtrt_type": e.med_mdtrt_type.code(),
@@ -328,7 +338,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .fee_share
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({
                         "list_type": e.list_type.code(),
                         "med_mdtrt_type": e.med_mdtrt_type.code(),
@@ -346,7 +356,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .distinct_limit
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"list_type": e.list_type.code(), "med_mdtrt_type": e.med_mdtrt_type.code(), "max_cnt": e.max_cnt}),
                     &e.scope,
                 )
@@ -359,7 +369,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .med_type_sex_limit
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"med_type": e.med_type.to_string(), "gend": e.gend.code()}),
                     &e.scope,
                 )
