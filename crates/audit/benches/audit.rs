@@ -44,7 +44,8 @@ fn bill() -> AuditInput {
             feedetl_sn: Some(format!("{line_idx}")),
             med_list_codg: CODES[line_idx % CODES.len()].to_owned(),
             cnt: Quantity::units(1),
-            amount: Fen(1_250 + line_idx as i64),
+            // Below every capped unit price of these codes (the lowest is 1.05 yuan).
+            amount: Fen(50 + line_idx as i64),
             fee_date: date + chrono_days(line_idx as i64 / 10),
             hilist_type: ListType::parse(match CODES[line_idx % CODES.len()].as_bytes()[0] {
                 b'X' => "drug",

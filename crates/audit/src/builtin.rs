@@ -94,6 +94,10 @@ pub const KNOWLEDGE_FILES: &[(&str, &str)] = &[
         "data/audit/knowledge/med_type_sex_limit.csv",
         include_str!("../../../data/audit/knowledge/med_type_sex_limit.csv"),
     ),
+    (
+        "data/audit/knowledge/price_limit.csv",
+        include_str!("../../../data/audit/knowledge/price_limit.csv"),
+    ),
 ];
 
 /// The demo catalogue the shipped knowledge is checked against.

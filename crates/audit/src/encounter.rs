@@ -3,7 +3,7 @@
 //! (rule-driven: each rule of these kinds walks the encounters once).
 
 use yibao_core_types::decimal::render_scaled;
-use yibao_core_types::{Fen, ListType, MedType, NaiveDate};
+use yibao_core_types::{line_amount, round_half_up, Fen, ListType, MedType, NaiveDate};
 
 use crate::model::{
     has_prefix, CostBasis, DrordBhvr, EligibilityStatus, Encounter, EncounterAttr, Evidence,
@@ -202,6 +202,57 @@ impl<'a> Run<'a> {
                 ],
             };
             findings.push(self.single_line_finding(rule, at, vola_cont, evidence));
+        }
+    }
+
+    /// `price_limit`: the line's amount above its count at the capped unit price; `X` flags the
+    /// part above.
+    pub(crate) fn price(&self, idx: usize, at: At, findings: &mut Vec<Finding>) {
+        let entry = &self.knowledge.price_limit[idx];
+        let line = self.line(at);
+        // A refund line (negative count) is not priced here.
+        if line.cnt.0 <= 0 || !self.flaggable(at.encounter_idx) {
+            return;
+        }
+        let cap = line_amount(entry.max_pric, line.cnt);
+        if line.amount <= cap || !self.entry_applies(&entry.scope, line) {
+            return;
+        }
+        let list_type = self.list_type(&line.med_list_codg);
+        for rule in self.rules_for(
+            Table::PriceLimit,
+            line.fee_date,
+            entry.scope.tag.as_deref(),
+            |executor| {
+                matches!(executor, Executor::PriceLimit { list_types }
+                    if list_type.is_some_and(|t| list_types.contains(&t)))
+            },
+        ) {
+            // The unit price billed, to the fen (half up).
+            let pric = Fen(
+                round_half_up(i128::from(line.amount.0) * 10_000, i128::from(line.cnt.0)) as i64,
+            );
+            let vola_cont = message(format_args!(
+                "【{}】结算单价{}元，高于限价{}元（{}）",
+                self.item_name(&line.med_list_codg),
+                pric,
+                entry.max_pric,
+                line.fee_date
+            ));
+            let vola_amt = match rule.money_kind {
+                MoneyKind::Excess => line.amount - cap,
+                _ => self.line_money(rule, at),
+            };
+            let evidence = Evidence {
+                table: Some(Table::PriceLimit),
+                entry_idx: Some(idx),
+                values: vec![
+                    ("pric", pric.to_string()),
+                    ("max_pric", entry.max_pric.to_string()),
+                ],
+            };
+            let details = vec![self.detail(at, VolaItemType::Violating, vola_amt)];
+            findings.push(self.finding(rule, at, vola_amt, details, vola_cont, evidence));
         }
     }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use yibao_core_types::decimal::parse_scaled;
-use yibao_core_types::{Admdvs, Fen, ListType, MedType, NaiveDate, Quantity};
+use yibao_core_types::{Admdvs, Fen, ListType, MedType, NaiveDate, Price, Quantity};
 use yibao_policy::Catalogue;
 
 use crate::model::{
@@ -12,8 +12,9 @@ use crate::model::{
     DistinctLimitEntry, DxAgeLimitEntry, DxItemEntry, DxSexLimitEntry, EarlyRefillEntry,
     EligibilityStatus, EncounterAttr, EncounterLimitEntry, EntryRef, ExclusivePairEntry, Executor,
     FeeShareEntry, Gend, HospLv, Item, Knowledge, LevelLimitEntry, MdtrtType, MedTypeSexLimitEntry,
-    MinIntervalEntry, MoneyKind, Phase, QuantityLimitEntry, ReadmissionEntry, ReferenceCostEntry,
-    Rule, RuleSet, Scope, SevDeg, SexLimitEntry, SupplyScene, Table, VisitFrequencyEntry, Window,
+    MinIntervalEntry, MoneyKind, Phase, PriceLimitEntry, QuantityLimitEntry, ReadmissionEntry,
+    ReferenceCostEntry, Rule, RuleSet, Scope, SevDeg, SexLimitEntry, SupplyScene, Table,
+    VisitFrequencyEntry, Window,
 };
 
 /// Most rules one file may hold (a region runs a few hundred).
@@ -89,6 +90,7 @@ fn columns(table: Table) -> &'static [&'static str] {
         Table::FeeShare => &["list_type", "med_mdtrt_type", "max_pct", "min_total_amt"],
         Table::DistinctLimit => &["list_type", "med_mdtrt_type", "max_cnt"],
         Table::MedTypeSexLimit => &["med_type", "gend"],
+        Table::PriceLimit => &["med_list_codg", "max_pric"],
     }
 }
 
@@ -639,6 +641,23 @@ fn load_table(
                 knowledge.distinct_limit.push(entry);
                 key
             }
+            Table::PriceLimit => {
+                let text = row.required("max_pric")?;
+                let max_pric = Price::parse(text).ok().filter(|p| p.0 > 0).ok_or_else(|| {
+                    row.fail(
+                        "max_pric",
+                        format!("`{text}` must be a positive price in yuan"),
+                    )
+                })?;
+                let entry = PriceLimitEntry {
+                    med_list_codg: row.code("med_list_codg", catalogue, knowledge)?,
+                    max_pric,
+                    scope: scope.clone(),
+                };
+                let key = entry.med_list_codg.clone();
+                knowledge.price_limit.push(entry);
+                key
+            }
             Table::MedTypeSexLimit => {
                 let text = row.required("med_type")?;
                 let entry = MedTypeSexLimitEntry {
@@ -741,6 +760,9 @@ fn index(knowledge: &mut Knowledge) {
     }
     for (idx, entry) in knowledge.early_refill.iter().enumerate() {
         add(&entry.med_list_codg, EntryRef::Refill(idx));
+    }
+    for (idx, entry) in knowledge.price_limit.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::Price(idx));
     }
     knowledge.by_code = by_code;
 }
@@ -972,7 +994,9 @@ impl Fields<'_> {
         if money_kind == MoneyKind::Excess
             && !matches!(
                 executor,
-                Executor::QuantityLimit { .. } | Executor::DaysSupply { .. }
+                Executor::QuantityLimit { .. }
+                    | Executor::DaysSupply { .. }
+                    | Executor::PriceLimit { .. }
             )
         {
             return Err(self.fail(
@@ -1014,7 +1038,7 @@ impl Fields<'_> {
         };
         let (allowed, has_table): (&[&str], bool) = match kind.as_str() {
             "sex_limit" | "level_limit" | "dx_required" | "dx_excluded" | "min_interval"
-            | "companion" => (&["list_types"], true),
+            | "companion" | "price_limit" => (&["list_types"], true),
             "age_limit" => (&["list_types", "bound"], true),
             "quantity_limit" => (&["list_types", "per"], true),
             "exclusive_pair" => (&["list_type_a", "list_type_b", "within", "relation"], true),
@@ -1152,6 +1176,9 @@ impl Fields<'_> {
                 }
             }
             "companion" => Executor::Companion {
+                list_types: list_types()?,
+            },
+            "price_limit" => Executor::PriceLimit {
                 list_types: list_types()?,
             },
             "days_supply" => {

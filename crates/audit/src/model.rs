@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use yibao_core_types::{Admdvs, Fen, Insutype, ListType, MedType, NaiveDate, Quantity};
+use yibao_core_types::{Admdvs, Fen, Insutype, ListType, MedType, NaiveDate, Price, Quantity};
 
 /// Rule category of the catalog (smart-audit §3.0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -572,6 +572,11 @@ pub enum Executor {
     VisitInStay,
     /// A 医疗类别 limited to one sex (`med_type_sex_limit`), e.g. 生育 for a male.
     MedTypeSexLimit,
+    /// The item's unit price above its cap (`price_limit`).
+    PriceLimit {
+        /// The catalogue lists the rule covers.
+        list_types: Vec<ListType>,
+    },
 }
 
 impl Executor {
@@ -630,6 +635,7 @@ impl Executor {
             Executor::FeeShare { .. } => Table::FeeShare,
             Executor::DistinctLimit { .. } => Table::DistinctLimit,
             Executor::MedTypeSexLimit => Table::MedTypeSexLimit,
+            Executor::PriceLimit { .. } => Table::PriceLimit,
             Executor::Eligibility { .. }
             | Executor::AfterDeath
             | Executor::OutsideStay
@@ -682,11 +688,13 @@ pub enum Table {
     DistinctLimit,
     /// `med_type_sex_limit`.
     MedTypeSexLimit,
+    /// `price_limit`.
+    PriceLimit,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 21] = [
         Table::SexLimit,
         Table::AgeLimit,
         Table::QuantityLimit,
@@ -707,6 +715,7 @@ impl Table {
         Table::FeeShare,
         Table::DistinctLimit,
         Table::MedTypeSexLimit,
+        Table::PriceLimit,
     ];
 
     /// The table's name (file stem and JSON key).
@@ -732,6 +741,7 @@ impl Table {
             Table::FeeShare => "fee_share",
             Table::DistinctLimit => "distinct_limit",
             Table::MedTypeSexLimit => "med_type_sex_limit",
+            Table::PriceLimit => "price_limit",
         }
     }
 
@@ -1065,6 +1075,18 @@ pub struct DistinctLimitEntry {
     pub scope: Scope,
 }
 
+/// `price_limit` entry: the highest unit price the item may be billed at (限价,
+/// `pric_uplmt_amt`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceLimitEntry {
+    /// The catalogue code.
+    pub med_list_codg: String,
+    /// The cap per unit.
+    pub max_pric: Price,
+    /// Where and when.
+    pub scope: Scope,
+}
+
 /// `med_type_sex_limit` entry: encounters of a 医疗类别 are limited to one sex.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MedTypeSexLimitEntry {
@@ -1133,6 +1155,7 @@ pub(crate) enum EntryRef {
     EncounterLimit(usize),
     Companion(usize),
     Refill(usize),
+    Price(usize),
 }
 
 /// The knowledge base: every table, validated, indexed by code.
@@ -1178,6 +1201,8 @@ pub struct Knowledge {
     pub distinct_limit: Vec<DistinctLimitEntry>,
     /// `med_type_sex_limit`.
     pub med_type_sex_limit: Vec<MedTypeSexLimitEntry>,
+    /// `price_limit`.
+    pub price_limit: Vec<PriceLimitEntry>,
     /// The tags each table's entries carry, for checking the tags rules name.
     pub tags: std::collections::BTreeSet<(Table, String)>,
     /// Catalogue facts about each code the tables name.

@@ -77,6 +77,7 @@ pub fn audit(
                     }
                     EntryRef::EncounterLimit(idx) => run.encounter_limit(idx, at, &mut findings),
                     EntryRef::Companion(idx) => run.companion(idx, at, &mut findings),
+                    EntryRef::Price(idx) => run.price(idx, at, &mut findings),
                     EntryRef::Refill(idx) => {
                         // A refill is a charge in a later encounter: one encounter has none.
                         if input.encounters.len() > 1

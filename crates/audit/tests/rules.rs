@@ -399,6 +399,28 @@ fn input_cases() -> Vec<InputCase> {
             },
         },
         InputCase {
+            rule_id: "PRC-05",
+            build: |planted| {
+                // 普通门诊诊查费 is capped at 14.26 yuan.
+                let amount = Fen(if planted { 1_427 } else { 1_426 });
+                outpatient(vec![FeeLine {
+                    amount,
+                    ..fee("110200011", 1, D)
+                }])
+            },
+        },
+        InputCase {
+            rule_id: "PRC-14",
+            build: |planted| {
+                // 氨氯地平片（规格一） is capped at 1.34 yuan; 30 tablets.
+                let amount = Fen(if planted { 4_021 } else { 4_020 });
+                outpatient(vec![FeeLine {
+                    amount,
+                    ..fee("XC08CA0111", 30, D)
+                }])
+            },
+        },
+        InputCase {
             rule_id: "MED-08",
             build: |planted| {
                 with_dx(
@@ -1437,7 +1459,14 @@ fn every_shipped_knowledge_entry_fires_when_violated_as_published() {
             of_med_type(med_type, MdtrtType::Outpatient, vec![line]),
         ));
     }
-    assert!(plants.len() >= 90, "{} plants", plants.len());
+    for (idx, e) in knowledge.price_limit.iter().enumerate() {
+        let line = FeeLine {
+            amount: yibao_core_types::line_amount(e.max_pric, Quantity::units(2)) + Fen(1),
+            ..fee(&e.med_list_codg, 2, D)
+        };
+        plants.push((Table::PriceLimit, idx, outpatient(vec![line])));
+    }
+    assert!(plants.len() >= 370, "{} plants", plants.len());
     let mut silent = Vec::new();
     for (table, idx, input) in &plants {
         for phase in [Phase::Before, Phase::During] {
@@ -1578,6 +1607,7 @@ fn new_findings_read_as_the_templates() {
         ("BHV-09", "【二甲双胍片（规格一）】2026-03-02已开30天量，2026-03-25（间隔23天，不足80%）再次开具"),
         ("STA-01", "本次门诊费用910.00元，为诊断【I10】参考费用300.00元的3.03倍，超过3.00倍"),
         ("STA-04", "本次住院药品费用710.00元，占总费用1000.00元的71.00%，超过70%"),
+        ("PRC-05", "【普通门诊诊查费】结算单价14.27元，高于限价14.26元（2026-03-02）"),
     ];
     let all = input_cases();
     for (rule_id, expected) in cases {
@@ -1860,4 +1890,22 @@ fn a_readmission_at_another_institution_is_not_a_split_stay() {
     assert!(fired(&input), "the same institution");
     input.encounters[1].medins_id = Some("H2".to_owned());
     assert!(!fired(&input), "another institution");
+}
+
+#[test]
+fn a_price_finding_flags_only_the_part_above_the_cap() {
+    let shipped = shipped();
+    let case = input_cases()
+        .into_iter()
+        .find(|c| c.rule_id == "PRC-14")
+        .unwrap();
+    // 30 × 1.34 = 40.20 yuan allowed; 40.21 billed.
+    let findings = audit(
+        &(case.build)(true),
+        &shipped.rules,
+        &shipped.knowledge,
+        Phase::During,
+    );
+    let finding = findings.iter().find(|f| f.rule_id == "PRC-14").unwrap();
+    assert_eq!(finding.vola_amt, Fen(1));
 }

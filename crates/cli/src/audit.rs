@@ -364,6 +364,19 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .collect(),
     );
     tables.insert(
+        "price_limit".into(),
+        knowledge
+            .price_limit
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"med_list_codg": e.med_list_codg, "max_pric": e.max_pric.to_string()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
         "med_type_sex_limit".into(),
         knowledge
             .med_type_sex_limit
