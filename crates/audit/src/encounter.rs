@@ -214,6 +214,12 @@ impl<'a> Run<'a> {
         if line.cnt.0 <= 0 || !self.flaggable(at.encounter_idx) {
             return;
         }
+        // Price (1e-6 yuan) × count (1e-4) is in 1e-10 yuan, i.e. 1e-8 fen: an amount within
+        // the exact product is within the rounded cap, without the division.
+        let exact = i128::from(entry.max_pric.0) * i128::from(line.cnt.0);
+        if i128::from(line.amount.0) * 100_000_000 <= exact {
+            return;
+        }
         let cap = line_amount(entry.max_pric, line.cnt);
         if line.amount <= cap || !self.entry_applies(&entry.scope, line) {
             return;
