@@ -54,6 +54,50 @@ pub const KNOWLEDGE_FILES: &[(&str, &str)] = &[
         "data/audit/knowledge/dx_age_limit.csv",
         include_str!("../../../data/audit/knowledge/dx_age_limit.csv"),
     ),
+    (
+        "data/audit/knowledge/encounter_limit.csv",
+        include_str!("../../../data/audit/knowledge/encounter_limit.csv"),
+    ),
+    (
+        "data/audit/knowledge/companion.csv",
+        include_str!("../../../data/audit/knowledge/companion.csv"),
+    ),
+    (
+        "data/audit/knowledge/days_supply.csv",
+        include_str!("../../../data/audit/knowledge/days_supply.csv"),
+    ),
+    (
+        "data/audit/knowledge/early_refill.csv",
+        include_str!("../../../data/audit/knowledge/early_refill.csv"),
+    ),
+    (
+        "data/audit/knowledge/visit_frequency.csv",
+        include_str!("../../../data/audit/knowledge/visit_frequency.csv"),
+    ),
+    (
+        "data/audit/knowledge/readmission.csv",
+        include_str!("../../../data/audit/knowledge/readmission.csv"),
+    ),
+    (
+        "data/audit/knowledge/reference_cost.csv",
+        include_str!("../../../data/audit/knowledge/reference_cost.csv"),
+    ),
+    (
+        "data/audit/knowledge/fee_share.csv",
+        include_str!("../../../data/audit/knowledge/fee_share.csv"),
+    ),
+    (
+        "data/audit/knowledge/distinct_limit.csv",
+        include_str!("../../../data/audit/knowledge/distinct_limit.csv"),
+    ),
+    (
+        "data/audit/knowledge/med_type_sex_limit.csv",
+        include_str!("../../../data/audit/knowledge/med_type_sex_limit.csv"),
+    ),
+    (
+        "data/audit/knowledge/price_limit.csv",
+        include_str!("../../../data/audit/knowledge/price_limit.csv"),
+    ),
 ];
 
 /// The demo catalogue the shipped knowledge is checked against.
@@ -82,7 +126,7 @@ pub fn builtin() -> Result<Builtin, LoadError> {
             reason: format!("{}: {}", err.column, err.reason),
         })?;
     let knowledge = load_knowledge(KNOWLEDGE_FILES, &catalogue)?;
-    let rules = load_rules(RULES_FILE.0, RULES_FILE.1)?;
+    let rules = load_rules(RULES_FILE.0, RULES_FILE.1, &knowledge)?;
     Ok(Builtin {
         catalogue,
         knowledge,

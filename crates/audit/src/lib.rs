@@ -3,6 +3,7 @@
 //! out; no I/O, no clock. Reference: `spec/smart-audit.md` §3 and §5.
 
 mod builtin;
+mod encounter;
 mod load;
 mod model;
 pub mod review;
@@ -11,6 +12,7 @@ mod run;
 pub use builtin::{builtin, Builtin, KNOWLEDGE_FILES, RULES_FILE};
 pub use load::{
     load_knowledge, load_rules, LoadError, ENTRIES_MAX, RULES_MAX, SCENES, SCOPE_COLUMNS,
+    TAG_COLUMN,
 };
 pub use model::*;
 pub use run::{age_years, audit};

@@ -3,14 +3,18 @@
 
 use std::collections::HashMap;
 
-use yibao_core_types::{Admdvs, ListType, NaiveDate, Quantity};
+use yibao_core_types::decimal::parse_scaled;
+use yibao_core_types::{Admdvs, Fen, ListType, MedType, NaiveDate, Price, Quantity};
 use yibao_policy::Catalogue;
 
 use crate::model::{
-    AgeBound, AgeLimitEntry, Category, CodeMap, DxAgeLimitEntry, DxItemEntry, DxSexLimitEntry,
-    EntryRef, ExclusivePairEntry, Executor, Gend, HospLv, Item, Knowledge, LevelLimitEntry,
-    MinIntervalEntry, MoneyKind, Phase, QuantityLimitEntry, Rule, RuleSet, Scope, SevDeg,
-    SexLimitEntry, Table, Window,
+    AgeBound, AgeLimitEntry, Category, CodeMap, CompanionEntry, CostBasis, DaysSupplyEntry,
+    DistinctLimitEntry, DxAgeLimitEntry, DxItemEntry, DxSexLimitEntry, EarlyRefillEntry,
+    EligibilityStatus, EncounterAttr, EncounterLimitEntry, EntryRef, ExclusivePairEntry, Executor,
+    FeeShareEntry, Gend, HospLv, Item, Knowledge, LevelLimitEntry, MdtrtType, MedTypeSexLimitEntry,
+    MinIntervalEntry, MoneyKind, Phase, PriceLimitEntry, QuantityLimitEntry, ReadmissionEntry,
+    ReferenceCostEntry, Rule, RuleSet, Scope, SevDeg, SexLimitEntry, SupplyScene, Table,
+    VisitFrequencyEntry, Window,
 };
 
 /// Most rules one file may hold (a region runs a few hundred).
@@ -71,11 +75,30 @@ fn columns(table: Table) -> &'static [&'static str] {
         Table::DxRequired | Table::DxExcluded => &["med_list_codg", "dise_codg_prefixes"],
         Table::DxSexLimit => &["dise_codg_prefix", "gend"],
         Table::DxAgeLimit => &["dise_codg_prefix", "min_age", "max_age"],
+        Table::EncounterLimit => &["med_list_codg", "attr", "allowed"],
+        Table::Companion => &["med_list_codg", "companion_codes", "within"],
+        Table::DaysSupply => &["scene", "max_days"],
+        Table::EarlyRefill => &["med_list_codg", "min_used_pct"],
+        Table::VisitFrequency => &["med_mdtrt_type", "days", "max_cnt"],
+        Table::Readmission => &["max_days", "excluded_dise_codg_prefixes"],
+        Table::ReferenceCost => &[
+            "dise_codg_prefix",
+            "med_mdtrt_type",
+            "ref_amt",
+            "max_multiple",
+        ],
+        Table::FeeShare => &["list_type", "med_mdtrt_type", "max_pct", "min_total_amt"],
+        Table::DistinctLimit => &["list_type", "med_mdtrt_type", "max_cnt"],
+        Table::MedTypeSexLimit => &["med_type", "gend"],
+        Table::PriceLimit => &["med_list_codg", "max_pric"],
     }
 }
 
 /// The scope columns.
 pub const SCOPE_COLUMNS: [&str; 3] = ["begn_date", "end_date", "admdvs"];
+
+/// The optional column every table may carry: the tag a rule names to enforce only its entries.
+pub const TAG_COLUMN: &str = "tag";
 
 struct Row<'r> {
     file: &'r str,
@@ -93,10 +116,77 @@ impl Row<'_> {
         error(self.file, self.row(), format!("{column}: {reason}"))
     }
 
-    /// The cell, `None` when empty.
+    /// The cell, `None` when empty or when the (optional) column is absent.
     fn get(&self, column: &str) -> Option<&str> {
-        let text = self.record.get(self.positions[column]).unwrap_or("").trim();
+        let position = *self.positions.get(column)?;
+        let text = self.record.get(position).unwrap_or("").trim();
         (!text.is_empty()).then_some(text)
+    }
+
+    /// A whole number in `range`.
+    fn number(&self, column: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, LoadError> {
+        let text = self.required(column)?;
+        text.parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                self.fail(
+                    column,
+                    format!(
+                        "`{text}` must be a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            })
+    }
+
+    /// A non-negative amount in yuan.
+    fn fen(&self, column: &str) -> Result<Fen, LoadError> {
+        let text = self.required(column)?;
+        Fen::parse_non_negative(text).map_err(|_| {
+            self.fail(
+                column,
+                format!("`{text}` must be yuan with at most 2 decimals"),
+            )
+        })
+    }
+
+    fn list_type(&self, column: &str) -> Result<ListType, LoadError> {
+        let text = self.required(column)?;
+        ListType::parse(text).map_err(|_| {
+            self.fail(
+                column,
+                format!("`{text}` must be drug, service or consumable"),
+            )
+        })
+    }
+
+    fn mdtrt_type(&self, column: &str) -> Result<MdtrtType, LoadError> {
+        let text = self.required(column)?;
+        MdtrtType::parse(text)
+            .ok_or_else(|| self.fail(column, format!("`{text}` must be 1, 2, 3 or 4")))
+    }
+
+    /// `|`-separated catalogue codes.
+    fn codes(
+        &self,
+        column: &str,
+        catalogue: &Catalogue,
+        knowledge: &mut Knowledge,
+    ) -> Result<Vec<String>, LoadError> {
+        self.required(column)?
+            .split('|')
+            .map(|code| self.check_code(column, code.trim(), catalogue, knowledge))
+            .collect()
+    }
+
+    /// `|`-separated ICD-10 prefixes.
+    fn dx_prefixes(&self, column: &str) -> Result<Vec<String>, LoadError> {
+        self.required(column)?
+            .split('|')
+            .map(|prefix| check_dx_prefix(self, column, prefix.trim()))
+            .collect()
     }
 
     fn required(&self, column: &str) -> Result<&str, LoadError> {
@@ -110,6 +200,16 @@ impl Row<'_> {
         knowledge: &mut Knowledge,
     ) -> Result<String, LoadError> {
         let code = self.required(column)?;
+        self.check_code(column, code, catalogue, knowledge)
+    }
+
+    fn check_code(
+        &self,
+        column: &str,
+        code: &str,
+        catalogue: &Catalogue,
+        knowledge: &mut Knowledge,
+    ) -> Result<String, LoadError> {
         let entry = catalogue
             .get(code)
             .ok_or_else(|| self.fail(column, format!("`{code}` is not in the catalogue")))?;
@@ -175,7 +275,24 @@ impl Row<'_> {
             .get("admdvs")
             .map(|text| Admdvs::parse(text).map_err(|err| self.fail("admdvs", err)))
             .transpose()?;
+        let tag = self
+            .get(TAG_COLUMN)
+            .map(|text| {
+                let valid = text
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if valid {
+                    Ok(text.to_owned())
+                } else {
+                    Err(self.fail(
+                        TAG_COLUMN,
+                        format!("`{text}` must be lowercase a-z, 0-9 or _"),
+                    ))
+                }
+            })
+            .transpose()?;
         Ok(Scope {
+            tag,
             begn_date,
             end_date,
             admdvs,
@@ -205,7 +322,7 @@ fn load_table(
     let mut positions = HashMap::new();
     for (position, header) in headers.iter().enumerate() {
         let header = header.trim();
-        if !expected.contains(&header) {
+        if !expected.contains(&header) && header != TAG_COLUMN {
             return Err(error(file, "line 1", format!("unknown column `{header}`")));
         }
         positions.insert(header.to_owned(), position);
@@ -371,6 +488,195 @@ fn load_table(
                 knowledge.dx_age_limit.push(entry);
                 key
             }
+            Table::EncounterLimit => {
+                let attr_text = row.required("attr")?;
+                let attr = EncounterAttr::parse(attr_text).ok_or_else(|| {
+                    row.fail(
+                        "attr",
+                        format!("`{attr_text}` must be med_mdtrt_type, med_type, insutype or dept"),
+                    )
+                })?;
+                let allowed = row
+                    .required("allowed")?
+                    .split('|')
+                    .map(|value| {
+                        let value = value.trim();
+                        if !value.is_empty()
+                            && value
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'.')
+                        {
+                            Ok(value.to_owned())
+                        } else {
+                            Err(row.fail("allowed", format!("`{value}` is not a code")))
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let entry = EncounterLimitEntry {
+                    med_list_codg: row.code("med_list_codg", catalogue, knowledge)?,
+                    attr,
+                    allowed,
+                    scope: scope.clone(),
+                };
+                let key = format!("{}@{}", entry.med_list_codg, attr.code());
+                knowledge.encounter_limit.push(entry);
+                key
+            }
+            Table::Companion => {
+                let entry = CompanionEntry {
+                    med_list_codg: row.code("med_list_codg", catalogue, knowledge)?,
+                    companion_codes: row.codes("companion_codes", catalogue, knowledge)?,
+                    within: row.window("within")?,
+                    scope: scope.clone(),
+                };
+                if entry.companion_codes.contains(&entry.med_list_codg) {
+                    return Err(row.fail("companion_codes", "an item cannot be its own companion"));
+                }
+                let key = entry.med_list_codg.clone();
+                knowledge.companion.push(entry);
+                key
+            }
+            Table::DaysSupply => {
+                let text = row.required("scene")?;
+                let scene = SupplyScene::parse(text).ok_or_else(|| {
+                    row.fail(
+                        "scene",
+                        format!("`{text}` must be discharge, outpatient, emergency or chronic"),
+                    )
+                })?;
+                let entry = DaysSupplyEntry {
+                    scene,
+                    max_days: row.number("max_days", 1..=366)?,
+                    scope: scope.clone(),
+                };
+                knowledge.days_supply.push(entry);
+                scene.code().to_owned()
+            }
+            Table::EarlyRefill => {
+                let entry = EarlyRefillEntry {
+                    med_list_codg: row.code("med_list_codg", catalogue, knowledge)?,
+                    min_used_pct: row.number("min_used_pct", 1..=100)?,
+                    scope: scope.clone(),
+                };
+                let key = entry.med_list_codg.clone();
+                knowledge.early_refill.push(entry);
+                key
+            }
+            Table::VisitFrequency => {
+                let entry = VisitFrequencyEntry {
+                    med_mdtrt_type: row.mdtrt_type("med_mdtrt_type")?,
+                    // A year bounds the history a count can be asked to cover.
+                    days: row.number("days", 1..=366)?,
+                    max_cnt: row.number("max_cnt", 1..=1_000)?,
+                    scope: scope.clone(),
+                };
+                let key = format!("{}/{}", entry.med_mdtrt_type.code(), entry.days);
+                knowledge.visit_frequency.push(entry);
+                key
+            }
+            Table::Readmission => {
+                let entry = ReadmissionEntry {
+                    max_days: row.number("max_days", 0..=366)?,
+                    excluded_dise_codg_prefixes: match row.get("excluded_dise_codg_prefixes") {
+                        None => Vec::new(),
+                        Some(_) => row.dx_prefixes("excluded_dise_codg_prefixes")?,
+                    },
+                    scope: scope.clone(),
+                };
+                knowledge.readmission.push(entry);
+                "readmission".to_owned()
+            }
+            Table::ReferenceCost => {
+                let text = row.required("max_multiple")?;
+                // A hundredfold bounds any sensible multiple.
+                let max_multiple_pct = parse_scaled(text, 2, 10_000)
+                    .ok()
+                    .map(|m| m as i64)
+                    .filter(|m| *m >= 100)
+                    .ok_or_else(|| {
+                        row.fail(
+                            "max_multiple",
+                            format!("`{text}` must be a multiple of at least 1"),
+                        )
+                    })?;
+                let ref_amt = row.fen("ref_amt")?;
+                if ref_amt == Fen::ZERO {
+                    return Err(row.fail("ref_amt", "must be above 0"));
+                }
+                let entry = ReferenceCostEntry {
+                    dise_codg_prefix: check_dx_prefix(
+                        &row,
+                        "dise_codg_prefix",
+                        row.required("dise_codg_prefix")?,
+                    )?,
+                    med_mdtrt_type: row.mdtrt_type("med_mdtrt_type")?,
+                    ref_amt,
+                    max_multiple_pct,
+                    scope: scope.clone(),
+                };
+                let key = format!("{}/{}", entry.dise_codg_prefix, entry.med_mdtrt_type.code());
+                knowledge.reference_cost.push(entry);
+                key
+            }
+            Table::FeeShare => {
+                let entry = FeeShareEntry {
+                    list_type: row.list_type("list_type")?,
+                    med_mdtrt_type: row.mdtrt_type("med_mdtrt_type")?,
+                    max_pct: row.number("max_pct", 1..=99)?,
+                    min_total_amt: row.fen("min_total_amt")?,
+                    scope: scope.clone(),
+                };
+                let key = format!("{}/{}", entry.list_type, entry.med_mdtrt_type.code());
+                knowledge.fee_share.push(entry);
+                key
+            }
+            Table::DistinctLimit => {
+                let entry = DistinctLimitEntry {
+                    list_type: row.list_type("list_type")?,
+                    med_mdtrt_type: row.mdtrt_type("med_mdtrt_type")?,
+                    max_cnt: row.number("max_cnt", 1..=1_000)?,
+                    scope: scope.clone(),
+                };
+                let key = format!("{}/{}", entry.list_type, entry.med_mdtrt_type.code());
+                knowledge.distinct_limit.push(entry);
+                key
+            }
+            Table::PriceLimit => {
+                let text = row.required("max_pric")?;
+                let max_pric = Price::parse(text).ok().filter(|p| p.0 > 0).ok_or_else(|| {
+                    row.fail(
+                        "max_pric",
+                        format!("`{text}` must be a positive price in yuan"),
+                    )
+                })?;
+                let entry = PriceLimitEntry {
+                    med_list_codg: row.code("med_list_codg", catalogue, knowledge)?,
+                    max_pric,
+                    scope: scope.clone(),
+                };
+                let key = entry.med_list_codg.clone();
+                knowledge.price_limit.push(entry);
+                key
+            }
+            Table::MedTypeSexLimit => {
+                let text = row.required("med_type")?;
+                let entry = MedTypeSexLimitEntry {
+                    med_type: MedType::parse(text).map_err(|err| row.fail("med_type", err))?,
+                    gend: row.gend("gend")?,
+                    scope: scope.clone(),
+                };
+                let key = entry.med_type.to_string();
+                knowledge.med_type_sex_limit.push(entry);
+                key
+            }
+        };
+        // Entries of different tags belong to different rules: only the same key and tag clash.
+        let key = match &scope.tag {
+            Some(tag) => {
+                knowledge.tags.insert((table, tag.clone()));
+                format!("{key}#{tag}")
+            }
+            None => key,
         };
         if let Some((_, _, earlier)) = keys
             .iter()
@@ -446,11 +752,24 @@ fn index(knowledge: &mut Knowledge) {
     for (idx, entry) in knowledge.min_interval.iter().enumerate() {
         add(&entry.med_list_codg, EntryRef::Interval(idx));
     }
+    for (idx, entry) in knowledge.encounter_limit.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::EncounterLimit(idx));
+    }
+    for (idx, entry) in knowledge.companion.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::Companion(idx));
+    }
+    for (idx, entry) in knowledge.early_refill.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::Refill(idx));
+    }
+    for (idx, entry) in knowledge.price_limit.iter().enumerate() {
+        add(&entry.med_list_codg, EntryRef::Price(idx));
+    }
     knowledge.by_code = by_code;
 }
 
-/// Loads a rule file (TOML, `[[rule]]` tables) and checks it against `knowledge`.
-pub fn load_rules(file: &str, text: &str) -> Result<RuleSet, LoadError> {
+/// Loads a rule file (TOML, `[[rule]]` tables) and checks it against `knowledge`: a rule's
+/// `params.tag` must be carried by at least one entry of its table.
+pub fn load_rules(file: &str, text: &str, knowledge: &Knowledge) -> Result<RuleSet, LoadError> {
     let document: toml::Table = text
         .parse()
         .map_err(|err: toml::de::Error| error(file, "file", err.to_string()))?;
@@ -478,6 +797,14 @@ pub fn load_rules(file: &str, text: &str) -> Result<RuleSet, LoadError> {
             table,
         };
         let rule = fields.rule()?;
+        if let (Some(tag), Some(table)) = (&rule.tag, rule.executor.table()) {
+            if !knowledge.tags.contains(&(table, tag.clone())) {
+                return Err(fields.fail(
+                    "params.tag",
+                    format!("no entry of table {} has tag `{tag}`", table.name()),
+                ));
+            }
+        }
         if let Some(earlier) = rules.iter().find(|other| {
             other.rule_id == rule.rule_id
                 && other.begn_date <= rule.end_date.unwrap_or(NaiveDate::MAX)
@@ -490,7 +817,7 @@ pub fn load_rules(file: &str, text: &str) -> Result<RuleSet, LoadError> {
         }
         rules.push(rule);
     }
-    Ok(RuleSet { rules })
+    Ok(RuleSet::new(rules))
 }
 
 /// The keys a rule table may hold.
@@ -632,24 +959,31 @@ impl Fields<'_> {
         let category_text = self.string(self.table, "category")?;
         let category = Category::parse(&category_text)
             .ok_or_else(|| self.fail("category", format!("unknown category `{category_text}`")))?;
-        let knowledge = self
-            .strings("knowledge")?
-            .iter()
-            .map(|text| {
-                Table::parse(text)
-                    .ok_or_else(|| self.fail("knowledge", format!("unknown table `{text}`")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let executor = self.executor()?;
-        if !knowledge.contains(&executor.table()) {
-            return Err(self.fail(
-                "knowledge",
-                format!(
-                    "executor {} reads table {}, which the rule does not name",
-                    executor.kind(),
-                    executor.table().name()
-                ),
-            ));
+        // A check of the input alone names no table: `knowledge = []` or no key.
+        let knowledge = match self.table.get("knowledge") {
+            Some(toml::Value::Array(values)) if values.is_empty() => Vec::new(),
+            None => Vec::new(),
+            Some(_) => self
+                .strings("knowledge")?
+                .iter()
+                .map(|text| {
+                    Table::parse(text)
+                        .ok_or_else(|| self.fail("knowledge", format!("unknown table `{text}`")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let (executor, tag) = self.executor()?;
+        if let Some(table) = executor.table() {
+            if !knowledge.contains(&table) {
+                return Err(self.fail(
+                    "knowledge",
+                    format!(
+                        "executor {} reads table {}, which the rule does not name",
+                        executor.kind(),
+                        table.name()
+                    ),
+                ));
+            }
         }
         if money_kind == MoneyKind::ProRated {
             return Err(self.fail(
@@ -657,7 +991,14 @@ impl Fields<'_> {
                 "P needs stay days, which no executor of this kind has",
             ));
         }
-        if money_kind == MoneyKind::Excess && !matches!(executor, Executor::QuantityLimit { .. }) {
+        if money_kind == MoneyKind::Excess
+            && !matches!(
+                executor,
+                Executor::QuantityLimit { .. }
+                    | Executor::DaysSupply { .. }
+                    | Executor::PriceLimit { .. }
+            )
+        {
             return Err(self.fail(
                 "money_kind",
                 format!(
@@ -682,11 +1023,12 @@ impl Fields<'_> {
             category,
             knowledge,
             executor,
+            tag,
             vola_evid,
         })
     }
 
-    fn executor(&self) -> Result<Executor, LoadError> {
+    fn executor(&self) -> Result<(Executor, Option<String>), LoadError> {
         let kind = self.string(self.table, "executor")?;
         let empty = toml::Table::new();
         let params = match self.table.get("params") {
@@ -694,22 +1036,37 @@ impl Fields<'_> {
             Some(toml::Value::Table(params)) => params,
             Some(_) => return Err(self.fail("params", "must be a table")),
         };
-        let allowed: &[&str] = match kind.as_str() {
-            "sex_limit" | "level_limit" | "dx_required" | "dx_excluded" | "min_interval" => {
-                &["list_types"]
-            }
-            "age_limit" => &["list_types", "bound"],
-            "quantity_limit" => &["list_types", "per"],
-            "exclusive_pair" => &["list_type_a", "list_type_b", "within", "relation"],
-            "dx_sex_limit" | "dx_age_limit" => &[],
+        let (allowed, has_table): (&[&str], bool) = match kind.as_str() {
+            "sex_limit" | "level_limit" | "dx_required" | "dx_excluded" | "min_interval"
+            | "companion" | "price_limit" => (&["list_types"], true),
+            "age_limit" => (&["list_types", "bound"], true),
+            "quantity_limit" => (&["list_types", "per"], true),
+            "exclusive_pair" => (&["list_type_a", "list_type_b", "within", "relation"], true),
+            "encounter_limit" => (&["list_types", "attr"], true),
+            "days_supply" => (&["scene"], true),
+            "visit_frequency" => (&["med_mdtrt_type"], true),
+            "reference_cost" => (&["med_mdtrt_type", "basis"], true),
+            "fee_share" | "distinct_limit" => (&["list_type"], true),
+            "dx_sex_limit" | "dx_age_limit" | "early_refill" | "readmission"
+            | "med_type_sex_limit" => (&[], true),
+            "eligibility" => (&["status"], false),
+            "after_death" | "outside_stay" | "stay_overlap" | "visit_in_stay" => (&[], false),
             other => return Err(self.fail("executor", format!("unknown executor `{other}`"))),
         };
-        if let Some(key) = params.keys().find(|key| !allowed.contains(&key.as_str())) {
+        if let Some(key) = params
+            .keys()
+            .find(|key| !(allowed.contains(&key.as_str()) || (has_table && *key == "tag")))
+        {
             return Err(self.fail(
                 &format!("params.{key}"),
                 format!("not a parameter of {kind}"),
             ));
         }
+        let tag = match params.get("tag") {
+            None => None,
+            Some(toml::Value::String(tag)) if !tag.is_empty() => Some(tag.clone()),
+            Some(_) => return Err(self.fail("params.tag", "must be a non-empty string")),
+        };
         let param = |key: &str| -> Result<String, LoadError> {
             self.string(params, key).map_err(|_| {
                 self.fail(
@@ -750,7 +1107,16 @@ impl Fields<'_> {
                 )
             })
         };
-        Ok(match kind.as_str() {
+        let mdtrt_type = || -> Result<MdtrtType, LoadError> {
+            let text = param("med_mdtrt_type")?;
+            MdtrtType::parse(&text).ok_or_else(|| {
+                self.fail(
+                    "params.med_mdtrt_type",
+                    format!("`{text}` must be 1, 2, 3 or 4"),
+                )
+            })
+        };
+        let executor = match kind.as_str() {
             "sex_limit" => Executor::SexLimit {
                 list_types: list_types()?,
             },
@@ -795,7 +1161,79 @@ impl Fields<'_> {
                 list_types: list_types()?,
             },
             "dx_sex_limit" => Executor::DiagnosisSexLimit,
-            _ => Executor::DiagnosisAgeLimit,
-        })
+            "dx_age_limit" => Executor::DiagnosisAgeLimit,
+            "encounter_limit" => {
+                let text = param("attr")?;
+                let attr = EncounterAttr::parse(&text).ok_or_else(|| {
+                    self.fail(
+                        "params.attr",
+                        format!("`{text}` must be med_mdtrt_type, med_type, insutype or dept"),
+                    )
+                })?;
+                Executor::EncounterLimit {
+                    list_types: list_types()?,
+                    attr,
+                }
+            }
+            "companion" => Executor::Companion {
+                list_types: list_types()?,
+            },
+            "price_limit" => Executor::PriceLimit {
+                list_types: list_types()?,
+            },
+            "days_supply" => {
+                let text = param("scene")?;
+                let scene = SupplyScene::parse(&text).ok_or_else(|| {
+                    self.fail(
+                        "params.scene",
+                        format!("`{text}` must be discharge, outpatient, emergency or chronic"),
+                    )
+                })?;
+                Executor::DaysSupply { scene }
+            }
+            "early_refill" => Executor::EarlyRefill,
+            "visit_frequency" => Executor::VisitFrequency {
+                med_mdtrt_type: mdtrt_type()?,
+            },
+            "readmission" => Executor::Readmission,
+            "med_type_sex_limit" => Executor::MedTypeSexLimit,
+            "reference_cost" => {
+                let text = param("basis")?;
+                let basis = match text.as_str() {
+                    "visit" => CostBasis::Visit,
+                    "day" => CostBasis::Day,
+                    _ => {
+                        return Err(
+                            self.fail("params.basis", format!("`{text}` must be visit or day"))
+                        )
+                    }
+                };
+                Executor::ReferenceCost {
+                    med_mdtrt_type: mdtrt_type()?,
+                    basis,
+                }
+            }
+            "fee_share" => Executor::FeeShare {
+                list_type: list_type("list_type", &param("list_type")?)?,
+            },
+            "distinct_limit" => Executor::DistinctLimit {
+                list_type: list_type("list_type", &param("list_type")?)?,
+            },
+            "eligibility" => {
+                let text = param("status")?;
+                let status = EligibilityStatus::parse(&text).ok_or_else(|| {
+                    self.fail(
+                        "params.status",
+                        format!("`{text}` must be uninsured or suspended"),
+                    )
+                })?;
+                Executor::Eligibility { status }
+            }
+            "after_death" => Executor::AfterDeath,
+            "outside_stay" => Executor::OutsideStay,
+            "stay_overlap" => Executor::StayOverlap,
+            _ => Executor::VisitInStay,
+        };
+        Ok((executor, tag))
     }
 }

@@ -5,8 +5,8 @@ use chrono::Datelike;
 use yibao_core_types::{round_half_up, Fen, ListType, NaiveDate, Quantity};
 
 use crate::model::{
-    AgeBound, AuditInput, EntryRef, Evidence, Executor, FeeLine, Finding, FindingLine, Gend,
-    Knowledge, MoneyKind, Phase, Rule, RuleSet, Scope, Table, VolaItemType, Window,
+    has_prefix, AgeBound, AuditInput, EntryRef, Evidence, Executor, FeeLine, Finding, FindingLine,
+    Gend, Knowledge, MoneyKind, Phase, Rule, RuleSet, Scope, Table, VolaItemType, Window,
 };
 
 /// Completed years between `brdy` and `date` (the birthday counts on its day).
@@ -20,9 +20,9 @@ pub fn age_years(brdy: NaiveDate, date: NaiveDate) -> i64 {
 
 /// A line's place in the input: encounter index, line index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct At {
-    encounter_idx: usize,
-    line_idx: usize,
+pub(crate) struct At {
+    pub(crate) encounter_idx: usize,
+    pub(crate) line_idx: usize,
 }
 
 /// Runs every rule of `rules` that applies in `phase` over `input`.
@@ -36,6 +36,8 @@ pub fn audit(
         input,
         knowledge,
         rules: &rules.rules,
+        by_table: &rules.by_table,
+        rule_driven: &rules.rule_driven,
         phase,
         current_encounter_idx: input.current_mdtrt_id.as_deref().map(|id| {
             input
@@ -45,10 +47,14 @@ pub fn audit(
                 .unwrap_or(usize::MAX)
         }),
     };
-    let mut findings = Vec::new();
-    let mut quantity_hits: Vec<QuantityHit> = Vec::new();
-    let mut pair_hits: Vec<PairHit> = Vec::new();
+    let mut findings = Vec::with_capacity(8);
+    // Sized once for a typical bill: growing by doubling costs several allocations, and a
+    // block above 1 KiB costs the allocator a consolidation pass.
+    let n_lines: usize = input.encounters.iter().map(|e| e.lines.len()).sum();
+    let mut quantity_hits: Vec<QuantityHit> = Vec::with_capacity(n_lines.min(16));
+    let mut pair_hits: Vec<PairHit> = Vec::with_capacity(n_lines.min(16));
     let mut interval_hits: Vec<IntervalHit> = Vec::new();
+    let mut refill_hits: Vec<IntervalHit> = Vec::new();
     for (encounter_idx, encounter) in input.encounters.iter().enumerate() {
         for (line_idx, line) in encounter.lines.iter().enumerate() {
             let Some(refs) = knowledge.by_code.get(line.med_list_codg.as_str()) else {
@@ -68,6 +74,17 @@ pub fn audit(
                     }
                     EntryRef::DxExcluded(idx) => {
                         run.dx_item(Table::DxExcluded, idx, at, &mut findings)
+                    }
+                    EntryRef::EncounterLimit(idx) => run.encounter_limit(idx, at, &mut findings),
+                    EntryRef::Companion(idx) => run.companion(idx, at, &mut findings),
+                    EntryRef::Price(idx) => run.price(idx, at, &mut findings),
+                    EntryRef::Refill(idx) => {
+                        // A refill is a charge in a later encounter: one encounter has none.
+                        if input.encounters.len() > 1
+                            && run.entry_applies(&knowledge.early_refill[idx].scope, line)
+                        {
+                            refill_hits.push((idx, line.fee_date, at));
+                        }
                     }
                     EntryRef::Interval(idx) => {
                         if run.entry_applies(&knowledge.min_interval[idx].scope, line) {
@@ -106,7 +123,11 @@ pub fn audit(
     if !interval_hits.is_empty() {
         run.intervals(&mut interval_hits, &mut findings);
     }
+    if !refill_hits.is_empty() {
+        run.refills(&mut refill_hits, &mut findings);
+    }
     run.diagnoses(&mut findings);
+    run.encounter_rules(&mut findings);
     for finding in &findings {
         // A finding's money is exactly its lines' money, and only violating lines carry any.
         let lines_fen: Fen = finding.details.iter().map(|d| d.vola_amt).sum();
@@ -139,67 +160,82 @@ fn window_key(window: Window, line: &FeeLine, at: At) -> (NaiveDate, usize) {
 type QuantityHit = (usize, (NaiveDate, usize), NaiveDate, At);
 
 /// A line under a min-interval entry: entry, then time order (date, place).
-type IntervalHit = (usize, NaiveDate, At);
+pub(crate) type IntervalHit = (usize, NaiveDate, At);
 
 /// A line under a pair entry: entry, window, side a?, then time order (date, place).
 type PairHit = (usize, (NaiveDate, usize), bool, NaiveDate, At);
 
-struct Run<'a> {
-    input: &'a AuditInput,
-    knowledge: &'a Knowledge,
-    rules: &'a [Rule],
-    phase: Phase,
+pub(crate) struct Run<'a> {
+    pub(crate) input: &'a AuditInput,
+    pub(crate) knowledge: &'a Knowledge,
+    pub(crate) rules: &'a [Rule],
+    /// The rules' positions by table.
+    pub(crate) by_table: &'a [Vec<usize>],
+    /// The positions of the rule-driven rules.
+    pub(crate) rule_driven: &'a [usize],
+    pub(crate) phase: Phase,
     /// The encounter whose lines may be flagged (`usize::MAX` when the current `mdtrt_id` is
     /// not among the encounters); `None` flags every encounter.
-    current_encounter_idx: Option<usize>,
+    pub(crate) current_encounter_idx: Option<usize>,
 }
 
 impl<'a> Run<'a> {
-    fn line(&self, at: At) -> &'a FeeLine {
+    pub(crate) fn line(&self, at: At) -> &'a FeeLine {
         &self.input.encounters[at.encounter_idx].lines[at.line_idx]
     }
 
-    fn mdtrt_id(&self, at: At) -> &'a str {
+    pub(crate) fn mdtrt_id(&self, at: At) -> &'a str {
         &self.input.encounters[at.encounter_idx].mdtrt_id
     }
 
     /// Only the current encounter's lines are flagged; the others are history.
-    fn flaggable(&self, encounter_idx: usize) -> bool {
+    pub(crate) fn flaggable(&self, encounter_idx: usize) -> bool {
         self.current_encounter_idx
             .is_none_or(|current| current == encounter_idx)
     }
 
-    fn entry_applies(&self, scope: &Scope, line: &FeeLine) -> bool {
+    pub(crate) fn entry_applies(&self, scope: &Scope, line: &FeeLine) -> bool {
         scope.applies(line.fee_date, self.input.admdvs)
     }
 
-    fn item_name(&self, code: &str) -> &'a str {
+    pub(crate) fn item_name(&self, code: &str) -> &'a str {
         self.knowledge
             .items
             .get(code)
             .map_or("", |item| item.name.as_str())
     }
 
-    fn list_type(&self, code: &str) -> Option<ListType> {
+    pub(crate) fn list_type(&self, code: &str) -> Option<ListType> {
         self.knowledge.items.get(code).map(|item| item.list_type)
     }
 
-    /// The rules of `table` in force on `date` that `select` accepts.
-    fn rules_for<'s, F: Fn(&Executor) -> bool + 's>(
+    /// The rules of `table` in force on `date` enforcing entries tagged `tag` that `select`
+    /// accepts.
+    pub(crate) fn rules_for<'s, F: Fn(&Executor) -> bool + 's>(
         &'s self,
         table: Table,
         date: NaiveDate,
+        tag: Option<&'s str>,
         select: F,
     ) -> impl Iterator<Item = &'a Rule> + 's {
-        self.rules.iter().filter(move |rule| {
-            rule.executor.table() == table
-                && rule.phases.contains(&self.phase)
-                && rule.in_force_on(date)
-                && select(&rule.executor)
-        })
+        let rules = self.rules;
+        self.by_table[table as usize]
+            .iter()
+            .map(move |&rule_idx| &rules[rule_idx])
+            .filter(move |rule| {
+                rule.tag.as_deref() == tag
+                    && rule.phases.contains(&self.phase)
+                    && rule.in_force_on(date)
+                    && select(&rule.executor)
+            })
     }
 
-    fn detail(&self, at: At, vola_item_type: VolaItemType, vola_amt: Fen) -> FindingLine {
+    pub(crate) fn detail(
+        &self,
+        at: At,
+        vola_item_type: VolaItemType,
+        vola_amt: Fen,
+    ) -> FindingLine {
         let line = self.line(at);
         FindingLine {
             mdtrt_id: self.mdtrt_id(at).to_owned(),
@@ -211,7 +247,7 @@ impl<'a> Run<'a> {
     }
 
     /// The money a single-line finding flags on its line.
-    fn line_money(&self, rule: &Rule, at: At) -> Fen {
+    pub(crate) fn line_money(&self, rule: &Rule, at: At) -> Fen {
         match rule.money_kind {
             MoneyKind::Line | MoneyKind::Excess | MoneyKind::ProRated => self.line(at).amount,
             MoneyKind::Encounter => self.input.encounters[at.encounter_idx]
@@ -224,7 +260,7 @@ impl<'a> Run<'a> {
     }
 
     /// A finding of `rule` on the encounter of `at`, flagging `vola_amt` over `details`.
-    fn finding(
+    pub(crate) fn finding(
         &self,
         rule: &Rule,
         at: At,
@@ -246,7 +282,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn single_line_finding(
+    pub(crate) fn single_line_finding(
         &self,
         rule: &Rule,
         at: At,
@@ -259,7 +295,7 @@ impl<'a> Run<'a> {
     }
 
     /// A finding on two lines: `later` violates (and carries the money), `other` is involved.
-    fn pair_finding(
+    pub(crate) fn pair_finding(
         &self,
         rule: &Rule,
         later: At,
@@ -286,19 +322,19 @@ impl<'a> Run<'a> {
             return;
         }
         let list_type = self.list_type(&line.med_list_codg);
-        for rule in self.rules_for(Table::SexLimit, line.fee_date, |executor| {
+        for rule in self.rules_for(Table::SexLimit, line.fee_date, entry.scope.tag.as_deref(), |executor| {
             matches!(executor, Executor::SexLimit { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】限{}使用，患者性别为{}（{}）",
                 self.item_name(&line.med_list_codg),
                 entry.gend.zh(),
                 gend.zh(),
                 line.fee_date
-            );
+            ));
             let evidence = Evidence {
-                table: Table::SexLimit,
-                entry_idx: idx,
+                table: Some(Table::SexLimit),
+                entry_idx: Some(idx),
                 values: vec![
                     ("gend", gend.code().to_owned()),
                     ("allowed_gend", entry.gend.code().to_owned()),
@@ -321,27 +357,32 @@ impl<'a> Run<'a> {
             return;
         }
         let list_type = self.list_type(&line.med_list_codg);
-        for rule in self.rules_for(Table::AgeLimit, line.fee_date, |executor| match executor {
-            Executor::AgeLimit { list_types, bound } => {
-                list_type.is_some_and(|t| list_types.contains(&t))
-                    && match bound {
-                        AgeBound::Lower => below,
-                        AgeBound::Upper => above,
-                        AgeBound::Both => true,
-                    }
-            }
-            _ => false,
-        }) {
-            let vola_cont = format!(
+        for rule in self.rules_for(
+            Table::AgeLimit,
+            line.fee_date,
+            entry.scope.tag.as_deref(),
+            |executor| match executor {
+                Executor::AgeLimit { list_types, bound } => {
+                    list_type.is_some_and(|t| list_types.contains(&t))
+                        && match bound {
+                            AgeBound::Lower => below,
+                            AgeBound::Upper => above,
+                            AgeBound::Both => true,
+                        }
+                }
+                _ => false,
+            },
+        ) {
+            let vola_cont = message(format_args!(
                 "【{}】限{}使用，患者年龄为{}岁（{}）",
                 self.item_name(&line.med_list_codg),
                 age_range_zh(entry.min_age, entry.max_age),
                 age,
                 line.fee_date
-            );
+            ));
             let evidence = Evidence {
-                table: Table::AgeLimit,
-                entry_idx: idx,
+                table: Some(Table::AgeLimit),
+                entry_idx: Some(idx),
                 values: vec![
                     ("age", age.to_string()),
                     ("min_age", option_text(entry.min_age)),
@@ -363,18 +404,18 @@ impl<'a> Run<'a> {
             return;
         }
         let list_type = self.list_type(&line.med_list_codg);
-        for rule in self.rules_for(Table::LevelLimit, line.fee_date, |executor| {
+        for rule in self.rules_for(Table::LevelLimit, line.fee_date, entry.scope.tag.as_deref(), |executor| {
             matches!(executor, Executor::LevelLimit { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】限{}及以上医疗机构使用，本次医疗机构级别为{}",
                 self.item_name(&line.med_list_codg),
                 entry.min_hosp_lv.zh(),
                 hosp_lv.zh()
-            );
+            ));
             let evidence = Evidence {
-                table: Table::LevelLimit,
-                entry_idx: idx,
+                table: Some(Table::LevelLimit),
+                entry_idx: Some(idx),
                 values: vec![
                     ("hosp_lv", hosp_lv.get().to_string()),
                     ("min_hosp_lv", entry.min_hosp_lv.get().to_string()),
@@ -403,13 +444,18 @@ impl<'a> Run<'a> {
             return;
         }
         let list_type = self.list_type(&line.med_list_codg);
-        for rule in self.rules_for(table, line.fee_date, |executor| match executor {
-            Executor::DiagnosisRequired { list_types }
-            | Executor::DiagnosisExcluded { list_types } => {
-                list_type.is_some_and(|t| list_types.contains(&t))
-            }
-            _ => false,
-        }) {
+        for rule in self.rules_for(
+            table,
+            line.fee_date,
+            entry.scope.tag.as_deref(),
+            |executor| match executor {
+                Executor::DiagnosisRequired { list_types }
+                | Executor::DiagnosisExcluded { list_types } => {
+                    list_type.is_some_and(|t| list_types.contains(&t))
+                }
+                _ => false,
+            },
+        ) {
             let item = self.item_name(&line.med_list_codg);
             let prefixes = entry.dise_codg_prefixes.join("、");
             let dx_list = if diagnoses.is_empty() {
@@ -418,16 +464,18 @@ impl<'a> Run<'a> {
                 diagnoses.join("、")
             };
             let vola_cont = if required {
-                format!("【{item}】限诊断为【{prefixes}】使用，本次诊断【{dx_list}】不符合且已由基金支付")
+                message(format_args!(
+                    "【{item}】限诊断为【{prefixes}】使用，本次诊断【{dx_list}】不符合且已由基金支付"
+                ))
             } else {
-                format!(
+                message(format_args!(
                     "【{item}】禁用于诊断【{prefixes}】，本次诊断【{dx_list}】（{}）",
                     line.fee_date
-                )
+                ))
             };
             let evidence = Evidence {
-                table,
-                entry_idx: idx,
+                table: Some(table),
+                entry_idx: Some(idx),
                 values: vec![("dise_codg_prefixes", prefixes), ("diagnoses", dx_list)],
             };
             findings.push(self.single_line_finding(rule, at, vola_cont, evidence));
@@ -471,7 +519,7 @@ impl<'a> Run<'a> {
         };
         let first_line = self.line(first_over);
         let list_type = self.list_type(&entry.med_list_codg);
-        for rule in self.rules_for(Table::QuantityLimit, first_line.fee_date, |executor| {
+        for rule in self.rules_for(Table::QuantityLimit, first_line.fee_date, entry.scope.tag.as_deref(), |executor| {
             matches!(executor, Executor::QuantityLimit { list_types, per } if *per == entry.per && list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
             let mut details = Vec::new();
@@ -494,14 +542,14 @@ impl<'a> Run<'a> {
                 Window::Day => format!("每日（{}）", first_line.fee_date),
                 Window::Visit => "每次就诊".to_owned(),
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】{}限{}，实际{}，超出{}",
                 self.item_name(&entry.med_list_codg),
                 window,
                 entry.max_cnt,
                 Quantity(total),
                 Quantity(total - entry.max_cnt.0)
-            );
+            ));
             findings.push(self.finding(
                 rule,
                 first_over,
@@ -509,8 +557,8 @@ impl<'a> Run<'a> {
                 details,
                 vola_cont,
                 Evidence {
-                    table: Table::QuantityLimit,
-                    entry_idx: idx,
+                    table: Some(Table::QuantityLimit),
+                    entry_idx: Some(idx),
                     values: vec![
                         ("max_cnt", entry.max_cnt.to_string()),
                         ("cnt", Quantity(total).to_string()),
@@ -554,25 +602,25 @@ impl<'a> Run<'a> {
         let later_line = self.line(later);
         let earlier_line = self.line(earlier);
         let list_type = self.list_type(&later_line.med_list_codg);
-        for rule in self.rules_for(Table::MinInterval, later_line.fee_date, |executor| {
+        for rule in self.rules_for(Table::MinInterval, later_line.fee_date, entry.scope.tag.as_deref(), |executor| {
             matches!(executor, Executor::MinInterval { list_types } if list_type.is_some_and(|t| list_types.contains(&t)))
         }) {
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】两次收费间隔应不少于{}天，本次（{}）距上次（{}）仅{}天",
                 self.item_name(&later_line.med_list_codg),
                 entry.min_days,
                 later_line.fee_date,
                 earlier_line.fee_date,
                 days
-            );
+            ));
             findings.push(self.pair_finding(
                 rule,
                 later,
                 earlier,
                 vola_cont,
                 Evidence {
-                    table: Table::MinInterval,
-                    entry_idx: idx,
+                    table: Some(Table::MinInterval),
+                    entry_idx: Some(idx),
                     values: vec![
                         ("min_days", entry.min_days.to_string()),
                         ("days", days.to_string()),
@@ -616,32 +664,37 @@ impl<'a> Run<'a> {
         let other_line = self.line(other);
         let type_a = self.list_type(&entry.med_list_codg_a);
         let type_b = self.list_type(&entry.med_list_codg_b);
-        for rule in self.rules_for(Table::ExclusivePair, later_line.fee_date, |executor| {
-            matches!(executor, Executor::ExclusivePair { list_type_a, list_type_b, within, .. }
+        for rule in self.rules_for(
+            Table::ExclusivePair,
+            later_line.fee_date,
+            entry.scope.tag.as_deref(),
+            |executor| {
+                matches!(executor, Executor::ExclusivePair { list_type_a, list_type_b, within, .. }
                 if *within == entry.within
                     && ((type_a == Some(*list_type_a) && type_b == Some(*list_type_b))
                         || (type_a == Some(*list_type_b) && type_b == Some(*list_type_a))))
-        }) {
+            },
+        ) {
             let relation = match &rule.executor {
                 Executor::ExclusivePair { relation, .. } => relation.as_str(),
                 _ => "",
             };
-            let vola_cont = format!(
+            let vola_cont = message(format_args!(
                 "【{}】与【{}】{}，同一{}内同时开具（{}）",
                 self.item_name(&later_line.med_list_codg),
                 self.item_name(&other_line.med_list_codg),
                 relation,
                 entry.within.zh(),
                 later_line.fee_date
-            );
+            ));
             findings.push(self.pair_finding(
                 rule,
                 later,
                 other,
                 vola_cont,
                 Evidence {
-                    table: Table::ExclusivePair,
-                    entry_idx: idx,
+                    table: Some(Table::ExclusivePair),
+                    entry_idx: Some(idx),
                     values: vec![
                         ("med_list_codg_a", entry.med_list_codg_a.clone()),
                         ("med_list_codg_b", entry.med_list_codg_b.clone()),
@@ -668,26 +721,30 @@ impl<'a> Run<'a> {
                 for (idx, entry) in self.knowledge.dx_sex_limit.iter().enumerate() {
                     if person.gend == Gend::Unknown
                         || person.gend == entry.gend
-                        || !dise_codg.starts_with(&entry.dise_codg_prefix)
+                        || !has_prefix(dise_codg, &entry.dise_codg_prefix)
                         || !entry.scope.applies(date, self.input.admdvs)
                     {
                         continue;
                     }
-                    for rule in self.rules_for(Table::DxSexLimit, date, |_| true) {
-                        let vola_cont = format!(
+                    for rule in
+                        self.rules_for(Table::DxSexLimit, date, entry.scope.tag.as_deref(), |_| {
+                            true
+                        })
+                    {
+                        let vola_cont = message(format_args!(
                             "诊断【{}】限{}使用，患者性别为{}（{}）",
                             dise_codg,
                             entry.gend.zh(),
                             person.gend.zh(),
                             date
-                        );
+                        ));
                         findings.push(encounter_finding(
                             rule,
                             &encounter.mdtrt_id,
                             vola_cont,
                             Evidence {
-                                table: Table::DxSexLimit,
-                                entry_idx: idx,
+                                table: Some(Table::DxSexLimit),
+                                entry_idx: Some(idx),
                                 values: vec![
                                     ("dise_codg", dise_codg.clone()),
                                     ("gend", person.gend.code().to_owned()),
@@ -700,26 +757,30 @@ impl<'a> Run<'a> {
                     let outside = entry.min_age.is_some_and(|min| age < i64::from(min))
                         || entry.max_age.is_some_and(|max| age > i64::from(max));
                     if !outside
-                        || !dise_codg.starts_with(&entry.dise_codg_prefix)
+                        || !has_prefix(dise_codg, &entry.dise_codg_prefix)
                         || !entry.scope.applies(date, self.input.admdvs)
                     {
                         continue;
                     }
-                    for rule in self.rules_for(Table::DxAgeLimit, date, |_| true) {
-                        let vola_cont = format!(
+                    for rule in
+                        self.rules_for(Table::DxAgeLimit, date, entry.scope.tag.as_deref(), |_| {
+                            true
+                        })
+                    {
+                        let vola_cont = message(format_args!(
                             "诊断【{}】限{}使用，患者年龄为{}岁（{}）",
                             dise_codg,
                             age_range_zh(entry.min_age, entry.max_age),
                             age,
                             date
-                        );
+                        ));
                         findings.push(encounter_finding(
                             rule,
                             &encounter.mdtrt_id,
                             vola_cont,
                             Evidence {
-                                table: Table::DxAgeLimit,
-                                entry_idx: idx,
+                                table: Some(Table::DxAgeLimit),
+                                entry_idx: Some(idx),
                                 values: vec![
                                     ("dise_codg", dise_codg.clone()),
                                     ("age", age.to_string()),
@@ -733,7 +794,7 @@ impl<'a> Run<'a> {
     }
 }
 
-fn encounter_finding(
+pub(crate) fn encounter_finding(
     rule: &Rule,
     mdtrt_id: &str,
     vola_cont: String,
@@ -753,11 +814,21 @@ fn encounter_finding(
 }
 
 /// The excess part of a line's amount: amount × excess ÷ count, half up to the fen.
-fn excess_share(amount: Fen, excess: i64, cnt: i64) -> Fen {
+pub(crate) fn excess_share(amount: Fen, excess: i64, cnt: i64) -> Fen {
     if cnt <= 0 {
         return Fen::ZERO;
     }
     Fen(round_half_up(i128::from(amount.0) * i128::from(excess), i128::from(cnt)) as i64)
+}
+
+/// A `vola_cont` message, written into one buffer sized for a typical message (about 60 Chinese
+/// characters), so building it does not reallocate.
+pub(crate) fn message(args: std::fmt::Arguments<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(256);
+    // Writing to a String cannot fail.
+    let _ = text.write_fmt(args);
+    text
 }
 
 fn option_text(value: Option<u32>) -> String {

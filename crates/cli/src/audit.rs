@@ -53,8 +53,9 @@ pub fn knowledge(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A rule; `tag` (the entries it enforces) only when the rule names one.
 fn rule_json(rule: &Rule) -> Value {
-    json!({
+    let mut value = json!({
         "rule_id": rule.rule_id,
         "national_code": rule.national_code,
         "rule_name": rule.name,
@@ -67,15 +68,33 @@ fn rule_json(rule: &Rule) -> Value {
         "knowledge": rule.knowledge.iter().map(|t| t.name()).collect::<Vec<_>>(),
         "begn_date": rule.begn_date.to_string(),
         "end_date": rule.end_date.map(|d| d.to_string()),
-    })
+    });
+    if let (Some(tag), Value::Object(object)) = (&rule.tag, &mut value) {
+        object.insert("tag".into(), json!(tag));
+    }
+    value
 }
 
-/// One entry: its own fields, then the scope fields every entry carries.
+/// One entry of the five tables of issue 12 (`sex_limit`, `age_limit`, `quantity_limit`,
+/// `exclusive_pair`, `level_limit`): exactly its fields and the scope, whatever its tag (the
+/// rules list names the tag a rule enforces).
 fn entry(fields: Value, scope: &Scope) -> Value {
+    scoped(fields, scope, false)
+}
+
+/// One entry of another table: its fields, the scope, and `tag` when it has one.
+fn tagged_entry(fields: Value, scope: &Scope) -> Value {
+    scoped(fields, scope, true)
+}
+
+fn scoped(fields: Value, scope: &Scope, with_tag: bool) -> Value {
     let mut object = match fields {
         Value::Object(object) => object,
         _ => Map::new(),
     };
+    if let (true, Some(tag)) = (with_tag, &scope.tag) {
+        object.insert("tag".into(), json!(tag));
+    }
     object.insert(
         "begn_date".into(),
         json!(scope.begn_date.map(|d| d.to_string())),
@@ -154,7 +173,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .min_interval
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"med_list_codg": e.med_list_codg, "min_days": e.min_days}),
                     &e.scope,
                 )
@@ -183,7 +202,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             entries
                 .iter()
                 .map(|e| {
-                    entry(
+                    tagged_entry(
                         json!({"med_list_codg": e.med_list_codg, "dise_codg_prefixes": e.dise_codg_prefixes}),
                         &e.scope,
                     )
@@ -197,7 +216,7 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .dx_sex_limit
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"dise_codg_prefix": e.dise_codg_prefix, "gend": e.gend.code()}),
                     &e.scope,
                 )
@@ -210,8 +229,161 @@ fn knowledge_json(knowledge: &Knowledge) -> Value {
             .dx_age_limit
             .iter()
             .map(|e| {
-                entry(
+                tagged_entry(
                     json!({"dise_codg_prefix": e.dise_codg_prefix, "min_age": e.min_age, "max_age": e.max_age}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "encounter_limit".into(),
+        knowledge
+            .encounter_limit
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"med_list_codg": e.med_list_codg, "attr": e.attr.code(), "allowed": e.allowed}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "companion".into(),
+        knowledge
+            .companion
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"med_list_codg": e.med_list_codg, "companion_codes": e.companion_codes, "within": e.within.code()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "days_supply".into(),
+        knowledge
+            .days_supply
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"scene": e.scene.code(), "max_days": e.max_days}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "early_refill".into(),
+        knowledge
+            .early_refill
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"med_list_codg": e.med_list_codg, "min_used_pct": e.min_used_pct}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "visit_frequency".into(),
+        knowledge
+            .visit_frequency
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"med_mdtrt_type": e.med_mdtrt_type.code(), "days": e.days, "max_cnt": e.max_cnt}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "readmission".into(),
+        knowledge
+            .readmission
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"max_days": e.max_days, "excluded_dise_codg_prefixes": e.excluded_dise_codg_prefixes}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "reference_cost".into(),
+        knowledge
+            .reference_cost
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({
+                        "dise_codg_prefix": e.dise_codg_prefix,
+                        "med_mdtrt_type": e.med_mdtrt_type.code(),
+                        "ref_amt": e.ref_amt.to_string(),
+                        "max_multiple": format!("{}.{:02}", e.max_multiple_pct / 100, e.max_multiple_pct % 100),
+                    }),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "fee_share".into(),
+        knowledge
+            .fee_share
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({
+                        "list_type": e.list_type.code(),
+                        "med_mdtrt_type": e.med_mdtrt_type.code(),
+                        "max_pct": e.max_pct,
+                        "min_total_amt": e.min_total_amt.to_string(),
+                    }),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "distinct_limit".into(),
+        knowledge
+            .distinct_limit
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"list_type": e.list_type.code(), "med_mdtrt_type": e.med_mdtrt_type.code(), "max_cnt": e.max_cnt}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "price_limit".into(),
+        knowledge
+            .price_limit
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"med_list_codg": e.med_list_codg, "max_pric": e.max_pric.to_string()}),
+                    &e.scope,
+                )
+            })
+            .collect(),
+    );
+    tables.insert(
+        "med_type_sex_limit".into(),
+        knowledge
+            .med_type_sex_limit
+            .iter()
+            .map(|e| {
+                tagged_entry(
+                    json!({"med_type": e.med_type.to_string(), "gend": e.gend.code()}),
                     &e.scope,
                 )
             })
