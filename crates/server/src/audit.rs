@@ -77,6 +77,8 @@ struct EncounterData {
     dscg_date: Opt<Date>,
     dscg_main_dise_codg: Opt<Text>,
     med_type: Opt<Text>,
+    med_mdtrt_type: Opt<Text>,
+    insutype: Opt<Text>,
     fsi_diagnose_dtos: Rows<DiagnoseData>,
     fsi_order_dtos: Rows<OrderData>,
 }
@@ -86,6 +88,7 @@ struct EncounterData {
 #[serde(default)]
 struct DiagnoseData {
     dise_codg: Opt<Text>,
+    maindise_flag: Opt<Text>,
 }
 
 /// 表118 `fsi_order_dtos`.
@@ -97,6 +100,11 @@ struct OrderData {
     cnt: Opt<Decimal<4>>,
     sumamt: Opt<Decimal<2>>,
     drord_begn_date: Opt<Date>,
+    hilist_type: Opt<Text>,
+    drord_bhvr: Opt<Text>,
+    drord_dept_codg: Opt<Text>,
+    #[serde(rename = "o_prdDays", alias = "prd_days")]
+    prd_days: Opt<Decimal<0>>,
 }
 
 /// Parses 3101 (`phase` before) or 3102 (during) into the store's check.
@@ -222,14 +230,25 @@ fn encounter_of(node: &str, encounter: &EncounterData) -> Result<AuditEncounter,
         ));
     }
     let med_type = opt_text(&encounter.med_type, node, "med_type", 6)?;
+    let med_mdtrt_type = opt_text(&encounter.med_mdtrt_type, node, "med_mdtrt_type", 3)?;
+    if let Some(code) = &med_mdtrt_type {
+        if !["1", "2", "3", "4"].contains(&code.as_str()) {
+            return Err(AppError::field(
+                format!("input.{node}.med_mdtrt_type"),
+                format!("`{code}` is not 1 (门诊), 2 (住院), 3 (购药) or 4 (其他)"),
+            ));
+        }
+    }
+    let insutype = opt_text(&encounter.insutype, node, "insutype", 6)?;
     let mut diagnoses = Vec::new();
-    if let Some(main) = opt_text(
+    let mut main_dise_codg = opt_text(
         &encounter.dscg_main_dise_codg,
         node,
         "dscg_main_dise_codg",
         30,
-    )? {
-        diagnoses.push(main);
+    )?;
+    if let Some(main) = &main_dise_codg {
+        diagnoses.push(main.clone());
     }
     let rows = &encounter.fsi_diagnose_dtos.0;
     rows_max(
@@ -238,12 +257,13 @@ fn encounter_of(node: &str, encounter: &EncounterData) -> Result<AuditEncounter,
         &format!("{node}.fsi_diagnose_dtos"),
     )?;
     for (idx, diagnose) in rows.iter().enumerate() {
-        let code = text(
-            &diagnose.dise_codg,
-            &format!("{node}.fsi_diagnose_dtos[{idx}]"),
-            "dise_codg",
-            30,
-        )?;
+        let at = format!("{node}.fsi_diagnose_dtos[{idx}]");
+        let code = text(&diagnose.dise_codg, &at, "dise_codg", 30)?;
+        if main_dise_codg.is_none()
+            && opt_text(&diagnose.maindise_flag, &at, "maindise_flag", 3)?.as_deref() == Some("1")
+        {
+            main_dise_codg = Some(code.clone());
+        }
         if !diagnoses.contains(&code) {
             diagnoses.push(code);
         }
@@ -265,6 +285,9 @@ fn encounter_of(node: &str, encounter: &EncounterData) -> Result<AuditEncounter,
         adm_date,
         dscg_date,
         med_type,
+        med_mdtrt_type,
+        insutype,
+        main_dise_codg,
         diagnoses,
         orders,
     })
@@ -278,6 +301,27 @@ fn order_of(node: &str, order: &OrderData) -> Result<AuditOrder, AppError> {
         sumamt: Fen(amount(&order.sumamt, node, "sumamt", true)?),
         begn_date: date(&order.drord_begn_date, node, "drord_begn_date")?,
         feedetl_sn: None,
+        hilist_type: opt_text(&order.hilist_type, node, "hilist_type", 3)?,
+        drord_bhvr: match opt_text(&order.drord_bhvr, node, "drord_bhvr", 3)? {
+            Some(code) if code != "0" && code != "1" => {
+                return Err(AppError::field(
+                    format!("input.{node}.drord_bhvr"),
+                    format!("`{code}` is not 0 (其他) or 1 (出院带药)"),
+                ))
+            }
+            other => other,
+        },
+        prd_days: match order.prd_days.get() {
+            None => None,
+            Some(days) if (0..=3_650).contains(&days.0) => Some(days.0 as u32),
+            Some(_) => {
+                return Err(AppError::field(
+                    format!("input.{node}.o_prdDays"),
+                    "is not 0 to 3650 days",
+                ))
+            }
+        },
+        drord_dept_codg: opt_text(&order.drord_dept_codg, node, "drord_dept_codg", 30)?,
     })
 }
 

@@ -4,8 +4,11 @@
 //! The rules and knowledge are the audit crate's shipped files; the SQL is in `tx/audit.rs`.
 
 use chrono::NaiveDate;
-use yibao_audit::{AuditInput, Encounter, Evidence, FeeLine, Gend, HospLv, Person, Phase, RuleSet};
-use yibao_core_types::{Admdvs, Fen, Quantity};
+use yibao_audit::{
+    AuditInput, DrordBhvr, Encounter, Evidence, FeeLine, Gend, HospLv, InsuInfo, MdtrtType, Person,
+    Phase, RuleSet,
+};
+use yibao_core_types::{Admdvs, Fen, Insutype, ListType, MedType, Quantity};
 
 use crate::error::StoreError;
 
@@ -14,16 +17,18 @@ pub(crate) fn settle_rules(inpatient: bool) -> Result<&'static RuleSet, StoreErr
     static RULES: std::sync::OnceLock<[RuleSet; 2]> = std::sync::OnceLock::new();
     let base = base()?;
     let sets = RULES.get_or_init(|| {
-        ["outpatient", "inpatient"].map(|scene| RuleSet {
-            rules: base
-                .rules
-                .rules
-                .iter()
-                .filter(|rule| {
-                    rule.phases.contains(&Phase::During) && rule.scenes.iter().any(|s| s == scene)
-                })
-                .cloned()
-                .collect(),
+        ["outpatient", "inpatient"].map(|scene| {
+            RuleSet::new(
+                base.rules
+                    .rules
+                    .iter()
+                    .filter(|rule| {
+                        rule.phases.contains(&Phase::During)
+                            && rule.scenes.iter().any(|s| s == scene)
+                    })
+                    .cloned()
+                    .collect(),
+            )
         })
     });
     Ok(&sets[usize::from(inpatient)])
@@ -120,6 +125,12 @@ pub struct AuditEncounter {
     pub dscg_date: Option<NaiveDate>,
     /// `med_type`, when sent.
     pub med_type: Option<String>,
+    /// `med_mdtrt_type` (1 门诊, 2 住院, 3 购药, 4 其他), when sent.
+    pub med_mdtrt_type: Option<String>,
+    /// `insutype`, when sent.
+    pub insutype: Option<String>,
+    /// The main diagnosis: `dscg_main_dise_codg`, or the diagnosis with `maindise_flag` 1.
+    pub main_dise_codg: Option<String>,
     /// `dscg_main_dise_codg` first, then every `fsi_diagnose_dtos.dise_codg`.
     pub diagnoses: Vec<String>,
     /// `fsi_order_dtos`.
@@ -141,6 +152,44 @@ pub struct AuditOrder {
     pub begn_date: NaiveDate,
     /// `feedetl_sn`, when the line is an uploaded fee line (at settlement).
     pub feedetl_sn: Option<String>,
+    /// `hilist_type` (101/102/103 drug, 201 service, 301 consumable), when sent.
+    pub hilist_type: Option<String>,
+    /// `drord_bhvr` (1 出院带药), when sent.
+    pub drord_bhvr: Option<String>,
+    /// Days of supply (`o_prdDays` / `prd_days`), when sent.
+    pub prd_days: Option<u32>,
+    /// `drord_dept_codg`, when sent.
+    pub drord_dept_codg: Option<String>,
+}
+
+/// The catalogue list of a `hilist_type` code.
+pub fn list_type_of_hilist(code: &str) -> Option<ListType> {
+    match code {
+        "101" | "102" | "103" => Some(ListType::Drug),
+        "201" => Some(ListType::ServiceItem),
+        "301" => Some(ListType::Consumable),
+        _ => None,
+    }
+}
+
+/// The `hilist_type` code of a catalogue list (101 drug, 201 service, 301 consumable).
+pub(crate) fn hilist_code(list: ListType) -> &'static str {
+    match list {
+        ListType::Drug => "101",
+        ListType::ServiceItem => "201",
+        ListType::Consumable => "301",
+    }
+}
+
+/// The catalogue list of a stored line's `med_chrgitm_type` (09 西药, 10 中药饮片, 11 中成药;
+/// 08 卫生材料; 14 其他 unknown; the others are services).
+pub(crate) fn list_type_of_chrgitm(code: &str) -> Option<ListType> {
+    match code {
+        "09" | "10" | "11" => Some(ListType::Drug),
+        "08" => Some(ListType::Consumable),
+        "14" | "" => None,
+        _ => Some(ListType::ServiceItem),
+    }
 }
 
 /// 3103 反馈类型 `warn_type`.
@@ -266,6 +315,11 @@ pub(crate) struct HeldEncounter {
     pub(crate) mdtrt_id: String,
     pub(crate) fixmedins_code: String,
     pub(crate) begn_date: NaiveDate,
+    pub(crate) dscg_date: Option<NaiveDate>,
+    pub(crate) inpatient: bool,
+    pub(crate) med_type: String,
+    pub(crate) insutype: String,
+    pub(crate) main_dise_codg: String,
     pub(crate) diagnoses: Vec<String>,
     pub(crate) lines: Vec<HeldLine>,
 }
@@ -278,6 +332,7 @@ pub(crate) struct HeldLine {
     pub(crate) cnt: Quantity,
     pub(crate) amount: Fen,
     pub(crate) fee_date: NaiveDate,
+    pub(crate) med_chrgitm_type: String,
 }
 
 /// The shipped rules and knowledge, loaded once per process.
@@ -324,7 +379,7 @@ pub(crate) fn select_rules(
             chosen.push(rule.clone());
         }
     }
-    Ok(RuleSet { rules: chosen })
+    Ok(RuleSet::new(chosen))
 }
 
 fn phase_zh(phase: Phase) -> &'static str {
@@ -339,6 +394,7 @@ fn phase_zh(phase: Phase) -> &'static str {
 pub(crate) struct Registered {
     pub(crate) gend: Gend,
     pub(crate) brdy: NaiveDate,
+    pub(crate) insuinfo: Vec<InsuInfo>,
 }
 
 /// Builds one patient's audit input: the request's encounters (the current one first checked)
@@ -353,9 +409,9 @@ pub(crate) fn input_of(
     admdvs: Option<Admdvs>,
     level_of: &dyn Fn(&str) -> Option<Option<HospLv>>,
 ) -> Result<AuditInput, StoreError> {
-    let (gend, brdy) = match registered {
-        Some(r) => (r.gend, r.brdy),
-        None => (patient.gend, patient.brdy),
+    let (gend, brdy, insuinfo) = match registered {
+        Some(r) => (r.gend, r.brdy, r.insuinfo),
+        None => (patient.gend, patient.brdy, Vec::new()),
     };
     let level = |field: String, code: &str| -> Result<HospLv, StoreError> {
         match level_of(code) {
@@ -383,6 +439,16 @@ pub(crate) fn input_of(
                 .unwrap_or_else(lowest_level),
             mdtrt_id: visit.mdtrt_id,
             begn_date: visit.begn_date,
+            dscg_date: visit.dscg_date,
+            med_mdtrt_type: Some(if visit.inpatient {
+                MdtrtType::Inpatient
+            } else {
+                MdtrtType::Outpatient
+            }),
+            med_type: MedType::parse(&visit.med_type).ok(),
+            insutype: Insutype::parse(&visit.insutype).ok(),
+            main_dise_codg: Some(visit.main_dise_codg).filter(|code| !code.is_empty()),
+            medins_id: Some(visit.fixmedins_code),
             diagnoses: visit.diagnoses,
             lines: visit
                 .lines
@@ -394,6 +460,10 @@ pub(crate) fn input_of(
                     cnt: line.cnt,
                     amount: line.amount,
                     fee_date: line.fee_date,
+                    hilist_type: list_type_of_chrgitm(&line.med_chrgitm_type),
+                    drord_bhvr: None,
+                    prd_days: None,
+                    drord_dept_codg: None,
                 })
                 .collect(),
         });
@@ -403,7 +473,22 @@ pub(crate) fn input_of(
         encounters.push(Encounter {
             mdtrt_id: encounter.mdtrt_id.clone(),
             begn_date: encounter.adm_date,
+            dscg_date: encounter.dscg_date,
             hosp_lv: level(format!("{at}.medins_id"), &encounter.medins_id)?,
+            medins_id: Some(encounter.medins_id.clone()),
+            med_mdtrt_type: encounter
+                .med_mdtrt_type
+                .as_deref()
+                .and_then(MdtrtType::parse),
+            med_type: encounter
+                .med_type
+                .as_deref()
+                .and_then(|code| MedType::parse(code).ok()),
+            insutype: encounter
+                .insutype
+                .as_deref()
+                .and_then(|code| Insutype::parse(code).ok()),
+            main_dise_codg: encounter.main_dise_codg.clone(),
             diagnoses: encounter.diagnoses.clone(),
             lines: encounter
                 .orders
@@ -415,12 +500,21 @@ pub(crate) fn input_of(
                     cnt: order.cnt,
                     amount: order.sumamt,
                     fee_date: order.begn_date,
+                    hilist_type: order.hilist_type.as_deref().and_then(list_type_of_hilist),
+                    drord_bhvr: order.drord_bhvr.as_deref().and_then(DrordBhvr::parse),
+                    prd_days: order.prd_days,
+                    drord_dept_codg: order.drord_dept_codg.clone(),
                 })
                 .collect(),
         });
     }
     Ok(AuditInput {
-        person: Person { gend, brdy },
+        person: Person {
+            gend,
+            brdy,
+            death_date: None,
+            insuinfo,
+        },
         admdvs,
         current_mdtrt_id: Some(patient.curr_mdtrt_id.clone()),
         encounters,
@@ -450,7 +544,7 @@ pub(crate) fn evidence_json(evidence: &Evidence) -> String {
         .map(|(name, value)| ((*name).to_owned(), serde_json::Value::from(value.as_str())))
         .collect();
     serde_json::json!({
-        "table": evidence.table.name(),
+        "table": evidence.table.map(|table| table.name()),
         "entry_idx": evidence.entry_idx,
         "values": values,
     })

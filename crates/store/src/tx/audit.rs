@@ -78,7 +78,8 @@ struct AuditScene<'a> {
     setl_id: Option<&'a str>,
 }
 
-/// The registry's sex and birth date of `patn_id` when it is one of our persons.
+/// The registry's sex, birth date and insurance records of `patn_id` when it is one of our
+/// persons.
 async fn registered_person(
     tx: &mut Tx<'_>,
     patn_id: &str,
@@ -90,11 +91,43 @@ async fn registered_person(
     let Some(row) = row else { return Ok(None) };
     let gend: String = row.try_get(0)?;
     let brdy: String = row.try_get(1)?;
-    // A registry sex outside 1/2 (未知) or an unreadable birth date leaves the request's.
-    match (yibao_audit::Gend::parse(&gend), stored_day(&brdy)) {
-        (Some(gend), Ok(brdy)) => Ok(Some(crate::audit::Registered { gend, brdy })),
-        _ => Ok(None),
+    // A registry sex outside 1/2/9 or an unreadable birth date leaves the request's.
+    let (Some(gend), Ok(brdy)) = (yibao_audit::Gend::parse(&gend), stored_day(&brdy)) else {
+        return Ok(None);
+    };
+    let mut insuinfo = Vec::new();
+    for r in sqlx::query(
+        "SELECT insutype, psn_insu_stas, begndate, enddate FROM insurance WHERE psn_no = $1 \
+         ORDER BY insutype, begndate",
+    )
+    .bind(patn_id)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let insutype: String = r.try_get(0)?;
+        let stas: String = r.try_get(1)?;
+        let begndate: String = r.try_get(2)?;
+        let enddate: String = r.try_get(3)?;
+        // A record that does not read is left out: an unknown record never flags.
+        if let (Ok(insutype), Some(psn_insu_stas), Ok(psn_insu_date)) = (
+            yibao_core_types::Insutype::parse(&insutype),
+            yibao_audit::PsnInsuStas::parse(&stas),
+            stored_day(&begndate),
+        ) {
+            insuinfo.push(yibao_audit::InsuInfo {
+                insutype,
+                psn_insu_stas,
+                psn_insu_date,
+                // The day after the last day covered (`enddate` is inclusive).
+                paus_insu_date: stored_day(&enddate).ok().and_then(|end| end.succ_opt()),
+            });
+        }
     }
+    Ok(Some(crate::audit::Registered {
+        gend,
+        brdy,
+        insuinfo,
+    }))
 }
 
 /// The person's visits (not cancelled) with fee lines dated in `[from, to]`, with those lines
@@ -109,7 +142,8 @@ async fn held_encounters(
     let to = format!("{} 23:59:59", to.format("%Y-%m-%d"));
     let rows = sqlx::query(
         "SELECT v.mdtrt_id, v.fixmedins_code, v.begntime, v.dise_codg, \
-                f.feedetl_sn, f.med_list_codg, f.cnt_e4, f.amount_fen, f.fee_ocur_time \
+                f.feedetl_sn, f.med_list_codg, f.cnt_e4, f.amount_fen, f.fee_ocur_time, \
+                v.endtime, v.kind, v.med_type, v.insutype, f.med_chrgitm_type \
          FROM visit v JOIN fee_line f ON f.mdtrt_id = v.mdtrt_id \
          WHERE v.psn_no = $1 AND v.status <> 'cancelled' \
            AND f.fee_ocur_time >= $2 AND f.fee_ocur_time <= $3 \
@@ -125,10 +159,17 @@ async fn held_encounters(
         let mdtrt_id: String = row.try_get(0)?;
         if held.last().is_none_or(|v| v.mdtrt_id != mdtrt_id) {
             let dise_codg: String = row.try_get(3)?;
+            let endtime: String = row.try_get(9)?;
+            let kind: String = row.try_get(10)?;
             held.push(crate::audit::HeldEncounter {
                 mdtrt_id,
                 fixmedins_code: row.try_get(1)?,
                 begn_date: stored_day(&row.try_get::<String, _>(2)?)?,
+                dscg_date: stored_day(&endtime).ok(),
+                inpatient: kind == "ipt",
+                med_type: row.try_get(11)?,
+                insutype: row.try_get(12)?,
+                main_dise_codg: dise_codg.clone(),
                 diagnoses: if dise_codg.is_empty() {
                     Vec::new()
                 } else {
@@ -144,6 +185,7 @@ async fn held_encounters(
             cnt: yibao_core_types::Quantity(row.try_get(6)?),
             amount: Fen(row.try_get(7)?),
             fee_date: stored_day(&row.try_get::<String, _>(8)?)?,
+            med_chrgitm_type: row.try_get(13)?,
         });
     }
     for visit in &mut held {
@@ -346,6 +388,11 @@ async fn settle_findings(
             sumamt: Fen(line.amount_fen),
             begn_date: line.fee_date,
             feedetl_sn: Some(line.feedetl_sn.clone()),
+            hilist_type: crate::audit::list_type_of_chrgitm(&line.facts.med_chrgitm_type)
+                .map(|list| crate::audit::hilist_code(list).to_owned()),
+            drord_bhvr: None,
+            prd_days: None,
+            drord_dept_codg: None,
         })
         .collect();
     let (first, last) = orders
@@ -365,6 +412,15 @@ async fn settle_findings(
             adm_date,
             dscg_date: None,
             med_type: Some(v.med_type.clone()),
+            med_mdtrt_type: Some(
+                match c.kind {
+                    VisitKind::Outpatient => "1",
+                    VisitKind::Inpatient => "2",
+                }
+                .to_owned(),
+            ),
+            insutype: Some(v.insutype.clone()),
+            main_dise_codg: Some(v.dise_codg.clone()).filter(|code| !code.is_empty()),
             diagnoses,
             orders,
         }],
