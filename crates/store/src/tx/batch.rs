@@ -159,6 +159,9 @@ fn batchable(cmd: &Command) -> bool {
     match cmd {
         Command::UploadFees(c) => c.lines.len() <= limits::BATCH_FEE_LINES_MAX,
         Command::UploadSetlList(_) => false,
+        // On PostgreSQL a 3101/3102 check commits without waiting for the disk (see `execute`),
+        // which it may do only in a transaction of its own.
+        Command::AuditCheck(_) => !IS_PG,
         _ => true,
     }
 }

@@ -76,6 +76,15 @@ pub(crate) async fn execute(
             }
         }
         let mut tx = begin_write(pool).await?;
+        if IS_PG && matches!(cmd, Command::AuditCheck(_)) {
+            // A 3101/3102 answer is advice before payment: its findings are recorded without
+            // waiting for the WAL to reach the disk (never inconsistent; a crash may lose the
+            // last few, and the hospital's retry of the msgid then checks again). What review
+            // works on — a settlement's findings — commits durably with the settlement.
+            sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut *tx)
+                .await?;
+        }
         let result = run(&mut tx, ctx, &cmd).await;
         let (outcome, effect_kind, effect_ref) = match result {
             Ok(done) => done,
