@@ -362,6 +362,12 @@ pub struct Penalty {
     pub basis: String,
 }
 
+/// The shipped penalty file, checked against `rules`.
+pub fn shipped_penalties(rules: &crate::RuleSet) -> Result<Vec<Penalty>, crate::LoadError> {
+    let ids: Vec<&str> = rules.rules.iter().map(|r| r.rule_id.as_str()).collect();
+    load_penalties(PENALTIES_FILE.0, PENALTIES_FILE.1, &ids)
+}
+
 /// Reads a penalty file (`rule_id,multiple,basis`); every `rule_id` must be one of
 /// `rule_ids`, once. An error names the file, the row and the reason.
 pub fn load_penalties(
@@ -614,7 +620,7 @@ mod tests {
             .iter()
             .map(|r| r.rule_id.as_str())
             .collect();
-        let penalties = load_penalties(PENALTIES_FILE.0, PENALTIES_FILE.1, &ids).unwrap();
+        let penalties = shipped_penalties(&base.rules).unwrap();
         assert!(!penalties.is_empty());
         let bad = |text: &str| load_penalties("p.csv", text, &ids).unwrap_err().to_string();
         assert!(bad("rule_id,multiple,basis\nNOPE,1,x\n").contains("no rule `NOPE`"));

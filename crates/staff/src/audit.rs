@@ -124,18 +124,8 @@ pub async fn list_rules(
         )
         .await?;
     let base = yibao_audit::builtin().map_err(|err| ApiError::internal(&err))?;
-    let rule_ids: Vec<&str> = base
-        .rules
-        .rules
-        .iter()
-        .map(|r| r.rule_id.as_str())
-        .collect();
-    let penalties = yibao_audit::review::load_penalties(
-        yibao_audit::review::PENALTIES_FILE.0,
-        yibao_audit::review::PENALTIES_FILE.1,
-        &rule_ids,
-    )
-    .map_err(|err| ApiError::internal(&err))?;
+    let penalties = yibao_audit::review::shipped_penalties(&base.rules)
+        .map_err(|err| ApiError::internal(&err))?;
     Ok(Json(
         base.rules
             .rules
@@ -470,6 +460,35 @@ fn case_detail(view: &CaseView) -> CaseDetail {
     }
 }
 
+/// Reads the case and authorizes `staff` for `action` on it with `roles` (an institution's user:
+/// its own case only); the read is logged.
+async fn authorized_case(
+    state: &SharedState,
+    staff: &Staff,
+    purpose: &Purpose,
+    case_id: &str,
+    action: &'static str,
+    roles: &[Role],
+) -> Result<CaseView, ApiError> {
+    let view = state
+        .store
+        .case(case_id, None, beijing(staff), state.config.review)
+        .await?;
+    staff
+        .authorize_read(
+            state,
+            purpose,
+            Access {
+                action,
+                roles,
+                subject: Subject::case(case_id),
+                institution: Some(&view.summary.fixmedins_code),
+            },
+        )
+        .await?;
+    Ok(view)
+}
+
 /// Reads one case (an institution's user: its own only). Needs a purpose; logged.
 #[utoipa::path(get, path = "/api/v1/audit/cases/{case_id}", tag = "audit",
     params(("case_id" = String, Path, description = "The case."),
@@ -488,23 +507,15 @@ pub async fn get_case(
     purpose: Purpose,
     Path(case_id): Path<String>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let now = beijing(&staff);
-    let view = state
-        .store
-        .case(&case_id, None, now, state.config.review)
-        .await?;
-    staff
-        .authorize_read(
-            &state,
-            &purpose,
-            Access {
-                action: "GET /api/v1/audit/cases/{case_id}",
-                roles: CASE_READERS,
-                subject: Subject::case(&case_id),
-                institution: Some(&view.summary.fixmedins_code),
-            },
-        )
-        .await?;
+    let view = authorized_case(
+        &state,
+        &staff,
+        &purpose,
+        &case_id,
+        "GET /api/v1/audit/cases/{case_id}",
+        CASE_READERS,
+    )
+    .await?;
     Ok(Json(case_detail(&view)))
 }
 
@@ -569,22 +580,15 @@ pub async fn decide(
         Step::Final => Role::FinalReviewer,
     };
     let now = beijing(&staff);
-    let view = state
-        .store
-        .case(&case_id, None, now, state.config.review)
-        .await?;
-    staff
-        .authorize_read(
-            &state,
-            &purpose,
-            Access {
-                action: "POST /api/v1/audit/cases/{case_id}/decisions",
-                roles: &[role],
-                subject: Subject::case(&case_id),
-                institution: Some(&view.summary.fixmedins_code),
-            },
-        )
-        .await?;
+    authorized_case(
+        &state,
+        &staff,
+        &purpose,
+        &case_id,
+        "POST /api/v1/audit/cases/{case_id}/decisions",
+        &[role],
+    )
+    .await?;
     let decision = Decision {
         step,
         verdict,
@@ -633,22 +637,15 @@ pub async fn appeal(
     JsonBody(body): JsonBody<AppealBody>,
 ) -> Result<Json<CaseDetail>, ApiError> {
     let now = beijing(&staff);
-    let view = state
-        .store
-        .case(&case_id, None, now, state.config.review)
-        .await?;
-    staff
-        .authorize_read(
-            &state,
-            &purpose,
-            Access {
-                action: "POST /api/v1/audit/cases/{case_id}/appeals",
-                roles: &[Role::Institution],
-                subject: Subject::case(&case_id),
-                institution: Some(&view.summary.fixmedins_code),
-            },
-        )
-        .await?;
+    authorized_case(
+        &state,
+        &staff,
+        &purpose,
+        &case_id,
+        "POST /api/v1/audit/cases/{case_id}/appeals",
+        &[Role::Institution],
+    )
+    .await?;
     let institution = staff
         .institution()
         .ok_or_else(|| ApiError::forbidden("role", "only an institution's user appeals"))?

@@ -188,14 +188,7 @@ pub(crate) fn penalties(
     let base = crate::audit::base()?;
     PENALTIES
         .get_or_init(|| {
-            let ids: Vec<&str> = base
-                .rules
-                .rules
-                .iter()
-                .map(|r| r.rule_id.as_str())
-                .collect();
-            let (name, text) = yibao_audit::review::PENALTIES_FILE;
-            yibao_audit::review::load_penalties(name, text, &ids).map_err(|err| err.to_string())
+            yibao_audit::review::shipped_penalties(&base.rules).map_err(|err| err.to_string())
         })
         .as_deref()
         .map_err(|err| crate::error::StoreError::Invariant(format!("the shipped penalties: {err}")))

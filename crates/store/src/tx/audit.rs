@@ -47,17 +47,24 @@ async fn audit_check(
         };
         let input = crate::audit::input_of(idx, patient, registered, held, admdvs, &level_of)?;
         for finding in yibao_audit::audit(&input, &rules, &base.knowledge, c.phase) {
-            let rule = rules
-                .rules
-                .iter()
-                .find(|rule| rule.rule_id == finding.rule_id)
-                .ok_or_else(|| {
-                    StoreError::Invariant(format!("finding of unknown rule {}", finding.rule_id))
-                })?;
+            let rule = rule_of(&rules.rules, &finding)?;
             results.push(record_finding(tx, ctx, &scene, &patient.patn_id, rule, &finding).await?);
         }
     }
     Ok((Outcome::AuditResults(results), "none", String::new()))
+}
+
+/// The rule of a finding.
+fn rule_of<'r>(
+    rules: &'r [yibao_audit::Rule],
+    finding: &yibao_audit::Finding,
+) -> Result<&'r yibao_audit::Rule, StoreError> {
+    rules
+        .iter()
+        .find(|rule| rule.rule_id == finding.rule_id)
+        .ok_or_else(|| {
+            StoreError::Invariant(format!("finding of unknown rule {}", finding.rule_id))
+        })
 }
 
 /// The level a rule compares: the registry's `hi_setl_lv` (`None`: a pharmacy or no level).
@@ -487,13 +494,7 @@ async fn record_settle_findings(
         setl_id: Some(setl_id),
     };
     for finding in findings {
-        let rule = rules
-            .rules
-            .iter()
-            .find(|rule| rule.rule_id == finding.rule_id)
-            .ok_or_else(|| {
-                StoreError::Invariant(format!("finding of unknown rule {}", finding.rule_id))
-            })?;
+        let rule = rule_of(&rules.rules, finding)?;
         record_finding(tx, ctx, &scene, &c.psn_no, rule, finding).await?;
     }
     Ok(())
