@@ -158,6 +158,8 @@ pub struct WorkerStats {
     pub funds_by_kind: [FundTotals; 4],
     /// Settlement lists (4101A) accepted, by DRG code (or status when not grouped).
     pub setl_list_groups: BTreeMap<String, u64>,
+    /// Planted violations that settled, for the manifest.
+    pub planted: Vec<crate::plant::PlantRecord>,
 }
 
 impl WorkerStats {
@@ -256,6 +258,7 @@ impl WorkerStats {
                 .expect("every latency histogram has the same bounds");
         }
         self.funds.merge(&o.funds);
+        self.planted.extend(o.planted);
         for (group, n) in o.setl_list_groups {
             *self.setl_list_groups.entry(group).or_insert(0) += n;
         }

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod audit_report;
 pub mod cmd;
 mod cumulative;
 mod engine;
@@ -85,6 +86,7 @@ macro_rules! backend {
             include!("cumulative_tx.rs");
             include!("maternity_tx.rs");
             include!("tx/audit.rs");
+            include!("tx/audit_report.rs");
         }
     };
 }
