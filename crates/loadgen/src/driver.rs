@@ -767,7 +767,8 @@ impl Chain<'_> {
             }
             let under = |code: &str| c.diagnosis_not_under.iter().any(|p| code.starts_with(p));
             if under(dise_codg) {
-                if let Some(&(code, name)) = OUTPATIENT_DIAGNOSES.iter().find(|(d, _)| !under(*d)) {
+                let clean = OUTPATIENT_DIAGNOSES.iter().find(|(d, _)| !under(d));
+                if let Some(&(code, name)) = clean {
                     (dise_codg, dise_name) = (code, name);
                 }
             }
