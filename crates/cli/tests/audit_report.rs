@@ -1,8 +1,10 @@
 //! Issue 12: a short demo on SQLite plants violations of every kind, settles them through the
 //! normal chain and writes the manifest; `yibao audit report --planted` finds every planted
-//! severity-1 violation and prints the funnel in JSON.
+//! severity-1 violation and prints the funnel in JSON; `yibao load --audit3102` then sends 3102
+//! checks of 50 orders to `yibao serve` on the same database.
 
-use std::process::Command;
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_yibao");
 
@@ -27,6 +29,8 @@ fn issue12_a_planted_demo_reports_full_recall_on_severity_1() {
             "outpatient",
             "--plant",
             "all=90",
+            "--sample-out",
+            "sample.json",
         ])
         .current_dir(dir.path())
         .output()
@@ -115,4 +119,66 @@ fn issue12_a_planted_demo_reports_full_recall_on_severity_1() {
         .as_str()
         .unwrap()
         .ends_with('%'));
+
+    load_3102(&url, &dir.path().join("sample.json"));
+}
+
+/// Serves `url` on a free port and drives it with 3102 checks only (planted in half of them):
+/// every check is answered, no planted severity-1 violation goes unnamed, and the summary counts
+/// the checks and their latency.
+fn load_3102(url: &str, sample: &std::path::Path) {
+    let mut server = Command::new(BIN)
+        .args(["serve", "--db", url, "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("listening on http://") {
+            break addr.to_owned();
+        }
+    };
+    let output = Command::new(BIN)
+        .args([
+            "load",
+            "--addr",
+            &addr,
+            "--mix",
+            "outpatient",
+            "--no-chaos",
+            "--plant",
+            "all=50",
+            "--audit3102",
+            "1000",
+            "--audit-lines",
+            "50",
+            "--duration",
+            "2s",
+            "--rate",
+            "20",
+            "--sample",
+        ])
+        .arg(sample)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
+    assert_eq!(summary["identity_violations"], 0, "{summary}");
+    let checks = summary["audit3102_checks"].as_u64().unwrap();
+    assert!(checks >= 30, "{summary}");
+    assert_eq!(summary["latency"]["3102"]["count"].as_u64(), Some(checks));
+    assert!(summary["latency"]["3102"]["p99_ms"].is_number());
 }

@@ -691,6 +691,7 @@ impl Chain<'_> {
                 .violation(format!("3102: no output.result array in {output}"));
             return;
         };
+        self.stats.audit3102_checks += 1;
         if let Some(c) = planted.filter(|c| c.sev_deg == 1) {
             if !results
                 .iter()
