@@ -58,6 +58,15 @@ pub struct Args {
     /// Serve without the gateway signature (the simulator then sends no CSB headers).
     #[arg(long)]
     no_auth: bool,
+    /// Violations planted in general outpatient visits, permille per rule kind: `default` (5 ‰
+    /// of each of the ten kinds), `none`, `all=N` or `KIND=N,…` (docs/AUDIT.md, "Planted
+    /// violations").
+    #[arg(long, default_value = "default")]
+    plant: String,
+    /// Where the manifest of planted violations goes (default: beside a SQLite database,
+    /// `NAME.planted.jsonl`; `yibao-demo.planted.jsonl` otherwise).
+    #[arg(long)]
+    planted_out: Option<PathBuf>,
 }
 
 /// Runs `yibao demo`.
@@ -87,6 +96,10 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         Some(text) => text.parse::<Mix>().map_err(anyhow::Error::msg)?,
         None => Mix::default(),
     };
+    let plant_rates = args
+        .plant
+        .parse::<yibao_loadgen::PlantRates>()
+        .map_err(anyhow::Error::msg)?;
     let today = china_today();
     let mut config = CityConfig::new(args.persons, args.seed, today);
     if let Some(hospitals) = args.hospitals {
@@ -226,6 +239,11 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         args.duration,
         args.concurrency
     );
+    let plant = plant_from_knowledge(plant_rates, &config.region)?;
+    println!(
+        "planting violations in general outpatient visits (permille): {}",
+        plant.rates.describe()
+    );
     let load = LoadConfig {
         duration,
         visits_max: args.visits,
@@ -235,11 +253,23 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         chaos: Chaos::realistic(),
         auth: !args.no_auth,
         seed: config.seed,
+        plant: Arc::new(plant),
+        audit3102: None,
     };
     let summary = yibao_loadgen::run(&server.addr().to_string(), Arc::new(population), load).await;
     server.shutdown().await?;
     let summary = summary?;
     println!("{}", summary.to_text());
+    let manifest = args
+        .planted_out
+        .clone()
+        .unwrap_or_else(|| manifest_path(&args.db));
+    write_manifest(&manifest, &summary.stats.planted)?;
+    println!(
+        "{} planted violations settled; manifest written to {}",
+        summary.stats.planted.len(),
+        manifest.display()
+    );
 
     // 5. The ledger.
     let ledger = store.check_ledger().await.context("checking the ledger")?;
@@ -255,11 +285,51 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     for problem in &ledger.problems {
         println!("  ! {problem}");
     }
+
+    // 6. The smart-audit report, with the recall on what was planted.
+    let report = crate::audit_report::report(&store, Some(&manifest)).await;
     store.close().await;
+    let report = report.context("the smart-audit report")?;
+    print!("{}", report.text);
+    if !report.severity_1_complete {
+        bail!("a planted severity-1 violation was not found (see above)");
+    }
     if !ledger.is_balanced() || !summary.is_clean() {
         bail!("the demo found problems (see above)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The planting of a run: the rates over the shipped knowledge in force today in `region`.
+pub fn plant_from_knowledge(
+    rates: yibao_loadgen::PlantRates,
+    region: &str,
+) -> anyhow::Result<yibao_loadgen::Plant> {
+    let base = yibao_audit::builtin()?;
+    Ok(yibao_loadgen::Plant::from_knowledge(
+        &base,
+        rates,
+        china_today(),
+        region,
+    ))
+}
+
+/// The manifest beside the database: `yibao-demo.db` → `yibao-demo.planted.jsonl`.
+fn manifest_path(db: &str) -> PathBuf {
+    match sqlite_file(db) {
+        Some(path) => path.with_extension("planted.jsonl"),
+        None => PathBuf::from("yibao-demo.planted.jsonl"),
+    }
+}
+
+/// Writes the planted violations, one JSON line each.
+pub fn write_manifest(path: &Path, planted: &[yibao_loadgen::PlantRecord]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for record in planted {
+        text.push_str(&record.to_json_line());
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The file of a `sqlite://FILE?…` URL (not for `sqlite::memory:`).
@@ -345,6 +415,14 @@ mod tests {
         assert_eq!(sqlite_file("sqlite:x.db"), Some(PathBuf::from("x.db")));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://postgres@localhost/db"), None);
+        assert_eq!(
+            manifest_path("sqlite://yibao-demo.db?mode=rwc"),
+            PathBuf::from("yibao-demo.planted.jsonl")
+        );
+        assert_eq!(
+            manifest_path("postgres://postgres@localhost/db"),
+            PathBuf::from("yibao-demo.planted.jsonl")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use yibao_loadgen::{Chaos, LoadConfig, Mix, OpenLoop, Population, Sample};
+use yibao_loadgen::{Chaos, Item, LoadConfig, Mix, OpenLoop, Population, Sample};
 
 /// Arguments of `yibao load`.
 #[derive(clap::Args)]
@@ -53,6 +53,18 @@ pub struct Args {
     /// Seed of the traffic.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Violations planted in general outpatient visits (and 3102 checks), permille per rule
+    /// kind: `default`, `none`, `all=N` or `KIND=N,…` (docs/AUDIT.md). Default: `default`, or
+    /// `none` with `--no-chaos`.
+    #[arg(long)]
+    plant: Option<String>,
+    /// Send 3102 事中分析 checks as this permille of the chains (1000: only 3102), each one
+    /// encounter of `--audit-lines` orders.
+    #[arg(long)]
+    audit3102: Option<u32>,
+    /// Orders per 3102 encounter.
+    #[arg(long, default_value_t = 50)]
+    audit_lines: usize,
 }
 
 /// Runs `yibao load`; exits with failure when an answer broke an identity.
@@ -71,7 +83,36 @@ async fn load(args: Args) -> anyhow::Result<ExitCode> {
         None => Mix::default(),
     };
     let sample = Sample::read(&args.sample)?;
-    let population = Population::from_sample(&sample, args.seed)?;
+    let mut population = Population::from_sample(&sample, args.seed)?;
+    let rates = match (&args.plant, args.no_chaos) {
+        (Some(text), _) => text.parse().map_err(anyhow::Error::msg)?,
+        (None, true) => yibao_loadgen::PlantRates::none(),
+        (None, false) => yibao_loadgen::PlantRates::default_rates(),
+    };
+    let plant = crate::demo::plant_from_knowledge(rates, &population.home_region)?;
+    // The sample carries a few items of each kind: the planted codes are added from the shipped
+    // catalogue, priced as the city's hospitals charge, and never drawn for ordinary bills.
+    let catalogue = yibao_audit::builtin()?.catalogue;
+    population.add_planted_items(
+        plant
+            .candidates
+            .iter()
+            .flatten()
+            .flat_map(|c| c.lines.iter())
+            .filter_map(|(code, _)| catalogue.get(code).map(Item::from_catalogue)),
+    );
+    if let Some(permille) = args.audit3102 {
+        anyhow::ensure!(
+            (1..=1000).contains(&permille),
+            "audit3102: {permille} is outside 1..=1000 permille"
+        );
+        anyhow::ensure!(
+            (1..=yibao_loadgen::limits::AUDIT_LINES_MAX).contains(&args.audit_lines),
+            "audit-lines: {} is outside 1..={}",
+            args.audit_lines,
+            yibao_loadgen::limits::AUDIT_LINES_MAX
+        );
+    }
     let config = LoadConfig {
         duration,
         visits_max: args.visits,
@@ -85,6 +126,13 @@ async fn load(args: Args) -> anyhow::Result<ExitCode> {
         },
         auth: !args.no_auth,
         seed: args.seed,
+        plant: Arc::new(plant),
+        audit3102: args
+            .audit3102
+            .map(|permille| yibao_loadgen::config::Audit3102 {
+                permille,
+                lines: args.audit_lines,
+            }),
     };
     let population = Arc::new(population);
     let summary = match args.rate {

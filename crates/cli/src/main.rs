@@ -1,6 +1,7 @@
 //! `yibao`: the command-line edge of the platform. Each subcommand lives in its own module.
 
 mod audit;
+mod audit_report;
 mod demo;
 mod drg_group;
 mod drg_simulate;
@@ -63,6 +64,9 @@ enum AuditCommand {
     Rules(audit::Args),
     /// Print the knowledge tables as `{"TABLE": [ENTRY, …], …}`.
     Knowledge(audit::Args),
+    /// The findings funnel of a database (by rule and category) and, with `--planted`, the
+    /// recall on a demo run's planted violations.
+    Report(audit_report::Args),
 }
 
 #[derive(Subcommand)]
@@ -83,6 +87,9 @@ fn main() -> std::process::ExitCode {
         Command::Audit {
             command: AuditCommand::Knowledge(args),
         } => audit::knowledge(args),
+        Command::Audit {
+            command: AuditCommand::Report(args),
+        } => audit_report::run(args),
         Command::Drg {
             command: DrgCommand::Group(args),
         } => drg_group::run(args),

@@ -137,6 +137,21 @@ pub struct LoadConfig {
     pub auth: bool,
     /// Random seed.
     pub seed: u64,
+    /// Violations planted in general outpatient visits ([`crate::plant`]).
+    pub plant: std::sync::Arc<crate::plant::Plant>,
+    /// 3102 事中分析 checks sent instead of some visit chains; `None`: none.
+    pub audit3102: Option<Audit3102>,
+}
+
+/// 3102 checks in the traffic: a share of the chains is one 3102 request for a registered
+/// person with one encounter of `lines` orders drawn from the catalogue (a planted line in some,
+/// at the plant's rates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Audit3102 {
+    /// Chains that are a 3102 check, permille (1,000: only 3102).
+    pub permille: u32,
+    /// Orders per encounter.
+    pub lines: usize,
 }
 
 /// Why a run could not start.

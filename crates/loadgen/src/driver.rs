@@ -14,11 +14,14 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::amount::line_amount_fen;
 use crate::amount::Num;
 use crate::bill::{
-    build_bill, cost_target_fen, inpatient_lines_for, stay_days_for, Bill, VisitKind,
+    build_bill, cost_target_fen, inpatient_lines_for, stay_days_for, Bill, Line, VisitKind,
     OUTPATIENT_LINES,
 };
+use crate::limits::PLANT_PERSON_TRIES_MAX;
+use crate::plant::{person_meets, Candidate, Need, PlantRecord};
 use crate::population::{ItemKind, Patient, Population, Site};
 use crate::summary::{latency_histogram, Latency, Summary, WorkerStats};
 use crate::verify::{
@@ -199,6 +202,10 @@ pub(crate) async fn run_chain(
     rng: &mut StdRng,
     intended_start: Option<Instant>,
 ) {
+    let audit3102 = shared
+        .config
+        .audit3102
+        .filter(|a| rng.random_range(0..1000) < a.permille);
     let kind = pick_kind(rng, &shared.config.mix);
     let mut chain = Chain {
         shared,
@@ -207,7 +214,10 @@ pub(crate) async fn run_chain(
         open_visit: None,
         ready_at: intended_start,
     };
-    chain.run(kind).await;
+    match audit3102 {
+        Some(audit) => chain.audit3102(audit.lines).await,
+        None => chain.run(kind).await,
+    }
 }
 
 fn pick_kind(rng: &mut StdRng, mix: &Mix) -> VisitKind {
@@ -451,6 +461,22 @@ impl Chain<'_> {
             (VisitKind::Chronic, None) => VisitKind::Outpatient,
             (kind, _) => kind,
         };
+        // A planted violation (general outpatient visits only), with a person it applies to.
+        let plant = Arc::clone(&self.shared.config.plant);
+        let mut patient = patient;
+        let mut planted = None;
+        if kind == VisitKind::Outpatient {
+            if let Some(candidate) = plant.draw(self.rng) {
+                let day = local_now().date_naive();
+                for _ in 0..PLANT_PERSON_TRIES_MAX {
+                    if person_meets(&candidate.need, &patient.certno, day) {
+                        planted = Some(candidate);
+                        break;
+                    }
+                    patient = population.pick_patient(self.rng).clone();
+                }
+            }
+        }
         if kind == VisitKind::Inpatient {
             let admitted = self
                 .shared
@@ -471,7 +497,7 @@ impl Chain<'_> {
                 .expect("not poisoned")
                 .remove(&patient.psn_no);
         } else {
-            self.outpatient(kind, &patient).await;
+            self.outpatient(kind, &patient, planted).await;
         }
         if let Some(open) = self.open_visit.take() {
             self.cancel(open).await;
@@ -551,8 +577,179 @@ impl Chain<'_> {
         }
     }
 
-    async fn outpatient(&mut self, kind: VisitKind, patient: &Patient) {
-        let site = self.pick_site(kind, patient);
+    /// One 3102 事中分析 check: a registered person, one encounter today at a home-region
+    /// hospital with `n_lines` orders drawn from the catalogue (plus a planted line when the
+    /// plant draws one with lines); the answer must be a `result` array, and a planted
+    /// severity-1 violation must be among its findings.
+    async fn audit3102(&mut self, n_lines: usize) {
+        let population = Arc::clone(&self.shared.population);
+        let plant = Arc::clone(&self.shared.config.plant);
+        let mut patient = population.pick_patient(self.rng).clone();
+        let day = local_now().date_naive();
+        let mut planted = plant.draw(self.rng).filter(|c| !c.lines.is_empty());
+        if let Some(candidate) = planted {
+            planted = None;
+            for _ in 0..PLANT_PERSON_TRIES_MAX {
+                if person_meets(&candidate.need, &patient.certno, day) {
+                    planted = Some(candidate);
+                    break;
+                }
+                patient = population.pick_patient(self.rng).clone();
+            }
+        }
+        let site = match planted.and_then(|c| self.plant_site(c)) {
+            Some(site) => site,
+            None => {
+                planted = None;
+                self.pick_site(VisitKind::Outpatient, &patient)
+            }
+        };
+        let Some((male, brdy)) = crate::plant::sex_and_birth_of_certno(&patient.certno) else {
+            self.stats.error("3102: a person without a resident id");
+            return;
+        };
+        let seq = self.shared.sequence.fetch_add(1, Ordering::Relaxed);
+        let mdtrt_id = format!("A3102-{seq}");
+        let today = day.format("%Y-%m-%d").to_string();
+        // Fifty lines cost more than a usual outpatient bill: the target scales with the lines.
+        let target_fen = cost_target_fen(
+            self.rng,
+            VisitKind::Outpatient,
+            site.hi_setl_lv,
+            patient.age,
+            None,
+        ) * (n_lines as i64).max(1)
+            / 8;
+        let mut bill = build_bill(
+            self.rng,
+            population.billed_items(),
+            &[ItemKind::Drug, ItemKind::Service, ItemKind::Consumable],
+            n_lines,
+            target_fen,
+        );
+        for (code, cnt_e4) in planted.iter().flat_map(|c| c.lines.iter()) {
+            if let Some(item_idx) = population.item_idx(code) {
+                let pric_micro = population.items[item_idx].pric_micro.max(10_000);
+                bill.lines.push(Line {
+                    item_idx,
+                    pric_micro,
+                    cnt_e4: *cnt_e4,
+                    amount_fen: line_amount_fen(pric_micro, *cnt_e4),
+                });
+            }
+        }
+        let (dise_codg, dise_name) = match planted.and_then(|c| c.diagnosis.as_ref()) {
+            Some((code, name)) => (code.clone(), name.clone()),
+            None => {
+                let (code, name) = OUTPATIENT_DIAGNOSES
+                    .iter()
+                    .find(|(d, _)| {
+                        !planted
+                            .is_some_and(|c| c.diagnosis_not_under.iter().any(|p| d.starts_with(p)))
+                    })
+                    .copied()
+                    .unwrap_or(OUTPATIENT_DIAGNOSES[0]);
+                (code.to_owned(), name.to_owned())
+            }
+        };
+        let orders: Vec<serde_json::Value> = bill
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(idx, line)| {
+                let code = &population.items[line.item_idx].med_list_codg;
+                json!({
+                    "rx_id": format!("{seq}-{idx:03}"), "hilist_code": code, "hilist_name": code,
+                    "cnt": Num::count(line.cnt_e4), "pric": Num::price(line.pric_micro),
+                    "sumamt": Num::fen(line.amount_fen), "drord_begn_date": format!("{today} 09:00:00"),
+                })
+            })
+            .collect();
+        let input = json!({"data": {
+            "syscode": "HIS", "task_id": format!("T{seq}"), "trig_scen": "2",
+            "patient_dtos": [{
+                "patn_id": patient.psn_no, "gend": if male { "1" } else { "2" },
+                "brdy": brdy.format("%Y-%m-%d").to_string(), "poolarea": patient.insuplc_admdvs,
+                "curr_mdtrt_id": mdtrt_id,
+                "fsi_encounter_dtos": [{
+                    "mdtrt_id": mdtrt_id, "medins_id": site.fixmedins_code,
+                    "adm_date": format!("{today} 08:00:00"), "med_type": "11",
+                    "dscg_main_dise_codg": dise_codg, "dscg_main_dise_name": dise_name,
+                    "fsi_diagnose_dtos": [{"dise_codg": dise_codg, "dise_name": dise_name}],
+                    "fsi_order_dtos": orders,
+                }],
+            }],
+        }});
+        let insuplc = patient.insuplc_admdvs.clone();
+        let (_, body) = self.body(&site, "3102", &insuplc, input);
+        let Some(output) = self.send(&site, "3102", body, Expect::Success).await else {
+            return;
+        };
+        let value: serde_json::Value = serde_json::from_str(&output).unwrap_or_default();
+        let Some(results) = value["result"].as_array() else {
+            self.stats
+                .violation(format!("3102: no output.result array in {output}"));
+            return;
+        };
+        self.stats.audit3102_checks += 1;
+        if let Some(c) = planted.filter(|c| c.sev_deg == 1) {
+            if !results
+                .iter()
+                .any(|r| c.rule_ids.iter().any(|id| r["rule_id"] == json!(id)))
+            {
+                self.stats.violation(format!(
+                    "3102: the planted {} violation ({}) was not found",
+                    c.table.name(),
+                    c.rule_ids.join(",")
+                ));
+            }
+        }
+    }
+
+    /// A home-region hospital for a planted violation, below the level it needs if it needs
+    /// one; `None` when the city has none.
+    fn plant_site(&mut self, candidate: &Candidate) -> Option<Site> {
+        let population = &self.shared.population;
+        let below = match candidate.need {
+            Need::LevelBelow(level) => level,
+            _ => u8::MAX,
+        };
+        let sites: Vec<&Site> = population
+            .sites
+            .iter()
+            .filter(|s| !s.pharmacy && s.admdvs == population.home_region && s.hi_setl_lv < below)
+            .collect();
+        (!sites.is_empty()).then(|| sites[self.rng.random_range(0..sites.len())].clone())
+    }
+
+    async fn outpatient(
+        &mut self,
+        kind: VisitKind,
+        patient: &Patient,
+        planted: Option<&Candidate>,
+    ) {
+        // A planted violation needs its items in the population and a hospital it applies to;
+        // without them the visit goes unplanted.
+        let plant_lines: Option<Vec<(usize, i64)>> = planted.and_then(|c| {
+            c.lines
+                .iter()
+                .map(|(code, cnt_e4)| {
+                    self.shared
+                        .population
+                        .item_idx(code)
+                        .map(|idx| (idx, *cnt_e4))
+                })
+                .collect()
+        });
+        let plant_site = match (planted, &plant_lines) {
+            (Some(c), Some(_)) => self.plant_site(c),
+            _ => None,
+        };
+        let planted = planted.filter(|_| plant_site.is_some());
+        let site = match plant_site {
+            Some(site) => site,
+            None => self.pick_site(kind, patient),
+        };
         let insuplc = patient.insuplc_admdvs.clone();
         if self.rng.random_range(0..1000) < self.shared.config.chaos.lookup_permille
             && !self.lookup(&site, patient).await
@@ -561,10 +758,22 @@ impl Chain<'_> {
         }
         let now = local_now().format("%Y-%m-%d %H:%M:%S").to_string();
         let seq = self.shared.sequence.fetch_add(1, Ordering::Relaxed);
-        let (dise_codg, dise_name) = match (kind, patient.chronic) {
+        let (mut dise_codg, mut dise_name) = match (kind, patient.chronic) {
             (VisitKind::Chronic, Some(disease)) => (disease.code(), disease.name()),
             _ => OUTPATIENT_DIAGNOSES[self.rng.random_range(0..OUTPATIENT_DIAGNOSES.len())],
         };
+        if let Some(c) = planted {
+            if let Some((code, name)) = &c.diagnosis {
+                (dise_codg, dise_name) = (code.as_str(), name.as_str());
+            }
+            let under = |code: &str| c.diagnosis_not_under.iter().any(|p| code.starts_with(p));
+            if under(dise_codg) {
+                let clean = OUTPATIENT_DIAGNOSES.iter().find(|(d, _)| !under(d));
+                if let Some(&(code, name)) = clean {
+                    (dise_codg, dise_name) = (code, name);
+                }
+            }
+        }
         let (dept_code, dept_name, caty) = if kind == VisitKind::Pharmacy {
             ("YF01", "药房", "A50")
         } else {
@@ -629,13 +838,26 @@ impl Chain<'_> {
         } else {
             &[ItemKind::Drug, ItemKind::Service, ItemKind::Consumable]
         };
-        let bill = build_bill(
+        let mut bill = build_bill(
             self.rng,
-            &self.shared.population.items,
+            self.shared.population.billed_items(),
             kinds,
             n_lines,
             target,
         );
+        if planted.is_some() {
+            for &(item_idx, cnt_e4) in plant_lines.iter().flatten() {
+                let pric_micro = self.shared.population.items[item_idx]
+                    .pric_micro
+                    .max(10_000);
+                bill.lines.push(Line {
+                    item_idx,
+                    pric_micro,
+                    cnt_e4,
+                    amount_fen: line_amount_fen(pric_micro, cnt_e4),
+                });
+            }
+        }
         let chrg_bchno = format!("{seq}01");
         let chaos = self.shared.config.chaos.clone();
         // A hostile 2204 first (one line's amount off by a yuan): it must be refused and write
@@ -709,6 +931,20 @@ impl Chain<'_> {
         };
         self.stats.settled(kind, &settlement.amounts, 1);
         self.open_visit = None;
+        if let Some(c) = planted {
+            self.stats.planted.push(PlantRecord {
+                mdtrt_id: mdtrt_id.clone(),
+                psn_no: patient.psn_no.clone(),
+                setl_id: settlement.setl_id.clone().unwrap_or_default(),
+                fixmedins_code: site.fixmedins_code.clone(),
+                kind: c.table.name(),
+                entry_idx: c.entry_idx,
+                codes: c.lines.iter().map(|(code, _)| code.clone()).collect(),
+                dise_codg: c.diagnosis.as_ref().map(|(code, _)| code.clone()),
+                rule_ids: c.rule_ids.clone(),
+                sev_deg: c.sev_deg,
+            });
+        }
         // An undone outpatient settlement leaves an open registration, as at a real counter
         // (the person may come back to pay); the open-visit limit bounds how many.
         let _undone = self
@@ -1016,7 +1252,7 @@ impl Chain<'_> {
         let stay_days = stay_days_for(self.rng, cost);
         let mut bill = build_bill(
             self.rng,
-            &self.shared.population.items,
+            self.shared.population.billed_items(),
             &[ItemKind::Drug, ItemKind::Service, ItemKind::Consumable],
             inpatient_lines_for(stay_days),
             cost,

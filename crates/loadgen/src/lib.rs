@@ -15,6 +15,7 @@ pub mod config;
 pub mod driver;
 pub mod limits;
 pub mod open_loop;
+pub mod plant;
 pub mod population;
 pub mod sign;
 pub mod summary;
@@ -24,6 +25,7 @@ pub mod wire;
 pub use config::{parse_duration, Chaos, LoadConfig, LoadError, Mix};
 pub use driver::run;
 pub use open_loop::{run_open_loop, OpenLoop, OpenLoopReport};
+pub use plant::{Plant, PlantRates, PlantRecord};
 pub use population::{
     hospital_price_micro, Item, ItemKind, Patient, Population, PopulationError, Sample, Site,
 };

@@ -49,3 +49,15 @@ pub const RATE_MAX: u32 = 100_000;
 /// A chain that starts later than its intended start by more than this is counted late: tokio's
 /// timer has a resolution of a millisecond, so a smaller delay is the timer, not the scheduler.
 pub const START_LATE_SLACK: Duration = Duration::from_millis(2);
+
+/// Planting candidates kept per rule kind: the shipped knowledge has a few dozen entries; a
+/// larger table would only make the manifest's choice slower to draw, not the test better.
+pub const PLANT_CANDIDATES_MAX: usize = 1_000;
+
+/// Persons tried when looking for one a planted violation needs (a man, a child …) before the
+/// visit is sent unplanted.
+pub const PLANT_PERSON_TRIES_MAX: usize = 200;
+
+/// Orders in one 3102 encounter the simulator sends at most: the server takes up to 1,000 lines
+/// per upload; a check of more than 500 orders is no outpatient visit.
+pub const AUDIT_LINES_MAX: usize = 500;

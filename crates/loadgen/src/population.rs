@@ -133,8 +133,10 @@ pub struct Population {
     cumulative_weight: Vec<u64>,
     /// Institutions.
     pub sites: Vec<Site>,
-    /// Catalogue items.
+    /// Catalogue items: the first `billed_items` are billed; the rest are added for planted
+    /// violations only ([`Population::add_planted_items`]).
     pub items: Vec<Item>,
+    billed_items: usize,
     /// The home region (the city's pooling region).
     pub home_region: String,
 }
@@ -198,6 +200,7 @@ impl Population {
             patients,
             cumulative_weight,
             sites,
+            billed_items: items.len(),
             items,
             home_region,
         })
@@ -319,6 +322,33 @@ impl Population {
             })
             .collect();
         Population::new(patients, sites, items, home_region)
+    }
+
+    /// The items ordinary bills are drawn from (not those added for planting).
+    pub fn billed_items(&self) -> &[Item] {
+        &self.items[..self.billed_items]
+    }
+
+    /// Adds the items of planted violations that the population lacks (a sample file carries a
+    /// few items of each kind), without drawing ordinary bills from them.
+    pub fn add_planted_items(&mut self, items: impl IntoIterator<Item = Item>) {
+        for item in items {
+            if self.items.len() < ITEMS_MAX
+                && !self
+                    .items
+                    .iter()
+                    .any(|i| i.med_list_codg == item.med_list_codg)
+            {
+                self.items.push(item);
+            }
+        }
+    }
+
+    /// The index of the item of `med_list_codg`.
+    pub fn item_idx(&self, med_list_codg: &str) -> Option<usize> {
+        self.items
+            .iter()
+            .position(|i| i.med_list_codg == med_list_codg)
     }
 
     /// A patient drawn by care weight: frequent users come often.

@@ -158,6 +158,10 @@ pub struct WorkerStats {
     pub funds_by_kind: [FundTotals; 4],
     /// Settlement lists (4101A) accepted, by DRG code (or status when not grouped).
     pub setl_list_groups: BTreeMap<String, u64>,
+    /// 3102 checks answered (`--audit3102`), each a chain of one request.
+    pub audit3102_checks: u64,
+    /// Planted violations that settled, for the manifest.
+    pub planted: Vec<crate::plant::PlantRecord>,
 }
 
 impl WorkerStats {
@@ -256,6 +260,8 @@ impl WorkerStats {
                 .expect("every latency histogram has the same bounds");
         }
         self.funds.merge(&o.funds);
+        self.planted.extend(o.planted);
+        self.audit3102_checks += o.audit3102_checks;
         for (group, n) in o.setl_list_groups {
             *self.setl_list_groups.entry(group).or_insert(0) += n;
         }
@@ -340,7 +346,7 @@ impl Summary {
             None => Value::Null,
             Some(report) => json!({
                 "target_chains_per_s": report.rate_per_s,
-                "achieved_chains_per_s": rate(s.chains.iter().sum()),
+                "achieved_chains_per_s": rate(s.chains.iter().sum::<u64>() + s.audit3102_checks),
                 "chains_scheduled": report.chains_scheduled,
                 "late_starts": report.late_starts,
                 "queued_starts": report.queued_starts,
@@ -373,6 +379,7 @@ impl Summary {
             "concurrency": self.concurrency,
             "open_loop": open_loop,
             "requests": s.requests,
+            "audit3102_checks": s.audit3102_checks,
             "requests_per_s": rate(s.requests),
             "chains": chains,
             "settlements": settlements,

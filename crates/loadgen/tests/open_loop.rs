@@ -160,6 +160,8 @@ async fn run(server: &SlowServer, duration: Duration, open: OpenLoop) -> Summary
         chaos: Chaos::none(),
         auth: false,
         seed: 7,
+        plant: Arc::new(yibao_loadgen::Plant::none()),
+        audit3102: None,
     };
     run_open_loop(&server.addr, population(), config, open)
         .await

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod audit_report;
 pub mod cmd;
 mod cumulative;
 mod engine;
@@ -93,6 +94,7 @@ macro_rules! backend {
             include!("tx/audit.rs");
             include!("tx/review.rs");
             include!("staff_tx.rs");
+            include!("tx/audit_report.rs");
         }
     };
 }
