@@ -30,7 +30,7 @@ async fn audit_check(
             .join(","),
         setl_id: None,
     };
-    let mut results = Vec::new();
+    let mut found = Vec::new();
     for (idx, patient) in c.patients.iter().enumerate() {
         let registered = registered_person(tx, &patient.patn_id).await?;
         let held = match &registered {
@@ -48,9 +48,10 @@ async fn audit_check(
         let input = crate::audit::input_of(idx, patient, registered, held, admdvs, &level_of)?;
         for finding in yibao_audit::audit(&input, &rules, &base.knowledge, c.phase) {
             let rule = rule_of(&rules.rules, &finding)?;
-            results.push(record_finding(tx, ctx, &scene, &patient.patn_id, rule, &finding).await?);
+            found.push((patient.patn_id.as_str(), rule, finding));
         }
     }
+    let results = record_findings(tx, ctx, &scene, &found).await?;
     Ok((Outcome::AuditResults(results), "none", String::new()))
 }
 
@@ -212,84 +213,146 @@ async fn held_encounters(
     Ok(held)
 }
 
-/// Stores one finding with its lines and returns it as answered.
-async fn record_finding(
+/// Stores findings (each of a patient, with its rule) with their lines — one multi-row insert
+/// per table whatever their number — and returns them as answered.
+async fn record_findings(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
     scene: &AuditScene<'_>,
-    patn_id: &str,
-    rule: &yibao_audit::Rule,
-    finding: &yibao_audit::Finding,
-) -> Result<crate::audit::AuditResult, StoreError> {
-    let jr_id = ctx.ids.next('J');
-    sqlx::query(
-        "INSERT INTO audit_finding (jr_id, fixmedins_code, msgid, infno, task_id, warn_type, \
-         trig_scen, patn_id, mdtrt_id, setl_id, rule_id, rule_version, category, sev_deg, \
-         money_kind, vola_cont, vola_amt_fen, evidence, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-    )
-    .bind(&jr_id)
-    .bind(&ctx.inst.fixmedins_code)
-    .bind(&ctx.env.msgid)
-    .bind(scene.infno)
-    .bind(scene.task_id)
-    .bind(scene.warn_type.code())
-    .bind(&scene.trig_scen)
-    .bind(patn_id)
-    .bind(&finding.mdtrt_id)
-    .bind(scene.setl_id)
-    .bind(&finding.rule_id)
-    .bind(i64::from(finding.rule_version))
-    .bind(rule.category.code())
-    .bind(i64::from(finding.sev_deg.get()))
-    .bind(finding.money_kind.code())
-    .bind(&finding.vola_cont)
-    .bind(finding.vola_amt.0)
-    .bind(crate::audit::evidence_json(&finding.evidence))
-    .bind(ts(ctx.env.now))
-    .execute(&mut **tx)
-    .await?;
-    let mut details = Vec::with_capacity(finding.details.len());
-    for line in &finding.details {
-        let jrd_id = ctx.ids.next('D');
-        sqlx::query(
-            "INSERT INTO audit_finding_line (jrd_id, jr_id, mdtrt_id, rx_id, feedetl_sn, \
-             vola_item_type, vola_amt_fen) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&jrd_id)
-        .bind(&jr_id)
-        .bind(&line.mdtrt_id)
-        .bind(&line.rx_id)
-        .bind(&line.feedetl_sn)
-        .bind(i64::from(line.vola_item_type.code()))
-        .bind(line.vola_amt.0)
-        .execute(&mut **tx)
-        .await?;
-        details.push(crate::audit::AuditResultLine {
-            jrd_id,
-            patn_id: patn_id.to_owned(),
-            mdtrt_id: line.mdtrt_id.clone(),
-            rx_id: line.rx_id.clone(),
-            feedetl_sn: line.feedetl_sn.clone(),
-            vola_item_type: line.vola_item_type.code(),
-            vola_amt: line.vola_amt,
-        });
+    found: &[(&str, &yibao_audit::Rule, yibao_audit::Finding)],
+) -> Result<Vec<crate::audit::AuditResult>, StoreError> {
+    if found.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(crate::audit::AuditResult {
-        jr_id,
-        rule_id: finding.rule_id.clone(),
-        rule_version: finding.rule_version,
-        rule_name: rule.name.clone(),
-        vola_cont: finding.vola_cont.clone(),
-        patn_id: patn_id.to_owned(),
-        mdtrt_id: finding.mdtrt_id.clone(),
-        vola_amt: finding.vola_amt,
-        sev_deg: finding.sev_deg.get(),
-        vola_evid: rule.vola_evid.clone(),
-        vola_bhvr_type: rule.category.code().to_owned(),
-        task_id: scene.task_id.to_owned(),
-        details,
-    })
+    let created_at = ts(ctx.env.now);
+    let mut results = Vec::with_capacity(found.len());
+    for (patn_id, rule, finding) in found {
+        let jr_id = ctx.ids.next('J');
+        let details = finding
+            .details
+            .iter()
+            .map(|line| crate::audit::AuditResultLine {
+                jrd_id: ctx.ids.next('D'),
+                patn_id: (*patn_id).to_owned(),
+                mdtrt_id: line.mdtrt_id.clone(),
+                rx_id: line.rx_id.clone(),
+                feedetl_sn: line.feedetl_sn.clone(),
+                vola_item_type: line.vola_item_type.code(),
+                vola_amt: line.vola_amt,
+            })
+            .collect();
+        results.push((
+            crate::audit::AuditResult {
+                jr_id,
+                rule_id: finding.rule_id.clone(),
+                rule_version: finding.rule_version,
+                rule_name: rule.name.clone(),
+                vola_cont: finding.vola_cont.clone(),
+                patn_id: (*patn_id).to_owned(),
+                mdtrt_id: finding.mdtrt_id.clone(),
+                vola_amt: finding.vola_amt,
+                sev_deg: finding.sev_deg.get(),
+                vola_evid: rule.vola_evid.clone(),
+                vola_bhvr_type: rule.category.code().to_owned(),
+                task_id: scene.task_id.to_owned(),
+                details,
+            },
+            crate::audit::evidence_json(&finding.evidence),
+            finding.money_kind.code(),
+        ));
+    }
+    // `setl_id` is the same for every finding of a call: the column is left out (NULL) for a
+    // check's findings.
+    let mut columns = vec![
+        "jr_id",
+        "fixmedins_code",
+        "msgid",
+        "infno",
+        "task_id",
+        "warn_type",
+        "trig_scen",
+        "patn_id",
+        "mdtrt_id",
+        "rule_id",
+        "rule_version",
+        "category",
+        "sev_deg",
+        "money_kind",
+        "vola_cont",
+        "vola_amt_fen",
+        "evidence",
+        "created_at",
+    ];
+    if scene.setl_id.is_some() {
+        columns.push("setl_id");
+    }
+    let finding_rows = results
+        .iter()
+        .map(|(r, evidence, money_kind)| {
+            let mut row = vec![
+                V::T(&r.jr_id),
+                V::T(&ctx.inst.fixmedins_code),
+                V::T(&ctx.env.msgid),
+                V::T(scene.infno),
+                V::T(scene.task_id),
+                V::I(scene.warn_type.code()),
+                V::T(&scene.trig_scen),
+                V::T(&r.patn_id),
+                V::T(&r.mdtrt_id),
+                V::T(&r.rule_id),
+                V::I(i64::from(r.rule_version)),
+                V::T(&r.vola_bhvr_type),
+                V::I(i64::from(r.sev_deg)),
+                V::T(money_kind),
+                V::T(&r.vola_cont),
+                V::I(r.vola_amt.0),
+                V::T(evidence),
+                V::T(&created_at),
+            ];
+            if let Some(setl_id) = scene.setl_id {
+                row.push(V::T(setl_id));
+            }
+            row
+        })
+        .collect();
+    insert_rows(tx, "audit_finding", &columns, finding_rows, "").await?;
+    // Lines with a `feedetl_sn` and lines without (NULL), one insert each.
+    for with_sn in [true, false] {
+        let mut columns = vec![
+            "jrd_id",
+            "jr_id",
+            "mdtrt_id",
+            "rx_id",
+            "vola_item_type",
+            "vola_amt_fen",
+        ];
+        if with_sn {
+            columns.push("feedetl_sn");
+        }
+        let rows: Vec<Vec<V<'_>>> = results
+            .iter()
+            .flat_map(|(r, _, _)| r.details.iter().map(move |d| (r, d)))
+            .filter(|(_, d)| d.feedetl_sn.is_some() == with_sn)
+            .map(|(r, d)| {
+                let mut row = vec![
+                    V::T(&d.jrd_id),
+                    V::T(&r.jr_id),
+                    V::T(&d.mdtrt_id),
+                    V::T(&d.rx_id),
+                    V::I(i64::from(d.vola_item_type)),
+                    V::I(d.vola_amt.0),
+                ];
+                if let Some(sn) = &d.feedetl_sn {
+                    row.push(V::T(sn));
+                }
+                row
+            })
+            .collect();
+        if !rows.is_empty() {
+            insert_rows(tx, "audit_finding_line", &columns, rows, "").await?;
+        }
+    }
+    Ok(results.into_iter().map(|(r, _, _)| r).collect())
 }
 
 /// 3103: records the hospital's answer to each warning, once per warning. A warning that was
@@ -493,9 +556,16 @@ async fn record_settle_findings(
         },
         setl_id: Some(setl_id),
     };
-    for finding in findings {
-        let rule = rule_of(&rules.rules, finding)?;
-        record_finding(tx, ctx, &scene, &c.psn_no, rule, finding).await?;
-    }
+    let found = findings
+        .iter()
+        .map(|finding| {
+            Ok((
+                c.psn_no.as_str(),
+                rule_of(&rules.rules, finding)?,
+                finding.clone(),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    record_findings(tx, ctx, &scene, &found).await?;
     Ok(())
 }
