@@ -148,20 +148,33 @@ async fn held_encounters(
 ) -> Result<Vec<crate::audit::HeldEncounter>, StoreError> {
     let from = from.format("%Y-%m-%d").to_string();
     let to = format!("{} 23:59:59", to.format("%Y-%m-%d"));
-    let rows = sqlx::query(
+    // One index scan of the person's visits, then each visit's lines by its key: on
+    // PostgreSQL the lateral subquery (with its OFFSET 0 fence) keeps that plan even where the
+    // planner would rather scan every fee line (a person with many visits, stale statistics).
+    let sql = if IS_PG {
+        "SELECT v.mdtrt_id, v.fixmedins_code, v.begntime, v.dise_codg, \
+                f.feedetl_sn, f.med_list_codg, f.cnt_e4, f.amount_fen, f.fee_ocur_time, \
+                v.endtime, v.kind, v.med_type, v.insutype, f.med_chrgitm_type \
+         FROM visit v CROSS JOIN LATERAL (SELECT * FROM fee_line fl \
+             WHERE fl.mdtrt_id = v.mdtrt_id AND fl.fee_ocur_time >= $2 AND fl.fee_ocur_time <= $3 \
+             OFFSET 0) f \
+         WHERE v.psn_no = $1 AND v.status <> 'cancelled' \
+         ORDER BY v.mdtrt_id, f.feedetl_sn"
+    } else {
         "SELECT v.mdtrt_id, v.fixmedins_code, v.begntime, v.dise_codg, \
                 f.feedetl_sn, f.med_list_codg, f.cnt_e4, f.amount_fen, f.fee_ocur_time, \
                 v.endtime, v.kind, v.med_type, v.insutype, f.med_chrgitm_type \
          FROM visit v JOIN fee_line f ON f.mdtrt_id = v.mdtrt_id \
          WHERE v.psn_no = $1 AND v.status <> 'cancelled' \
            AND f.fee_ocur_time >= $2 AND f.fee_ocur_time <= $3 \
-         ORDER BY v.mdtrt_id, f.feedetl_sn",
-    )
-    .bind(psn_no)
-    .bind(&from)
-    .bind(&to)
-    .fetch_all(&mut **tx)
-    .await?;
+         ORDER BY v.mdtrt_id, f.feedetl_sn"
+    };
+    let rows = sqlx::query(sql)
+        .bind(psn_no)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut held: Vec<crate::audit::HeldEncounter> = Vec::new();
     for row in rows {
         let mdtrt_id: String = row.try_get(0)?;
