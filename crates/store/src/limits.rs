@@ -104,3 +104,8 @@ pub const STAFF_LIST_MAX: i64 = 10_000;
 /// Milliseconds between two writes of a session's last use: one write per request would
 /// serialise every staff request on SQLite; the idle timeout is this much less exact.
 pub const SESSION_TOUCH_MS_MIN: i64 = 30_000;
+
+/// The most recent visits of a person a smart-audit check reads as history (`tx/audit.rs`,
+/// written into its SQL): bounds one check's work for a person with very many visits; the
+/// rules' windows are days to months, which 100 visits cover for all but a handful of persons.
+pub const AUDIT_HISTORY_VISITS_MAX: i64 = 100;

@@ -138,6 +138,17 @@ async fn registered_person(
     }))
 }
 
+/// The person's most recent visits (not cancelled) a check reads as history, at most
+/// `limits::AUDIT_HISTORY_VISITS_MAX` (a bound on the work of one check; `$1` is the person).
+fn recent_visits() -> String {
+    format!(
+        "SELECT mdtrt_id, fixmedins_code, begntime, dise_codg, endtime, kind, med_type, insutype \
+         FROM visit WHERE psn_no = $1 AND status <> 'cancelled' \
+         ORDER BY begntime DESC, mdtrt_id DESC LIMIT {}",
+        limits::AUDIT_HISTORY_VISITS_MAX
+    )
+}
+
 /// The person's visits (not cancelled) with fee lines dated in `[from, to]`, with those lines
 /// and their diagnoses.
 async fn held_encounters(
@@ -155,21 +166,20 @@ async fn held_encounters(
         "SELECT v.mdtrt_id, v.fixmedins_code, v.begntime, v.dise_codg, \
                 f.feedetl_sn, f.med_list_codg, f.cnt_e4, f.amount_fen, f.fee_ocur_time, \
                 v.endtime, v.kind, v.med_type, v.insutype, f.med_chrgitm_type \
-         FROM visit v CROSS JOIN LATERAL (SELECT * FROM fee_line fl \
+         FROM ({RECENT_VISITS}) v CROSS JOIN LATERAL (SELECT * FROM fee_line fl \
              WHERE fl.mdtrt_id = v.mdtrt_id AND fl.fee_ocur_time >= $2 AND fl.fee_ocur_time <= $3 \
              OFFSET 0) f \
-         WHERE v.psn_no = $1 AND v.status <> 'cancelled' \
          ORDER BY v.mdtrt_id, f.feedetl_sn"
     } else {
         "SELECT v.mdtrt_id, v.fixmedins_code, v.begntime, v.dise_codg, \
                 f.feedetl_sn, f.med_list_codg, f.cnt_e4, f.amount_fen, f.fee_ocur_time, \
                 v.endtime, v.kind, v.med_type, v.insutype, f.med_chrgitm_type \
-         FROM visit v JOIN fee_line f ON f.mdtrt_id = v.mdtrt_id \
-         WHERE v.psn_no = $1 AND v.status <> 'cancelled' \
-           AND f.fee_ocur_time >= $2 AND f.fee_ocur_time <= $3 \
+         FROM ({RECENT_VISITS}) v JOIN fee_line f ON f.mdtrt_id = v.mdtrt_id \
+         WHERE f.fee_ocur_time >= $2 AND f.fee_ocur_time <= $3 \
          ORDER BY v.mdtrt_id, f.feedetl_sn"
     };
-    let rows = sqlx::query(sql)
+    let sql = sql.replace("{RECENT_VISITS}", &recent_visits());
+    let rows = sqlx::query(&sql)
         .bind(psn_no)
         .bind(&from)
         .bind(&to)
@@ -209,17 +219,24 @@ async fn held_encounters(
             med_chrgitm_type: row.try_get(13)?,
         });
     }
-    for visit in &mut held {
-        let codes = sqlx::query(
-            "SELECT diag_code FROM diagnosis WHERE mdtrt_id = $1 ORDER BY diag_type, diag_srt_no",
-        )
-        .bind(&visit.mdtrt_id)
+    // Every diagnosis of those visits in one read: the person's visits of the same recent ones.
+    if !held.is_empty() {
+        let rows = sqlx::query(&format!(
+            "SELECT d.mdtrt_id, d.diag_code FROM diagnosis d \
+             JOIN ({}) v ON v.mdtrt_id = d.mdtrt_id \
+             ORDER BY d.mdtrt_id, d.diag_type, d.diag_srt_no",
+            recent_visits()
+        ))
+        .bind(psn_no)
         .fetch_all(&mut **tx)
         .await?;
-        for code in codes {
-            let code: String = code.try_get(0)?;
-            if !visit.diagnoses.contains(&code) {
-                visit.diagnoses.push(code);
+        for row in rows {
+            let mdtrt_id: String = row.try_get(0)?;
+            let code: String = row.try_get(1)?;
+            if let Some(visit) = held.iter_mut().find(|v| v.mdtrt_id == mdtrt_id) {
+                if !visit.diagnoses.contains(&code) {
+                    visit.diagnoses.push(code);
+                }
             }
         }
     }
