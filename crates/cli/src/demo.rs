@@ -52,6 +52,11 @@ pub struct Args {
     /// drive the server with.
     #[arg(long)]
     sample_out: Option<PathBuf>,
+    /// Persons in the sample (default 40). A load run spreads its visits over them: a few
+    /// thousand persons give each a realistic few visits a day, which matters to every check
+    /// that reads a person's history (smart audit).
+    #[arg(long, default_value_t = SAMPLE_SIZE)]
+    sample_persons: usize,
     /// Keep the generated registry files in this folder (default: a temporary folder).
     #[arg(long)]
     registry_dir: Option<PathBuf>,
@@ -179,7 +184,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     // 3. The simulator's view of the city, and the sample for outside clients.
     let items = catalogue.iter().map(Item::from_catalogue).collect();
     let population = Population::from_city(&config, items)?;
-    let sample = serde_json::to_value(population.to_sample(SAMPLE_SIZE))?;
+    let sample = serde_json::to_value(population.to_sample_of(args.sample_persons, SAMPLE_SIZE))?;
     // Two institution users, for the first two institutions of the sample.
     let staff_institutions: Vec<String> = sample["institutions"]
         .as_array()

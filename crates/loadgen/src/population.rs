@@ -365,12 +365,17 @@ impl Population {
     /// A sample of at most `n` of each kind, for `--sample-out`: persons spread over the
     /// schemes, every kind and level of institution, items of every kind and class.
     pub fn to_sample(&self, n: usize) -> Sample {
-        let step = (self.patients.len() / n.max(1)).max(1);
+        self.to_sample_of(n, n)
+    }
+
+    /// [`Population::to_sample`] with `n_persons` persons and at most `n` of the other kinds.
+    pub fn to_sample_of(&self, n_persons: usize, n: usize) -> Sample {
+        let step = (self.patients.len() / n_persons.max(1)).max(1);
         let persons = self
             .patients
             .iter()
             .step_by(step)
-            .take(n)
+            .take(n_persons)
             .map(|p| SamplePerson {
                 psn_no: p.psn_no.clone(),
                 certno: p.certno.clone(),
