@@ -123,9 +123,9 @@ pub async fn list_rules(
             },
         )
         .await?;
-    let base = yibao_audit::builtin().map_err(|err| ApiError::internal(&err))?;
-    let penalties = yibao_audit::review::shipped_penalties(&base.rules)
-        .map_err(|err| ApiError::internal(&err))?;
+    // The store's copies, loaded once per process.
+    let base = yibao_store::audit::base()?;
+    let penalties = yibao_store::review::penalties()?;
     Ok(Json(
         base.rules
             .rules

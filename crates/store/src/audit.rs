@@ -12,26 +12,52 @@ use yibao_core_types::{Admdvs, Fen, Insutype, ListType, MedType, Quantity};
 
 use crate::error::StoreError;
 
-/// The rules a settlement runs (事中, the visit's scene), chosen once per process.
-pub(crate) fn settle_rules(inpatient: bool) -> Result<&'static RuleSet, StoreError> {
-    static RULES: std::sync::OnceLock<[RuleSet; 2]> = std::sync::OnceLock::new();
+/// Scene bits of a rule selection: outpatient and inpatient.
+const OUTPATIENT: usize = 1;
+const INPATIENT: usize = 2;
+
+/// The shipped rules of `phase` (事前 or 事中) whose scenes meet `scenes` (a set of the bits
+/// above), chosen once per process: a check or a settlement borrows its rule set, never
+/// rebuilds it.
+fn rules_of(phase: Phase, scenes: usize) -> Result<&'static RuleSet, StoreError> {
+    static SETS: std::sync::OnceLock<Vec<RuleSet>> = std::sync::OnceLock::new();
+    const PHASES: [Phase; 2] = [Phase::Before, Phase::During];
     let base = base()?;
-    let sets = RULES.get_or_init(|| {
-        ["outpatient", "inpatient"].map(|scene| {
-            RuleSet::new(
-                base.rules
-                    .rules
-                    .iter()
-                    .filter(|rule| {
-                        rule.phases.contains(&Phase::During)
-                            && rule.scenes.iter().any(|s| s == scene)
-                    })
-                    .cloned()
-                    .collect(),
-            )
-        })
+    let sets = SETS.get_or_init(|| {
+        PHASES
+            .iter()
+            .flat_map(|&phase| (0..4).map(move |bits| (phase, bits)))
+            .map(|(phase, bits)| {
+                RuleSet::new(
+                    base.rules
+                        .rules
+                        .iter()
+                        .filter(|rule| {
+                            rule.phases.contains(&phase)
+                                && rule.scenes.iter().any(|s| {
+                                    (s == "outpatient" && bits & OUTPATIENT != 0)
+                                        || (s == "inpatient" && bits & INPATIENT != 0)
+                                })
+                        })
+                        .cloned()
+                        .collect(),
+                )
+            })
+            .collect()
     });
-    Ok(&sets[usize::from(inpatient)])
+    let phase_idx = PHASES
+        .iter()
+        .position(|p| *p == phase)
+        .ok_or_else(|| StoreError::Invariant(format!("no rule set for phase {phase:?}")))?;
+    Ok(&sets[phase_idx * 4 + (scenes & 3)])
+}
+
+/// The rules a settlement runs (事中, the visit's scene).
+pub(crate) fn settle_rules(inpatient: bool) -> Result<&'static RuleSet, StoreError> {
+    rules_of(
+        Phase::During,
+        if inpatient { INPATIENT } else { OUTPATIENT },
+    )
 }
 
 /// What a region does at settlement (2206/2207, 2303/2304) with a severity-1 finding (明确违规)
@@ -336,7 +362,7 @@ pub(crate) struct HeldLine {
 }
 
 /// The shipped rules and knowledge, loaded once per process.
-pub(crate) fn base() -> Result<&'static yibao_audit::Builtin, StoreError> {
+pub fn base() -> Result<&'static yibao_audit::Builtin, StoreError> {
     static BASE: std::sync::OnceLock<Result<yibao_audit::Builtin, String>> =
         std::sync::OnceLock::new();
     BASE.get_or_init(|| yibao_audit::builtin().map_err(|err| err.to_string()))
@@ -345,41 +371,40 @@ pub(crate) fn base() -> Result<&'static yibao_audit::Builtin, StoreError> {
 }
 
 /// The rules a check runs: those named by `rule_ids` (each must exist and run in the check's
-/// phase), else every rule of the phase whose scenes include a scene of `trig_scen`.
+/// phase), else every rule of the phase whose scenes include a scene of `trig_scen` (the
+/// process's shared set).
 pub(crate) fn select_rules(
     base: &yibao_audit::Builtin,
     check: &AuditCheck,
-) -> Result<RuleSet, StoreError> {
-    let rules = &base.rules.rules;
-    let mut chosen = Vec::new();
+) -> Result<std::borrow::Cow<'static, RuleSet>, StoreError> {
     if check.rule_ids.is_empty() {
-        let scenes: Vec<&str> = check.trig_scen.iter().map(|t| t.scene()).collect();
-        chosen.extend(
-            rules
-                .iter()
-                .filter(|rule| {
-                    rule.phases.contains(&check.phase)
-                        && rule.scenes.iter().any(|s| scenes.contains(&s.as_str()))
-                })
-                .cloned(),
-        );
-    } else {
-        for (idx, rule_id) in check.rule_ids.iter().enumerate() {
-            let field = format!("data.rule_ids[{idx}]");
-            let rule = rules
-                .iter()
-                .find(|rule| &rule.rule_id == rule_id)
-                .ok_or_else(|| StoreError::bad(field.clone(), format!("no rule `{rule_id}`")))?;
-            if !rule.phases.contains(&check.phase) {
-                return Err(StoreError::bad(
-                    field,
-                    format!("rule `{rule_id}` does not run {}", phase_zh(check.phase)),
-                ));
+        let scenes = check.trig_scen.iter().fold(0, |bits, t| {
+            bits | if t.scene() == "inpatient" {
+                INPATIENT
+            } else {
+                OUTPATIENT
             }
-            chosen.push(rule.clone());
-        }
+        });
+        return rules_of(check.phase, scenes).map(std::borrow::Cow::Borrowed);
     }
-    Ok(RuleSet::new(chosen))
+    let mut chosen = Vec::with_capacity(check.rule_ids.len());
+    for (idx, rule_id) in check.rule_ids.iter().enumerate() {
+        let field = format!("data.rule_ids[{idx}]");
+        let rule = base
+            .rules
+            .rules
+            .iter()
+            .find(|rule| &rule.rule_id == rule_id)
+            .ok_or_else(|| StoreError::bad(field.clone(), format!("no rule `{rule_id}`")))?;
+        if !rule.phases.contains(&check.phase) {
+            return Err(StoreError::bad(
+                field,
+                format!("rule `{rule_id}` does not run {}", phase_zh(check.phase)),
+            ));
+        }
+        chosen.push(rule.clone());
+    }
+    Ok(std::borrow::Cow::Owned(RuleSet::new(chosen)))
 }
 
 fn phase_zh(phase: Phase) -> &'static str {

@@ -181,8 +181,7 @@ impl RulePrecision {
 }
 
 /// The shipped penalties, loaded once per process.
-pub(crate) fn penalties(
-) -> Result<&'static [yibao_audit::review::Penalty], crate::error::StoreError> {
+pub fn penalties() -> Result<&'static [yibao_audit::review::Penalty], crate::error::StoreError> {
     static PENALTIES: std::sync::OnceLock<Result<Vec<yibao_audit::review::Penalty>, String>> =
         std::sync::OnceLock::new();
     let base = crate::audit::base()?;

@@ -570,7 +570,7 @@ async fn record_settle_findings(
     ctx: &Ctx<'_>,
     c: &Settle,
     setl_id: &str,
-    findings: &[yibao_audit::Finding],
+    findings: Vec<yibao_audit::Finding>,
 ) -> Result<(), StoreError> {
     if findings.is_empty() {
         return Ok(());
@@ -587,14 +587,8 @@ async fn record_settle_findings(
         setl_id: Some(setl_id),
     };
     let found = findings
-        .iter()
-        .map(|finding| {
-            Ok((
-                c.psn_no.as_str(),
-                rule_of(&rules.rules, finding)?,
-                finding.clone(),
-            ))
-        })
+        .into_iter()
+        .map(|finding| Ok((c.psn_no.as_str(), rule_of(&rules.rules, &finding)?, finding)))
         .collect::<Result<Vec<_>, StoreError>>()?;
     record_findings(tx, ctx, &scene, &found).await?;
     Ok(())

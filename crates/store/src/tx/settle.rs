@@ -391,7 +391,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             .execute(&mut **tx)
             .await?;
     }
-    record_settle_findings(tx, ctx, c, &setl_id, &findings).await?;
+    record_settle_findings(tx, ctx, c, &setl_id, findings).await?;
     Ok((Outcome::Settled(Box::new(view)), "settlement", setl_id))
 }
 
