@@ -1388,19 +1388,31 @@ impl VolaItemType {
     }
 }
 
-/// A line named by a finding (`judge_result_detail_dtos`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A line named by a finding (`judge_result_detail_dtos`), by its place in the audited input:
+/// read its `mdtrt_id`, `rx_id` and `feedetl_sn` there ([`FindingLine::line`]) rather than
+/// copying them into every finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FindingLine {
-    /// The line's encounter.
-    pub mdtrt_id: String,
-    /// The line's `rx_id`.
-    pub rx_id: String,
-    /// The line's `feedetl_sn`, when known.
-    pub feedetl_sn: Option<String>,
+    /// The line's encounter: its position in [`AuditInput::encounters`].
+    pub encounter_idx: usize,
+    /// The line's position in that encounter's `lines`.
+    pub line_idx: usize,
     /// 1 or 2.
     pub vola_item_type: VolaItemType,
     /// Money flagged on this line.
     pub vola_amt: Fen,
+}
+
+impl FindingLine {
+    /// The line's encounter in the input the finding came from.
+    pub fn encounter<'a>(&self, input: &'a AuditInput) -> &'a Encounter {
+        &input.encounters[self.encounter_idx]
+    }
+
+    /// The fee line in the input the finding came from.
+    pub fn line<'a>(&self, input: &'a AuditInput) -> &'a FeeLine {
+        &input.encounters[self.encounter_idx].lines[self.line_idx]
+    }
 }
 
 /// What a finding rests on.

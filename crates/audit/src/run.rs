@@ -236,11 +236,9 @@ impl<'a> Run<'a> {
         vola_item_type: VolaItemType,
         vola_amt: Fen,
     ) -> FindingLine {
-        let line = self.line(at);
         FindingLine {
-            mdtrt_id: self.mdtrt_id(at).to_owned(),
-            rx_id: line.rx_id.clone(),
-            feedetl_sn: line.feedetl_sn.clone(),
+            encounter_idx: at.encounter_idx,
+            line_idx: at.line_idx,
             vola_item_type,
             vola_amt,
         }

@@ -1086,12 +1086,13 @@ fn every_shipped_rule_has_a_case() {
 #[test]
 fn a_pair_names_the_later_line_as_type_1_and_the_other_as_type_2() {
     let shipped = shipped();
+    let bill = input(&case("PRC-01").planted);
     let findings = run(&shipped, &case("PRC-01").planted);
     let finding = findings.iter().find(|f| f.rule_id == "PRC-01").unwrap();
     let details: Vec<_> = finding
         .details
         .iter()
-        .map(|d| (d.rx_id.as_str(), d.vola_item_type, d.vola_amt))
+        .map(|d| (d.line(&bill).rx_id.as_str(), d.vola_item_type, d.vola_amt))
         .collect();
     assert_eq!(
         details,
@@ -1111,13 +1112,14 @@ fn a_pair_names_the_later_line_as_type_1_and_the_other_as_type_2() {
 fn a_quantity_finding_flags_only_the_excess_share() {
     let shipped = shipped();
     // 3 + 2 on one day against a cap of 4: the second line carries 1 of its 2 units.
+    let bill = input(&case("MED-12").planted);
     let findings = run(&shipped, &case("MED-12").planted);
     let finding = findings.iter().find(|f| f.rule_id == "MED-12").unwrap();
     assert_eq!(finding.vola_amt, Fen(1_000));
     let types: Vec<_> = finding
         .details
         .iter()
-        .map(|d| (d.rx_id.as_str(), d.vola_item_type))
+        .map(|d| (d.line(&bill).rx_id.as_str(), d.vola_item_type))
         .collect();
     assert_eq!(
         types,
@@ -1135,6 +1137,7 @@ fn a_quantity_finding_flags_only_the_excess_share() {
 #[test]
 fn a_sex_finding_reads_as_the_national_template() {
     let shipped = shipped();
+    let bill = input(&case("MED-01").planted);
     let findings = run(&shipped, &case("MED-01").planted);
     let finding = findings.iter().find(|f| f.rule_id == "MED-01").unwrap();
     assert_eq!(
@@ -1142,7 +1145,10 @@ fn a_sex_finding_reads_as_the_national_template() {
         "【来曲唑片（规格一）】限女性使用，患者性别为男性（2026-03-02）"
     );
     assert_eq!(finding.sev_deg.get(), 1);
-    assert_eq!(finding.details[0].feedetl_sn.as_deref(), Some("1"));
+    assert_eq!(
+        finding.details[0].line(&bill).feedetl_sn.as_deref(),
+        Some("1")
+    );
 }
 
 #[test]
@@ -1811,12 +1817,7 @@ mod properties {
                 let encounter_fen: Fen = encounter.lines.iter().map(|l| l.amount).sum();
                 prop_assert!(finding.vola_amt <= encounter_fen, "{}", finding.rule_id);
                 for detail in &finding.details {
-                    let line = input
-                        .encounters
-                        .iter()
-                        .flat_map(|e| &e.lines)
-                        .find(|l| l.rx_id == detail.rx_id)
-                        .unwrap();
+                    let line = detail.line(&input);
                     prop_assert!(detail.vola_amt <= line.amount, "{}", finding.rule_id);
                     prop_assert!(detail.vola_amt >= Fen::ZERO, "{}", finding.rule_id);
                 }
@@ -1841,7 +1842,7 @@ mod properties {
             let findings = audit(&input, &shipped.rules, &shipped.knowledge, Phase::After);
             let single_line = [T::SexLimit, T::AgeLimit, T::LevelLimit, T::DxRequired, T::DxExcluded, T::EncounterLimit, T::Companion, T::DaysSupply];
             for finding in findings.iter().filter(|f| f.evidence.table.is_some_and(|t| single_line.contains(&t))) {
-                let rx_id = &finding.details[0].rx_id;
+                let rx_id = &finding.details[0].line(&input).rx_id;
                 let mut without = input.clone();
                 for encounter in &mut without.encounters {
                     encounter.lines.retain(|l| &l.rx_id != rx_id);
@@ -1864,7 +1865,7 @@ mod properties {
             for finding in audit(&input, &shipped.rules, &shipped.knowledge, Phase::Before) {
                 prop_assert_eq!(&finding.mdtrt_id, &current, "{}", finding.rule_id);
                 for detail in finding.details.iter().filter(|d| d.vola_item_type == VolaItemType::Violating) {
-                    prop_assert_eq!(&detail.mdtrt_id, &current, "{}", finding.rule_id);
+                    prop_assert_eq!(&detail.encounter(&input).mdtrt_id, &current, "{}", finding.rule_id);
                 }
             }
         }

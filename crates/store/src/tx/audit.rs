@@ -31,6 +31,7 @@ async fn audit_check(
         setl_id: None,
     };
     let mut found = Vec::new();
+    let mut inputs = Vec::with_capacity(c.patients.len());
     for (idx, patient) in c.patients.iter().enumerate() {
         let registered = registered_person(tx, &patient.patn_id).await?;
         let held = match &registered {
@@ -48,10 +49,11 @@ async fn audit_check(
         let input = crate::audit::input_of(idx, patient, registered, held, admdvs, &level_of)?;
         for finding in yibao_audit::audit(&input, &rules, &base.knowledge, c.phase) {
             let rule = rule_of(&rules.rules, &finding)?;
-            found.push((patient.patn_id.as_str(), rule, finding));
+            found.push((patient.patn_id.as_str(), rule, finding, idx));
         }
+        inputs.push(input);
     }
-    let results = record_findings(tx, ctx, &scene, &found).await?;
+    let results = record_findings(tx, ctx, &scene, &inputs, &found).await?;
     Ok((Outcome::AuditResults(results), "none", String::new()))
 }
 
@@ -243,32 +245,38 @@ async fn held_encounters(
     Ok(held)
 }
 
-/// Stores findings (each of a patient, with its rule) with their lines — one multi-row insert
-/// per table whatever their number — and returns them as answered.
+/// Stores findings (each of a patient, with its rule and the index of the input it came from
+/// in `inputs`) with their lines — one multi-row insert per table whatever their number — and
+/// returns them as answered.
 async fn record_findings(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
     scene: &AuditScene<'_>,
-    found: &[(&str, &yibao_audit::Rule, yibao_audit::Finding)],
+    inputs: &[yibao_audit::AuditInput],
+    found: &[(&str, &yibao_audit::Rule, yibao_audit::Finding, usize)],
 ) -> Result<Vec<crate::audit::AuditResult>, StoreError> {
     if found.is_empty() {
         return Ok(Vec::new());
     }
     let created_at = ts(ctx.env.now);
     let mut results = Vec::with_capacity(found.len());
-    for (patn_id, rule, finding) in found {
+    for (patn_id, rule, finding, input_idx) in found {
         let jr_id = ctx.ids.next('J');
+        let input = &inputs[*input_idx];
         let details = finding
             .details
             .iter()
-            .map(|line| crate::audit::AuditResultLine {
-                jrd_id: ctx.ids.next('D'),
-                patn_id: (*patn_id).to_owned(),
-                mdtrt_id: line.mdtrt_id.clone(),
-                rx_id: line.rx_id.clone(),
-                feedetl_sn: line.feedetl_sn.clone(),
-                vola_item_type: line.vola_item_type.code(),
-                vola_amt: line.vola_amt,
+            .map(|detail| {
+                let line = detail.line(input);
+                crate::audit::AuditResultLine {
+                    jrd_id: ctx.ids.next('D'),
+                    patn_id: (*patn_id).to_owned(),
+                    mdtrt_id: detail.encounter(input).mdtrt_id.clone(),
+                    rx_id: line.rx_id.clone(),
+                    feedetl_sn: line.feedetl_sn.clone(),
+                    vola_item_type: detail.vola_item_type.code(),
+                    vola_amt: detail.vola_amt,
+                }
             })
             .collect();
         results.push((
@@ -453,14 +461,14 @@ async fn settle_findings(
     registry_sex: (&str, &str),
     v: &VisitRow,
     lines: &[engine::StoredLine],
-) -> Result<Vec<yibao_audit::Finding>, StoreError> {
+) -> Result<SettleAudit, StoreError> {
     let base = crate::audit::base()?;
     let rules = crate::audit::settle_rules(c.kind == VisitKind::Inpatient)?;
     let gend = yibao_audit::Gend::parse(registry_sex.0).unwrap_or(yibao_audit::Gend::Unknown);
     // A registry birth date that does not read leaves nothing to check ages against: the rules
     // that need none still run with the visit's day as birth date would mislead, so skip them.
     let Ok(brdy) = stored_day(registry_sex.1) else {
-        return Ok(Vec::new());
+        return Ok(SettleAudit::default());
     };
     let adm_date = stored_day(&v.begntime)?;
     let mut diagnoses = Vec::new();
@@ -533,12 +541,21 @@ async fn settle_findings(
     };
     let admdvs = yibao_core_types::Admdvs::parse(&ctx.inst.admdvs).ok();
     let input = crate::audit::input_of(0, &patient, None, held, admdvs, &level_of)?;
-    Ok(yibao_audit::audit(
-        &input,
-        rules,
-        &base.knowledge,
-        yibao_audit::Phase::During,
-    ))
+    let findings = yibao_audit::audit(&input, rules, &base.knowledge, yibao_audit::Phase::During);
+    Ok(SettleAudit {
+        inputs: vec![input],
+        findings,
+    })
+}
+
+/// A settlement's audit: the input the rules saw (none when they did not run) and what they
+/// found in it.
+#[derive(Default)]
+struct SettleAudit {
+    /// The input, alone in its list (what [`record_findings`] resolves lines against).
+    inputs: Vec<yibao_audit::AuditInput>,
+    /// The findings.
+    findings: Vec<yibao_audit::Finding>,
 }
 
 /// Refuses a settlement with a severity-1 finding when the region says so; the message lists
@@ -570,8 +587,9 @@ async fn record_settle_findings(
     ctx: &Ctx<'_>,
     c: &Settle,
     setl_id: &str,
-    findings: Vec<yibao_audit::Finding>,
+    audit: SettleAudit,
 ) -> Result<(), StoreError> {
+    let SettleAudit { inputs, findings } = audit;
     if findings.is_empty() {
         return Ok(());
     }
@@ -588,8 +606,15 @@ async fn record_settle_findings(
     };
     let found = findings
         .into_iter()
-        .map(|finding| Ok((c.psn_no.as_str(), rule_of(&rules.rules, &finding)?, finding)))
+        .map(|finding| {
+            Ok((
+                c.psn_no.as_str(),
+                rule_of(&rules.rules, &finding)?,
+                finding,
+                0,
+            ))
+        })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    record_findings(tx, ctx, &scene, &found).await?;
+    record_findings(tx, ctx, &scene, &inputs, &found).await?;
     Ok(())
 }

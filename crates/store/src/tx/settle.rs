@@ -109,12 +109,12 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
     }
     // Smart audit of the bill (事中): a pre-settlement under a warning region records nothing,
     // so it runs the rules only where a finding could refuse it.
-    let findings = if c.pre && c.audit_gate == crate::audit::AuditGate::Warn {
-        Vec::new()
+    let audit = if c.pre && c.audit_gate == crate::audit::AuditGate::Warn {
+        SettleAudit::default()
     } else {
         settle_findings(tx, ctx, c, (&person.gend, &person.brdy), &v, &lines).await?
     };
-    gate_settlement(c, &findings)?;
+    gate_settlement(c, &audit.findings)?;
     // The person as of today.
     let d = today.to_string();
     let PersonState {
@@ -391,7 +391,7 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
             .execute(&mut **tx)
             .await?;
     }
-    record_settle_findings(tx, ctx, c, &setl_id, findings).await?;
+    record_settle_findings(tx, ctx, c, &setl_id, audit).await?;
     Ok((Outcome::Settled(Box::new(view)), "settlement", setl_id))
 }
 
