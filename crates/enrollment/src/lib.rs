@@ -2,8 +2,21 @@
 //! the registry applies. Pure: values in, decisions with their reasons out; no I/O, no clock.
 //! Reference: `spec/enrollment.md`.
 
+pub mod builtin;
+pub mod calendar;
 pub mod category;
+pub mod contribution;
+pub mod error;
 pub mod id;
+pub mod params;
 
+pub use builtin::{builtin_calendar, builtin_params};
+pub use calendar::{HolidayCalendar, TransferDeadline};
 pub use category::{Category, CATEGORIES};
+pub use contribution::{
+    assess_resident, employee_monthly, refund_resident, retiree_monthly_credit, EmployeeAssessment,
+    ResidentAssessment,
+};
+pub use error::EngineError;
 pub use id::{age_at, canonical_certno, normalise, normalise_name, CitizenId, IdError};
+pub use params::{load, ParamSet, Params, ParamsError, Payer};
