@@ -51,6 +51,12 @@ pub enum EngineError {
     /// A refund the rules do not allow.
     #[error("refund refused: {0}")]
     RefundRefused(&'static str),
+    /// No rule of the region's order decides between two duplicate relations: a case for review.
+    #[error("no duplicate rule decides between {0} and {1}; the case goes to review")]
+    DuplicateUndecided(String, String),
+    /// The person does not meet a benefit's qualifying condition.
+    #[error("not qualified: {0}")]
+    NotQualified(String),
     /// A month that is not 1–12, or a month order that is wrong.
     #[error("{0}")]
     BadMonth(String),
