@@ -31,3 +31,8 @@ pub use params::{load, ParamSet, Params, ParamsError, Payer};
 pub use retirement::{retirement_check, RetirementCheck, YearsLedger};
 pub use status::{transition, Status, StatusEvent};
 pub use waiting::{employee_gap, newborn_benefit, resident_benefit, BenefitPeriod, YearMonth};
+
+/// The enrollment guide, compiled as a doctest so its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/ENROLLMENT.md")]
+pub struct EnrollmentGuide;
