@@ -146,9 +146,10 @@ fn malformed_files_are_refused_with_file_key_and_reason() {
         ),
         (
             "admdvs = ".to_owned(),
-            "file",
+            "line 1",
             "string values must be quoted",
         ),
+        (edited("[transfer]", "[transfer\n"), "line 92", ""),
     ];
     let mut wrong = Vec::new();
     for (text, key, reason) in cases {

@@ -375,3 +375,34 @@ fn duplicate_rule_order() {
         Err(EngineError::DuplicateUndecided("a".into(), "b".into()))
     );
 }
+
+#[test]
+fn the_subsidy_reference_date_is_a_parameter() {
+    use yibao_enrollment::contribution::{assess_resident, ResidentInput};
+    // 低保 ended on 2025-11-30; the 2026 assessment is made on 2025-12-15.
+    let ended = [CategorySpan {
+        category: Category::Dibao,
+        valid_from: d("2024-01-01"),
+        valid_to: Some(d("2025-11-30")),
+    }];
+    let input = ResidentInput {
+        benefit_year: 2026,
+        kind: ResidentKind::Adult,
+        chosen_tier: None,
+        categories: &ended,
+        assessed_on: d("2025-12-15"),
+    };
+    let on_date = assess_resident(&reference(), input).unwrap();
+    assert_eq!(on_date.individual_due(), yuan("400.00"));
+    let text = yibao_enrollment::builtin::PARAM_FILES[0].1;
+    let period = yibao_enrollment::load(
+        &text.replace(
+            "subsidy_reference = \"assessment_date\"",
+            "subsidy_reference = \"collection_period\"",
+        ),
+        "140500-2025.toml",
+    )
+    .unwrap();
+    let in_window = assess_resident(&period, input).unwrap();
+    assert_eq!(in_window.individual_due(), yuan("200.00"));
+}

@@ -3,7 +3,9 @@
 
 use chrono::NaiveDate;
 use yibao_core_types::Fen;
-use yibao_enrollment::auto::{on_retirement, AutoResult, PSN_TYPE_RETIRED};
+use yibao_enrollment::auto::{
+    on_category_start, on_retirement, AutoResult, CategoryStart, PSN_TYPE_RETIRED,
+};
 use yibao_enrollment::builtin::{builtin_calendar, builtin_params, PARAM_FILES};
 use yibao_enrollment::calendar::{receiving_deadline, sending_deadline, CalendarError};
 use yibao_enrollment::contribution::{
@@ -241,6 +243,28 @@ fn example_2_qingdao_2019_household() {
     assert_eq!(
         yuan("1140.00") + yuan("2760.00") + yuan("430.00"),
         sum(&|a| a.fund_income())
+    );
+    // The mother is enrolled without applying: fully subsidised, nothing sent for collection.
+    let decisions = on_category_start(
+        &params,
+        CategoryStart {
+            started: span(Category::FormerlyPoor),
+            all_categories: &[],
+            kind: ResidentKind::Adult,
+            chosen_tier: Some("1"),
+            benefit_year: 2019,
+            has_paid_relation: false,
+            as_of: d("2018-10-01"),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        decisions.last().unwrap().result,
+        AutoResult::Enroll {
+            benefit_year: 2019,
+            fully_subsidised: true,
+            individual_due: Fen::ZERO
+        }
     );
     // The mother's payer lines.
     assert_eq!(
@@ -559,6 +583,16 @@ fn example_3d_transfer() {
     .unwrap();
     assert_eq!(receiving.working_days, 5);
     assert_eq!(receiving.due, d("2027-03-29"));
+
+    // Had both cities been in Shandong: 9 working days, by Friday 2027-03-19.
+    let mut shandong = xiangtan_transfer.clone();
+    shandong.sending_working_days = 9;
+    assert_eq!(
+        sending_deadline(d("2027-03-08"), &shandong, &calendar)
+            .unwrap()
+            .due,
+        d("2027-03-19")
+    );
 
     // The gap (February) is under 3 months: back-paid, covered retroactively. The gap rule is
     // the national one (医保办发〔2021〕43号), stated in the reference set.

@@ -541,8 +541,13 @@ fn fail(file: &str, key: impl Into<String>, reason: impl Into<String>) -> Params
 /// Parses and validates one parameter file. `file_name` names the file in errors; when its stem
 /// looks like `admdvs-year` it must agree with the file's `admdvs` and `year`.
 pub fn load(text: &str, file_name: &str) -> Result<Params, ParamsError> {
-    let deserializer = toml::de::Deserializer::parse(text)
-        .map_err(|err| fail(file_name, "file", err.message().trim_end().to_owned()))?;
+    let deserializer = toml::de::Deserializer::parse(text).map_err(|err| {
+        let line = err
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let key = line.map_or_else(|| "file".to_owned(), |line| format!("line {line}"));
+        fail(file_name, key, err.message().trim_end().to_owned())
+    })?;
     let raw: ParamsFile = serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
         let key = if path == "." { "file".to_owned() } else { path };
