@@ -271,6 +271,12 @@ mod tests {
             calendar.add_working_days(d("2025-09-26"), 10),
             Ok(d("2025-10-16"))
         );
+        // Accepted Thursday 2026-02-12, across the Spring Festival: Sat 14 Feb and Sat 28 Feb are
+        // worked, 15–23 Feb are off. Working days: 13, 14, 24, 25, 26, 27, 28 Feb, 2, 3, 4 Mar.
+        assert_eq!(
+            calendar.add_working_days(d("2026-02-12"), 10),
+            Ok(d("2026-03-04"))
+        );
         // Running off the end of the covered years is refused, not guessed.
         assert_eq!(
             calendar.add_working_days(d("2026-12-28"), 10),
