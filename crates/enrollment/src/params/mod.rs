@@ -715,8 +715,7 @@ impl Check<'_> {
         let mut retiree_credit: Vec<RetireeBand> = Vec::new();
         for (idx, band) in raw.retiree_credit.iter().enumerate() {
             let key = format!("employee.retiree_credit[{idx}]");
-            let expected_first = idx == 0 && band.from_age != 0;
-            if expected_first {
+            if idx == 0 && band.from_age != 0 {
                 return Err(self.fail(format!("{key}.from_age"), "the first band starts at 0"));
             }
             if let Some(previous) = retiree_credit.last() {
