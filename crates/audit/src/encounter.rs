@@ -401,7 +401,7 @@ impl<'a> Run<'a> {
             rule_version: rule.version,
             sev_deg: rule.sev_deg,
             money_kind: rule.money_kind,
-            mdtrt_id: encounter.mdtrt_id.clone(),
+            encounter_idx,
             vola_cont,
             vola_amt: details.iter().map(|d| d.vola_amt).sum(),
             details,

@@ -1388,6 +1388,13 @@ impl VolaItemType {
     }
 }
 
+impl Finding {
+    /// The `mdtrt_id` of the finding's encounter in the input it came from.
+    pub fn mdtrt_id<'a>(&self, input: &'a AuditInput) -> &'a str {
+        &input.encounters[self.encounter_idx].mdtrt_id
+    }
+}
+
 /// A line named by a finding (`judge_result_detail_dtos`), by its place in the audited input:
 /// read its `mdtrt_id`, `rx_id` and `feedetl_sn` there ([`FindingLine::line`]) rather than
 /// copying them into every finding.
@@ -1439,8 +1446,9 @@ pub struct Finding {
     pub sev_deg: SevDeg,
     /// The rule's money kind.
     pub money_kind: MoneyKind,
-    /// The encounter of the violating line.
-    pub mdtrt_id: String,
+    /// The encounter of the violating line: its position in [`AuditInput::encounters`] (its
+    /// `mdtrt_id` is [`Finding::mdtrt_id`]).
+    pub encounter_idx: usize,
     /// The message, from the §3.6 templates.
     pub vola_cont: String,
     /// Total money flagged.

@@ -47,7 +47,7 @@ pub fn audit(
                 .unwrap_or(usize::MAX)
         }),
     };
-    let mut findings = Vec::with_capacity(8);
+    let mut findings = Vec::new();
     // Sized once for a typical bill: growing by doubling costs several allocations, and a
     // block above 1 KiB costs the allocator a consolidation pass.
     let n_lines: usize = input.encounters.iter().map(|e| e.lines.len()).sum();
@@ -184,10 +184,6 @@ impl<'a> Run<'a> {
         &self.input.encounters[at.encounter_idx].lines[at.line_idx]
     }
 
-    pub(crate) fn mdtrt_id(&self, at: At) -> &'a str {
-        &self.input.encounters[at.encounter_idx].mdtrt_id
-    }
-
     /// Only the current encounter's lines are flagged; the others are history.
     pub(crate) fn flaggable(&self, encounter_idx: usize) -> bool {
         self.current_encounter_idx
@@ -272,7 +268,7 @@ impl<'a> Run<'a> {
             rule_version: rule.version,
             sev_deg: rule.sev_deg,
             money_kind: rule.money_kind,
-            mdtrt_id: self.mdtrt_id(at).to_owned(),
+            encounter_idx: at.encounter_idx,
             vola_cont,
             vola_amt,
             details,
@@ -738,7 +734,7 @@ impl<'a> Run<'a> {
                         ));
                         findings.push(encounter_finding(
                             rule,
-                            &encounter.mdtrt_id,
+                            encounter_idx,
                             vola_cont,
                             Evidence {
                                 table: Some(Table::DxSexLimit),
@@ -774,7 +770,7 @@ impl<'a> Run<'a> {
                         ));
                         findings.push(encounter_finding(
                             rule,
-                            &encounter.mdtrt_id,
+                            encounter_idx,
                             vola_cont,
                             Evidence {
                                 table: Some(Table::DxAgeLimit),
@@ -794,7 +790,7 @@ impl<'a> Run<'a> {
 
 pub(crate) fn encounter_finding(
     rule: &Rule,
-    mdtrt_id: &str,
+    encounter_idx: usize,
     vola_cont: String,
     evidence: Evidence,
 ) -> Finding {
@@ -803,7 +799,7 @@ pub(crate) fn encounter_finding(
         rule_version: rule.version,
         sev_deg: rule.sev_deg,
         money_kind: rule.money_kind,
-        mdtrt_id: mdtrt_id.to_owned(),
+        encounter_idx,
         vola_cont,
         vola_amt: Fen::ZERO,
         details: Vec::new(),

@@ -1165,10 +1165,11 @@ fn an_interval_is_measured_from_the_last_charge_that_kept_it() {
         ],
     );
     let findings = run(&shipped(), &bill);
+    let audited = input(&bill);
     let flagged: Vec<&str> = findings
         .iter()
         .filter(|f| f.rule_id == "PRC-10")
-        .map(|f| f.mdtrt_id.as_str())
+        .map(|f| f.mdtrt_id(&audited))
         .collect();
     assert_eq!(flagged, ["M2"]);
 }
@@ -1186,7 +1187,7 @@ fn history_encounters_count_but_are_not_flagged() {
         Phase::Before,
     );
     let finding = findings.iter().find(|f| f.rule_id == "PRC-09").unwrap();
-    assert_eq!(finding.mdtrt_id, "M2");
+    assert_eq!(finding.mdtrt_id(&history_current), "M2");
     // With M1 current, the line over the cap is M2's: nothing to flag in M1.
     history_current.current_mdtrt_id = Some("M1".to_owned());
     let findings = audit(
@@ -1813,7 +1814,7 @@ mod properties {
             let shipped = shipped();
             let input = build(&lines, &encounters, true, male);
             for finding in audit(&input, &shipped.rules, &shipped.knowledge, Phase::After) {
-                let encounter = input.encounters.iter().find(|e| e.mdtrt_id == finding.mdtrt_id).unwrap();
+                let encounter = &input.encounters[finding.encounter_idx];
                 let encounter_fen: Fen = encounter.lines.iter().map(|l| l.amount).sum();
                 prop_assert!(finding.vola_amt <= encounter_fen, "{}", finding.rule_id);
                 for detail in &finding.details {
@@ -1863,7 +1864,7 @@ mod properties {
             let current = input.encounters.last().unwrap().mdtrt_id.clone();
             input.current_mdtrt_id = Some(current.clone());
             for finding in audit(&input, &shipped.rules, &shipped.knowledge, Phase::Before) {
-                prop_assert_eq!(&finding.mdtrt_id, &current, "{}", finding.rule_id);
+                prop_assert_eq!(finding.mdtrt_id(&input), current.as_str(), "{}", finding.rule_id);
                 for detail in finding.details.iter().filter(|d| d.vola_item_type == VolaItemType::Violating) {
                     prop_assert_eq!(&detail.encounter(&input).mdtrt_id, &current, "{}", finding.rule_id);
                 }

@@ -287,7 +287,7 @@ async fn record_findings(
                 rule_name: rule.name.clone(),
                 vola_cont: finding.vola_cont.clone(),
                 patn_id: (*patn_id).to_owned(),
-                mdtrt_id: finding.mdtrt_id.clone(),
+                mdtrt_id: finding.mdtrt_id(input).to_owned(),
                 vola_amt: finding.vola_amt,
                 sev_deg: finding.sev_deg.get(),
                 vola_evid: rule.vola_evid.clone(),
