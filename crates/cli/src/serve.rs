@@ -28,7 +28,9 @@ pub struct Args {
     #[arg(long)]
     region: Option<PathBuf>,
     /// Print the store's group-commit counters on stdout every this many milliseconds
-    /// (`stats batches=… commands=… largest=… in_store=…`), for load tests and the crash test.
+    /// (`stats batches=… commands=… largest=… in_store=…`), then the time at the server per
+    /// transaction since it started (`latency infno=… count=… p50_ms=… p99_ms=…`), for load
+    /// tests and the crash test.
     #[arg(long)]
     stats_every_ms: Option<u64>,
     /// PostgreSQL: group-commit lanes (batches collected side by side, each for its share of
@@ -123,6 +125,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     );
     if let Some(ms) = args.stats_every_ms {
         let store = store.clone();
+        let latency = server.latency();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_millis(ms.max(1)));
             loop {
@@ -132,6 +135,13 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
                     "stats batches={} commands={} largest={} in_store={}",
                     stats.batches, stats.commands, stats.largest, stats.in_store
                 );
+                for s in latency.summaries() {
+                    println!(
+                        "latency infno={} count={} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} \
+                         p999_ms={:.2} max_ms={:.2}",
+                        s.infno, s.count, s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms
+                    );
+                }
             }
         });
     }

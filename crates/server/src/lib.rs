@@ -13,6 +13,7 @@ pub mod backend;
 pub mod envelope;
 pub mod error;
 pub mod infno;
+pub mod latency;
 pub mod limits;
 pub mod region;
 pub mod setl_list;
@@ -117,6 +118,7 @@ const UNKNOWN_ADMDVS: &str = "000000";
 pub struct RunningServer {
     addr: SocketAddr,
     unsigned: Arc<UnsignedTally>,
+    latency: Arc<latency::LatencyBook>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -131,6 +133,11 @@ impl RunningServer {
     /// [`SignInRule::Count`]).
     pub fn unsigned_calls(&self, fixmedins_code: &str) -> u64 {
         self.unsigned.get(fixmedins_code)
+    }
+
+    /// Time at the server per transaction since it started.
+    pub fn latency(&self) -> Arc<latency::LatencyBook> {
+        self.latency.clone()
     }
 
     /// Stops accepting, lets requests in flight finish, and waits for the server to end.
@@ -165,7 +172,8 @@ pub async fn spawn_with<B: Backend>(
     extra: Router,
 ) -> anyhow::Result<RunningServer> {
     let unsigned = Arc::new(UnsignedTally::default());
-    let router = router(backend, &config, unsigned.clone())
+    let latency = Arc::new(latency::LatencyBook::default());
+    let router = router(backend, &config, unsigned.clone(), latency.clone())
         .await?
         .merge(extra);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
@@ -189,6 +197,7 @@ pub async fn spawn_with<B: Backend>(
     Ok(RunningServer {
         addr,
         unsigned,
+        latency,
         shutdown,
         task,
     })
@@ -197,13 +206,20 @@ pub async fn spawn_with<B: Backend>(
 /// The router with every path of §1.1, for in-process use (tests call it with `oneshot`).
 /// The institutions' keys and regions are read from the backend once, here.
 pub async fn app<B: Backend>(backend: B, config: &ServerConfig) -> anyhow::Result<Router> {
-    router(backend, config, Arc::new(UnsignedTally::default())).await
+    router(
+        backend,
+        config,
+        Arc::new(UnsignedTally::default()),
+        Arc::new(latency::LatencyBook::default()),
+    )
+    .await
 }
 
 async fn router<B: Backend>(
     backend: B,
     config: &ServerConfig,
     unsigned: Arc<UnsignedTally>,
+    latency: Arc<latency::LatencyBook>,
 ) -> anyhow::Result<Router> {
     if let Some(admdvs) = &config.receiver_admdvs {
         anyhow::ensure!(
@@ -250,6 +266,7 @@ async fn router<B: Backend>(
         sign_in: config.sign_in,
         audit_gate: config.audit_gate,
         unsigned,
+        latency,
         serial: AtomicU64::new(0),
         permits: tokio::sync::Semaphore::new(CONCURRENT_REQUESTS_MAX),
     });
@@ -296,6 +313,8 @@ struct AppState<B> {
     sign_in: SignInRule,
     audit_gate: yibao_store::audit::AuditGate,
     unsigned: Arc<UnsignedTally>,
+    /// Time at the server per transaction.
+    latency: Arc<latency::LatencyBook>,
     /// Serial part of `inf_refmsgid`.
     serial: AtomicU64,
     permits: tokio::sync::Semaphore,
@@ -343,11 +362,17 @@ async fn handle<B: Backend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let started = std::time::Instant::now();
     let clock = RequestClock::now();
-    match serve_one(&state, &clock, path, &headers, body).await {
+    let mut infno = None;
+    let response = match serve_one(&state, &clock, path, &headers, body, &mut infno).await {
         Ok(answer) => respond_ok(&state, &clock, &answer),
         Err(err) => respond_error(&clock, err),
-    }
+    };
+    state
+        .latency
+        .record(infno.map_or("error", Infno::code), started.elapsed());
+    response
 }
 
 async fn serve_one<B: Backend>(
@@ -356,6 +381,7 @@ async fn serve_one<B: Backend>(
     path: PathInfno,
     headers: &HeaderMap,
     body: Body,
+    infno: &mut Option<Infno>,
 ) -> Result<Answer, AppError> {
     // The gateway comes first: an unauthenticated client learns nothing about the envelope.
     let authenticated = match &state.keys {
@@ -366,6 +392,7 @@ async fn serve_one<B: Backend>(
     };
     let bytes = read_body(headers, body).await?;
     let envelope = envelope::parse_request(&bytes)?;
+    *infno = Some(envelope.infno);
     match path {
         PathInfno::None => {}
         PathInfno::Alias(infno) if infno == envelope.infno => {}

@@ -442,6 +442,18 @@ impl TestApp {
             .unsigned_calls(fixmedins_code)
     }
 
+    /// Requests of `infno` the server has timed since it started.
+    pub fn timed(&self, infno: &str) -> u64 {
+        self.server
+            .as_ref()
+            .expect("the server runs")
+            .latency()
+            .summaries()
+            .iter()
+            .find(|s| s.infno == infno)
+            .map_or(0, |s| s.count)
+    }
+
     /// Like [`TestApp::call`], asserting success; returns `output`.
     pub async fn ok(&self, inst: &Institution, infno: &str, msgid: &str, input: Value) -> Value {
         let value = self.call(inst, infno, msgid, input).await;

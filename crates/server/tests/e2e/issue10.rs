@@ -106,6 +106,7 @@ pub(super) async fn issue10_calls_without_a_sign_in_are_counted(app: &TestApp) {
     let inst = hospital(app, 3);
     let person = employee(app, 4);
     let before = app.unsigned_calls(&inst.fixmedins_code);
+    let timed_before = app.timed("1101");
     for (seq, sign_no) in [
         (100, "null"),
         (101, ""),
@@ -135,6 +136,9 @@ pub(super) async fn issue10_calls_without_a_sign_in_are_counted(app: &TestApp) {
         .await;
     assert_eq!(value["infcode"], json!(0), "{value}");
     assert_eq!(app.unsigned_calls(&inst.fixmedins_code), before + 3);
+    // The server timed each 1101 (and the sign-in under 9001).
+    assert_eq!(app.timed("1101"), timed_before + 4);
+    assert!(app.timed("9001") >= 1);
 }
 
 /// Issue 10: 1101 finds a person of the demo city by the e-voucher token (mdtrt_cert_type 01)
