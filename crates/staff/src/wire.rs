@@ -23,6 +23,8 @@ pub enum RoleCode {
     Finance,
     /// A designated institution's user.
     Institution,
+    /// 窗口经办 (enrollment front desk).
+    FrontDesk,
 }
 
 impl From<RoleCode> for Role {
@@ -35,6 +37,7 @@ impl From<RoleCode> for Role {
             RoleCode::Admin => Role::Admin,
             RoleCode::Finance => Role::Finance,
             RoleCode::Institution => Role::Institution,
+            RoleCode::FrontDesk => Role::FrontDesk,
         }
     }
 }
@@ -49,6 +52,7 @@ impl From<Role> for RoleCode {
             Role::Admin => RoleCode::Admin,
             Role::Finance => RoleCode::Finance,
             Role::Institution => RoleCode::Institution,
+            Role::FrontDesk => RoleCode::FrontDesk,
         }
     }
 }

@@ -34,11 +34,14 @@ pub enum Role {
     /// A designated institution's user (定点医药机构用户): sees only its own institution's cases
     /// and appeals.
     Institution,
+    /// 窗口经办: the enrollment front desk; registers persons, files registry cases and starts
+    /// corrections, which a reviewer decides.
+    FrontDesk,
 }
 
 impl Role {
     /// Every role, in a fixed order.
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Reviewer,
         Role::SeniorReviewer,
         Role::FinalReviewer,
@@ -46,6 +49,7 @@ impl Role {
         Role::Admin,
         Role::Finance,
         Role::Institution,
+        Role::FrontDesk,
     ];
 
     /// The code stored and sent on the wire.
@@ -58,6 +62,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Finance => "finance",
             Role::Institution => "institution",
+            Role::FrontDesk => "front_desk",
         }
     }
 
@@ -70,7 +75,9 @@ impl Role {
     /// 三员分立 for the management roles; business, finance and outside users apart).
     fn post(self) -> &'static str {
         match self {
-            Role::Reviewer | Role::SeniorReviewer | Role::FinalReviewer => "business",
+            Role::Reviewer | Role::SeniorReviewer | Role::FinalReviewer | Role::FrontDesk => {
+                "business"
+            }
             Role::Auditor => "security auditor",
             Role::Admin => "system administrator",
             Role::Finance => "fund finance",
