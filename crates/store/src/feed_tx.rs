@@ -1124,11 +1124,12 @@ pub(crate) async fn registry_check(
     end: NaiveDate,
 ) -> Result<Vec<CheckFinding>, StoreError> {
     let (b, e) = (begin.to_string(), end.to_string());
-    let basic = "insutype IN ('310', '390') AND psn_insu_stas = '1'";
+    let basic = |t: &str| format!("{t}.insutype IN ('310', '390') AND {t}.psn_insu_stas = '1'");
     let uninsured = sqlx::query(&format!(
         "SELECT p.certno FROM person p WHERE NOT EXISTS (SELECT 1 FROM insurance i \
-         WHERE i.psn_no = p.psn_no AND i.{basic} AND i.begndate <= $2 \
-         AND (i.enddate = '' OR i.enddate >= $1))"
+         WHERE i.psn_no = p.psn_no AND {} AND i.begndate <= $2 \
+         AND (i.enddate = '' OR i.enddate >= $1))",
+        basic("i")
     ))
     .bind(&b)
     .bind(&e)
@@ -1139,11 +1140,13 @@ pub(crate) async fn registry_check(
          JOIN insurance c ON c.psn_no = a.psn_no \
               AND (a.insutype < c.insutype OR (a.insutype = c.insutype AND a.begndate < c.begndate)) \
          JOIN person p ON p.psn_no = a.psn_no \
-         WHERE a.{basic} AND c.insutype IN ('310', '390') AND c.psn_insu_stas = '1' \
+         WHERE {} AND {} \
            AND a.begndate <= $2 AND (a.enddate = '' OR a.enddate >= $1) \
            AND c.begndate <= $2 AND (c.enddate = '' OR c.enddate >= $1) \
            AND a.begndate <= (CASE WHEN c.enddate = '' THEN '9999-12-31' ELSE c.enddate END) \
-           AND c.begndate <= (CASE WHEN a.enddate = '' THEN '9999-12-31' ELSE a.enddate END)"
+           AND c.begndate <= (CASE WHEN a.enddate = '' THEN '9999-12-31' ELSE a.enddate END)",
+        basic("a"),
+        basic("c")
     ))
     .bind(&b)
     .bind(&e)
