@@ -291,7 +291,7 @@ fn read_records(
         return Err(StoreError::bad(
             "header",
             format!(
-                "line 1 is `{}`, a {} file starts with `{}`",
+                "line 1 is `{}`, the header of the {} file is `{}`",
                 header.join(","),
                 kind.code(),
                 expected.join(",")
@@ -806,7 +806,10 @@ mod tests {
     #[test]
     fn wrong_header_is_an_error() {
         let e = parse_police(b"certno,name\n", today()).unwrap_err();
-        assert!(e.to_string().contains("a police file starts with"), "{e}");
+        assert!(
+            e.to_string().contains("the header of the police file is"),
+            "{e}"
+        );
         let e = parse_identity(b"", today()).unwrap_err();
         assert!(e.to_string().contains("empty"), "{e}");
     }
