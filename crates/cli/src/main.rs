@@ -6,6 +6,7 @@ mod demo;
 mod drg_group;
 mod drg_simulate;
 mod load;
+mod registry;
 mod serve;
 mod settle;
 mod simulate;
@@ -44,11 +45,35 @@ enum Command {
     /// Run the seeded fault simulator against an in-process server and store, checking every
     /// invariant after every step.
     Simulate(simulate::Args),
+    /// The registry: department feeds and the uninsured and duplicate check (docs/FEEDS.md).
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
     /// Staff accounts of the staff API (/api/v1).
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Import a department file into the registry.
+    Import {
+        #[command(subcommand)]
+        kind: RegistryImport,
+    },
+    /// Persons uninsured in a year, and persons insured twice (`certno,finding` CSV).
+    Check(registry::CheckArgs),
+}
+
+#[derive(Subcommand)]
+enum RegistryImport {
+    /// The police population file (`certno,psn_name,gend,brdy,admdvs,hh_id,hh_rel`).
+    Police(registry::ImportArgs),
+    /// The civil-affairs identity list (`certno,psn_name,idet_type,begn_date,end_date`).
+    Identity(registry::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -100,6 +125,21 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Load(args) => load::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Police(args),
+                },
+        } => registry::import(yibao_store::FeedKind::Police, args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Identity(args),
+                },
+        } => registry::import(yibao_store::FeedKind::Identity, args),
+        Command::Registry {
+            command: RegistryCommand::Check(args),
+        } => registry::check(args),
         Command::Staff {
             command: StaffCommand::Add(args),
         } => staff::add(args),

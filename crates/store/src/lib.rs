@@ -30,6 +30,7 @@ pub mod cmd;
 mod cumulative;
 mod engine;
 mod error;
+pub mod feed;
 mod ids;
 mod import;
 pub mod ledger;
@@ -41,6 +42,10 @@ pub mod staff;
 
 pub use cmd::*;
 pub use error::{ImportError, ImportIssue, StoreError};
+pub use feed::{
+    CheckFinding, FeedImport, FeedKind, FeedProgress, FeedReport, HouseholdSegment, IdentityHeld,
+    RefusedRow, RegistryCase,
+};
 pub use import::ImportSummary;
 pub use ledger::LedgerReport;
 pub use registry::{
@@ -95,6 +100,7 @@ macro_rules! backend {
             include!("tx/review.rs");
             include!("staff_tx.rs");
             include!("tx/audit_report.rs");
+            include!("feed_tx.rs");
         }
     };
 }

@@ -111,3 +111,16 @@ pub const SESSION_TOUCH_MS_MIN: i64 = 30_000;
 /// already what the frequency rules (BHV) flag. Measured: the load generator's 40-person
 /// sample gave each person some 70 visits a day, and reading them all saturated both cores.
 pub const AUDIT_HISTORY_VISITS_MAX: i64 = 30;
+/// Data rows in one department feed file: bounds an import's memory (one transaction holds the
+/// whole file; a province's population is sent in parts).
+pub const FEED_ROWS_MAX: usize = 5_000_000;
+/// Characters in one field of a feed file: the longest legitimate field (a name, a household
+/// number) is far shorter; a longer one is a broken or hostile file.
+pub const FEED_FIELD_CHARS_MAX: usize = 100;
+/// Characters of a row kept as the source record's payload.
+pub const FEED_PAYLOAD_CHARS_MAX: usize = 400;
+/// Identity numbers looked up in one statement while matching a feed: bounds one JSON
+/// parameter (about 20 bytes a number).
+pub const FEED_LOOKUP_KEYS_MAX: usize = 20_000;
+/// Rows written per statement group while applying a feed, between progress reports.
+pub const FEED_WRITE_ROWS_CHUNK: usize = 50_000;

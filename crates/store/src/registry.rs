@@ -88,7 +88,8 @@ pub struct InsuranceInfo {
 /// 1101 `idetinfo[]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityInfo {
-    /// `psn_idet_type` (`sp_psn_type`).
+    /// `psn_idet_type`: the `sp_psn_type` of the registry's own rows, the department's code
+    /// (e.g. `2303` 低保) of a row a feed gave.
     pub sp_psn_type: String,
     /// `begntime` (date).
     pub begndate: String,

@@ -5,12 +5,14 @@ mod audit;
 #[path = "../common/mod.rs"]
 mod common;
 mod issue10;
+mod issue13;
 
 use std::collections::BTreeSet;
 
 use audit::*;
 use common::{msgid, now_text, spawn_app, spawn_app_with, Db, Person, TestApp};
 use issue10::*;
+use issue13::*;
 use serde_json::{json, Value};
 use yibao_store::Institution;
 
@@ -61,6 +63,7 @@ on_both_databases!(
     issue12_3102_pairs_with_lines_we_hold,
     issue12_malformed_checks_are_refused_by_field,
     issue12_a_warning_region_settles_and_records_the_findings,
+    issue13_1101_answers_the_civil_affairs_identity,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in

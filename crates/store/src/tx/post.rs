@@ -58,7 +58,8 @@ struct PersonState {
 /// The person's insurance relation for `insutype` on `date` (as [`active_relation`]), identity
 /// categories, contribution tier and chronic recognitions in force, and year-to-date
 /// accumulators of the insurance years `years` (the settle date's calendar year and the one
-/// before: the policy says which label counts), in one round trip: the six reads are one
+/// before: the policy says which label counts), in one round trip: the seven reads (identity
+/// categories come from the registry's own rows and from department feeds) are one
 /// `UNION ALL`, each arm tagged in its first column. The caller holds the person's lock, and
 /// these rows change only under it.
 async fn person_state(
@@ -79,6 +80,12 @@ async fn person_state(
                 CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
                 CAST(0 AS BIGINT) \
          FROM identity WHERE psn_no = $1 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) \
+         UNION ALL \
+         SELECT CAST(1 AS BIGINT), sp_psn_type, '', '', CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT) \
+         FROM identity_current WHERE psn_no = $1 AND sp_psn_type <> '' AND begn_date <= $3 \
+              AND (end_date = '' OR end_date >= $3) \
          UNION ALL \
          SELECT CAST(2 AS BIGINT), CAST(year AS TEXT), '', '', inpatient_admissions, hifp_inpatient, hifp_outpatient, \
                 outpatient_deductible, hifob, hifmi_base, hifmi, maf, maf_deductible \
@@ -126,7 +133,13 @@ async fn person_state(
                     relation = Some(found);
                 }
             }
-            1 => sp_psn_types.push(r.try_get(1)?),
+            1 => {
+                // The registry's own rows and a department feed's may name the same type.
+                let sp_psn_type: String = r.try_get(1)?;
+                if !sp_psn_types.contains(&sp_psn_type) {
+                    sp_psn_types.push(sp_psn_type);
+                }
+            }
             2 => {
                 let ytd = ytd_by_year.entry(year_of(r.try_get(1)?)?).or_default();
                 ytd.inpatient_admissions = r.try_get(4)?;

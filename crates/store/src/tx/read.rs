@@ -143,7 +143,14 @@ pub(crate) async fn person_info(
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let identities = sqlx::query("SELECT sp_psn_type, begndate, enddate, source_dept FROM identity WHERE psn_no = $1 ORDER BY begndate, sp_psn_type")
+    // The registry's own categories (by `sp_psn_type`) and those department feeds gave (by
+    // the department's `psn_idet_type` code, `begntime` its start).
+    let identities = sqlx::query(
+        "SELECT sp_psn_type, begndate, enddate, source_dept FROM identity WHERE psn_no = $1 \
+         UNION ALL \
+         SELECT idet_type, begn_date, end_date, source_dept FROM identity_current WHERE psn_no = $1 \
+         ORDER BY 2, 1",
+    )
         .bind(&base.psn_no)
         .fetch_all(pool)
         .await?

@@ -1,0 +1,183 @@
+//! `yibao registry import police|identity FILE --db URL` and `yibao registry check --db URL
+//! --year YYYY [--csv OUT]`: the two department interchange files of docs/FEEDS.md into the
+//! registry, and the uninsured and duplicate findings of a year.
+//!
+//! An import prints one summary line, `taken N, matched M, refused R, created C, cases K`
+//! (with `replayed, nothing written: ` in front when the same file was imported before), then
+//! `line N: REASON` for each refused row and `case line N: KIND: REASON` for each case opened.
+//! It exits 0 when the file was read (refused rows included) and 1 when the file as a whole
+//! was refused (wrong header, unreadable), with nothing written.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use yibao_store::{FeedImport, FeedKind, FeedProgress, Store};
+
+/// Feed files read at most (bytes): the rows limit of the store at about 100 bytes a row.
+const FEED_FILE_BYTES_MAX: u64 = 1 << 30;
+
+/// Arguments of `yibao registry import police|identity`.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The CSV file (UTF-8, header line first; docs/FEEDS.md).
+    file: PathBuf,
+    /// Database URL (`sqlite://FILE?mode=rwc` or `postgres://…`).
+    #[arg(long)]
+    db: String,
+    /// The sending department (default `police` for the police file, `civil_affairs` for the
+    /// identity list).
+    #[arg(long)]
+    dept: Option<String>,
+    /// Who runs the import, recorded with every event.
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    /// Today's date (`YYYY-MM-DD`, default the clock's UTC date): later dates are refused and
+    /// police rows take effect on it.
+    #[arg(long)]
+    today: Option<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Arguments of `yibao registry check`.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Database URL (`sqlite://FILE?mode=rwc` or `postgres://…`).
+    #[arg(long)]
+    db: String,
+    /// The year checked.
+    #[arg(long)]
+    year: i32,
+    /// Write the findings here as CSV (`certno,finding`).
+    #[arg(long)]
+    csv: Option<PathBuf>,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Runs `yibao registry import police|identity`.
+pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        .as_secs();
+    let now = chrono::DateTime::from_timestamp(i64::try_from(secs)?, 0)
+        .context("the clock is out of range")?
+        .naive_utc();
+    let today = match &args.today {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--today {d} is not a date YYYY-MM-DD"))?,
+        None => now.date(),
+    };
+    let size = std::fs::metadata(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?
+        .len();
+    if size > FEED_FILE_BYTES_MAX {
+        anyhow::bail!(
+            "{} has {size} bytes, at most {FEED_FILE_BYTES_MAX} are read: send it in parts",
+            args.file.display()
+        );
+    }
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let imp = FeedImport {
+        kind,
+        file_name: args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        source_dept: args
+            .dept
+            .clone()
+            .unwrap_or_else(|| kind.default_dept().to_owned()),
+        actor: args.actor.clone(),
+        today,
+        recorded_at: now,
+    };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>6} [{bar:40}] {pos}/{len} rows {elapsed}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    };
+    let progress = |p: FeedProgress| {
+        if bar.length() != Some(p.total) {
+            bar.set_length(p.total);
+        }
+        bar.set_message(p.stage);
+        bar.set_position(p.done);
+    };
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let report = store.import_feed(&imp, &bytes, &progress).await;
+        store.close().await;
+        anyhow::Ok(report)
+    })?;
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("{} refused as a whole", args.file.display()))?;
+    let mut out = String::new();
+    if report.replayed {
+        out.push_str("replayed, nothing written: ");
+    }
+    out.push_str(&format!(
+        "taken {}, matched {}, refused {}, created {}, cases {}\n",
+        report.rows_taken,
+        report.rows_matched,
+        report.rows_refused,
+        report.persons_created,
+        report.cases_opened
+    ));
+    for r in &report.refusals {
+        out.push_str(&format!("line {}: {}\n", r.line, r.reason));
+    }
+    for c in &report.cases {
+        out.push_str(&format!("case line {}: {}: {}\n", c.line, c.kind, c.reason));
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `yibao registry check`.
+pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
+    let findings = runtime.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let findings = store.registry_check(args.year).await;
+        store.close().await;
+        anyhow::Ok(findings?)
+    })?;
+    let uninsured = findings.iter().filter(|f| f.finding == "uninsured").count();
+    let duplicate = findings.iter().filter(|f| f.finding == "duplicate").count();
+    println!(
+        "year {}: uninsured {uninsured}, duplicate {duplicate}",
+        args.year
+    );
+    if let Some(path) = &args.csv {
+        let mut csv = String::from("certno,finding\n");
+        for f in &findings {
+            csv.push_str(&format!("{},{}\n", f.certno, f.finding));
+        }
+        std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

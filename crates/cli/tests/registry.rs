@@ -1,0 +1,209 @@
+//! `yibao registry import police|identity` and `yibao registry check` with the real binary:
+//! the summary line, `line N: REASON` per refused row, replays, hostile files, the check's CSV.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_yibao");
+const POLICE: &str = "certno,psn_name,gend,brdy,admdvs,hh_id,hh_rel\n";
+const IDENTITY: &str = "certno,psn_name,idet_type,begn_date,end_date\n";
+
+/// A valid citizen ID (GB 11643 check character).
+fn citizen_id(area: &str, brdy: &str, seq: u32) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let body = format!("{area}{}{seq:03}", brdy.replace('-', ""));
+    let sum: u32 = body
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let check = match (12 - sum % 11) % 11 {
+        10 => 'X',
+        n => char::from_digit(n, 10).unwrap(),
+    };
+    format!("{body}{check}")
+}
+
+fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("registry.db").display())
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn import(url: &str, kind: &str, file: &Path) -> (bool, String, String) {
+    let out = run(&[
+        "registry",
+        "import",
+        kind,
+        file.to_str().unwrap(),
+        "--db",
+        url,
+        "--today",
+        "2026-03-01",
+    ]);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn police_and_identity_files_import_report_by_line_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let a = citizen_id("140502", "1980-01-01", 11);
+    let b = citizen_id("140502", "1982-02-02", 12);
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        format!(
+            "{POLICE}{a},张一,1,1980-01-01,140500,H1,02\n\
+             {b},李二,2,1982-02-02,140500,H1,10\n\
+             {b},李二,2,1982-02-02,140500,H2,10\n\
+             123,无号,1,1980-01-01,140500,H1,02\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "police", &police);
+    assert!(ok, "{out}{err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("taken 1, matched 0, refused 3, created 1, cases 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nline 3: one person in two households in this file (lines 3, 4)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nline 4: one person in two households"),
+        "{out}"
+    );
+    assert!(out.contains("\nline 5: certno `123`: bad_length"), "{out}");
+    assert!(out.contains("\ncase line 3: household_conflict: "), "{out}");
+
+    let (ok, again, _) = import(&url, "police", &police);
+    assert!(ok);
+    assert!(
+        again.starts_with("replayed, nothing written: taken 1, matched 0, refused 3"),
+        "{again}"
+    );
+    assert_eq!(
+        again.lines().skip(1).collect::<Vec<_>>(),
+        out.lines().skip(1).collect::<Vec<_>>()
+    );
+
+    let identity = dir.path().join("identity.csv");
+    std::fs::write(
+        &identity,
+        format!("{IDENTITY}{a},张一,2303,2026-01-01,\n{a},张一,2303,2026-04-01,\n"),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "identity", &identity);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with("taken 1, matched 1, refused 1, created 0, cases 0\nline 3: begn_date 2026-04-01 is in the future\n"),
+        "{out}"
+    );
+
+    let csv = dir.path().join("check.csv");
+    let check = run(&[
+        "registry",
+        "check",
+        "--db",
+        &url,
+        "--year",
+        "2026",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(check.status.success());
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        stdout.starts_with("year 2026: uninsured 1, duplicate 0\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        format!("certno,finding\n{a},uninsured\n")
+    );
+}
+
+#[test]
+fn hostile_files_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let file = dir.path().join("feed.csv");
+    let a = citizen_id("140502", "1980-01-01", 11);
+    let b = citizen_id("140502", "1981-01-01", 13);
+    let c = citizen_id("140502", "1982-01-01", 15);
+    let d = citizen_id("140502", "1983-01-01", 17);
+
+    // A wrong header refuses the whole file.
+    std::fs::write(&file, format!("certno,name,gend\n{a},张一,1\n")).unwrap();
+    let (ok, out, err) = import(&url, "police", &file);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("header: line 1 is `certno,name,gend`"),
+        "{err}"
+    );
+    // An identity file given as a police file.
+    std::fs::write(&file, format!("{IDENTITY}{a},张一,2303,2026-01-01,\n")).unwrap();
+    let (ok, _, err) = import(&url, "police", &file);
+    assert!(!ok);
+    assert!(err.contains("the header of the police file is"), "{err}");
+    // An empty file.
+    std::fs::write(&file, "").unwrap();
+    let (ok, _, err) = import(&url, "police", &file);
+    assert!(!ok);
+    assert!(err.contains("the file is empty"), "{err}");
+
+    // Row by row: column counts, invalid UTF-8, an oversized field, quotes.
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"\xef\xbb\xbf"); // a byte-order mark before the header is accepted
+    bytes.extend_from_slice(POLICE.as_bytes());
+    bytes.extend_from_slice(format!("{a},张一,1,1980-01-01,140500,H1\n").as_bytes()); // line 2
+    bytes.extend_from_slice(format!("{b},").as_bytes()); // line 3: a name that is not UTF-8
+    bytes.extend_from_slice(b"\xff\xfe");
+    bytes.extend_from_slice(b",1,1981-01-01,140500,H1,02\n");
+    bytes.extend_from_slice(
+        format!("{c},{},1,1982-01-01,140500,H1,02\n", "长".repeat(101)).as_bytes(),
+    ); // line 4
+    bytes.extend_from_slice(
+        format!("{d},\"欧阳,\"\"小\"\"明\",1,1983-01-01,140500,H1,02\n").as_bytes(),
+    ); // line 5: quoted
+    bytes.extend_from_slice(format!("{a},张一,1,1980-01-01,140500,H1,02,extra\n").as_bytes()); // line 6
+    bytes.extend_from_slice(format!("{a},\"张一,1,1980-01-01,140500,H1,02\n").as_bytes()); // line 7: unterminated quote
+    std::fs::write(&file, &bytes).unwrap();
+    let (ok, out, err) = import(&url, "police", &file);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with("taken 1, matched 0, refused 5, created 1, cases 0\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nline 2: expected 7 fields, found 6\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nline 3: psn_name is not valid UTF-8\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nline 4: psn_name is longer than 100 characters\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nline 6: expected 7 fields, found 8\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nline 7: expected 7 fields, found 2\n"),
+        "{out}"
+    );
+    assert!(!out.contains("line 5:"), "{out}");
+}

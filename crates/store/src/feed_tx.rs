@@ -1,0 +1,1238 @@
+// Department feeds (`feed.rs`): matching checked rows to persons (§8.2) with a few bulk lookups,
+// applying them in one transaction with multi-row inserts, replay detection by the file's
+// digest, the registry check and the "as of" reads.
+// Compiled once per backend; see lib.rs.
+
+use crate::feed::{
+    CheckFinding, FeedImport, FeedParsed, FeedProgress, FeedReport, FileCase, HouseholdSegment,
+    IdentityHeld, IdentityRow, PoliceRow, RefusedRow, RegistryCase,
+};
+
+/// The tables a feed writes, in the order they are written (foreign keys point backwards).
+const FEED_TABLES: [&str; 7] = [
+    "registry_batch",
+    "registry_event",
+    "person_identifier",
+    "household_member",
+    "identity_assignment",
+    "registry_case",
+    "registry_source_record",
+];
+
+/// `IN` over a JSON array of strings bound as `$1` (one statement for thousands of keys on
+/// both databases).
+fn json_keys() -> &'static str {
+    if IS_PG {
+        "(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))"
+    } else {
+        "(SELECT value FROM json_each($1))"
+    }
+}
+
+fn json_array(keys: &[&str]) -> String {
+    serde_json::to_string(keys).expect("strings serialise")
+}
+
+/// A person the registry already holds, as a feed row is compared with it.
+struct Known {
+    psn_name: String,
+    gend: String,
+    brdy: String,
+}
+
+/// Who the registry holds under the numbers of a file's rows.
+#[derive(Default)]
+struct Lookup {
+    /// `person.certno` → psn_no.
+    by_certno: HashMap<String, String>,
+    /// `person_identifier.certno` → (psn_no, role).
+    by_identifier: HashMap<String, (String, String)>,
+    persons: HashMap<String, Known>,
+}
+
+impl Lookup {
+    /// The person a canonical number (and its legacy form) names: `Ok(None)` nobody,
+    /// `Err` when they name different persons.
+    fn resolve(
+        &self,
+        certno: &str,
+        legacy: Option<&str>,
+    ) -> Result<Option<(String, &'static str)>, String> {
+        let mut hits: Vec<(String, &'static str)> = Vec::new();
+        if let Some(p) = self.by_certno.get(certno) {
+            hits.push((p.clone(), "id"));
+        }
+        if let Some((p, role)) = self.by_identifier.get(certno) {
+            hits.push((p.clone(), if role == "primary" { "id" } else { "alias" }));
+        }
+        if let Some(legacy) = legacy {
+            if let Some(p) = self.by_certno.get(legacy) {
+                hits.push((p.clone(), "alias"));
+            }
+            if let Some((p, _)) = self.by_identifier.get(legacy) {
+                hits.push((p.clone(), "alias"));
+            }
+        }
+        let Some(first) = hits.first().cloned() else {
+            return Ok(None);
+        };
+        if let Some(other) = hits.iter().find(|h| h.0 != first.0) {
+            return Err(format!(
+                "certno and its legacy form name two persons ({} and {}): a merge case for a clerk",
+                first.0, other.0
+            ));
+        }
+        Ok(Some(first))
+    }
+}
+
+async fn feed_lookup(
+    tx: &mut Tx<'_>,
+    keys: &[&str],
+    total: u64,
+    progress: &(dyn Fn(FeedProgress) + Sync),
+) -> Result<Lookup, StoreError> {
+    let mut found = Lookup::default();
+    let list = json_keys();
+    let by_certno =
+        format!("SELECT certno, psn_no, psn_name, gend, brdy FROM person WHERE certno IN {list}");
+    let by_identifier =
+        format!("SELECT certno, psn_no, role FROM person_identifier WHERE certno IN {list}");
+    let mut done = 0u64;
+    for chunk in keys.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
+        let json = json_array(chunk);
+        for r in sqlx::query(&by_certno)
+            .bind(&json)
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            let psn_no: String = r.try_get("psn_no")?;
+            found.persons.insert(
+                psn_no.clone(),
+                Known {
+                    psn_name: r.try_get("psn_name")?,
+                    gend: r.try_get("gend")?,
+                    brdy: r.try_get("brdy")?,
+                },
+            );
+            found.by_certno.insert(r.try_get("certno")?, psn_no);
+        }
+        for r in sqlx::query(&by_identifier)
+            .bind(&json)
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            found.by_identifier.insert(
+                r.try_get("certno")?,
+                (r.try_get("psn_no")?, r.try_get("role")?),
+            );
+        }
+        done = (done + chunk.len() as u64).min(total);
+        progress(FeedProgress {
+            stage: "match",
+            done: done / 2,
+            total,
+        });
+    }
+    // Persons found only under an identifier: read their facts too.
+    let missing: Vec<&str> = found
+        .by_identifier
+        .values()
+        .map(|(p, _)| p.as_str())
+        .filter(|p| !found.persons.contains_key(*p))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let by_psn = format!("SELECT psn_no, psn_name, gend, brdy FROM person WHERE psn_no IN {list}");
+    let mut extra = Vec::new();
+    for chunk in missing.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
+        for r in sqlx::query(&by_psn)
+            .bind(json_array(chunk))
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            extra.push((
+                r.try_get::<String, _>("psn_no")?,
+                Known {
+                    psn_name: r.try_get("psn_name")?,
+                    gend: r.try_get("gend")?,
+                    brdy: r.try_get("brdy")?,
+                },
+            ));
+        }
+    }
+    found.persons.extend(extra);
+    Ok(found)
+}
+
+/// One more than the largest value of an id column (0 when empty).
+async fn next_id(tx: &mut Tx<'_>, table: &str, column: &str) -> Result<i64, StoreError> {
+    let max: Option<i64> = sqlx::query(&format!("SELECT MAX({column}) FROM {table}"))
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
+/// The next number for a person the police feed adds: `psn_no` is the row's region followed
+/// by 14 digits (as the demo city numbers its persons), one more than the largest 14 digits
+/// of any 20-character `psn_no`, so a new number never collides with an old one.
+async fn next_psn_seq(tx: &mut Tx<'_>) -> Result<u64, StoreError> {
+    let max: Option<String> =
+        sqlx::query("SELECT MAX(SUBSTR(psn_no, 7)) FROM person WHERE LENGTH(psn_no) = 20")
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+    match max {
+        None => Ok(1),
+        Some(s) => s.parse::<u64>().map(|n| n + 1).map_err(|_| {
+            StoreError::Invariant(format!(
+                "psn_no suffix {s:?} is not 14 digits; new persons cannot be numbered"
+            ))
+        }),
+    }
+}
+
+pub(crate) async fn feed_replay(
+    pool: &Pool,
+    batch_id: &str,
+) -> Result<Option<FeedReport>, StoreError> {
+    let Some(b) = sqlx::query(
+        "SELECT rows_read, rows_taken, rows_matched, rows_refused, rows_created, cases_opened \
+         FROM registry_batch WHERE batch_id = $1",
+    )
+    .bind(batch_id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let refusals = sqlx::query(
+        "SELECT line, reason FROM registry_source_record WHERE batch_id = $1 AND outcome = 'refused' \
+         ORDER BY line",
+    )
+    .bind(batch_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(RefusedRow {
+            line: r.try_get::<i64, _>("line")? as u64,
+            reason: r.try_get("reason")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let count = |name: &str| -> Result<u64, sqlx::Error> { Ok(b.try_get::<i64, _>(name)? as u64) };
+    Ok(Some(FeedReport {
+        batch_id: batch_id.to_owned(),
+        replayed: true,
+        rows_read: count("rows_read")?,
+        rows_taken: count("rows_taken")?,
+        rows_matched: count("rows_matched")?,
+        rows_refused: count("rows_refused")?,
+        persons_created: count("rows_created")?,
+        cases_opened: count("cases_opened")?,
+        refusals,
+        cases: registry_cases(pool, Some(batch_id)).await?,
+    }))
+}
+
+pub(crate) async fn registry_cases(
+    pool: &Pool,
+    batch_id: Option<&str>,
+) -> Result<Vec<RegistryCase>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT case_id, kind, psn_no, certno, reason, batch_id, line, status FROM registry_case \
+         WHERE ($1 = '' OR batch_id = $1) ORDER BY case_id",
+    )
+    .bind(batch_id.unwrap_or(""))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(RegistryCase {
+                case_id: r.try_get("case_id")?,
+                kind: r.try_get("kind")?,
+                psn_no: r.try_get("psn_no")?,
+                certno: r.try_get("certno")?,
+                reason: r.try_get("reason")?,
+                batch_id: r.try_get("batch_id")?,
+                line: r.try_get::<i64, _>("line")? as u64,
+                status: r.try_get("status")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// What one import writes, gathered before the first insert.
+#[derive(Default)]
+struct FeedWrites {
+    persons: Vec<[String; 5]>,
+    /// event_id, psn_no, kind, effective_date, line, payload.
+    events: Vec<(i64, String, &'static str, String, u64, String)>,
+    /// certno, psn_no, role, event_id.
+    identifiers: Vec<(String, String, &'static str, i64)>,
+    /// seq, psn_no, hh_id, hh_rel, admdvs, event_id.
+    segments: Vec<(i64, String, String, String, String, i64)>,
+    /// seq, psn_no, idet_type, category, sp_psn_type, begn, end, line, event_id.
+    assignments: Vec<(
+        i64,
+        String,
+        String,
+        &'static str,
+        &'static str,
+        String,
+        String,
+        u64,
+        i64,
+    )>,
+    /// case_id, kind, psn_no, certno, reason, line.
+    cases: Vec<(i64, &'static str, String, String, String, u64)>,
+    /// line, record_key, payload, psn_no, method, outcome, reason.
+    sources: Vec<(
+        u64,
+        String,
+        String,
+        String,
+        &'static str,
+        &'static str,
+        String,
+    )>,
+    next_event: i64,
+    next_case: i64,
+}
+
+impl FeedWrites {
+    fn event(
+        &mut self,
+        psn_no: &str,
+        kind: &'static str,
+        effective: &str,
+        line: u64,
+        payload: String,
+    ) -> i64 {
+        let id = self.next_event;
+        self.next_event += 1;
+        self.events.push((
+            id,
+            psn_no.to_owned(),
+            kind,
+            effective.to_owned(),
+            line,
+            payload,
+        ));
+        id
+    }
+
+    fn case(&mut self, kind: &'static str, psn_no: &str, certno: &str, reason: &str, line: u64) {
+        let id = self.next_case;
+        self.next_case += 1;
+        self.cases.push((
+            id,
+            kind,
+            psn_no.to_owned(),
+            certno.to_owned(),
+            reason.to_owned(),
+            line,
+        ));
+    }
+
+    fn file_cases(&mut self, cases: &[FileCase]) {
+        for c in cases {
+            self.case(c.kind, "", &c.certno, &c.reason, c.line);
+        }
+    }
+
+    fn refused(&mut self, refused: &[(RefusedRow, String)]) {
+        for (r, raw) in refused {
+            self.sources.push((
+                r.line,
+                String::new(),
+                raw.clone(),
+                String::new(),
+                "",
+                "refused",
+                r.reason.clone(),
+            ));
+        }
+    }
+
+    fn rows(&self) -> u64 {
+        (self.persons.len()
+            + self.events.len()
+            + self.identifiers.len()
+            + self.segments.len()
+            + self.assignments.len()
+            + self.cases.len()
+            + self.sources.len()) as u64
+    }
+}
+
+/// Counts of a batch (what the report and `registry_batch` carry).
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    read: u64,
+    taken: u64,
+    matched: u64,
+    refused: u64,
+    created: u64,
+}
+
+async fn feed_begin(pool: &Pool, batch_id: &str) -> Result<Option<Tx<'static>>, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    if IS_PG {
+        // One feed import at a time: ids are taken as one more than the largest.
+        sqlx::query("LOCK TABLE registry_batch IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let exists = sqlx::query("SELECT 1 FROM registry_batch WHERE batch_id = $1")
+        .bind(batch_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if exists {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    Ok(Some(tx))
+}
+
+/// Inserts `rows` in chunks, reporting progress after each.
+async fn feed_insert(
+    tx: &mut Tx<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<V<'_>>>,
+    done: &mut u64,
+    total: u64,
+    progress: &(dyn Fn(FeedProgress) + Sync),
+) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<V<'_>>> = rows.by_ref().take(limits::FEED_WRITE_ROWS_CHUNK).collect();
+        *done += chunk.len() as u64;
+        insert_rows(tx, table, columns, chunk, "").await?;
+        progress(FeedProgress {
+            stage: "write",
+            done: (*done).min(total),
+            total,
+        });
+    }
+    Ok(())
+}
+
+async fn feed_write(
+    mut tx: Tx<'_>,
+    imp: &FeedImport,
+    batch_id: &str,
+    counts: Counts,
+    w: FeedWrites,
+    progress: &(dyn Fn(FeedProgress) + Sync),
+) -> Result<FeedReport, StoreError> {
+    let recorded_at = ts(imp.recorded_at);
+    let dept = imp.source_dept.as_str();
+    sqlx::query(
+        "INSERT INTO registry_batch (batch_id, kind, source_dept, file_name, actor, recorded_at, \
+         rows_read, rows_taken, rows_matched, rows_refused, rows_created, cases_opened) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(batch_id)
+    .bind(imp.kind.code())
+    .bind(dept)
+    .bind(&imp.file_name)
+    .bind(&imp.actor)
+    .bind(&recorded_at)
+    .bind(counts.read as i64)
+    .bind(counts.taken as i64)
+    .bind(counts.matched as i64)
+    .bind(counts.refused as i64)
+    .bind(counts.created as i64)
+    .bind(w.cases.len() as i64)
+    .execute(&mut *tx)
+    .await?;
+    let total = w.rows();
+    let mut done = 0u64;
+    let today = imp.today.to_string();
+    feed_insert(
+        &mut tx,
+        "person",
+        &[
+            "psn_no", "certno", "psn_name", "gend", "brdy", "naty", "tel",
+        ],
+        w.persons
+            .iter()
+            .map(|p| {
+                vec![
+                    V::T(&p[0]),
+                    V::T(&p[1]),
+                    V::T(&p[2]),
+                    V::T(&p[3]),
+                    V::T(&p[4]),
+                    V::T(""),
+                    V::T(""),
+                ]
+            })
+            .collect(),
+        &mut done,
+        total,
+        progress,
+    )
+    .await?;
+    feed_insert(
+        &mut tx,
+        "registry_event",
+        &[
+            "event_id",
+            "psn_no",
+            "kind",
+            "effective_date",
+            "recorded_at",
+            "source_dept",
+            "batch_id",
+            "line",
+            "actor",
+            "payload",
+        ],
+        w.events
+            .iter()
+            .map(|e| {
+                vec![
+                    V::I(e.0),
+                    V::T(&e.1),
+                    V::T(e.2),
+                    V::T(&e.3),
+                    V::T(&recorded_at),
+                    V::T(dept),
+                    V::T(batch_id),
+                    V::I(e.4 as i64),
+                    V::T(&imp.actor),
+                    V::T(&e.5),
+                ]
+            })
+            .collect(),
+        &mut done,
+        total,
+        progress,
+    )
+    .await?;
+    feed_insert(
+        &mut tx,
+        "person_identifier",
+        &[
+            "certno",
+            "psn_no",
+            "psn_cert_type",
+            "role",
+            "valid_from",
+            "recorded_at",
+            "event_id",
+        ],
+        w.identifiers
+            .iter()
+            .map(|i| {
+                vec![
+                    V::T(&i.0),
+                    V::T(&i.1),
+                    V::T("01"),
+                    V::T(i.2),
+                    V::T(&today),
+                    V::T(&recorded_at),
+                    V::I(i.3),
+                ]
+            })
+            .collect(),
+        &mut done,
+        total,
+        progress,
+    )
+    .await?;
+    feed_insert(
+        &mut tx,
+        "household_member",
+        &[
+            "seq",
+            "psn_no",
+            "hh_id",
+            "hh_rel",
+            "admdvs",
+            "valid_from",
+            "recorded_at",
+            "event_id",
+        ],
+        w.segments
+            .iter()
+            .map(|s| {
+                vec![
+                    V::I(s.0),
+                    V::T(&s.1),
+                    V::T(&s.2),
+                    V::T(&s.3),
+                    V::T(&s.4),
+                    V::T(&today),
+                    V::T(&recorded_at),
+                    V::I(s.5),
+                ]
+            })
+            .collect(),
+        &mut done,
+        total,
+        progress,
+    )
+    .await?;
+    feed_insert(
+        &mut tx,
+        "identity_assignment",
+        &[
+            "seq",
+            "psn_no",
+            "idet_type",
+            "category",
+            "sp_psn_type",
+            "begn_date",
+            "end_date",
+            "source_dept",
+            "batch_id",
+            "line",
+            "recorded_at",
+            "event_id",
+        ],
+        w.assignments
+            .iter()
+            .map(|a| {
+                vec![
+                    V::I(a.0),
+                    V::T(&a.1),
+                    V::T(&a.2),
+                    V::T(a.3),
+                    V::T(a.4),
+                    V::T(&a.5),
+                    V::T(&a.6),
+                    V::T(dept),
+                    V::T(batch_id),
+                    V::I(a.7 as i64),
+                    V::T(&recorded_at),
+                    V::I(a.8),
+                ]
+            })
+            .collect(),
+        &mut done,
+        total,
+        progress,
+    )
+    .await?;
+    feed_insert(
+        &mut tx,
+        "registry_case",
+        &[
+            "case_id",
+            "kind",
+            "psn_no",
+            "certno",
+            "reason",
+            "source_dept",
+            "batch_id",
+            "line",
+            "status",
+            "opened_at",
+        ],
+        w.cases
+            .iter()
+            .map(|c| {
+                vec![
+                    V::I(c.0),
+                    V::T(c.1),
+                    V::T(&c.2),
+                    V::T(&c.3),
+                    V::T(&c.4),
+                    V::T(dept),
+                    V::T(batch_id),
+                    V::I(c.5 as i64),
+                    V::T("open"),
+                    V::T(&recorded_at),
+                ]
+            })
+            .collect(),
+        &mut done,
+        total,
+        progress,
+    )
+    .await?;
+    feed_insert(
+        &mut tx,
+        "registry_source_record",
+        &[
+            "batch_id",
+            "line",
+            "source_dept",
+            "record_key",
+            "payload",
+            "psn_no",
+            "match_method",
+            "outcome",
+            "reason",
+        ],
+        w.sources
+            .iter()
+            .map(|s| {
+                vec![
+                    V::T(batch_id),
+                    V::I(s.0 as i64),
+                    V::T(dept),
+                    V::T(&s.1),
+                    V::T(&s.2),
+                    V::T(&s.3),
+                    V::T(s.4),
+                    V::T(s.5),
+                    V::T(&s.6),
+                ]
+            })
+            .collect(),
+        &mut done,
+        total,
+        progress,
+    )
+    .await?;
+    tx.commit().await?;
+    let mut refusals: Vec<RefusedRow> = w
+        .sources
+        .iter()
+        .filter(|s| s.5 == "refused")
+        .map(|s| RefusedRow {
+            line: s.0,
+            reason: s.6.clone(),
+        })
+        .collect();
+    refusals.sort_by_key(|r| r.line);
+    let cases = w
+        .cases
+        .into_iter()
+        .map(|c| RegistryCase {
+            case_id: c.0,
+            kind: c.1.to_owned(),
+            psn_no: c.2,
+            certno: c.3,
+            reason: c.4,
+            batch_id: batch_id.to_owned(),
+            line: c.5,
+            status: "open".to_owned(),
+        })
+        .collect::<Vec<_>>();
+    Ok(FeedReport {
+        batch_id: batch_id.to_owned(),
+        replayed: false,
+        rows_read: counts.read,
+        rows_taken: counts.taken,
+        rows_matched: counts.matched,
+        rows_refused: counts.refused,
+        persons_created: counts.created,
+        cases_opened: cases.len() as u64,
+        refusals,
+        cases,
+    })
+}
+
+fn lookup_keys<'a>(rows: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> Vec<&'a str> {
+    let mut keys = Vec::new();
+    for (certno, legacy) in rows {
+        keys.push(certno);
+        if let Some(l) = legacy {
+            keys.push(l);
+        }
+    }
+    keys
+}
+
+pub(crate) async fn feed_police(
+    pool: &Pool,
+    imp: &FeedImport,
+    batch_id: &str,
+    parsed: FeedParsed<PoliceRow>,
+    progress: &(dyn Fn(FeedProgress) + Sync),
+) -> Result<FeedReport, StoreError> {
+    let total = parsed.rows_read;
+    progress(FeedProgress {
+        stage: "read",
+        done: total,
+        total,
+    });
+    let Some(mut tx) = feed_begin(pool, batch_id).await? else {
+        return feed_replay(pool, batch_id)
+            .await?
+            .ok_or_else(|| StoreError::Invariant("a batch vanished".into()));
+    };
+    let keys = lookup_keys(
+        parsed
+            .rows
+            .iter()
+            .map(|r| (r.certno.as_str(), r.legacy.as_deref())),
+    );
+    let found = feed_lookup(&mut tx, &keys, total, progress).await?;
+    // The latest household segment of each matched person.
+    let matched: Vec<&str> = found.persons.keys().map(String::as_str).collect::<Vec<_>>();
+    let mut current: HashMap<String, (String, String, i64, String, String, String)> =
+        HashMap::new();
+    let sql = format!(
+        "SELECT psn_no, valid_from, seq, hh_id, hh_rel, admdvs FROM household_member WHERE psn_no IN {}",
+        json_keys()
+    );
+    for chunk in matched.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
+        for r in sqlx::query(&sql)
+            .bind(json_array(chunk))
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let psn_no: String = r.try_get("psn_no")?;
+            let seg: (String, String, i64, String, String, String) = (
+                psn_no.clone(),
+                r.try_get("valid_from")?,
+                r.try_get("seq")?,
+                r.try_get("hh_id")?,
+                r.try_get("hh_rel")?,
+                r.try_get("admdvs")?,
+            );
+            match current.get(&psn_no) {
+                Some(c) if (&c.1, c.2) >= (&seg.1, seg.2) => {}
+                _ => {
+                    current.insert(psn_no, seg);
+                }
+            }
+        }
+    }
+    progress(FeedProgress {
+        stage: "match",
+        done: total,
+        total,
+    });
+    let mut w = FeedWrites {
+        next_event: next_id(&mut tx, "registry_event", "event_id").await?,
+        next_case: next_id(&mut tx, "registry_case", "case_id").await?,
+        ..FeedWrites::default()
+    };
+    let mut next_seg = next_id(&mut tx, "household_member", "seq").await?;
+    let mut next_psn = next_psn_seq(&mut tx).await?;
+    let today = imp.today.to_string();
+    let mut counts = Counts {
+        read: parsed.rows_read,
+        ..Counts::default()
+    };
+    w.file_cases(&parsed.cases);
+    let mut refused = parsed.refused;
+    for row in &parsed.rows {
+        let hit = match found.resolve(&row.certno, row.legacy.as_deref()) {
+            Ok(hit) => hit,
+            Err(reason) => {
+                w.case("data_quality", "", &row.certno, &reason, row.line);
+                refused.push((
+                    RefusedRow {
+                        line: row.line,
+                        reason,
+                    },
+                    row.payload.clone(),
+                ));
+                continue;
+            }
+        };
+        counts.taken += 1;
+        let household = format!(
+            "{{\"hh_id\":{},\"hh_rel\":\"{}\",\"admdvs\":\"{}\"}}",
+            serde_json::to_string(&row.hh_id).expect("a string serialises"),
+            row.hh_rel,
+            row.admdvs
+        );
+        let Some((psn_no, method)) = hit else {
+            if next_psn >= 100_000_000_000_000 {
+                return Err(StoreError::Invariant(
+                    "psn_no numbers (14 digits) are exhausted".into(),
+                ));
+            }
+            let psn_no = format!("{}{:014}", row.admdvs, next_psn);
+            next_psn += 1;
+            counts.created += 1;
+            w.persons.push([
+                psn_no.clone(),
+                row.certno.clone(),
+                row.psn_name.clone(),
+                row.gend.clone(),
+                row.brdy.clone(),
+            ]);
+            let event = w.event(&psn_no, "register", &today, row.line, row.payload.clone());
+            w.identifiers
+                .push((row.certno.clone(), psn_no.clone(), "primary", event));
+            if let Some(legacy) = &row.legacy_sent {
+                w.identifiers
+                    .push((legacy.clone(), psn_no.clone(), "alias", event));
+            }
+            w.segments.push((
+                next_seg,
+                psn_no.clone(),
+                row.hh_id.clone(),
+                row.hh_rel.clone(),
+                row.admdvs.clone(),
+                event,
+            ));
+            next_seg += 1;
+            let reason = row.quality.clone().unwrap_or_default();
+            if let Some(q) = &row.quality {
+                w.case("data_quality", &psn_no, &row.certno, q, row.line);
+            }
+            w.sources.push((
+                row.line,
+                row.certno.clone(),
+                row.payload.clone(),
+                psn_no,
+                "new",
+                "created",
+                reason,
+            ));
+            continue;
+        };
+        counts.matched += 1;
+        let known = found
+            .persons
+            .get(&psn_no)
+            .ok_or_else(|| StoreError::Invariant(format!("person {psn_no} not read")))?;
+        let mut differences = Vec::new();
+        if normalise_name_stored(&known.psn_name) != row.psn_name {
+            differences.push(format!(
+                "psn_name `{}` differs from the registry's `{}`",
+                row.psn_name, known.psn_name
+            ));
+        }
+        if known.gend != row.gend {
+            differences.push(format!(
+                "gend {} differs from the registry's {}",
+                row.gend, known.gend
+            ));
+        }
+        if known.brdy != row.brdy {
+            differences.push(format!(
+                "brdy {} differs from the registry's {}",
+                row.brdy, known.brdy
+            ));
+        }
+        let reason = differences.join("; ");
+        if !reason.is_empty() {
+            w.case("data_quality", &psn_no, &row.certno, &reason, row.line);
+        }
+        let change = match current.get(&psn_no) {
+            None => Some(("household_join", "joined")),
+            Some(c) if c.3 != row.hh_id => Some(("household_move", "moved")),
+            Some(c) if c.4 != row.hh_rel || c.5 != row.admdvs => {
+                Some(("household_change", "changed"))
+            }
+            Some(_) => None,
+        };
+        let outcome = match change {
+            Some((kind, outcome)) => {
+                let event = w.event(&psn_no, kind, &today, row.line, household);
+                w.segments.push((
+                    next_seg,
+                    psn_no.clone(),
+                    row.hh_id.clone(),
+                    row.hh_rel.clone(),
+                    row.admdvs.clone(),
+                    event,
+                ));
+                next_seg += 1;
+                outcome
+            }
+            None => "unchanged",
+        };
+        w.sources.push((
+            row.line,
+            row.certno.clone(),
+            row.payload.clone(),
+            psn_no,
+            method,
+            outcome,
+            reason,
+        ));
+    }
+    counts.refused = refused.len() as u64;
+    w.refused(&refused);
+    feed_write(tx, imp, batch_id, counts, w, progress).await
+}
+
+fn normalise_name_stored(name: &str) -> String {
+    yibao_enrollment::normalise_name(name)
+}
+
+pub(crate) async fn feed_identity(
+    pool: &Pool,
+    imp: &FeedImport,
+    batch_id: &str,
+    parsed: FeedParsed<IdentityRow>,
+    progress: &(dyn Fn(FeedProgress) + Sync),
+) -> Result<FeedReport, StoreError> {
+    let total = parsed.rows_read;
+    progress(FeedProgress {
+        stage: "read",
+        done: total,
+        total,
+    });
+    let Some(mut tx) = feed_begin(pool, batch_id).await? else {
+        return feed_replay(pool, batch_id)
+            .await?
+            .ok_or_else(|| StoreError::Invariant("a batch vanished".into()));
+    };
+    let keys = lookup_keys(
+        parsed
+            .rows
+            .iter()
+            .map(|r| (r.certno.as_str(), r.legacy.as_deref())),
+    );
+    let found = feed_lookup(&mut tx, &keys, total, progress).await?;
+    let matched: Vec<&str> = found.persons.keys().map(String::as_str).collect();
+    // (psn_no, idet_type, begn_date) → end_date of the current assignment.
+    let mut current: HashMap<(String, String, String), String> = HashMap::new();
+    let sql = format!(
+        "SELECT psn_no, idet_type, begn_date, end_date FROM identity_current WHERE psn_no IN {}",
+        json_keys()
+    );
+    for chunk in matched.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
+        for r in sqlx::query(&sql)
+            .bind(json_array(chunk))
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            current.insert(
+                (
+                    r.try_get("psn_no")?,
+                    r.try_get("idet_type")?,
+                    r.try_get("begn_date")?,
+                ),
+                r.try_get("end_date")?,
+            );
+        }
+    }
+    let mut w = FeedWrites {
+        next_event: next_id(&mut tx, "registry_event", "event_id").await?,
+        next_case: next_id(&mut tx, "registry_case", "case_id").await?,
+        ..FeedWrites::default()
+    };
+    let mut next_seq = next_id(&mut tx, "identity_assignment", "seq").await?;
+    let mut counts = Counts {
+        read: parsed.rows_read,
+        ..Counts::default()
+    };
+    w.file_cases(&parsed.cases);
+    let mut refused = parsed.refused;
+    for row in &parsed.rows {
+        let key = format!("{}|{}|{}", row.certno, row.idet_type, row.begn_date);
+        let hit = match found.resolve(&row.certno, row.legacy.as_deref()) {
+            Ok(hit) => hit,
+            Err(reason) => {
+                w.case("data_quality", "", &row.certno, &reason, row.line);
+                refused.push((
+                    RefusedRow {
+                        line: row.line,
+                        reason,
+                    },
+                    row.payload.clone(),
+                ));
+                continue;
+            }
+        };
+        counts.taken += 1;
+        let Some((psn_no, method)) = hit else {
+            let reason = "no person with this certno in the registry".to_owned();
+            w.case("unmatched", "", &row.certno, &reason, row.line);
+            w.sources.push((
+                row.line,
+                key,
+                row.payload.clone(),
+                String::new(),
+                "",
+                "case",
+                reason,
+            ));
+            continue;
+        };
+        counts.matched += 1;
+        let known = found
+            .persons
+            .get(&psn_no)
+            .ok_or_else(|| StoreError::Invariant(format!("person {psn_no} not read")))?;
+        if normalise_name_stored(&known.psn_name) != row.psn_name {
+            let reason = format!(
+                "psn_name `{}` differs from the registry's `{}`; the identity is not applied",
+                row.psn_name, known.psn_name
+            );
+            w.case("data_quality", &psn_no, &row.certno, &reason, row.line);
+            w.sources.push((
+                row.line,
+                key,
+                row.payload.clone(),
+                psn_no,
+                method,
+                "case",
+                reason,
+            ));
+            continue;
+        }
+        let held = current.get(&(psn_no.clone(), row.idet_type.clone(), row.begn_date.clone()));
+        let (kind, effective) = match held {
+            Some(end) if *end == row.end_date => {
+                w.sources.push((
+                    row.line,
+                    key,
+                    row.payload.clone(),
+                    psn_no,
+                    method,
+                    "unchanged",
+                    String::new(),
+                ));
+                continue;
+            }
+            Some(_) if !row.end_date.is_empty() => ("identity_change", row.end_date.clone()),
+            Some(_) => ("identity_change", row.begn_date.clone()),
+            None => ("identity_begin", row.begn_date.clone()),
+        };
+        let event = w.event(&psn_no, kind, &effective, row.line, row.payload.clone());
+        w.assignments.push((
+            next_seq,
+            psn_no.clone(),
+            row.idet_type.clone(),
+            row.category.key(),
+            row.category.sp_psn_type().unwrap_or(""),
+            row.begn_date.clone(),
+            row.end_date.clone(),
+            row.line,
+            event,
+        ));
+        next_seq += 1;
+        w.sources.push((
+            row.line,
+            key,
+            row.payload.clone(),
+            psn_no,
+            method,
+            "assigned",
+            String::new(),
+        ));
+    }
+    counts.refused = refused.len() as u64;
+    w.refused(&refused);
+    feed_write(tx, imp, batch_id, counts, w, progress).await
+}
+
+pub(crate) async fn registry_check(
+    pool: &Pool,
+    begin: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<CheckFinding>, StoreError> {
+    let (b, e) = (begin.to_string(), end.to_string());
+    let basic = |t: &str| format!("{t}.insutype IN ('310', '390') AND {t}.psn_insu_stas = '1'");
+    let uninsured = sqlx::query(&format!(
+        "SELECT p.certno FROM person p WHERE NOT EXISTS (SELECT 1 FROM insurance i \
+         WHERE i.psn_no = p.psn_no AND {} AND i.begndate <= $2 \
+         AND (i.enddate = '' OR i.enddate >= $1))",
+        basic("i")
+    ))
+    .bind(&b)
+    .bind(&e)
+    .fetch_all(pool)
+    .await?;
+    let duplicate = sqlx::query(&format!(
+        "SELECT DISTINCT p.certno FROM insurance a \
+         JOIN insurance c ON c.psn_no = a.psn_no \
+              AND (a.insutype < c.insutype OR (a.insutype = c.insutype AND a.begndate < c.begndate)) \
+         JOIN person p ON p.psn_no = a.psn_no \
+         WHERE {} AND {} \
+           AND a.begndate <= $2 AND (a.enddate = '' OR a.enddate >= $1) \
+           AND c.begndate <= $2 AND (c.enddate = '' OR c.enddate >= $1) \
+           AND a.begndate <= (CASE WHEN c.enddate = '' THEN '9999-12-31' ELSE c.enddate END) \
+           AND c.begndate <= (CASE WHEN a.enddate = '' THEN '9999-12-31' ELSE a.enddate END)",
+        basic("a"),
+        basic("c")
+    ))
+    .bind(&b)
+    .bind(&e)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(uninsured.len() + duplicate.len());
+    for r in uninsured {
+        out.push(CheckFinding {
+            certno: r.try_get(0)?,
+            finding: "uninsured",
+        });
+    }
+    for r in duplicate {
+        out.push(CheckFinding {
+            certno: r.try_get(0)?,
+            finding: "duplicate",
+        });
+    }
+    out.sort_by(|x, y| (&x.certno, x.finding).cmp(&(&y.certno, y.finding)));
+    Ok(out)
+}
+
+pub(crate) async fn household_as_of(
+    pool: &Pool,
+    psn_no: &str,
+    date: NaiveDate,
+) -> Result<Option<HouseholdSegment>, StoreError> {
+    let Some(r) = sqlx::query(
+        "SELECT hh_id, hh_rel, admdvs, valid_from FROM household_member \
+         WHERE psn_no = $1 AND valid_from <= $2 ORDER BY valid_from DESC, seq DESC LIMIT 1",
+    )
+    .bind(psn_no)
+    .bind(date.to_string())
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let from: String = r.try_get("valid_from")?;
+    Ok(Some(HouseholdSegment {
+        hh_id: r.try_get("hh_id")?,
+        hh_rel: r.try_get("hh_rel")?,
+        admdvs: r.try_get("admdvs")?,
+        valid_from: NaiveDate::parse_from_str(&from, "%Y-%m-%d").map_err(|_| {
+            StoreError::Invariant(format!("stored valid_from {from:?} is not a date"))
+        })?,
+    }))
+}
+
+pub(crate) async fn identities_as_of(
+    pool: &Pool,
+    psn_no: &str,
+    date: NaiveDate,
+) -> Result<Vec<IdentityHeld>, StoreError> {
+    sqlx::query(
+        "SELECT idet_type, category, sp_psn_type, begn_date, end_date, source_dept FROM identity_current \
+         WHERE psn_no = $1 AND begn_date <= $2 AND (end_date = '' OR end_date >= $2) \
+         ORDER BY begn_date, idet_type",
+    )
+    .bind(psn_no)
+    .bind(date.to_string())
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(IdentityHeld {
+            idet_type: r.try_get("idet_type")?,
+            category: r.try_get("category")?,
+            sp_psn_type: r.try_get("sp_psn_type")?,
+            begn_date: r.try_get("begn_date")?,
+            end_date: r.try_get("end_date")?,
+            source_dept: r.try_get("source_dept")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()
+    .map_err(StoreError::from)
+}
+
+pub(crate) async fn feed_row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, StoreError> {
+    let mut out = Vec::new();
+    for t in FEED_TABLES.iter().copied().chain(["person", "identity"]) {
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {t}"))
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?;
+        out.push((t, n));
+    }
+    Ok(out)
+}

@@ -1,0 +1,437 @@
+//! Department feeds (issue 13, docs/FEEDS.md): the police population file and the
+//! civil-affairs identity list into the registry, on SQLite and PostgreSQL: matching, moves,
+//! conflicts, cases, refusals by line, replays that write nothing, "as of" reads, the registry
+//! check, and what 1101 and settlement read.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use chrono::NaiveDate;
+use common::*;
+use sqlx::Connection;
+use yibao_store::*;
+
+/// A valid citizen ID for a region, birth date (`YYYY-MM-DD`) and sequence.
+fn cid(area: &str, brdy: &str, seq: u32) -> String {
+    let body = format!("{area}{}{seq:03}", brdy.replace('-', ""));
+    let digits: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
+    let first17: [u8; 17] = digits.try_into().expect("17 digits");
+    format!("{body}{}", yibao_enrollment::id::check_char(&first17))
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn imp(kind: FeedKind, today: &str) -> FeedImport {
+    FeedImport {
+        kind,
+        file_name: "test.csv".into(),
+        source_dept: kind.default_dept().into(),
+        actor: "tester".into(),
+        today: day(today),
+        recorded_at: at(today, "09:00:00"),
+    }
+}
+
+fn no_progress(_: FeedProgress) {}
+
+async fn import(db: &TestDb, kind: FeedKind, today: &str, file: &str) -> FeedReport {
+    db.store
+        .import_feed(&imp(kind, today), file.as_bytes(), &no_progress)
+        .await
+        .expect("import")
+}
+
+async fn counts(db: &TestDb) -> Vec<(&'static str, i64)> {
+    let mut all = db.store.row_counts().await.unwrap();
+    all.extend(db.store.feed_row_counts().await.unwrap());
+    all
+}
+
+const POLICE: &str = "certno,psn_name,gend,brdy,admdvs,hh_id,hh_rel\n";
+const IDENTITY: &str = "certno,psn_name,idet_type,begn_date,end_date\n";
+
+async fn psn_no_of(db: &TestDb, certno: &str) -> String {
+    db.store
+        .person_info(certno)
+        .await
+        .expect("person")
+        .base
+        .psn_no
+}
+
+#[tokio::test]
+async fn police_file_adds_persons_refuses_bad_rows_and_replays_nothing() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let a = cid("140502", "1980-01-01", 11);
+        let b = cid("140502", "1982-02-02", 12); // even sequence: female
+        let c = cid("140502", "1990-05-05", 15);
+        let mut bad_check = cid("140502", "1970-01-01", 17);
+        bad_check.replace_range(17.., if bad_check.ends_with('1') { "2" } else { "1" });
+        let future = cid("140502", "2099-01-01", 1);
+        let file = format!(
+            "{POLICE}\
+             {a},张一,1,1980-01-01,140500,H1,02\n\
+             {b},李二,1,1982-02-02,140500,H1,10\n\
+             {bad_check},王三,1,1970-01-01,140500,H2,02\n\
+             {future},未来,1,2099-01-01,140500,H2,02\n\
+             {c},赵四,1,1990-05-05,140500,H3,05\n\
+             {c},赵四,1,1990-05-05,140500,H3,02\n\
+             {c},赵四,1,1990-05-05,140500,H4,02\n\
+             {a},张一,1,1980-01-01,1405,H1,02\n"
+        );
+        let before = counts(&db).await;
+        let report = import(&db, FeedKind::Police, "2026-03-01", &file).await;
+        assert!(!report.replayed);
+        assert_eq!(report.rows_read, 8, "{report:?}");
+        assert_eq!(
+            (report.rows_taken, report.rows_matched, report.rows_refused),
+            (2, 0, 6),
+            "{report:?}"
+        );
+        assert_eq!(report.persons_created, 2);
+        let lines: Vec<u64> = report.refusals.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![4, 5, 6, 7, 8, 9], "{report:?}");
+        let reason = |line: u64| {
+            report
+                .refusals
+                .iter()
+                .find(|r| r.line == line)
+                .unwrap()
+                .reason
+                .clone()
+        };
+        assert!(reason(4).contains("bad_check_digit"), "{}", reason(4));
+        assert!(reason(5).contains("future"), "{}", reason(5));
+        assert!(reason(6).contains("hh_rel"), "{}", reason(6));
+        assert!(reason(7).contains("two households"), "{}", reason(7));
+        assert!(reason(8).contains("two households"), "{}", reason(8));
+        assert!(reason(9).contains("admdvs"), "{}", reason(9));
+        let kinds: Vec<(&str, u64)> = report
+            .cases
+            .iter()
+            .map(|c| (c.kind.as_str(), c.line))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![("household_conflict", 7), ("data_quality", 3)],
+            "{report:?}"
+        );
+        // The department's sex is kept, never fixed.
+        let person_b = db.store.person_info(&b).await.unwrap();
+        assert_eq!(person_b.base.gend, "1");
+        assert_eq!(person_b.base.psn_no.len(), 20);
+        assert!(person_b.base.psn_no.starts_with("140500"));
+        let psn_a = psn_no_of(&db, &a).await;
+        let hh = db
+            .store
+            .household_as_of(&psn_a, day("2026-03-01"))
+            .await
+            .unwrap()
+            .expect("a household");
+        assert_eq!((hh.hh_id.as_str(), hh.hh_rel.as_str()), ("H1", "02"));
+        assert!(db
+            .store
+            .household_as_of(&psn_a, day("2026-02-28"))
+            .await
+            .unwrap()
+            .is_none());
+
+        // The same file again: the same report, nothing written.
+        let after = counts(&db).await;
+        assert_ne!(before, after);
+        let again = import(&db, FeedKind::Police, "2026-03-02", &file).await;
+        assert!(again.replayed);
+        assert_eq!(again.refusals, report.refusals);
+        assert_eq!(again.cases, report.cases);
+        assert_eq!(
+            (again.rows_taken, again.rows_matched, again.rows_refused),
+            (2, 0, 6)
+        );
+        assert_eq!(counts(&db).await, after);
+
+        // A later file: A moves to H9 (matched by the 15-digit legacy number), B unchanged.
+        let legacy_a = format!("{}{}", &a[..6], &a[8..17]);
+        let file2 = format!(
+            "{POLICE}{legacy_a},张一,1,1980-01-01,140500,H9,02\n{b},李二,1,1982-02-02,140500,H1,10\n"
+        );
+        let moved = import(&db, FeedKind::Police, "2026-04-01", &file2).await;
+        assert_eq!(
+            (moved.rows_taken, moved.rows_matched, moved.persons_created),
+            (2, 2, 0),
+            "{moved:?}"
+        );
+        let then = db
+            .store
+            .household_as_of(&psn_a, day("2026-03-15"))
+            .await
+            .unwrap()
+            .unwrap();
+        let now = db
+            .store
+            .household_as_of(&psn_a, day("2026-04-01"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((then.hh_id.as_str(), now.hh_id.as_str()), ("H1", "H9"));
+
+        // History is never overwritten: the event log refuses an update.
+        let result = if db.label == "postgres" {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query("UPDATE registry_event SET kind = 'register'")
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query("UPDATE registry_event SET kind = 'register'")
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+        };
+        assert!(result.is_err(), "the event log took an update");
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn identity_list_assigns_categories_and_1101_answers_them() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let a = cid("140502", "1960-06-06", 21);
+        let b = cid("140502", "1961-06-06", 22);
+        let stranger = cid("140502", "1962-06-06", 23);
+        import(
+            &db,
+            FeedKind::Police,
+            "2026-01-10",
+            &format!(
+                "{POLICE}{a},孙甲,1,1960-06-06,140500,H7,02\n{b},孙乙,2,1961-06-06,140500,H7,10\n"
+            ),
+        )
+        .await;
+        let file = format!(
+            "{IDENTITY}\
+             {a},孙甲,2303,2026-01-01,\n\
+             {stranger},路人,2303,2026-01-01,\n\
+             {b},别人,2304,2026-01-01,\n\
+             {a},孙甲,9999,2026-01-01,\n\
+             {a},孙甲,2302,2099-01-01,\n\
+             {a},孙甲,2302,2025-01-01,2024-12-31\n\
+             {a},孙甲,2308,2025-01-01,2025-12-31\n"
+        );
+        let report = import(&db, FeedKind::Identity, "2026-02-01", &file).await;
+        assert_eq!(
+            (
+                report.rows_read,
+                report.rows_taken,
+                report.rows_matched,
+                report.rows_refused
+            ),
+            (7, 4, 3, 3),
+            "{report:?}"
+        );
+        let lines: Vec<u64> = report.refusals.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![5, 6, 7]);
+        assert!(report.refusals[0].reason.contains("idet_type"));
+        assert!(report.refusals[1].reason.contains("future"));
+        assert!(report.refusals[2].reason.contains("before begn_date"));
+        let cases: Vec<(&str, u64)> = report
+            .cases
+            .iter()
+            .map(|c| (c.kind.as_str(), c.line))
+            .collect();
+        assert_eq!(cases, vec![("unmatched", 3), ("data_quality", 4)]);
+
+        let psn_a = psn_no_of(&db, &a).await;
+        let held = db
+            .store
+            .identities_as_of(&psn_a, day("2026-02-01"))
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert_eq!(
+            (
+                held[0].idet_type.as_str(),
+                held[0].category.as_str(),
+                held[0].sp_psn_type.as_str()
+            ),
+            ("2303", "dibao", "2")
+        );
+        let in_2025 = db
+            .store
+            .identities_as_of(&psn_a, day("2025-06-01"))
+            .await
+            .unwrap();
+        assert_eq!(in_2025.len(), 1);
+        assert_eq!(in_2025[0].idet_type, "2308");
+        // 1101 lists the department's code with its start.
+        let info = db.store.person_info(&a).await.unwrap();
+        let dibao = info
+            .identities
+            .iter()
+            .find(|i| i.sp_psn_type == "2303")
+            .expect("2303 in idetinfo");
+        assert_eq!(dibao.begndate, "2026-01-01");
+        assert_eq!(dibao.enddate, "");
+        // The other person's category was not applied (the name disagreed).
+        let psn_b = psn_no_of(&db, &b).await;
+        assert!(db
+            .store
+            .identities_as_of(&psn_b, day("2026-02-01"))
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Replay: nothing written. A later list ending the category: a new record, the old
+        // one kept.
+        let before = counts(&db).await;
+        let again = import(&db, FeedKind::Identity, "2026-02-02", &file).await;
+        assert!(again.replayed);
+        assert_eq!(again.refusals, report.refusals);
+        assert_eq!(counts(&db).await, before);
+        let ended = import(
+            &db,
+            FeedKind::Identity,
+            "2026-06-01",
+            &format!("{IDENTITY}{a},孙甲,2303,2026-01-01,2026-05-31\n"),
+        )
+        .await;
+        assert_eq!((ended.rows_taken, ended.rows_matched), (1, 1));
+        assert!(db
+            .store
+            .identities_as_of(&psn_a, day("2026-06-01"))
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            db.store
+                .identities_as_of(&psn_a, day("2026-05-31"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // The same rows in another file change nothing but the record of having seen them.
+        let n = |all: &[(&str, i64)], t: &str| all.iter().find(|(n, _)| *n == t).unwrap().1;
+        let before = counts(&db).await;
+        let seen = import(
+            &db,
+            FeedKind::Identity,
+            "2026-06-02",
+            &format!("{IDENTITY}{a},孙甲,2303,2026-01-01,2026-05-31\n\n"),
+        )
+        .await;
+        assert!(!seen.replayed);
+        let after = counts(&db).await;
+        for table in [
+            "identity_assignment",
+            "registry_event",
+            "person",
+            "identity",
+        ] {
+            assert_eq!(n(&before, table), n(&after, table), "{table}");
+        }
+        assert_eq!(
+            n(&after, "registry_batch"),
+            n(&before, "registry_batch") + 1
+        );
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_identity_list_without_a_source_is_refused() {
+    on_both(|db| async move {
+        let mut no_source = imp(FeedKind::Identity, "2026-01-01");
+        no_source.source_dept = " ".into();
+        let before = counts(&db).await;
+        let err = db
+            .store
+            .import_feed(&no_source, IDENTITY.as_bytes(), &no_progress)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("without a source"), "{err}");
+        let err = db
+            .store
+            .import_feed(
+                &imp(FeedKind::Identity, "2026-01-01"),
+                POLICE.as_bytes(),
+                &no_progress,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the header of the identity file is"),
+            "{err}"
+        );
+        assert_eq!(counts(&db).await, before);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registry_check_finds_the_uninsured_and_the_duplicates() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let a = cid("140502", "1975-07-07", 31);
+        let b = cid("140502", "1976-07-07", 32);
+        import(
+            &db,
+            FeedKind::Police,
+            "2026-01-10",
+            &format!(
+                "{POLICE}{a},周甲,1,1975-07-07,140500,H8,02\n{b},周乙,2,1976-07-07,140500,H8,10\n"
+            ),
+        )
+        .await;
+        let psn_b = psn_no_of(&db, &b).await;
+        // B holds a resident relation and an employee relation at once.
+        let insert = "INSERT INTO insurance (psn_no, insutype, psn_type, insuplc_admdvs, emp_name, \
+                      begndate, enddate, psn_insu_stas) VALUES ($1, $2, '1101', '140500', '', $3, $4, '1')";
+        let rows = [("390", "2026-01-01", "2026-12-31"), ("310", "2026-06-01", "")];
+        if db.label == "postgres" {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            for (t, b, e) in rows {
+                sqlx::query(insert)
+                    .bind(&psn_b)
+                    .bind(t)
+                    .bind(b)
+                    .bind(e)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            for (t, b, e) in rows {
+                sqlx::query(insert)
+                    .bind(&psn_b)
+                    .bind(t)
+                    .bind(b)
+                    .bind(e)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        let findings = db.store.registry_check(2026).await.unwrap();
+        let got: Vec<(&str, &str)> = findings
+            .iter()
+            .map(|f| (f.certno.as_str(), f.finding))
+            .collect();
+        assert_eq!(got, vec![(a.as_str(), "uninsured"), (b.as_str(), "duplicate")]);
+        // In 2025 B's relations did not exist yet: both are uninsured then.
+        let findings = db.store.registry_check(2025).await.unwrap();
+        assert_eq!(findings.len(), 2);
+        assert!(findings.iter().all(|f| f.finding == "uninsured"));
+        db
+    })
+    .await;
+}
