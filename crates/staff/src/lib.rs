@@ -68,6 +68,7 @@ pub mod error;
 pub mod json;
 pub mod limits;
 pub mod persons;
+pub mod registry;
 pub mod session;
 pub mod wire;
 
@@ -178,6 +179,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(persons::routes())
         .merge(access_log::routes())
         .merge(audit::routes())
+        .merge(registry::routes())
 }
 
 /// The OpenAPI document of every route.

@@ -633,11 +633,15 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/me"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/persons/{psn_no}"),
+    ("get", "/api/v1/registry/cases"),
+    ("get", "/api/v1/registry/cases/{case_id}"),
+    ("get", "/api/v1/registry/persons/{psn_no}"),
     ("post", "/api/v1/accounts"),
     ("post", "/api/v1/accounts/{staff_id}/deactivate"),
     ("post", "/api/v1/audit/cases/open"),
     ("post", "/api/v1/audit/cases/{case_id}/appeals"),
     ("post", "/api/v1/audit/cases/{case_id}/decisions"),
+    ("post", "/api/v1/registry/cases/{case_id}/steps"),
     ("post", "/api/v1/session"),
     ("put", "/api/v1/accounts/{staff_id}/roles"),
 ];
@@ -1142,6 +1146,305 @@ async fn review_chain_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     if let Some((store, name)) = fresh_store(true, dir.path()).await {
         review_scenario(store.clone()).await;
+        store.close().await;
+        drop_pg(name).await;
+    }
+}
+
+/// Issue 13: registry cases through the staff API. A police feed registers a person and an
+/// identity list names them and a stranger; the stranger's row becomes an `unmatched` case that
+/// the front desk notes and a second reviewer resolves by matching it to the person (the one who
+/// noted it may not); a closed case takes no step; the person's file shows the category; every
+/// read is logged.
+async fn registry_scenario(store: Store) {
+    // 2026-03-02 10:00 Beijing time.
+    let start = 1_772_416_800_000;
+    let now = Arc::new(AtomicI64::new(start));
+    let clock_now = now.clone();
+    let config = StaffConfig {
+        clock: Clock::new(move || clock_now.load(Ordering::SeqCst)),
+        ..StaffConfig::default()
+    };
+    for (name, roles) in [
+        ("desk1", &[Role::FrontDesk][..]),
+        ("rev1", &[Role::Reviewer][..]),
+        ("rev2", &[Role::Reviewer][..]),
+        ("audit1", &[Role::Auditor][..]),
+    ] {
+        store
+            .staff_create(&staff(name, roles, None), None, start)
+            .await
+            .unwrap();
+    }
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let feed = |kind| yibao_store::feed::FeedImport {
+        kind,
+        file_name: "feed.csv".into(),
+        source_dept: yibao_store::feed::FeedKind::default_dept(kind).into(),
+        actor: "tester".into(),
+        today,
+        recorded_at: today.and_hms_opt(1, 0, 0).unwrap(),
+    };
+    let known = "140525199003150028";
+    let stranger = "140525198505050030";
+    let police = format!(
+        "certno,psn_name,gend,brdy,admdvs,hh_id,hh_rel\n{known},周丙,2,1990-03-15,140525,HH1,02\n"
+    );
+    let report = store
+        .import_feed(
+            &feed(yibao_store::feed::FeedKind::Police),
+            police.as_bytes(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.rows_refused, 0, "{report:?}");
+    let identity = format!(
+        "certno,psn_name,idet_type,begn_date,end_date\n\
+         {known},周丙,2303,2026-01-01,\n\
+         {stranger},路人,2303,2026-01-01,\n"
+    );
+    let report = store
+        .import_feed(
+            &feed(yibao_store::feed::FeedKind::Identity),
+            identity.as_bytes(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.cases_opened, 1, "{report:?}");
+    let psn_no = store.person_info(known).await.unwrap().base.psn_no;
+
+    let server = yibao_server::spawn_with(
+        store.clone(),
+        yibao_server::ServerConfig::default(),
+        yibao_staff::router(store.clone(), config),
+    )
+    .await
+    .unwrap();
+    let api = Api {
+        base: format!("http://{}", server.addr()),
+        client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let desk1 = leak(api.login("desk1").await);
+    let rev1 = leak(api.login("rev1").await);
+    let rev2 = leak(api.login("rev2").await);
+    let audit1 = leak(api.login("audit1").await);
+    let send = |token: &'static str, body: Option<Value>| Send {
+        token: Some(token),
+        purpose: Some("service_request"),
+        body: body.map(|b| b.to_string()),
+    };
+
+    // The listing needs a purpose and a clerk's role; both refusals and the read are logged.
+    let before = log_size(&store).await;
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/cases?status=open",
+            Send {
+                token: Some(desk1),
+                ..Send::default()
+            },
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = api
+        .call(Method::GET, "/api/v1/registry/cases", send(audit1, None))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/cases?status=shut",
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!((status, field(&body)), (StatusCode::BAD_REQUEST, "status"));
+    let (status, cases) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/cases?status=open&kind=unmatched",
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cases}");
+    let cases = cases.as_array().unwrap().clone();
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["certno_masked"], json!("140***********0030"));
+    assert!(log_size(&store).await >= before + 2);
+    let case_id = cases[0]["case_id"].as_i64().unwrap();
+    let steps = format!("/api/v1/registry/cases/{case_id}/steps");
+
+    // The front desk may note but not resolve.
+    let resolve = |outcome: &str, psn: Option<&str>| {
+        let mut body =
+            json!({"action": "resolve", "outcome": outcome, "reason": "户籍核实为同一人"});
+        if let Some(psn) = psn {
+            body["psn_no"] = json!(psn);
+        }
+        Some(body)
+    };
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &steps,
+            send(desk1, resolve("matched", Some(&psn_no))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &steps,
+            send(
+                rev1,
+                Some(json!({"action": "note", "reason": "与户籍库姓名不符，待核"})),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["steps"].as_array().unwrap().len(), 1);
+    // Bad input is named and writes nothing.
+    for (bad, field_name) in [
+        (json!({"action": "note", "reason": " "}), "reason"),
+        (json!({"action": "close", "reason": "x"}), "action"),
+        (json!({"action": "resolve", "reason": "x"}), "outcome"),
+        (
+            json!({"action": "resolve", "outcome": "matched", "reason": "x"}),
+            "psn_no",
+        ),
+        (
+            json!({"action": "resolve", "outcome": "rejected", "psn_no": psn_no, "reason": "x"}),
+            "psn_no",
+        ),
+    ] {
+        let (status, body) = api.call(Method::POST, &steps, send(rev2, Some(bad))).await;
+        assert_eq!(
+            (status, field(&body)),
+            (StatusCode::BAD_REQUEST, field_name),
+            "{body}"
+        );
+    }
+    // Whoever noted it may not resolve it.
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &steps,
+            send(rev1, resolve("matched", Some(&psn_no))),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::CONFLICT, "staff"),
+        "{body}"
+    );
+    // A person who does not exist is not found; the right one resolves it.
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &steps,
+            send(rev2, resolve("matched", Some("NOBODY"))),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::NOT_FOUND, "psn_no"),
+        "{body}"
+    );
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &steps,
+            send(rev2, resolve("matched", Some(&psn_no))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["case"]["status"], json!("closed"));
+    assert_eq!(body["steps"][1]["psn_no"], json!(psn_no));
+    assert_eq!(body["steps"][1]["at"], json!("2026-03-02 10:00:00"));
+    // A closed case takes no step.
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &steps,
+            send(rev1, Some(json!({"action": "note", "reason": "补充"}))),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::CONFLICT, "case_id"),
+        "{body}"
+    );
+    let (status, body) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/registry/cases/{case_id}"),
+            send(audit1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // The person's file as of a date: the household from the police record's day, the category
+    // from its start; neither before.
+    let path = format!("/api/v1/registry/persons/{psn_no}");
+    let (status, file) = api
+        .call(
+            Method::GET,
+            &format!("{path}?as_of=2026-03-02"),
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    assert_eq!(file["psn_name_masked"], json!("周*"));
+    assert_eq!(file["household"]["hh_id"], json!("HH1"));
+    assert_eq!(file["identities"][0]["idet_type"], json!("2303"));
+    assert_eq!(file["identities"][0]["begn_date"], json!("2026-01-01"));
+    let (status, file) = api
+        .call(
+            Method::GET,
+            &format!("{path}?as_of=2025-12-31"),
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    assert_eq!(file["identities"], json!([]));
+    assert_eq!(file["household"], Value::Null);
+    let (status, body) = api
+        .call(
+            Method::GET,
+            &format!("{path}?as_of=2026-13-01"),
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!((status, field(&body)), (StatusCode::BAD_REQUEST, "as_of"));
+    let (status, _) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/persons/NOBODY",
+            send(rev1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(store.verify_access_log().await.unwrap().is_intact());
+    let _ = now;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_cases_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = fresh_store(false, dir.path()).await.unwrap();
+    registry_scenario(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_cases_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some((store, name)) = fresh_store(true, dir.path()).await {
+        registry_scenario(store.clone()).await;
         store.close().await;
         drop_pg(name).await;
     }

@@ -26,6 +26,7 @@
 
 pub mod audit;
 pub mod audit_report;
+pub mod casework;
 pub mod cmd;
 mod cumulative;
 mod engine;
@@ -101,6 +102,7 @@ macro_rules! backend {
             include!("staff_tx.rs");
             include!("tx/audit_report.rs");
             include!("feed_tx.rs");
+            include!("casework_tx.rs");
         }
     };
 }
