@@ -127,9 +127,24 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("opening the database {}", args.db))?;
         let report = store.import_feed(&imp, &bytes, &progress).await;
+        // 免申即享: the categories an identity list starts give their decisions at once.
+        let decided = match &report {
+            Ok(r) if kind == FeedKind::Identity && !r.replayed => {
+                let params = yibao_enrollment::builtin::builtin_params()
+                    .context("the shipped enrollment parameters")?;
+                Some(
+                    store
+                        .decide_on_batch(&r.batch_id, &params, today, now)
+                        .await
+                        .context("taking the automatic decisions")?,
+                )
+            }
+            _ => None,
+        };
         store.close().await;
-        anyhow::Ok(report)
+        anyhow::Ok((report, decided))
     })?;
+    let (report, decided) = report;
     bar.finish_and_clear();
     let report = report.with_context(|| format!("{} refused as a whole", args.file.display()))?;
     let mut out = String::new();
@@ -149,6 +164,15 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     for c in &report.cases {
         out.push_str(&format!("case line {}: {}: {}\n", c.line, c.kind, c.reason));
+    }
+    if let Some(auto) = decided {
+        out.push_str(&format!(
+            "automatic decisions {} (subsidies {}, assistance {}, enrollments {})\n",
+            auto.decided, auto.subsidies, auto.assistance, auto.enrollments
+        ));
+        for (line, reason) in &auto.skipped {
+            out.push_str(&format!("no decision line {line}: {reason}\n"));
+        }
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)

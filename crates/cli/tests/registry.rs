@@ -109,6 +109,17 @@ fn police_and_identity_files_import_report_by_line_and_replay() {
         out.starts_with("taken 1, matched 1, refused 1, created 0, cases 0\nline 3: begn_date 2026-04-01 is in the future\n"),
         "{out}"
     );
+    // 免申即享: the 低保 record gives, with nobody applying, the year's premium subsidy,
+    // medical assistance from its start and enrollment (the person has no paid relation);
+    // the replayed list decides nothing again.
+    assert!(
+        out.contains("\nautomatic decisions 3 (subsidies 1, assistance 1, enrollments 1)\n"),
+        "{out}"
+    );
+    let (ok, again, _) = import(&url, "identity", &identity);
+    assert!(ok);
+    assert!(again.starts_with("replayed, nothing written"), "{again}");
+    assert!(!again.contains("automatic decisions"), "{again}");
 
     let csv = dir.path().join("check.csv");
     let check = run(&[

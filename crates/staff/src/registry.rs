@@ -28,6 +28,8 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(get_case))
         .routes(routes!(add_step))
         .routes(routes!(person_file))
+        .routes(routes!(person_decisions))
+        .routes(routes!(undo_decision))
 }
 
 /// Roles that work registry cases and read persons' files.
@@ -472,4 +474,142 @@ pub async fn person_file(
             })
             .collect(),
     }))
+}
+
+/// An automatic decision (免申即享) as staff read it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    /// Its number.
+    pub decision_id: i64,
+    /// The engine's rule (`category_start.subsidy`, `category_start.assistance`,
+    /// `category_start.enroll`).
+    pub rule_id: String,
+    /// The department record that triggered it: the file (its SHA-256) and line.
+    pub batch_id: String,
+    /// The line in that file.
+    pub line: u64,
+    /// The triggering data, in words.
+    pub trigger: String,
+    /// `subsidy`, `assistance` or `enroll`.
+    pub result_kind: String,
+    /// The result (JSON; amounts in fen).
+    pub result: serde_json::Value,
+    /// When it was decided (Beijing time).
+    pub decided_at: String,
+    /// Its reversal, when undone.
+    pub undone: Option<UndoView>,
+}
+
+/// The reversal of an automatic decision.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UndoView {
+    /// The staff account that undid it.
+    pub staff_id: i64,
+    /// Why.
+    pub reason: String,
+    /// When (Beijing time).
+    pub at: String,
+}
+
+fn decision_view(d: yibao_store::auto::StoredDecision) -> DecisionView {
+    DecisionView {
+        decision_id: d.decision_id,
+        rule_id: d.rule_id,
+        batch_id: d.batch_id,
+        line: d.line,
+        trigger: d.trigger,
+        result_kind: d.result_kind,
+        result: serde_json::from_str(&d.result).unwrap_or(serde_json::Value::String(d.result)),
+        decided_at: d.decided_at,
+        undone: d.undone.map(|(staff_id, reason, at)| UndoView {
+            staff_id,
+            reason,
+            at,
+        }),
+    }
+}
+
+/// A person's automatic decisions, oldest first. Needs a purpose; logged.
+#[utoipa::path(get, path = "/api/v1/registry/persons/{psn_no}/decisions", tag = "registry",
+    params(("psn_no" = String, Path, description = "人员编号, in full."),
+        ("X-Purpose" = String, Header, description = "Why the data is read.")),
+    responses(
+        (status = 200, description = "The decisions.", body = Vec<DecisionView>),
+        (status = 400, description = "No purpose.", body = ErrorBody),
+        (status = 401, description = "No valid session.", body = ErrorBody),
+        (status = 403, description = "Role missing (logged).", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn person_decisions(
+    State(state): State<SharedState>,
+    staff: Staff,
+    purpose: Purpose,
+    Path(psn_no): Path<String>,
+) -> Result<Json<Vec<DecisionView>>, ApiError> {
+    if psn_no.is_empty() || psn_no.chars().count() > yibao_store::limits::ID_CHARS_MAX {
+        return Err(ApiError::bad("psn_no", "must be a full person number"));
+    }
+    staff
+        .authorize_read(
+            &state,
+            &purpose,
+            Access {
+                action: "GET /api/v1/registry/persons/{psn_no}/decisions",
+                roles: CLERKS,
+                subject: Subject::person(&psn_no),
+                institution: None,
+            },
+        )
+        .await?;
+    let decisions = state.store.auto_decisions(&psn_no).await?;
+    Ok(Json(decisions.into_iter().map(decision_view).collect()))
+}
+
+/// `POST /api/v1/registry/decisions/{decision_id}/undo`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndoBody {
+    /// Why (required): the record it rested on was wrong, corrected …
+    pub reason: String,
+}
+
+/// Undoes an automatic decision, once, with a reason (reviewer). The decision stays on record
+/// beside its reversal.
+#[utoipa::path(post, path = "/api/v1/registry/decisions/{decision_id}/undo", tag = "registry",
+    params(("decision_id" = i64, Path, description = "The decision."),
+        ("X-Purpose" = String, Header, description = "Why the data is read.")),
+    request_body = UndoBody,
+    responses(
+        (status = 200, description = "The decision with its reversal.", body = DecisionView),
+        (status = 400, description = "No reason.", body = ErrorBody),
+        (status = 401, description = "No valid session.", body = ErrorBody),
+        (status = 403, description = "Role missing (logged).", body = ErrorBody),
+        (status = 404, description = "No such decision.", body = ErrorBody),
+        (status = 409, description = "Undone before.", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn undo_decision(
+    State(state): State<SharedState>,
+    staff: Staff,
+    purpose: Purpose,
+    Path(decision_id): Path<i64>,
+    JsonBody(body): JsonBody<UndoBody>,
+) -> Result<Json<DecisionView>, ApiError> {
+    staff
+        .authorize_read(
+            &state,
+            &purpose,
+            Access {
+                action: "POST /api/v1/registry/decisions/{decision_id}/undo",
+                roles: RESOLVERS,
+                subject: Subject::record("auto-decision", decision_id),
+                institution: None,
+            },
+        )
+        .await?;
+    let decision = state
+        .store
+        .undo_auto_decision(decision_id, staff.id(), &body.reason, beijing(&staff))
+        .await?;
+    Ok(Json(decision_view(decision)))
 }

@@ -636,12 +636,14 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/registry/cases"),
     ("get", "/api/v1/registry/cases/{case_id}"),
     ("get", "/api/v1/registry/persons/{psn_no}"),
+    ("get", "/api/v1/registry/persons/{psn_no}/decisions"),
     ("post", "/api/v1/accounts"),
     ("post", "/api/v1/accounts/{staff_id}/deactivate"),
     ("post", "/api/v1/audit/cases/open"),
     ("post", "/api/v1/audit/cases/{case_id}/appeals"),
     ("post", "/api/v1/audit/cases/{case_id}/decisions"),
     ("post", "/api/v1/registry/cases/{case_id}/steps"),
+    ("post", "/api/v1/registry/decisions/{decision_id}/undo"),
     ("post", "/api/v1/session"),
     ("put", "/api/v1/accounts/{staff_id}/roles"),
 ];
@@ -680,7 +682,8 @@ async fn every_route_is_in_the_openapi_document() {
         let uri = path
             .replace("{psn_no}", "P001")
             .replace("{staff_id}", "1")
-            .replace("{case_id}", "C1");
+            .replace("{case_id}", "C1")
+            .replace("{decision_id}", "1");
         let response = app
             .clone()
             .oneshot(
@@ -1214,6 +1217,37 @@ async fn registry_scenario(store: Store) {
         .unwrap();
     assert_eq!(report.cases_opened, 1, "{report:?}");
     let psn_no = store.person_info(known).await.unwrap().base.psn_no;
+    // 免申即享: the 低保 record decides the subsidy, the assistance and the enrollment.
+    let params = yibao_enrollment::builtin::builtin_params().unwrap();
+    let decided = store
+        .decide_on_batch(
+            &report.batch_id,
+            &params,
+            today,
+            today.and_hms_opt(9, 0, 0).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            decided.decided,
+            decided.subsidies,
+            decided.assistance,
+            decided.enrollments
+        ),
+        (3, 1, 1, 1),
+        "{decided:?}"
+    );
+    let again = store
+        .decide_on_batch(
+            &report.batch_id,
+            &params,
+            today,
+            today.and_hms_opt(9, 5, 0).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.decided, 0, "{again:?}");
 
     let server = yibao_server::spawn_with(
         store.clone(),
@@ -1427,6 +1461,50 @@ async fn registry_scenario(store: Store) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The decisions, with the data that triggered them; a reviewer undoes one, once.
+    let (status, decisions) = api
+        .call(Method::GET, &format!("{path}/decisions"), send(desk1, None))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decisions}");
+    let decisions = decisions.as_array().unwrap().clone();
+    let kinds: Vec<&str> = decisions
+        .iter()
+        .map(|d| d["result_kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["subsidy", "assistance", "enroll"]);
+    // The reference region's fixed 200-yuan subsidy for 低保, out of a 400-yuan standard.
+    assert_eq!(decisions[0]["result"]["amount_fen"], json!(20_000));
+    assert_eq!(decisions[0]["result"]["individual_due_fen"], json!(20_000));
+    assert_eq!(decisions[1]["result"]["from"], json!("2026-01-01"));
+    assert!(decisions[0]["trigger"].as_str().unwrap().contains("低保"));
+    let undo = format!(
+        "/api/v1/registry/decisions/{}/undo",
+        decisions[1]["decision_id"]
+    );
+    let reason = json!({"reason": "民政撤销该低保认定"});
+    let (status, _) = api
+        .call(Method::POST, &undo, send(desk1, Some(reason.clone())))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = api
+        .call(Method::POST, &undo, send(rev2, Some(json!({"reason": ""}))))
+        .await;
+    assert_eq!((status, field(&body)), (StatusCode::BAD_REQUEST, "reason"));
+    let (status, body) = api
+        .call(Method::POST, &undo, send(rev2, Some(reason.clone())))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["undone"]["reason"], json!("民政撤销该低保认定"));
+    let (status, body) = api
+        .call(Method::POST, &undo, send(rev1, Some(reason)))
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::CONFLICT, "decision_id"),
+        "{body}"
+    );
+
     assert!(store.verify_access_log().await.unwrap().is_intact());
     let _ = now;
     server.shutdown().await.unwrap();

@@ -26,6 +26,7 @@
 
 pub mod audit;
 pub mod audit_report;
+pub mod auto;
 pub mod casework;
 pub mod cmd;
 mod cumulative;
@@ -103,6 +104,7 @@ macro_rules! backend {
             include!("tx/audit_report.rs");
             include!("feed_tx.rs");
             include!("casework_tx.rs");
+            include!("auto_tx.rs");
         }
     };
 }

@@ -1,0 +1,169 @@
+//! 免申即享 (spec enrollment.md §11): after an identity list is imported, each category that
+//! started gives, with nobody applying, the decisions of the enrollment engine
+//! (`yibao_enrollment::auto::on_category_start`): the contribution subsidy for the year, medical
+//! assistance from the category's start, enrollment of a person without a paid relation. Each
+//! decision is stored with its rule, the source record (batch and line) and the data in words;
+//! deciding a batch twice decides nothing new; a decision is undone by a reviewer with a reason,
+//! as an added row.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use yibao_enrollment::params::ParamSet;
+
+use crate::error::StoreError;
+use crate::{pg, sq, Pool, Store};
+
+/// What deciding a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutoReport {
+    /// Category records of the batch read.
+    pub records: u64,
+    /// Decisions added (a batch decided before adds none).
+    pub decided: u64,
+    /// Of those, contribution subsidies.
+    pub subsidies: u64,
+    /// Of those, medical-assistance grants.
+    pub assistance: u64,
+    /// Of those, enrollments without application.
+    pub enrollments: u64,
+    /// Records no decision could be taken on, each with why (no region, no parameters …).
+    pub skipped: Vec<(u64, String)>,
+}
+
+/// A stored automatic decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDecision {
+    /// Its number.
+    pub decision_id: i64,
+    /// The person.
+    pub psn_no: String,
+    /// The engine's rule id (`category_start.subsidy` …).
+    pub rule_id: String,
+    /// The source record: batch (file digest) and line.
+    pub batch_id: String,
+    /// The line in that file.
+    pub line: u64,
+    /// The triggering data, in words.
+    pub trigger: String,
+    /// `subsidy`, `assistance` or `enroll`.
+    pub result_kind: String,
+    /// The result as JSON (amounts in fen).
+    pub result: String,
+    /// When it was decided.
+    pub decided_at: String,
+    /// Its reversal, when undone: staff account, reason, time.
+    pub undone: Option<(i64, String, String)>,
+}
+
+/// The longest reason an undo may carry, in characters.
+pub const UNDO_REASON_MAX: usize = 500;
+
+impl Store {
+    /// Takes the automatic decisions the categories of identity batch `batch_id` give, under
+    /// the parameters of each person's region for `today`'s year.
+    pub async fn decide_on_batch(
+        &self,
+        batch_id: &str,
+        params: &ParamSet,
+        today: NaiveDate,
+        now: NaiveDateTime,
+    ) -> Result<AutoReport, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::auto_decide_batch(p, batch_id, params, today, now).await,
+            Pool::Sq { pool, write_lock } => {
+                let _guard = write_lock.lock().await;
+                sq::auto_decide_batch(pool, batch_id, params, today, now).await
+            }
+        }
+    }
+
+    /// A person's automatic decisions, oldest first.
+    pub async fn auto_decisions(&self, psn_no: &str) -> Result<Vec<StoredDecision>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::auto_decisions(p, psn_no).await,
+            Pool::Sq { pool, .. } => sq::auto_decisions(pool, psn_no).await,
+        }
+    }
+
+    /// Undoes a decision (once, with a reason) and returns it.
+    pub async fn undo_auto_decision(
+        &self,
+        decision_id: i64,
+        staff_id: i64,
+        reason: &str,
+        now: NaiveDateTime,
+    ) -> Result<StoredDecision, StoreError> {
+        let chars = reason.trim().chars().count();
+        if chars == 0 {
+            return Err(StoreError::bad("reason", "an undo needs a reason"));
+        }
+        if reason.chars().count() > UNDO_REASON_MAX {
+            return Err(StoreError::bad(
+                "reason",
+                format!("at most {UNDO_REASON_MAX} characters"),
+            ));
+        }
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::auto_undo(p, decision_id, staff_id, reason, now).await,
+            Pool::Sq { pool, write_lock } => {
+                let _guard = write_lock.lock().await;
+                sq::auto_undo(pool, decision_id, staff_id, reason, now).await
+            }
+        }
+    }
+}
+
+/// The stored form of an engine decision's result: its kind and JSON (fen).
+pub(crate) fn result_of(
+    result: &yibao_enrollment::auto::AutoResult,
+) -> Option<(&'static str, String)> {
+    use yibao_enrollment::auto::AutoResult;
+    let (kind, value) = match result {
+        AutoResult::Subsidy {
+            benefit_year,
+            category,
+            amount,
+            lines,
+            individual_due,
+        } => (
+            "subsidy",
+            serde_json::json!({
+                "benefit_year": benefit_year,
+                "category": category.key(),
+                "amount_fen": amount.0,
+                "individual_due_fen": individual_due.0,
+                "lines": lines
+                    .iter()
+                    .map(|l| serde_json::json!({"payer": l.payer.key(), "amount_fen": l.amount.0}))
+                    .collect::<Vec<_>>(),
+            }),
+        ),
+        AutoResult::Assistance {
+            category,
+            class,
+            from,
+            until,
+        } => (
+            "assistance",
+            serde_json::json!({
+                "category": category.key(),
+                "class": class,
+                "from": from.to_string(),
+                "until": until.map(|d| d.to_string()),
+            }),
+        ),
+        AutoResult::Enroll {
+            benefit_year,
+            fully_subsidised,
+            individual_due,
+        } => (
+            "enroll",
+            serde_json::json!({
+                "benefit_year": benefit_year,
+                "fully_subsidised": fully_subsidised,
+                "individual_due_fen": individual_due.0,
+            }),
+        ),
+        _ => return None,
+    };
+    Some((kind, value.to_string()))
+}

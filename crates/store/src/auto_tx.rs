@@ -1,0 +1,297 @@
+// 免申即享 decisions (crate::auto), written once for both backends: included in `pg` and `sq` by
+// `backend!`.
+
+/// The columns of a stored decision with its undo, in `StoredDecision` order.
+const AUTO_DECISION_COLUMNS: &str = "d.decision_id, d.psn_no, d.rule_id, d.batch_id, d.line, \
+     d.trigger_text, d.result_kind, d.result, d.decided_at, u.staff_id, u.reason, u.undone_at";
+
+fn stored_decision_of(
+    row: &<Db as sqlx::Database>::Row,
+) -> Result<crate::auto::StoredDecision, StoreError> {
+    let undone_by: Option<i64> = row.try_get(9)?;
+    Ok(crate::auto::StoredDecision {
+        decision_id: row.try_get(0)?,
+        psn_no: row.try_get(1)?,
+        rule_id: row.try_get(2)?,
+        batch_id: row.try_get(3)?,
+        line: u64::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
+        trigger: row.try_get(5)?,
+        result_kind: row.try_get(6)?,
+        result: row.try_get(7)?,
+        decided_at: row.try_get(8)?,
+        undone: match undone_by {
+            Some(staff_id) => Some((staff_id, row.try_get(10)?, row.try_get(11)?)),
+            None => None,
+        },
+    })
+}
+
+pub(crate) async fn auto_decisions(
+    pool: &Pool,
+    psn_no: &str,
+) -> Result<Vec<crate::auto::StoredDecision>, StoreError> {
+    let sql = format!(
+        "SELECT {AUTO_DECISION_COLUMNS} FROM auto_decision d \
+         LEFT JOIN auto_decision_undo u ON u.decision_id = d.decision_id \
+         WHERE d.psn_no = $1 ORDER BY d.decision_id"
+    );
+    sqlx::query(&sql)
+        .bind(psn_no)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(stored_decision_of)
+        .collect()
+}
+
+pub(crate) async fn auto_undo(
+    pool: &Pool,
+    decision_id: i64,
+    staff_id: i64,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<crate::auto::StoredDecision, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let result = auto_undo_in(&mut tx, decision_id, staff_id, reason, now).await;
+    match result {
+        Ok(decision) => {
+            tx.commit().await?;
+            Ok(decision)
+        }
+        Err(err) => {
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+async fn auto_undo_in(
+    tx: &mut Tx<'_>,
+    decision_id: i64,
+    staff_id: i64,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<crate::auto::StoredDecision, StoreError> {
+    let sql = format!(
+        "SELECT {AUTO_DECISION_COLUMNS} FROM auto_decision d \
+         LEFT JOIN auto_decision_undo u ON u.decision_id = d.decision_id \
+         WHERE d.decision_id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(decision_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("decision_id", decision_id.to_string()))?;
+    let mut decision = stored_decision_of(&row)?;
+    if decision.undone.is_some() {
+        return Err(StoreError::refused(
+            "decision_id",
+            "the decision was undone before",
+        ));
+    }
+    let at = now.format("%Y-%m-%d %H:%M:%S").to_string();
+    sqlx::query(
+        "INSERT INTO auto_decision_undo (decision_id, staff_id, reason, undone_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(decision_id)
+    .bind(staff_id)
+    .bind(reason.trim())
+    .bind(&at)
+    .execute(&mut **tx)
+    .await?;
+    decision.undone = Some((staff_id, reason.trim().to_owned(), at));
+    Ok(decision)
+}
+
+/// One category record of a batch, with what the decisions need of its person.
+struct CategoryRecord {
+    line: i64,
+    psn_no: String,
+    category: String,
+    begn_date: String,
+    end_date: String,
+    brdy: String,
+}
+
+pub(crate) async fn auto_decide_batch(
+    pool: &Pool,
+    batch_id: &str,
+    params: &yibao_enrollment::params::ParamSet,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<crate::auto::AutoReport, StoreError> {
+    use yibao_enrollment::auto::{on_category_start, CategoryStart};
+    use yibao_enrollment::contribution::{CategorySpan, ResidentKind};
+    use yibao_enrollment::Category;
+
+    let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let span = |category: &str, begn: &str, end: &str| -> Option<CategorySpan> {
+        Some(CategorySpan {
+            category: Category::from_key(category)?,
+            valid_from: day(begn)?,
+            valid_to: if end.is_empty() {
+                None
+            } else {
+                Some(day(end)?)
+            },
+        })
+    };
+    let mut tx = begin_write(pool).await?;
+    let records: Vec<CategoryRecord> = sqlx::query(
+        "SELECT a.line, a.psn_no, a.category, a.begn_date, a.end_date, p.brdy \
+         FROM identity_assignment a JOIN person p ON p.psn_no = a.psn_no \
+         WHERE a.batch_id = $1 ORDER BY a.line",
+    )
+    .bind(batch_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(CategoryRecord {
+            line: r.try_get(0)?,
+            psn_no: r.try_get(1)?,
+            category: r.try_get(2)?,
+            begn_date: r.try_get(3)?,
+            end_date: r.try_get(4)?,
+            brdy: r.try_get(5)?,
+        })
+    })
+    .collect::<Result<_, StoreError>>()?;
+    let mut report = crate::auto::AutoReport {
+        records: records.len() as u64,
+        ..Default::default()
+    };
+    let year = today.year();
+    let (year_begin, year_end) = (format!("{year}-01-01"), format!("{year}-12-31"));
+    let mut next = next_id(&mut tx, "auto_decision", "decision_id").await?;
+    let decided_at = now.format("%Y-%m-%d %H:%M:%S").to_string();
+    for record in &records {
+        let line = u64::try_from(record.line).unwrap_or(0);
+        let Some(started) = span(&record.category, &record.begn_date, &record.end_date) else {
+            report.skipped.push((
+                line,
+                format!("category `{}` has no dates we read", record.category),
+            ));
+            continue;
+        };
+        // The region whose parameters apply: the basic relation's, else the household's.
+        let region: Option<String> = sqlx::query_scalar(
+            "SELECT insuplc_admdvs FROM insurance WHERE psn_no = $1 AND insutype IN ('310', '390') \
+             ORDER BY begndate DESC LIMIT 1",
+        )
+        .bind(&record.psn_no)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let region = match region {
+            Some(region) => Some(region),
+            None => {
+                sqlx::query_scalar(
+                    "SELECT admdvs FROM household_member WHERE psn_no = $1 \
+                     ORDER BY valid_from DESC, seq DESC LIMIT 1",
+                )
+                .bind(&record.psn_no)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        let Some(region) = region else {
+            report.skipped.push((
+                line,
+                "the person has no insurance region or household".into(),
+            ));
+            continue;
+        };
+        // A county's persons pool at the prefecture (统筹区 `xxxx00`), or the province.
+        let pooling = [
+            region.clone(),
+            format!("{}00", region.get(..4).unwrap_or_default()),
+            format!("{}0000", region.get(..2).unwrap_or_default()),
+        ];
+        let Some(region_params) = pooling.iter().find_map(|r| params.get(r, year)) else {
+            report.skipped.push((
+                line,
+                format!("no enrollment parameters for {region} in {year}"),
+            ));
+            continue;
+        };
+        let paid: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM insurance WHERE psn_no = $1 AND insutype IN ('310', '390') \
+             AND psn_insu_stas = '1' AND begndate <= $2 AND (enddate = '' OR enddate >= $3)",
+        )
+        .bind(&record.psn_no)
+        .bind(&year_end)
+        .bind(&year_begin)
+        .fetch_one(&mut *tx)
+        .await?;
+        let held: Vec<CategorySpan> = sqlx::query(
+            "SELECT category, begn_date, end_date FROM identity_current WHERE psn_no = $1",
+        )
+        .bind(&record.psn_no)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .filter_map(|r| {
+            let (c, b, e): (String, String, String) =
+                (r.try_get(0).ok()?, r.try_get(1).ok()?, r.try_get(2).ok()?);
+            span(&c, &b, &e)
+        })
+        .collect();
+        let kind = match day(&record.brdy) {
+            Some(brdy) if yibao_enrollment::age_at(brdy, today) < 18 => ResidentKind::Child,
+            _ => ResidentKind::Adult,
+        };
+        let decisions = match on_category_start(
+            region_params,
+            CategoryStart {
+                started,
+                all_categories: &held,
+                kind,
+                chosen_tier: None,
+                benefit_year: year,
+                has_paid_relation: paid > 0,
+                as_of: today,
+            },
+        ) {
+            Ok(decisions) => decisions,
+            Err(err) => {
+                report.skipped.push((line, err.to_string()));
+                continue;
+            }
+        };
+        for decision in decisions {
+            let Some((kind, result)) = crate::auto::result_of(&decision.result) else {
+                continue;
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO auto_decision (decision_id, psn_no, rule_id, batch_id, line, \
+                 trigger_text, result_kind, result, decided_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (rule_id, batch_id, line) DO NOTHING",
+            )
+            .bind(next)
+            .bind(&record.psn_no)
+            .bind(decision.rule_id)
+            .bind(batch_id)
+            .bind(record.line)
+            .bind(&decision.trigger)
+            .bind(kind)
+            .bind(&result)
+            .bind(&decided_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                next += 1;
+                report.decided += 1;
+                match kind {
+                    "subsidy" => report.subsidies += 1,
+                    "assistance" => report.assistance += 1,
+                    _ => report.enrollments += 1,
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
