@@ -1,26 +1,10 @@
-//! The 18-character resident identity number (居民身份证号, GB 11643): 6-digit birthplace code,
-//! 8-digit birth date, 3-digit sequence (odd for men, even for women) and the ISO 7064 MOD 11-2
-//! check character.
+//! The 18-character resident identity numbers the synthetic city gives its persons (居民身份证号,
+//! GB 11643): 6-digit birthplace code, 8-digit birth date, 3-digit sequence (odd for men, even
+//! for women) and the check character — computed and checked by the enrollment engine's rules
+//! (`yibao_enrollment::id`), the same the registry applies to department feeds.
 
 use chrono::{Datelike, NaiveDate};
-
-/// Weights of the first 17 digits in the check sum.
-const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-/// Check character by `sum mod 11`.
-const CHECK_CHARS: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-
-/// The check character for the first 17 digits, or `None` when they are not 17 ASCII digits.
-pub fn check_char(first17: &str) -> Option<char> {
-    if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    Some(CHECK_CHARS[(sum % 11) as usize])
-}
+use yibao_enrollment::id::{check_char, CitizenId};
 
 /// Builds a certificate number. `sequence` is 0..=999; its parity must match the sex (odd male).
 pub fn build(birthplace: &str, birth: NaiveDate, sequence: u16) -> String {
@@ -31,16 +15,17 @@ pub fn build(birthplace: &str, birth: NaiveDate, sequence: u16) -> String {
         birth.day(),
         sequence % 1000
     );
-    let check = check_char(&first17).expect("birthplace is 6 digits and the rest is formatted");
-    format!("{first17}{check}")
+    let mut digits = [0u8; 17];
+    for (digit, byte) in digits.iter_mut().zip(first17.bytes()) {
+        assert!(byte.is_ascii_digit(), "birthplace is 6 digits: {first17}");
+        *digit = byte - b'0';
+    }
+    format!("{first17}{}", check_char(&digits))
 }
 
-/// True when `certno` is 18 characters whose check character matches.
+/// True when `certno` is a valid citizen ID already in canonical form.
 pub fn is_valid(certno: &str) -> bool {
-    certno.len() == 18 && certno.is_char_boundary(17) && {
-        let (first17, last) = certno.split_at(17);
-        check_char(first17).is_some_and(|c| last.starts_with(c))
-    }
+    CitizenId::parse(certno, NaiveDate::MAX).is_ok_and(|id| id.as_str() == certno)
 }
 
 #[cfg(test)]
@@ -50,11 +35,15 @@ mod tests {
 
     #[test]
     fn the_published_example_checks() {
-        // The worked example of GB 11643-1999 (Beijing, 1949-12-31, sequence 001): check 'X'.
-        assert_eq!(check_char("11010519491231002"), Some('X'));
+        // The worked example of GB 11643-1999 (Beijing, 1949-12-31, sequence 002): check 'X'.
+        assert_eq!(
+            build("110105", NaiveDate::from_ymd_opt(1949, 12, 31).unwrap(), 2),
+            "11010519491231002X"
+        );
         assert!(is_valid("11010519491231002X"));
         assert!(!is_valid("110105194912310021"));
         assert!(!is_valid("11010519491231002"));
+        assert!(!is_valid("11010519491231002x"));
     }
 
     proptest! {
