@@ -27,6 +27,7 @@
 pub mod audit;
 pub mod audit_report;
 pub mod cmd;
+pub mod contributions;
 mod cumulative;
 mod engine;
 mod error;
@@ -95,6 +96,7 @@ macro_rules! backend {
             include!("tx/review.rs");
             include!("staff_tx.rs");
             include!("tx/audit_report.rs");
+            include!("tx/contributions.rs");
         }
     };
 }

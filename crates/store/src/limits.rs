@@ -111,3 +111,12 @@ pub const SESSION_TOUCH_MS_MIN: i64 = 30_000;
 /// already what the frequency rules (BHV) flag. Measured: the load generator's 40-person
 /// sample gave each person some 70 visits a day, and reading them all saturated both cores.
 pub const AUDIT_HISTORY_VISITS_MAX: i64 = 30;
+
+/// Relations a contribution run assesses per chunk (one transaction each): large enough that a
+/// month of a million employees is twenty commits, small enough that a chunk's rows fit in
+/// memory many times over and a crash loses at most one chunk's work.
+pub const CONTRIBUTION_CHUNK_ROWS: usize = 50_000;
+/// The largest chunk a caller may ask for: bounds one transaction's memory and lock time.
+pub const CONTRIBUTION_CHUNK_ROWS_MAX: usize = 200_000;
+/// Rows of one wage declaration or employer call: a large employer's payroll fits many times.
+pub const CONTRIBUTION_DECLARATIONS_MAX: usize = 2_000_000;
