@@ -2,6 +2,7 @@
 
 mod audit;
 mod audit_report;
+mod contributions;
 mod demo;
 mod drg_group;
 mod drg_simulate;
@@ -44,11 +45,25 @@ enum Command {
     /// Run the seeded fault simulator against an in-process server and store, checking every
     /// invariant after every step.
     Simulate(simulate::Args),
+    /// Contributions (缴费): the monthly employee run, the residents' annual run, wage declarations.
+    Contributions {
+        #[command(subcommand)]
+        command: ContributionsCommand,
+    },
     /// Staff accounts of the staff API (/api/v1).
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ContributionsCommand {
+    /// Assess a month of employees (`--month YYYY-MM`) or a year of residents (`--year YYYY
+    /// --residents`) and post every fen to the ledger; a second run of a period writes nothing.
+    Run(contributions::RunArgs),
+    /// Record employers and their wage declarations from CSV files.
+    Declare(contributions::DeclareArgs),
 }
 
 #[derive(Subcommand)]
@@ -100,6 +115,12 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Load(args) => load::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Contributions {
+            command: ContributionsCommand::Run(args),
+        } => contributions::run(args),
+        Command::Contributions {
+            command: ContributionsCommand::Declare(args),
+        } => contributions::declare(args),
         Command::Staff {
             command: StaffCommand::Add(args),
         } => staff::add(args),
