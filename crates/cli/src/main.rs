@@ -2,6 +2,7 @@
 
 mod audit;
 mod audit_report;
+mod contributions;
 mod demo;
 mod drg_group;
 mod drg_simulate;
@@ -50,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: RegistryCommand,
     },
+    /// Contributions (缴费): the monthly employee run, the residents' annual run, wage declarations.
+    Contributions {
+        #[command(subcommand)]
+        command: ContributionsCommand,
+    },
     /// Staff accounts of the staff API (/api/v1).
     Staff {
         #[command(subcommand)]
@@ -74,6 +80,15 @@ enum RegistryImport {
     Police(registry::ImportArgs),
     /// The civil-affairs identity list (`certno,psn_name,idet_type,begn_date,end_date`).
     Identity(registry::ImportArgs),
+}
+
+#[derive(Subcommand)]
+enum ContributionsCommand {
+    /// Assess a month of employees (`--month YYYY-MM`) or a year of residents (`--year YYYY
+    /// --residents`) and post every fen to the ledger; a second run of a period writes nothing.
+    Run(contributions::RunArgs),
+    /// Record employers and their wage declarations from CSV files.
+    Declare(contributions::DeclareArgs),
 }
 
 #[derive(Subcommand)]
@@ -140,6 +155,12 @@ fn main() -> std::process::ExitCode {
         Command::Registry {
             command: RegistryCommand::Check(args),
         } => registry::check(args),
+        Command::Contributions {
+            command: ContributionsCommand::Run(args),
+        } => contributions::run(args),
+        Command::Contributions {
+            command: ContributionsCommand::Declare(args),
+        } => contributions::declare(args),
         Command::Staff {
             command: StaffCommand::Add(args),
         } => staff::add(args),

@@ -124,6 +124,19 @@ impl Category {
         }
     }
 
+    /// The category a stored settlement `sp_psn_type` names, for subsidies (the reverse of
+    /// [`Category::sp_psn_type`], which also maps the formerly poor to `3`): `1` 特困, `2` 低保,
+    /// `3` 返贫致贫, `4` severe disability; `None` for any other code.
+    pub fn from_sp_psn_type(code: &str) -> Option<Category> {
+        Some(match code {
+            "1" => Category::ExtremelyPoor,
+            "2" => Category::Dibao,
+            "3" => Category::ReturnedToPoverty,
+            "4" => Category::SevereDisability,
+            _ => return None,
+        })
+    }
+
     /// The medical-assistance class (1 highest … 4), where the category has one.
     pub fn assistance_class(self) -> Option<u8> {
         match self {
@@ -150,5 +163,10 @@ mod tests {
         }
         assert_eq!(Category::Dibao.sp_psn_type(), Some("2"));
         assert_eq!(Category::Monitored.assistance_class(), Some(3));
+        for code in ["1", "2", "3", "4"] {
+            let category = Category::from_sp_psn_type(code).expect("a national code");
+            assert_eq!(category.sp_psn_type(), Some(code));
+        }
+        assert_eq!(Category::from_sp_psn_type("9"), None);
     }
 }

@@ -29,6 +29,7 @@ pub mod audit_report;
 pub mod auto;
 pub mod casework;
 pub mod cmd;
+pub mod contributions;
 mod cumulative;
 mod engine;
 mod error;
@@ -105,6 +106,7 @@ macro_rules! backend {
             include!("feed_tx.rs");
             include!("casework_tx.rs");
             include!("auto_tx.rs");
+            include!("tx/contributions.rs");
         }
     };
 }

@@ -124,3 +124,12 @@ pub const FEED_PAYLOAD_CHARS_MAX: usize = 400;
 pub const FEED_LOOKUP_KEYS_MAX: usize = 20_000;
 /// Rows written per statement group while applying a feed, between progress reports.
 pub const FEED_WRITE_ROWS_CHUNK: usize = 50_000;
+
+/// Relations a contribution run assesses per chunk (one transaction each): large enough that a
+/// month of a million employees is twenty commits, small enough that a chunk's rows fit in
+/// memory many times over and a crash loses at most one chunk's work.
+pub const CONTRIBUTION_CHUNK_ROWS: usize = 50_000;
+/// The largest chunk a caller may ask for: bounds one transaction's memory and lock time.
+pub const CONTRIBUTION_CHUNK_ROWS_MAX: usize = 200_000;
+/// Rows of one wage declaration or employer call: a large employer's payroll fits many times.
+pub const CONTRIBUTION_DECLARATIONS_MAX: usize = 2_000_000;

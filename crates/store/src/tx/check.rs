@@ -182,6 +182,41 @@ pub(crate) async fn check_ledger(pool: &Pool) -> Result<LedgerReport, StoreError
          WHERE r.setl_sign = -1 AND k.setl_id IS NULL LIMIT 20",
     )
     .await?;
+    // Contributions (tx/contributions.rs): every assessment's account credit is exactly its
+    // transfer into (or, for a refund, out of) the person's account, and the pooled income of
+    // the contribution transfers is exactly the assessments' pooled amounts, in total and per run.
+    problems(
+        pool,
+        &mut report,
+        "contribution account credit differs from its transfers",
+        "SELECT a.assessment_id FROM contribution_assessment a LEFT JOIN (SELECT ref_id, \
+           SUM(CASE WHEN credit_account LIKE 'personal:%' THEN amount_fen ELSE -amount_fen END) AS acct \
+           FROM ledger_transfer WHERE kind IN ('clct_acct', 'retiree_credit') GROUP BY ref_id) t ON t.ref_id = a.assessment_id \
+         WHERE COALESCE(t.acct, 0) <> a.into_acct_fen LIMIT 20",
+    )
+    .await?;
+    problems(
+        pool,
+        &mut report,
+        "contribution pooled income differs from the assessments",
+        "SELECT 'all runs' FROM (SELECT CAST(COALESCE(SUM(CASE WHEN credit_account LIKE 'fund:310100:%' \
+           OR credit_account LIKE 'fund:390100:%' THEN amount_fen ELSE -amount_fen END), 0) AS BIGINT) AS posted \
+           FROM ledger_transfer WHERE kind = 'clct_pool') t, \
+           (SELECT CAST(COALESCE(SUM(into_pool_fen), 0) AS BIGINT) AS assessed FROM contribution_assessment) a \
+         WHERE t.posted <> a.assessed",
+    )
+    .await?;
+    problems(
+        pool,
+        &mut report,
+        "contribution run's pooled income differs from its assessments",
+        "SELECT r.run_id FROM contribution_run r \
+         LEFT JOIN (SELECT run_id, SUM(into_pool_fen) AS assessed FROM contribution_assessment GROUP BY run_id) a ON a.run_id = r.run_id \
+         LEFT JOIN (SELECT substr(ref_id, 1, length(ref_id) - 7) AS run_id, SUM(amount_fen) AS posted FROM ledger_transfer \
+           WHERE kind = 'clct_pool' AND (ref_id LIKE 'E%:______' OR ref_id LIKE 'R%:______') GROUP BY substr(ref_id, 1, length(ref_id) - 7)) t ON t.run_id = r.run_id \
+         WHERE COALESCE(a.assessed, 0) <> COALESCE(t.posted, 0) LIMIT 20",
+    )
+    .await?;
     // Every settled fee line belongs to a live settlement of its visit, and the lines add up.
     problems(
         pool,

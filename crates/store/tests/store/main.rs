@@ -2,6 +2,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod contributions;
 mod group_commit;
 mod idempotency;
 mod import;

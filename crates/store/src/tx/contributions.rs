@@ -1,0 +1,1207 @@
+// Contributions (spec enrollment.md §5): employers, wage declarations, the monthly employee run
+// and the residents' annual run in chunks of one transaction each (assessments, payer lines,
+// cases, ledger transfers and balances together), the ledger posting, reads.
+// Compiled once per backend; see lib.rs and crates/store/src/contributions.rs.
+
+use crate::contributions::{
+    collection_account, payer_account, AssessmentView, ContributionCase, Employer, Progress,
+    RunOptions, RunReport, WageDeclaration, EMPLOYEE_POOL_FUND, KIND_CLCT_ACCT, KIND_CLCT_POOL,
+    KIND_RETIREE_CREDIT, RESIDENT_POOL_FUND,
+};
+use yibao_enrollment::contribution::{CategorySpan, ResidentInput, ResidentKind};
+use yibao_enrollment::{Category, ParamSet, Params, Payer, YearMonth};
+
+/// Which run a chunk belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClctRunKind {
+    Employee,
+    Resident,
+}
+
+impl ClctRunKind {
+    fn key(self) -> &'static str {
+        match self {
+            ClctRunKind::Employee => "employee",
+            ClctRunKind::Resident => "resident",
+        }
+    }
+
+    fn insutype(self) -> &'static str {
+        match self {
+            ClctRunKind::Employee => "310",
+            ClctRunKind::Resident => "390",
+        }
+    }
+}
+
+/// What a run assesses: the relations of one kind over one period.
+struct ClctPeriod {
+    kind: ClctRunKind,
+    /// `YYYY-MM` or `YYYY`.
+    label: String,
+    first: NaiveDate,
+    last: NaiveDate,
+    /// The contribution year (the parameter set's and the wage declaration's).
+    year: i32,
+    /// Employees: the first day of the month (the retiree's age); residents: the assessment date.
+    reference: NaiveDate,
+}
+
+impl ClctPeriod {
+    fn month(month: YearMonth) -> ClctPeriod {
+        let first = month.first_day();
+        let last = YearMonth::from_index(month.index() + 1)
+            .first_day()
+            .pred_opt()
+            .expect("a month has a last day");
+        ClctPeriod {
+            kind: ClctRunKind::Employee,
+            label: month.to_string(),
+            first,
+            last,
+            year: month.year,
+            reference: first,
+        }
+    }
+
+    fn resident_year(year: i32, assessed_on: NaiveDate) -> Result<ClctPeriod, StoreError> {
+        let first = NaiveDate::from_ymd_opt(year, 1, 1)
+            .ok_or_else(|| StoreError::bad("year", format!("{year} is out of range")))?;
+        let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a year has 31 December");
+        Ok(ClctPeriod {
+            kind: ClctRunKind::Resident,
+            label: format!("{year:04}"),
+            first,
+            last,
+            year,
+            reference: assessed_on,
+        })
+    }
+
+    fn run_id(&self) -> String {
+        match self.kind {
+            ClctRunKind::Employee => format!("E{}", self.label),
+            ClctRunKind::Resident => format!("R{}", self.label),
+        }
+    }
+}
+
+/// The relations a run assesses: active (status 1) in the period, not paused or closed at any
+/// time in it, not yet assessed for it. `$1` insutype, `$2` first day, `$3` last day, `$4`
+/// period.
+const CLCT_CANDIDATE_WHERE: &str = "i.insutype = $1 AND i.psn_insu_stas = '1' AND i.begndate <= $3 \
+     AND (i.enddate = '' OR i.enddate >= $2) \
+     AND NOT EXISTS (SELECT 1 FROM insurance x WHERE x.psn_no = i.psn_no AND x.insutype = i.insutype \
+       AND x.psn_insu_stas <> '1' AND x.begndate <= $3 AND (x.enddate = '' OR x.enddate >= $2)) \
+     AND NOT EXISTS (SELECT 1 FROM contribution_assessment a WHERE a.psn_no = i.psn_no \
+       AND a.insutype = i.insutype AND a.period = $4 AND a.clct_type IN ('normal', 'retiree_credit'))";
+
+/// One relation read for a chunk.
+struct ClctCandidate {
+    psn_no: String,
+    psn_type: String,
+    admdvs: String,
+    brdy: String,
+    /// Employees: the declared wage for the year.
+    wage_fen: Option<i64>,
+    /// Residents: the tier in force on the assessment date.
+    tier: Option<String>,
+}
+
+/// One assessment to write.
+struct ClctNewAssessment {
+    assessment_id: String,
+    psn_no: String,
+    admdvs: String,
+    clct_type: &'static str,
+    psn_type: String,
+    base: i64,
+    employer: i64,
+    individual: i64,
+    other: i64,
+    into_acct: i64,
+    into_pool: i64,
+    params_id: String,
+    payer_lines: Vec<(Payer, i64)>,
+}
+
+/// A relation the run could not assess.
+struct ClctNewCase {
+    psn_no: String,
+    reason: &'static str,
+    detail: String,
+}
+
+enum ClctDecision {
+    Assess(ClctNewAssessment),
+    Case(ClctNewCase),
+}
+
+fn clct_assessment_id(insutype: &str, period: &str, psn_no: &str, clct_type: &str) -> String {
+    format!("{insutype}:{period}:{psn_no}:{clct_type}")
+}
+
+fn clct_case(psn_no: &str, reason: &'static str, detail: String) -> ClctDecision {
+    ClctDecision::Case(ClctNewCase {
+        psn_no: psn_no.to_string(),
+        reason,
+        detail,
+    })
+}
+
+fn clct_params_for<'p>(
+    params: &'p ParamSet,
+    cache: &mut HashMap<String, Option<&'p Params>>,
+    admdvs: &str,
+    year: i32,
+) -> Option<&'p Params> {
+    *cache
+        .entry(admdvs.to_string())
+        .or_insert_with(|| params.get(admdvs, year))
+}
+
+fn clct_birth_date(brdy: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(brdy, "%Y-%m-%d").ok()
+}
+
+/// An employee relation's assessment for the month, or the case it opens.
+fn clct_decide_employee(
+    period: &ClctPeriod,
+    c: &ClctCandidate,
+    p: Option<&Params>,
+) -> ClctDecision {
+    let Some(p) = p else {
+        return clct_case(
+            &c.psn_no,
+            "no_params",
+            format!("no parameter set for {} in {}", c.admdvs, period.year),
+        );
+    };
+    let (clct_type, computed) = if c.psn_type.starts_with("11") {
+        let Some(wage_fen) = c.wage_fen else {
+            return clct_case(
+                &c.psn_no,
+                "no_wage",
+                format!("no wage declared for {}", period.year),
+            );
+        };
+        match yibao_enrollment::employee_monthly(p, Fen(wage_fen)) {
+            Ok(a) => (
+                "normal",
+                (
+                    a.base.0,
+                    a.employer.0,
+                    a.employee.0,
+                    a.to_account.0,
+                    a.to_pooled_fund.0,
+                ),
+            ),
+            Err(e) => return clct_case(&c.psn_no, "engine", e.to_string()),
+        }
+    } else if c.psn_type.starts_with("12") {
+        let Some(brdy) = clct_birth_date(&c.brdy) else {
+            return clct_case(
+                &c.psn_no,
+                "brdy",
+                format!("birth date {:?} does not read", c.brdy),
+            );
+        };
+        let age = yibao_enrollment::age_at(brdy, period.reference).max(0) as u32;
+        match yibao_enrollment::retiree_monthly_credit(p, age) {
+            Ok(credit) => ("retiree_credit", (0, 0, 0, credit.0, 0)),
+            Err(e) => return clct_case(&c.psn_no, "engine", e.to_string()),
+        }
+    } else {
+        return clct_case(
+            &c.psn_no,
+            "psn_type",
+            format!(
+                "psn_type {} is neither in service (11xx) nor retired (12xx)",
+                c.psn_type
+            ),
+        );
+    };
+    let (base, employer, individual, into_acct, into_pool) = computed;
+    ClctDecision::Assess(ClctNewAssessment {
+        assessment_id: clct_assessment_id("310", &period.label, &c.psn_no, clct_type),
+        psn_no: c.psn_no.clone(),
+        admdvs: c.admdvs.clone(),
+        clct_type,
+        psn_type: c.psn_type.clone(),
+        base,
+        employer,
+        individual,
+        other: 0,
+        into_acct,
+        into_pool,
+        params_id: p.id(),
+        payer_lines: Vec::new(),
+    })
+}
+
+/// A resident relation's assessment for the year, or the case it opens.
+fn clct_decide_resident(
+    period: &ClctPeriod,
+    c: &ClctCandidate,
+    p: Option<&Params>,
+    identities: &[CategorySpan],
+) -> ClctDecision {
+    let Some(p) = p else {
+        return clct_case(
+            &c.psn_no,
+            "no_params",
+            format!("no parameter set for {} in {}", c.admdvs, period.year),
+        );
+    };
+    let Some(brdy) = clct_birth_date(&c.brdy) else {
+        return clct_case(
+            &c.psn_no,
+            "brdy",
+            format!("birth date {:?} does not read", c.brdy),
+        );
+    };
+    let kind = if yibao_enrollment::age_at(brdy, period.reference) < 18 {
+        ResidentKind::Child
+    } else {
+        ResidentKind::Adult
+    };
+    let input = ResidentInput {
+        benefit_year: period.year,
+        kind,
+        chosen_tier: c.tier.as_deref(),
+        categories: identities,
+        assessed_on: period.reference,
+    };
+    let a = match yibao_enrollment::assess_resident(p, input) {
+        Ok(a) => a,
+        Err(e) => return clct_case(&c.psn_no, "engine", e.to_string()),
+    };
+    let individual = a.individual_due().0;
+    let total = a.fund_income().0;
+    ClctDecision::Assess(ClctNewAssessment {
+        assessment_id: clct_assessment_id("390", &period.label, &c.psn_no, "normal"),
+        psn_no: c.psn_no.clone(),
+        admdvs: c.admdvs.clone(),
+        clct_type: "normal",
+        psn_type: c.psn_type.clone(),
+        base: 0,
+        employer: a.line(Payer::Employer).0,
+        individual,
+        other: total - individual - a.line(Payer::Employer).0,
+        into_acct: 0,
+        into_pool: total,
+        params_id: p.id(),
+        payer_lines: a.lines.iter().map(|l| (l.payer, l.amount.0)).collect(),
+    })
+}
+
+async fn clct_count_candidates(pool: &Pool, period: &ClctPeriod) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query(&format!(
+        "SELECT COUNT(DISTINCT i.psn_no) FROM insurance i WHERE {CLCT_CANDIDATE_WHERE}"
+    ))
+    .bind(period.kind.insutype())
+    .bind(period.first.to_string())
+    .bind(period.last.to_string())
+    .bind(&period.label)
+    .fetch_one(pool)
+    .await?
+    .try_get(0)?;
+    Ok(n as u64)
+}
+
+/// The next chunk of relations after `after`, one per person (the latest relation row).
+async fn clct_next_candidates(
+    tx: &mut Tx<'_>,
+    period: &ClctPeriod,
+    after: &str,
+    limit: usize,
+    only: Option<&str>,
+) -> Result<Vec<ClctCandidate>, StoreError> {
+    let only_clause = if only.is_some() {
+        " AND i.psn_no = $9"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT i.psn_no, i.psn_type, i.insuplc_admdvs, p.brdy, w.wage_fen, \
+         (SELECT t.clct_tier FROM contribution_tier t WHERE t.psn_no = i.psn_no AND t.insutype = i.insutype \
+           AND t.begndate <= $7 AND (t.enddate = '' OR t.enddate >= $7) ORDER BY t.begndate DESC LIMIT 1) AS tier \
+         FROM insurance i JOIN person p ON p.psn_no = i.psn_no \
+         LEFT JOIN payroll_base w ON w.psn_no = i.psn_no AND w.year = $5 \
+         WHERE {CLCT_CANDIDATE_WHERE} AND i.psn_no > $6{only_clause} ORDER BY i.psn_no, i.begndate DESC LIMIT $8"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(period.kind.insutype())
+        .bind(period.first.to_string())
+        .bind(period.last.to_string())
+        .bind(&period.label)
+        .bind(i64::from(period.year))
+        .bind(after)
+        .bind(period.reference.to_string())
+        .bind(limit as i64);
+    if let Some(psn_no) = only {
+        query = query.bind(psn_no);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    let mut out: Vec<ClctCandidate> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let psn_no: String = r.try_get("psn_no")?;
+        if out.last().is_some_and(|c| c.psn_no == psn_no) {
+            continue;
+        }
+        out.push(ClctCandidate {
+            psn_no,
+            psn_type: r.try_get("psn_type")?,
+            admdvs: r.try_get("insuplc_admdvs")?,
+            brdy: r.try_get("brdy")?,
+            wage_fen: r.try_get("wage_fen")?,
+            tier: r.try_get("tier")?,
+        });
+    }
+    Ok(out)
+}
+
+/// The identity categories of the persons in `(first, last]` that map to a subsidy category.
+async fn clct_identities_between(
+    tx: &mut Tx<'_>,
+    first_exclusive: &str,
+    last: &str,
+) -> Result<HashMap<String, Vec<CategorySpan>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT psn_no, sp_psn_type, begndate, enddate FROM identity WHERE psn_no > $1 AND psn_no <= $2",
+    )
+    .bind(first_exclusive)
+    .bind(last)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out: HashMap<String, Vec<CategorySpan>> = HashMap::new();
+    for r in rows {
+        let code: String = r.try_get("sp_psn_type")?;
+        let Some(category) = Category::from_sp_psn_type(&code) else {
+            continue;
+        };
+        let begn: String = r.try_get("begndate")?;
+        let end: String = r.try_get("enddate")?;
+        let valid_from = NaiveDate::parse_from_str(&begn, "%Y-%m-%d").map_err(|_| {
+            StoreError::Invariant(format!("stored identity begndate {begn:?} does not read"))
+        })?;
+        let valid_to = if end.is_empty() {
+            None
+        } else {
+            Some(NaiveDate::parse_from_str(&end, "%Y-%m-%d").map_err(|_| {
+                StoreError::Invariant(format!("stored identity enddate {end:?} does not read"))
+            })?)
+        };
+        out.entry(r.try_get("psn_no")?)
+            .or_default()
+            .push(CategorySpan {
+                category,
+                valid_from,
+                valid_to,
+            });
+    }
+    Ok(out)
+}
+
+/// Where a chunk's pooled income is posted: under the run's chunk, or under the single
+/// assessment's own id.
+enum ClctPoolRef<'a> {
+    Chunk { run_id: &'a str, chunk: i64 },
+    Single,
+}
+
+/// Writes a chunk's assessments, payer lines and cases and posts their ledger transfers, in the
+/// caller's transaction. Returns the totals for the report.
+async fn clct_write_chunk(
+    tx: &mut Tx<'_>,
+    period: &ClctPeriod,
+    decisions: Vec<ClctDecision>,
+    pool_ref: ClctPoolRef<'_>,
+    now: NaiveDateTime,
+    report: &mut RunReport,
+) -> Result<(), StoreError> {
+    let insutype = period.kind.insutype();
+    let pool_fund = match period.kind {
+        ClctRunKind::Employee => EMPLOYEE_POOL_FUND,
+        ClctRunKind::Resident => RESIDENT_POOL_FUND,
+    };
+    let run_id = match pool_ref {
+        ClctPoolRef::Chunk { run_id, .. } => Some(run_id.to_string()),
+        ClctPoolRef::Single => None,
+    };
+    let at = ts(now);
+    let mut assessments = Vec::new();
+    let mut cases = Vec::new();
+    for d in decisions {
+        match d {
+            ClctDecision::Assess(a) => assessments.push(a),
+            ClctDecision::Case(c) => cases.push(c),
+        }
+    }
+    // The ledger: per-person account credits, and pooled income summed per (payer account,
+    // fund) for the chunk (or per assessment for a single one).
+    let mut accounts: BTreeMap<String, (&'static str, String, i64)> = BTreeMap::new();
+    let mut transfers: Vec<(String, i64, String, String, i64, &'static str, String)> = Vec::new();
+    let mut pooled: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for a in &assessments {
+        let fund = ledger::fund_account(pool_fund, &a.admdvs);
+        accounts
+            .entry(fund.clone())
+            .or_insert(("fund", format!("{pool_fund}:{}", a.admdvs), 1));
+        if a.into_acct != 0 {
+            let personal = ledger::personal_account(&a.psn_no);
+            accounts
+                .entry(personal.clone())
+                .or_insert(("personal", a.psn_no.clone(), 0));
+            let (debit, kind) = if a.clct_type == "retiree_credit" {
+                (fund.clone(), KIND_RETIREE_CREDIT)
+            } else {
+                let clct = collection_account(&a.admdvs);
+                accounts
+                    .entry(clct.clone())
+                    .or_insert(("cash", format!("tax:{}", a.admdvs), 1));
+                (clct, KIND_CLCT_ACCT)
+            };
+            transfers.push((
+                a.assessment_id.clone(),
+                1,
+                debit,
+                personal,
+                a.into_acct,
+                kind,
+                a.psn_no.clone(),
+            ));
+        }
+        let mut pool_lines: Vec<(String, i64)> = Vec::new();
+        match period.kind {
+            ClctRunKind::Employee => {
+                if a.into_pool != 0 {
+                    pool_lines.push((collection_account(&a.admdvs), a.into_pool));
+                }
+            }
+            ClctRunKind::Resident => {
+                for &(payer, amount) in &a.payer_lines {
+                    pool_lines.push((payer_account(payer, &a.admdvs), amount));
+                }
+            }
+        }
+        for (debit, amount) in pool_lines {
+            if amount == 0 {
+                continue;
+            }
+            let kind = if debit.starts_with("fund:") {
+                "fund"
+            } else {
+                "cash"
+            };
+            let owner = debit.split_once(':').map_or("", |(_, o)| o).to_string();
+            accounts.entry(debit.clone()).or_insert((kind, owner, 1));
+            match pool_ref {
+                ClctPoolRef::Chunk { .. } => {
+                    *pooled.entry((debit, fund.clone())).or_default() += amount;
+                }
+                ClctPoolRef::Single => transfers.push((
+                    a.assessment_id.clone(),
+                    transfers.iter().filter(|t| t.0 == a.assessment_id).count() as i64 + 1,
+                    debit,
+                    fund.clone(),
+                    amount,
+                    KIND_CLCT_POOL,
+                    a.psn_no.clone(),
+                )),
+            }
+        }
+    }
+    if let ClctPoolRef::Chunk { run_id, chunk } = pool_ref {
+        let chunk_ref = format!("{run_id}:{chunk:06}");
+        for (seq, ((debit, credit), amount)) in pooled.into_iter().enumerate() {
+            transfers.push((
+                chunk_ref.clone(),
+                seq as i64 + 1,
+                debit,
+                credit,
+                amount,
+                KIND_CLCT_POOL,
+                chunk_ref.clone(),
+            ));
+        }
+    }
+    if !assessments.is_empty() {
+        let rows = assessments
+            .iter()
+            .map(|a| {
+                vec![
+                    V::T(&a.assessment_id),
+                    V::T(&a.psn_no),
+                    V::T(insutype),
+                    V::T(&a.admdvs),
+                    V::T(&period.label),
+                    V::T(a.clct_type),
+                    V::T(&a.psn_type),
+                    V::I(a.base),
+                    V::I(a.employer),
+                    V::I(a.individual),
+                    V::I(a.other),
+                    V::I(a.into_acct),
+                    V::I(a.into_pool),
+                    V::I(a.employer + a.individual + a.other),
+                    V::I(1),
+                    V::T(&a.params_id),
+                    match &run_id {
+                        Some(r) => V::T(r),
+                        None => V::T(""),
+                    },
+                    V::T(&at),
+                ]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            "contribution_assessment",
+            &[
+                "assessment_id",
+                "psn_no",
+                "insutype",
+                "insu_admdvs",
+                "period",
+                "clct_type",
+                "psn_type",
+                "base_fen",
+                "emp_clct_fen",
+                "psn_clct_fen",
+                "oth_clct_fen",
+                "into_acct_fen",
+                "into_pool_fen",
+                "clct_sum_fen",
+                "sign",
+                "params_id",
+                "run_id",
+                "assessed_at",
+            ],
+            rows,
+            "",
+        )
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db)
+                if db.message().contains("UNIQUE") || db.code().as_deref() == Some("23505") =>
+            {
+                StoreError::refused(
+                    "period",
+                    format!(
+                        "{} is being assessed by another run at the same time: {db}",
+                        period.label
+                    ),
+                )
+            }
+            _ => StoreError::Database(e),
+        })?;
+        let lines: Vec<Vec<V<'_>>> = assessments
+            .iter()
+            .flat_map(|a| {
+                a.payer_lines.iter().map(|(payer, amount)| {
+                    vec![V::T(&a.assessment_id), V::T(payer.key()), V::I(*amount)]
+                })
+            })
+            .collect();
+        if !lines.is_empty() {
+            insert_rows(
+                tx,
+                "contribution_payer_line",
+                &["assessment_id", "payer", "amount_fen"],
+                lines,
+                "",
+            )
+            .await?;
+        }
+    }
+    if !cases.is_empty() {
+        let run = run_id.clone().unwrap_or_default();
+        let rows = cases
+            .iter()
+            .map(|c| {
+                vec![
+                    V::T(&period.label),
+                    V::T(&c.psn_no),
+                    V::T(insutype),
+                    V::T(c.reason),
+                    V::T(&c.detail),
+                    V::T(&run),
+                    V::T(&at),
+                ]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            "contribution_case",
+            &[
+                "period",
+                "psn_no",
+                "insutype",
+                "reason",
+                "detail",
+                "run_id",
+                "opened_at",
+            ],
+            rows,
+            "ON CONFLICT (period, psn_no, insutype, reason) DO NOTHING",
+        )
+        .await?;
+    }
+    if !accounts.is_empty() {
+        let rows = accounts
+            .iter()
+            .map(|(code, (kind, owner, neg))| vec![V::T(code), V::T(kind), V::T(owner), V::I(*neg)])
+            .collect();
+        insert_rows(
+            tx,
+            "ledger_account",
+            &["account_code", "kind", "owner", "may_go_negative"],
+            rows,
+            "ON CONFLICT (account_code) DO NOTHING",
+        )
+        .await?;
+    }
+    if !transfers.is_empty() {
+        let rows = transfers
+            .iter()
+            .map(|(r, seq, d, c, a, k, _)| {
+                vec![V::T(r), V::I(*seq), V::T(d), V::T(c), V::I(*a), V::T(k)]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            "ledger_transfer",
+            &[
+                "ref_id",
+                "seq",
+                "debit_account",
+                "credit_account",
+                "amount_fen",
+                "kind",
+            ],
+            rows,
+            "",
+        )
+        .await?;
+        // Net change per (account, shard); personal accounts have one shard and may not go
+        // negative (a credit never makes them so).
+        let mut deltas: BTreeMap<(String, i64), i64> = BTreeMap::new();
+        for (_, _, d, c, a, _, key) in &transfers {
+            *deltas
+                .entry((d.clone(), ledger::shard(d, key)))
+                .or_default() -= a;
+            *deltas
+                .entry((c.clone(), ledger::shard(c, key)))
+                .or_default() += a;
+        }
+        let rows = deltas
+            .iter()
+            .filter(|(_, delta)| **delta != 0)
+            .map(|((acct, shard), delta)| {
+                let neg = i64::from(!acct.starts_with("personal:"));
+                vec![V::T(acct), V::I(*shard), V::I(neg), V::I(*delta)]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            "ledger_balance",
+            &["account_code", "shard", "may_go_negative", "balance_fen"],
+            rows,
+            "ON CONFLICT (account_code, shard) DO UPDATE SET balance_fen = ledger_balance.balance_fen + excluded.balance_fen",
+        )
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db)
+                if db.message().contains("CHECK") || db.code().as_deref() == Some("23514") =>
+            {
+                StoreError::Invariant(format!("a contribution would make an account negative: {db}"))
+            }
+            _ => StoreError::Database(e),
+        })?;
+    }
+    for a in &assessments {
+        report.assessed += 1;
+        if a.clct_type == "retiree_credit" {
+            report.retiree_credits += 1;
+        }
+        report.employer += Fen(a.employer);
+        report.individual += Fen(a.individual);
+        report.other_payers += Fen(a.other);
+        report.into_accounts += Fen(a.into_acct);
+        report.into_pool += Fen(a.into_pool);
+    }
+    report.cases += cases.len() as u64;
+    Ok(())
+}
+
+/// The run of one period in chunks (see [`crate::Store::run_employee_month`]).
+async fn clct_run_period(
+    pool: &Pool,
+    period: ClctPeriod,
+    params: &ParamSet,
+    options: &RunOptions,
+    now: NaiveDateTime,
+    progress: Progress<'_>,
+) -> Result<RunReport, StoreError> {
+    let run_id = period.run_id();
+    let mut report = RunReport {
+        run_id: run_id.clone(),
+        period: period.label.clone(),
+        ..RunReport::default()
+    };
+    let existing =
+        sqlx::query("SELECT finished_at, chunks FROM contribution_run WHERE run_id = $1")
+            .bind(&run_id)
+            .fetch_optional(pool)
+            .await?;
+    let total = clct_count_candidates(pool, &period).await?;
+    report.candidates = total;
+    progress(0, total);
+    let mut chunk: i64 = match &existing {
+        Some(r) => {
+            let finished: Option<String> = r.try_get(0)?;
+            report.resumed = finished.is_none();
+            r.try_get(1)?
+        }
+        None => 0,
+    };
+    if total == 0 {
+        return Ok(report);
+    }
+    if existing.is_none() {
+        sqlx::query(
+            "INSERT INTO contribution_run (run_id, kind, period, started_at, finished_at, chunks) \
+             VALUES ($1, $2, $3, $4, NULL, 0)",
+        )
+        .bind(&run_id)
+        .bind(period.kind.key())
+        .bind(&period.label)
+        .bind(ts(now))
+        .execute(pool)
+        .await?;
+    }
+    let mut by_region: HashMap<String, Option<&Params>> = HashMap::new();
+    let mut after = String::new();
+    let mut done: u64 = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let candidates =
+            clct_next_candidates(&mut tx, &period, &after, options.chunk_rows, None).await?;
+        let Some(last) = candidates.last() else {
+            tx.rollback().await?;
+            break;
+        };
+        let last = last.psn_no.clone();
+        let identities = match period.kind {
+            ClctRunKind::Resident => clct_identities_between(&mut tx, &after, &last).await?,
+            ClctRunKind::Employee => HashMap::new(),
+        };
+        let decisions: Vec<ClctDecision> = candidates
+            .iter()
+            .map(|c| {
+                let p = clct_params_for(params, &mut by_region, &c.admdvs, period.year);
+                match period.kind {
+                    ClctRunKind::Employee => clct_decide_employee(&period, c, p),
+                    ClctRunKind::Resident => clct_decide_resident(
+                        &period,
+                        c,
+                        p,
+                        identities.get(&c.psn_no).map_or(&[], |v| v.as_slice()),
+                    ),
+                }
+            })
+            .collect();
+        let n = candidates.len() as u64;
+        let assessing = decisions
+            .iter()
+            .any(|d| matches!(d, ClctDecision::Assess(_)));
+        if assessing {
+            chunk += 1;
+            clct_write_chunk(
+                &mut tx,
+                &period,
+                decisions,
+                ClctPoolRef::Chunk {
+                    run_id: &run_id,
+                    chunk,
+                },
+                now,
+                &mut report,
+            )
+            .await?;
+            sqlx::query("UPDATE contribution_run SET chunks = $1 WHERE run_id = $2")
+                .bind(chunk)
+                .bind(&run_id)
+                .execute(&mut *tx)
+                .await?;
+            report.chunks += 1;
+        } else {
+            clct_write_chunk(
+                &mut tx,
+                &period,
+                decisions,
+                ClctPoolRef::Single,
+                now,
+                &mut report,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        done += n;
+        progress(done.min(total), total);
+        after = last;
+        if options
+            .stop_after_chunks
+            .is_some_and(|stop| report.chunks >= stop)
+        {
+            return Err(StoreError::Crashed);
+        }
+    }
+    sqlx::query(
+        "UPDATE contribution_run SET finished_at = $1 WHERE run_id = $2 AND finished_at IS NULL",
+    )
+    .bind(ts(now))
+    .bind(&run_id)
+    .execute(pool)
+    .await?;
+    Ok(report)
+}
+
+pub(crate) async fn contribution_run_employees(
+    pool: &Pool,
+    month: YearMonth,
+    params: &ParamSet,
+    options: &RunOptions,
+    now: NaiveDateTime,
+    progress: Progress<'_>,
+) -> Result<RunReport, StoreError> {
+    clct_run_period(
+        pool,
+        ClctPeriod::month(month),
+        params,
+        options,
+        now,
+        progress,
+    )
+    .await
+}
+
+pub(crate) async fn contribution_run_residents(
+    pool: &Pool,
+    benefit_year: i32,
+    assessed_on: NaiveDate,
+    params: &ParamSet,
+    options: &RunOptions,
+    now: NaiveDateTime,
+    progress: Progress<'_>,
+) -> Result<RunReport, StoreError> {
+    let period = ClctPeriod::resident_year(benefit_year, assessed_on)?;
+    clct_run_period(pool, period, params, options, now, progress).await
+}
+
+pub(crate) async fn contribution_assess_one(
+    pool: &Pool,
+    psn_no: &str,
+    month: YearMonth,
+    params: &ParamSet,
+    now: NaiveDateTime,
+) -> Result<AssessmentView, StoreError> {
+    let period = ClctPeriod::month(month);
+    let mut tx = pool.begin().await?;
+    if IS_PG {
+        sqlx::query("SELECT psn_no FROM person WHERE psn_no = $1 FOR UPDATE")
+            .bind(psn_no)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let rows = sqlx::query(
+        "SELECT psn_insu_stas, begndate, enddate FROM insurance WHERE psn_no = $1 AND insutype = '310' \
+         AND begndate <= $3 AND (enddate = '' OR enddate >= $2) ORDER BY begndate",
+    )
+    .bind(psn_no)
+    .bind(period.first.to_string())
+    .bind(period.last.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Err(StoreError::refused(
+            "insutype",
+            format!("{psn_no} has no 310 relation in {}", period.label),
+        ));
+    }
+    for r in &rows {
+        let stas: String = r.try_get(0)?;
+        if stas != "1" {
+            let begn: String = r.try_get(1)?;
+            return Err(StoreError::refused(
+                "psn_insu_stas",
+                format!(
+                    "{psn_no}'s 310 relation is {} from {begn}, in {}: not assessed",
+                    if stas == "2" {
+                        "paused (2)"
+                    } else {
+                        "closed (4)"
+                    },
+                    period.label
+                ),
+            ));
+        }
+    }
+    let candidates = clct_next_candidates(&mut tx, &period, "", 1, Some(psn_no)).await?;
+    let Some(c) = candidates.first() else {
+        // Active all month and not a candidate: already assessed.
+        tx.rollback().await?;
+        if let Some(found) = clct_assessments_where(pool, CLCT_ONE_MONTH, psn_no, &period.label)
+            .await?
+            .into_iter()
+            .next()
+        {
+            return Ok(found);
+        }
+        return Err(StoreError::Invariant(format!(
+            "{psn_no} has an active relation in {} but is not a candidate",
+            period.label
+        )));
+    };
+    let p = params.get(&c.admdvs, period.year);
+    let decision = clct_decide_employee(&period, c, p);
+    if let ClctDecision::Case(case) = &decision {
+        let field = match case.reason {
+            "no_wage" => "wage",
+            "no_params" => "insuplc_admdvs",
+            "psn_type" => "psn_type",
+            _ => "psn_no",
+        };
+        return Err(StoreError::refused(
+            field,
+            format!("{psn_no}: {}", case.detail),
+        ));
+    }
+    let mut report = RunReport::default();
+    clct_write_chunk(
+        &mut tx,
+        &period,
+        vec![decision],
+        ClctPoolRef::Single,
+        now,
+        &mut report,
+    )
+    .await?;
+    tx.commit().await?;
+    clct_assessments_where(pool, CLCT_ONE_MONTH, psn_no, &period.label)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Invariant("the assessment just written is not found".into()))
+}
+
+/// A person's employee assessment of one month (`$1` psn_no, `$2` period).
+const CLCT_ONE_MONTH: &str =
+    "psn_no = $1 AND insutype = '310' AND period = $2 AND clct_type IN ('normal', 'retiree_credit')";
+
+async fn clct_assessments_where(
+    executor: &Pool,
+    filter: &str,
+    psn_no: &str,
+    period: &str,
+) -> Result<Vec<AssessmentView>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT assessment_id, psn_no, insutype, insu_admdvs, period, clct_type, psn_type, base_fen, emp_clct_fen, \
+         psn_clct_fen, oth_clct_fen, into_acct_fen, into_pool_fen, params_id, run_id FROM contribution_assessment \
+         WHERE {filter} ORDER BY period, insutype, clct_type"
+    ))
+    .bind(psn_no)
+    .bind(period)
+    .fetch_all(executor)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let assessment_id: String = r.try_get("assessment_id")?;
+        let lines = sqlx::query(
+            "SELECT payer, amount_fen FROM contribution_payer_line WHERE assessment_id = $1 ORDER BY payer",
+        )
+        .bind(&assessment_id)
+        .fetch_all(executor)
+        .await?
+        .into_iter()
+        .map(|l| Ok((l.try_get(0)?, Fen(l.try_get(1)?))))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let run_id: Option<String> = r.try_get("run_id")?;
+        out.push(AssessmentView {
+            assessment_id,
+            psn_no: r.try_get("psn_no")?,
+            insutype: r.try_get("insutype")?,
+            insu_admdvs: r.try_get("insu_admdvs")?,
+            period: r.try_get("period")?,
+            clct_type: r.try_get("clct_type")?,
+            psn_type: r.try_get("psn_type")?,
+            base: Fen(r.try_get("base_fen")?),
+            employer: Fen(r.try_get("emp_clct_fen")?),
+            individual: Fen(r.try_get("psn_clct_fen")?),
+            other_payers: Fen(r.try_get("oth_clct_fen")?),
+            into_account: Fen(r.try_get("into_acct_fen")?),
+            into_pool: Fen(r.try_get("into_pool_fen")?),
+            params_id: r.try_get("params_id")?,
+            run_id: run_id.filter(|r| !r.is_empty()),
+            payer_lines: lines,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn contribution_assessments(
+    pool: &Pool,
+    psn_no: &str,
+) -> Result<Vec<AssessmentView>, StoreError> {
+    clct_assessments_where(pool, "psn_no = $1 AND $2 = $2", psn_no, "").await
+}
+
+pub(crate) async fn contribution_cases(
+    pool: &Pool,
+    period: &str,
+) -> Result<Vec<ContributionCase>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT period, psn_no, insutype, reason, detail FROM contribution_case WHERE period = $1 ORDER BY psn_no, reason",
+    )
+    .bind(period)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ContributionCase {
+                period: r.try_get(0)?,
+                psn_no: r.try_get(1)?,
+                insutype: r.try_get(2)?,
+                reason: r.try_get(3)?,
+                detail: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn contribution_employers(
+    pool: &Pool,
+    employers: &[Employer],
+) -> Result<u64, StoreError> {
+    if employers.len() > limits::CONTRIBUTION_DECLARATIONS_MAX {
+        return Err(StoreError::bad(
+            "employers",
+            format!("more than {} rows", limits::CONTRIBUTION_DECLARATIONS_MAX),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let mut written = 0;
+    for (idx, e) in employers.iter().enumerate() {
+        let found = sqlx::query("SELECT emp_name, insu_admdvs FROM employer WHERE emp_no = $1")
+            .bind(&e.emp_no)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match found {
+            Some(r) => {
+                let name: String = r.try_get(0)?;
+                let admdvs: String = r.try_get(1)?;
+                if name != e.emp_name || admdvs != e.insu_admdvs {
+                    return Err(StoreError::refused(
+                        "emp_no",
+                        format!(
+                            "row {}: employer {} is known with other details",
+                            idx + 1,
+                            e.emp_no
+                        ),
+                    ));
+                }
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO employer (emp_no, emp_name, insu_admdvs) VALUES ($1, $2, $3)",
+                )
+                .bind(&e.emp_no)
+                .bind(&e.emp_name)
+                .bind(&e.insu_admdvs)
+                .execute(&mut *tx)
+                .await?;
+                written += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(written)
+}
+
+pub(crate) async fn contribution_declare_wages(
+    pool: &Pool,
+    declarations: &[WageDeclaration],
+    recorded_at: NaiveDateTime,
+) -> Result<u64, StoreError> {
+    if declarations.len() > limits::CONTRIBUTION_DECLARATIONS_MAX {
+        return Err(StoreError::bad(
+            "declarations",
+            format!("more than {} rows", limits::CONTRIBUTION_DECLARATIONS_MAX),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let mut written = 0;
+    let at = ts(recorded_at);
+    for (idx, d) in declarations.iter().enumerate() {
+        let row = idx + 1;
+        if d.wage.is_negative() {
+            return Err(StoreError::bad("wage", format!("row {row}: is negative")));
+        }
+        let person = sqlx::query("SELECT 1 FROM person WHERE psn_no = $1")
+            .bind(&d.psn_no)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if person.is_none() {
+            return Err(StoreError::not_found(
+                "psn_no",
+                format!("row {row}: {}", d.psn_no),
+            ));
+        }
+        let employer = sqlx::query("SELECT 1 FROM employer WHERE emp_no = $1")
+            .bind(&d.emp_no)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if employer.is_none() {
+            return Err(StoreError::not_found(
+                "emp_no",
+                format!("row {row}: {}", d.emp_no),
+            ));
+        }
+        let found = sqlx::query(
+            "SELECT wage_fen, emp_no FROM payroll_base WHERE psn_no = $1 AND year = $2",
+        )
+        .bind(&d.psn_no)
+        .bind(i64::from(d.year))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(r) = found {
+            let wage: i64 = r.try_get(0)?;
+            let emp_no: String = r.try_get(1)?;
+            if wage != d.wage.0 || emp_no != d.emp_no {
+                return Err(StoreError::refused(
+                    "wage",
+                    format!(
+                        "row {row}: {} already has a wage declared for {} by {emp_no} ({} fen)",
+                        d.psn_no, d.year, wage
+                    ),
+                ));
+            }
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO payroll_base (psn_no, year, emp_no, wage_fen, source, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&d.psn_no)
+        .bind(i64::from(d.year))
+        .bind(&d.emp_no)
+        .bind(d.wage.0)
+        .bind(&d.source)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        written += 1;
+    }
+    tx.commit().await?;
+    Ok(written)
+}
