@@ -54,6 +54,10 @@ pub struct CheckArgs {
     /// Write the findings here as CSV (`certno,finding`).
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// The day the duplicates' refunds are judged on (`YYYY-MM-DD`; default today, UTC): a
+    /// resident refund is refused once the benefit year has started.
+    #[arg(long)]
+    today: Option<String>,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -180,21 +184,69 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `yibao registry check`.
 pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let today = match &args.today {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--today {d} is not a date YYYY-MM-DD"))?,
+        None => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("the clock is before 1970")?
+                .as_secs();
+            chrono::DateTime::from_timestamp(i64::try_from(secs)?, 0)
+                .context("the clock is out of range")?
+                .date_naive()
+        }
+    };
     let runtime = runtime()?;
     let findings = runtime.block_on(async {
         let store = Store::connect(&args.db)
             .await
             .with_context(|| format!("opening the database {}", args.db))?;
         let findings = store.registry_check(args.year).await;
+        // Each duplicate with the §10.2 decision: which relation stays, and the refund.
+        let params =
+            yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
+        let decisions = store.duplicate_decisions(args.year, &params, today).await;
         store.close().await;
-        anyhow::Ok(findings?)
+        anyhow::Ok((findings?, decisions?))
     })?;
+    let (findings, decisions) = findings;
     let uninsured = findings.iter().filter(|f| f.finding == "uninsured").count();
     let duplicate = findings.iter().filter(|f| f.finding == "duplicate").count();
     println!(
         "year {}: uninsured {uninsured}, duplicate {duplicate}",
         args.year
     );
+    for d in &decisions {
+        if d.keep.is_empty() {
+            println!("duplicate {}: undecided: {}", d.certno, d.reason);
+            continue;
+        }
+        let refund = match (&d.refund_to_person, &d.no_refund) {
+            (Some(fen), _) => {
+                let reversed: Vec<String> = d
+                    .reversals
+                    .iter()
+                    .map(|(payer, amount)| format!("{payer} {}", yuan(amount.0)))
+                    .collect();
+                format!(
+                    "refund {} to the person{}",
+                    yuan(fen.0),
+                    if reversed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", reversed {}", reversed.join(", "))
+                    }
+                )
+            }
+            (None, Some(why)) => format!("no refund: {why}"),
+            (None, None) => "no refund".to_owned(),
+        };
+        println!(
+            "duplicate {}: keep {}, end {} ({}: {}); {refund}",
+            d.certno, d.keep, d.end, d.rule, d.reason
+        );
+    }
     if let Some(path) = &args.csv {
         let mut csv = String::from("certno,finding\n");
         for f in &findings {
@@ -204,4 +256,10 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fen as yuan text with two decimals.
+fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
 }

@@ -31,6 +31,7 @@ pub mod casework;
 pub mod cmd;
 pub mod contributions;
 mod cumulative;
+pub mod duplicates;
 mod engine;
 mod error;
 pub mod feed;
@@ -107,6 +108,7 @@ macro_rules! backend {
             include!("casework_tx.rs");
             include!("auto_tx.rs");
             include!("tx/contributions.rs");
+            include!("duplicates_tx.rs");
         }
     };
 }
