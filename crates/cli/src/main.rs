@@ -72,6 +72,10 @@ enum RegistryCommand {
     },
     /// Persons uninsured in a year, and persons insured twice (`certno,finding` CSV).
     Check(registry::CheckArgs),
+    /// 转移接续, sending side: end a relation, write the information sheet, send the balance.
+    TransferOut(registry::TransferOutArgs),
+    /// 转移接续, receiving side: load an information sheet and open the relation.
+    TransferIn(registry::TransferInArgs),
 }
 
 #[derive(Subcommand)]
@@ -155,6 +159,12 @@ fn main() -> std::process::ExitCode {
         Command::Registry {
             command: RegistryCommand::Check(args),
         } => registry::check(args),
+        Command::Registry {
+            command: RegistryCommand::TransferOut(args),
+        } => registry::transfer_out(args),
+        Command::Registry {
+            command: RegistryCommand::TransferIn(args),
+        } => registry::transfer_in(args),
         Command::Contributions {
             command: ContributionsCommand::Run(args),
         } => contributions::run(args),

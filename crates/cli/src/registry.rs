@@ -263,3 +263,138 @@ fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
 }
+
+/// Arguments of `yibao registry transfer-out`.
+#[derive(clap::Args)]
+pub struct TransferOutArgs {
+    /// Database URL (`sqlite://FILE?mode=rwc` or `postgres://…`).
+    #[arg(long)]
+    db: String,
+    /// The person (人员编号).
+    #[arg(long)]
+    psn_no: String,
+    /// The relation's insurance type (`310` or `390`).
+    #[arg(long, default_value = "310")]
+    insutype: String,
+    /// The receiving region (six digits).
+    #[arg(long)]
+    to: String,
+    /// The day the application was accepted (`YYYY-MM-DD`).
+    #[arg(long)]
+    accepted_on: String,
+    /// The day the relation ends and the sheet leaves (`YYYY-MM-DD`; default: accepted_on).
+    #[arg(long)]
+    done_on: Option<String>,
+    /// Write the information sheet (JSON) here.
+    #[arg(long)]
+    sheet_out: PathBuf,
+}
+
+/// Arguments of `yibao registry transfer-in`.
+#[derive(clap::Args)]
+pub struct TransferInArgs {
+    /// The information sheet (JSON) the sending region wrote.
+    sheet: PathBuf,
+    /// Database URL (`sqlite://FILE?mode=rwc` or `postgres://…`).
+    #[arg(long)]
+    db: String,
+    /// The day the sheet arrived (`YYYY-MM-DD`).
+    #[arg(long)]
+    received_on: String,
+    /// The day it is loaded (`YYYY-MM-DD`; default: received_on).
+    #[arg(long)]
+    done_on: Option<String>,
+}
+
+fn date_arg(flag: &str, text: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("--{flag} {text} is not a date YYYY-MM-DD"))
+}
+
+fn utc_now() -> anyhow::Result<chrono::NaiveDateTime> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        .as_secs();
+    Ok(chrono::DateTime::from_timestamp(i64::try_from(secs)?, 0)
+        .context("the clock is out of range")?
+        .naive_utc())
+}
+
+fn print_transfer(side: &str, r: &yibao_store::transfer::TransferReport) {
+    println!(
+        "{side} {}: months {} actual, {} deemed; balance {}; due {}, done {}{}",
+        r.transfer_id,
+        r.months_actual,
+        r.months_deemed,
+        yuan(r.balance.0),
+        r.due_on,
+        r.done_on,
+        if r.late { " (late)" } else { "" }
+    );
+}
+
+/// Runs `yibao registry transfer-out`.
+pub fn transfer_out(args: TransferOutArgs) -> anyhow::Result<ExitCode> {
+    let accepted_on = date_arg("accepted-on", &args.accepted_on)?;
+    let done_on = match &args.done_on {
+        Some(d) => date_arg("done-on", d)?,
+        None => accepted_on,
+    };
+    let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
+    let calendar = yibao_enrollment::builtin_calendar().context("the shipped holiday calendar")?;
+    let now = utc_now()?;
+    let out = yibao_store::transfer::TransferOut {
+        psn_no: args.psn_no.clone(),
+        insutype: args.insutype.clone(),
+        to_admdvs: args.to.clone(),
+        accepted_on,
+        done_on,
+    };
+    let report = runtime()?.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let report = store.transfer_out(&out, &params, &calendar, now).await;
+        store.close().await;
+        anyhow::Ok(report?)
+    })?;
+    std::fs::write(&args.sheet_out, &report.sheet)
+        .with_context(|| format!("writing {}", args.sheet_out.display()))?;
+    print_transfer("sent", &report);
+    println!("wrote {}", args.sheet_out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `yibao registry transfer-in`.
+pub fn transfer_in(args: TransferInArgs) -> anyhow::Result<ExitCode> {
+    let received_on = date_arg("received-on", &args.received_on)?;
+    let done_on = match &args.done_on {
+        Some(d) => date_arg("done-on", d)?,
+        None => received_on,
+    };
+    let meta = std::fs::metadata(&args.sheet)
+        .with_context(|| format!("reading {}", args.sheet.display()))?;
+    anyhow::ensure!(
+        meta.len() <= 1_000_000,
+        "{}: an information sheet is at most 1 MB",
+        args.sheet.display()
+    );
+    let sheet = std::fs::read_to_string(&args.sheet)
+        .with_context(|| format!("reading {}", args.sheet.display()))?;
+    let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
+    let calendar = yibao_enrollment::builtin_calendar().context("the shipped holiday calendar")?;
+    let now = utc_now()?;
+    let report = runtime()?.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let report = store
+            .transfer_in(&sheet, received_on, done_on, &params, &calendar, now)
+            .await;
+        store.close().await;
+        anyhow::Ok(report?)
+    })?;
+    print_transfer("loaded", &report);
+    Ok(ExitCode::SUCCESS)
+}

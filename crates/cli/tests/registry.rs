@@ -218,3 +218,92 @@ fn hostile_files_are_refused_clearly() {
     );
     assert!(!out.contains("line 5:"), "{out}");
 }
+
+#[test]
+fn transfers_refuse_clearly_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let a = citizen_id("140502", "1980-01-01", 41);
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        format!("{POLICE}{a},吴一,1,1980-01-01,140500,H9,02\n"),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "police", &police);
+    assert!(ok, "{out}{err}");
+    // Registered by the police feed but not insured: nothing to send.
+    let sheet = dir.path().join("sheet.json");
+    let out = run(&[
+        "registry",
+        "transfer-out",
+        "--db",
+        &url,
+        "--psn-no",
+        "NOBODY",
+        "--to",
+        "370200",
+        "--accepted-on",
+        "2026-03-02",
+        "--sheet-out",
+        sheet.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no 310 relation in force on 2026-03-02"),
+        "{stderr}"
+    );
+    assert!(!sheet.exists());
+    // A sheet for a person this registry does not know is refused, naming the field.
+    std::fs::write(
+        &sheet,
+        serde_json::json!({
+            "transfer_id": "TR1", "certno": citizen_id("370202", "1985-03-03", 21),
+            "insutype": "310", "psn_type": "1101", "from_admdvs": "430300",
+            "to_admdvs": "140500", "ended_on": "2026-02-28", "balance_fen": 100,
+            "regions": [{"admdvs": "430300", "months_actual": 96, "months_deemed": 0}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = run(&[
+        "registry",
+        "transfer-in",
+        sheet.to_str().unwrap(),
+        "--db",
+        &url,
+        "--received-on",
+        "2026-03-02",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sheet.certno"), "{stderr}");
+    // The person the police feed registered gets the relation.
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sheet).unwrap()).unwrap();
+    value["certno"] = serde_json::json!(a);
+    std::fs::write(&sheet, value.to_string()).unwrap();
+    let out = run(&[
+        "registry",
+        "transfer-in",
+        sheet.to_str().unwrap(),
+        "--db",
+        &url,
+        "--received-on",
+        "2026-03-02",
+        "--done-on",
+        "2026-03-10",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Five working days from Monday 2026-03-02: Monday 2026-03-09; loaded a day late.
+    assert_eq!(
+        stdout,
+        "loaded TR1: months 96 actual, 0 deemed; balance 1.00; due 2026-03-09, done 2026-03-10 (late)\n"
+    );
+}

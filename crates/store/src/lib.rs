@@ -43,6 +43,7 @@ pub mod registry;
 pub mod review;
 pub mod setl_list;
 pub mod staff;
+pub mod transfer;
 
 pub use cmd::*;
 pub use error::{ImportError, ImportIssue, StoreError};
@@ -109,6 +110,7 @@ macro_rules! backend {
             include!("auto_tx.rs");
             include!("tx/contributions.rs");
             include!("duplicates_tx.rs");
+            include!("transfer_tx.rs");
         }
     };
 }
