@@ -42,7 +42,7 @@ const SEQUENCES_PER_SEX: u16 = 500;
 const BALANCE_MAX_FEN: i64 = 20_000_000;
 
 /// Employers of the area, for employees' insurance relations.
-const EMPLOYERS: &[&str] = &[
+pub(crate) const EMPLOYERS: &[&str] = &[
     "晋城煤业集团有限责任公司",
     "山西兰花科技创业股份有限公司",
     "晋城市人民政府办公室",

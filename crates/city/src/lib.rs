@@ -11,6 +11,7 @@
 
 pub mod certno;
 mod credential;
+pub mod feeds;
 mod generate;
 mod institution;
 mod names;
