@@ -180,6 +180,25 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         args.db,
         started.elapsed().as_millis()
     );
+    // The year's enrollment: the departments' feeds and the contributions into the funds.
+    let started = Instant::now();
+    let now = chrono::DateTime::from_timestamp(
+        i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        )
+        .unwrap_or(0),
+        0,
+    )
+    .unwrap_or_default()
+    .naive_utc();
+    crate::demo_enrollment::run(&store, &config, dir, now).await?;
+    println!(
+        "== enrollment year done in {} ms",
+        started.elapsed().as_millis()
+    );
 
     // 3. The simulator's view of the city, and the sample for outside clients.
     let items = catalogue.iter().map(Item::from_catalogue).collect();

@@ -4,6 +4,7 @@ mod audit;
 mod audit_report;
 mod contributions;
 mod demo;
+mod demo_enrollment;
 mod drg_group;
 mod drg_simulate;
 mod load;

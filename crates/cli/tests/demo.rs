@@ -48,9 +48,24 @@ fn setup_only_writes_a_sample_an_outside_client_can_use() {
         "institutions.csv",
         "filings.csv",
         "catalogue.csv",
+        "police.csv",
+        "identity.csv",
     ] {
         assert!(registry.join(file).is_file(), "{file}");
     }
+    // The enrollment year: the departments' feeds take every row, the identity list's
+    // categories decide without an application, and contributions reach the funds.
+    assert!(
+        stdout.contains("== police.csv: taken 800, matched 800, refused 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(", refused 0, created 0, cases 0\n== 免申即享: "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("== employees' contributions "), "{stdout}");
+    assert!(stdout.contains("== residents' contributions "), "{stdout}");
+    assert!(!stdout.contains("assessments; employers 0.00"), "{stdout}");
     assert!(registry.join("policies/140500-2025.toml").is_file());
 
     let text = std::fs::read_to_string(&sample).unwrap();

@@ -435,3 +435,52 @@ async fn registry_check_finds_the_uninsured_and_the_duplicates() {
     })
     .await;
 }
+
+/// A department's identity record shadows the registry's imported row of the same category and
+/// start in what 1101 answers: one row per category, in the department's code.
+#[tokio::test]
+async fn a_feed_record_shadows_the_imported_row_of_the_same_category() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let a = cid("140502", "1977-07-07", 51);
+        import(
+            &db,
+            FeedKind::Police,
+            "2026-02-01",
+            &format!("{POLICE}{a},郑甲,1,1977-07-07,140500,H51,02\n"),
+        )
+        .await;
+        let psn = psn_no_of(&db, &a).await;
+        let insert = "INSERT INTO identity (psn_no, sp_psn_type, begndate, enddate, source_dept) \
+                      VALUES ($1, '2', '2026-01-01', '', '民政')";
+        if db.label == "postgres" {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query(insert)
+                .bind(&psn)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query(insert)
+                .bind(&psn)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let codes = |info: PersonInfo| -> Vec<String> {
+            info.identities.into_iter().map(|i| i.sp_psn_type).collect()
+        };
+        assert_eq!(codes(db.store.person_info(&psn).await.unwrap()), ["2"]);
+        import(
+            &db,
+            FeedKind::Identity,
+            "2026-02-01",
+            &format!("{IDENTITY}{a},郑甲,2303,2026-01-01,\n"),
+        )
+        .await;
+        assert_eq!(codes(db.store.person_info(&psn).await.unwrap()), ["2303"]);
+        db
+    })
+    .await;
+}

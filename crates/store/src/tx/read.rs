@@ -144,9 +144,13 @@ pub(crate) async fn person_info(
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     // The registry's own categories (by `sp_psn_type`) and those department feeds gave (by
-    // the department's `psn_idet_type` code, `begntime` its start).
+    // the department's `psn_idet_type` code, `begntime` its start). A feed's record of the same
+    // category over the same start is the department's word on the imported one: it is shown
+    // alone.
     let identities = sqlx::query(
-        "SELECT sp_psn_type, begndate, enddate, source_dept FROM identity WHERE psn_no = $1 \
+        "SELECT sp_psn_type, begndate, enddate, source_dept FROM identity i WHERE psn_no = $1 \
+         AND NOT EXISTS (SELECT 1 FROM identity_current c WHERE c.psn_no = i.psn_no \
+             AND c.sp_psn_type = i.sp_psn_type AND c.begn_date = i.begndate) \
          UNION ALL \
          SELECT idet_type, begn_date, end_date, source_dept FROM identity_current WHERE psn_no = $1 \
          ORDER BY 2, 1",

@@ -1,0 +1,126 @@
+//! The demo city's enrollment year (issue 13): its departments' feeds into the registry (the
+//! police population file and the civil-affairs identity list, with the automatic decisions the
+//! categories give), its employers' wage declarations, the employees' contributions for every
+//! month of the year so far and the residents' contributions for the year, all posted to the
+//! ledger — so the demo's funds have income as well as the settlements' payments.
+
+use anyhow::Context as _;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use yibao_city::feeds::Feeds;
+use yibao_city::CityConfig;
+use yibao_store::contributions::{Employer, RunOptions, WageDeclaration};
+use yibao_store::feed::{FeedImport, FeedKind};
+use yibao_store::Store;
+
+/// Writes the feeds beside the registry files, imports them and runs the year's contributions.
+pub async fn run(
+    store: &Store,
+    config: &CityConfig,
+    dir: &std::path::Path,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let today = config.as_of;
+    let feeds: Feeds = yibao_city::feeds::feeds(config)?;
+    std::fs::write(dir.join("police.csv"), &feeds.police).context("writing police.csv")?;
+    std::fs::write(dir.join("identity.csv"), &feeds.identity).context("writing identity.csv")?;
+    let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
+    for (kind, file, bytes) in [
+        (FeedKind::Police, "police.csv", feeds.police.as_bytes()),
+        (
+            FeedKind::Identity,
+            "identity.csv",
+            feeds.identity.as_bytes(),
+        ),
+    ] {
+        let imp = FeedImport {
+            kind,
+            file_name: file.to_owned(),
+            source_dept: kind.default_dept().to_owned(),
+            actor: "demo".to_owned(),
+            today,
+            recorded_at: now,
+        };
+        let r = store
+            .import_feed(&imp, bytes, &|_| {})
+            .await
+            .with_context(|| format!("importing the demo's {file}"))?;
+        println!(
+            "== {file}: taken {}, matched {}, refused {}, created {}, cases {}",
+            r.rows_taken, r.rows_matched, r.rows_refused, r.persons_created, r.cases_opened
+        );
+        for refusal in r.refusals.iter().take(5) {
+            println!("  line {}: {}", refusal.line, refusal.reason);
+        }
+        if kind == FeedKind::Identity && !r.replayed {
+            let auto = store
+                .decide_on_batch(&r.batch_id, &params, today, now)
+                .await
+                .context("the automatic decisions (免申即享)")?;
+            println!(
+                "== 免申即享: {} decisions (subsidies {}, assistance {}, enrollments {})",
+                auto.decided, auto.subsidies, auto.assistance, auto.enrollments
+            );
+        }
+    }
+
+    let employers: Vec<Employer> = feeds
+        .employers
+        .iter()
+        .map(|e| Employer {
+            emp_no: e.emp_no.clone(),
+            emp_name: e.emp_name.clone(),
+            insu_admdvs: e.insu_admdvs.clone(),
+        })
+        .collect();
+    store.record_employers(&employers).await?;
+    let year = today.year();
+    let declarations: Vec<WageDeclaration> = feeds
+        .wages
+        .iter()
+        .map(|w| WageDeclaration {
+            psn_no: w.psn_no.clone(),
+            year,
+            emp_no: w.emp_no.clone(),
+            wage: yibao_core_types::Fen(w.wage_fen),
+            source: "demo".to_owned(),
+        })
+        .collect();
+    let declared = store.declare_wages(&declarations, now).await?;
+    println!(
+        "== {} employers declared {declared} wages for {year}",
+        employers.len()
+    );
+
+    let options = RunOptions::default();
+    let mut totals = [yibao_core_types::Fen::ZERO; 3];
+    let mut assessed = 0;
+    for month in 1..=today.month() {
+        let ym =
+            yibao_enrollment::YearMonth::new(year, month).context("a month of the demo year")?;
+        let r = store
+            .run_employee_month(ym, &params, &options, now, &|_, _| {})
+            .await
+            .with_context(|| format!("the employees' run for {year}-{month:02}"))?;
+        assessed += r.assessed;
+        totals[0] += r.employer;
+        totals[1] += r.individual;
+        totals[2] += r.into_accounts;
+    }
+    println!(
+        "== employees' contributions {year}-01..{year}-{:02}: {assessed} assessments; employers {}, employees {}, into personal accounts {}",
+        today.month(),
+        totals[0],
+        totals[1],
+        totals[2]
+    );
+    let assessed_on = NaiveDate::from_ymd_opt(year, 1, 1).context("1 January")?;
+    let r = store
+        .run_resident_year(year, assessed_on, &params, &options, now, &|_, _| {})
+        .await
+        .with_context(|| format!("the residents' run for {year}"))?;
+    println!(
+        "== residents' contributions {year}: {} assessments; individuals {}, other payers {}, into the pooled fund {}; {} cases",
+        r.assessed, r.individual, r.other_payers, r.into_pool, r.cases
+    );
+    Ok(())
+}
