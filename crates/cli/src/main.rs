@@ -8,6 +8,7 @@ mod demo_enrollment;
 mod drg_group;
 mod drg_simulate;
 mod load;
+mod maternity;
 mod registry;
 mod serve;
 mod settle;
@@ -94,6 +95,8 @@ enum ContributionsCommand {
     Run(contributions::RunArgs),
     /// Record employers and their wage declarations from CSV files.
     Declare(contributions::DeclareArgs),
+    /// Decide and pay the maternity allowances (生育津贴) of a month's settled deliveries.
+    Maternity(maternity::Args),
 }
 
 #[derive(Subcommand)]
@@ -172,6 +175,9 @@ fn main() -> std::process::ExitCode {
         Command::Contributions {
             command: ContributionsCommand::Declare(args),
         } => contributions::declare(args),
+        Command::Contributions {
+            command: ContributionsCommand::Maternity(args),
+        } => maternity::run(args),
         Command::Staff {
             command: StaffCommand::Add(args),
         } => staff::add(args),

@@ -307,3 +307,37 @@ fn transfers_refuse_clearly_and_write_nothing() {
         "loaded TR1: months 96 actual, 0 deemed; balance 1.00; due 2026-03-09, done 2026-03-10 (late)\n"
     );
 }
+
+#[test]
+fn maternity_allowances_name_a_bad_month_and_report_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let out = run(&[
+        "contributions",
+        "maternity",
+        "--db",
+        &url,
+        "--month",
+        "2025-13",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--month 2025-13"), "{stderr}");
+    let out = run(&[
+        "contributions",
+        "maternity",
+        "--db",
+        &url,
+        "--month",
+        "2025-07",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "maternity allowances 2025-07: 0 stays, 0 paid (0.00), 0 refused\n"
+    );
+}

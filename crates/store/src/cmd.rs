@@ -524,6 +524,9 @@ pub struct Discharge {
     pub dscg_way: String,
     /// `die_date`, when sent.
     pub die_date: Option<NaiveDate>,
+    /// The maternity facts of `dscginfo` (delivery type, weeks, babies …): when any is sent they
+    /// replace the stay's, which the settlement and the maternity allowance read.
+    pub maternity: Maternity,
     /// `diseinfo[]`.
     pub diagnoses: Vec<Diagnosis>,
 }

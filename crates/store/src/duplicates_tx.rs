@@ -94,33 +94,11 @@ async fn duplicate_facts(
 ) -> Result<crate::duplicates::RelationFacts, StoreError> {
     // Consecutive months of employee contributions, counted back from the latest up to the
     // year's end.
-    let mut continuous = 0u32;
-    if insutype == "310" {
-        let periods: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT period FROM contribution_assessment \
-             WHERE psn_no = $1 AND insutype = '310' AND clct_type = 'normal' AND period <= $2 \
-             ORDER BY period DESC",
-        )
-        .bind(psn_no)
-        .bind(format!("{year}-12"))
-        .fetch_all(&mut *conn)
-        .await?;
-        let month_index = |p: &str| -> Option<i32> {
-            let (y, m) = p.split_once('-')?;
-            Some(y.parse::<i32>().ok()? * 12 + m.parse::<i32>().ok()?)
-        };
-        let mut previous: Option<i32> = None;
-        for period in &periods {
-            let Some(index) = month_index(period) else {
-                break;
-            };
-            if previous.is_some_and(|p| p != index + 1) {
-                break;
-            }
-            continuous += 1;
-            previous = Some(index);
-        }
-    }
+    let continuous = if insutype == "310" {
+        employee_streak(conn, psn_no, &format!("{year}-12")).await?
+    } else {
+        0
+    };
     let employer_region: Option<String> = sqlx::query_scalar(
         "SELECT e.insu_admdvs FROM payroll_base b JOIN employer e ON e.emp_no = b.emp_no \
          WHERE b.psn_no = $1 AND b.year <= $2 ORDER BY b.year DESC LIMIT 1",
@@ -170,4 +148,39 @@ async fn duplicate_facts(
         psn_type,
         begndate,
     })
+}
+
+/// Consecutive months of normal employee contributions, counted back from the latest month up
+/// to `up_to` (`YYYY-MM`), for the duplicate rules and the maternity allowance.
+async fn employee_streak(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    psn_no: &str,
+    up_to: &str,
+) -> Result<u32, StoreError> {
+    let periods: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT period FROM contribution_assessment \
+         WHERE psn_no = $1 AND insutype = '310' AND clct_type = 'normal' AND sign = 1 \
+           AND period <= $2 ORDER BY period DESC",
+    )
+    .bind(psn_no)
+    .bind(up_to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let month_index = |p: &str| -> Option<i32> {
+        let (y, m) = p.split_once('-')?;
+        Some(y.parse::<i32>().ok()? * 12 + m.parse::<i32>().ok()?)
+    };
+    let mut streak = 0u32;
+    let mut previous: Option<i32> = None;
+    for period in &periods {
+        let Some(index) = month_index(period) else {
+            break;
+        };
+        if previous.is_some_and(|p| p != index + 1) {
+            break;
+        }
+        streak += 1;
+        previous = Some(index);
+    }
+    Ok(streak)
 }

@@ -39,6 +39,7 @@ mod ids;
 mod import;
 pub mod ledger;
 pub mod limits;
+pub mod maternity;
 pub mod registry;
 pub mod review;
 pub mod setl_list;
@@ -111,6 +112,7 @@ macro_rules! backend {
             include!("tx/contributions.rs");
             include!("duplicates_tx.rs");
             include!("transfer_tx.rs");
+            include!("maternity_allowance_tx.rs");
         }
     };
 }

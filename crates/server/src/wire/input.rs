@@ -472,8 +472,41 @@ struct VisitInfoData {
     fpsc_no: Opt<Text>,
 }
 
-impl VisitInfoData {
-    /// 生育信息 of `mdtrtinfo` (表75 and 2203A; the counts and flags as 5201 names them).
+/// 生育信息: the maternity fields of 2203/2203A `mdtrtinfo` and of 2402 `dscginfo`, borrowed
+/// from either node (serde's `flatten` cannot carry the interface's scalar types).
+struct MaternityData<'a> {
+    birctrl_type: &'a Opt<Text>,
+    birctrl_matn_date: &'a Opt<Date>,
+    matn_type: &'a Opt<Text>,
+    geso_val: &'a Opt<Decimal<0>>,
+    fetts: &'a Opt<Decimal<0>>,
+    fetus_cnt: &'a Opt<Decimal<0>>,
+    pret_flag: &'a Opt<Text>,
+    latechb_flag: &'a Opt<Text>,
+    cop_flag: &'a Opt<Text>,
+    fpsc_no: &'a Opt<Text>,
+}
+
+/// Borrows the maternity fields of a node that has them.
+macro_rules! maternity_of {
+    ($data:expr) => {
+        MaternityData {
+            birctrl_type: &$data.birctrl_type,
+            birctrl_matn_date: &$data.birctrl_matn_date,
+            matn_type: &$data.matn_type,
+            geso_val: &$data.geso_val,
+            fetts: &$data.fetts,
+            fetus_cnt: &$data.fetus_cnt,
+            pret_flag: &$data.pret_flag,
+            latechb_flag: &$data.latechb_flag,
+            cop_flag: &$data.cop_flag,
+            fpsc_no: &$data.fpsc_no,
+        }
+    };
+}
+
+impl MaternityData<'_> {
+    /// 生育信息 of `node` (表75, 2203A and 2402; the counts and flags as 5201 names them).
     fn maternity(&self, node: &str) -> Result<Maternity, AppError> {
         let count = |value: &Opt<Decimal<0>>, field: &str, min: i64, max: i64| match value.get() {
             None => Ok(None),
@@ -525,7 +558,7 @@ impl VisitInfoInput {
                 .unwrap_or_default(),
             dise_codg: dise_codg.unwrap_or_default(),
             dise_name: opt_text(&data.dise_name, node, "dise_name", 500)?.unwrap_or_default(),
-            maternity: data.maternity(node)?,
+            maternity: maternity_of!(data).maternity(node)?,
             diagnoses: diagnoses(self.diseinfo)?,
         }))
     }
@@ -1027,6 +1060,16 @@ struct DischargeData {
     dscg_dept_name: Opt<Text>,
     dscg_way: Opt<Text>,
     die_date: Opt<Date>,
+    birctrl_type: Opt<Text>,
+    birctrl_matn_date: Opt<Date>,
+    matn_type: Opt<Text>,
+    geso_val: Opt<Decimal<0>>,
+    fetts: Opt<Decimal<0>>,
+    fetus_cnt: Opt<Decimal<0>>,
+    pret_flag: Opt<Text>,
+    latechb_flag: Opt<Text>,
+    cop_flag: Opt<Text>,
+    fpsc_no: Opt<Text>,
 }
 
 impl DischargeInput {
@@ -1042,6 +1085,7 @@ impl DischargeInput {
             dscg_dept_name: text(&data.dscg_dept_name, node, "dscg_dept_name", 100)?,
             dscg_way: text(&data.dscg_way, node, "dscg_way", 3)?,
             die_date: opt_date(&data.die_date),
+            maternity: maternity_of!(data).maternity(node)?,
             diagnoses: diagnoses(self.diseinfo)?,
         }))
     }
@@ -1203,6 +1247,34 @@ mod tests {
         assert_ne!(fingerprint(&sent), fingerprint(&other_amount));
         let other_code = sent.replace(r#""infno":"2207""#, r#""infno":"2207A""#);
         assert_ne!(fingerprint(&sent), fingerprint(&other_code));
+    }
+
+    /// Issue 13: 2402 `dscginfo` carries the delivery (生育信息) the maternity allowance reads;
+    /// a bad code is refused naming the field.
+    #[test]
+    fn a_discharge_carries_its_delivery() {
+        let discharge = |extra: &str| {
+            let body = format!(
+                "{{\"infno\":\"2402\",\"msgid\":\"m2\",\"fixmedins_code\":\"H1\",\"input\":{{\"dscginfo\":{{\"mdtrt_id\":\"M1\",\"psn_no\":\"P1\",\"insutype\":\"310\",\"endtime\":\"2025-07-06 09:00:00\",\"dscg_dept_codg\":\"A05\",\"dscg_dept_name\":\"产科\",\"dscg_way\":\"1\"{extra}}},\"diseinfo\":[]}}}}"
+            );
+            let envelope = crate::envelope::parse_request(body.as_bytes()).unwrap();
+            request(&envelope).map(|r| match r {
+                Request::Write(command) => match *command {
+                    Command::Discharge(d) => d.maternity,
+                    other => panic!("2402 gave {other:?}"),
+                },
+                other => panic!("2402 gave {other:?}"),
+            })
+        };
+        let m = discharge(",\"matn_type\":\"3\",\"fetus_cnt\":2,\"geso_val\":39")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (m.matn_type.as_deref(), m.fetus_cnt, m.geso_val),
+            (Some("3"), Some(2), Some(39))
+        );
+        assert!(discharge("").ok().unwrap().is_empty());
+        let err = discharge(",\"matn_type\":\"8\"").err().unwrap();
+        assert!(err.to_string().contains("dscginfo.matn_type"), "{err}");
     }
 
     #[test]

@@ -113,6 +113,11 @@ async fn discharge(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Discharge) -> Result<Done
         .execute(&mut **tx)
         .await?;
     save_diagnoses(tx, &c.mdtrt_id, &c.diagnoses, c.endtime).await?;
+    // A delivery reported at discharge (matn_type …) replaces what the stay held; a discharge
+    // that reports none leaves it.
+    if !c.maternity.is_empty() {
+        save_maternity(tx, &c.mdtrt_id, &c.maternity).await?;
+    }
     Ok((Outcome::Done, "none", String::new()))
 }
 

@@ -186,6 +186,7 @@ async fn bad_and_out_of_order_requests_name_the_field_and_write_nothing() {
                     dscg_dept_codg: "A03".into(),
                     dscg_dept_name: "内科".into(),
                     die_date: None,
+                    maternity: Maternity::default(),
                     endtime: now(),
                     dscg_way: "1".into(),
                     diagnoses: vec![],

@@ -8,5 +8,6 @@ mod idempotency;
 mod import;
 mod inpatient;
 mod issue10;
+mod maternity_allowance;
 mod outpatient;
 mod review;
