@@ -51,14 +51,14 @@ pub async fn run(
         for refusal in r.refusals.iter().take(5) {
             println!("  line {}: {}", refusal.line, refusal.reason);
         }
-        if kind == FeedKind::Identity && !r.replayed {
+        if !r.replayed {
             let auto = store
                 .decide_on_batch(&r.batch_id, &params, today, now)
                 .await
                 .context("the automatic decisions (免申即享)")?;
             println!(
-                "== 免申即享: {} decisions (subsidies {}, assistance {}, enrollments {})",
-                auto.decided, auto.subsidies, auto.assistance, auto.enrollments
+                "== 免申即享: {} decisions (subsidies {}, assistance {}, enrollments {}, newborns {})",
+                auto.decided, auto.subsidies, auto.assistance, auto.enrollments, auto.newborns
             );
         }
     }

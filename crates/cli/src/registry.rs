@@ -133,7 +133,7 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
         let report = store.import_feed(&imp, &bytes, &progress).await;
         // 免申即享: the categories an identity list starts give their decisions at once.
         let decided = match &report {
-            Ok(r) if kind == FeedKind::Identity && !r.replayed => {
+            Ok(r) if !r.replayed => {
                 let params = yibao_enrollment::builtin::builtin_params()
                     .context("the shipped enrollment parameters")?;
                 Some(
@@ -169,10 +169,10 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
     for c in &report.cases {
         out.push_str(&format!("case line {}: {}: {}\n", c.line, c.kind, c.reason));
     }
-    if let Some(auto) = decided {
+    if let Some(auto) = decided.filter(|a| a.decided > 0 || !a.skipped.is_empty()) {
         out.push_str(&format!(
-            "automatic decisions {} (subsidies {}, assistance {}, enrollments {})\n",
-            auto.decided, auto.subsidies, auto.assistance, auto.enrollments
+            "automatic decisions {} (subsidies {}, assistance {}, enrollments {}, newborns {})\n",
+            auto.decided, auto.subsidies, auto.assistance, auto.enrollments, auto.newborns
         ));
         for (line, reason) in &auto.skipped {
             out.push_str(&format!("no decision line {line}: {reason}\n"));

@@ -113,7 +113,9 @@ fn police_and_identity_files_import_report_by_line_and_replay() {
     // medical assistance from its start and enrollment (the person has no paid relation);
     // the replayed list decides nothing again.
     assert!(
-        out.contains("\nautomatic decisions 3 (subsidies 1, assistance 1, enrollments 1)\n"),
+        out.contains(
+            "\nautomatic decisions 3 (subsidies 1, assistance 1, enrollments 1, newborns 0)\n"
+        ),
         "{out}"
     );
     let (ok, again, _) = import(&url, "identity", &identity);
@@ -339,5 +341,46 @@ fn maternity_allowances_name_a_bad_month_and_report_an_empty_one() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "maternity allowances 2025-07: 0 stays, 0 paid (0.00), 0 refused\n"
+    );
+}
+
+#[test]
+fn a_birth_the_police_register_is_pre_registered_without_an_application() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let mother = citizen_id("140502", "1995-05-05", 62);
+    let baby = citizen_id("140502", "2026-01-15", 63);
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        format!(
+            "{POLICE}{mother},冯母,2,1995-05-05,140500,H7,02\n{baby},冯子,1,2026-01-15,140500,H7,20\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "police", &police);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(
+            "\nautomatic decisions 1 (subsidies 0, assistance 0, enrollments 0, newborns 1)\n"
+        ),
+        "{out}"
+    );
+    // The newborn counts as insured (a child resident from birth); the mother does not.
+    let csv = dir.path().join("check.csv");
+    let check = run(&[
+        "registry",
+        "check",
+        "--db",
+        &url,
+        "--year",
+        "2026",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(check.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        format!("certno,finding\n{mother},uninsured\n")
     );
 }

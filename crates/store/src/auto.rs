@@ -1,7 +1,8 @@
 //! 免申即享 (spec enrollment.md §11): after an identity list is imported, each category that
 //! started gives, with nobody applying, the decisions of the enrollment engine
 //! (`yibao_enrollment::auto::on_category_start`): the contribution subsidy for the year, medical
-//! assistance from the category's start, enrollment of a person without a paid relation. Each
+//! assistance from the category's start, enrollment of a person without a paid relation; after
+//! a police file, each birth it registered pre-registers the newborn (`auto::on_birth`). Each
 //! decision is stored with its rule, the source record (batch and line) and the data in words;
 //! deciding a batch twice decides nothing new; a decision is undone by a reviewer with a reason,
 //! as an added row.
@@ -25,6 +26,8 @@ pub struct AutoReport {
     pub assistance: u64,
     /// Of those, enrollments without application.
     pub enrollments: u64,
+    /// Of those, newborns pre-registered (a police batch's births).
+    pub newborns: u64,
     /// Records no decision could be taken on, each with why (no region, no parameters …).
     pub skipped: Vec<(u64, String)>,
 }
@@ -58,8 +61,11 @@ pub struct StoredDecision {
 pub const UNDO_REASON_MAX: usize = 500;
 
 impl Store {
-    /// Takes the automatic decisions the categories of identity batch `batch_id` give, under
-    /// the parameters of each person's region for `today`'s year.
+    /// Takes the automatic decisions a batch gives, under the parameters of each person's
+    /// region: the categories of an identity list (subsidy, assistance, enrollment for
+    /// `today`'s year); the births of a police file (a person it registered who is within the
+    /// region's newborn window: pre-registered as a child resident from birth, the parents told
+    /// the amount and the last day).
     pub async fn decide_on_batch(
         &self,
         batch_id: &str,
@@ -161,6 +167,20 @@ pub(crate) fn result_of(
                 "benefit_year": benefit_year,
                 "fully_subsidised": fully_subsidised,
                 "individual_due_fen": individual_due.0,
+            }),
+        ),
+        AutoResult::NewbornPreRegistration {
+            birth,
+            pay_by,
+            amount_due,
+            years_to_pay,
+        } => (
+            "newborn",
+            serde_json::json!({
+                "birth": birth.to_string(),
+                "pay_by": pay_by.to_string(),
+                "amount_due_fen": amount_due.0,
+                "years_to_pay": years_to_pay,
             }),
         ),
         _ => return None,

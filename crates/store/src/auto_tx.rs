@@ -138,6 +138,20 @@ pub(crate) async fn auto_decide_batch(
         })
     };
     let mut tx = begin_write(pool).await?;
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM registry_batch WHERE batch_id = $1")
+            .bind(batch_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match kind.as_deref() {
+        None => return Err(StoreError::not_found("batch_id", batch_id)),
+        Some("police") => {
+            let report = auto_newborns(&mut tx, batch_id, params, now).await?;
+            tx.commit().await?;
+            return Ok(report);
+        }
+        Some(_) => {}
+    }
     let records: Vec<CategoryRecord> = sqlx::query(
         "SELECT a.line, a.psn_no, a.category, a.begn_date, a.end_date, p.brdy \
          FROM identity_assignment a JOIN person p ON p.psn_no = a.psn_no \
@@ -293,5 +307,112 @@ pub(crate) async fn auto_decide_batch(
         }
     }
     tx.commit().await?;
+    Ok(report)
+}
+
+/// The births a police batch registered: each person it created who is within the newborn
+/// window of their region on the batch's day is pre-registered as a child resident (390,
+/// `1401`) from birth, and the decision tells the amount and the last day to pay.
+async fn auto_newborns(
+    tx: &mut Tx<'_>,
+    batch_id: &str,
+    params: &yibao_enrollment::params::ParamSet,
+    now: NaiveDateTime,
+) -> Result<crate::auto::AutoReport, StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.line, r.psn_no, p.brdy, h.admdvs \
+         FROM registry_source_record r JOIN person p ON p.psn_no = r.psn_no \
+         JOIN household_member h ON h.psn_no = r.psn_no \
+         WHERE r.batch_id = $1 AND r.outcome = 'created' ORDER BY r.line",
+    )
+    .bind(batch_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut report = crate::auto::AutoReport::default();
+    let today = now.date();
+    let decided_at = now.format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut next = next_id(tx, "auto_decision", "decision_id").await?;
+    for row in rows {
+        let line: i64 = row.try_get(0)?;
+        let psn_no: String = row.try_get(1)?;
+        let brdy: String = row.try_get(2)?;
+        let region: String = row.try_get(3)?;
+        let Ok(birth) = NaiveDate::parse_from_str(&brdy, "%Y-%m-%d") else {
+            continue;
+        };
+        // Only a birth within a year of the batch is a newborn here; older persons are base
+        // population the uninsured check follows up.
+        if (today - birth).num_days() > 366 {
+            continue;
+        }
+        report.records += 1;
+        let pooling = [
+            region.clone(),
+            format!("{}00", region.get(..4).unwrap_or_default()),
+            format!("{}0000", region.get(..2).unwrap_or_default()),
+        ];
+        let Some(p) = pooling.iter().find_map(|r| params.get(r, birth.year())) else {
+            report.skipped.push((
+                u64::try_from(line).unwrap_or(0),
+                format!("no enrollment parameters for {region} in {}", birth.year()),
+            ));
+            continue;
+        };
+        let decision = match yibao_enrollment::auto::on_birth(p, birth, &[]) {
+            Ok(decision) => decision,
+            Err(err) => {
+                report
+                    .skipped
+                    .push((u64::try_from(line).unwrap_or(0), err.to_string()));
+                continue;
+            }
+        };
+        let Some((kind, result)) = crate::auto::result_of(&decision.result) else {
+            continue;
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO auto_decision (decision_id, psn_no, rule_id, batch_id, line, \
+             trigger_text, result_kind, result, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (rule_id, batch_id, line) DO NOTHING",
+        )
+        .bind(next)
+        .bind(&psn_no)
+        .bind(decision.rule_id)
+        .bind(batch_id)
+        .bind(line)
+        .bind(&decision.trigger)
+        .bind(kind)
+        .bind(&result)
+        .bind(&decided_at)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted != 1 {
+            continue;
+        }
+        next += 1;
+        // Pre-registered from birth as a child resident of the household's region, unless the
+        // child is already insured.
+        let insured: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM insurance WHERE psn_no = $1 AND insutype IN ('310', '390')",
+        )
+        .bind(&psn_no)
+        .fetch_one(&mut **tx)
+        .await?;
+        if insured == 0 {
+            sqlx::query(
+                "INSERT INTO insurance (psn_no, insutype, psn_type, insuplc_admdvs, emp_name, \
+                 begndate, enddate, psn_insu_stas) VALUES ($1, '390', '1401', $2, '', $3, '', '1')",
+            )
+            .bind(&psn_no)
+            .bind(&region)
+            .bind(birth.to_string())
+            .execute(&mut **tx)
+            .await?;
+        }
+        report.decided += 1;
+        report.newborns += 1;
+    }
     Ok(report)
 }

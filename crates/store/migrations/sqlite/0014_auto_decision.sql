@@ -11,8 +11,9 @@ CREATE TABLE auto_decision (
     line         BIGINT NOT NULL,
     -- The triggering data, in words (the category, its dates).
     trigger_text TEXT NOT NULL,
-    -- subsidy, assistance or enroll.
-    result_kind  TEXT NOT NULL CHECK (result_kind IN ('subsidy', 'assistance', 'enroll')),
+    -- subsidy, assistance, enroll (an identity list's category) or newborn (a birth the police
+    -- feed registered).
+    result_kind  TEXT NOT NULL CHECK (result_kind IN ('subsidy', 'assistance', 'enroll', 'newborn')),
     -- The result as JSON (amounts in fen).
     result       TEXT NOT NULL,
     decided_at   TEXT NOT NULL,
