@@ -484,8 +484,9 @@ pub struct DecisionView {
     /// The engine's rule (`category_start.subsidy`, `category_start.assistance`,
     /// `category_start.enroll`).
     pub rule_id: String,
-    /// The department record that triggered it: the file (its SHA-256) and line.
-    pub batch_id: String,
+    /// The record that triggered it: a department file (its SHA-256) and line, or
+    /// `setl_list:` and a settlement list's id.
+    pub source_ref: String,
     /// The line in that file.
     pub line: u64,
     /// The triggering data, in words.
@@ -515,7 +516,7 @@ fn decision_view(d: yibao_store::auto::StoredDecision) -> DecisionView {
     DecisionView {
         decision_id: d.decision_id,
         rule_id: d.rule_id,
-        batch_id: d.batch_id,
+        source_ref: d.source_ref,
         line: d.line,
         trigger: d.trigger,
         result_kind: d.result_kind,

@@ -41,8 +41,9 @@ pub struct StoredDecision {
     pub psn_no: String,
     /// The engine's rule id (`category_start.subsidy` …).
     pub rule_id: String,
-    /// The source record: batch (file digest) and line.
-    pub batch_id: String,
+    /// The record that triggered it: a feed batch (the file's SHA-256), or `setl_list:` and a
+    /// settlement list's id.
+    pub source_ref: String,
     /// The line in that file.
     pub line: u64,
     /// The triggering data, in words.

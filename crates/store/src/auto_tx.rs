@@ -2,7 +2,7 @@
 // `backend!`.
 
 /// The columns of a stored decision with its undo, in `StoredDecision` order.
-const AUTO_DECISION_COLUMNS: &str = "d.decision_id, d.psn_no, d.rule_id, d.batch_id, d.line, \
+const AUTO_DECISION_COLUMNS: &str = "d.decision_id, d.psn_no, d.rule_id, d.source_ref, d.line, \
      d.trigger_text, d.result_kind, d.result, d.decided_at, u.staff_id, u.reason, u.undone_at";
 
 fn stored_decision_of(
@@ -13,7 +13,7 @@ fn stored_decision_of(
         decision_id: row.try_get(0)?,
         psn_no: row.try_get(1)?,
         rule_id: row.try_get(2)?,
-        batch_id: row.try_get(3)?,
+        source_ref: row.try_get(3)?,
         line: u64::try_from(row.try_get::<i64, _>(4)?).unwrap_or(0),
         trigger: row.try_get(5)?,
         result_kind: row.try_get(6)?,
@@ -278,10 +278,10 @@ pub(crate) async fn auto_decide_batch(
                 continue;
             };
             let inserted = sqlx::query(
-                "INSERT INTO auto_decision (decision_id, psn_no, rule_id, batch_id, line, \
+                "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
                  trigger_text, result_kind, result, decided_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (rule_id, batch_id, line) DO NOTHING",
+                 ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
             )
             .bind(next)
             .bind(&record.psn_no)
@@ -371,10 +371,10 @@ async fn auto_newborns(
             continue;
         };
         let inserted = sqlx::query(
-            "INSERT INTO auto_decision (decision_id, psn_no, rule_id, batch_id, line, \
+            "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
              trigger_text, result_kind, result, decided_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (rule_id, batch_id, line) DO NOTHING",
+             ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
         )
         .bind(next)
         .bind(&psn_no)
