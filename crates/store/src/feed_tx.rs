@@ -86,6 +86,53 @@ impl Lookup {
     }
 }
 
+/// Calls `each` with every row of `select` (a `SELECT … FROM table` without `WHERE`) whose
+/// `key_column` is one of `keys`: by index probes, a JSON array of keys per statement, when
+/// the keys are few; by one streamed scan of the table when they are many (a feed naming most
+/// of the registry), which is several times faster than a million probes.
+async fn rows_for_keys(
+    tx: &mut Tx<'_>,
+    select: &str,
+    table: &str,
+    key_column: &str,
+    keys: &[&str],
+    mut each: impl FnMut(&<Db as sqlx::Database>::Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let rows: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    if keys.len() >= limits::FEED_SCAN_KEYS_MIN && keys.len() as i64 * 4 >= rows {
+        use futures_util::TryStreamExt as _;
+        let wanted: std::collections::HashSet<&str> = keys.iter().copied().collect();
+        let mut stream = sqlx::query(select).fetch(&mut **tx);
+        while let Some(r) = stream.try_next().await? {
+            let key: String = r.try_get(key_column)?;
+            if wanted.contains(key.as_str()) {
+                each(&r)?;
+            }
+        }
+        return Ok(());
+    }
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let sql = format!("{select} WHERE {key_column} IN {}", json_keys());
+    for chunk in sorted.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
+        for r in sqlx::query(&sql)
+            .bind(json_array(chunk))
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            each(&r)?;
+        }
+    }
+    Ok(())
+}
+
 async fn feed_lookup(
     tx: &mut Tx<'_>,
     keys: &[&str],
@@ -93,19 +140,13 @@ async fn feed_lookup(
     progress: &(dyn Fn(FeedProgress) + Sync),
 ) -> Result<Lookup, StoreError> {
     let mut found = Lookup::default();
-    let list = json_keys();
-    let by_certno =
-        format!("SELECT certno, psn_no, psn_name, gend, brdy FROM person WHERE certno IN {list}");
-    let by_identifier =
-        format!("SELECT certno, psn_no, role FROM person_identifier WHERE certno IN {list}");
-    let mut done = 0u64;
-    for chunk in keys.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        let json = json_array(chunk);
-        for r in sqlx::query(&by_certno)
-            .bind(&json)
-            .fetch_all(&mut **tx)
-            .await?
-        {
+    rows_for_keys(
+        tx,
+        "SELECT certno, psn_no, psn_name, gend, brdy FROM person",
+        "person",
+        "certno",
+        keys,
+        |r| {
             let psn_no: String = r.try_get("psn_no")?;
             found.persons.insert(
                 psn_no.clone(),
@@ -116,41 +157,48 @@ async fn feed_lookup(
                 },
             );
             found.by_certno.insert(r.try_get("certno")?, psn_no);
-        }
-        for r in sqlx::query(&by_identifier)
-            .bind(&json)
-            .fetch_all(&mut **tx)
-            .await?
-        {
+            Ok(())
+        },
+    )
+    .await?;
+    progress(FeedProgress {
+        stage: "match",
+        done: total / 3,
+        total,
+    });
+    rows_for_keys(
+        tx,
+        "SELECT certno, psn_no, role FROM person_identifier",
+        "person_identifier",
+        "certno",
+        keys,
+        |r| {
             found.by_identifier.insert(
                 r.try_get("certno")?,
                 (r.try_get("psn_no")?, r.try_get("role")?),
             );
-        }
-        done = (done + chunk.len() as u64).min(total);
-        progress(FeedProgress {
-            stage: "match",
-            done: done / 2,
-            total,
-        });
-    }
+            Ok(())
+        },
+    )
+    .await?;
     // Persons found only under an identifier: read their facts too.
-    let missing: Vec<&str> = found
+    let missing: Vec<String> = found
         .by_identifier
         .values()
-        .map(|(p, _)| p.as_str())
-        .filter(|p| !found.persons.contains_key(*p))
+        .map(|(p, _)| p.clone())
+        .filter(|p| !found.persons.contains_key(p))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let by_psn = format!("SELECT psn_no, psn_name, gend, brdy FROM person WHERE psn_no IN {list}");
+    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
     let mut extra = Vec::new();
-    for chunk in missing.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        for r in sqlx::query(&by_psn)
-            .bind(json_array(chunk))
-            .fetch_all(&mut **tx)
-            .await?
-        {
+    rows_for_keys(
+        tx,
+        "SELECT psn_no, psn_name, gend, brdy FROM person",
+        "person",
+        "psn_no",
+        &missing,
+        |r| {
             extra.push((
                 r.try_get::<String, _>("psn_no")?,
                 Known {
@@ -159,9 +207,16 @@ async fn feed_lookup(
                     brdy: r.try_get("brdy")?,
                 },
             ));
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     found.persons.extend(extra);
+    progress(FeedProgress {
+        stage: "match",
+        done: total * 2 / 3,
+        total,
+    });
     Ok(found)
 }
 
@@ -768,21 +823,23 @@ pub(crate) async fn feed_police(
             .iter()
             .map(|r| (r.certno.as_str(), r.legacy.as_deref())),
     );
+    progress(FeedProgress {
+        stage: "match",
+        done: 0,
+        total,
+    });
     let found = feed_lookup(&mut tx, &keys, total, progress).await?;
     // The latest household segment of each matched person.
     let matched: Vec<&str> = found.persons.keys().map(String::as_str).collect::<Vec<_>>();
     let mut current: HashMap<String, (String, String, i64, String, String, String)> =
         HashMap::new();
-    let sql = format!(
-        "SELECT psn_no, valid_from, seq, hh_id, hh_rel, admdvs FROM household_member WHERE psn_no IN {}",
-        json_keys()
-    );
-    for chunk in matched.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        for r in sqlx::query(&sql)
-            .bind(json_array(chunk))
-            .fetch_all(&mut *tx)
-            .await?
-        {
+    rows_for_keys(
+        &mut tx,
+        "SELECT psn_no, valid_from, seq, hh_id, hh_rel, admdvs FROM household_member",
+        "household_member",
+        "psn_no",
+        &matched,
+        |r| {
             let psn_no: String = r.try_get("psn_no")?;
             let seg: (String, String, i64, String, String, String) = (
                 psn_no.clone(),
@@ -798,8 +855,10 @@ pub(crate) async fn feed_police(
                     current.insert(psn_no, seg);
                 }
             }
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     progress(FeedProgress {
         stage: "match",
         done: total,
@@ -983,20 +1042,22 @@ pub(crate) async fn feed_identity(
             .iter()
             .map(|r| (r.certno.as_str(), r.legacy.as_deref())),
     );
+    progress(FeedProgress {
+        stage: "match",
+        done: 0,
+        total,
+    });
     let found = feed_lookup(&mut tx, &keys, total, progress).await?;
     let matched: Vec<&str> = found.persons.keys().map(String::as_str).collect();
     // (psn_no, idet_type, begn_date) → end_date of the current assignment.
     let mut current: HashMap<(String, String, String), String> = HashMap::new();
-    let sql = format!(
-        "SELECT psn_no, idet_type, begn_date, end_date FROM identity_current WHERE psn_no IN {}",
-        json_keys()
-    );
-    for chunk in matched.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        for r in sqlx::query(&sql)
-            .bind(json_array(chunk))
-            .fetch_all(&mut *tx)
-            .await?
-        {
+    rows_for_keys(
+        &mut tx,
+        "SELECT psn_no, idet_type, begn_date, end_date FROM identity_current",
+        "identity_assignment",
+        "psn_no",
+        &matched,
+        |r| {
             current.insert(
                 (
                     r.try_get("psn_no")?,
@@ -1005,8 +1066,10 @@ pub(crate) async fn feed_identity(
                 ),
                 r.try_get("end_date")?,
             );
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     let mut w = FeedWrites {
         next_event: next_id(&mut tx, "registry_event", "event_id").await?,
         next_case: next_id(&mut tx, "registry_case", "case_id").await?,
@@ -1235,4 +1298,42 @@ pub(crate) async fn feed_row_counts(pool: &Pool) -> Result<Vec<(&'static str, i6
         out.push((t, n));
     }
     Ok(out)
+}
+
+pub(crate) async fn check_feed_references(pool: &Pool) -> Result<Vec<String>, StoreError> {
+    let checks = [
+        (
+            "source records of no batch",
+            "SELECT COUNT(*) FROM registry_source_record s WHERE NOT EXISTS \
+             (SELECT 1 FROM registry_batch b WHERE b.batch_id = s.batch_id)",
+        ),
+        (
+            "events of no person",
+            "SELECT COUNT(*) FROM registry_event e WHERE NOT EXISTS \
+             (SELECT 1 FROM person p WHERE p.psn_no = e.psn_no)",
+        ),
+        (
+            "events of no batch",
+            "SELECT COUNT(*) FROM registry_event e WHERE NOT EXISTS \
+             (SELECT 1 FROM registry_batch b WHERE b.batch_id = e.batch_id)",
+        ),
+        (
+            "household segments of no person",
+            "SELECT COUNT(*) FROM household_member h WHERE NOT EXISTS \
+             (SELECT 1 FROM person p WHERE p.psn_no = h.psn_no)",
+        ),
+        (
+            "household segments of no event",
+            "SELECT COUNT(*) FROM household_member h WHERE NOT EXISTS \
+             (SELECT 1 FROM registry_event e WHERE e.event_id = h.event_id)",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (what, sql) in checks {
+        let n: i64 = sqlx::query(sql).fetch_one(pool).await?.try_get(0)?;
+        if n > 0 {
+            problems.push(format!("{n} {what}"));
+        }
+    }
+    Ok(problems)
 }

@@ -176,6 +176,7 @@ async fn police_file_adds_persons_refuses_bad_rows_and_replays_nothing() {
             .unwrap()
             .unwrap();
         assert_eq!((then.hh_id.as_str(), now.hh_id.as_str()), ("H1", "H9"));
+        assert_eq!(db.store.check_feed_references().await.unwrap(), Vec::<String>::new());
 
         // History is never overwritten: the event log refuses an update.
         let result = if db.label == "postgres" {
