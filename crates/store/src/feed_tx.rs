@@ -320,6 +320,19 @@ pub(crate) async fn registry_cases(
         .map_err(StoreError::from)
 }
 
+/// An identity category to write (`identity_assignment`).
+struct Assignment {
+    seq: i64,
+    psn_no: String,
+    idet_type: String,
+    category: &'static str,
+    sp_psn_type: &'static str,
+    begn_date: String,
+    end_date: String,
+    line: u64,
+    event_id: i64,
+}
+
 /// What one import writes, gathered before the first insert.
 #[derive(Default)]
 struct FeedWrites {
@@ -330,18 +343,7 @@ struct FeedWrites {
     identifiers: Vec<(String, String, &'static str, i64)>,
     /// seq, psn_no, hh_id, hh_rel, admdvs, event_id.
     segments: Vec<(i64, String, String, String, String, i64)>,
-    /// seq, psn_no, idet_type, category, sp_psn_type, begn, end, line, event_id.
-    assignments: Vec<(
-        i64,
-        String,
-        String,
-        &'static str,
-        &'static str,
-        String,
-        String,
-        u64,
-        i64,
-    )>,
+    assignments: Vec<Assignment>,
     /// case_id, kind, psn_no, certno, reason, line.
     cases: Vec<(i64, &'static str, String, String, String, u64)>,
     /// line, record_key, payload, psn_no, method, outcome, reason.
@@ -657,18 +659,18 @@ async fn feed_write(
             .iter()
             .map(|a| {
                 vec![
-                    V::I(a.0),
-                    V::T(&a.1),
-                    V::T(&a.2),
-                    V::T(a.3),
-                    V::T(a.4),
-                    V::T(&a.5),
-                    V::T(&a.6),
+                    V::I(a.seq),
+                    V::T(&a.psn_no),
+                    V::T(&a.idet_type),
+                    V::T(a.category),
+                    V::T(a.sp_psn_type),
+                    V::T(&a.begn_date),
+                    V::T(&a.end_date),
                     V::T(dept),
                     V::T(batch_id),
-                    V::I(a.7 as i64),
+                    V::I(a.line as i64),
                     V::T(&recorded_at),
-                    V::I(a.8),
+                    V::I(a.event_id),
                 ]
             })
             .collect(),
@@ -1154,17 +1156,17 @@ pub(crate) async fn feed_identity(
             None => ("identity_begin", row.begn_date.clone()),
         };
         let event = w.event(&psn_no, kind, &effective, row.line, row.payload.clone());
-        w.assignments.push((
-            next_seq,
-            psn_no.clone(),
-            row.idet_type.clone(),
-            row.category.key(),
-            row.category.sp_psn_type().unwrap_or(""),
-            row.begn_date.clone(),
-            row.end_date.clone(),
-            row.line,
-            event,
-        ));
+        w.assignments.push(Assignment {
+            seq: next_seq,
+            psn_no: psn_no.clone(),
+            idet_type: row.idet_type.clone(),
+            category: row.category.key(),
+            sp_psn_type: row.category.sp_psn_type().unwrap_or(""),
+            begn_date: row.begn_date.clone(),
+            end_date: row.end_date.clone(),
+            line: row.line,
+            event_id: event,
+        });
         next_seq += 1;
         w.sources.push((
             row.line,
