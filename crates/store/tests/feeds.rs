@@ -436,3 +436,55 @@ async fn registry_check_finds_the_uninsured_and_the_duplicates() {
     })
     .await;
 }
+
+/// A feed naming most of the registry is matched by one scan of each table instead of index
+/// probes (`limits::FEED_SCAN_KEYS_MIN`): the same answers as the probes give.
+#[tokio::test]
+async fn a_large_feed_is_matched_by_scanning() {
+    on_both(|db| async move {
+        let n = 26_000u32;
+        let row = |i: u32, hh: u32| {
+            let brdy = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+                + chrono::Days::new(u64::from(i % 20_000));
+            let seq = 1 + 2 * (i / 20_000);
+            let certno = cid("140502", &brdy.to_string(), seq);
+            format!("{certno},名{i},1,{brdy},140500,H{hh},02\n")
+        };
+        let first: String = std::iter::once(POLICE.to_string())
+            .chain((0..n).map(|i| row(i, i)))
+            .collect();
+        let report = import(&db, FeedKind::Police, "2026-03-01", &first).await;
+        assert_eq!(
+            (
+                report.rows_taken,
+                report.persons_created,
+                report.rows_refused
+            ),
+            (u64::from(n), u64::from(n), 0),
+            "{:?}",
+            &report.refusals[..report.refusals.len().min(3)]
+        );
+        // The next day: every hundredth person moved.
+        let second: String = std::iter::once(POLICE.to_string())
+            .chain((0..n).map(|i| row(i, if i % 100 == 0 { i + 1_000_000 } else { i })))
+            .collect();
+        let before = counts(&db).await;
+        let report = import(&db, FeedKind::Police, "2026-03-02", &second).await;
+        assert_eq!(
+            (report.rows_matched, report.persons_created),
+            (u64::from(n), 0)
+        );
+        let after = counts(&db).await;
+        let n_of = |all: &[(&str, i64)], t: &str| all.iter().find(|(x, _)| *x == t).unwrap().1;
+        assert_eq!(
+            n_of(&after, "household_member") - n_of(&before, "household_member"),
+            i64::from(n / 100)
+        );
+        assert_eq!(
+            db.store.check_feed_references().await.unwrap(),
+            Vec::<String>::new()
+        );
+        db
+    })
+    .await;
+}
