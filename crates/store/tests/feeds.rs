@@ -488,3 +488,87 @@ async fn a_large_feed_is_matched_by_scanning() {
     })
     .await;
 }
+
+/// Settlement reads the categories a feed gave: a resident's inpatient bill gets the
+/// assistance fund (医疗救助, `sp_psn_type` 2 for 低保) once the civil-affairs list names her.
+#[tokio::test]
+async fn settlement_reads_a_category_from_the_identity_list() {
+    on_both(|db| async move {
+        // The fixture's P003 (王五) with a valid citizen ID, so a department row can match her.
+        let dir = registry_dir();
+        let persons = dir.path().join("persons.csv");
+        let text = std::fs::read_to_string(&persons).unwrap();
+        std::fs::write(
+            &persons,
+            text.replace("140502199003031236", "140502199003031235"),
+        )
+        .unwrap();
+        db.store.import_registry(dir.path()).await.expect("import");
+        let admit = Command::Admit(Admit {
+            adm_bed: None,
+            psn_no: "P003".into(),
+            insutype: "390".into(),
+            begntime: at("2025-05-01", "08:00:00"),
+            mdtrt_cert_type: "02".into(),
+            mdtrt_cert_no: "140502199003031235".into(),
+            med_type: "21".into(),
+            ipt_no: "IPT-13".into(),
+            atddr_no: "D002".into(),
+            chfpdr_name: "主治".into(),
+            adm_dept_codg: "A03".into(),
+            adm_dept_name: "内科".into(),
+            dscg_maindiag_code: "I10.x00".into(),
+            dscg_maindiag_name: "高血压".into(),
+            main_cond_dscr: String::new(),
+            diagnoses: vec![],
+            transfer_in: false,
+        });
+        let mdtrt_id = match fresh(exec(&db, HOSPITAL, "F-2401", "2401", admit).await.unwrap()) {
+            Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
+            other => panic!("2401 gave {other:?}"),
+        };
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "F-2301",
+                "2301",
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Inpatient,
+                    lines: spec_lines(&mdtrt_id, "P003"),
+                }),
+            )
+            .await
+            .unwrap(),
+        );
+        let pre = |msgid: &'static str| {
+            let cmd = settle_kind_cmd(
+                VisitKind::Inpatient,
+                true,
+                &mdtrt_id,
+                "P003",
+                "390",
+                410_000,
+                "0",
+            );
+            let db = &db;
+            async move { settled(fresh(exec(db, HOSPITAL, msgid, "2303", cmd).await.unwrap())) }
+        };
+        assert_eq!(pre("F-2303a").await.amounts.maf_pay.0, 0);
+        let report = import(
+            &db,
+            FeedKind::Identity,
+            "2025-06-01",
+            &format!("{IDENTITY}140502199003031235,王五,2303,2025-01-01,\n"),
+        )
+        .await;
+        assert_eq!(
+            (report.rows_matched, report.rows_refused),
+            (1, 0),
+            "{report:?}"
+        );
+        assert!(pre("F-2303b").await.amounts.maf_pay.0 > 0);
+        db
+    })
+    .await;
+}
