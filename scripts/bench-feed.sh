@@ -27,7 +27,7 @@ cargo build --release -p yibao >/dev/null
 BIN=$PWD/target/release/yibao
 
 python3 - "$WORK" "$PERSONS" "$ROWS" <<'PY'
-import random, sys
+import sys
 work, persons, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 from datetime import date, timedelta
@@ -41,18 +41,18 @@ def person(i):
     body = f"{area}{brdy:%Y%m%d}{seq:03d}"
     c = (12 - sum(int(d) * w for d, w in zip(body, W)) % 11) % 11
     return body + ("X" if c == 10 else str(c)), brdy.isoformat(), "1" if seq % 2 else "2"
-rng = random.Random(13)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
 def name(i):
-    return SURNAMES[i % 20] + GIVEN[(i // 20) % 24] + GIVEN[(i // 480) % 24]
+    g = len(GIVEN)
+    return SURNAMES[i % len(SURNAMES)] + GIVEN[(i // 20) % g] + GIVEN[(i // (20 * g)) % g]
 new_from = persons
 first = persons - (rows - rows // 10)  # 90% of the file are registry persons
 with open(f"{work}/persons.csv", "w") as f:
     f.write("psn_no,certno,psn_name,gend,brdy,naty,tel\n")
     for i in range(persons):
         certno, brdy, gend = person(i)
-        f.write(f"140500{i + 1:014d},{certno},{name(i)},{gend},{brdy},01,\n")
+        f.write(f"140500{i + 1:014d},{certno},{name(i)},{gend},{brdy},01,13800000000\n")
 def police(path, moved_every):
     with open(path, "w") as f:
         f.write("certno,psn_name,gend,brdy,admdvs,hh_id,hh_rel\n")
@@ -81,11 +81,11 @@ REF=$(timed /dev/null psql -q "$URL" -c "\\copy police_copy FROM '$WORK/police-1
 psql -q "$URL" -c "DROP TABLE police_copy"
 echo "reference: psql \\copy of police-1.csv into a plain table: $REF s"
 
-FIRST=$(timed "$WORK/first.txt" "$BIN" registry import police "$WORK/police-1.csv" --db "$URL" --today 2026-03-01 --quiet)
-echo "import police-1.csv ($ROWS rows, $PERSONS persons): $FIRST s: $(head -1 "$WORK/first.txt")"
+FIRST=$(timed "$WORK/first.txt" "$BIN" registry import police "$WORK/police-1.csv" --db "$URL" --today 2026-03-01 --quiet --timings 2>"$WORK/first.err")
+echo "import police-1.csv ($ROWS rows, $PERSONS persons): $FIRST s: $(head -1 "$WORK/first.txt"); $(cat "$WORK/first.err")"
 psql -q "$URL" -c "VACUUM ANALYZE"
-SECOND=$(timed "$WORK/second.txt" "$BIN" registry import police "$WORK/police-2.csv" --db "$URL" --today 2026-03-02 --quiet)
-echo "import police-2.csv (next day, 1% moved): $SECOND s: $(head -1 "$WORK/second.txt")"
+SECOND=$(timed "$WORK/second.txt" "$BIN" registry import police "$WORK/police-2.csv" --db "$URL" --today 2026-03-02 --quiet --timings 2>"$WORK/second.err")
+echo "import police-2.csv (next day, 1% moved): $SECOND s: $(head -1 "$WORK/second.txt"); $(cat "$WORK/second.err")"
 REPLAY=$(timed "$WORK/replay.txt" "$BIN" registry import police "$WORK/police-1.csv" --db "$URL" --today 2026-03-03 --quiet)
 echo "replay of police-1.csv: $REPLAY s: $(head -1 "$WORK/replay.txt")"
 psql -q -t "$URL" -c "SELECT 'rows: person ' || (SELECT COUNT(*) FROM person) || ', events ' || (SELECT COUNT(*) FROM registry_event) || ', segments ' || (SELECT COUNT(*) FROM household_member) || ', source records ' || (SELECT COUNT(*) FROM registry_source_record)"

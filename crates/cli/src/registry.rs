@@ -40,6 +40,9 @@ pub struct ImportArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Print how long each stage took (read and check, match, write) on standard error.
+    #[arg(long)]
+    timings: bool,
 }
 
 /// Arguments of `yibao registry check`.
@@ -118,7 +121,15 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
         );
         bar
     };
+    let stages: std::sync::Mutex<Vec<(&'static str, std::time::Instant)>> =
+        std::sync::Mutex::new(Vec::new());
     let progress = |p: FeedProgress| {
+        {
+            let mut stages = stages.lock().expect("stage list lock");
+            if stages.last().is_none_or(|(s, _)| *s != p.stage) {
+                stages.push((p.stage, std::time::Instant::now()));
+            }
+        }
         if bar.length() != Some(p.total) {
             bar.set_length(p.total);
         }
@@ -150,6 +161,20 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
     })?;
     let (report, decided) = report;
     bar.finish_and_clear();
+    if args.timings {
+        let stages = stages.lock().expect("stage list lock");
+        let ends = stages
+            .iter()
+            .skip(1)
+            .map(|(_, t)| *t)
+            .chain([std::time::Instant::now()]);
+        let text: Vec<String> = stages
+            .iter()
+            .zip(ends)
+            .map(|((stage, start), end)| format!("{stage} {:.1} s", (end - *start).as_secs_f64()))
+            .collect();
+        eprintln!("timings: {}", text.join(", "));
+    }
     let report = report.with_context(|| format!("{} refused as a whole", args.file.display()))?;
     let mut out = String::new();
     if report.replayed {

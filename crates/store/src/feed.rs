@@ -673,6 +673,11 @@ impl Store {
         progress: &(dyn Fn(FeedProgress) + Sync),
     ) -> Result<FeedReport, StoreError> {
         check_import(imp)?;
+        progress(FeedProgress {
+            stage: "read",
+            done: 0,
+            total: 0,
+        });
         let batch_id = digest(bytes);
         macro_rules! run {
             ($m:ident, $pool:expr) => {{
@@ -744,6 +749,16 @@ impl Store {
         match &self.inner.pool {
             Pool::Pg(p) => crate::pg::identities_as_of(p, psn_no, date).await,
             Pool::Sq { pool, .. } => crate::sq::identities_as_of(pool, psn_no, date).await,
+        }
+    }
+
+    /// The references the feed's bulk tables keep without foreign keys (source records to
+    /// their batch, events to their person and batch, household segments to their person and
+    /// event): one line per kind of broken reference, empty when all hold.
+    pub async fn check_feed_references(&self) -> Result<Vec<String>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => crate::pg::check_feed_references(p).await,
+            Pool::Sq { pool, .. } => crate::sq::check_feed_references(pool).await,
         }
     }
 

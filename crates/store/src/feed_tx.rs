@@ -86,6 +86,53 @@ impl Lookup {
     }
 }
 
+/// Calls `each` with every row of `select` (a `SELECT … FROM table` without `WHERE`) whose
+/// `key_column` is one of `keys`: by index probes, a JSON array of keys per statement, when
+/// the keys are few; by one streamed scan of the table when they are many (a feed naming most
+/// of the registry), which is several times faster than a million probes.
+async fn rows_for_keys(
+    tx: &mut Tx<'_>,
+    select: &str,
+    table: &str,
+    key_column: &str,
+    keys: &[&str],
+    mut each: impl FnMut(&<Db as sqlx::Database>::Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let rows: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    if keys.len() >= limits::FEED_SCAN_KEYS_MIN && keys.len() as i64 * 4 >= rows {
+        use futures_util::TryStreamExt as _;
+        let wanted: std::collections::HashSet<&str> = keys.iter().copied().collect();
+        let mut stream = sqlx::query(select).fetch(&mut **tx);
+        while let Some(r) = stream.try_next().await? {
+            let key: String = r.try_get(key_column)?;
+            if wanted.contains(key.as_str()) {
+                each(&r)?;
+            }
+        }
+        return Ok(());
+    }
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let sql = format!("{select} WHERE {key_column} IN {}", json_keys());
+    for chunk in sorted.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
+        for r in sqlx::query(&sql)
+            .bind(json_array(chunk))
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            each(&r)?;
+        }
+    }
+    Ok(())
+}
+
 async fn feed_lookup(
     tx: &mut Tx<'_>,
     keys: &[&str],
@@ -93,19 +140,13 @@ async fn feed_lookup(
     progress: &(dyn Fn(FeedProgress) + Sync),
 ) -> Result<Lookup, StoreError> {
     let mut found = Lookup::default();
-    let list = json_keys();
-    let by_certno =
-        format!("SELECT certno, psn_no, psn_name, gend, brdy FROM person WHERE certno IN {list}");
-    let by_identifier =
-        format!("SELECT certno, psn_no, role FROM person_identifier WHERE certno IN {list}");
-    let mut done = 0u64;
-    for chunk in keys.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        let json = json_array(chunk);
-        for r in sqlx::query(&by_certno)
-            .bind(&json)
-            .fetch_all(&mut **tx)
-            .await?
-        {
+    rows_for_keys(
+        tx,
+        "SELECT certno, psn_no, psn_name, gend, brdy FROM person",
+        "person",
+        "certno",
+        keys,
+        |r| {
             let psn_no: String = r.try_get("psn_no")?;
             found.persons.insert(
                 psn_no.clone(),
@@ -116,41 +157,48 @@ async fn feed_lookup(
                 },
             );
             found.by_certno.insert(r.try_get("certno")?, psn_no);
-        }
-        for r in sqlx::query(&by_identifier)
-            .bind(&json)
-            .fetch_all(&mut **tx)
-            .await?
-        {
+            Ok(())
+        },
+    )
+    .await?;
+    progress(FeedProgress {
+        stage: "match",
+        done: total / 3,
+        total,
+    });
+    rows_for_keys(
+        tx,
+        "SELECT certno, psn_no, role FROM person_identifier",
+        "person_identifier",
+        "certno",
+        keys,
+        |r| {
             found.by_identifier.insert(
                 r.try_get("certno")?,
                 (r.try_get("psn_no")?, r.try_get("role")?),
             );
-        }
-        done = (done + chunk.len() as u64).min(total);
-        progress(FeedProgress {
-            stage: "match",
-            done: done / 2,
-            total,
-        });
-    }
+            Ok(())
+        },
+    )
+    .await?;
     // Persons found only under an identifier: read their facts too.
-    let missing: Vec<&str> = found
+    let missing: Vec<String> = found
         .by_identifier
         .values()
-        .map(|(p, _)| p.as_str())
-        .filter(|p| !found.persons.contains_key(*p))
+        .map(|(p, _)| p.clone())
+        .filter(|p| !found.persons.contains_key(p))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let by_psn = format!("SELECT psn_no, psn_name, gend, brdy FROM person WHERE psn_no IN {list}");
+    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
     let mut extra = Vec::new();
-    for chunk in missing.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        for r in sqlx::query(&by_psn)
-            .bind(json_array(chunk))
-            .fetch_all(&mut **tx)
-            .await?
-        {
+    rows_for_keys(
+        tx,
+        "SELECT psn_no, psn_name, gend, brdy FROM person",
+        "person",
+        "psn_no",
+        &missing,
+        |r| {
             extra.push((
                 r.try_get::<String, _>("psn_no")?,
                 Known {
@@ -159,9 +207,16 @@ async fn feed_lookup(
                     brdy: r.try_get("brdy")?,
                 },
             ));
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     found.persons.extend(extra);
+    progress(FeedProgress {
+        stage: "match",
+        done: total * 2 / 3,
+        total,
+    });
     Ok(found)
 }
 
@@ -265,6 +320,19 @@ pub(crate) async fn registry_cases(
         .map_err(StoreError::from)
 }
 
+/// An identity category to write (`identity_assignment`).
+struct Assignment {
+    seq: i64,
+    psn_no: String,
+    idet_type: String,
+    category: &'static str,
+    sp_psn_type: &'static str,
+    begn_date: String,
+    end_date: String,
+    line: u64,
+    event_id: i64,
+}
+
 /// What one import writes, gathered before the first insert.
 #[derive(Default)]
 struct FeedWrites {
@@ -275,18 +343,7 @@ struct FeedWrites {
     identifiers: Vec<(String, String, &'static str, i64)>,
     /// seq, psn_no, hh_id, hh_rel, admdvs, event_id.
     segments: Vec<(i64, String, String, String, String, i64)>,
-    /// seq, psn_no, idet_type, category, sp_psn_type, begn, end, line, event_id.
-    assignments: Vec<(
-        i64,
-        String,
-        String,
-        &'static str,
-        &'static str,
-        String,
-        String,
-        u64,
-        i64,
-    )>,
+    assignments: Vec<Assignment>,
     /// case_id, kind, psn_no, certno, reason, line.
     cases: Vec<(i64, &'static str, String, String, String, u64)>,
     /// line, record_key, payload, psn_no, method, outcome, reason.
@@ -602,18 +659,18 @@ async fn feed_write(
             .iter()
             .map(|a| {
                 vec![
-                    V::I(a.0),
-                    V::T(&a.1),
-                    V::T(&a.2),
-                    V::T(a.3),
-                    V::T(a.4),
-                    V::T(&a.5),
-                    V::T(&a.6),
+                    V::I(a.seq),
+                    V::T(&a.psn_no),
+                    V::T(&a.idet_type),
+                    V::T(a.category),
+                    V::T(a.sp_psn_type),
+                    V::T(&a.begn_date),
+                    V::T(&a.end_date),
                     V::T(dept),
                     V::T(batch_id),
-                    V::I(a.7 as i64),
+                    V::I(a.line as i64),
                     V::T(&recorded_at),
-                    V::I(a.8),
+                    V::I(a.event_id),
                 ]
             })
             .collect(),
@@ -768,21 +825,23 @@ pub(crate) async fn feed_police(
             .iter()
             .map(|r| (r.certno.as_str(), r.legacy.as_deref())),
     );
+    progress(FeedProgress {
+        stage: "match",
+        done: 0,
+        total,
+    });
     let found = feed_lookup(&mut tx, &keys, total, progress).await?;
     // The latest household segment of each matched person.
     let matched: Vec<&str> = found.persons.keys().map(String::as_str).collect::<Vec<_>>();
     let mut current: HashMap<String, (String, String, i64, String, String, String)> =
         HashMap::new();
-    let sql = format!(
-        "SELECT psn_no, valid_from, seq, hh_id, hh_rel, admdvs FROM household_member WHERE psn_no IN {}",
-        json_keys()
-    );
-    for chunk in matched.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        for r in sqlx::query(&sql)
-            .bind(json_array(chunk))
-            .fetch_all(&mut *tx)
-            .await?
-        {
+    rows_for_keys(
+        &mut tx,
+        "SELECT psn_no, valid_from, seq, hh_id, hh_rel, admdvs FROM household_member",
+        "household_member",
+        "psn_no",
+        &matched,
+        |r| {
             let psn_no: String = r.try_get("psn_no")?;
             let seg: (String, String, i64, String, String, String) = (
                 psn_no.clone(),
@@ -798,8 +857,10 @@ pub(crate) async fn feed_police(
                     current.insert(psn_no, seg);
                 }
             }
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     progress(FeedProgress {
         stage: "match",
         done: total,
@@ -983,20 +1044,22 @@ pub(crate) async fn feed_identity(
             .iter()
             .map(|r| (r.certno.as_str(), r.legacy.as_deref())),
     );
+    progress(FeedProgress {
+        stage: "match",
+        done: 0,
+        total,
+    });
     let found = feed_lookup(&mut tx, &keys, total, progress).await?;
     let matched: Vec<&str> = found.persons.keys().map(String::as_str).collect();
     // (psn_no, idet_type, begn_date) → end_date of the current assignment.
     let mut current: HashMap<(String, String, String), String> = HashMap::new();
-    let sql = format!(
-        "SELECT psn_no, idet_type, begn_date, end_date FROM identity_current WHERE psn_no IN {}",
-        json_keys()
-    );
-    for chunk in matched.chunks(limits::FEED_LOOKUP_KEYS_MAX) {
-        for r in sqlx::query(&sql)
-            .bind(json_array(chunk))
-            .fetch_all(&mut *tx)
-            .await?
-        {
+    rows_for_keys(
+        &mut tx,
+        "SELECT psn_no, idet_type, begn_date, end_date FROM identity_current",
+        "identity_assignment",
+        "psn_no",
+        &matched,
+        |r| {
             current.insert(
                 (
                     r.try_get("psn_no")?,
@@ -1005,8 +1068,10 @@ pub(crate) async fn feed_identity(
                 ),
                 r.try_get("end_date")?,
             );
-        }
-    }
+            Ok(())
+        },
+    )
+    .await?;
     let mut w = FeedWrites {
         next_event: next_id(&mut tx, "registry_event", "event_id").await?,
         next_case: next_id(&mut tx, "registry_case", "case_id").await?,
@@ -1091,17 +1156,17 @@ pub(crate) async fn feed_identity(
             None => ("identity_begin", row.begn_date.clone()),
         };
         let event = w.event(&psn_no, kind, &effective, row.line, row.payload.clone());
-        w.assignments.push((
-            next_seq,
-            psn_no.clone(),
-            row.idet_type.clone(),
-            row.category.key(),
-            row.category.sp_psn_type().unwrap_or(""),
-            row.begn_date.clone(),
-            row.end_date.clone(),
-            row.line,
-            event,
-        ));
+        w.assignments.push(Assignment {
+            seq: next_seq,
+            psn_no: psn_no.clone(),
+            idet_type: row.idet_type.clone(),
+            category: row.category.key(),
+            sp_psn_type: row.category.sp_psn_type().unwrap_or(""),
+            begn_date: row.begn_date.clone(),
+            end_date: row.end_date.clone(),
+            line: row.line,
+            event_id: event,
+        });
         next_seq += 1;
         w.sources.push((
             row.line,
@@ -1235,4 +1300,42 @@ pub(crate) async fn feed_row_counts(pool: &Pool) -> Result<Vec<(&'static str, i6
         out.push((t, n));
     }
     Ok(out)
+}
+
+pub(crate) async fn check_feed_references(pool: &Pool) -> Result<Vec<String>, StoreError> {
+    let checks = [
+        (
+            "source records of no batch",
+            "SELECT COUNT(*) FROM registry_source_record s WHERE NOT EXISTS \
+             (SELECT 1 FROM registry_batch b WHERE b.batch_id = s.batch_id)",
+        ),
+        (
+            "events of no person",
+            "SELECT COUNT(*) FROM registry_event e WHERE NOT EXISTS \
+             (SELECT 1 FROM person p WHERE p.psn_no = e.psn_no)",
+        ),
+        (
+            "events of no batch",
+            "SELECT COUNT(*) FROM registry_event e WHERE NOT EXISTS \
+             (SELECT 1 FROM registry_batch b WHERE b.batch_id = e.batch_id)",
+        ),
+        (
+            "household segments of no person",
+            "SELECT COUNT(*) FROM household_member h WHERE NOT EXISTS \
+             (SELECT 1 FROM person p WHERE p.psn_no = h.psn_no)",
+        ),
+        (
+            "household segments of no event",
+            "SELECT COUNT(*) FROM household_member h WHERE NOT EXISTS \
+             (SELECT 1 FROM registry_event e WHERE e.event_id = h.event_id)",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (what, sql) in checks {
+        let n: i64 = sqlx::query(sql).fetch_one(pool).await?.try_get(0)?;
+        if n > 0 {
+            problems.push(format!("{n} {what}"));
+        }
+    }
+    Ok(problems)
 }

@@ -235,7 +235,7 @@ async fn maternity_decide(
     refusal.delivery = key;
     refusal.babies = babies;
     let conn_streak =
-        employee_streak(&mut **tx, &stay.psn_no, &day.format("%Y-%m").to_string()).await?;
+        employee_streak(tx, &stay.psn_no, &day.format("%Y-%m").to_string()).await?;
     refusal.streak = i64::from(conn_streak);
     let employer: Option<(String, i64)> = sqlx::query_as(
         "SELECT emp_no, year FROM payroll_base WHERE psn_no = $1 AND year <= $2 \

@@ -176,6 +176,7 @@ async fn police_file_adds_persons_refuses_bad_rows_and_replays_nothing() {
             .unwrap()
             .unwrap();
         assert_eq!((then.hh_id.as_str(), now.hh_id.as_str()), ("H1", "H9"));
+        assert_eq!(db.store.check_feed_references().await.unwrap(), Vec::<String>::new());
 
         // History is never overwritten: the event log refuses an update.
         let result = if db.label == "postgres" {
@@ -480,6 +481,142 @@ async fn a_feed_record_shadows_the_imported_row_of_the_same_category() {
         )
         .await;
         assert_eq!(codes(db.store.person_info(&psn).await.unwrap()), ["2303"]);
+        db
+    })
+    .await;
+}
+
+/// A feed naming most of the registry is matched by one scan of each table instead of index
+/// probes (`limits::FEED_SCAN_KEYS_MIN`): the same answers as the probes give.
+#[tokio::test]
+async fn a_large_feed_is_matched_by_scanning() {
+    on_both(|db| async move {
+        let n = 26_000u32;
+        let row = |i: u32, hh: u32| {
+            let brdy = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+                + chrono::Days::new(u64::from(i % 20_000));
+            let seq = 1 + 2 * (i / 20_000);
+            let certno = cid("140502", &brdy.to_string(), seq);
+            format!("{certno},名{i},1,{brdy},140500,H{hh},02\n")
+        };
+        let first: String = std::iter::once(POLICE.to_string())
+            .chain((0..n).map(|i| row(i, i)))
+            .collect();
+        let report = import(&db, FeedKind::Police, "2026-03-01", &first).await;
+        assert_eq!(
+            (
+                report.rows_taken,
+                report.persons_created,
+                report.rows_refused
+            ),
+            (u64::from(n), u64::from(n), 0),
+            "{:?}",
+            &report.refusals[..report.refusals.len().min(3)]
+        );
+        // The next day: every hundredth person moved.
+        let second: String = std::iter::once(POLICE.to_string())
+            .chain((0..n).map(|i| row(i, if i % 100 == 0 { i + 1_000_000 } else { i })))
+            .collect();
+        let before = counts(&db).await;
+        let report = import(&db, FeedKind::Police, "2026-03-02", &second).await;
+        assert_eq!(
+            (report.rows_matched, report.persons_created),
+            (u64::from(n), 0)
+        );
+        let after = counts(&db).await;
+        let n_of = |all: &[(&str, i64)], t: &str| all.iter().find(|(x, _)| *x == t).unwrap().1;
+        assert_eq!(
+            n_of(&after, "household_member") - n_of(&before, "household_member"),
+            i64::from(n / 100)
+        );
+        assert_eq!(
+            db.store.check_feed_references().await.unwrap(),
+            Vec::<String>::new()
+        );
+        db
+    })
+    .await;
+}
+
+/// Settlement reads the categories a feed gave: a resident's inpatient bill gets the
+/// assistance fund (医疗救助, `sp_psn_type` 2 for 低保) once the civil-affairs list names her.
+#[tokio::test]
+async fn settlement_reads_a_category_from_the_identity_list() {
+    on_both(|db| async move {
+        // The fixture's P003 (王五) with a valid citizen ID, so a department row can match her.
+        let dir = registry_dir();
+        let persons = dir.path().join("persons.csv");
+        let text = std::fs::read_to_string(&persons).unwrap();
+        std::fs::write(
+            &persons,
+            text.replace("140502199003031236", "140502199003031235"),
+        )
+        .unwrap();
+        db.store.import_registry(dir.path()).await.expect("import");
+        let admit = Command::Admit(Admit {
+            adm_bed: None,
+            psn_no: "P003".into(),
+            insutype: "390".into(),
+            begntime: at("2025-05-01", "08:00:00"),
+            mdtrt_cert_type: "02".into(),
+            mdtrt_cert_no: "140502199003031235".into(),
+            med_type: "21".into(),
+            ipt_no: "IPT-13".into(),
+            atddr_no: "D002".into(),
+            chfpdr_name: "主治".into(),
+            adm_dept_codg: "A03".into(),
+            adm_dept_name: "内科".into(),
+            dscg_maindiag_code: "I10.x00".into(),
+            dscg_maindiag_name: "高血压".into(),
+            main_cond_dscr: String::new(),
+            diagnoses: vec![],
+            transfer_in: false,
+        });
+        let mdtrt_id = match fresh(exec(&db, HOSPITAL, "F-2401", "2401", admit).await.unwrap()) {
+            Outcome::VisitOpened { mdtrt_id, .. } => mdtrt_id,
+            other => panic!("2401 gave {other:?}"),
+        };
+        fresh(
+            exec(
+                &db,
+                HOSPITAL,
+                "F-2301",
+                "2301",
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Inpatient,
+                    lines: spec_lines(&mdtrt_id, "P003"),
+                }),
+            )
+            .await
+            .unwrap(),
+        );
+        let pre = |msgid: &'static str| {
+            let cmd = settle_kind_cmd(
+                VisitKind::Inpatient,
+                true,
+                &mdtrt_id,
+                "P003",
+                "390",
+                410_000,
+                "0",
+            );
+            let db = &db;
+            async move { settled(fresh(exec(db, HOSPITAL, msgid, "2303", cmd).await.unwrap())) }
+        };
+        assert_eq!(pre("F-2303a").await.amounts.maf_pay.0, 0);
+        let report = import(
+            &db,
+            FeedKind::Identity,
+            "2025-06-01",
+            &format!("{IDENTITY}140502199003031235,王五,2303,2025-01-01,\n"),
+        )
+        .await;
+        assert_eq!(
+            (report.rows_matched, report.rows_refused),
+            (1, 0),
+            "{report:?}"
+        );
+        assert!(pre("F-2303b").await.amounts.maf_pay.0 > 0);
         db
     })
     .await;

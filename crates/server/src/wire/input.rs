@@ -522,21 +522,21 @@ impl MaternityData<'_> {
             }
         };
         Ok(Maternity {
-            matn_type: opt_digit_code(&self.matn_type, node, "matn_type", Maternity::MATN_TYPES)?,
+            matn_type: opt_digit_code(self.matn_type, node, "matn_type", Maternity::MATN_TYPES)?,
             birctrl_type: opt_digit_code(
-                &self.birctrl_type,
+                self.birctrl_type,
                 node,
                 "birctrl_type",
                 Maternity::BIRCTRL_TYPES,
             )?,
-            birctrl_matn_date: opt_date(&self.birctrl_matn_date),
-            geso_val: count(&self.geso_val, "geso_val", 0, Maternity::GESO_VAL_MAX)?,
-            fetts: count(&self.fetts, "fetts", 1, Maternity::COUNT_MAX)?,
-            fetus_cnt: count(&self.fetus_cnt, "fetus_cnt", 1, Maternity::COUNT_MAX)?,
-            pret_flag: opt_flag(&self.pret_flag, node, "pret_flag")?,
-            latechb_flag: opt_flag(&self.latechb_flag, node, "latechb_flag")?,
-            cop_flag: opt_flag(&self.cop_flag, node, "cop_flag")?,
-            fpsc_no: opt_text(&self.fpsc_no, node, "fpsc_no", 50)?,
+            birctrl_matn_date: opt_date(self.birctrl_matn_date),
+            geso_val: count(self.geso_val, "geso_val", 0, Maternity::GESO_VAL_MAX)?,
+            fetts: count(self.fetts, "fetts", 1, Maternity::COUNT_MAX)?,
+            fetus_cnt: count(self.fetus_cnt, "fetus_cnt", 1, Maternity::COUNT_MAX)?,
+            pret_flag: opt_flag(self.pret_flag, node, "pret_flag")?,
+            latechb_flag: opt_flag(self.latechb_flag, node, "latechb_flag")?,
+            cop_flag: opt_flag(self.cop_flag, node, "cop_flag")?,
+            fpsc_no: opt_text(self.fpsc_no, node, "fpsc_no", 50)?,
         })
     }
 }
