@@ -78,6 +78,8 @@ enum RegistryCommand {
     TransferOut(registry::TransferOutArgs),
     /// 转移接续, receiving side: load an information sheet and open the relation.
     TransferIn(registry::TransferInArgs),
+    /// 免申即享: propose chronic recognitions from the settlement lists of a period.
+    ChronicProposals(registry::ChronicArgs),
 }
 
 #[derive(Subcommand)]
@@ -169,6 +171,9 @@ fn main() -> std::process::ExitCode {
         Command::Registry {
             command: RegistryCommand::TransferIn(args),
         } => registry::transfer_in(args),
+        Command::Registry {
+            command: RegistryCommand::ChronicProposals(args),
+        } => registry::chronic_proposals(args),
         Command::Contributions {
             command: ContributionsCommand::Run(args),
         } => contributions::run(args),

@@ -423,3 +423,42 @@ pub fn transfer_in(args: TransferInArgs) -> anyhow::Result<ExitCode> {
     print_transfer("loaded", &report);
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `yibao registry chronic-proposals`.
+#[derive(clap::Args)]
+pub struct ChronicArgs {
+    /// Database URL (`sqlite://FILE?mode=rwc` or `postgres://…`).
+    #[arg(long)]
+    db: String,
+    /// First upload day of the settlement lists read (`YYYY-MM-DD`).
+    #[arg(long)]
+    from: String,
+    /// Last upload day (`YYYY-MM-DD`, inclusive).
+    #[arg(long)]
+    to: String,
+}
+
+/// Runs `yibao registry chronic-proposals`.
+pub fn chronic_proposals(args: ChronicArgs) -> anyhow::Result<ExitCode> {
+    let from = date_arg("from", &args.from)?;
+    let to = date_arg("to", &args.to)?;
+    let list = yibao_enrollment::chronic::builtin_chronic_list()
+        .context("the shipped chronic-disease list")?;
+    let now = utc_now()?;
+    let report = runtime()?.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let report = store.propose_chronic(from, to, &list, now).await;
+        store.close().await;
+        anyhow::Ok(report?)
+    })?;
+    println!(
+        "settlement lists {from}..{to}: {} read, {} chronic recognitions proposed for review",
+        report.records, report.chronic_proposals
+    );
+    for (_, reason) in &report.skipped {
+        println!("not read: {reason}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

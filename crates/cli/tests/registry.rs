@@ -384,3 +384,40 @@ fn a_birth_the_police_register_is_pre_registered_without_an_application() {
         format!("certno,finding\n{mother},uninsured\n")
     );
 }
+
+#[test]
+fn chronic_proposals_read_a_period_of_settlement_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let out = run(&[
+        "registry",
+        "chronic-proposals",
+        "--db",
+        &url,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "settlement lists 2026-01-01..2026-12-31: 0 read, 0 chronic recognitions proposed for review\n"
+    );
+    let out = run(&[
+        "registry",
+        "chronic-proposals",
+        "--db",
+        &url,
+        "--from",
+        "2026-12-31",
+        "--to",
+        "2026-01-01",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("to: before from"));
+}

@@ -6,6 +6,7 @@ pub mod auto;
 pub mod builtin;
 pub mod calendar;
 pub mod category;
+pub mod chronic;
 pub mod contribution;
 pub mod duplicate;
 pub mod error;

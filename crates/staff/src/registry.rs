@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(person_file))
         .routes(routes!(person_decisions))
         .routes(routes!(undo_decision))
+        .routes(routes!(confirm_decision))
 }
 
 /// Roles that work registry cases and read persons' files.
@@ -499,9 +500,11 @@ pub struct DecisionView {
     pub decided_at: String,
     /// Its reversal, when undone.
     pub undone: Option<UndoView>,
+    /// Its confirmation, for a proposal (a chronic recognition).
+    pub confirmed: Option<UndoView>,
 }
 
-/// The reversal of an automatic decision.
+/// Who undid or confirmed an automatic decision, when and why.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UndoView {
     /// The staff account that undid it.
@@ -523,6 +526,11 @@ fn decision_view(d: yibao_store::auto::StoredDecision) -> DecisionView {
         result: serde_json::from_str(&d.result).unwrap_or(serde_json::Value::String(d.result)),
         decided_at: d.decided_at,
         undone: d.undone.map(|(staff_id, reason, at)| UndoView {
+            staff_id,
+            reason,
+            at,
+        }),
+        confirmed: d.confirmed.map(|(staff_id, reason, at)| UndoView {
             staff_id,
             reason,
             at,
@@ -566,7 +574,7 @@ pub async fn person_decisions(
     Ok(Json(decisions.into_iter().map(decision_view).collect()))
 }
 
-/// `POST /api/v1/registry/decisions/{decision_id}/undo`.
+/// `POST /api/v1/registry/decisions/{decision_id}/undo` and `…/confirm`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UndoBody {
@@ -611,6 +619,47 @@ pub async fn undo_decision(
     let decision = state
         .store
         .undo_auto_decision(decision_id, staff.id(), &body.reason, beijing(&staff))
+        .await?;
+    Ok(Json(decision_view(decision)))
+}
+
+/// Confirms a proposal (a chronic recognition proposed from a settlement list), once, with a
+/// reason (reviewer): the recognition holds from the confirmation day.
+#[utoipa::path(post, path = "/api/v1/registry/decisions/{decision_id}/confirm", tag = "registry",
+    params(("decision_id" = i64, Path, description = "The proposal."),
+        ("X-Purpose" = String, Header, description = "Why the data is read.")),
+    request_body = UndoBody,
+    responses(
+        (status = 200, description = "The proposal with its confirmation.", body = DecisionView),
+        (status = 400, description = "No reason.", body = ErrorBody),
+        (status = 401, description = "No valid session.", body = ErrorBody),
+        (status = 403, description = "Role missing (logged).", body = ErrorBody),
+        (status = 404, description = "No such decision.", body = ErrorBody),
+        (status = 409, description = "Not a proposal, undone, or confirmed before.", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn confirm_decision(
+    State(state): State<SharedState>,
+    staff: Staff,
+    purpose: Purpose,
+    Path(decision_id): Path<i64>,
+    JsonBody(body): JsonBody<UndoBody>,
+) -> Result<Json<DecisionView>, ApiError> {
+    staff
+        .authorize_read(
+            &state,
+            &purpose,
+            Access {
+                action: "POST /api/v1/registry/decisions/{decision_id}/confirm",
+                roles: RESOLVERS,
+                subject: Subject::record("auto-decision", decision_id),
+                institution: None,
+            },
+        )
+        .await?;
+    let decision = state
+        .store
+        .confirm_auto_decision(decision_id, staff.id(), &body.reason, beijing(&staff))
         .await?;
     Ok(Json(decision_view(decision)))
 }

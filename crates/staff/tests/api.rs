@@ -643,6 +643,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/audit/cases/{case_id}/appeals"),
     ("post", "/api/v1/audit/cases/{case_id}/decisions"),
     ("post", "/api/v1/registry/cases/{case_id}/steps"),
+    ("post", "/api/v1/registry/decisions/{decision_id}/confirm"),
     ("post", "/api/v1/registry/decisions/{decision_id}/undo"),
     ("post", "/api/v1/session"),
     ("put", "/api/v1/accounts/{staff_id}/roles"),
@@ -1498,6 +1499,23 @@ async fn registry_scenario(store: Store) {
     assert_eq!(body["undone"]["reason"], json!("民政撤销该低保认定"));
     let (status, body) = api
         .call(Method::POST, &undo, send(rev1, Some(reason)))
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::CONFLICT, "decision_id"),
+        "{body}"
+    );
+    // A subsidy took effect by itself: there is nothing to confirm.
+    let confirm = format!(
+        "/api/v1/registry/decisions/{}/confirm",
+        decisions[0]["decision_id"]
+    );
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &confirm,
+            send(rev2, Some(json!({"reason": "核实"}))),
+        )
         .await;
     assert_eq!(
         (status, field(&body)),

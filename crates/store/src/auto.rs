@@ -28,6 +28,8 @@ pub struct AutoReport {
     pub enrollments: u64,
     /// Of those, newborns pre-registered (a police batch's births).
     pub newborns: u64,
+    /// Of those, chronic recognitions proposed from settlement lists.
+    pub chronic_proposals: u64,
     /// Records no decision could be taken on, each with why (no region, no parameters …).
     pub skipped: Vec<(u64, String)>,
 }
@@ -56,6 +58,8 @@ pub struct StoredDecision {
     pub decided_at: String,
     /// Its reversal, when undone: staff account, reason, time.
     pub undone: Option<(i64, String, String)>,
+    /// Its confirmation, for a proposal: staff account, reason, time.
+    pub confirmed: Option<(i64, String, String)>,
 }
 
 /// The longest reason an undo may carry, in characters.
@@ -79,6 +83,57 @@ impl Store {
             Pool::Sq { pool, write_lock } => {
                 let _guard = write_lock.lock().await;
                 sq::auto_decide_batch(pool, batch_id, params, today, now).await
+            }
+        }
+    }
+
+    /// Proposes a chronic recognition (门慢认定) for each settlement list uploaded from `from`
+    /// to `to` (inclusive) whose diagnoses meet an entry of the person's region's list
+    /// (`yibao_enrollment::auto::on_discharge`), unless the person is recognised for that disease
+    /// on the upload day; a proposal waits for a reviewer's confirmation.
+    pub async fn propose_chronic(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        list: &yibao_enrollment::chronic::ChronicList,
+        now: NaiveDateTime,
+    ) -> Result<AutoReport, StoreError> {
+        if to < from {
+            return Err(StoreError::bad("to", "before from"));
+        }
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::auto_propose_chronic(p, from, to, list, now).await,
+            Pool::Sq { pool, write_lock } => {
+                let _guard = write_lock.lock().await;
+                sq::auto_propose_chronic(pool, from, to, list, now).await
+            }
+        }
+    }
+
+    /// Confirms a proposal (once, with a reason, never an undone one): a chronic proposal
+    /// becomes a recognition from the confirmation day, at any designated institution.
+    pub async fn confirm_auto_decision(
+        &self,
+        decision_id: i64,
+        staff_id: i64,
+        reason: &str,
+        now: NaiveDateTime,
+    ) -> Result<StoredDecision, StoreError> {
+        let chars = reason.trim().chars().count();
+        if chars == 0 {
+            return Err(StoreError::bad("reason", "a confirmation needs a reason"));
+        }
+        if reason.chars().count() > UNDO_REASON_MAX {
+            return Err(StoreError::bad(
+                "reason",
+                format!("at most {UNDO_REASON_MAX} characters"),
+            ));
+        }
+        match &self.inner.pool {
+            Pool::Pg(p) => pg::auto_confirm(p, decision_id, staff_id, reason, now).await,
+            Pool::Sq { pool, write_lock } => {
+                let _guard = write_lock.lock().await;
+                sq::auto_confirm(pool, decision_id, staff_id, reason, now).await
             }
         }
     }
@@ -168,6 +223,18 @@ pub(crate) fn result_of(
                 "benefit_year": benefit_year,
                 "fully_subsidised": fully_subsidised,
                 "individual_due_fen": individual_due.0,
+            }),
+        ),
+        AutoResult::ChronicProposal {
+            disease_code,
+            disease_name,
+            diagnosis,
+        } => (
+            "chronic_proposal",
+            serde_json::json!({
+                "disease_code": disease_code,
+                "disease_name": disease_name,
+                "diagnosis": diagnosis,
             }),
         ),
         AutoResult::NewbornPreRegistration {

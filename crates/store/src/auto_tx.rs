@@ -3,12 +3,19 @@
 
 /// The columns of a stored decision with its undo, in `StoredDecision` order.
 const AUTO_DECISION_COLUMNS: &str = "d.decision_id, d.psn_no, d.rule_id, d.source_ref, d.line, \
-     d.trigger_text, d.result_kind, d.result, d.decided_at, u.staff_id, u.reason, u.undone_at";
+     d.trigger_text, d.result_kind, d.result, d.decided_at, u.staff_id, u.reason, u.undone_at, \
+     c.staff_id, c.reason, c.confirmed_at";
+
+/// The tables [`AUTO_DECISION_COLUMNS`] reads.
+const AUTO_DECISION_FROM: &str = "auto_decision d \
+     LEFT JOIN auto_decision_undo u ON u.decision_id = d.decision_id \
+     LEFT JOIN auto_decision_confirm c ON c.decision_id = d.decision_id";
 
 fn stored_decision_of(
     row: &<Db as sqlx::Database>::Row,
 ) -> Result<crate::auto::StoredDecision, StoreError> {
     let undone_by: Option<i64> = row.try_get(9)?;
+    let confirmed_by: Option<i64> = row.try_get(12)?;
     Ok(crate::auto::StoredDecision {
         decision_id: row.try_get(0)?,
         psn_no: row.try_get(1)?,
@@ -23,6 +30,10 @@ fn stored_decision_of(
             Some(staff_id) => Some((staff_id, row.try_get(10)?, row.try_get(11)?)),
             None => None,
         },
+        confirmed: match confirmed_by {
+            Some(staff_id) => Some((staff_id, row.try_get(13)?, row.try_get(14)?)),
+            None => None,
+        },
     })
 }
 
@@ -31,8 +42,7 @@ pub(crate) async fn auto_decisions(
     psn_no: &str,
 ) -> Result<Vec<crate::auto::StoredDecision>, StoreError> {
     let sql = format!(
-        "SELECT {AUTO_DECISION_COLUMNS} FROM auto_decision d \
-         LEFT JOIN auto_decision_undo u ON u.decision_id = d.decision_id \
+        "SELECT {AUTO_DECISION_COLUMNS} FROM {AUTO_DECISION_FROM} \
          WHERE d.psn_no = $1 ORDER BY d.decision_id"
     );
     sqlx::query(&sql)
@@ -73,8 +83,7 @@ async fn auto_undo_in(
     now: NaiveDateTime,
 ) -> Result<crate::auto::StoredDecision, StoreError> {
     let sql = format!(
-        "SELECT {AUTO_DECISION_COLUMNS} FROM auto_decision d \
-         LEFT JOIN auto_decision_undo u ON u.decision_id = d.decision_id \
+        "SELECT {AUTO_DECISION_COLUMNS} FROM {AUTO_DECISION_FROM} \
          WHERE d.decision_id = $1"
     );
     let row = sqlx::query(&sql)
@@ -87,6 +96,12 @@ async fn auto_undo_in(
         return Err(StoreError::refused(
             "decision_id",
             "the decision was undone before",
+        ));
+    }
+    if decision.confirmed.is_some() {
+        return Err(StoreError::refused(
+            "decision_id",
+            "the proposal was confirmed: end the recognition instead",
         ));
     }
     let at = now.format("%Y-%m-%d %H:%M:%S").to_string();
@@ -414,5 +429,196 @@ async fn auto_newborns(
         report.decided += 1;
         report.newborns += 1;
     }
+    Ok(report)
+}
+
+pub(crate) async fn auto_confirm(
+    pool: &Pool,
+    decision_id: i64,
+    staff_id: i64,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<crate::auto::StoredDecision, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let result = auto_confirm_in(&mut tx, decision_id, staff_id, reason, now).await;
+    match result {
+        Ok(decision) => {
+            tx.commit().await?;
+            Ok(decision)
+        }
+        Err(err) => {
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+async fn auto_confirm_in(
+    tx: &mut Tx<'_>,
+    decision_id: i64,
+    staff_id: i64,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<crate::auto::StoredDecision, StoreError> {
+    let sql = format!(
+        "SELECT {AUTO_DECISION_COLUMNS} FROM {AUTO_DECISION_FROM} WHERE d.decision_id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(decision_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::not_found("decision_id", decision_id.to_string()))?;
+    let mut decision = stored_decision_of(&row)?;
+    if decision.result_kind != "chronic_proposal" {
+        return Err(StoreError::refused(
+            "decision_id",
+            format!(
+                "a `{}` decision took effect by itself: nothing to confirm",
+                decision.result_kind
+            ),
+        ));
+    }
+    if decision.undone.is_some() {
+        return Err(StoreError::refused(
+            "decision_id",
+            "the proposal was undone",
+        ));
+    }
+    if decision.confirmed.is_some() {
+        return Err(StoreError::refused(
+            "decision_id",
+            "the proposal was confirmed before",
+        ));
+    }
+    let result: serde_json::Value = serde_json::from_str(&decision.result)
+        .map_err(|err| StoreError::Invariant(format!("decision {decision_id}: {err}")))?;
+    let code = result["disease_code"].as_str().unwrap_or_default();
+    let name = result["disease_name"].as_str().unwrap_or_default();
+    let day = now.date().to_string();
+    sqlx::query(
+        "INSERT INTO chronic_recognition (psn_no, opsp_dise_code, opsp_dise_name, begndate, \
+         enddate, fixmedins_code) VALUES ($1, $2, $3, $4, '', '') \
+         ON CONFLICT (psn_no, opsp_dise_code, begndate) DO NOTHING",
+    )
+    .bind(&decision.psn_no)
+    .bind(code)
+    .bind(name)
+    .bind(&day)
+    .execute(&mut **tx)
+    .await?;
+    let at = now.format("%Y-%m-%d %H:%M:%S").to_string();
+    sqlx::query(
+        "INSERT INTO auto_decision_confirm (decision_id, staff_id, reason, confirmed_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(decision_id)
+    .bind(staff_id)
+    .bind(reason.trim())
+    .bind(&at)
+    .execute(&mut **tx)
+    .await?;
+    decision.confirmed = Some((staff_id, reason.trim().to_owned(), at));
+    Ok(decision)
+}
+
+pub(crate) async fn auto_propose_chronic(
+    pool: &Pool,
+    from: NaiveDate,
+    to: NaiveDate,
+    list: &yibao_enrollment::chronic::ChronicList,
+    now: NaiveDateTime,
+) -> Result<crate::auto::AutoReport, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let lists = sqlx::query(
+        "SELECT l.setl_list_id, l.psn_no, SUBSTR(l.uploaded_at, 1, 10), s.insuplc_admdvs \
+         FROM setl_list l JOIN settlement s ON s.setl_id = l.setl_id \
+         WHERE SUBSTR(l.uploaded_at, 1, 10) >= $1 AND SUBSTR(l.uploaded_at, 1, 10) <= $2 \
+         ORDER BY l.setl_list_id",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut report = crate::auto::AutoReport {
+        records: lists.len() as u64,
+        ..Default::default()
+    };
+    let decided_at = now.format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut next = next_id(&mut tx, "auto_decision", "decision_id").await?;
+    for row in lists {
+        let setl_list_id: String = row.try_get(0)?;
+        let psn_no: String = row.try_get(1)?;
+        let day: String = row.try_get(2)?;
+        let admdvs: String = row.try_get(3)?;
+        let diseases = list.for_region(&admdvs);
+        if diseases.is_empty() {
+            continue;
+        }
+        let diagnoses: Vec<String> = sqlx::query_scalar(
+            "SELECT diag_code FROM setl_list_diagnosis WHERE setl_list_id = $1 ORDER BY seq",
+        )
+        .bind(&setl_list_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let codes: Vec<&str> = diagnoses.iter().map(String::as_str).collect();
+        let decisions = match yibao_enrollment::auto::on_discharge(&codes, &diseases) {
+            Ok(decisions) => decisions,
+            Err(err) => {
+                report.skipped.push((0, format!("{setl_list_id}: {err}")));
+                continue;
+            }
+        };
+        for decision in decisions {
+            let yibao_enrollment::auto::AutoResult::ChronicProposal { disease_code, .. } =
+                &decision.result
+            else {
+                continue;
+            };
+            let recognised: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM chronic_recognition WHERE psn_no = $1 \
+                 AND opsp_dise_code = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3)",
+            )
+            .bind(&psn_no)
+            .bind(disease_code)
+            .bind(&day)
+            .fetch_one(&mut *tx)
+            .await?;
+            if recognised > 0 {
+                continue;
+            }
+            // One proposal per list and disease: the disease's place in the region's list.
+            let line = diseases
+                .iter()
+                .position(|d| &d.disease_code == disease_code)
+                .unwrap_or(0) as i64;
+            let Some((kind, result)) = crate::auto::result_of(&decision.result) else {
+                continue;
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
+                 trigger_text, result_kind, result, decided_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
+            )
+            .bind(next)
+            .bind(&psn_no)
+            .bind(decision.rule_id)
+            .bind(format!("setl_list:{setl_list_id}"))
+            .bind(line)
+            .bind(&decision.trigger)
+            .bind(kind)
+            .bind(&result)
+            .bind(&decided_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                next += 1;
+                report.decided += 1;
+                report.chronic_proposals += 1;
+            }
+        }
+    }
+    tx.commit().await?;
     Ok(report)
 }

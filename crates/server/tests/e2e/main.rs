@@ -1327,6 +1327,93 @@ async fn settlement_lists_are_grouped_versioned_and_private(app: &TestApp) {
         .await;
     assert!(msg.contains("input.data.page_size"), "{msg}");
 
+    // Issue 13, 免申即享: a list whose diagnosis is in the region's chronic list proposes a
+    // recognition (once); a reviewer's confirmation makes it one that 5301 answers.
+    let principal = second["diagnoses"][0].as_str().unwrap();
+    let chronic = yibao_enrollment::chronic::load_chronic_list(
+        &format!(
+            "{}\n{},TEST-C1,测试慢病,{}\n",
+            yibao_enrollment::chronic::CHRONIC_HEADER,
+            app.region,
+            &principal[..3]
+        ),
+        "test.csv",
+    )
+    .unwrap();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap(), 0)
+        .unwrap()
+        .naive_utc();
+    let today = now.date();
+    let window = (today - chrono::Days::new(2), today + chrono::Days::new(2));
+    let proposed = app
+        .store
+        .propose_chronic(window.0, window.1, &chronic, now)
+        .await
+        .unwrap();
+    assert_eq!(proposed.chronic_proposals, 1, "{proposed:?}");
+    let again = app
+        .store
+        .propose_chronic(window.0, window.1, &chronic, now)
+        .await
+        .unwrap();
+    assert_eq!(again.chronic_proposals, 0, "{again:?}");
+    let decisions = app.store.auto_decisions(&person.psn_no).await.unwrap();
+    let proposal = decisions
+        .iter()
+        .find(|d| d.result_kind == "chronic_proposal")
+        .expect("a proposal");
+    assert!(
+        proposal.source_ref.starts_with("setl_list:"),
+        "{proposal:?}"
+    );
+    let reviewer = app
+        .store
+        .staff_create(
+            &yibao_store::NewStaff {
+                username: "chronic-reviewer".into(),
+                password: "chronic-reviewer-password-1".into(),
+                display_name: "审核".into(),
+                roles: vec![yibao_store::Role::Reviewer],
+                fixmedins_code: None,
+                admdvs: app.region.clone(),
+            },
+            None,
+            0,
+        )
+        .await
+        .unwrap();
+    let confirmed = app
+        .store
+        .confirm_auto_decision(proposal.decision_id, reviewer.staff_id, "病历核实", now)
+        .await
+        .unwrap();
+    assert!(confirmed.confirmed.is_some());
+    let twice = app
+        .store
+        .confirm_auto_decision(proposal.decision_id, reviewer.staff_id, "病历核实", now)
+        .await;
+    assert!(twice.is_err(), "{twice:?}");
+    let recognitions = app
+        .ok(
+            inst,
+            "5301",
+            &msgid(inst, 430),
+            json!({"data": {"psn_no": person.psn_no}}),
+        )
+        .await;
+    let rows = recognitions["feedetail"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        rows.iter().any(|r| r["opsp_dise_code"] == json!("TEST-C1")),
+        "{recognitions}"
+    );
+
     // A reversed settlement takes no new list.
     let visit =
         json!({"data": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "setl_id": setl_id}});
