@@ -88,6 +88,8 @@ enum RegistryImport {
     Police(registry::ImportArgs),
     /// The civil-affairs identity list (`certno,psn_name,idet_type,begn_date,end_date`).
     Identity(registry::ImportArgs),
+    /// A department's death list (`certno,psn_name,death_date`; `--dept police|health|civil_affairs`).
+    Death(registry::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -162,6 +164,12 @@ fn main() -> std::process::ExitCode {
                     kind: RegistryImport::Identity(args),
                 },
         } => registry::import(yibao_store::FeedKind::Identity, args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Death(args),
+                },
+        } => registry::import_deaths(args),
         Command::Registry {
             command: RegistryCommand::Check(args),
         } => registry::check(args),

@@ -462,3 +462,66 @@ pub fn chronic_proposals(args: ChronicArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Runs `yibao registry import death`: records the department's reports and acts on the deaths
+/// now confirmed (spec §8.3: the police, two departments, or the window).
+pub fn import_deaths(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let dept = args
+        .dept
+        .clone()
+        .context("--dept is required for a death list: police, health or civil_affairs")?;
+    let now = utc_now()?;
+    let today = match &args.today {
+        Some(d) => date_arg("today", d)?,
+        None => now.date(),
+    };
+    let size = std::fs::metadata(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= FEED_FILE_BYTES_MAX,
+        "{} has {size} bytes, at most {FEED_FILE_BYTES_MAX} are read: send it in parts",
+        args.file.display()
+    );
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 ({e})", args.file.display()))?;
+    let source_ref = yibao_store::feed::digest(text.as_bytes());
+    let report = runtime()?.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let report = store
+            .import_deaths(&text, &dept, &source_ref, today, now)
+            .await;
+        store.close().await;
+        anyhow::Ok(report?)
+    })?;
+    println!(
+        "recorded {}, refused {}, acted on {}, waiting {}",
+        report.recorded,
+        report.refused.len(),
+        report.confirmed.len(),
+        report.pending
+    );
+    for (line, reason) in &report.refused {
+        println!("line {line}: {reason}");
+    }
+    for death in &report.confirmed {
+        println!(
+            "death {} on {} ({}): {} relations ended; {} settlements after it for audit{}",
+            death.psn_no,
+            death.death_date,
+            death.basis,
+            death.relations_ended,
+            death.settlements_after.len(),
+            if death.settlements_after.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", death.settlements_after.join(", "))
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

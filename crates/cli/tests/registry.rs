@@ -421,3 +421,61 @@ fn chronic_proposals_read_a_period_of_settlement_lists() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("to: before from"));
 }
+
+#[test]
+fn a_death_from_the_police_ends_the_relations_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let mother = citizen_id("140502", "1995-05-05", 72);
+    let baby = citizen_id("140502", "2026-01-15", 73);
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        format!(
+            "{POLICE}{mother},卫母,2,1995-05-05,140500,H8,02\n{baby},卫子,1,2026-01-15,140500,H8,20\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "police", &police);
+    assert!(ok, "{out}{err}");
+    let deaths = dir.path().join("deaths.csv");
+    std::fs::write(
+        &deaths,
+        format!("certno,psn_name,death_date\n{baby},卫子,2026-02-20\n{baby},卫子,2027-01-01\n"),
+    )
+    .unwrap();
+    // Without a department the list is refused as a whole.
+    let (ok, _, err) = import(&url, "death", &deaths);
+    assert!(!ok);
+    assert!(err.contains("--dept is required"), "{err}");
+    let out = run(&[
+        "registry",
+        "import",
+        "death",
+        deaths.to_str().unwrap(),
+        "--db",
+        &url,
+        "--dept",
+        "police",
+        "--today",
+        "2026-03-01",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("recorded 1, refused 1, acted on 1, waiting 0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 3: death_date 2027-01-01 is in the future"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(police): 1 relations ended; 0 settlements after it"),
+        "{stdout}"
+    );
+}

@@ -420,6 +420,8 @@ pub(crate) struct Registered {
     pub(crate) gend: Gend,
     pub(crate) brdy: NaiveDate,
     pub(crate) insuinfo: Vec<InsuInfo>,
+    /// The death the registry acted on (deaths.rs), if any.
+    pub(crate) death_date: Option<NaiveDate>,
 }
 
 /// Builds one patient's audit input: the request's encounters (the current one first checked)
@@ -434,9 +436,9 @@ pub(crate) fn input_of(
     admdvs: Option<Admdvs>,
     level_of: &dyn Fn(&str) -> Option<Option<HospLv>>,
 ) -> Result<AuditInput, StoreError> {
-    let (gend, brdy, insuinfo) = match registered {
-        Some(r) => (r.gend, r.brdy, r.insuinfo),
-        None => (patient.gend, patient.brdy, Vec::new()),
+    let (gend, brdy, insuinfo, death_date) = match registered {
+        Some(r) => (r.gend, r.brdy, r.insuinfo, r.death_date),
+        None => (patient.gend, patient.brdy, Vec::new(), None),
     };
     let level = |field: String, code: &str| -> Result<HospLv, StoreError> {
         match level_of(code) {
@@ -537,7 +539,7 @@ pub(crate) fn input_of(
         person: Person {
             gend,
             brdy,
-            death_date: None,
+            death_date,
             insuinfo,
         },
         admdvs,

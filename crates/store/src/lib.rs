@@ -31,6 +31,7 @@ pub mod casework;
 pub mod cmd;
 pub mod contributions;
 mod cumulative;
+pub mod deaths;
 pub mod duplicates;
 mod engine;
 mod error;
@@ -113,6 +114,7 @@ macro_rules! backend {
             include!("duplicates_tx.rs");
             include!("transfer_tx.rs");
             include!("maternity_allowance_tx.rs");
+            include!("deaths_tx.rs");
         }
     };
 }

@@ -133,10 +133,16 @@ async fn registered_person(
             });
         }
     }
+    let death: Option<String> =
+        sqlx::query_scalar("SELECT death_date FROM death_confirmed WHERE psn_no = $1")
+            .bind(patn_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     Ok(Some(crate::audit::Registered {
         gend,
         brdy,
         insuinfo,
+        death_date: death.and_then(|d| stored_day(&d).ok()),
     }))
 }
 
