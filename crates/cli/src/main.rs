@@ -90,6 +90,8 @@ enum RegistryImport {
     Identity(registry::ImportArgs),
     /// A department's death list (`certno,psn_name,death_date`; `--dept police|health|civil_affairs`).
     Death(registry::ImportArgs),
+    /// Human resources' retirement approvals (`certno,psn_name,retire_date`).
+    Retirement(registry::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -170,6 +172,12 @@ fn main() -> std::process::ExitCode {
                     kind: RegistryImport::Death(args),
                 },
         } => registry::import_deaths(args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Retirement(args),
+                },
+        } => registry::import_retirements(args),
         Command::Registry {
             command: RegistryCommand::Check(args),
         } => registry::check(args),

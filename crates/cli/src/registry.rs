@@ -525,3 +525,57 @@ pub fn import_deaths(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Runs `yibao registry import retirement`: each approval becomes a retiree segment when the
+/// contribution years are met, or a notice of the one-off back-payment when short.
+pub fn import_retirements(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let now = utc_now()?;
+    let today = match &args.today {
+        Some(d) => date_arg("today", d)?,
+        None => now.date(),
+    };
+    let size = std::fs::metadata(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= FEED_FILE_BYTES_MAX,
+        "{} has {size} bytes, at most {FEED_FILE_BYTES_MAX} are read: send it in parts",
+        args.file.display()
+    );
+    let text = String::from_utf8(
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: not UTF-8 ({e})", args.file.display()))?;
+    let source_ref = yibao_store::feed::digest(text.as_bytes());
+    let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
+    let report = runtime()?.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let report = store
+            .import_retirements(&text, &source_ref, &params, today, now)
+            .await;
+        store.close().await;
+        anyhow::Ok(report?)
+    })?;
+    println!(
+        "retired {}, short of years {}, refused {}, decided before {}",
+        report.retired.len(),
+        report.short.len(),
+        report.refused.len(),
+        report.decided_before
+    );
+    for (line, reason) in &report.refused {
+        println!("line {line}: {reason}");
+    }
+    for (psn_no, from) in &report.retired {
+        println!("retiree {psn_no} from {from}");
+    }
+    for (psn_no, months, amount) in &report.short {
+        println!(
+            "short {psn_no}: {months} months, one-off back-payment {}",
+            yuan(amount.0)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -479,3 +479,32 @@ fn a_death_from_the_police_ends_the_relations_at_once() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_retirement_approval_for_a_person_without_a_relation_is_refused_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let a = citizen_id("140502", "1965-06-01", 81);
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        format!("{POLICE}{a},褚一,1,1965-06-01,140500,H9,02\n"),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "police", &police);
+    assert!(ok, "{out}{err}");
+    let approvals = dir.path().join("retire.csv");
+    std::fs::write(
+        &approvals,
+        format!("certno,psn_name,retire_date\n{a},褚一,2026-02-15\nnot-a-number,某,2026-02-15\n"),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "retirement", &approvals);
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        out,
+        "retired 0, short of years 0, refused 2, decided before 0\n\
+         line 2: no employee relation in force on 2026-02-15\n\
+         line 3: certno `not-a-number`: bad_length\n"
+    );
+}

@@ -237,6 +237,28 @@ pub(crate) fn result_of(
                 "diagnosis": diagnosis,
             }),
         ),
+        AutoResult::Retiree {
+            psn_type,
+            monthly_credit,
+            from,
+        } => (
+            "retirement",
+            serde_json::json!({
+                "psn_type": psn_type,
+                "monthly_credit_fen": monthly_credit.0,
+                "from": from.to_string(),
+            }),
+        ),
+        AutoResult::BackPayNotice {
+            shortfall_months,
+            amount,
+        } => (
+            "backpay_notice",
+            serde_json::json!({
+                "shortfall_months": shortfall_months,
+                "amount_fen": amount.0,
+            }),
+        ),
         AutoResult::NewbornPreRegistration {
             birth,
             pay_by,
@@ -251,7 +273,6 @@ pub(crate) fn result_of(
                 "years_to_pay": years_to_pay,
             }),
         ),
-        _ => return None,
     };
     Some((kind, value.to_string()))
 }

@@ -42,6 +42,7 @@ pub mod ledger;
 pub mod limits;
 pub mod maternity;
 pub mod registry;
+pub mod retirement;
 pub mod review;
 pub mod setl_list;
 pub mod staff;
@@ -115,6 +116,7 @@ macro_rules! backend {
             include!("transfer_tx.rs");
             include!("maternity_allowance_tx.rs");
             include!("deaths_tx.rs");
+            include!("retirement_tx.rs");
         }
     };
 }

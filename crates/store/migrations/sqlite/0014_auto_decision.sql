@@ -15,10 +15,11 @@ CREATE TABLE auto_decision (
     -- The triggering data, in words (the category, its dates).
     trigger_text TEXT NOT NULL,
     -- subsidy, assistance, enroll (an identity list's category), newborn (a birth the police
-    -- feed registered) or chronic_proposal (a settlement list's diagnosis in the chronic list,
-    -- for a reviewer to confirm).
+    -- feed registered), chronic_proposal (a settlement list's diagnosis in the chronic list,
+    -- for a reviewer to confirm), retirement or backpay_notice (a human-resources approval).
     result_kind  TEXT NOT NULL CHECK (result_kind IN ('subsidy', 'assistance', 'enroll', 'newborn',
-                                                      'chronic_proposal')),
+                                                      'chronic_proposal', 'retirement',
+                                                      'backpay_notice')),
     -- The result as JSON (amounts in fen).
     result       TEXT NOT NULL,
     decided_at   TEXT NOT NULL,
