@@ -326,10 +326,19 @@ async fn clct_next_candidates(
         "SELECT i.psn_no, i.psn_type, i.insuplc_admdvs, p.brdy, w.wage_fen, \
          (SELECT t.clct_tier FROM contribution_tier t WHERE t.psn_no = i.psn_no AND t.insutype = i.insutype \
            AND t.begndate <= $7 AND (t.enddate = '' OR t.enddate >= $7) ORDER BY t.begndate DESC LIMIT 1) AS tier \
-         FROM insurance i JOIN person p ON p.psn_no = i.psn_no \
-         LEFT JOIN payroll_base w ON w.psn_no = i.psn_no AND w.year = $5 \
-         WHERE {CLCT_CANDIDATE_WHERE} AND i.psn_no > $6{only_clause} ORDER BY i.psn_no, i.begndate DESC LIMIT $8"
+         FROM insurance i JOIN person p ON p.psn_no = i.psn_no AND p.psn_no > $6 \
+         LEFT JOIN payroll_base w ON w.psn_no = i.psn_no AND w.year = $5 AND w.psn_no > $6 \
+         WHERE {CLCT_CANDIDATE_WHERE} AND i.psn_no > $6 \
+         AND NOT EXISTS (SELECT 1 FROM contribution_assessment b WHERE b.psn_no > $6 AND b.psn_no = i.psn_no \
+           AND b.insutype = i.insutype AND b.period = $4 AND b.clct_type IN ('normal', 'retiree_credit')){only_clause} ORDER BY i.psn_no, i.begndate DESC LIMIT $8"
     );
+    if IS_PG {
+        // Each chunk starts further along the keys; a generic plan would not know where, and
+        // would scan the joined tables from their start for every chunk.
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+            .execute(&mut **tx)
+            .await?;
+    }
     let mut query = sqlx::query(&sql)
         .bind(period.kind.insutype())
         .bind(period.first.to_string())
