@@ -296,17 +296,27 @@ fn clct_decide_resident(
 }
 
 async fn clct_count_candidates(pool: &Pool, period: &ClctPeriod) -> Result<u64, StoreError> {
-    let n: i64 = sqlx::query(&format!(
-        "SELECT COUNT(DISTINCT i.psn_no) FROM insurance i WHERE {CLCT_CANDIDATE_WHERE}"
-    ))
+    // For the progress bar: the relations active in the period less those the run already
+    // assessed (by its run id, an index look-up), not an anti-join over every assessment.
+    let active: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM insurance i WHERE i.insutype = $1 AND i.psn_insu_stas = '1' AND i.begndate <= $3 \
+         AND (i.enddate = '' OR i.enddate >= $2) \
+         AND NOT EXISTS (SELECT 1 FROM insurance x WHERE x.psn_no = i.psn_no AND x.insutype = i.insutype \
+           AND x.psn_insu_stas <> '1' AND x.begndate <= $3 AND (x.enddate = '' OR x.enddate >= $2))",
+    )
     .bind(period.kind.insutype())
     .bind(period.first.to_string())
     .bind(period.last.to_string())
-    .bind(&period.label)
     .fetch_one(pool)
     .await?
     .try_get(0)?;
-    Ok(n as u64)
+    let assessed: i64 =
+        sqlx::query("SELECT COUNT(*) FROM contribution_assessment WHERE run_id = $1")
+            .bind(period.run_id())
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?;
+    Ok((active - assessed).max(0) as u64)
 }
 
 /// The next chunk of relations after `after`, one per person (the latest relation row).
