@@ -99,7 +99,7 @@ pub struct RunReport {
     pub run_id: String,
     /// `YYYY-MM` or `YYYY`.
     pub period: String,
-    /// Relations the run looked at (active and not yet assessed when it began).
+    /// Relations active in the period less those the run had already assessed (the progress total).
     pub candidates: u64,
     /// Assessments written by this call.
     pub assessed: u64,

@@ -296,17 +296,27 @@ fn clct_decide_resident(
 }
 
 async fn clct_count_candidates(pool: &Pool, period: &ClctPeriod) -> Result<u64, StoreError> {
-    let n: i64 = sqlx::query(&format!(
-        "SELECT COUNT(DISTINCT i.psn_no) FROM insurance i WHERE {CLCT_CANDIDATE_WHERE}"
-    ))
+    // For the progress bar: the relations active in the period less those the run already
+    // assessed (by its run id, an index look-up), not an anti-join over every assessment.
+    let active: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM insurance i WHERE i.insutype = $1 AND i.psn_insu_stas = '1' AND i.begndate <= $3 \
+         AND (i.enddate = '' OR i.enddate >= $2) \
+         AND NOT EXISTS (SELECT 1 FROM insurance x WHERE x.psn_no = i.psn_no AND x.insutype = i.insutype \
+           AND x.psn_insu_stas <> '1' AND x.begndate <= $3 AND (x.enddate = '' OR x.enddate >= $2))",
+    )
     .bind(period.kind.insutype())
     .bind(period.first.to_string())
     .bind(period.last.to_string())
-    .bind(&period.label)
     .fetch_one(pool)
     .await?
     .try_get(0)?;
-    Ok(n as u64)
+    let assessed: i64 =
+        sqlx::query("SELECT COUNT(*) FROM contribution_assessment WHERE run_id = $1")
+            .bind(period.run_id())
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?;
+    Ok((active - assessed).max(0) as u64)
 }
 
 /// The next chunk of relations after `after`, one per person (the latest relation row).
@@ -316,31 +326,47 @@ async fn clct_next_candidates(
     after: &str,
     limit: usize,
     only: Option<&str>,
-) -> Result<Vec<ClctCandidate>, StoreError> {
-    let only_clause = if only.is_some() {
-        " AND i.psn_no = $9"
-    } else {
-        ""
+) -> Result<(Vec<ClctCandidate>, Option<String>), StoreError> {
+    // The chunk's last key first (an index-only scan), so that every joined table is read over
+    // the chunk's key range only, whatever plan the database picks.
+    let upper: Option<String> = match only {
+        Some(psn_no) => Some(psn_no.to_string()),
+        None => sqlx::query(
+            "SELECT psn_no FROM insurance WHERE insutype = $1 AND psn_no > $2 ORDER BY psn_no LIMIT 1 OFFSET $3",
+        )
+        .bind(period.kind.insutype())
+        .bind(after)
+        .bind(limit.saturating_sub(1) as i64)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?,
+    };
+    let upper_clause = match (only, &upper) {
+        (Some(_), _) => " AND i.psn_no = $8 AND p.psn_no = $8",
+        (None, Some(_)) => " AND i.psn_no <= $8 AND p.psn_no <= $8",
+        (None, None) => "",
     };
     let sql = format!(
         "SELECT i.psn_no, i.psn_type, i.insuplc_admdvs, p.brdy, w.wage_fen, \
          (SELECT t.clct_tier FROM contribution_tier t WHERE t.psn_no = i.psn_no AND t.insutype = i.insutype \
            AND t.begndate <= $7 AND (t.enddate = '' OR t.enddate >= $7) ORDER BY t.begndate DESC LIMIT 1) AS tier \
-         FROM insurance i JOIN person p ON p.psn_no = i.psn_no \
-         LEFT JOIN payroll_base w ON w.psn_no = i.psn_no AND w.year = $5 \
-         WHERE {CLCT_CANDIDATE_WHERE} AND i.psn_no > $6{only_clause} ORDER BY i.psn_no, i.begndate DESC LIMIT $8"
+         FROM insurance i JOIN person p ON p.psn_no = i.psn_no AND p.psn_no > $6 \
+         LEFT JOIN payroll_base w ON w.psn_no = i.psn_no AND w.year = $5 AND w.psn_no > $6 \
+         WHERE {CLCT_CANDIDATE_WHERE} AND i.psn_no > $6{upper_clause} \
+         ORDER BY i.psn_no, i.begndate DESC"
     );
     let mut query = sqlx::query(&sql)
+        .persistent(false)
         .bind(period.kind.insutype())
         .bind(period.first.to_string())
         .bind(period.last.to_string())
         .bind(&period.label)
         .bind(i64::from(period.year))
         .bind(after)
-        .bind(period.reference.to_string())
-        .bind(limit as i64);
-    if let Some(psn_no) = only {
-        query = query.bind(psn_no);
+        .bind(period.reference.to_string());
+    if let Some(upper) = &upper {
+        query = query.bind(upper.clone());
     }
     let rows = query.fetch_all(&mut **tx).await?;
     let mut out: Vec<ClctCandidate> = Vec::with_capacity(rows.len());
@@ -358,7 +384,7 @@ async fn clct_next_candidates(
             tier: r.try_get("tier")?,
         });
     }
-    Ok(out)
+    Ok((out, upper))
 }
 
 /// The identity categories of the persons in `(first, last]` that map to a subsidy category.
@@ -786,13 +812,20 @@ async fn clct_run_period(
     let mut done: u64 = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let candidates =
+        let (candidates, upper) =
             clct_next_candidates(&mut tx, &period, &after, options.chunk_rows, None).await?;
         let Some(last) = candidates.last() else {
             tx.rollback().await?;
-            break;
+            match upper {
+                // Nothing left to assess in this key range: on to the next.
+                Some(upper) => {
+                    after = upper;
+                    continue;
+                }
+                None => break,
+            }
         };
-        let last = last.psn_no.clone();
+        let last = upper.unwrap_or_else(|| last.psn_no.clone());
         let identities = match period.kind {
             ClctRunKind::Resident => clct_identities_between(&mut tx, &after, &last).await?,
             ClctRunKind::Employee => HashMap::new(),
@@ -948,7 +981,7 @@ pub(crate) async fn contribution_assess_one(
             ));
         }
     }
-    let candidates = clct_next_candidates(&mut tx, &period, "", 1, Some(psn_no)).await?;
+    let (candidates, _) = clct_next_candidates(&mut tx, &period, "", 1, Some(psn_no)).await?;
     let Some(c) = candidates.first() else {
         // Active all month and not a candidate: already assessed.
         tx.rollback().await?;

@@ -4,6 +4,9 @@
 //! refused, a missing wage made a case, residents' payer lines with the subsidies of example 2's
 //! reference column, and the ledger check.
 
+// Amounts are written as yuan_fen (`1_680_00` is 1,680.00 yuan), as the spec prints them.
+#![allow(clippy::inconsistent_digit_grouping)]
+
 use std::path::Path;
 
 use yibao_core_types::Fen;
