@@ -47,6 +47,10 @@ pub struct Args {
     /// Build the city and import it, then stop (no server, no traffic).
     #[arg(long)]
     setup_only: bool,
+    /// Skip the city's enrollment year (its departments' feeds, wage declarations and
+    /// contributions): the registry as imported, for a run of your own.
+    #[arg(long)]
+    no_enrollment_year: bool,
     /// Write a JSON sample of persons, institutions (with keys), priced catalogue items and the
     /// demo staff accounts (with their passwords) that an outside client (or `yibao load`) can
     /// drive the server with.
@@ -194,11 +198,13 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     )
     .unwrap_or_default()
     .naive_utc();
-    crate::demo_enrollment::run(&store, &config, dir, now).await?;
-    println!(
-        "== enrollment year done in {} ms",
-        started.elapsed().as_millis()
-    );
+    if !args.no_enrollment_year {
+        crate::demo_enrollment::run(&store, &config, dir, now).await?;
+        println!(
+            "== enrollment year done in {} ms",
+            started.elapsed().as_millis()
+        );
+    }
 
     // 3. The simulator's view of the city, and the sample for outside clients.
     let items = catalogue.iter().map(Item::from_catalogue).collect();

@@ -35,6 +35,7 @@ fn issue13_contributions_run_assesses_a_month_once() {
             "--persons",
             "300",
             "--setup-only",
+            "--no-enrollment-year",
             "--seed",
             "13",
         ],
