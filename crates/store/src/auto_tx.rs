@@ -232,12 +232,7 @@ pub(crate) async fn auto_decide_batch(
             continue;
         };
         // A county's persons pool at the prefecture (统筹区 `xxxx00`), or the province.
-        let pooling = [
-            region.clone(),
-            format!("{}00", region.get(..4).unwrap_or_default()),
-            format!("{}0000", region.get(..2).unwrap_or_default()),
-        ];
-        let Some(region_params) = pooling.iter().find_map(|r| params.get(r, year)) else {
+        let Some(region_params) = params.get_pooled(&region, year) else {
             report.skipped.push((
                 line,
                 format!("no enrollment parameters for {region} in {year}"),
@@ -361,12 +356,7 @@ async fn auto_newborns(
             continue;
         }
         report.records += 1;
-        let pooling = [
-            region.clone(),
-            format!("{}00", region.get(..4).unwrap_or_default()),
-            format!("{}0000", region.get(..2).unwrap_or_default()),
-        ];
-        let Some(p) = pooling.iter().find_map(|r| params.get(r, birth.year())) else {
+        let Some(p) = params.get_pooled(&region, birth.year()) else {
             report.skipped.push((
                 u64::try_from(line).unwrap_or(0),
                 format!("no enrollment parameters for {region} in {}", birth.year()),

@@ -72,56 +72,9 @@ impl Store {
                 format!("`{dept}` is not one of {}", DEATH_DEPTS.join(", ")),
             ));
         }
-        let mut lines = text.lines();
-        if lines
-            .next()
-            .map(|h| h.trim_start_matches('\u{feff}').trim())
-            != Some(DEATH_HEADER)
-        {
-            return Err(StoreError::bad(
-                "header",
-                format!("the first line must be `{DEATH_HEADER}`"),
-            ));
-        }
-        let mut rows = Vec::new();
-        let mut refused = Vec::new();
-        for (idx, raw) in lines.enumerate() {
-            let line = idx as u64 + 2;
-            if raw.trim().is_empty() {
-                continue;
-            }
-            if rows.len() + refused.len() >= DEATH_ROWS_MAX {
-                return Err(StoreError::bad(
-                    "file",
-                    format!("more than {DEATH_ROWS_MAX} rows: send it in parts"),
-                ));
-            }
-            let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
-            let [certno, name, date] = fields[..] else {
-                refused.push((line, format!("{} fields, 3 expected", fields.len())));
-                continue;
-            };
-            let id = match yibao_enrollment::CitizenId::parse(certno, today) {
-                Ok(id) => id,
-                Err(err) => {
-                    refused.push((line, format!("certno `{certno}`: {}", err.reason())));
-                    continue;
-                }
-            };
-            if name.is_empty() {
-                refused.push((line, "psn_name is empty".to_owned()));
-                continue;
-            }
-            let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
-                refused.push((line, format!("death_date `{date}` is not YYYY-MM-DD")));
-                continue;
-            };
-            if date > today {
-                refused.push((line, format!("death_date {date} is in the future")));
-                continue;
-            }
-            rows.push((line, id.as_str().to_owned(), date));
-        }
+        let (rows, refused) = dated_rows(text, DEATH_HEADER, DEATH_ROWS_MAX, today, |date| {
+            (date > today).then(|| format!("death_date {date} is in the future"))
+        })?;
         let mut report = match &self.inner.pool {
             Pool::Pg(p) => pg::deaths_import(p, &rows, dept, source_ref, today, now).await?,
             Pool::Sq { pool, write_lock } => {
@@ -134,3 +87,71 @@ impl Store {
         Ok(report)
     }
 }
+
+/// Reads a department file of dated person rows (`certno,psn_name,DATE` under `header`): the
+/// rows that pass — a valid identity number (canonical), a name, a `YYYY-MM-DD` date `check`
+/// accepts — with their line (the header is line 1), and the refused ones by line with why. A
+/// wrong header or more than `rows_max` rows refuses the whole file.
+pub(crate) fn dated_rows(
+    text: &str,
+    header: &str,
+    rows_max: usize,
+    today: NaiveDate,
+    check: impl Fn(NaiveDate) -> Option<String>,
+) -> Result<DatedRows, StoreError> {
+    let mut lines = text.lines();
+    if lines
+        .next()
+        .map(|h| h.trim_start_matches('\u{feff}').trim())
+        != Some(header)
+    {
+        return Err(StoreError::bad(
+            "header",
+            format!("the first line must be `{header}`"),
+        ));
+    }
+    let date_field = header.rsplit(',').next().unwrap_or("date");
+    let mut rows = Vec::new();
+    let mut refused = Vec::new();
+    for (idx, raw) in lines.enumerate() {
+        let line = idx as u64 + 2;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        if rows.len() + refused.len() >= rows_max {
+            return Err(StoreError::bad(
+                "file",
+                format!("more than {rows_max} rows: send it in parts"),
+            ));
+        }
+        let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
+        let [certno, name, date] = fields[..] else {
+            refused.push((line, format!("{} fields, 3 expected", fields.len())));
+            continue;
+        };
+        let id = match yibao_enrollment::CitizenId::parse(certno, today) {
+            Ok(id) => id,
+            Err(err) => {
+                refused.push((line, format!("certno `{certno}`: {}", err.reason())));
+                continue;
+            }
+        };
+        if name.is_empty() {
+            refused.push((line, "psn_name is empty".to_owned()));
+            continue;
+        }
+        let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+            refused.push((line, format!("{date_field} `{date}` is not YYYY-MM-DD")));
+            continue;
+        };
+        if let Some(reason) = check(date) {
+            refused.push((line, reason));
+            continue;
+        }
+        rows.push((line, id.as_str().to_owned(), date));
+    }
+    Ok((rows, refused))
+}
+
+/// Rows of a dated person file, and its refused lines.
+pub(crate) type DatedRows = (Vec<(u64, String, NaiveDate)>, Vec<(u64, String)>);

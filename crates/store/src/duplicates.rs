@@ -108,21 +108,6 @@ impl Store {
     }
 }
 
-/// The parameter set of a region's pooling level: the region, its prefecture, its province.
-fn pooled<'p>(
-    params: &'p ParamSet,
-    admdvs: &str,
-    year: i32,
-) -> Option<&'p yibao_enrollment::Params> {
-    [
-        admdvs.to_owned(),
-        format!("{}00", admdvs.get(..4).unwrap_or_default()),
-        format!("{}0000", admdvs.get(..2).unwrap_or_default()),
-    ]
-    .iter()
-    .find_map(|r| params.get(r, year))
-}
-
 /// One pair's decision; a pair the engine cannot decide is reported with why.
 fn decide(
     pair: &DuplicatePair,
@@ -147,7 +132,7 @@ fn decide(
         .iter()
         .find(|r| r.habitual_residence)
         .unwrap_or(&pair.relations[0]);
-    let Some(p) = pooled(params, &home.admdvs, year) else {
+    let Some(p) = params.get_pooled(&home.admdvs, year) else {
         return undecided(format!(
             "no enrollment parameters for {} in {year}",
             home.admdvs
@@ -167,7 +152,7 @@ fn decide(
             if r.insutype != "390" {
                 return None;
             }
-            let rp = pooled(params, &r.admdvs, year)?;
+            let rp = params.get_pooled(&r.admdvs, year)?;
             yibao_enrollment::assess_resident(
                 rp,
                 ResidentInput {

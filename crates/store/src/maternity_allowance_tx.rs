@@ -234,8 +234,7 @@ async fn maternity_decide(
     };
     refusal.delivery = key;
     refusal.babies = babies;
-    let conn_streak =
-        employee_streak(tx, &stay.psn_no, &day.format("%Y-%m").to_string()).await?;
+    let conn_streak = employee_streak(tx, &stay.psn_no, &day.format("%Y-%m").to_string()).await?;
     refusal.streak = i64::from(conn_streak);
     let employer: Option<(String, i64)> = sqlx::query_as(
         "SELECT emp_no, year FROM payroll_base WHERE psn_no = $1 AND year <= $2 \
@@ -265,12 +264,7 @@ async fn maternity_decide(
         (2 * sum + count) / (2 * count)
     };
     refusal.base = base;
-    let pooled = [
-        stay.admdvs.clone(),
-        format!("{}00", stay.admdvs.get(..4).unwrap_or_default()),
-        format!("{}0000", stay.admdvs.get(..2).unwrap_or_default()),
-    ];
-    let Some(p) = pooled.iter().find_map(|r| params.get(r, day.year())) else {
+    let Some(p) = params.get_pooled(&stay.admdvs, day.year()) else {
         refusal.reason = format!(
             "no enrollment parameters for {} in {}",
             stay.admdvs,

@@ -44,60 +44,17 @@ impl Store {
         today: NaiveDate,
         now: NaiveDateTime,
     ) -> Result<RetirementReport, StoreError> {
-        let mut lines = text.lines();
-        if lines
-            .next()
-            .map(|h| h.trim_start_matches('\u{feff}').trim())
-            != Some(RETIREMENT_HEADER)
-        {
-            return Err(StoreError::bad(
-                "header",
-                format!("the first line must be `{RETIREMENT_HEADER}`"),
-            ));
-        }
-        let mut rows = Vec::new();
-        let mut refused = Vec::new();
-        for (idx, raw) in lines.enumerate() {
-            let line = idx as u64 + 2;
-            if raw.trim().is_empty() {
-                continue;
-            }
-            if rows.len() + refused.len() >= RETIREMENT_ROWS_MAX {
-                return Err(StoreError::bad(
-                    "file",
-                    format!("more than {RETIREMENT_ROWS_MAX} rows: send it in parts"),
-                ));
-            }
-            let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
-            let [certno, name, date] = fields[..] else {
-                refused.push((line, format!("{} fields, 3 expected", fields.len())));
-                continue;
-            };
-            let id = match yibao_enrollment::CitizenId::parse(certno, today) {
-                Ok(id) => id,
-                Err(err) => {
-                    refused.push((line, format!("certno `{certno}`: {}", err.reason())));
-                    continue;
-                }
-            };
-            if name.is_empty() {
-                refused.push((line, "psn_name is empty".to_owned()));
-                continue;
-            }
-            let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
-                refused.push((line, format!("retire_date `{date}` is not YYYY-MM-DD")));
-                continue;
-            };
-            // An approval names a retirement at most a year ahead.
-            if (date - today).num_days() > 366 {
-                refused.push((
-                    line,
-                    format!("retire_date {date} is more than a year ahead"),
-                ));
-                continue;
-            }
-            rows.push((line, id.as_str().to_owned(), date));
-        }
+        // An approval names a retirement at most a year ahead.
+        let (rows, refused) = crate::deaths::dated_rows(
+            text,
+            RETIREMENT_HEADER,
+            RETIREMENT_ROWS_MAX,
+            today,
+            |date| {
+                ((date - today).num_days() > 366)
+                    .then(|| format!("retire_date {date} is more than a year ahead"))
+            },
+        )?;
         let mut report = match &self.inner.pool {
             Pool::Pg(p) => pg::retirement_import(p, &rows, source_ref, params, now).await?,
             Pool::Sq { pool, write_lock } => {

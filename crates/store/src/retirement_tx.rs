@@ -109,12 +109,7 @@ pub(crate) async fn retirement_import(
             months_local_actual: months(local + brought_local),
             months_deemed: months(deemed),
         };
-        let pooled = [
-            admdvs.clone(),
-            format!("{}00", admdvs.get(..4).unwrap_or_default()),
-            format!("{}0000", admdvs.get(..2).unwrap_or_default()),
-        ];
-        let Some(p) = pooled.iter().find_map(|r| params.get(r, date.year())) else {
+        let Some(p) = params.get_pooled(&admdvs, date.year()) else {
             report.refused.push((
                 *line,
                 format!("no enrollment parameters for {admdvs} in {}", date.year()),

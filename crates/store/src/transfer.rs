@@ -115,11 +115,5 @@ pub(crate) fn transfer_params<'p>(
     admdvs: &str,
     year: i32,
 ) -> Option<&'p yibao_enrollment::params::TransferParams> {
-    [
-        admdvs.to_owned(),
-        format!("{}00", admdvs.get(..4).unwrap_or_default()),
-        format!("{}0000", admdvs.get(..2).unwrap_or_default()),
-    ]
-    .iter()
-    .find_map(|r| params.get(r, year).and_then(|p| p.transfer.as_ref()))
+    params.get_pooled(admdvs, year)?.transfer.as_ref()
 }

@@ -8,37 +8,10 @@ mod common;
 
 use chrono::NaiveDate;
 use common::*;
-use sqlx::Connection;
 use yibao_store::deaths::DEATH_HEADER;
-
-fn cid(area: &str, brdy: &str, seq: u32) -> String {
-    let body = format!("{area}{}{seq:03}", brdy.replace('-', ""));
-    let digits: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
-    let first17: [u8; 17] = digits.try_into().expect("17 digits");
-    format!("{body}{}", yibao_enrollment::id::check_char(&first17))
-}
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-async fn sql(db: &TestDb, statement: &str, binds: &[&str]) {
-    macro_rules! run {
-        ($conn:expr) => {{
-            let mut q = sqlx::query(statement);
-            for b in binds {
-                q = q.bind(*b);
-            }
-            q.execute(&mut $conn).await.unwrap();
-        }};
-    }
-    if db.label == "postgres" {
-        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        run!(conn);
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-        run!(conn);
-    }
 }
 
 #[tokio::test]

@@ -11,14 +11,6 @@ use common::*;
 use sqlx::Connection;
 use yibao_store::*;
 
-/// A valid citizen ID for a region, birth date (`YYYY-MM-DD`) and sequence.
-fn cid(area: &str, brdy: &str, seq: u32) -> String {
-    let body = format!("{area}{}{seq:03}", brdy.replace('-', ""));
-    let digits: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
-    let first17: [u8; 17] = digits.try_into().expect("17 digits");
-    format!("{body}{}", yibao_enrollment::id::check_char(&first17))
-}
-
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }

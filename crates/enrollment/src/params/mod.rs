@@ -524,6 +524,15 @@ impl ParamSet {
             .max_by_key(|set| set.year)
     }
 
+    /// The set in force for a person of `admdvs` in `year` at the region's pooling level: the
+    /// region's own, else its prefecture's (`xxxx00`, where a county's persons pool), else its
+    /// province's (`xx0000`).
+    pub fn get_pooled(&self, admdvs: &str, year: i32) -> Option<&Params> {
+        self.get(admdvs, year)
+            .or_else(|| self.get(&format!("{}00", admdvs.get(..4)?), year))
+            .or_else(|| self.get(&format!("{}0000", admdvs.get(..2)?), year))
+    }
+
     /// Every set, ordered by region and year.
     pub fn sets(&self) -> &[Params] {
         &self.sets

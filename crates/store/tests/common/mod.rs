@@ -477,3 +477,35 @@ pub async fn settle_one(
     .await
     .map(|reply| settled(fresh(reply)))
 }
+
+/// A valid citizen ID (GB 11643 check character) for a region, birth date (`YYYY-MM-DD`) and
+/// sequence.
+pub fn cid(area: &str, brdy: &str, seq: u32) -> String {
+    let body = format!("{area}{}{seq:03}", brdy.replace('-', ""));
+    let digits: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
+    let first17: [u8; 17] = digits.try_into().expect("17 digits");
+    format!("{body}{}", yibao_enrollment::id::check_char(&first17))
+}
+
+/// Runs one statement with text parameters on the test database, beside the store (rows a test
+/// needs that no command writes).
+pub async fn sql(db: &TestDb, statement: &str, binds: &[&str]) {
+    macro_rules! run {
+        ($conn:expr) => {{
+            let mut q = sqlx::query(statement);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            q.execute(&mut $conn).await.expect("test statement");
+        }};
+    }
+    if db.label == "postgres" {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        run!(conn);
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        run!(conn);
+    }
+}
