@@ -177,7 +177,9 @@ fn two_sets_for_one_region_and_year_are_refused() {
 #[test]
 fn a_county_reads_its_prefectures_set_and_an_unknown_province_none() {
     let params = yibao_enrollment::builtin_params().unwrap();
-    let county = params.get_pooled("140525", 2026).expect("Jincheng's set for a county");
+    let county = params
+        .get_pooled("140525", 2026)
+        .expect("Jincheng's set for a county");
     assert_eq!(county.admdvs, "140500");
     assert!(params.get("140525", 2026).is_none());
     assert!(params.get_pooled("110101", 2026).is_none());
