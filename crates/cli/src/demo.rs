@@ -186,18 +186,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     );
     // The year's enrollment: the departments' feeds and the contributions into the funds.
     let started = Instant::now();
-    let now = chrono::DateTime::from_timestamp(
-        i64::try_from(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        )
-        .unwrap_or(0),
-        0,
-    )
-    .unwrap_or_default()
-    .naive_utc();
+    let now = crate::registry::utc_now()?;
     if !args.no_enrollment_year {
         crate::demo_enrollment::run(&store, &config, dir, now).await?;
         println!(

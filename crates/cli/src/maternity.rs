@@ -31,18 +31,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .map_err(|e| anyhow::anyhow!("--month {}: {e}", args.month))?;
     let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the clock is before 1970")?
-        .as_secs();
-    let now = chrono::DateTime::from_timestamp(i64::try_from(secs)?, 0)
-        .context("the clock is out of range")?
-        .naive_utc();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let report = runtime.block_on(async {
+    let now = crate::registry::utc_now()?;
+    let report = crate::registry::runtime()?.block_on(async {
         let store = yibao_store::Store::connect(&args.db)
             .await
             .with_context(|| format!("opening the database {}", args.db))?;

@@ -63,7 +63,8 @@ pub struct CheckArgs {
     today: Option<String>,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+/// A multi-threaded runtime for one command.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,13 +73,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs `yibao registry import police|identity`.
 pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the clock is before 1970")?
-        .as_secs();
-    let now = chrono::DateTime::from_timestamp(i64::try_from(secs)?, 0)
-        .context("the clock is out of range")?
-        .naive_utc();
+    let now = utc_now()?;
     let today = match &args.today {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .with_context(|| format!("--today {d} is not a date YYYY-MM-DD"))?,
@@ -210,17 +205,8 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
 /// Runs `yibao registry check`.
 pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let today = match &args.today {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .with_context(|| format!("--today {d} is not a date YYYY-MM-DD"))?,
-        None => {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .context("the clock is before 1970")?
-                .as_secs();
-            chrono::DateTime::from_timestamp(i64::try_from(secs)?, 0)
-                .context("the clock is out of range")?
-                .date_naive()
-        }
+        Some(d) => date_arg("today", d)?,
+        None => utc_now()?.date(),
     };
     let runtime = runtime()?;
     let findings = runtime.block_on(async {
@@ -252,11 +238,11 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 let reversed: Vec<String> = d
                     .reversals
                     .iter()
-                    .map(|(payer, amount)| format!("{payer} {}", yuan(amount.0)))
+                    .map(|(payer, amount)| format!("{payer} {}", amount))
                     .collect();
                 format!(
                     "refund {} to the person{}",
-                    yuan(fen.0),
+                    fen,
                     if reversed.is_empty() {
                         String::new()
                     } else {
@@ -281,12 +267,6 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Fen as yuan text with two decimals.
-fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
 }
 
 /// Arguments of `yibao registry transfer-out`.
@@ -336,7 +316,8 @@ fn date_arg(flag: &str, text: &str) -> anyhow::Result<chrono::NaiveDate> {
         .with_context(|| format!("--{flag} {text} is not a date YYYY-MM-DD"))
 }
 
-fn utc_now() -> anyhow::Result<chrono::NaiveDateTime> {
+/// The clock's time, UTC.
+pub(crate) fn utc_now() -> anyhow::Result<chrono::NaiveDateTime> {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("the clock is before 1970")?
@@ -352,7 +333,7 @@ fn print_transfer(side: &str, r: &yibao_store::transfer::TransferReport) {
         r.transfer_id,
         r.months_actual,
         r.months_deemed,
-        yuan(r.balance.0),
+        r.balance,
         r.due_on,
         r.done_on,
         if r.late { " (late)" } else { "" }
@@ -574,7 +555,7 @@ pub fn import_retirements(args: ImportArgs) -> anyhow::Result<ExitCode> {
     for (psn_no, months, amount) in &report.short {
         println!(
             "short {psn_no}: {months} months, one-off back-payment {}",
-            yuan(amount.0)
+            amount
         );
     }
     Ok(ExitCode::SUCCESS)

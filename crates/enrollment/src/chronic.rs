@@ -38,12 +38,7 @@ impl ChronicList {
     /// The list of `admdvs`'s pooling region: the region's own entries, else its prefecture's
     /// (`xxxx00`), else its province's (`xx0000`).
     pub fn for_region(&self, admdvs: &str) -> Vec<ChronicDisease> {
-        let levels = [
-            admdvs.to_owned(),
-            format!("{}00", admdvs.get(..4).unwrap_or_default()),
-            format!("{}0000", admdvs.get(..2).unwrap_or_default()),
-        ];
-        for level in levels {
+        for level in crate::params::pooling_levels(admdvs) {
             let found: Vec<ChronicDisease> = self
                 .entries
                 .iter()

@@ -11,7 +11,6 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -55,13 +54,6 @@ const REPORT_READERS: &[Role] = &[
     Role::Finance,
     Role::Admin,
 ];
-
-/// The request's time in Beijing time, the time of every record of the platform.
-fn beijing(staff: &Staff) -> NaiveDateTime {
-    chrono::DateTime::from_timestamp_millis(staff.now_ms + 8 * 3_600_000)
-        .unwrap_or_default()
-        .naive_utc()
-}
 
 /// Yuan text with two decimals.
 fn yuan(fen: Fen) -> String {
@@ -185,7 +177,7 @@ pub async fn open_cases(
         .await?;
     let opened = state
         .store
-        .open_cases(&staff.account.username, beijing(&staff))
+        .open_cases(&staff.account.username, staff.beijing())
         .await?;
     Ok(Json(Opened { opened }))
 }
@@ -335,7 +327,7 @@ pub async fn list_cases(
     };
     let cases = state
         .store
-        .cases(&filter, beijing(&staff), state.config.review)
+        .cases(&filter, staff.beijing(), state.config.review)
         .await?;
     Ok(Json(cases.iter().map(case_item).collect()))
 }
@@ -472,7 +464,7 @@ async fn authorized_case(
 ) -> Result<CaseView, ApiError> {
     let view = state
         .store
-        .case(case_id, None, beijing(staff), state.config.review)
+        .case(case_id, None, staff.beijing(), state.config.review)
         .await?;
     staff
         .authorize_read(
@@ -579,7 +571,7 @@ pub async fn decide(
         Step::Second => Role::SeniorReviewer,
         Step::Final => Role::FinalReviewer,
     };
-    let now = beijing(&staff);
+    let now = staff.beijing();
     authorized_case(
         &state,
         &staff,
@@ -636,7 +628,7 @@ pub async fn appeal(
     Path(case_id): Path<String>,
     JsonBody(body): JsonBody<AppealBody>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    let now = beijing(&staff);
+    let now = staff.beijing();
     authorized_case(
         &state,
         &staff,
@@ -740,7 +732,7 @@ pub async fn report(
         .await?;
     let (funnel, precision) = state
         .store
-        .review_report(beijing(&staff), state.config.review)
+        .review_report(staff.beijing(), state.config.review)
         .await?;
     Ok(Json(ReportView {
         funnel: FunnelView {

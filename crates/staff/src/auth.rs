@@ -45,6 +45,13 @@ impl Staff {
         self.account.staff_id
     }
 
+    /// The request's time in Beijing time, the time of every record of the platform.
+    pub fn beijing(&self) -> chrono::NaiveDateTime {
+        chrono::DateTime::from_timestamp_millis(self.now_ms + 8 * 3_600_000)
+            .unwrap_or_default()
+            .naive_utc()
+    }
+
     /// Whether the account holds any of `roles`.
     pub fn has_any(&self, roles: &[Role]) -> bool {
         roles.iter().any(|role| self.account.has(*role))

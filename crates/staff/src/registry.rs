@@ -9,7 +9,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -37,13 +37,6 @@ pub fn routes() -> OpenApiRouter<SharedState> {
 const CLERKS: &[Role] = &[Role::FrontDesk, Role::Reviewer];
 /// Roles that resolve registry cases.
 const RESOLVERS: &[Role] = &[Role::Reviewer];
-
-/// The request's time in Beijing time, the time of every record of the platform.
-fn beijing(staff: &Staff) -> NaiveDateTime {
-    chrono::DateTime::from_timestamp_millis(staff.now_ms + 8 * 3_600_000)
-        .unwrap_or_default()
-        .naive_utc()
-}
 
 /// Query of `GET /api/v1/registry/cases`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -320,7 +313,7 @@ pub async fn add_step(
         .await?;
     let file = state
         .store
-        .registry_case_step(case_id, staff.id(), &action, &body.reason, beijing(&staff))
+        .registry_case_step(case_id, staff.id(), &action, &body.reason, staff.beijing())
         .await?;
     Ok(Json(file_view(file)))
 }
@@ -411,7 +404,7 @@ pub async fn person_file(
     let as_of = match &query.as_of {
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map_err(|_| ApiError::bad("as_of", format!("`{text}` is not a YYYY-MM-DD date")))?,
-        None => beijing(&staff).date(),
+        None => staff.beijing().date(),
     };
     staff
         .authorize_read(
@@ -604,23 +597,7 @@ pub async fn undo_decision(
     Path(decision_id): Path<i64>,
     JsonBody(body): JsonBody<UndoBody>,
 ) -> Result<Json<DecisionView>, ApiError> {
-    staff
-        .authorize_read(
-            &state,
-            &purpose,
-            Access {
-                action: "POST /api/v1/registry/decisions/{decision_id}/undo",
-                roles: RESOLVERS,
-                subject: Subject::record("auto-decision", decision_id),
-                institution: None,
-            },
-        )
-        .await?;
-    let decision = state
-        .store
-        .undo_auto_decision(decision_id, staff.id(), &body.reason, beijing(&staff))
-        .await?;
-    Ok(Json(decision_view(decision)))
+    decision_step(&state, &staff, &purpose, decision_id, &body, Step::Undo).await
 }
 
 /// Confirms a proposal (a chronic recognition proposed from a settlement list), once, with a
@@ -645,21 +622,54 @@ pub async fn confirm_decision(
     Path(decision_id): Path<i64>,
     JsonBody(body): JsonBody<UndoBody>,
 ) -> Result<Json<DecisionView>, ApiError> {
+    decision_step(&state, &staff, &purpose, decision_id, &body, Step::Confirm).await
+}
+
+/// What a reviewer does to an automatic decision.
+enum Step {
+    Undo,
+    Confirm,
+}
+
+/// Undoes or confirms a decision (reviewer; the access logged with the purpose first).
+async fn decision_step(
+    state: &SharedState,
+    staff: &Staff,
+    purpose: &Purpose,
+    decision_id: i64,
+    body: &UndoBody,
+    step: Step,
+) -> Result<Json<DecisionView>, ApiError> {
+    let action = match step {
+        Step::Undo => "POST /api/v1/registry/decisions/{decision_id}/undo",
+        Step::Confirm => "POST /api/v1/registry/decisions/{decision_id}/confirm",
+    };
     staff
         .authorize_read(
-            &state,
-            &purpose,
+            state,
+            purpose,
             Access {
-                action: "POST /api/v1/registry/decisions/{decision_id}/confirm",
+                action,
                 roles: RESOLVERS,
                 subject: Subject::record("auto-decision", decision_id),
                 institution: None,
             },
         )
         .await?;
-    let decision = state
-        .store
-        .confirm_auto_decision(decision_id, staff.id(), &body.reason, beijing(&staff))
-        .await?;
+    let (id, now) = (staff.id(), staff.beijing());
+    let decision = match step {
+        Step::Undo => {
+            state
+                .store
+                .undo_auto_decision(decision_id, id, &body.reason, now)
+                .await?
+        }
+        Step::Confirm => {
+            state
+                .store
+                .confirm_auto_decision(decision_id, id, &body.reason, now)
+                .await?
+        }
+    };
     Ok(Json(decision_view(decision)))
 }

@@ -119,16 +119,7 @@ impl Store {
         reason: &str,
         now: NaiveDateTime,
     ) -> Result<StoredDecision, StoreError> {
-        let chars = reason.trim().chars().count();
-        if chars == 0 {
-            return Err(StoreError::bad("reason", "a confirmation needs a reason"));
-        }
-        if reason.chars().count() > UNDO_REASON_MAX {
-            return Err(StoreError::bad(
-                "reason",
-                format!("at most {UNDO_REASON_MAX} characters"),
-            ));
-        }
+        check_reason(reason, "a confirmation")?;
         match &self.inner.pool {
             Pool::Pg(p) => pg::auto_confirm(p, decision_id, staff_id, reason, now).await,
             Pool::Sq { pool, write_lock } => {
@@ -154,16 +145,7 @@ impl Store {
         reason: &str,
         now: NaiveDateTime,
     ) -> Result<StoredDecision, StoreError> {
-        let chars = reason.trim().chars().count();
-        if chars == 0 {
-            return Err(StoreError::bad("reason", "an undo needs a reason"));
-        }
-        if reason.chars().count() > UNDO_REASON_MAX {
-            return Err(StoreError::bad(
-                "reason",
-                format!("at most {UNDO_REASON_MAX} characters"),
-            ));
-        }
+        check_reason(reason, "an undo")?;
         match &self.inner.pool {
             Pool::Pg(p) => pg::auto_undo(p, decision_id, staff_id, reason, now).await,
             Pool::Sq { pool, write_lock } => {
@@ -175,9 +157,7 @@ impl Store {
 }
 
 /// The stored form of an engine decision's result: its kind and JSON (fen).
-pub(crate) fn result_of(
-    result: &yibao_enrollment::auto::AutoResult,
-) -> Option<(&'static str, String)> {
+pub(crate) fn result_of(result: &yibao_enrollment::auto::AutoResult) -> (&'static str, String) {
     use yibao_enrollment::auto::AutoResult;
     let (kind, value) = match result {
         AutoResult::Subsidy {
@@ -274,5 +254,19 @@ pub(crate) fn result_of(
             }),
         ),
     };
-    Some((kind, value.to_string()))
+    (kind, value.to_string())
+}
+
+/// A reviewer's reason: not blank, at most [`UNDO_REASON_MAX`] characters.
+fn check_reason(reason: &str, what: &str) -> Result<(), StoreError> {
+    if reason.trim().is_empty() {
+        return Err(StoreError::bad("reason", format!("{what} needs a reason")));
+    }
+    if reason.chars().count() > UNDO_REASON_MAX {
+        return Err(StoreError::bad(
+            "reason",
+            format!("at most {UNDO_REASON_MAX} characters"),
+        ));
+    }
+    Ok(())
 }

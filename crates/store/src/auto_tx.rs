@@ -61,18 +61,14 @@ pub(crate) async fn auto_undo(
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<crate::auto::StoredDecision, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let result = auto_undo_in(&mut tx, decision_id, staff_id, reason, now).await;
-    match result {
-        Ok(decision) => {
-            tx.commit().await?;
-            Ok(decision)
-        }
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(err)
-        }
-    }
+    in_write_tx!(pool, |tx| auto_undo_in(
+        &mut tx,
+        decision_id,
+        staff_id,
+        reason,
+        now
+    )
+    .await)
 }
 
 async fn auto_undo_in(
@@ -284,33 +280,23 @@ pub(crate) async fn auto_decide_batch(
             }
         };
         for decision in decisions {
-            let Some((kind, result)) = crate::auto::result_of(&decision.result) else {
-                continue;
-            };
-            let inserted = sqlx::query(
-                "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
-                 trigger_text, result_kind, result, decided_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
-            )
-            .bind(next)
-            .bind(&record.psn_no)
-            .bind(decision.rule_id)
-            .bind(batch_id)
-            .bind(record.line)
-            .bind(&decision.trigger)
-            .bind(kind)
-            .bind(&result)
-            .bind(&decided_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let inserted = u64::from(
+                record_decision(
+                    &mut tx,
+                    &mut next,
+                    &record.psn_no,
+                    &decision,
+                    batch_id,
+                    record.line,
+                    &decided_at,
+                )
+                .await?,
+            );
             if inserted == 1 {
-                next += 1;
                 report.decided += 1;
-                match kind {
-                    "subsidy" => report.subsidies += 1,
-                    "assistance" => report.assistance += 1,
+                match decision.result {
+                    yibao_enrollment::auto::AutoResult::Subsidy { .. } => report.subsidies += 1,
+                    yibao_enrollment::auto::AutoResult::Assistance { .. } => report.assistance += 1,
                     _ => report.enrollments += 1,
                 }
             }
@@ -372,31 +358,21 @@ async fn auto_newborns(
                 continue;
             }
         };
-        let Some((kind, result)) = crate::auto::result_of(&decision.result) else {
-            continue;
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
-             trigger_text, result_kind, result, decided_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
-        )
-        .bind(next)
-        .bind(&psn_no)
-        .bind(decision.rule_id)
-        .bind(batch_id)
-        .bind(line)
-        .bind(&decision.trigger)
-        .bind(kind)
-        .bind(&result)
-        .bind(&decided_at)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        let inserted = u64::from(
+            record_decision(
+                tx,
+                &mut next,
+                &psn_no,
+                &decision,
+                batch_id,
+                line,
+                &decided_at,
+            )
+            .await?,
+        );
         if inserted != 1 {
             continue;
         }
-        next += 1;
         // Pre-registered from birth as a child resident of the household's region, unless the
         // child is already insured.
         let insured: i64 = sqlx::query_scalar(
@@ -429,18 +405,14 @@ pub(crate) async fn auto_confirm(
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<crate::auto::StoredDecision, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let result = auto_confirm_in(&mut tx, decision_id, staff_id, reason, now).await;
-    match result {
-        Ok(decision) => {
-            tx.commit().await?;
-            Ok(decision)
-        }
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(err)
-        }
-    }
+    in_write_tx!(pool, |tx| auto_confirm_in(
+        &mut tx,
+        decision_id,
+        staff_id,
+        reason,
+        now
+    )
+    .await)
 }
 
 async fn auto_confirm_in(
@@ -581,29 +553,19 @@ pub(crate) async fn auto_propose_chronic(
                 .iter()
                 .position(|d| &d.disease_code == disease_code)
                 .unwrap_or(0) as i64;
-            let Some((kind, result)) = crate::auto::result_of(&decision.result) else {
-                continue;
-            };
-            let inserted = sqlx::query(
-                "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
-                 trigger_text, result_kind, result, decided_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
-            )
-            .bind(next)
-            .bind(&psn_no)
-            .bind(decision.rule_id)
-            .bind(format!("setl_list:{setl_list_id}"))
-            .bind(line)
-            .bind(&decision.trigger)
-            .bind(kind)
-            .bind(&result)
-            .bind(&decided_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let inserted = u64::from(
+                record_decision(
+                    &mut tx,
+                    &mut next,
+                    &psn_no,
+                    &decision,
+                    &format!("setl_list:{setl_list_id}"),
+                    line,
+                    &decided_at,
+                )
+                .await?,
+            );
             if inserted == 1 {
-                next += 1;
                 report.decided += 1;
                 report.chronic_proposals += 1;
             }
@@ -611,4 +573,41 @@ pub(crate) async fn auto_propose_chronic(
     }
     tx.commit().await?;
     Ok(report)
+}
+
+/// Records an engine decision on `source_ref`/`line` unless a decision of its rule already stands
+/// there; `next` is the next free decision id, advanced when used. True when recorded.
+#[allow(clippy::too_many_arguments)]
+async fn record_decision(
+    tx: &mut Tx<'_>,
+    next: &mut i64,
+    psn_no: &str,
+    decision: &yibao_enrollment::auto::AutoDecision,
+    source_ref: &str,
+    line: i64,
+    decided_at: &str,
+) -> Result<bool, StoreError> {
+    let (kind, result) = crate::auto::result_of(&decision.result);
+    let inserted = sqlx::query(
+        "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
+         trigger_text, result_kind, result, decided_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
+    )
+    .bind(*next)
+    .bind(psn_no)
+    .bind(decision.rule_id)
+    .bind(source_ref)
+    .bind(line)
+    .bind(&decision.trigger)
+    .bind(kind)
+    .bind(&result)
+    .bind(decided_at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        *next += 1;
+    }
+    Ok(inserted == 1)
 }

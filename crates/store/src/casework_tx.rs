@@ -88,16 +88,9 @@ pub(crate) async fn casework_step(
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let mut tx = begin_write(pool).await?;
-    // A refusal rolls back at once: a dropped SQLite transaction would hold the write lock
-    // until its connection is next used.
-    match casework_step_in(&mut tx, case_id, staff_id, action, reason, now).await {
-        Ok(()) => Ok(tx.commit().await?),
-        Err(err) => {
-            let _ = tx.rollback().await;
-            Err(err)
-        }
-    }
+    in_write_tx!(pool, |tx| {
+        casework_step_in(&mut tx, case_id, staff_id, action, reason, now).await
+    })
 }
 
 async fn casework_step_in(

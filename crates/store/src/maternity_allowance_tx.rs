@@ -69,32 +69,21 @@ pub(crate) async fn maternity_allowances(
         } else {
             stay.delivery_date.clone()
         };
-        let outcome = maternity_decide(&mut tx, stay, &delivery_day, params).await?;
-        let (delivery, babies, streak, emp_no, base, leave_days, amount, reason) = match &outcome {
-            Ok(d) => (
-                d.delivery,
-                d.babies,
-                d.streak,
-                d.emp_no.clone(),
-                d.base,
-                d.leave_days,
-                d.amount,
-                d.note.clone(),
-            ),
-            Err(refusal) => (
-                refusal.delivery,
-                refusal.babies,
-                refusal.streak,
-                refusal.emp_no.clone(),
-                refusal.base,
-                0,
-                0,
-                refusal.reason.clone(),
-            ),
-        };
-        let paid_to = match &outcome {
-            Ok(_) if amount > 0 => crate::maternity::employer_payout_account(&emp_no),
-            _ => String::new(),
+        let decision = maternity_decide(&mut tx, stay, &delivery_day, params).await?;
+        let MaternityDecision {
+            delivery,
+            babies,
+            streak,
+            emp_no,
+            base,
+            leave_days,
+            amount,
+            reason,
+        } = decision;
+        let paid_to = if amount > 0 {
+            crate::maternity::employer_payout_account(&emp_no)
+        } else {
+            String::new()
         };
         sqlx::query(
             "INSERT INTO maternity_allowance (mdtrt_id, setl_id, psn_no, period, delivery_date, \
@@ -156,8 +145,10 @@ pub(crate) async fn maternity_allowances(
     Ok(report)
 }
 
-/// What an allowance decision rests on.
-struct MaternityFacts {
+/// An allowance decision and what it rests on: paid when `amount` > 0, else refused for
+/// `reason` (on a paid one, a note: an assumption the decision made).
+#[derive(Default)]
+struct MaternityDecision {
     delivery: &'static str,
     babies: i64,
     streak: i64,
@@ -165,16 +156,6 @@ struct MaternityFacts {
     base: i64,
     leave_days: i64,
     amount: i64,
-    note: String,
-}
-
-/// A refusal, with what was known.
-struct MaternityRefusal {
-    delivery: &'static str,
-    babies: i64,
-    streak: i64,
-    emp_no: String,
-    base: i64,
     reason: String,
 }
 
@@ -183,19 +164,12 @@ async fn maternity_decide(
     stay: &DeliveryStay,
     delivery_day: &str,
     params: &yibao_enrollment::ParamSet,
-) -> Result<Result<MaternityFacts, MaternityRefusal>, StoreError> {
+) -> Result<MaternityDecision, StoreError> {
     use yibao_enrollment::params::DeliveryType;
-    let mut refusal = MaternityRefusal {
-        delivery: "",
-        babies: 0,
-        streak: 0,
-        emp_no: String::new(),
-        base: 0,
-        reason: String::new(),
-    };
+    let mut decided = MaternityDecision::default();
     let Ok(day) = NaiveDate::parse_from_str(delivery_day, "%Y-%m-%d") else {
-        refusal.reason = format!("the delivery date `{delivery_day}` does not read");
-        return Ok(Err(refusal));
+        decided.reason = format!("the delivery date `{delivery_day}` does not read");
+        return Ok(decided);
     };
     let mut note = String::new();
     let (delivery, key, babies) = match stay.matn_type.as_str() {
@@ -226,16 +200,16 @@ async fn maternity_decide(
                 0,
             ),
             None => {
-                refusal.reason =
+                decided.reason =
                     "a miscarriage's weeks of pregnancy (geso_val) were not reported".to_owned();
-                return Ok(Err(refusal));
+                return Ok(decided);
             }
         },
     };
-    refusal.delivery = key;
-    refusal.babies = babies;
+    decided.delivery = key;
+    decided.babies = babies;
     let conn_streak = employee_streak(tx, &stay.psn_no, &day.format("%Y-%m").to_string()).await?;
-    refusal.streak = i64::from(conn_streak);
+    decided.streak = i64::from(conn_streak);
     let employer: Option<(String, i64)> = sqlx::query_as(
         "SELECT emp_no, year FROM payroll_base WHERE psn_no = $1 AND year <= $2 \
          ORDER BY year DESC LIMIT 1",
@@ -245,10 +219,10 @@ async fn maternity_decide(
     .fetch_optional(&mut **tx)
     .await?;
     let Some((emp_no, year)) = employer else {
-        refusal.reason = "no employer declared a wage for the person".to_owned();
-        return Ok(Err(refusal));
+        decided.reason = "no employer declared a wage for the person".to_owned();
+        return Ok(decided);
     };
-    refusal.emp_no = emp_no.clone();
+    decided.emp_no = emp_no.clone();
     let (sum, count): (i64, i64) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(wage_fen), 0) AS BIGINT), COUNT(*) FROM payroll_base \
          WHERE emp_no = $1 AND year = $2",
@@ -263,14 +237,14 @@ async fn maternity_decide(
     } else {
         (2 * sum + count) / (2 * count)
     };
-    refusal.base = base;
+    decided.base = base;
     let Some(p) = params.get_pooled(&stay.admdvs, day.year()) else {
-        refusal.reason = format!(
+        decided.reason = format!(
             "no enrollment parameters for {} in {}",
             stay.admdvs,
             day.year()
         );
-        return Ok(Err(refusal));
+        return Ok(decided);
     };
     match yibao_enrollment::maternity_allowance(
         p,
@@ -281,19 +255,15 @@ async fn maternity_decide(
             continuous_months: conn_streak,
         },
     ) {
-        Ok(a) => Ok(Ok(MaternityFacts {
-            delivery: key,
-            babies,
-            streak: i64::from(conn_streak),
-            emp_no,
-            base,
+        Ok(a) => Ok(MaternityDecision {
             leave_days: i64::from(a.leave_days),
             amount: a.amount.0,
-            note,
-        })),
+            reason: note,
+            ..decided
+        }),
         Err(err) => {
-            refusal.reason = err.to_string();
-            Ok(Err(refusal))
+            decided.reason = err.to_string();
+            Ok(decided)
         }
     }
 }

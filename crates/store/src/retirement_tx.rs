@@ -124,32 +124,22 @@ pub(crate) async fn retirement_import(
                 continue;
             }
         };
-        let Some((kind, result)) = crate::auto::result_of(&decision.result) else {
-            continue;
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO auto_decision (decision_id, psn_no, rule_id, source_ref, line, \
-             trigger_text, result_kind, result, decided_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (rule_id, source_ref, line) DO NOTHING",
-        )
-        .bind(next)
-        .bind(&psn_no)
-        .bind(decision.rule_id)
-        .bind(source_ref)
-        .bind(line_i)
-        .bind(&decision.trigger)
-        .bind(kind)
-        .bind(&result)
-        .bind(&decided_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let inserted = u64::from(
+            record_decision(
+                &mut tx,
+                &mut next,
+                &psn_no,
+                &decision,
+                source_ref,
+                line_i,
+                &decided_at,
+            )
+            .await?,
+        );
         if inserted == 0 {
             report.decided_before += 1;
             continue;
         }
-        next += 1;
         match decision.result {
             AutoResult::Retiree { psn_type, from, .. } => {
                 // The in-service segment ends the day before; the retiree segment begins.

@@ -1,24 +1,6 @@
 // Transfers between regions (crate::transfer), written once for both backends: included in
 // `pg` and `sq` by `backend!`.
 
-/// Runs `f` in a write transaction, rolling back at once on a refusal.
-macro_rules! transfer_in_tx {
-    ($pool:expr, |$tx:ident| $body:expr) => {{
-        let mut $tx = begin_write($pool).await?;
-        let result = $body;
-        match result {
-            Ok(value) => {
-                $tx.commit().await?;
-                Ok(value)
-            }
-            Err(err) => {
-                let _ = $tx.rollback().await;
-                Err(err)
-            }
-        }
-    }};
-}
-
 fn transfer_day(text: &str, field: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| StoreError::bad(field, format!("`{text}` is not a YYYY-MM-DD date")))
@@ -31,7 +13,7 @@ pub(crate) async fn transfer_out(
     calendar: &yibao_enrollment::HolidayCalendar,
     now: NaiveDateTime,
 ) -> Result<crate::transfer::TransferReport, StoreError> {
-    transfer_in_tx!(pool, |tx| transfer_out_in(
+    in_write_tx!(pool, |tx| transfer_out_in(
         &mut tx, t, params, calendar, now
     )
     .await)
@@ -254,7 +236,7 @@ pub(crate) async fn transfer_in(
     calendar: &yibao_enrollment::HolidayCalendar,
     now: NaiveDateTime,
 ) -> Result<crate::transfer::TransferReport, StoreError> {
-    transfer_in_tx!(pool, |tx| {
+    in_write_tx!(pool, |tx| {
         transfer_in_in(&mut tx, sheet, received_on, done_on, params, calendar, now).await
     })
 }

@@ -528,9 +528,7 @@ impl ParamSet {
     /// region's own, else its prefecture's (`xxxx00`, where a county's persons pool), else its
     /// province's (`xx0000`).
     pub fn get_pooled(&self, admdvs: &str, year: i32) -> Option<&Params> {
-        self.get(admdvs, year)
-            .or_else(|| self.get(&format!("{}00", admdvs.get(..4)?), year))
-            .or_else(|| self.get(&format!("{}0000", admdvs.get(..2)?), year))
+        pooling_levels(admdvs).find_map(|level| self.get(&level, year))
     }
 
     /// Every set, ordered by region and year.
@@ -1128,4 +1126,12 @@ impl Check<'_> {
             )?,
         })
     }
+}
+
+/// The regions whose rules a person of `admdvs` falls under, nearest first: the region itself,
+/// its prefecture (`xxxx00`, where a county's persons pool) and its province (`xx0000`).
+pub fn pooling_levels(admdvs: &str) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(admdvs.to_owned())
+        .chain(admdvs.get(..4).map(|p| format!("{p}00")))
+        .chain(admdvs.get(..2).map(|p| format!("{p}0000")))
 }

@@ -94,13 +94,18 @@ async fn registered_person(
     tx: &mut Tx<'_>,
     patn_id: &str,
 ) -> Result<Option<crate::audit::Registered>, StoreError> {
-    let row = sqlx::query("SELECT gend, brdy FROM person WHERE psn_no = $1")
-        .bind(patn_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    // The death the registry acted on comes with the person, in the same round trip.
+    let row = sqlx::query(
+        "SELECT p.gend, p.brdy, d.death_date FROM person p \
+         LEFT JOIN death_confirmed d ON d.psn_no = p.psn_no WHERE p.psn_no = $1",
+    )
+    .bind(patn_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let gend: String = row.try_get(0)?;
     let brdy: String = row.try_get(1)?;
+    let death: Option<String> = row.try_get(2)?;
     // A registry sex outside 1/2/9 or an unreadable birth date leaves the request's.
     let (Some(gend), Ok(brdy)) = (yibao_audit::Gend::parse(&gend), stored_day(&brdy)) else {
         return Ok(None);
@@ -133,11 +138,6 @@ async fn registered_person(
             });
         }
     }
-    let death: Option<String> =
-        sqlx::query_scalar("SELECT death_date FROM death_confirmed WHERE psn_no = $1")
-            .bind(patn_id)
-            .fetch_optional(&mut **tx)
-            .await?;
     Ok(Some(crate::audit::Registered {
         gend,
         brdy,

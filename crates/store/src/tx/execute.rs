@@ -22,6 +22,25 @@ async fn begin_write(pool: &Pool) -> Result<Tx<'static>, StoreError> {
     Ok(pool.begin_with(sql).await?)
 }
 
+/// Runs `$body` (which uses `$tx`) in a write transaction ([`begin_write`]): commits on `Ok`,
+/// rolls back at once on `Err` — a dropped SQLite transaction would hold the write lock until
+/// its connection is next used.
+macro_rules! in_write_tx {
+    ($pool:expr, |$tx:ident| $body:expr) => {{
+        let mut $tx = begin_write($pool).await?;
+        match $body {
+            Ok(value) => {
+                $tx.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                let _ = $tx.rollback().await;
+                Err(err)
+            }
+        }
+    }};
+}
+
 pub(crate) async fn replay(pool: &Pool, env: &Envelope) -> Result<Option<Reply>, StoreError> {
     let row = sqlx::query(
         "SELECT infno, request_hash, response, effect_kind, effect_ref FROM idempotency \
