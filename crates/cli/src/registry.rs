@@ -209,25 +209,26 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => utc_now()?.date(),
     };
     let runtime = runtime()?;
-    let findings = runtime.block_on(async {
+    let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
+    let found = runtime.block_on(async {
         let store = Store::connect(&args.db)
             .await
             .with_context(|| format!("opening the database {}", args.db))?;
-        let findings = store.registry_check(args.year).await;
+        let check = store.registry_check(args.year, today, &params).await;
         // Each duplicate with the §10.2 decision: which relation stays, and the refund.
-        let params =
-            yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
         let decisions = store.duplicate_decisions(args.year, &params, today).await;
         store.close().await;
-        anyhow::Ok((findings?, decisions?))
+        anyhow::Ok((check?, decisions?))
     })?;
-    let (findings, decisions) = findings;
+    let (check, decisions) = found;
+    let findings = &check.findings;
     let uninsured = findings.iter().filter(|f| f.finding == "uninsured").count();
     let duplicate = findings.iter().filter(|f| f.finding == "duplicate").count();
     println!(
-        "year {}: uninsured {uninsured}, duplicate {duplicate}",
-        args.year
+        "year {} (as of {}): uninsured {uninsured}, duplicate {duplicate}",
+        args.year, check.reference
     );
+    print!("{}", coverage_table(&check));
     for d in &decisions {
         if d.keep.is_empty() {
             println!("duplicate {}: undecided: {}", d.certno, d.reason);
@@ -260,7 +261,7 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.csv {
         let mut csv = String::from("certno,finding\n");
-        for f in &findings {
+        for f in findings {
             csv.push_str(&format!("{},{}\n", f.certno, f.finding));
         }
         std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
@@ -559,4 +560,43 @@ pub fn import_retirements(args: ImportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The coverage report (§9.2 step 6), a line per county and the total: base, insured by
+/// scheme, uninsured by reason, duplicates, the coverage rate and the subsidy-category persons
+/// enrolled.
+pub fn coverage_table(check: &yibao_store::coverage::RegistryCheck) -> String {
+    let percent = |bp: Option<u64>| match bp {
+        Some(bp) => format!("{}.{:02}%", bp / 100, bp % 100),
+        None => "-".to_owned(),
+    };
+    let mut out = String::from("county  base  insured(310/390)  coverage  duplicate  category-enrolled  uninsured by reason\n");
+    let total = check.total();
+    for c in check.counties.iter().chain(std::iter::once(&total)) {
+        let reasons: Vec<String> = c
+            .uninsured
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        out.push_str(&format!(
+            "{}  {}  {} ({}/{})  {}  {}  {}/{} {}  {}\n",
+            if c.admdvs.is_empty() { "-" } else { &c.admdvs },
+            c.base,
+            c.insured(),
+            c.insured_employee,
+            c.insured_resident,
+            percent(c.coverage_bp()),
+            c.duplicate,
+            c.category_insured,
+            c.category_persons,
+            percent(c.category_bp()),
+            if reasons.is_empty() {
+                "none".to_owned()
+            } else {
+                reasons.join(", ")
+            },
+        ));
+    }
+    out
 }

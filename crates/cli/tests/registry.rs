@@ -131,13 +131,21 @@ fn police_and_identity_files_import_report_by_line_and_replay() {
         &url,
         "--year",
         "2026",
+        "--today",
+        "2026-12-05",
         "--csv",
         csv.to_str().unwrap(),
     ]);
     assert!(check.status.success());
     let stdout = String::from_utf8_lossy(&check.stdout);
     assert!(
-        stdout.starts_with("year 2026: uninsured 1, duplicate 0\n"),
+        stdout.starts_with("year 2026 (as of 2026-12-05): uninsured 1, duplicate 0\n"),
+        "{stdout}"
+    );
+    // The uninsured person holds a subsidised category (低保): the automatic enrollment has not
+    // run for them, and the report says so by county.
+    assert!(
+        stdout.contains("\nall  1  0 (0/0)  0.00%  0  0/1 0.00%  category_not_enrolled 1\n"),
         "{stdout}"
     );
     assert_eq!(

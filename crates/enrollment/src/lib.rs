@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod category;
 pub mod chronic;
 pub mod contribution;
+pub mod coverage;
 pub mod duplicate;
 pub mod error;
 pub mod id;

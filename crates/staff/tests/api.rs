@@ -635,6 +635,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/persons/{psn_no}"),
     ("get", "/api/v1/registry/cases"),
     ("get", "/api/v1/registry/cases/{case_id}"),
+    ("get", "/api/v1/registry/coverage"),
     ("get", "/api/v1/registry/persons/{psn_no}"),
     ("get", "/api/v1/registry/persons/{psn_no}/decisions"),
     ("post", "/api/v1/accounts"),
@@ -1522,6 +1523,64 @@ async fn registry_scenario(store: Store) {
         (StatusCode::CONFLICT, "decision_id"),
         "{body}"
     );
+
+    // The coverage report: counts by county, for clerks and finance; not for the auditor.
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/coverage?year=2026",
+            send(audit1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/coverage?year=20x6",
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::BAD_REQUEST, "query"),
+        "{body}"
+    );
+    let (status, report) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/coverage?year=2026",
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["reference"], "2026-03-02");
+    let county = report["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["admdvs"] == "140525")
+        .expect("the household's county")
+        .clone();
+    // The 低保 person is the county's one person and holds a subsidised category.
+    assert_eq!(county["base"], 1, "{county}");
+    assert_eq!(county["category_persons"], 1, "{county}");
+    let uninsured: u64 = county["uninsured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["persons"].as_u64().unwrap())
+        .sum();
+    let insured =
+        county["insured_employee"].as_u64().unwrap() + county["insured_resident"].as_u64().unwrap();
+    assert_eq!(insured + uninsured, 1, "{county}");
+    assert_eq!(county["category_insured"].as_u64().unwrap(), insured);
+    let total_base: u64 = report["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["base"].as_u64().unwrap())
+        .sum();
+    assert_eq!(report["total"]["base"].as_u64().unwrap(), total_base);
 
     assert!(store.verify_access_log().await.unwrap().is_intact());
     let _ = now;

@@ -1,9 +1,8 @@
 //! Department feeds into the registry (docs/FEEDS.md; spec enrollment.md §3.10, §8.2): the
 //! police population file and the civil-affairs identity list, read and checked here without a
 //! database (header, fields, identity numbers, dates, codes, rows that contradict each other
-//! inside one file), then matched and applied in one transaction by `feed_tx.rs`. The
-//! registry check (`yibao registry check`, §9.2, §10.1) and the "as of date D" reads live here
-//! too.
+//! inside one file), then matched and applied in one transaction by `feed_tx.rs`. The "as of
+//! date D" reads live here too; the registry check is `coverage.rs`.
 //!
 //! Time is an input: the caller gives `today` (for future-date checks and the effective date of
 //! a police row) and the recorded time.
@@ -171,15 +170,6 @@ pub struct IdentityHeld {
     pub end_date: String,
     /// The sending department.
     pub source_dept: String,
-}
-
-/// One finding of the registry check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckFinding {
-    /// The person's identity number.
-    pub certno: String,
-    /// `uninsured` or `duplicate`.
-    pub finding: &'static str,
 }
 
 // ---------------------------------------------------------------- reading a file
@@ -708,21 +698,6 @@ impl Store {
                 let result: Result<FeedReport, StoreError> = async { run!(sq, pool) }.await;
                 result.map_err(|e| e.sqlite_busy(timeout))
             }
-        }
-    }
-
-    /// The registry check for `year` (§9.2, §10.1): `uninsured` for every person in the
-    /// registry with no basic relation (`310`/`390`) in status 1 during the year, `duplicate`
-    /// for every person with two basic relations in status 1 overlapping within it; sorted by
-    /// identity number, then finding.
-    pub async fn registry_check(&self, year: i32) -> Result<Vec<CheckFinding>, StoreError> {
-        let begin = NaiveDate::from_ymd_opt(year, 1, 1)
-            .ok_or_else(|| StoreError::bad("year", format!("{year} is not a year")))?;
-        let end = NaiveDate::from_ymd_opt(year, 12, 31)
-            .ok_or_else(|| StoreError::bad("year", format!("{year} is not a year")))?;
-        match &self.inner.pool {
-            Pool::Pg(p) => crate::pg::registry_check(p, begin, end).await,
-            Pool::Sq { pool, .. } => crate::sq::registry_check(pool, begin, end).await,
         }
     }
 

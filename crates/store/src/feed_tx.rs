@@ -4,8 +4,8 @@
 // Compiled once per backend; see lib.rs.
 
 use crate::feed::{
-    CheckFinding, FeedImport, FeedParsed, FeedProgress, FeedReport, FileCase, HouseholdSegment,
-    IdentityHeld, IdentityRow, PoliceRow, RefusedRow, RegistryCase,
+    FeedImport, FeedParsed, FeedProgress, FeedReport, FileCase, HouseholdSegment, IdentityHeld,
+    IdentityRow, PoliceRow, RefusedRow, RegistryCase,
 };
 
 /// The tables a feed writes, in the order they are written (foreign keys point backwards).
@@ -1181,57 +1181,6 @@ pub(crate) async fn feed_identity(
     counts.refused = refused.len() as u64;
     w.refused(&refused);
     feed_write(tx, imp, batch_id, counts, w, progress).await
-}
-
-pub(crate) async fn registry_check(
-    pool: &Pool,
-    begin: NaiveDate,
-    end: NaiveDate,
-) -> Result<Vec<CheckFinding>, StoreError> {
-    let (b, e) = (begin.to_string(), end.to_string());
-    let basic = |t: &str| format!("{t}.insutype IN ('310', '390') AND {t}.psn_insu_stas = '1'");
-    let uninsured = sqlx::query(&format!(
-        "SELECT p.certno FROM person p WHERE NOT EXISTS (SELECT 1 FROM insurance i \
-         WHERE i.psn_no = p.psn_no AND {} AND i.begndate <= $2 \
-         AND (i.enddate = '' OR i.enddate >= $1))",
-        basic("i")
-    ))
-    .bind(&b)
-    .bind(&e)
-    .fetch_all(pool)
-    .await?;
-    let duplicate = sqlx::query(&format!(
-        "SELECT DISTINCT p.certno FROM insurance a \
-         JOIN insurance c ON c.psn_no = a.psn_no \
-              AND (a.insutype < c.insutype OR (a.insutype = c.insutype AND a.begndate < c.begndate)) \
-         JOIN person p ON p.psn_no = a.psn_no \
-         WHERE {} AND {} \
-           AND a.begndate <= $2 AND (a.enddate = '' OR a.enddate >= $1) \
-           AND c.begndate <= $2 AND (c.enddate = '' OR c.enddate >= $1) \
-           AND a.begndate <= (CASE WHEN c.enddate = '' THEN '9999-12-31' ELSE c.enddate END) \
-           AND c.begndate <= (CASE WHEN a.enddate = '' THEN '9999-12-31' ELSE a.enddate END)",
-        basic("a"),
-        basic("c")
-    ))
-    .bind(&b)
-    .bind(&e)
-    .fetch_all(pool)
-    .await?;
-    let mut out = Vec::with_capacity(uninsured.len() + duplicate.len());
-    for r in uninsured {
-        out.push(CheckFinding {
-            certno: r.try_get(0)?,
-            finding: "uninsured",
-        });
-    }
-    for r in duplicate {
-        out.push(CheckFinding {
-            certno: r.try_get(0)?,
-            finding: "duplicate",
-        });
-    }
-    out.sort_by(|x, y| (&x.certno, x.finding).cmp(&(&y.certno, y.finding)));
-    Ok(out)
 }
 
 pub(crate) async fn household_as_of(

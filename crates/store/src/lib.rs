@@ -30,6 +30,7 @@ pub mod auto;
 pub mod casework;
 pub mod cmd;
 pub mod contributions;
+pub mod coverage;
 mod cumulative;
 pub mod deaths;
 pub mod duplicates;
@@ -51,8 +52,8 @@ pub mod transfer;
 pub use cmd::*;
 pub use error::{ImportError, ImportIssue, StoreError};
 pub use feed::{
-    CheckFinding, FeedImport, FeedKind, FeedProgress, FeedReport, HouseholdSegment, IdentityHeld,
-    RefusedRow, RegistryCase,
+    FeedImport, FeedKind, FeedProgress, FeedReport, HouseholdSegment, IdentityHeld, RefusedRow,
+    RegistryCase,
 };
 pub use import::ImportSummary;
 pub use ledger::LedgerReport;
@@ -112,6 +113,7 @@ macro_rules! backend {
             include!("casework_tx.rs");
             include!("auto_tx.rs");
             include!("tx/contributions.rs");
+            include!("coverage_tx.rs");
             include!("duplicates_tx.rs");
             include!("transfer_tx.rs");
             include!("maternity_allowance_tx.rs");

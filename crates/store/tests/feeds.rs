@@ -414,16 +414,32 @@ async fn registry_check_finds_the_uninsured_and_the_duplicates() {
                     .unwrap();
             }
         }
-        let findings = db.store.registry_check(2026).await.unwrap();
-        let got: Vec<(&str, &str)> = findings
-            .iter()
-            .map(|f| (f.certno.as_str(), f.finding))
-            .collect();
-        assert_eq!(got, vec![(a.as_str(), "uninsured"), (b.as_str(), "duplicate")]);
+        let params = yibao_enrollment::builtin_params().unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let check = db.store.registry_check(2026, today, &params).await.unwrap();
+        let ours = |check: &yibao_store::coverage::RegistryCheck| -> Vec<(String, &'static str, &'static str)> {
+            check
+                .findings
+                .iter()
+                .map(|f| (f.certno.clone(), f.finding, f.reason))
+                .collect()
+        };
+        assert_eq!(
+            ours(&check),
+            vec![
+                (a.clone(), "uninsured", "never_insured"),
+                (b.clone(), "duplicate", "two_schemes")
+            ]
+        );
         // In 2025 B's relations did not exist yet: both are uninsured then.
-        let findings = db.store.registry_check(2025).await.unwrap();
-        assert_eq!(findings.len(), 2);
-        assert!(findings.iter().all(|f| f.finding == "uninsured"));
+        let check = db.store.registry_check(2025, today, &params).await.unwrap();
+        assert_eq!(
+            ours(&check),
+            vec![
+                (a.clone(), "uninsured", "never_insured"),
+                (b.clone(), "uninsured", "never_insured")
+            ]
+        );
         db
     })
     .await;
@@ -609,6 +625,135 @@ async fn settlement_reads_a_category_from_the_identity_list() {
             "{report:?}"
         );
         assert!(pre("F-2303b").await.amounts.maf_pay.0 > 0);
+        db
+    })
+    .await;
+}
+
+/// §9.2: every uninsured person of the base population gets the most specific reason the
+/// registry's evidence supports; a confirmed death leaves the base; a resident year assessed
+/// and not paid is not insurance; the county report adds it up.
+#[tokio::test]
+async fn the_check_gives_each_uninsured_person_a_reason_and_counts_them_by_county() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let lapsed = cid("140581", "1980-01-01", 61);
+        let paid = cid("140581", "1980-01-02", 62);
+        let dead = cid("140581", "1940-01-03", 63);
+        let reported = cid("140581", "1941-01-04", 64);
+        let dibao = cid("140581", "1982-01-05", 65);
+        let baby = cid("140581", "2026-11-20", 66);
+        let mut file = String::from(POLICE);
+        for (certno, name, brdy, rel) in [
+            (&lapsed, "高甲", "1980-01-01", "02"),
+            (&paid, "高乙", "1980-01-02", "10"),
+            (&dead, "高丙", "1940-01-03", "50"),
+            (&reported, "高丁", "1941-01-04", "50"),
+            (&dibao, "高戊", "1982-01-05", "30"),
+            (&baby, "高己", "2026-11-20", "20"),
+        ] {
+            file.push_str(&format!("{certno},{name},1,{brdy},140581,H581,{rel}\n"));
+        }
+        import(&db, FeedKind::Police, "2026-11-30", &file).await;
+        import(
+            &db,
+            FeedKind::Identity,
+            "2026-11-30",
+            &format!("{IDENTITY}{dibao},高戊,2303,2026-01-01,\n"),
+        )
+        .await;
+        let relation = "INSERT INTO insurance (psn_no, insutype, psn_type, insuplc_admdvs, emp_name, \
+                        begndate, enddate, psn_insu_stas) VALUES ($1, '390', '1401', '140581', '', $2, $3, '1')";
+        let assessment = "INSERT INTO contribution_assessment (assessment_id, psn_no, insutype, \
+             insu_admdvs, period, clct_type, psn_type, base_fen, emp_clct_fen, psn_clct_fen, \
+             oth_clct_fen, into_acct_fen, into_pool_fen, clct_sum_fen, sign, params_id, \
+             assessed_at) VALUES ($1, $2, '390', '140581', '2026', 'normal', '1401', 0, 0, 40000, \
+             70000, 0, 110000, 110000, 1, '140500-2025', '2025-09-01 00:00:00')";
+        let psn = |c: &str| {
+            let c = c.to_owned();
+            let db = &db;
+            async move { psn_no_of(db, &c).await }
+        };
+        let (p_lapsed, p_paid) = (psn(&lapsed).await, psn(&paid).await);
+        for (p, b, e) in [
+            (&p_lapsed, "2025-01-01", "2025-12-31"),
+            (&p_lapsed, "2026-01-01", "2026-12-31"),
+            (&p_paid, "2026-01-01", "2026-12-31"),
+        ] {
+            sql(&db, relation, &[p, b, e]).await;
+        }
+        sql(&db, assessment, &["R2026-L", &p_lapsed]).await;
+        sql(&db, assessment, &["R2026-P", &p_paid]).await;
+        // The tax bureau's payment covers one of the two in two parts.
+        let payment = "INSERT INTO contribution_payment (payment_id, assessment_id, amount_fen, \
+             elec_taxrpt_no, clct_time, recorded_at) VALUES ($1, 'R2026-P', 20000, $2, \
+             '2025-10-01', '2025-10-02 00:00:00')";
+        sql(&db, payment, &["T1", "TAX-1"]).await;
+        sql(&db, payment, &["T2", "TAX-2"]).await;
+        // One death confirmed in March, one only reported by the hospital.
+        let (p_dead, p_reported) = (psn(&dead).await, psn(&reported).await);
+        sql(
+            &db,
+            "INSERT INTO death_confirmed (psn_no, death_date, basis, confirmed_at) \
+             VALUES ($1, '2026-03-01', 'police', '2026-03-02 00:00:00')",
+            &[&p_dead],
+        )
+        .await;
+        sql(
+            &db,
+            "INSERT INTO death_report (psn_no, source_dept, death_date, source_ref, line, \
+             recorded_at) VALUES ($1, 'health', '2026-10-01', 'f', 2, '2026-10-02 00:00:00')",
+            &[&p_reported],
+        )
+        .await;
+
+        let params = yibao_enrollment::builtin_params().unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let check = db.store.registry_check(2026, today, &params).await.unwrap();
+        let mut ours: Vec<(String, &str, &str)> = check
+            .findings
+            .iter()
+            .filter(|f| f.admdvs == "140581")
+            .map(|f| (f.certno.clone(), f.finding, f.reason))
+            .collect();
+        ours.sort();
+        let mut want = vec![
+            (lapsed.clone(), "uninsured", "lapsed"),
+            (reported.clone(), "uninsured", "possibly_dead"),
+            (dibao.clone(), "uninsured", "category_not_enrolled"),
+            (baby.clone(), "uninsured", "newborn_pending"),
+        ];
+        want.sort();
+        assert_eq!(ours, want);
+        let county = check
+            .counties
+            .iter()
+            .find(|c| c.admdvs == "140581")
+            .expect("the county's line");
+        assert_eq!(county.base, 5, "the dead person left the base");
+        assert_eq!((county.insured_employee, county.insured_resident), (0, 1));
+        assert_eq!(county.uninsured_total(), 4);
+        assert_eq!((county.category_persons, county.category_insured), (1, 0));
+        assert_eq!(county.coverage_bp(), Some(2_000));
+        let total = check.total();
+        assert_eq!(total.base, check.counties.iter().map(|c| c.base).sum::<u64>());
+        assert_eq!(
+            total.insured() + total.uninsured_total(),
+            total.base,
+            "every person of the base is either insured or has a reason"
+        );
+        // Once the second half is paid... the assessment of the lapsed one is still open: a
+        // payment for the other leaves it alone. Pay the lapsed one in full: insured.
+        sql(
+            &db,
+            "INSERT INTO contribution_payment (payment_id, assessment_id, amount_fen, \
+             elec_taxrpt_no, clct_time, recorded_at) VALUES ('T3', $1, 40000, 'TAX-3', \
+             '2026-02-01', '2026-02-02 00:00:00')",
+            &["R2026-L"],
+        )
+        .await;
+        let check = db.store.registry_check(2026, today, &params).await.unwrap();
+        assert!(!check.findings.iter().any(|f| f.certno == lapsed));
         db
     })
     .await;

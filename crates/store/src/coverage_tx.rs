@@ -1,0 +1,196 @@
+// The registry check's reads (`coverage.rs`): one pass over each table the facts come from,
+// joined in memory by person; the rules run in `coverage.rs`.
+// Compiled once per backend; see lib.rs.
+
+use crate::coverage::PersonCoverage;
+
+pub(crate) async fn coverage_facts(
+    pool: &Pool,
+    year: i32,
+    reference: NaiveDate,
+) -> Result<Vec<PersonCoverage>, StoreError> {
+    use std::collections::HashMap;
+    use yibao_enrollment::Category;
+
+    let day = |y: i32, m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .map(|d| d.to_string())
+            .ok_or_else(|| StoreError::bad("year", format!("{y} is not a year")))
+    };
+    let begin = day(year, 1, 1)?;
+    let last_begin = day(year - 1, 1, 1)?;
+    let last_end = day(year - 1, 12, 31)?;
+    let reference = reference.to_string();
+
+    // Deaths: confirmed on or before the reference date leave the base population; reported
+    // and not confirmed make a reason.
+    let dead: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT psn_no FROM death_confirmed WHERE death_date <= $1")
+            .bind(&reference)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+    let reported: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT DISTINCT r.psn_no FROM death_report r \
+         WHERE NOT EXISTS (SELECT 1 FROM death_confirmed c WHERE c.psn_no = r.psn_no)",
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
+
+    let mut persons: HashMap<String, PersonCoverage> = HashMap::new();
+    for row in sqlx::query("SELECT psn_no, certno, brdy FROM person")
+        .fetch_all(pool)
+        .await?
+    {
+        let psn_no: String = row.try_get(0)?;
+        if dead.contains(&psn_no) {
+            continue;
+        }
+        let brdy: String = row.try_get(2)?;
+        let mut p = PersonCoverage {
+            certno: row.try_get(1)?,
+            ..Default::default()
+        };
+        p.facts.born = NaiveDate::parse_from_str(&brdy, "%Y-%m-%d").ok();
+        p.facts.death_reported = reported.contains(&psn_no);
+        persons.insert(psn_no, p);
+    }
+
+    // The county: the household's region on the reference date (the latest segment), else the
+    // basic relation's.
+    for row in sqlx::query(
+        "SELECT psn_no, admdvs FROM household_member WHERE valid_from <= $1 \
+         ORDER BY psn_no, valid_from, seq",
+    )
+    .bind(&reference)
+    .fetch_all(pool)
+    .await?
+    {
+        let psn_no: String = row.try_get(0)?;
+        if let Some(p) = persons.get_mut(&psn_no) {
+            p.admdvs = row.try_get(1)?;
+        }
+    }
+
+    // Basic relations in status 1 overlapping last year or this year up to the reference date.
+    // (insutype, begndate, enddate with an open end as 9999-12-31), per person.
+    let mut relations: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+    for row in sqlx::query(
+        "SELECT psn_no, insutype, insuplc_admdvs, begndate, enddate FROM insurance \
+         WHERE insutype IN ('310', '390') AND psn_insu_stas = '1' \
+           AND begndate <= $1 AND (enddate = '' OR enddate >= $2) \
+         ORDER BY psn_no, insutype, begndate",
+    )
+    .bind(&reference)
+    .bind(&last_begin)
+    .fetch_all(pool)
+    .await?
+    {
+        let psn_no: String = row.try_get(0)?;
+        let (insutype, admdvs, begndate, enddate): (String, String, String, String) = (
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+        );
+        let Some(p) = persons.get_mut(&psn_no) else {
+            continue;
+        };
+        if begndate <= last_end {
+            p.facts.insured_last_year = true;
+        }
+        let this_year = enddate.is_empty() || enddate >= begin;
+        if this_year {
+            if p.admdvs.is_empty() {
+                p.admdvs.clone_from(&admdvs);
+            }
+            relations.entry(psn_no).or_default().push((
+                insutype,
+                begndate,
+                if enddate.is_empty() {
+                    "9999-12-31".to_owned()
+                } else {
+                    enddate
+                },
+            ));
+        }
+    }
+
+    // Resident assessments of the year whose individual part the payments do not cover.
+    let unpaid: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT a.psn_no FROM contribution_assessment a \
+         WHERE a.insutype = '390' AND a.period = $1 AND a.clct_type = 'normal' \
+           AND a.psn_clct_fen > COALESCE((SELECT CAST(SUM(p.amount_fen) AS BIGINT) \
+               FROM contribution_payment p WHERE p.assessment_id = a.assessment_id), 0)",
+    )
+    .bind(format!("{year:04}"))
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
+
+    for (psn_no, rels) in &relations {
+        let Some(p) = persons.get_mut(psn_no) else {
+            continue;
+        };
+        let employee = rels.iter().any(|r| r.0 == "310");
+        let resident = rels.iter().any(|r| r.0 == "390");
+        p.employee = employee;
+        p.facts.relation_this_year = employee || resident;
+        p.facts.unpaid_this_year = !employee && unpaid.contains(psn_no);
+        // Two basic relations in force together in the year (§10.1): any two whose periods
+        // overlap (an open end runs on).
+        let overlapping = rels
+            .iter()
+            .enumerate()
+            .any(|(i, a)| rels[i + 1..].iter().any(|b| a.1 <= b.2 && b.1 <= a.2));
+        if overlapping {
+            p.duplicate = Some(if employee && resident {
+                "two_schemes"
+            } else {
+                "two_relations"
+            });
+        }
+    }
+
+    // Categories held in the year up to the reference date: the departments' records and the
+    // registry's imported ones (by their settlement code).
+    for row in sqlx::query(
+        "SELECT psn_no, category FROM identity_current \
+         WHERE begn_date <= $1 AND (end_date = '' OR end_date >= $2)",
+    )
+    .bind(&reference)
+    .bind(&begin)
+    .fetch_all(pool)
+    .await?
+    {
+        let psn_no: String = row.try_get(0)?;
+        let key: String = row.try_get(1)?;
+        if let (Some(p), Some(c)) = (persons.get_mut(&psn_no), Category::from_key(&key)) {
+            if !p.facts.categories.contains(&c) {
+                p.facts.categories.push(c);
+            }
+        }
+    }
+    for row in sqlx::query(
+        "SELECT psn_no, sp_psn_type FROM identity \
+         WHERE begndate <= $1 AND (enddate = '' OR enddate >= $2)",
+    )
+    .bind(&reference)
+    .bind(&begin)
+    .fetch_all(pool)
+    .await?
+    {
+        let psn_no: String = row.try_get(0)?;
+        let code: String = row.try_get(1)?;
+        if let (Some(p), Some(c)) = (persons.get_mut(&psn_no), Category::from_sp_psn_type(&code)) {
+            if !p.facts.categories.contains(&c) {
+                p.facts.categories.push(c);
+            }
+        }
+    }
+    Ok(persons.into_values().collect())
+}
