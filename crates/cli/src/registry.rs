@@ -57,10 +57,15 @@ pub struct CheckArgs {
     /// Write the findings here as CSV (`certno,finding`).
     #[arg(long)]
     csv: Option<PathBuf>,
-    /// The day the duplicates' refunds are judged on (`YYYY-MM-DD`; default today, UTC): a
-    /// resident refund is refused once the benefit year has started.
+    /// Today (`YYYY-MM-DD`; default today, UTC): the check's reference date is today held
+    /// inside the year, and a duplicate's resident refund is refused once the benefit year has
+    /// started.
     #[arg(long)]
     today: Option<String>,
+    /// Open a follow-up for the county's grid workers for each uninsured person who has none
+    /// for the year yet (§9.2 step 5).
+    #[arg(long)]
+    open_followups: bool,
 }
 
 /// A multi-threaded runtime for one command.
@@ -214,13 +219,18 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let store = Store::connect(&args.db)
             .await
             .with_context(|| format!("opening the database {}", args.db))?;
-        let check = store.registry_check(args.year, today, &params).await;
+        let check = store.registry_check(args.year, today, &params).await?;
+        let opened = if args.open_followups {
+            Some(store.open_followups(&check, utc_now()?).await?)
+        } else {
+            None
+        };
         // Each duplicate with the §10.2 decision: which relation stays, and the refund.
         let decisions = store.duplicate_decisions(args.year, &params, today).await;
         store.close().await;
-        anyhow::Ok((check?, decisions?))
+        anyhow::Ok((check, opened, decisions?))
     })?;
-    let (check, decisions) = found;
+    let (check, opened, decisions) = found;
     let findings = &check.findings;
     let uninsured = findings.iter().filter(|f| f.finding == "uninsured").count();
     let duplicate = findings.iter().filter(|f| f.finding == "duplicate").count();
@@ -229,6 +239,9 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         args.year, check.reference
     );
     print!("{}", coverage_table(&check));
+    if let Some(opened) = opened {
+        println!("opened {opened} follow-ups for the grid workers");
+    }
     for d in &decisions {
         if d.keep.is_empty() {
             println!("duplicate {}: undecided: {}", d.certno, d.reason);

@@ -636,6 +636,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/registry/cases"),
     ("get", "/api/v1/registry/cases/{case_id}"),
     ("get", "/api/v1/registry/coverage"),
+    ("get", "/api/v1/registry/followups"),
     ("get", "/api/v1/registry/persons/{psn_no}"),
     ("get", "/api/v1/registry/persons/{psn_no}/decisions"),
     ("post", "/api/v1/accounts"),
@@ -646,6 +647,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/registry/cases/{case_id}/steps"),
     ("post", "/api/v1/registry/decisions/{decision_id}/confirm"),
     ("post", "/api/v1/registry/decisions/{decision_id}/undo"),
+    ("post", "/api/v1/registry/followups/{followup_id}/outcome"),
     ("post", "/api/v1/session"),
     ("put", "/api/v1/accounts/{staff_id}/roles"),
 ];
@@ -1581,6 +1583,87 @@ async fn registry_scenario(store: Store) {
         .map(|c| c["base"].as_u64().unwrap())
         .sum();
     assert_eq!(report["total"]["base"].as_u64().unwrap(), total_base);
+    assert_eq!(report["total"]["base"].as_u64().unwrap(), total_base);
+
+    // The follow-ups of the uninsured: opened by the check, listed with a purpose (logged),
+    // closed once with an outcome.
+    let check = store.registry_check(2026, today, &params).await.unwrap();
+    let opened = store
+        .open_followups(&check, today.and_hms_opt(10, 0, 0).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        opened, 1,
+        "the 低保 person is not enrolled yet: {:?}",
+        check.findings
+    );
+    let list = "/api/v1/registry/followups?year=2026&admdvs=140525&status=open";
+    let (status, body) = api.call(Method::GET, list, send(audit1, None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/registry/followups?year=2026&status=later",
+            send(desk1, None),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::BAD_REQUEST, "status"),
+        "{body}"
+    );
+    let before = log_size(&store).await;
+    let (status, followups) = api.call(Method::GET, list, send(desk1, None)).await;
+    assert_eq!(status, StatusCode::OK, "{followups}");
+    assert_eq!(log_size(&store).await, before + 1, "the listing is logged");
+    let followups = followups.as_array().unwrap().clone();
+    assert_eq!(followups.len(), 1);
+    assert_eq!(followups[0]["psn_no"], psn_no.as_str());
+    assert_eq!(followups[0]["reason"], "category_not_enrolled");
+    assert_ne!(followups[0]["certno_masked"], known, "masked");
+    let outcome = format!(
+        "/api/v1/registry/followups/{}/outcome",
+        followups[0]["followup_id"]
+    );
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &outcome,
+            send(desk1, Some(json!({"outcome": "other"}))),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::BAD_REQUEST, "note"),
+        "{body}"
+    );
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &outcome,
+            send(
+                desk1,
+                Some(json!({"outcome": "enrolled", "note": "已代缴"})),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["status"].as_str(), body["outcome"].as_str()),
+        (Some("closed"), Some("enrolled"))
+    );
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &outcome,
+            send(rev1, Some(json!({"outcome": "moved"}))),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::CONFLICT, "followup_id"),
+        "{body}"
+    );
 
     assert!(store.verify_access_log().await.unwrap().is_intact());
     let _ = now;

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use yibao_enrollment::coverage::{rate_bp, reference_date, UninsuredReason};
 use yibao_enrollment::ParamSet;
 
@@ -25,6 +25,8 @@ use crate::{Pool, Store};
 pub struct CheckFinding {
     /// The person's identity number.
     pub certno: String,
+    /// The person's number (人员编号).
+    pub psn_no: String,
     /// `uninsured` or `duplicate`.
     pub finding: &'static str,
     /// For `uninsured`, the reason's code (`lapsed`, `never_insured` …); for `duplicate`,
@@ -116,6 +118,7 @@ impl RegistryCheck {
 /// One person's facts as the check reads them, before the rules.
 #[derive(Debug, Default)]
 pub(crate) struct PersonCoverage {
+    pub(crate) psn_no: String,
     pub(crate) certno: String,
     pub(crate) admdvs: String,
     /// Insured through a paying employee relation (counted under `310`).
@@ -124,7 +127,155 @@ pub(crate) struct PersonCoverage {
     pub(crate) facts: yibao_enrollment::coverage::CoverageFacts,
 }
 
+/// The outcomes a grid worker records on a follow-up (§9.2 step 5); `other` needs a note.
+pub const FOLLOWUP_OUTCOMES: [&str; 8] = [
+    "enrolled",
+    "insured_elsewhere",
+    "refused",
+    "working_abroad",
+    "commercial_only",
+    "moved",
+    "dead",
+    "other",
+];
+
+/// The follow-up of one uninsured person in one year (§9.2 step 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Followup {
+    /// Its number.
+    pub followup_id: i64,
+    /// The year checked.
+    pub year: i32,
+    /// The person.
+    pub psn_no: String,
+    /// The person's identity number.
+    pub certno: String,
+    /// The person's name.
+    pub psn_name: String,
+    /// The county whose grid workers follow it up.
+    pub admdvs: String,
+    /// The reason the check gave.
+    pub reason: String,
+    /// The check's reference date.
+    pub reference: String,
+    /// When it was opened.
+    pub opened_at: String,
+    /// The worker's outcome, once recorded (it closes the follow-up).
+    pub outcome: Option<FollowupOutcome>,
+}
+
+/// A grid worker's outcome of a follow-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowupOutcome {
+    /// One of [`FOLLOWUP_OUTCOMES`].
+    pub outcome: String,
+    /// What the worker found ('' allowed unless the outcome is `other`).
+    pub note: String,
+    /// Who recorded it.
+    pub staff_id: i64,
+    /// When.
+    pub recorded_at: String,
+}
+
+/// Which follow-ups to list.
+#[derive(Debug, Clone, Default)]
+pub struct FollowupQuery {
+    /// The year.
+    pub year: i32,
+    /// One county only.
+    pub admdvs: Option<String>,
+    /// `Some(true)` open only, `Some(false)` closed only.
+    pub open: Option<bool>,
+    /// At most this many (capped at 500), oldest first.
+    pub limit: usize,
+}
+
 impl Store {
+    /// Opens a follow-up for every uninsured person of `check` that has none for the year yet;
+    /// returns how many were opened (a second run of the same check opens none).
+    pub async fn open_followups(
+        &self,
+        check: &RegistryCheck,
+        now: NaiveDateTime,
+    ) -> Result<u64, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => crate::pg::followups_open(p, check, now).await,
+            Pool::Sq { pool, write_lock } => {
+                let _guard = write_lock.lock().await;
+                crate::sq::followups_open(pool, check, now).await
+            }
+        }
+    }
+
+    /// The follow-ups of a year, oldest first.
+    pub async fn followups(&self, query: &FollowupQuery) -> Result<Vec<Followup>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => crate::pg::followups_list(p, query, None).await,
+            Pool::Sq { pool, .. } => crate::sq::followups_list(pool, query, None).await,
+        }
+    }
+
+    /// One follow-up; `NotFound` when there is none.
+    pub async fn followup(&self, followup_id: i64) -> Result<Followup, StoreError> {
+        let found = match &self.inner.pool {
+            Pool::Pg(p) => {
+                crate::pg::followups_list(p, &FollowupQuery::default(), Some(followup_id)).await?
+            }
+            Pool::Sq { pool, .. } => {
+                crate::sq::followups_list(pool, &FollowupQuery::default(), Some(followup_id))
+                    .await?
+            }
+        };
+        found
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::not_found("followup_id", followup_id.to_string()))
+    }
+
+    /// Records a grid worker's outcome, which closes the follow-up: once, with an outcome of
+    /// [`FOLLOWUP_OUTCOMES`] (a note for `other`).
+    pub async fn close_followup(
+        &self,
+        followup_id: i64,
+        outcome: &str,
+        note: &str,
+        staff_id: i64,
+        now: NaiveDateTime,
+    ) -> Result<Followup, StoreError> {
+        if !FOLLOWUP_OUTCOMES.contains(&outcome) {
+            return Err(StoreError::bad(
+                "outcome",
+                format!("`{outcome}` is not one of {}", FOLLOWUP_OUTCOMES.join(", ")),
+            ));
+        }
+        let note = note.trim();
+        if outcome == "other" && note.is_empty() {
+            return Err(StoreError::bad(
+                "note",
+                "is required with the outcome `other`",
+            ));
+        }
+        if note.chars().count() > crate::limits::TEXT_CHARS_MAX {
+            return Err(StoreError::bad(
+                "note",
+                format!(
+                    "is longer than {} characters",
+                    crate::limits::TEXT_CHARS_MAX
+                ),
+            ));
+        }
+        match &self.inner.pool {
+            Pool::Pg(p) => {
+                crate::pg::followups_close(p, followup_id, outcome, note, staff_id, now).await?
+            }
+            Pool::Sq { pool, write_lock } => {
+                let _guard = write_lock.lock().await;
+                crate::sq::followups_close(pool, followup_id, outcome, note, staff_id, now).await?
+            }
+        }
+        self.followup(followup_id).await
+    }
+
     /// The registry check of `year` run on `today` (§9.2, §10.1): the uninsured with their
     /// reasons, the persons insured twice, and the report by county. `params` gives each
     /// region's newborn window and subsidised categories.
@@ -189,6 +340,7 @@ fn judge(
                 }
                 findings.push(CheckFinding {
                     certno: p.certno.clone(),
+                    psn_no: p.psn_no.clone(),
                     finding: "uninsured",
                     reason: r.code(),
                     admdvs: p.admdvs.clone(),
@@ -199,6 +351,7 @@ fn judge(
             county.duplicate += 1;
             findings.push(CheckFinding {
                 certno: p.certno,
+                psn_no: p.psn_no,
                 finding: "duplicate",
                 reason: kind,
                 admdvs: p.admdvs,

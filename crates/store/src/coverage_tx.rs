@@ -2,7 +2,7 @@
 // joined in memory by person; the rules run in `coverage.rs`.
 // Compiled once per backend; see lib.rs.
 
-use crate::coverage::PersonCoverage;
+use crate::coverage::{Followup, FollowupOutcome, FollowupQuery, PersonCoverage, RegistryCheck};
 
 pub(crate) async fn coverage_facts(
     pool: &Pool,
@@ -51,6 +51,7 @@ pub(crate) async fn coverage_facts(
         }
         let brdy: String = row.try_get(2)?;
         let mut p = PersonCoverage {
+            psn_no: psn_no.clone(),
             certno: row.try_get(1)?,
             ..Default::default()
         };
@@ -193,4 +194,151 @@ pub(crate) async fn coverage_facts(
         }
     }
     Ok(persons.into_values().collect())
+}
+
+pub(crate) async fn followups_open(
+    pool: &Pool,
+    check: &RegistryCheck,
+    now: NaiveDateTime,
+) -> Result<u64, StoreError> {
+    in_write_tx!(pool, |tx| followups_open_in(&mut tx, check, now).await)
+}
+
+async fn followups_open_in(
+    tx: &mut Tx<'_>,
+    check: &RegistryCheck,
+    now: NaiveDateTime,
+) -> Result<u64, StoreError> {
+    let mut next = next_id(tx, "coverage_followup", "followup_id").await?;
+    let (at, reference) = (ts(now), check.reference.to_string());
+    let mut opened = 0;
+    for f in check.findings.iter().filter(|f| f.finding == "uninsured") {
+        let done = sqlx::query(
+            "INSERT INTO coverage_followup (followup_id, year, psn_no, admdvs, reason, reference, \
+             opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (year, psn_no) DO NOTHING",
+        )
+        .bind(next)
+        .bind(i64::from(check.year))
+        .bind(&f.psn_no)
+        .bind(&f.admdvs)
+        .bind(f.reason)
+        .bind(&reference)
+        .bind(&at)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            next += 1;
+            opened += 1;
+        }
+    }
+    Ok(opened)
+}
+
+pub(crate) async fn followups_list(
+    pool: &Pool,
+    query: &FollowupQuery,
+    one: Option<i64>,
+) -> Result<Vec<Followup>, StoreError> {
+    let columns = "f.followup_id, f.year, f.psn_no, p.certno, p.psn_name, f.admdvs, f.reason, \
+                   f.reference, f.opened_at, o.outcome, o.note, o.staff_id, o.recorded_at";
+    let from = "coverage_followup f JOIN person p ON p.psn_no = f.psn_no \
+                LEFT JOIN coverage_followup_outcome o ON o.followup_id = f.followup_id";
+    let rows = match one {
+        Some(id) => {
+            sqlx::query(&format!(
+                "SELECT {columns} FROM {from} WHERE f.followup_id = $1"
+            ))
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            let open = match query.open {
+                Some(true) => " AND o.followup_id IS NULL",
+                Some(false) => " AND o.followup_id IS NOT NULL",
+                None => "",
+            };
+            let limit = query.limit.clamp(1, 500) as i64;
+            sqlx::query(&format!(
+                "SELECT {columns} FROM {from} WHERE f.year = $1 AND ($2 = '' OR f.admdvs = $2){open} \
+                 ORDER BY f.followup_id LIMIT $3"
+            ))
+            .bind(i64::from(query.year))
+            .bind(query.admdvs.as_deref().unwrap_or(""))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            let outcome: Option<String> = r.try_get(9)?;
+            let year: i64 = r.try_get(1)?;
+            Ok(Followup {
+                followup_id: r.try_get(0)?,
+                year: i32::try_from(year).unwrap_or_default(),
+                psn_no: r.try_get(2)?,
+                certno: r.try_get(3)?,
+                psn_name: r.try_get(4)?,
+                admdvs: r.try_get(5)?,
+                reason: r.try_get(6)?,
+                reference: r.try_get(7)?,
+                opened_at: r.try_get(8)?,
+                outcome: match outcome {
+                    Some(outcome) => Some(FollowupOutcome {
+                        outcome,
+                        note: r.try_get(10)?,
+                        staff_id: r.try_get(11)?,
+                        recorded_at: r.try_get(12)?,
+                    }),
+                    None => None,
+                },
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn followups_close(
+    pool: &Pool,
+    followup_id: i64,
+    outcome: &str,
+    note: &str,
+    staff_id: i64,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    in_write_tx!(pool, |tx| {
+        async {
+        let state: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT o.outcome FROM coverage_followup f \
+             LEFT JOIN coverage_followup_outcome o ON o.followup_id = f.followup_id \
+             WHERE f.followup_id = $1",
+        )
+        .bind(followup_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match state {
+            None => return Err(StoreError::not_found("followup_id", followup_id.to_string())),
+            Some(Some(before)) => {
+                return Err(StoreError::refused(
+                    "followup_id",
+                    format!("the follow-up was closed before ({before})"),
+                ))
+            }
+            Some(None) => {}
+        }
+        sqlx::query(
+            "INSERT INTO coverage_followup_outcome (followup_id, outcome, note, staff_id, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(followup_id)
+        .bind(outcome)
+        .bind(note)
+        .bind(staff_id)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+    .await
+    })
 }

@@ -754,6 +754,60 @@ async fn the_check_gives_each_uninsured_person_a_reason_and_counts_them_by_count
         .await;
         let check = db.store.registry_check(2026, today, &params).await.unwrap();
         assert!(!check.findings.iter().any(|f| f.certno == lapsed));
+
+        // §9.2 step 5: a follow-up per uninsured person and year, once; closed once, with an
+        // outcome (and a note for `other`).
+        let now = at("2026-12-05", "10:00:00");
+        let uninsured = check
+            .findings
+            .iter()
+            .filter(|f| f.finding == "uninsured")
+            .count() as u64;
+        assert_eq!(db.store.open_followups(&check, now).await.unwrap(), uninsured);
+        assert_eq!(db.store.open_followups(&check, now).await.unwrap(), 0);
+        let query = |open| yibao_store::coverage::FollowupQuery {
+            year: 2026,
+            admdvs: Some("140581".into()),
+            open,
+            limit: 100,
+        };
+        let ours = db.store.followups(&query(Some(true))).await.unwrap();
+        let mut reasons: Vec<(&str, &str)> = ours
+            .iter()
+            .map(|f| (f.certno.as_str(), f.reason.as_str()))
+            .collect();
+        reasons.sort();
+        let mut want: Vec<(&str, &str)> = vec![
+            (reported.as_str(), "possibly_dead"),
+            (dibao.as_str(), "category_not_enrolled"),
+            (baby.as_str(), "newborn_pending"),
+        ];
+        want.sort();
+        assert_eq!(reasons, want);
+        let id = ours[0].followup_id;
+        for (outcome, note, field) in [("lost", "", "outcome"), ("other", " ", "note")] {
+            let err = db
+                .store
+                .close_followup(id, outcome, note, 7, now)
+                .await
+                .unwrap_err();
+            assert!(matches!(&err, StoreError::BadInput { field: f, .. } if f == field), "{err}");
+        }
+        let closed = db.store.close_followup(id, "moved", "迁往太原", 7, now).await.unwrap();
+        let outcome = closed.outcome.expect("closed");
+        assert_eq!((outcome.outcome.as_str(), outcome.staff_id), ("moved", 7));
+        let err = db
+            .store
+            .close_followup(id, "enrolled", "", 7, now)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("closed before"), "{err}");
+        assert_eq!(db.store.followups(&query(Some(true))).await.unwrap().len(), 2);
+        assert_eq!(db.store.followups(&query(Some(false))).await.unwrap().len(), 1);
+        assert!(matches!(
+            db.store.followup(999_999).await,
+            Err(StoreError::NotFound { .. })
+        ));
         db
     })
     .await;
