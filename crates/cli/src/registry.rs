@@ -51,9 +51,13 @@ pub struct CheckArgs {
     /// Database URL (`sqlite://FILE?mode=rwc` or `postgres://…`).
     #[arg(long)]
     db: String,
-    /// The year checked.
+    /// The year checked (a yearly run).
+    #[arg(long, required_unless_present = "month", conflicts_with = "month")]
+    year: Option<i32>,
+    /// The month checked (`YYYY-MM`, a monthly run for the increments): the year of the
+    /// month, as of the month's last day (or today, if earlier).
     #[arg(long)]
-    year: i32,
+    month: Option<String>,
     /// Write the findings here as CSV (`certno,finding`).
     #[arg(long)]
     csv: Option<PathBuf>,
@@ -209,9 +213,22 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `yibao registry check`.
 pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let today = match &args.today {
+    let mut today = match &args.today {
         Some(d) => date_arg("today", d)?,
         None => utc_now()?.date(),
+    };
+    let year = match (&args.month, args.year) {
+        (Some(month), _) => {
+            let first = date_arg("month", &format!("{month}-01"))?;
+            let last = first
+                .checked_add_months(chrono::Months::new(1))
+                .and_then(|d| d.pred_opt())
+                .context("the month's last day")?;
+            today = today.min(last);
+            chrono::Datelike::year(&first)
+        }
+        (None, Some(year)) => year,
+        (None, None) => anyhow::bail!("--year or --month is required"),
     };
     let runtime = runtime()?;
     let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
@@ -219,14 +236,14 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let store = Store::connect(&args.db)
             .await
             .with_context(|| format!("opening the database {}", args.db))?;
-        let check = store.registry_check(args.year, today, &params).await?;
+        let check = store.registry_check(year, today, &params).await?;
         let opened = if args.open_followups {
             Some(store.open_followups(&check, utc_now()?).await?)
         } else {
             None
         };
         // Each duplicate with the §10.2 decision: which relation stays, and the refund.
-        let decisions = store.duplicate_decisions(args.year, &params, today).await;
+        let decisions = store.duplicate_decisions(year, &params, today).await;
         store.close().await;
         anyhow::Ok((check, opened, decisions?))
     })?;
@@ -235,8 +252,8 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let uninsured = findings.iter().filter(|f| f.finding == "uninsured").count();
     let duplicate = findings.iter().filter(|f| f.finding == "duplicate").count();
     println!(
-        "year {} (as of {}): uninsured {uninsured}, duplicate {duplicate}",
-        args.year, check.reference
+        "year {year} (as of {}): uninsured {uninsured}, duplicate {duplicate}",
+        check.reference
     );
     print!("{}", coverage_table(&check));
     if let Some(opened) = opened {

@@ -152,6 +152,41 @@ fn police_and_identity_files_import_report_by_line_and_replay() {
         std::fs::read_to_string(&csv).unwrap(),
         format!("certno,finding\n{a},uninsured\n")
     );
+
+    // A monthly run looks at the month's last day; follow-ups open once per person and year.
+    let monthly = |extra: &[&str]| {
+        let mut args = vec!["registry", "check", "--db", &url, "--today", "2026-12-05"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, _) = monthly(&["--month", "2026-06", "--open-followups"]);
+    assert!(ok);
+    assert!(
+        stdout.starts_with("year 2026 (as of 2026-06-30): uninsured 1, duplicate 0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nopened 1 follow-ups for the grid workers\n"),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = monthly(&["--month", "2026-12", "--open-followups"]);
+    assert!(ok);
+    assert!(
+        stdout.starts_with("year 2026 (as of 2026-12-05)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\nopened 0 follow-ups"), "{stdout}");
+    let (ok, _, stderr) = monthly(&["--month", "2026-13"]);
+    assert!(!ok);
+    assert!(stderr.contains("month"), "{stderr}");
+    let (ok, _, stderr) = monthly(&[]);
+    assert!(!ok);
+    assert!(stderr.contains("--year"), "{stderr}");
 }
 
 #[test]
