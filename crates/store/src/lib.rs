@@ -41,6 +41,7 @@ mod import;
 pub mod ledger;
 pub mod limits;
 pub mod maternity;
+pub mod refund;
 pub mod registry;
 pub mod retirement;
 pub mod review;
@@ -112,6 +113,7 @@ macro_rules! backend {
             include!("casework_tx.rs");
             include!("auto_tx.rs");
             include!("tx/contributions.rs");
+            include!("refund_tx.rs");
             include!("duplicates_tx.rs");
             include!("transfer_tx.rs");
             include!("maternity_allowance_tx.rs");
