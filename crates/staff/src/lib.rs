@@ -64,6 +64,7 @@ pub mod access_log;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod contributions;
 pub mod error;
 pub mod json;
 pub mod limits;
@@ -180,6 +181,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(access_log::routes())
         .merge(audit::routes())
         .merge(registry::routes())
+        .merge(contributions::routes())
 }
 
 /// The OpenAPI document of every route.
