@@ -655,3 +655,60 @@ async fn an_employee_month_is_refunded_from_the_account() {
     })
     .await;
 }
+
+/// §10.3 through the refund path: a resident insured as an employee too loses the resident
+/// relation by the region's rules (the employee one was paid first); a clerk executes the
+/// duplicate decision's refund, recorded as its source. A person not insured twice is refused.
+#[tokio::test]
+async fn a_duplicate_decision_is_refunded_through_the_same_path() {
+    on_both(|db| async move {
+        registry(&db, &[]).await;
+        let certno = cid("140502", "1990-05-05", 11);
+        sql(
+            &db,
+            "INSERT INTO person (psn_no, certno, psn_name, gend, brdy, naty, tel) \
+             VALUES ('D001', $1, '赵一', '1', '1990-05-05', '01', '')",
+            &[&certno],
+        )
+        .await;
+        let insurance = "INSERT INTO insurance (psn_no, insutype, psn_type, insuplc_admdvs, \
+             emp_name, begndate, enddate, psn_insu_stas) VALUES ('D001', $1, $2, '140500', '', $3, '', '1')";
+        sql(&db, insurance, &["310", "1101", "2020-01-01"]).await;
+        sql(&db, insurance, &["390", "1501", "2025-01-01"]).await;
+        resident_run(&db, "2024-10-01").await;
+        let params = builtin_params().unwrap();
+        let today = day("2024-12-01");
+        let decided = db
+            .store
+            .duplicate_decisions(2025, &params, today)
+            .await
+            .unwrap();
+        let d = decided.iter().find(|d| d.psn_no == "D001").expect("D001 is a duplicate");
+        assert_eq!((d.keep.as_str(), d.end.as_str()), ("310@140500", "390@140500"), "{d:?}");
+        assert_eq!(d.refund_to_person, Some(Fen(400_00)), "{d:?}");
+        let mut r = request(&certno, "390", "2025", "2024-12-01");
+        r.from_duplicate = true;
+        let done = db
+            .store
+            .refund_contribution(&r, &params, at("2024-12-01", "10:00:00"))
+            .await
+            .expect("the duplicate's refund");
+        assert_eq!(done.to_person, d.refund_to_person.unwrap());
+        let reversed: Vec<(String, Fen)> = d.reversals.clone();
+        assert_eq!(done.reversed, reversed);
+        assert_eq!(balance(&db, &person_payout_account("D001")).await, 400_00);
+        let mut p003 = request(P003_CERTNO, "390", "2025", "2024-12-01");
+        p003.from_duplicate = true;
+        let (field, reason) = refused(
+            db.store
+                .refund_contribution(&p003, &params, at("2024-12-01", "10:00:00"))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(field, "from_duplicate", "{reason}");
+        assert!(reason.contains("not insured twice"), "{reason}");
+        assert_balanced(&db).await;
+        db
+    })
+    .await;
+}
