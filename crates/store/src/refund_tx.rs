@@ -33,28 +33,23 @@ async fn write_assessment_part(
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     let sign: i64 = if part.clct_type == "refund" { -1 } else { 1 };
-    assert_eq!(
-        sign == -1,
-        part.orig_assessment_id.is_some(),
-        "a refund row, and only a refund row, names the assessment it reverses"
-    );
-    assert!(
-        [part.employer, part.individual, part.other, part.into_pool]
-            .iter()
-            .all(|amount| sign * amount >= 0),
-        "an assessment part's amounts all carry its sign"
-    );
     let lines_total: i64 = part.payer_lines.iter().map(|(_, amount)| amount).sum();
     let sum = part.employer + part.individual + part.other;
-    assert_eq!(
-        sum,
-        part.into_acct + part.into_pool,
-        "every fen has a place"
-    );
-    assert!(
-        part.payer_lines.is_empty() || lines_total == sum,
-        "payer lines add up to the assessment"
-    );
+    // The CHECKs of migration 0011, asserted before writing: a refund row, and only a refund
+    // row, names the assessment it reverses; every amount carries the row's sign; every fen has
+    // a place; the payer lines add up.
+    let sound = (sign == -1) == part.orig_assessment_id.is_some()
+        && [part.employer, part.individual, part.other, part.into_pool]
+            .iter()
+            .all(|amount| sign * amount >= 0)
+        && sum == part.into_acct + part.into_pool
+        && (part.payer_lines.is_empty() || lines_total == sum);
+    if !sound {
+        return Err(StoreError::Invariant(format!(
+            "assessment part {} does not hold together",
+            part.assessment_id
+        )));
+    }
     sqlx::query(
         "INSERT INTO contribution_assessment (assessment_id, psn_no, insutype, insu_admdvs, period, \
          clct_type, psn_type, base_fen, emp_clct_fen, psn_clct_fen, oth_clct_fen, into_acct_fen, \
@@ -406,6 +401,7 @@ async fn refund_contribution_in(
     let mut transfers: Vec<Transfer> = Vec::new();
     let mut reversed: Vec<(String, i64)> = Vec::new();
     let mut payer_lines: Vec<(String, i64)> = Vec::new();
+    let to_person: i64;
     let params_id;
     if insutype == "390" {
         let year = first.year();
@@ -472,6 +468,7 @@ async fn refund_contribution_in(
             ));
             payer_lines.push(("individual".to_owned(), -refund.to_person.0));
         }
+        to_person = refund.to_person.0;
         for line in &refund.reversals {
             let to = payer_account(line.payer, &admdvs);
             let kind = if to.starts_with("fund:") {
@@ -519,6 +516,7 @@ async fn refund_contribution_in(
                 ),
             ));
         }
+        to_person = individual;
         if into_acct > 0 {
             transfers.push((
                 personal,
@@ -537,24 +535,16 @@ async fn refund_contribution_in(
             ));
             accounts.push((clct.clone(), "cash", format!("tax:{admdvs}")));
             transfers.push((fund, clct, into_pool, KIND_CLCT_POOL.to_owned()));
-            reversed.push(("employer".to_owned(), employer));
+            reversed.push(("employer".to_owned(), into_pool));
         }
     }
-    let to_person = if insutype == "390" {
-        -payer_lines
-            .iter()
-            .filter(|(payer, _)| payer == "individual")
-            .map(|(_, amount)| amount)
-            .sum::<i64>()
-    } else {
-        individual
-    };
     let reversed_total: i64 = reversed.iter().map(|(_, amount)| amount).sum();
-    assert_eq!(
-        to_person + reversed_total,
-        employer + individual + other,
-        "a refund returns exactly what the period took in"
-    );
+    if to_person + reversed_total != employer + individual + other {
+        return Err(StoreError::Invariant(format!(
+            "{insutype} {period} of {psn_no}: the refund ({to_person} + {reversed_total}) is not \
+             what the period took in"
+        )));
+    }
     let assessment_id = format!("{insutype}:{period}:{psn_no}:refund");
     write_assessment_part(
         tx,
