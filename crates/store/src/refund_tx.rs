@@ -176,7 +176,8 @@ async fn net_payer_lines(
 /// makes that amount due from the individual, collected like the run's individual line. The
 /// residents' fund keeps the full standard (its income moves from one payer to the other), so
 /// the ledger check's pooled income still equals the assessments'. Returns the amount moved
-/// (zero when the year was not assessed or nothing of the subsidy is left).
+/// (zero when the year was not assessed or nothing of the subsidy is left, and when the person
+/// holds another category that year: then a `subsidy_undo` contribution case asks a clerk).
 pub(crate) async fn reverse_subsidy_for_undo(
     tx: &mut Tx<'_>,
     decision_id: i64,
@@ -202,6 +203,45 @@ pub(crate) async fn reverse_subsidy_for_undo(
         .any(|r| r.clct_type == "refund" && r.part == "refund")
     {
         // The period was refunded: no subsidy is carried any more.
+        return Ok(0);
+    }
+    // Another category the person holds in the year (the registry's own, or a feed record not
+    // withdrawn) may give a subsidy of its own: which one the run applied is not stored, so the
+    // reversal is left to a clerk (a contribution case) rather than guessed.
+    let (year_first, year_last) = (format!("{period}-01-01"), format!("{period}-12-31"));
+    let others: Vec<String> = sqlx::query_scalar(
+        "SELECT sp_psn_type FROM identity WHERE psn_no = $1 AND begndate <= $3 \
+           AND (enddate = '' OR enddate >= $2) \
+         UNION ALL \
+         SELECT c.category FROM identity_current c WHERE c.psn_no = $1 AND c.begn_date <= $3 \
+           AND (c.end_date = '' OR c.end_date >= $2) \
+           AND NOT EXISTS (SELECT 1 FROM identity_withdrawal w WHERE w.psn_no = c.psn_no \
+               AND w.idet_type = c.idet_type AND w.begn_date = c.begn_date AND w.effect = 'subsidy')",
+    )
+    .bind(psn_no)
+    .bind(&year_first)
+    .bind(&year_last)
+    .fetch_all(&mut **tx)
+    .await?;
+    let other_category = others.iter().find(|code| {
+        yibao_enrollment::Category::from_sp_psn_type(code).is_some()
+            || yibao_enrollment::Category::from_key(code).is_some()
+    });
+    if let Some(code) = other_category {
+        sqlx::query(
+            "INSERT INTO contribution_case (period, psn_no, insutype, reason, detail, run_id, opened_at) \
+             VALUES ($1, $2, '390', 'subsidy_undo', $3, '', $4) \
+             ON CONFLICT (period, psn_no, insutype, reason) DO NOTHING",
+        )
+        .bind(&period)
+        .bind(psn_no)
+        .bind(format!(
+            "decision {decision_id} undone, but the person also holds `{code}` in {period}: \
+             reassess the subsidy by hand"
+        ))
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
         return Ok(0);
     }
     let carried = net_payer_lines(tx, psn_no, "390", &period).await?;

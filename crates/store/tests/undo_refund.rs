@@ -303,17 +303,36 @@ async fn resident_run(db: &TestDb, assessed_on: &str) -> yibao_store::contributi
 /// Undoing a subsidy: before the year is assessed, the run does not count the record (R01 pays
 /// the whole individual standard); after (P003), the assistance fund's 200.00 line is reversed
 /// to the fund it came from and 200.00 more is due from P003, the residents' fund keeping the
-/// full 1,100.00; the run's own assessment is untouched, and the ledger check holds.
+/// full 1,100.00; the run's own assessment is untouched, and the ledger check holds. A person
+/// holding another category that year is left to a clerk.
 #[tokio::test]
 async fn undoing_a_subsidy_reverses_it_between_funds() {
     on_both(|db| async move {
         let r01 = cid("140502", "1970-06-01", 6);
-        registry(&db, &[("R01", &r01, "己", "1970-06-01")]).await;
+        let r02 = cid("140502", "1960-06-01", 7);
+        registry(
+            &db,
+            &[
+                ("R01", &r01, "己", "1970-06-01"),
+                ("R02", &r02, "庚", "1960-06-01"),
+            ],
+        )
+        .await;
+        sql(
+            &db,
+            "INSERT INTO identity (psn_no, sp_psn_type, begndate, enddate, source_dept) \
+             VALUES ('R02', '1', '2020-01-01', '', '民政')",
+            &[],
+        )
+        .await;
         let staff = reviewer(&db).await;
         identity_decided(
             &db,
             "2025-01-10",
-            &format!("{P003_CERTNO},王五,2303,2025-01-01,\n{r01},己,2303,2025-01-01,\n"),
+            &format!(
+                "{P003_CERTNO},王五,2303,2025-01-01,\n{r01},己,2303,2025-01-01,\n\
+                 {r02},庚,2303,2025-01-01,\n"
+            ),
         )
         .await;
         let early = decision(&db, "R01", "subsidy").await;
@@ -389,6 +408,29 @@ async fn undoing_a_subsidy_reverses_it_between_funds() {
             tax_0 - 200_00
         );
         assert_balanced(&db).await;
+        // R02 is 特困 in the registry's own rows too (the full subsidy): which category the
+        // run applied is not stored, so undoing her 低保 subsidy reverses nothing and asks a
+        // clerk.
+        let r02_subsidy = decision(&db, "R02", "subsidy").await;
+        db.store
+            .undo_auto_decision(
+                r02_subsidy,
+                staff,
+                "民政撤销该低保认定",
+                at("2025-02-01", "09:30:00"),
+            )
+            .await
+            .expect("undo R02's");
+        let r02_rows = db.store.assessments("R02").await.unwrap();
+        assert_eq!(r02_rows.len(), 1);
+        assert_eq!(line(&r02_rows, "assistance_fund"), Fen(400_00));
+        let cases = db.store.contribution_cases("2025").await.unwrap();
+        assert!(
+            cases
+                .iter()
+                .any(|c| c.psn_no == "R02" && c.reason == "subsidy_undo"),
+            "{cases:?}"
+        );
         assert!(resident_run(&db, "2025-02-02").await.nothing_new());
         db
     })
