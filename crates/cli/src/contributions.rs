@@ -1,7 +1,7 @@
 //! `yibao contributions …` (spec enrollment.md §5, guide `docs/CONTRIBUTIONS.md`):
 //! `run --month YYYY-MM` assesses every active employee relation of a month and posts it to the
 //! ledger; `run --year YYYY --residents` does the residents' annual assessment; `declare` loads
-//! employers and wage declarations from CSV. A run draws a progress bar on stderr and prints its
+//! employers and wage declarations from CSV; `refund` refunds one relation's period (退费). A run draws a progress bar on stderr and prints its
 //! report on stdout (text, or JSON with `--json`); running a period twice writes nothing the
 //! second time and says so.
 
@@ -64,6 +64,108 @@ pub struct DeclareArgs {
     /// Wage declarations: CSV `psn_no,year,emp_no,wage,source` (wage in yuan, two decimals).
     #[arg(long)]
     wages: Option<PathBuf>,
+}
+
+/// Arguments of `yibao contributions refund`.
+#[derive(clap::Args)]
+pub struct RefundArgs {
+    /// Database URL.
+    #[arg(long)]
+    db: String,
+    /// The person's identity number.
+    #[arg(long)]
+    certno: String,
+    /// `390` (residents) or `310` (employees).
+    #[arg(long)]
+    insutype: String,
+    /// The period refunded: `YYYY` (390) or `YYYY-MM` (310).
+    #[arg(long)]
+    period: String,
+    /// Why (required).
+    #[arg(long)]
+    reason: String,
+    /// The day the rules are judged on (`YYYY-MM-DD`; default today in China): a resident
+    /// refund is refused once the benefit year has started, unless the region allows it.
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// Execute the duplicate-insurance decision of the period's year (§10.3): refused unless it
+    /// ends this relation and allows the refund.
+    #[arg(long)]
+    from_duplicate: bool,
+    /// Print the refund as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `yibao contributions refund`: refunds one relation's period (the individual part to
+/// the person, the other lines reversed between funds), then checks the ledger.
+pub fn refund(args: RefundArgs) -> anyhow::Result<ExitCode> {
+    let params = yibao_enrollment::builtin_params().context("the shipped parameter sets")?;
+    let now = china_now();
+    let request = yibao_store::refund::RefundRequest {
+        certno: args.certno.clone(),
+        insutype: args.insutype.clone(),
+        period: args.period.clone(),
+        reason: args.reason.clone(),
+        today: args.today.unwrap_or(now.date()),
+        actor: "cli".to_owned(),
+        from_duplicate: args.from_duplicate,
+    };
+    runtime()?.block_on(async {
+        let store = yibao_store::Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let done = store.refund_contribution(&request, &params, now).await;
+        let check = match &done {
+            Ok(_) => Some(store.check_ledger().await),
+            Err(_) => None,
+        };
+        store.close().await;
+        let done = done.context("the refund")?;
+        let check = check
+            .expect("checked after a refund")
+            .context("the ledger check")?;
+        if args.json {
+            let value = json!({
+                "assessment_id": done.assessment_id,
+                "psn_no": done.psn_no,
+                "insutype": done.insutype,
+                "period": done.period,
+                "to_person": done.to_person.to_string(),
+                "paid_to": done.paid_to,
+                "reversed": done.reversed.iter()
+                    .map(|(payer, amount)| json!({"payer": payer, "amount": amount.to_string()}))
+                    .collect::<Vec<_>>(),
+                "ledger_balanced": check.is_balanced(),
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        } else {
+            println!(
+                "refund {} ({} {} of {})",
+                done.assessment_id, done.insutype, done.period, done.psn_no
+            );
+            println!(
+                "  to the person          {} (into {})",
+                done.to_person, done.paid_to
+            );
+            for (payer, amount) in &done.reversed {
+                println!("  reversed to {payer:<10} {amount}");
+            }
+            println!(
+                "ledger check: {}",
+                if check.is_balanced() {
+                    "balanced".to_string()
+                } else {
+                    check.problems.join("; ")
+                }
+            );
+        }
+        Ok(if check.is_balanced() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    })
 }
 
 /// The time in China (UTC+8), read once per command.

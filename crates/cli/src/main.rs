@@ -101,6 +101,9 @@ enum ContributionsCommand {
     Run(contributions::RunArgs),
     /// Record employers and their wage declarations from CSV files.
     Declare(contributions::DeclareArgs),
+    /// Refund one relation's contributions of a period (退费): the individual part to the
+    /// person, subsidies reversed between funds; refused after benefits were drawn.
+    Refund(contributions::RefundArgs),
     /// Decide and pay the maternity allowances (生育津贴) of a month's settled deliveries.
     Maternity(maternity::Args),
 }
@@ -196,6 +199,9 @@ fn main() -> std::process::ExitCode {
         Command::Contributions {
             command: ContributionsCommand::Declare(args),
         } => contributions::declare(args),
+        Command::Contributions {
+            command: ContributionsCommand::Refund(args),
+        } => contributions::refund(args),
         Command::Contributions {
             command: ContributionsCommand::Maternity(args),
         } => maternity::run(args),

@@ -23,6 +23,17 @@ fn yibao(args: &[&str], dir: &std::path::Path) -> (String, String) {
     (stdout, stderr)
 }
 
+/// Runs yibao expecting it to fail; its stderr.
+fn yibao_fails(args: &[&str], dir: &std::path::Path) -> String {
+    let output = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run yibao");
+    assert!(!output.status.success(), "yibao {args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
 #[test]
 fn issue13_contributions_run_assesses_a_month_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -123,4 +134,48 @@ fn issue13_contributions_run_assesses_a_month_once() {
     );
     assert!(out.contains("nothing new"), "{out}");
     assert!(out.contains("ledger check: balanced"), "{out}");
+
+    // 退费: the first employee's month back; the share credited to the account goes to the
+    // person, the employer's back to the collection.
+    let certno: String = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("SELECT certno FROM person WHERE psn_no = $1")
+            .bind(&employees[0].0)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+            .get(0)
+    });
+    let today = format!("{year}-02-01");
+    let refund = [
+        "contributions",
+        "refund",
+        "--db",
+        &url,
+        "--certno",
+        &certno,
+        "--insutype",
+        "310",
+        "--period",
+        &month,
+        "--reason",
+        "重复参保退费",
+        "--today",
+        &today,
+    ];
+    let (out, _) = yibao(&[&refund[..], &["--json"]].concat(), dir.path());
+    let done: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(done["ledger_balanced"], true, "{done}");
+    assert_eq!(done["psn_no"], employees[0].0.as_str());
+    assert_eq!(done["paid_to"], format!("payout:person:{}", employees[0].0));
+    if year >= 2025 && admdvs == "140500" {
+        assert_eq!(done["to_person"], "84.00", "{done}");
+        assert_eq!(done["reversed"][0]["amount"], "336.00", "{done}");
+    }
+    let err = yibao_fails(&refund, dir.path());
+    assert!(err.contains("refunded before"), "{err}");
+    let mut bad = refund;
+    bad[7] = "320";
+    let err = yibao_fails(&bad, dir.path());
+    assert!(err.contains("insutype"), "{err}");
 }

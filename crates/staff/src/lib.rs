@@ -64,6 +64,7 @@ pub mod access_log;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod contributions;
 pub mod coverage;
 pub mod error;
 pub mod json;
@@ -182,6 +183,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(audit::routes())
         .merge(registry::routes())
         .merge(coverage::routes())
+        .merge(contributions::routes())
 }
 
 /// The OpenAPI document of every route.

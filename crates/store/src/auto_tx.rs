@@ -100,6 +100,8 @@ async fn auto_undo_in(
             "the proposal was confirmed: end the recognition instead",
         ));
     }
+    lock_person(tx, &decision.psn_no).await?;
+    withdraw_effect(tx, &decision, now).await?;
     let at = now.format("%Y-%m-%d %H:%M:%S").to_string();
     sqlx::query(
         "INSERT INTO auto_decision_undo (decision_id, staff_id, reason, undone_at) \
@@ -113,6 +115,145 @@ async fn auto_undo_in(
     .await?;
     decision.undone = Some((staff_id, reason.trim().to_owned(), at));
     Ok(decision)
+}
+
+/// Withdraws what an undone decision did, from the undo day on, in the undo's transaction:
+///
+/// - `assistance`: the identity record it came from gives no `sp_psn_type` to settlements
+///   dated from today, and 1101 shows the record ending yesterday (`identity_withdrawal`);
+///   settlements before stay as they were.
+/// - `subsidy`: the resident contribution run no longer counts the record for a subsidy, and
+///   if the year was assessed with the subsidy, the subsidy lines are reversed between the
+///   funds and the amount made due from the individual (`reverse_subsidy_for_undo`).
+/// - `newborn`: the child resident relation the pre-registration opened from birth ends
+///   yesterday (status 4), unless contributions were assessed under it (refused: refund them
+///   first) or it was not the decision's (a relation that does not start on the birth date).
+/// - `enroll`, `retirement`, `backpay_notice`, `chronic_proposal`: the decision only told or
+///   proposed; the undo row is the whole effect.
+async fn withdraw_effect(
+    tx: &mut Tx<'_>,
+    decision: &crate::auto::StoredDecision,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let today = now.date();
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let result: serde_json::Value = serde_json::from_str(&decision.result).map_err(|err| {
+        StoreError::Invariant(format!("decision {}: {err}", decision.decision_id))
+    })?;
+    match decision.result_kind.as_str() {
+        kind @ ("assistance" | "subsidy") => {
+            let record = sqlx::query(
+                "SELECT idet_type, begn_date FROM identity_assignment \
+                 WHERE batch_id = $1 AND line = $2 AND psn_no = $3",
+            )
+            .bind(&decision.source_ref)
+            .bind(i64::try_from(decision.line).unwrap_or(0))
+            .bind(&decision.psn_no)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Invariant(format!(
+                    "decision {}: its identity record {}:{} is not stored",
+                    decision.decision_id, decision.source_ref, decision.line
+                ))
+            })?;
+            let (idet_type, begn_date): (String, String) = (record.try_get(0)?, record.try_get(1)?);
+            sqlx::query(
+                "INSERT INTO identity_withdrawal (decision_id, psn_no, idet_type, begn_date, \
+                 effect, effective_from, last_day, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(decision.decision_id)
+            .bind(&decision.psn_no)
+            .bind(&idet_type)
+            .bind(&begn_date)
+            .bind(kind)
+            .bind(today.to_string())
+            .bind(yesterday.to_string())
+            .bind(now.format("%Y-%m-%d %H:%M:%S").to_string())
+            .execute(&mut **tx)
+            .await?;
+            if kind == "subsidy" {
+                let year = result["benefit_year"]
+                    .as_i64()
+                    .and_then(|y| i32::try_from(y).ok());
+                let lines: Vec<(yibao_enrollment::Payer, i64)> = result["lines"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| {
+                        Some((
+                            yibao_enrollment::Payer::from_key(l["payer"].as_str()?)?,
+                            l["amount_fen"].as_i64()?,
+                        ))
+                    })
+                    .collect();
+                let Some(year) = year else {
+                    return Err(StoreError::Invariant(format!(
+                        "decision {}: no benefit year",
+                        decision.decision_id
+                    )));
+                };
+                let subsidy = result["amount_fen"].as_i64().unwrap_or(0);
+                reverse_subsidy_for_undo(
+                    tx,
+                    decision.decision_id,
+                    &decision.psn_no,
+                    year,
+                    subsidy,
+                    &lines,
+                    now,
+                )
+                .await?;
+            }
+        }
+        "newborn" => {
+            let birth = result["birth"].as_str().unwrap_or_default().to_owned();
+            let open: Vec<String> = sqlx::query_scalar(
+                "SELECT begndate FROM insurance WHERE psn_no = $1 AND insutype = '390' \
+                 AND begndate = $2 AND psn_type = '1401' AND psn_insu_stas = '1' \
+                 AND (enddate = '' OR enddate >= $3)",
+            )
+            .bind(&decision.psn_no)
+            .bind(&birth)
+            .bind(today.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+            if open.is_empty() {
+                return Ok(());
+            }
+            let assessed: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM contribution_assessment WHERE psn_no = $1 AND insutype = '390'",
+            )
+            .bind(&decision.psn_no)
+            .fetch_one(&mut **tx)
+            .await?;
+            if assessed > 0 {
+                return Err(StoreError::refused(
+                    "decision_id",
+                    "contributions were assessed under the pre-registered relation: refund them first",
+                ));
+            }
+            // The relation ends the day before the undo (on its first day when undone on the
+            // birth date itself, so that no day before it is touched).
+            let end = if yesterday.to_string() < birth {
+                birth.clone()
+            } else {
+                yesterday.to_string()
+            };
+            sqlx::query(
+                "UPDATE insurance SET enddate = $3, psn_insu_stas = '4' WHERE psn_no = $1 \
+                 AND insutype = '390' AND begndate = $2",
+            )
+            .bind(&decision.psn_no)
+            .bind(&birth)
+            .bind(&end)
+            .execute(&mut **tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// One category record of a batch, with what the decisions need of its person.

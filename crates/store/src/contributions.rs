@@ -163,6 +163,9 @@ pub struct AssessmentView {
     pub params_id: String,
     /// The run that wrote it (none for a single request).
     pub run_id: Option<String>,
+    /// '' for a run's or a single request's; `undo:DECISION` for the parts an undone subsidy
+    /// added, `refund` for a refund by command.
+    pub part: String,
     /// Payer lines (residents): (payer key, amount).
     pub payer_lines: Vec<(String, Fen)>,
 }

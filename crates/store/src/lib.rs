@@ -42,6 +42,7 @@ mod import;
 pub mod ledger;
 pub mod limits;
 pub mod maternity;
+pub mod refund;
 pub mod registry;
 pub mod retirement;
 pub mod review;
@@ -114,6 +115,7 @@ macro_rules! backend {
             include!("auto_tx.rs");
             include!("tx/contributions.rs");
             include!("coverage_tx.rs");
+            include!("refund_tx.rs");
             include!("duplicates_tx.rs");
             include!("transfer_tx.rs");
             include!("maternity_allowance_tx.rs");

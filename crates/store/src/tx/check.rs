@@ -184,7 +184,8 @@ pub(crate) async fn check_ledger(pool: &Pool) -> Result<LedgerReport, StoreError
     .await?;
     // Contributions (tx/contributions.rs): every assessment's account credit is exactly its
     // transfer into (or, for a refund, out of) the person's account, and the pooled income of
-    // the contribution transfers is exactly the assessments' pooled amounts, in total and per run.
+    // the contribution transfers (a refund's individual part paid out of the fund included) is
+    // exactly the assessments' pooled amounts, in total and per run.
     problems(
         pool,
         &mut report,
@@ -201,7 +202,7 @@ pub(crate) async fn check_ledger(pool: &Pool) -> Result<LedgerReport, StoreError
         "contribution pooled income differs from the assessments",
         "SELECT 'all runs' FROM (SELECT CAST(COALESCE(SUM(CASE WHEN credit_account LIKE 'fund:310100:%' \
            OR credit_account LIKE 'fund:390100:%' THEN amount_fen ELSE -amount_fen END), 0) AS BIGINT) AS posted \
-           FROM ledger_transfer WHERE kind = 'clct_pool') t, \
+           FROM ledger_transfer WHERE kind IN ('clct_pool', 'clct_refund')) t, \
            (SELECT CAST(COALESCE(SUM(into_pool_fen), 0) AS BIGINT) AS assessed FROM contribution_assessment) a \
          WHERE t.posted <> a.assessed",
     )

@@ -387,14 +387,22 @@ async fn clct_next_candidates(
     Ok((out, upper))
 }
 
-/// The identity categories of the persons in `(first, last]` that map to a subsidy category.
+/// The identity categories of the persons in `(first, last]` that map to a subsidy category:
+/// the registry's own rows (by `sp_psn_type`) and the department feeds' records (by category
+/// key), less a feed record whose subsidy an undone 免申即享 decision withdrew.
 async fn clct_identities_between(
     tx: &mut Tx<'_>,
     first_exclusive: &str,
     last: &str,
 ) -> Result<HashMap<String, Vec<CategorySpan>>, StoreError> {
     let rows = sqlx::query(
-        "SELECT psn_no, sp_psn_type, begndate, enddate FROM identity WHERE psn_no > $1 AND psn_no <= $2",
+        "SELECT psn_no, sp_psn_type AS code, begndate, enddate, 0 AS feed FROM identity \
+         WHERE psn_no > $1 AND psn_no <= $2 \
+         UNION ALL \
+         SELECT c.psn_no, c.category, c.begn_date, c.end_date, 1 FROM identity_current c \
+         WHERE c.psn_no > $1 AND c.psn_no <= $2 \
+           AND NOT EXISTS (SELECT 1 FROM identity_withdrawal w WHERE w.psn_no = c.psn_no \
+               AND w.idet_type = c.idet_type AND w.begn_date = c.begn_date AND w.effect = 'subsidy')",
     )
     .bind(first_exclusive)
     .bind(last)
@@ -402,12 +410,18 @@ async fn clct_identities_between(
     .await?;
     let mut out: HashMap<String, Vec<CategorySpan>> = HashMap::new();
     for r in rows {
-        let code: String = r.try_get("sp_psn_type")?;
-        let Some(category) = Category::from_sp_psn_type(&code) else {
+        let code: String = r.try_get(1)?;
+        let feed: i32 = r.try_get(4)?;
+        let category = if feed == 1 {
+            Category::from_key(&code)
+        } else {
+            Category::from_sp_psn_type(&code)
+        };
+        let Some(category) = category else {
             continue;
         };
-        let begn: String = r.try_get("begndate")?;
-        let end: String = r.try_get("enddate")?;
+        let begn: String = r.try_get(2)?;
+        let end: String = r.try_get(3)?;
         let valid_from = NaiveDate::parse_from_str(&begn, "%Y-%m-%d").map_err(|_| {
             StoreError::Invariant(format!("stored identity begndate {begn:?} does not read"))
         })?;
@@ -418,13 +432,11 @@ async fn clct_identities_between(
                 StoreError::Invariant(format!("stored identity enddate {end:?} does not read"))
             })?)
         };
-        out.entry(r.try_get("psn_no")?)
-            .or_default()
-            .push(CategorySpan {
-                category,
-                valid_from,
-                valid_to,
-            });
+        out.entry(r.try_get(0)?).or_default().push(CategorySpan {
+            category,
+            valid_from,
+            valid_to,
+        });
     }
     Ok(out)
 }
@@ -1041,8 +1053,8 @@ async fn clct_assessments_where(
 ) -> Result<Vec<AssessmentView>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT assessment_id, psn_no, insutype, insu_admdvs, period, clct_type, psn_type, base_fen, emp_clct_fen, \
-         psn_clct_fen, oth_clct_fen, into_acct_fen, into_pool_fen, params_id, run_id FROM contribution_assessment \
-         WHERE {filter} ORDER BY period, insutype, clct_type"
+         psn_clct_fen, oth_clct_fen, into_acct_fen, into_pool_fen, params_id, run_id, part FROM contribution_assessment \
+         WHERE {filter} ORDER BY period, insutype, clct_type, part"
     ))
     .bind(psn_no)
     .bind(period)
@@ -1077,6 +1089,7 @@ async fn clct_assessments_where(
             into_pool: Fen(r.try_get("into_pool_fen")?),
             params_id: r.try_get("params_id")?,
             run_id: run_id.filter(|r| !r.is_empty()),
+            part: r.try_get("part")?,
             payer_lines: lines,
         });
     }

@@ -59,7 +59,8 @@ struct PersonState {
 /// categories, contribution tier and chronic recognitions in force, and year-to-date
 /// accumulators of the insurance years `years` (the settle date's calendar year and the one
 /// before: the policy says which label counts), in one round trip: the seven reads (identity
-/// categories come from the registry's own rows and from department feeds) are one
+/// categories come from the registry's own rows and from department feeds, less a feed
+/// record whose assistance an undone decision withdrew by `date`) are one
 /// `UNION ALL`, each arm tagged in its first column. The caller holds the person's lock, and
 /// these rows change only under it.
 async fn person_state(
@@ -84,8 +85,11 @@ async fn person_state(
          SELECT CAST(1 AS BIGINT), sp_psn_type, '', '', CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
                 CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
                 CAST(0 AS BIGINT) \
-         FROM identity_current WHERE psn_no = $1 AND sp_psn_type <> '' AND begn_date <= $3 \
-              AND (end_date = '' OR end_date >= $3) \
+         FROM identity_current c WHERE c.psn_no = $1 AND c.sp_psn_type <> '' AND c.begn_date <= $3 \
+              AND (c.end_date = '' OR c.end_date >= $3) \
+              AND NOT EXISTS (SELECT 1 FROM identity_withdrawal w WHERE w.psn_no = c.psn_no \
+                  AND w.idet_type = c.idet_type AND w.begn_date = c.begn_date \
+                  AND w.effect = 'assistance' AND w.effective_from <= $3) \
          UNION ALL \
          SELECT CAST(2 AS BIGINT), CAST(year AS TEXT), '', '', inpatient_admissions, hifp_inpatient, hifp_outpatient, \
                 outpatient_deductible, hifob, hifmi_base, hifmi, maf, maf_deductible \

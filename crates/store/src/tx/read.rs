@@ -146,13 +146,21 @@ pub(crate) async fn person_info(
     // The registry's own categories (by `sp_psn_type`) and those department feeds gave (by
     // the department's `psn_idet_type` code, `begntime` its start). A feed's record of the same
     // category over the same start is the department's word on the imported one: it is shown
-    // alone.
+    // alone. A record whose assistance an undone decision withdrew ends the day before the
+    // undo (and is not shown when it never held before it).
     let identities = sqlx::query(
         "SELECT sp_psn_type, begndate, enddate, source_dept FROM identity i WHERE psn_no = $1 \
          AND NOT EXISTS (SELECT 1 FROM identity_current c WHERE c.psn_no = i.psn_no \
              AND c.sp_psn_type = i.sp_psn_type AND c.begn_date = i.begndate) \
          UNION ALL \
-         SELECT idet_type, begn_date, end_date, source_dept FROM identity_current WHERE psn_no = $1 \
+         SELECT c.idet_type, c.begn_date, \
+                CASE WHEN w.last_day IS NOT NULL AND (c.end_date = '' OR c.end_date > w.last_day) \
+                     THEN w.last_day ELSE c.end_date END, c.source_dept \
+         FROM identity_current c LEFT JOIN (SELECT psn_no, idet_type, begn_date, MIN(last_day) AS last_day \
+             FROM identity_withdrawal WHERE psn_no = $1 AND effect = 'assistance' \
+             GROUP BY psn_no, idet_type, begn_date) w \
+           ON w.psn_no = c.psn_no AND w.idet_type = c.idet_type AND w.begn_date = c.begn_date \
+         WHERE c.psn_no = $1 AND (w.last_day IS NULL OR w.last_day >= c.begn_date) \
          ORDER BY 2, 1",
     )
         .bind(&base.psn_no)
