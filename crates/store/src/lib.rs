@@ -44,6 +44,7 @@ pub mod maternity;
 pub mod registry;
 pub mod retirement;
 pub mod review;
+pub mod roster;
 pub mod setl_list;
 pub mod staff;
 pub mod transfer;
@@ -60,6 +61,7 @@ pub use registry::{
     ChronicRecognition, CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase,
     PersonInfo, PersonKey, ReconcileRequest, ReconcileResult,
 };
+pub use roster::{FallbackOutcome, FallbackQuery, RosterImport, StudentSegment};
 pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,
@@ -117,6 +119,7 @@ macro_rules! backend {
             include!("maternity_allowance_tx.rs");
             include!("deaths_tx.rs");
             include!("retirement_tx.rs");
+            include!("roster_tx.rs");
         }
     };
 }
