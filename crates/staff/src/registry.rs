@@ -134,7 +134,12 @@ fn file_view(file: CaseFile) -> CaseFileView {
 }
 
 const STATUSES: &[&str] = &["open", "closed"];
-const KINDS: &[&str] = &["unmatched", "data_quality", "household_conflict"];
+const KINDS: &[&str] = &[
+    "unmatched",
+    "data_quality",
+    "household_conflict",
+    "fallback_match",
+];
 
 /// Registry cases, newest first. The listing names persons: it needs a purpose and is logged.
 #[utoipa::path(get, path = "/api/v1/registry/cases", tag = "registry",
@@ -356,6 +361,23 @@ pub struct IdentityView {
     pub source_dept: String,
 }
 
+/// A student segment (入学/毕业) from the education roster, in force on the date.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StudentView {
+    /// The student `psn_type`: `1402` preschool, `1403` primary/secondary, `1404` university.
+    pub psn_type: String,
+    /// The school.
+    pub school_code: String,
+    /// The school's region (学籍地).
+    pub school_admdvs: String,
+    /// Enrolment.
+    pub entry_date: String,
+    /// Graduation ('' when not known).
+    pub grad_date: String,
+    /// The segment ends on 31 December of the graduation year ('' while open).
+    pub valid_to: String,
+}
+
 /// A person's file (一人一档) as of a date.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonFileView {
@@ -373,6 +395,8 @@ pub struct PersonFileView {
     pub household: Option<HouseholdView>,
     /// Identity categories held on the date.
     pub identities: Vec<IdentityView>,
+    /// Student segments in force on the date.
+    pub students: Vec<StudentView>,
     /// Insurance relations.
     pub insurance: Vec<crate::wire::InsuranceView>,
 }
@@ -433,6 +457,7 @@ pub async fn person_file(
     }
     let household = state.store.household_as_of(&psn_no, as_of).await?;
     let identities = state.store.identities_as_of(&psn_no, as_of).await?;
+    let students = state.store.students_as_of(&psn_no, as_of).await?;
     Ok(Json(PersonFileView {
         psn_no: info.base.psn_no.clone(),
         psn_name_masked: mask_name(&info.base.psn_name),
@@ -453,6 +478,17 @@ pub async fn person_file(
                 begn_date: i.begn_date,
                 end_date: i.end_date,
                 source_dept: i.source_dept,
+            })
+            .collect(),
+        students: students
+            .into_iter()
+            .map(|s| StudentView {
+                psn_type: s.psn_type,
+                school_code: s.school_code,
+                school_admdvs: s.school_admdvs,
+                entry_date: s.entry_date,
+                grad_date: s.grad_date,
+                valid_to: s.valid_to,
             })
             .collect(),
         insurance: info

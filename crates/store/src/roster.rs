@@ -470,10 +470,12 @@ impl Store {
         let batch_id = digest(bytes);
         macro_rules! run {
             ($m:ident, $pool:expr) => {{
+                // Read first: a file sent as the wrong kind is refused for its header even
+                // when the same bytes were imported before as their own kind.
+                let parsed = parse_roster(imp.feed.kind, bytes, imp.feed.today)?;
                 if let Some(report) = $m::feed_replay($pool, &batch_id).await? {
                     return Ok(report);
                 }
-                let parsed = parse_roster(imp.feed.kind, bytes, imp.feed.today)?;
                 $m::roster_import($pool, imp, &batch_id, parsed, progress).await
             }};
         }
