@@ -499,6 +499,46 @@ async fn fallback_match_is_unique_within_the_region_and_never_for_a_valid_id() {
         assert_eq!(r.cases.len(), 1);
         assert!(r.cases[0].reason.contains("no region"), "{:?}", r.cases[0]);
         let _ = p.twin;
+        // A reviewer confirms a fallback match by naming the person (as for an unmatched
+        // record); the proposal alone applied nothing.
+        let file = format!("{EDUCATION},阿依古丽·买买提,2,2012-05-01,P3,140502,1403,2018-09-01,\n");
+        let r = import(&db, FeedKind::Education, "2026-02-02", file.as_bytes()).await;
+        assert_eq!(r.cases[0].kind, "fallback_match");
+        let reviewer = db
+            .store
+            .staff_create(
+                &NewStaff {
+                    username: "reviewer1".into(),
+                    password: "reviewer1-long-password".into(),
+                    display_name: "Reviewer".into(),
+                    roles: vec![Role::Reviewer],
+                    fixmedins_code: None,
+                    admdvs: "140500".into(),
+                },
+                None,
+                0,
+            )
+            .await
+            .unwrap();
+        db.store
+            .registry_case_step(
+                r.cases[0].case_id,
+                reviewer.staff_id,
+                &yibao_store::casework::CaseAction::Resolve {
+                    outcome: yibao_store::casework::CaseOutcome::Matched,
+                    psn_no: Some(pupil.clone()),
+                },
+                "the school confirmed the pupil",
+                at("2026-02-03", "10:00:00"),
+            )
+            .await
+            .unwrap();
+        let case = db
+            .store
+            .registry_case_file(r.cases[0].case_id)
+            .await
+            .unwrap();
+        assert_eq!(case.case.status, "closed", "{case:?}");
         db
     })
     .await;
