@@ -600,3 +600,108 @@ async fn hostile_roster_files_are_refused_whole_or_by_line() {
     })
     .await;
 }
+
+/// Migration 19 rebuilds four registry tables on SQLite (a CHECK cannot be altered there):
+/// a registry migrated to 17 with a batch, an event, a category and a case with a step keeps
+/// every row and every reference, and the new kinds are accepted afterwards.
+#[tokio::test]
+async fn migration_19_keeps_the_registry_rows_on_sqlite() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let mut migrator = sqlx::migrate::Migrator::new(source).await.unwrap();
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < 19)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    migrator.run_direct(&mut conn).await.unwrap();
+    for statement in [
+        "PRAGMA foreign_keys = ON",
+        "INSERT INTO person VALUES ('P1', '11010519491231002X', '张三', '2', '1949-12-31', '', '')",
+        "INSERT INTO registry_batch VALUES ('B1', 'identity', 'civil_affairs', 'f.csv', 'cli', \
+         '2026-01-01 00:00:00', 1, 1, 1, 0, 0, 1)",
+        "INSERT INTO registry_source_record VALUES ('B1', 2, 'civil_affairs', 'k', 'p', 'P1', 'id', \
+         'assigned', '')",
+        "INSERT INTO registry_event VALUES (1, 'P1', 'identity_begin', '2026-01-01', \
+         '2026-01-01 00:00:00', 'civil_affairs', 'B1', 2, 'cli', 'p')",
+        "INSERT INTO identity_assignment VALUES (1, 'P1', '2303', 'dibao', '2', '2026-01-01', '', \
+         'civil_affairs', 'B1', 2, '2026-01-01 00:00:00', 1)",
+        "INSERT INTO registry_case VALUES (1, 'data_quality', 'P1', '11010519491231002X', 'why', \
+         'civil_affairs', 'B1', 2, 'open', '2026-01-01 00:00:00')",
+        "INSERT INTO staff_account (staff_id, username, display_name, password_hash, admdvs, \
+         fixmedins_code, active, failed_logins, locked_until_ms, created_at_ms) \
+         VALUES (1, 'r1', 'R', 'x', '140500', NULL, 1, 0, 0, 0)",
+        "INSERT INTO registry_case_step VALUES (1, 1, 1, 'note', '', '', 'a note', '2026-01-02')",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    conn.close().await.unwrap();
+    let store = Store::connect(&url)
+        .await
+        .expect("migration 19 on a filled registry");
+    let counts: Vec<(&str, i64)> = store.feed_row_counts().await.unwrap();
+    for (table, n) in [
+        ("registry_batch", 1),
+        ("registry_event", 1),
+        ("identity_assignment", 1),
+        ("registry_case", 1),
+        ("registry_source_record", 1),
+    ] {
+        assert!(counts.contains(&(table, n)), "{table}: {counts:?}");
+    }
+    assert_eq!(
+        store
+            .identities_as_of("P1", day("2026-06-01"))
+            .await
+            .unwrap()[0]
+            .idet_type,
+        "2303"
+    );
+    assert_eq!(
+        store.source_record_match("B1", 2).await.unwrap(),
+        Some(("P1".into(), "id".into(), None))
+    );
+    let file = store.registry_case_file(1).await.unwrap();
+    assert_eq!(file.steps.len(), 1);
+    store.close().await;
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let broken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_foreign_key_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(broken, 0);
+    for statement in [
+        "PRAGMA foreign_keys = ON",
+        "INSERT INTO registry_batch VALUES ('B2', 'education', 'education', 'f.csv', 'cli', \
+         '2026-02-01 00:00:00', 1, 1, 0, 0, 0, 1)",
+        "INSERT INTO registry_case VALUES (2, 'fallback_match', 'P1', '', 'why', 'education', \
+         'B2', 2, 'open', '2026-02-01 00:00:00')",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    // Still append-only, and references still enforced.
+    assert!(
+        sqlx::query("DELETE FROM registry_batch WHERE batch_id = 'B2'")
+            .execute(&mut conn)
+            .await
+            .is_err()
+    );
+    assert!(sqlx::query(
+        "INSERT INTO registry_case VALUES (3, 'unmatched', '', '', 'why', 'x', 'NO-BATCH', 2, \
+         'open', '2026-02-01 00:00:00')"
+    )
+    .execute(&mut conn)
+    .await
+    .is_err());
+}
