@@ -61,7 +61,7 @@ pub use registry::{
     ChronicRecognition, CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase,
     PersonInfo, PersonKey, ReconcileRequest, ReconcileResult,
 };
-pub use roster::{FallbackOutcome, FallbackQuery, RosterImport, StudentSegment};
+pub use roster::{DisabilityHeld, FallbackOutcome, FallbackQuery, RosterImport, StudentSegment};
 pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,

@@ -87,6 +87,19 @@ pub struct StudentSegment {
     pub valid_to: String,
 }
 
+/// A disability certificate in force on a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabilityHeld {
+    /// The type (GB/T 26341, `1`–`7`).
+    pub dsab_type: String,
+    /// The level (`1`–`4`; `1`–`2` give 重度残疾).
+    pub dsab_lv: String,
+    /// Start.
+    pub begn_date: String,
+    /// End ('' when open).
+    pub end_date: String,
+}
+
 /// What the §8.2 fallback found for one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FallbackOutcome {
@@ -570,12 +583,12 @@ impl Store {
     }
 
     /// The disability certificates in force on `date` (the latest record for each type and
-    /// start), as `(dsab_type, dsab_lv, begn_date, end_date)`, by start.
+    /// start), by start.
     pub async fn disabilities_as_of(
         &self,
         psn_no: &str,
         date: NaiveDate,
-    ) -> Result<Vec<(String, String, String, String)>, StoreError> {
+    ) -> Result<Vec<DisabilityHeld>, StoreError> {
         match &self.inner.pool {
             Pool::Pg(p) => crate::pg::disabilities_as_of(p, psn_no, date).await,
             Pool::Sq { pool, .. } => crate::sq::disabilities_as_of(pool, psn_no, date).await,

@@ -52,8 +52,8 @@ pub(crate) async fn fallback_candidates(
     Ok(out)
 }
 
-/// A student segment to write: seq, psn_no, the detail, line, event.
-struct StudentWrite {
+/// A student segment or a certificate to write: seq, psn_no, the detail, line, event.
+struct DetailWrite {
     seq: i64,
     psn_no: String,
     detail: crate::roster::RosterDetail,
@@ -197,8 +197,8 @@ pub(crate) async fn roster_import(
     let mut next_student = next_id(&mut tx, "student_segment", "seq").await?;
     let mut next_certificate = next_id(&mut tx, "disability_certificate", "seq").await?;
     let mut next_assignment = next_id(&mut tx, "identity_assignment", "seq").await?;
-    let mut student_writes: Vec<StudentWrite> = Vec::new();
-    let mut certificate_writes: Vec<StudentWrite> = Vec::new();
+    let mut student_writes: Vec<DetailWrite> = Vec::new();
+    let mut certificate_writes: Vec<DetailWrite> = Vec::new();
     let mut fallback_sources: Vec<FallbackSource> = Vec::new();
     let mut counts = Counts {
         read: parsed.rows_read,
@@ -363,7 +363,7 @@ pub(crate) async fn roster_import(
                         };
                         let event =
                             w.event(&psn_no, kind, &effective, row.line, row.payload.clone());
-                        student_writes.push(StudentWrite {
+                        student_writes.push(DetailWrite {
                             seq: next_student,
                             psn_no: psn_no.clone(),
                             detail: row.detail.clone(),
@@ -402,7 +402,7 @@ pub(crate) async fn roster_import(
                         begn_date.clone()
                     };
                     let event = w.event(&psn_no, kind, &effective, row.line, row.payload.clone());
-                    certificate_writes.push(StudentWrite {
+                    certificate_writes.push(DetailWrite {
                         seq: next_certificate,
                         psn_no: psn_no.clone(),
                         detail: row.detail.clone(),
@@ -627,7 +627,7 @@ pub(crate) async fn disabilities_as_of(
     pool: &Pool,
     psn_no: &str,
     date: NaiveDate,
-) -> Result<Vec<(String, String, String, String)>, StoreError> {
+) -> Result<Vec<crate::roster::DisabilityHeld>, StoreError> {
     sqlx::query(
         "SELECT dsab_type, dsab_lv, begn_date, end_date FROM disability_current \
          WHERE psn_no = $1 AND begn_date <= $2 AND (end_date = '' OR end_date >= $2) \
@@ -639,12 +639,12 @@ pub(crate) async fn disabilities_as_of(
     .await?
     .into_iter()
     .map(|r| {
-        Ok((
-            r.try_get("dsab_type")?,
-            r.try_get("dsab_lv")?,
-            r.try_get("begn_date")?,
-            r.try_get("end_date")?,
-        ))
+        Ok(crate::roster::DisabilityHeld {
+            dsab_type: r.try_get("dsab_type")?,
+            dsab_lv: r.try_get("dsab_lv")?,
+            begn_date: r.try_get("begn_date")?,
+            end_date: r.try_get("end_date")?,
+        })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()
     .map_err(StoreError::from)

@@ -363,7 +363,12 @@ async fn disability_levels_one_and_two_give_the_category_from_the_federation() {
                 .disabilities_as_of(&b, day("2026-01-01"))
                 .await
                 .unwrap(),
-            vec![("2".into(), "3".into(), "2025-04-01".into(), String::new())]
+            vec![DisabilityHeld {
+                dsab_type: "2".into(),
+                dsab_lv: "3".into(),
+                begn_date: "2025-04-01".into(),
+                end_date: String::new(),
+            }]
         );
         assert!(db
             .store
@@ -417,7 +422,7 @@ async fn disability_levels_one_and_two_give_the_category_from_the_federation() {
                 .disabilities_as_of(&a, day("2026-04-01"))
                 .await
                 .unwrap()[0]
-                .1,
+                .dsab_lv,
             "3"
         );
         db
