@@ -78,6 +78,12 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs `yibao registry import police|identity|education|disability`.
 pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    if args.region.is_some() && !kind.is_roster() {
+        anyhow::bail!(
+            "--region names where a roster's rows without an identity number are matched: \
+             only `education` and `disability` take it"
+        );
+    }
     let now = utc_now()?;
     let today = match &args.today {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")

@@ -602,4 +602,11 @@ fn education_and_disability_rosters_report_by_line_and_propose_fallback_matches(
         err.contains("the header of the disability file is"),
         "{err}"
     );
+    // The police file matches by ID only: a region is refused, not ignored.
+    let (ok, _, err) = roster("police", &police);
+    assert!(!ok);
+    assert!(
+        err.contains("only `education` and `disability` take it"),
+        "{err}"
+    );
 }
