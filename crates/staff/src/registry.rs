@@ -378,6 +378,20 @@ pub struct StudentView {
     pub valid_to: String,
 }
 
+/// A disability certificate (残疾人证) from the disabled persons' federation, in force on the
+/// date.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DisabilityView {
+    /// The type (GB/T 26341, `1`–`7`).
+    pub dsab_type: String,
+    /// The level (`1`–`4`; `1`–`2` give the 重度残疾 category).
+    pub dsab_lv: String,
+    /// From.
+    pub begn_date: String,
+    /// Until ('' when open).
+    pub end_date: String,
+}
+
 /// A person's file (一人一档) as of a date.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonFileView {
@@ -397,6 +411,8 @@ pub struct PersonFileView {
     pub identities: Vec<IdentityView>,
     /// Student segments in force on the date.
     pub students: Vec<StudentView>,
+    /// Disability certificates in force on the date.
+    pub disabilities: Vec<DisabilityView>,
     /// Insurance relations.
     pub insurance: Vec<crate::wire::InsuranceView>,
 }
@@ -458,6 +474,7 @@ pub async fn person_file(
     let household = state.store.household_as_of(&psn_no, as_of).await?;
     let identities = state.store.identities_as_of(&psn_no, as_of).await?;
     let students = state.store.students_as_of(&psn_no, as_of).await?;
+    let disabilities = state.store.disabilities_as_of(&psn_no, as_of).await?;
     Ok(Json(PersonFileView {
         psn_no: info.base.psn_no.clone(),
         psn_name_masked: mask_name(&info.base.psn_name),
@@ -489,6 +506,15 @@ pub async fn person_file(
                 entry_date: s.entry_date,
                 grad_date: s.grad_date,
                 valid_to: s.valid_to,
+            })
+            .collect(),
+        disabilities: disabilities
+            .into_iter()
+            .map(|d| DisabilityView {
+                dsab_type: d.dsab_type,
+                dsab_lv: d.dsab_lv,
+                begn_date: d.begn_date,
+                end_date: d.end_date,
             })
             .collect(),
         insurance: info

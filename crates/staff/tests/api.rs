@@ -1451,6 +1451,7 @@ async fn registry_scenario(store: Store) {
     assert_eq!(file["identities"][0]["begn_date"], json!("2026-01-01"));
     assert_eq!(file["students"][0]["psn_type"], json!("1404"));
     assert_eq!(file["students"][0]["school_code"], json!("U9"));
+    assert_eq!(file["disabilities"], json!([]));
     let (status, file) = api
         .call(
             Method::GET,
