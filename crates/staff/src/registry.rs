@@ -44,7 +44,7 @@ const RESOLVERS: &[Role] = &[Role::Reviewer];
 pub struct CasesQuery {
     /// `open` or `closed` (both when absent).
     pub status: Option<String>,
-    /// `unmatched`, `data_quality` or `household_conflict` (every kind when absent).
+    /// `unmatched`, `data_quality`, `household_conflict` or `fallback_match` (every kind when absent).
     pub kind: Option<String>,
     /// At most this many, newest first (default 100, at most 500).
     pub limit: Option<usize>,
@@ -57,7 +57,7 @@ pub struct CasesQuery {
 pub struct RegistryCaseView {
     /// The case number.
     pub case_id: i64,
-    /// `unmatched`, `data_quality` or `household_conflict`.
+    /// `unmatched`, `data_quality`, `household_conflict` or `fallback_match`.
     pub kind: String,
     /// The person it concerns ('' when the record matched nobody).
     pub psn_no: String,

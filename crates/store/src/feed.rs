@@ -107,7 +107,7 @@ pub struct RefusedRow {
 pub struct RegistryCase {
     /// The case number.
     pub case_id: i64,
-    /// `unmatched`, `data_quality` or `household_conflict`.
+    /// `unmatched`, `data_quality`, `household_conflict` or `fallback_match`.
     pub kind: String,
     /// The person it concerns ('' when the record matched nobody).
     pub psn_no: String,
