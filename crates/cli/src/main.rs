@@ -92,6 +92,12 @@ enum RegistryImport {
     Death(registry::ImportArgs),
     /// Human resources' retirement approvals (`certno,psn_name,retire_date`).
     Retirement(registry::ImportArgs),
+    /// The education roster (`certno,psn_name,gend,brdy,school_code,school_admdvs,stu_type,
+    /// entry_date,grad_date`); `--region` for the name, birth date and sex fallback.
+    Education(registry::ImportArgs),
+    /// The disabled persons' federation's certificates (`certno,psn_name,gend,brdy,dsab_type,
+    /// dsab_lv,begn_date,end_date`); `--region` for the name, birth date and sex fallback.
+    Disability(registry::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -169,6 +175,18 @@ fn main() -> std::process::ExitCode {
                     kind: RegistryImport::Identity(args),
                 },
         } => registry::import(yibao_store::FeedKind::Identity, args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Education(args),
+                },
+        } => registry::import(yibao_store::FeedKind::Education, args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Disability(args),
+                },
+        } => registry::import(yibao_store::FeedKind::Disability, args),
         Command::Registry {
             command:
                 RegistryCommand::Import {

@@ -1,6 +1,6 @@
-//! `yibao registry import police|identity FILE --db URL` and `yibao registry check --db URL
-//! --year YYYY [--csv OUT]`: the two department interchange files of docs/FEEDS.md into the
-//! registry, and the uninsured and duplicate findings of a year.
+//! `yibao registry import police|identity|education|disability FILE --db URL [--region P]` and
+//! `yibao registry check --db URL --year YYYY [--csv OUT]`: the department interchange files of
+//! docs/FEEDS.md into the registry, and the uninsured and duplicate findings of a year.
 //!
 //! An import prints one summary line, `taken N, matched M, refused R, created C, cases K`
 //! (with `replayed, nothing written: ` in front when the same file was imported before), then
@@ -13,12 +13,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use yibao_store::{FeedImport, FeedKind, FeedProgress, Store};
+use yibao_store::{FeedImport, FeedKind, FeedProgress, RosterImport, Store};
 
 /// Feed files read at most (bytes): the rows limit of the store at about 100 bytes a row.
 const FEED_FILE_BYTES_MAX: u64 = 1 << 30;
 
-/// Arguments of `yibao registry import police|identity`.
+/// Arguments of `yibao registry import police|identity|education|disability`.
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// The CSV file (UTF-8, header line first; docs/FEEDS.md).
@@ -37,6 +37,11 @@ pub struct ImportArgs {
     /// police rows take effect on it.
     #[arg(long)]
     today: Option<String>,
+    /// The region prefix (2, 4 or 6 digits of `admdvs`) an education roster or a disability
+    /// list is matched in when a row has no usable identity number (name, birth date and sex;
+    /// each such match is a case for a clerk). Without it such rows are unmatched cases.
+    #[arg(long)]
+    region: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -80,8 +85,14 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// Runs `yibao registry import police|identity`.
+/// Runs `yibao registry import police|identity|education|disability`.
 pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    if args.region.is_some() && !kind.is_roster() {
+        anyhow::bail!(
+            "--region names where a roster's rows without an identity number are matched: \
+             only `education` and `disability` take it"
+        );
+    }
     let now = utc_now()?;
     let today = match &args.today {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -145,7 +156,15 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
         let store = Store::connect(&args.db)
             .await
             .with_context(|| format!("opening the database {}", args.db))?;
-        let report = store.import_feed(&imp, &bytes, &progress).await;
+        let report = if kind.is_roster() {
+            let roster = RosterImport {
+                feed: imp.clone(),
+                region: args.region.clone().unwrap_or_default(),
+            };
+            store.import_roster(&roster, &bytes, &progress).await
+        } else {
+            store.import_feed(&imp, &bytes, &progress).await
+        };
         // 免申即享: the categories an identity list starts give their decisions at once.
         let decided = match &report {
             Ok(r) if !r.replayed => {

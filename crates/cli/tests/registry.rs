@@ -551,3 +551,105 @@ fn a_retirement_approval_for_a_person_without_a_relation_is_refused_by_line() {
          line 3: certno `not-a-number`: bad_length\n"
     );
 }
+
+#[test]
+fn education_and_disability_rosters_report_by_line_and_propose_fallback_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let a = citizen_id("140502", "2008-06-07", 13);
+    let b = citizen_id("140502", "2012-05-01", 22);
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        format!(
+            "{POLICE}{a},陈刚,1,2008-06-07,140502,H1,02\n\
+             {b},阿依古丽·买买提,2,2012-05-01,140502,H2,02\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "police", &police);
+    assert!(ok, "{out}{err}");
+
+    let roster = |kind: &str, file: &Path| {
+        let out = run(&[
+            "registry",
+            "import",
+            kind,
+            file.to_str().unwrap(),
+            "--db",
+            &url,
+            "--today",
+            "2026-03-01",
+            "--region",
+            "1405",
+            "--quiet",
+        ]);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let education = dir.path().join("education.csv");
+    std::fs::write(
+        &education,
+        format!(
+            "certno,psn_name,gend,brdy,school_code,school_admdvs,stu_type,entry_date,grad_date\n\
+             {a},陈刚,1,2008-06-07,M7,140502,1403,2020-09-01,\n\
+             ,阿依古丽•买买提,2,2012-05-01,P3,140502,1403,2018-09-01,\n\
+             {a},陈刚,1,2008-06-07,M8,140502,9999,2020-09-01,\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = roster("education", &education);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with(
+            "taken 2, matched 1, refused 1, created 0, cases 1\n\
+             line 4: stu_type `9999` is not a student psn_type (1402, 1403, 1404)\n\
+             case line 3: fallback_match: no_id: name, birth date and sex match only "
+        ),
+        "{out}"
+    );
+    let (ok, again, _) = roster("education", &education);
+    assert!(ok);
+    assert!(
+        again.starts_with("replayed, nothing written: taken 2"),
+        "{again}"
+    );
+
+    let disability = dir.path().join("disability.csv");
+    std::fs::write(
+        &disability,
+        format!(
+            "certno,psn_name,gend,brdy,dsab_type,dsab_lv,begn_date,end_date\n\
+             {a},陈刚,1,2008-06-07,4,2,2025-03-01,\n\
+             {b},阿依古丽·买买提,2,2012-05-01,1,3,2025-03-01,\n\
+             {b},阿依古丽·买买提,2,2012-05-01,1,0,2025-03-01,\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = roster("disability", &disability);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with(
+            "taken 2, matched 2, refused 1, created 0, cases 0\n\
+             line 4: dsab_lv `0` is not a level 1–4\n"
+        ),
+        "{out}"
+    );
+    // The wrong header refuses the whole file.
+    let (ok, _, err) = roster("disability", &education);
+    assert!(!ok);
+    assert!(
+        err.contains("the header of the disability file is"),
+        "{err}"
+    );
+    // The police file matches by ID only: a region is refused, not ignored.
+    let (ok, _, err) = roster("police", &police);
+    assert!(!ok);
+    assert!(
+        err.contains("only `education` and `disability` take it"),
+        "{err}"
+    );
+}

@@ -11,6 +11,7 @@ pub mod contribution;
 pub mod coverage;
 pub mod duplicate;
 pub mod error;
+pub mod fallback;
 pub mod id;
 pub mod maternity;
 pub mod params;
@@ -27,6 +28,7 @@ pub use contribution::{
 };
 pub use duplicate::{resolve_duplicate, DuplicateDecision};
 pub use error::EngineError;
+pub use fallback::{classify_certno, decide_fallback, FallbackDecision, IdUse, UnmatchedReason};
 pub use id::{age_at, canonical_certno, normalise, normalise_name, CitizenId, IdError};
 pub use maternity::{maternity_allowance, MaternityAllowance};
 pub use params::{load, ParamSet, Params, ParamsError, Payer};

@@ -228,3 +228,64 @@ proptest! {
         }
     }
 }
+
+/// A candidate pool for the fallback: numbers of women and men born on one of two days, some
+/// sharing a person number (the same person found twice).
+fn fallback_candidate() -> impl Strategy<Value = yibao_enrollment::fallback::Candidate> {
+    (0u8..4, prop::bool::ANY, 0u8..10).prop_map(|(psn, day, seq)| {
+        let brdy = if day { "19491231" } else { "19500101" };
+        yibao_enrollment::fallback::Candidate {
+            psn_no: format!("P{psn}"),
+            certno: format!("110105{brdy}00{seq}X"),
+        }
+    })
+}
+
+proptest! {
+    /// The fallback decides the same whatever the order of the candidates, proposes only a
+    /// candidate it was given whose number does not contradict the record, proposes only when
+    /// that candidate is the one person who fits, and is never as sure as an ID match.
+    #[test]
+    fn fallback_is_order_free_and_unique(
+        candidates in prop::collection::vec(fallback_candidate(), 0..6),
+        gend in prop::sample::select(vec!["1", "2", "9"]),
+        rotate in 0usize..6,
+    ) {
+        use yibao_enrollment::fallback::{contradicts, decide_fallback, FallbackDecision, FallbackRecord, UnmatchedReason};
+        let record = FallbackRecord {
+            sent_certno: String::new(),
+            brdy: NaiveDate::from_ymd_opt(1949, 12, 31).unwrap(),
+            gend: gend.to_owned(),
+        };
+        let decision = decide_fallback(&record, UnmatchedReason::NoId, &candidates);
+        let mut rotated = candidates.clone();
+        if !rotated.is_empty() {
+            let k = rotate % rotated.len();
+            rotated.rotate_left(k);
+        }
+        let mut reversed = candidates.clone();
+        reversed.reverse();
+        prop_assert_eq!(&decision, &decide_fallback(&record, UnmatchedReason::NoId, &rotated));
+        prop_assert_eq!(&decision, &decide_fallback(&record, UnmatchedReason::NoId, &reversed));
+        let fitting: std::collections::BTreeSet<&str> = candidates
+            .iter()
+            .filter(|c| !contradicts(&record, &c.certno))
+            .map(|c| c.psn_no.as_str())
+            .collect();
+        match decision {
+            FallbackDecision::Proposed { psn_no, confidence_permille } => {
+                prop_assert!(confidence_permille < 1000);
+                prop_assert_eq!(fitting.len(), 1);
+                prop_assert!(fitting.contains(psn_no.as_str()));
+            }
+            FallbackDecision::Unmatched(reason) => match reason {
+                UnmatchedReason::NoId => prop_assert!(candidates.is_empty()),
+                UnmatchedReason::ConflictingId => {
+                    prop_assert!(!candidates.is_empty() && fitting.is_empty())
+                }
+                UnmatchedReason::Ambiguous => prop_assert!(fitting.len() > 1),
+                UnmatchedReason::BadCheckDigit => prop_assert!(false, "not the base given"),
+            },
+        }
+    }
+}

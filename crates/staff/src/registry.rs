@@ -44,7 +44,7 @@ const RESOLVERS: &[Role] = &[Role::Reviewer];
 pub struct CasesQuery {
     /// `open` or `closed` (both when absent).
     pub status: Option<String>,
-    /// `unmatched`, `data_quality` or `household_conflict` (every kind when absent).
+    /// `unmatched`, `data_quality`, `household_conflict` or `fallback_match` (every kind when absent).
     pub kind: Option<String>,
     /// At most this many, newest first (default 100, at most 500).
     pub limit: Option<usize>,
@@ -57,7 +57,7 @@ pub struct CasesQuery {
 pub struct RegistryCaseView {
     /// The case number.
     pub case_id: i64,
-    /// `unmatched`, `data_quality` or `household_conflict`.
+    /// `unmatched`, `data_quality`, `household_conflict` or `fallback_match`.
     pub kind: String,
     /// The person it concerns ('' when the record matched nobody).
     pub psn_no: String,
@@ -134,7 +134,12 @@ fn file_view(file: CaseFile) -> CaseFileView {
 }
 
 const STATUSES: &[&str] = &["open", "closed"];
-const KINDS: &[&str] = &["unmatched", "data_quality", "household_conflict"];
+const KINDS: &[&str] = &[
+    "unmatched",
+    "data_quality",
+    "household_conflict",
+    "fallback_match",
+];
 
 /// Registry cases, newest first. The listing names persons: it needs a purpose and is logged.
 #[utoipa::path(get, path = "/api/v1/registry/cases", tag = "registry",
@@ -356,6 +361,37 @@ pub struct IdentityView {
     pub source_dept: String,
 }
 
+/// A student segment (入学/毕业) from the education roster, in force on the date.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StudentView {
+    /// The student `psn_type`: `1402` preschool, `1403` primary/secondary, `1404` university.
+    pub psn_type: String,
+    /// The school.
+    pub school_code: String,
+    /// The school's region (学籍地).
+    pub school_admdvs: String,
+    /// Enrolment.
+    pub entry_date: String,
+    /// Graduation ('' when not known).
+    pub grad_date: String,
+    /// The segment ends on 31 December of the graduation year ('' while open).
+    pub valid_to: String,
+}
+
+/// A disability certificate (残疾人证) from the disabled persons' federation, in force on the
+/// date.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DisabilityView {
+    /// The type (GB/T 26341, `1`–`7`).
+    pub dsab_type: String,
+    /// The level (`1`–`4`; `1`–`2` give the 重度残疾 category).
+    pub dsab_lv: String,
+    /// From.
+    pub begn_date: String,
+    /// Until ('' when open).
+    pub end_date: String,
+}
+
 /// A person's file (一人一档) as of a date.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonFileView {
@@ -373,6 +409,10 @@ pub struct PersonFileView {
     pub household: Option<HouseholdView>,
     /// Identity categories held on the date.
     pub identities: Vec<IdentityView>,
+    /// Student segments in force on the date.
+    pub students: Vec<StudentView>,
+    /// Disability certificates in force on the date.
+    pub disabilities: Vec<DisabilityView>,
     /// Insurance relations.
     pub insurance: Vec<crate::wire::InsuranceView>,
 }
@@ -433,6 +473,8 @@ pub async fn person_file(
     }
     let household = state.store.household_as_of(&psn_no, as_of).await?;
     let identities = state.store.identities_as_of(&psn_no, as_of).await?;
+    let students = state.store.students_as_of(&psn_no, as_of).await?;
+    let disabilities = state.store.disabilities_as_of(&psn_no, as_of).await?;
     Ok(Json(PersonFileView {
         psn_no: info.base.psn_no.clone(),
         psn_name_masked: mask_name(&info.base.psn_name),
@@ -453,6 +495,26 @@ pub async fn person_file(
                 begn_date: i.begn_date,
                 end_date: i.end_date,
                 source_dept: i.source_dept,
+            })
+            .collect(),
+        students: students
+            .into_iter()
+            .map(|s| StudentView {
+                psn_type: s.psn_type,
+                school_code: s.school_code,
+                school_admdvs: s.school_admdvs,
+                entry_date: s.entry_date,
+                grad_date: s.grad_date,
+                valid_to: s.valid_to,
+            })
+            .collect(),
+        disabilities: disabilities
+            .into_iter()
+            .map(|d| DisabilityView {
+                dsab_type: d.dsab_type,
+                dsab_lv: d.dsab_lv,
+                begn_date: d.begn_date,
+                end_date: d.end_date,
             })
             .collect(),
         insurance: info

@@ -1222,6 +1222,19 @@ async fn registry_scenario(store: Store) {
         .unwrap();
     assert_eq!(report.cases_opened, 1, "{report:?}");
     let psn_no = store.person_info(known).await.unwrap().base.psn_no;
+    let roster = yibao_store::RosterImport {
+        feed: feed(yibao_store::feed::FeedKind::Education),
+        region: "1405".into(),
+    };
+    let students = format!(
+        "certno,psn_name,gend,brdy,school_code,school_admdvs,stu_type,entry_date,grad_date\n\
+         {known},周丙,2,1990-03-15,U9,140525,1404,2026-02-01,\n"
+    );
+    let roster_report = store
+        .import_roster(&roster, students.as_bytes(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(roster_report.rows_matched, 1, "{roster_report:?}");
     // 免申即享: the 低保 record decides the subsidy, the assistance and the enrollment.
     let params = yibao_enrollment::builtin::builtin_params().unwrap();
     let decided = store
@@ -1440,6 +1453,9 @@ async fn registry_scenario(store: Store) {
     assert_eq!(file["household"]["hh_id"], json!("HH1"));
     assert_eq!(file["identities"][0]["idet_type"], json!("2303"));
     assert_eq!(file["identities"][0]["begn_date"], json!("2026-01-01"));
+    assert_eq!(file["students"][0]["psn_type"], json!("1404"));
+    assert_eq!(file["students"][0]["school_code"], json!("U9"));
+    assert_eq!(file["disabilities"], json!([]));
     let (status, file) = api
         .call(
             Method::GET,
@@ -1449,6 +1465,7 @@ async fn registry_scenario(store: Store) {
         .await;
     assert_eq!(status, StatusCode::OK, "{file}");
     assert_eq!(file["identities"], json!([]));
+    assert_eq!(file["students"], json!([]));
     assert_eq!(file["household"], Value::Null);
     let (status, body) = api
         .call(

@@ -16,7 +16,8 @@ pub const STEP_REASON_MAX: usize = 500;
 /// How a reviewer resolves a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseOutcome {
-    /// An unmatched record belongs to a person the reviewer names.
+    /// An unmatched record (or a fallback match, confirmed or corrected) belongs to a person
+    /// the reviewer names.
     Matched,
     /// The registry or the department's record was corrected (outside this step).
     Corrected,
@@ -85,7 +86,7 @@ pub struct CaseFile {
 pub struct CaseQuery {
     /// `open` or `closed` (any when `None`).
     pub status: Option<String>,
-    /// `unmatched`, `data_quality` or `household_conflict` (any when `None`).
+    /// `unmatched`, `data_quality`, `household_conflict` or `fallback_match` (any when `None`).
     pub kind: Option<String>,
     /// At most this many, newest first (capped at [`CASES_PAGE_MAX`]).
     pub limit: usize,

@@ -130,7 +130,9 @@ async fn casework_step_in(
                 ));
             }
             if *outcome == CaseOutcome::Matched {
-                if kind != "unmatched" {
+                // A fallback match (§8.2) is confirmed the same way: the reviewer names the
+                // person, whom the case proposed or another.
+                if kind != "unmatched" && kind != "fallback_match" {
                     return Err(StoreError::refused(
                         "outcome",
                         format!("a `{kind}` case is not resolved by matching a person"),

@@ -31,15 +31,28 @@ pub enum FeedKind {
     Police,
     /// The civil-affairs identity list (`IDENTITY_HEADER`).
     Identity,
+    /// The education roster (`crate::roster::EDUCATION_HEADER`), imported by
+    /// `Store::import_roster`.
+    Education,
+    /// The disability certificates (`crate::roster::DISABILITY_HEADER`), imported by
+    /// `Store::import_roster`.
+    Disability,
 }
 
 impl FeedKind {
-    /// The stored kind (`police`, `identity`).
+    /// The stored kind (`police`, `identity`, `education`, `disability`).
     pub fn code(self) -> &'static str {
         match self {
             FeedKind::Police => "police",
             FeedKind::Identity => "identity",
+            FeedKind::Education => "education",
+            FeedKind::Disability => "disability",
         }
+    }
+
+    /// Whether the file is a roster matched with the §8.2 fallback (`Store::import_roster`).
+    pub fn is_roster(self) -> bool {
+        matches!(self, FeedKind::Education | FeedKind::Disability)
     }
 
     /// The department a file of this kind comes from unless told otherwise.
@@ -47,6 +60,8 @@ impl FeedKind {
         match self {
             FeedKind::Police => "police",
             FeedKind::Identity => "civil_affairs",
+            FeedKind::Education => "education",
+            FeedKind::Disability => "disabled_federation",
         }
     }
 
@@ -54,6 +69,8 @@ impl FeedKind {
         match self {
             FeedKind::Police => &POLICE_HEADER,
             FeedKind::Identity => &IDENTITY_HEADER,
+            FeedKind::Education => &crate::roster::EDUCATION_HEADER,
+            FeedKind::Disability => &crate::roster::DISABILITY_HEADER,
         }
     }
 }
@@ -89,7 +106,7 @@ pub struct RefusedRow {
 pub struct RegistryCase {
     /// The case number.
     pub case_id: i64,
-    /// `unmatched`, `data_quality` or `household_conflict`.
+    /// `unmatched`, `data_quality`, `household_conflict` or `fallback_match`.
     pub kind: String,
     /// The person it concerns ('' when the record matched nobody).
     pub psn_no: String,
@@ -248,7 +265,7 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// Reads the CSV records of `bytes` after checking the header; calls `row` with each data
 /// record's line and fields (or the reason it cannot be read).
-fn read_records(
+pub(crate) fn read_records(
     kind: FeedKind,
     bytes: &[u8],
     mut row: impl FnMut(u64, Result<Vec<&str>, String>, &str),
@@ -342,7 +359,7 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-fn parse_date(name: &str, s: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(name: &str, s: &str) -> Result<NaiveDate, String> {
     if s.len() != 10 {
         return Err(format!("{name} `{s}` is not a date YYYY-MM-DD"));
     }
@@ -354,7 +371,7 @@ fn parse_id(raw: &str, today: NaiveDate) -> Result<CitizenId, String> {
     CitizenId::parse(raw, today).map_err(|e| format!("certno `{raw}`: {} ({e})", e.reason()))
 }
 
-fn parse_name(raw: &str) -> Result<String, String> {
+pub(crate) fn parse_name(raw: &str) -> Result<String, String> {
     let name = normalise_name(raw);
     if name.is_empty() {
         return Err("psn_name is empty".into());
@@ -478,7 +495,7 @@ fn check_identity(r: &[&str], today: NaiveDate) -> Result<IdentityRow, String> {
 }
 
 /// Rows for one key that say different things: refused together, with one case.
-fn resolve_duplicates<R: Clone>(
+pub(crate) fn resolve_duplicates<R: Clone>(
     parsed: &mut FeedParsed<R>,
     key: impl Fn(&R) -> String,
     line: impl Fn(&R) -> u64,
@@ -626,7 +643,7 @@ pub(crate) fn parse_identity(
     Ok(parsed)
 }
 
-fn check_import(imp: &FeedImport) -> Result<(), StoreError> {
+pub(crate) fn check_import(imp: &FeedImport) -> Result<(), StoreError> {
     if imp.source_dept.trim().is_empty() {
         return Err(StoreError::bad(
             "source_dept",
@@ -683,6 +700,10 @@ impl Store {
                         let parsed = parse_identity(bytes, imp.today)?;
                         $m::feed_identity($pool, imp, &batch_id, parsed, progress).await
                     }
+                    FeedKind::Education | FeedKind::Disability => Err(StoreError::bad(
+                        "kind",
+                        "a roster names the region of its fallback matches: use import_roster",
+                    )),
                 }
             }};
         }

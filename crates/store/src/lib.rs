@@ -46,6 +46,7 @@ pub mod refund;
 pub mod registry;
 pub mod retirement;
 pub mod review;
+pub mod roster;
 pub mod setl_list;
 pub mod staff;
 pub mod transfer;
@@ -62,6 +63,7 @@ pub use registry::{
     ChronicRecognition, CumulativeRow, IdentityInfo, Institution, InsuranceInfo, PersonBase,
     PersonInfo, PersonKey, ReconcileRequest, ReconcileResult,
 };
+pub use roster::{DisabilityHeld, FallbackOutcome, FallbackQuery, RosterImport, StudentSegment};
 pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,
@@ -121,6 +123,7 @@ macro_rules! backend {
             include!("maternity_allowance_tx.rs");
             include!("deaths_tx.rs");
             include!("retirement_tx.rs");
+            include!("roster_tx.rs");
         }
     };
 }
