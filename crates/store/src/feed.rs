@@ -256,14 +256,15 @@ pub fn digest(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Reads the CSV records of `bytes` after checking the header; calls `row` with each data
-/// record's line and fields (or the reason it cannot be read).
-fn read_records(
-    kind: FeedKind,
+/// Reads the CSV records of `bytes` after checking the header (`expected`, of the `kind`
+/// file); calls `row` with each data record's line and fields (or the reason it cannot be
+/// read).
+pub(crate) fn read_records(
+    expected: &[&str],
+    kind: &str,
     bytes: &[u8],
     mut row: impl FnMut(u64, Result<Vec<&str>, String>, &str),
 ) -> Result<u64, StoreError> {
-    let expected = kind.header();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -293,7 +294,7 @@ fn read_records(
             format!(
                 "line 1 is `{}`, the header of the {} file is `{}`",
                 header.join(","),
-                kind.code(),
+                kind,
                 expected.join(",")
             ),
         ));
@@ -352,7 +353,7 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-fn parse_date(name: &str, s: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(name: &str, s: &str) -> Result<NaiveDate, String> {
     if s.len() != 10 {
         return Err(format!("{name} `{s}` is not a date YYYY-MM-DD"));
     }
@@ -558,8 +559,11 @@ pub(crate) fn parse_police(
     today: NaiveDate,
 ) -> Result<FeedParsed<PoliceRow>, StoreError> {
     let mut parsed = FeedParsed::default();
-    parsed.rows_read = read_records(FeedKind::Police, bytes, |line, fields, raw| {
-        match fields.and_then(|f| check_police(&f, today)) {
+    parsed.rows_read = read_records(
+        FeedKind::Police.header(),
+        "police",
+        bytes,
+        |line, fields, raw| match fields.and_then(|f| check_police(&f, today)) {
             Ok(mut row) => {
                 row.line = line;
                 parsed.rows.push(row);
@@ -567,8 +571,8 @@ pub(crate) fn parse_police(
             Err(reason) => parsed
                 .refused
                 .push((RefusedRow { line, reason }, raw.to_owned())),
-        }
-    })?;
+        },
+    )?;
     let payloads: HashMap<u64, String> = parsed
         .rows
         .iter()
@@ -603,17 +607,20 @@ pub(crate) fn parse_identity(
     today: NaiveDate,
 ) -> Result<FeedParsed<IdentityRow>, StoreError> {
     let mut parsed = FeedParsed::default();
-    parsed.rows_read = read_records(FeedKind::Identity, bytes, |line, fields, raw| match fields
-        .and_then(|f| check_identity(&f, today))
-    {
-        Ok(mut row) => {
-            row.line = line;
-            parsed.rows.push(row);
-        }
-        Err(reason) => parsed
-            .refused
-            .push((RefusedRow { line, reason }, raw.to_owned())),
-    })?;
+    parsed.rows_read = read_records(
+        FeedKind::Identity.header(),
+        "identity",
+        bytes,
+        |line, fields, raw| match fields.and_then(|f| check_identity(&f, today)) {
+            Ok(mut row) => {
+                row.line = line;
+                parsed.rows.push(row);
+            }
+            Err(reason) => parsed
+                .refused
+                .push((RefusedRow { line, reason }, raw.to_owned())),
+        },
+    )?;
     let payloads: HashMap<u64, String> = parsed
         .rows
         .iter()

@@ -46,6 +46,7 @@ pub mod retirement;
 pub mod review;
 pub mod setl_list;
 pub mod staff;
+pub mod tax;
 pub mod transfer;
 
 pub use cmd::*;
@@ -117,6 +118,7 @@ macro_rules! backend {
             include!("maternity_allowance_tx.rs");
             include!("deaths_tx.rs");
             include!("retirement_tx.rs");
+            include!("tax_tx.rs");
         }
     };
 }
