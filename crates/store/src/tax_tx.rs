@@ -148,239 +148,242 @@ pub(crate) async fn tax_import(
     progress: &(dyn Fn(FeedProgress) + Sync),
 ) -> Result<TaxReport, StoreError> {
     let total = parsed.rows_read;
+    progress(FeedProgress {
+        stage: "match",
+        done: 0,
+        total,
+    });
+    let report = in_write_tx!(pool, |tx| {
+        tax_import_in(&mut tx, imp, batch_id, parsed, params, progress).await
+    })?;
+    progress(FeedProgress {
+        stage: "write",
+        done: total,
+        total,
+    });
+    Ok(report)
+}
+
+/// The import of a checked file inside its transaction: match, write the payments, decide the
+/// benefit periods, record the batch.
+async fn tax_import_in(
+    tx: &mut Tx<'_>,
+    imp: &TaxImport,
+    batch_id: &str,
+    parsed: FeedParsed<TaxRow>,
+    params: &ParamSet,
+    progress: &(dyn Fn(FeedProgress) + Sync),
+) -> Result<TaxReport, StoreError> {
+    let total = parsed.rows_read;
     let mut report = TaxReport {
         batch_id: batch_id.to_owned(),
         rows_read: parsed.rows_read,
         ..TaxReport::default()
     };
     let mut refusals: Vec<RefusedRow> = parsed.refused.into_iter().map(|(r, _)| r).collect();
+    let mut keys: Vec<&str> = Vec::with_capacity(parsed.rows.len() * 2);
+    for row in &parsed.rows {
+        keys.push(&row.certno);
+        if let Some(legacy) = &row.legacy {
+            keys.push(legacy);
+        }
+    }
+    let lookup = feed_lookup(tx, &keys, total, progress).await?;
+    // Each row's person, or its refusal.
+    let mut matched: Vec<(&TaxRow, String)> = Vec::with_capacity(parsed.rows.len());
+    for row in &parsed.rows {
+        match lookup.resolve(&row.certno, row.legacy.as_deref()) {
+            Ok(Some((psn_no, _))) => matched.push((row, psn_no)),
+            Ok(None) => refusals.push(RefusedRow {
+                line: row.line,
+                reason: format!("no person with certno {}", row.certno),
+            }),
+            Err(reason) => refusals.push(RefusedRow {
+                line: row.line,
+                reason,
+            }),
+        }
+    }
+    report.rows_matched = matched.len() as u64;
+    let psn_keys: Vec<&str> = matched.iter().map(|(_, p)| p.as_str()).collect();
+    let mut assessments: HashMap<(String, String, String), TaxAssessment> = HashMap::new();
+    rows_for_keys(
+        tx,
+        TAX_ASSESSMENT_SELECT,
+        "contribution_assessment",
+        "psn_no",
+        &psn_keys,
+        |r| {
+            if let Some(a) = tax_assessment(r)? {
+                assessments.insert((a.psn_no.clone(), a.insutype.clone(), a.period.clone()), a);
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    let ids: Vec<&str> = assessments
+        .values()
+        .map(|a| a.assessment_id.as_str())
+        .collect();
+    let mut paid = tax_payments_of(tx, &ids).await?;
     progress(FeedProgress {
-        stage: "match",
+        stage: "write",
         done: 0,
         total,
     });
-    let mut tx = begin_write(pool).await?;
-    let result = async {
-        let mut keys: Vec<&str> = Vec::with_capacity(parsed.rows.len() * 2);
-        for row in &parsed.rows {
-            keys.push(&row.certno);
-            if let Some(legacy) = &row.legacy {
-                keys.push(legacy);
-            }
-        }
-        let lookup = feed_lookup(&mut tx, &keys, total, progress).await?;
-        // Each row's person, or its refusal.
-        let mut matched: Vec<(&TaxRow, String)> = Vec::with_capacity(parsed.rows.len());
-        for row in &parsed.rows {
-            match lookup.resolve(&row.certno, row.legacy.as_deref()) {
-                Ok(Some((psn_no, _))) => matched.push((row, psn_no)),
-                Ok(None) => refusals.push(RefusedRow {
-                    line: row.line,
-                    reason: format!("no person with certno {}", row.certno),
-                }),
-                Err(reason) => refusals.push(RefusedRow {
-                    line: row.line,
-                    reason,
-                }),
-            }
-        }
-        report.rows_matched = matched.len() as u64;
-        let psn_keys: Vec<&str> = matched.iter().map(|(_, p)| p.as_str()).collect();
-        let mut assessments: HashMap<(String, String, String), TaxAssessment> = HashMap::new();
-        rows_for_keys(
-            &mut tx,
-            TAX_ASSESSMENT_SELECT,
-            "contribution_assessment",
-            "psn_no",
-            &psn_keys,
-            |r| {
-                if let Some(a) = tax_assessment(r)? {
-                    assessments.insert(
-                        (a.psn_no.clone(), a.insutype.clone(), a.period.clone()),
-                        a,
-                    );
-                }
-                Ok(())
-            },
-        )
-        .await?;
-        let ids: Vec<&str> = assessments.values().map(|a| a.assessment_id.as_str()).collect();
-        let mut paid = tax_payments_of(&mut tx, &ids).await?;
-        progress(FeedProgress {
-            stage: "write",
-            done: 0,
-            total,
-        });
-        let recorded_at = ts(imp.recorded_at);
-        let mut new_rows: Vec<(String, &TaxRow, String)> = Vec::new();
-        let mut touched: Vec<&TaxAssessment> = Vec::new();
-        for (row, psn_no) in &matched {
-            let key = (psn_no.clone(), row.insutype.to_owned(), row.period.clone());
-            let Some(a) = assessments.get(&key) else {
-                refusals.push(RefusedRow {
-                    line: row.line,
-                    reason: format!(
-                        "no {} assessment of {psn_no} for {}",
-                        row.insutype, row.period
-                    ),
-                });
-                continue;
-            };
-            let so_far = paid.entry(a.assessment_id.clone()).or_default();
-            if let Some((_, amount, _)) = so_far.iter().find(|(_, _, r)| *r == row.receipt) {
-                if *amount == row.amount_fen {
-                    // A payment already recorded (another file repeated it): taken, nothing new.
-                    report.rows_taken += 1;
-                } else {
-                    refusals.push(RefusedRow {
-                        line: row.line,
-                        reason: format!(
-                            "receipt {} is already recorded for this assessment with amount {}",
-                            row.receipt,
-                            Fen(*amount)
-                        ),
-                    });
-                }
-                continue;
-            }
-            let outstanding = a.due_fen - so_far.iter().map(|(_, amount, _)| amount).sum::<i64>();
-            if row.amount_fen > outstanding {
-                refusals.push(RefusedRow {
-                    line: row.line,
-                    reason: format!(
-                        "amount {} is more than the {} outstanding on {}",
-                        Fen(row.amount_fen),
-                        Fen(outstanding.max(0)),
-                        a.assessment_id
-                    ),
-                });
-                continue;
-            }
-            so_far.push((row.clct_date, row.amount_fen, row.receipt.clone()));
-            report.rows_taken += 1;
-            report.payments += 1;
-            report.amount += Fen(row.amount_fen);
-            new_rows.push((
-                format!("TAX:{}:{}", &batch_id[..16], row.line),
-                row,
-                a.assessment_id.clone(),
-            ));
-            if a.insutype == "390" && !touched.iter().any(|t| t.assessment_id == a.assessment_id) {
-                touched.push(a);
-            }
-        }
-        let rows = new_rows
-            .iter()
-            .map(|(payment_id, row, assessment_id)| {
-                vec![
-                    V::T(payment_id),
-                    V::T(assessment_id),
-                    V::I(row.amount_fen),
-                    V::T(&row.receipt),
-                    V::S(row.clct_date.to_string()),
-                    V::T(&recorded_at),
-                ]
-            })
-            .collect();
-        insert_rows(
-            &mut tx,
-            "contribution_payment",
-            &[
-                "payment_id",
-                "assessment_id",
-                "amount_fen",
-                "elec_taxrpt_no",
-                "clct_time",
-                "recorded_at",
-            ],
-            rows,
-            "",
-        )
-        .await?;
-        // The resident assessments these payments completed, and the years' fully subsidised
-        // ones not decided yet.
-        let mut completed: Vec<TaxCompleted> = Vec::new();
-        let mut years: Vec<i32> = Vec::new();
-        for a in touched {
-            let Ok(year) = a.period.parse::<i32>() else {
-                continue;
-            };
-            if !years.contains(&year) {
-                years.push(year);
-            }
-            let payments = paid.get(&a.assessment_id).map(Vec::as_slice).unwrap_or(&[]);
-            if let Some(paid_on) = tax_paid_on(a.due_fen, payments) {
-                completed.push(TaxCompleted {
-                    assessment_id: a.assessment_id.clone(),
-                    psn_no: a.psn_no.clone(),
-                    admdvs: a.admdvs.clone(),
-                    year,
-                    paid_on,
-                });
-            }
-        }
-        for year in years {
-            completed.extend(tax_subsidised(&mut tx, year).await?);
-        }
-        let sweep = tax_decide(&mut tx, completed, params, imp.recorded_at).await?;
-        report.benefit_periods = sweep.decided;
-        report.waiting = sweep.waiting;
-        report.undecided = sweep.undecided;
-        refusals.sort_by_key(|r| r.line);
-        report.rows_refused = refusals.len() as u64;
-        if report.rows_taken + report.rows_refused != report.rows_read {
-            return Err(StoreError::Invariant(format!(
-                "tax file: {} taken + {} refused is not the {} rows read",
-                report.rows_taken, report.rows_refused, report.rows_read
-            )));
-        }
-        sqlx::query(
-            "INSERT INTO tax_batch (batch_id, file_name, actor, recorded_at, rows_read, rows_taken, rows_matched, \
-             rows_refused, payments, amount_fen, benefit_periods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(batch_id)
-        .bind(&imp.file_name)
-        .bind(&imp.actor)
-        .bind(&recorded_at)
-        .bind(report.rows_read as i64)
-        .bind(report.rows_taken as i64)
-        .bind(report.rows_matched as i64)
-        .bind(report.rows_refused as i64)
-        .bind(report.payments as i64)
-        .bind(report.amount.0)
-        .bind(report.benefit_periods as i64)
-        .execute(&mut *tx)
-        .await?;
-        let rows = refusals
-            .iter()
-            .map(|r| {
-                vec![
-                    V::T(batch_id),
-                    V::I(r.line as i64),
-                    V::S(crate::tax::truncate_reason(&r.reason)),
-                ]
-            })
-            .collect();
-        insert_rows(&mut tx, "tax_refusal", &["batch_id", "line", "reason"], rows, "").await?;
-        report.refusals = refusals;
-        Ok::<(), StoreError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => {
-            tx.commit().await?;
-            progress(FeedProgress {
-                stage: "write",
-                done: total,
-                total,
+    let recorded_at = ts(imp.recorded_at);
+    let mut new_rows: Vec<(String, &TaxRow, String)> = Vec::new();
+    let mut touched: Vec<&TaxAssessment> = Vec::new();
+    for (row, psn_no) in &matched {
+        let key = (psn_no.clone(), row.insutype.to_owned(), row.period.clone());
+        let Some(a) = assessments.get(&key) else {
+            refusals.push(RefusedRow {
+                line: row.line,
+                reason: format!(
+                    "no {} assessment of {psn_no} for {}",
+                    row.insutype, row.period
+                ),
             });
-            Ok(report)
+            continue;
+        };
+        let so_far = paid.entry(a.assessment_id.clone()).or_default();
+        if let Some((_, amount, _)) = so_far.iter().find(|(_, _, r)| *r == row.receipt) {
+            if *amount == row.amount_fen {
+                // A payment already recorded (another file repeated it): taken, nothing new.
+                report.rows_taken += 1;
+            } else {
+                refusals.push(RefusedRow {
+                    line: row.line,
+                    reason: format!(
+                        "receipt {} is already recorded for this assessment with amount {}",
+                        row.receipt,
+                        Fen(*amount)
+                    ),
+                });
+            }
+            continue;
         }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
+        let outstanding = a.due_fen - so_far.iter().map(|(_, amount, _)| amount).sum::<i64>();
+        if row.amount_fen > outstanding {
+            refusals.push(RefusedRow {
+                line: row.line,
+                reason: format!(
+                    "amount {} is more than the {} outstanding on {}",
+                    Fen(row.amount_fen),
+                    Fen(outstanding.max(0)),
+                    a.assessment_id
+                ),
+            });
+            continue;
+        }
+        so_far.push((row.clct_date, row.amount_fen, row.receipt.clone()));
+        report.rows_taken += 1;
+        report.payments += 1;
+        report.amount += Fen(row.amount_fen);
+        new_rows.push((
+            format!("TAX:{}:{}", &batch_id[..16], row.line),
+            row,
+            a.assessment_id.clone(),
+        ));
+        if a.insutype == "390" && !touched.iter().any(|t| t.assessment_id == a.assessment_id) {
+            touched.push(a);
         }
     }
+    let rows = new_rows
+        .iter()
+        .map(|(payment_id, row, assessment_id)| {
+            vec![
+                V::T(payment_id),
+                V::T(assessment_id),
+                V::I(row.amount_fen),
+                V::T(&row.receipt),
+                V::S(row.clct_date.to_string()),
+                V::T(&recorded_at),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "contribution_payment",
+        &[
+            "payment_id",
+            "assessment_id",
+            "amount_fen",
+            "elec_taxrpt_no",
+            "clct_time",
+            "recorded_at",
+        ],
+        rows,
+        "",
+    )
+    .await?;
+    // The resident assessments these payments completed, and the years' fully subsidised
+    // ones not decided yet.
+    let mut completed: Vec<TaxCompleted> = Vec::new();
+    let mut years: Vec<i32> = Vec::new();
+    for a in touched {
+        let Ok(year) = a.period.parse::<i32>() else {
+            continue;
+        };
+        if !years.contains(&year) {
+            years.push(year);
+        }
+        let payments = paid.get(&a.assessment_id).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(paid_on) = tax_paid_on(a.due_fen, payments) {
+            completed.push(TaxCompleted {
+                assessment_id: a.assessment_id.clone(),
+                psn_no: a.psn_no.clone(),
+                admdvs: a.admdvs.clone(),
+                year,
+                paid_on,
+            });
+        }
+    }
+    for year in years {
+        completed.extend(tax_subsidised(tx, year).await?);
+    }
+    let sweep = tax_decide(tx, completed, params, imp.recorded_at).await?;
+    report.benefit_periods = sweep.decided;
+    report.waiting = sweep.waiting;
+    report.undecided = sweep.undecided;
+    refusals.sort_by_key(|r| r.line);
+    report.rows_refused = refusals.len() as u64;
+    if report.rows_taken + report.rows_refused != report.rows_read {
+        return Err(StoreError::Invariant(format!(
+            "tax file: {} taken + {} refused is not the {} rows read",
+            report.rows_taken, report.rows_refused, report.rows_read
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO tax_batch (batch_id, file_name, actor, recorded_at, rows_read, rows_taken, rows_matched, \
+         rows_refused, payments, amount_fen, benefit_periods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(batch_id)
+    .bind(&imp.file_name)
+    .bind(&imp.actor)
+    .bind(&recorded_at)
+    .bind(report.rows_read as i64)
+    .bind(report.rows_taken as i64)
+    .bind(report.rows_matched as i64)
+    .bind(report.rows_refused as i64)
+    .bind(report.payments as i64)
+    .bind(report.amount.0)
+    .bind(report.benefit_periods as i64)
+    .execute(&mut **tx)
+    .await?;
+    let rows = refusals
+        .iter()
+        .map(|r| {
+            vec![
+                V::T(batch_id),
+                V::I(r.line as i64),
+                V::S(crate::tax::truncate_reason(&r.reason)),
+            ]
+        })
+        .collect();
+    insert_rows(tx, "tax_refusal", &["batch_id", "line", "reason"], rows, "").await?;
+    report.refusals = refusals;
+    Ok(report)
 }
 
 /// The year's resident assessments with nothing for the person to pay (fully subsidised) and no
@@ -700,22 +703,19 @@ pub(crate) async fn tax_decide_year(
     params: &ParamSet,
     now: NaiveDateTime,
 ) -> Result<BenefitSweep, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let result = async {
-        let completed = tax_paid_undecided(&mut tx, year).await?;
-        tax_decide(&mut tx, completed, params, now).await
-    }
-    .await;
-    match result {
-        Ok(sweep) => {
-            tx.commit().await?;
-            Ok(sweep)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    in_write_tx!(pool, |tx| {
+        tax_decide_paid(&mut tx, year, params, now).await
+    })
+}
+
+async fn tax_decide_paid(
+    tx: &mut Tx<'_>,
+    year: i32,
+    params: &ParamSet,
+    now: NaiveDateTime,
+) -> Result<BenefitSweep, StoreError> {
+    let completed = tax_paid_undecided(tx, year).await?;
+    tax_decide(tx, completed, params, now).await
 }
 
 pub(crate) async fn tax_benefit_periods(
