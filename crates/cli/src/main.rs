@@ -92,6 +92,8 @@ enum RegistryImport {
     Death(registry::ImportArgs),
     /// Human resources' retirement approvals (`certno,psn_name,retire_date`).
     Retirement(registry::ImportArgs),
+    /// The tax bureau's payments (`certno,insutype,period,amount,elec_taxrpt_no,clct_date`).
+    Tax(registry::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -178,6 +180,12 @@ fn main() -> std::process::ExitCode {
                     kind: RegistryImport::Retirement(args),
                 },
         } => registry::import_retirements(args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Tax(args),
+                },
+        } => registry::import_tax(args),
         Command::Registry {
             command: RegistryCommand::Check(args),
         } => registry::check(args),

@@ -75,7 +75,7 @@ pub struct TaxReport {
     /// Benefit periods decided (the assessments these payments completed, and the year's fully
     /// subsidised ones not decided before).
     pub benefit_periods: u64,
-    /// Of them, periods that start after 1 January (the person waits).
+    /// Of them, periods with a waiting period (待遇等待期).
     pub waiting: u64,
     /// Each refused row, by line.
     pub refusals: Vec<RefusedRow>,
@@ -111,7 +111,7 @@ pub struct BenefitPeriodView {
 pub struct BenefitSweep {
     /// Periods decided.
     pub decided: u64,
-    /// Of them, periods that start after 1 January.
+    /// Of them, periods with a waiting period (待遇等待期).
     pub waiting: u64,
     /// Paid assessments whose period could not be decided: (person, why).
     pub undecided: Vec<(String, String)>,

@@ -638,7 +638,7 @@ async fn tax_decide(
         match crate::tax::decide_benefit(p, &facts) {
             Ok((period, trace)) => {
                 sweep.decided += 1;
-                if period.start > NaiveDate::from_ymd_opt(c.year, 1, 1).expect("a valid year") {
+                if period.waiting_months > 0 {
                     sweep.waiting += 1;
                 }
                 waiting_months.push(i64::from(period.waiting_months));
