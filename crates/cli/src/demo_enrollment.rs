@@ -148,12 +148,13 @@ pub async fn run(
         today,
         recorded_at: now,
     };
+    let started = std::time::Instant::now();
     let r = store
         .import_tax(&imp, tax.as_bytes(), &params, &|_| {})
         .await
         .context("importing the demo's tax.csv")?;
     println!(
-        "== tax.csv: taken {}, matched {}, refused {}, payments {} ({}); benefit periods {}, waiting {}; {} of {} residents with something to pay have not paid (未缴费)",
+        "== tax.csv: taken {}, matched {}, refused {}, payments {} ({}); benefit periods {}, waiting {}; {} of {} residents with something to pay have not paid (未缴费); in {} ms",
         r.rows_taken,
         r.rows_matched,
         r.rows_refused,
@@ -162,7 +163,8 @@ pub async fn run(
         r.benefit_periods,
         r.waiting,
         dues.len() as u64 - r.payments,
-        dues.len()
+        dues.len(),
+        started.elapsed().as_millis()
     );
     for refusal in r.refusals.iter().take(5) {
         println!("  line {}: {}", refusal.line, refusal.reason);

@@ -233,7 +233,9 @@ async fn tax_import_in(
     });
     let recorded_at = ts(imp.recorded_at);
     let mut new_rows: Vec<(String, &TaxRow, String)> = Vec::new();
+    // The resident assessments paid into, once each, in file order.
     let mut touched: Vec<&TaxAssessment> = Vec::new();
+    let mut touched_ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (row, psn_no) in &matched {
         let key = (psn_no.clone(), row.insutype.to_owned(), row.period.clone());
         let Some(a) = assessments.get(&key) else {
@@ -285,7 +287,7 @@ async fn tax_import_in(
             row,
             a.assessment_id.clone(),
         ));
-        if a.insutype == "390" && !touched.iter().any(|t| t.assessment_id == a.assessment_id) {
+        if a.insutype == "390" && touched_ids.insert(&a.assessment_id) {
             touched.push(a);
         }
     }
