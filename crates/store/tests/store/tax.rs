@@ -1,6 +1,7 @@
 //! Issue 13 items 1, 2 and 4: the tax bureau's payments (缴费到账, spec enrollment.md §4.3, §5.5)
 //! matched to the residents' assessments, the benefit periods they buy (§5.3: in the collection
-//! window, late, after a lapse, exempt, fully subsidised, a newborn, paid in two parts), the
+//! window, late, after a lapse, exempt, fully subsidised, a newborn, paid in two parts, Qingdao's
+//! January payer), the
 //! refusals of a bad file and its replay, and settlement honouring the benefit period (§4.2:
 //! `未缴费`, `待遇等待期至`) on 2201 and on 2206/2207 — on both databases.
 
@@ -30,7 +31,14 @@ const RESIDENTS: [(&str, &str, u32, &str, &str); 9] = [
     ("T09", "1988-01-01", 109, "2015-01-01", ""),
 ];
 
+/// A Qingdao child (children pay tier 2 there), for the Qingdao rule of 2023: a payment after 1
+/// January waits three months, the payment month counting (§5.3, §7.2).
+const QINGDAO_CHILD: (&str, &str, u32) = ("Q01", "2015-06-01", 201);
+
 fn certno(psn_no: &str) -> String {
+    if psn_no == QINGDAO_CHILD.0 {
+        return cid("370202", QINGDAO_CHILD.1, QINGDAO_CHILD.2);
+    }
     let (_, brdy, seq, _, _) = RESIDENTS
         .iter()
         .find(|r| r.0 == psn_no)
@@ -45,8 +53,9 @@ fn append(dir: &std::path::Path, file: &str, rows: &str) {
     std::fs::write(path, text).expect("write fixture file");
 }
 
-/// The fixture registry plus [`RESIDENTS`], assessed for 2026 (on 2025-10-01) and 2027 (on
-/// 2026-10-01) under the reference set `140500-2025`.
+/// The fixture registry plus [`RESIDENTS`] and [`QINGDAO_CHILD`], assessed for 2024 (on
+/// 2023-10-01: only Qingdao has parameters that year), 2026 (on 2025-10-01) and 2027 (on
+/// 2026-10-01); Jincheng's residents under the reference set `140500-2025`.
 async fn resident_registry(db: &TestDb) {
     let dir = registry_dir();
     let (mut persons, mut insurance, mut identities) =
@@ -61,6 +70,12 @@ async fn resident_registry(db: &TestDb) {
             identities.push_str(&format!("{psn_no},{sp_psn_type},2020-01-01,,民政\n"));
         }
     }
+    let (psn_no, brdy, seq) = QINGDAO_CHILD;
+    persons.push_str(&format!(
+        "{psn_no},{},青岛{seq},2,{brdy},01,\n",
+        cid("370202", brdy, seq)
+    ));
+    insurance.push_str(&format!("{psn_no},390,1401,370200,,{brdy},,1\n"));
     append(dir.path(), "persons.csv", &persons);
     append(dir.path(), "insurance.csv", &insurance);
     append(dir.path(), "identities.csv", &identities);
@@ -69,7 +84,11 @@ async fn resident_registry(db: &TestDb) {
         .await
         .expect("import the registry");
     let params = builtin_params().expect("parameters");
-    for (year, on) in [(2026, "2025-10-01"), (2027, "2026-10-01")] {
+    for (year, on) in [
+        (2024, "2023-10-01"),
+        (2026, "2025-10-01"),
+        (2027, "2026-10-01"),
+    ] {
         db.store
             .run_resident_year(
                 year,
@@ -157,7 +176,8 @@ async fn payments_buy_benefit_periods() {
              {},390,2026,200.00,R05,2026-03-15\n\
              {},390,2026,400.00,R07,2026-03-01\n\
              {},390,2026,150.00,R09A,2025-10-01\n\
-             {},390,2026,250.00,R09B,2026-02-03\n",
+             {},390,2026,250.00,R09B,2026-02-03\n\
+             {},390,2024,395.00,Q01,2024-01-20\n",
             certno("T01"),
             certno("T02"),
             certno("T03"),
@@ -166,21 +186,22 @@ async fn payments_buy_benefit_periods() {
             certno("T07"),
             certno("T09"),
             certno("T09"),
+            certno("Q01"),
         );
         let r = import(&db, &file, "2026-12-31").await;
         assert_eq!(
             (r.rows_read, r.rows_taken, r.rows_matched, r.rows_refused),
-            (8, 8, 8, 0),
+            (9, 9, 9, 0),
             "{}: {r:?}",
             db.label
         );
-        assert_eq!((r.payments, r.amount), (8, Fen(2_600_00)));
-        // T01 T02 T03 T05 T07 T09 for 2026, T04 for 2027, and the subsidised T06 and the
-        // fixture's P004 (特困) for both years.
-        assert_eq!(r.benefit_periods, 11, "{r:?}");
+        assert_eq!((r.payments, r.amount), (9, Fen(2_995_00)));
+        // T01 T02 T03 T05 T07 T09 for 2026, T04 for 2027, Q01 for 2024, and the subsidised T06
+        // and the fixture's P004 (特困) for 2026 and 2027.
+        assert_eq!(r.benefit_periods, 12, "{r:?}");
         assert!(r.undecided.is_empty(), "{:?}", r.undecided);
         let mut got = String::new();
-        for (psn_no, ..) in RESIDENTS {
+        for psn_no in RESIDENTS.iter().map(|r| r.0).chain([QINGDAO_CHILD.0]) {
             for p in db.store.benefit_periods(psn_no).await.expect("periods") {
                 got.push_str(&format!(
                     "{psn_no} {} {}..{} wait {}: {}\n",
@@ -198,6 +219,7 @@ T06 2026 2026-01-01..2026-12-31 wait 0: paid 2025-10-01 (in the collection windo
 T06 2027 2027-01-01..2027-12-31 wait 0: paid 2026-10-01 (in the collection window 2026-09-01..2026-12-31); lapsed years 0; exempt (assistance_class_1): no wait; from 2027-01-01 to 2027-12-31
 T07 2026 2026-02-10..2026-12-31 wait 0: newborn born 2026-02-10, paid 2026-03-01 (inside the newborn window: covered from birth; the window ends 2026-05-11): no wait, from 2026-02-10 to 2026-12-31
 T09 2026 2026-05-01..2026-12-31 wait 3: paid 2026-02-03 (late, after the collection window 2025-09-01..2025-12-31); lapsed years 0; wait fixed 3 + variable 0 - repaired 0 + floor 0 = 3 months counted from the payment month (it counts); from 2026-05-01 to 2026-12-31
+Q01 2024 2024-04-01..2024-12-31 wait 3: paid 2024-01-20 (late, after the collection window 2023-09-01..2023-12-31); lapsed years 0; wait fixed 3 + variable 0 - repaired 0 + floor 0 = 3 months counted from the payment month (it counts); from 2024-04-01 to 2024-12-31
 ";
         assert_eq!(got, expected, "{}", db.label);
         // A year's sweep finds nothing left to decide; T08 never paid and has no period.
