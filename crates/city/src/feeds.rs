@@ -15,6 +15,15 @@ pub const POLICE_HEADER: &str = "certno,psn_name,gend,brdy,admdvs,hh_id,hh_rel";
 /// The identity list's header (fixed for outside tools).
 pub const IDENTITY_HEADER: &str = "certno,psn_name,idet_type,begn_date,end_date";
 
+/// The tax bureau's payment file's header (docs/FEEDS.md).
+pub const TAX_HEADER: &str = "certno,insutype,period,amount,elec_taxrpt_no,clct_date";
+
+/// Of every 10,000 residents with something to pay, how many pay late, during the benefit year
+/// (they wait, spec enrollment.md §5.3), and how many never pay (settlement refuses them
+/// `未缴费`); the rest pay in the collection window of the year before.
+const TAX_LATE_BP: u64 = 40;
+const TAX_NEVER_BP: u64 = 30;
+
 /// The lowest and highest monthly wage the city declares (fen): 3,500 – 15,500 yuan, averaging
 /// about 7,500 (the reference region's average wage is 7,000).
 const WAGE_MIN_FEN: i64 = 350_000;
@@ -165,6 +174,69 @@ pub fn feeds(config: &CityConfig) -> Result<Feeds, CityError> {
     Ok(out)
 }
 
+/// A resident's individual part for the year, as the bureau's collection list gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResidentDue {
+    /// The person's identity number.
+    pub certno: String,
+    /// What the person pays, fen (more than zero).
+    pub due_fen: i64,
+}
+
+/// The tax bureau's payments (CSV with [`TAX_HEADER`]) of the residents' contributions for
+/// `year`, one row per resident of `dues` who paid: most in the collection window of the year
+/// before (1 September – 31 December; a child born in or after it, a few weeks after birth), a
+/// few in [`TAX_LATE_BP`] per 10,000 during the year up to the city's `as_of` date, and
+/// [`TAX_NEVER_BP`] per 10,000 never. Each person's draw is a pure function of the seed and the
+/// identity number, so the same dues give the same file.
+pub fn tax_payments(config: &CityConfig, year: i32, dues: &[ResidentDue]) -> String {
+    let mut out = format!("{TAX_HEADER}\n");
+    let window_start = NaiveDate::from_ymd_opt(year - 1, 9, 1).expect("1 September");
+    let year_start = NaiveDate::from_ymd_opt(year, 1, 1).expect("1 January");
+    let year_end = NaiveDate::from_ymd_opt(year, 12, 31).expect("31 December");
+    let last_day = config.as_of.min(year_end);
+    for (idx, due) in dues.iter().enumerate() {
+        let number: u64 = due
+            .certno
+            .get(..17)
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or(idx as u64);
+        let draw = mix_seed(config.seed, 0x7A40_0000_0000 ^ number);
+        let roll = draw % 10_000;
+        let birth = due
+            .certno
+            .get(6..14)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+            .unwrap_or(window_start);
+        let date = if roll < TAX_NEVER_BP {
+            continue;
+        } else if roll < TAX_NEVER_BP + TAX_LATE_BP {
+            let days = (last_day - year_start).num_days().max(0) as u64 + 1;
+            year_start + chrono::Days::new((draw >> 16) % days)
+        } else {
+            window_start + chrono::Days::new((draw >> 16) % 122)
+        };
+        // Nobody pays before being born: a newborn's family pays a few weeks after the birth.
+        let date = if date < birth {
+            birth + chrono::Days::new((draw >> 40) % 45)
+        } else {
+            date
+        }
+        .min(last_day);
+        if date < birth || date < window_start {
+            continue;
+        }
+        out.push_str(&format!(
+            "{},390,{year},{}.{:02},{}T{year}{idx:08},{date}\n",
+            due.certno,
+            due.due_fen / 100,
+            due.due_fen % 100,
+            config.region
+        ));
+    }
+    out
+}
+
 /// The contribution year a city's wages are declared for: the year of its `as_of` date.
 pub fn wage_year(config: &CityConfig) -> i32 {
     config.as_of.year()
@@ -201,6 +273,37 @@ mod tests {
             rows.iter().any(|r| r[6] == "20" || r[6] == "30"),
             "some children"
         );
+    }
+
+    #[test]
+    fn most_residents_pay_in_the_window_a_few_late_a_few_never() {
+        let config = config();
+        let dues: Vec<ResidentDue> = households(&config)
+            .flat_map(|h| h.members)
+            .filter(|m| m.relation.insutype == Insutype::Resident)
+            .map(|m| ResidentDue {
+                certno: m.person.certno,
+                due_fen: 40_000,
+            })
+            .collect();
+        let file = tax_payments(&config, 2026, &dues);
+        assert_eq!(file, tax_payments(&config, 2026, &dues));
+        let rows: Vec<Vec<&str>> = file
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert!(rows.len() < dues.len() && rows.len() * 100 > dues.len() * 97);
+        let late = rows.iter().filter(|r| r[5] >= "2026-01-01").count();
+        assert!(
+            late > 0 && late * 50 < rows.len(),
+            "{late} of {}",
+            rows.len()
+        );
+        for r in &rows {
+            assert_eq!((r[1], r[2], r[3]), ("390", "2026", "400.00"), "{r:?}");
+            assert!(r[5] >= "2025-09-01" && r[5] <= "2026-06-30", "{r:?}");
+        }
     }
 
     #[test]

@@ -264,6 +264,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 return Err(e).context("the contribution run");
             }
         };
+        // A fully subsidised resident is paid when assessed: the year's benefit periods.
+        let periods = match (month, args.year) {
+            (None, Some(year)) => Some(store.decide_benefit_periods(year, &params, now).await),
+            _ => None,
+        };
         let cases = store.contribution_cases(&report.period).await;
         let check_started = std::time::Instant::now();
         let check = if args.no_check {
@@ -274,6 +279,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let check_secs = check_started.elapsed().as_secs_f64();
         store.close().await;
         let cases = cases.context("reading the run's cases")?;
+        let periods = periods
+            .transpose()
+            .context("deciding the benefit periods")?;
         let check = check.context("the ledger check")?;
         if args.json {
             let value = json!({
@@ -290,6 +298,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 "other_payers": report.other_payers.to_string(),
                 "into_accounts": report.into_accounts.to_string(),
                 "into_pool": report.into_pool.to_string(),
+                "benefit_periods": periods.as_ref().map(|p| p.decided),
                 "ledger_balanced": check.is_balanced(),
                 "ledger_checked": !args.no_check,
                 "run_secs": run_secs,
@@ -298,6 +307,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&value)?);
         } else {
             print!("{}", render(&report, &cases));
+            if let Some(p) = &periods {
+                println!(
+                    "benefit periods decided {} (waiting {}), undecided {}",
+                    p.decided,
+                    p.waiting,
+                    p.undecided.len()
+                );
+            }
             println!("run took {run_secs:.1} s; ledger check took {check_secs:.1} s");
             println!(
                 "ledger check: {}",

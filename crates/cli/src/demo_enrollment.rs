@@ -2,14 +2,18 @@
 //! police population file and the civil-affairs identity list, with the automatic decisions the
 //! categories give), its employers' wage declarations, the employees' contributions for every
 //! month of the year so far and the residents' contributions for the year, all posted to the
-//! ledger — so the demo's funds have income as well as the settlements' payments.
+//! ledger — so the demo's funds have income as well as the settlements' payments — and the tax
+//! bureau's payments of the residents' year: most paid in the collection window, a few late (they
+//! wait for their benefits), a few never (settlement refuses them `未缴费`; the simulator's
+//! hospitals count those refusals as expected, not as errors).
 
 use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use yibao_city::feeds::Feeds;
+use yibao_city::feeds::{Feeds, ResidentDue};
 use yibao_city::CityConfig;
 use yibao_store::contributions::{Employer, RunOptions, WageDeclaration};
 use yibao_store::feed::{FeedImport, FeedKind};
+use yibao_store::tax::TaxImport;
 use yibao_store::Store;
 
 /// Writes the feeds beside the registry files, imports them and runs the year's contributions.
@@ -122,5 +126,48 @@ pub async fn run(
         "== residents' contributions {year}: {} assessments; individuals {}, other payers {}, into the pooled fund {}; {} cases",
         r.assessed, r.individual, r.other_payers, r.into_pool, r.cases
     );
+
+    // The tax bureau collects the residents' individual parts and sends its payments back.
+    let period = format!("{year:04}");
+    let dues: Vec<ResidentDue> = store
+        .collection_list(&period)
+        .await
+        .context("the residents' collection list")?
+        .into_iter()
+        .filter(|item| item.insutype == "390" && item.paid < item.due)
+        .map(|item| ResidentDue {
+            certno: item.certno,
+            due_fen: (item.due - item.paid).0,
+        })
+        .collect();
+    let tax = yibao_city::feeds::tax_payments(config, year, &dues);
+    std::fs::write(dir.join("tax.csv"), &tax).context("writing tax.csv")?;
+    let imp = TaxImport {
+        file_name: "tax.csv".to_owned(),
+        actor: "demo".to_owned(),
+        today,
+        recorded_at: now,
+    };
+    let started = std::time::Instant::now();
+    let r = store
+        .import_tax(&imp, tax.as_bytes(), &params, &|_| {})
+        .await
+        .context("importing the demo's tax.csv")?;
+    println!(
+        "== tax.csv: taken {}, matched {}, refused {}, payments {} ({}); benefit periods {}, waiting {}; {} of {} residents with something to pay have not paid (未缴费); in {} ms",
+        r.rows_taken,
+        r.rows_matched,
+        r.rows_refused,
+        r.payments,
+        r.amount,
+        r.benefit_periods,
+        r.waiting,
+        dues.len() as u64 - r.payments,
+        dues.len(),
+        started.elapsed().as_millis()
+    );
+    for refusal in r.refusals.iter().take(5) {
+        println!("  line {}: {}", refusal.line, refusal.reason);
+    }
     Ok(())
 }

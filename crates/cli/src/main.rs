@@ -98,6 +98,8 @@ enum RegistryImport {
     /// The disabled persons' federation's certificates (`certno,psn_name,gend,brdy,dsab_type,
     /// dsab_lv,begn_date,end_date`); `--region` for the name, birth date and sex fallback.
     Disability(registry::ImportArgs),
+    /// The tax bureau's payments (`certno,insutype,period,amount,elec_taxrpt_no,clct_date`).
+    Tax(registry::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -199,6 +201,12 @@ fn main() -> std::process::ExitCode {
                     kind: RegistryImport::Retirement(args),
                 },
         } => registry::import_retirements(args),
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    kind: RegistryImport::Tax(args),
+                },
+        } => registry::import_tax(args),
         Command::Registry {
             command: RegistryCommand::Check(args),
         } => registry::check(args),

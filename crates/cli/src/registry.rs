@@ -1,6 +1,7 @@
-//! `yibao registry import police|identity|education|disability FILE --db URL [--region P]` and
-//! `yibao registry check --db URL --year YYYY [--csv OUT]`: the department interchange files of
-//! docs/FEEDS.md into the registry, and the uninsured and duplicate findings of a year.
+//! `yibao registry import police|identity|education|disability|death|retirement|tax FILE --db
+//! URL` and `yibao registry check --db URL --year YYYY [--csv OUT]`: the department files of
+//! docs/FEEDS.md into the registry (the tax bureau's payments matched to the assessments), and
+//! the uninsured and duplicate findings of a year.
 //!
 //! An import prints one summary line, `taken N, matched M, refused R, created C, cases K`
 //! (with `replayed, nothing written: ` in front when the same file was imported before), then
@@ -85,6 +86,20 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// A progress bar of a file's rows by stage on standard error (hidden with `quiet`).
+fn rows_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>6} [{bar:40}] {pos}/{len} rows {elapsed}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Runs `yibao registry import police|identity|education|disability`.
 pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
     if args.region.is_some() && !kind.is_roster() {
@@ -125,17 +140,7 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
         today,
         recorded_at: now,
     };
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{msg:>6} [{bar:40}] {pos}/{len} rows {elapsed}")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        );
-        bar
-    };
+    let bar = rows_bar(args.quiet);
     let stages: std::sync::Mutex<Vec<(&'static str, std::time::Instant)>> =
         std::sync::Mutex::new(Vec::new());
     let progress = |p: FeedProgress| {
@@ -646,6 +651,82 @@ pub fn coverage_table(check: &yibao_store::coverage::RegistryCheck) -> String {
                 reasons.join(", ")
             },
         ));
+    }
+    out
+}
+
+/// Runs `yibao registry import tax`: the tax bureau's payment records (缴费到账) matched to the
+/// persons' assessments, and the residents' benefit periods they complete (docs/FEEDS.md).
+pub fn import_tax(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let now = utc_now()?;
+    let today = match &args.today {
+        Some(d) => date_arg("today", d)?,
+        None => now.date(),
+    };
+    let size = std::fs::metadata(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= FEED_FILE_BYTES_MAX,
+        "{} has {size} bytes, at most {FEED_FILE_BYTES_MAX} are read: send it in parts",
+        args.file.display()
+    );
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let imp = yibao_store::tax::TaxImport {
+        file_name: args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        actor: args.actor.clone(),
+        today,
+        recorded_at: now,
+    };
+    let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
+    let bar = rows_bar(args.quiet);
+    let progress = |p: FeedProgress| {
+        if bar.length() != Some(p.total) {
+            bar.set_length(p.total);
+        }
+        bar.set_message(p.stage);
+        bar.set_position(p.done);
+    };
+    let report = runtime()?.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        let report = store.import_tax(&imp, &bytes, &params, &progress).await;
+        store.close().await;
+        anyhow::Ok(report)
+    })?;
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("{} refused as a whole", args.file.display()))?;
+    print!("{}", tax_report_text(&report));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text of a tax import: the counts, then a line per refused row and per undecided period.
+pub(crate) fn tax_report_text(report: &yibao_store::tax::TaxReport) -> String {
+    let mut out = String::new();
+    if report.replayed {
+        out.push_str("replayed, nothing written: ");
+    }
+    out.push_str(&format!(
+        "taken {}, matched {}, refused {}, payments {} ({}), benefit periods {} (waiting {})\n",
+        report.rows_taken,
+        report.rows_matched,
+        report.rows_refused,
+        report.payments,
+        report.amount,
+        report.benefit_periods,
+        report.waiting
+    ));
+    for r in &report.refusals {
+        out.push_str(&format!("line {}: {}\n", r.line, r.reason));
+    }
+    for (psn_no, reason) in &report.undecided {
+        out.push_str(&format!("no benefit period {psn_no}: {reason}\n"));
     }
     out
 }

@@ -65,6 +65,13 @@ fn setup_only_writes_a_sample_an_outside_client_can_use() {
     );
     assert!(stdout.contains("== employees' contributions "), "{stdout}");
     assert!(stdout.contains("== residents' contributions "), "{stdout}");
+    // The tax bureau's payments of the residents' year: every row matches an assessment.
+    let tax = stdout
+        .lines()
+        .find(|l| l.starts_with("== tax.csv: "))
+        .unwrap_or_else(|| panic!("no tax line in {stdout}"));
+    assert!(tax.contains(", refused 0, payments "), "{tax}");
+    assert!(tax.contains("have not paid (未缴费)"), "{tax}");
     assert!(!stdout.contains("assessments; employers 0.00"), "{stdout}");
     assert!(registry.join("policies/140500-2025.toml").is_file());
 

@@ -653,3 +653,63 @@ fn education_and_disability_rosters_report_by_line_and_propose_fallback_matches(
         "{err}"
     );
 }
+
+/// The tax bureau's payments: a newborn the police registered is assessed for the year, the
+/// family's payment inside the newborn window gives benefits from birth, bad rows are refused by
+/// line, and the same file again writes nothing.
+#[test]
+fn a_tax_file_pays_assessments_and_replays_as_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let mother = citizen_id("140502", "1995-05-05", 82);
+    let baby = citizen_id("140502", "2026-01-15", 83);
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        format!(
+            "{POLICE}{mother},卫母,2,1995-05-05,140500,H9,02\n{baby},卫子,1,2026-01-15,140500,H9,20\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "police", &police);
+    assert!(ok, "{out}{err}");
+    let out = run(&[
+        "contributions",
+        "run",
+        "--db",
+        &url,
+        "--year",
+        "2026",
+        "--residents",
+        "--assessed-on",
+        "2026-02-01",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let tax = dir.path().join("tax.csv");
+    std::fs::write(
+        &tax,
+        format!(
+            "certno,insutype,period,amount,elec_taxrpt_no,clct_date\n\
+             {baby},390,2026,400.00,T1,2026-02-20\n\
+             {mother},390,2026,400.00,T2,2026-02-20\n\
+             {baby},390,2026,1.00,T3,2026-02-21\n\
+             {baby},390,2026,1.00,T4,2026-03-02\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = import(&url, "tax", &tax);
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        out,
+        format!(
+            "taken 1, matched 3, refused 3, payments 1 (400.00), benefit periods 1 (waiting 0)\n\
+             line 3: no 390 assessment of 14050000000000000001 for 2026\n\
+             line 4: amount 1.00 is more than the 0.00 outstanding on 390:2026:14050000000000000002:normal\n\
+             line 5: clct_date 2026-03-02 is in the future\n"
+        )
+    );
+    let (ok, again, _) = import(&url, "tax", &tax);
+    assert!(ok);
+    assert_eq!(again, format!("replayed, nothing written: {out}"));
+}

@@ -19,6 +19,10 @@ pub type Latency = hdrhistogram::Histogram<u64>;
 /// Significant decimal digits the latency histograms keep: 0.1 % resolution.
 const LATENCY_SIGNIFICANT_DIGITS: u8 = 3;
 
+/// The causes settlement names when a person is not covered on the visit date (spec
+/// enrollment.md §4.2): expected business refusals, counted apart from errors.
+const COVERAGE_REFUSALS: [&str; 2] = ["未缴费", "待遇等待期"];
+
 /// The quantiles a summary reports, as (JSON key, quantile).
 const QUANTILES: [(&str, f64); 4] = [
     ("p50_ms", 0.5),
@@ -150,6 +154,10 @@ pub struct WorkerStats {
     pub violation_samples: Vec<String>,
     /// Errors and refusals of requests that should have succeeded, by kind.
     pub errors: BTreeMap<String, u64>,
+    /// Expected business refusals: the person is not covered on the visit date (a resident who
+    /// has not paid for the year, `未缴费`, or is in the waiting period, `待遇等待期`; spec
+    /// enrollment.md §4.2). The registry says so; they are not errors.
+    pub coverage_refused: u64,
     /// Latency per infno (successful-path requests only).
     pub latency: BTreeMap<&'static str, Latency>,
     /// Net money.
@@ -177,6 +185,13 @@ impl WorkerStats {
 
     /// Counts a business refusal of a request that should have succeeded.
     pub fn refusal(&mut self, infno: &str, status: u16, err_msg: &str) {
+        if COVERAGE_REFUSALS
+            .iter()
+            .any(|cause| err_msg.contains(cause))
+        {
+            self.coverage_refused += 1;
+            return;
+        }
         // Digits become `#` so that refusals of one kind group together.
         let mut reason = String::new();
         for c in err_msg.chars().take(160) {
@@ -244,6 +259,7 @@ impl WorkerStats {
         self.bad_requests_sent += o.bad_requests_sent;
         self.bad_requests_refused += o.bad_requests_refused;
         self.violations += o.violations;
+        self.coverage_refused += o.coverage_refused;
         for v in o.violation_samples {
             if self.violation_samples.len() < VIOLATION_SAMPLES_MAX {
                 self.violation_samples.push(v);
@@ -391,6 +407,7 @@ impl Summary {
             "retries": s.retries,
             "visits_cancelled_after_a_failure": s.cancelled,
             "hostile_requests": {"sent": s.bad_requests_sent, "refused": s.bad_requests_refused},
+            "coverage_refused": s.coverage_refused,
             "settlement_answers_checked": s.settlements_checked,
             "identity_violations": s.violations,
             "violation_samples": s.violation_samples,
@@ -480,6 +497,13 @@ impl Summary {
         );
         for v in &s.violation_samples {
             let _ = writeln!(out, "  ! {v}");
+        }
+        if s.coverage_refused > 0 {
+            let _ = writeln!(
+                out,
+                "refused as not covered (未缴费, 待遇等待期; expected): {}",
+                s.coverage_refused
+            );
         }
         if s.errors.is_empty() {
             let _ = writeln!(out, "errors: none");
@@ -582,8 +606,16 @@ mod tests {
         b.settled(VisitKind::Outpatient, &amounts, 1);
         b.record_latency("2207", 1_536);
         b.error("2207 refused (HTTP 200): x");
+        b.refusal(
+            "2201",
+            200,
+            "insutype: 未缴费: P1 has not paid the 2026 resident contribution",
+        );
+        b.refusal("2207", 200, "insutype: 待遇等待期至 2026-05-31: P2's …");
         b.violation("v".into());
         a.merge(b);
+        assert_eq!(a.coverage_refused, 2);
+        assert_eq!(a.errors.len(), 1, "{:?}", a.errors);
         let summary = Summary::new(a, Duration::from_secs(2), 4);
         assert_eq!(summary.settlements(), 2);
         let json = summary.to_json();

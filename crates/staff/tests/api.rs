@@ -1785,13 +1785,18 @@ async fn refund_scenario(store: Store) {
         (StatusCode::BAD_REQUEST, "today"),
         "{body}"
     );
+    // The tax bureau sent no payment of her individual part: nothing goes to her, the 400.00
+    // assessed is cancelled against the collection account.
     let (status, body) = api.call(Method::POST, path, send(rev1, p003.clone())).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["to_person_fen"], json!(40_000));
+    assert_eq!(body["to_person_fen"], json!(0));
     assert_eq!(body["paid_to"], json!("payout:person:P003"));
     assert_eq!(
         body["reversed"],
-        json!([{"payer": "finance_base", "amount_fen": 70_000}])
+        json!([
+            {"payer": "individual", "amount_fen": 40_000},
+            {"payer": "finance_base", "amount_fen": 70_000}
+        ])
     );
     let (status, body) = api.call(Method::POST, path, send(rev1, p003)).await;
     assert_eq!(

@@ -120,12 +120,17 @@ pub(crate) async fn coverage_facts(
         }
     }
 
-    // Resident assessments of the year whose individual part the payments do not cover.
+    // Resident years whose individual part the payments do not cover (the year's parts owed
+    // together: the run's and a correction's), or that a refund by command took back.
     let unpaid: std::collections::HashSet<String> = sqlx::query_scalar(
         "SELECT a.psn_no FROM contribution_assessment a \
-         WHERE a.insutype = '390' AND a.period = $1 AND a.clct_type = 'normal' \
-           AND a.psn_clct_fen > COALESCE((SELECT CAST(SUM(p.amount_fen) AS BIGINT) \
-               FROM contribution_payment p WHERE p.assessment_id = a.assessment_id), 0)",
+         LEFT JOIN (SELECT assessment_id, SUM(amount_fen) AS paid FROM contribution_payment \
+                    GROUP BY assessment_id) p ON p.assessment_id = a.assessment_id \
+         WHERE a.insutype = '390' AND a.period = $1 AND (a.clct_type = 'normal' OR a.part = 'refund') \
+         GROUP BY a.psn_no \
+         HAVING MAX(CASE WHEN a.part = 'refund' THEN 1 ELSE 0 END) = 1 \
+             OR SUM(CASE WHEN a.clct_type = 'normal' THEN a.psn_clct_fen ELSE 0 END) \
+                > SUM(COALESCE(p.paid, 0))",
     )
     .bind(format!("{year:04}"))
     .fetch_all(pool)

@@ -65,7 +65,7 @@ impl FeedKind {
         }
     }
 
-    fn header(self) -> &'static [&'static str] {
+    pub(crate) fn header(self) -> &'static [&'static str] {
         match self {
             FeedKind::Police => &POLICE_HEADER,
             FeedKind::Identity => &IDENTITY_HEADER,
@@ -263,14 +263,15 @@ pub fn digest(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Reads the CSV records of `bytes` after checking the header; calls `row` with each data
-/// record's line and fields (or the reason it cannot be read).
+/// Reads the CSV records of `bytes` after checking the header (`expected`, of the `kind`
+/// file); calls `row` with each data record's line and fields (or the reason it cannot be
+/// read).
 pub(crate) fn read_records(
-    kind: FeedKind,
+    expected: &[&str],
+    kind: &str,
     bytes: &[u8],
     mut row: impl FnMut(u64, Result<Vec<&str>, String>, &str),
 ) -> Result<u64, StoreError> {
-    let expected = kind.header();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -300,7 +301,7 @@ pub(crate) fn read_records(
             format!(
                 "line 1 is `{}`, the header of the {} file is `{}`",
                 header.join(","),
-                kind.code(),
+                kind,
                 expected.join(",")
             ),
         ));
@@ -565,8 +566,11 @@ pub(crate) fn parse_police(
     today: NaiveDate,
 ) -> Result<FeedParsed<PoliceRow>, StoreError> {
     let mut parsed = FeedParsed::default();
-    parsed.rows_read = read_records(FeedKind::Police, bytes, |line, fields, raw| {
-        match fields.and_then(|f| check_police(&f, today)) {
+    parsed.rows_read = read_records(
+        FeedKind::Police.header(),
+        "police",
+        bytes,
+        |line, fields, raw| match fields.and_then(|f| check_police(&f, today)) {
             Ok(mut row) => {
                 row.line = line;
                 parsed.rows.push(row);
@@ -574,8 +578,8 @@ pub(crate) fn parse_police(
             Err(reason) => parsed
                 .refused
                 .push((RefusedRow { line, reason }, raw.to_owned())),
-        }
-    })?;
+        },
+    )?;
     let payloads: HashMap<u64, String> = parsed
         .rows
         .iter()
@@ -610,17 +614,20 @@ pub(crate) fn parse_identity(
     today: NaiveDate,
 ) -> Result<FeedParsed<IdentityRow>, StoreError> {
     let mut parsed = FeedParsed::default();
-    parsed.rows_read = read_records(FeedKind::Identity, bytes, |line, fields, raw| match fields
-        .and_then(|f| check_identity(&f, today))
-    {
-        Ok(mut row) => {
-            row.line = line;
-            parsed.rows.push(row);
-        }
-        Err(reason) => parsed
-            .refused
-            .push((RefusedRow { line, reason }, raw.to_owned())),
-    })?;
+    parsed.rows_read = read_records(
+        FeedKind::Identity.header(),
+        "identity",
+        bytes,
+        |line, fields, raw| match fields.and_then(|f| check_identity(&f, today)) {
+            Ok(mut row) => {
+                row.line = line;
+                parsed.rows.push(row);
+            }
+            Err(reason) => parsed
+                .refused
+                .push((RefusedRow { line, reason }, raw.to_owned())),
+        },
+    )?;
     let payloads: HashMap<u64, String> = parsed
         .rows
         .iter()

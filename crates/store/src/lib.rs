@@ -49,6 +49,7 @@ pub mod review;
 pub mod roster;
 pub mod setl_list;
 pub mod staff;
+pub mod tax;
 pub mod transfer;
 
 pub use cmd::*;
@@ -124,6 +125,7 @@ macro_rules! backend {
             include!("deaths_tx.rs");
             include!("retirement_tx.rs");
             include!("roster_tx.rs");
+            include!("tax_tx.rs");
         }
     };
 }

@@ -499,16 +499,45 @@ async fn refund_contribution_in(
             "fund",
             format!("{RESIDENT_POOL_FUND}:{admdvs}"),
         ));
-        if refund.to_person.0 > 0 {
+        // Only what the tax bureau collected (`contribution_payment`) goes back to the person;
+        // an individual part never paid is cancelled against the collection account it was
+        // assessed through, as the other payers' lines are.
+        let collected: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(p.amount_fen), 0) AS BIGINT) FROM contribution_payment p \
+             JOIN contribution_assessment a ON a.assessment_id = p.assessment_id \
+             WHERE a.psn_no = $1 AND a.insutype = $2 AND a.period = $3 AND a.clct_type = 'normal'",
+        )
+        .bind(&psn_no)
+        .bind(insutype)
+        .bind(period)
+        .fetch_one(&mut **tx)
+        .await?;
+        let paid_back = refund.to_person.0.min(collected.max(0));
+        let uncollected = refund.to_person.0 - paid_back;
+        if paid_back > 0 {
             transfers.push((
                 fund.clone(),
                 paid_to.clone(),
-                refund.to_person.0,
+                paid_back,
                 KIND_CLCT_REFUND.to_owned(),
             ));
+        }
+        if uncollected > 0 {
+            let to = payer_account(yibao_enrollment::Payer::Individual, &admdvs);
+            let kind = if to.starts_with("fund:") {
+                "fund"
+            } else {
+                "cash"
+            };
+            let owner = to.split_once(':').map_or("", |(_, o)| o).to_owned();
+            accounts.push((to.clone(), kind, owner));
+            transfers.push((fund.clone(), to, uncollected, KIND_CLCT_POOL.to_owned()));
+            reversed.push(("individual".to_owned(), uncollected));
+        }
+        if refund.to_person.0 > 0 {
             payer_lines.push(("individual".to_owned(), -refund.to_person.0));
         }
-        to_person = refund.to_person.0;
+        to_person = paid_back;
         for line in &refund.reversals {
             let to = payer_account(line.payer, &admdvs);
             let kind = if to.starts_with("fund:") {

@@ -411,17 +411,21 @@ pub(crate) fn parse_roster(
         }
     };
     let mut parsed = FeedParsed::default();
-    parsed.rows_read = read_records(kind, bytes, |line, fields, raw| {
-        match fields.and_then(|f| check(&f, today)) {
-            Ok(mut row) => {
-                row.line = line;
-                parsed.rows.push(row);
-            }
-            Err(reason) => parsed
-                .refused
-                .push((RefusedRow { line, reason }, raw.to_owned())),
-        }
-    })?;
+    parsed.rows_read =
+        read_records(
+            kind.header(),
+            kind.code(),
+            bytes,
+            |line, fields, raw| match fields.and_then(|f| check(&f, today)) {
+                Ok(mut row) => {
+                    row.line = line;
+                    parsed.rows.push(row);
+                }
+                Err(reason) => parsed
+                    .refused
+                    .push((RefusedRow { line, reason }, raw.to_owned())),
+            },
+        )?;
     let payloads: std::collections::HashMap<u64, String> = parsed
         .rows
         .iter()

@@ -509,6 +509,30 @@ fn request(certno: &str, insutype: &str, period: &str, today: &str) -> RefundReq
     }
 }
 
+/// Records the tax bureau's payment of `amount_fen` against the person's 2025 resident
+/// assessment (the run's row).
+async fn pay(db: &TestDb, psn_no: &str, amount_fen: i64) {
+    let rows = db.store.assessments(psn_no).await.unwrap();
+    let run_row = rows
+        .iter()
+        .find(|a| a.clct_type == "normal" && a.part.is_empty() && a.period == "2025")
+        .expect("the 2025 assessment");
+    sql(
+        db,
+        &format!(
+            "INSERT INTO contribution_payment (payment_id, assessment_id, amount_fen, \
+             elec_taxrpt_no, clct_time, recorded_at) VALUES ($1, $2, {amount_fen}, $3, \
+             '2024-11-01', '2024-11-02 00:00:00')"
+        ),
+        &[
+            &format!("pay:{psn_no}"),
+            &run_row.assessment_id,
+            &format!("TAX-{psn_no}"),
+        ],
+    )
+    .await;
+}
+
 fn refused(err: StoreError) -> (String, String) {
     match err {
         StoreError::Refused { field, reason } | StoreError::BadInput { field, reason } => {
@@ -519,9 +543,10 @@ fn refused(err: StoreError) -> (String, String) {
     }
 }
 
-/// A resident refund before the benefit year: P003's 400.00 individual part goes to her payout
-/// account and the finance line (700.00) back to finance, the residents' fund giving back the
-/// whole 1,100.00; a second refund is refused. P004 (特困, the assistance fund paid her
+/// A resident refund before the benefit year: of P003's 400.00 individual part the 150.00 the
+/// tax bureau collected goes to her payout account and the 250.00 never paid is cancelled
+/// against the collection account; the finance line (700.00) goes back to finance, the
+/// residents' fund giving back the whole 1,100.00; a second refund is refused. P004 (特困, the assistance fund paid her
 /// individual part) after the year started is refused, and once she drew a benefit it is
 /// refused for that. Bad input names the field. The ledger check holds.
 #[tokio::test]
@@ -541,12 +566,36 @@ async fn resident_refunds_follow_the_rules() {
                     .await
             }
         };
+        pay(&db, "P003", 150_00).await;
+        let tax = &yibao_store::contributions::collection_account("140500");
+        let tax_0 = balance(&db, tax).await;
         let done = refund(request(P003_CERTNO, "390", "2025", "2024-12-01"))
             .await
             .expect("refund");
-        assert_eq!(done.to_person, Fen(400_00));
-        assert_eq!(done.reversed, [("finance_base".to_owned(), Fen(700_00))]);
-        assert_eq!(balance(&db, &person_payout_account("P003")).await, 400_00);
+        assert_eq!(done.to_person, Fen(150_00));
+        assert_eq!(
+            done.reversed,
+            [
+                ("individual".to_owned(), Fen(250_00)),
+                ("finance_base".to_owned(), Fen(700_00))
+            ]
+        );
+        assert_eq!(balance(&db, &person_payout_account("P003")).await, 150_00);
+        assert_eq!(balance(&db, tax).await, tax_0 + 250_00);
+        // A refunded year is no insurance: the registry check finds her uninsured.
+        let check = db
+            .store
+            .registry_check(2025, day("2025-03-01"), &params)
+            .await
+            .unwrap();
+        assert!(
+            check
+                .findings
+                .iter()
+                .any(|f| f.psn_no == "P003" && f.finding == "uninsured"),
+            "{:?}",
+            check.findings
+        );
         assert_eq!(balance(&db, &pool).await, pool_0 - 1_100_00);
         assert_eq!(
             balance(&db, "clct:finance_base:140500").await,
@@ -718,6 +767,7 @@ async fn a_duplicate_decision_is_refunded_through_the_same_path() {
         sql(&db, insurance, &["310", "1101", "2020-01-01"]).await;
         sql(&db, insurance, &["390", "1501", "2025-01-01"]).await;
         resident_run(&db, "2024-10-01").await;
+        pay(&db, "D001", 400_00).await;
         let params = builtin_params().unwrap();
         let today = day("2024-12-01");
         let decided = db

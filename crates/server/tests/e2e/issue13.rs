@@ -82,3 +82,124 @@ pub(super) async fn issue13_1101_answers_the_civil_affairs_identity(app: &TestAp
     let begntime = idetinfo[0]["begntime"].as_str().expect("begntime");
     assert!(begntime.starts_with("2026-01-01"), "{found}");
 }
+
+/// Issue 13 (§4.2): a resident whose year is assessed and not paid gets a real 2206A answered
+/// `infcode -1` with `未缴费` and the year; after the tax bureau's late payment of today, with
+/// `待遇等待期至` and the last waiting day (three months, the payment month counting).
+pub(super) async fn issue13_2206_refuses_an_unpaid_then_waiting_resident(app: &TestApp) {
+    let inst = hospital(app, 6);
+    let today = now_text()[..10].to_owned();
+    let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap();
+    let year = chrono::Datelike::year(&day);
+    // A few residents' visits, opened before the residents' run (nothing assessed yet: covered
+    // as the registry says).
+    let mut visits = Vec::new();
+    for (idx, person) in app
+        .persons
+        .iter()
+        .filter(|p| p.insutype == "390")
+        .enumerate()
+    {
+        if visits.len() == 4 || idx > 40 {
+            break;
+        }
+        let seq = 1400 + 10 * idx as u32;
+        let input = vector_input(
+            "request-2201",
+            "data",
+            &[
+                ("psn_no", json!(person.psn_no)),
+                ("insutype", json!(person.insutype)),
+                ("begntime", json!(now_text())),
+                ("mdtrt_cert_no", json!(person.certno)),
+                ("ipt_otp_no", json!(format!("OP{seq}"))),
+            ],
+        );
+        let answer = app.call(inst, "2201", &msgid(inst, seq), input).await;
+        if answer["infcode"] != json!(0) {
+            continue; // a paused or ended relation
+        }
+        let mdtrt_id = answer["output"]["data"]["mdtrt_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let total = upload_ten_lines(app, inst, person, &mdtrt_id, "B1", seq + 1).await;
+        visits.push((person, mdtrt_id, total, seq));
+    }
+    assert!(!visits.is_empty(), "no active resident in the city");
+    let params = yibao_enrollment::builtin_params().unwrap();
+    app.store
+        .run_resident_year(
+            year,
+            chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap(),
+            &params,
+            &yibao_store::contributions::RunOptions::default(),
+            day.and_hms_opt(8, 0, 0).unwrap(),
+            &|_, _| {},
+        )
+        .await
+        .expect("the residents' run");
+    // The first visitor with something to pay and no subsidy (so no identity category that
+    // could exempt them from waiting).
+    let mut chosen = None;
+    for visit in &visits {
+        let assessed = app.store.assessments(&visit.0.psn_no).await.unwrap();
+        if assessed.iter().any(|a| {
+            a.individual.0 > 0
+                && a.payer_lines
+                    .iter()
+                    .all(|(payer, _)| payer == "individual" || payer == "finance_base")
+        }) {
+            chosen = Some(visit);
+            break;
+        }
+    }
+    let (person, mdtrt_id, total, seq) = chosen.expect("a resident with something to pay");
+    let err = app
+        .refused(
+            inst,
+            "2206A",
+            &msgid(inst, seq + 2),
+            settle_input("request-2206A", person, mdtrt_id, "B1", *total),
+        )
+        .await;
+    assert!(
+        err.contains("未缴费") && err.contains(&format!("{year} resident contribution")),
+        "{err}"
+    );
+    let due = app
+        .store
+        .collection_list(&format!("{year:04}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|item| item.psn_no == person.psn_no)
+        .expect("on the collection list");
+    let file = format!(
+        "certno,insutype,period,amount,elec_taxrpt_no,clct_date\n{},390,{year},{},E2E{seq},{today}\n",
+        person.certno, due.due
+    );
+    let imp = yibao_store::tax::TaxImport {
+        file_name: "tax.csv".into(),
+        actor: "e2e".into(),
+        today: day,
+        recorded_at: day.and_hms_opt(9, 0, 0).unwrap(),
+    };
+    let report = app
+        .store
+        .import_tax(&imp, file.as_bytes(), &params, &|_| {})
+        .await
+        .expect("the tax file");
+    assert_eq!((report.payments, report.rows_refused), (1, 0), "{report:?}");
+    let start = yibao_enrollment::waiting::first_of_month_after(day, 3);
+    let last = start.pred_opt().unwrap();
+    let err = app
+        .refused(
+            inst,
+            "2206A",
+            &msgid(inst, seq + 3),
+            settle_input("request-2206A", person, mdtrt_id, "B1", *total),
+        )
+        .await;
+    assert!(err.contains(&format!("待遇等待期至 {last}")), "{err}");
+}

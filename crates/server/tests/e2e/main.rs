@@ -64,6 +64,7 @@ on_both_databases!(
     issue12_malformed_checks_are_refused_by_field,
     issue12_a_warning_region_settles_and_records_the_findings,
     issue13_1101_answers_the_civil_affairs_identity,
+    issue13_2206_refuses_an_unpaid_then_waiting_resident,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in

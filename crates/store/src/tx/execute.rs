@@ -272,7 +272,10 @@ async fn lock_person(tx: &mut Tx<'_>, psn_no: &str) -> Result<PersonRow, StoreEr
     })
 }
 
-/// The person's active relation for `insutype` on `date`: (psn_type, insuplc_admdvs).
+/// The person's active relation for `insutype` on `date`: (psn_type, insuplc_admdvs); for a
+/// resident relation, with the coverage of `date` (spec enrollment.md §4.2,
+/// [`crate::tax::resident_coverage`]) read in the same round trip (the year's assessment and
+/// payments, its benefit period).
 async fn active_relation(
     tx: &mut Tx<'_>,
     psn_no: &str,
@@ -280,29 +283,66 @@ async fn active_relation(
     date: NaiveDate,
 ) -> Result<(String, String), StoreError> {
     let d = date.to_string();
-    let row = sqlx::query(
-        "SELECT psn_type, insuplc_admdvs, psn_insu_stas FROM insurance WHERE psn_no = $1 AND insutype = $2 \
-         AND begndate <= $3 AND (enddate = '' OR enddate >= $3) ORDER BY psn_insu_stas LIMIT 1",
+    let rows = sqlx::query(
+        "SELECT CAST(0 AS BIGINT) AS tag, psn_type, insuplc_admdvs, psn_insu_stas, CAST(0 AS BIGINT) AS due, \
+                CAST(0 AS BIGINT) AS paid \
+         FROM insurance WHERE psn_no = $1 AND insutype = $2 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) \
+         UNION ALL \
+         SELECT CAST(1 AS BIGINT), COALESCE((SELECT b.start_date FROM benefit_period b WHERE b.psn_no = a.psn_no \
+                AND b.insutype = a.insutype AND b.year = $5), ''), a.clct_type, '', a.psn_clct_fen, \
+                COALESCE((SELECT CAST(SUM(p.amount_fen) AS BIGINT) FROM contribution_payment p \
+                WHERE p.assessment_id = a.assessment_id), CAST(0 AS BIGINT)) \
+         FROM contribution_assessment a WHERE a.psn_no = $1 AND a.insutype = $2 AND a.insutype = '390' \
+              AND a.period = $4 AND (a.clct_type = 'normal' OR a.part = 'refund')",
     )
     .bind(psn_no)
     .bind(insutype)
     .bind(&d)
-    .fetch_optional(&mut **tx)
+    .bind(format!("{:04}", date.year()))
+    .bind(i64::from(date.year()))
+    .fetch_all(&mut **tx)
     .await?;
-    let Some(row) = row else {
+    // The relation with the lowest status, as settlement picks it.
+    let mut relation: Option<(String, String, String)> = None;
+    let mut resident_year: Option<(i64, i64)> = None;
+    let mut benefit_start: Option<NaiveDate> = None;
+    let mut refunded = false;
+    for r in rows {
+        if r.try_get::<i64, _>(0)? == 0 {
+            let found: (String, String, String) = (r.try_get(3)?, r.try_get(1)?, r.try_get(2)?);
+            if relation.as_ref().is_none_or(|best| found.0 < best.0) {
+                relation = Some(found);
+            }
+        } else {
+            // A year's parts (the run's and a correction's) are owed and paid together; a
+            // refund by command takes the year back.
+            if r.try_get::<String, _>(2)? == "refund" {
+                refunded = true;
+            } else {
+                let (due, paid): (i64, i64) = (r.try_get(4)?, r.try_get(5)?);
+                let (d0, p0) = resident_year.unwrap_or((0, 0));
+                resident_year = Some((d0 + due, p0 + paid));
+            }
+            let start: String = r.try_get(1)?;
+            if !start.is_empty() {
+                benefit_start = Some(stored_day(&start)?);
+            }
+        }
+    }
+    let Some((stas, psn_type, insuplc_admdvs)) = relation else {
         return Err(StoreError::refused(
             "insutype",
             format!("{psn_no} has no {insutype} relation on {d}"),
         ));
     };
-    let stas: String = row.try_get(2)?;
     if stas != "1" {
         return Err(StoreError::refused(
             "insutype",
             format!("{psn_no}'s {insutype} relation is not active (psn_insu_stas {stas})"),
         ));
     }
-    Ok((row.try_get(0)?, row.try_get(1)?))
+    crate::tax::resident_coverage(psn_no, date, resident_year, benefit_start, refunded)?;
+    Ok((psn_type, insuplc_admdvs))
 }
 
 struct VisitRow {

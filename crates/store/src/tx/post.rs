@@ -56,18 +56,20 @@ struct PersonState {
 }
 
 /// The person's insurance relation for `insutype` on `date` (as [`active_relation`]), identity
-/// categories, contribution tier and chronic recognitions in force, and year-to-date
-/// accumulators of the insurance years `years` (the settle date's calendar year and the one
-/// before: the policy says which label counts), in one round trip: the seven reads (identity
-/// categories come from the registry's own rows and from department feeds, less a feed
-/// record whose assistance an undone decision withdrew by `date`) are one
-/// `UNION ALL`, each arm tagged in its first column. The caller holds the person's lock, and
-/// these rows change only under it.
+/// categories, contribution tier and chronic recognitions in force, year-to-date accumulators
+/// of the insurance years `years` (the settle date's calendar year and the one before: the
+/// policy says which label counts), and for a resident relation the coverage of the visit date
+/// `care_on` (the year's assessment and payments, its benefit period: spec enrollment.md §4.2,
+/// [`crate::tax::resident_coverage`]), in one round trip: the eight reads (identity categories
+/// come from the registry's own rows and from department feeds, less a feed record whose
+/// assistance an undone decision withdrew by `date`) are one `UNION ALL`, each arm tagged in
+/// its first column. The caller holds the person's lock, and these rows change only under it.
 async fn person_state(
     tx: &mut Tx<'_>,
     psn_no: &str,
     insutype: &str,
     date: NaiveDate,
+    care_on: NaiveDate,
     years: [i64; 2],
 ) -> Result<PersonState, StoreError> {
     let d = date.to_string();
@@ -107,13 +109,23 @@ async fn person_state(
          SELECT CAST(5 AS BIGINT), opsp_dise_code, begndate || '|' || enddate, fixmedins_code, CAST(0 AS BIGINT), \
                 CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
                 CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
-         FROM chronic_recognition WHERE psn_no = $1 AND begndate <= $3 AND (enddate = '' OR enddate >= $3)",
+         FROM chronic_recognition WHERE psn_no = $1 AND begndate <= $3 AND (enddate = '' OR enddate >= $3) \
+         UNION ALL \
+         SELECT CAST(6 AS BIGINT), COALESCE((SELECT b.start_date FROM benefit_period b WHERE b.psn_no = a.psn_no \
+                AND b.insutype = a.insutype AND b.year = $7), ''), a.clct_type, '', a.psn_clct_fen, \
+                COALESCE((SELECT CAST(SUM(p.amount_fen) AS BIGINT) FROM contribution_payment p \
+                WHERE p.assessment_id = a.assessment_id), CAST(0 AS BIGINT)), CAST(0 AS BIGINT), CAST(0 AS BIGINT), \
+                CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+         FROM contribution_assessment a WHERE a.psn_no = $1 AND a.insutype = $2 AND a.insutype = '390' \
+              AND a.period = $6 AND (a.clct_type = 'normal' OR a.part = 'refund')",
     )
     .bind(psn_no)
     .bind(insutype)
     .bind(&d)
     .bind(years[0])
     .bind(years[1])
+    .bind(format!("{:04}", care_on.year()))
+    .bind(i64::from(care_on.year()))
     .fetch_all(&mut **tx)
     .await?;
     // (psn_insu_stas, psn_type, insuplc_admdvs) of the relation that `active_relation` picks:
@@ -123,6 +135,10 @@ async fn person_state(
     let mut tier = None;
     let mut recognitions = Vec::new();
     let mut ytd_by_year: BTreeMap<i64, Ytd> = BTreeMap::new();
+    // A resident relation's year: (individual part, paid) of its assessment, its benefit start.
+    let mut resident_year: Option<(i64, i64)> = None;
+    let mut benefit_start: Option<NaiveDate> = None;
+    let mut refunded = false;
     let year_of = |text: String| -> Result<i64, StoreError> {
         text.parse().map_err(|_| {
             StoreError::Invariant(format!("accumulator year {text:?} is not a number"))
@@ -161,6 +177,21 @@ async fn person_state(
                 ytd.keyed.insert(r.try_get(1)?, r.try_get(4)?);
             }
             4 => tier = Some(r.try_get(1)?),
+            6 => {
+                // A year's parts (the run's and a correction's) are owed and paid together; a
+                // refund by command takes the year back.
+                if r.try_get::<String, _>(2)? == "refund" {
+                    refunded = true;
+                } else {
+                    let (due, paid): (i64, i64) = (r.try_get(4)?, r.try_get(5)?);
+                    let (d0, p0) = resident_year.unwrap_or((0, 0));
+                    resident_year = Some((d0 + due, p0 + paid));
+                }
+                let start: String = r.try_get(1)?;
+                if !start.is_empty() {
+                    benefit_start = Some(stored_day(&start)?);
+                }
+            }
             _ => {
                 let period: String = r.try_get(2)?;
                 let (begndate, enddate) = period.split_once('|').unwrap_or((&period, ""));
@@ -187,6 +218,7 @@ async fn person_state(
             format!("{psn_no}'s {insutype} relation is not active (psn_insu_stas {stas})"),
         ));
     }
+    crate::tax::resident_coverage(psn_no, care_on, resident_year, benefit_start, refunded)?;
     Ok(PersonState {
         psn_type,
         insuplc_admdvs,

@@ -124,7 +124,15 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         tier,
         recognitions,
         mut ytd_by_year,
-    } = person_state(tx, &c.psn_no, &c.insutype, today, candidate_years).await?;
+    } = person_state(
+        tx,
+        &c.psn_no,
+        &c.insutype,
+        today,
+        stored_day(&v.begntime)?,
+        candidate_years,
+    )
+    .await?;
     // The person's policy, looked up once: its insurance year labels the accumulators, it says
     // whether the bill is maternity care, and it settles the bill.
     let policy = ctx.engine.policy_for(&insuplc_admdvs, today)?;

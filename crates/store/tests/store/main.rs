@@ -11,3 +11,4 @@ mod issue10;
 mod maternity_allowance;
 mod outpatient;
 mod review;
+mod tax;
