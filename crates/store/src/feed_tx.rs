@@ -415,6 +415,72 @@ impl FeedWrites {
         }
     }
 
+    /// Matches one checked row (by its number and legacy form) to a person the registry holds,
+    /// as the identity list and the rosters do: `None` when the numbers name two persons (the row
+    /// is refused and a case opened), name nobody (an `unmatched` case) or a person under
+    /// another name (a `data_quality` case: the department's record is not applied); each with
+    /// its source record. `what` names what is not applied.
+    #[allow(clippy::too_many_arguments)]
+    fn match_known(
+        &mut self,
+        found: &Lookup,
+        counts: &mut Counts,
+        refused: &mut Vec<(RefusedRow, String)>,
+        row: (u64, &str, &str),
+        certno: &str,
+        legacy: Option<&str>,
+        psn_name: &str,
+        what: &str,
+    ) -> Result<Option<(String, &'static str)>, StoreError> {
+        let (line, key, payload) = row;
+        let hit = match found.resolve(certno, legacy) {
+            Ok(hit) => hit,
+            Err(reason) => {
+                self.case("data_quality", "", certno, &reason, line);
+                refused.push((RefusedRow { line, reason }, payload.to_owned()));
+                return Ok(None);
+            }
+        };
+        counts.taken += 1;
+        let Some((psn_no, method)) = hit else {
+            let reason = "no person with this certno in the registry".to_owned();
+            self.case("unmatched", "", certno, &reason, line);
+            self.sources.push((
+                line,
+                key.to_owned(),
+                payload.to_owned(),
+                String::new(),
+                "",
+                "case",
+                reason,
+            ));
+            return Ok(None);
+        };
+        counts.matched += 1;
+        let known = found
+            .persons
+            .get(&psn_no)
+            .ok_or_else(|| StoreError::Invariant(format!("person {psn_no} not read")))?;
+        if normalise_name_stored(&known.psn_name) != psn_name {
+            let reason = format!(
+                "psn_name `{psn_name}` differs from the registry's `{}`; the {what} is not applied",
+                known.psn_name
+            );
+            self.case("data_quality", &psn_no, certno, &reason, line);
+            self.sources.push((
+                line,
+                key.to_owned(),
+                payload.to_owned(),
+                psn_no,
+                method,
+                "case",
+                reason,
+            ));
+            return Ok(None);
+        }
+        Ok(Some((psn_no, method)))
+    }
+
     fn rows(&self) -> u64 {
         (self.persons.len()
             + self.events.len()
@@ -1086,57 +1152,19 @@ pub(crate) async fn feed_identity(
     let mut refused = parsed.refused;
     for row in &parsed.rows {
         let key = format!("{}|{}|{}", row.certno, row.idet_type, row.begn_date);
-        let hit = match found.resolve(&row.certno, row.legacy.as_deref()) {
-            Ok(hit) => hit,
-            Err(reason) => {
-                w.case("data_quality", "", &row.certno, &reason, row.line);
-                refused.push((
-                    RefusedRow {
-                        line: row.line,
-                        reason,
-                    },
-                    row.payload.clone(),
-                ));
-                continue;
-            }
-        };
-        counts.taken += 1;
-        let Some((psn_no, method)) = hit else {
-            let reason = "no person with this certno in the registry".to_owned();
-            w.case("unmatched", "", &row.certno, &reason, row.line);
-            w.sources.push((
-                row.line,
-                key,
-                row.payload.clone(),
-                String::new(),
-                "",
-                "case",
-                reason,
-            ));
+        let Some((psn_no, method)) = w.match_known(
+            &found,
+            &mut counts,
+            &mut refused,
+            (row.line, &key, &row.payload),
+            &row.certno,
+            row.legacy.as_deref(),
+            &row.psn_name,
+            "identity",
+        )?
+        else {
             continue;
         };
-        counts.matched += 1;
-        let known = found
-            .persons
-            .get(&psn_no)
-            .ok_or_else(|| StoreError::Invariant(format!("person {psn_no} not read")))?;
-        if normalise_name_stored(&known.psn_name) != row.psn_name {
-            let reason = format!(
-                "psn_name `{}` differs from the registry's `{}`; the identity is not applied",
-                row.psn_name, known.psn_name
-            );
-            w.case("data_quality", &psn_no, &row.certno, &reason, row.line);
-            w.sources.push((
-                row.line,
-                key,
-                row.payload.clone(),
-                psn_no,
-                method,
-                "case",
-                reason,
-            ));
-            continue;
-        }
         let held = current.get(&(psn_no.clone(), row.idet_type.clone(), row.begn_date.clone()));
         let (kind, effective) = match held {
             Some(end) if *end == row.end_date => {

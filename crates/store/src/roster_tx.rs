@@ -284,57 +284,19 @@ pub(crate) async fn roster_import(
                 continue;
             }
         };
-        let hit = match found.resolve(certno, legacy.as_deref()) {
-            Ok(hit) => hit,
-            Err(reason) => {
-                w.case("data_quality", "", certno, &reason, row.line);
-                refused.push((
-                    RefusedRow {
-                        line: row.line,
-                        reason,
-                    },
-                    row.payload.clone(),
-                ));
-                continue;
-            }
-        };
-        counts.taken += 1;
-        let Some((psn_no, method)) = hit else {
-            let reason = "no person with this certno in the registry".to_owned();
-            w.case("unmatched", "", certno, &reason, row.line);
-            w.sources.push((
-                row.line,
-                key,
-                row.payload.clone(),
-                String::new(),
-                "",
-                "case",
-                reason,
-            ));
+        let Some((psn_no, method)) = w.match_known(
+            &found,
+            &mut counts,
+            &mut refused,
+            (row.line, &key, &row.payload),
+            certno,
+            legacy.as_deref(),
+            &row.psn_name,
+            "record",
+        )?
+        else {
             continue;
         };
-        counts.matched += 1;
-        let known = found
-            .persons
-            .get(&psn_no)
-            .ok_or_else(|| StoreError::Invariant(format!("person {psn_no} not read")))?;
-        if normalise_name_stored(&known.psn_name) != row.psn_name {
-            let reason = format!(
-                "psn_name `{}` differs from the registry's `{}`; the record is not applied",
-                row.psn_name, known.psn_name
-            );
-            w.case("data_quality", &psn_no, certno, &reason, row.line);
-            w.sources.push((
-                row.line,
-                key,
-                row.payload.clone(),
-                psn_no,
-                method,
-                "case",
-                reason,
-            ));
-            continue;
-        }
         let mut outcome = "recorded";
         let mut note = String::new();
         match &row.detail {
