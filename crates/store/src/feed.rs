@@ -714,19 +714,7 @@ impl Store {
                 }
             }};
         }
-        match &self.inner.pool {
-            Pool::Pg(p) => {
-                use crate::pg;
-                run!(pg, p)
-            }
-            Pool::Sq { pool, write_lock } => {
-                use crate::sq;
-                let _guard = write_lock.lock().await;
-                let timeout = self.inner.options.sqlite_busy_timeout;
-                let result: Result<FeedReport, StoreError> = async { run!(sq, pool) }.await;
-                result.map_err(|e| e.sqlite_busy(timeout))
-            }
-        }
+        on_backend_writing!(self, FeedReport, run)
     }
 
     /// The household the person belonged to on `date` (the latest segment in force then), as

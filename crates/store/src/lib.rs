@@ -24,6 +24,27 @@
 
 #![forbid(unsafe_code)]
 
+/// Runs `$run!(backend_module, pool)` (a macro of the caller's) on the store's backend: on
+/// PostgreSQL directly; on SQLite under the store's write lock, a busy database reported as such.
+/// `$ty` is what the run returns in `Ok`.
+macro_rules! on_backend_writing {
+    ($store:expr, $ty:ty, $run:ident) => {
+        match &$store.inner.pool {
+            Pool::Pg(p) => {
+                use crate::pg;
+                $run!(pg, p)
+            }
+            Pool::Sq { pool, write_lock } => {
+                use crate::sq;
+                let _guard = write_lock.lock().await;
+                let timeout = $store.inner.options.sqlite_busy_timeout;
+                let result: Result<$ty, StoreError> = async { $run!(sq, pool) }.await;
+                result.map_err(|e| e.sqlite_busy(timeout))
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod audit_report;
 pub mod auto;

@@ -496,19 +496,7 @@ impl Store {
                 $m::roster_import($pool, imp, &batch_id, parsed, progress).await
             }};
         }
-        match &self.inner.pool {
-            Pool::Pg(p) => {
-                use crate::pg;
-                run!(pg, p)
-            }
-            Pool::Sq { pool, write_lock } => {
-                use crate::sq;
-                let _guard = write_lock.lock().await;
-                let timeout = self.inner.options.sqlite_busy_timeout;
-                let result: Result<FeedReport, StoreError> = async { run!(sq, pool) }.await;
-                result.map_err(|e| e.sqlite_busy(timeout))
-            }
-        }
+        on_backend_writing!(self, FeedReport, run)
     }
 
     /// The §8.2 fallback for one record, read only: the persons whose latest household lies in

@@ -536,19 +536,7 @@ impl Store {
                 $m::tax_import($pool, imp, &batch_id, parsed, params, progress).await
             }};
         }
-        match &self.inner.pool {
-            Pool::Pg(p) => {
-                use crate::pg;
-                run!(pg, p)
-            }
-            Pool::Sq { pool, write_lock } => {
-                use crate::sq;
-                let _guard = write_lock.lock().await;
-                let timeout = self.inner.options.sqlite_busy_timeout;
-                let result: Result<TaxReport, StoreError> = async { run!(sq, pool) }.await;
-                result.map_err(|e| e.sqlite_busy(timeout))
-            }
-        }
+        on_backend_writing!(self, TaxReport, run)
     }
 
     /// Decides the benefit period of every resident assessment of `year` that is paid (fully
