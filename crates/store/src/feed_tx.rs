@@ -262,21 +262,13 @@ pub(crate) async fn feed_replay(
     else {
         return Ok(None);
     };
-    let refusals = sqlx::query(
+    let refusals = refused_rows(
+        pool,
         "SELECT line, reason FROM registry_source_record WHERE batch_id = $1 AND outcome = 'refused' \
          ORDER BY line",
+        batch_id,
     )
-    .bind(batch_id)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| {
-        Ok(RefusedRow {
-            line: r.try_get::<i64, _>("line")? as u64,
-            reason: r.try_get("reason")?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    .await?;
     let count = |name: &str| -> Result<u64, sqlx::Error> { Ok(b.try_get::<i64, _>(name)? as u64) };
     Ok(Some(FeedReport {
         batch_id: batch_id.to_owned(),
@@ -290,6 +282,28 @@ pub(crate) async fn feed_replay(
         refusals,
         cases: registry_cases(pool, Some(batch_id)).await?,
     }))
+}
+
+/// The refused rows a batch stored (`select` reads `line, reason` of batch `$1`), for the report
+/// a replay repeats.
+async fn refused_rows(
+    pool: &Pool,
+    select: &str,
+    batch_id: &str,
+) -> Result<Vec<RefusedRow>, StoreError> {
+    sqlx::query(select)
+        .bind(batch_id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(RefusedRow {
+                line: u64::try_from(r.try_get::<i64, _>("line")?).unwrap_or(0),
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::from)
 }
 
 pub(crate) async fn registry_cases(

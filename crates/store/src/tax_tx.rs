@@ -110,19 +110,12 @@ pub(crate) async fn tax_replay(
     else {
         return Ok(None);
     };
-    let refusals =
-        sqlx::query("SELECT line, reason FROM tax_refusal WHERE batch_id = $1 ORDER BY line")
-            .bind(batch_id)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| {
-                Ok(RefusedRow {
-                    line: r.try_get::<i64, _>("line")? as u64,
-                    reason: r.try_get("reason")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let refusals = refused_rows(
+        pool,
+        "SELECT line, reason FROM tax_refusal WHERE batch_id = $1 ORDER BY line",
+        batch_id,
+    )
+    .await?;
     let count = |name: &str| -> Result<u64, sqlx::Error> { Ok(b.try_get::<i64, _>(name)? as u64) };
     Ok(Some(TaxReport {
         batch_id: batch_id.to_owned(),
