@@ -169,5 +169,40 @@ pub async fn run(
     for refusal in r.refusals.iter().take(5) {
         println!("  line {}: {}", refusal.line, refusal.reason);
     }
+
+    // The year's registry check: who is not insured and why, by county (§9.2).
+    let check = store
+        .registry_check(year, today, &params)
+        .await
+        .context("the registry check")?;
+    let total = check.total();
+    let reasons: Vec<String> = total
+        .uninsured
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect();
+    let percent = |bp: Option<u64>| {
+        bp.map_or("-".to_owned(), |bp| {
+            format!("{}.{:02}%", bp / 100, bp % 100)
+        })
+    };
+    println!(
+        "== registry check {year} (as of {}): base {}, insured {} ({} employees, {} residents), coverage {}, subsidy-category persons enrolled {}/{}; uninsured {}{}",
+        check.reference,
+        total.base,
+        total.insured(),
+        total.insured_employee,
+        total.insured_resident,
+        percent(total.coverage_bp()),
+        total.category_insured,
+        total.category_persons,
+        total.uninsured_total(),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        }
+    );
     Ok(())
 }

@@ -72,6 +72,25 @@ fn setup_only_writes_a_sample_an_outside_client_can_use() {
         .unwrap_or_else(|| panic!("no tax line in {stdout}"));
     assert!(tax.contains(", refused 0, payments "), "{tax}");
     assert!(tax.contains("have not paid (未缴费)"), "{tax}");
+    // The year's registry check counts them: every resident who did not pay is uninsured.
+    let not_paid: u64 = tax
+        .split("; ")
+        .find(|part| part.contains("residents with something to pay have not paid"))
+        .and_then(|part| part.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of non-payers in {tax}"));
+    let check = stdout
+        .lines()
+        .find(|l| l.starts_with("== registry check "))
+        .unwrap_or_else(|| panic!("no registry check in {stdout}"));
+    let uninsured: u64 = check
+        .split("; uninsured ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no uninsured count in {check}"));
+    assert!(uninsured >= not_paid, "{tax}\n{check}");
+    assert!(check.contains(", coverage "), "{check}");
     assert!(!stdout.contains("assessments; employers 0.00"), "{stdout}");
     assert!(registry.join("policies/140500-2025.toml").is_file());
 
