@@ -44,8 +44,8 @@ with open(f"{work}/persons.csv", "w") as p, open(f"{work}/insurance.csv", "w") a
         c = (12 - sum(int(d) * w for d, w in zip(body, W)) % 11) % 11
         certno = body + ("X" if c == 10 else str(c))
         psn_no = f"140500{n + 1:014d}"
-        p.write(f"{psn_no},{certno},居民{n},{'1' if seq % 2 else '2'},{brdy},01,\n")
-        i.write(f"{psn_no},390,1501,140500,,2025-01-01,,1\n")
+        p.write(f"{psn_no},{certno},居民{n},{'1' if seq % 2 else '2'},{brdy},01,13800000000\n")
+        i.write(f'{psn_no},390,1501,140500,"",2025-01-01,"",1\n')  # "" is '' (not NULL) to COPY
 PY
 
 psql -q "$ADMIN_URL" -c "CREATE DATABASE $DB"

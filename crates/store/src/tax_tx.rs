@@ -101,8 +101,8 @@ pub(crate) async fn tax_replay(
     batch_id: &str,
 ) -> Result<Option<TaxReport>, StoreError> {
     let Some(b) = sqlx::query(
-        "SELECT rows_read, rows_taken, rows_matched, rows_refused, payments, amount_fen, benefit_periods \
-         FROM tax_batch WHERE batch_id = $1",
+        "SELECT rows_read, rows_taken, rows_matched, rows_refused, payments, amount_fen, benefit_periods, \
+         waiting FROM tax_batch WHERE batch_id = $1",
     )
     .bind(batch_id)
     .fetch_optional(pool)
@@ -127,6 +127,7 @@ pub(crate) async fn tax_replay(
         payments: count("payments")?,
         amount: Fen(b.try_get("amount_fen")?),
         benefit_periods: count("benefit_periods")?,
+        waiting: count("waiting")?,
         refusals,
         ..TaxReport::default()
     }))
@@ -367,7 +368,8 @@ async fn tax_import_in(
     }
     sqlx::query(
         "INSERT INTO tax_batch (batch_id, file_name, actor, recorded_at, rows_read, rows_taken, rows_matched, \
-         rows_refused, payments, amount_fen, benefit_periods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         rows_refused, payments, amount_fen, benefit_periods, waiting) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(batch_id)
     .bind(&imp.file_name)
@@ -380,6 +382,7 @@ async fn tax_import_in(
     .bind(report.payments as i64)
     .bind(report.amount.0)
     .bind(report.benefit_periods as i64)
+    .bind(report.waiting as i64)
     .execute(&mut **tx)
     .await?;
     let rows = refusals

@@ -20,6 +20,7 @@ CREATE TABLE tax_batch (
     payments         BIGINT NOT NULL CHECK (payments >= 0),
     amount_fen       BIGINT NOT NULL CHECK (amount_fen >= 0),
     benefit_periods  BIGINT NOT NULL CHECK (benefit_periods >= 0),
+    waiting          BIGINT NOT NULL CHECK (waiting >= 0 AND waiting <= benefit_periods),
     CHECK (rows_read = rows_taken + rows_refused)
 );
 
