@@ -77,8 +77,8 @@ REF=$(timed /dev/null psql -q "$URL" -c "\\copy tax_copy FROM '$WORK/tax.csv' CS
 psql -q "$URL" -c "DROP TABLE tax_copy"
 echo "reference: psql \\copy of tax.csv ($ROWS rows) into a plain table: $REF s"
 
-TAX=$(timed "$WORK/tax.txt" "$BIN" registry import tax "$WORK/tax.csv" --db "$URL" --today 2026-04-01 --quiet)
-echo "import tax.csv ($ROWS rows against $PERSONS persons): $TAX s: $(head -1 "$WORK/tax.txt")"
+TAX=$(timed "$WORK/tax.txt" "$BIN" registry import tax "$WORK/tax.csv" --db "$URL" --today 2026-04-01 --quiet --timings 2>"$WORK/tax.err")
+echo "import tax.csv ($ROWS rows against $PERSONS persons): $TAX s: $(head -1 "$WORK/tax.txt"); $(cat "$WORK/tax.err")"
 REPLAY=$(timed "$WORK/replay.txt" "$BIN" registry import tax "$WORK/tax.csv" --db "$URL" --today 2026-04-02 --quiet)
 echo "replay of tax.csv: $REPLAY s: $(head -1 "$WORK/replay.txt")"
 CHECK=$(timed "$WORK/check.txt" "$BIN" registry check --db "$URL" --year 2026 --today 2026-04-01)

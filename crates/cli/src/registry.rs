@@ -100,6 +100,56 @@ fn rows_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
+/// The progress of an import: the bar, and when each stage began (for `--timings`).
+struct ImportProgress {
+    bar: ProgressBar,
+    stages: std::sync::Mutex<Vec<(&'static str, std::time::Instant)>>,
+}
+
+impl ImportProgress {
+    fn new(quiet: bool) -> Self {
+        Self {
+            bar: rows_bar(quiet),
+            stages: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Moves the bar, noting when a new stage begins.
+    fn update(&self, p: FeedProgress) {
+        {
+            let mut stages = self.stages.lock().expect("stage list lock");
+            if stages.last().is_none_or(|(s, _)| *s != p.stage) {
+                stages.push((p.stage, std::time::Instant::now()));
+            }
+        }
+        if self.bar.length() != Some(p.total) {
+            self.bar.set_length(p.total);
+        }
+        self.bar.set_message(p.stage);
+        self.bar.set_position(p.done);
+    }
+
+    /// Clears the bar; with `timings`, prints each stage's wall time on standard error.
+    fn finish(&self, timings: bool) {
+        self.bar.finish_and_clear();
+        if !timings {
+            return;
+        }
+        let stages = self.stages.lock().expect("stage list lock");
+        let ends = stages
+            .iter()
+            .skip(1)
+            .map(|(_, t)| *t)
+            .chain([std::time::Instant::now()]);
+        let text: Vec<String> = stages
+            .iter()
+            .zip(ends)
+            .map(|((stage, start), end)| format!("{stage} {:.1} s", (end - *start).as_secs_f64()))
+            .collect();
+        eprintln!("timings: {}", text.join(", "));
+    }
+}
+
 /// Runs `yibao registry import police|identity|education|disability`.
 pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
     if args.region.is_some() && !kind.is_roster() {
@@ -140,22 +190,8 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
         today,
         recorded_at: now,
     };
-    let bar = rows_bar(args.quiet);
-    let stages: std::sync::Mutex<Vec<(&'static str, std::time::Instant)>> =
-        std::sync::Mutex::new(Vec::new());
-    let progress = |p: FeedProgress| {
-        {
-            let mut stages = stages.lock().expect("stage list lock");
-            if stages.last().is_none_or(|(s, _)| *s != p.stage) {
-                stages.push((p.stage, std::time::Instant::now()));
-            }
-        }
-        if bar.length() != Some(p.total) {
-            bar.set_length(p.total);
-        }
-        bar.set_message(p.stage);
-        bar.set_position(p.done);
-    };
+    let shown = ImportProgress::new(args.quiet);
+    let progress = |p: FeedProgress| shown.update(p);
     let runtime = runtime()?;
     let report = runtime.block_on(async {
         let store = Store::connect(&args.db)
@@ -188,21 +224,7 @@ pub fn import(kind: FeedKind, args: ImportArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok((report, decided))
     })?;
     let (report, decided) = report;
-    bar.finish_and_clear();
-    if args.timings {
-        let stages = stages.lock().expect("stage list lock");
-        let ends = stages
-            .iter()
-            .skip(1)
-            .map(|(_, t)| *t)
-            .chain([std::time::Instant::now()]);
-        let text: Vec<String> = stages
-            .iter()
-            .zip(ends)
-            .map(|((stage, start), end)| format!("{stage} {:.1} s", (end - *start).as_secs_f64()))
-            .collect();
-        eprintln!("timings: {}", text.join(", "));
-    }
+    shown.finish(args.timings);
     let report = report.with_context(|| format!("{} refused as a whole", args.file.display()))?;
     let mut out = String::new();
     if report.replayed {
@@ -684,14 +706,8 @@ pub fn import_tax(args: ImportArgs) -> anyhow::Result<ExitCode> {
         recorded_at: now,
     };
     let params = yibao_enrollment::builtin_params().context("the shipped enrollment parameters")?;
-    let bar = rows_bar(args.quiet);
-    let progress = |p: FeedProgress| {
-        if bar.length() != Some(p.total) {
-            bar.set_length(p.total);
-        }
-        bar.set_message(p.stage);
-        bar.set_position(p.done);
-    };
+    let shown = ImportProgress::new(args.quiet);
+    let progress = |p: FeedProgress| shown.update(p);
     let report = runtime()?.block_on(async {
         let store = Store::connect(&args.db)
             .await
@@ -700,7 +716,7 @@ pub fn import_tax(args: ImportArgs) -> anyhow::Result<ExitCode> {
         store.close().await;
         anyhow::Ok(report)
     })?;
-    bar.finish_and_clear();
+    shown.finish(args.timings);
     let report = report.with_context(|| format!("{} refused as a whole", args.file.display()))?;
     print!("{}", tax_report_text(&report));
     Ok(ExitCode::SUCCESS)

@@ -351,10 +351,20 @@ async fn tax_import_in(
             });
         }
     }
+    progress(FeedProgress {
+        stage: "decide",
+        done: 0,
+        total,
+    });
     for year in years {
         completed.extend(tax_subsidised(tx, year).await?);
     }
     let sweep = tax_decide(tx, completed, params, imp.recorded_at).await?;
+    progress(FeedProgress {
+        stage: "record",
+        done: 0,
+        total,
+    });
     report.benefit_periods = sweep.decided;
     report.waiting = sweep.waiting;
     report.undecided = sweep.undecided;
@@ -530,8 +540,16 @@ async fn tax_decide(
         },
     )
     .await?;
-    // Relations in status 1: (begndate, enddate) by person.
-    let mut relations: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    // Relations in status 1: the years they run from and to (an open end: i32::MAX), by person.
+    let mut relations: HashMap<String, Vec<(i32, i32)>> = HashMap::new();
+    let year_of = |date: &str, open: i32| -> Result<i32, StoreError> {
+        if date.is_empty() {
+            return Ok(open);
+        }
+        date.get(..4)
+            .and_then(|y| y.parse().ok())
+            .ok_or_else(|| StoreError::Invariant(format!("stored date {date:?} has no year")))
+    };
     rows_for_keys(
         tx,
         "SELECT psn_no, insutype, psn_insu_stas, begndate, enddate FROM insurance",
@@ -542,10 +560,12 @@ async fn tax_decide(
             let insutype: String = r.try_get("insutype")?;
             let stas: String = r.try_get("psn_insu_stas")?;
             if stas == "1" && (insutype == "310" || insutype == "390") {
+                let (begndate, enddate): (String, String) =
+                    (r.try_get("begndate")?, r.try_get("enddate")?);
                 relations
                     .entry(r.try_get("psn_no")?)
                     .or_default()
-                    .push((r.try_get("begndate")?, r.try_get("enddate")?));
+                    .push((year_of(&begndate, i32::MIN)?, year_of(&enddate, i32::MAX)?));
             }
             Ok(())
         },
@@ -629,11 +649,23 @@ async fn tax_decide(
     let decided_at = ts(now);
     let mut rows: Vec<[String; 9]> = Vec::new();
     let mut waiting_months: Vec<i64> = Vec::new();
+    // The parameter set of each pooling region and year, looked up once.
+    let mut pooled: HashMap<i32, HashMap<String, Option<&yibao_enrollment::Params>>> =
+        HashMap::new();
     for c in completed {
         if !decided.insert((c.psn_no.clone(), i64::from(c.year))) {
             continue;
         }
-        let Some(p) = params.get_pooled(&c.admdvs, c.year) else {
+        let of_year = pooled.entry(c.year).or_default();
+        let found = match of_year.get(c.admdvs.as_str()) {
+            Some(found) => *found,
+            None => {
+                let found = params.get_pooled(&c.admdvs, c.year);
+                of_year.insert(c.admdvs.clone(), found);
+                found
+            }
+        };
+        let Some(p) = found else {
             sweep.undecided.push((
                 c.psn_no.clone(),
                 format!("no parameter set for {} in {}", c.admdvs, c.year),
@@ -650,11 +682,7 @@ async fn tax_decide(
                             .get(id)
                             .is_some_and(|p| p.iter().map(|(_, a, _)| a).sum::<i64>() >= *due)
                 }
-                None => {
-                    let (first, last) = (format!("{y:04}-01-01"), format!("{y:04}-12-31"));
-                    rels.iter()
-                        .any(|(b, e)| *b <= last && (e.is_empty() || *e >= first))
-                }
+                None => rels.iter().any(|(from, to)| from <= y && to >= y),
             })
             .collect();
         let on = c.paid_on.to_string();

@@ -35,12 +35,13 @@ CREATE TABLE tax_refusal (
 -- once when the year's assessment became paid (payments reach its individual part; a fully
 -- subsidised assessment is paid when assessed). start_date > visit date: the person waits
 -- (待遇等待期); start_date > end_date: the payment bought no benefit days that year. `trace`
--- is the arithmetic in words; one row per person and year. Settlement reads it.
+-- is the arithmetic in words; one row per person and year. Settlement reads it. No foreign
+-- key: like the contribution tables it is written in bulk from assessments just read.
 CREATE TABLE benefit_period (
     psn_no          TEXT NOT NULL,
     insutype        TEXT NOT NULL CHECK (insutype = '390'),
     year            BIGINT NOT NULL,
-    assessment_id   TEXT NOT NULL REFERENCES contribution_assessment (assessment_id),
+    assessment_id   TEXT NOT NULL,
     paid_on         TEXT NOT NULL,
     start_date      TEXT NOT NULL,
     end_date        TEXT NOT NULL,
