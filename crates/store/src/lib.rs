@@ -135,6 +135,7 @@ macro_rules! backend {
             include!("staff_tx.rs");
             include!("tx/audit_report.rs");
             include!("feed_tx.rs");
+            include!("feed_write_tx.rs");
             include!("casework_tx.rs");
             include!("auto_tx.rs");
             include!("tx/contributions.rs");
