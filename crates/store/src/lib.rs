@@ -139,6 +139,8 @@ macro_rules! backend {
             include!("casework_tx.rs");
             include!("auto_tx.rs");
             include!("tx/contributions.rs");
+            include!("tx/contributions_write.rs");
+            include!("tx/contributions_read.rs");
             include!("coverage_tx.rs");
             include!("refund_tx.rs");
             include!("duplicates_tx.rs");
