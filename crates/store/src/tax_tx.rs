@@ -359,7 +359,17 @@ async fn tax_import_in(
     for year in years {
         completed.extend(tax_subsidised(tx, year).await?);
     }
-    let sweep = tax_decide(tx, completed, params, imp.recorded_at).await?;
+    let sweep = tax_decide(
+        tx,
+        completed,
+        params,
+        imp.recorded_at,
+        Some(TaxKnown {
+            assessments: &assessments,
+            paid: &paid,
+        }),
+    )
+    .await?;
     progress(FeedProgress {
         stage: "record",
         done: 0,
@@ -501,11 +511,20 @@ async fn tax_paid_undecided(tx: &mut Tx<'_>, year: i32) -> Result<Vec<TaxComplet
 /// Decides and writes the benefit period of each paid assessment in `completed` that has none,
 /// reading the persons' facts (birth date, relations, earlier resident years, categories) with
 /// a few bulk reads.
+/// What an import already read of the persons in its file: their assessments (by person, type
+/// and period, a period's parts together) and those assessments' payments, the file's included.
+/// `tax_decide` reads these again only for the persons they do not cover.
+struct TaxKnown<'a> {
+    assessments: &'a HashMap<(String, String, String), TaxAssessment>,
+    paid: &'a HashMap<String, Vec<(NaiveDate, i64, String)>>,
+}
+
 async fn tax_decide(
     tx: &mut Tx<'_>,
     completed: Vec<TaxCompleted>,
     params: &ParamSet,
     now: NaiveDateTime,
+    known: Option<TaxKnown<'_>>,
 ) -> Result<BenefitSweep, StoreError> {
     let mut sweep = BenefitSweep::default();
     if completed.is_empty() {
@@ -571,14 +590,30 @@ async fn tax_decide(
         },
     )
     .await?;
-    // Earlier resident assessments: person → [(year, due, assessment id)].
+    // Earlier resident assessments: person → [(year, due, assessment id)]; what the import read
+    // is taken from it, the rest read here.
     let mut residents: HashMap<String, Vec<(i32, i64, String)>> = HashMap::new();
+    let mut unread: Vec<&str> = psn_keys.clone();
+    if let Some(known) = &known {
+        let mut covered: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for ((psn_no, insutype, period), a) in known.assessments {
+            covered.insert(psn_no);
+            if let (true, Ok(year)) = (insutype == "390", period.parse::<i32>()) {
+                residents.entry(psn_no.clone()).or_default().push((
+                    year,
+                    a.due_fen,
+                    a.assessment_id.clone(),
+                ));
+            }
+        }
+        unread.retain(|psn_no| !covered.contains(psn_no));
+    }
     rows_for_keys(
         tx,
         TAX_ASSESSMENT_SELECT,
         "contribution_assessment",
         "psn_no",
-        &psn_keys,
+        &unread,
         |r| {
             let part: String = r.try_get("part")?;
             if let Some(a) = tax_assessment(r)? {
@@ -600,12 +635,18 @@ async fn tax_decide(
         },
     )
     .await?;
-    let ids: Vec<&str> = residents
-        .values()
+    let unread_ids: Vec<&str> = unread
+        .iter()
+        .filter_map(|psn_no| residents.get(*psn_no))
         .flatten()
         .map(|(_, _, id)| id.as_str())
         .collect();
-    let paid = tax_payments_of(tx, &ids).await?;
+    let read_paid = tax_payments_of(tx, &unread_ids).await?;
+    let paid_of = |id: &str| {
+        read_paid
+            .get(id)
+            .or_else(|| known.as_ref().and_then(|k| k.paid.get(id)))
+    };
     // Categories: person → [(category, begin, end)].
     let mut categories: HashMap<String, Vec<(Category, String, String)>> = HashMap::new();
     rows_for_keys(
@@ -678,8 +719,7 @@ async fn tax_decide(
             .filter(|y| match own.iter().find(|(year, _, _)| year == y) {
                 Some((_, due, id)) => {
                     *due == 0
-                        || paid
-                            .get(id)
+                        || paid_of(id)
                             .is_some_and(|p| p.iter().map(|(_, a, _)| a).sum::<i64>() >= *due)
                 }
                 None => rels.iter().any(|(from, to)| from <= y && to >= y),
@@ -783,7 +823,7 @@ async fn tax_decide_paid(
     now: NaiveDateTime,
 ) -> Result<BenefitSweep, StoreError> {
     let completed = tax_paid_undecided(tx, year).await?;
-    tax_decide(tx, completed, params, now).await
+    tax_decide(tx, completed, params, now, None).await
 }
 
 pub(crate) async fn tax_benefit_periods(
