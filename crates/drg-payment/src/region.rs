@@ -96,6 +96,10 @@ struct RegionFile {
     #[serde(default)]
     #[allow(dead_code)]
     audit: Option<serde::de::IgnoredAny>,
+    /// The month-end settings, read by the funds engine (`docs/FUNDS.md`), not here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    funds: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -130,6 +130,7 @@ pub(crate) async fn maternity_allowances(
             &mut tx,
             &format!("MA{}", stay.mdtrt_id),
             &stay.psn_no,
+            &decided_at[..10],
             &[(
                 fund,
                 paid_to,

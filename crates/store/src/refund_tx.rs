@@ -87,7 +87,14 @@ async fn write_assessment_part(
         .await?;
     }
     ensure_accounts(tx, accounts).await?;
-    post_transfers(tx, &part.assessment_id, part.psn_no, transfers).await
+    post_transfers(
+        tx,
+        &part.assessment_id,
+        part.psn_no,
+        &now.date().to_string(),
+        transfers,
+    )
+    .await
 }
 
 /// The assessments of a relation and period: each row's id, kind, part, region, `psn_type`,

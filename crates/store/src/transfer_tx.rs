@@ -206,6 +206,7 @@ async fn transfer_out_in(
             tx,
             &transfer_id,
             &t.psn_no,
+            &t.done_on.to_string(),
             &[(
                 account,
                 clearing,
@@ -432,6 +433,7 @@ async fn transfer_in_in(
             tx,
             &format!("{transfer_id}:in"),
             &psn_no,
+            &done_on.to_string(),
             &[(
                 clearing,
                 account,

@@ -263,10 +263,19 @@ async fn clct_write_chunk(
         .await?;
     }
     if !transfers.is_empty() {
+        let booked_on = now.date().to_string();
         let rows = transfers
             .iter()
             .map(|(r, seq, d, c, a, k, _)| {
-                vec![V::T(r), V::I(*seq), V::T(d), V::T(c), V::I(*a), V::T(k)]
+                vec![
+                    V::T(r),
+                    V::I(*seq),
+                    V::T(d),
+                    V::T(c),
+                    V::I(*a),
+                    V::T(k),
+                    V::T(&booked_on),
+                ]
             })
             .collect();
         insert_rows(
@@ -279,6 +288,7 @@ async fn clct_write_chunk(
                 "credit_account",
                 "amount_fen",
                 "kind",
+                "booked_on",
             ],
             rows,
             "",

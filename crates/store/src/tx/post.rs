@@ -295,11 +295,13 @@ async fn apply_ytd(tx: &mut Tx<'_>, psn_no: &str, year: i64, d: &Ytd) -> Result<
 /// One ledger movement: (debit, credit, amount > 0, kind).
 type Transfer = (String, String, i64, String);
 
-/// Writes transfers under `ref_id` and applies them to the balance shards.
+/// Writes transfers under `ref_id`, booked on the local date `booked_on` (YYYY-MM-DD), and
+/// applies them to the balance shards.
 async fn post_transfers(
     tx: &mut Tx<'_>,
     ref_id: &str,
     psn_no: &str,
+    booked_on: &str,
     transfers: &[Transfer],
 ) -> Result<(), StoreError> {
     if transfers.is_empty() {
@@ -323,6 +325,7 @@ async fn post_transfers(
                 V::T(c),
                 V::I(*a),
                 V::T(k),
+                V::T(booked_on),
             ]
         })
         .collect();
@@ -336,6 +339,7 @@ async fn post_transfers(
             "credit_account",
             "amount_fen",
             "kind",
+            "booked_on",
         ],
         rows,
         "",

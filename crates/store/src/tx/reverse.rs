@@ -283,7 +283,14 @@ async fn reverse(
         &ytd,
     )
     .await?;
-    post_transfers(tx, &new_id, psn_no, &swapped).await?;
+    post_transfers(
+        tx,
+        &new_id,
+        psn_no,
+        &ctx.env.now.date().to_string(),
+        &swapped,
+    )
+    .await?;
     apply_ytd(tx, psn_no, orig.year, &ytd).await?;
     sqlx::query("UPDATE fee_line SET setl_id = NULL WHERE setl_id = $1")
         .bind(setl_id)

@@ -439,7 +439,14 @@ async fn post_receivable(
             ledger::KIND_PENALTY.into(),
         ));
     }
-    post_transfers(tx, &summary.case_id, &summary.case_id, &transfers).await
+    post_transfers(
+        tx,
+        &summary.case_id,
+        &summary.case_id,
+        &now.date().to_string(),
+        &transfers,
+    )
+    .await
 }
 
 /// Appends the institution's appeal (申诉): its own case only, once, within the deadline.

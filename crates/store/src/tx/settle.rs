@@ -391,7 +391,14 @@ async fn settle(tx: &mut Tx<'_>, ctx: &Ctx<'_>, c: &Settle) -> Result<Done, Stor
         ));
     }
     ensure_accounts(tx, &new_accounts).await?;
-    post_transfers(tx, &setl_id, &c.psn_no, &transfers).await?;
+    post_transfers(
+        tx,
+        &setl_id,
+        &c.psn_no,
+        &ctx.env.now.date().to_string(),
+        &transfers,
+    )
+    .await?;
     apply_ytd(tx, &c.psn_no, year, &computed.ytd_delta).await?;
     if !(kind == VisitKind::Inpatient && c.mid_setl_flag) {
         sqlx::query("UPDATE visit SET status = 'settled' WHERE mdtrt_id = $1")
