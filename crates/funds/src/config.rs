@@ -126,7 +126,10 @@ pub fn parse_funds(text: &str) -> Result<FundsConfig, FundsError> {
     }
     if let Some(d) = raw.pay_within_working_days {
         if !(1..=60).contains(&d) {
-            return Err(bad("pay_within_working_days", format!("{d} is not 1 to 60")));
+            return Err(bad(
+                "pay_within_working_days",
+                format!("{d} is not 1 to 60"),
+            ));
         }
         config.pay_within_working_days = d;
     }
@@ -147,13 +150,22 @@ mod tests {
         assert_eq!(c.holdback_ppm, 50_000);
         assert_eq!(c.late_settlements, LateSettlements::Refuse);
         assert_eq!(c.pay_within_working_days, 15);
-        assert_eq!(parse_funds("[region]\nname = \"x\"\n").unwrap(), FundsConfig::default());
+        assert_eq!(
+            parse_funds("[region]\nname = \"x\"\n").unwrap(),
+            FundsConfig::default()
+        );
         for (text, field) in [
             ("[funds]\nmethod = \"fee\"\n", "funds.method"),
             ("[funds]\nholdback = \"0.5\"\n", "funds.holdback"),
             ("[funds]\nholdback = \"abc\"\n", "funds.holdback"),
-            ("[funds]\nlate_settlements = \"drop\"\n", "funds.late_settlements"),
-            ("[funds]\npay_within_working_days = 0\n", "funds.pay_within_working_days"),
+            (
+                "[funds]\nlate_settlements = \"drop\"\n",
+                "funds.late_settlements",
+            ),
+            (
+                "[funds]\npay_within_working_days = 0\n",
+                "funds.pay_within_working_days",
+            ),
         ] {
             let e = parse_funds(text).unwrap_err().to_string();
             assert!(e.starts_with(field), "{text}: {e}");

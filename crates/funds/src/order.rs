@@ -347,7 +347,10 @@ mod tests {
         // comes out of what is left (855.00).
         assert_eq!(of(&lines, LineKind::Holdback, "310100"), 4_500);
         assert_eq!(of(&lines, LineKind::Recovery, "310100"), 60_000);
-        assert_eq!(of(&lines, LineKind::Bank, "310100"), 90_000 - 4_500 - 60_000);
+        assert_eq!(
+            of(&lines, LineKind::Bank, "310100"),
+            90_000 - 4_500 - 60_000
+        );
         // Personal accounts: no holdback.
         assert_eq!(of(&lines, LineKind::Holdback, "310200"), 0);
         assert_eq!(of(&lines, LineKind::Bank, "310200"), 20_000);

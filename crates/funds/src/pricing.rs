@@ -198,8 +198,14 @@ pub fn year_true_up(
         .collect();
     let points: Vec<i64> = cases.iter().map(|c| c.points_e4).collect();
     let budget = budget_fen.unwrap_or_else(|| cases.iter().map(|c| c.fund_paid_fen).sum());
-    let year = settle_year(&engine_cases, &points, n_hospitals, budget, &region.settlement)
-        .map_err(payment_error)?;
+    let year = settle_year(
+        &engine_cases,
+        &points,
+        n_hospitals,
+        budget,
+        &region.settlement,
+    )
+    .map_err(payment_error)?;
     let mut paid = vec![0i64; n_hospitals];
     for c in cases {
         paid[c.hospital as usize] += c.fund_paid_fen + c.adjustment_fen;
@@ -229,7 +235,10 @@ mod tests {
     fn a_budget_neutral_month_moves_money_by_points() {
         // Two cases of equal cost, one with twice the points: the pool (their cost, 3,000.00)
         // goes 1:2.
-        let cases = [case(100_000, 150_000, 100_000), case(200_000, 150_000, 120_000)];
+        let cases = [
+            case(100_000, 150_000, 100_000),
+            case(200_000, 150_000, 120_000),
+        ];
         let m = price_month(&cases, None).unwrap();
         assert_eq!(m.pool_fen, 300_000);
         assert_eq!(m.payments_fen, vec![100_000, 200_000]);

@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(months_covered(1_000, 300, 1).as_deref(), Some("3.3"));
         assert_eq!(months_covered(-150, 100, 1).as_deref(), Some("-1.5"));
         assert_eq!(months_covered(1, 0, 1), None);
-        assert_eq!(execution_rate(2_500, Some(10_000)).as_deref(), Some("25.00%"));
+        assert_eq!(
+            execution_rate(2_500, Some(10_000)).as_deref(),
+            Some("25.00%")
+        );
         assert_eq!(execution_rate(1, Some(3)).as_deref(), Some("33.33%"));
         assert_eq!(execution_rate(1, None), None);
     }

@@ -58,6 +58,7 @@ pub mod duplicates;
 mod engine;
 mod error;
 pub mod feed;
+pub mod funds;
 mod ids;
 mod import;
 pub mod ledger;
@@ -150,6 +151,7 @@ macro_rules! backend {
             include!("retirement_tx.rs");
             include!("roster_tx.rs");
             include!("tax_tx.rs");
+            include!("funds_tx.rs");
         }
     };
 }

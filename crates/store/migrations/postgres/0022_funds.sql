@@ -93,6 +93,22 @@ CREATE TABLE fund_budget (
     PRIMARY KEY (fund, admdvs, year, version)
 );
 
+-- A region reimbursing another for its insured's care there (异地清算): what the debtor owed the
+-- creditor for one fund when it paid, prepared and approved by two finance officers.
+CREATE TABLE region_clearing (
+    clearing_id   TEXT PRIMARY KEY,
+    month         TEXT NOT NULL,
+    debtor        TEXT NOT NULL,
+    creditor      TEXT NOT NULL,
+    fund          TEXT NOT NULL,
+    amount_fen    BIGINT NOT NULL CHECK (amount_fen > 0),
+    prepared_by   TEXT NOT NULL,
+    approved_by   TEXT NOT NULL,
+    posted_at     TEXT NOT NULL,
+    CHECK (debtor <> creditor),
+    CHECK (prepared_by <> approved_by)
+);
+
 -- Append-only.
 CREATE TRIGGER payment_run_append_only BEFORE UPDATE OR DELETE ON payment_run
     FOR EACH ROW EXECUTE FUNCTION registry_append_only();
@@ -105,4 +121,6 @@ CREATE TRIGGER payment_case_append_only BEFORE UPDATE OR DELETE ON payment_case
 CREATE TRIGGER payment_line_append_only BEFORE UPDATE OR DELETE ON payment_line
     FOR EACH ROW EXECUTE FUNCTION registry_append_only();
 CREATE TRIGGER fund_budget_append_only BEFORE UPDATE OR DELETE ON fund_budget
+    FOR EACH ROW EXECUTE FUNCTION registry_append_only();
+CREATE TRIGGER region_clearing_append_only BEFORE UPDATE OR DELETE ON region_clearing
     FOR EACH ROW EXECUTE FUNCTION registry_append_only();

@@ -94,6 +94,22 @@ CREATE TABLE fund_budget (
     PRIMARY KEY (fund, admdvs, year, version)
 );
 
+-- A region reimbursing another for its insured's care there (异地清算): what the debtor owed the
+-- creditor for one fund when it paid, prepared and approved by two finance officers.
+CREATE TABLE region_clearing (
+    clearing_id   TEXT PRIMARY KEY,
+    month         TEXT NOT NULL,
+    debtor        TEXT NOT NULL,
+    creditor      TEXT NOT NULL,
+    fund          TEXT NOT NULL,
+    amount_fen    BIGINT NOT NULL CHECK (amount_fen > 0),
+    prepared_by   TEXT NOT NULL,
+    approved_by   TEXT NOT NULL,
+    posted_at     TEXT NOT NULL,
+    CHECK (debtor <> creditor),
+    CHECK (prepared_by <> approved_by)
+);
+
 -- Append-only.
 CREATE TRIGGER payment_run_no_update BEFORE UPDATE ON payment_run
 BEGIN
@@ -142,4 +158,12 @@ END;
 CREATE TRIGGER fund_budget_no_delete BEFORE DELETE ON fund_budget
 BEGIN
     SELECT RAISE(ABORT, 'fund_budget is append-only');
+END;
+CREATE TRIGGER region_clearing_no_update BEFORE UPDATE ON region_clearing
+BEGIN
+    SELECT RAISE(ABORT, 'region_clearing is append-only');
+END;
+CREATE TRIGGER region_clearing_no_delete BEFORE DELETE ON region_clearing
+BEGIN
+    SELECT RAISE(ABORT, 'region_clearing is append-only');
 END;

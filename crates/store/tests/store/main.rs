@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod contributions;
+mod funds;
 mod group_commit;
 mod idempotency;
 mod import;

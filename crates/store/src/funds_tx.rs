@@ -1,0 +1,1378 @@
+// Included twice by lib.rs (see tx/common.rs). Fund operations: the month's payment run, its
+// approval, reimbursement between regions and the funds' statements (crate::funds).
+
+/// A settlement list's case as the payment run reads it.
+struct FundsCase {
+    setl_id: String,
+    fixmedins_code: String,
+    insutype: String,
+    setl_date: String,
+    medfee: i64,
+    hifp: i64,
+    list: Option<(String, String, String, i64)>, // setl_list_id, drg, status, los_days
+}
+
+fn funds_payer(other: &str, insuplc: &str) -> Result<yibao_funds::order::Payer, StoreError> {
+    use yibao_funds::order::Payer;
+    if other == "personal" {
+        return Ok(Payer::fund(crate::funds::PERSONAL_ACCOUNT_FUND, insuplc));
+    }
+    if other == ledger::CASH_ACCOUNT {
+        return Ok(Payer::counter());
+    }
+    let parts: Vec<&str> = other.split(':').collect();
+    match parts.as_slice() {
+        ["fund", fund, admdvs] => Ok(Payer::fund(fund, admdvs)),
+        _ => Err(StoreError::Invariant(format!(
+            "a settlement moved money between {other} and an institution"
+        ))),
+    }
+}
+
+fn funds_line_account(p: &yibao_funds::order::Payer, fixmedins_code: &str) -> String {
+    if p.is_counter() {
+        crate::funds::counter_account(fixmedins_code)
+    } else {
+        ledger::fund_account(&p.fund, &p.admdvs)
+    }
+}
+
+pub(crate) async fn read_run(
+    pool: &Pool,
+    run_id: &str,
+) -> Result<Option<crate::funds::RunSummary>, StoreError> {
+    let rows = runs_where(pool, "r.run_id = $1", run_id).await?;
+    Ok(rows.into_iter().next())
+}
+
+pub(crate) async fn read_runs(
+    pool: &Pool,
+    month: &str,
+) -> Result<Vec<crate::funds::RunSummary>, StoreError> {
+    runs_where(pool, "r.month = $1", month).await
+}
+
+async fn runs_where(
+    pool: &Pool,
+    cond: &str,
+    bind: &str,
+) -> Result<Vec<crate::funds::RunSummary>, StoreError> {
+    let sql = format!(
+        "SELECT r.run_id, r.admdvs, r.month, r.method, r.prepared_by, a.approved_by, r.pay_by, \
+         r.pool_fen, r.points_e4, r.n_settlements, r.n_cases, r.n_held, r.total_fen, r.year_end \
+         FROM payment_run r LEFT JOIN payment_approval a ON a.run_id = r.run_id WHERE {cond} \
+         ORDER BY r.admdvs, r.month"
+    );
+    let rows = sqlx::query(&sql).bind(bind).fetch_all(pool).await?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(crate::funds::RunSummary {
+            run_id: row.try_get(0)?,
+            admdvs: row.try_get(1)?,
+            month: row.try_get(2)?,
+            method: row.try_get(3)?,
+            prepared_by: row.try_get(4)?,
+            approved_by: row.try_get(5)?,
+            pay_by: row.try_get(6)?,
+            pool_fen: row.try_get(7)?,
+            points_e4: row.try_get(8)?,
+            n_settlements: row.try_get(9)?,
+            n_cases: row.try_get(10)?,
+            n_held: row.try_get(11)?,
+            total_fen: row.try_get(12)?,
+            year_end: row.try_get::<i64, _>(13)? == 1,
+            fresh: false,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn payment_regions(pool: &Pool) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query("SELECT DISTINCT admdvs FROM institution ORDER BY admdvs")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
+}
+
+pub(crate) async fn institution_names(pool: &Pool) -> Result<HashMap<String, String>, StoreError> {
+    let rows = sqlx::query("SELECT fixmedins_code, fixmedins_name FROM institution")
+        .fetch_all(pool)
+        .await?;
+    let mut out = HashMap::new();
+    for r in rows {
+        out.insert(r.try_get(0)?, r.try_get(1)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn payment_lines(
+    pool: &Pool,
+    run_id: &str,
+) -> Result<Vec<crate::funds::OrderLine>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fixmedins_code, seq, kind, account, amount_fen, trace FROM payment_line \
+         WHERE run_id = $1 ORDER BY fixmedins_code, seq",
+    )
+    .bind(run_id)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(crate::funds::OrderLine {
+            fixmedins_code: r.try_get(0)?,
+            seq: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            account: r.try_get(3)?,
+            amount_fen: r.try_get(4)?,
+            trace: r.try_get(5)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The unpaid inpatient settlements of the region's hospitals that DRG/DIP may price, with the
+/// latest version of their settlement list (if any) and its group.
+async fn funds_cases(
+    tx: &mut Tx<'_>,
+    admdvs: &str,
+    last: &str,
+) -> Result<Vec<FundsCase>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT s.setl_id, s.fixmedins_code, s.insutype, s.setl_date, s.medfee_sumamt, s.hifp_pay, \
+         l.setl_list_id, g.drg, g.status, l.los_days \
+         FROM settlement s \
+         JOIN institution i ON i.fixmedins_code = s.fixmedins_code \
+         JOIN visit v ON v.mdtrt_id = s.mdtrt_id \
+         LEFT JOIN setl_list l ON l.setl_id = s.setl_id \
+           AND l.version = (SELECT MAX(l2.version) FROM setl_list l2 WHERE l2.setl_id = s.setl_id) \
+         LEFT JOIN setl_list_group g ON g.setl_list_id = l.setl_list_id \
+         WHERE i.admdvs = $1 AND i.fixmedins_type = '1' AND s.setl_date <= $2 AND s.setl_sign = 1 \
+           AND s.refd_setl_flag = 0 AND v.kind = 'ipt' AND s.insuplc_admdvs = $1 \
+           AND s.insutype IN ('310', '390') \
+           AND NOT EXISTS (SELECT 1 FROM payment_item p WHERE p.setl_id = s.setl_id) \
+         ORDER BY s.setl_id",
+    )
+    .bind(admdvs)
+    .bind(last)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let list_id: Option<String> = r.try_get(6)?;
+        let list = match list_id {
+            Some(id) => Some((
+                id,
+                r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
+                r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+                r.try_get::<i64, _>(9)?,
+            )),
+            None => None,
+        };
+        out.push(FundsCase {
+            setl_id: r.try_get(0)?,
+            fixmedins_code: r.try_get(1)?,
+            insutype: r.try_get(2)?,
+            setl_date: r.try_get(3)?,
+            medfee: r.try_get(4)?,
+            hifp: r.try_get(5)?,
+            list,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a case's list lets it be priced: a list exists and passed its checks.
+async fn list_passes(tx: &mut Tx<'_>, case: &FundsCase) -> Result<bool, StoreError> {
+    let _ = tx;
+    Ok(matches!(&case.list, Some((_, _, status, _)) if !status.is_empty()))
+}
+
+pub(crate) async fn prepare_payment_run(
+    pool: &Pool,
+    r: &crate::funds::PrepareRun,
+) -> Result<crate::funds::RunSummary, StoreError> {
+    use yibao_funds::config::Method;
+    use yibao_funds::order::{build_order, Amount, LineKind, OrderInput, Payer};
+    let run_id = crate::funds::run_id(&r.admdvs, &r.month);
+    if let Some(run) = read_run(pool, &run_id).await? {
+        return Ok(run);
+    }
+    let pending: Option<String> = sqlx::query(
+        "SELECT r.run_id FROM payment_run r LEFT JOIN payment_approval a ON a.run_id = r.run_id \
+         WHERE r.admdvs = $1 AND a.run_id IS NULL ORDER BY r.month LIMIT 1",
+    )
+    .bind(&r.admdvs)
+    .fetch_optional(pool)
+    .await?
+    .map(|row| row.try_get(0))
+    .transpose()?;
+    if let Some(p) = pending {
+        return Err(StoreError::refused(
+            "month",
+            format!("{p} is prepared and awaits approval; approve it first"),
+        ));
+    }
+    let later: Option<String> = sqlx::query(
+        "SELECT month FROM payment_run WHERE admdvs = $1 AND month > $2 ORDER BY month LIMIT 1",
+    )
+    .bind(&r.admdvs)
+    .bind(&r.month)
+    .fetch_optional(pool)
+    .await?
+    .map(|row| row.try_get(0))
+    .transpose()?;
+    if let Some(l) = later {
+        return Err(StoreError::refused(
+            "month",
+            format!(
+                "{l} is already run for {}: months are paid in order",
+                r.admdvs
+            ),
+        ));
+    }
+    let (_, last_day) = crate::funds::month_bounds(&r.month)?;
+    let last = last_day.to_string();
+    let year = &r.month[..4];
+    let year_end = r.month.ends_with("-12");
+    let mut tx = pool.begin().await?;
+
+    // 1. Inpatient cases DRG/DIP may price; without a passing list they wait (held).
+    let mut held: Vec<String> = Vec::new();
+    let mut priced: Vec<FundsCase> = Vec::new();
+    if r.config.method != Method::Ffs {
+        for c in funds_cases(&mut tx, &r.admdvs, &last).await? {
+            if list_passes(&mut tx, &c).await? {
+                priced.push(c);
+            } else {
+                held.push(c.setl_id);
+            }
+        }
+    }
+    // Reversals of held settlements wait with them.
+    if !held.is_empty() {
+        let rows = sqlx::query(
+            "SELECT s.setl_id, s.orig_setl_id FROM settlement s JOIN institution i ON i.fixmedins_code = s.fixmedins_code \
+             WHERE i.admdvs = $1 AND s.setl_date <= $2 AND s.setl_sign = -1 \
+             AND NOT EXISTS (SELECT 1 FROM payment_item p WHERE p.setl_id = s.setl_id)",
+        )
+        .bind(&r.admdvs)
+        .bind(&last)
+        .fetch_all(&mut *tx)
+        .await?;
+        let held_set: std::collections::HashSet<&String> = held.iter().collect();
+        let mut extra = Vec::new();
+        for row in rows {
+            let orig: String = row.try_get(1)?;
+            if held_set.contains(&orig) {
+                extra.push(row.try_get::<String, _>(0)?);
+            }
+        }
+        held.extend(extra);
+    }
+    if IS_PG {
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_hold (setl_id TEXT PRIMARY KEY) ON COMMIT DELETE ROWS")
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_hold (setl_id TEXT PRIMARY KEY)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM payment_hold")
+            .execute(&mut *tx)
+            .await?;
+    }
+    insert_rows(
+        &mut tx,
+        "payment_hold",
+        &["setl_id"],
+        held.iter().map(|h| vec![V::T(h)]).collect(),
+        "",
+    )
+    .await?;
+    // 2. The run's items: every unpaid settlement and reversal of the region's institutions
+    //    dated up to the month's end, except the held ones.
+    let mut lines_by_inst: BTreeMap<String, OrderInput> = BTreeMap::new();
+    let rows = sqlx::query(
+        "SELECT s.setl_id, s.fixmedins_code FROM settlement s JOIN institution i ON i.fixmedins_code = s.fixmedins_code \
+         WHERE i.admdvs = $1 AND s.setl_date <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM payment_item p WHERE p.setl_id = s.setl_id) \
+         AND NOT EXISTS (SELECT 1 FROM payment_hold h WHERE h.setl_id = s.setl_id)",
+    )
+    .bind(&r.admdvs)
+    .bind(&last)
+    .fetch_all(&mut *tx)
+    .await?;
+    let n_settlements = rows.len() as i64;
+    let mut items: Vec<(String, String)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push((row.try_get(0)?, row.try_get(1)?));
+    }
+
+    // 3. DRG/DIP pricing of the month's cases.
+    let mut cases_out: Vec<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+    )> = Vec::new();
+    let mut pool_fen = 0i64;
+    let mut points_total = 0i64;
+    let mut drg_adj: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new(); // (inst, fund) → (fen, n)
+    if !priced.is_empty() {
+        let inst_rows = sqlx::query(
+            "SELECT fixmedins_code, hosp_lv FROM institution WHERE admdvs = $1 AND fixmedins_type = '1' ORDER BY fixmedins_code",
+        )
+        .bind(&r.admdvs)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut hospitals = Vec::new();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        for row in inst_rows {
+            let code: String = row.try_get(0)?;
+            let lv: String = row.try_get(1)?;
+            let level = lv
+                .parse::<i64>()
+                .ok()
+                .and_then(yibao_drg_payment::HospitalLevel::from_number)
+                .unwrap_or(yibao_drg_payment::HospitalLevel::Two);
+            index.insert(code.clone(), hospitals.len() as u32);
+            hospitals.push(yibao_drg_payment::Hospital {
+                code,
+                level,
+                coefficient_ppm: None,
+            });
+        }
+        let (dx, procs) = if r.config.method == Method::Dip {
+            list_clinical(&mut tx, &priced).await?
+        } else {
+            (HashMap::new(), HashMap::new())
+        };
+        let to_case = |i: usize, c: &FundsCase| -> yibao_drg_payment::InpatientCase {
+            let (list_id, drg, _, los) = c.list.clone().unwrap_or_default();
+            yibao_drg_payment::InpatientCase {
+                id: i as u64,
+                hospital: index[&c.fixmedins_code],
+                month: c.setl_date[5..7].parse().unwrap_or(1),
+                drg: yibao_drg_payment::DrgCode::parse(&drg).ok(),
+                principal_dx: dx.get(&list_id).cloned().unwrap_or_default(),
+                procedures: procs.get(&list_id).cloned().unwrap_or_default(),
+                cost_fen: c.medfee,
+                insured_share_fen: c.medfee - c.hifp,
+                stay_days: u32::try_from(los).unwrap_or(0),
+            }
+        };
+        let cases: Vec<yibao_drg_payment::InpatientCase> = priced
+            .iter()
+            .enumerate()
+            .map(|(i, c)| to_case(i, c))
+            .collect();
+        // History: the region's cases priced in the last twelve months' runs, and this month's.
+        let mut history: Vec<yibao_drg_payment::InpatientCase> = Vec::new();
+        if r.config.method == Method::Drg {
+            let from = shift_month(&r.month, -11);
+            let rows = sqlx::query(
+                "SELECT c.grp, c.cost_fen FROM payment_case c JOIN payment_run r ON r.run_id = c.run_id \
+                 WHERE r.admdvs = $1 AND r.month >= $2 AND c.cost_fen > 0",
+            )
+            .bind(&r.admdvs)
+            .bind(&from)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (i, row) in rows.iter().enumerate() {
+                let grp: String = row.try_get(0)?;
+                history.push(yibao_drg_payment::InpatientCase {
+                    id: (cases.len() + i) as u64,
+                    hospital: 0,
+                    month: 1,
+                    drg: yibao_drg_payment::DrgCode::parse(&grp).ok(),
+                    principal_dx: String::new(),
+                    procedures: Vec::new(),
+                    cost_fen: row.try_get(1)?,
+                    insured_share_fen: 0,
+                    stay_days: 1,
+                });
+            }
+            if !history.is_empty() {
+                history.extend(cases.iter().cloned());
+            }
+        }
+        let classifier = yibao_drg_payment::dip::ProcedureClassifier {
+            or_procedures: r.or_procedures.clone(),
+        };
+        let points = yibao_funds::pricing::case_points(
+            r.config.method,
+            &history,
+            &cases,
+            &hospitals,
+            &r.region,
+            &classifier,
+        )
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
+        let to_price: Vec<yibao_funds::pricing::CaseToPrice> = priced
+            .iter()
+            .zip(&points)
+            .map(|(c, p)| yibao_funds::pricing::CaseToPrice {
+                points_e4: p.points_e4,
+                cost_fen: c.medfee,
+                fund_paid_fen: c.hifp,
+            })
+            .collect();
+        let month = yibao_funds::pricing::price_month(&to_price, None)
+            .map_err(|e| StoreError::Invariant(e.to_string()))?;
+        pool_fen = month.pool_fen;
+        points_total = month.points_e4;
+        for (i, c) in priced.iter().enumerate() {
+            let fund = crate::funds::pool_fund(&c.insutype).expect("310 or 390 only");
+            let adj = month.adjustment_fen(&to_price, i);
+            let e = drg_adj
+                .entry((c.fixmedins_code.clone(), fund.to_string()))
+                .or_default();
+            e.0 += adj;
+            e.1 += 1;
+            let (list_id, drg, _, _) = c.list.clone().unwrap_or_default();
+            cases_out.push((
+                c.setl_id.clone(),
+                c.fixmedins_code.clone(),
+                list_id,
+                drg,
+                points[i].kind.clone(),
+                points[i].points_e4,
+                c.medfee,
+                c.hifp,
+                month.payments_fen[i],
+                ledger::fund_account(fund, &r.admdvs),
+            ));
+        }
+    }
+    // Reversals (in this run) of cases priced by earlier runs take their pricing back.
+    let rows = sqlx::query(
+        "SELECT s.setl_id, c.fixmedins_code, c.setl_list_id, c.grp, c.kind, c.points_e4, c.cost_fen, \
+         c.fund_paid_fen, c.payment_fen, c.fund_account \
+         FROM settlement s JOIN payment_case c ON c.setl_id = s.orig_setl_id \
+         JOIN institution i ON i.fixmedins_code = s.fixmedins_code \
+         WHERE i.admdvs = $1 AND s.setl_date <= $2 AND s.setl_sign = -1 \
+         AND NOT EXISTS (SELECT 1 FROM payment_item p WHERE p.setl_id = s.setl_id) \
+         AND NOT EXISTS (SELECT 1 FROM payment_hold h WHERE h.setl_id = s.setl_id)",
+    )
+    .bind(&r.admdvs)
+    .bind(&last)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        let inst: String = row.try_get(1)?;
+        let fund_account: String = row.try_get(9)?;
+        let fund = fund_account
+            .split(':')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        let cost: i64 = row.try_get(6)?;
+        let payment: i64 = row.try_get(8)?;
+        let e = drg_adj.entry((inst.clone(), fund)).or_default();
+        e.0 -= payment - cost;
+        e.1 += 1;
+        cases_out.push((
+            row.try_get(0)?,
+            inst,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            format!("reversal of {}", row.try_get::<String, _>(4)?),
+            -row.try_get::<i64, _>(5)?,
+            -cost,
+            -row.try_get::<i64, _>(7)?,
+            -payment,
+            fund_account,
+        ));
+    }
+
+    // 4. Nothing is written until the orders are built: the run row, its items (one key per
+    //    settlement: paid once), cases and lines go in together at the end.
+    let pay_by = r.pay_by.to_string();
+    let now = ts(r.now);
+    // 5. What the items left owed, per institution and payer, from the ledger (the items sit in
+    //    a scratch table of this transaction for the join).
+    if IS_PG {
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_scratch (setl_id TEXT PRIMARY KEY, fixmedins_code TEXT NOT NULL) ON COMMIT DELETE ROWS")
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_scratch (setl_id TEXT PRIMARY KEY, fixmedins_code TEXT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM payment_scratch")
+            .execute(&mut *tx)
+            .await?;
+    }
+    insert_rows(
+        &mut tx,
+        "payment_scratch",
+        &["setl_id", "fixmedins_code"],
+        items.iter().map(|(s, i)| vec![V::T(s), V::T(i)]).collect(),
+        "",
+    )
+    .await?;
+    let rows = sqlx::query(
+        "SELECT p.fixmedins_code, s.insuplc_admdvs, \
+         CASE WHEN t.credit_account = 'inst:' || p.fixmedins_code \
+              THEN (CASE WHEN t.debit_account LIKE 'personal:%' THEN 'personal' ELSE t.debit_account END) \
+              ELSE (CASE WHEN t.credit_account LIKE 'personal:%' THEN 'personal' ELSE t.credit_account END) END, \
+         CAST(SUM(CASE WHEN t.credit_account = 'inst:' || p.fixmedins_code THEN t.amount_fen ELSE -t.amount_fen END) AS BIGINT), \
+         COUNT(DISTINCT p.setl_id) \
+         FROM payment_scratch p JOIN settlement s ON s.setl_id = p.setl_id JOIN ledger_transfer t ON t.ref_id = p.setl_id \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut owed: BTreeMap<(String, yibao_funds::order::Payer), (i64, i64)> = BTreeMap::new();
+    for row in rows {
+        let inst: String = row.try_get(0)?;
+        let insuplc: String = row.try_get(1)?;
+        let other: String = row.try_get(2)?;
+        let payer = funds_payer(&other, &insuplc)?;
+        let e = owed.entry((inst, payer)).or_default();
+        e.0 += row.try_get::<i64, _>(3)?;
+        e.1 += row.try_get::<i64, _>(4)?;
+    }
+    for ((inst, payer), (fen, n)) in owed {
+        let input = lines_by_inst.entry(inst.clone()).or_default();
+        input.owed.push(Amount {
+            payer,
+            amount_fen: fen,
+            trace: format!("{n} settlements and reversals of this run"),
+        });
+    }
+    for ((inst, fund), (fen, n)) in &drg_adj {
+        lines_by_inst
+            .entry(inst.clone())
+            .or_default()
+            .drg
+            .push(Amount {
+                payer: Payer::fund(fund, &r.admdvs),
+                amount_fen: *fen,
+                trace: format!(
+                    "{n} cases by {} points: payment by points − cost",
+                    r.config.method.code()
+                ),
+            });
+    }
+    // 6. Year end: true-up of the year's cases and release of the year's holdbacks.
+    if year_end && r.config.method != Method::Ffs {
+        year_end_amounts(&mut tx, r, year, &cases_out, &mut lines_by_inst).await?;
+    }
+    // 7. Recoveries outstanding per institution.
+    let rows = sqlx::query(
+        "SELECT b.account_code, CAST(SUM(b.balance_fen) AS BIGINT) FROM ledger_balance b \
+         WHERE b.account_code LIKE 'recv:%' GROUP BY b.account_code",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut recovery: HashMap<String, i64> = HashMap::new();
+    for row in rows {
+        let account: String = row.try_get(0)?;
+        let balance: i64 = row.try_get(1)?;
+        recovery.insert(account["recv:".len()..].to_string(), (-balance).max(0));
+    }
+    // 8. The orders.
+    let holdback_ppm = if year_end { 0 } else { r.config.holdback_ppm };
+    let mut line_rows: Vec<(String, i64, &'static str, String, i64, String)> = Vec::new();
+    let mut total = 0i64;
+    for (inst, input) in lines_by_inst.iter_mut() {
+        input.fixmedins_code = inst.clone();
+        input.admdvs = r.admdvs.clone();
+        input.recovery_outstanding_fen = recovery.get(inst).copied().unwrap_or(0);
+        let lines = build_order(input, holdback_ppm, crate::funds::PERSONAL_ACCOUNT_FUND)
+            .map_err(|e| StoreError::Invariant(e.to_string()))?;
+        total += yibao_funds::order::paid_fen(&lines);
+        for (i, l) in lines.iter().enumerate() {
+            let account = match l.kind {
+                LineKind::Ffs | LineKind::Counter => funds_line_account(&l.payer, inst),
+                LineKind::Drg
+                | LineKind::TrueUp
+                | LineKind::HoldbackRelease
+                | LineKind::Holdback => ledger::fund_account(&l.payer.fund, &l.payer.admdvs),
+                LineKind::Recovery => ledger::receivable_account(inst),
+                LineKind::Bank => crate::funds::bank_account(&l.payer.fund, &r.admdvs),
+                LineKind::Clearing => {
+                    crate::funds::clearing_account(&l.payer.fund, &l.payer.admdvs, &r.admdvs)
+                }
+            };
+            line_rows.push((
+                inst.clone(),
+                i as i64 + 1,
+                l.kind.code(),
+                account,
+                l.amount_fen,
+                l.trace.clone(),
+            ));
+        }
+    }
+    let method = r.config.method.code();
+    let n_cases = cases_out.len() as i64;
+    let n_held = held.len() as i64;
+    sqlx::query(
+        "INSERT INTO payment_run (run_id, admdvs, month, prepared_by, prepared_at, pay_by, method, \
+         pool_fen, points_e4, n_settlements, n_cases, n_held, total_fen, year_end) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&run_id)
+    .bind(&r.admdvs)
+    .bind(&r.month)
+    .bind(&r.prepared_by)
+    .bind(&now)
+    .bind(&pay_by)
+    .bind(method)
+    .bind(pool_fen)
+    .bind(points_total)
+    .bind(n_settlements)
+    .bind(n_cases)
+    .bind(n_held)
+    .bind(total)
+    .bind(i64::from(year_end))
+    .execute(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO payment_item (setl_id, run_id, fixmedins_code) \
+         SELECT setl_id, $1, fixmedins_code FROM payment_scratch",
+    )
+    .bind(&run_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted as i64 != n_settlements {
+        return Err(StoreError::Invariant(format!(
+            "{inserted} items written for {n_settlements} settlements"
+        )));
+    }
+    insert_rows(
+        &mut tx,
+        "payment_case",
+        &[
+            "setl_id",
+            "run_id",
+            "fixmedins_code",
+            "setl_list_id",
+            "grp",
+            "kind",
+            "points_e4",
+            "cost_fen",
+            "fund_paid_fen",
+            "payment_fen",
+            "adjustment_fen",
+            "fund_account",
+        ],
+        cases_out
+            .iter()
+            .map(|c| {
+                vec![
+                    V::T(&c.0),
+                    V::T(&run_id),
+                    V::T(&c.1),
+                    V::T(&c.2),
+                    V::T(&c.3),
+                    V::T(&c.4),
+                    V::I(c.5),
+                    V::I(c.6),
+                    V::I(c.7),
+                    V::I(c.8),
+                    V::I(c.8 - c.6),
+                    V::T(&c.9),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
+        "payment_line",
+        &[
+            "run_id",
+            "fixmedins_code",
+            "seq",
+            "kind",
+            "account",
+            "amount_fen",
+            "trace",
+        ],
+        line_rows
+            .iter()
+            .map(|l| {
+                vec![
+                    V::T(&run_id),
+                    V::T(&l.0),
+                    V::I(l.1),
+                    V::T(l.2),
+                    V::T(&l.3),
+                    V::I(l.4),
+                    V::T(&l.5),
+                ]
+            })
+            .collect(),
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    let mut run = read_run(pool, &run_id)
+        .await?
+        .ok_or_else(|| StoreError::Invariant(format!("{run_id} not found after writing")))?;
+    run.fresh = true;
+    Ok(run)
+}
+
+/// Principal diagnoses and procedures of the priced cases' lists (DIP).
+#[allow(clippy::type_complexity)]
+async fn list_clinical(
+    tx: &mut Tx<'_>,
+    cases: &[FundsCase],
+) -> Result<(HashMap<String, String>, HashMap<String, Vec<String>>), StoreError> {
+    let mut dx = HashMap::new();
+    let mut procs: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in cases.chunks(500) {
+        let ids: Vec<&str> = chunk
+            .iter()
+            .filter_map(|c| c.list.as_ref().map(|l| l.0.as_str()))
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let marks = (1..=ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT setl_list_id, diag_code FROM setl_list_diagnosis WHERE maindiag_flag = 1 AND setl_list_id IN ({marks})"
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            dx.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
+        }
+        let sql = format!(
+            "SELECT setl_list_id, oprn_oprt_code FROM setl_list_operation WHERE setl_list_id IN ({marks}) ORDER BY setl_list_id, seq"
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            procs
+                .entry(row.try_get::<String, _>(0)?)
+                .or_default()
+                .push(row.try_get::<String, _>(1)?);
+        }
+    }
+    Ok((dx, procs))
+}
+
+/// `YYYY-MM` moved by `delta` months.
+fn shift_month(month: &str, delta: i32) -> String {
+    let y: i32 = month[..4].parse().unwrap_or(2000);
+    let m: i32 = month[5..7].parse().unwrap_or(1);
+    let idx = y * 12 + (m - 1) + delta;
+    format!("{:04}-{:02}", idx.div_euclid(12), idx.rem_euclid(12) + 1)
+}
+
+/// The year-end true-up (per hospital, shared over its funds by what they paid) and the
+/// release of the year's holdbacks.
+#[allow(clippy::type_complexity)]
+async fn year_end_amounts(
+    tx: &mut Tx<'_>,
+    r: &crate::funds::PrepareRun,
+    year: &str,
+    this_run: &[(
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+    )],
+    orders: &mut BTreeMap<String, yibao_funds::order::OrderInput>,
+) -> Result<(), StoreError> {
+    use yibao_funds::order::{Amount, Payer};
+    let rows = sqlx::query(
+        "SELECT c.fixmedins_code, r.month, c.points_e4, c.cost_fen, c.fund_paid_fen, c.adjustment_fen, c.fund_account \
+         FROM payment_case c JOIN payment_run r ON r.run_id = c.run_id \
+         WHERE r.admdvs = $1 AND r.month >= $2 AND r.month < $3",
+    )
+    .bind(&r.admdvs)
+    .bind(format!("{year}-01"))
+    .bind(&r.month)
+    .fetch_all(&mut **tx)
+    .await?;
+    // (inst, month, points, cost, fund paid, adjustment, fund account)
+    let mut all: Vec<(String, u8, i64, i64, i64, i64, String)> = Vec::new();
+    for row in rows {
+        let month: String = row.try_get(1)?;
+        all.push((
+            row.try_get(0)?,
+            month[5..7].parse().unwrap_or(1),
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+            row.try_get(5)?,
+            row.try_get(6)?,
+        ));
+    }
+    let this_month: u8 = r.month[5..7].parse().unwrap_or(12);
+    for c in this_run {
+        all.push((
+            c.1.clone(),
+            this_month,
+            c.5,
+            c.6,
+            c.7,
+            c.8 - c.6,
+            c.9.clone(),
+        ));
+    }
+    // Reversal rows are negative: net them into their hospital's year by summing per hospital
+    // and month (the engine takes non-negative cases, so negatives fold into one row each).
+    let mut per: BTreeMap<(String, u8), (i64, i64, i64, i64)> = BTreeMap::new();
+    let mut by_fund: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (inst, m, p, cost, paid, adj, fund_account) in &all {
+        let e = per.entry((inst.clone(), *m)).or_default();
+        e.0 += p;
+        e.1 += cost;
+        e.2 += paid;
+        e.3 += adj;
+        *by_fund
+            .entry(inst.clone())
+            .or_default()
+            .entry(fund_account.clone())
+            .or_default() += paid;
+    }
+    let hospitals: Vec<String> = by_fund.keys().cloned().collect();
+    let index: HashMap<&str, u32> = hospitals
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.as_str(), i as u32))
+        .collect();
+    let cases: Vec<yibao_funds::pricing::YearCase> = per
+        .iter()
+        .filter(|(_, v)| v.0 >= 0 && v.1 >= 0 && v.2 <= v.1)
+        .map(|((inst, m), v)| yibao_funds::pricing::YearCase {
+            hospital: index[inst.as_str()],
+            month: *m,
+            points_e4: v.0,
+            cost_fen: v.1,
+            fund_paid_fen: v.2,
+            adjustment_fen: v.3,
+        })
+        .collect();
+    let true_up = yibao_funds::pricing::year_true_up(&cases, hospitals.len(), None, &r.region)
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
+    for (h, amount) in hospitals.iter().zip(true_up) {
+        if amount == 0 {
+            continue;
+        }
+        let funds = &by_fund[h];
+        let weights: Vec<i128> = funds.values().map(|v| i128::from((*v).max(0))).collect();
+        let shares = if weights.iter().sum::<i128>() == 0 {
+            let mut s = vec![0; weights.len()];
+            s[0] = amount.abs();
+            s
+        } else {
+            yibao_drg_payment::exact::share_largest_remainder(amount.abs(), &weights)
+        };
+        let order = orders.entry(h.clone()).or_default();
+        for (account, share) in funds.keys().zip(shares) {
+            if share == 0 {
+                continue;
+            }
+            let fund = account.split(':').nth(1).unwrap_or_default();
+            order.true_up.push(Amount {
+                payer: Payer::fund(fund, &r.admdvs),
+                amount_fen: amount.signum() * share,
+                trace: format!(
+                    "year {year}: annual settlement by points (surplus and overspend bands) − what the months paid"
+                ),
+            });
+        }
+    }
+    let rows = sqlx::query(
+        "SELECT l.fixmedins_code, l.account, CAST(SUM(CASE WHEN l.kind = 'holdback' THEN l.amount_fen ELSE -l.amount_fen END) AS BIGINT) \
+         FROM payment_line l JOIN payment_run r ON r.run_id = l.run_id \
+         WHERE r.admdvs = $1 AND r.month >= $2 AND r.month < $3 AND l.kind IN ('holdback', 'holdback_release') \
+         GROUP BY l.fixmedins_code, l.account",
+    )
+    .bind(&r.admdvs)
+    .bind(format!("{year}-01"))
+    .bind(&r.month)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        let inst: String = row.try_get(0)?;
+        let account: String = row.try_get(1)?;
+        let amount: i64 = row.try_get(2)?;
+        if amount <= 0 {
+            continue;
+        }
+        let fund = account.split(':').nth(1).unwrap_or_default().to_string();
+        orders
+            .entry(inst)
+            .or_default()
+            .holdback_release
+            .push(Amount {
+                payer: Payer::fund(&fund, &r.admdvs),
+                amount_fen: amount,
+                trace: format!("quality holdback of {year} released"),
+            });
+    }
+    Ok(())
+}
+
+pub(crate) async fn approve_payment_run(
+    pool: &Pool,
+    run_id: &str,
+    approved_by: &str,
+    now: NaiveDateTime,
+) -> Result<crate::funds::RunSummary, StoreError> {
+    use yibao_funds::statement::kinds;
+    let run = read_run(pool, run_id)
+        .await?
+        .ok_or_else(|| StoreError::bad("run_id", format!("{run_id} does not exist")))?;
+    if let Some(by) = &run.approved_by {
+        return Err(StoreError::refused(
+            "run_id",
+            format!("{run_id} was approved by {by}: it is paid once"),
+        ));
+    }
+    if run.prepared_by == approved_by {
+        return Err(StoreError::refused(
+            "approved_by",
+            format!("{approved_by} prepared {run_id}; another officer approves it"),
+        ));
+    }
+    let lines = payment_lines(pool, run_id).await?;
+    let (_, last) = crate::funds::month_bounds(&run.month)?;
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO payment_approval (run_id, approved_by, approved_at) VALUES ($1, $2, $3)",
+    )
+    .bind(run_id)
+    .bind(approved_by)
+    .bind(ts(now))
+    .execute(&mut *tx)
+    .await?;
+    let mut transfers: Vec<Transfer> = Vec::new();
+    let mut accounts: Vec<(String, &'static str, String)> = Vec::new();
+    let mut per_inst: BTreeMap<&str, Vec<yibao_funds::order::Line>> = BTreeMap::new();
+    for l in &lines {
+        let inst = ledger::institution_account(&l.fixmedins_code);
+        let (from, to, kind): (String, String, &str) = match l.kind.as_str() {
+            "ffs" => (String::new(), String::new(), ""),
+            "drg" => (l.account.clone(), inst, kinds::DRG),
+            "true_up" => (l.account.clone(), inst, kinds::TRUE_UP),
+            "holdback_release" => (l.account.clone(), inst, kinds::HOLDBACK_RELEASE),
+            "holdback" => (inst, l.account.clone(), kinds::HOLDBACK),
+            "recovery" => (inst, l.account.clone(), "pay_recovery"),
+            "counter" => (inst, l.account.clone(), "pay_counter"),
+            "bank" => (inst, l.account.clone(), "pay_bank"),
+            "clearing" => (inst, l.account.clone(), "pay_clearing"),
+            other => {
+                return Err(StoreError::Invariant(format!(
+                    "{run_id}: line kind {other} cannot be posted"
+                )))
+            }
+        };
+        let kind_enum = match l.kind.as_str() {
+            "ffs" => yibao_funds::order::LineKind::Ffs,
+            "drg" => yibao_funds::order::LineKind::Drg,
+            "true_up" => yibao_funds::order::LineKind::TrueUp,
+            "holdback_release" => yibao_funds::order::LineKind::HoldbackRelease,
+            "holdback" => yibao_funds::order::LineKind::Holdback,
+            "recovery" => yibao_funds::order::LineKind::Recovery,
+            "counter" => yibao_funds::order::LineKind::Counter,
+            "bank" => yibao_funds::order::LineKind::Bank,
+            _ => yibao_funds::order::LineKind::Clearing,
+        };
+        per_inst
+            .entry(l.fixmedins_code.as_str())
+            .or_default()
+            .push(yibao_funds::order::Line {
+                kind: kind_enum,
+                payer: yibao_funds::order::Payer::counter(),
+                amount_fen: l.amount_fen,
+                trace: String::new(),
+            });
+        if kind.is_empty() || l.amount_fen == 0 {
+            continue;
+        }
+        if l.account.starts_with("bank:") || l.account.starts_with("counter:") {
+            accounts.push((l.account.clone(), "cash", l.fixmedins_code.clone()));
+        } else if l.account.starts_with("xreg:") {
+            accounts.push((l.account.clone(), "fund", run.admdvs.clone()));
+        } else if l.account.starts_with("recv:") {
+            accounts.push((l.account.clone(), "institution", l.fixmedins_code.clone()));
+        }
+        if l.amount_fen > 0 {
+            transfers.push((from, to, l.amount_fen, kind.to_string()));
+        } else {
+            transfers.push((to, from, -l.amount_fen, kind.to_string()));
+        }
+    }
+    // The identity of every order, again, before anything is posted.
+    for (inst, ls) in &per_inst {
+        yibao_funds::order::check_identity(inst, ls)
+            .map_err(|e| StoreError::Invariant(e.to_string()))?;
+    }
+    accounts.sort();
+    accounts.dedup();
+    ensure_accounts(&mut tx, &accounts).await?;
+    post_transfers(&mut tx, run_id, run_id, &last.to_string(), &transfers).await?;
+    tx.commit().await?;
+    let mut run = read_run(pool, run_id)
+        .await?
+        .ok_or_else(|| StoreError::Invariant(format!("{run_id} not found after approval")))?;
+    run.fresh = true;
+    Ok(run)
+}
+
+pub(crate) async fn reimburse_regions(
+    pool: &Pool,
+    debtor: &str,
+    month: &str,
+    last: NaiveDate,
+    by: &str,
+    approved_by: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<crate::funds::ClearingPair>, StoreError> {
+    if by == approved_by {
+        return Err(StoreError::refused(
+            "approved_by",
+            "a reimbursement is prepared and approved by two officers",
+        ));
+    }
+    let rows = sqlx::query(
+        "SELECT account_code, CAST(SUM(balance_fen) AS BIGINT) FROM ledger_balance \
+         WHERE account_code LIKE 'xreg:%' GROUP BY account_code ORDER BY account_code",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut tx = pool.begin().await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let account: String = row.try_get(0)?;
+        let balance: i64 = row.try_get(1)?;
+        let parts: Vec<&str> = account.split(':').collect();
+        let [_, fund, d, creditor] = parts.as_slice() else {
+            continue;
+        };
+        if *d != debtor || balance <= 0 {
+            continue;
+        }
+        let clearing_id = format!("xreg:{debtor}:{creditor}:{fund}:{month}");
+        let exists = sqlx::query("SELECT 1 FROM region_clearing WHERE clearing_id = $1")
+            .bind(&clearing_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if exists {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO region_clearing (clearing_id, month, debtor, creditor, fund, amount_fen, \
+             prepared_by, approved_by, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&clearing_id)
+        .bind(month)
+        .bind(debtor)
+        .bind(*creditor)
+        .bind(*fund)
+        .bind(balance)
+        .bind(by)
+        .bind(approved_by)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        let bank = crate::funds::bank_account(fund, debtor);
+        ensure_accounts(&mut tx, &[(bank.clone(), "cash", debtor.to_string())]).await?;
+        post_transfers(
+            &mut tx,
+            &clearing_id,
+            &clearing_id,
+            &last.to_string(),
+            &[(account.clone(), bank, balance, "pay_reimburse".into())],
+        )
+        .await?;
+        out.push(crate::funds::ClearingPair {
+            debtor: debtor.to_string(),
+            creditor: creditor.to_string(),
+            fund: fund.to_string(),
+            advanced_fen: 0,
+            reimbursed_fen: balance,
+            outstanding_fen: 0,
+        });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub(crate) async fn clearing_statement(
+    pool: &Pool,
+    month: &str,
+) -> Result<Vec<crate::funds::ClearingPair>, StoreError> {
+    let mut pairs: BTreeMap<(String, String, String), (i64, i64, i64)> = BTreeMap::new();
+    let rows = sqlx::query(
+        "SELECT l.account, CAST(SUM(l.amount_fen) AS BIGINT) FROM payment_line l \
+         JOIN payment_run r ON r.run_id = l.run_id JOIN payment_approval a ON a.run_id = r.run_id \
+         WHERE r.month = $1 AND l.kind = 'clearing' GROUP BY l.account",
+    )
+    .bind(month)
+    .fetch_all(pool)
+    .await?;
+    for row in rows {
+        let account: String = row.try_get(0)?;
+        if let [_, fund, d, c] = account.split(':').collect::<Vec<_>>().as_slice() {
+            pairs
+                .entry((d.to_string(), c.to_string(), fund.to_string()))
+                .or_default()
+                .0 += row.try_get::<i64, _>(1)?;
+        }
+    }
+    let rows = sqlx::query(
+        "SELECT debtor, creditor, fund, CAST(SUM(amount_fen) AS BIGINT) FROM region_clearing \
+         WHERE month = $1 GROUP BY debtor, creditor, fund",
+    )
+    .bind(month)
+    .fetch_all(pool)
+    .await?;
+    for row in rows {
+        pairs
+            .entry((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+            .or_default()
+            .1 += row.try_get::<i64, _>(3)?;
+    }
+    let rows = sqlx::query(
+        "SELECT account_code, CAST(SUM(balance_fen) AS BIGINT) FROM ledger_balance \
+         WHERE account_code LIKE 'xreg:%' GROUP BY account_code",
+    )
+    .fetch_all(pool)
+    .await?;
+    for row in rows {
+        let account: String = row.try_get(0)?;
+        if let [_, fund, d, c] = account.split(':').collect::<Vec<_>>().as_slice() {
+            pairs
+                .entry((d.to_string(), c.to_string(), fund.to_string()))
+                .or_default()
+                .2 += row.try_get::<i64, _>(1)?;
+        }
+    }
+    Ok(pairs
+        .into_iter()
+        .map(
+            |((debtor, creditor, fund), (a, r, o))| crate::funds::ClearingPair {
+                debtor,
+                creditor,
+                fund,
+                advanced_fen: a,
+                reimbursed_fen: r,
+                outstanding_fen: o,
+            },
+        )
+        .collect())
+}
+
+pub(crate) async fn set_fund_budget(
+    pool: &Pool,
+    fund: &str,
+    admdvs: &str,
+    year: i32,
+    amount_fen: i64,
+    by: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let version: i64 = sqlx::query(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM fund_budget WHERE fund = $1 AND admdvs = $2 AND year = $3",
+    )
+    .bind(fund)
+    .bind(admdvs)
+    .bind(i64::from(year))
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    sqlx::query(
+        "INSERT INTO fund_budget (fund, admdvs, year, version, amount_fen, set_by, set_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(fund)
+    .bind(admdvs)
+    .bind(i64::from(year))
+    .bind(version)
+    .bind(amount_fen)
+    .bind(by)
+    .bind(ts(now))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn fund_statement(
+    pool: &Pool,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<crate::funds::FundStatementRow>, StoreError> {
+    use yibao_funds::statement::{classify, Class, FundMonth};
+    let month = first.format("%Y-%m").to_string();
+    let year = first.format("%Y").to_string();
+    let from12 = shift_month(&month, -11);
+    let last_s = last.to_string();
+    let first_s = first.to_string();
+    let rows = sqlx::query(
+        "SELECT account, other_inst, kind, m, CAST(SUM(net) AS BIGINT) FROM ( \
+           SELECT credit_account AS account, CAST(CASE WHEN debit_account LIKE 'inst:%' THEN 1 ELSE 0 END AS BIGINT) AS other_inst, \
+                  kind, substr(booked_on, 1, 7) AS m, amount_fen AS net \
+           FROM ledger_transfer WHERE credit_account LIKE 'fund:%' AND booked_on <= $1 \
+           UNION ALL \
+           SELECT debit_account, CAST(CASE WHEN credit_account LIKE 'inst:%' THEN 1 ELSE 0 END AS BIGINT), \
+                  kind, substr(booked_on, 1, 7), -amount_fen \
+           FROM ledger_transfer WHERE debit_account LIKE 'fund:%' AND booked_on <= $1 \
+         ) x GROUP BY account, other_inst, kind, m",
+    )
+    .bind(&last_s)
+    .fetch_all(pool)
+    .await?;
+    struct Acc {
+        month: FundMonth,
+        income: BTreeMap<String, i64>,
+        exp12: i64,
+        months12: std::collections::BTreeSet<String>,
+        ytd: i64,
+    }
+    let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
+    for row in rows {
+        let account: String = row.try_get(0)?;
+        let parts: Vec<&str> = account.split(':').collect();
+        let [_, fund, admdvs] = parts.as_slice() else {
+            continue;
+        };
+        let inst: i64 = row.try_get(1)?;
+        let kind: String = row.try_get(2)?;
+        let m: String = row.try_get(3)?;
+        let net: i64 = row.try_get(4)?;
+        let class = classify(&kind, if inst == 1 { "inst:" } else { "" });
+        let a = accs.entry(account.clone()).or_insert_with(|| Acc {
+            month: FundMonth {
+                fund: fund.to_string(),
+                admdvs: admdvs.to_string(),
+                ..Default::default()
+            },
+            income: BTreeMap::new(),
+            exp12: 0,
+            months12: Default::default(),
+            ytd: 0,
+        });
+        let before = m.as_str() < month.as_str();
+        a.month.add(class, net, before);
+        if !before && class == Class::Income {
+            *a.income.entry(kind.clone()).or_default() += net;
+        }
+        if class == Class::Expenditure && m.as_str() >= from12.as_str() {
+            a.exp12 -= net;
+            a.months12.insert(m.clone());
+        }
+        if class == Class::Expenditure && m.as_str() >= year.as_str() {
+            a.ytd -= net;
+        }
+    }
+    // Expenditure by clearing type (from the settlements behind the transfers).
+    let rows = sqlx::query(
+        "SELECT account, clr_type, CAST(SUM(net) AS BIGINT) FROM ( \
+           SELECT t.debit_account AS account, s.clr_type AS clr_type, t.amount_fen AS net \
+           FROM ledger_transfer t JOIN settlement s ON s.setl_id = t.ref_id \
+           WHERE t.debit_account LIKE 'fund:%' AND t.booked_on >= $1 AND t.booked_on <= $2 \
+           UNION ALL \
+           SELECT t.credit_account, s.clr_type, -t.amount_fen \
+           FROM ledger_transfer t JOIN settlement s ON s.setl_id = t.ref_id \
+           WHERE t.credit_account LIKE 'fund:%' AND t.booked_on >= $1 AND t.booked_on <= $2 \
+         ) x GROUP BY account, clr_type ORDER BY account, clr_type",
+    )
+    .bind(&first_s)
+    .bind(&last_s)
+    .fetch_all(pool)
+    .await?;
+    let mut by_clr: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for row in rows {
+        by_clr
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push((row.try_get(1)?, row.try_get(2)?));
+    }
+    // The ledger at the month end: today's balance less what was booked after it.
+    let rows = sqlx::query(
+        "SELECT account_code, CAST(SUM(balance_fen) AS BIGINT) FROM ledger_balance \
+         WHERE account_code LIKE 'fund:%' GROUP BY account_code",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut ledger_now: HashMap<String, i64> = HashMap::new();
+    for row in rows {
+        ledger_now.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    let rows = sqlx::query(
+        "SELECT account, CAST(SUM(net) AS BIGINT) FROM ( \
+           SELECT credit_account AS account, amount_fen AS net FROM ledger_transfer \
+           WHERE credit_account LIKE 'fund:%' AND booked_on > $1 \
+           UNION ALL \
+           SELECT debit_account, -amount_fen FROM ledger_transfer \
+           WHERE debit_account LIKE 'fund:%' AND booked_on > $1 \
+         ) x GROUP BY account",
+    )
+    .bind(&last_s)
+    .fetch_all(pool)
+    .await?;
+    let mut after: HashMap<String, i64> = HashMap::new();
+    for row in rows {
+        after.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    let rows = sqlx::query(
+        "SELECT b.fund, b.admdvs, b.amount_fen FROM fund_budget b WHERE b.year = $1 \
+         AND b.version = (SELECT MAX(v.version) FROM fund_budget v WHERE v.fund = b.fund AND v.admdvs = b.admdvs AND v.year = b.year)",
+    )
+    .bind(year.parse::<i64>().unwrap_or(0))
+    .fetch_all(pool)
+    .await?;
+    let mut budgets: HashMap<(String, String), i64> = HashMap::new();
+    for row in rows {
+        budgets.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
+    }
+    let mut out = Vec::new();
+    for (account, mut a) in accs {
+        a.month.close();
+        let ledger_closing = ledger_now.get(&account).copied().unwrap_or(0)
+            - after.get(&account).copied().unwrap_or(0);
+        let budget = budgets
+            .get(&(a.month.fund.clone(), a.month.admdvs.clone()))
+            .copied();
+        out.push(crate::funds::FundStatementRow {
+            months_covered: yibao_funds::statement::months_covered(
+                a.month.closing,
+                a.exp12,
+                a.months12.len() as i64,
+            ),
+            execution_rate: yibao_funds::statement::execution_rate(a.ytd, budget),
+            income_by_kind: a.income.into_iter().collect(),
+            expenditure_by_clr_type: by_clr.remove(&account).unwrap_or_default(),
+            ledger_closing,
+            month: a.month,
+        });
+    }
+    Ok(out)
+}
