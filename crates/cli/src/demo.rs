@@ -307,13 +307,46 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
 
     // 6. The smart-audit report, with the recall on what was planted.
     let report = crate::audit_report::report(&store, Some(&manifest)).await;
-    store.close().await;
     let report = report.context("the smart-audit report")?;
     print!("{}", report.text);
+
+    // 7. The month end (docs/FUNDS.md): this month's payment runs, prepared by one demo finance
+    //    officer and approved by the other, clearing between regions and the funds' statement;
+    //    then the ledger again.
+    let month = crate::registry::utc_now()?
+        .checked_add_signed(chrono::Duration::hours(8))
+        .context("the clock")?
+        .format("%Y-%m")
+        .to_string();
+    println!("== month end {month} (yibao month-end --by finance-1 --approved-by finance-2)");
+    let done = crate::funds::month_end(
+        &store,
+        &month,
+        "finance-1",
+        Some("finance-2"),
+        crate::funds::DEFAULT_REGION,
+        None,
+        &|_| {},
+    )
+    .await
+    .context("the month end")?;
+    print!("{}", crate::funds::render_month_end(&done));
+    let after = store.check_ledger().await.context("checking the ledger")?;
+    println!(
+        "ledger after the month end: {} transfers; sum of balances {} fen: {}",
+        after.n_transfers,
+        after.balance_sum_fen,
+        if after.is_balanced() {
+            "BALANCED"
+        } else {
+            "NOT BALANCED"
+        }
+    );
+    store.close().await;
     if !report.severity_1_complete {
         bail!("a planted severity-1 violation was not found (see above)");
     }
-    if !ledger.is_balanced() || !summary.is_clean() {
+    if !ledger.is_balanced() || !after.is_balanced() || !summary.is_clean() {
         bail!("the demo found problems (see above)");
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ mod demo;
 mod demo_enrollment;
 mod drg_group;
 mod drg_simulate;
+mod funds;
 mod load;
 mod maternity;
 mod registry;
@@ -63,6 +64,22 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The month end (月度清算): payment runs of every region, clearing between regions and the
+    /// funds' statements (docs/FUNDS.md).
+    MonthEnd(funds::MonthEndArgs),
+    /// The funds' books: monthly statements and budgets (docs/FUNDS.md).
+    Funds {
+        #[command(subcommand)]
+        command: FundsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FundsCommand {
+    /// A month's statement of every fund: opening, income, expenditure, adjustments, closing.
+    Report(funds::ReportArgs),
+    /// Set a fund's annual expenditure budget (for the budget execution rate).
+    Budget(funds::BudgetArgs),
 }
 
 #[derive(Subcommand)]
@@ -234,6 +251,13 @@ fn main() -> std::process::ExitCode {
         Command::Staff {
             command: StaffCommand::Add(args),
         } => staff::add(args),
+        Command::MonthEnd(args) => funds::run(args),
+        Command::Funds {
+            command: FundsCommand::Report(args),
+        } => funds::report(args),
+        Command::Funds {
+            command: FundsCommand::Budget(args),
+        } => funds::budget(args),
     };
     match result {
         Ok(code) => code,

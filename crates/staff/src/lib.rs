@@ -67,6 +67,7 @@ pub mod auth;
 pub mod contributions;
 pub mod coverage;
 pub mod error;
+pub mod funds;
 pub mod json;
 pub mod limits;
 pub mod persons;
@@ -184,6 +185,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(registry::routes())
         .merge(coverage::routes())
         .merge(contributions::routes())
+        .merge(funds::routes())
 }
 
 /// The OpenAPI document of every route.

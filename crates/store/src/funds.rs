@@ -65,6 +65,48 @@ pub struct PrepareRun {
     pub now: NaiveDateTime,
 }
 
+impl PrepareRun {
+    /// A run's request from a region file's text: its `[funds]` table and payment rules, the
+    /// carried CHS-DRG scheme's operating-room procedures (DIP treatment types), and the due date
+    /// (the month's last day plus the region's working days over the shipped holiday calendar).
+    pub fn from_region_text(
+        admdvs: &str,
+        month: &str,
+        prepared_by: &str,
+        region_text: &str,
+        now: NaiveDateTime,
+    ) -> Result<PrepareRun, StoreError> {
+        let (_, last) = month_bounds(month)?;
+        let config = yibao_funds::config::parse_funds(region_text)
+            .map_err(|e| StoreError::bad("region", e.to_string()))?;
+        let region = yibao_drg_payment::region::parse_region(region_text)
+            .map_err(|e| StoreError::bad("region", e.to_string()))?;
+        let scheme = yibao_drg::Scheme::load(&yibao_drg::SchemeFiles::CARRIED)
+            .map_err(|e| StoreError::Invariant(format!("the carried DRG scheme: {e}")))?;
+        let or_procedures = scheme
+            .or_procedures()
+            .iter()
+            .map(|p| p.code.clone())
+            .collect();
+        let calendar = yibao_enrollment::builtin::builtin_calendar()
+            .map_err(|e| StoreError::Invariant(format!("the holiday calendar: {e}")))?;
+        let days = config.pay_within_working_days;
+        let pay_by = calendar
+            .add_working_days(last, days)
+            .unwrap_or(last + chrono::Days::new(u64::from(days) * 7 / 5));
+        Ok(PrepareRun {
+            admdvs: admdvs.to_string(),
+            month: month.to_string(),
+            prepared_by: prepared_by.to_string(),
+            config,
+            region,
+            or_procedures,
+            pay_by,
+            now,
+        })
+    }
+}
+
 /// A run as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunSummary {
