@@ -69,6 +69,7 @@ pub mod coverage;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod personal_accounts;
 pub mod persons;
 pub mod registry;
 pub mod session;
@@ -179,6 +180,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(session::routes())
         .merge(accounts::routes())
         .merge(persons::routes())
+        .merge(personal_accounts::routes())
         .merge(access_log::routes())
         .merge(audit::routes())
         .merge(registry::routes())

@@ -63,6 +63,7 @@ mod import;
 pub mod ledger;
 pub mod limits;
 pub mod maternity;
+pub mod personal_account;
 pub mod refund;
 pub mod registry;
 pub mod retirement;
@@ -150,6 +151,7 @@ macro_rules! backend {
             include!("retirement_tx.rs");
             include!("roster_tx.rs");
             include!("tax_tx.rs");
+            include!("personal_account_tx.rs");
         }
     };
 }
