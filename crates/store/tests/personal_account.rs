@@ -68,16 +68,72 @@ fn refusal<T: std::fmt::Debug>(result: Result<T, StoreError>) -> (String, String
     }
 }
 
-/// P001 in service: July's contribution credits the employee's 2% (140.00 of a 7,000.00 wage) to
-/// the account opened at 500.00; the statement lists it and agrees with the ledger. Settling
+/// Runs `statement` beside the store and returns the database's refusal.
+async fn refused_sql(db: &TestDb, statement: &str) -> String {
+    use sqlx::Connection as _;
+    let result = if db.label == "postgres" {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.map(|_| ())
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query(statement).execute(&mut conn).await.map(|_| ())
+    };
+    result
+        .expect_err("the statement must be refused")
+        .to_string()
+}
+
+/// P001 in service pays a clinic bill from the account opened at 500.00, and July's contribution
+/// credits the employee's 2% (140.00 of a 7,000.00 wage); the statement lists both in time order
+/// and agrees with the ledger. Settling
 /// abroad is refused while the relation is in force, and a part of the balance is refused (the
-/// region pays the whole balance); once the relation has ended the whole 640.00 goes to the
+/// region pays the whole balance); once the relation has ended the whole balance goes to the
 /// payout account, and a second withdrawal finds nothing. A living person is not paid as dead.
 #[tokio::test]
 async fn a_credited_account_is_withdrawn_when_settling_abroad() {
     on_both(|db| async move {
         imported(&db).await;
         let params = builtin_params().unwrap();
+        // In May, P001 pays a 30.00 self-paid consumable from the account (acct_used_flag 1).
+        let mdtrt_id = register(&db, CLINIC, "A-2201", "P001", "310").await;
+        fresh(
+            exec(
+                &db,
+                CLINIC,
+                "A-2203",
+                "2203",
+                visit_info(&mdtrt_id, "P001", "11", ""),
+            )
+            .await
+            .expect("2203"),
+        );
+        fresh(
+            exec(
+                &db,
+                CLINIC,
+                "A-2204",
+                "2204",
+                Command::UploadFees(UploadFees {
+                    kind: VisitKind::Outpatient,
+                    lines: vec![line(&mdtrt_id, "P001", "1", "X-CONS-C", 30_000_000, 10_000)],
+                }),
+            )
+            .await
+            .expect("2204"),
+        );
+        let paid = settled(fresh(
+            exec(
+                &db,
+                CLINIC,
+                "A-2207",
+                "2207",
+                settle_cmd(false, &mdtrt_id, "P001", "310", 30_00, "1"),
+            )
+            .await
+            .expect("2207"),
+        ));
+        let acct_pay = paid.amounts.acct_pay;
+        assert!(acct_pay.0 > 0, "the account paid: {:?}", paid.amounts);
         db.store
             .record_employers(&[Employer {
                 emp_no: "EMP001".into(),
@@ -109,16 +165,28 @@ async fn a_credited_account_is_withdrawn_when_settling_abroad() {
             .await
             .expect("July");
         let statement = db.store.personal_account_statement("P001").await.unwrap();
+        let balance_0 = Fen(500_00 + 140_00 - acct_pay.0);
         assert_eq!(statement.opening, Fen(500_00));
         assert_eq!(statement.credits, Fen(140_00));
-        assert_eq!(statement.debits, Fen::ZERO);
-        assert_eq!(statement.balance, Fen(640_00));
-        let kinds: Vec<(&str, Fen, Fen)> = statement
+        assert_eq!(statement.debits, acct_pay);
+        assert_eq!(statement.balance, balance_0);
+        let kinds: Vec<(&str, Fen, Fen, &str)> = statement
             .entries
             .iter()
-            .map(|e| (e.kind.as_str(), e.amount, e.balance_after))
+            .map(|e| (e.kind.as_str(), e.amount, e.balance_after, e.at.as_str()))
             .collect();
-        assert_eq!(kinds, [("clct_acct", Fen(140_00), Fen(640_00))]);
+        assert_eq!(
+            kinds,
+            [
+                (
+                    "acct",
+                    Fen(-acct_pay.0),
+                    Fen(500_00 - acct_pay.0),
+                    "2025-05-10 10:00:00"
+                ),
+                ("clct_acct", Fen(140_00), balance_0, "2025-07-31 18:00:00"),
+            ]
+        );
         assert_balanced(&db).await;
 
         // Refused while the employee relation is in force, and nothing is written.
@@ -190,17 +258,20 @@ async fn a_credited_account_is_withdrawn_when_settling_abroad() {
             .await
             .expect("withdrawal");
         assert_eq!(done.payout_id, "W:P001:1");
-        assert_eq!(done.amount, Fen(640_00));
+        assert_eq!(done.amount, balance_0);
         assert_eq!(done.rule, "personal_account.withdraw_on_abroad");
         assert_eq!(done.booked_on, "2025-08-10");
         assert_eq!(done.lines.len(), 1);
         assert_eq!(done.lines[0].paid_to, person_payout_account("P001"));
         assert_eq!(balance(&db, "personal:P001").await, 0);
-        assert_eq!(balance(&db, &person_payout_account("P001")).await, 640_00);
+        assert_eq!(
+            balance(&db, &person_payout_account("P001")).await,
+            balance_0.0
+        );
         assert_balanced(&db).await;
         let statement = db.store.personal_account_statement("P001").await.unwrap();
         assert_eq!(statement.balance, Fen::ZERO);
-        assert_eq!(statement.debits, Fen(640_00));
+        assert_eq!(statement.debits, acct_pay + balance_0);
         let last = statement.entries.last().unwrap();
         assert_eq!(
             (
@@ -212,11 +283,19 @@ async fn a_credited_account_is_withdrawn_when_settling_abroad() {
             (
                 "acct_withdrawal",
                 "W:P001:1",
-                Fen(-640_00),
+                Fen(-balance_0.0),
                 "2025-08-10 10:00:00"
             )
         );
         assert_eq!(statement.payouts, [done]);
+        // Payouts are never changed.
+        for statement in [
+            "UPDATE personal_account_payout SET amount_fen = 1",
+            "DELETE FROM personal_account_payout_line",
+        ] {
+            let refused = refused_sql(&db, statement).await;
+            assert!(refused.contains("append-only"), "[{}] {refused}", db.label);
+        }
 
         // Nothing left: a second withdrawal is refused and writes nothing.
         let before = counts(&db).await;
