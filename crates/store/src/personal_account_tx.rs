@@ -410,10 +410,13 @@ pub(crate) async fn personal_account_statement(
         .await?
         .ok_or_else(|| StoreError::not_found("psn_no", format!("{psn_no}'s personal account")))?;
     // Each arm matches its partial index (migration 0025) literally. The time is the
-    // referenced record's where the ledger knows it.
+    // referenced record's where the ledger knows it: a settlement, an assessment (and its
+    // refund), a payout, a transfer between regions (`TRANSFER_ID` out, `TRANSFER_ID:in`).
     let rows = sqlx::query(
         "SELECT t.ref_id, t.seq, t.kind, t.credit_account, -t.amount_fen, \
-                COALESCE(s.setl_time, a.assessed_at, p.decided_at, '') \
+                COALESCE(s.setl_time, a.assessed_at, p.decided_at, \
+                (SELECT MIN(r.recorded_at) FROM relation_transfer r WHERE r.psn_no = $2 \
+                 AND (r.transfer_id = t.ref_id OR r.transfer_id || ':in' = t.ref_id)), '') \
          FROM ledger_transfer t \
          LEFT JOIN settlement s ON s.setl_id = t.ref_id \
          LEFT JOIN contribution_assessment a ON a.assessment_id = t.ref_id \
@@ -421,7 +424,9 @@ pub(crate) async fn personal_account_statement(
          WHERE t.debit_account = $1 AND t.debit_account LIKE 'personal:%' \
          UNION ALL \
          SELECT t.ref_id, t.seq, t.kind, t.debit_account, t.amount_fen, \
-                COALESCE(s.setl_time, a.assessed_at, p.decided_at, '') \
+                COALESCE(s.setl_time, a.assessed_at, p.decided_at, \
+                (SELECT MIN(r.recorded_at) FROM relation_transfer r WHERE r.psn_no = $2 \
+                 AND (r.transfer_id = t.ref_id OR r.transfer_id || ':in' = t.ref_id)), '') \
          FROM ledger_transfer t \
          LEFT JOIN settlement s ON s.setl_id = t.ref_id \
          LEFT JOIN contribution_assessment a ON a.assessment_id = t.ref_id \
@@ -429,6 +434,7 @@ pub(crate) async fn personal_account_statement(
          WHERE t.credit_account = $1 AND t.credit_account LIKE 'personal:%'",
     )
     .bind(&account)
+    .bind(psn_no)
     .fetch_all(&mut *tx)
     .await?;
     let death_date: Option<String> =

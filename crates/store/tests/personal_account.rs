@@ -528,3 +528,53 @@ async fn a_dead_heir_is_refused_and_the_estate_may_be_paid_whole() {
     })
     .await;
 }
+
+/// P001 moves to Qingdao (转移接续): the balance leaves with the relation, and the statement shows
+/// the transfer out, timed by the transfer's record, leaving nothing to withdraw.
+#[tokio::test]
+async fn a_transfer_out_appears_on_the_statement() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let params = builtin_params().unwrap();
+        let calendar = yibao_enrollment::builtin_calendar().unwrap();
+        let out = yibao_store::transfer::TransferOut {
+            psn_no: "P001".into(),
+            insutype: "310".into(),
+            to_admdvs: "370200".into(),
+            accepted_on: date("2026-03-02"),
+            done_on: date("2026-03-05"),
+        };
+        db.store
+            .transfer_out(&out, &params, &calendar, at("2026-03-05", "10:00:00"))
+            .await
+            .expect("transfer out");
+        let statement = db.store.personal_account_statement("P001").await.unwrap();
+        let entries: Vec<(&str, Fen, &str)> = statement
+            .entries
+            .iter()
+            .map(|e| (e.kind.as_str(), e.amount, e.at.as_str()))
+            .collect();
+        assert_eq!(
+            entries,
+            [(
+                yibao_store::transfer::KIND_TRANSFER_OUT,
+                Fen(-500_00),
+                "2026-03-05 10:00:00"
+            )]
+        );
+        assert_eq!(statement.balance, Fen::ZERO);
+        let (field, _) = refusal(
+            db.store
+                .withdraw_personal_account(
+                    &withdrawal("P001", PayoutReason::Abroad, "2026-03-10"),
+                    &params,
+                    now(),
+                )
+                .await,
+        );
+        assert_eq!(field, "amount");
+        assert_balanced(&db).await;
+        db
+    })
+    .await;
+}
