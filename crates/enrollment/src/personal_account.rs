@@ -187,9 +187,10 @@ pub fn decide_withdrawal(
     let amount = match amount {
         None => facts.balance,
         Some(a) if a.0 <= 0 => {
-            return Err(EngineError::Negative {
-                what: "the amount withdrawn (it must be positive)",
-            })
+            return Err(refused(
+                "personal_account.balance",
+                format!("the amount withdrawn {a} must be positive"),
+            ))
         }
         Some(a) if a > facts.balance => {
             return Err(refused(
@@ -403,7 +404,7 @@ mod tests {
             ("moved_without_transfer", 123_45, None, false, None, "refused by personal_account.withdraw_on_move_without_transfer: 140500-2025 does not release the account for a move without transfer (the balance moves with the relation)"),
             ("abroad", 123_45, None, false, Some(100_00), "refused by personal_account.partial_withdrawal: 140500-2025 pays out the whole balance 123.45 only, not 100.00"),
             ("abroad", 123_45, None, false, Some(200_00), "refused by personal_account.balance: 200.00 is more than the balance 123.45"),
-            ("abroad", 123_45, None, false, Some(0), "error: the amount withdrawn (it must be positive) must not be negative"),
+            ("abroad", 123_45, None, false, Some(0), "refused by personal_account.balance: the amount withdrawn 0.00 must be positive"),
             ("abroad", 123_45, None, false, Some(123_45), "allowed 123.45 by personal_account.withdraw_on_abroad"),
         ];
         for (reason, balance, dead, active, amount, expected) in cases {
