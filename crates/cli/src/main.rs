@@ -1,5 +1,6 @@
 //! `yibao`: the command-line edge of the platform. Each subcommand lives in its own module.
 
+mod accounts;
 mod audit;
 mod audit_report;
 mod contributions;
@@ -58,6 +59,11 @@ enum Command {
     Contributions {
         #[command(subcommand)]
         command: ContributionsCommand,
+    },
+    /// Personal accounts (个人账户): statements, withdrawals and inheritance.
+    Accounts {
+        #[command(subcommand)]
+        command: accounts::Command,
     },
     /// Staff accounts of the staff API (/api/v1).
     Staff {
@@ -258,6 +264,7 @@ fn main() -> std::process::ExitCode {
         Command::Funds {
             command: FundsCommand::Budget(args),
         } => funds::budget(args),
+        Command::Accounts { command } => accounts::main(command),
     };
     match result {
         Ok(code) => code,

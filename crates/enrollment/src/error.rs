@@ -57,6 +57,14 @@ pub enum EngineError {
     /// The person does not meet a benefit's qualifying condition.
     #[error("not qualified: {0}")]
     NotQualified(String),
+    /// A personal-account payout the region's rules do not allow.
+    #[error("{reason} (rule {rule})")]
+    PayoutRefused {
+        /// The parameter that refused (`personal_account.withdraw_on_abroad` …).
+        rule: &'static str,
+        /// Why, in words.
+        reason: String,
+    },
     /// A month that is not 1–12, or a month order that is wrong.
     #[error("{0}")]
     BadMonth(String),

@@ -15,6 +15,7 @@ pub mod fallback;
 pub mod id;
 pub mod maternity;
 pub mod params;
+pub mod personal_account;
 pub mod retirement;
 pub mod status;
 pub mod waiting;

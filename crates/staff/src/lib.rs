@@ -70,6 +70,7 @@ pub mod error;
 pub mod funds;
 pub mod json;
 pub mod limits;
+pub mod personal_accounts;
 pub mod persons;
 pub mod registry;
 pub mod session;
@@ -180,6 +181,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(session::routes())
         .merge(accounts::routes())
         .merge(persons::routes())
+        .merge(personal_accounts::routes())
         .merge(access_log::routes())
         .merge(audit::routes())
         .merge(registry::routes())

@@ -64,6 +64,7 @@ mod import;
 pub mod ledger;
 pub mod limits;
 pub mod maternity;
+pub mod personal_account;
 pub mod refund;
 pub mod registry;
 pub mod retirement;
@@ -152,6 +153,7 @@ macro_rules! backend {
             include!("roster_tx.rs");
             include!("tax_tx.rs");
             include!("funds_tx.rs");
+            include!("personal_account_tx.rs");
         }
     };
 }

@@ -16,6 +16,7 @@ pub(super) struct ParamsFile {
     pub resident: Option<ResidentFile>,
     pub transfer: Option<TransferFile>,
     pub duplicate: Option<DuplicateFile>,
+    pub personal_account: Option<PersonalAccountFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,4 +143,18 @@ pub(super) struct TransferFile {
 pub(super) struct DuplicateFile {
     pub order: Vec<String>,
     pub employee_continuous_months: u32,
+}
+
+/// `[personal_account]`: every key may be left out (the default of
+/// [`super::PersonalAccountParams`] applies).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PersonalAccountFile {
+    pub withdraw_on_abroad: Option<bool>,
+    pub abroad_requires_relation_ended: Option<bool>,
+    pub withdraw_on_death: Option<bool>,
+    pub inherit_on_death: Option<bool>,
+    pub withdraw_on_move_without_transfer: Option<bool>,
+    pub partial_withdrawal: Option<bool>,
+    pub heirs_max: Option<u32>,
 }

@@ -406,6 +406,47 @@ pub struct TransferParams {
     pub receiving_working_days: u32,
 }
 
+/// Most heirs one inheritance may name: a hand-entered list, so a longer one is a mistake.
+pub const HEIRS_MAX_LIMIT: u32 = 32;
+
+/// When a personal account (个人账户) may be paid out (spec enrollment.md §3.8 "inheritance
+/// payout on death", §6 "account on death"): the policy as data, read by
+/// [`crate::personal_account`]. Family mutual aid (家庭共济) is not here: it stays with the
+/// bindings settlement reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalAccountParams {
+    /// The whole balance may be withdrawn by a person settling abroad (出国/出境定居).
+    pub withdraw_on_abroad: bool,
+    /// ... and only once the person's employee relation has ended.
+    pub abroad_requires_relation_ended: bool,
+    /// After a confirmed death, the whole balance may be paid out in one sum to the estate
+    /// (the person's payout account, claimed by the heirs at the bank).
+    pub withdraw_on_death: bool,
+    /// After a confirmed death, the balance may be inherited (继承) by heirs by share.
+    pub inherit_on_death: bool,
+    /// A person moving to a region the account cannot be transferred to may withdraw it
+    /// (illustrative; most regions transfer the balance with the relation, §12).
+    pub withdraw_on_move_without_transfer: bool,
+    /// A withdrawal may take less than the whole balance.
+    pub partial_withdrawal: bool,
+    /// Most heirs one inheritance may name.
+    pub heirs_max: u32,
+}
+
+impl Default for PersonalAccountParams {
+    fn default() -> Self {
+        PersonalAccountParams {
+            withdraw_on_abroad: true,
+            abroad_requires_relation_ended: true,
+            withdraw_on_death: true,
+            inherit_on_death: true,
+            withdraw_on_move_without_transfer: false,
+            partial_withdrawal: false,
+            heirs_max: 10,
+        }
+    }
+}
+
 /// One step of the duplicate rule order (§10.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DuplicateRule {
@@ -478,6 +519,9 @@ pub struct Params {
     pub transfer: Option<TransferParams>,
     /// Duplicates.
     pub duplicate: Option<DuplicateParams>,
+    /// Personal-account withdrawal and inheritance (§3.8, §6); the defaults when the file has
+    /// no `[personal_account]` section.
+    pub personal_account: PersonalAccountParams,
 }
 
 impl Params {
@@ -684,6 +728,7 @@ impl Check<'_> {
             resident: raw.resident.map(|r| self.resident(r)).transpose()?,
             transfer: raw.transfer.map(|t| self.transfer(t)).transpose()?,
             duplicate: raw.duplicate.map(|d| self.duplicate(d)).transpose()?,
+            personal_account: self.personal_account(raw.personal_account.unwrap_or_default())?,
         })
     }
 
@@ -1084,6 +1129,33 @@ impl Check<'_> {
         Ok(TransferParams {
             sending_working_days: raw.sending_working_days,
             receiving_working_days: raw.receiving_working_days,
+        })
+    }
+
+    fn personal_account(
+        &self,
+        raw: PersonalAccountFile,
+    ) -> Result<PersonalAccountParams, ParamsError> {
+        let d = PersonalAccountParams::default();
+        let heirs_max = raw.heirs_max.unwrap_or(d.heirs_max);
+        if heirs_max == 0 || heirs_max > HEIRS_MAX_LIMIT {
+            return Err(self.fail(
+                "personal_account.heirs_max",
+                format!("{heirs_max} must be from 1 to {HEIRS_MAX_LIMIT}"),
+            ));
+        }
+        Ok(PersonalAccountParams {
+            withdraw_on_abroad: raw.withdraw_on_abroad.unwrap_or(d.withdraw_on_abroad),
+            abroad_requires_relation_ended: raw
+                .abroad_requires_relation_ended
+                .unwrap_or(d.abroad_requires_relation_ended),
+            withdraw_on_death: raw.withdraw_on_death.unwrap_or(d.withdraw_on_death),
+            inherit_on_death: raw.inherit_on_death.unwrap_or(d.inherit_on_death),
+            withdraw_on_move_without_transfer: raw
+                .withdraw_on_move_without_transfer
+                .unwrap_or(d.withdraw_on_move_without_transfer),
+            partial_withdrawal: raw.partial_withdrawal.unwrap_or(d.partial_withdrawal),
+            heirs_max,
         })
     }
 

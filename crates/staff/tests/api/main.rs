@@ -3,6 +3,7 @@
 //! HTTP; and the OpenAPI document checked against the router in-process. The sessions, accounts
 //! and access log are here; the review chain, the registry and the refunds in their modules.
 
+mod personal_account;
 mod refunds;
 mod registry;
 mod review;
@@ -638,6 +639,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/me"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/persons/{psn_no}"),
+    ("get", "/api/v1/persons/{psn_no}/personal-account"),
     ("get", "/api/v1/registry/cases"),
     ("get", "/api/v1/registry/cases/{case_id}"),
     ("get", "/api/v1/registry/coverage"),
@@ -650,6 +652,14 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/audit/cases/{case_id}/appeals"),
     ("post", "/api/v1/audit/cases/{case_id}/decisions"),
     ("post", "/api/v1/contributions/refunds"),
+    (
+        "post",
+        "/api/v1/persons/{psn_no}/personal-account/inheritance",
+    ),
+    (
+        "post",
+        "/api/v1/persons/{psn_no}/personal-account/withdrawals",
+    ),
     ("post", "/api/v1/registry/cases/{case_id}/steps"),
     ("post", "/api/v1/registry/decisions/{decision_id}/confirm"),
     ("post", "/api/v1/registry/decisions/{decision_id}/undo"),
