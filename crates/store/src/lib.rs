@@ -49,6 +49,7 @@ pub mod audit;
 pub mod audit_report;
 pub mod auto;
 pub mod casework;
+pub mod clearing;
 pub mod cmd;
 pub mod contributions;
 pub mod coverage;
@@ -150,6 +151,7 @@ macro_rules! backend {
             include!("retirement_tx.rs");
             include!("roster_tx.rs");
             include!("tax_tx.rs");
+            include!("clearing_tx.rs");
         }
     };
 }
