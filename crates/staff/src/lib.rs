@@ -64,6 +64,7 @@ pub mod access_log;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod clearing;
 pub mod contributions;
 pub mod coverage;
 pub mod error;
@@ -184,6 +185,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(registry::routes())
         .merge(coverage::routes())
         .merge(contributions::routes())
+        .merge(clearing::routes())
 }
 
 /// The OpenAPI document of every route.

@@ -3,6 +3,7 @@
 //! HTTP; and the OpenAPI document checked against the router in-process. The sessions, accounts
 //! and access log are here; the review chain, the registry and the refunds in their modules.
 
+mod clearing;
 mod refunds;
 mod registry;
 mod review;
@@ -635,6 +636,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/audit/cases/{case_id}"),
     ("get", "/api/v1/audit/report"),
     ("get", "/api/v1/audit/rules"),
+    ("get", "/api/v1/funds/clearing"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/persons/{psn_no}"),
