@@ -20,7 +20,7 @@
 //! the `idempotency` table in the transaction of the effect, and a replay returns it. A refused
 //! message writes nothing. The SQL is in `clearing_tx.rs`.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike as _, NaiveDate, NaiveDateTime};
 
 use crate::error::StoreError;
 use crate::{pg, sq, Envelope, Pool, Store};
@@ -84,8 +84,6 @@ impl ClearingMonth {
         self.first.format("%Y-%m").to_string()
     }
 }
-
-use chrono::Datelike as _;
 
 /// The bureau's totals of one institution, scheme and clearing type over a month (amounts in
 /// fen, net of reversals).

@@ -199,10 +199,32 @@ async fn finish_clearing(
     }
 }
 
-/// Rolls `tx` back and returns `err`.
-async fn refuse<T>(tx: Tx<'static>, err: StoreError) -> Result<T, StoreError> {
-    let _ = tx.rollback().await;
-    Err(err)
+/// What a clearing write did: its outcome and its idempotency record's effect.
+type ClearingDone = (ClearingOutcome, &'static str, String);
+
+/// Runs a clearing write: the replay check, then `$body` (which uses `$tx` and yields a
+/// [`ClearingDone`]) in a write transaction, rolled back at once on a refusal, else finished
+/// with its idempotency record.
+macro_rules! clearing_write {
+    ($pool:expr, $env:expr, $render:expr, |$tx:ident| $body:expr) => {{
+        if let Some(response) = clearing_replay($pool, $env).await? {
+            return Ok(ClearingReply {
+                response,
+                outcome: None,
+            });
+        }
+        let mut $tx = begin_write($pool).await?;
+        let done: Result<ClearingDone, StoreError> = $body;
+        match done {
+            Ok((outcome, kind, reference)) => {
+                finish_clearing($pool, $tx, $env, outcome, kind, &reference, $render).await
+            }
+            Err(err) => {
+                let _ = $tx.rollback().await;
+                Err(err)
+            }
+        }
+    }};
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -216,15 +238,22 @@ pub(crate) async fn clearing_apply(
     clr_appy_evt_id: &str,
     render: &(dyn Fn(&ClearingOutcome) -> String + Send + Sync),
 ) -> Result<ClearingReply, StoreError> {
-    if let Some(response) = clearing_replay(pool, env).await? {
-        return Ok(ClearingReply {
-            response,
-            outcome: None,
-        });
-    }
+    clearing_write!(pool, env, render, |tx| apply_in(
+        &mut tx,
+        env,
+        apply,
+        clr_appy_evt_id
+    )
+    .await)
+}
+
+async fn apply_in(
+    tx: &mut Tx<'_>,
+    env: &Envelope,
+    apply: &ClearingApply,
+    clr_appy_evt_id: &str,
+) -> Result<ClearingDone, StoreError> {
     let month = apply.month.text();
-    let tx = begin_write(pool).await?;
-    let mut tx = tx;
     let prior = sqlx::query(
         "SELECT a.clr_appy_evt_id, w.clr_appy_evt_id FROM clearing_application a \
          LEFT JOIN clearing_withdrawal w ON w.clr_appy_evt_id = a.clr_appy_evt_id \
@@ -235,67 +264,52 @@ pub(crate) async fn clearing_apply(
     .bind(&month)
     .bind(&apply.insutype)
     .bind(&apply.clr_type)
-    .fetch_all(&mut *tx)
-    .await;
-    let prior = match prior {
-        Ok(rows) => rows,
-        Err(err) => return refuse(tx, err.into()).await,
-    };
+    .fetch_all(&mut **tx)
+    .await?;
     for row in &prior {
         let id: String = row.try_get(0)?;
         let withdrawn: Option<String> = row.try_get(1)?;
         if withdrawn.is_none() {
-            return refuse(
-                tx,
-                StoreError::refused(
-                    "input.data",
-                    format!(
-                        "clr_type {}: application {id} for {month} (insutype {}) stands; \
-                         withdraw it with 3204 before applying again",
-                        apply.clr_type, apply.insutype
-                    ),
+            return Err(StoreError::refused(
+                "input.data",
+                format!(
+                    "clr_type {}: application {id} for {month} (insutype {}) stands; \
+                     withdraw it with 3204 before applying again",
+                    apply.clr_type, apply.insutype
                 ),
-            )
-            .await;
+            ));
         }
     }
     let attempt = prior.len() as i64;
-    let totals = sqlx::query(CLEARING_TOTALS_SQL)
+    let next_month = apply
+        .month
+        .last_day()
+        .succ_opt()
+        .unwrap_or(apply.month.last_day());
+    let found = sqlx::query(CLEARING_TOTALS_SQL)
         .bind(apply.month.first_day().to_string())
-        .bind(
-            apply
-                .month
-                .last_day()
-                .succ_opt()
-                .unwrap_or(apply.month.last_day())
-                .to_string(),
-        )
+        .bind(next_month.to_string())
         .bind(&env.fixmedins_code)
         .bind(None::<&str>)
         .bind(&apply.insutype)
         .bind(&apply.clr_type)
-        .fetch_optional(&mut *tx)
-        .await;
-    let totals = match totals {
-        Ok(Some(row)) => clearing_total_row(&row)?,
-        Ok(None) => ClearingTotal {
+        .fetch_optional(&mut **tx)
+        .await?;
+    let totals = match found {
+        Some(row) => clearing_total_row(&row)?,
+        None => ClearingTotal {
             fixmedins_code: env.fixmedins_code.clone(),
             insutype: apply.insutype.clone(),
             clr_type: apply.clr_type.clone(),
             ..ClearingTotal::default()
         },
-        Err(err) => return refuse(tx, err.into()).await,
     };
     let diffs = apply_differences(apply, &totals);
     if !diffs.is_empty() {
-        return refuse(
-            tx,
-            StoreError::refused(
-                "input.data",
-                format!("clr_type {}: {}", apply.clr_type, diffs.join("; ")),
-            ),
-        )
-        .await;
+        return Err(StoreError::refused(
+            "input.data",
+            format!("clr_type {}: {}", apply.clr_type, diffs.join("; ")),
+        ));
     }
     let inserted = sqlx::query(
         "INSERT INTO clearing_application (clr_appy_evt_id, fixmedins_code, clr_ym, insutype, \
@@ -319,40 +333,28 @@ pub(crate) async fn clearing_apply(
     .bind(&apply.opter)
     .bind(&apply.opter_name)
     .bind(ts(env.now))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await;
     match inserted {
         Ok(_) => {}
+        // Two applications of one key at once: the attempt number collides.
         Err(err) if is_unique_violation(&err) => {
-            return refuse(
-                tx,
-                StoreError::refused(
-                    "input.data",
-                    format!(
-                        "clr_type {}: another application for {month} (insutype {}) was \
-                         accepted at the same time",
-                        apply.clr_type, apply.insutype
-                    ),
+            return Err(StoreError::refused(
+                "input.data",
+                format!(
+                    "clr_type {}: another application for {month} (insutype {}) was \
+                     accepted at the same time",
+                    apply.clr_type, apply.insutype
                 ),
-            )
-            .await
+            ))
         }
-        Err(err) => return refuse(tx, err.into()).await,
+        Err(err) => return Err(err.into()),
     }
     let outcome = ClearingOutcome::Applied {
         clr_appy_evt_id: clr_appy_evt_id.to_owned(),
         totals,
     };
-    finish_clearing(
-        pool,
-        tx,
-        env,
-        outcome,
-        "clearing_application",
-        clr_appy_evt_id,
-        render,
-    )
-    .await
+    Ok((outcome, "clearing_application", clr_appy_evt_id.to_owned()))
 }
 
 pub(crate) async fn clearing_withdraw(
@@ -361,13 +363,20 @@ pub(crate) async fn clearing_withdraw(
     withdraw: &ClearingWithdraw,
     render: &(dyn Fn(&ClearingOutcome) -> String + Send + Sync),
 ) -> Result<ClearingReply, StoreError> {
-    if let Some(response) = clearing_replay(pool, env).await? {
-        return Ok(ClearingReply {
-            response,
-            outcome: None,
-        });
-    }
-    let mut tx = begin_write(pool).await?;
+    clearing_write!(pool, env, render, |tx| withdraw_in(&mut tx, env, withdraw)
+        .await)
+}
+
+async fn withdraw_in(
+    tx: &mut Tx<'_>,
+    env: &Envelope,
+    withdraw: &ClearingWithdraw,
+) -> Result<ClearingDone, StoreError> {
+    let id = &withdraw.clr_appy_evt_id;
+    let absent = || StoreError::NotFound {
+        field: "clr_appy_evt_id".into(),
+        value: id.clone(),
+    };
     // PostgreSQL: the row lock orders a withdrawal and the payment run that locks the same
     // application; SQLite has one writer.
     let sql = if IS_PG {
@@ -377,112 +386,59 @@ pub(crate) async fn clearing_withdraw(
         "SELECT a.fixmedins_code, a.locked_by_run FROM clearing_application a \
          WHERE a.clr_appy_evt_id = $1"
     };
-    let found = sqlx::query(sql)
-        .bind(&withdraw.clr_appy_evt_id)
-        .fetch_optional(&mut *tx)
-        .await;
-    let row = match found {
-        Ok(Some(row)) => row,
-        Ok(None) => {
-            return refuse(
-                tx,
-                StoreError::NotFound {
-                    field: "clr_appy_evt_id".into(),
-                    value: withdraw.clr_appy_evt_id.clone(),
-                },
-            )
-            .await
-        }
-        Err(err) => return refuse(tx, err.into()).await,
-    };
+    let row = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(absent)?;
     let owner: String = row.try_get(0)?;
     let locked_by_run: Option<String> = row.try_get(1)?;
+    // Another institution's application is reported as absent: no existence leak.
     if owner != env.fixmedins_code {
-        return refuse(
-            tx,
-            StoreError::NotFound {
-                field: "clr_appy_evt_id".into(),
-                value: withdraw.clr_appy_evt_id.clone(),
-            },
-        )
-        .await;
+        return Err(absent());
     }
     let withdrawn = sqlx::query("SELECT msgid FROM clearing_withdrawal WHERE clr_appy_evt_id = $1")
-        .bind(&withdraw.clr_appy_evt_id)
-        .fetch_optional(&mut *tx)
-        .await;
-    match withdrawn {
-        Ok(Some(row)) => {
-            let by: String = row.try_get(0)?;
-            return refuse(
-                tx,
-                StoreError::refused(
-                    "clr_appy_evt_id",
-                    format!(
-                        "{} was already withdrawn by message {by}",
-                        withdraw.clr_appy_evt_id
-                    ),
-                ),
-            )
-            .await;
-        }
-        Ok(None) => {}
-        Err(err) => return refuse(tx, err.into()).await,
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = withdrawn {
+        let by: String = row.try_get(0)?;
+        return Err(StoreError::refused(
+            "clr_appy_evt_id",
+            format!("{id} was already withdrawn by message {by}"),
+        ));
     }
     if let Some(run) = locked_by_run {
-        return refuse(
-            tx,
-            StoreError::refused(
-                "clr_appy_evt_id",
-                format!(
-                    "{} was paid by payment run {run} and can no longer be withdrawn",
-                    withdraw.clr_appy_evt_id
-                ),
-            ),
-        )
-        .await;
+        return Err(StoreError::refused(
+            "clr_appy_evt_id",
+            format!("{id} was paid by payment run {run} and can no longer be withdrawn"),
+        ));
     }
     let inserted = sqlx::query(
         "INSERT INTO clearing_withdrawal (clr_appy_evt_id, msgid, opter, opter_name, created_at) \
          VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(&withdraw.clr_appy_evt_id)
+    .bind(id)
     .bind(&env.msgid)
     .bind(&withdraw.opter)
     .bind(&withdraw.opter_name)
     .bind(ts(env.now))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await;
     match inserted {
         Ok(_) => {}
         Err(err) if is_unique_violation(&err) => {
-            return refuse(
-                tx,
-                StoreError::refused(
-                    "clr_appy_evt_id",
-                    format!(
-                        "{} was withdrawn by another message at the same time",
-                        withdraw.clr_appy_evt_id
-                    ),
-                ),
-            )
-            .await
+            return Err(StoreError::refused(
+                "clr_appy_evt_id",
+                format!("{id} was withdrawn by another message at the same time"),
+            ))
         }
-        Err(err) => return refuse(tx, err.into()).await,
+        Err(err) => return Err(err.into()),
     }
     let outcome = ClearingOutcome::Withdrawn {
-        clr_appy_evt_id: withdraw.clr_appy_evt_id.clone(),
+        clr_appy_evt_id: id.clone(),
     };
-    finish_clearing(
-        pool,
-        tx,
-        env,
-        outcome,
-        "clearing_withdrawal",
-        &withdraw.clr_appy_evt_id,
-        render,
-    )
-    .await
+    Ok((outcome, "clearing_withdrawal", id.clone()))
 }
 
 pub(crate) async fn exchange_store(
@@ -492,18 +448,26 @@ pub(crate) async fn exchange_store(
     file_qury_no: &str,
     render: &(dyn Fn(&ClearingOutcome) -> String + Send + Sync),
 ) -> Result<ClearingReply, StoreError> {
+    clearing_write!(pool, env, render, |tx| store_file_in(
+        &mut tx,
+        env,
+        file,
+        file_qury_no
+    )
+    .await)
+}
+
+async fn store_file_in(
+    tx: &mut Tx<'_>,
+    env: &Envelope,
+    file: &FileToStore,
+    file_qury_no: &str,
+) -> Result<ClearingDone, StoreError> {
     use base64::Engine as _;
     use sha2::Digest as _;
-    if let Some(response) = clearing_replay(pool, env).await? {
-        return Ok(ClearingReply {
-            response,
-            outcome: None,
-        });
-    }
     let dld_endtime = env.now + chrono::Duration::hours(crate::clearing::EXCHANGE_FILE_HOURS);
     let digest: [u8; 32] = sha2::Sha256::digest(&file.content).into();
-    let mut tx = begin_write(pool).await?;
-    let inserted = sqlx::query(
+    sqlx::query(
         "INSERT INTO exchange_file (file_qury_no, fixmedins_code, kind, filename, size_bytes, \
          sha256, content_base64, msgid, created_at, dld_endtime) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -518,27 +482,15 @@ pub(crate) async fn exchange_store(
     .bind(&env.msgid)
     .bind(ts(env.now))
     .bind(ts(dld_endtime))
-    .execute(&mut *tx)
-    .await;
-    if let Err(err) = inserted {
-        return refuse(tx, err.into()).await;
-    }
+    .execute(&mut **tx)
+    .await?;
     let outcome = ClearingOutcome::FileStored {
         file_qury_no: file_qury_no.to_owned(),
         filename: file.filename.clone(),
         dld_endtime,
         balanced: file.balanced,
     };
-    finish_clearing(
-        pool,
-        tx,
-        env,
-        outcome,
-        "exchange_file",
-        file_qury_no,
-        render,
-    )
-    .await
+    Ok((outcome, "exchange_file", file_qury_no.to_owned()))
 }
 
 pub(crate) async fn exchange_file(
