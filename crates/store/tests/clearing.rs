@@ -464,3 +464,39 @@ async fn issue14_exchange_files_are_private_and_expire() {
     })
     .await;
 }
+
+/// Two applications of the same month, scheme and clearing type sent at the same time (other
+/// msgids): exactly one is accepted, on both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue14_concurrent_applications_accept_one() {
+    on_both(|db| async move {
+        imported(&db).await;
+        settle_on(&db, "a", "2025-05-10").await;
+        let totals = db
+            .store
+            .clearing_totals(Some(CLINIC), "2025-05")
+            .await
+            .unwrap();
+        let right = declaration(&totals[0], "2025-05");
+        let now = at("2025-06-01", "09:00:00");
+        let results = futures_util::future::join_all((0..4).map(|idx| {
+            let db = &db;
+            let right = &right;
+            async move { apply(db, &format!("race-{idx}"), right, now).await }
+        }))
+        .await;
+        let accepted = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(accepted, 1, "[{}] {results:?}", db.label);
+        for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(
+                matches!(refused, StoreError::Refused { field, .. } if field == "input.data"),
+                "[{}] {refused:?}",
+                db.label
+            );
+        }
+        let counted = db.store.clearing_row_counts().await.unwrap();
+        assert_eq!(counted[1], ("clearing_application", 1));
+        db
+    })
+    .await;
+}
