@@ -101,6 +101,15 @@ pub trait Backend: Clone + Send + Sync + 'static {
         request: Request,
         render: Render<'_>,
     ) -> impl Future<Output = Result<Outcome, BackendError>> + Send;
+
+    /// 9102: the bytes of exchange file `request.file_qury_no` for its owner `fixmedins_code`
+    /// while downloadable at `at`; another institution's file is reported as absent.
+    fn download_file(
+        &self,
+        fixmedins_code: &str,
+        request: &crate::clearing::Download,
+        at: NaiveDateTime,
+    ) -> impl Future<Output = Result<crate::clearing::FileDownload, BackendError>> + Send;
 }
 
 /// One transaction's parsed request.
@@ -135,6 +144,9 @@ pub enum Request {
     },
     /// 4103 结算清单信息查询: the calling institution's own lists with their groups.
     QuerySetlLists(yibao_store::SetlListQuery),
+    /// 3202, 3203, 3204, 9101, 9102: monthly clearing and the file exchange
+    /// ([`crate::clearing`]).
+    Clearing(crate::clearing::ClearingRequest),
 }
 
 impl Request {

@@ -39,6 +39,11 @@ pub enum Infno {
     SetlList4101,
     SetlList4101A,
     SetlListQuery4103,
+    StmtDetail3202,
+    ClearingApply3203,
+    ClearingWithdraw3204,
+    FileUpload9101,
+    FileDownload9102,
 }
 
 use Infno::*;
@@ -247,6 +252,26 @@ const TABLE: &[(Infno, &str, &str, &[&str])] = &[
         "4103",
         "医疗保障基金结算清单信息查询",
         &[],
+    ),
+    (
+        StmtDetail3202,
+        "3202",
+        "医药机构费用结算对明细账",
+        &["/fsi/api/ybSettlementStmtService/stmtDetail"],
+    ),
+    (ClearingApply3203, "3203", "清算申请", &[]),
+    (ClearingWithdraw3204, "3204", "撤销清算申请", &[]),
+    (
+        FileUpload9101,
+        "9101",
+        "文件上传",
+        &["/fsi/api/fileupload/upload"],
+    ),
+    (
+        FileDownload9102,
+        "9102",
+        "文件下载",
+        &["/fsi/api/fileupload/download"],
     ),
 ];
 

@@ -10,8 +10,10 @@
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod clearing;
 pub mod envelope;
 pub mod error;
+pub mod files;
 pub mod infno;
 pub mod latency;
 pub mod limits;
@@ -366,6 +368,9 @@ async fn handle<B: Backend>(
     let clock = RequestClock::now();
     let mut infno = None;
     let response = match serve_one(&state, &clock, path, &headers, body, &mut infno).await {
+        Ok(Answer {
+            file: Some(file), ..
+        }) => respond_file(file),
         Ok(answer) => respond_ok(&state, &clock, &answer),
         Err(err) => respond_error(&clock, err),
     };
@@ -463,6 +468,23 @@ async fn serve_one<B: Backend>(
         .acquire()
         .await
         .map_err(|err| AppError::Internal(err.into()))?;
+    // 9102 answers with the file's bytes, not the envelope.
+    if let backend::Request::Clearing(clearing::ClearingRequest::Download(download)) = &request {
+        let file = state
+            .backend
+            .download_file(&meta.fixmedins_code, download, meta.at)
+            .await
+            .map_err(|err| match err {
+                backend::BackendError::User { field, reason } => AppError::User { field, reason },
+                backend::BackendError::Internal(err) => AppError::Internal(err),
+            })?;
+        return Ok(Answer {
+            output: String::new(),
+            warn_msg: None,
+            receiver_admdvs: String::new(),
+            file: Some(file),
+        });
+    }
     let render = |outcome: &yibao_store::Outcome| wire::output::render_stored(outcome);
     let outcome = tokio::time::timeout(
         Duration::from_millis(REQUEST_TIMEOUT_MS),
@@ -493,15 +515,44 @@ async fn serve_one<B: Backend>(
         output,
         warn_msg,
         receiver_admdvs,
+        file: None,
     })
 }
 
 /// A successful answer: the output JSON text, the envelope's `warn_msg`, and the region that
-/// begins its `inf_refmsgid`.
+/// begins its `inf_refmsgid`; or, for 9102, the file itself.
 struct Answer {
     output: String,
     warn_msg: Option<String>,
     receiver_admdvs: String,
+    file: Option<clearing::FileDownload>,
+}
+
+/// 9102's answer: the file's bytes as `application/octet-stream`, named in
+/// `Content-Disposition` (spec §1.3).
+fn respond_file(file: clearing::FileDownload) -> Response {
+    let mut response = (StatusCode::OK, file.content).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    // The name is the institution's own text: only a plain ASCII name goes into the header.
+    let ascii_name: String = file
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
 
 /// Refuses or counts a message without an open sign-in of today ([`SignInRule`]); 9001 and 9002

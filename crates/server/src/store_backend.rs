@@ -10,7 +10,7 @@ use crate::backend::{Backend, BackendError, InstitutionKey, Meta, Outcome, Rende
 
 /// Converts a store error, naming a user error's field as the client sees it: message-level
 /// fields as they are, input fields under `input.` and their transaction's node.
-fn backend_error(err: store::StoreError, infno: Infno) -> BackendError {
+pub(crate) fn backend_error(err: store::StoreError, infno: Infno) -> BackendError {
     if !err.is_user_error() {
         return BackendError::Internal(
             anyhow::Error::new(err).context(format!("store, {}", infno.code())),
@@ -60,6 +60,8 @@ fn primary_node(infno: Infno) -> &'static str {
         Discharge2402 => "dscginfo",
         AdmissionChange2403 => "adminfo",
         SetlList4101 | SetlList4101A => "setlinfo",
+        FileUpload9101 => "fsUploadIn",
+        FileDownload9102 => "fsDownloadIn",
         _ => "data",
     }
 }
@@ -178,6 +180,9 @@ impl Backend for store::Store {
                     description: result.description,
                 });
             }
+            Request::Clearing(request) => {
+                return crate::clearing::execute(self, meta, request).await;
+            }
             Request::Write(command) => *command,
         };
         let env = store::Envelope {
@@ -196,5 +201,14 @@ impl Backend for store::Store {
                 Outcome::Rendered(response)
             }
         })
+    }
+
+    async fn download_file(
+        &self,
+        fixmedins_code: &str,
+        request: &crate::clearing::Download,
+        at: chrono::NaiveDateTime,
+    ) -> Result<crate::clearing::FileDownload, BackendError> {
+        crate::clearing::download(self, fixmedins_code, request, at).await
     }
 }

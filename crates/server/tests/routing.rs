@@ -164,7 +164,7 @@ async fn unknown_infno_gets_the_reduced_error_shape() {
         &app,
         CALL_SERVICE_PATH,
         "application/json",
-        envelope("3202", json!({"data": {}})),
+        envelope("3301", json!({"data": {}})),
     )
     .await;
     assert_eq!(status, StatusCode::OK);

@@ -64,6 +64,7 @@ pub mod access_log;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod clearing;
 pub mod contributions;
 pub mod coverage;
 pub mod error;
@@ -188,6 +189,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(coverage::routes())
         .merge(contributions::routes())
         .merge(funds::routes())
+        .merge(clearing::routes())
 }
 
 /// The OpenAPI document of every route.

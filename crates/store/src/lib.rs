@@ -49,6 +49,7 @@ pub mod audit;
 pub mod audit_report;
 pub mod auto;
 pub mod casework;
+pub mod clearing;
 pub mod cmd;
 pub mod contributions;
 pub mod coverage;
@@ -154,6 +155,7 @@ macro_rules! backend {
             include!("tax_tx.rs");
             include!("funds_tx.rs");
             include!("personal_account_tx.rs");
+            include!("clearing_tx.rs");
         }
     };
 }

@@ -2,6 +2,7 @@
 //! with signed HTTP messages in the shapes of the spec's test vectors V1, V2 and V4.
 
 mod audit;
+mod clearing;
 #[path = "../common/mod.rs"]
 mod common;
 mod inpatient;
@@ -11,6 +12,7 @@ mod issue13;
 use std::collections::BTreeSet;
 
 use audit::*;
+use clearing::*;
 use common::{msgid, now_text, spawn_app, spawn_app_with, Db, Person, TestApp};
 use inpatient::*;
 use issue10::*;
@@ -67,6 +69,7 @@ on_both_databases!(
     issue12_a_warning_region_settles_and_records_the_findings,
     issue13_1101_answers_the_civil_affairs_identity,
     issue13_2206_refuses_an_unpaid_then_waiting_resident,
+    issue14_clearing_3203_3204_and_the_detail_file_exchange,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in

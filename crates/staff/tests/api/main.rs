@@ -4,6 +4,7 @@
 //! and access log are here; the review chain, the registry and the refunds in their modules.
 
 mod personal_account;
+mod clearing;
 mod refunds;
 mod registry;
 mod review;
@@ -636,6 +637,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/audit/cases/{case_id}"),
     ("get", "/api/v1/audit/report"),
     ("get", "/api/v1/audit/rules"),
+    ("get", "/api/v1/funds/clearing"),
+    ("get", "/api/v1/funds/payment-runs"),
+    ("get", "/api/v1/funds/payment-runs/{run_id}/orders"),
+    ("get", "/api/v1/funds/statements"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/persons/{psn_no}"),
@@ -652,6 +657,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/audit/cases/{case_id}/appeals"),
     ("post", "/api/v1/audit/cases/{case_id}/decisions"),
     ("post", "/api/v1/contributions/refunds"),
+    ("post", "/api/v1/funds/payment-runs"),
+    ("post", "/api/v1/funds/payment-runs/{run_id}/approval"),
     (
         "post",
         "/api/v1/persons/{psn_no}/personal-account/inheritance",
