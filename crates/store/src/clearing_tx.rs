@@ -363,11 +363,11 @@ pub(crate) async fn clearing_withdraw(
     withdraw: &ClearingWithdraw,
     render: &(dyn Fn(&ClearingOutcome) -> String + Send + Sync),
 ) -> Result<ClearingReply, StoreError> {
-    clearing_write!(pool, env, render, |tx| withdraw_in(&mut tx, env, withdraw)
+    clearing_write!(pool, env, render, |tx| clearing_withdraw_in(&mut tx, env, withdraw)
         .await)
 }
 
-async fn withdraw_in(
+async fn clearing_withdraw_in(
     tx: &mut Tx<'_>,
     env: &Envelope,
     withdraw: &ClearingWithdraw,
