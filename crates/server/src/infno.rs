@@ -39,6 +39,8 @@ pub enum Infno {
     SetlList4101,
     SetlList4101A,
     SetlListQuery4103,
+    SetlListStatus4102,
+    SetlListQc4104,
 }
 
 use Infno::*;
@@ -247,6 +249,18 @@ const TABLE: &[(Infno, &str, &str, &[&str])] = &[
         "4103",
         "医疗保障基金结算清单信息查询",
         &[],
+    ),
+    (
+        SetlListStatus4102,
+        "4102",
+        "医疗保障基金结算清单信息状态修改",
+        &[],
+    ),
+    (
+        SetlListQc4104,
+        "4104",
+        "医疗保障基金结算清单质控结果查询",
+        &["/fsi/api/medinfoupload/queryQltctrlProblemPage"],
     ),
 ];
 

@@ -151,6 +151,8 @@ pub fn request(envelope: &RequestEnvelope<'_>) -> Result<Request, AppError> {
         }
         SetlList4101 | SetlList4101A => crate::setl_list::upload_command(envelope),
         SetlListQuery4103 => return crate::setl_list::query_request(envelope),
+        SetlListStatus4102 => return crate::setl_list_status::status_request(envelope),
+        SetlListQc4104 => return crate::setl_list_status::qc_request(envelope),
         AuditBefore3101 => crate::audit::check_command(envelope, yibao_audit::Phase::Before),
         AuditDuring3102 => crate::audit::check_command(envelope, yibao_audit::Phase::During),
         AuditFeedback3103 => crate::audit::feedback_command(envelope),
