@@ -72,6 +72,7 @@ pub mod limits;
 pub mod persons;
 pub mod registry;
 pub mod session;
+pub mod setl_lists;
 pub mod wire;
 
 use std::sync::Arc;
@@ -184,6 +185,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(registry::routes())
         .merge(coverage::routes())
         .merge(contributions::routes())
+        .merge(setl_lists::routes())
 }
 
 /// The OpenAPI document of every route.

@@ -11,4 +11,5 @@ mod issue10;
 mod maternity_allowance;
 mod outpatient;
 mod review;
+mod setl_list_status;
 mod tax;
