@@ -7,6 +7,7 @@ mod common;
 mod inpatient;
 mod issue10;
 mod issue13;
+mod setl_list_status;
 
 use std::collections::BTreeSet;
 
@@ -16,6 +17,7 @@ use inpatient::*;
 use issue10::*;
 use issue13::*;
 use serde_json::{json, Value};
+use setl_list_status::*;
 use yibao_store::Institution;
 
 /// Runs a scenario on SQLite and on PostgreSQL (skipped with a notice when unreachable).
@@ -67,6 +69,7 @@ on_both_databases!(
     issue12_a_warning_region_settles_and_records_the_findings,
     issue13_1101_answers_the_civil_affairs_identity,
     issue13_2206_refuses_an_unpaid_then_waiting_resident,
+    issue14_settlement_list_status_and_quality_checks,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in
