@@ -6,6 +6,7 @@
 mod refunds;
 mod registry;
 mod review;
+mod setl_lists;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
