@@ -660,4 +660,72 @@ mod tests {
         assert_eq!(not_principal_reason("Z51.100x001"), None);
         assert_eq!(not_principal_reason("S6"), None);
     }
+
+    proptest::proptest! {
+        /// For any list and stay: `passed` is exactly "no blocking problem"; every problem's
+        /// severity is its rule's; checking twice gives the same; and the problems do not depend
+        /// on where the principal diagnosis is sent (only the row numbers they name move).
+        #[test]
+        fn checks_are_a_function_of_the_list(
+            codes in proptest::collection::vec(
+                proptest::sample::select(vec!["S62.410", "W01.x00", "Z95.001", "I10.x00", "J18.900", "Z51.100"]),
+                1..6,
+            ),
+            principal_at in 0usize..6,
+            op_days in proptest::collection::vec(proptest::option::of(-3i64..12), 0..4),
+            stay_days in 0i64..10,
+            sent_days in proptest::option::of(0i64..12),
+            age_days in proptest::option::of(0i64..60),
+            status in proptest::sample::select(vec!["grouped", "ungroupable", "ambiguous", "invalid"]),
+        ) {
+            let adm = at("2026-03-01 08:00:00");
+            let principal_at = principal_at % codes.len();
+            let build = |order: &[usize]| SetlListUpload {
+                act_ipt_days: sent_days,
+                diagnoses: order
+                    .iter()
+                    .map(|&idx| SetlListDiagnosis {
+                        diag_code: codes[idx].to_owned(),
+                        maindiag_flag: idx == principal_at,
+                        ..Default::default()
+                    })
+                    .collect(),
+                operations: op_days
+                    .iter()
+                    .map(|days| SetlListOperation {
+                        oprn_oprt_code: "79.3301".into(),
+                        oprn_oprt_date: days.map(|d| adm.date() + chrono::Duration::days(d)),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..list()
+            };
+            let f = QcFacts {
+                adm_time: adm,
+                dscg_time: Some(adm + chrono::Duration::days(stay_days)),
+                age_days,
+                group_status: status.to_owned(),
+            };
+            let forward: Vec<usize> = (0..codes.len()).collect();
+            let reversed: Vec<usize> = forward.iter().rev().copied().collect();
+            let a = check(&build(&forward), &f);
+            proptest::prop_assert_eq!(&a, &check(&build(&forward), &f));
+            proptest::prop_assert_eq!(
+                a.passed,
+                a.problems.iter().all(|p| p.severity != Severity::Blocking)
+            );
+            for p in &a.problems {
+                proptest::prop_assert_eq!(p.severity, rule(&p.code).severity);
+            }
+            let b = check(&build(&reversed), &f);
+            let codes_of = |r: &QcResult| {
+                let mut c: Vec<(String, Severity)> =
+                    r.problems.iter().map(|p| (p.code.clone(), p.severity)).collect();
+                c.sort_by(|x, y| x.0.cmp(&y.0));
+                c
+            };
+            proptest::prop_assert_eq!(codes_of(&a), codes_of(&b));
+            proptest::prop_assert_eq!(a.passed, b.passed);
+        }
+    }
 }

@@ -43,3 +43,17 @@ CREATE TABLE setl_list_status (
     CHECK (from_stas <> to_stas)
 );
 CREATE INDEX setl_list_status_msgid ON setl_list_status (fixmedins_code, msgid);
+
+-- Append-only, as the access log: nothing in the code updates or deletes these rows, and the
+-- database refuses it.
+CREATE FUNCTION setl_list_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER setl_list_qc_append_only BEFORE UPDATE OR DELETE ON setl_list_qc
+    FOR EACH ROW EXECUTE FUNCTION setl_list_append_only();
+CREATE TRIGGER setl_list_qc_problem_append_only BEFORE UPDATE OR DELETE ON setl_list_qc_problem
+    FOR EACH ROW EXECUTE FUNCTION setl_list_append_only();
+CREATE TRIGGER setl_list_status_append_only BEFORE UPDATE OR DELETE ON setl_list_status
+    FOR EACH ROW EXECUTE FUNCTION setl_list_append_only();

@@ -43,3 +43,30 @@ CREATE TABLE setl_list_status (
     CHECK (from_stas <> to_stas)
 );
 CREATE INDEX setl_list_status_msgid ON setl_list_status (fixmedins_code, msgid);
+
+-- Append-only, as the access log: nothing in the code updates or deletes these rows, and the
+-- database refuses it.
+CREATE TRIGGER setl_list_qc_no_update BEFORE UPDATE ON setl_list_qc
+BEGIN
+    SELECT RAISE(ABORT, 'setl_list_qc is append-only');
+END;
+CREATE TRIGGER setl_list_qc_no_delete BEFORE DELETE ON setl_list_qc
+BEGIN
+    SELECT RAISE(ABORT, 'setl_list_qc is append-only');
+END;
+CREATE TRIGGER setl_list_qc_problem_no_update BEFORE UPDATE ON setl_list_qc_problem
+BEGIN
+    SELECT RAISE(ABORT, 'setl_list_qc_problem is append-only');
+END;
+CREATE TRIGGER setl_list_qc_problem_no_delete BEFORE DELETE ON setl_list_qc_problem
+BEGIN
+    SELECT RAISE(ABORT, 'setl_list_qc_problem is append-only');
+END;
+CREATE TRIGGER setl_list_status_no_update BEFORE UPDATE ON setl_list_status
+BEGIN
+    SELECT RAISE(ABORT, 'setl_list_status is append-only');
+END;
+CREATE TRIGGER setl_list_status_no_delete BEFORE DELETE ON setl_list_status
+BEGIN
+    SELECT RAISE(ABORT, 'setl_list_status is append-only');
+END;

@@ -489,6 +489,23 @@ async fn lists_are_checked_submitted_reviewed_and_closed_at_the_deadline() {
             .await
             .unwrap()
             .is_empty());
+        // The checks and the status rows are append-only in the database itself.
+        for sql in [
+            "UPDATE setl_list_qc SET passed = 1",
+            "DELETE FROM setl_list_qc_problem",
+            "UPDATE setl_list_status SET to_stas = '0'",
+            "DELETE FROM setl_list_status",
+        ] {
+            use sqlx::Connection as _;
+            let refused = if db.url.starts_with("sqlite") {
+                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                sqlx::query(sql).execute(&mut conn).await.is_err()
+            } else {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                sqlx::query(sql).execute(&mut conn).await.is_err()
+            };
+            assert!(refused, "[{}] {sql} was allowed", db.label);
+        }
         assert_balanced(&db).await;
         db
     })
