@@ -6,8 +6,8 @@
 //!   1 已提交 — 2 and 3 are the bureau's review) and answers `data{setl_list_id, setl_id,
 //!   stas_type_old, stas_type, chg_time}`. It changes the calling institution's own latest list
 //!   version only; a replayed `msgid` answers the first change.
-//! * 4104 takes `data{setl_id, setl_list_id, begndate, enddate, page_num, page_size}` (all
-//!   optional; dates bound the upload day) and answers `qltctrlinfo[]`: each list (its latest
+//! * 4104 takes `data{setl_id, setl_list_id, begndate, enddate, page_num, page_size}` (the node
+//!   required, every field optional; dates bound the upload day) and answers `qltctrlinfo[]`: each list (its latest
 //!   version, or the version named) with its status and its quality-check problems
 //!   (`qltctrl_prob[]`).
 //!
@@ -83,7 +83,8 @@ pub fn apply_deadline(request: &mut Request, deadline: SetlListDeadline) {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct QcInput {
-    data: Node<QcData>,
+    /// Required (an empty object asks for every list): a message without it is refused.
+    data: Option<QcData>,
 }
 
 #[derive(Deserialize, Default)]
@@ -99,7 +100,10 @@ struct QcData {
 
 /// Parses a 4104 message (page 1 of the largest page when not sent).
 pub fn qc_request(envelope: &RequestEnvelope<'_>) -> Result<Request, AppError> {
-    let data = envelope.parse_input::<QcInput>()?.data.0;
+    let data = envelope
+        .parse_input::<QcInput>()?
+        .data
+        .ok_or_else(|| AppError::required("input.data"))?;
     let node = "data";
     let rows_max = yibao_store::limits::SETL_LIST_PAGE_ROWS_MAX;
     let count = |value: &Opt<Decimal<0>>, max: i64, field: &str| match value.get() {

@@ -377,6 +377,7 @@ pub(super) async fn issue14_settlement_list_status_and_quality_checks(app: &Test
         );
     }
     for (n, (data, field)) in [
+        (json!(null), "input.data"),
         (json!({"page_size": "100000"}), "input.data.page_size"),
         (json!({"page_num": "0"}), "input.data.page_num"),
         (json!({"begndate": "2026-13-40"}), "begndate"),
