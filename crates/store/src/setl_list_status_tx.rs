@@ -89,6 +89,17 @@ async fn setl_list_version_for_change(
     tx: &mut Tx<'_>,
     setl_list_id: &str,
 ) -> Result<Option<VersionForChange>, StoreError> {
+    // The person's lock first, as a 4101A takes it: a correction and a status change of the same
+    // list run one after the other, so "the latest version" cannot change under either.
+    let psn_no: Option<String> =
+        sqlx::query_scalar("SELECT psn_no FROM setl_list WHERE setl_list_id = $1")
+            .bind(setl_list_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(psn_no) = psn_no else {
+        return Ok(None);
+    };
+    lock_person(tx, &psn_no).await?;
     let lock = if IS_PG { " FOR UPDATE OF l" } else { "" };
     let row = sqlx::query(&format!(
         "SELECT l.setl_list_id, l.fixmedins_code, l.setl_id, \
