@@ -243,6 +243,8 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         sign_in: yibao_server::SignInRule::Count,
         // The demo region settles and records severity-1 findings (`regions/demo.toml`).
         audit_gate: yibao_store::audit::AuditGate::Warn,
+        // Lists change until day 10 of the following month (`regions/demo.toml`).
+        setl_list_deadline: yibao_store::setl_list_status::SetlListDeadline::default(),
     };
     let server = yibao_server::spawn_with(
         store.clone(),

@@ -96,6 +96,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         auth: !args.no_auth,
         sign_in: settings.sign_in,
         audit_gate: settings.audit_gate,
+        setl_list_deadline: settings.setl_list_deadline,
         ..Default::default()
     };
     if args.staff_idle_minutes < 1 || args.staff_session_hours < 1 {

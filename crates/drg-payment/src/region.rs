@@ -100,6 +100,10 @@ struct RegionFile {
     #[serde(default)]
     #[allow(dead_code)]
     funds: Option<serde::de::IgnoredAny>,
+    /// The settlement lists' deadline, read by the server (`docs/INTERFACE.md`), not here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    setl_list: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -147,6 +147,11 @@ pub enum Request {
     /// 3202, 3203, 3204, 9101, 9102: monthly clearing and the file exchange
     /// ([`crate::clearing`]).
     Clearing(crate::clearing::ClearingRequest),
+    /// 4102 结算清单状态修改: the calling institution submits or withdraws its own list
+    /// (idempotent by `msgid`).
+    SetlListStatus(yibao_store::setl_list_status::StatusChangeRequest),
+    /// 4104 质控结果查询: the calling institution's own lists with status and quality checks.
+    QuerySetlListQc(yibao_store::setl_list_status::QcQuery),
 }
 
 impl Request {
@@ -228,4 +233,8 @@ pub enum Outcome {
     ChronicRecognitions(Vec<yibao_store::ChronicRecognition>),
     /// 4103: the institution's lists (latest versions) with their groups.
     SetlLists(Vec<yibao_store::SetlListView>),
+    /// 4102: the status change made (or, on a replay, made before).
+    SetlListStatus(yibao_store::setl_list_status::StatusChanged),
+    /// 4104: the institution's lists with status and quality checks.
+    SetlListQc(Vec<yibao_store::setl_list_status::QcView>),
 }

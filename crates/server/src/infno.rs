@@ -44,6 +44,8 @@ pub enum Infno {
     ClearingWithdraw3204,
     FileUpload9101,
     FileDownload9102,
+    SetlListStatus4102,
+    SetlListQc4104,
 }
 
 use Infno::*;
@@ -272,6 +274,16 @@ const TABLE: &[(Infno, &str, &str, &[&str])] = &[
         "9102",
         "文件下载",
         &["/fsi/api/fileupload/download"],
+        SetlListStatus4102,
+        "4102",
+        "医疗保障基金结算清单信息状态修改",
+        &[],
+    ),
+    (
+        SetlListQc4104,
+        "4104",
+        "医疗保障基金结算清单质控结果查询",
+        &["/fsi/api/medinfoupload/queryQltctrlProblemPage"],
     ),
 ];
 

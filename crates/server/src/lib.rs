@@ -19,6 +19,7 @@ pub mod latency;
 pub mod limits;
 pub mod region;
 pub mod setl_list;
+pub mod setl_list_status;
 pub mod store_backend;
 pub mod wire;
 
@@ -62,6 +63,9 @@ pub struct ServerConfig {
     /// What a severity-1 smart-audit finding on a bill does at 2206/2207 and 2303/2304 (the
     /// region file's `[audit] severity_1`, see [`region`]).
     pub audit_gate: yibao_store::audit::AuditGate,
+    /// Until which day of the next month a month's settlement lists may be corrected or change
+    /// status (the region file's `[setl_list] deadline_day`, see [`region`]).
+    pub setl_list_deadline: yibao_store::setl_list_status::SetlListDeadline,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +76,7 @@ impl Default for ServerConfig {
             receiver_admdvs: None,
             sign_in: SignInRule::Count,
             audit_gate: yibao_store::audit::AuditGate::Warn,
+            setl_list_deadline: Default::default(),
         }
     }
 }
@@ -267,6 +272,7 @@ async fn router<B: Backend>(
         receiver_admdvs: config.receiver_admdvs.clone(),
         sign_in: config.sign_in,
         audit_gate: config.audit_gate,
+        setl_list_deadline: config.setl_list_deadline,
         unsigned,
         latency,
         serial: AtomicU64::new(0),
@@ -314,6 +320,7 @@ struct AppState<B> {
     receiver_admdvs: Option<String>,
     sign_in: SignInRule,
     audit_gate: yibao_store::audit::AuditGate,
+    setl_list_deadline: yibao_store::setl_list_status::SetlListDeadline,
     unsigned: Arc<UnsignedTally>,
     /// Time at the server per transaction.
     latency: Arc<latency::LatencyBook>,
@@ -463,6 +470,7 @@ async fn serve_one<B: Backend>(
             settle.audit_gate = state.audit_gate;
         }
     }
+    setl_list_status::apply_deadline(&mut request, state.setl_list_deadline);
     let _permit = state
         .permits
         .acquire()

@@ -13,11 +13,17 @@
 //! severity_1 = "warn"
 //! # Days after 初审 within which an institution may appeal (申诉) a case (default 10).
 //! appeal_days = 10
+//!
+//! [setl_list]
+//! # A settlement list (4101A correction, 4102 status change) of a settlement made in month M
+//! # changes until this day of month M+1, inclusive (1 to 28; default 10).
+//! deadline_day = 10
 //! ```
 
 use serde::Deserialize;
 
 use yibao_store::audit::AuditGate;
+use yibao_store::setl_list_status::SetlListDeadline;
 
 use crate::SignInRule;
 
@@ -30,6 +36,8 @@ pub struct InterfaceSettings {
     pub audit_gate: AuditGate,
     /// `[audit] appeal_days`.
     pub review: yibao_store::review::ReviewSettings,
+    /// `[setl_list] deadline_day`.
+    pub setl_list_deadline: SetlListDeadline,
 }
 
 impl Default for InterfaceSettings {
@@ -38,6 +46,7 @@ impl Default for InterfaceSettings {
             sign_in: SignInRule::Count,
             audit_gate: AuditGate::Warn,
             review: yibao_store::review::ReviewSettings::default(),
+            setl_list_deadline: SetlListDeadline::default(),
         }
     }
 }
@@ -48,6 +57,14 @@ struct RegionFile {
     interface: Option<InterfaceTable>,
     #[serde(default)]
     audit: Option<AuditTable>,
+    #[serde(default)]
+    setl_list: Option<SetlListTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetlListTable {
+    deadline_day: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +96,12 @@ pub fn parse_interface_settings(text: &str) -> Result<InterfaceSettings, String>
                 .filter(|days| (1..=365).contains(days))
                 .ok_or_else(|| format!("audit.appeal_days: {days} is not 1 to 365 days"))?;
         }
+    }
+    if let Some(day) = file.setl_list.and_then(|table| table.deadline_day) {
+        settings.setl_list_deadline = u32::try_from(day)
+            .map_err(|_| format!("{day} is not a day from 1 to 28"))
+            .and_then(SetlListDeadline::new)
+            .map_err(|err| format!("setl_list.deadline_day: {err}"))?;
     }
     if let Some(sign_in) = file.interface.and_then(|table| table.sign_in) {
         settings.sign_in = match sign_in.as_str() {
@@ -142,6 +165,26 @@ mod tests {
             days("[audit]\nappeal_days = 0\n"),
             Err("audit.appeal_days: 0 is not 1 to 365 days".to_owned())
         );
+    }
+
+    #[test]
+    fn setl_list_deadline_is_read_and_checked() {
+        let read = |text: &str| parse_interface_settings(text).map(|s| s.setl_list_deadline.day());
+        assert_eq!(read(""), Ok(10));
+        assert_eq!(read("[setl_list]\ndeadline_day = 15\n"), Ok(15));
+        assert_eq!(
+            read("[setl_list]\ndeadline_day = 31\n"),
+            Err("setl_list.deadline_day: 31 is not a day from 1 to 28".to_owned())
+        );
+        assert_eq!(
+            read("[setl_list]\ndeadline_day = -1\n"),
+            Err("setl_list.deadline_day: -1 is not a day from 1 to 28".to_owned())
+        );
+        assert!(read("[setl_list]\ndeadline = 5\n")
+            .unwrap_err()
+            .contains("deadline"));
+        let demo = include_str!("../../../regions/demo.toml");
+        assert_eq!(read(demo), Ok(10));
     }
 
     #[test]

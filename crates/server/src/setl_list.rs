@@ -2,7 +2,8 @@
 //! conversion into the store's settlement-list command and query, and the output nodes.
 //!
 //! 4101A answers the spec's `data{setl_list_id}` and, so that the hospital sees the group at
-//! once, the list's version and its CHS-DRG group in the same `data` node. The spec names 4103
+//! once, the list's version and its CHS-DRG group in the same `data` node, and its quality
+//! checks in `qltctrlinfo` (see `setl_list_status.rs`). The spec names 4103
 //! as the list query without giving its fields; ours takes `data{setl_id, psn_no, mdtrt_id,
 //! page_num, page_size}` (all optional) and answers `setllistinfo[]`: the latest version of each
 //! of the calling institution's own lists with its group. Another institution's lists are never
@@ -318,6 +319,8 @@ pub fn query_request(envelope: &RequestEnvelope<'_>) -> Result<Request, AppError
 #[derive(Serialize)]
 struct StoredOut<'a> {
     data: StoredData<'a>,
+    /// The version's quality checks (质控), so the hospital sees them at once.
+    qltctrlinfo: crate::setl_list_status::QcNode<'a>,
 }
 
 #[derive(Serialize)]
@@ -371,6 +374,7 @@ pub fn render_stored(stored: &SetlListStored) -> serde_json::Result<String> {
             list_vers: stored.version,
             group: GroupOut::from(&stored.group),
         },
+        qltctrlinfo: crate::setl_list_status::qc_node(&stored.qc),
     })
 }
 

@@ -169,6 +169,20 @@ impl Backend for store::Store {
                     .map_err(|err| backend_error(err, meta.infno))?;
                 return Ok(Outcome::SetlLists(lists));
             }
+            Request::SetlListStatus(change) => {
+                let changed = self
+                    .change_setl_list_status(&meta.fixmedins_code, &meta.msgid, &change, meta.at)
+                    .await
+                    .map_err(|err| backend_error(err, meta.infno))?;
+                return Ok(Outcome::SetlListStatus(changed));
+            }
+            Request::QuerySetlListQc(query) => {
+                let views = self
+                    .setl_list_qc(&meta.fixmedins_code, &query)
+                    .await
+                    .map_err(|err| backend_error(err, meta.infno))?;
+                return Ok(Outcome::SetlListQc(views));
+            }
             Request::Reconcile(request) => {
                 let result = self
                     .reconcile(&meta.fixmedins_code, &request)

@@ -75,6 +75,7 @@ pub mod personal_accounts;
 pub mod persons;
 pub mod registry;
 pub mod session;
+pub mod setl_lists;
 pub mod wire;
 
 use std::sync::Arc;
@@ -190,6 +191,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(contributions::routes())
         .merge(funds::routes())
         .merge(clearing::routes())
+        .merge(setl_lists::routes())
 }
 
 /// The OpenAPI document of every route.

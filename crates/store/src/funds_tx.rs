@@ -10,6 +10,8 @@ struct FundsCase {
     medfee: i64,
     hifp: i64,
     list: Option<(String, String, String, i64)>, // setl_list_id, drg, status, los_days
+    /// The latest list version passed its quality checks (setl_list_qc.passed).
+    qc_passed: bool,
 }
 
 fn funds_payer(other: &str, insuplc: &str) -> Result<yibao_funds::order::Payer, StoreError> {
@@ -141,13 +143,14 @@ async fn funds_cases(
 ) -> Result<Vec<FundsCase>, StoreError> {
     let rows = sqlx::query(
         "SELECT s.setl_id, s.fixmedins_code, s.insutype, s.setl_date, s.medfee_sumamt, s.hifp_pay, \
-         l.setl_list_id, g.drg, g.status, l.los_days \
+         l.setl_list_id, g.drg, g.status, l.los_days, q.passed \
          FROM settlement s \
          JOIN institution i ON i.fixmedins_code = s.fixmedins_code \
          JOIN visit v ON v.mdtrt_id = s.mdtrt_id \
          LEFT JOIN setl_list l ON l.setl_id = s.setl_id \
            AND l.version = (SELECT MAX(l2.version) FROM setl_list l2 WHERE l2.setl_id = s.setl_id) \
          LEFT JOIN setl_list_group g ON g.setl_list_id = l.setl_list_id \
+         LEFT JOIN setl_list_qc q ON q.setl_list_id = l.setl_list_id \
          WHERE i.admdvs = $1 AND i.fixmedins_type = '1' AND s.setl_date <= $2 AND s.setl_sign = 1 \
            AND s.refd_setl_flag = 0 AND v.kind = 'ipt' AND s.insuplc_admdvs = $1 \
            AND s.insutype IN ('310', '390') \
@@ -178,16 +181,12 @@ async fn funds_cases(
             medfee: r.try_get(4)?,
             hifp: r.try_get(5)?,
             list,
+            qc_passed: r.try_get::<Option<i64>, _>(10)? == Some(1),
         });
     }
     Ok(out)
 }
 
-/// Whether a case's list lets it be priced: a list exists and passed its checks.
-async fn list_passes(tx: &mut Tx<'_>, case: &FundsCase) -> Result<bool, StoreError> {
-    let _ = tx;
-    Ok(matches!(&case.list, Some((_, _, status, _)) if !status.is_empty()))
-}
 
 pub(crate) async fn prepare_payment_run(
     pool: &Pool,
@@ -243,7 +242,8 @@ pub(crate) async fn prepare_payment_run(
     let mut priced: Vec<FundsCase> = Vec::new();
     if r.config.method != Method::Ffs {
         for c in funds_cases(&mut tx, &r.admdvs, &last).await? {
-            if list_passes(&mut tx, &c).await? {
+            // Priced only on a list whose latest version passed its quality checks (4104).
+            if c.list.is_some() && c.qc_passed {
                 priced.push(c);
             } else {
                 held.push(c.setl_id);

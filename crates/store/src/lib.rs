@@ -72,6 +72,8 @@ pub mod retirement;
 pub mod review;
 pub mod roster;
 pub mod setl_list;
+pub mod setl_list_qc;
+pub mod setl_list_status;
 pub mod staff;
 pub mod tax;
 pub mod transfer;
@@ -131,6 +133,7 @@ macro_rules! backend {
             include!("tx/read.rs");
             include!("tx/check.rs");
             include!("setl_list_tx.rs");
+            include!("setl_list_status_tx.rs");
             include!("cumulative_tx.rs");
             include!("maternity_tx.rs");
             include!("tx/audit.rs");

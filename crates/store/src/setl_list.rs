@@ -92,6 +92,8 @@ pub struct SetlListUpload {
     pub blood: Vec<SetlListBlood>,
     /// `opspdiseinfo[]`.
     pub opsp_diagnoses: Vec<SetlListOpspDiagnosis>,
+    /// The region's deadline for corrections (set by the server, not part of the message).
+    pub deadline: crate::setl_list_status::SetlListDeadline,
 }
 
 /// One `diseinfo` row (住院诊断).
@@ -225,6 +227,8 @@ pub struct SetlListStored {
     pub psn_no: String,
     /// The group.
     pub group: SetlListGroup,
+    /// The quality checks of the version (质控), kept with it.
+    pub qc: crate::setl_list_qc::QcResult,
 }
 
 /// Which of its lists an institution asks for (all filters optional; latest versions only).

@@ -13,7 +13,7 @@ async fn setl_list_upload(
     let person = lock_person(tx, &c.psn_no).await?;
 
     let row = sqlx::query(
-        "SELECT mdtrt_id, psn_no, fixmedins_code, setl_sign, refd_setl_flag FROM settlement WHERE setl_id = $1",
+        "SELECT mdtrt_id, psn_no, fixmedins_code, setl_sign, refd_setl_flag, setl_date FROM settlement WHERE setl_id = $1",
     )
     .bind(&c.setl_id)
     .fetch_optional(&mut **tx)
@@ -24,6 +24,7 @@ async fn setl_list_upload(
     let setl_fixmedins_code: String = row.try_get(2)?;
     let setl_sign: i64 = row.try_get(3)?;
     let refd_setl_flag: i64 = row.try_get(4)?;
+    let setl_date: String = row.try_get(5)?;
     if setl_fixmedins_code != ctx.inst.fixmedins_code {
         return Err(StoreError::Forbidden {
             field: "setlinfo.setl_id".into(),
@@ -85,6 +86,15 @@ async fn setl_list_upload(
     let record = crate::setl_list::case_record(c, &facts);
     let group = crate::setl_list::group_case(&record)?;
     let los_days = crate::setl_list::stay_days(c, adm_time, dscg_time);
+    let qc = crate::setl_list_qc::check(
+        c,
+        &crate::setl_list_qc::QcFacts {
+            adm_time,
+            dscg_time,
+            age_days: record.age_days,
+            group_status: group.status.clone(),
+        },
+    );
 
     let version: i64 = sqlx::query(
         "SELECT COALESCE(MAX(version), 0) FROM setl_list WHERE fixmedins_code = $1 AND setl_id = $2",
@@ -95,6 +105,23 @@ async fn setl_list_upload(
     .await?
     .try_get::<i64, _>(0)?
         + 1;
+    // A correction (a later version): only before the month's deadline, and only of a list the
+    // hospital holds (unsubmitted, or rejected by the bureau).
+    if version > 1 {
+        let setl_day = NaiveDate::parse_from_str(&setl_date, "%Y-%m-%d").map_err(|_| {
+            StoreError::Invariant(format!(
+                "settlement {} has setl_date {setl_date:?}",
+                c.setl_id
+            ))
+        })?;
+        c.deadline
+            .check("setlinfo.setl_id", setl_day, ctx.env.now.date())?;
+        if let Some(status) =
+            setl_list_latest_status(tx, &ctx.inst.fixmedins_code, &c.setl_id).await?
+        {
+            crate::setl_list_status::correction_allowed(status)?;
+        }
+    }
     let setl_list_id = ctx.ids.next('L');
     let gend = c.gend.clone().unwrap_or_else(|| person.gend.clone());
     sqlx::query(
@@ -263,6 +290,7 @@ async fn setl_list_upload(
     .bind(&group.trace)
     .execute(&mut **tx)
     .await?;
+    setl_list_qc_insert(tx, &setl_list_id, &qc, ctx.env.now).await?;
 
     let stored = crate::setl_list::SetlListStored {
         setl_list_id: setl_list_id.clone(),
@@ -271,6 +299,7 @@ async fn setl_list_upload(
         mdtrt_id: c.mdtrt_id.clone(),
         psn_no: c.psn_no.clone(),
         group,
+        qc,
     };
     Ok((
         Outcome::SetlListStored(Box::new(stored)),

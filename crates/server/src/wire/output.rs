@@ -101,6 +101,8 @@ pub fn render(outcome: &Outcome) -> String {
                 .collect(),
         }),
         Outcome::SetlLists(lists) => crate::setl_list::render_lists(lists),
+        Outcome::SetlListStatus(changed) => crate::setl_list_status::render_status(changed),
+        Outcome::SetlListQc(views) => crate::setl_list_status::render_qc(views),
     };
     // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
     result.expect("output nodes serialise")

@@ -192,7 +192,7 @@ pub(super) async fn inpatient_chain_with_reconciliation(app: &TestApp) {
 
 /// A reference case of the shipped CHS-DRG 1.1 scheme (`testcases.jsonl`) with its expected
 /// group: the `n`-th grouped case that has a procedure and whose DRG differs from `other`.
-fn reference_case(n: usize, other: Option<&str>) -> Value {
+pub(super) fn reference_case(n: usize, other: Option<&str>) -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../data/chs-drg-1.1/testcases.jsonl"
@@ -213,7 +213,12 @@ fn reference_case(n: usize, other: Option<&str>) -> Value {
 
 /// A 4101A `input` for a settlement, carrying a reference case's codes: the principal diagnosis
 /// is sent last with `maindiag_flag` 1, the main procedure first with `main_oprn_flag` 1.
-fn setl_list_input(person: &Person, mdtrt_id: &str, setl_id: &str, case: &Value) -> Value {
+pub(super) fn setl_list_input(
+    person: &Person,
+    mdtrt_id: &str,
+    setl_id: &str,
+    case: &Value,
+) -> Value {
     let today = &now_text()[..10];
     let codes = |key: &str| -> Vec<String> {
         case[key]
@@ -256,7 +261,7 @@ fn setl_list_input(person: &Person, mdtrt_id: &str, setl_id: &str, case: &Value)
 }
 
 /// 2401 → 2301 → 2304 for `person` at `inst`; returns (`mdtrt_id`, `setl_id`).
-async fn settle_inpatient(
+pub(super) async fn settle_inpatient(
     app: &TestApp,
     inst: &Institution,
     person: &Person,

@@ -8,6 +8,7 @@ mod common;
 mod inpatient;
 mod issue10;
 mod issue13;
+mod setl_list_status;
 
 use std::collections::BTreeSet;
 
@@ -18,6 +19,7 @@ use inpatient::*;
 use issue10::*;
 use issue13::*;
 use serde_json::{json, Value};
+use setl_list_status::*;
 use yibao_store::Institution;
 
 /// Runs a scenario on SQLite and on PostgreSQL (skipped with a notice when unreachable).
@@ -70,6 +72,7 @@ on_both_databases!(
     issue13_1101_answers_the_civil_affairs_identity,
     issue13_2206_refuses_an_unpaid_then_waiting_resident,
     issue14_clearing_3203_3204_and_the_detail_file_exchange,
+    issue14_settlement_list_status_and_quality_checks,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in

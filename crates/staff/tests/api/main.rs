@@ -8,6 +8,7 @@ mod clearing;
 mod refunds;
 mod registry;
 mod review;
+mod setl_lists;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -651,6 +652,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/registry/followups"),
     ("get", "/api/v1/registry/persons/{psn_no}"),
     ("get", "/api/v1/registry/persons/{psn_no}/decisions"),
+    ("get", "/api/v1/setl-lists"),
     ("post", "/api/v1/accounts"),
     ("post", "/api/v1/accounts/{staff_id}/deactivate"),
     ("post", "/api/v1/audit/cases/open"),
@@ -672,6 +674,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/registry/decisions/{decision_id}/undo"),
     ("post", "/api/v1/registry/followups/{followup_id}/outcome"),
     ("post", "/api/v1/session"),
+    ("post", "/api/v1/setl-lists/{setl_list_id}/review"),
     ("put", "/api/v1/accounts/{staff_id}/roles"),
 ];
 
@@ -710,7 +713,8 @@ async fn every_route_is_in_the_openapi_document() {
             .replace("{psn_no}", "P001")
             .replace("{staff_id}", "1")
             .replace("{case_id}", "C1")
-            .replace("{decision_id}", "1");
+            .replace("{decision_id}", "1")
+            .replace("{setl_list_id}", "L1");
         let response = app
             .clone()
             .oneshot(

@@ -12,4 +12,5 @@ mod issue10;
 mod maternity_allowance;
 mod outpatient;
 mod review;
+mod setl_list_status;
 mod tax;

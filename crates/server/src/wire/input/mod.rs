@@ -153,6 +153,8 @@ pub fn request(envelope: &RequestEnvelope<'_>) -> Result<Request, AppError> {
         SetlListQuery4103 => return crate::setl_list::query_request(envelope),
         StmtDetail3202 | ClearingApply3203 | ClearingWithdraw3204 | FileUpload9101
         | FileDownload9102 => return crate::clearing::request(envelope),
+        SetlListStatus4102 => return crate::setl_list_status::status_request(envelope),
+        SetlListQc4104 => return crate::setl_list_status::qc_request(envelope),
         AuditBefore3101 => crate::audit::check_command(envelope, yibao_audit::Phase::Before),
         AuditDuring3102 => crate::audit::check_command(envelope, yibao_audit::Phase::During),
         AuditFeedback3103 => crate::audit::feedback_command(envelope),
