@@ -274,6 +274,8 @@ const TABLE: &[(Infno, &str, &str, &[&str])] = &[
         "9102",
         "文件下载",
         &["/fsi/api/fileupload/download"],
+    ),
+    (
         SetlListStatus4102,
         "4102",
         "医疗保障基金结算清单信息状态修改",
