@@ -3,8 +3,9 @@
 //! HTTP; and the OpenAPI document checked against the router in-process. The sessions, accounts
 //! and access log are here; the review chain, the registry and the refunds in their modules.
 
-mod personal_account;
 mod clearing;
+mod funds;
+mod personal_account;
 mod refunds;
 mod registry;
 mod review;

@@ -242,8 +242,8 @@ async fn list(db: &TestDb, inst: &str, tag: &str, setl_id: &str, day: &str) {
         medins_fill_psn: "填报人".into(),
         diagnoses: vec![setl_list::SetlListDiagnosis {
             diag_type: "1".into(),
-            diag_code: "I10.x00".into(),
-            diag_name: "高血压".into(),
+            diag_code: "M84.000x052".into(),
+            diag_name: "骨折不连接".into(),
             adm_cond_type: "1".into(),
             maindiag_flag: true,
         }],
@@ -252,6 +252,7 @@ async fn list(db: &TestDb, inst: &str, tag: &str, setl_id: &str, day: &str) {
         payments: vec![],
         blood: vec![],
         opsp_diagnoses: vec![],
+        deadline: setl_list_status::SetlListDeadline::default(),
     };
     run_at(
         db,
