@@ -119,6 +119,9 @@ pub struct MonthEnd {
     pub clearing: Vec<yibao_store::funds::ClearingPair>,
     /// The funds' statement.
     pub statement: Vec<FundStatementRow>,
+    /// The month's clearing (清算) rows: the bureau's totals per institution × scheme ×
+    /// clearing type with the institution's application (3203), if any.
+    pub clearing_rows: Vec<yibao_store::clearing::ClearingRow>,
 }
 
 /// Runs the month end on an open store (the demo calls this too).
@@ -143,6 +146,11 @@ pub async fn month_end(
         Some(a) => vec![a.to_string()],
         None => store.payment_regions().await?,
     };
+    let mut clearing_rows = Vec::new();
+    for admdvs in &regions {
+        progress(&format!("{admdvs}: clearing {month}"));
+        clearing_rows.extend(store.clearing_month(Some(admdvs), month).await?);
+    }
     let mut runs = Vec::new();
     let mut orders = Vec::new();
     for admdvs in &regions {
@@ -178,6 +186,7 @@ pub async fn month_end(
         reimbursed,
         clearing,
         statement,
+        clearing_rows,
     })
 }
 
@@ -262,6 +271,14 @@ pub fn statement_json(rows: &[FundStatementRow]) -> serde_json::Value {
 
 fn month_end_json(m: &MonthEnd) -> serde_json::Value {
     json!({
+        "clearing_rows": m.clearing_rows.iter().map(|r| json!({
+            "fixmedins_code": r.fixmedins_code, "insutype": r.insutype, "clr_type": r.clr_type,
+            "medfee_sumamt": yuan(r.totals.medfee_sumamt_fen),
+            "fund_pay_sumamt": yuan(r.totals.fund_pay_sumamt_fen),
+            "acct_pay": yuan(r.totals.acct_pay_fen),
+            "settlements": r.totals.net_count(),
+            "application": format!("{:?}", r.status).to_lowercase(),
+        })).collect::<Vec<_>>(),
         "runs": m.runs.iter().map(|r| json!({
             "run_id": r.run_id,
             "admdvs": r.admdvs,
@@ -291,6 +308,21 @@ fn month_end_json(m: &MonthEnd) -> serde_json::Value {
 pub fn render_month_end(m: &MonthEnd) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
+    let rows = &m.clearing_rows;
+    let count =
+        |s: yibao_store::clearing::ClearingStatus| rows.iter().filter(|r| r.status == s).count();
+    let medfee: i64 = rows.iter().map(|r| r.totals.medfee_sumamt_fen).sum();
+    let fund: i64 = rows.iter().map(|r| r.totals.fund_pay_sumamt_fen).sum();
+    let _ = writeln!(
+        out,
+        "clearing (清算): {} institution × scheme × clearing-type rows, medical fees {} yuan, funds {} yuan; applications (3203) accepted {}, withdrawn {}, none {}",
+        rows.len(),
+        yuan(medfee),
+        yuan(fund),
+        count(yibao_store::clearing::ClearingStatus::Accepted),
+        count(yibao_store::clearing::ClearingStatus::Withdrawn),
+        count(yibao_store::clearing::ClearingStatus::None),
+    );
     for r in &m.runs {
         let status = match (&r.approved_by, r.fresh) {
             (Some(a), true) => format!("paid now, approved by {a}"),

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("drg", "yibao-drg"),
     ("settlement", "yibao-settlement"),
     ("drg-payment", "yibao-drg-payment"),
+    ("funds", "yibao-funds"),
     ("city", "yibao-city"),
     ("store", "yibao-store"),
     ("server", "yibao-server"),
@@ -31,6 +32,7 @@ const ENGINES: &[&str] = &[
     "settlement",
     "drg",
     "drg-payment",
+    "funds",
 ];
 
 /// Outside crates that do I/O and must never be a normal dependency of an engine.

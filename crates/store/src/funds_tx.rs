@@ -1035,6 +1035,17 @@ pub(crate) async fn approve_payment_run(
     accounts.dedup();
     ensure_accounts(&mut tx, &accounts).await?;
     post_transfers(&mut tx, run_id, run_id, &last.to_string(), &transfers).await?;
+    // The month's clearing applications (3203) of the region's institutions can no longer be
+    // withdrawn (3204): the month is paid.
+    sqlx::query(
+        "UPDATE clearing_application SET locked_by_run = $1 WHERE locked_by_run IS NULL AND clr_ym = $2 \
+         AND fixmedins_code IN (SELECT fixmedins_code FROM institution WHERE admdvs = $3)",
+    )
+    .bind(run_id)
+    .bind(&run.month)
+    .bind(&run.admdvs)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     let mut run = read_run(pool, run_id)
         .await?
