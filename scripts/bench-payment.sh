@@ -12,7 +12,7 @@
 #
 # Needs: cargo, psql, bc and a PostgreSQL reachable at DATABASE_URL (default
 # postgres://postgres@127.0.0.1:5432/postgres). The scratch database is dropped however the
-# script ends.
+# script ends (KEEP_DB=1 keeps it).
 set -euo pipefail
 
 N=${SETTLEMENTS:-1000000}
@@ -20,7 +20,10 @@ ADMIN_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 BASE_URL=${ADMIN_URL%/*}
 DB=yibao_pay_bench_$$
 URL="$BASE_URL/$DB"
-cleanup() { psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; }
+cleanup() {
+    if [ "${KEEP_DB:-0}" = 1 ]; then echo "kept $URL"; return; fi
+    psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 cargo build --release -p yibao >/dev/null

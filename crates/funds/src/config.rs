@@ -4,7 +4,7 @@
 //! [funds]
 //! method = "drg"                # inpatient cases at hospitals: "drg", "dip" or "ffs"
 //! holdback = "0.05"             # 质量保证金: share of each month's payment withheld to the year end
-//! late_settlements = "carry"    # a settlement of a month already paid: "carry" or "refuse"
+//! late_settlements = "carry"    # a settlement of a month already paid goes to the next run
 //! pay_within_working_days = 20  # the bureau pays within this many working days of the month end
 //! ```
 
@@ -39,7 +39,8 @@ impl Method {
 pub enum LateSettlements {
     /// It is paid by the next month's run.
     Carry,
-    /// The interface refuses it.
+    /// The interface refuses it. Not offered yet: [`parse_funds`] refuses the setting rather
+    /// than ignore it (settlements are carried).
     Refuse,
 }
 
@@ -113,16 +114,20 @@ pub fn parse_funds(text: &str) -> Result<FundsConfig, FundsError> {
         config.holdback_ppm = ppm;
     }
     if let Some(l) = raw.late_settlements {
-        config.late_settlements = match l.as_str() {
-            "carry" => LateSettlements::Carry,
-            "refuse" => LateSettlements::Refuse,
-            other => {
-                return Err(bad(
+        config.late_settlements =
+            match l.as_str() {
+                "carry" => LateSettlements::Carry,
+                "refuse" => return Err(bad(
                     "late_settlements",
-                    format!("{other:?} is not carry or refuse"),
-                ))
-            }
-        };
+                    "\"refuse\" is not offered yet: late settlements are carried to the next run",
+                )),
+                other => {
+                    return Err(bad(
+                        "late_settlements",
+                        format!("{other:?} is not carry or refuse"),
+                    ))
+                }
+            };
     }
     if let Some(d) = raw.pay_within_working_days {
         if !(1..=60).contains(&d) {
@@ -143,12 +148,12 @@ mod tests {
     #[test]
     fn reads_the_table_and_names_bad_keys() {
         let c = parse_funds(
-            "[funds]\nmethod = \"dip\"\nholdback = \"0.05\"\nlate_settlements = \"refuse\"\npay_within_working_days = 15\n[drg]\nx = 1\n",
+            "[funds]\nmethod = \"dip\"\nholdback = \"0.05\"\nlate_settlements = \"carry\"\npay_within_working_days = 15\n[drg]\nx = 1\n",
         )
         .unwrap();
         assert_eq!(c.method, Method::Dip);
         assert_eq!(c.holdback_ppm, 50_000);
-        assert_eq!(c.late_settlements, LateSettlements::Refuse);
+        assert_eq!(c.late_settlements, LateSettlements::Carry);
         assert_eq!(c.pay_within_working_days, 15);
         assert_eq!(
             parse_funds("[region]\nname = \"x\"\n").unwrap(),

@@ -147,8 +147,11 @@ async fn funds_cases(
          FROM settlement s \
          JOIN institution i ON i.fixmedins_code = s.fixmedins_code \
          JOIN visit v ON v.mdtrt_id = s.mdtrt_id \
-         LEFT JOIN setl_list l ON l.setl_id = s.setl_id \
-           AND l.version = (SELECT MAX(l2.version) FROM setl_list l2 WHERE l2.setl_id = s.setl_id) \
+         LEFT JOIN (SELECT fixmedins_code, setl_id, MAX(version) AS v FROM setl_list \
+                    GROUP BY fixmedins_code, setl_id) lv \
+           ON lv.fixmedins_code = s.fixmedins_code AND lv.setl_id = s.setl_id \
+         LEFT JOIN setl_list l ON l.fixmedins_code = lv.fixmedins_code AND l.setl_id = lv.setl_id \
+           AND l.version = lv.v \
          LEFT JOIN setl_list_group g ON g.setl_list_id = l.setl_list_id \
          LEFT JOIN setl_list_qc q ON q.setl_list_id = l.setl_list_id \
          WHERE i.admdvs = $1 AND i.fixmedins_type = '1' AND s.setl_date <= $2 AND s.setl_sign = 1 \
