@@ -6,8 +6,21 @@
 
 use super::common::*;
 use chrono::NaiveDateTime;
+use yibao_audit::review::{Step, Verdict};
 use yibao_store::funds::{month_bounds, PrepareRun};
 use yibao_store::*;
+
+/// A female-only item of the shipped knowledge.
+fn female_only_code() -> String {
+    let base = yibao_audit::builtin().expect("shipped rules");
+    base.knowledge
+        .sex_limit
+        .iter()
+        .find(|e| e.gend == yibao_audit::Gend::Female && e.scope.admdvs.is_none())
+        .expect("a female-only item")
+        .med_list_codg
+        .clone()
+}
 
 const REGION: &str = include_str!("../../../../regions/demo.toml");
 const OTHER: &str = "H11000000001";
@@ -488,10 +501,71 @@ async fn three_months_and_a_year_end() {
             assert_eq!(bal, 0, "{inst} is paid everything it is owed");
         }
 
-        // May: one more stay; December: the year end releases every holdback.
+        // May: a confirmed audit case (a man billed a female-only item) is recovered from the
+        // hospital's payment; one more stay; December: the year end releases every holdback.
+        let code = female_only_code();
+        settle_one(&db, HOSPITAL, "RV1", ("P001", "310"), ("11", "J06.900"), (&code, 88))
+            .await
+            .expect("a warning region settles");
+        let settings = yibao_store::review::ReviewSettings { appeal_days: 10 };
+        let t0 = now();
+        assert_eq!(db.store.open_cases("admin", t0).await.unwrap(), 1);
+        let case_id = db
+            .store
+            .cases(
+                &yibao_store::review::CaseFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+                t0,
+                settings,
+            )
+            .await
+            .unwrap()[0]
+            .case_id
+            .clone();
+        let t1 = t0 + chrono::Duration::days(11);
+        for (step, actor, t) in [
+            (Step::First, "r1", t0),
+            (Step::Second, "r2", t1),
+            (Step::Final, "r3", t1),
+        ] {
+            let d = yibao_store::review::Decision {
+                step,
+                verdict: Verdict::Uphold(yibao_core_types::Fen(6_000)),
+                reason: format!("{} 审核意见", step.zh()),
+            };
+            db.store.decide(&case_id, actor, &d, t, settings).await.unwrap();
+        }
+        let recv = format!("recv:{HOSPITAL}");
+        let owed = -scalar(
+            &db,
+            "SELECT CAST(SUM(balance_fen) AS BIGINT) FROM ledger_balance WHERE account_code = $1",
+            &recv,
+        )
+        .await;
+        assert!(owed >= 6_000, "{owed}");
         let d = inpatient(&db, (HOSPITAL, "140500"), "M5D", ("P005", "310", "14050220000505123X"), "2025-05-08").await;
         list(&db, HOSPITAL, "M5D", &d, "2025-05-09").await;
-        month_end(&db, "2025-05").await;
+        let runs = month_end(&db, "2025-05").await;
+        let may = runs.iter().find(|r| r.admdvs == "140500").unwrap();
+        let recovered: i64 = db
+            .store
+            .payment_lines(&may.run_id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|l| l.fixmedins_code == HOSPITAL && l.kind == "recovery")
+            .map(|l| l.amount_fen)
+            .sum();
+        assert_eq!(recovered, owed, "the confirmed case is recovered from the payment");
+        let left = scalar(
+            &db,
+            "SELECT CAST(SUM(balance_fen) AS BIGINT) FROM ledger_balance WHERE account_code = $1",
+            &recv,
+        )
+        .await;
+        assert_eq!(left, 0);
         let runs = month_end(&db, "2025-12").await;
         assert!(runs.iter().all(|r| r.year_end));
         let held_back = scalar(
