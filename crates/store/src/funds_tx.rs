@@ -14,6 +14,20 @@ struct FundsCase {
     qc_passed: bool,
 }
 
+/// A case priced by a run (or a reversal taking a pricing back): a `payment_case` row.
+struct FundsPriced {
+    setl_id: String,
+    fixmedins_code: String,
+    setl_list_id: String,
+    grp: String,
+    kind: String,
+    points_e4: i64,
+    cost_fen: i64,
+    fund_paid_fen: i64,
+    payment_fen: i64,
+    fund_account: String,
+}
+
 fn funds_payer(other: &str, insuplc: &str) -> Result<yibao_funds::order::Payer, StoreError> {
     use yibao_funds::order::Payer;
     if other == "personal" {
@@ -314,18 +328,7 @@ pub(crate) async fn prepare_payment_run(
     }
 
     // 3. DRG/DIP pricing of the month's cases.
-    let mut cases_out: Vec<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-    )> = Vec::new();
+    let mut cases_out: Vec<FundsPriced> = Vec::new();
     let mut pool_fen = 0i64;
     let mut points_total = 0i64;
     let mut drg_adj: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new(); // (inst, fund) → (fen, n)
@@ -441,18 +444,18 @@ pub(crate) async fn prepare_payment_run(
             e.0 += adj;
             e.1 += 1;
             let (list_id, drg, _, _) = c.list.clone().unwrap_or_default();
-            cases_out.push((
-                c.setl_id.clone(),
-                c.fixmedins_code.clone(),
-                list_id,
-                drg,
-                points[i].kind.clone(),
-                points[i].points_e4,
-                c.medfee,
-                c.hifp,
-                month.payments_fen[i],
-                ledger::fund_account(fund, &r.admdvs),
-            ));
+            cases_out.push(FundsPriced {
+                setl_id: c.setl_id.clone(),
+                fixmedins_code: c.fixmedins_code.clone(),
+                setl_list_id: list_id,
+                grp: drg,
+                kind: points[i].kind.clone(),
+                points_e4: points[i].points_e4,
+                cost_fen: c.medfee,
+                fund_paid_fen: c.hifp,
+                payment_fen: month.payments_fen[i],
+                fund_account: ledger::fund_account(fund, &r.admdvs),
+            });
         }
     }
     // Reversals (in this run) of cases priced by earlier runs take their pricing back.
@@ -482,18 +485,18 @@ pub(crate) async fn prepare_payment_run(
         let e = drg_adj.entry((inst.clone(), fund)).or_default();
         e.0 -= payment - cost;
         e.1 += 1;
-        cases_out.push((
-            row.try_get(0)?,
-            inst,
-            row.try_get(2)?,
-            row.try_get(3)?,
-            format!("reversal of {}", row.try_get::<String, _>(4)?),
-            -row.try_get::<i64, _>(5)?,
-            -cost,
-            -row.try_get::<i64, _>(7)?,
-            -payment,
+        cases_out.push(FundsPriced {
+            setl_id: row.try_get(0)?,
+            fixmedins_code: inst,
+            setl_list_id: row.try_get(2)?,
+            grp: row.try_get(3)?,
+            kind: format!("reversal of {}", row.try_get::<String, _>(4)?),
+            points_e4: -row.try_get::<i64, _>(5)?,
+            cost_fen: -cost,
+            fund_paid_fen: -row.try_get::<i64, _>(7)?,
+            payment_fen: -payment,
             fund_account,
-        ));
+        });
     }
 
     // 4. Nothing is written until the orders are built: the run row, its items (one key per
@@ -675,18 +678,18 @@ pub(crate) async fn prepare_payment_run(
             .iter()
             .map(|c| {
                 vec![
-                    V::T(&c.0),
+                    V::T(&c.setl_id),
                     V::T(&run_id),
-                    V::T(&c.1),
-                    V::T(&c.2),
-                    V::T(&c.3),
-                    V::T(&c.4),
-                    V::I(c.5),
-                    V::I(c.6),
-                    V::I(c.7),
-                    V::I(c.8),
-                    V::I(c.8 - c.6),
-                    V::T(&c.9),
+                    V::T(&c.fixmedins_code),
+                    V::T(&c.setl_list_id),
+                    V::T(&c.grp),
+                    V::T(&c.kind),
+                    V::I(c.points_e4),
+                    V::I(c.cost_fen),
+                    V::I(c.fund_paid_fen),
+                    V::I(c.payment_fen),
+                    V::I(c.payment_fen - c.cost_fen),
+                    V::T(&c.fund_account),
                 ]
             })
             .collect(),
@@ -792,18 +795,7 @@ async fn year_end_amounts(
     tx: &mut Tx<'_>,
     r: &crate::funds::PrepareRun,
     year: &str,
-    this_run: &[(
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-    )],
+    this_run: &[FundsPriced],
     orders: &mut BTreeMap<String, yibao_funds::order::OrderInput>,
 ) -> Result<(), StoreError> {
     use yibao_funds::order::{Amount, Payer};
@@ -834,13 +826,13 @@ async fn year_end_amounts(
     let this_month: u8 = r.month[5..7].parse().unwrap_or(12);
     for c in this_run {
         all.push((
-            c.1.clone(),
+            c.fixmedins_code.clone(),
             this_month,
-            c.5,
-            c.6,
-            c.7,
-            c.8 - c.6,
-            c.9.clone(),
+            c.points_e4,
+            c.cost_fen,
+            c.fund_paid_fen,
+            c.payment_fen - c.cost_fen,
+            c.fund_account.clone(),
         ));
     }
     // Reversal rows are negative: net them into their hospital's year by summing per hospital
