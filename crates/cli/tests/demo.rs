@@ -206,6 +206,12 @@ fn a_short_demo_settles_and_balances() {
         "2207",
         "identity violations: 0",
         "BALANCED",
+        "== month end",
+        "clearing (清算):",
+        "payment run pay:",
+        "paid now, approved by finance-2",
+        "fund statement (yuan)",
+        "ledger after the month end",
     ] {
         assert!(
             stdout.contains(expected),
