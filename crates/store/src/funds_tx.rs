@@ -28,6 +28,40 @@ struct FundsPriced {
     fund_account: String,
 }
 
+/// Fills an empty scratch table of this transaction (TEXT columns, the first the key) with
+/// `rows`: a temporary table emptied at the commit on PostgreSQL, emptied first on SQLite.
+async fn funds_scratch(
+    tx: &mut Tx<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<V<'_>>>,
+) -> Result<(), StoreError> {
+    let defs = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "{c} TEXT {}",
+                if i == 0 { "PRIMARY KEY" } else { "NOT NULL" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let on_commit = if IS_PG { " ON COMMIT DELETE ROWS" } else { "" };
+    sqlx::query(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {table} ({defs}){on_commit}"
+    ))
+    .execute(&mut **tx)
+    .await?;
+    if !IS_PG {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    insert_rows(tx, table, columns, rows, "").await?;
+    Ok(())
+}
+
 fn funds_payer(other: &str, insuplc: &str) -> Result<yibao_funds::order::Payer, StoreError> {
     use yibao_funds::order::Payer;
     if other == "personal" {
@@ -204,7 +238,6 @@ async fn funds_cases(
     Ok(out)
 }
 
-
 pub(crate) async fn prepare_payment_run(
     pool: &Pool,
     r: &crate::funds::PrepareRun,
@@ -288,24 +321,11 @@ pub(crate) async fn prepare_payment_run(
         }
         held.extend(extra);
     }
-    if IS_PG {
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_hold (setl_id TEXT PRIMARY KEY) ON COMMIT DELETE ROWS")
-            .execute(&mut *tx)
-            .await?;
-    } else {
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_hold (setl_id TEXT PRIMARY KEY)")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM payment_hold")
-            .execute(&mut *tx)
-            .await?;
-    }
-    insert_rows(
+    funds_scratch(
         &mut tx,
         "payment_hold",
         &["setl_id"],
         held.iter().map(|h| vec![V::T(h)]).collect(),
-        "",
     )
     .await?;
     // 2. The run's items: every unpaid settlement and reversal of the region's institutions
@@ -505,24 +525,11 @@ pub(crate) async fn prepare_payment_run(
     let now = ts(r.now);
     // 5. What the items left owed, per institution and payer, from the ledger (the items sit in
     //    a scratch table of this transaction for the join).
-    if IS_PG {
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_scratch (setl_id TEXT PRIMARY KEY, fixmedins_code TEXT NOT NULL) ON COMMIT DELETE ROWS")
-            .execute(&mut *tx)
-            .await?;
-    } else {
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS payment_scratch (setl_id TEXT PRIMARY KEY, fixmedins_code TEXT NOT NULL)")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM payment_scratch")
-            .execute(&mut *tx)
-            .await?;
-    }
-    insert_rows(
+    funds_scratch(
         &mut tx,
         "payment_scratch",
         &["setl_id", "fixmedins_code"],
         items.iter().map(|(s, i)| vec![V::T(s), V::T(i)]).collect(),
-        "",
     )
     .await?;
     let rows = sqlx::query(

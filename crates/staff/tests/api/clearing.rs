@@ -118,10 +118,6 @@ async fn settle_one(store: &Store, at: i64) -> i64 {
 async fn clearing_scenario(store: Store) {
     // 2025-06-02 10:00 Beijing time: a day the fixture's policies are in force.
     let start = 1_748_829_600_000;
-    let config = StaffConfig {
-        clock: Clock::new(move || start),
-        ..StaffConfig::default()
-    };
     for (name, roles) in [
         ("fin1", &[Role::Finance][..]),
         ("rev1", &[Role::Reviewer][..]),
@@ -163,17 +159,7 @@ async fn clearing_scenario(store: Store) {
         .unwrap();
     assert!(reply.outcome.is_some());
 
-    let server = yibao_server::spawn_with(
-        store.clone(),
-        yibao_server::ServerConfig::default(),
-        yibao_staff::router(store.clone(), config),
-    )
-    .await
-    .unwrap();
-    let api = Api {
-        base: format!("http://{}", server.addr()),
-        client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
-    };
+    let (server, api) = serve_at(&store, start).await;
     let fin1 = api.login("fin1").await;
     let rev1 = api.login("rev1").await;
     let desk1 = api.login("desk1").await;

@@ -11,10 +11,6 @@ use super::*;
 async fn funds_scenario(store: Store) {
     // 2024-12-01 10:00 Beijing time.
     let start = 1_733_018_400_000;
-    let config = StaffConfig {
-        clock: Clock::new(move || start),
-        ..StaffConfig::default()
-    };
     for (name, roles) in [
         ("rev1", &[Role::Reviewer][..]),
         ("fin1", &[Role::Finance][..]),
@@ -38,17 +34,7 @@ async fn funds_scenario(store: Store) {
         )
         .await
         .unwrap();
-    let server = yibao_server::spawn_with(
-        store.clone(),
-        yibao_server::ServerConfig::default(),
-        yibao_staff::router(store.clone(), config),
-    )
-    .await
-    .unwrap();
-    let api = Api {
-        base: format!("http://{}", server.addr()),
-        client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
-    };
+    let (server, api) = serve_at(&store, start).await;
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let rev1 = leak(api.login("rev1").await);
     let fin1 = leak(api.login("fin1").await);

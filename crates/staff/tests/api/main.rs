@@ -111,6 +111,27 @@ struct Api {
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
+/// The national interface and the staff API on a free local port, the staff clock fixed at
+/// `start_ms` (UTC milliseconds).
+async fn serve_at(store: &Store, start_ms: i64) -> (yibao_server::RunningServer, Api) {
+    let config = StaffConfig {
+        clock: Clock::new(move || start_ms),
+        ..StaffConfig::default()
+    };
+    let server = yibao_server::spawn_with(
+        store.clone(),
+        yibao_server::ServerConfig::default(),
+        yibao_staff::router(store.clone(), config),
+    )
+    .await
+    .unwrap();
+    let api = Api {
+        base: format!("http://{}", server.addr()),
+        client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+    };
+    (server, api)
+}
+
 /// What a call sends besides its method and path.
 #[derive(Default)]
 struct Send<'a> {

@@ -36,10 +36,6 @@ async fn confirm_death(url: &str, psn_no: &str, day: &str) {
 async fn personal_account_scenario(store: Store, url: String) {
     // 2025-09-01 10:00 Beijing time.
     let start = 1_756_692_000_000;
-    let config = StaffConfig {
-        clock: Clock::new(move || start),
-        ..StaffConfig::default()
-    };
     for (name, roles) in [
         ("desk1", &[Role::FrontDesk][..]),
         ("rev1", &[Role::Reviewer][..]),
@@ -50,17 +46,7 @@ async fn personal_account_scenario(store: Store, url: String) {
             .await
             .unwrap();
     }
-    let server = yibao_server::spawn_with(
-        store.clone(),
-        yibao_server::ServerConfig::default(),
-        yibao_staff::router(store.clone(), config),
-    )
-    .await
-    .unwrap();
-    let api = Api {
-        base: format!("http://{}", server.addr()),
-        client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
-    };
+    let (server, api) = serve_at(&store, start).await;
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let desk1 = leak(api.login("desk1").await);
     let rev1 = leak(api.login("rev1").await);

@@ -216,10 +216,6 @@ async fn settle_and_submit_a_list(store: &Store, at: i64) -> String {
 async fn setl_lists_scenario(store: Store) {
     // 2025-06-02 10:00 Beijing time: a day the fixture's policies are in force.
     let start = 1_748_829_600_000;
-    let config = StaffConfig {
-        clock: Clock::new(move || start),
-        ..StaffConfig::default()
-    };
     for (name, roles) in [
         ("rev1", &[Role::Reviewer][..]),
         ("aud1", &[Role::Auditor][..]),
@@ -231,17 +227,7 @@ async fn setl_lists_scenario(store: Store) {
             .unwrap();
     }
     let setl_list_id = settle_and_submit_a_list(&store, start).await;
-    let server = yibao_server::spawn_with(
-        store.clone(),
-        yibao_server::ServerConfig::default(),
-        yibao_staff::router(store.clone(), config),
-    )
-    .await
-    .unwrap();
-    let api = Api {
-        base: format!("http://{}", server.addr()),
-        client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
-    };
+    let (server, api) = serve_at(&store, start).await;
     let rev1 = api.login("rev1").await;
     let aud1 = api.login("aud1").await;
     let desk1 = api.login("desk1").await;
