@@ -583,3 +583,54 @@ async fn three_months_and_a_year_end() {
     })
     .await;
 }
+
+/// The same month end with a region that pays by DIP scores: the month's cases are scored on
+/// their lists' diagnoses and procedures, the orders still add up to their traces and the
+/// ledger balances.
+#[tokio::test]
+async fn a_dip_region_prices_its_month_by_scores() {
+    on_both(|db| async move {
+        imported(&db).await;
+        let a = inpatient(
+            &db,
+            (HOSPITAL, "140500"),
+            "D1",
+            ("P001", "310", "140502198001011234"),
+            "2025-03-05",
+        )
+        .await;
+        let b = inpatient(
+            &db,
+            (CLINIC, "140500"),
+            "D2",
+            ("P004", "390", "140502195004041237"),
+            "2025-03-06",
+        )
+        .await;
+        list(&db, HOSPITAL, "D1", &a, "2025-03-20").await;
+        list(&db, CLINIC, "D2", &b, "2025-03-20").await;
+        let text = REGION.replace("method = \"drg\"", "method = \"dip\"");
+        assert_ne!(text, REGION);
+        let mut request = prepare("140500", "2025-03", "fin.a");
+        request.config = yibao_funds::config::parse_funds(&text).unwrap();
+        let run = db.store.prepare_payment_run(&request).await.unwrap();
+        assert_eq!(
+            (run.method.as_str(), run.n_cases, run.n_held),
+            ("dip", 2, 0),
+            "{run:?}"
+        );
+        assert!(run.points_e4 > 0, "{run:?}");
+        let paid = db
+            .store
+            .approve_payment_run(&run.run_id, "fin.b", now())
+            .await
+            .unwrap();
+        check_orders(&db, &paid.run_id).await;
+        assert_balanced(&db).await;
+        for row in db.store.fund_statement("2025-03").await.unwrap() {
+            assert_eq!(row.month.closing, row.ledger_closing);
+        }
+        db
+    })
+    .await;
+}
