@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde_json::{json, Value};
 use yibao_core_types::Fen;
 use yibao_enrollment::personal_account::{HeirClaim, PayoutReason, PAYOUT_REASONS};
@@ -156,7 +156,7 @@ fn withdraw(args: WithdrawArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|text| Fen::parse(text).map_err(|err| anyhow::anyhow!("--amount `{text}`: {err}")))
         .transpose()?;
-    let now = china_now();
+    let now = crate::registry::china_now();
     crate::registry::runtime()?.block_on(async {
         let store = open(&args.db).await?;
         let result = async {
@@ -192,7 +192,7 @@ fn inherit(args: InheritArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|h| parse_heir(h))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let now = china_now();
+    let now = crate::registry::china_now();
     crate::registry::runtime()?.block_on(async {
         let store = open(&args.db).await?;
         let result = async {
@@ -372,16 +372,4 @@ fn print_statement(s: &AccountStatement) {
             p.payout_id, p.kind, p.reason, p.amount, p.booked_on, p.decided_by
         );
     }
-}
-
-/// The time in China (UTC+8), read once per command.
-fn china_now() -> NaiveDateTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let china = i64::try_from(secs).unwrap_or(0) + 8 * 3600;
-    chrono::DateTime::from_timestamp(china, 0)
-        .map(|t| t.naive_utc())
-        .unwrap_or_default()
 }

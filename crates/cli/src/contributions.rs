@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde_json::json;
 use yibao_core_types::Fen;
 use yibao_enrollment::YearMonth;
@@ -101,7 +101,7 @@ pub struct RefundArgs {
 /// the person, the other lines reversed between funds), then checks the ledger.
 pub fn refund(args: RefundArgs) -> anyhow::Result<ExitCode> {
     let params = yibao_enrollment::builtin_params().context("the shipped parameter sets")?;
-    let now = china_now();
+    let now = crate::registry::china_now();
     let request = yibao_store::refund::RefundRequest {
         certno: args.certno.clone(),
         insutype: args.insutype.clone(),
@@ -168,18 +168,6 @@ pub fn refund(args: RefundArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The time in China (UTC+8), read once per command.
-fn china_now() -> NaiveDateTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let china = i64::try_from(secs).unwrap_or(0) + 8 * 3600;
-    chrono::DateTime::from_timestamp(china, 0)
-        .map(|t| t.naive_utc())
-        .unwrap_or_default()
-}
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -207,7 +195,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         stop_after_chunks: None,
     };
     // The clock is read once, here.
-    let now = china_now();
+    let now = crate::registry::china_now();
     let month = match (&args.month, args.residents) {
         (Some(text), false) => Some(parse_month(text)?),
         (None, true) => None,
@@ -400,7 +388,7 @@ pub fn declare(args: DeclareArgs) -> anyhow::Result<ExitCode> {
         Some(path) => read_wages(path)?,
         None => Vec::new(),
     };
-    let now = china_now();
+    let now = crate::registry::china_now();
     runtime()?.block_on(async {
         let store = yibao_store::Store::connect(&args.db)
             .await

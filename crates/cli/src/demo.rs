@@ -315,11 +315,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     // 7. The month end (docs/FUNDS.md): this month's payment runs, prepared by one demo finance
     //    officer and approved by the other, clearing between regions and the funds' statement;
     //    then the ledger again.
-    let month = crate::registry::utc_now()?
-        .checked_add_signed(chrono::Duration::hours(8))
-        .context("the clock")?
-        .format("%Y-%m")
-        .to_string();
+    let month = crate::registry::china_now().format("%Y-%m").to_string();
     println!("== month end {month} (yibao month-end --by finance-1 --approved-by finance-2)");
     let done = crate::funds::month_end(
         &store,

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use chrono::NaiveDateTime;
 use serde_json::json;
 use yibao_store::funds::{month_bounds, FundStatementRow, PrepareRun, RunSummary};
 use yibao_store::{Role, Store};
@@ -84,16 +83,6 @@ pub struct BudgetArgs {
     by: String,
 }
 
-fn china_now() -> NaiveDateTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap_or(0) + 8 * 3600, 0)
-        .map(|t| t.naive_utc())
-        .unwrap_or_default()
-}
-
 /// Checks that `username` is an active staff account with the finance role.
 async fn finance_officer(store: &Store, username: &str) -> anyhow::Result<()> {
     let accounts = store.staff_accounts().await?;
@@ -155,12 +144,18 @@ pub async fn month_end(
     let mut orders = Vec::new();
     for admdvs in &regions {
         progress(&format!("{admdvs}: preparing {month}"));
-        let request = PrepareRun::from_region_text(admdvs, month, by, region_text, china_now())?;
+        let request = PrepareRun::from_region_text(
+            admdvs,
+            month,
+            by,
+            region_text,
+            crate::registry::china_now(),
+        )?;
         let mut run = store.prepare_payment_run(&request).await?;
         if let (Some(a), None) = (approved_by, &run.approved_by) {
             progress(&format!("{admdvs}: paying {month}"));
             run = store
-                .approve_payment_run(&run.run_id, a, china_now())
+                .approve_payment_run(&run.run_id, a, crate::registry::china_now())
                 .await?;
         }
         orders.push((run.run_id.clone(), store.payment_orders(&run.run_id).await?));
@@ -172,7 +167,7 @@ pub async fn month_end(
             progress(&format!("{admdvs}: reimbursing other regions"));
             reimbursed.extend(
                 store
-                    .reimburse_regions(admdvs, month, by, a, china_now())
+                    .reimburse_regions(admdvs, month, by, a, crate::registry::china_now())
                     .await?,
             );
         }
@@ -495,7 +490,7 @@ pub fn budget(args: BudgetArgs) -> anyhow::Result<ExitCode> {
                 args.year,
                 amount.0,
                 &args.by,
-                china_now(),
+                crate::registry::china_now(),
             )
             .await?;
         println!(

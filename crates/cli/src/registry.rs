@@ -394,6 +394,17 @@ fn date_arg(flag: &str, text: &str) -> anyhow::Result<chrono::NaiveDate> {
 }
 
 /// The clock's time, UTC.
+/// The time in China (UTC+8), read once per command: business dates are the region's local ones.
+pub(crate) fn china_now() -> chrono::NaiveDateTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap_or(0) + 8 * 3600, 0)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default()
+}
+
 pub(crate) fn utc_now() -> anyhow::Result<chrono::NaiveDateTime> {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
