@@ -50,6 +50,24 @@ impl LineKind {
         }
     }
 
+    /// Every kind, in the order a line is written.
+    pub const ALL: [LineKind; 9] = [
+        LineKind::Ffs,
+        LineKind::Drg,
+        LineKind::TrueUp,
+        LineKind::Recovery,
+        LineKind::Holdback,
+        LineKind::HoldbackRelease,
+        LineKind::Counter,
+        LineKind::Bank,
+        LineKind::Clearing,
+    ];
+
+    /// The kind a stored code names.
+    pub fn from_code(code: &str) -> Option<LineKind> {
+        LineKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     /// Lines that add to what the institution is owed (money from a fund).
     pub fn adds(self) -> bool {
         matches!(
@@ -375,6 +393,14 @@ mod tests {
         assert_eq!(of(&lines, LineKind::Recovery, "310100"), 1_000);
         assert_eq!(of(&lines, LineKind::Recovery, "390100"), 0);
         assert_eq!(of(&lines, LineKind::Bank, "390100"), -500);
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_code() {
+        for k in LineKind::ALL {
+            assert_eq!(LineKind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(LineKind::from_code("reimburse"), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! the settlement lists hospitals uploaded, audit recoveries deducted, the quality holdback
 //! withheld, a payment order per institution posted in the ledger with its approval — the
 //! clearing between regions (异地清算), and the funds' monthly statements drawn from the ledger.
-//! The arithmetic is the funds engine's ([`yibao_funds`]); the SQL is in `funds_tx.rs`.
+//! The arithmetic is the funds engine's ([`yibao_funds`]); the SQL is in `funds_tx.rs` (preparing a
+//! run), `funds_post_tx.rs` (posting) and `funds_read_tx.rs` (reading, statements).
 //!
 //! A run is prepared by one finance officer and approved by another; only the approval posts
 //! money. Preparing the same region and month again returns the run as it is; approving it
@@ -81,9 +82,7 @@ impl PrepareRun {
             .map_err(|e| StoreError::bad("region", e.to_string()))?;
         let region = yibao_drg_payment::region::parse_region(region_text)
             .map_err(|e| StoreError::bad("region", e.to_string()))?;
-        let scheme = yibao_drg::Scheme::load(&yibao_drg::SchemeFiles::CARRIED)
-            .map_err(|e| StoreError::Invariant(format!("the carried DRG scheme: {e}")))?;
-        let or_procedures = scheme
+        let or_procedures = crate::setl_list::drg_scheme()?
             .or_procedures()
             .iter()
             .map(|p| p.code.clone())

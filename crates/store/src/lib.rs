@@ -157,6 +157,8 @@ macro_rules! backend {
             include!("roster_tx.rs");
             include!("tax_tx.rs");
             include!("funds_tx.rs");
+            include!("funds_post_tx.rs");
+            include!("funds_read_tx.rs");
             include!("personal_account_tx.rs");
             include!("clearing_tx.rs");
         }
