@@ -143,10 +143,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|c| c.cost_fen - c.insured_share_fen)
         .sum();
-    let budget_fen = budget_fen.unwrap_or_else(|| {
-        let grown = i128::from(history_fund_fen) * (PPM + i128::from(region.budget_growth_ppm));
-        i64::try_from(div_round_half_up(grown, PPM)).expect("budget fits")
-    });
+    let budget_fen = match budget_fen {
+        Some(b) => b,
+        None => yibao_funds::pricing::grown_budget(history_fund_fen, region.budget_growth_ppm)?,
+    };
 
     let mut report = json!({
         "region": region.name,

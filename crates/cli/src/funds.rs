@@ -66,7 +66,8 @@ pub struct BudgetArgs {
     /// Database URL.
     #[arg(long)]
     db: String,
-    /// The fund (`310100`, `390100` …).
+    /// The fund (`310100`, `390100` …), or `drg` for the region's annual DRG/DIP budget (the
+    /// pool inpatient cases are paid from by points).
     #[arg(long)]
     fund: String,
     /// Its region.

@@ -4,7 +4,8 @@
 //! [funds]
 //! method = "drg"                # inpatient cases at hospitals: "drg", "dip" or "ffs"
 //! holdback = "0.05"             # 质量保证金: share of each month's payment withheld to the year end
-//! late_settlements = "carry"    # a settlement of a month already paid goes to the next run
+//! late_settlements = "carry"    # a settlement of a month already paid goes to the next run;
+//!                               # "refuse": the interface refuses it (the month is closed)
 //! pay_within_working_days = 20  # the bureau pays within this many working days of the month end
 //! ```
 
@@ -39,9 +40,19 @@ impl Method {
 pub enum LateSettlements {
     /// It is paid by the next month's run.
     Carry,
-    /// The interface refuses it. Not offered yet: [`parse_funds`] refuses the setting rather
-    /// than ignore it (settlements are carried).
+    /// The interface refuses it: once a month's run is approved, a settlement or reversal dated
+    /// in that month is refused (`setl_date`) and writes nothing.
     Refuse,
+}
+
+impl LateSettlements {
+    /// The code stored with a run (`carry`, `refuse`).
+    pub fn code(self) -> &'static str {
+        match self {
+            LateSettlements::Carry => "carry",
+            LateSettlements::Refuse => "refuse",
+        }
+    }
 }
 
 /// The region's month-end settings.
@@ -114,20 +125,16 @@ pub fn parse_funds(text: &str) -> Result<FundsConfig, FundsError> {
         config.holdback_ppm = ppm;
     }
     if let Some(l) = raw.late_settlements {
-        config.late_settlements =
-            match l.as_str() {
-                "carry" => LateSettlements::Carry,
-                "refuse" => return Err(bad(
+        config.late_settlements = match l.as_str() {
+            "carry" => LateSettlements::Carry,
+            "refuse" => LateSettlements::Refuse,
+            other => {
+                return Err(bad(
                     "late_settlements",
-                    "\"refuse\" is not offered yet: late settlements are carried to the next run",
-                )),
-                other => {
-                    return Err(bad(
-                        "late_settlements",
-                        format!("{other:?} is not carry or refuse"),
-                    ))
-                }
-            };
+                    format!("{other:?} is not carry or refuse"),
+                ))
+            }
+        };
     }
     if let Some(d) = raw.pay_within_working_days {
         if !(1..=60).contains(&d) {
@@ -155,6 +162,9 @@ mod tests {
         assert_eq!(c.holdback_ppm, 50_000);
         assert_eq!(c.late_settlements, LateSettlements::Carry);
         assert_eq!(c.pay_within_working_days, 15);
+        let refuse = parse_funds("[funds]\nlate_settlements = \"refuse\"\n").unwrap();
+        assert_eq!(refuse.late_settlements, LateSettlements::Refuse);
+        assert_eq!(refuse.late_settlements.code(), "refuse");
         assert_eq!(
             parse_funds("[region]\nname = \"x\"\n").unwrap(),
             FundsConfig::default()

@@ -1,9 +1,11 @@
 //! A month's inpatient cases priced by points (月度预结算) on top of what settlement paid.
 //!
 //! At settlement the basic pooling fund paid each case fee-for-service (`fund_paid`). The month's
-//! pool is the month's fund budget plus what the insured paid themselves; with no budget set
-//! ("budget neutral") the budget is what the fund paid, so the pool is the cases' total cost and
-//! points only move money between hospitals. Each case's payment is its share of the pool by
+//! pool is the month's fund budget plus what the insured paid themselves. The month's budget is
+//! a twelfth of the year's DRG/DIP budget ([`month_budget`]): the one the bureau set, else last
+//! year's fund spending on the cases grown by the region's `[budget] growth`
+//! ([`grown_budget`]); with neither ("budget neutral") the budget is what the fund paid, so the
+//! pool is the cases' total cost and points only move money between hospitals. Each case's payment is its share of the pool by
 //! points (largest remainder, so the payments add up to the pool to the fen); its adjustment is
 //! payment − cost, which the payment run adds to (or takes from) what the hospital is owed. At
 //! the year end the drg-payment crate's annual settlement (surplus and overspend bands) gives
@@ -151,6 +153,35 @@ pub fn price_month(
     })
 }
 
+/// The annual budget grown from last year's fund spending: `last_year_fen × (1 + growth)`,
+/// rounded half up to the fen (the region file's `[budget] growth`, in ppm).
+pub fn grown_budget(last_year_fen: i64, growth_ppm: i64) -> Result<i64, FundsError> {
+    const PPM: i128 = 1_000_000;
+    if last_year_fen < 0 || !(-PPM..=PPM).contains(&i128::from(growth_ppm)) {
+        return Err(FundsError::Invariant(format!(
+            "budget from last year's {last_year_fen} fen grown by {growth_ppm} ppm"
+        )));
+    }
+    let grown = yibao_core_types::money::round_half_up(
+        i128::from(last_year_fen) * (PPM + i128::from(growth_ppm)),
+        PPM,
+    );
+    i64::try_from(grown).map_err(|_| FundsError::Invariant(format!("budget {grown} fen")))
+}
+
+/// Month `month` (1–12)'s share of an annual budget: twelve shares by largest remainder (the
+/// first months take the odd fen), as the annual settlement divides it, so the twelve add up
+/// to the year's budget.
+pub fn month_budget(annual_fen: i64, month: u32) -> Result<i64, FundsError> {
+    if annual_fen < 0 || !(1..=12).contains(&month) {
+        return Err(FundsError::Invariant(format!(
+            "month {month} of a budget of {annual_fen} fen"
+        )));
+    }
+    let shares = share_largest_remainder(annual_fen, &[1; 12]);
+    Ok(shares[month as usize - 1])
+}
+
 /// A hospital's year of priced cases, for the annual true-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YearCase {
@@ -257,7 +288,29 @@ mod tests {
         assert!(price_month(&[case(1, 100, 200)], None).is_err());
     }
 
+    #[test]
+    fn budgets_grow_and_divide_into_twelve() {
+        assert_eq!(grown_budget(1_000_000, 30_000).unwrap(), 1_030_000);
+        // 333.33 × 1.03 = 343.3299 → 343.33; a fall rounds too.
+        assert_eq!(grown_budget(33_333, 30_000).unwrap(), 34_333);
+        assert_eq!(grown_budget(10_001, -500_000).unwrap(), 5_001);
+        assert!(grown_budget(-1, 0).is_err());
+        assert!(grown_budget(1, 2_000_000).is_err());
+        // 100.05 yuan in twelve: 833 fen each and nine odd fen, to the first nine months.
+        let months: Vec<i64> = (1..=12).map(|m| month_budget(10_005, m).unwrap()).collect();
+        assert_eq!(months.iter().sum::<i64>(), 10_005);
+        assert_eq!(months[0], 834);
+        assert_eq!(months[11], 833);
+        assert!(month_budget(1, 0).is_err() && month_budget(1, 13).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn twelve_months_add_up_to_the_year(annual in 0i64..10_000_000_000_000) {
+            let sum: i64 = (1..=12).map(|m| month_budget(annual, m).unwrap()).sum();
+            prop_assert_eq!(sum, annual);
+        }
+
         #[test]
         fn payments_add_up_to_the_pool(
             raw in proptest::collection::vec((0i64..5_000_000, 1i64..10_000_000, 0u32..=100), 1..60),

@@ -19,6 +19,21 @@ pub mod kinds {
     pub const RECOVERY: &str = "recovery";
     /// Confirmed audit penalty.
     pub const PENALTY: &str = "penalty";
+    /// Interest the bank credited to the fund (income).
+    pub const INTEREST: &str = "interest";
+}
+
+/// Interest on `balance_fen` for `days` at `annual_rate_ppm` a year, by Chinese banks' day
+/// count (日利率 = 年利率 / 360), rounded half up to the fen; nothing on a balance ≤ 0.
+pub fn interest_fen(balance_fen: i64, annual_rate_ppm: i64, days: u32) -> i64 {
+    if balance_fen <= 0 || annual_rate_ppm <= 0 {
+        return 0;
+    }
+    let fen = yibao_core_types::money::round_half_up(
+        i128::from(balance_fen) * i128::from(annual_rate_ppm) * i128::from(days),
+        1_000_000 * 360,
+    );
+    i64::try_from(fen).unwrap_or(i64::MAX)
 }
 
 /// Where a fund's transfer goes in the statement.
@@ -163,5 +178,18 @@ mod tests {
         );
         assert_eq!(execution_rate(1, Some(3)).as_deref(), Some("33.33%"));
         assert_eq!(execution_rate(1, None), None);
+    }
+
+    #[test]
+    fn interest_by_the_day_on_a_360_day_year() {
+        // 12,000,000.00 yuan at 0.35 % for 30 days: 1.2e9 fen × 0.0035 × 30 / 360 = 350,000 fen.
+        assert_eq!(interest_fen(1_200_000_000, 3_500, 30), 350_000);
+        // 1,000.00 yuan at 0.35 % for 31 days: 100,000 × 0.0035 × 31 / 360 = 30.138… → 30 fen.
+        assert_eq!(interest_fen(100_000, 3_500, 31), 30);
+        // 0.5 fen rounds up: 360 fen at 50 % for 1 day = 0.5.
+        assert_eq!(interest_fen(360, 500_000, 1), 1);
+        assert_eq!(interest_fen(-5, 3_500, 30), 0);
+        assert_eq!(interest_fen(100, 0, 30), 0);
+        assert_eq!(classify(kinds::INTEREST, "interest:310100:140500"), Class::Income);
     }
 }

@@ -209,6 +209,31 @@ pub struct FundStatementRow {
     pub ledger_closing: i64,
 }
 
+/// Interest recorded for a fund, region and month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterestRecord {
+    /// The fund.
+    pub fund: String,
+    /// Its region.
+    pub admdvs: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The interest, fen.
+    pub amount_fen: i64,
+    /// The finance officer who recorded it.
+    pub recorded_by: String,
+    /// The ledger reference it is posted under (`int:FUND:ADMDVS:YYYY-MM`).
+    pub ref_id: String,
+    /// Recorded by this call (false: it was already, with the same amount).
+    pub fresh: bool,
+}
+
+/// The counter-account interest comes from: the bank crediting a fund's special account (goes
+/// negative as interest comes in).
+pub fn interest_account(fund: &str, admdvs: &str) -> String {
+    format!("interest:{fund}:{admdvs}")
+}
+
 /// One pair of regions in a month's cross-region clearing statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearingPair {
@@ -438,7 +463,48 @@ impl Store {
         }
     }
 
-    /// Sets a fund's annual budget (a new version; the latest counts).
+    /// Records the interest the bank credited to a fund of a region for a month and posts it
+    /// (kind `interest`, from `interest:FUND:ADMDVS` into the fund, booked on the month's last
+    /// day, or today in the current month). Once per fund, region and month: the same amount
+    /// again returns the record unchanged (`fresh` false), another amount is refused; a month
+    /// not begun is refused.
+    pub async fn record_interest(
+        &self,
+        fund: &str,
+        admdvs: &str,
+        month: &str,
+        amount_fen: i64,
+        by: &str,
+        now: NaiveDateTime,
+    ) -> Result<InterestRecord, StoreError> {
+        let (first, last) = month_bounds(month)?;
+        let six_digits = |s: &str| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit());
+        if !six_digits(fund) {
+            return Err(StoreError::bad("fund", format!("{fund:?} is not six digits")));
+        }
+        if !six_digits(admdvs) {
+            return Err(StoreError::bad("admdvs", format!("{admdvs:?} is not six digits")));
+        }
+        if amount_fen <= 0 {
+            return Err(StoreError::bad("amount", "must be above zero"));
+        }
+        if first > now.date() {
+            return Err(StoreError::refused(
+                "month",
+                format!("{month} has not begun: no interest to record yet"),
+            ));
+        }
+        let booked_on = last.min(now.date());
+        macro_rules! run {
+            ($b:ident, $p:expr) => {
+                $b::record_interest($p, fund, admdvs, month, booked_on, amount_fen, by, now).await
+            };
+        }
+        on_backend_writing!(self, InterestRecord, run)
+    }
+
+    /// Sets a fund's annual expenditure budget, or with fund [`DRG_BUDGET_FUND`] the region's
+    /// DRG/DIP budget (a new version; the latest counts).
     pub async fn set_fund_budget(
         &self,
         fund: &str,
@@ -451,7 +517,14 @@ impl Store {
         if amount_fen <= 0 {
             return Err(StoreError::bad("amount", "must be above zero"));
         }
-        if fund.is_empty() || admdvs.len() != 6 || !admdvs.bytes().all(|b| b.is_ascii_digit()) {
+        let six_digits = |s: &str| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit());
+        if !six_digits(fund) && fund != DRG_BUDGET_FUND {
+            return Err(StoreError::bad(
+                "fund",
+                format!("{fund:?} is not a fund code (six digits) or {DRG_BUDGET_FUND:?}"),
+            ));
+        }
+        if !six_digits(admdvs) {
             return Err(StoreError::bad(
                 "admdvs",
                 format!("{admdvs:?} is not six digits"),
@@ -465,6 +538,11 @@ impl Store {
         on_backend_writing!(self, (), run)
     }
 }
+
+/// The pseudo-fund under which `fund_budget` keeps a region's annual DRG/DIP budget (总额预算
+/// of the inpatient cases paid by points); without one, last year's spending grown by the
+/// region's `[budget] growth`, else budget neutral (docs/FUNDS.md).
+pub const DRG_BUDGET_FUND: &str = "drg";
 
 /// The run id of a region and month.
 pub fn run_id(admdvs: &str, month: &str) -> String {

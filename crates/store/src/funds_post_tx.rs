@@ -1,5 +1,5 @@
 // Included twice by lib.rs (see tx/common.rs). Fund operations that post money: a payment run's
-// approval, reimbursement between regions, and the funds' budgets (crate::funds).
+// approval, reimbursement between regions, interest, and the funds' budgets (crate::funds).
 
 pub(crate) async fn approve_payment_run(
     pool: &Pool,
@@ -32,6 +32,14 @@ pub(crate) async fn approve_payment_run(
     .bind(run_id)
     .bind(approved_by)
     .bind(ts(now))
+    .execute(&mut *tx)
+    .await?;
+    // A region refusing late settlements closes the month with the approval (migration 26).
+    sqlx::query(
+        "INSERT INTO payment_closed_month (admdvs, month, run_id) \
+         SELECT admdvs, month, run_id FROM payment_run WHERE run_id = $1 AND late_settlements = 'refuse'",
+    )
+    .bind(run_id)
     .execute(&mut *tx)
     .await?;
     let mut transfers: Vec<Transfer> = Vec::new();
@@ -195,6 +203,92 @@ pub(crate) async fn reimburse_regions(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_interest(
+    pool: &Pool,
+    fund: &str,
+    admdvs: &str,
+    month: &str,
+    booked_on: NaiveDate,
+    amount_fen: i64,
+    by: &str,
+    now: NaiveDateTime,
+) -> Result<crate::funds::InterestRecord, StoreError> {
+    let ref_id = format!("int:{fund}:{admdvs}:{month}");
+    let mut record = crate::funds::InterestRecord {
+        fund: fund.to_string(),
+        admdvs: admdvs.to_string(),
+        month: month.to_string(),
+        amount_fen,
+        recorded_by: by.to_string(),
+        ref_id: ref_id.clone(),
+        fresh: true,
+    };
+    let mut tx = pool.begin().await?;
+    let existing = sqlx::query(
+        "SELECT amount_fen, recorded_by FROM fund_interest WHERE fund = $1 AND admdvs = $2 AND month = $3",
+    )
+    .bind(fund)
+    .bind(admdvs)
+    .bind(month)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(row) = existing {
+        let amount: i64 = row.try_get(0)?;
+        let recorded_by: String = row.try_get(1)?;
+        if amount != amount_fen {
+            return Err(StoreError::refused(
+                "amount",
+                format!(
+                    "the interest of fund {fund} in {admdvs} for {month} is recorded already \
+                     ({} yuan, by {recorded_by}); it is recorded once",
+                    yibao_core_types::Fen(amount)
+                ),
+            ));
+        }
+        record.recorded_by = recorded_by;
+        record.fresh = false;
+        return Ok(record);
+    }
+    sqlx::query(
+        "INSERT INTO fund_interest (fund, admdvs, month, amount_fen, recorded_by, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(fund)
+    .bind(admdvs)
+    .bind(month)
+    .bind(amount_fen)
+    .bind(by)
+    .bind(ts(now))
+    .execute(&mut *tx)
+    .await?;
+    let from = crate::funds::interest_account(fund, admdvs);
+    let to = ledger::fund_account(fund, admdvs);
+    ensure_accounts(
+        &mut tx,
+        &[
+            (from.clone(), "cash", format!("bank:{admdvs}")),
+            (to.clone(), "fund", admdvs.to_string()),
+        ],
+    )
+    .await?;
+    post_transfers(
+        &mut tx,
+        &ref_id,
+        &ref_id,
+        &booked_on.to_string(),
+        &[(
+            from,
+            to,
+            amount_fen,
+            yibao_funds::statement::kinds::INTEREST.into(),
+        )],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(record)
 }
 
 pub(crate) async fn set_fund_budget(

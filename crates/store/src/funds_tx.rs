@@ -362,7 +362,13 @@ pub(crate) async fn prepare_payment_run(
                 fund_paid_fen: c.hifp,
             })
             .collect();
-        let month = yibao_funds::pricing::price_month(&to_price, None)
+        let annual = funds_drg_budget(&mut tx, r).await?;
+        let month_no: u32 = r.month[5..7].parse().unwrap_or(1);
+        let month_budget = annual
+            .map(|a| yibao_funds::pricing::month_budget(a, month_no))
+            .transpose()
+            .map_err(|e| StoreError::Invariant(e.to_string()))?;
+        let month = yibao_funds::pricing::price_month(&to_price, month_budget)
             .map_err(|e| StoreError::Invariant(e.to_string()))?;
         pool_fen = month.pool_fen;
         points_total = month.points_e4;
@@ -535,8 +541,8 @@ pub(crate) async fn prepare_payment_run(
     let n_held = held.len() as i64;
     sqlx::query(
         "INSERT INTO payment_run (run_id, admdvs, month, prepared_by, prepared_at, pay_by, method, \
-         pool_fen, points_e4, n_settlements, n_cases, n_held, total_fen, year_end) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         pool_fen, points_e4, n_settlements, n_cases, n_held, total_fen, year_end, late_settlements) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&run_id)
     .bind(&r.admdvs)
@@ -552,6 +558,7 @@ pub(crate) async fn prepare_payment_run(
     .bind(n_held)
     .bind(total)
     .bind(i64::from(year_end))
+    .bind(r.config.late_settlements.code())
     .execute(&mut *tx)
     .await?;
     let inserted = sqlx::query(
@@ -698,6 +705,59 @@ fn shift_month(month: &str, delta: i32) -> String {
     format!("{:04}-{:02}", idx.div_euclid(12), idx.rem_euclid(12) + 1)
 }
 
+/// The year's DRG/DIP budget of the run's region (总额预算): the latest budget the bureau set
+/// for the pseudo-fund [`crate::funds::DRG_BUDGET_FUND`], else last year's fund spending on
+/// priced cases (what the fund paid at settlement, the monthly adjustments and December's
+/// true-up) grown by the region's `[budget] growth`; `None` (budget neutral) with neither.
+async fn funds_drg_budget(
+    tx: &mut Tx<'_>,
+    r: &crate::funds::PrepareRun,
+) -> Result<Option<i64>, StoreError> {
+    let year: i64 = r.month[..4]
+        .parse()
+        .map_err(|_| StoreError::bad("month", format!("{:?} is not YYYY-MM", r.month)))?;
+    let set: Option<i64> = sqlx::query(
+        "SELECT amount_fen FROM fund_budget WHERE fund = $1 AND admdvs = $2 AND year = $3 \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(crate::funds::DRG_BUDGET_FUND)
+    .bind(&r.admdvs)
+    .bind(year)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|row| row.try_get(0))
+    .transpose()?;
+    if set.is_some() {
+        return Ok(set);
+    }
+    let last = (year - 1).to_string();
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(c.fund_paid_fen + c.adjustment_fen), 0) AS BIGINT), COUNT(*) \
+         FROM payment_case c JOIN payment_run r ON r.run_id = c.run_id \
+         WHERE r.admdvs = $1 AND r.month >= $2 AND r.month <= $3",
+    )
+    .bind(&r.admdvs)
+    .bind(format!("{last}-01"))
+    .bind(format!("{last}-12"))
+    .fetch_one(&mut **tx)
+    .await?;
+    let (spent, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    if n == 0 {
+        return Ok(None);
+    }
+    let true_up: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(l.amount_fen), 0) AS BIGINT) FROM payment_line l \
+         WHERE l.run_id = $1 AND l.kind = 'true_up'",
+    )
+    .bind(crate::funds::run_id(&r.admdvs, &format!("{last}-12")))
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    yibao_funds::pricing::grown_budget((spent + true_up).max(0), r.region.budget_growth_ppm)
+        .map(Some)
+        .map_err(|e| StoreError::Invariant(e.to_string()))
+}
+
 /// The year-end true-up (per hospital, shared over its funds by what they paid) and the
 /// release of the year's holdbacks.
 #[allow(clippy::type_complexity)]
@@ -779,7 +839,8 @@ async fn year_end_amounts(
             adjustment_fen: v.3,
         })
         .collect();
-    let true_up = yibao_funds::pricing::year_true_up(&cases, hospitals.len(), None, &r.region)
+    let annual = funds_drg_budget(tx, r).await?;
+    let true_up = yibao_funds::pricing::year_true_up(&cases, hospitals.len(), annual, &r.region)
         .map_err(|e| StoreError::Invariant(e.to_string()))?;
     for (h, amount) in hospitals.iter().zip(true_up) {
         if amount == 0 {

@@ -473,6 +473,27 @@ fn settlement_amounts_from_row(r: &<Db as sqlx::Database>::Row) -> Result<SetlAm
     })
 }
 
+/// The message of the database's refusal of a settlement dated in a month closed for payment
+/// (trigger `settlement_month_open`, migration 26).
+const CLOSED_MONTH_MARK: &str = "yibao: setl_date in a month closed for payment";
+
+/// The closed-month trigger's error as a refusal naming `setl_date`; any other error as it is.
+fn closed_month_refusal(e: sqlx::Error, setl_date: chrono::NaiveDate) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.message().contains(CLOSED_MONTH_MARK) => {
+            StoreError::refused(
+                "setl_date",
+                format!(
+                    "{setl_date} is in {}, a month already closed for payment; the region \
+                     refuses late settlements (settle or reverse it in an open month)",
+                    setl_date.format("%Y-%m")
+                ),
+            )
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
 /// `INSERT INTO settlement …` with every column of [`SETTLEMENT_HEAD_COLUMNS`], the amounts and
 /// [`SETTLEMENT_YTD_COLUMNS`], in that order.
 fn insert_settlement_sql() -> &'static str {
@@ -541,7 +562,8 @@ async fn insert_settlement(
         .bind(ytd.maf)
         .bind(ytd.maf_deductible)
         .execute(&mut **tx)
-        .await?;
+        .await
+        .map_err(|e| closed_month_refusal(e, v.setl_time.date()))?;
     let rows: Vec<Vec<V<'_>>> = ytd
         .keyed
         .iter()

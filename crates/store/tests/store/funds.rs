@@ -25,6 +25,22 @@ fn female_only_code() -> String {
 const REGION: &str = include_str!("../../../../regions/demo.toml");
 const OTHER: &str = "H11000000001";
 
+async fn try_run_at(
+    db: &TestDb,
+    inst: &str,
+    area: &str,
+    msgid: &str,
+    infno: &str,
+    cmd: Command,
+    at: NaiveDateTime,
+) -> Result<Outcome, StoreError> {
+    let content = format!("{cmd:?}");
+    let mut e = env(inst, msgid, infno, &content);
+    e.now = at;
+    e.mdtrtarea_admvs = area.into();
+    db.store.execute(&e, cmd, &render).await.map(fresh)
+}
+
 async fn run_at(
     db: &TestDb,
     inst: &str,
@@ -34,16 +50,9 @@ async fn run_at(
     cmd: Command,
     at: NaiveDateTime,
 ) -> Outcome {
-    let content = format!("{cmd:?}");
-    let mut e = env(inst, msgid, infno, &content);
-    e.now = at;
-    e.mdtrtarea_admvs = area.into();
-    fresh(
-        db.store
-            .execute(&e, cmd, &render)
-            .await
-            .unwrap_or_else(|err| panic!("{infno} {msgid}: {err}")),
-    )
+    try_run_at(db, inst, area, msgid, infno, cmd, at)
+        .await
+        .unwrap_or_else(|err| panic!("{infno} {msgid}: {err}"))
 }
 
 /// Admits, uploads the spec's four lines (4,100.00), settles (2304) and discharges on `day`.
@@ -154,9 +163,26 @@ async fn outpatient(
     inst: &str,
     area: &str,
     tag: &str,
-    (psn_no, insutype, certno): (&str, &str, &str),
+    person: (&str, &str, &str),
     day: &str,
 ) -> String {
+    settled(
+        try_outpatient(db, inst, area, tag, person, day)
+            .await
+            .unwrap_or_else(|e| panic!("{tag}-2207: {e}")),
+    )
+    .setl_id
+}
+
+/// [`outpatient`], giving the settlement's (2207's) answer as it is.
+async fn try_outpatient(
+    db: &TestDb,
+    inst: &str,
+    area: &str,
+    tag: &str,
+    (psn_no, insutype, certno): (&str, &str, &str),
+    day: &str,
+) -> Result<Outcome, StoreError> {
     let mdtrt_id = match run_at(
         db,
         inst,
@@ -199,19 +225,16 @@ async fn outpatient(
         at(day, "09:20:00"),
     )
     .await;
-    settled(
-        run_at(
-            db,
-            inst,
-            area,
-            &format!("{tag}-2207"),
-            "2207",
-            settle_cmd(false, &mdtrt_id, psn_no, insutype, 20_000, "0"),
-            at(day, "09:30:00"),
-        )
-        .await,
+    try_run_at(
+        db,
+        inst,
+        area,
+        &format!("{tag}-2207"),
+        "2207",
+        settle_cmd(false, &mdtrt_id, psn_no, insutype, 20_000, "0"),
+        at(day, "09:30:00"),
     )
-    .setl_id
+    .await
 }
 
 /// Uploads the settlement list (4101A) of a stay on `day`.
@@ -630,6 +653,130 @@ async fn a_dip_region_prices_its_month_by_scores() {
         for row in db.store.fund_statement("2025-03").await.unwrap() {
             assert_eq!(row.month.closing, row.ledger_closing);
         }
+        db
+    })
+    .await;
+}
+
+/// The pool a run shared by points: its month's budget plus what the insured paid themselves
+/// on the cases it priced.
+async fn budget_pool(db: &TestDb, run_id: &str, month_budget: i64) -> i64 {
+    let insured = scalar(
+        db,
+        "SELECT CAST(SUM(cost_fen - fund_paid_fen) AS BIGINT) FROM payment_case WHERE run_id = $1",
+        run_id,
+    )
+    .await;
+    month_budget + insured
+}
+
+/// A region that refuses late settlements and has a DRG budget: the budget's month share sets
+/// the pool; once March is paid a settlement dated in March is refused (`setl_date`) and writes
+/// nothing, while April settles; interest is recorded once and shows as income; and a year
+/// without a budget takes last year's spending grown by the region's growth.
+#[tokio::test]
+async fn a_closed_month_refuses_late_settlements_and_budgets_set_the_pool() {
+    use yibao_funds::pricing::{grown_budget, month_budget};
+    on_both(|db| async move {
+        imported(&db).await;
+        let a = inpatient(&db, (HOSPITAL, "140500"), "L1", ("P001", "310", "140502198001011234"), "2025-03-05").await;
+        let b = inpatient(&db, (CLINIC, "140500"), "L2", ("P004", "390", "140502195004041237"), "2025-03-06").await;
+        list(&db, HOSPITAL, "L1", &a, "2025-03-20").await;
+        list(&db, CLINIC, "L2", &b, "2025-03-20").await;
+        let budget = 7_200_000;
+        let bad = db.store.set_fund_budget("31010", "140500", 2025, budget, "fin.a", now()).await;
+        assert!(matches!(&bad, Err(StoreError::BadInput { field, .. }) if field == "fund"), "{bad:?}");
+        db.store
+            .set_fund_budget(yibao_store::funds::DRG_BUDGET_FUND, "140500", 2025, budget, "fin.a", now())
+            .await
+            .unwrap();
+        let text = REGION.replace("late_settlements = \"carry\"", "late_settlements = \"refuse\"");
+        assert_ne!(text, REGION);
+        let request = |month: &str| {
+            let mut r = prepare("140500", month, "fin.a");
+            r.config = yibao_funds::config::parse_funds(&text).unwrap();
+            r
+        };
+        let march = db.store.prepare_payment_run(&request("2025-03")).await.unwrap();
+        assert_eq!(march.n_cases, 2, "{march:?}");
+        assert_eq!(
+            march.pool_fen,
+            budget_pool(&db, &march.run_id, month_budget(budget, 3).unwrap()).await,
+            "the pool is March's twelfth of the budget plus the insured's share: {march:?}"
+        );
+        // Prepared but not approved: March is still open.
+        let open = try_outpatient(&db, HOSPITAL, "140500", "L3", ("P002", "310", "140502198502021235"), "2025-03-27").await;
+        assert!(open.is_ok(), "{open:?}");
+        db.store.approve_payment_run(&march.run_id, "fin.b", now()).await.unwrap();
+        check_orders(&db, &march.run_id).await;
+        let before = scalar(&db, "SELECT COUNT(*) FROM settlement WHERE setl_date >= $1", "2025-03-01").await;
+        let late = try_outpatient(&db, HOSPITAL, "140500", "L4", ("P002", "310", "140502198502021235"), "2025-03-28").await;
+        match &late {
+            Err(StoreError::Refused { field, reason }) => {
+                assert_eq!(field, "setl_date");
+                assert!(reason.contains("2025-03-28") && reason.contains("closed for payment"), "{reason}");
+            }
+            other => panic!("a settlement in a closed month gave {other:?}"),
+        }
+        let after = scalar(&db, "SELECT COUNT(*) FROM settlement WHERE setl_date >= $1", "2025-03-01").await;
+        assert_eq!(before, after, "the refused settlement wrote nothing");
+        outpatient(&db, HOSPITAL, "140500", "L5", ("P002", "310", "140502198502021235"), "2025-04-01").await;
+        assert_balanced(&db).await;
+
+        // Interest from the bank's statement: recorded once, income of the fund's month.
+        let fund = "310100";
+        let future = db.store.record_interest(fund, "140500", "2099-01", 100, "fin.a", now()).await;
+        assert!(matches!(&future, Err(StoreError::Refused { field, .. }) if field == "month"), "{future:?}");
+        let r = db.store.record_interest(fund, "140500", "2025-03", 12_345, "fin.a", now()).await.unwrap();
+        assert!(r.fresh);
+        let again = db.store.record_interest(fund, "140500", "2025-03", 12_345, "fin.b", now()).await.unwrap();
+        assert!(!again.fresh && again.recorded_by == "fin.a", "{again:?}");
+        let other = db.store.record_interest(fund, "140500", "2025-03", 12_000, "fin.a", now()).await;
+        assert!(matches!(&other, Err(StoreError::Refused { field, .. }) if field == "amount"), "{other:?}");
+        let statement = db.store.fund_statement("2025-03").await.unwrap();
+        let row = statement
+            .iter()
+            .find(|r| r.month.fund == fund && r.month.admdvs == "140500")
+            .expect("the fund's row");
+        assert!(row.income_by_kind.contains(&("interest".to_string(), 12_345)), "{row:?}");
+        for row in &statement {
+            assert_eq!(row.month.closing, row.ledger_closing, "{row:?}");
+        }
+        assert_balanced(&db).await;
+
+        // December: a stay without its list waits; January 2026 prices it from a budget grown
+        // from 2025's spending (no 2026 budget is set).
+        let c = inpatient(&db, (HOSPITAL, "140500"), "L6", ("P005", "310", "14050220000505123X"), "2025-12-30").await;
+        let december = db.store.prepare_payment_run(&request("2025-12")).await.unwrap();
+        assert!(december.year_end && december.n_held == 1, "{december:?}");
+        db.store.approve_payment_run(&december.run_id, "fin.b", now()).await.unwrap();
+        check_orders(&db, &december.run_id).await;
+        list(&db, HOSPITAL, "L6", &c, "2026-01-05").await;
+        let spent = scalar(
+            &db,
+            "SELECT CAST(SUM(c.fund_paid_fen + c.adjustment_fen) AS BIGINT) FROM payment_case c \
+             JOIN payment_run r ON r.run_id = c.run_id WHERE r.admdvs = $1 AND r.month LIKE '2025-%'",
+            "140500",
+        )
+        .await;
+        let true_up = scalar(
+            &db,
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM payment_line WHERE run_id = $1 AND kind = 'true_up'",
+            &december.run_id,
+        )
+        .await;
+        let growth = yibao_drg_payment::region::parse_region(REGION).unwrap().budget_growth_ppm;
+        let annual = grown_budget(spent + true_up, growth).unwrap();
+        let january = db.store.prepare_payment_run(&request("2026-01")).await.unwrap();
+        assert_eq!(january.n_cases, 1, "{january:?}");
+        assert_eq!(
+            january.pool_fen,
+            budget_pool(&db, &january.run_id, month_budget(annual, 1).unwrap()).await,
+            "{january:?}"
+        );
+        db.store.approve_payment_run(&january.run_id, "fin.b", now()).await.unwrap();
+        check_orders(&db, &january.run_id).await;
+        assert_balanced(&db).await;
         db
     })
     .await;
