@@ -11,6 +11,10 @@ use anyhow::{bail, Context as _};
 use yibao_city::{write::write_registry_with_openings, CityConfig};
 use yibao_loadgen::{Chaos, Item, LoadConfig, Mix, Population};
 
+/// The demo bank's interest rate on the funds' special accounts: 0.35 % a year (a demand
+/// deposit rate), in ppm.
+const DEMO_DEPOSIT_RATE_PPM: i64 = 3_500;
+
 /// The demo's database when `--db` is not given: a SQLite file in the working directory.
 pub const DEMO_DB_URL: &str = "sqlite://yibao-demo.db?mode=rwc";
 /// Persons, institutions and catalogue items written by `--sample-out`, of each.
@@ -316,6 +320,45 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     //    officer and approved by the other, clearing between regions and the funds' statement;
     //    then the ledger again.
     let month = crate::registry::china_now().format("%Y-%m").to_string();
+    // The bank's interest on the basic funds so far this month, as its statement would give it
+    // (the demo bank pays its demand rate by the day on a 360-day year), recorded by finance-1
+    // (`yibao funds interest`): the fund statement shows it as income.
+    let today = crate::registry::china_now().date();
+    for row in store
+        .fund_statement(&month)
+        .await
+        .context("the fund statement")?
+    {
+        let m = &row.month;
+        if !matches!(m.fund.as_str(), "310100" | "390100") {
+            continue;
+        }
+        let fen = yibao_funds::statement::interest_fen(
+            m.opening,
+            DEMO_DEPOSIT_RATE_PPM,
+            chrono::Datelike::day(&today),
+        );
+        if fen > 0 {
+            let r = store
+                .record_interest(
+                    &m.fund,
+                    &m.admdvs,
+                    &month,
+                    fen,
+                    "finance-1",
+                    crate::registry::china_now(),
+                )
+                .await
+                .context("recording interest")?;
+            println!(
+                "interest of fund {} in {} for {}: {} yuan (yibao funds interest --by finance-1)",
+                r.fund,
+                r.admdvs,
+                r.month,
+                yibao_core_types::Fen(r.amount_fen)
+            );
+        }
+    }
     println!("== month end {month} (yibao month-end --by finance-1 --approved-by finance-2)");
     let done = crate::funds::month_end(
         &store,

@@ -84,6 +84,29 @@ pub struct BudgetArgs {
     by: String,
 }
 
+/// Arguments of `yibao funds interest`.
+#[derive(clap::Args)]
+pub struct InterestArgs {
+    /// Database URL.
+    #[arg(long)]
+    db: String,
+    /// The fund (`310100`, `390100` …).
+    #[arg(long)]
+    fund: String,
+    /// Its region.
+    #[arg(long)]
+    admdvs: String,
+    /// The month (`YYYY-MM`) the bank credited it in.
+    #[arg(long)]
+    month: String,
+    /// The interest in yuan (`1234.56`), as the bank's statement gives it.
+    #[arg(long)]
+    amount: String,
+    /// Who records it (a staff username with the finance role).
+    #[arg(long)]
+    by: String,
+}
+
 /// Checks that `username` is an active staff account with the finance role.
 async fn finance_officer(store: &Store, username: &str) -> anyhow::Result<()> {
     let accounts = store.staff_accounts().await?;
@@ -497,6 +520,42 @@ pub fn budget(args: BudgetArgs) -> anyhow::Result<ExitCode> {
         println!(
             "budget of fund {} in {} for {}: {} yuan",
             args.fund, args.admdvs, args.year, amount
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `yibao funds interest`.
+pub fn interest(args: InterestArgs) -> anyhow::Result<ExitCode> {
+    let amount =
+        yibao_core_types::Fen::parse(&args.amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+    crate::registry::runtime()?.block_on(async {
+        let store = Store::connect(&args.db)
+            .await
+            .with_context(|| format!("opening the database {}", args.db))?;
+        finance_officer(&store, &args.by).await?;
+        let r = store
+            .record_interest(
+                &args.fund,
+                &args.admdvs,
+                &args.month,
+                amount.0,
+                &args.by,
+                crate::registry::china_now(),
+            )
+            .await?;
+        println!(
+            "interest of fund {} in {} for {}: {} yuan ({}, {})",
+            r.fund,
+            r.admdvs,
+            r.month,
+            yibao_core_types::Fen(r.amount_fen),
+            r.ref_id,
+            if r.fresh {
+                format!("recorded by {}", r.recorded_by)
+            } else {
+                format!("recorded before by {}; nothing changed", r.recorded_by)
+            }
         );
         Ok(ExitCode::SUCCESS)
     })

@@ -73,7 +73,7 @@ enum Command {
     /// The month end (月度清算): payment runs of every region, clearing between regions and the
     /// funds' statements (docs/FUNDS.md).
     MonthEnd(funds::MonthEndArgs),
-    /// The funds' books: monthly statements and budgets (docs/FUNDS.md).
+    /// The funds' books: monthly statements, budgets and interest (docs/FUNDS.md).
     Funds {
         #[command(subcommand)]
         command: FundsCommand,
@@ -84,8 +84,11 @@ enum Command {
 enum FundsCommand {
     /// A month's statement of every fund: opening, income, expenditure, adjustments, closing.
     Report(funds::ReportArgs),
-    /// Set a fund's annual expenditure budget (for the budget execution rate).
+    /// Set a fund's annual expenditure budget (for the budget execution rate), or with
+    /// `--fund drg` the region's DRG/DIP budget (each month's pool and the year's true-up).
     Budget(funds::BudgetArgs),
+    /// Record the interest the bank credited to a fund for a month (from its statement).
+    Interest(funds::InterestArgs),
 }
 
 #[derive(Subcommand)]
@@ -264,6 +267,9 @@ fn main() -> std::process::ExitCode {
         Command::Funds {
             command: FundsCommand::Budget(args),
         } => funds::budget(args),
+        Command::Funds {
+            command: FundsCommand::Interest(args),
+        } => funds::interest(args),
         Command::Accounts { command } => accounts::main(command),
     };
     match result {

@@ -190,6 +190,9 @@ mod tests {
         assert_eq!(interest_fen(360, 500_000, 1), 1);
         assert_eq!(interest_fen(-5, 3_500, 30), 0);
         assert_eq!(interest_fen(100, 0, 30), 0);
-        assert_eq!(classify(kinds::INTEREST, "interest:310100:140500"), Class::Income);
+        assert_eq!(
+            classify(kinds::INTEREST, "interest:310100:140500"),
+            Class::Income
+        );
     }
 }

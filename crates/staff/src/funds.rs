@@ -20,6 +20,8 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(runs, prepare))
         .routes(routes!(orders))
         .routes(routes!(approve))
+        .routes(routes!(record_interest))
+        .routes(routes!(set_budget))
 }
 
 /// Roles that read the funds' books.
@@ -383,4 +385,159 @@ pub async fn orders(
             })
             .collect(),
     ))
+}
+
+/// Interest the bank credited to a fund for a month, from its statement.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterestBody {
+    /// The fund (`310100` …).
+    pub fund: String,
+    /// Its region (six digits).
+    pub admdvs: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The interest in yuan (`1234.56`).
+    pub amount: String,
+}
+
+/// Interest recorded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InterestView {
+    /// The fund.
+    pub fund: String,
+    /// Its region.
+    pub admdvs: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Yuan.
+    pub amount: String,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// The ledger reference (`int:FUND:ADMDVS:YYYY-MM`).
+    pub ref_id: String,
+    /// Recorded by this call (false: it was already, with the same amount).
+    pub fresh: bool,
+}
+
+fn amount_fen(amount: &str) -> Result<i64, ApiError> {
+    yibao_core_types::Fen::parse(amount)
+        .map(|f| f.0)
+        .map_err(|e| ApiError::bad("amount", e.to_string()))
+}
+
+/// Records a month's interest on a fund and posts it as the fund's income (finance; once per
+/// fund, region and month).
+#[utoipa::path(post, path = "/api/v1/funds/interest", tag = "funds",
+    request_body = InterestBody,
+    responses(
+        (status = 200, description = "Recorded now or before with the same amount.", body = InterestView),
+        (status = 400, description = "Bad input; the field is named.", body = ErrorBody),
+        (status = 401, description = "No valid session.", body = ErrorBody),
+        (status = 403, description = "Role missing (logged).", body = ErrorBody),
+        (status = 409, description = "Recorded before with another amount, or a month not begun.", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn record_interest(
+    State(state): State<SharedState>,
+    staff: Staff,
+    JsonBody(body): JsonBody<InterestBody>,
+) -> Result<Json<InterestView>, ApiError> {
+    let amount = amount_fen(&body.amount)?;
+    staff
+        .authorize(
+            &state,
+            Access {
+                action: "POST /api/v1/funds/interest",
+                roles: PAYERS,
+                subject: Subject::record(
+                    "fund_interest",
+                    format!("{}:{}:{}", body.fund, body.admdvs, body.month),
+                ),
+                institution: None,
+            },
+        )
+        .await?;
+    let r = state
+        .store
+        .record_interest(
+            &body.fund,
+            &body.admdvs,
+            &body.month,
+            amount,
+            &staff.account.username,
+            staff.beijing(),
+        )
+        .await?;
+    Ok(Json(InterestView {
+        amount: yuan(r.amount_fen),
+        fund: r.fund,
+        admdvs: r.admdvs,
+        month: r.month,
+        recorded_by: r.recorded_by,
+        ref_id: r.ref_id,
+        fresh: r.fresh,
+    }))
+}
+
+/// A fund's annual budget, or the region's DRG/DIP budget (fund `drg`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetBody {
+    /// A fund code (six digits), or `drg` for the pool inpatient cases are paid from by points.
+    pub fund: String,
+    /// Its region (six digits).
+    pub admdvs: String,
+    /// The year.
+    pub year: i32,
+    /// The annual amount in yuan (`1200000.00`).
+    pub amount: String,
+}
+
+/// Sets a budget (finance; a new version, the latest counts). The DRG/DIP budget sets each
+/// month's pool and the year's true-up; a fund's budget gives its execution rate.
+#[utoipa::path(post, path = "/api/v1/funds/budgets", tag = "funds",
+    request_body = BudgetBody,
+    responses(
+        (status = 204, description = "Set."),
+        (status = 400, description = "Bad input; the field is named.", body = ErrorBody),
+        (status = 401, description = "No valid session.", body = ErrorBody),
+        (status = 403, description = "Role missing (logged).", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_budget(
+    State(state): State<SharedState>,
+    staff: Staff,
+    JsonBody(body): JsonBody<BudgetBody>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let amount = amount_fen(&body.amount)?;
+    if !(2000..=2100).contains(&body.year) {
+        return Err(ApiError::bad("year", "is not 2000 to 2100"));
+    }
+    staff
+        .authorize(
+            &state,
+            Access {
+                action: "POST /api/v1/funds/budgets",
+                roles: PAYERS,
+                subject: Subject::record(
+                    "fund_budget",
+                    format!("{}:{}:{}", body.fund, body.admdvs, body.year),
+                ),
+                institution: None,
+            },
+        )
+        .await?;
+    state
+        .store
+        .set_fund_budget(
+            &body.fund,
+            &body.admdvs,
+            body.year,
+            amount,
+            &staff.account.username,
+            staff.beijing(),
+        )
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

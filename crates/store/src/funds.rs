@@ -480,10 +480,16 @@ impl Store {
         let (first, last) = month_bounds(month)?;
         let six_digits = |s: &str| s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit());
         if !six_digits(fund) {
-            return Err(StoreError::bad("fund", format!("{fund:?} is not six digits")));
+            return Err(StoreError::bad(
+                "fund",
+                format!("{fund:?} is not six digits"),
+            ));
         }
         if !six_digits(admdvs) {
-            return Err(StoreError::bad("admdvs", format!("{admdvs:?} is not six digits")));
+            return Err(StoreError::bad(
+                "admdvs",
+                format!("{admdvs:?} is not six digits"),
+            ));
         }
         if amount_fen <= 0 {
             return Err(StoreError::bad("amount", "must be above zero"));

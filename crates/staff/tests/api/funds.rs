@@ -131,6 +131,98 @@ async fn funds_scenario(store: Store) {
         .call(Method::GET, &format!("{runs}/{run_id}/orders"), get(fin1))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Interest from the bank's statement: a reviewer may not record it; a finance officer
+    // does, once; the same again is not fresh; another amount is 409; it shows as income.
+    let interest = "/api/v1/funds/interest";
+    let body =
+        json!({"fund": "390100", "admdvs": "140500", "month": "2024-11", "amount": "123.45"});
+    let (status, _) = api
+        .call(Method::POST, interest, post(rev1, body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, reply) = api
+        .call(Method::POST, interest, post(fin1, body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(
+        (reply["fresh"].as_bool(), reply["amount"].as_str()),
+        (Some(true), Some("123.45"))
+    );
+    let (status, reply) = api
+        .call(Method::POST, interest, post(fin2, body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(
+        (reply["fresh"].as_bool(), reply["recorded_by"].as_str()),
+        (Some(false), Some("fin1"))
+    );
+    let mut other = body.clone();
+    other["amount"] = json!("120.00");
+    let (status, reply) = api.call(Method::POST, interest, post(fin1, other)).await;
+    assert_eq!(
+        (status, field(&reply)),
+        (StatusCode::CONFLICT, "amount"),
+        "{reply}"
+    );
+    let mut bad = body.clone();
+    bad["amount"] = json!("12.345");
+    let (status, reply) = api.call(Method::POST, interest, post(fin1, bad)).await;
+    assert_eq!(
+        (status, field(&reply)),
+        (StatusCode::BAD_REQUEST, "amount"),
+        "{reply}"
+    );
+    let (status, reply) = api
+        .call(
+            Method::GET,
+            "/api/v1/funds/statements?month=2024-11",
+            get(fin1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let resident = reply["funds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fund"] == "390100" && f["admdvs"] == "140500")
+        .cloned()
+        .unwrap_or_else(|| panic!("{reply}"));
+    assert_eq!(resident["income"], "123.45", "{resident}");
+
+    // Budgets: the DRG/DIP pool's (fund `drg`) and a fund's; a bad fund is named.
+    let budgets = "/api/v1/funds/budgets";
+    for (fund, want) in [
+        ("drg", StatusCode::NO_CONTENT),
+        ("390100", StatusCode::NO_CONTENT),
+    ] {
+        let (status, reply) = api
+            .call(
+                Method::POST,
+                budgets,
+                post(
+                    fin1,
+                    json!({"fund": fund, "admdvs": "140500", "year": 2025, "amount": "1200000.00"}),
+                ),
+            )
+            .await;
+        assert_eq!(status, want, "{fund}: {reply}");
+    }
+    let (status, reply) = api
+        .call(
+            Method::POST,
+            budgets,
+            post(
+                fin1,
+                json!({"fund": "39", "admdvs": "140500", "year": 2025, "amount": "1.00"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (status, field(&reply)),
+        (StatusCode::BAD_REQUEST, "fund"),
+        "{reply}"
+    );
     assert!(store.check_ledger().await.unwrap().is_balanced());
     assert!(store.verify_access_log().await.unwrap().is_intact());
     server.shutdown().await.unwrap();

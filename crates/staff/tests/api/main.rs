@@ -681,6 +681,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/audit/cases/{case_id}/appeals"),
     ("post", "/api/v1/audit/cases/{case_id}/decisions"),
     ("post", "/api/v1/contributions/refunds"),
+    ("post", "/api/v1/funds/budgets"),
+    ("post", "/api/v1/funds/interest"),
     ("post", "/api/v1/funds/payment-runs"),
     ("post", "/api/v1/funds/payment-runs/{run_id}/approval"),
     (
