@@ -114,7 +114,7 @@ pub enum PrivacyError {
     #[error("level-3 items need their own consent screen")]
     SeparateConsentRequired,
     /// The authentication does not reach what the grant's level needs (§6.4, T9).
-    #[error("a level-{level} grant needs {needed}")]
+    #[error("a grant at level {level} needs {needed}")]
     FactorRequired {
         /// The grant's level.
         level: Level,
