@@ -84,8 +84,14 @@ impl fmt::Display for Category {
 
 /// An item code such as `ID04`: two capital letters and two digits. Whether the classification
 /// holds it is a separate question ([`Classification::item`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ItemCode([u8; 4]);
+
+impl fmt::Debug for ItemCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 impl ItemCode {
     /// Parses `ID04`; anything else is [`PrivacyError::BadItemCode`].
