@@ -264,6 +264,16 @@ pub enum Decision {
     Deny(DenyReason),
 }
 
+impl Decision {
+    /// The grantee-facing message of a denial; None for a permit.
+    pub fn deny_message(&self) -> Option<String> {
+        match self {
+            Decision::Permit(_) => None,
+            Decision::Deny(reason) => Some(format!("{}: {}", reason.code(), reason.public_message())),
+        }
+    }
+}
+
 /// Decides one call (§6.2). Refusals in precedence order: signature, timestamp, nonce,
 /// grantee, grant lookup and ownership, purpose, state, validity, subject, items, period or
 /// event, output form, rate limits.
