@@ -420,7 +420,8 @@ fn invalid(message: String) -> PrivacyError {
 }
 
 fn parse_level(number: u8, what: &str) -> Result<Level, PrivacyError> {
-    Level::from_number(number).ok_or_else(|| invalid(format!("{what}: level {number} is not 1, 2 or 3")))
+    Level::from_number(number)
+        .ok_or_else(|| invalid(format!("{what}: level {number} is not 1, 2 or 3")))
 }
 
 /// A field pattern is `table.column` with lower-case identifiers, either side possibly `*`
@@ -434,10 +435,14 @@ fn check_field(pattern: &str, item: &str) -> Result<(), PrivacyError> {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
     };
     match pattern.split_once('.') {
-        Some((table, column)) if ident(table) && ident(column) && !(table == "*" && column == "*") => {
+        Some((table, column))
+            if ident(table) && ident(column) && !(table == "*" && column == "*") =>
+        {
             Ok(())
         }
-        _ => Err(invalid(format!("{item}: field {pattern:?} is not table.column"))),
+        _ => Err(invalid(format!(
+            "{item}: field {pattern:?} is not table.column"
+        ))),
     }
 }
 
@@ -452,7 +457,9 @@ fn check_list_value(value: &str, kind: MatchKind, list: &str) -> Result<(), Priv
     if well_formed {
         Ok(())
     } else {
-        Err(invalid(format!("list {list}: value {value:?} is malformed")))
+        Err(invalid(format!(
+            "list {list}: value {value:?} is malformed"
+        )))
     }
 }
 
@@ -460,8 +467,8 @@ impl Classification {
     /// Parses and validates a classification file: exactly 11 categories C1–C11 and 74 items
     /// with unique codes, every reference resolved, derived items without fields.
     pub fn parse(text: &str) -> Result<Classification, PrivacyError> {
-        let data: FileData =
-            toml::from_str(text).map_err(|err| PrivacyError::ClassificationSyntax(err.to_string()))?;
+        let data: FileData = toml::from_str(text)
+            .map_err(|err| PrivacyError::ClassificationSyntax(err.to_string()))?;
 
         if data.category.len() != CATEGORIES_COUNT {
             return Err(invalid(format!(
@@ -484,7 +491,10 @@ impl Classification {
         }
 
         if data.item.len() != ITEMS_COUNT {
-            return Err(invalid(format!("{} items, expected {ITEMS_COUNT}", data.item.len())));
+            return Err(invalid(format!(
+                "{} items, expected {ITEMS_COUNT}",
+                data.item.len()
+            )));
         }
         let mut items = BTreeMap::new();
         for item in data.item {

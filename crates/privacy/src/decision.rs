@@ -269,7 +269,9 @@ impl Decision {
     pub fn deny_message(&self) -> Option<String> {
         match self {
             Decision::Permit(_) => None,
-            Decision::Deny(reason) => Some(format!("{}: {}", reason.code(), reason.public_message())),
+            Decision::Deny(reason) => {
+                Some(format!("{}: {}", reason.code(), reason.public_message()))
+            }
         }
     }
 }
@@ -287,7 +289,11 @@ pub fn decide(request: &CallRequest, grant: Option<&Grant>, context: &CallContex
     }
 }
 
-fn check(request: &CallRequest, grant: Option<&Grant>, context: &CallContext) -> Result<Permit, DenyReason> {
+fn check(
+    request: &CallRequest,
+    grant: Option<&Grant>,
+    context: &CallContext,
+) -> Result<Permit, DenyReason> {
     let now = context.now;
     if !context.grantee.signature_valid {
         return Err(DenyReason::SignatureInvalid);
@@ -301,7 +307,11 @@ fn check(request: &CallRequest, grant: Option<&Grant>, context: &CallContext) ->
     if !context.grantee.active {
         return Err(DenyReason::GranteeInactive);
     }
-    if !context.grantee.purposes_enabled.contains(&request.endpoint_purpose) {
+    if !context
+        .grantee
+        .purposes_enabled
+        .contains(&request.endpoint_purpose)
+    {
         return Err(DenyReason::PurposeNotEnabled);
     }
     let grant = grant.ok_or(DenyReason::GrantNotFound)?;
@@ -352,7 +362,12 @@ fn check(request: &CallRequest, grant: Option<&Grant>, context: &CallContext) ->
     let placeholders: ItemSet = request
         .items
         .iter()
-        .flat_map(|code| classification.possible_derived(code).iter().collect::<Vec<_>>())
+        .flat_map(|code| {
+            classification
+                .possible_derived(code)
+                .iter()
+                .collect::<Vec<_>>()
+        })
         .filter(|derived| !grant.items().contains(*derived))
         .collect();
     let level = grant.level();
@@ -365,7 +380,11 @@ fn check(request: &CallRequest, grant: Option<&Grant>, context: &CallContext) ->
     Ok(Permit {
         items: request.items.clone(),
         output_form: request.output_form,
-        consume: if mode == Mode::Multi { Consume::CountOnly } else { Consume::Decrement },
+        consume: if mode == Mode::Multi {
+            Consume::CountOnly
+        } else {
+            Consume::Decrement
+        },
         notify,
         placeholders,
         level,

@@ -69,16 +69,22 @@ fn yes_no(flag: bool) -> Answer {
 pub fn derive(question: &Question, value: &Value) -> Result<Answer, PrivacyError> {
     match (question, value) {
         (Question::Equals(expected), Value::Text(text)) => Ok(yes_no(expected == text)),
-        (Question::AnyOf(list), Value::Codes(codes)) => {
-            Ok(yes_no(codes.iter().any(|code| list.iter().any(|listed| listed == code))))
-        }
+        (Question::AnyOf(list), Value::Codes(codes)) => Ok(yes_no(
+            codes
+                .iter()
+                .any(|code| list.iter().any(|listed| listed == code)),
+        )),
         (Question::AtLeast(threshold), Value::Amount(amount)) => Ok(yes_no(amount >= threshold)),
         (Question::Band(bounds), Value::Amount(amount)) => {
             if bounds.is_empty() || bounds.len() > BANDS_MAX {
-                return Err(PrivacyError::BadQuestion("a band question needs 1 to 10 bounds"));
+                return Err(PrivacyError::BadQuestion(
+                    "a band question needs 1 to 10 bounds",
+                ));
             }
             if bounds.windows(2).any(|pair| pair[0] >= pair[1]) {
-                return Err(PrivacyError::BadQuestion("band bounds must increase strictly"));
+                return Err(PrivacyError::BadQuestion(
+                    "band bounds must increase strictly",
+                ));
             }
             let index = bounds.iter().take_while(|bound| *bound <= amount).count();
             Ok(Answer::Band {
@@ -88,7 +94,9 @@ pub fn derive(question: &Question, value: &Value) -> Result<Answer, PrivacyError
             })
         }
         (Question::YearOf, Value::Date(date)) => Ok(Answer::Year(date.year())),
-        _ => Err(PrivacyError::BadQuestion("the question does not fit the value")),
+        _ => Err(PrivacyError::BadQuestion(
+            "the question does not fit the value",
+        )),
     }
 }
 
@@ -113,7 +121,9 @@ pub fn register_health_question(
     codes: &[String],
 ) -> Result<Question, PrivacyError> {
     if codes.is_empty() {
-        return Err(PrivacyError::BadQuestion("a health question names at least one code"));
+        return Err(PrivacyError::BadQuestion(
+            "a health question names at least one code",
+        ));
     }
     for code in codes {
         if classification.is_special(Condition::Diagnosis, code) {

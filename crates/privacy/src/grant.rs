@@ -278,7 +278,11 @@ pub fn create_grant(draft: GrantDraft) -> Result<Grant, PrivacyError> {
     if is_person != rule.grantee_is_person {
         return Err(PrivacyError::GranteeKindMismatch {
             purpose,
-            grantee_kind: if is_person { "a person" } else { "an organisation" },
+            grantee_kind: if is_person {
+                "a person"
+            } else {
+                "an organisation"
+            },
         });
     }
 
@@ -290,11 +294,17 @@ pub fn create_grant(draft: GrantDraft) -> Result<Grant, PrivacyError> {
     }
     let outside = draft.items.difference(&rule.max_items);
     if !outside.is_empty() {
-        return Err(PrivacyError::ScopeExceedsPurpose { purpose, items: outside });
+        return Err(PrivacyError::ScopeExceedsPurpose {
+            purpose,
+            items: outside,
+        });
     }
 
     if !rule.output_forms.contains(&draft.output_form) {
-        return Err(PrivacyError::OutputFormNotAllowed { purpose, form: draft.output_form });
+        return Err(PrivacyError::OutputFormNotAllowed {
+            purpose,
+            form: draft.output_form,
+        });
     }
 
     let mode_allowed = match draft.mode {
@@ -303,7 +313,10 @@ pub fn create_grant(draft: GrantDraft) -> Result<Grant, PrivacyError> {
         Mode::Multi => rule.multi,
     };
     if !mode_allowed {
-        return Err(PrivacyError::ModeNotAllowed { purpose, mode: draft.mode.to_string() });
+        return Err(PrivacyError::ModeNotAllowed {
+            purpose,
+            mode: draft.mode.to_string(),
+        });
     }
 
     match &draft.scope {
@@ -313,7 +326,11 @@ pub fn create_grant(draft: GrantDraft) -> Result<Grant, PrivacyError> {
         }
         DataScope::Period { from, to } => {
             if from > to {
-                return Err(PrivacyError::BadPeriod { from: *from, to: *to, reason: "it ends before it starts" });
+                return Err(PrivacyError::BadPeriod {
+                    from: *from,
+                    to: *to,
+                    reason: "it ends before it starts",
+                });
             }
             if let Some(days) = rule.lookback_days {
                 let earliest = Millis::at_date(*from);
@@ -335,29 +352,52 @@ pub fn create_grant(draft: GrantDraft) -> Result<Grant, PrivacyError> {
     let max_ms = match rule.validity {
         ValidityCap::Fixed(ms) => ms,
         ValidityCap::PolicyEndPlus(tail) => {
-            let end = draft.policy_end.ok_or(PrivacyError::PolicyEndRequired { purpose })?;
+            let end = draft
+                .policy_end
+                .ok_or(PrivacyError::PolicyEndRequired { purpose })?;
             end.plus(tail).since(draft.not_before)
         }
     };
     if asked_ms > max_ms {
-        return Err(PrivacyError::ValidityTooLong { purpose, asked_ms, max_ms });
+        return Err(PrivacyError::ValidityTooLong {
+            purpose,
+            asked_ms,
+            max_ms,
+        });
     }
 
     // At consent there are no record values yet: levels are the items' own, raised by the
     // minors floor. Value escalation happens per call (§4.3 placeholders).
-    let context = ValueContext { subject_age_years: draft.subject_age_years, ..ValueContext::default() };
+    let context = ValueContext {
+        subject_age_years: draft.subject_age_years,
+        ..ValueContext::default()
+    };
     let level_of = |code: ItemCode| classification.level_of(code, &context);
-    let level3: ItemSet = draft.items.iter().filter(|&code| level_of(code) == Level::L3).collect();
+    let level3: ItemSet = draft
+        .items
+        .iter()
+        .filter(|&code| level_of(code) == Level::L3)
+        .collect();
     if !level3.is_empty() {
-        let form_allows = matches!(draft.output_form, OutputForm::Derived | OutputForm::Computed);
+        let form_allows = matches!(
+            draft.output_form,
+            OutputForm::Derived | OutputForm::Computed
+        );
         let policy_allows = rule.level3 != Level3Policy::Never;
         // R7: L3 only through derived or computed outputs; P06 delegates the person's own
         // rights, so its output form is not a disclosure to an organisation.
         if !policy_allows || (!form_allows && rule.level3 != Level3Policy::IfSubjectTicks) {
-            return Err(PrivacyError::Level3NotAllowed { purpose, items: level3 });
+            return Err(PrivacyError::Level3NotAllowed {
+                purpose,
+                items: level3,
+            });
         }
     }
-    let sensitive: ItemSet = draft.items.iter().filter(|&code| level_of(code) >= Level::L2).collect();
+    let sensitive: ItemSet = draft
+        .items
+        .iter()
+        .filter(|&code| level_of(code) >= Level::L2)
+        .collect();
     let unconfirmed = sensitive.difference(&draft.confirmed_items);
     if !unconfirmed.is_empty() {
         return Err(PrivacyError::ItemsNotConfirmed { items: unconfirmed });
@@ -384,13 +424,22 @@ pub fn create_grant(draft: GrantDraft) -> Result<Grant, PrivacyError> {
     if let Grantor::Proxy(facts) = &draft.grantor {
         proxy::may_act(
             facts,
-            &ProxyAction::Grant { items: draft.items.clone(), level },
+            &ProxyAction::Grant {
+                items: draft.items.clone(),
+                level,
+            },
             draft.consented_at,
         )?;
     }
 
     let uses_left = draft.mode.uses_total();
-    Ok(Grant { terms: draft, level, status: GrantStatus::Active, uses_left, uses_count: 0 })
+    Ok(Grant {
+        terms: draft,
+        level,
+        status: GrantStatus::Active,
+        uses_left,
+        uses_count: 0,
+    })
 }
 
 impl Grant {
@@ -414,9 +463,17 @@ impl Grant {
             _ => false,
         };
         if !consistent {
-            return Err(PrivacyError::IllegalTransition { step: "restore", status });
+            return Err(PrivacyError::IllegalTransition {
+                step: "restore",
+                status,
+            });
         }
-        Ok(Grant { status, uses_left, uses_count, ..grant })
+        Ok(Grant {
+            status,
+            uses_left,
+            uses_count,
+            ..grant
+        })
     }
 
     /// The terms as consented.
@@ -481,7 +538,10 @@ impl Grant {
     }
 
     fn illegal(&self, step: &'static str) -> PrivacyError {
-        PrivacyError::IllegalTransition { step, status: self.status }
+        PrivacyError::IllegalTransition {
+            step,
+            status: self.status,
+        }
     }
 
     /// One use (一次查询): ACTIVE, inside validity, uses left; the last use makes it EXHAUSTED.
@@ -497,17 +557,27 @@ impl Grant {
             Some(0) => unreachable!("an ACTIVE counted grant has uses left"),
             Some(left) => Some(left - 1),
         };
-        let status = if uses_left == Some(0) { GrantStatus::Exhausted } else { GrantStatus::Active };
-        let next = Grant { status, uses_left, uses_count: self.uses_count + 1, ..self.clone() };
+        let status = if uses_left == Some(0) {
+            GrantStatus::Exhausted
+        } else {
+            GrantStatus::Active
+        };
+        let next = Grant {
+            status,
+            uses_left,
+            uses_count: self.uses_count + 1,
+            ..self.clone()
+        };
         Ok(next)
     }
 
     /// Revocation by the subject, a proxy in scope or the bureau (R5): from ACTIVE or SUSPENDED.
     pub fn revoke(&self) -> Result<Grant, PrivacyError> {
         match self.status {
-            GrantStatus::Active | GrantStatus::Suspended => {
-                Ok(Grant { status: GrantStatus::Revoked, ..self.clone() })
-            }
+            GrantStatus::Active | GrantStatus::Suspended => Ok(Grant {
+                status: GrantStatus::Revoked,
+                ..self.clone()
+            }),
             _ => Err(self.illegal("revoke")),
         }
     }
@@ -516,11 +586,14 @@ impl Grant {
     pub fn expire(&self, now: Millis) -> Result<Grant, PrivacyError> {
         match self.status {
             GrantStatus::Active | GrantStatus::Suspended if now >= self.terms.not_after => {
-                Ok(Grant { status: GrantStatus::Expired, ..self.clone() })
+                Ok(Grant {
+                    status: GrantStatus::Expired,
+                    ..self.clone()
+                })
             }
-            GrantStatus::Active | GrantStatus::Suspended => {
-                Err(PrivacyError::NotYetExpired { not_after_ms: self.terms.not_after.0 })
-            }
+            GrantStatus::Active | GrantStatus::Suspended => Err(PrivacyError::NotYetExpired {
+                not_after_ms: self.terms.not_after.0,
+            }),
             _ => Err(self.illegal("expire")),
         }
     }
@@ -528,7 +601,10 @@ impl Grant {
     /// Suspension with the grantee (R8): ACTIVE only.
     pub fn suspend(&self) -> Result<Grant, PrivacyError> {
         match self.status {
-            GrantStatus::Active => Ok(Grant { status: GrantStatus::Suspended, ..self.clone() }),
+            GrantStatus::Active => Ok(Grant {
+                status: GrantStatus::Suspended,
+                ..self.clone()
+            }),
             _ => Err(self.illegal("suspend")),
         }
     }
@@ -541,7 +617,10 @@ impl Grant {
         if now >= self.terms.not_after {
             return Err(PrivacyError::OutsideValidity { at_ms: now.0 });
         }
-        Ok(Grant { status: GrantStatus::Active, ..self.clone() })
+        Ok(Grant {
+            status: GrantStatus::Active,
+            ..self.clone()
+        })
     }
 
     /// Narrowing (R6): fewer items and/or an earlier end; anything wider is refused.
@@ -565,6 +644,9 @@ impl Grant {
         terms.items = items.clone();
         terms.confirmed_items = terms.confirmed_items.intersection(items);
         terms.not_after = not_after;
-        Ok(Grant { terms, ..self.clone() })
+        Ok(Grant {
+            terms,
+            ..self.clone()
+        })
     }
 }

@@ -132,11 +132,23 @@ pub struct ProxyPermit {
     pub log_as_proxy: bool,
 }
 
-const PERMIT: ProxyPermit = ProxyPermit { staff_review: false, log_as_proxy: true };
+const PERMIT: ProxyPermit = ProxyPermit {
+    staff_review: false,
+    log_as_proxy: true,
+};
 
 /// Whether the proxy may take this action for the subject at `now` (§5.7, T7).
-pub fn may_act(facts: &ProxyFacts, action: &ProxyAction, now: Millis) -> Result<ProxyPermit, PrivacyError> {
-    let deny = |reason| Err(PrivacyError::ProxyDenied { action: action.name(), reason });
+pub fn may_act(
+    facts: &ProxyFacts,
+    action: &ProxyAction,
+    now: Millis,
+) -> Result<ProxyPermit, PrivacyError> {
+    let deny = |reason| {
+        Err(PrivacyError::ProxyDenied {
+            action: action.name(),
+            reason,
+        })
+    };
     let (items, level) = action.items_and_level();
     let delegated = facts
         .delegation
@@ -153,10 +165,13 @@ pub fn may_act(facts: &ProxyFacts, action: &ProxyAction, now: Millis) -> Result<
 
     match facts.relation {
         Relation::RelativeOfDeceased => match action {
-            ProxyAction::View { .. } | ProxyAction::RequestCopyOrCorrection => {
-                Ok(ProxyPermit { staff_review: true, log_as_proxy: true })
+            ProxyAction::View { .. } | ProxyAction::RequestCopyOrCorrection => Ok(ProxyPermit {
+                staff_review: true,
+                log_as_proxy: true,
+            }),
+            _ => {
+                deny("a relative of a deceased person may ask for access, copy or correction only")
             }
-            _ => deny("a relative of a deceased person may ask for access, copy or correction only"),
         },
         Relation::Guardian if facts.subject_age_years >= ADULT_FROM_YEARS => {
             if delegated {
@@ -187,7 +202,9 @@ pub fn may_act(facts: &ProxyFacts, action: &ProxyAction, now: Millis) -> Result<
         Relation::FamilyAccount => match action {
             ProxyAction::ShowCode | ProxyAction::PayFor => Ok(PERMIT),
             _ if delegated => Ok(PERMIT),
-            _ => deny("a family-account binding only shows the code and pays; the subject must delegate"),
+            _ => deny(
+                "a family-account binding only shows the code and pays; the subject must delegate",
+            ),
         },
         Relation::Delegate => {
             let revoke_in_scope = matches!(action, ProxyAction::Revoke)
@@ -207,7 +224,9 @@ pub fn may_act(facts: &ProxyFacts, action: &ProxyAction, now: Millis) -> Result<
 /// Whether one more family member may be bound (at most 5, §2.3).
 pub fn check_family_binding(members_bound: usize) -> Result<(), PrivacyError> {
     if members_bound >= FAMILY_MEMBERS_MAX {
-        return Err(PrivacyError::TooManyFamilyMembers { max: FAMILY_MEMBERS_MAX });
+        return Err(PrivacyError::TooManyFamilyMembers {
+            max: FAMILY_MEMBERS_MAX,
+        });
     }
     Ok(())
 }

@@ -183,8 +183,8 @@ impl Purpose {
                 purpose: self,
                 name_zh: "理赔直付（规则请进来）",
                 max_items: set(&[
-                    "VS01", "VS02", "VS03", "VS04", "VS09", "ST01", "ST02", "ST03", "ST04",
-                    "ST07", "ST08", "RX01", "RX02", "RX03", "RX04",
+                    "VS01", "VS02", "VS03", "VS04", "VS09", "ST01", "ST02", "ST03", "ST04", "ST07",
+                    "ST08", "RX01", "RX02", "RX03", "RX04",
                 ]),
                 output_forms: &[OutputForm::Computed],
                 once: false,

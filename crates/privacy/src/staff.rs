@@ -132,7 +132,10 @@ impl StaffRole {
     pub fn clinical(self) -> bool {
         matches!(
             self,
-            StaffRole::Reviewer | StaffRole::SeniorReviewer | StaffRole::FinalReviewer | StaffRole::Inspector
+            StaffRole::Reviewer
+                | StaffRole::SeniorReviewer
+                | StaffRole::FinalReviewer
+                | StaffRole::Inspector
         )
     }
 }
@@ -148,7 +151,10 @@ pub fn check_roles(roles: &[StaffRole]) -> Result<(), PrivacyError> {
     for (idx, a) in roles.iter().enumerate() {
         for b in &roles[idx + 1..] {
             if a.post() != b.post() {
-                return Err(PrivacyError::IncompatibleRoles { a: a.code(), b: b.code() });
+                return Err(PrivacyError::IncompatibleRoles {
+                    a: a.code(),
+                    b: b.code(),
+                });
             }
         }
     }
@@ -192,7 +198,12 @@ pub fn check_review_step(
     actor: &str,
     roles: &[StaffRole],
 ) -> Result<(), PrivacyError> {
-    let conflict = |reason| Err(PrivacyError::DutyConflict { step: step.name(), reason });
+    let conflict = |reason| {
+        Err(PrivacyError::DutyConflict {
+            step: step.name(),
+            reason,
+        })
+    };
     if !roles.contains(&step.role()) {
         return conflict("the actor does not hold the step's role");
     }
@@ -414,14 +425,21 @@ pub fn start_break_glass(
     text: &str,
     now: Millis,
 ) -> Result<BreakGlass, PrivacyError> {
-    if !roles.iter().any(|role| matches!(role, StaffRole::Inspector | StaffRole::SeniorReviewer)) {
-        return Err(PrivacyError::BreakGlassRefused("only inspectors and senior clerks may"));
+    if !roles
+        .iter()
+        .any(|role| matches!(role, StaffRole::Inspector | StaffRole::SeniorReviewer))
+    {
+        return Err(PrivacyError::BreakGlassRefused(
+            "only inspectors and senior clerks may",
+        ));
     }
     if text.trim().is_empty() {
         return Err(PrivacyError::BreakGlassRefused("the reason text is empty"));
     }
     if matches!(&reason, BreakGlassReason::CourtOrPolice(document) if document.trim().is_empty()) {
-        return Err(PrivacyError::BreakGlassRefused("a court or police request needs its document number"));
+        return Err(PrivacyError::BreakGlassRefused(
+            "a court or police request needs its document number",
+        ));
     }
     Ok(BreakGlass {
         actor: actor.to_string(),
@@ -606,7 +624,10 @@ pub fn decide_staff_read(read: &StaffRead, context: &StaffContext) -> StaffDecis
     }
 }
 
-fn check_staff_read(read: &StaffRead, context: &StaffContext) -> Result<StaffPermit, StaffDenyReason> {
+fn check_staff_read(
+    read: &StaffRead,
+    context: &StaffContext,
+) -> Result<StaffPermit, StaffDenyReason> {
     if read.purpose_code.trim().is_empty() {
         return Err(StaffDenyReason::NoPurpose);
     }
@@ -619,13 +640,21 @@ fn check_staff_read(read: &StaffRead, context: &StaffContext) -> Result<StaffPer
     if !region_covers(&context.actor_region, &context.subject_region) {
         return Err(StaffDenyReason::OutsideRegion);
     }
-    if read.subject_ref == context.actor_subject_ref || context.related_refs.contains(&read.subject_ref) {
+    if read.subject_ref == context.actor_subject_ref
+        || context.related_refs.contains(&read.subject_ref)
+    {
         return Err(StaffDenyReason::ConflictOfInterest);
     }
     let now = context.now;
     let (until, break_glass, on_case) = match &context.access {
         Access::None => return Err(StaffDenyReason::NoOpenCase),
-        Access::Case { subject_ref, assigned_to, opened_by, open, .. } => {
+        Access::Case {
+            subject_ref,
+            assigned_to,
+            opened_by,
+            open,
+            ..
+        } => {
             if !open || *subject_ref != read.subject_ref || *assigned_to != read.actor {
                 return Err(StaffDenyReason::NoOpenCase);
             }
@@ -634,7 +663,10 @@ fn check_staff_read(read: &StaffRead, context: &StaffContext) -> Result<StaffPer
             }
             (None, false, true)
         }
-        Access::ServiceSession { subject_ref, started } => {
+        Access::ServiceSession {
+            subject_ref,
+            started,
+        } => {
             if *subject_ref != read.subject_ref {
                 return Err(StaffDenyReason::NoOpenCase);
             }

@@ -22,7 +22,10 @@ fn counts_match_the_spec() {
         *per_level.entry(entry.level).or_insert(0) += 1;
     }
     // §4.2: "per category 9, 6, 7, 5, 6, 9, 8, 6, 7, 6, 5; per level L1 = 24, L2 = 44, L3 = 6".
-    assert_eq!(per_category.values().copied().collect::<Vec<_>>(), vec![9, 6, 7, 5, 6, 9, 8, 6, 7, 6, 5]);
+    assert_eq!(
+        per_category.values().copied().collect::<Vec<_>>(),
+        vec![9, 6, 7, 5, 6, 9, 8, 6, 7, 6, 5]
+    );
     assert_eq!(per_level[&Level::L1], 24);
     assert_eq!(per_level[&Level::L2], 44);
     assert_eq!(per_level[&Level::L3], 6);
@@ -33,8 +36,15 @@ fn the_table_as_shipped() {
     let rows: Vec<String> = builtin()
         .items()
         .map(|entry| {
-            let fields = if entry.fields.is_empty() { "—".to_string() } else { entry.fields.join(" ") };
-            format!("{} {} {} {} | {}", entry.code, entry.category, entry.level, entry.name_en, fields)
+            let fields = if entry.fields.is_empty() {
+                "—".to_string()
+            } else {
+                entry.fields.join(" ")
+            };
+            format!(
+                "{} {} {} {} | {}",
+                entry.code, entry.category, entry.level, entry.name_en, fields
+            )
         })
         .collect();
     expect![[r#"
@@ -97,7 +107,12 @@ fn items_for_fields() {
     ];
     let rows: Vec<String> = fields
         .iter()
-        .map(|(table, column)| format!("{table}.{column} -> {}", classification.items_for_field(table, column)))
+        .map(|(table, column)| {
+            format!(
+                "{table}.{column} -> {}",
+                classification.items_for_field(table, column)
+            )
+        })
         .collect();
     expect![[r#"
         person.psn_no -> ID01
@@ -151,25 +166,97 @@ fn value_escalation() {
     let classification = builtin();
     let cases: Vec<(&str, &str, ValueContext)> = vec![
         ("VS04", "no values", ValueContext::default()),
-        ("VS04", "pneumonia J18.9", context(|c| c.diagnosis_codes = vec!["J18.9".into()])),
-        ("VS04", "HIV B20.1", context(|c| c.diagnosis_codes = vec!["J18.9".into(), "B20.1".into()])),
-        ("VS04", "asymptomatic HIV z21", context(|c| c.diagnosis_codes = vec!["z21".into()])),
-        ("VS04", "schizophrenia F20.0", context(|c| c.diagnosis_codes = vec!["F20.0".into()])),
-        ("VS04", "tuberculosis A16.2", context(|c| c.diagnosis_codes = vec!["A16.2".into()])),
-        ("VS04", "A20 plague (outside A15-A19)", context(|c| c.diagnosis_codes = vec!["A20.0".into()])),
-        ("VS04", "abortion O04", context(|c| c.diagnosis_codes = vec!["O04.9".into()])),
-        ("ST01", "HIV does not lift amounts", context(|c| c.diagnosis_codes = vec!["B20".into()])),
-        ("VS05", "termination of pregnancy 69.51", context(|c| c.operation_codes = vec!["69.51".into()])),
-        ("ST03", "antiretroviral J05AR03", context(|c| c.drug_codes = vec!["J05AR03".into()])),
-        ("ST03", "antibiotic J01CA04", context(|c| c.drug_codes = vec!["J01CA04".into()])),
-        ("SP01", "sp_psn_type 921", context(|c| c.identity_codes = vec!["921".into()])),
-        ("SP01", "sp_psn_type 1 (低保)", context(|c| c.identity_codes = vec!["1".into()])),
-        ("SP04", "sp_psn_type 905 (困境儿童)", context(|c| c.identity_codes = vec!["905".into()])),
-        ("VS08", "matn_type 5 (流产)", context(|c| c.maternity_types = vec!["5".into()])),
-        ("VS08", "matn_type 1", context(|c| c.maternity_types = vec!["1".into()])),
+        (
+            "VS04",
+            "pneumonia J18.9",
+            context(|c| c.diagnosis_codes = vec!["J18.9".into()]),
+        ),
+        (
+            "VS04",
+            "HIV B20.1",
+            context(|c| c.diagnosis_codes = vec!["J18.9".into(), "B20.1".into()]),
+        ),
+        (
+            "VS04",
+            "asymptomatic HIV z21",
+            context(|c| c.diagnosis_codes = vec!["z21".into()]),
+        ),
+        (
+            "VS04",
+            "schizophrenia F20.0",
+            context(|c| c.diagnosis_codes = vec!["F20.0".into()]),
+        ),
+        (
+            "VS04",
+            "tuberculosis A16.2",
+            context(|c| c.diagnosis_codes = vec!["A16.2".into()]),
+        ),
+        (
+            "VS04",
+            "A20 plague (outside A15-A19)",
+            context(|c| c.diagnosis_codes = vec!["A20.0".into()]),
+        ),
+        (
+            "VS04",
+            "abortion O04",
+            context(|c| c.diagnosis_codes = vec!["O04.9".into()]),
+        ),
+        (
+            "ST01",
+            "HIV does not lift amounts",
+            context(|c| c.diagnosis_codes = vec!["B20".into()]),
+        ),
+        (
+            "VS05",
+            "termination of pregnancy 69.51",
+            context(|c| c.operation_codes = vec!["69.51".into()]),
+        ),
+        (
+            "ST03",
+            "antiretroviral J05AR03",
+            context(|c| c.drug_codes = vec!["J05AR03".into()]),
+        ),
+        (
+            "ST03",
+            "antibiotic J01CA04",
+            context(|c| c.drug_codes = vec!["J01CA04".into()]),
+        ),
+        (
+            "SP01",
+            "sp_psn_type 921",
+            context(|c| c.identity_codes = vec!["921".into()]),
+        ),
+        (
+            "SP01",
+            "sp_psn_type 1 (低保)",
+            context(|c| c.identity_codes = vec!["1".into()]),
+        ),
+        (
+            "SP04",
+            "sp_psn_type 905 (困境儿童)",
+            context(|c| c.identity_codes = vec!["905".into()]),
+        ),
+        (
+            "VS08",
+            "matn_type 5 (流产)",
+            context(|c| c.maternity_types = vec!["5".into()]),
+        ),
+        (
+            "VS08",
+            "matn_type 1",
+            context(|c| c.maternity_types = vec!["1".into()]),
+        ),
         ("CT06", "links a minor", context(|c| c.links_minor = true)),
-        ("ID02", "subject aged 10", context(|c| c.subject_age_years = Some(10))),
-        ("ID02", "subject aged 14", context(|c| c.subject_age_years = Some(14))),
+        (
+            "ID02",
+            "subject aged 10",
+            context(|c| c.subject_age_years = Some(10)),
+        ),
+        (
+            "ID02",
+            "subject aged 14",
+            context(|c| c.subject_age_years = Some(14)),
+        ),
         ("AU03", "L3 stays L3", ValueContext::default()),
     ];
     let rows: Vec<String> = cases
@@ -211,16 +298,31 @@ fn value_escalation() {
 #[test]
 fn a_record_takes_its_highest_level() {
     let classification = builtin();
-    let hiv = ValueContext { diagnosis_codes: vec!["B24".into()], ..ValueContext::default() };
-    assert_eq!(classification.record_level(&items("ID02 IN01"), &ValueContext::default()), Level::L1);
-    assert_eq!(classification.record_level(&items("ID02 ST01"), &ValueContext::default()), Level::L2);
-    assert_eq!(classification.record_level(&items("ID02 ST01 VS04"), &hiv), Level::L3);
+    let hiv = ValueContext {
+        diagnosis_codes: vec!["B24".into()],
+        ..ValueContext::default()
+    };
+    assert_eq!(
+        classification.record_level(&items("ID02 IN01"), &ValueContext::default()),
+        Level::L1
+    );
+    assert_eq!(
+        classification.record_level(&items("ID02 ST01"), &ValueContext::default()),
+        Level::L2
+    );
+    assert_eq!(
+        classification.record_level(&items("ID02 ST01 VS04"), &hiv),
+        Level::L3
+    );
     assert_eq!(classification.record_level(&items(""), &hiv), Level::L1);
 }
 
 /// The shipped file with one edit, parsed.
 fn parse_edited(from: &str, to: &str) -> Result<Classification, PrivacyError> {
-    assert!(CLASSIFICATION_FILE.contains(from), "fixture edit {from:?} does not apply");
+    assert!(
+        CLASSIFICATION_FILE.contains(from),
+        "fixture edit {from:?} does not apply"
+    );
     Classification::parse(&CLASSIFICATION_FILE.replacen(from, to, 1))
 }
 
@@ -260,7 +362,17 @@ fn broken_files_are_refused() {
 
 #[test]
 fn a_missing_item_is_counted() {
-    let text = CLASSIFICATION_FILE.replacen("[[item]]\ncode = \"AU05\"", "[[nothing]]\ncode = \"AU05\"", 1);
+    let text = CLASSIFICATION_FILE.replacen(
+        "[[item]]\ncode = \"AU05\"",
+        "[[nothing]]\ncode = \"AU05\"",
+        1,
+    );
     let err = Classification::parse(&text).unwrap_err();
-    assert!(matches!(err, PrivacyError::ClassificationSyntax(_) | PrivacyError::ClassificationInvalid(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            PrivacyError::ClassificationSyntax(_) | PrivacyError::ClassificationInvalid(_)
+        ),
+        "{err}"
+    );
 }

@@ -6,20 +6,35 @@ mod support;
 use expect_test::expect;
 use support::{at, context, d, items, p01_draft, p05_draft, request_like};
 use yibao_privacy::decision::{CallContext, CallRequest, RateLimit};
-use yibao_privacy::derived::{answer_under, derive, register_health_question, Answer, Question, Value};
+use yibao_privacy::derived::{
+    answer_under, derive, register_health_question, Answer, Question, Value,
+};
 use yibao_privacy::grant::{DataScope, Grantee, Mode};
-use yibao_privacy::limits::{GRANTEE_CALLS_PER_SECOND_MAX, MULTI_USES_PER_DAY_MAX, SUBJECT_USES_PER_DAY_MAX};
+use yibao_privacy::limits::{
+    GRANTEE_CALLS_PER_SECOND_MAX, MULTI_USES_PER_DAY_MAX, SUBJECT_USES_PER_DAY_MAX,
+};
 use yibao_privacy::time::{DAY_MS, SECOND_MS};
-use yibao_privacy::{builtin, create_grant, decide, Decision, DenyReason, Grant, Millis, OutputForm, Purpose};
+use yibao_privacy::{
+    builtin, create_grant, decide, Decision, DenyReason, Grant, Millis, OutputForm, Purpose,
+};
 
 fn show(decision: &Decision) -> String {
     match decision {
         Decision::Permit(permit) => format!(
             "PERMIT items={} form={} consume={:?} notify={:?} placeholders=[{}] level={}",
-            permit.items, permit.output_form, permit.consume, permit.notify, permit.placeholders, permit.level
+            permit.items,
+            permit.output_form,
+            permit.consume,
+            permit.notify,
+            permit.placeholders,
+            permit.level
         ),
         Decision::Deny(reason) => {
-            format!("{} ({reason:?}): {}", reason.code(), reason.public_message())
+            format!(
+                "{} ({reason:?}): {}",
+                reason.code(),
+                reason.public_message()
+            )
         }
     }
 }
@@ -29,7 +44,12 @@ type Case<'a> = (&'a str, CallRequest, Option<Grant>, CallContext);
 fn check(cases: Vec<Case>) -> String {
     cases
         .iter()
-        .map(|(label, request, grant, context)| format!("{label}: {}", show(&decide(request, grant.as_ref(), context))))
+        .map(|(label, request, grant, context)| {
+            format!(
+                "{label}: {}",
+                show(&decide(request, grant.as_ref(), context))
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -40,7 +60,13 @@ fn denials_in_precedence_order() {
     let call = now.plus(60 * SECOND_MS);
     let draft = p05_draft(now);
     let grant = create_grant(draft.clone()).unwrap();
-    let ok = || (request_like(&draft, "u-1", call), Some(grant.clone()), context(call));
+    let ok = || {
+        (
+            request_like(&draft, "u-1", call),
+            Some(grant.clone()),
+            context(call),
+        )
+    };
     let case = |label, edit: &dyn Fn(&mut CallRequest, &mut Option<Grant>, &mut CallContext)| {
         let (mut request, mut grant, mut context) = ok();
         edit(&mut request, &mut grant, &mut context);
@@ -48,17 +74,33 @@ fn denials_in_precedence_order() {
     };
     let cases = vec![
         case("in order", &|_, _, _| {}),
-        case("bad signature", &|_, _, c| c.grantee.signature_valid = false),
-        case("timestamp 301 s old", &|r, _, _| r.timestamp = call.plus(-301 * SECOND_MS)),
-        case("timestamp 300 s ahead", &|r, _, _| r.timestamp = call.plus(300 * SECOND_MS)),
+        case("bad signature", &|_, _, c| {
+            c.grantee.signature_valid = false
+        }),
+        case("timestamp 301 s old", &|r, _, _| {
+            r.timestamp = call.plus(-301 * SECOND_MS)
+        }),
+        case("timestamp 300 s ahead", &|r, _, _| {
+            r.timestamp = call.plus(300 * SECOND_MS)
+        }),
         case("nonce seen", &|_, _, c| c.nonce_seen = true),
         case("grantee suspended", &|_, _, c| c.grantee.active = false),
-        case("purpose not approved for grantee", &|_, _, c| c.grantee.purposes_enabled = vec![Purpose::P01]),
+        case("purpose not approved for grantee", &|_, _, c| {
+            c.grantee.purposes_enabled = vec![Purpose::P01]
+        }),
         case("unknown token", &|_, g, _| *g = None),
-        case("another grantee's token", &|r, _, _| r.grantee = "insurer-b".into()),
-        case("endpoint of another purpose", &|r, _, _| r.endpoint_purpose = Purpose::P04),
-        case("revoked", &|_, g, _| *g = Some(g.as_ref().unwrap().revoke().unwrap())),
-        case("suspended", &|_, g, _| *g = Some(g.as_ref().unwrap().suspend().unwrap())),
+        case("another grantee's token", &|r, _, _| {
+            r.grantee = "insurer-b".into()
+        }),
+        case("endpoint of another purpose", &|r, _, _| {
+            r.endpoint_purpose = Purpose::P04
+        }),
+        case("revoked", &|_, g, _| {
+            *g = Some(g.as_ref().unwrap().revoke().unwrap())
+        }),
+        case("suspended", &|_, g, _| {
+            *g = Some(g.as_ref().unwrap().suspend().unwrap())
+        }),
         case("past not_after", &|r, _, c| {
             c.now = now.plus(30 * DAY_MS);
             r.timestamp = c.now;
@@ -67,7 +109,12 @@ fn denials_in_precedence_order() {
             *g = Some(g.as_ref().unwrap().expire(now.plus(30 * DAY_MS)).unwrap());
         }),
         case("exhausted", &|_, g, _| {
-            let used = g.as_ref().unwrap().consume(call).and_then(|g| g.consume(call)).and_then(|g| g.consume(call));
+            let used = g
+                .as_ref()
+                .unwrap()
+                .consume(call)
+                .and_then(|g| g.consume(call))
+                .and_then(|g| g.consume(call));
             *g = Some(used.unwrap());
         }),
         case("before not_before", &|r, _, c| {
@@ -76,19 +123,37 @@ fn denials_in_precedence_order() {
         }),
         case("legal hold", &|_, _, c| c.subject.legal_hold = true),
         case("deceased", &|_, _, c| c.subject.deceased = true),
-        case("items outside", &|r, _, _| r.items = items("ST01 VS04 RX01")),
-        case("period starts earlier", &|r, _, _| {
-            r.scope = DataScope::Period { from: d("2025-12-31"), to: d("2026-03-01") }
+        case("items outside", &|r, _, _| {
+            r.items = items("ST01 VS04 RX01")
         }),
-        case("an event instead of the period", &|r, _, _| r.scope = DataScope::Event("setl-1".into())),
-        case("subject limit", &|_, _, c| c.counters.subject_uses_today = SUBJECT_USES_PER_DAY_MAX),
-        case("grantee per second", &|_, _, c| c.counters.grantee_calls_this_second = GRANTEE_CALLS_PER_SECOND_MAX),
+        case("period starts earlier", &|r, _, _| {
+            r.scope = DataScope::Period {
+                from: d("2025-12-31"),
+                to: d("2026-03-01"),
+            }
+        }),
+        case("an event instead of the period", &|r, _, _| {
+            r.scope = DataScope::Event("setl-1".into())
+        }),
+        case("subject limit", &|_, _, c| {
+            c.counters.subject_uses_today = SUBJECT_USES_PER_DAY_MAX
+        }),
+        case("grantee per second", &|_, _, c| {
+            c.counters.grantee_calls_this_second = GRANTEE_CALLS_PER_SECOND_MAX
+        }),
         case("sub-period, fewer items", &|r, _, _| {
             r.items = items("ST04");
-            r.scope = DataScope::Period { from: d("2026-02-01"), to: d("2026-02-28") };
+            r.scope = DataScope::Period {
+                from: d("2026-02-01"),
+                to: d("2026-02-28"),
+            };
         }),
-        case("masked instead of raw", &|r, _, _| r.output_form = OutputForm::MaskedFields),
-        case("ask nothing more than an answer", &|r, _, _| r.output_form = OutputForm::Derived),
+        case("masked instead of raw", &|r, _, _| {
+            r.output_form = OutputForm::MaskedFields
+        }),
+        case("ask nothing more than an answer", &|r, _, _| {
+            r.output_form = OutputForm::Derived
+        }),
     ];
     expect![[r#"
         in order: PERMIT items=ST01,ST04 form=fields consume=Decrement notify=PerUse placeholders=[] level=L2
@@ -139,17 +204,37 @@ fn output_ladder_and_multi() {
     let mut multi_capped = context(now);
     multi_capped.counters.grant_uses_today = MULTI_USES_PER_DAY_MAX;
     let cases = vec![
-        ("P01 derived", request_like(&p01, "u-1", now), Some(p01_grant.clone()), context(now)),
+        (
+            "P01 derived",
+            request_like(&p01, "u-1", now),
+            Some(p01_grant.clone()),
+            context(now),
+        ),
         ("P01 asks raw fields", raw, Some(p01_grant), context(now)),
-        ("P04 masked fields", request_like(&p04, "c-1", now), Some(p04_grant.clone()), context(now)),
-        ("P04 at the daily cap", request_like(&p04, "c-2", now), Some(p04_grant), multi_capped),
+        (
+            "P04 masked fields",
+            request_like(&p04, "c-1", now),
+            Some(p04_grant.clone()),
+            context(now),
+        ),
+        (
+            "P04 at the daily cap",
+            request_like(&p04, "c-2", now),
+            Some(p04_grant),
+            multi_capped,
+        ),
     ];
     expect![[r#"
         P01 derived: PERMIT items=ID02,ID04,ID06,IN01,IN03 form=derived consume=Decrement notify=PerUse placeholders=[] level=L2
         P01 asks raw fields: SCOPE_DENIED (OutputFormNotAllowed(Fields)): output form fields is not allowed by the grant
         P04 masked fields: PERMIT items=ST01,ST03,VS04 form=masked_fields consume=CountOnly notify=Digest placeholders=[RX04,VS09] level=L2
         P04 at the daily cap: RATE_LIMITED (RateLimited(GrantPerDay)): too many calls; try later"#]].assert_eq(&check(cases));
-    assert_eq!(DenyReason::RateLimited(RateLimit::GrantPerDay).code().as_str(), "RATE_LIMITED");
+    assert_eq!(
+        DenyReason::RateLimited(RateLimit::GrantPerDay)
+            .code()
+            .as_str(),
+        "RATE_LIMITED"
+    );
 }
 
 #[test]
@@ -177,13 +262,25 @@ fn derived_answers() {
     let cases: Vec<(Question, Value)> = vec![
         (Question::Equals("张三".into()), Value::Text("张三".into())),
         (Question::Equals("张三".into()), Value::Text("张叁".into())),
-        (Question::AnyOf(vec!["E11.9".into()]), Value::Codes(vec!["I10".into(), "E11.9".into()])),
+        (
+            Question::AnyOf(vec!["E11.9".into()]),
+            Value::Codes(vec!["I10".into(), "E11.9".into()]),
+        ),
         (Question::AnyOf(vec!["E11.9".into()]), Value::Codes(vec![])),
         (Question::AtLeast(1_000_000), Value::Amount(999_999)),
         (Question::AtLeast(1_000_000), Value::Amount(1_000_000)),
-        (Question::Band(vec![0, 500_000, 2_000_000]), Value::Amount(-1)),
-        (Question::Band(vec![0, 500_000, 2_000_000]), Value::Amount(500_000)),
-        (Question::Band(vec![0, 500_000, 2_000_000]), Value::Amount(9_000_000)),
+        (
+            Question::Band(vec![0, 500_000, 2_000_000]),
+            Value::Amount(-1),
+        ),
+        (
+            Question::Band(vec![0, 500_000, 2_000_000]),
+            Value::Amount(500_000),
+        ),
+        (
+            Question::Band(vec![0, 500_000, 2_000_000]),
+            Value::Amount(9_000_000),
+        ),
         (Question::Band(vec![0, 0]), Value::Amount(1)),
         (Question::Band((0..11).collect()), Value::Amount(1)),
         (Question::Band(vec![]), Value::Amount(1)),
@@ -224,10 +321,23 @@ fn answers_only_for_released_items() {
     let Decision::Permit(permit) = decide(&request, Some(&grant), &context(now)) else {
         panic!("the request is in order");
     };
-    let name = answer_under(&permit, yibao_privacy::classification::item("ID02"), &Question::Equals("张三".into()), &Value::Text("张三".into()));
+    let name = answer_under(
+        &permit,
+        yibao_privacy::classification::item("ID02"),
+        &Question::Equals("张三".into()),
+        &Value::Text("张三".into()),
+    );
     assert_eq!(name, Ok(Answer::Yes));
-    let id = answer_under(&permit, yibao_privacy::classification::item("ID04"), &Question::Equals("x".into()), &Value::Text("x".into()));
-    assert_eq!(id.unwrap_err().to_string(), "item ID04 is not released by this decision");
+    let id = answer_under(
+        &permit,
+        yibao_privacy::classification::item("ID04"),
+        &Question::Equals("x".into()),
+        &Value::Text("x".into()),
+    );
+    assert_eq!(
+        id.unwrap_err().to_string(),
+        "item ID04 is not released by this decision"
+    );
 }
 
 #[test]
@@ -235,7 +345,9 @@ fn health_questions_may_not_name_special_codes() {
     let classification = builtin();
     assert!(register_health_question(classification, &["E11.9".into(), "I10".into()]).is_ok());
     assert_eq!(
-        register_health_question(classification, &["E11.9".into(), "B20.0".into()]).unwrap_err().to_string(),
+        register_health_question(classification, &["E11.9".into(), "B20.0".into()])
+            .unwrap_err()
+            .to_string(),
         "question names special-list code B20.0; a yes/no about it is itself level 3"
     );
     assert!(register_health_question(classification, &[]).is_err());
@@ -254,7 +366,9 @@ fn placeholders_follow_the_derived_items_granted() {
     p04.not_after = now.plus(DAY_MS);
     p04.policy_end = Some(Millis(now.0 + DAY_MS));
     let grant = create_grant(p04.clone()).unwrap();
-    let Decision::Permit(permit) = decide(&request_like(&p04, "x", now), Some(&grant), &context(now)) else {
+    let Decision::Permit(permit) =
+        decide(&request_like(&p04, "x", now), Some(&grant), &context(now))
+    else {
         panic!("in order");
     };
     assert_eq!(permit.placeholders.to_string(), "RX04,VS09");

@@ -14,7 +14,12 @@ use yibao_privacy::{create_grant, Grant, Level, Millis, OutputForm, Purpose};
 
 fn outcome(draft: GrantDraft) -> String {
     match create_grant(draft) {
-        Ok(grant) => format!("ok: {} {} level {}", grant.status(), grant.terms().mode, grant.level()),
+        Ok(grant) => format!(
+            "ok: {} {} level {}",
+            grant.status(),
+            grant.terms().mode,
+            grant.level()
+        ),
         Err(err) => format!("refused: {err}"),
     }
 }
@@ -38,19 +43,37 @@ fn creation_rules_in_precedence_order() {
     };
     let cases = vec![
         ("E1 as given", base()),
-        ("to a person", with(&|g| g.grantee = Grantee::Person("P0002".into()))),
+        (
+            "to a person",
+            with(&|g| g.grantee = Grantee::Person("P0002".into())),
+        ),
         ("no items", with(&|g| g.items = items(""))),
         ("diagnoses in P01", with(&|g| g.items = items("ID02 VS04"))),
         ("raw fields", with(&|g| g.output_form = OutputForm::Fields)),
         ("LIMITED(2) in P01", with(&|g| g.mode = Mode::Limited(2))),
-        ("31 minutes", with(&|g| g.not_after = now.plus(31 * MINUTE_MS))),
+        (
+            "31 minutes",
+            with(&|g| g.not_after = now.plus(31 * MINUTE_MS)),
+        ),
         ("empty validity", with(&|g| g.not_after = g.not_before)),
-        ("starts before consent", with(&|g| g.not_before = now.plus(-1))),
+        (
+            "starts before consent",
+            with(&|g| g.not_before = now.plus(-1)),
+        ),
         ("ID04 unconfirmed", with(&|g| g.confirmed_items = items(""))),
-        ("SMS only", with(&|g| g.factors = vec![factor(FactorKind::Sms, now)])),
-        ("face", with(&|g| g.factors = vec![factor(FactorKind::Face, now)])),
+        (
+            "SMS only",
+            with(&|g| g.factors = vec![factor(FactorKind::Sms, now)]),
+        ),
+        (
+            "face",
+            with(&|g| g.factors = vec![factor(FactorKind::Face, now)]),
+        ),
         ("no factor", with(&|g| g.factors = vec![])),
-        ("e-voucher 6 min old", with(&|g| g.factors[0].verified_at = now.plus(-6 * MINUTE_MS))),
+        (
+            "e-voucher 6 min old",
+            with(&|g| g.factors[0].verified_at = now.plus(-6 * MINUTE_MS)),
+        ),
         (
             "L1 only, SMS, adult",
             with(&|g| {
@@ -105,7 +128,10 @@ fn p03_draft(now: Millis) -> GrantDraft {
         grantee: Grantee::Organisation("insurer-h".into()),
         items: items("VS01 VS04 ST01 ST04 ST07 ST08"),
         confirmed_items: items("VS01 VS04 ST01 ST04 ST07 ST08"),
-        scope: DataScope::Period { from: d("2026-01-01"), to: d("2026-12-31") },
+        scope: DataScope::Period {
+            from: d("2026-01-01"),
+            to: d("2026-12-31"),
+        },
         output_form: OutputForm::Computed,
         mode: Mode::Multi,
         not_before: now,
@@ -125,8 +151,14 @@ fn purposes_other_than_p01() {
     };
     let cases = vec![
         ("P03 policy year + 180 days", p03()),
-        ("P03 one day longer", with(p03(), &|g| g.not_after = g.not_after.plus(DAY_MS))),
-        ("P03 without the policy end", with(p03(), &|g| g.policy_end = None)),
+        (
+            "P03 one day longer",
+            with(p03(), &|g| g.not_after = g.not_after.plus(DAY_MS)),
+        ),
+        (
+            "P03 without the policy end",
+            with(p03(), &|g| g.policy_end = None),
+        ),
         ("P03 ONCE", with(p03(), &|g| g.mode = Mode::Once)),
         (
             "P03 with VS09 as input, no separate screen",
@@ -150,7 +182,10 @@ fn purposes_other_than_p01() {
                 g.items = items("VS04 VS09");
                 g.confirmed_items = items("VS04 VS09");
                 g.separate_level3_consent = true;
-                g.factors = vec![factor(FactorKind::EVoucher, now), factor(FactorKind::Sms, now)];
+                g.factors = vec![
+                    factor(FactorKind::EVoucher, now),
+                    factor(FactorKind::Sms, now),
+                ];
             }),
         ),
         (
@@ -179,12 +214,26 @@ fn purposes_other_than_p01() {
             }),
         ),
         ("P05 LIMITED(3)", p05_draft(now)),
-        ("P05 LIMITED(4)", with(p05_draft(now), &|g| g.mode = Mode::Limited(4))),
-        ("P05 LIMITED(1)", with(p05_draft(now), &|g| g.mode = Mode::Limited(1))),
-        ("P05 90 days (E3 as written)", with(p05_draft(now), &|g| g.not_after = now.plus(90 * DAY_MS))),
+        (
+            "P05 LIMITED(4)",
+            with(p05_draft(now), &|g| g.mode = Mode::Limited(4)),
+        ),
+        (
+            "P05 LIMITED(1)",
+            with(p05_draft(now), &|g| g.mode = Mode::Limited(1)),
+        ),
+        (
+            "P05 90 days (E3 as written)",
+            with(p05_draft(now), &|g| g.not_after = now.plus(90 * DAY_MS)),
+        ),
         (
             "P05 period ends before it starts",
-            with(p05_draft(now), &|g| g.scope = DataScope::Period { from: d("2026-06-30"), to: d("2026-01-01") }),
+            with(p05_draft(now), &|g| {
+                g.scope = DataScope::Period {
+                    from: d("2026-06-30"),
+                    to: d("2026-01-01"),
+                }
+            }),
         ),
         (
             "P02 six years back",
@@ -192,7 +241,10 @@ fn purposes_other_than_p01() {
                 g.purpose = Purpose::P02;
                 g.items = items("VS04 FL03");
                 g.confirmed_items = items("VS04 FL03");
-                g.scope = DataScope::Period { from: d("2020-01-01"), to: d("2025-12-31") };
+                g.scope = DataScope::Period {
+                    from: d("2020-01-01"),
+                    to: d("2025-12-31"),
+                };
             }),
         ),
         (
@@ -201,7 +253,10 @@ fn purposes_other_than_p01() {
                 g.purpose = Purpose::P02;
                 g.items = items("VS04 FL03");
                 g.confirmed_items = items("VS04 FL03");
-                g.scope = DataScope::Period { from: d("2022-01-01"), to: d("2025-12-31") };
+                g.scope = DataScope::Period {
+                    from: d("2022-01-01"),
+                    to: d("2025-12-31"),
+                };
             }),
         ),
         (
@@ -217,7 +272,9 @@ fn purposes_other_than_p01() {
             with(p01_draft(now), &|g| {
                 g.purpose = Purpose::P06;
                 g.grantee = Grantee::Person("P-SON".into());
-                g.items = items("IN01 IN02 IN03 IN04 IN05 IN06 IN07 ST01 ST02 ST03 ST04 ST05 ST06 ST07 ST08");
+                g.items = items(
+                    "IN01 IN02 IN03 IN04 IN05 IN06 IN07 ST01 ST02 ST03 ST04 ST05 ST06 ST07 ST08",
+                );
                 g.confirmed_items = g.items.clone();
                 g.output_form = OutputForm::Fields;
                 g.mode = Mode::Multi;
@@ -265,7 +322,12 @@ fn lifecycle_transitions() {
     let later = now.plus(DAY_MS);
     let after_end = now.plus(31 * DAY_MS);
     let show = |label: &str, result: Result<Grant, yibao_privacy::PrivacyError>| match result {
-        Ok(grant) => format!("{label}: {} uses_left {:?} used {}", grant.status(), grant.uses_left(), grant.uses_count()),
+        Ok(grant) => format!(
+            "{label}: {} uses_left {:?} used {}",
+            grant.status(),
+            grant.uses_left(),
+            grant.uses_count()
+        ),
         Err(err) => format!("{label}: refused: {err}"),
     };
     let exhausted_once = once.consume(now).unwrap();
@@ -273,8 +335,21 @@ fn lifecycle_transitions() {
     let revoked = limited.revoke().unwrap();
     let rows = [
         show("LIMITED(3) use", limited.consume(later)),
-        show("LIMITED(3) use x3", limited.consume(later).and_then(|g| g.consume(later)).and_then(|g| g.consume(later))),
-        show("LIMITED(3) use x4", limited.consume(later).and_then(|g| g.consume(later)).and_then(|g| g.consume(later)).and_then(|g| g.consume(later))),
+        show(
+            "LIMITED(3) use x3",
+            limited
+                .consume(later)
+                .and_then(|g| g.consume(later))
+                .and_then(|g| g.consume(later)),
+        ),
+        show(
+            "LIMITED(3) use x4",
+            limited
+                .consume(later)
+                .and_then(|g| g.consume(later))
+                .and_then(|g| g.consume(later))
+                .and_then(|g| g.consume(later)),
+        ),
         show("ONCE use", Ok(exhausted_once.clone())),
         show("ONCE use again", exhausted_once.consume(now)),
         show("revoke exhausted", exhausted_once.revoke()),
@@ -292,12 +367,21 @@ fn lifecycle_transitions() {
         show("expire early", limited.expire(later)),
         show("expire", limited.expire(after_end)),
         show("expire suspended", suspended.expire(after_end)),
-        show("expire expired", limited.expire(after_end).and_then(|g| g.expire(after_end))),
+        show(
+            "expire expired",
+            limited.expire(after_end).and_then(|g| g.expire(after_end)),
+        ),
         show("suspend exhausted", exhausted_once.suspend()),
         show("narrow to ST01", limited.narrow(&items("ST01"), later)),
-        show("narrow adding VS01", limited.narrow(&items("ST01 VS01"), later)),
+        show(
+            "narrow adding VS01",
+            limited.narrow(&items("ST01 VS01"), later),
+        ),
         show("narrow to nothing", limited.narrow(&items(""), later)),
-        show("narrow later end", limited.narrow(&items("ST01"), after_end.plus(DAY_MS))),
+        show(
+            "narrow later end",
+            limited.narrow(&items("ST01"), after_end.plus(DAY_MS)),
+        ),
     ];
     expect![[r#"
         LIMITED(3) use: ACTIVE uses_left Some(2) used 1
@@ -325,7 +409,8 @@ fn lifecycle_transitions() {
         narrow to ST01: ACTIVE uses_left Some(3) used 0
         narrow adding VS01: refused: narrowing cannot widen the grant: items
         narrow to nothing: refused: the grant names no item
-        narrow later end: refused: narrowing cannot widen the grant: validity"#]].assert_eq(&rows.join("\n"));
+        narrow later end: refused: narrowing cannot widen the grant: validity"#]]
+    .assert_eq(&rows.join("\n"));
     assert_eq!(limited.status_at(after_end).code(), "EXPIRED");
     assert_eq!(limited.status_at(later).code(), "ACTIVE");
 }
@@ -333,8 +418,19 @@ fn lifecycle_transitions() {
 #[test]
 fn restore_checks_the_stored_state() {
     let now = at("2026-03-02 10:00:00");
-    let used_twice = create_grant(p05_draft(now)).unwrap().consume(now).unwrap().consume(now).unwrap();
-    let restored = Grant::restore(p05_draft(now), used_twice.status(), used_twice.uses_left(), 2).unwrap();
+    let used_twice = create_grant(p05_draft(now))
+        .unwrap()
+        .consume(now)
+        .unwrap()
+        .consume(now)
+        .unwrap();
+    let restored = Grant::restore(
+        p05_draft(now),
+        used_twice.status(),
+        used_twice.uses_left(),
+        2,
+    )
+    .unwrap();
     assert_eq!(restored, used_twice);
     use yibao_privacy::GrantStatus::*;
     assert!(Grant::restore(p05_draft(now), Active, Some(4), 0).is_err());
@@ -361,8 +457,14 @@ fn facts(relation: Relation, age: u32) -> ProxyFacts {
 #[test]
 fn proxies_in_precedence_order() {
     let now = at("2026-09-01 10:00:00");
-    let grant_l2 = ProxyAction::Grant { items: items("ST01 ST04"), level: Level::L2 };
-    let view_l3 = ProxyAction::View { items: items("VS09"), level: Level::L3 };
+    let grant_l2 = ProxyAction::Grant {
+        items: items("ST01 ST04"),
+        level: Level::L2,
+    };
+    let view_l3 = ProxyAction::View {
+        items: items("VS09"),
+        level: Level::L3,
+    };
     let delegation = Delegation {
         items: items("IN01 IN03 ST01 ST04"),
         not_after: now.plus(DAY_MS),
@@ -374,10 +476,30 @@ fn proxies_in_precedence_order() {
         facts
     };
     let cases: Vec<(&str, ProxyFacts, ProxyAction)> = vec![
-        ("mother of 10 grants", facts(Relation::Guardian, 10), grant_l2.clone()),
-        ("mother of 10 views L3 without face", facts(Relation::Guardian, 10), view_l3.clone()),
-        ("mother of 10 views L3 with face", with(facts(Relation::Guardian, 10), &|f| f.proxy_face_checked = true), view_l3.clone()),
-        ("guardian of 15 with e-voucher grants", with(facts(Relation::Guardian, 15), &|f| f.minor_holds_evoucher = true), grant_l2.clone()),
+        (
+            "mother of 10 grants",
+            facts(Relation::Guardian, 10),
+            grant_l2.clone(),
+        ),
+        (
+            "mother of 10 views L3 without face",
+            facts(Relation::Guardian, 10),
+            view_l3.clone(),
+        ),
+        (
+            "mother of 10 views L3 with face",
+            with(facts(Relation::Guardian, 10), &|f| {
+                f.proxy_face_checked = true
+            }),
+            view_l3.clone(),
+        ),
+        (
+            "guardian of 15 with e-voucher grants",
+            with(facts(Relation::Guardian, 15), &|f| {
+                f.minor_holds_evoucher = true
+            }),
+            grant_l2.clone(),
+        ),
         (
             "guardian of 15, minor confirmed",
             with(facts(Relation::Guardian, 15), &|f| {
@@ -386,60 +508,136 @@ fn proxies_in_precedence_order() {
             }),
             grant_l2.clone(),
         ),
-        ("guardian of 15 without e-voucher", facts(Relation::Guardian, 15), grant_l2.clone()),
-        ("guardian of 18", facts(Relation::Guardian, 18), grant_l2.clone()),
-        ("son via family account shows code", facts(Relation::FamilyAccount, 72), ProxyAction::ShowCode),
-        ("son via family account pays", facts(Relation::FamilyAccount, 72), ProxyAction::PayFor),
-        ("son via family account grants", facts(Relation::FamilyAccount, 72), grant_l2.clone()),
-        ("son via family account views", facts(Relation::FamilyAccount, 72), ProxyAction::View { items: items("ST01"), level: Level::L2 }),
+        (
+            "guardian of 15 without e-voucher",
+            facts(Relation::Guardian, 15),
+            grant_l2.clone(),
+        ),
+        (
+            "guardian of 18",
+            facts(Relation::Guardian, 18),
+            grant_l2.clone(),
+        ),
+        (
+            "son via family account shows code",
+            facts(Relation::FamilyAccount, 72),
+            ProxyAction::ShowCode,
+        ),
+        (
+            "son via family account pays",
+            facts(Relation::FamilyAccount, 72),
+            ProxyAction::PayFor,
+        ),
+        (
+            "son via family account grants",
+            facts(Relation::FamilyAccount, 72),
+            grant_l2.clone(),
+        ),
+        (
+            "son via family account views",
+            facts(Relation::FamilyAccount, 72),
+            ProxyAction::View {
+                items: items("ST01"),
+                level: Level::L2,
+            },
+        ),
         (
             "son with P06 grants within",
-            with(facts(Relation::FamilyAccount, 72), &|f| f.delegation = Some(delegation.clone())),
+            with(facts(Relation::FamilyAccount, 72), &|f| {
+                f.delegation = Some(delegation.clone())
+            }),
             grant_l2.clone(),
         ),
         (
             "son with P06 grants VS04",
-            with(facts(Relation::FamilyAccount, 72), &|f| f.delegation = Some(delegation.clone())),
-            ProxyAction::Grant { items: items("VS04"), level: Level::L2 },
+            with(facts(Relation::FamilyAccount, 72), &|f| {
+                f.delegation = Some(delegation.clone())
+            }),
+            ProxyAction::Grant {
+                items: items("VS04"),
+                level: Level::L2,
+            },
         ),
         (
             "son with revoked P06",
             with(facts(Relation::Delegate, 72), &|f| {
-                f.delegation = Some(Delegation { revoked: true, ..delegation.clone() })
+                f.delegation = Some(Delegation {
+                    revoked: true,
+                    ..delegation.clone()
+                })
             }),
             grant_l2.clone(),
         ),
         (
             "son with expired P06",
             with(facts(Relation::Delegate, 72), &|f| {
-                f.delegation = Some(Delegation { not_after: now, ..delegation.clone() })
+                f.delegation = Some(Delegation {
+                    not_after: now,
+                    ..delegation.clone()
+                })
             }),
             grant_l2.clone(),
         ),
-        ("delegate revokes", with(facts(Relation::Delegate, 72), &|f| f.delegation = Some(delegation.clone())), ProxyAction::Revoke),
-        ("court guardian unchecked", facts(Relation::CourtGuardian, 50), grant_l2.clone()),
-        ("court guardian checked", with(facts(Relation::CourtGuardian, 50), &|f| f.court_order_verified = true), grant_l2.clone()),
-        ("relative of a living person", facts(Relation::RelativeOfDeceased, 80), ProxyAction::RequestCopyOrCorrection),
+        (
+            "delegate revokes",
+            with(facts(Relation::Delegate, 72), &|f| {
+                f.delegation = Some(delegation.clone())
+            }),
+            ProxyAction::Revoke,
+        ),
+        (
+            "court guardian unchecked",
+            facts(Relation::CourtGuardian, 50),
+            grant_l2.clone(),
+        ),
+        (
+            "court guardian checked",
+            with(facts(Relation::CourtGuardian, 50), &|f| {
+                f.court_order_verified = true
+            }),
+            grant_l2.clone(),
+        ),
+        (
+            "relative of a living person",
+            facts(Relation::RelativeOfDeceased, 80),
+            ProxyAction::RequestCopyOrCorrection,
+        ),
         (
             "relative of the deceased asks a copy",
-            with(facts(Relation::RelativeOfDeceased, 80), &|f| f.subject_deceased = true),
+            with(facts(Relation::RelativeOfDeceased, 80), &|f| {
+                f.subject_deceased = true
+            }),
             ProxyAction::RequestCopyOrCorrection,
         ),
         (
             "relative of the deceased grants",
-            with(facts(Relation::RelativeOfDeceased, 80), &|f| f.subject_deceased = true),
+            with(facts(Relation::RelativeOfDeceased, 80), &|f| {
+                f.subject_deceased = true
+            }),
             grant_l2.clone(),
         ),
         (
             "guardian of a deceased child",
-            with(facts(Relation::Guardian, 10), &|f| f.subject_deceased = true),
-            ProxyAction::View { items: items("ST01"), level: Level::L2 },
+            with(facts(Relation::Guardian, 10), &|f| {
+                f.subject_deceased = true
+            }),
+            ProxyAction::View {
+                items: items("ST01"),
+                level: Level::L2,
+            },
         ),
     ];
     let rows: Vec<String> = cases
         .iter()
         .map(|(label, facts, action)| match may_act(facts, action, now) {
-            Ok(permit) => format!("{label}: ok{}", if permit.staff_review { " (staff review)" } else { "" }),
+            Ok(permit) => format!(
+                "{label}: ok{}",
+                if permit.staff_review {
+                    " (staff review)"
+                } else {
+                    ""
+                }
+            ),
             Err(err) => format!("{label}: {err}"),
         })
         .collect();
@@ -484,7 +682,10 @@ fn a_proxy_grant_goes_through_the_proxy_rules() {
 #[test]
 fn family_accounts_and_ages() {
     assert!(check_family_binding(4).is_ok());
-    assert_eq!(check_family_binding(5).unwrap_err().to_string(), "a family account holds at most 5 members");
+    assert_eq!(
+        check_family_binding(5).unwrap_err().to_string(),
+        "a family account holds at most 5 members"
+    );
     assert_eq!(age_on(d("2016-03-02"), d("2026-03-01")), 9);
     assert_eq!(age_on(d("2016-03-02"), d("2026-03-02")), 10);
     assert_eq!(age_on(d("2012-02-29"), d("2026-02-28")), 13);

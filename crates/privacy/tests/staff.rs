@@ -64,11 +64,23 @@ fn masks_per_item_and_view() {
 #[test]
 fn clinical_items_for_non_clinical_roles_and_escalated_values() {
     let vs04 = item("VS04");
-    assert_eq!(apply_mask(mask_rule(vs04, Level::L2, View::Case, false), "E11.900"), "E11");
-    assert_eq!(apply_mask(mask_rule(vs04, Level::L2, View::Case, true), "E11.900"), "E11.900");
+    assert_eq!(
+        apply_mask(mask_rule(vs04, Level::L2, View::Case, false), "E11.900"),
+        "E11"
+    );
+    assert_eq!(
+        apply_mask(mask_rule(vs04, Level::L2, View::Case, true), "E11.900"),
+        "E11.900"
+    );
     // An HIV code in the record lifts VS04 to L3: restricted in every view but a reveal.
-    assert_eq!(apply_mask(mask_rule(vs04, Level::L3, View::Case, true), "B20.100"), "受限");
-    assert_eq!(apply_mask(mask_rule(vs04, Level::L3, View::List, true), "B20.100"), "受限");
+    assert_eq!(
+        apply_mask(mask_rule(vs04, Level::L3, View::Case, true), "B20.100"),
+        "受限"
+    );
+    assert_eq!(
+        apply_mask(mask_rule(vs04, Level::L3, View::List, true), "B20.100"),
+        "受限"
+    );
 }
 
 #[test]
@@ -112,29 +124,97 @@ fn static_separation_of_duties() {
     }
 }
 
+/// A review step: label, the case's history, the step, the actor, the actor's roles.
+type StepCase<'a> = (
+    &'a str,
+    Vec<(ReviewStep, String)>,
+    ReviewStep,
+    &'a str,
+    Vec<StaffRole>,
+);
+
 #[test]
 fn dynamic_separation_of_duties() {
     use ReviewStep::*;
     use StaffRole::*;
     let done = |steps: &[(ReviewStep, &str)]| -> Vec<(ReviewStep, String)> {
-        steps.iter().map(|(step, who)| (*step, who.to_string())).collect()
+        steps
+            .iter()
+            .map(|(step, who)| (*step, who.to_string()))
+            .collect()
     };
-    let cases: Vec<(&str, Vec<(ReviewStep, String)>, ReviewStep, &str, Vec<StaffRole>)> = vec![
-        ("first by a reviewer", done(&[]), First, "r1", vec![Reviewer]),
-        ("first by a senior reviewer only", done(&[]), First, "s1", vec![SeniorReviewer]),
-        ("first twice", done(&[(First, "r1")]), First, "r2", vec![Reviewer]),
-        ("second before first", done(&[]), Second, "s1", vec![SeniorReviewer]),
-        ("second by the first reviewer", done(&[(First, "r1")]), Second, "r1", vec![Reviewer, SeniorReviewer]),
-        ("second by another", done(&[(First, "r1")]), Second, "s1", vec![SeniorReviewer]),
-        ("final by the second reviewer", done(&[(First, "r1"), (Second, "s1")]), Final, "s1", vec![SeniorReviewer, FinalReviewer]),
-        ("final by the first reviewer", done(&[(First, "r1"), (Second, "s1")]), Final, "r1", vec![Reviewer, FinalReviewer]),
-        ("final by a third person", done(&[(First, "r1"), (Second, "s1")]), Final, "f1", vec![FinalReviewer]),
+    let cases: Vec<StepCase> = vec![
+        (
+            "first by a reviewer",
+            done(&[]),
+            First,
+            "r1",
+            vec![Reviewer],
+        ),
+        (
+            "first by a senior reviewer only",
+            done(&[]),
+            First,
+            "s1",
+            vec![SeniorReviewer],
+        ),
+        (
+            "first twice",
+            done(&[(First, "r1")]),
+            First,
+            "r2",
+            vec![Reviewer],
+        ),
+        (
+            "second before first",
+            done(&[]),
+            Second,
+            "s1",
+            vec![SeniorReviewer],
+        ),
+        (
+            "second by the first reviewer",
+            done(&[(First, "r1")]),
+            Second,
+            "r1",
+            vec![Reviewer, SeniorReviewer],
+        ),
+        (
+            "second by another",
+            done(&[(First, "r1")]),
+            Second,
+            "s1",
+            vec![SeniorReviewer],
+        ),
+        (
+            "final by the second reviewer",
+            done(&[(First, "r1"), (Second, "s1")]),
+            Final,
+            "s1",
+            vec![SeniorReviewer, FinalReviewer],
+        ),
+        (
+            "final by the first reviewer",
+            done(&[(First, "r1"), (Second, "s1")]),
+            Final,
+            "r1",
+            vec![Reviewer, FinalReviewer],
+        ),
+        (
+            "final by a third person",
+            done(&[(First, "r1"), (Second, "s1")]),
+            Final,
+            "f1",
+            vec![FinalReviewer],
+        ),
     ];
     let rows: Vec<String> = cases
         .iter()
-        .map(|(label, history, step, actor, roles)| match check_review_step(history, *step, actor, roles) {
-            Ok(()) => format!("{label}: ok"),
-            Err(err) => format!("{label}: {err}"),
+        .map(|(label, history, step, actor, roles)| {
+            match check_review_step(history, *step, actor, roles) {
+                Ok(()) => format!("{label}: ok"),
+                Err(err) => format!("{label}: {err}"),
+            }
         })
         .collect();
     expect![[r#"
@@ -186,9 +266,17 @@ fn staff_reads_in_precedence_order() {
         opened_by: "supervisor-1".into(),
         open: true,
     };
-    let session = |started| Access::ServiceSession { subject_ref: "subj-father".into(), started };
+    let session = |started| Access::ServiceSession {
+        subject_ref: "subj-father".into(),
+        started,
+    };
     let inspector = || read(vec![StaffRole::Inspector]);
-    let reveal = |reason: &str, approved| Some(Reveal { reason: reason.into(), supervisor_approved: approved });
+    let reveal = |reason: &str, approved| {
+        Some(Reveal {
+            reason: reason.into(),
+            supervisor_approved: approved,
+        })
+    };
     type Edit<'a> = &'a dyn Fn(&mut StaffRead, &mut StaffContext);
     let run = |label: &str, edit: Edit| {
         let mut r = inspector();
@@ -197,7 +285,11 @@ fn staff_reads_in_precedence_order() {
         let shown = match decide_staff_read(&r, &c) {
             StaffDecision::Permit(permit) => format!(
                 "PERMIT view={:?} clinical={} until={:?} break_glass={} notify={}",
-                permit.view, permit.clinical, permit.until.map(|t| t.since(now) / MINUTE_MS), permit.break_glass, permit.notify_subject
+                permit.view,
+                permit.clinical,
+                permit.until.map(|t| t.since(now) / MINUTE_MS),
+                permit.break_glass,
+                permit.notify_subject
             ),
             StaffDecision::Deny(reason) => format!("DENY {}", reason.code()),
         };
@@ -206,14 +298,26 @@ fn staff_reads_in_precedence_order() {
     let rows = [
         run("inspector on an assigned case", &|_, _| {}),
         run("no purpose", &|r, _| r.purpose_code = " ".into()),
-        run("system administrator", &|r, _| r.roles = vec![StaffRole::SystemAdministrator]),
-        run("security auditor", &|r, _| r.roles = vec![StaffRole::SecurityAuditor]),
-        run("institution user", &|r, _| r.roles = vec![StaffRole::Institution]),
+        run("system administrator", &|r, _| {
+            r.roles = vec![StaffRole::SystemAdministrator]
+        }),
+        run("security auditor", &|r, _| {
+            r.roles = vec![StaffRole::SecurityAuditor]
+        }),
+        run("institution user", &|r, _| {
+            r.roles = vec![StaffRole::Institution]
+        }),
         run("from the internet", &|_, c| c.on_private_network = false),
-        run("subject in another city", &|_, c| c.subject_region = "370102".into()),
+        run("subject in another city", &|_, c| {
+            c.subject_region = "370102".into()
+        }),
         run("provincial staff", &|_, c| c.actor_region = "370000".into()),
-        run("own record", &|r, c| r.subject_ref = c.actor_subject_ref.clone()),
-        run("own mother", &|r, _| r.subject_ref = "subj-inspector-mother".into()),
+        run("own record", &|r, c| {
+            r.subject_ref = c.actor_subject_ref.clone()
+        }),
+        run("own mother", &|r, _| {
+            r.subject_ref = "subj-inspector-mother".into()
+        }),
         run("no case", &|_, c| c.access = Access::None),
         run("case closed", &|_, c| {
             if let Access::Case { open, .. } = &mut c.access {
@@ -245,7 +349,9 @@ fn staff_reads_in_precedence_order() {
                 *assigned_to = "finance-1".into();
             }
         }),
-        run("reveal without reason", &|r, _| r.reveal = reveal("", false)),
+        run("reveal without reason", &|r, _| {
+            r.reveal = reveal("", false)
+        }),
         run("reveal at the daily cap", &|r, c| {
             r.reveal = reveal("核对身份", false);
             c.reveals_today = 20;
@@ -254,7 +360,9 @@ fn staff_reads_in_precedence_order() {
             r.items = items("AC05");
             r.reveal = reveal("核对退款账户", false);
         }),
-        run("reveal L2 with reason", &|r, _| r.reveal = reveal("核对身份", false)),
+        run("reveal L2 with reason", &|r, _| {
+            r.reveal = reveal("核对身份", false)
+        }),
         run("reveal L3 without supervisor", &|r, _| {
             r.level = Level::L3;
             r.reveal = reveal("核查诊断", false);
@@ -297,18 +405,44 @@ fn break_glass() {
     let now = at("2026-09-02 21:00:00");
     let fraud = || BreakGlassReason::FraudInProgress;
     let starts = [
-        ("reviewer", start_break_glass("r1", &[StaffRole::Reviewer], "s", fraud(), "线索", now)),
-        ("inspector, no text", start_break_glass("i1", &[StaffRole::Inspector], "s", fraud(), " ", now)),
+        (
+            "reviewer",
+            start_break_glass("r1", &[StaffRole::Reviewer], "s", fraud(), "线索", now),
+        ),
+        (
+            "inspector, no text",
+            start_break_glass("i1", &[StaffRole::Inspector], "s", fraud(), " ", now),
+        ),
         (
             "police without document",
-            start_break_glass("i1", &[StaffRole::Inspector], "s", BreakGlassReason::CourtOrPolice("".into()), "协查", now),
+            start_break_glass(
+                "i1",
+                &[StaffRole::Inspector],
+                "s",
+                BreakGlassReason::CourtOrPolice("".into()),
+                "协查",
+                now,
+            ),
         ),
-        ("senior clerk", start_break_glass("s1", &[StaffRole::SeniorReviewer], "s", fraud(), "线索", now)),
+        (
+            "senior clerk",
+            start_break_glass(
+                "s1",
+                &[StaffRole::SeniorReviewer],
+                "s",
+                fraud(),
+                "线索",
+                now,
+            ),
+        ),
     ];
     let rows: Vec<String> = starts
         .iter()
         .map(|(label, result)| match result {
-            Ok(glass) => format!("{label}: ok for {} min", glass.until.since(glass.started) / MINUTE_MS),
+            Ok(glass) => format!(
+                "{label}: ok for {} min",
+                glass.until.since(glass.started) / MINUTE_MS
+            ),
             Err(err) => format!("{label}: {err}"),
         })
         .collect();

@@ -47,7 +47,13 @@ fn e1_quick_underwriting_once() {
     // SMS alone would not have done for an L2 grant (T9).
     let mut sms_only = draft.clone();
     sms_only.factors = vec![factor(FactorKind::Sms, now)];
-    assert!(matches!(create_grant(sms_only), Err(PrivacyError::FactorRequired { level: Level::L2, .. })));
+    assert!(matches!(
+        create_grant(sms_only),
+        Err(PrivacyError::FactorRequired {
+            level: Level::L2,
+            ..
+        })
+    ));
 
     // Step 3: u-1 is permitted, derived output, and consumes the only use.
     let u1_at = now.plus(5 * MINUTE_MS);
@@ -58,30 +64,60 @@ fn e1_quick_underwriting_once() {
     assert_eq!(permit.output_form, OutputForm::Derived);
     assert_eq!(permit.consume, Consume::Decrement);
     assert_eq!(grant.status().code(), "EXHAUSTED");
-    let name = answer_under(&permit, item("ID02"), &Question::Equals("李四".into()), &Value::Text("李四".into()));
+    let name = answer_under(
+        &permit,
+        item("ID02"),
+        &Question::Equals("李四".into()),
+        &Value::Text("李四".into()),
+    );
     assert_eq!(name, Ok(Answer::Yes));
-    let since = answer_under(&permit, item("IN03"), &Question::YearOf, &Value::Date(d("2019-05-01")));
+    let since = answer_under(
+        &permit,
+        item("IN03"),
+        &Question::YearOf,
+        &Value::Date(d("2019-05-01")),
+    );
     assert_eq!(since, Ok(Answer::Year(2019)));
 
     // Step 4: a new request u-2 is GRANT_EXHAUSTED. (The retry of u-1 is answered from the stored
     // outcome by the store; the decision on the same inputs is the same.)
     let u2_at = now.plus(6 * MINUTE_MS);
-    assert_eq!(denial(&call(&mut grant, &request_like(&draft, "u-2", u2_at), u2_at)), "GRANT_EXHAUSTED");
+    assert_eq!(
+        denial(&call(
+            &mut grant,
+            &request_like(&draft, "u-2", u2_at),
+            u2_at
+        )),
+        "GRANT_EXHAUSTED"
+    );
     let fresh = create_grant(draft.clone()).unwrap();
-    assert_eq!(decide(&u1, Some(&fresh), &context(u1_at)), decide(&u1, Some(&fresh), &context(u1_at)));
+    assert_eq!(
+        decide(&u1, Some(&fresh), &context(u1_at)),
+        decide(&u1, Some(&fresh), &context(u1_at))
+    );
 
     // Step 5: Insurer B with random tokens or with A's token gets GRANT_INVALID, never more.
     let mut b = request_like(&draft, "b-1", u1_at);
     b.grantee = "insurer-b".into();
     assert_eq!(denial(&decide(&b, None, &context(u1_at))), "GRANT_INVALID");
-    assert_eq!(denial(&decide(&b, Some(&fresh), &context(u1_at))), "GRANT_INVALID");
+    assert_eq!(
+        denial(&decide(&b, Some(&fresh), &context(u1_at))),
+        "GRANT_INVALID"
+    );
     assert_eq!(
         decide(&b, None, &context(u1_at)).deny_message(),
         decide(&b, Some(&fresh), &context(u1_at)).deny_message()
     );
 
     // The validity is capped at 30 minutes after consent.
-    assert_eq!(denial(&decide(&request_like(&draft, "late", now.plus(30 * MINUTE_MS)), Some(&fresh), &context(now.plus(30 * MINUTE_MS)))), "GRANT_INVALID");
+    assert_eq!(
+        denial(&decide(
+            &request_like(&draft, "late", now.plus(30 * MINUTE_MS)),
+            Some(&fresh),
+            &context(now.plus(30 * MINUTE_MS))
+        )),
+        "GRANT_INVALID"
+    );
 }
 
 #[test]
@@ -96,7 +132,10 @@ fn e2_direct_claim_rules_in_multi() {
         product_id: "H-2026".into(),
         items: items("VS01 VS02 VS03 VS04 ST01 ST02 ST03 ST04 ST07 ST08"),
         confirmed_items: items("VS01 VS02 VS03 VS04 ST01 ST02 ST03 ST04 ST07 ST08"),
-        scope: DataScope::Period { from: d("2026-01-01"), to: d("2026-12-31") },
+        scope: DataScope::Period {
+            from: d("2026-01-01"),
+            to: d("2026-12-31"),
+        },
         output_form: OutputForm::Computed,
         mode: Mode::Multi,
         not_before: now,
@@ -107,12 +146,18 @@ fn e2_direct_claim_rules_in_multi() {
     let mut grant = create_grant(draft.clone()).unwrap();
     let mut longer = draft.clone();
     longer.not_after = Millis::at_date(d("2027-06-30"));
-    assert!(matches!(create_grant(longer), Err(PrivacyError::ValidityTooLong { .. })));
+    assert!(matches!(
+        create_grant(longer),
+        Err(PrivacyError::ValidityTooLong { .. })
+    ));
 
     // Step 4: claims:results calls, each one use, none exhausting the grant.
     let mut results = request_like(&draft, "h-1", now);
     results.items = items("ST01 ST04 ST07");
-    results.scope = DataScope::Period { from: d("2026-03-01"), to: d("2026-03-31") };
+    results.scope = DataScope::Period {
+        from: d("2026-03-01"),
+        to: d("2026-03-31"),
+    };
     for (idx, day) in [70, 73, 200].iter().enumerate() {
         let at_day = now.plus(day * DAY_MS);
         results.request_id = format!("h-{idx}");
@@ -120,18 +165,30 @@ fn e2_direct_claim_rules_in_multi() {
         let Decision::Permit(permit) = call(&mut grant, &results, at_day) else {
             panic!("claims:results on day {day} must be permitted");
         };
-        assert_eq!((permit.consume, permit.notify), (Consume::CountOnly, Notify::Digest));
+        assert_eq!(
+            (permit.consume, permit.notify),
+            (Consume::CountOnly, Notify::Digest)
+        );
     }
-    assert_eq!((grant.status().code(), grant.uses_count(), grant.uses_left()), ("ACTIVE", 3, None));
+    assert_eq!(
+        (grant.status().code(), grant.uses_count(), grant.uses_left()),
+        ("ACTIVE", 3, None)
+    );
 
     // Fields are never released under a rules-in grant.
     results.output_form = OutputForm::Fields;
     results.timestamp = now;
-    assert_eq!(denial(&decide(&results, Some(&grant), &context(now))), "SCOPE_DENIED");
+    assert_eq!(
+        denial(&decide(&results, Some(&grant), &context(now))),
+        "SCOPE_DENIED"
+    );
 
     // Step 7: an HIV code makes the diagnosis L3 inside the bureau, but the grant lacks VS09, so
     // the projection would put a placeholder; only amounts leave anyway.
-    let hiv = ValueContext { diagnosis_codes: vec!["B20.0".into()], ..ValueContext::default() };
+    let hiv = ValueContext {
+        diagnosis_codes: vec!["B20.0".into()],
+        ..ValueContext::default()
+    };
     assert_eq!(builtin().level_of(item("VS04"), &hiv), Level::L3);
     results.output_form = OutputForm::Computed;
     results.items = items("VS04 ST01");
@@ -144,7 +201,10 @@ fn e2_direct_claim_rules_in_multi() {
     // After the policy period plus 180 days the grant is invalid.
     let after = Millis::at_date(d("2027-06-29"));
     results.timestamp = after;
-    assert_eq!(denial(&decide(&results, Some(&grant), &context(after))), "GRANT_INVALID");
+    assert_eq!(
+        denial(&decide(&results, Some(&grant), &context(after))),
+        "GRANT_INVALID"
+    );
 }
 
 #[test]
@@ -171,21 +231,40 @@ fn e3_family_proxy_limited_revocation_break_glass() {
     // at 30 days. The catalogue wins here; the example runs with 30 days.
     let mut as_written = draft.clone();
     as_written.not_after = now.plus(90 * DAY_MS);
-    assert!(matches!(create_grant(as_written), Err(PrivacyError::ValidityTooLong { .. })));
+    assert!(matches!(
+        create_grant(as_written),
+        Err(PrivacyError::ValidityTooLong { .. })
+    ));
     let mut sms = draft.clone();
     sms.factors = vec![factor(FactorKind::Sms, now)];
-    assert!(matches!(create_grant(sms), Err(PrivacyError::FactorRequired { .. })));
+    assert!(matches!(
+        create_grant(sms),
+        Err(PrivacyError::FactorRequired { .. })
+    ));
     let mut grant = create_grant(draft.clone()).unwrap();
 
     // Step 2: two calls (3 → 1), then six calls with six request ids: exactly one permitted.
     let mut outcomes = Vec::new();
     for idx in 0..8 {
         let at_call = now.plus((idx + 1) * MINUTE_MS);
-        outcomes.push(denial(&call(&mut grant, &request_like(&draft, &format!("c-{idx}"), at_call), at_call)));
+        outcomes.push(denial(&call(
+            &mut grant,
+            &request_like(&draft, &format!("c-{idx}"), at_call),
+            at_call,
+        )));
     }
     assert_eq!(
         outcomes,
-        ["PERMIT", "PERMIT", "PERMIT", "GRANT_EXHAUSTED", "GRANT_EXHAUSTED", "GRANT_EXHAUSTED", "GRANT_EXHAUSTED", "GRANT_EXHAUSTED"]
+        [
+            "PERMIT",
+            "PERMIT",
+            "PERMIT",
+            "GRANT_EXHAUSTED",
+            "GRANT_EXHAUSTED",
+            "GRANT_EXHAUSTED",
+            "GRANT_EXHAUSTED",
+            "GRANT_EXHAUSTED"
+        ]
     );
 
     // Step 3: the son's family-account binding cannot grant his father's data …
@@ -199,7 +278,10 @@ fn e3_family_proxy_limited_revocation_break_glass() {
             Grantor::Subject => unreachable!(),
         }
     };
-    let st = ProxyAction::Grant { items: items("ST01 IN01"), level: Level::L2 };
+    let st = ProxyAction::Grant {
+        items: items("ST01 IN01"),
+        level: Level::L2,
+    };
     assert!(may_act(&son, &st, revoke_day).is_err());
     // … until the father delegates P06 for C3 and C7 for a year with a face check.
     let mut p06 = p01_draft(revoke_day.plus(-30 * DAY_MS));
@@ -222,7 +304,15 @@ fn e3_family_proxy_limited_revocation_break_glass() {
         ..son
     };
     assert!(may_act(&son, &st, revoke_day).is_ok());
-    assert!(may_act(&son, &ProxyAction::Grant { items: items("VS04"), level: Level::L2 }, revoke_day).is_err());
+    assert!(may_act(
+        &son,
+        &ProxyAction::Grant {
+            items: items("VS04"),
+            level: Level::L2
+        },
+        revoke_day
+    )
+    .is_err());
 
     // The father revokes a MULTI grant at 10:00:00; Insurer D's call at 10:00:01 is refused.
     let mut multi = p01_draft(revoke_day.plus(-DAY_MS));
@@ -232,13 +322,20 @@ fn e3_family_proxy_limited_revocation_break_glass() {
     multi.confirmed_items = items("ST01");
     multi.output_form = OutputForm::MaskedFields;
     multi.mode = Mode::Multi;
-    multi.scope = DataScope::Period { from: d("2026-01-01"), to: d("2026-12-31") };
+    multi.scope = DataScope::Period {
+        from: d("2026-01-01"),
+        to: d("2026-12-31"),
+    };
     multi.not_after = multi.not_before.plus(100 * DAY_MS);
     multi.policy_end = Some(multi.not_before.plus(100 * DAY_MS));
     let multi_grant = create_grant(multi.clone()).unwrap();
     let revoked = multi_grant.revoke().unwrap();
     let d_call = revoke_day.plus(SECOND_MS);
-    let decision = decide(&request_like(&multi, "d-1", d_call), Some(&revoked), &context(d_call));
+    let decision = decide(
+        &request_like(&multi, "d-1", d_call),
+        Some(&revoked),
+        &context(d_call),
+    );
     assert_eq!(decision, Decision::Deny(DenyReason::Revoked));
     assert_eq!(denial(&decision), "GRANT_INVALID");
 
@@ -276,15 +373,19 @@ fn e3_family_proxy_limited_revocation_break_glass() {
         night,
     )
     .unwrap();
-    let StaffDecision::Permit(permit) =
-        decide_staff_read(&inspector, &staff_context(night.plus(MINUTE_MS), Access::BreakGlass(glass.clone())))
-    else {
+    let StaffDecision::Permit(permit) = decide_staff_read(
+        &inspector,
+        &staff_context(night.plus(MINUTE_MS), Access::BreakGlass(glass.clone())),
+    ) else {
         panic!("break-glass opens the record");
     };
     assert!(permit.break_glass && permit.notify_subject);
     assert_eq!(permit.until, Some(night.plus(2 * HOUR_MS)));
     assert_eq!(
-        decide_staff_read(&inspector, &staff_context(night.plus(2 * HOUR_MS), Access::BreakGlass(glass))),
+        decide_staff_read(
+            &inspector,
+            &staff_context(night.plus(2 * HOUR_MS), Access::BreakGlass(glass))
+        ),
         StaffDecision::Deny(StaffDenyReason::BreakGlassExpired)
     );
     // Step 5 (log tampering) belongs to the log's verifier, not to this engine.

@@ -29,7 +29,11 @@ pub fn items(text: &str) -> ItemSet {
 
 /// One factor verified a minute before `consented_at`.
 pub fn factor(kind: FactorKind, consented_at: Millis) -> FactorUse {
-    FactorUse { kind, verified_at: consented_at.plus(-MINUTE_MS), evidence_ref: format!("ev-{}", kind.code()) }
+    FactorUse {
+        kind,
+        verified_at: consented_at.plus(-MINUTE_MS),
+        evidence_ref: format!("ev-{}", kind.code()),
+    }
 }
 
 /// The E1 grant draft: Insurer A, P01, ONCE, 30 minutes, e-voucher, ID04 confirmed.
@@ -45,13 +49,20 @@ pub fn p01_draft(now: Millis) -> GrantDraft {
         items: items("ID02 ID04 ID06 IN01 IN03"),
         confirmed_items: items("ID04"),
         separate_level3_consent: false,
-        scope: DataScope::Period { from: d("2026-03-02"), to: d("2026-03-02") },
+        scope: DataScope::Period {
+            from: d("2026-03-02"),
+            to: d("2026-03-02"),
+        },
         output_form: OutputForm::Derived,
         mode: Mode::Once,
         not_before: now,
         not_after: now.plus(30 * MINUTE_MS),
         policy_end: None,
-        notice: Notice { text_version: "P01-v1".to_string(), text_digest: [7; 32], retention: "30 日".to_string() },
+        notice: Notice {
+            text_version: "P01-v1".to_string(),
+            text_digest: [7; 32],
+            retention: "30 日".to_string(),
+        },
         factors: vec![factor(FactorKind::EVoucher, now)],
         consented_at: now,
     }
@@ -71,13 +82,20 @@ pub fn p05_draft(now: Millis) -> GrantDraft {
         items: items("ST01 ST04"),
         confirmed_items: items("ST01 ST04"),
         separate_level3_consent: false,
-        scope: DataScope::Period { from: d("2026-01-01"), to: d("2026-06-30") },
+        scope: DataScope::Period {
+            from: d("2026-01-01"),
+            to: d("2026-06-30"),
+        },
         output_form: OutputForm::Fields,
         mode: Mode::Limited(3),
         not_before: now,
         not_after: now.plus(30 * 24 * 60 * MINUTE_MS),
         policy_end: None,
-        notice: Notice { text_version: "P05-v1".to_string(), text_digest: [5; 32], retention: "90 日".to_string() },
+        notice: Notice {
+            text_version: "P05-v1".to_string(),
+            text_digest: [5; 32],
+            retention: "90 日".to_string(),
+        },
         factors: vec![factor(FactorKind::EVoucher, now)],
         consented_at: now,
     }
