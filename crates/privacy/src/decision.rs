@@ -278,7 +278,8 @@ impl Decision {
 
 /// Decides one call (§6.2). Refusals in precedence order: signature, timestamp, nonce,
 /// grantee, grant lookup and ownership, purpose, state, validity, subject, items, period or
-/// event, output form, rate limits.
+/// event, output form, rate limits. Calls are made by organisations; a P06 delegation to a
+/// person is checked by [`crate::proxy::may_act`] instead.
 pub fn decide(request: &CallRequest, grant: Option<&Grant>, context: &CallContext) -> Decision {
     match check(request, grant, context) {
         Ok(permit) => {

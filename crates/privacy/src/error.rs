@@ -6,6 +6,7 @@
 use crate::classification::{ItemCode, ItemSet, Level};
 use crate::grant::{FactorPolicy, GrantStatus};
 use crate::purpose::{OutputForm, Purpose};
+use crate::time::Span;
 
 /// Why classification data, a grant, a lifecycle step or a proxy action was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,7 +79,7 @@ pub enum PrivacyError {
         reason: &'static str,
     },
     /// A validity window that is empty or longer than the purpose's cap (R3).
-    #[error("validity of {asked_ms} ms exceeds the {max_ms} ms purpose {purpose} allows")]
+    #[error("validity of {} exceeds the {} purpose {purpose} allows", Span(*asked_ms), Span(*max_ms))]
     ValidityTooLong {
         /// The purpose.
         purpose: Purpose,

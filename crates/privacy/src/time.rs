@@ -31,3 +31,25 @@ impl Millis {
         Millis(midnight.and_utc().timestamp_millis())
     }
 }
+
+/// A duration in milliseconds, displayed in the largest whole unit (`30 min`, `545 d`), for
+/// messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span(pub i64);
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = [
+            (DAY_MS, "d"),
+            (HOUR_MS, "h"),
+            (MINUTE_MS, "min"),
+            (SECOND_MS, "s"),
+        ];
+        for (unit_ms, name) in units {
+            if self.0 != 0 && self.0 % unit_ms == 0 {
+                return write!(f, "{} {name}", self.0 / unit_ms);
+            }
+        }
+        write!(f, "{} ms", self.0)
+    }
+}

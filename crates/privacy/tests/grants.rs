@@ -9,7 +9,8 @@ use yibao_privacy::grant::{DataScope, FactorKind, GrantDraft, Grantee, Grantor, 
 use yibao_privacy::proxy::{
     age_on, check_family_binding, may_act, Delegation, ProxyAction, ProxyFacts, Relation,
 };
-use yibao_privacy::time::{DAY_MS, MINUTE_MS};
+use yibao_privacy::purpose::ValidityCap;
+use yibao_privacy::time::{Span, DAY_MS, MINUTE_MS};
 use yibao_privacy::{create_grant, Grant, Level, Millis, OutputForm, Purpose};
 
 fn outcome(draft: GrantDraft) -> String {
@@ -108,7 +109,7 @@ fn creation_rules_in_precedence_order() {
         diagnoses in P01: refused: items VS04 are outside what purpose P01 may carry
         raw fields: refused: purpose P01 does not allow output form fields
         LIMITED(2) in P01: refused: purpose P01 does not allow mode LIMITED(2)
-        31 minutes: refused: validity of 1860000 ms exceeds the 1800000 ms purpose P01 allows
+        31 minutes: refused: validity of 31 min exceeds the 30 min purpose P01 allows
         empty validity: refused: validity window is empty or starts before the consent was given
         starts before consent: refused: validity window is empty or starts before the consent was given
         ID04 unconfirmed: refused: items ID04 are sensitive and were not individually confirmed
@@ -293,7 +294,7 @@ fn purposes_other_than_p01() {
     ];
     expect![[r#"
         P03 policy year + 180 days: ok: ACTIVE MULTI level L2
-        P03 one day longer: refused: validity of 47055600000 ms exceeds the 46969200000 ms purpose P03 allows
+        P03 one day longer: refused: validity of 13071 h exceeds the 13047 h purpose P03 allows
         P03 without the policy end: refused: purpose P03 needs the policy period's end
         P03 ONCE: refused: purpose P03 does not allow mode ONCE
         P03 with VS09 as input, no separate screen: refused: level-3 items need their own consent screen
@@ -305,7 +306,7 @@ fn purposes_other_than_p01() {
         P05 LIMITED(3): ok: ACTIVE LIMITED(3) level L2
         P05 LIMITED(4): refused: purpose P05 does not allow mode LIMITED(4)
         P05 LIMITED(1): refused: purpose P05 does not allow mode LIMITED(1)
-        P05 90 days (E3 as written): refused: validity of 7776000000 ms exceeds the 2592000000 ms purpose P05 allows
+        P05 90 days (E3 as written): refused: validity of 90 d exceeds the 30 d purpose P05 allows
         P05 period ends before it starts: refused: data period 2026-06-30 to 2026-01-01 is not allowed: it ends before it starts
         P02 six years back: refused: data period 2020-01-01 to 2025-12-31 is not allowed: it reaches back further than the purpose allows
         P02 four years back: ok: ACTIVE ONCE level L2
@@ -691,4 +692,47 @@ fn family_accounts_and_ages() {
     assert_eq!(age_on(d("2012-02-29"), d("2026-02-28")), 13);
     assert_eq!(age_on(d("2012-02-29"), d("2026-03-01")), 14);
     assert_eq!(age_on(d("2030-01-01"), d("2026-03-01")), 0);
+}
+
+#[test]
+fn the_purpose_catalogue() {
+    let rows: Vec<String> = Purpose::ALL
+        .iter()
+        .map(|purpose| {
+            assert_eq!(Purpose::parse(purpose.code()), Ok(*purpose));
+            let rule = purpose.rule();
+            for code in rule.max_items.iter() {
+                assert!(yibao_privacy::builtin().item(code).is_some(), "{purpose}: {code}");
+            }
+            let forms: Vec<&str> = rule.output_forms.iter().map(|form| form.code()).collect();
+            let items = if rule.max_items.len() == 74 {
+                "all 74".to_string()
+            } else {
+                rule.max_items.to_string()
+            };
+            format!(
+                "{purpose} {}: items [{items}] forms {forms:?} once={} limited<={} multi={} validity {} lookback {:?} L3 {:?}{}",
+                rule.name_zh,
+                rule.once,
+                rule.limited_max,
+                rule.multi,
+                match rule.validity {
+                    ValidityCap::Fixed(ms) => Span(ms).to_string(),
+                    ValidityCap::PolicyEndPlus(ms) => format!("policy end + {}", Span(ms)),
+                },
+                rule.lookback_days,
+                rule.level3,
+                if rule.grantee_is_person { " (to a person)" } else { "" }
+            )
+        })
+        .collect();
+    expect![[r#"
+        P01 快速核保身份核验: items [ID02,ID04,ID06,IN01,IN03] forms ["derived"] once=true limited<=0 multi=false validity 30 min lookback None L3 Never
+        P02 核保健康告知核验: items [FL03,VS04] forms ["derived"] once=true limited<=0 multi=false validity 30 min lookback Some(1830) L3 Never
+        P03 理赔直付（规则请进来）: items [RX01,RX02,RX03,RX04,ST01,ST02,ST03,ST04,ST07,ST08,VS01,VS02,VS03,VS04,VS09] forms ["computed"] once=false limited<=0 multi=true validity policy end + 180 d lookback None L3 InputsOnly
+        P04 理赔直付（数据传输）: items [RX01,RX02,RX03,ST01,ST02,ST03,ST04,ST06,ST07,ST08,VS01,VS02,VS03,VS04,VS06] forms ["masked_fields"] once=true limited<=0 multi=true validity policy end + 180 d lookback None L3 Never
+        P05 单次理赔材料调取: items [RX01,RX02,RX03,ST01,ST02,ST03,ST04,ST06,ST07,ST08,VS01,VS02,VS03,VS04,VS06] forms ["masked_fields", "fields"] once=true limited<=3 multi=false validity 30 d lookback None L3 Never
+        P06 家庭代办: items [all 74] forms ["fields"] once=false limited<=0 multi=true validity 365 d lookback None L3 IfSubjectTicks (to a person)
+        P07 机构信用融资: items [] forms ["computed"] once=false limited<=0 multi=true validity 365 d lookback None L3 Never"#]].assert_eq(&rows.join("\n"));
+    assert!(Purpose::parse("P08").is_err());
 }
