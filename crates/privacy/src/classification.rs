@@ -11,6 +11,9 @@ use serde::Deserialize;
 use crate::error::PrivacyError;
 use crate::limits::ITEMS_MAX;
 
+/// What replaces a value whose derived item was not granted (§4.3).
+pub const RESTRICTED_PLACEHOLDER: &str = "受限诊断/RESTRICTED";
+
 /// The shipped classification file.
 pub const CLASSIFICATION_FILE: &str = include_str!("../data/classification.toml");
 
@@ -689,6 +692,18 @@ impl Classification {
             .filter(|rule| rule.items.contains(code) && rule.fires(context))
             .filter_map(|rule| rule.derived)
             .collect()
+    }
+
+    /// The derived items governing this value that the grant lacks: when not empty, the value
+    /// is replaced by [`RESTRICTED_PLACEHOLDER`] (or a fee line folded into the restricted
+    /// subtotal) and the response stays at the item's own level (§4.3, T8).
+    pub fn withheld_by(
+        &self,
+        code: ItemCode,
+        granted: &ItemSet,
+        context: &ValueContext,
+    ) -> ItemSet {
+        self.governing_derived(code, context).difference(granted)
     }
 
     /// Every derived item a rule can attach to this item, whatever the values: what a grant of

@@ -373,3 +373,51 @@ fn placeholders_follow_the_derived_items_granted() {
     };
     assert_eq!(permit.placeholders.to_string(), "RX04,VS09");
 }
+
+/// T8: a P04 grant with VS04 on a record with an HIV code, and fee lines with antiretrovirals:
+/// the diagnosis and the lines are withheld because VS09 and RX04 were not granted.
+#[test]
+fn t8_level3_values_are_withheld() {
+    use yibao_privacy::classification::{item, RESTRICTED_PLACEHOLDER};
+    use yibao_privacy::ValueContext;
+    let classification = builtin();
+    let granted = items("VS04 ST03");
+    let record = ValueContext {
+        diagnosis_codes: vec!["B20.7".into(), "J18.9".into()],
+        drug_codes: vec!["J05AR10".into()],
+        ..ValueContext::default()
+    };
+    let plain = ValueContext {
+        diagnosis_codes: vec!["J18.9".into()],
+        ..ValueContext::default()
+    };
+    let show = |code: &str, context: &ValueContext, granted: &yibao_privacy::ItemSet| {
+        let withheld = classification.withheld_by(item(code), granted, context);
+        if withheld.is_empty() {
+            "clear".to_string()
+        } else {
+            format!("{RESTRICTED_PLACEHOLDER} ({withheld})")
+        }
+    };
+    let rows = [
+        format!("VS04 with HIV: {}", show("VS04", &record, &granted)),
+        format!(
+            "ST03 with antiretrovirals: {}",
+            show("ST03", &record, &granted)
+        ),
+        format!(
+            "VS04 with pneumonia only: {}",
+            show("VS04", &plain, &granted)
+        ),
+        format!(
+            "VS04 with HIV, VS09 granted: {}",
+            show("VS04", &record, &items("VS04 VS09"))
+        ),
+    ];
+    expect![[r#"
+        VS04 with HIV: 受限诊断/RESTRICTED (VS09)
+        ST03 with antiretrovirals: 受限诊断/RESTRICTED (RX04)
+        VS04 with pneumonia only: clear
+        VS04 with HIV, VS09 granted: clear"#]]
+    .assert_eq(&rows.join("\n"));
+}
