@@ -14,6 +14,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("settlement", "yibao-settlement"),
     ("drg-payment", "yibao-drg-payment"),
     ("funds", "yibao-funds"),
+    ("privacy", "yibao-privacy"),
     ("city", "yibao-city"),
     ("store", "yibao-store"),
     ("server", "yibao-server"),
@@ -33,6 +34,7 @@ const ENGINES: &[&str] = &[
     "drg",
     "drg-payment",
     "funds",
+    "privacy",
 ];
 
 /// Outside crates that do I/O and must never be a normal dependency of an engine.
