@@ -65,13 +65,19 @@ impl Checkpoint {
         }
         let origin = lines[0];
         if origin.is_empty() || origin.chars().any(char::is_control) {
-            return Err(format("line 1 (origin) is empty or holds control characters"));
+            return Err(format(
+                "line 1 (origin) is empty or holds control characters",
+            ));
         }
         let size_text = lines[1];
         let canonical = size_text == "0" || !size_text.starts_with('0');
         let size = match size_text.parse::<u64>() {
             Ok(size) if canonical && size_text.bytes().all(|b| b.is_ascii_digit()) => size,
-            _ => return Err(format("line 2 (size) is not a decimal number without leading zeros")),
+            _ => {
+                return Err(format(
+                    "line 2 (size) is not a decimal number without leading zeros",
+                ))
+            }
         };
         let root: Hash = BASE64
             .decode(lines[2])
@@ -106,12 +112,17 @@ pub struct NoteVerifier {
 }
 
 fn note_key_id(name: &str, signature_type: u8, key: &VerifyingKey) -> [u8; 4] {
-    let digest = yibao_gm::hash_parts(&[name.as_bytes(), b"\n", &[signature_type], &key.to_bytes()]);
+    let digest =
+        yibao_gm::hash_parts(&[name.as_bytes(), b"\n", &[signature_type], &key.to_bytes()]);
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
 fn check_key_name(name: &str) -> Result<(), LogError> {
-    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+    {
         return Err(LogError::KeyName {
             name: name.to_string(),
         });
@@ -224,7 +235,9 @@ impl SignedNote {
             return Err(format(format!("note longer than {NOTE_BYTES_MAX} bytes")));
         }
         let Some(split) = text.find("\n\n") else {
-            return Err(format("no empty line between the body and the signatures".into()));
+            return Err(format(
+                "no empty line between the body and the signatures".into(),
+            ));
         };
         let body = &text[..split + 1];
         let Some(rest) = text[split + 2..].strip_suffix('\n') else {
@@ -234,13 +247,18 @@ impl SignedNote {
         for (line_no, line) in rest.split('\n').enumerate() {
             let which = || format!("signature line {}", line_no + 1);
             if signatures.len() == NOTE_SIGNATURES_MAX {
-                return Err(format(format!("more than {NOTE_SIGNATURES_MAX} signature lines")));
+                return Err(format(format!(
+                    "more than {NOTE_SIGNATURES_MAX} signature lines"
+                )));
             }
             let Some(line) = line.strip_prefix(SIGNATURE_PREFIX) else {
                 return Err(format(format!("{} does not start with \"— \"", which())));
             };
             let Some((name, encoded)) = line.split_once(' ') else {
-                return Err(format(format!("{} has no space between name and signature", which())));
+                return Err(format(format!(
+                    "{} has no space between name and signature",
+                    which()
+                )));
             };
             check_key_name(name)
                 .map_err(|_| format(format!("{} has an invalid key name", which())))?;
@@ -248,7 +266,10 @@ impl SignedNote {
                 .decode(encoded)
                 .map_err(|_| format(format!("{} is not base64", which())))?;
             if bytes.len() < 5 {
-                return Err(format(format!("{} is shorter than a key id and a signature", which())));
+                return Err(format(format!(
+                    "{} is shorter than a key id and a signature",
+                    which()
+                )));
             }
             signatures.push(SignatureLine {
                 name: name.to_string(),

@@ -100,9 +100,9 @@ pub enum Fault {
         reason: LeafFault,
     },
     /// A checkpoint does not parse or verify.
-    #[error("checkpoint {position}: {error}")]
+    #[error("note {position}: {error}")]
     Checkpoint {
-        /// Its position in the list given, from 1.
+        /// The note's position in the list given, from 1.
         position: usize,
         /// Why.
         error: LogError,
@@ -169,7 +169,8 @@ pub fn verify_log<'a>(
         if row.idx != expected {
             return Err(leaf_fault(LeafFault::Missing { next_idx: row.idx }));
         }
-        let leaf = decode_leaf(row.leaf).map_err(|error| leaf_fault(LeafFault::Malformed(error)))?;
+        let leaf =
+            decode_leaf(row.leaf).map_err(|error| leaf_fault(LeafFault::Malformed(error)))?;
         if leaf.leaf_idx != row.idx {
             return Err(leaf_fault(LeafFault::WrongIndex {
                 recorded: leaf.leaf_idx,

@@ -5,9 +5,8 @@ use expect_test::{expect, Expect};
 use yibao_gm::SigningKey;
 use yibao_translog::checkpoint::{add_cosignatures, SignedNote};
 use yibao_translog::{
-    check_extends, consistency_proof, open_checkpoint, open_witnessed, sign_checkpoint,
-    Checkpoint, ConsistencyProof, LogError, MemoryTree, NoteSigner, NoteVerifier, TrustPolicy,
-    Witness,
+    check_extends, consistency_proof, open_checkpoint, open_witnessed, sign_checkpoint, Checkpoint,
+    ConsistencyProof, LogError, MemoryTree, NoteSigner, NoteVerifier, TrustPolicy, Witness,
 };
 
 const ORIGIN: &str = "yibao.example.gov.cn/access-log/v1";
@@ -68,7 +67,10 @@ fn note_text_fixture() {
         — yibao.example.gov.cn/access-log/v1 juFuxJlmlCpolzqsECR0C9nXeyxtkDc/eHJ/rwNq28yhNFDafMsi2L0w/DXX7TW20RbyPhn0KigBXSfmD44T/Wu8pdQ=
     "#]]
     .assert_eq(&note);
-    assert_eq!(open_checkpoint(&note, &log_verifier()).unwrap(), checkpoint(&tree, 3));
+    assert_eq!(
+        open_checkpoint(&note, &log_verifier()).unwrap(),
+        checkpoint(&tree, 3)
+    );
     assert_eq!(SignedNote::parse(&note).unwrap().to_text(), note);
 }
 
@@ -88,8 +90,14 @@ fn malformed_and_forged_notes() {
     let (body, signatures) = good.split_once("\n\n").unwrap();
     let open = |text: &str| open_checkpoint(text, &log);
 
-    check(open("no signatures\n"), expect![[r#"checkpoint: no empty line between the body and the signatures"#]]);
-    check(open(&good[..good.len() - 1]), expect![[r#"checkpoint: the note must end with a newline"#]]);
+    check(
+        open("no signatures\n"),
+        expect![[r#"checkpoint: no empty line between the body and the signatures"#]],
+    );
+    check(
+        open(&good[..good.len() - 1]),
+        expect![[r#"checkpoint: the note must end with a newline"#]],
+    );
     check(
         open(&format!("{body}\n\n\n{signatures}")),
         expect![[r##"checkpoint: signature line 1 does not start with "— ""##]],
@@ -98,8 +106,14 @@ fn malformed_and_forged_notes() {
         open(&format!("{body}\n\n— name\n")),
         expect![[r#"checkpoint: signature line 1 has no space between name and signature"#]],
     );
-    check(open(&format!("{body}\n\n— name ***\n")), expect![[r#"checkpoint: signature line 1 is not base64"#]]);
-    check(open(&format!("{body}\n\n— name AAAA\n")), expect![[r#"checkpoint: signature line 1 is shorter than a key id and a signature"#]]);
+    check(
+        open(&format!("{body}\n\n— name ***\n")),
+        expect![[r#"checkpoint: signature line 1 is not base64"#]],
+    );
+    check(
+        open(&format!("{body}\n\n— name AAAA\n")),
+        expect![[r#"checkpoint: signature line 1 is shorter than a key id and a signature"#]],
+    );
     let root_line = body.lines().nth(2).unwrap();
     let with_body = |body: String| format!("{body}\n{signatures}");
     check(
@@ -120,18 +134,27 @@ fn malformed_and_forged_notes() {
     );
     check(
         open(&with_body(format!("other.example/log\n3\n{root_line}\n"))),
-        expect![[r#"checkpoint: origin `other.example/log` is not this log's `yibao.example.gov.cn/access-log/v1`"#]],
+        expect![[
+            r#"checkpoint: origin `other.example/log` is not this log's `yibao.example.gov.cn/access-log/v1`"#
+        ]],
     );
     // The body changed under a valid signature: a forged size, then a forged root.
     check(
         open(&with_body(format!("{ORIGIN}\n4\n{root_line}\n"))),
-        expect![[r#"checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"#]],
+        expect![[
+            r#"checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"#
+        ]],
     );
     let other_root = yibao_translog::tree::leaf_hash(b"x");
-    let forged = Checkpoint { root: other_root, ..checkpoint(&tree, 3) };
+    let forged = Checkpoint {
+        root: other_root,
+        ..checkpoint(&tree, 3)
+    };
     check(
         open(&with_body(forged.body())),
-        expect![[r#"checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"#]],
+        expect![[
+            r#"checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"#
+        ]],
     );
     // Signed by another key under the log's name: its key id differs, so no signature is found.
     let impostor = NoteSigner::log(ORIGIN, key("impostor")).unwrap();
@@ -139,7 +162,10 @@ fn malformed_and_forged_notes() {
         open(&sign_checkpoint(&checkpoint(&tree, 3), &impostor).unwrap()),
         expect![[r#"checkpoint: no signature by key `yibao.example.gov.cn/access-log/v1`"#]],
     );
-    check(NoteSigner::log("has space", key("log")).map(|_| ()), expect![[r#"key name `has space`: must be non-empty, without spaces, newlines or '+'"#]]);
+    check(
+        NoteSigner::log("has space", key("log")).map(|_| ()),
+        expect![[r#"key name `has space`: must be non-empty, without spaces, newlines or '+'"#]],
+    );
 }
 
 #[test]
@@ -149,7 +175,10 @@ fn witnesses_cosign_extensions_and_the_quorum_is_checked() {
     let mut province = witness("province");
     let policy = TrustPolicy {
         log: log_verifier(),
-        witnesses: vec![witness_verifier("audit-office"), witness_verifier("province")],
+        witnesses: vec![
+            witness_verifier("audit-office"),
+            witness_verifier("province"),
+        ],
         quorum: 2,
     };
     let empty = ConsistencyProof { hashes: vec![] };
@@ -164,7 +193,10 @@ fn witnesses_cosign_extensions_and_the_quorum_is_checked() {
     assert_eq!(opened.checkpoint, checkpoint(&tree, 10));
     assert_eq!(
         opened.cosigned_by,
-        [("audit-office".to_string(), 1_788_000_000), ("province".to_string(), 1_788_000_001)]
+        [
+            ("audit-office".to_string(), 1_788_000_000),
+            ("province".to_string(), 1_788_000_001)
+        ]
     );
     check(
         open_witnessed(&add_cosignatures(&first, &lines[..1]), &policy),
@@ -203,7 +235,14 @@ fn witnesses_refuse_rollbacks_and_forks() {
     // Fork at the same size: one leaf replaced.
     let mut forked = MemoryTree::new();
     for i in 0..20 {
-        forked.push(if i == 3 { b"forged".to_vec() } else { format!("leaf {i}").into_bytes() }.as_slice());
+        forked.push(
+            if i == 3 {
+                b"forged".to_vec()
+            } else {
+                format!("leaf {i}").into_bytes()
+            }
+            .as_slice(),
+        );
     }
     check(
         audit.cosign(&note(&forked, 15), &empty, 3),
@@ -219,13 +258,23 @@ fn witnesses_refuse_rollbacks_and_forks() {
     let mut forged_note = SignedNote::parse(&note(&tree, 20)).unwrap();
     forged_note.signatures[0].signature[0] ^= 1;
     check(
-        audit.cosign(&forged_note.to_text(), &consistency_proof(&tree, 15, 20).unwrap(), 5),
-        expect!["checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"],
+        audit.cosign(
+            &forged_note.to_text(),
+            &consistency_proof(&tree, 15, 20).unwrap(),
+            5,
+        ),
+        expect![
+            "checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"
+        ],
     );
     // Refusals leave the witness where it was; the honest extension is still accepted.
     assert_eq!(audit.latest(), Some(&checkpoint(&tree, 15)));
     audit
-        .cosign(&note(&tree, 20), &consistency_proof(&tree, 15, 20).unwrap(), 6)
+        .cosign(
+            &note(&tree, 20),
+            &consistency_proof(&tree, 15, 20).unwrap(),
+            6,
+        )
         .unwrap();
 
     // A client holding a checkpoint applies the same rule (threat T2: an older checkpoint).

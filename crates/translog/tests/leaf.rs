@@ -119,10 +119,19 @@ fn malformed_leaves() {
         &vec![1u8; LEAF_BYTES_MAX + 1],
         expect!["leaf: 10404 bytes, more than the 10403 a leaf can have"],
     );
-    check(&[2], expect!["leaf: version 2 is not supported (expected 1)"]);
+    check(
+        &[2],
+        expect!["leaf: version 2 is not supported (expected 1)"],
+    );
     check(&good[..5], expect!["leaf: truncated in field `leaf_idx`"]);
-    check(&good[..20], expect!["leaf: truncated in field `leaf_nonce`"]);
-    check(&good[..34], expect!["leaf: truncated in field `event_type`"]);
+    check(
+        &good[..20],
+        expect!["leaf: truncated in field `leaf_nonce`"],
+    );
+    check(
+        &good[..34],
+        expect!["leaf: truncated in field `event_type`"],
+    );
 
     let mut bad_text = good.clone();
     bad_text[35] = b'\n';
@@ -191,7 +200,14 @@ fn leaf() -> impl Strategy<Value = Leaf> {
             |(
                 (leaf_idx, ts_ms, leaf_nonce, event_type),
                 (actor_ref, subject_ref, grant_ref, purpose),
-                (item_codes, decision, reason_code, request_digest, response_digest, detail_commitment),
+                (
+                    item_codes,
+                    decision,
+                    reason_code,
+                    request_digest,
+                    response_digest,
+                    detail_commitment,
+                ),
             )| Leaf {
                 leaf_idx,
                 ts_ms,

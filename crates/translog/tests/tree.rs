@@ -65,11 +65,19 @@ fn roots_and_proofs_match_ct_merkle() {
         ours.push(&leaf(n - 1));
         theirs.push(leaf(n - 1));
         let their_root = theirs.root();
-        assert_eq!(&ours.root(n).unwrap()[..], &their_root.as_bytes()[..], "root of {n}");
+        assert_eq!(
+            &ours.root(n).unwrap()[..],
+            &their_root.as_bytes()[..],
+            "root of {n}"
+        );
         for idx in 0..n {
             let proof = inclusion_proof(&ours, n, idx).unwrap();
             let their_proof = theirs.prove_inclusion(idx as usize);
-            assert_eq!(proof.to_bytes(), their_proof.as_bytes(), "inclusion {idx} of {n}");
+            assert_eq!(
+                proof.to_bytes(),
+                their_proof.as_bytes(),
+                "inclusion {idx} of {n}"
+            );
         }
     }
 }
@@ -83,7 +91,11 @@ fn consistency_proofs_match_ct_merkle() {
             let m = n - additions;
             let proof = consistency_proof(&ours, m, n).unwrap();
             let their_proof = theirs.prove_consistency(additions as usize);
-            assert_eq!(proof.to_bytes(), their_proof.as_bytes(), "consistency {m} → {n}");
+            assert_eq!(
+                proof.to_bytes(),
+                their_proof.as_bytes(),
+                "consistency {m} → {n}"
+            );
         }
     }
 }
@@ -135,14 +147,38 @@ fn proof_errors() {
         tree.root(6).unwrap_err(),
         root(&tree, 1 << 63).unwrap_err(),
         InclusionProof::from_bytes(&[0; 33]).unwrap_err(),
-        verify_inclusion(b"leaf 0", 0, 5, &tree.root(5).unwrap(), &InclusionProof { hashes: vec![] })
-            .unwrap_err(),
-        verify_inclusion(b"leaf 9", 0, 5, &tree.root(5).unwrap(), &inclusion_proof(&tree, 5, 0).unwrap())
-            .unwrap_err(),
-        verify_consistency(2, &tree.root(2).unwrap(), 5, &tree.root(5).unwrap(), &ConsistencyProof { hashes: vec![] })
-            .unwrap_err(),
-        verify_consistency(3, &tree.root(2).unwrap(), 5, &tree.root(5).unwrap(), &consistency_proof(&tree, 3, 5).unwrap())
-            .unwrap_err(),
+        verify_inclusion(
+            b"leaf 0",
+            0,
+            5,
+            &tree.root(5).unwrap(),
+            &InclusionProof { hashes: vec![] },
+        )
+        .unwrap_err(),
+        verify_inclusion(
+            b"leaf 9",
+            0,
+            5,
+            &tree.root(5).unwrap(),
+            &inclusion_proof(&tree, 5, 0).unwrap(),
+        )
+        .unwrap_err(),
+        verify_consistency(
+            2,
+            &tree.root(2).unwrap(),
+            5,
+            &tree.root(5).unwrap(),
+            &ConsistencyProof { hashes: vec![] },
+        )
+        .unwrap_err(),
+        verify_consistency(
+            3,
+            &tree.root(2).unwrap(),
+            5,
+            &tree.root(5).unwrap(),
+            &consistency_proof(&tree, 3, 5).unwrap(),
+        )
+        .unwrap_err(),
     ];
     let text: Vec<String> = errors.iter().map(LogError::to_string).collect();
     expect![[r#"
