@@ -63,5 +63,7 @@ pub use tree::{
     consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
     ConsistencyProof, HashStore, InclusionProof, MemoryTree, SubtreeId,
 };
-pub use verify::{verify_log, CheckpointKeys, Fault, LeafFault, LeafRow, LogReport};
+pub use verify::{
+    verify_log, verify_receipt, CheckpointKeys, Fault, LeafFault, LeafRow, LogReport,
+};
 pub use witness::{check_extends, Witness};

@@ -31,6 +31,10 @@ pub struct SubtreeId {
 
 /// Where proofs read stored subtree hashes from. The store crate implements it over its tiles
 /// (or over a map filled from them first: see [`inclusion_proof_reads`]).
+///
+/// With C2SP tiles (8 levels to a tile row, 256 hashes wide) only levels 0, 8, 16, … are stored;
+/// a hash at level `8t + r` is the fold of `2^r` consecutive hashes of tile row `t`, so a tile
+/// store computes it from one tile (at most 255 node hashes).
 pub trait HashStore {
     /// The hash of a complete subtree, or `None` if it is not stored (not yet complete).
     fn subtree_hash(&self, id: SubtreeId) -> Option<Hash>;

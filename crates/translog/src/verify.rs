@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 
 use yibao_gm::Hash;
 
-use crate::checkpoint::{open_checkpoint, open_witnessed, NoteVerifier, TrustPolicy};
-use crate::leaf::decode_leaf;
-use crate::tree::{leaf_hash, CompactRange};
+use crate::checkpoint::{
+    open_checkpoint, open_witnessed, NoteVerifier, TrustPolicy, WitnessedCheckpoint,
+};
+use crate::leaf::{decode_leaf, Leaf};
+use crate::tree::{leaf_hash, verify_inclusion, CompactRange, InclusionProof};
 use crate::{Checkpoint, LogError};
 
 /// One stored leaf row as the store reads it.
@@ -220,4 +222,28 @@ fn open_all(notes: &[&str], keys: &CheckpointKeys) -> Result<BTreeMap<u64, Hash>
         }
     }
     Ok(roots)
+}
+
+/// Checks a receipt (§9.6: what a person or grantee holds for one use of data): the checkpoint
+/// is signed by the log and cosigned by a witness quorum, the leaf is at `leaf_idx` under its root,
+/// and the leaf records that same index. Returns the decoded leaf and the checkpoint.
+pub fn verify_receipt(
+    leaf: &[u8],
+    leaf_idx: u64,
+    proof: &InclusionProof,
+    checkpoint_note: &str,
+    policy: &TrustPolicy,
+) -> Result<(Leaf, WitnessedCheckpoint), LogError> {
+    let witnessed = open_witnessed(checkpoint_note, policy)?;
+    let checkpoint = &witnessed.checkpoint;
+    verify_inclusion(leaf, leaf_idx, checkpoint.size, &checkpoint.root, proof)?;
+    let decoded = decode_leaf(leaf)?;
+    if decoded.leaf_idx != leaf_idx {
+        // The Merkle path already fixes the position, so this means the log itself wrote a
+        // leaf at the wrong index: still not a receipt for this position.
+        return Err(LogError::InclusionFailed {
+            reason: "the leaf records another index than its position",
+        });
+    }
+    Ok((decoded, witnessed))
 }

@@ -283,3 +283,71 @@ fn witnesses_refuse_rollbacks_and_forks() {
         expect!["checkpoint: size 19 is smaller than the size 20 already seen (rollback)"],
     );
 }
+
+/// A person's receipt (§9.6): leaf bytes, index, inclusion proof and a witnessed checkpoint.
+#[test]
+fn receipts_verify_and_refuse_any_change() {
+    use yibao_translog::{encode_leaf, inclusion_proof, verify_receipt, Leaf};
+    let leaves: Vec<Vec<u8>> = (0..30u64)
+        .map(|idx| {
+            encode_leaf(&Leaf {
+                leaf_idx: idx,
+                ts_ms: 1_788_000_000_000 + idx,
+                leaf_nonce: [7; 16],
+                event_type: "DATA_CALL".into(),
+                actor_ref: None,
+                subject_ref: Some([idx as u8; 32]),
+                grant_ref: None,
+                purpose: "P04".into(),
+                item_codes: vec!["C1".into()],
+                decision: "PERMIT".into(),
+                reason_code: String::new(),
+                request_digest: None,
+                response_digest: None,
+                detail_commitment: None,
+            })
+            .unwrap()
+        })
+        .collect();
+    let mut tree = MemoryTree::new();
+    leaves.iter().for_each(|leaf| tree.push(leaf));
+    let mut audit = witness("audit-office");
+    let mut province = witness("province");
+    let note = note(&tree, 30);
+    let empty = ConsistencyProof { hashes: vec![] };
+    let lines = [
+        audit.cosign(&note, &empty, 10).unwrap(),
+        province.cosign(&note, &empty, 11).unwrap(),
+    ];
+    let note = add_cosignatures(&note, &lines);
+    let policy = TrustPolicy {
+        log: log_verifier(),
+        witnesses: vec![
+            witness_verifier("audit-office"),
+            witness_verifier("province"),
+        ],
+        quorum: 2,
+    };
+
+    let proof = inclusion_proof(&tree, 30, 17).unwrap();
+    let (leaf, witnessed) = verify_receipt(&leaves[17], 17, &proof, &note, &policy).unwrap();
+    assert_eq!(leaf.leaf_idx, 17);
+    assert_eq!(witnessed.checkpoint.size, 30);
+    // Another leaf, another index, or a proof for another leaf: all refused.
+    check(
+        verify_receipt(&leaves[16], 17, &proof, &note, &policy).map(|_| ()),
+        expect!["inclusion proof: does not verify (the path does not reach the root)"],
+    );
+    check(
+        verify_receipt(&leaves[17], 16, &proof, &note, &policy).map(|_| ()),
+        expect!["inclusion proof: does not verify (the path does not reach the root)"],
+    );
+    let strict = TrustPolicy {
+        quorum: 3,
+        ..policy
+    };
+    check(
+        verify_receipt(&leaves[17], 17, &proof, &note, &strict).map(|_| ()),
+        expect!["checkpoint: 2 valid witness cosignatures, 3 required"],
+    );
+}

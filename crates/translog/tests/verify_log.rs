@@ -268,7 +268,7 @@ fn each_tampering_is_found_at_its_first_bad_leaf() {
         forked leaves, honest checkpoints
           leaf 0: altered, inserted or forked: leaves 0..10 do not hash to the signed root of the checkpoint of size 10
         checkpoint 2 forged
-          checkpoint 2: checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"#]].assert_eq(&text.join("\n"));
+          note 2: checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"#]].assert_eq(&text.join("\n"));
 }
 
 /// With witnesses required, checkpoints without the quorum are refused.
@@ -288,7 +288,7 @@ fn witnessed_checkpoints_need_their_quorum() {
         &CheckpointKeys::Witnessed(policy),
     )
     .unwrap_err();
-    expect!["checkpoint 1: checkpoint: 0 valid witness cosignatures, 1 required"]
+    expect!["note 1: checkpoint: 0 valid witness cosignatures, 1 required"]
         .assert_eq(&fault.to_string());
 }
 
