@@ -64,6 +64,7 @@ pub use tree::{
     ConsistencyProof, HashStore, InclusionProof, MemoryTree, SubtreeId,
 };
 pub use verify::{
-    verify_log, verify_receipt, CheckpointKeys, Fault, LeafFault, LeafRow, LogReport,
+    verify_log, verify_log_with_reference, verify_receipt, CheckpointKeys, Fault, LeafFault,
+    LeafRow, LogReport,
 };
 pub use witness::{check_extends, Witness};

@@ -197,7 +197,7 @@ fn node_range(node: u64, size: u64) -> (u64, u64) {
     (start, end)
 }
 
-fn read_range(store: &impl HashStore, start: u64, end: u64) -> Result<Hash, LogError> {
+fn read_range(store: &(impl HashStore + ?Sized), start: u64, end: u64) -> Result<Hash, LogError> {
     let hashes = range_subtrees(start, end)
         .into_iter()
         .map(|id| store.subtree_hash(id).ok_or(LogError::MissingHash(id)))
@@ -206,7 +206,7 @@ fn read_range(store: &impl HashStore, start: u64, end: u64) -> Result<Hash, LogE
 }
 
 /// The root of the first `size` leaves of the store's log.
-pub fn root(store: &impl HashStore, size: u64) -> Result<Hash, LogError> {
+pub fn root(store: &(impl HashStore + ?Sized), size: u64) -> Result<Hash, LogError> {
     check_size(size)?;
     read_range(store, 0, size)
 }
@@ -313,7 +313,7 @@ fn consistency_nodes(old_size: u64, new_size: u64) -> Result<Vec<u64>, LogError>
 
 /// The inclusion proof for leaf `idx` in the tree of the first `size` leaves.
 pub fn inclusion_proof(
-    store: &impl HashStore,
+    store: &(impl HashStore + ?Sized),
     size: u64,
     idx: u64,
 ) -> Result<InclusionProof, LogError> {
@@ -329,7 +329,7 @@ pub fn inclusion_proof(
 
 /// The consistency proof from the tree of `old_size` leaves to the tree of `new_size` leaves.
 pub fn consistency_proof(
-    store: &impl HashStore,
+    store: &(impl HashStore + ?Sized),
     old_size: u64,
     new_size: u64,
 ) -> Result<ConsistencyProof, LogError> {

@@ -11,7 +11,10 @@ use crate::checkpoint::{
     open_checkpoint, open_witnessed, NoteVerifier, TrustPolicy, WitnessedCheckpoint,
 };
 use crate::leaf::{decode_leaf, Leaf};
-use crate::tree::{leaf_hash, verify_inclusion, CompactRange, InclusionProof};
+use crate::tree::{
+    leaf_hash, root as tree_root, verify_inclusion, CompactRange, HashStore, InclusionProof,
+    SubtreeId,
+};
 use crate::{Checkpoint, LogError};
 
 /// One stored leaf row as the store reads it.
@@ -80,6 +83,9 @@ pub enum LeafFault {
     /// The stored leaf hash is not the hash of the leaf bytes.
     #[error("altered: the stored leaf hash does not match the leaf bytes")]
     StoredHash,
+    /// The leaf hash differs from the reference copy's, which matches the signed roots.
+    #[error("altered, inserted or forked: the leaf hash differs from the reference copy")]
+    ReferenceMismatch,
     /// The recomputed root differs from a signed checkpoint's.
     #[error("altered, inserted or forked: leaves {from}..{size} do not hash to the signed root of the checkpoint of size {size}")]
     RootMismatch {
@@ -109,6 +115,14 @@ pub enum Fault {
         /// Why.
         error: LogError,
     },
+    /// The reference copy of the tree's hashes does not hash to a signed root.
+    #[error(
+        "reference copy: its hashes do not give the signed root of the checkpoint of size {size}"
+    )]
+    Reference {
+        /// The checkpoint's size.
+        size: u64,
+    },
     /// Two validly signed checkpoints of one size with different roots.
     #[error("checkpoints of size {size} show two different roots: the log forked")]
     Fork {
@@ -119,12 +133,42 @@ pub enum Fault {
 
 /// Checks a whole log: `rows` in index order (as read by `ORDER BY idx`), against signed
 /// checkpoint notes. Returns the first fault: bad checkpoints first, then leaves in index order.
+///
+/// A leaf altered together with its stored hash shows only as a root that differs from a
+/// checkpoint's, so it is reported as the first leaf after the last matching checkpoint, with
+/// the range it lies in. [`verify_log_with_reference`] pins it to the exact leaf.
 pub fn verify_log<'a>(
     rows: impl IntoIterator<Item = LeafRow<'a>>,
     checkpoint_notes: &[&str],
     keys: &CheckpointKeys,
 ) -> Result<LogReport, Fault> {
+    walk(rows, checkpoint_notes, keys, None)
+}
+
+/// [`verify_log`], also comparing every leaf hash with a reference copy of the tree's hashes (a
+/// witness's tiles, a backup). The reference is first checked against every signed checkpoint
+/// it covers, so a reference that was itself altered is refused rather than trusted; leaves
+/// below the largest checkpoint it matches are then checked one by one against it.
+pub fn verify_log_with_reference<'a>(
+    rows: impl IntoIterator<Item = LeafRow<'a>>,
+    checkpoint_notes: &[&str],
+    keys: &CheckpointKeys,
+    reference: &dyn HashStore,
+) -> Result<LogReport, Fault> {
+    walk(rows, checkpoint_notes, keys, Some(reference))
+}
+
+fn walk<'a>(
+    rows: impl IntoIterator<Item = LeafRow<'a>>,
+    checkpoint_notes: &[&str],
+    keys: &CheckpointKeys,
+    reference: Option<&dyn HashStore>,
+) -> Result<LogReport, Fault> {
     let roots = open_all(checkpoint_notes, keys)?;
+    let reference_size = match reference {
+        Some(reference) => check_reference(reference, &roots)?,
+        None => 0,
+    };
     let mut pending = roots.iter().peekable();
     let mut range = CompactRange::new();
     let mut verified_size = 0;
@@ -182,6 +226,15 @@ pub fn verify_log<'a>(
         if row.leaf_hash.is_some_and(|stored| stored != hash) {
             return Err(leaf_fault(LeafFault::StoredHash));
         }
+        if row.idx < reference_size {
+            let id = SubtreeId {
+                level: 0,
+                index: row.idx,
+            };
+            if reference.and_then(|store| store.subtree_hash(id)) != Some(hash) {
+                return Err(leaf_fault(LeafFault::ReferenceMismatch));
+            }
+        }
         range.push_leaf_hash(hash);
         previous_idx = Some(row.idx);
         check_roots(&range, &mut verified_size)?;
@@ -197,6 +250,20 @@ pub fn verify_log<'a>(
         verified_size,
         root: range.root(),
     })
+}
+
+/// Checks the reference against every signed root it can compute; returns the largest
+/// checkpoint size it matched (0 if none).
+fn check_reference(reference: &dyn HashStore, roots: &BTreeMap<u64, Hash>) -> Result<u64, Fault> {
+    let mut matched = 0;
+    for (&size, signed) in roots {
+        match tree_root(reference, size) {
+            Ok(root) if root == *signed => matched = size,
+            Ok(_) => return Err(Fault::Reference { size }),
+            Err(_) => break,
+        }
+    }
+    Ok(matched)
 }
 
 /// Opens every note and keeps one root per size, refusing two roots for one size.

@@ -5,8 +5,8 @@ use expect_test::expect;
 use proptest::prelude::*;
 use yibao_gm::SigningKey;
 use yibao_translog::{
-    encode_leaf, leaf_hash, sign_checkpoint, verify_log, Checkpoint, CheckpointKeys, Leaf, LeafRow,
-    MemoryTree, NoteSigner, NoteVerifier, TrustPolicy,
+    encode_leaf, leaf_hash, sign_checkpoint, verify_log, verify_log_with_reference, Checkpoint,
+    CheckpointKeys, Leaf, LeafRow, MemoryTree, NoteSigner, NoteVerifier, TrustPolicy,
 };
 
 const ORIGIN: &str = "yibao.example.gov.cn/access-log/v1";
@@ -271,6 +271,76 @@ fn each_tampering_is_found_at_its_first_bad_leaf() {
           note 2: checkpoint: the signature by key `yibao.example.gov.cn/access-log/v1` does not verify"#]].assert_eq(&text.join("\n"));
 }
 
+fn honest_tree(n: u64) -> MemoryTree {
+    let mut tree = MemoryTree::new();
+    Log::honest(n).rows.iter().for_each(|row| tree.push(&row.1));
+    tree
+}
+
+fn run_with_reference(log: &Log, notes: &[String], reference: &MemoryTree) -> String {
+    let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
+    match verify_log_with_reference(log.rows(), &notes, &keys(), reference) {
+        Ok(report) => format!(
+            "ok: {} leaves, verified to {}",
+            report.n_leaves, report.verified_size
+        ),
+        Err(fault) => fault.to_string(),
+    }
+}
+
+/// A reference copy of the hashes (a witness's tiles) pins a consistent alteration to its leaf,
+/// and is itself checked against the signed roots before it is believed.
+#[test]
+fn a_reference_copy_pins_the_altered_leaf() {
+    let notes = notes(40);
+    let mut altered = Log::honest(40);
+    altered.set_leaf(
+        23,
+        &Leaf {
+            decision: "DENY".into(),
+            ..event(23)
+        },
+        true,
+    );
+    let mut altered_tree = MemoryTree::new();
+    altered
+        .rows
+        .iter()
+        .for_each(|row| altered_tree.push(&row.1));
+
+    let cases = [
+        (
+            "honest log, honest reference",
+            run_with_reference(&Log::honest(40), &notes, &honest_tree(40)),
+        ),
+        (
+            "leaf 23 and its hash altered, honest reference",
+            run_with_reference(&altered, &notes, &honest_tree(40)),
+        ),
+        (
+            "leaf 23 altered, reference covering 25 leaves",
+            run_with_reference(&altered, &notes, &honest_tree(25)),
+        ),
+        (
+            "leaf 23 altered, the reference altered too",
+            run_with_reference(&altered, &notes, &altered_tree),
+        ),
+    ];
+    let text: Vec<String> = cases
+        .iter()
+        .map(|(name, result)| format!("{name}\n  {result}"))
+        .collect();
+    expect![[r#"
+        honest log, honest reference
+          ok: 40 leaves, verified to 40
+        leaf 23 and its hash altered, honest reference
+          leaf 23: altered, inserted or forked: the leaf hash differs from the reference copy
+        leaf 23 altered, reference covering 25 leaves
+          leaf 20: altered, inserted or forked: leaves 20..30 do not hash to the signed root of the checkpoint of size 30
+        leaf 23 altered, the reference altered too
+          reference copy: its hashes do not give the signed root of the checkpoint of size 30"#]].assert_eq(&text.join("\n"));
+}
+
 /// With witnesses required, checkpoints without the quorum are refused.
 #[test]
 fn witnessed_checkpoints_need_their_quorum() {
@@ -320,5 +390,13 @@ proptest! {
         let at = at as u64;
         prop_assert!(leaf_idx <= at, "reported {leaf_idx} after the change at {at}");
         prop_assert!(leaf_idx >= at / CHECKPOINT_EVERY * CHECKPOINT_EVERY);
+
+        // With an honest reference copy, the fault is at exactly the changed leaf.
+        let fault = verify_log_with_reference(log.rows(), &notes, &keys(), &honest_tree(40))
+            .unwrap_err();
+        let yibao_translog::Fault::Leaf { leaf_idx, .. } = fault else {
+            panic!("expected a leaf fault, got {fault}");
+        };
+        prop_assert_eq!(leaf_idx, at);
     }
 }
