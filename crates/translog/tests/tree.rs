@@ -298,3 +298,20 @@ proptest! {
         );
     }
 }
+
+proptest! {
+    /// Proofs read O(log n) stored hashes for any size: at most one right-edge node is
+    /// incomplete, and it folds at most log2(n) complete subtrees.
+    #[test]
+    fn proofs_read_logarithmically_many_hashes(
+        (n, idx) in (2u64..(1 << 40)).prop_flat_map(|n| (Just(n), 0..n)),
+        old in any::<prop::sample::Index>(),
+    ) {
+        let log2 = u64::BITS - (n - 1).leading_zeros();
+        let reads = inclusion_proof_reads(n, idx).unwrap().len() as u32;
+        prop_assert!(reads <= 2 * log2, "inclusion {idx} of {n}: {reads} reads");
+        let old = old.index(n as usize) as u64 + 1;
+        let reads = consistency_proof_reads(old, n).unwrap().len() as u32;
+        prop_assert!(reads <= 2 * log2 + 1, "consistency {old} → {n}: {reads} reads");
+    }
+}
