@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 /// before it; this keeps the graph acyclic and stops anything from depending upward.
 const LAYERS: &[(&str, &str)] = &[
     ("core-types", "yibao-core-types"),
+    ("gm", "yibao-gm"),
+    ("translog", "yibao-translog"),
     ("policy", "yibao-policy"),
     ("audit", "yibao-audit"),
     ("enrollment", "yibao-enrollment"),
@@ -35,6 +37,7 @@ const ENGINES: &[&str] = &[
     "drg-payment",
     "funds",
     "privacy",
+    "translog",
 ];
 
 /// Outside crates that do I/O and must never be a normal dependency of an engine.
