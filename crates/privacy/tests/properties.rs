@@ -20,6 +20,13 @@ fn item_subset(max: usize) -> impl Strategy<Value = ItemSet> {
     prop::sample::subsequence(all_codes(), 0..=max).prop_map(|codes| codes.into_iter().collect())
 }
 
+/// A non-empty subset of the items purpose P05 may ask for.
+fn p05_subset() -> impl Strategy<Value = ItemSet> {
+    let allowed: Vec<ItemCode> = Purpose::P05.rule().max_items.iter().collect();
+    let n = allowed.len();
+    prop::sample::subsequence(allowed, 1..=n.min(8)).prop_map(|codes| codes.into_iter().collect())
+}
+
 /// A call in a sequence: at a minute offset, possibly by a foreign grantee or out of scope.
 #[derive(Debug, Clone)]
 struct Attempt {
@@ -99,12 +106,11 @@ proptest! {
     }
 
     #[test]
-    fn permits_never_leave_the_grant(grant_items in item_subset(8), request_items in item_subset(8), day in 0i64..30) {
+    fn permits_never_leave_the_grant(grant_items in p05_subset(), request_items in item_subset(8), day in 0i64..30) {
         let now = at("2026-03-02 10:00:00");
         let mut draft = p05_draft(now);
-        draft.items = grant_items.intersection(&Purpose::P05.rule().max_items);
+        draft.items = grant_items;
         draft.confirmed_items = draft.items.clone();
-        prop_assume!(!draft.items.is_empty());
         let grant = create_grant(draft.clone()).unwrap();
         let at_call = now.plus(day * DAY_MS);
         let mut request = request_like(&draft, "r", at_call);
@@ -143,13 +149,18 @@ proptest! {
         let rule = mask_rule(code, level, view, clinical);
         let masked = apply_mask(rule, &value);
         let input: Vec<char> = value.chars().collect();
-        if masked == HIDDEN || masked == RESTRICTED {
-            prop_assert!(matches!(rule, MaskRule::Hidden | MaskRule::Restricted | MaskRule::District | MaskRule::DistrictStreet));
-        } else {
-            let shown: Vec<(usize, char)> = masked.chars().enumerate().filter(|(_, c)| *c != '*').collect();
-            prop_assert!(shown.len() <= rule.visible_max(input.len()), "{rule:?} showed {masked} of {value}");
-            for (idx, c) in shown {
-                prop_assert_eq!(Some(&c), input.get(idx), "{:?} moved characters", rule);
+        // Decided by the rule, not by the output: a short value under LastN(4) is all stars,
+        // which reads the same as HIDDEN.
+        match rule {
+            MaskRule::Hidden => prop_assert_eq!(masked.as_str(), HIDDEN),
+            MaskRule::Restricted => prop_assert_eq!(masked.as_str(), RESTRICTED),
+            MaskRule::District | MaskRule::DistrictStreet if masked == HIDDEN => {}
+            _ => {
+                let shown: Vec<(usize, char)> = masked.chars().enumerate().filter(|(_, c)| *c != '*').collect();
+                prop_assert!(shown.len() <= rule.visible_max(input.len()), "{rule:?} showed {masked} of {value}");
+                for (idx, c) in shown {
+                    prop_assert_eq!(Some(&c), input.get(idx), "{:?} moved characters", rule);
+                }
             }
         }
         if level == Level::L3 && view != View::Revealed {
