@@ -289,11 +289,13 @@ pub(super) async fn issue14_clearing_3203_3204_and_the_detail_file_exchange(app:
         )
         .await;
     assert!(refused.contains("the file's rows add up to"), "{refused}");
+    // One msgid for the call and its replay (msgid() reads the clock: a second later is a new id).
+    let detail_msgid = msgid(inst, 942);
     let answered = app
         .ok(
             inst,
             "3202",
-            &msgid(inst, 942),
+            &detail_msgid,
             detail_input(&file_qury_no, file_medfee),
         )
         .await;
@@ -346,7 +348,7 @@ pub(super) async fn issue14_clearing_3203_3204_and_the_detail_file_exchange(app:
         .ok(
             inst,
             "3202",
-            &msgid(inst, 942),
+            &detail_msgid,
             detail_input(&file_qury_no, file_medfee),
         )
         .await;
