@@ -63,12 +63,12 @@ pub struct HealthDeclarationRequest {
     pub request_id: String,
     /// The registered question's diagnosis codes (a code matches recorded codes starting with it).
     pub codes: Vec<String>,
-    /// First day of the period asked (default: the grant's).
+    /// First day of the period asked, `YYYY-MM-DD` (default: the grant's).
     #[serde(default)]
-    pub from: Option<NaiveDate>,
+    pub from: Option<String>,
     /// Last day of the period asked.
     #[serde(default)]
-    pub to: Option<NaiveDate>,
+    pub to: Option<String>,
 }
 
 /// `POST /open/v1/settlements/query`.
@@ -82,12 +82,12 @@ pub struct SettlementsRequest {
     /// Items asked for (default: every item of the grant this endpoint answers).
     #[serde(default)]
     pub items: Option<Vec<String>>,
-    /// First day of the period asked (default: the grant's period or event).
+    /// First day of the period asked, `YYYY-MM-DD` (default: the grant's period or event).
     #[serde(default)]
-    pub from: Option<NaiveDate>,
+    pub from: Option<String>,
     /// Last day of the period asked.
     #[serde(default)]
-    pub to: Option<NaiveDate>,
+    pub to: Option<String>,
     /// One settlement or visit id instead of a period.
     #[serde(default)]
     pub event: Option<String>,
@@ -199,12 +199,20 @@ fn parse_items(items: Option<Vec<String>>) -> Result<Option<ItemSet>, OpenError>
         .transpose()
 }
 
+fn day(field: &str, text: Option<String>) -> Result<Option<NaiveDate>, OpenError> {
+    text.map(|text| {
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| OpenError::bad(field, format!("`{text}` is not a YYYY-MM-DD date")))
+    })
+    .transpose()
+}
+
 fn period(
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    from: Option<String>,
+    to: Option<String>,
     event: Option<String>,
 ) -> Result<Option<DataScope>, OpenError> {
-    match (from, to, event) {
+    match (day("from", from)?, day("to", to)?, event) {
         (None, None, None) => Ok(None),
         (None, None, Some(event)) => Ok(Some(DataScope::Event(event))),
         (Some(from), Some(to), None) if from <= to => Ok(Some(DataScope::Period { from, to })),
