@@ -122,7 +122,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         )
         .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?,
         None => {
-            eprintln!("data service: no --grant-key-file; grant tokens work only while this process runs");
+            eprintln!(
+                "data service: no --grant-key-file; grant tokens work only while this process runs"
+            );
             yibao_store::grants::TokenKey::random()?
         }
     };

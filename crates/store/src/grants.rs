@@ -237,7 +237,8 @@ pub struct GrantCall {
     pub request_digest: [u8; 32],
     /// The endpoint (`POST /open/v1/identity-checks`), for the log.
     pub action: String,
-    /// The purpose the endpoint serves.
+    /// The purpose the endpoint serves (the settlements query serves P04 and P05 and takes the
+    /// grant's when it is either).
     pub purpose: Purpose,
     /// The grant token presented.
     pub token: String,

@@ -552,3 +552,54 @@ async fn grants_are_refused_for_unknown_or_unapproved_grantees_and_tokens_are_no
     })
     .await;
 }
+
+/// E1's sibling P02: a health question answered yes/no; a question naming a special-list code
+/// is bad input, refused before anything is consumed or logged.
+#[tokio::test]
+async fn health_question_answers_yes_or_no_and_refuses_special_codes() {
+    on_both(|db| async move {
+        imported(&db).await;
+        register(&db.store, "insurer-a", &[Purpose::P02]).await;
+        let draft = GrantDraft {
+            purpose: Purpose::P02,
+            items: items("FL03 VS04"),
+            confirmed_items: items("FL03 VS04"),
+            scope: DataScope::Period {
+                from: day("2024-03-02"),
+                to: day("2026-03-01"),
+            },
+            ..p01("g2", "insurer-a")
+        };
+        let given = db.store.give_grant(draft, &key()).await.unwrap();
+        let special = CallQuery::HealthQuestion {
+            codes: vec!["B20".into()],
+        };
+        let refused = db
+            .store
+            .grant_call(
+                &call("insurer-a", &given.token, "h-1", Purpose::P02, special),
+                &key(),
+                t0(),
+            )
+            .await;
+        assert!(refused.is_err(), "{}", db.label);
+        let question = CallQuery::HealthQuestion {
+            codes: vec!["E11".into(), "I10".into()],
+        };
+        let answer = db
+            .store
+            .grant_call(
+                &call("insurer-a", &given.token, "h-2", Purpose::P02, question),
+                &key(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.code, None, "{}: {}", db.label, answer.body);
+        let answer = body(&answer);
+        assert_eq!(answer["items"], serde_json::json!(["VS04"]));
+        assert_eq!(answer["answer"], serde_json::json!({"any_recorded": false}));
+        db
+    })
+    .await;
+}
