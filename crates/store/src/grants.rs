@@ -194,6 +194,10 @@ pub enum CallQuery {
     /// P04/P05 settlement summaries in the period or of the bound settlement (fields or masked
     /// fields of ST01, ST02, ST04, ST08).
     Settlements,
+    /// P03 direct claims (理赔直付, rules-in): the insurer's filed [`ClaimRule`] runs inside the
+    /// bureau on each settlement in the grant's scope; only claim results leave, and each payout
+    /// is posted once in the ledger.
+    DirectClaims,
 }
 
 impl CallQuery {
@@ -203,6 +207,7 @@ impl CallQuery {
             CallQuery::IdentityCheck { .. } => &["ID02", "ID04", "ID06", "IN01", "IN03"],
             CallQuery::HealthQuestion { .. } => &["VS04"],
             CallQuery::Settlements => &["ST01", "ST02", "ST04", "ST08"],
+            CallQuery::DirectClaims => &["ST01", "ST04"],
         };
         codes
             .iter()
@@ -216,6 +221,7 @@ impl CallQuery {
             CallQuery::IdentityCheck { .. } => "identity_check",
             CallQuery::HealthQuestion { .. } => "health_declaration",
             CallQuery::Settlements => "settlements_query",
+            CallQuery::DirectClaims => "direct_claims",
         }
     }
 }
@@ -265,7 +271,72 @@ pub struct CallAnswer {
     pub replayed: bool,
 }
 
+/// The ledger account of what a grantee owes under its direct claims (its clearing position).
+pub fn insurer_account(grantee_id: &str) -> String {
+    format!("insurer:{grantee_id}")
+}
+
+/// The ledger account of what direct claims owe a person (paid out to them by the bureau).
+pub fn claim_payout_account(psn_no: &str) -> String {
+    format!("claimpay:{psn_no}")
+}
+
+/// Transfer kind of a direct-claim payout.
+pub const KIND_DIRECT_CLAIM: &str = "direct_claim";
+
+/// An insurer's direct-claim rule for one product, as data (§8.3 rules-in): it pays its share
+/// of the personal cash part left after the basic funds, up to a cap per claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRule {
+    /// The rule's version, returned with every result (`H-2026.1`).
+    pub rule_version: String,
+    /// The share of the personal cash part, in basis points (0–10000).
+    pub share_bp: i64,
+    /// The most one claim pays, fen.
+    pub cap_fen: i64,
+}
+
+impl ClaimRule {
+    /// What a claim pays on a settlement whose personal cash part is `cash_fen`: the share,
+    /// rounded down to the fen, never above the cap or the cash part, never negative.
+    pub fn payable(&self, cash_fen: i64) -> i64 {
+        let base = i128::from(cash_fen.max(0));
+        let share = base * i128::from(self.share_bp.clamp(0, 10_000)) / 10_000;
+        let payable = share.min(i128::from(self.cap_fen.max(0)));
+        i64::try_from(payable).expect("a share of an i64 amount fits an i64")
+    }
+}
+
 impl Store {
+    /// Files an insurer's direct-claim rule for one of its products (P03 approved). A product
+    /// has one rule; a new version is a new product code.
+    pub async fn file_claim_rule(
+        &self,
+        grantee_id: &str,
+        product_id: &str,
+        rule: &ClaimRule,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        if !(0..=10_000).contains(&rule.share_bp) {
+            return Err(StoreError::bad("share_bp", "must be 0 to 10000"));
+        }
+        if rule.cap_fen < 0 {
+            return Err(StoreError::bad("cap_fen", "must not be negative"));
+        }
+        if rule.rule_version.is_empty() || product_id.is_empty() {
+            return Err(StoreError::bad(
+                "rule_version",
+                "and product_id must not be empty",
+            ));
+        }
+        macro_rules! run {
+            ($b:ident, $p:expr) => {
+                $b::claim_rule_insert($p, grantee_id, product_id, rule, now_ms).await
+            };
+        }
+        on_backend_writing!(self, (), run)
+    }
+
     /// Registers a grantee (an insurer, a bank) with its SM2 public key and approved purposes.
     pub async fn register_grantee(
         &self,
@@ -474,7 +545,7 @@ fn check_call(call: &GrantCall) -> Result<(), StoreError> {
             yibao_privacy::derived::register_health_question(yibao_privacy::builtin(), codes)
                 .map_err(|e| privacy_bad("codes", e))?;
         }
-        CallQuery::Settlements => {}
+        CallQuery::Settlements | CallQuery::DirectClaims => {}
     }
     Ok(())
 }

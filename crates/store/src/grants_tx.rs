@@ -819,7 +819,11 @@ pub(crate) async fn grant_call_run(
     let grant = record.as_ref().map(|r| &r.grant);
 
     let served = call.query.served_items();
-    let derived_only = !matches!(call.query, gr::CallQuery::Settlements);
+    let fixed_form = match call.query {
+        gr::CallQuery::Settlements => None,
+        gr::CallQuery::DirectClaims => Some(yp::OutputForm::Computed),
+        _ => Some(yp::OutputForm::Derived),
+    };
     let request = yp::CallRequest {
         request_id: call.request_id.clone(),
         grantee: call.grantee_id.clone(),
@@ -844,13 +848,11 @@ pub(crate) async fn grant_call_run(
                     to: today,
                 }
             }),
-        output_form: if derived_only {
-            yp::OutputForm::Derived
-        } else {
+        output_form: fixed_form.unwrap_or_else(|| {
             call.output_form
                 .or_else(|| grant.map(|g| g.terms().output_form))
                 .unwrap_or(yp::OutputForm::MaskedFields)
-        },
+        }),
         timestamp: yp::Millis(call.timestamp_ms),
     };
     let subject_state = match grant {
@@ -1161,6 +1163,7 @@ async fn gr_read_answer(
             Ok(serde_json::json!({ "any_recorded": answer }))
         }
         gr::CallQuery::Settlements => gr_read_settlements(tx, subject, scope, permit).await,
+        gr::CallQuery::DirectClaims => gr_direct_claims(tx, grant, scope, now_ms).await,
     }
 }
 
@@ -1276,4 +1279,163 @@ async fn gr_read_settlements(
         out.push(serde_json::Value::Object(row));
     }
     Ok(serde_json::json!({ "settlements": out }))
+}
+
+pub(crate) async fn claim_rule_insert(
+    pool: &Pool,
+    grantee_id: &str,
+    product_id: &str,
+    rule: &gr::ClaimRule,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let grantee = grantee_in(&mut tx, grantee_id)
+        .await?
+        .ok_or_else(|| StoreError::not_found("grantee_id", grantee_id))?;
+    if !grantee.purposes.contains(&yp::Purpose::P03) {
+        return Err(StoreError::refused(
+            "grantee_id",
+            "direct claims (P03) are not approved for this grantee",
+        ));
+    }
+    let filed = sqlx::query(
+        "INSERT INTO claim_rule (grantee_id, product_id, rule_version, share_bp, cap_fen, filed_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(grantee_id)
+    .bind(product_id)
+    .bind(&rule.rule_version)
+    .bind(rule.share_bp)
+    .bind(rule.cap_fen)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if filed == 0 {
+        return Err(StoreError::refused(
+            "product_id",
+            format!("`{product_id}` has a rule filed already"),
+        ));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs the grant's product rule on every settlement in scope (not reversed), inside the call's
+/// transaction: a settlement claimed before under this grant gives its stored result; a new one
+/// is computed, stored and its payout posted (insurer → the person's payout account).
+async fn gr_direct_claims(
+    tx: &mut Tx<'_>,
+    grant: &yp::Grant,
+    scope: &yp::grant::DataScope,
+    now_ms: i64,
+) -> Result<serde_json::Value, StoreError> {
+    let terms = grant.terms();
+    let grantee_id = grantee_id_of(grant);
+    let rule = sqlx::query(
+        "SELECT rule_version, share_bp, cap_fen FROM claim_rule WHERE grantee_id = $1 AND product_id = $2",
+    )
+    .bind(grantee_id)
+    .bind(&terms.product_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| {
+        StoreError::refused(
+            "product_id",
+            format!("no claim rule is filed for product `{}`", terms.product_id),
+        )
+    })?;
+    let rule = gr::ClaimRule {
+        rule_version: rule.try_get("rule_version")?,
+        share_bp: rule.try_get("share_bp")?,
+        cap_fen: rule.try_get("cap_fen")?,
+    };
+    let (filter, value) = match scope {
+        yp::grant::DataScope::Period { from, to } => (
+            "setl_date >= $2 AND setl_date <= $3",
+            vec![from.to_string(), to.to_string()],
+        ),
+        yp::grant::DataScope::Event(event) => {
+            ("(setl_id = $2 OR mdtrt_id = $2)", vec![event.clone()])
+        }
+    };
+    let sql = format!(
+        "SELECT setl_id, psn_cash_pay FROM settlement WHERE psn_no = $1 AND setl_sign = 1 \
+         AND refd_setl_flag = 0 AND {filter} ORDER BY setl_time, setl_id"
+    );
+    let mut query = sqlx::query(&sql).bind(&terms.subject);
+    for v in &value {
+        query = query.bind(v);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    let booked_on = gr::day_of(now_ms).to_string();
+    let mut results = Vec::with_capacity(rows.len());
+    for r in rows.iter().take(gr::SETTLEMENTS_PER_ANSWER_MAX as usize) {
+        let setl_id: String = r.try_get("setl_id")?;
+        let cash: i64 = r.try_get("psn_cash_pay")?;
+        let claim_id = format!("claim:{}:{setl_id}", grant.id());
+        let stored =
+            sqlx::query("SELECT rule_version, payable_fen FROM direct_claim WHERE claim_id = $1")
+                .bind(&claim_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let (version, payable, status) = match stored {
+            Some(row) => (
+                row.try_get::<String, _>("rule_version")?,
+                row.try_get::<i64, _>("payable_fen")?,
+                "paid_before",
+            ),
+            None => {
+                let payable = rule.payable(cash);
+                assert!(
+                    (0..=cash.max(0)).contains(&payable),
+                    "a claim pays within the cash part"
+                );
+                sqlx::query(
+                    "INSERT INTO direct_claim (claim_id, grant_id, setl_id, rule_version, base_fen, \
+                     payable_fen, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&claim_id)
+                .bind(grant.id())
+                .bind(&setl_id)
+                .bind(&rule.rule_version)
+                .bind(cash.max(0))
+                .bind(payable)
+                .bind(now_ms)
+                .execute(&mut **tx)
+                .await?;
+                if payable > 0 {
+                    let debit = gr::insurer_account(grantee_id);
+                    let credit = gr::claim_payout_account(&terms.subject);
+                    ensure_accounts(
+                        tx,
+                        &[
+                            (debit.clone(), "fund", grantee_id.to_owned()),
+                            (credit.clone(), "cash", terms.subject.clone()),
+                        ],
+                    )
+                    .await?;
+                    post_transfers(
+                        tx,
+                        &claim_id,
+                        &terms.subject,
+                        &booked_on,
+                        &[(debit, credit, payable, gr::KIND_DIRECT_CLAIM.to_owned())],
+                    )
+                    .await?;
+                }
+                (rule.rule_version.clone(), payable, "paid")
+            }
+        };
+        let mut setl_ref = gr::hex(&yibao_gm::hash(setl_id.as_bytes()));
+        setl_ref.truncate(16);
+        results.push(serde_json::json!({
+            "claim_ref": format!("{}:{setl_ref}", grant.id()),
+            "setl_ref": setl_ref,
+            "payable_fen": payable,
+            "rule_version": version,
+            "status": status,
+        }));
+    }
+    Ok(serde_json::json!({ "claims": results }))
 }

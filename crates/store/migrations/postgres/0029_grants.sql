@@ -89,5 +89,32 @@ CREATE TABLE grantee_nonce (
 );
 CREATE INDEX grantee_nonce_seen ON grantee_nonce (seen_at_ms);
 
+-- An insurer's direct-claim rule for one product (§8.3 rules-in), filed as data: its share of
+-- the personal cash part left after the basic funds, in basis points, capped per claim.
+CREATE TABLE claim_rule (
+    grantee_id    TEXT NOT NULL REFERENCES grantee (grantee_id),
+    product_id    TEXT NOT NULL,
+    rule_version  TEXT NOT NULL,
+    share_bp      BIGINT NOT NULL CHECK (share_bp BETWEEN 0 AND 10000),
+    cap_fen       BIGINT NOT NULL CHECK (cap_fen >= 0),
+    filed_at_ms   BIGINT NOT NULL,
+    PRIMARY KEY (grantee_id, product_id)
+);
+
+-- A direct claim computed inside the bureau: at most one per grant and settlement; the payout
+-- is posted in the ledger under ref_id = claim_id. Append-only.
+CREATE TABLE direct_claim (
+    claim_id      TEXT PRIMARY KEY,
+    grant_id      TEXT NOT NULL REFERENCES data_grant (grant_id),
+    setl_id       TEXT NOT NULL REFERENCES settlement (setl_id),
+    rule_version  TEXT NOT NULL,
+    base_fen      BIGINT NOT NULL CHECK (base_fen >= 0),
+    payable_fen   BIGINT NOT NULL CHECK (payable_fen >= 0 AND payable_fen <= base_fen),
+    at_ms         BIGINT NOT NULL,
+    UNIQUE (grant_id, setl_id)
+);
+
 CREATE TRIGGER grant_call_append_only BEFORE UPDATE OR DELETE ON grant_call
+    FOR EACH ROW EXECUTE FUNCTION registry_append_only();
+CREATE TRIGGER direct_claim_append_only BEFORE UPDATE OR DELETE ON direct_claim
     FOR EACH ROW EXECUTE FUNCTION registry_append_only();

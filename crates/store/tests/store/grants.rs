@@ -11,7 +11,7 @@ use yibao_privacy::grant::{
 };
 use yibao_privacy::time::{DAY_MS, MINUTE_MS};
 use yibao_privacy::{GrantStatus, ItemSet, Millis, Mode, OutputForm, Purpose};
-use yibao_store::grants::{CallQuery, GrantCall, GranteeKind, NewGrantee, TokenKey};
+use yibao_store::grants::{CallQuery, ClaimRule, GrantCall, GranteeKind, NewGrantee, TokenKey};
 use yibao_store::Store;
 
 use crate::common::*;
@@ -599,6 +599,136 @@ async fn health_question_answers_yes_or_no_and_refuses_special_codes() {
         let answer = body(&answer);
         assert_eq!(answer["items"], serde_json::json!(["VS04"]));
         assert_eq!(answer["answer"], serde_json::json!({"any_recorded": false}));
+        db
+    })
+    .await;
+}
+
+/// A claim rule pays its share of the personal cash part, rounded down, within the cap.
+#[test]
+fn claim_rule_pays_its_share_within_the_cap() {
+    let rule = ClaimRule {
+        rule_version: "H-2026.1".into(),
+        share_bp: 8_000,
+        cap_fen: 100_000,
+    };
+    let cases = [
+        (0, 0),
+        (1, 0),
+        (999, 799),
+        (10_000, 8_000),
+        (1_000_000, 100_000),
+        (-5, 0),
+    ];
+    for (cash, payable) in cases {
+        assert_eq!(rule.payable(cash), payable, "cash {cash}");
+    }
+}
+
+/// E2 (§8.3 rules-in): the insurer's filed rule runs inside the bureau on the person's
+/// settlement; only the claim result leaves, the payout is posted once in the ledger, and a
+/// later call reports the same claim without paying it again.
+#[tokio::test]
+async fn direct_claims_run_the_filed_rule_and_post_each_payout_once() {
+    on_both(|db| async move {
+        imported(&db).await;
+        register(&db.store, "insurer-h", &[Purpose::P03]).await;
+        let rule = ClaimRule {
+            rule_version: "H-2026.1".into(),
+            share_bp: 8_000,
+            cap_fen: 5_000,
+        };
+        db.store
+            .file_claim_rule("insurer-h", "H-2026", &rule, t0())
+            .await
+            .unwrap();
+        assert!(db
+            .store
+            .file_claim_rule("insurer-h", "H-2026", &rule, t0())
+            .await
+            .is_err());
+        let settlement = settle_one(
+            &db,
+            CLINIC,
+            "DC",
+            ("P003", "390"),
+            ("11", ""),
+            ("X-DRUG-A", 100),
+        )
+        .await
+        .expect("2207");
+        let cash = settlement.amounts.psn_cash_pay.0;
+        assert!(
+            cash > 0,
+            "{}: the fixture settlement leaves cash to pay",
+            db.label
+        );
+        let draft = GrantDraft {
+            subject: "P003".into(),
+            purpose: Purpose::P03,
+            product_id: "H-2026".into(),
+            items: items("ST01 ST04"),
+            confirmed_items: items("ST01 ST04"),
+            scope: DataScope::Period {
+                from: day("2025-01-01"),
+                to: day("2025-12-31"),
+            },
+            output_form: OutputForm::Computed,
+            mode: Mode::Multi,
+            not_after: Millis(t0()).plus(200 * DAY_MS),
+            policy_end: Some(Millis(t0()).plus(30 * DAY_MS)),
+            ..p01("g3", "insurer-h")
+        };
+        let given = db.store.give_grant(draft, &key()).await.unwrap();
+        let first = db
+            .store
+            .grant_call(
+                &call(
+                    "insurer-h",
+                    &given.token,
+                    "d-1",
+                    Purpose::P03,
+                    CallQuery::DirectClaims,
+                ),
+                &key(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(first.code, None, "{}: {}", db.label, first.body);
+        let expected = (cash * 8 / 10).min(5_000);
+        let claims = body(&first)["answer"]["claims"].clone();
+        assert_eq!(claims.as_array().unwrap().len(), 1, "{claims}");
+        assert_eq!(claims[0]["payable_fen"], serde_json::json!(expected));
+        assert_eq!(claims[0]["status"], serde_json::json!("paid"));
+        assert_eq!(claims[0]["rule_version"], serde_json::json!("H-2026.1"));
+        let again = db
+            .store
+            .grant_call(
+                &call(
+                    "insurer-h",
+                    &given.token,
+                    "d-2",
+                    Purpose::P03,
+                    CallQuery::DirectClaims,
+                ),
+                &key(),
+                t0() + 1_000,
+            )
+            .await
+            .unwrap();
+        let claims = body(&again)["answer"]["claims"].clone();
+        assert_eq!(claims[0]["status"], serde_json::json!("paid_before"));
+        assert_eq!(claims[0]["payable_fen"], serde_json::json!(expected));
+        let insurer = db.store.account_balance("insurer:insurer-h").await.unwrap();
+        let person = db.store.account_balance("claimpay:P003").await.unwrap();
+        assert_eq!(
+            (insurer, person),
+            (Some(-expected), Some(expected)),
+            "{}",
+            db.label
+        );
+        assert_balanced(&db).await;
         db
     })
     .await;
