@@ -27,6 +27,8 @@ pub const IDENTITY_CHECKS: &str = "/open/v1/identity-checks";
 pub const HEALTH_DECLARATIONS: &str = "/open/v1/health-declarations";
 /// P04 and P05.
 pub const SETTLEMENTS_QUERY: &str = "/open/v1/settlements/query";
+/// P03.
+pub const CLAIMS_RESULTS: &str = "/open/v1/claims/results";
 
 /// Every endpoint.
 pub fn routes() -> Router<SharedState> {
@@ -34,6 +36,37 @@ pub fn routes() -> Router<SharedState> {
         .route(IDENTITY_CHECKS, post(identity_check))
         .route(HEALTH_DECLARATIONS, post(health_declaration))
         .route(SETTLEMENTS_QUERY, post(settlements_query))
+        .route(CLAIMS_RESULTS, post(claims_results))
+}
+
+/// `POST /open/v1/claims/results`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsRequest {
+    /// The grant token.
+    pub grant_token: String,
+    /// The request id.
+    pub request_id: String,
+}
+
+async fn claims_results(
+    State(state): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OpenError> {
+    let request: ClaimsRequest = parse(&body)?;
+    let parts = Parts {
+        token: request.grant_token,
+        request_id: request.request_id,
+        purpose: Purpose::P03,
+        items: None,
+        scope: None,
+        output_form: None,
+        query: CallQuery::DirectClaims,
+    };
+    run(&state, &method, &uri, &headers, &body, parts).await
 }
 
 /// `POST /open/v1/identity-checks`.

@@ -13,6 +13,7 @@
 //! | `POST /open/v1/identity-checks` | P01 | yes/no: name, ID number (SM3), adult, insured; the scheme |
 //! | `POST /open/v1/health-declarations` | P02 | yes/no: any listed diagnosis in the period |
 //! | `POST /open/v1/settlements/query` | P04, P05 | settlement summaries (ST01, ST02, ST04, ST08), masked or in fields |
+//! | `POST /open/v1/claims/results` | P03 | direct-claim results computed inside the bureau by the insurer's filed rule |
 //!
 //! Refusals use the codes of §6.5: `SIGNATURE_INVALID` (401), `REPLAY` (409), `GRANT_INVALID`,
 //! `GRANT_EXHAUSTED`, `SCOPE_DENIED` (403), `RATE_LIMITED` (429); bad input is 400 and writes

@@ -358,6 +358,21 @@ async fn scenario(store: Store) {
     let stored = store.grant("g5", &token_key()).await.unwrap().unwrap();
     assert_eq!(stored.grant.uses_left(), Some(2));
 
+    // P03 without a grant for this grantee's token: the claims endpoint refuses like the others.
+    let claims = a
+        .send(
+            "/open/v1/claims/results",
+            &json!({"grant_token": once.token, "request_id": "c-1"}),
+            "n-11",
+        )
+        .await;
+    assert_eq!(
+        claims.body["error"]["code"],
+        json!("GRANT_INVALID"),
+        "{}",
+        claims.body
+    );
+
     // Bad input is 400 and writes nothing; an unknown path is 404.
     let bad = a
         .send(
