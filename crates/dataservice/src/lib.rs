@@ -85,7 +85,12 @@ impl Clock {
 
     /// The system clock.
     pub fn system() -> Self {
-        Self::new(|| chrono::Utc::now().timestamp_millis())
+        Self::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0)
+        })
     }
 
     /// The time now.
