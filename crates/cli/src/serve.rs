@@ -1,5 +1,5 @@
 //! `yibao serve`: serves the national hospital interface and, on the same listener, the staff
-//! API (`/api/v1`) from a database.
+//! API (`/api/v1`) and the third-party data service (`/open/v1`) from a database.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +43,10 @@ pub struct Args {
     /// Staff API: a session ends this many hours after login, used or not.
     #[arg(long, default_value_t = 12)]
     staff_session_hours: i64,
+    /// Data service (`/open/v1`): a file holding the 64 hex digits of the key grant tokens are
+    /// stored under (kept outside the database); without it a key is drawn for this process only.
+    #[arg(long)]
+    grant_key_file: Option<PathBuf>,
 }
 
 /// Runs `yibao serve` until Ctrl-C.
@@ -111,10 +115,27 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         clock: yibao_staff::Clock::system(),
         review: settings.review,
     };
+    let grant_key = match &args.grant_key_file {
+        Some(path) => yibao_store::grants::TokenKey::from_hex(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading the grant key {}", path.display()))?,
+        )
+        .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?,
+        None => {
+            eprintln!(
+                "data service: no --grant-key-file; grant tokens work only while this process runs"
+            );
+            yibao_store::grants::TokenKey::random()?
+        }
+    };
+    let open = yibao_dataservice::router(
+        store.clone(),
+        yibao_dataservice::DataServiceConfig::new(grant_key),
+    );
     let server = yibao_server::spawn_with(
         store.clone(),
         config,
-        yibao_staff::router(store.clone(), staff),
+        yibao_staff::router(store.clone(), staff).merge(open),
     )
     .await
     .context("starting the server")?;

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("store", "yibao-store"),
     ("server", "yibao-server"),
     ("staff", "yibao-staff"),
+    ("dataservice", "yibao-dataservice"),
     ("loadgen", "yibao-loadgen"),
     ("sim", "yibao-sim"),
     ("cli", "yibao"),

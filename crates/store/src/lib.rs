@@ -60,6 +60,7 @@ mod engine;
 mod error;
 pub mod feed;
 pub mod funds;
+pub mod grants;
 mod ids;
 mod import;
 pub mod ledger;
@@ -161,6 +162,7 @@ macro_rules! backend {
             include!("funds_read_tx.rs");
             include!("personal_account_tx.rs");
             include!("clearing_tx.rs");
+            include!("grants_tx.rs");
         }
     };
 }

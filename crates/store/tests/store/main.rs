@@ -4,6 +4,7 @@
 mod common;
 mod contributions;
 mod funds;
+mod grants;
 mod group_commit;
 mod idempotency;
 mod import;
