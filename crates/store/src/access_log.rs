@@ -696,6 +696,21 @@ pub(crate) fn verify_input(input: &VerifyInput) -> LogVerifyReport {
                 ));
                 return report;
             }
+            Err(Fault::Reference { size }) => {
+                // The stored subtrees disagree with a signed root: either they were altered or
+                // the checkpoint is for other leaves. The walk without them says which leaf.
+                if let Err(Fault::Leaf { leaf_idx, reason }) =
+                    yibao_translog::verify_log(leaf_rows(), notes, keys)
+                {
+                    leaf_fault(&mut report, leaf_idx as i64, reason);
+                } else {
+                    report.problem = Some(format!(
+                        "the stored subtree hashes do not give the signed root of the checkpoint \
+                         of size {size} (log_subtree altered)"
+                    ));
+                }
+                return report;
+            }
             Err(other) => {
                 report.problem = Some(other.to_string());
                 return report;
