@@ -180,7 +180,7 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let started = Instant::now();
-    let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db)?;
+    let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db, true)?;
     let store = yibao_store::Store::connect(&args.db)
         .await
         .with_context(|| format!("opening the database {}", args.db))?

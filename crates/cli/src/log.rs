@@ -149,15 +149,31 @@ fn sqlite_file(db_url: &str) -> Option<PathBuf> {
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
-/// The log keys for a server of `db_url`: the file given (`--log-key`, else `YIBAO_LOG_KEY`);
-/// for a SQLite file without one, the key file next to the database (`FILE.logkey`), created
-/// on first use and said so on stderr. Never inside the database.
-pub fn server_log_keys(given: Option<&Path>, db_url: &str) -> anyhow::Result<LogKeys> {
+/// The log keys for `db_url`: the file given (`--log-key`, else `YIBAO_LOG_KEY`); for a SQLite
+/// file without one, the key file next to the database (`FILE.logkey`), created on first use
+/// and said so on stderr. Never inside the database. For another database without a key file,
+/// a server (`ephemeral_ok`) runs under keys made for the process, with a warning; a command
+/// that signs is refused.
+pub fn server_log_keys(
+    given: Option<&Path>,
+    db_url: &str,
+    ephemeral_ok: bool,
+) -> anyhow::Result<LogKeys> {
     let from_env = std::env::var_os(LOG_KEY_ENV).map(PathBuf::from);
     if let Some(path) = given.map(Path::to_path_buf).or(from_env) {
         return read_log_keys(&path);
     }
     let Some(db_file) = sqlite_file(db_url) else {
+        if ephemeral_ok {
+            eprintln!(
+                "warning: no --log-key (or {LOG_KEY_ENV}): the access log runs under keys made \
+                 for this process; its checkpoints name a key nobody keeps and a person's \
+                 leaves cannot be found after a restart (yibao log keygen --out FILE)"
+            );
+            return Ok(LogKeys::generate(
+                yibao_store::access_log::LOG_ORIGIN_DEFAULT,
+            )?);
+        }
         anyhow::bail!(
             "--log-key (or {LOG_KEY_ENV}) is required for this database: the access log's keys \
              live outside it (yibao log keygen --out FILE)"
@@ -219,7 +235,7 @@ async fn verify(args: VerifyArgs) -> ExitCode {
 }
 
 async fn checkpoint(args: KeyedArgs) -> anyhow::Result<ExitCode> {
-    let keys = server_log_keys(args.log_key.as_deref(), &args.db)?;
+    let keys = server_log_keys(args.log_key.as_deref(), &args.db, false)?;
     let store = Store::connect(&args.db)
         .await
         .with_context(|| format!("opening the database {}", args.db))?;

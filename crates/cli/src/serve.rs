@@ -77,7 +77,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         pg_lanes: args.batch_lanes,
         ..yibao_store::StoreOptions::default()
     };
-    let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db)?;
+    let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db, true)?;
     let store = yibao_store::Store::connect_with(&args.db, &options)
         .await
         .with_context(|| format!("opening the database {}", args.db))?
