@@ -27,6 +27,10 @@ pub struct Args {
     /// database).
     #[arg(long, default_value = DEMO_DB_URL)]
     db: String,
+    /// The access log's key file, else `YIBAO_LOG_KEY`; for a SQLite file without either,
+    /// `FILE.logkey` next to it (created on first use).
+    #[arg(long)]
+    log_key: Option<PathBuf>,
     /// Insured persons in the city (up to 20 million; generation streams in bounded memory).
     #[arg(long, default_value_t = 100_000)]
     persons: u64,
@@ -176,9 +180,11 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let started = Instant::now();
+    let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db, true)?;
     let store = yibao_store::Store::connect(&args.db)
         .await
-        .with_context(|| format!("opening the database {}", args.db))?;
+        .with_context(|| format!("opening the database {}", args.db))?
+        .with_log_keys(log_keys.clone());
     let imported = store
         .import_registry(dir)
         .await
@@ -283,6 +289,14 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     };
     let summary = yibao_loadgen::run(&server.addr().to_string(), Arc::new(population), load).await;
     server.shutdown().await?;
+    let checkpoint = store
+        .sign_checkpoint(&log_keys)
+        .await
+        .context("signing the access-log checkpoint")?;
+    println!(
+        "== access log: checkpoint of size {} signed (yibao log verify --db {})",
+        checkpoint.size, args.db
+    );
     let summary = summary?;
     println!("{}", summary.to_text());
     let manifest = args

@@ -10,6 +10,7 @@ mod drg_group;
 mod drg_simulate;
 mod funds;
 mod load;
+mod log;
 mod maternity;
 mod registry;
 mod serve;
@@ -64,6 +65,11 @@ enum Command {
     Accounts {
         #[command(subcommand)]
         command: accounts::Command,
+    },
+    /// The tamper-evident access log: keys, checkpoints, witnesses, proofs and the verifier.
+    Log {
+        #[command(subcommand)]
+        command: log::Command,
     },
     /// Staff accounts of the staff API (/api/v1).
     Staff {
@@ -271,6 +277,7 @@ fn main() -> std::process::ExitCode {
             command: FundsCommand::Interest(args),
         } => funds::interest(args),
         Command::Accounts { command } => accounts::main(command),
+        Command::Log { command } => log::main(command),
     };
     match result {
         Ok(code) => code,

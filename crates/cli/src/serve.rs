@@ -37,6 +37,10 @@ pub struct Args {
     /// the persons); a divisor of 64.
     #[arg(long, default_value_t = yibao_store::limits::BATCH_LANES_PG)]
     batch_lanes: u64,
+    /// The access log's key file (SM2 checkpoint key and HMAC keys; `yibao log keygen`), else
+    /// `YIBAO_LOG_KEY`; for a SQLite file without either, `FILE.logkey` next to it (created).
+    #[arg(long)]
+    log_key: Option<PathBuf>,
     /// Staff API: a session unused this many minutes ends.
     #[arg(long, default_value_t = 30)]
     staff_idle_minutes: i64,
@@ -49,7 +53,8 @@ pub struct Args {
     grant_key_file: Option<PathBuf>,
 }
 
-/// Runs `yibao serve` until Ctrl-C.
+/// Runs `yibao serve` until Ctrl-C or SIGTERM; then it finishes the requests in flight and
+/// signs a checkpoint covering every access-log leaf before it exits.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -76,9 +81,11 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         pg_lanes: args.batch_lanes,
         ..yibao_store::StoreOptions::default()
     };
+    let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db, true)?;
     let store = yibao_store::Store::connect_with(&args.db, &options)
         .await
-        .with_context(|| format!("opening the database {}", args.db))?;
+        .with_context(|| format!("opening the database {}", args.db))?
+        .with_log_keys(log_keys.clone());
     if let Some(dir) = &args.import {
         let summary = store
             .import_registry(dir)
@@ -167,11 +174,35 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
+    stop_signal().await?;
+    eprintln!("shutting down");
+    server.shutdown().await?;
+    let checkpoint = store
+        .sign_checkpoint(&log_keys)
+        .await
+        .context("signing the final access-log checkpoint")?;
+    eprintln!(
+        "signed the access-log checkpoint of size {}",
+        checkpoint.size
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM (what a service manager sends).
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
-    eprintln!("shutting down");
-    server.shutdown().await?;
-    store.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

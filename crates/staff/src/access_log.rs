@@ -1,5 +1,7 @@
-//! The access log, for the security auditor: `GET /api/v1/access-log` (pages of entries) and
-//! `GET /api/v1/access-log/verify` (the chain check). Both reads are themselves logged.
+//! The access log, for the security auditor: `GET /api/v1/access-log` (pages of entries),
+//! `GET /api/v1/access-log/verify` (the whole Merkle log against its signed checkpoints),
+//! `GET /api/v1/access-log/proof` (an inclusion proof) and `GET /api/v1/access-log/consistency`
+//! (a consistency proof). Every read is itself logged.
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -10,7 +12,9 @@ use yibao_store::{AccessEntry, Decision, Role};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::limits::ACCESS_LOG_PAGE_DEFAULT;
-use crate::wire::{AccessLogEntryView, AccessLogPage, VerifyReport};
+use crate::wire::{
+    AccessLogEntryView, AccessLogPage, ConsistencyProofView, InclusionProofView, VerifyReport,
+};
 use crate::{Access, SharedState, Staff, Subject};
 
 /// The routes of this module.
@@ -18,6 +22,8 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(verify))
+        .routes(routes!(proof))
+        .routes(routes!(consistency))
 }
 
 const AUDITOR: &[Role] = &[Role::Auditor];
@@ -26,7 +32,7 @@ const AUDITOR: &[Role] = &[Role::Auditor];
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// Entries after this index (default 0: from the start).
+    /// Entries after this index (default: from the start, index 0).
     pub after: Option<i64>,
     /// Entries at most (default 100, at most 500).
     pub limit: Option<i64>,
@@ -72,8 +78,8 @@ pub async fn list(
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AccessLogPage>, ApiError> {
     let Query(query) = query.map_err(|err| ApiError::bad("query", err.body_text()))?;
-    let after = query.after.unwrap_or(0);
-    if after < 0 {
+    let after = query.after.unwrap_or(-1);
+    if after < -1 {
         return Err(ApiError::bad("after", "must not be negative"));
     }
     let limit = query.limit.unwrap_or(ACCESS_LOG_PAGE_DEFAULT);
@@ -94,8 +100,9 @@ pub async fn list(
     }))
 }
 
-/// Checks the whole log: every row against its leaf hash and the chain, indexes without gaps,
-/// and the head against the last row.
+/// Checks the whole log: every leaf against its index, hash and details, the stored subtree
+/// hashes, every signed checkpoint's root, and the head. A problem names the first bad leaf
+/// (`leaf 3: altered: …`).
 #[utoipa::path(get, path = "/api/v1/access-log/verify", tag = "access-log",
     responses(
         (status = 200, description = "The check (`intact` false names the first problem).", body = VerifyReport),
@@ -110,4 +117,92 @@ pub async fn verify(
     checked(&state, &staff, "GET /api/v1/access-log/verify").await?;
     let report = state.store.verify_access_log().await?;
     Ok(Json(VerifyReport::from(&report)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Query of `GET /api/v1/access-log/proof`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProofQuery {
+    /// The leaf's index.
+    pub idx: i64,
+    /// The tree size (default: the newest signed checkpoint's).
+    pub size: Option<i64>,
+}
+
+/// The inclusion proof of one leaf in the tree of `size` leaves, with the leaf, the root and
+/// the checkpoint of that size.
+#[utoipa::path(get, path = "/api/v1/access-log/proof", tag = "access-log",
+    params(ProofQuery),
+    responses(
+        (status = 200, description = "The proof.", body = InclusionProofView),
+        (status = 400, description = "Bad query, or no such leaf in a tree of that size.", body = ErrorBody),
+        (status = 401, description = "No valid session.", body = ErrorBody),
+        (status = 403, description = "Not an auditor.", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn proof(
+    State(state): State<SharedState>,
+    staff: Staff,
+    query: Result<Query<ProofQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<InclusionProofView>, ApiError> {
+    let Query(query) = query.map_err(|err| ApiError::bad("query", err.body_text()))?;
+    checked(&state, &staff, "GET /api/v1/access-log/proof").await?;
+    let size = match query.size {
+        Some(size) => size,
+        None => state
+            .store
+            .log_checkpoints()
+            .await?
+            .last()
+            .map(|checkpoint| checkpoint.size)
+            .ok_or_else(|| ApiError::bad("size", "no checkpoint is signed yet: give a size"))?,
+    };
+    let proof = state.store.inclusion_proof(query.idx, size).await?;
+    Ok(Json(InclusionProofView {
+        idx: proof.idx,
+        size: proof.size,
+        leaf: hex(&proof.leaf),
+        hashes: proof.proof.hashes.iter().map(|h| hex(h)).collect(),
+        root: hex(&proof.root),
+        checkpoint: proof.checkpoint.map(|checkpoint| checkpoint.note),
+    }))
+}
+
+/// Query of `GET /api/v1/access-log/consistency`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The older tree size (at least 1).
+    pub from: i64,
+    /// The newer tree size.
+    pub to: i64,
+}
+
+/// The consistency proof that the tree of `from` leaves is a prefix of the tree of `to`.
+#[utoipa::path(get, path = "/api/v1/access-log/consistency", tag = "access-log",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof.", body = ConsistencyProofView),
+        (status = 400, description = "Bad query, or sizes the log does not have.", body = ErrorBody),
+        (status = 401, description = "No valid session.", body = ErrorBody),
+        (status = 403, description = "Not an auditor.", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn consistency(
+    State(state): State<SharedState>,
+    staff: Staff,
+    query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConsistencyProofView>, ApiError> {
+    let Query(query) = query.map_err(|err| ApiError::bad("query", err.body_text()))?;
+    checked(&state, &staff, "GET /api/v1/access-log/consistency").await?;
+    let proof = state.store.consistency_proof(query.from, query.to).await?;
+    Ok(Json(ConsistencyProofView {
+        from: query.from,
+        to: query.to,
+        hashes: proof.hashes.iter().map(|h| hex(h)).collect(),
+    }))
 }

@@ -4,7 +4,8 @@
 //! One set of staff accounts and roles ([`yibao_store::Role`]), bearer sessions
 //! (`POST /api/v1/session`), and an access log in which every read of a person's data, every
 //! denial, every login and logout and every account change is recorded with who, when, what and
-//! why, each row chained to the one before with SM3 (`GET /api/v1/access-log/verify`). The
+//! why, each a leaf of the tamper-evident Merkle log (`GET /api/v1/access-log/verify`, `/proof`,
+//! `/consistency`; docs/PRIVACY.md). The
 //! OpenAPI document is generated from the handlers ([`openapi`], `GET /api/v1/openapi.json`).
 //!
 //! # Adding an endpoint

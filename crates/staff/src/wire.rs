@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use yibao_store::{AccessLogRow, ChainReport, Role, StaffAccount};
+use yibao_store::{AccessLogRow, LogVerifyReport, Role, StaffAccount};
 
 /// A role, as sent and received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -142,7 +142,7 @@ pub struct SetRolesRequest {
 /// One access log entry.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccessLogEntryView {
-    /// Position in the log, from 1.
+    /// Position in the log (the leaf index), from 0.
     pub idx: i64,
     /// When (UTC ms).
     pub ts_ms: i64,
@@ -152,7 +152,8 @@ pub struct AccessLogEntryView {
     pub staff_id: Option<i64>,
     /// The endpoint or action.
     pub action: String,
-    /// Whose data or which record (`psn:` + SM3 hex, `case:ID`, `staff:ID`).
+    /// Whose data or which record: `psn:` and the hex of the leaf's keyed pseudonym (different
+    /// in every leaf), `case:ID`, `staff:ID`.
     pub subject_ref: String,
     /// The purpose given.
     pub purpose: String,
@@ -162,8 +163,8 @@ pub struct AccessLogEntryView {
     pub reason: String,
     /// SM3(0x00 ‖ leaf), hex.
     pub leaf_hash: String,
-    /// SM3(previous chain ‖ leaf hash), hex.
-    pub chain: String,
+    /// The canonical leaf bytes (yibao-translog's encoding), hex.
+    pub leaf: String,
 }
 
 impl From<&AccessLogRow> for AccessLogEntryView {
@@ -179,7 +180,7 @@ impl From<&AccessLogRow> for AccessLogEntryView {
             decision: row.entry.decision.code().to_owned(),
             reason: row.entry.reason.clone(),
             leaf_hash: row.leaf_hash.clone(),
-            chain: row.chain.clone(),
+            leaf: row.leaf.clone(),
         }
     }
 }
@@ -193,28 +194,65 @@ pub struct AccessLogPage {
     pub next_after: Option<i64>,
 }
 
-/// The chain check.
+/// The whole-log check.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VerifyReport {
-    /// True when every row matches its leaf hash and chain and the head matches the last row.
+    /// True when nothing was found wrong.
     pub intact: bool,
-    /// Rows read.
+    /// Leaves read.
     pub entries: i64,
     /// The size the head records.
     pub head_size: i64,
-    /// The first problem found.
+    /// The largest signed checkpoint the leaves reproduce.
+    pub verified_size: i64,
+    /// Signed checkpoints found.
+    pub checkpoints: usize,
+    /// The first bad leaf, when the problem names one.
+    pub leaf_idx: Option<i64>,
+    /// The first problem found (`leaf 3: altered: …`).
     pub problem: Option<String>,
 }
 
-impl From<&ChainReport> for VerifyReport {
-    fn from(report: &ChainReport) -> Self {
+impl From<&LogVerifyReport> for VerifyReport {
+    fn from(report: &LogVerifyReport) -> Self {
         Self {
             intact: report.is_intact(),
             entries: report.entries,
             head_size: report.head_size,
+            verified_size: report.verified_size,
+            checkpoints: report.checkpoints,
+            leaf_idx: report.leaf_idx,
             problem: report.problem.clone(),
         }
     }
+}
+
+/// An inclusion proof (RFC 6962 over SM3) of one leaf, for the auditor or the person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProofView {
+    /// The leaf's index.
+    pub idx: i64,
+    /// The tree size the proof is for.
+    pub size: i64,
+    /// The canonical leaf bytes, hex.
+    pub leaf: String,
+    /// The sibling hashes from the leaf up, hex.
+    pub hashes: Vec<String>,
+    /// The root of the tree of `size` leaves, hex.
+    pub root: String,
+    /// The signed checkpoint note of that size, when one was signed.
+    pub checkpoint: Option<String>,
+}
+
+/// A consistency proof between two tree sizes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProofView {
+    /// The older size.
+    pub from: i64,
+    /// The newer size.
+    pub to: i64,
+    /// The proof's hashes in RFC 6962 order, hex.
+    pub hashes: Vec<String>,
 }
 
 /// A person, as a reviewer sees them outside a case: names and numbers masked (spec

@@ -45,6 +45,7 @@ macro_rules! on_backend_writing {
     };
 }
 
+pub mod access_log;
 pub mod audit;
 pub mod audit_report;
 pub mod auto;
@@ -79,6 +80,10 @@ pub mod staff;
 pub mod tax;
 pub mod transfer;
 
+pub use access_log::{
+    AccessLogRow, Cosigned, LeafExtras, LeafProof, LogKeys, LogVerifyReport, StoredCheckpoint,
+    WitnessKey,
+};
 pub use cmd::*;
 pub use error::{ImportError, ImportIssue, StoreError};
 pub use feed::{
@@ -98,7 +103,7 @@ pub use setl_list::{
     SetlListView,
 };
 pub use staff::{
-    AccessEntry, AccessLogRow, ChainReport, Decision, LoginDenied, NewSession, NewStaff, Role,
+    AccessEntry, ChainEraRow, ChainReport, Decision, LoginDenied, NewSession, NewStaff, Role,
     SessionCheck, SessionPolicy, StaffAccount,
 };
 pub use yibao_settlement::{SetlAmounts, SetlSign, SetlUnit, SetlValue};
@@ -140,6 +145,7 @@ macro_rules! backend {
             include!("tx/audit.rs");
             include!("tx/review.rs");
             include!("staff_tx.rs");
+            include!("access_log_tx.rs");
             include!("tx/audit_report.rs");
             include!("feed_tx.rs");
             include!("feed_write_tx.rs");

@@ -97,7 +97,10 @@ pub const PASSWORD_BYTES_MAX: usize = 256;
 pub const LOG_FIELD_CHARS_MAX: usize = 200;
 /// Access log entries in one page: enough to scroll, small enough to answer at once.
 pub const ACCESS_LOG_PAGE_MAX: i64 = 500;
-/// Access log rows the chain check reads per query: bounds its memory on a long log.
+/// Stored subtree hashes read by one query of a proof (a proof of a log of 2^40 leaves reads
+/// well under this; SQLite allows 32766 bound values per statement, two per hash).
+pub const LOG_PROOF_READS_MAX: usize = 4_000;
+/// Chain-era access log rows the chain check reads per query: bounds its memory on a long log.
 pub const ACCESS_LOG_VERIFY_BATCH: i64 = 1_000;
 /// Staff accounts listed at once: a bureau has some hundreds of staff.
 pub const STAFF_LIST_MAX: i64 = 10_000;

@@ -244,11 +244,12 @@ pub enum SessionCheck {
 }
 
 /// A decision recorded in the access log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Decision {
     /// The action was allowed (and, for a read, the data was given).
     Permit,
-    /// The action was refused.
+    /// The action was refused (the default: nothing is allowed unless said).
+    #[default]
     Deny,
 }
 
@@ -262,8 +263,9 @@ impl Decision {
     }
 }
 
-/// One event to append to the access log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One event to append to the access log (a leaf of the Merkle log, see [`crate::access_log`]).
+/// `event`, `purpose` and `reason` are codes: at most 64 printable ASCII characters each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AccessEntry {
     /// When (UTC ms).
     pub ts_ms: i64,
@@ -273,7 +275,9 @@ pub struct AccessEntry {
     pub staff_id: Option<i64>,
     /// The endpoint or action (`GET /api/v1/persons/{psn_no}`).
     pub action: String,
-    /// Whose data or which record: a [`subject_ref_psn`], `case:ID`, `staff:ID` or empty.
+    /// Whose data or which record: a [`subject_ref_psn`], `case:ID`, `staff:ID` or empty. A
+    /// person's designation never reaches the database: the leaf holds only its keyed,
+    /// per-leaf pseudonym.
     pub subject_ref: String,
     /// Why: the purpose code the request carried (empty for events without one).
     pub purpose: String,
@@ -283,9 +287,10 @@ pub struct AccessEntry {
     pub reason: String,
 }
 
-/// One stored entry of the access log.
+/// One row of the chain-era access log (migration 8, kept as `access_log_chain` by migration
+/// 27).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessLogRow {
+pub struct ChainEraRow {
     /// Position in the log, from 1, without gaps.
     pub idx: i64,
     /// The event.
@@ -296,7 +301,7 @@ pub struct AccessLogRow {
     pub chain: String,
 }
 
-/// The result of checking the access log's chain.
+/// The result of checking the chain-era access log ([`Store::verify_chain_era`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
     /// Rows read.
@@ -314,13 +319,13 @@ impl ChainReport {
     }
 }
 
-/// Version byte of the leaf encoding.
+/// Version byte of the chain era's leaf encoding.
 pub const LEAF_VERSION: u8 = 1;
 
-/// The canonical bytes of a leaf: the version byte, `ts_ms` as 8 big-endian bytes, then each of
-/// event, actor (the staff id in decimal, or empty), action, subject_ref, purpose, decision and
-/// reason as a 4-byte big-endian length and its UTF-8 bytes. Any verifier can re-encode it; a
-/// Merkle tree over the same leaves (spec §9.3) is a later step.
+/// The canonical bytes of a chain-era leaf (migration 8): the version byte, `ts_ms` as 8
+/// big-endian bytes, then each of event, actor (the staff id in decimal, or empty), action,
+/// subject_ref, purpose, decision and reason as a 4-byte big-endian length and its UTF-8 bytes.
+/// The Merkle log's leaves are `yibao-translog`'s encoding instead.
 pub fn leaf_bytes(entry: &AccessEntry) -> Vec<u8> {
     let actor = entry.staff_id.map(|id| id.to_string()).unwrap_or_default();
     let fields = [
@@ -343,7 +348,7 @@ pub fn leaf_bytes(entry: &AccessEntry) -> Vec<u8> {
     out
 }
 
-/// The leaf hash, as RFC 6962 §2.1 with SM3: SM3(0x00 ‖ leaf).
+/// The chain era's leaf hash, SM3(0x00 ‖ [`leaf_bytes`]).
 pub fn leaf_hash(entry: &AccessEntry) -> [u8; 32] {
     let mut hasher = <Sm3 as sm3::Digest>::new();
     sm3::Digest::update(&mut hasher, [0u8]);
@@ -351,7 +356,7 @@ pub fn leaf_hash(entry: &AccessEntry) -> [u8; 32] {
     sm3::Digest::finalize(hasher).into()
 }
 
-/// The next link: SM3(previous chain ‖ leaf hash).
+/// The chain era's next link: SM3(previous chain ‖ leaf hash).
 pub fn chain_next(previous: &[u8; 32], leaf_hash: &[u8; 32]) -> [u8; 32] {
     let mut hasher = <Sm3 as sm3::Digest>::new();
     sm3::Digest::update(&mut hasher, previous);
@@ -359,9 +364,10 @@ pub fn chain_next(previous: &[u8; 32], leaf_hash: &[u8; 32]) -> [u8; 32] {
     sm3::Digest::finalize(hasher).into()
 }
 
-/// The subject reference of a person in the log: `psn:` and SM3 of a domain tag and the
-/// `psn_no`, in hex, so the log names nobody in clear. (Unkeyed for now: the spec's keyed
-/// HMAC-SM3 with a per-leaf nonce comes with the Merkle log.)
+/// The subject designation of a person: `psn:` and SM3 of a domain tag and the `psn_no`, in
+/// hex, so that no number is carried around in clear. It is never stored: an append turns it
+/// into the leaf's `subject_ref` = HMAC-SM3(k_subject, designation ‖ leaf_nonce) and the person
+/// index's HMAC-SM3(k_idx, designation), under keys kept outside the database.
 pub fn subject_ref_psn(psn_no: &str) -> String {
     let mut hasher = <Sm3 as sm3::Digest>::new();
     sm3::Digest::update(&mut hasher, b"yibao-subject-v1\0");
@@ -488,19 +494,29 @@ pub fn check_password(password: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn check_entry(entry: &AccessEntry) -> Result<(), StoreError> {
+pub(crate) fn check_entry(entry: &AccessEntry) -> Result<(), StoreError> {
     for (field, value, max) in [
-        ("event", &entry.event, limits::LOG_FIELD_CHARS_MAX),
         ("action", &entry.action, limits::LOG_FIELD_CHARS_MAX),
         (
             "subject_ref",
             &entry.subject_ref,
             limits::LOG_FIELD_CHARS_MAX,
         ),
-        ("purpose", &entry.purpose, limits::LOG_FIELD_CHARS_MAX),
-        ("reason", &entry.reason, limits::LOG_FIELD_CHARS_MAX),
     ] {
         check_text(field, value, 0, max)?;
+    }
+    // The leaf holds these as codes (translog: printable ASCII, at most 64 bytes).
+    for (field, value) in [
+        ("event", &entry.event),
+        ("purpose", &entry.purpose),
+        ("reason", &entry.reason),
+    ] {
+        if value.len() > 64 || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(StoreError::bad(
+                field,
+                "must be a code: at most 64 printable ASCII characters",
+            ));
+        }
     }
     if entry.event.is_empty() || entry.action.is_empty() {
         return Err(StoreError::bad("event", "event and action are required"));
@@ -702,24 +718,23 @@ impl Store {
             .await)
     }
 
-    /// Up to `limit` (at most `limits::ACCESS_LOG_PAGE_MAX`) entries after index `after`, in
-    /// order.
+    /// Up to `limit` (at most `limits::ACCESS_LOG_PAGE_MAX`) entries after index `after` (-1:
+    /// from the first, index 0), in order.
     pub async fn access_log(
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<AccessLogRow>, StoreError> {
+    ) -> Result<Vec<crate::access_log::AccessLogRow>, StoreError> {
         let limit = limit.clamp(1, limits::ACCESS_LOG_PAGE_MAX);
         on_backend!(self, read, |m, pool| m::access_log_page(pool, after, limit)
             .await)
     }
 
-    /// Re-reads the whole access log and checks every row's leaf hash against its fields, the
-    /// chain from the first row to the last, that indexes run from 1 without gaps, and that the
-    /// head (size and last chain, written with every append) matches the last row: an edited,
-    /// deleted, inserted or reordered row is found.
-    pub async fn verify_access_log(&self) -> Result<ChainReport, StoreError> {
-        on_backend!(self, read, |m, pool| m::access_log_verify(pool).await)
+    /// Checks the chain-era log kept by migration 27 (`access_log_chain`): every row's leaf
+    /// hash against its fields, the chain from the first row to the last, indexes from 1
+    /// without gaps, and the head against the last row.
+    pub async fn verify_chain_era(&self) -> Result<ChainReport, StoreError> {
+        on_backend!(self, read, |m, pool| m::chain_era_verify(pool).await)
     }
 }
 

@@ -4,7 +4,7 @@
 // same transaction: the change and its record commit together or not at all.
 
 use crate::staff::{
-    self as staff_rules, AccessEntry, AccessLogRow, ChainReport, Decision, LoginDenied, NewSession,
+    self as staff_rules, AccessEntry, ChainEraRow, ChainReport, Decision, LoginDenied, NewSession,
     NewStaff, Role, SessionCheck, SessionPolicy, StaffAccount, StaffSecret,
 };
 
@@ -520,76 +520,11 @@ pub(crate) async fn staff_deactivate(
     Ok(account)
 }
 
-fn unhex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
-/// Appends `entry` inside `tx`: the head row (locked on PostgreSQL; SQLite has one writer)
-/// gives the next index and the previous chain, and moves with the new row.
-async fn access_append(tx: &mut Tx<'_>, entry: &AccessEntry) -> Result<i64, StoreError> {
-    let lock = if IS_PG { " FOR UPDATE" } else { "" };
-    let r = sqlx::query(&format!(
-        "SELECT size, chain FROM access_log_head WHERE id = 1{lock}"
-    ))
-    .fetch_one(&mut **tx)
-    .await?;
-    let size: i64 = r.try_get("size")?;
-    let stored: String = r.try_get("chain")?;
-    let previous = unhex32(&stored).ok_or_else(|| {
-        StoreError::Invariant(format!(
-            "the access log head's chain {stored:?} is not 32 bytes of hex"
-        ))
-    })?;
-    let leaf = staff_rules::leaf_hash(entry);
-    let chain = staff_rules::chain_next(&previous, &leaf);
-    let idx = size + 1;
-    sqlx::query(
-        "INSERT INTO access_log (idx, ts_ms, event, staff_id, action, subject_ref, purpose, decision, \
-         reason, leaf_hash, chain) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(idx)
-    .bind(entry.ts_ms)
-    .bind(&entry.event)
-    .bind(entry.staff_id)
-    .bind(&entry.action)
-    .bind(&entry.subject_ref)
-    .bind(&entry.purpose)
-    .bind(entry.decision.code())
-    .bind(&entry.reason)
-    .bind(hex(&leaf))
-    .bind(hex(&chain))
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE access_log_head SET size = $1, chain = $2 WHERE id = 1")
-        .bind(idx)
-        .bind(hex(&chain))
-        .execute(&mut **tx)
-        .await?;
-    Ok(idx)
-}
-
-pub(crate) async fn access_append_alone(
-    pool: &Pool,
-    entry: &AccessEntry,
-) -> Result<i64, StoreError> {
-    let mut tx = pool.begin().await?;
-    let idx = access_append(&mut tx, entry).await?;
-    tx.commit().await?;
-    Ok(idx)
-}
-
 const LOG_COLUMNS: &str =
     "idx, ts_ms, event, staff_id, action, subject_ref, purpose, decision, reason, leaf_hash, chain";
 
 /// A stored row; its decision is `None` when the stored text is neither `permit` nor `deny`.
-fn log_row_of(r: &DbRow) -> Result<(AccessLogRow, bool), StoreError> {
+fn chain_era_row_of(r: &DbRow) -> Result<(ChainEraRow, bool), StoreError> {
     let decision: String = r.try_get("decision")?;
     let parsed = match decision.as_str() {
         "permit" => Some(Decision::Permit),
@@ -597,7 +532,7 @@ fn log_row_of(r: &DbRow) -> Result<(AccessLogRow, bool), StoreError> {
         _ => None,
     };
     Ok((
-        AccessLogRow {
+        ChainEraRow {
             idx: r.try_get("idx")?,
             entry: AccessEntry {
                 ts_ms: r.try_get("ts_ms")?,
@@ -616,33 +551,7 @@ fn log_row_of(r: &DbRow) -> Result<(AccessLogRow, bool), StoreError> {
     ))
 }
 
-pub(crate) async fn access_log_page(
-    pool: &Pool,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<AccessLogRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {LOG_COLUMNS} FROM access_log WHERE idx > $1 ORDER BY idx LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let (row, decision_ok) = log_row_of(r)?;
-            if !decision_ok {
-                return Err(StoreError::Invariant(format!(
-                    "access log row {} has an unknown decision",
-                    row.idx
-                )));
-            }
-            Ok(row)
-        })
-        .collect()
-}
-
-pub(crate) async fn access_log_verify(pool: &Pool) -> Result<ChainReport, StoreError> {
+pub(crate) async fn chain_era_verify(pool: &Pool) -> Result<ChainReport, StoreError> {
     let mut conn = pool.acquire().await?;
     // One transaction, so that appends made meanwhile are not half seen (a snapshot on
     // PostgreSQL; SQLite's reader sees one state of the WAL).
@@ -653,13 +562,13 @@ pub(crate) async fn access_log_verify(pool: &Pool) -> Result<ChainReport, StoreE
     })
     .execute(&mut *conn)
     .await?;
-    let result = verify_in(&mut conn).await;
+    let result = chain_era_verify_in(&mut conn).await;
     sqlx::query("ROLLBACK").execute(&mut *conn).await?;
     result
 }
 
-async fn verify_in(conn: &mut Conn) -> Result<ChainReport, StoreError> {
-    let head = sqlx::query("SELECT size, chain FROM access_log_head WHERE id = 1")
+async fn chain_era_verify_in(conn: &mut Conn) -> Result<ChainReport, StoreError> {
+    let head = sqlx::query("SELECT size, chain FROM access_log_chain_head WHERE id = 1")
         .fetch_one(&mut *conn)
         .await?;
     let head_size: i64 = head.try_get("size")?;
@@ -673,7 +582,7 @@ async fn verify_in(conn: &mut Conn) -> Result<ChainReport, StoreError> {
     let mut expected = 1i64;
     'pages: loop {
         let rows = sqlx::query(&format!(
-            "SELECT {LOG_COLUMNS} FROM access_log WHERE idx >= $1 ORDER BY idx LIMIT $2"
+            "SELECT {LOG_COLUMNS} FROM access_log_chain WHERE idx >= $1 ORDER BY idx LIMIT $2"
         ))
         .bind(expected)
         .bind(limits::ACCESS_LOG_VERIFY_BATCH)
@@ -683,7 +592,7 @@ async fn verify_in(conn: &mut Conn) -> Result<ChainReport, StoreError> {
             break;
         }
         for r in &rows {
-            let (row, decision_ok) = log_row_of(r)?;
+            let (row, decision_ok) = chain_era_row_of(r)?;
             report.entries += 1;
             let problem = if row.idx != expected {
                 Some(format!(

@@ -562,6 +562,93 @@ async fn scenario(store: Store) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(report["intact"], true, "{report}");
 
+    // Proofs for the auditor: an inclusion proof of the first read against a signed checkpoint,
+    // and a consistency proof between two sizes, both checked with translog.
+    let keys = yibao_store::LogKeys::generate("yibao.test/access-log/v1").unwrap();
+    let checkpoint = store.sign_checkpoint(&keys).await.unwrap();
+    let read_idx = entries.iter().find(|e| e["event"] == "data.read").unwrap()["idx"]
+        .as_i64()
+        .unwrap();
+    let (status, proof) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/access-log/proof?idx={read_idx}"),
+            Send {
+                token: Some(&auditor),
+                ..Send::default()
+            },
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{proof}");
+    assert_eq!(proof["size"], checkpoint.size);
+    let unhex = |v: &Value| -> Vec<u8> {
+        let text = v.as_str().unwrap();
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let hashes = |v: &Value| -> Vec<[u8; 32]> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| unhex(h).try_into().unwrap())
+            .collect()
+    };
+    let verifier = yibao_translog::NoteVerifier::log(keys.origin(), keys.verifying_key()).unwrap();
+    let signed =
+        yibao_translog::open_checkpoint(proof["checkpoint"].as_str().unwrap(), &verifier).unwrap();
+    yibao_translog::verify_inclusion(
+        &unhex(&proof["leaf"]),
+        read_idx as u64,
+        signed.size,
+        &signed.root,
+        &yibao_translog::InclusionProof {
+            hashes: hashes(&proof["hashes"]),
+        },
+    )
+    .unwrap();
+    let (status, consistency) = api
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/access-log/consistency?from=3&to={}",
+                checkpoint.size
+            ),
+            Send {
+                token: Some(&auditor),
+                ..Send::default()
+            },
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{consistency}");
+    let old_root = store.inclusion_proof(0, 3).await.unwrap().root;
+    yibao_translog::verify_consistency(
+        3,
+        &old_root,
+        signed.size,
+        &signed.root,
+        &yibao_translog::ConsistencyProof {
+            hashes: hashes(&consistency["hashes"]),
+        },
+    )
+    .unwrap();
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/access-log/proof?idx=100000",
+            Send {
+                token: Some(&auditor),
+                ..Send::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        (status, field(&body)),
+        (StatusCode::BAD_REQUEST, "idx"),
+        "{body}"
+    );
+
     // Expiry: unused past the idle timeout.
     now.fetch_add(policy.idle_ms + 1, Ordering::SeqCst);
     let (status, body) = api
@@ -654,6 +741,8 @@ async fn end_to_end_on_postgres() {
 const ENDPOINTS: &[(&str, &str)] = &[
     ("delete", "/api/v1/session"),
     ("get", "/api/v1/access-log"),
+    ("get", "/api/v1/access-log/consistency"),
+    ("get", "/api/v1/access-log/proof"),
     ("get", "/api/v1/access-log/verify"),
     ("get", "/api/v1/accounts"),
     ("get", "/api/v1/audit/cases"),
