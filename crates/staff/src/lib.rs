@@ -60,6 +60,7 @@
 //! Architecture invariant: no handler gives a person's data without an access log entry
 //! committed first; a request refused for bad input (400, 413, 415) writes nothing.
 
+pub mod access;
 pub mod access_log;
 pub mod accounts;
 pub mod audit;
@@ -71,6 +72,7 @@ pub mod error;
 pub mod funds;
 pub mod json;
 pub mod limits;
+pub mod masking;
 pub mod personal_accounts;
 pub mod persons;
 pub mod registry;
@@ -87,9 +89,13 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use yibao_store::{SessionPolicy, Store};
 
-pub use crate::auth::{Access, Purpose, Staff, Subject, PURPOSES, PURPOSE_HEADER};
+pub use crate::auth::{
+    Access, Binding, Purpose, Staff, Subject, BREAK_GLASS_HEADER, CASE_HEADER, PURPOSES,
+    PURPOSE_HEADER, SERVICE_SESSION_HEADER, UNMASK_HEADER,
+};
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::json::JsonBody;
+pub use crate::masking::{DataResponse, Reading, DATA_ITEMS_HEADER, DATA_VIEW_HEADER};
 
 /// The state every handler gets: the store and the configuration.
 pub type SharedState = Arc<StaffState>;
@@ -185,6 +191,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(persons::routes())
         .merge(personal_accounts::routes())
         .merge(access_log::routes())
+        .merge(access::routes())
         .merge(audit::routes())
         .merge(registry::routes())
         .merge(coverage::routes())

@@ -194,7 +194,7 @@ pub async fn statement(
     staff: Staff,
     purpose: Purpose,
     Path(psn_no): Path<String>,
-) -> Result<Json<StatementView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<StatementView>>, ApiError> {
     check_psn_no(&psn_no)?;
     let access = Access {
         action: "GET /api/v1/persons/{psn_no}/personal-account",
@@ -202,9 +202,9 @@ pub async fn statement(
         subject: Subject::person(&psn_no),
         institution: None,
     };
-    staff.authorize_read(&state, &purpose, access).await?;
+    let reading = staff.authorize_read(&state, &purpose, access).await?;
     let s = state.store.personal_account_statement(&psn_no).await?;
-    Ok(Json(StatementView {
+    Ok(reading.respond(Json(StatementView {
         psn_no: s.psn_no,
         account: s.account,
         opening_fen: s.opening.0,
@@ -225,8 +225,20 @@ pub async fn statement(
                 balance_after_fen: e.balance_after.0,
             })
             .collect(),
-        payouts: s.payouts.into_iter().map(payout_view).collect(),
-    }))
+        payouts: s
+            .payouts
+            .into_iter()
+            .map(|payout| masked_payout(&reading, payout_view(payout)))
+            .collect(),
+    })))
+}
+
+/// A payout with its bank accounts masked for the read's view (§11.4: last 4).
+fn masked_payout(reading: &crate::masking::Reading, mut view: PayoutView) -> PayoutView {
+    for line in &mut view.lines {
+        line.paid_to = reading.show("personal_account_payout_line", "paid_to", &line.paid_to);
+    }
+    view
 }
 
 /// `POST /api/v1/persons/{psn_no}/personal-account/withdrawals`.

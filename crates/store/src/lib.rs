@@ -75,6 +75,7 @@ pub mod setl_list;
 pub mod setl_list_qc;
 pub mod setl_list_status;
 pub mod staff;
+pub mod staff_access;
 pub mod tax;
 pub mod transfer;
 
@@ -161,6 +162,7 @@ macro_rules! backend {
             include!("funds_read_tx.rs");
             include!("personal_account_tx.rs");
             include!("clearing_tx.rs");
+            include!("staff_access_tx.rs");
         }
     };
 }
