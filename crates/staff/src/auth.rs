@@ -607,7 +607,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Purpose {
                 "name one of X-Case, X-Service-Session and X-Break-Glass, not several",
             ));
         }
-        let unmask_reason = header(UNMASK_HEADER).filter(|reason| !reason.is_empty());
+        // A reason is words, often Chinese: the header's bytes are read as UTF-8.
+        let unmask_reason = parts
+            .headers
+            .get(UNMASK_HEADER)
+            .map(|value| {
+                std::str::from_utf8(value.as_bytes())
+                    .map(|text| text.trim().to_owned())
+                    .map_err(|_| ApiError::bad(UNMASK_HEADER, "must be UTF-8 text"))
+            })
+            .transpose()?
+            .filter(|reason| !reason.is_empty());
         if unmask_reason
             .as_ref()
             .is_some_and(|reason| reason.chars().count() > yibao_privacy::limits::REASON_CHARS_MAX)

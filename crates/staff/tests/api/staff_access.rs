@@ -60,7 +60,6 @@ async fn access_scenario(store: Store) {
     let desk1 = api.login("desk1").await;
     let insp1 = api.login("insp1").await;
     let sysadm1 = api.login("sysadm1").await;
-    let secadm1 = api.login("secadm1").await;
     let secaud1 = api.login("secaud1").await;
     let read = |token: &str, path: &str, headers: Vec<(&'static str, String)>| {
         let api = &api;
