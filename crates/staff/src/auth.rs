@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn the_reveal_day_starts_at_beijing_midnight() {
         // 2026-01-01 00:00 in Beijing is 2025-12-31 16:00 UTC.
-        let midnight = 1_767_196_800_000 - 8 * 3_600_000;
+        let midnight = 1_767_225_600_000 - 8 * 3_600_000;
         assert_eq!(beijing_day_start_ms(midnight), midnight);
         assert_eq!(beijing_day_start_ms(midnight + 1), midnight);
         assert_eq!(beijing_day_start_ms(midnight - 1), midnight - 86_400_000);
