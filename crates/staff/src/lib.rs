@@ -13,7 +13,12 @@
 //!    one), and [`Purpose`] when it reads a person's data (400 without one). Before reading,
 //!    call [`Staff::authorize_read`] (or [`Staff::authorize`] for an action on no person's
 //!    data): it checks the roles and an institution user's institution, writes the access log
-//!    entry, and answers 403 on a denial (logged too). Return `Result<_, ApiError>`; a
+//!    entry, and answers 403 on a denial (logged too). A read of one person's record
+//!    ([`Subject::person`]) also needs an open case, service session or break-glass named by the
+//!    request (`X-Case`, `X-Service-Session`, `X-Break-Glass`): the privacy engine decides, and
+//!    the [`Reading`] returned masks each value by its classification item
+//!    ([`Reading::show`]; list the endpoint's fields in [`masking::FIELDS`]) and sets the
+//!    `X-Data-Items` header ([`Reading::respond`]). Return `Result<_, ApiError>`; a
 //!    [`yibao_store::StoreError`] converts with `?`.
 //! 2. Describe it with `#[utoipa::path(...)]` (method, full path, parameters, bodies, the
 //!    responses with [`ErrorBody`]) and derive `utoipa::ToSchema` on its wire types.
