@@ -280,7 +280,7 @@ pub async fn withdraw(
     purpose: Purpose,
     Path(psn_no): Path<String>,
     JsonBody(body): JsonBody<WithdrawalBody>,
-) -> Result<Json<PayoutView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<PayoutView>>, ApiError> {
     check_psn_no(&psn_no)?;
     let today = today_of(&body.today, &staff)?;
     let reason = PayoutReason::from_key(&body.reason).ok_or_else(|| {
@@ -296,7 +296,7 @@ pub async fn withdraw(
         subject: Subject::person(&psn_no),
         institution: None,
     };
-    staff.authorize_read(&state, &purpose, access).await?;
+    let reading = staff.authorize_read(&state, &purpose, access).await?;
     let request = WithdrawalRequest {
         psn_no,
         reason,
@@ -310,7 +310,7 @@ pub async fn withdraw(
         .store
         .withdraw_personal_account(&request, params()?, staff.beijing())
         .await?;
-    Ok(Json(payout_view(done)))
+    Ok(reading.respond(Json(masked_payout(&reading, payout_view(done)))))
 }
 
 /// An heir and the heir's share.
@@ -362,7 +362,7 @@ pub async fn inherit(
     purpose: Purpose,
     Path(psn_no): Path<String>,
     JsonBody(body): JsonBody<InheritanceBody>,
-) -> Result<Json<PayoutView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<PayoutView>>, ApiError> {
     check_psn_no(&psn_no)?;
     let today = today_of(&body.today, &staff)?;
     let access = Access {
@@ -371,7 +371,7 @@ pub async fn inherit(
         subject: Subject::person(&psn_no),
         institution: None,
     };
-    staff.authorize_read(&state, &purpose, access).await?;
+    let reading = staff.authorize_read(&state, &purpose, access).await?;
     let request = InheritanceRequest {
         psn_no,
         heirs: body
@@ -391,5 +391,5 @@ pub async fn inherit(
         .store
         .inherit_personal_account(&request, params()?, staff.beijing())
         .await?;
-    Ok(Json(payout_view(done)))
+    Ok(reading.respond(Json(masked_payout(&reading, payout_view(done)))))
 }

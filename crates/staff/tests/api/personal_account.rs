@@ -181,8 +181,9 @@ async fn personal_account_scenario(store: Store, url: String) {
     assert_eq!(
         lines,
         [
-            (json!("P003"), json!(3_333), json!("payout:person:P003")),
-            (json!("P001"), json!(6_667), json!("personal:P001")),
+            // Where each share went, masked to its last 4 (§11.4, account numbers).
+            (json!("P003"), json!(3_333), json!("**************P003")),
+            (json!("P001"), json!(6_667), json!("*********P001")),
         ]
     );
     let (status, body) = api

@@ -76,7 +76,8 @@ async fn refund_scenario(store: Store) {
     let (status, body) = api.call(Method::POST, path, send(rev1, p003.clone())).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["to_person_fen"], json!(0));
-    assert_eq!(body["paid_to"], json!("payout:person:P003"));
+    // Where the money goes, masked to its last 4 (§11.4, account numbers).
+    assert_eq!(body["paid_to"], json!("**************P003"));
     assert_eq!(
         body["reversed"],
         json!([
