@@ -440,18 +440,45 @@ fn beijing_day_start_ms(now_ms: i64) -> i64 {
 fn refusal(reason: &StaffDenyReason) -> ApiError {
     let (field, words) = match reason {
         StaffDenyReason::NoPurpose => (PURPOSE_HEADER, "a purpose is required"),
-        StaffDenyReason::RoleMayNotRead => ("roles", "no role of this account reads persons' records"),
+        StaffDenyReason::RoleMayNotRead => {
+            ("roles", "no role of this account reads persons' records")
+        }
         StaffDenyReason::OffNetwork => ("network", "only from the private network"),
-        StaffDenyReason::OutsideRegion => ("admdvs", "the person is insured outside this account's region"),
-        StaffDenyReason::ConflictOfInterest => ("psn_no", "a conflict of interest: this person is the reader or related"),
-        StaffDenyReason::NoOpenCase => (CASE_HEADER, "a read of a person's record needs an open case of yours about this person (X-Case), your service session for them (X-Service-Session) or your break-glass grant (X-Break-Glass)"),
-        StaffDenyReason::SelfOpenedCase => (CASE_HEADER, "an inspector may not work a case they opened"),
-        StaffDenyReason::SessionExpired => (SERVICE_SESSION_HEADER, "the service session is over (30 minutes): open a new one"),
-        StaffDenyReason::BreakGlassExpired => (BREAK_GLASS_HEADER, "the break-glass grant is over (2 hours)"),
+        StaffDenyReason::OutsideRegion => (
+            "admdvs",
+            "the person is insured outside this account's region",
+        ),
+        StaffDenyReason::ConflictOfInterest => (
+            "psn_no",
+            "a conflict of interest: this person is the reader or related",
+        ),
+        StaffDenyReason::NoOpenCase => (
+            CASE_HEADER,
+            "a read of a person's record needs an open case of yours about this person \
+             (X-Case), your service session for them (X-Service-Session) or your \
+             break-glass grant (X-Break-Glass)",
+        ),
+        StaffDenyReason::SelfOpenedCase => {
+            (CASE_HEADER, "an inspector may not work a case they opened")
+        }
+        StaffDenyReason::SessionExpired => (
+            SERVICE_SESSION_HEADER,
+            "the service session is over (30 minutes): open a new one",
+        ),
+        StaffDenyReason::BreakGlassExpired => (
+            BREAK_GLASS_HEADER,
+            "the break-glass grant is over (2 hours)",
+        ),
         StaffDenyReason::RevealNeedsReason => (UNMASK_HEADER, "a reveal needs a reason"),
         StaffDenyReason::RevealCapReached => (UNMASK_HEADER, "the daily reveal cap is reached"),
-        StaffDenyReason::RevealRoleNotAllowed => (UNMASK_HEADER, "bank accounts are revealed to the finance role only"),
-        StaffDenyReason::RevealNeedsSupervisor => (UNMASK_HEADER, "a level-3 reveal needs a case and a supervisor's approval"),
+        StaffDenyReason::RevealRoleNotAllowed => (
+            UNMASK_HEADER,
+            "bank accounts are revealed to the finance role only",
+        ),
+        StaffDenyReason::RevealNeedsSupervisor => (
+            UNMASK_HEADER,
+            "a level-3 reveal needs a case and a supervisor's approval",
+        ),
     };
     ApiError::forbidden(field, format!("{words} ({})", reason.code()))
 }
