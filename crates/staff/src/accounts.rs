@@ -1,5 +1,14 @@
 //! Staff accounts, for administrators: list, create, set roles, deactivate. Every change is
 //! logged with its actor by the store, in the change's transaction.
+//!
+//! Who may do what follows 三员分立 (spec data-authorization.md §11.1, §11.3): the system
+//! administrator (`system_admin`) lists and deactivates accounts; the security administrator
+//! (`security_admin`) creates accounts and assigns roles (creating an account assigns its
+//! first roles); the legacy `admin` role, from before the split, may do both and sits in the
+//! system-management post. Nobody grants one of the management roles (`system_admin`,
+//! `security_admin`, `security_auditor`, `admin`, `auditor`) over the API: those are set up
+//! from the command line, so no account can grant itself or a peer more power (§12 T4). Every
+//! set of roles must pass the static separation of duties (400 naming `roles`).
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -22,7 +31,29 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(deactivate))
 }
 
-const ADMIN: &[Role] = &[Role::Admin];
+/// Roles that list and deactivate accounts.
+const ACCOUNT_MANAGERS: &[Role] = &[Role::Admin, Role::SystemAdmin, Role::SecurityAdmin];
+/// Roles that create accounts and assign roles.
+const ROLE_ASSIGNERS: &[Role] = &[Role::Admin, Role::SecurityAdmin];
+/// Roles that deactivate accounts.
+const DEACTIVATORS: &[Role] = &[Role::Admin, Role::SystemAdmin];
+
+/// Checks roles to be assigned over the API: the static separation of duties (400) and no
+/// management role (403), both naming `roles`.
+fn check_assignable(roles: &[Role]) -> Result<(), ApiError> {
+    let engine: Vec<_> = roles.iter().map(|role| role.privacy()).collect();
+    yibao_privacy::staff::check_roles(&engine)
+        .map_err(|err| ApiError::bad("roles", format!("{err} (separation of duties)")))?;
+    if let Some(role) = roles.iter().find(|role| role.is_management()) {
+        return Err(ApiError::forbidden(
+            "roles",
+            format!(
+                "`{role}` is a management role (三员): it is granted from the command line only"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// The `{staff_id}` of the path, or 400 naming it.
 fn staff_id_of(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
@@ -44,7 +75,7 @@ pub async fn list_accounts(
 ) -> Result<Json<Vec<AccountView>>, ApiError> {
     let access = Access {
         action: "GET /api/v1/accounts",
-        roles: ADMIN,
+        roles: ACCOUNT_MANAGERS,
         subject: Subject::none(),
         institution: None,
     };
@@ -60,7 +91,7 @@ pub async fn list_accounts(
         (status = 201, description = "Created.", body = AccountView),
         (status = 400, description = "Bad input, or roles that may not be held together.", body = ErrorBody),
         (status = 401, description = "No valid session.", body = ErrorBody),
-        (status = 403, description = "Not an administrator.", body = ErrorBody),
+        (status = 403, description = "Not a security administrator, or a management role asked.", body = ErrorBody),
         (status = 404, description = "Unknown institution.", body = ErrorBody),
         (status = 409, description = "The username is taken.", body = ErrorBody),
     ),
@@ -72,16 +103,18 @@ pub async fn create_account(
 ) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     let access = Access {
         action: "POST /api/v1/accounts",
-        roles: ADMIN,
+        roles: ROLE_ASSIGNERS,
         subject: Subject::none(),
         institution: None,
     };
     staff.authorize(&state, access).await?;
+    let roles: Vec<Role> = request.roles.into_iter().map(Role::from).collect();
+    check_assignable(&roles)?;
     let new = NewStaff {
         username: request.username,
         password: request.password,
         display_name: request.display_name,
-        roles: request.roles.into_iter().map(Role::from).collect(),
+        roles,
         fixmedins_code: request.fixmedins_code,
         admdvs: request
             .admdvs
@@ -102,7 +135,7 @@ pub async fn create_account(
         (status = 200, description = "The account with its new roles.", body = AccountView),
         (status = 400, description = "Roles that may not be held together.", body = ErrorBody),
         (status = 401, description = "No valid session.", body = ErrorBody),
-        (status = 403, description = "Not an administrator.", body = ErrorBody),
+        (status = 403, description = "Not a security administrator, or a management role asked.", body = ErrorBody),
         (status = 404, description = "No such account.", body = ErrorBody),
         (status = 409, description = "One's own account.", body = ErrorBody),
     ),
@@ -116,12 +149,13 @@ pub async fn set_roles(
     let staff_id = staff_id_of(staff_id)?;
     let access = Access {
         action: "PUT /api/v1/accounts/{staff_id}/roles",
-        roles: ADMIN,
+        roles: ROLE_ASSIGNERS,
         subject: Subject::record("staff", staff_id),
         institution: None,
     };
     staff.authorize(&state, access).await?;
     let roles: Vec<Role> = request.roles.into_iter().map(Role::from).collect();
+    check_assignable(&roles)?;
     let account = state
         .store
         .staff_set_roles(staff.id(), staff_id, &roles, staff.now_ms)
@@ -148,7 +182,7 @@ pub async fn deactivate(
     let staff_id = staff_id_of(staff_id)?;
     let access = Access {
         action: "POST /api/v1/accounts/{staff_id}/deactivate",
-        roles: ADMIN,
+        roles: DEACTIVATORS,
         subject: Subject::record("staff", staff_id),
         institution: None,
     };

@@ -107,7 +107,7 @@ pub async fn refund(
     staff: Staff,
     purpose: Purpose,
     JsonBody(body): JsonBody<RefundBody>,
-) -> Result<Json<RefundView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<RefundView>>, ApiError> {
     let now = staff.beijing();
     let today = match &body.today {
         None => now.date(),
@@ -119,7 +119,7 @@ pub async fn refund(
         Ok(info) => Subject::person(&info.base.psn_no),
         Err(_) => Subject::record("person", "unknown"),
     };
-    staff
+    let reading = staff
         .authorize_read(
             &state,
             &purpose,
@@ -144,13 +144,13 @@ pub async fn refund(
         .store
         .refund_contribution(&request, params()?, now)
         .await?;
-    Ok(Json(RefundView {
+    Ok(reading.respond(Json(RefundView {
         assessment_id: done.assessment_id,
         psn_no: done.psn_no,
         insutype: done.insutype,
         period: done.period,
         to_person_fen: done.to_person.0,
-        paid_to: done.paid_to,
+        paid_to: reading.show("contribution_refund", "paid_to", &done.paid_to),
         reversed: done
             .reversed
             .into_iter()
@@ -159,5 +159,5 @@ pub async fn refund(
                 amount_fen: amount.0,
             })
             .collect(),
-    }))
+    })))
 }

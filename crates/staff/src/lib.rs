@@ -14,7 +14,12 @@
 //!    one), and [`Purpose`] when it reads a person's data (400 without one). Before reading,
 //!    call [`Staff::authorize_read`] (or [`Staff::authorize`] for an action on no person's
 //!    data): it checks the roles and an institution user's institution, writes the access log
-//!    entry, and answers 403 on a denial (logged too). Return `Result<_, ApiError>`; a
+//!    entry, and answers 403 on a denial (logged too). A read of one person's record
+//!    ([`Subject::person`]) also needs an open case, service session or break-glass named by the
+//!    request (`X-Case`, `X-Service-Session`, `X-Break-Glass`): the privacy engine decides, and
+//!    the [`Reading`] returned masks each value by its classification item
+//!    ([`Reading::show`]; list the endpoint's fields in [`masking::FIELDS`]) and sets the
+//!    `X-Data-Items` header ([`Reading::respond`]). Return `Result<_, ApiError>`; a
 //!    [`yibao_store::StoreError`] converts with `?`.
 //! 2. Describe it with `#[utoipa::path(...)]` (method, full path, parameters, bodies, the
 //!    responses with [`ErrorBody`]) and derive `utoipa::ToSchema` on its wire types.
@@ -61,6 +66,7 @@
 //! Architecture invariant: no handler gives a person's data without an access log entry
 //! committed first; a request refused for bad input (400, 413, 415) writes nothing.
 
+pub mod access;
 pub mod access_log;
 pub mod accounts;
 pub mod audit;
@@ -72,6 +78,7 @@ pub mod error;
 pub mod funds;
 pub mod json;
 pub mod limits;
+pub mod masking;
 pub mod personal_accounts;
 pub mod persons;
 pub mod registry;
@@ -88,9 +95,13 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use yibao_store::{SessionPolicy, Store};
 
-pub use crate::auth::{Access, Purpose, Staff, Subject, PURPOSES, PURPOSE_HEADER};
+pub use crate::auth::{
+    Access, Binding, Purpose, Staff, Subject, BREAK_GLASS_HEADER, CASE_HEADER, PURPOSES,
+    PURPOSE_HEADER, SERVICE_SESSION_HEADER, UNMASK_HEADER,
+};
 pub use crate::error::{ApiError, ErrorBody};
 pub use crate::json::JsonBody;
+pub use crate::masking::{DataResponse, Reading, DATA_ITEMS_HEADER, DATA_VIEW_HEADER};
 
 /// The state every handler gets: the store and the configuration.
 pub type SharedState = Arc<StaffState>;
@@ -186,6 +197,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(persons::routes())
         .merge(personal_accounts::routes())
         .merge(access_log::routes())
+        .merge(access::routes())
         .merge(audit::routes())
         .merge(registry::routes())
         .merge(coverage::routes())

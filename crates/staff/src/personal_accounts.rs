@@ -194,7 +194,7 @@ pub async fn statement(
     staff: Staff,
     purpose: Purpose,
     Path(psn_no): Path<String>,
-) -> Result<Json<StatementView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<StatementView>>, ApiError> {
     check_psn_no(&psn_no)?;
     let access = Access {
         action: "GET /api/v1/persons/{psn_no}/personal-account",
@@ -202,9 +202,9 @@ pub async fn statement(
         subject: Subject::person(&psn_no),
         institution: None,
     };
-    staff.authorize_read(&state, &purpose, access).await?;
+    let reading = staff.authorize_read(&state, &purpose, access).await?;
     let s = state.store.personal_account_statement(&psn_no).await?;
-    Ok(Json(StatementView {
+    Ok(reading.respond(Json(StatementView {
         psn_no: s.psn_no,
         account: s.account,
         opening_fen: s.opening.0,
@@ -225,8 +225,20 @@ pub async fn statement(
                 balance_after_fen: e.balance_after.0,
             })
             .collect(),
-        payouts: s.payouts.into_iter().map(payout_view).collect(),
-    }))
+        payouts: s
+            .payouts
+            .into_iter()
+            .map(|payout| masked_payout(&reading, payout_view(payout)))
+            .collect(),
+    })))
+}
+
+/// A payout with its bank accounts masked for the read's view (§11.4: last 4).
+fn masked_payout(reading: &crate::masking::Reading, mut view: PayoutView) -> PayoutView {
+    for line in &mut view.lines {
+        line.paid_to = reading.show("personal_account_payout_line", "paid_to", &line.paid_to);
+    }
+    view
 }
 
 /// `POST /api/v1/persons/{psn_no}/personal-account/withdrawals`.
@@ -268,7 +280,7 @@ pub async fn withdraw(
     purpose: Purpose,
     Path(psn_no): Path<String>,
     JsonBody(body): JsonBody<WithdrawalBody>,
-) -> Result<Json<PayoutView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<PayoutView>>, ApiError> {
     check_psn_no(&psn_no)?;
     let today = today_of(&body.today, &staff)?;
     let reason = PayoutReason::from_key(&body.reason).ok_or_else(|| {
@@ -284,7 +296,7 @@ pub async fn withdraw(
         subject: Subject::person(&psn_no),
         institution: None,
     };
-    staff.authorize_read(&state, &purpose, access).await?;
+    let reading = staff.authorize_read(&state, &purpose, access).await?;
     let request = WithdrawalRequest {
         psn_no,
         reason,
@@ -298,7 +310,7 @@ pub async fn withdraw(
         .store
         .withdraw_personal_account(&request, params()?, staff.beijing())
         .await?;
-    Ok(Json(payout_view(done)))
+    Ok(reading.respond(Json(masked_payout(&reading, payout_view(done)))))
 }
 
 /// An heir and the heir's share.
@@ -350,7 +362,7 @@ pub async fn inherit(
     purpose: Purpose,
     Path(psn_no): Path<String>,
     JsonBody(body): JsonBody<InheritanceBody>,
-) -> Result<Json<PayoutView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<PayoutView>>, ApiError> {
     check_psn_no(&psn_no)?;
     let today = today_of(&body.today, &staff)?;
     let access = Access {
@@ -359,7 +371,7 @@ pub async fn inherit(
         subject: Subject::person(&psn_no),
         institution: None,
     };
-    staff.authorize_read(&state, &purpose, access).await?;
+    let reading = staff.authorize_read(&state, &purpose, access).await?;
     let request = InheritanceRequest {
         psn_no,
         heirs: body
@@ -379,5 +391,5 @@ pub async fn inherit(
         .store
         .inherit_personal_account(&request, params()?, staff.beijing())
         .await?;
-    Ok(Json(payout_view(done)))
+    Ok(reading.respond(Json(masked_payout(&reading, payout_view(done)))))
 }

@@ -1,6 +1,7 @@
 //! A person's insurance record, for reviewers: `GET /api/v1/persons/{psn_no}` — the first
-//! endpoint that reads a person's data, and the pattern for the others (purpose required, roles
-//! checked and the read logged before the data is read).
+//! endpoint that reads a person's data, and the pattern for the others (purpose and an open
+//! case, service session or break-glass required, roles checked and the read logged before the
+//! data is read, values masked by their items unless revealed with a reason).
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -9,6 +10,7 @@ use utoipa_axum::routes;
 use yibao_store::Role;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::masking::DataResponse;
 use crate::wire::{InsuranceView, PersonView};
 use crate::{Access, Purpose, SharedState, Staff, Subject};
 
@@ -17,20 +19,30 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(get_person))
 }
 
-/// Roles that may read a person's record outside a case.
-const READERS: &[Role] = &[Role::Reviewer, Role::SeniorReviewer, Role::FinalReviewer];
+/// Roles that may read a person's record (under a case, a service session or break-glass).
+const READERS: &[Role] = &[
+    Role::Reviewer,
+    Role::SeniorReviewer,
+    Role::FinalReviewer,
+    Role::Inspector,
+];
 
-/// A person's record, name and ID number masked. Needs a purpose; the read is logged.
+/// A person's record, masked per §11.4 (ID number first 3 and last 4) unless revealed. Needs
+/// a purpose and an open case, service session or break-glass; the read is logged.
 #[utoipa::path(get, path = "/api/v1/persons/{psn_no}", tag = "persons",
     params(
         ("psn_no" = String, Path, description = "人员编号, in full (no partial search)."),
         ("X-Purpose" = String, Header, description = "Why the data is read: a code of the purpose list (or the query field `purpose`)."),
+        ("X-Case" = Option<String>, Header, description = "The open case the read is made under: `audit:CASE_ID` or `registry:CASE_ID`."),
+        ("X-Service-Session" = Option<i64>, Header, description = "The caller's service session for this person."),
+        ("X-Break-Glass" = Option<i64>, Header, description = "The caller's break-glass grant for this person."),
+        ("X-Unmask-Reason" = Option<String>, Header, description = "Show values in clear, for this reason (logged)."),
     ),
     responses(
-        (status = 200, description = "The person.", body = PersonView),
-        (status = 400, description = "No or unknown purpose.", body = ErrorBody),
+        (status = 200, description = "The person; headers X-Data-Items and X-Data-View.", body = PersonView),
+        (status = 400, description = "No or unknown purpose, a malformed header.", body = ErrorBody),
         (status = 401, description = "No valid session.", body = ErrorBody),
-        (status = 403, description = "Role missing (the denial is logged).", body = ErrorBody),
+        (status = 403, description = "Role missing, no open case or session, a reveal refused (the denial is logged).", body = ErrorBody),
         (status = 404, description = "No such person.", body = ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -39,7 +51,7 @@ pub async fn get_person(
     staff: Staff,
     purpose: Purpose,
     Path(psn_no): Path<String>,
-) -> Result<Json<PersonView>, ApiError> {
+) -> Result<DataResponse<Json<PersonView>>, ApiError> {
     if psn_no.is_empty() || psn_no.chars().count() > yibao_store::limits::ID_CHARS_MAX {
         return Err(ApiError::bad("psn_no", "must be a full person number"));
     }
@@ -49,7 +61,7 @@ pub async fn get_person(
         subject: Subject::person(&psn_no),
         institution: None,
     };
-    staff.authorize_read(&state, &purpose, access).await?;
+    let reading = staff.authorize_read(&state, &purpose, access).await?;
     let info = state
         .store
         .person_info(&psn_no)
@@ -64,10 +76,10 @@ pub async fn get_person(
     if info.base.psn_no != psn_no {
         return Err(ApiError::not_found("psn_no", "no such person"));
     }
-    Ok(Json(PersonView {
+    Ok(reading.respond(Json(PersonView {
         psn_no: info.base.psn_no.clone(),
-        psn_name_masked: mask_name(&info.base.psn_name),
-        certno_masked: mask_certno(&info.base.certno),
+        psn_name_masked: reading.show("person", "psn_name", &info.base.psn_name),
+        certno_masked: reading.show("person", "certno", &info.base.certno),
         gend: info.base.gend.clone(),
         insurance: info
             .insurance
@@ -81,7 +93,7 @@ pub async fn get_person(
                 insuplc_admdvs: i.insuplc_admdvs.clone(),
             })
             .collect(),
-    }))
+    })))
 }
 
 /// `张**`: the surname and one `*` for every other character (§11.4).

@@ -18,7 +18,7 @@ use yibao_store::Role;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
-use crate::persons::{mask_certno, mask_name};
+use crate::persons::mask_certno;
 use crate::{Access, Purpose, SharedState, Staff, Subject};
 
 /// The routes of this module.
@@ -436,7 +436,7 @@ pub async fn person_file(
     purpose: Purpose,
     Path(psn_no): Path<String>,
     query: Result<Query<FileQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<PersonFileView>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<PersonFileView>>, ApiError> {
     let Query(query) = query.map_err(|err| ApiError::bad("query", err.body_text()))?;
     if psn_no.is_empty() || psn_no.chars().count() > yibao_store::limits::ID_CHARS_MAX {
         return Err(ApiError::bad("psn_no", "must be a full person number"));
@@ -446,7 +446,7 @@ pub async fn person_file(
             .map_err(|_| ApiError::bad("as_of", format!("`{text}` is not a YYYY-MM-DD date")))?,
         None => staff.beijing().date(),
     };
-    staff
+    let reading = staff
         .authorize_read(
             &state,
             &purpose,
@@ -475,10 +475,10 @@ pub async fn person_file(
     let identities = state.store.identities_as_of(&psn_no, as_of).await?;
     let students = state.store.students_as_of(&psn_no, as_of).await?;
     let disabilities = state.store.disabilities_as_of(&psn_no, as_of).await?;
-    Ok(Json(PersonFileView {
+    Ok(reading.respond(Json(PersonFileView {
         psn_no: info.base.psn_no.clone(),
-        psn_name_masked: mask_name(&info.base.psn_name),
-        certno_masked: mask_certno(&info.base.certno),
+        psn_name_masked: reading.show("person", "psn_name", &info.base.psn_name),
+        certno_masked: reading.show("person", "certno", &info.base.certno),
         gend: info.base.gend.clone(),
         as_of: as_of.to_string(),
         household: household.map(|h| HouseholdView {
@@ -529,7 +529,7 @@ pub async fn person_file(
                 insuplc_admdvs: i.insuplc_admdvs.clone(),
             })
             .collect(),
-    }))
+    })))
 }
 
 /// An automatic decision (免申即享) as staff read it.
@@ -609,11 +609,11 @@ pub async fn person_decisions(
     staff: Staff,
     purpose: Purpose,
     Path(psn_no): Path<String>,
-) -> Result<Json<Vec<DecisionView>>, ApiError> {
+) -> Result<crate::masking::DataResponse<Json<Vec<DecisionView>>>, ApiError> {
     if psn_no.is_empty() || psn_no.chars().count() > yibao_store::limits::ID_CHARS_MAX {
         return Err(ApiError::bad("psn_no", "must be a full person number"));
     }
-    staff
+    let reading = staff
         .authorize_read(
             &state,
             &purpose,
@@ -626,7 +626,7 @@ pub async fn person_decisions(
         )
         .await?;
     let decisions = state.store.auto_decisions(&psn_no).await?;
-    Ok(Json(decisions.into_iter().map(decision_view).collect()))
+    Ok(reading.respond(Json(decisions.into_iter().map(decision_view).collect())))
 }
 
 /// `POST /api/v1/registry/decisions/{decision_id}/undo` and `…/confirm`.

@@ -25,6 +25,14 @@ pub enum RoleCode {
     Institution,
     /// 窗口经办 (enrollment front desk).
     FrontDesk,
+    /// 系统管理员 (三员): manages accounts.
+    SystemAdmin,
+    /// 安全管理员 (三员): assigns roles.
+    SecurityAdmin,
+    /// 安全审计员 (三员): reads the log and the alarms.
+    SecurityAuditor,
+    /// 稽核.
+    Inspector,
 }
 
 impl From<RoleCode> for Role {
@@ -38,6 +46,10 @@ impl From<RoleCode> for Role {
             RoleCode::Finance => Role::Finance,
             RoleCode::Institution => Role::Institution,
             RoleCode::FrontDesk => Role::FrontDesk,
+            RoleCode::SystemAdmin => Role::SystemAdmin,
+            RoleCode::SecurityAdmin => Role::SecurityAdmin,
+            RoleCode::SecurityAuditor => Role::SecurityAuditor,
+            RoleCode::Inspector => Role::Inspector,
         }
     }
 }
@@ -53,6 +65,10 @@ impl From<Role> for RoleCode {
             Role::Finance => RoleCode::Finance,
             Role::Institution => RoleCode::Institution,
             Role::FrontDesk => RoleCode::FrontDesk,
+            Role::SystemAdmin => RoleCode::SystemAdmin,
+            Role::SecurityAdmin => RoleCode::SecurityAdmin,
+            Role::SecurityAuditor => RoleCode::SecurityAuditor,
+            Role::Inspector => RoleCode::Inspector,
         }
     }
 }
@@ -261,9 +277,9 @@ pub struct ConsistencyProofView {
 pub struct PersonView {
     /// 人员编号.
     pub psn_no: String,
-    /// The name, surname and one `*` per other character.
+    /// The name (in clear in the case view, §11.4).
     pub psn_name_masked: String,
-    /// The ID number, first 3 and last 4 characters.
+    /// The ID number, first 3 and last 4 characters (in clear when revealed).
     pub certno_masked: String,
     /// 性别.
     pub gend: String,

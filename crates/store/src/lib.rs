@@ -77,6 +77,7 @@ pub mod setl_list;
 pub mod setl_list_qc;
 pub mod setl_list_status;
 pub mod staff;
+pub mod staff_access;
 pub mod tax;
 pub mod transfer;
 
@@ -169,6 +170,7 @@ macro_rules! backend {
             include!("personal_account_tx.rs");
             include!("clearing_tx.rs");
             include!("grants_tx.rs");
+            include!("staff_access_tx.rs");
         }
     };
 }

@@ -37,11 +37,20 @@ pub enum Role {
     /// 窗口经办: the enrollment front desk; registers persons, files registry cases and starts
     /// corrections, which a reviewer decides.
     FrontDesk,
+    /// 系统管理员 (三员): manages accounts (lists, creates, deactivates); reads no personal data
+    /// and no log, and grants no role.
+    SystemAdmin,
+    /// 安全管理员 (三员): assigns roles; reads no personal data and no log.
+    SecurityAdmin,
+    /// 安全审计员 (三员): reads the access log and the security alarms; changes nothing.
+    SecurityAuditor,
+    /// 稽核: investigates cases opened by a supervisor; may break the glass (§11.5).
+    Inspector,
 }
 
 impl Role {
     /// Every role, in a fixed order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 12] = [
         Role::Reviewer,
         Role::SeniorReviewer,
         Role::FinalReviewer,
@@ -50,6 +59,10 @@ impl Role {
         Role::Finance,
         Role::Institution,
         Role::FrontDesk,
+        Role::SystemAdmin,
+        Role::SecurityAdmin,
+        Role::SecurityAuditor,
+        Role::Inspector,
     ];
 
     /// The code stored and sent on the wire.
@@ -63,6 +76,10 @@ impl Role {
             Role::Finance => "finance",
             Role::Institution => "institution",
             Role::FrontDesk => "front_desk",
+            Role::SystemAdmin => "system_admin",
+            Role::SecurityAdmin => "security_admin",
+            Role::SecurityAuditor => "security_auditor",
+            Role::Inspector => "inspector",
         }
     }
 
@@ -71,18 +88,21 @@ impl Role {
         Role::ALL.into_iter().find(|role| role.code() == code)
     }
 
-    /// The post a role belongs to; roles of different posts may not be held together (§11.3:
-    /// 三员分立 for the management roles; business, finance and outside users apart).
-    fn post(self) -> &'static str {
-        match self {
-            Role::Reviewer | Role::SeniorReviewer | Role::FinalReviewer | Role::FrontDesk => {
-                "business"
-            }
-            Role::Auditor => "security auditor",
-            Role::Admin => "system administrator",
-            Role::Finance => "fund finance",
-            Role::Institution => "institution",
-        }
+    /// The role of the privacy engine with the same code: `admin` is the engine's system
+    /// administrator post and `auditor` its security audit post (§11.1 三员分立).
+    pub fn privacy(self) -> yibao_privacy::staff::StaffRole {
+        yibao_privacy::staff::StaffRole::parse(self.code())
+            .expect("every store role has an engine role of the same code")
+    }
+
+    /// Whether the role belongs to the 三员 management posts (system, security, audit):
+    /// granted only from the command line, never over the API (no role self-grant, §12 T4).
+    pub fn is_management(self) -> bool {
+        use yibao_privacy::staff::Post;
+        matches!(
+            self.privacy().post(),
+            Post::SystemManagement | Post::SecurityManagement | Post::SecurityAudit
+        )
     }
 }
 
@@ -102,14 +122,11 @@ pub fn check_roles(roles: &[Role], fixmedins_code: Option<&str>) -> Result<Vec<R
     let Some(first) = sorted.first() else {
         return Err(StoreError::bad("roles", "at least one role is required"));
     };
-    if let Some(other) = sorted.iter().find(|role| role.post() != first.post()) {
+    let engine: Vec<_> = sorted.iter().map(|role| role.privacy()).collect();
+    if let Err(err) = yibao_privacy::staff::check_roles(&engine) {
         return Err(StoreError::bad(
             "roles",
-            format!(
-                "`{first}` ({}) and `{other}` ({}) may not be held together (separation of duties)",
-                first.post(),
-                other.post()
-            ),
+            format!("{err} (separation of duties, §11.3)"),
         ));
     }
     match (*first == Role::Institution, fixmedins_code) {
@@ -766,6 +783,13 @@ mod tests {
         assert!(check_roles(&[Admin, Reviewer], None).is_err());
         assert!(check_roles(&[Auditor, Admin], None).is_err());
         assert!(check_roles(&[Finance, FinalReviewer], None).is_err());
+        // 三员分立: the three management posts apart, and apart from the business posts.
+        assert!(check_roles(&[SystemAdmin, SecurityAdmin], None).is_err());
+        assert!(check_roles(&[SecurityAdmin, SecurityAuditor], None).is_err());
+        assert!(check_roles(&[SecurityAuditor, Reviewer], None).is_err());
+        assert!(check_roles(&[Inspector, Reviewer], None).is_err());
+        assert!(check_roles(&[Admin, SystemAdmin], None).is_ok());
+        assert!(check_roles(&[Auditor, SecurityAuditor], None).is_ok());
         assert!(check_roles(&[Institution], None).is_err());
         assert!(check_roles(&[Reviewer], Some("H1")).is_err());
         assert!(check_roles(&[], None).is_err());
@@ -776,6 +800,22 @@ mod tests {
         assert_eq!(
             check_roles(&[Institution], Some("H1")).unwrap(),
             vec![Institution]
+        );
+    }
+
+    #[test]
+    fn roles_map_to_the_engine_and_back() {
+        for role in Role::ALL {
+            assert_eq!(role.privacy().code(), role.code());
+        }
+        let management: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| role.is_management())
+            .collect();
+        use Role::*;
+        assert_eq!(
+            management,
+            [Auditor, Admin, SystemAdmin, SecurityAdmin, SecurityAuditor]
         );
     }
 

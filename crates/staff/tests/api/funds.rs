@@ -43,11 +43,13 @@ async fn funds_scenario(store: Store) {
         token: Some(token),
         purpose: Some("payment_clearing"),
         body: None,
+        headers: Vec::new(),
     };
     let post = |token: &'static str, body: Value| Send {
         token: Some(token),
         purpose: Some("payment_clearing"),
         body: Some(body.to_string()),
+        headers: Vec::new(),
     };
     // The statement of October 2024.
     let (status, body) = api

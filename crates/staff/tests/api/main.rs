@@ -10,6 +10,7 @@ mod refunds;
 mod registry;
 mod review;
 mod setl_lists;
+mod staff_access;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -138,10 +139,28 @@ struct Send<'a> {
     token: Option<&'a str>,
     purpose: Option<&'a str>,
     body: Option<String>,
+    /// Other request headers (`X-Service-Session`, `X-Case`, `X-Unmask-Reason` …).
+    headers: Vec<(&'static str, String)>,
+}
+
+/// The header that opens a person's record under service session `session_id`.
+fn in_session(session_id: i64) -> Vec<(&'static str, String)> {
+    vec![("X-Service-Session", session_id.to_string())]
 }
 
 impl Api {
     async fn call(&self, method: Method, path: &str, send: Send<'_>) -> (StatusCode, Value) {
+        let (status, _, value) = self.call_with_headers(method, path, send).await;
+        (status, value)
+    }
+
+    /// A call that also returns the response's headers.
+    async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        send: Send<'_>,
+    ) -> (StatusCode, hyper::HeaderMap, Value) {
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -150,6 +169,9 @@ impl Api {
         }
         if let Some(purpose) = send.purpose {
             request = request.header("X-Purpose", purpose);
+        }
+        for (name, value) in &send.headers {
+            request = request.header(*name, value.as_str());
         }
         let body = match send.body {
             Some(body) => {
@@ -164,6 +186,7 @@ impl Api {
             .await
             .unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let value = if bytes.is_empty() {
             Value::Null
@@ -171,7 +194,27 @@ impl Api {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        (status, value)
+        (status, headers, value)
+    }
+
+    /// Opens a service session of `token` for `psn_no`, whose ID number is `certno`; its id.
+    async fn open_session(&self, token: &str, psn_no: &str, certno: &str) -> i64 {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/service-sessions",
+                Send {
+                    token: Some(token),
+                    body: Some(
+                        json!({"psn_no": psn_no, "certno": certno, "reason": "参保人到窗口办理"})
+                            .to_string(),
+                    ),
+                    ..Send::default()
+                },
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["session_id"].as_i64().unwrap()
     }
 
     async fn login(&self, username: &str) -> String {
@@ -319,7 +362,8 @@ async fn scenario(store: Store) {
         before,
         "a refused purpose writes nothing"
     );
-    let (status, person) = api
+    // Without a case or a service session: 403 naming the header, and logged.
+    let (status, body) = api
         .call(
             Method::GET,
             "/api/v1/persons/P001",
@@ -330,8 +374,25 @@ async fn scenario(store: Store) {
             },
         )
         .await;
+    assert_eq!((status, field(&body)), (StatusCode::FORBIDDEN, "X-Case"));
+    let session = api
+        .open_session(&reviewer, "P001", "140502198001011234")
+        .await;
+    let (status, person) = api
+        .call(
+            Method::GET,
+            "/api/v1/persons/P001",
+            Send {
+                token: Some(&reviewer),
+                purpose: Some("case_review"),
+                headers: in_session(session),
+                ..Send::default()
+            },
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{person}");
-    assert_eq!(person["psn_name_masked"], "张*");
+    // The case view (§11.4): the name in clear, the ID number first 3 and last 4.
+    assert_eq!(person["psn_name_masked"], "张三");
     assert_eq!(person["certno_masked"], "140***********1234");
     let (status, _) = api
         .call(
@@ -339,6 +400,7 @@ async fn scenario(store: Store) {
             "/api/v1/persons/P001?purpose=appeal_handling",
             Send {
                 token: Some(&reviewer),
+                headers: in_session(session),
                 ..Send::default()
             },
         )
@@ -513,6 +575,7 @@ async fn scenario(store: Store) {
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let entries = page["entries"].as_array().unwrap();
+    let via = format!("service_session:{session}");
     let reads: Vec<(&str, &str, &str)> = entries
         .iter()
         .filter(|e| e["event"] == "data.read")
@@ -527,8 +590,9 @@ async fn scenario(store: Store) {
     assert_eq!(
         reads,
         [
-            ("case_review", "permit", ""),
-            ("appeal_handling", "permit", ""),
+            ("case_review", "deny", "NO_OPEN_CASE"),
+            ("case_review", "permit", via.as_str()),
+            ("appeal_handling", "permit", via.as_str()),
             ("payment_clearing", "deny", "role_missing"),
             ("case_review", "deny", "role_missing"),
         ]
@@ -745,6 +809,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/access-log/proof"),
     ("get", "/api/v1/access-log/verify"),
     ("get", "/api/v1/accounts"),
+    ("get", "/api/v1/alarms"),
     ("get", "/api/v1/audit/cases"),
     ("get", "/api/v1/audit/cases/{case_id}"),
     ("get", "/api/v1/audit/report"),
@@ -769,6 +834,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/audit/cases/open"),
     ("post", "/api/v1/audit/cases/{case_id}/appeals"),
     ("post", "/api/v1/audit/cases/{case_id}/decisions"),
+    ("post", "/api/v1/break-glass"),
     ("post", "/api/v1/contributions/refunds"),
     ("post", "/api/v1/funds/budgets"),
     ("post", "/api/v1/funds/interest"),
@@ -786,6 +852,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/registry/decisions/{decision_id}/confirm"),
     ("post", "/api/v1/registry/decisions/{decision_id}/undo"),
     ("post", "/api/v1/registry/followups/{followup_id}/outcome"),
+    ("post", "/api/v1/service-sessions"),
     ("post", "/api/v1/session"),
     ("post", "/api/v1/setl-lists/{setl_list_id}/review"),
     ("put", "/api/v1/accounts/{staff_id}/roles"),

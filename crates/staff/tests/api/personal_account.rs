@@ -51,18 +51,36 @@ async fn personal_account_scenario(store: Store, url: String) {
     let desk1 = leak(api.login("desk1").await);
     let rev1 = leak(api.login("rev1").await);
     let fin1 = leak(api.login("fin1").await);
-    let send = |token: &'static str, body: Option<Value>| Send {
+    // The clerks serve the persons at the counter: a service session for each they read.
+    let mut sessions = Vec::new();
+    for (token, psn_no, certno) in [
+        (fin1, "P001", "140502198001011234"),
+        (fin1, "P002", "140502198502021235"),
+        (fin1, "P003", "140502199003031236"),
+        (rev1, "P002", "140502198502021235"),
+    ] {
+        sessions.push((
+            (token, psn_no),
+            api.open_session(token, psn_no, certno).await,
+        ));
+    }
+    let send = |token: &'static str, psn_no: &str, body: Option<Value>| Send {
         token: Some(token),
         purpose: Some("service_request"),
         body: body.map(|b| b.to_string()),
+        headers: sessions
+            .iter()
+            .find(|((t, p), _)| *t == token && *p == psn_no)
+            .map(|(_, id)| in_session(*id))
+            .unwrap_or_default(),
     };
 
     let p001 = "/api/v1/persons/P001/personal-account";
     let before = log_size(&store).await;
-    let (status, body) = api.call(Method::GET, p001, send(desk1, None)).await;
+    let (status, body) = api.call(Method::GET, p001, send(desk1, "P001", None)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(log_size(&store).await > before, "the denial is logged");
-    let (status, body) = api.call(Method::GET, p001, send(fin1, None)).await;
+    let (status, body) = api.call(Method::GET, p001, send(fin1, "P001", None)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         (body["opening_fen"].clone(), body["balance_fen"].clone()),
@@ -74,7 +92,7 @@ async fn personal_account_scenario(store: Store, url: String) {
         .call(
             Method::GET,
             "/api/v1/persons/P003/personal-account",
-            send(fin1, None),
+            send(fin1, "P003", None),
         )
         .await;
     assert_eq!(
@@ -87,7 +105,11 @@ async fn personal_account_scenario(store: Store, url: String) {
     let abroad = json!({"reason": "abroad", "bank_account": "6222020000000000001",
         "evidence": "出国定居注销户口证明 2025-118"});
     let (status, body) = api
-        .call(Method::POST, withdrawals, send(fin1, Some(abroad.clone())))
+        .call(
+            Method::POST,
+            withdrawals,
+            send(fin1, "P001", Some(abroad.clone())),
+        )
         .await;
     assert_eq!(
         (status, field(&body)),
@@ -104,7 +126,7 @@ async fn personal_account_scenario(store: Store, url: String) {
     let mut bad = abroad.clone();
     bad["reason"] = json!("holiday");
     let (status, body) = api
-        .call(Method::POST, withdrawals, send(fin1, Some(bad)))
+        .call(Method::POST, withdrawals, send(fin1, "P001", Some(bad)))
         .await;
     assert_eq!(
         (status, field(&body)),
@@ -112,7 +134,7 @@ async fn personal_account_scenario(store: Store, url: String) {
         "{body}"
     );
     let (status, body) = api
-        .call(Method::POST, withdrawals, send(desk1, Some(abroad)))
+        .call(Method::POST, withdrawals, send(desk1, "P001", Some(abroad)))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
@@ -120,7 +142,11 @@ async fn personal_account_scenario(store: Store, url: String) {
     let heirs = json!({"heirs": [{"psn_no": "P003", "share": 1}, {"psn_no": "P001", "share": 2}],
         "bank_account": "6222020000000000002", "evidence": "继承公证书 (2025) 晋城证字 77"});
     let (status, body) = api
-        .call(Method::POST, inheritance, send(rev1, Some(heirs.clone())))
+        .call(
+            Method::POST,
+            inheritance,
+            send(rev1, "P002", Some(heirs.clone())),
+        )
         .await;
     assert_eq!(
         (status, field(&body)),
@@ -129,7 +155,11 @@ async fn personal_account_scenario(store: Store, url: String) {
     );
     confirm_death(&url, "P002", "2025-08-15").await;
     let (status, body) = api
-        .call(Method::POST, inheritance, send(rev1, Some(heirs.clone())))
+        .call(
+            Method::POST,
+            inheritance,
+            send(rev1, "P002", Some(heirs.clone())),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["payout_id"], json!("I:P002"));
@@ -151,12 +181,13 @@ async fn personal_account_scenario(store: Store, url: String) {
     assert_eq!(
         lines,
         [
-            (json!("P003"), json!(3_333), json!("payout:person:P003")),
-            (json!("P001"), json!(6_667), json!("personal:P001")),
+            // Where each share went, masked to its last 4 (§11.4, account numbers).
+            (json!("P003"), json!(3_333), json!("**************P003")),
+            (json!("P001"), json!(6_667), json!("*********P001")),
         ]
     );
     let (status, body) = api
-        .call(Method::POST, inheritance, send(fin1, Some(heirs)))
+        .call(Method::POST, inheritance, send(fin1, "P002", Some(heirs)))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["replayed"], json!(true));
@@ -164,14 +195,14 @@ async fn personal_account_scenario(store: Store, url: String) {
         .call(
             Method::GET,
             "/api/v1/persons/P002/personal-account",
-            send(fin1, None),
+            send(fin1, "P002", None),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["balance_fen"], json!(0));
     assert_eq!(body["death_date"], json!("2025-08-15"));
     assert_eq!(body["payouts"].as_array().unwrap().len(), 1);
-    let (status, body) = api.call(Method::GET, p001, send(fin1, None)).await;
+    let (status, body) = api.call(Method::GET, p001, send(fin1, "P001", None)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["balance_fen"], json!(56_667));
     assert!(store.check_ledger().await.unwrap().is_balanced());

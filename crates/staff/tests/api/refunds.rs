@@ -37,10 +37,14 @@ async fn refund_scenario(store: Store) {
     let desk1 = leak(api.login("desk1").await);
     let rev1 = leak(api.login("rev1").await);
     let fin1 = leak(api.login("fin1").await);
+    // Each refund is for a person at the counter: a service session of the clerk for them.
+    let rev1_p003 = api.open_session(rev1, "P003", "140502199003031236").await;
+    let fin1_p004 = api.open_session(fin1, "P004", "140502195004041237").await;
     let send = |token: &'static str, body: Value| Send {
         token: Some(token),
         purpose: Some("service_request"),
         body: Some(body.to_string()),
+        headers: in_session(if token == fin1 { fin1_p004 } else { rev1_p003 }),
     };
     let path = "/api/v1/contributions/refunds";
     let p003 = json!({"certno": "140502199003031236", "insutype": "390", "period": "2025",
@@ -72,7 +76,8 @@ async fn refund_scenario(store: Store) {
     let (status, body) = api.call(Method::POST, path, send(rev1, p003.clone())).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["to_person_fen"], json!(0));
-    assert_eq!(body["paid_to"], json!("payout:person:P003"));
+    // Where the money goes, masked to its last 4 (§11.4, account numbers).
+    assert_eq!(body["paid_to"], json!("**************P003"));
     assert_eq!(
         body["reversed"],
         json!([

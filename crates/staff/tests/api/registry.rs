@@ -130,6 +130,7 @@ async fn registry_scenario(store: Store) {
         token: Some(token),
         purpose: Some("service_request"),
         body: body.map(|b| b.to_string()),
+        headers: Vec::new(),
     };
 
     // The listing needs a purpose and a clerk's role; both refusals and the read are logged.
@@ -284,15 +285,22 @@ async fn registry_scenario(store: Store) {
     // The person's file as of a date: the household from the police record's day, the category
     // from its start; neither before.
     let path = format!("/api/v1/registry/persons/{psn_no}");
+    // The person's file is read for the person at the counter: a service session first.
+    let desk_session = api.open_session(desk1, &psn_no, known).await;
+    let at_desk = |body: Option<Value>| Send {
+        headers: in_session(desk_session),
+        ..send(desk1, body)
+    };
     let (status, file) = api
         .call(
             Method::GET,
             &format!("{path}?as_of=2026-03-02"),
-            send(desk1, None),
+            at_desk(None),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{file}");
-    assert_eq!(file["psn_name_masked"], json!("周*"));
+    // The case view (§11.4): the name in clear.
+    assert_eq!(file["psn_name_masked"], json!("周丙"));
     assert_eq!(file["household"]["hh_id"], json!("HH1"));
     assert_eq!(file["identities"][0]["idet_type"], json!("2303"));
     assert_eq!(file["identities"][0]["begn_date"], json!("2026-01-01"));
@@ -303,7 +311,7 @@ async fn registry_scenario(store: Store) {
         .call(
             Method::GET,
             &format!("{path}?as_of=2025-12-31"),
-            send(desk1, None),
+            at_desk(None),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{file}");
@@ -314,7 +322,7 @@ async fn registry_scenario(store: Store) {
         .call(
             Method::GET,
             &format!("{path}?as_of=2026-13-01"),
-            send(desk1, None),
+            at_desk(None),
         )
         .await;
     assert_eq!((status, field(&body)), (StatusCode::BAD_REQUEST, "as_of"));
@@ -325,11 +333,12 @@ async fn registry_scenario(store: Store) {
             send(rev1, None),
         )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nobody's record opens without a session, and no session opens for nobody.
+    assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The decisions, with the data that triggered them; a reviewer undoes one, once.
     let (status, decisions) = api
-        .call(Method::GET, &format!("{path}/decisions"), send(desk1, None))
+        .call(Method::GET, &format!("{path}/decisions"), at_desk(None))
         .await;
     assert_eq!(status, StatusCode::OK, "{decisions}");
     let decisions = decisions.as_array().unwrap().clone();

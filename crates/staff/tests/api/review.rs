@@ -178,6 +178,7 @@ async fn review_scenario(store: Store) {
         token: Some(token),
         purpose: Some("case_review"),
         body: body.map(|b| b.to_string()),
+        headers: Vec::new(),
     };
     let leak = |s: &String| -> &'static str { Box::leak(s.clone().into_boxed_str()) };
     let (dual, sen1, fin1, hosp1, clinic1) = (

@@ -243,6 +243,7 @@ async fn setl_lists_scenario(store: Store) {
                     token: Some(&token),
                     purpose,
                     body: None,
+                    headers: Vec::new(),
                 },
             )
             .await
@@ -305,6 +306,7 @@ async fn setl_lists_scenario(store: Store) {
                     token: Some(&token),
                     purpose: None,
                     body: Some(body.to_string()),
+                    headers: Vec::new(),
                 },
             )
             .await

@@ -14,4 +14,5 @@ mod maternity_allowance;
 mod outpatient;
 mod review;
 mod setl_list_status;
+mod staff_access;
 mod tax;
