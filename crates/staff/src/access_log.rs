@@ -26,7 +26,8 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(consistency))
 }
 
-const AUDITOR: &[Role] = &[Role::Auditor];
+/// The security auditor (三员) and the legacy auditor role read the log.
+const AUDITOR: &[Role] = &[Role::Auditor, Role::SecurityAuditor];
 
 /// Query of `GET /api/v1/access-log`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
