@@ -272,8 +272,8 @@ async fn scenario(pg: bool) {
     let db = make("forged").await.unwrap();
     six_signed(&db, dir.path()).await;
     db.tamper(
-        "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, detail_salt) \
-         SELECT 6, leaf, leaf_hash, staff_id, action, subject_label, detail_salt FROM access_log WHERE idx = 5",
+        "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt) \
+         SELECT 6, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt FROM access_log WHERE idx = 5",
     )
     .await;
     assert_fault(&db, 6);

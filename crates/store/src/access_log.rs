@@ -291,15 +291,22 @@ pub(crate) struct BuiltLeaf {
     pub(crate) leaf_hash: Hash,
     pub(crate) person_key: Option<Hash>,
     pub(crate) subject_label: String,
+    pub(crate) reason_text: String,
     pub(crate) detail_salt: [u8; DETAIL_SALT_LEN],
 }
 
-/// The canonical details a leaf commits to: the staff account (decimal or empty), the endpoint
-/// and the subject label, each as a 4-byte big-endian length and its UTF-8 bytes.
-pub fn detail_bytes(staff_id: Option<i64>, action: &str, subject_label: &str) -> Vec<u8> {
+/// The canonical details a leaf commits to: the staff account (decimal or empty), the endpoint,
+/// the subject label and the reason's text (empty when the leaf carries the reason as a code),
+/// each as a 4-byte big-endian length and its UTF-8 bytes.
+pub fn detail_bytes(
+    staff_id: Option<i64>,
+    action: &str,
+    subject_label: &str,
+    reason_text: &str,
+) -> Vec<u8> {
     let staff = staff_id.map(|id| id.to_string()).unwrap_or_default();
     let mut out = Vec::new();
-    for field in [staff.as_str(), action, subject_label] {
+    for field in [staff.as_str(), action, subject_label, reason_text] {
         out.extend_from_slice(&(field.len() as u32).to_be_bytes());
         out.extend_from_slice(field.as_bytes());
     }
@@ -309,6 +316,14 @@ pub fn detail_bytes(staff_id: Option<i64>, action: &str, subject_label: &str) ->
 /// SM3(salt ‖ details): the leaf's `detail_commitment`.
 pub fn detail_commitment(salt: &[u8], details: &[u8]) -> Hash {
     hash_parts(&[salt, details])
+}
+
+/// The leaf's reason code when the reason is free text kept in the details.
+pub const REASON_TEXT_CODE: &str = "text";
+
+/// Whether `reason` fits the leaf as a code: at most 64 printable ASCII characters.
+fn is_code(reason: &str) -> bool {
+    reason.len() <= 64 && reason.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
 /// Builds leaf `idx` of `entry`; `nonce` and `salt` are fresh random bytes.
@@ -339,7 +354,13 @@ pub(crate) fn build_leaf(
     let actor_ref = entry
         .staff_id
         .map(|id| keys.pseudonym(&format!("staff:{id}"), &nonce));
-    let details = detail_bytes(entry.staff_id, &entry.action, &subject_label);
+    // A reason that the leaf cannot carry as a code goes to the details as text.
+    let (reason_code, reason_text) = if is_code(&entry.reason) {
+        (entry.reason.clone(), String::new())
+    } else {
+        (REASON_TEXT_CODE.to_owned(), entry.reason.clone())
+    };
+    let details = detail_bytes(entry.staff_id, &entry.action, &subject_label, &reason_text);
     let leaf = Leaf {
         leaf_idx: idx,
         ts_ms,
@@ -351,7 +372,7 @@ pub(crate) fn build_leaf(
         purpose: entry.purpose.clone(),
         item_codes: extras.item_codes.clone(),
         decision: entry.decision.code().to_owned(),
-        reason_code: entry.reason.clone(),
+        reason_code,
         request_digest: extras.request_digest,
         response_digest: extras.response_digest,
         detail_commitment: Some(detail_commitment(&salt, &details)),
@@ -362,6 +383,7 @@ pub(crate) fn build_leaf(
         leaf: bytes,
         person_key,
         subject_label,
+        reason_text,
         detail_salt: salt,
     })
 }
@@ -493,6 +515,7 @@ pub(crate) fn log_row_of(
     staff_id: Option<i64>,
     action: String,
     subject_label: String,
+    reason_text: String,
 ) -> Result<AccessLogRow, StoreError> {
     let decoded = decode_leaf(leaf).map_err(|e| {
         StoreError::Invariant(format!("access log leaf {idx} does not decode: {e}"))
@@ -520,7 +543,11 @@ pub(crate) fn log_row_of(
             subject_ref,
             purpose: decoded.purpose,
             decision,
-            reason: decoded.reason_code,
+            reason: if decoded.reason_code == REASON_TEXT_CODE {
+                reason_text
+            } else {
+                decoded.reason_code
+            },
         },
         leaf_hash: hex(leaf_hash),
         leaf: hex(leaf),
@@ -602,6 +629,7 @@ pub(crate) struct VerifyRow {
     pub(crate) staff_id: Option<i64>,
     pub(crate) action: String,
     pub(crate) subject_label: String,
+    pub(crate) reason_text: String,
     pub(crate) detail_salt: Vec<u8>,
 }
 
@@ -743,7 +771,12 @@ pub(crate) fn verify_input(input: &VerifyInput) -> LogVerifyReport {
             );
             return report;
         }
-        let details = detail_bytes(row.staff_id, &row.action, &row.subject_label);
+        let details = detail_bytes(
+            row.staff_id,
+            &row.action,
+            &row.subject_label,
+            &row.reason_text,
+        );
         let committed = decode_leaf(&row.leaf)
             .ok()
             .and_then(|leaf| leaf.detail_commitment);
@@ -795,39 +828,6 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Runs `$body` with `$pool` and `$m` bound to the backend (writes under SQLite's lock).
-macro_rules! on_log_backend {
-    ($store:expr, write, |$m:ident, $pool:ident| $body:expr) => {
-        match &$store.inner.pool {
-            Pool::Pg($pool) => {
-                use crate::pg as $m;
-                $body
-            }
-            Pool::Sq {
-                pool: $pool,
-                write_lock,
-            } => {
-                use crate::sq as $m;
-                let _guard = write_lock.lock().await;
-                let timeout = $store.inner.options.sqlite_busy_timeout;
-                ($body).map_err(|e: StoreError| e.sqlite_busy(timeout))
-            }
-        }
-    };
-    ($store:expr, read, |$m:ident, $pool:ident| $body:expr) => {
-        match &$store.inner.pool {
-            Pool::Pg($pool) => {
-                use crate::pg as $m;
-                $body
-            }
-            Pool::Sq { pool: $pool, .. } => {
-                use crate::sq as $m;
-                $body
-            }
-        }
-    };
-}
-
 impl Store {
     /// Makes `keys` the log keys of this process (see the module docs) and returns the store.
     pub fn with_log_keys(self, keys: LogKeys) -> Store {
@@ -842,7 +842,7 @@ impl Store {
         extras: &LeafExtras,
     ) -> Result<i64, StoreError> {
         crate::staff::check_entry(entry)?;
-        on_log_backend!(self, write, |m, pool| {
+        on_backend!(self, write, |m, pool| {
             let mut tx = pool.begin().await?;
             let idx = m::access_append_with(&mut tx, entry, extras).await?;
             tx.commit().await?;
@@ -854,14 +854,14 @@ impl Store {
     /// size was already signed, returns that one.
     pub async fn sign_checkpoint(&self, keys: &LogKeys) -> Result<StoredCheckpoint, StoreError> {
         let signer = keys.signer()?;
-        on_log_backend!(self, write, |m, pool| {
+        on_backend!(self, write, |m, pool| {
             m::log_checkpoint_sign(pool, keys, &signer).await
         })
     }
 
     /// Every signed checkpoint, by size.
     pub async fn log_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        on_log_backend!(self, read, |m, pool| m::log_checkpoints_read(pool).await)
+        on_backend!(self, read, |m, pool| m::log_checkpoints_read(pool).await)
     }
 
     /// The inclusion proof of leaf `idx` in the tree of the first `size` leaves, read from the
@@ -870,7 +870,7 @@ impl Store {
         if idx < 0 || size <= idx {
             return Err(StoreError::bad("idx", "must be at least 0 and below size"));
         }
-        on_log_backend!(self, read, |m, pool| m::log_inclusion(pool, idx, size)
+        on_backend!(self, read, |m, pool| m::log_inclusion(pool, idx, size)
             .await)
     }
 
@@ -886,7 +886,7 @@ impl Store {
                 "must be at least 1 and at most `to`",
             ));
         }
-        on_log_backend!(self, read, |m, pool| m::log_consistency(pool, from, to)
+        on_backend!(self, read, |m, pool| m::log_consistency(pool, from, to)
             .await)
     }
 
@@ -894,7 +894,7 @@ impl Store {
     /// hash, its index, its details and the stored subtree hashes, every signed checkpoint
     /// against the leaves under the public key stored with it, and the head.
     pub async fn verify_log(&self) -> Result<LogVerifyReport, StoreError> {
-        let input = on_log_backend!(self, read, |m, pool| m::log_verify_read(pool).await)?;
+        let input = on_backend!(self, read, |m, pool| m::log_verify_read(pool).await)?;
         Ok(verify_input(&input))
     }
 
@@ -913,7 +913,7 @@ impl Store {
         now_s: u64,
     ) -> Result<Cosigned, StoreError> {
         let signer = witness.signer()?;
-        on_log_backend!(self, write, |m, pool| {
+        on_backend!(self, write, |m, pool| {
             m::log_witness_cosign(pool, witness, signer, now_s).await
         })
     }
@@ -924,7 +924,7 @@ impl Store {
         let keys = process_keys()?;
         let key = keys.person_key(&crate::staff::subject_ref_psn(psn_no));
         let limit = limits::ACCESS_LOG_PAGE_MAX;
-        on_log_backend!(self, read, |m, pool| m::log_person_leaves(
+        on_backend!(self, read, |m, pool| m::log_person_leaves(
             pool, &key, limit
         )
         .await)

@@ -39,8 +39,8 @@ pub(crate) async fn access_append_with(
     let mut edge = Edge::from_bytes(&r.try_get::<Vec<u8>, _>("edge")?, size as u64)?;
     let built = log_rules::build_leaf(&keys, size as u64, entry, extras, nonce, salt)?;
     sqlx::query(
-        "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, detail_salt) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(size)
     .bind(&built.leaf)
@@ -48,6 +48,7 @@ pub(crate) async fn access_append_with(
     .bind(entry.staff_id)
     .bind(&entry.action)
     .bind(&built.subject_label)
+    .bind(&built.reason_text)
     .bind(&built.detail_salt[..])
     .execute(&mut **tx)
     .await?;
@@ -92,7 +93,8 @@ pub(crate) async fn access_append_alone(
     Ok(idx)
 }
 
-const LEAF_COLUMNS: &str = "idx, leaf, leaf_hash, staff_id, action, subject_label, detail_salt";
+const LEAF_COLUMNS: &str =
+    "idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt";
 
 pub(crate) async fn access_log_page(
     pool: &Pool,
@@ -115,6 +117,7 @@ pub(crate) async fn access_log_page(
                 r.try_get("staff_id")?,
                 r.try_get("action")?,
                 r.try_get("subject_label")?,
+                r.try_get("reason_text")?,
             )
         })
         .collect()
@@ -352,6 +355,7 @@ async fn log_verify_read_in(conn: &mut Conn) -> Result<VerifyInput, StoreError> 
             staff_id: r.try_get("staff_id")?,
             action: r.try_get("action")?,
             subject_label: r.try_get("subject_label")?,
+            reason_text: r.try_get("reason_text")?,
             detail_salt: r.try_get("detail_salt")?,
         });
     }

@@ -24,6 +24,40 @@
 
 #![forbid(unsafe_code)]
 
+/// Runs `$body` with `$pool` bound to the backend's pool and `$m` to its module; on SQLite a
+/// write holds the single-writer lock (staff, access log and staff-access modules).
+macro_rules! on_backend {
+    ($store:expr, write, |$m:ident, $pool:ident| $body:expr) => {
+        match &$store.inner.pool {
+            Pool::Pg($pool) => {
+                use crate::pg as $m;
+                $body
+            }
+            Pool::Sq {
+                pool: $pool,
+                write_lock,
+            } => {
+                use crate::sq as $m;
+                let _guard = write_lock.lock().await;
+                let timeout = $store.inner.options.sqlite_busy_timeout;
+                ($body).map_err(|e: StoreError| e.sqlite_busy(timeout))
+            }
+        }
+    };
+    ($store:expr, read, |$m:ident, $pool:ident| $body:expr) => {
+        match &$store.inner.pool {
+            Pool::Pg($pool) => {
+                use crate::pg as $m;
+                $body
+            }
+            Pool::Sq { pool: $pool, .. } => {
+                use crate::sq as $m;
+                $body
+            }
+        }
+    };
+}
+
 /// Runs `$run!(backend_module, pool)` (a macro of the caller's) on the store's backend: on
 /// PostgreSQL directly; on SQLite under the store's write lock, a busy database reported as such.
 /// `$ty` is what the run returns in `Ok`.

@@ -522,12 +522,10 @@ pub(crate) fn check_entry(entry: &AccessEntry) -> Result<(), StoreError> {
     ] {
         check_text(field, value, 0, max)?;
     }
-    // The leaf holds these as codes (translog: printable ASCII, at most 64 bytes).
-    for (field, value) in [
-        ("event", &entry.event),
-        ("purpose", &entry.purpose),
-        ("reason", &entry.reason),
-    ] {
+    // The leaf holds these as codes (translog: printable ASCII, at most 64 bytes). A reason that
+    // is not a code is kept as text in the leaf's committed details (access_log.rs).
+    check_text("reason", &entry.reason, 0, limits::LOG_FIELD_CHARS_MAX)?;
+    for (field, value) in [("event", &entry.event), ("purpose", &entry.purpose)] {
         if value.len() > 64 || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(StoreError::bad(
                 field,
@@ -539,40 +537,6 @@ pub(crate) fn check_entry(entry: &AccessEntry) -> Result<(), StoreError> {
         return Err(StoreError::bad("event", "event and action are required"));
     }
     Ok(())
-}
-
-/// Runs `$body` with `$pool` bound to the backend's pool and `$m` to its module; on SQLite a
-/// write holds the single-writer lock.
-macro_rules! on_backend {
-    ($store:expr, write, |$m:ident, $pool:ident| $body:expr) => {
-        match &$store.inner.pool {
-            Pool::Pg($pool) => {
-                use crate::pg as $m;
-                $body
-            }
-            Pool::Sq {
-                pool: $pool,
-                write_lock,
-            } => {
-                use crate::sq as $m;
-                let _guard = write_lock.lock().await;
-                let timeout = $store.inner.options.sqlite_busy_timeout;
-                ($body).map_err(|e: StoreError| e.sqlite_busy(timeout))
-            }
-        }
-    };
-    ($store:expr, read, |$m:ident, $pool:ident| $body:expr) => {
-        match &$store.inner.pool {
-            Pool::Pg($pool) => {
-                use crate::pg as $m;
-                $body
-            }
-            Pool::Sq { pool: $pool, .. } => {
-                use crate::sq as $m;
-                $body
-            }
-        }
-    };
 }
 
 impl Store {

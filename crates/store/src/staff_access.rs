@@ -211,40 +211,6 @@ fn check_psn_no(psn_no: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs `$body` with `$m` bound to the backend's module and `$pool` to its pool; a write holds
-/// SQLite's single-writer lock.
-macro_rules! on_access_backend {
-    ($store:expr, write, |$m:ident, $pool:ident| $body:expr) => {
-        match &$store.inner.pool {
-            Pool::Pg($pool) => {
-                use crate::pg as $m;
-                $body
-            }
-            Pool::Sq {
-                pool: $pool,
-                write_lock,
-            } => {
-                use crate::sq as $m;
-                let _guard = write_lock.lock().await;
-                let timeout = $store.inner.options.sqlite_busy_timeout;
-                ($body).map_err(|e: StoreError| e.sqlite_busy(timeout))
-            }
-        }
-    };
-    ($store:expr, read, |$m:ident, $pool:ident| $body:expr) => {
-        match &$store.inner.pool {
-            Pool::Pg($pool) => {
-                use crate::pg as $m;
-                $body
-            }
-            Pool::Sq { pool: $pool, .. } => {
-                use crate::sq as $m;
-                $body
-            }
-        }
-    };
-}
-
 impl Store {
     /// Opens a service session for a person present: the ID number shown must be the person's
     /// (a wrong one is refused naming `certno`, an unknown person is not found); it lasts 30
@@ -258,7 +224,7 @@ impl Store {
         check_access_text("certno", &new.certno)?;
         check_access_text("reason", &new.reason)?;
         let until_ms = now_ms + SERVICE_SESSION_MS;
-        on_access_backend!(self, write, |m, pool| {
+        on_backend!(self, write, |m, pool| {
             m::access_session_open(pool, new, now_ms, until_ms).await
         })
     }
@@ -268,7 +234,7 @@ impl Store {
         &self,
         session_id: i64,
     ) -> Result<Option<ServiceSession>, StoreError> {
-        on_access_backend!(self, read, |m, pool| {
+        on_backend!(self, read, |m, pool| {
             m::access_session_read(pool, session_id).await
         })
     }
@@ -293,14 +259,14 @@ impl Store {
             ));
         }
         let subject_ref = subject_ref_psn(&new.psn_no);
-        on_access_backend!(self, write, |m, pool| {
+        on_backend!(self, write, |m, pool| {
             m::access_break_glass_insert(pool, new, &subject_ref).await
         })
     }
 
     /// The break-glass grant `glass_id`, if there is one.
     pub async fn break_glass(&self, glass_id: i64) -> Result<Option<BreakGlassEvent>, StoreError> {
-        on_access_backend!(self, read, |m, pool| {
+        on_backend!(self, read, |m, pool| {
             m::access_break_glass_read(pool, glass_id).await
         })
     }
@@ -312,7 +278,7 @@ impl Store {
         psn_no: &str,
     ) -> Result<Vec<BreakGlassEvent>, StoreError> {
         check_psn_no(psn_no)?;
-        on_access_backend!(self, read, |m, pool| {
+        on_backend!(self, read, |m, pool| {
             m::access_break_glass_of_person(pool, psn_no, BREAK_GLASS_PER_PERSON_MAX).await
         })
     }
@@ -324,14 +290,14 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<SecurityAlarm>, StoreError> {
         let limit = limit.clamp(1, ALARMS_PAGE_MAX);
-        on_access_backend!(self, read, |m, pool| {
+        on_backend!(self, read, |m, pool| {
             m::access_alarms_page(pool, after, limit).await
         })
     }
 
     /// What the case says about its subject, or `None` when there is no such case.
     pub async fn case_access(&self, case: &CaseRef) -> Result<Option<CaseAccess>, StoreError> {
-        on_access_backend!(self, read, |m, pool| m::access_case_read(pool, case).await)
+        on_backend!(self, read, |m, pool| m::access_case_read(pool, case).await)
     }
 
     /// Records an unmasked read by `staff_id` of `subject_ref` with its reason.
@@ -343,14 +309,14 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         check_access_text("reason", reason)?;
-        on_access_backend!(self, write, |m, pool| {
+        on_backend!(self, write, |m, pool| {
             m::access_reveal_insert(pool, staff_id, subject_ref, reason, now_ms).await
         })
     }
 
     /// How many unmasked reads `staff_id` made from `since_ms` on.
     pub async fn reveals_since(&self, staff_id: i64, since_ms: i64) -> Result<i64, StoreError> {
-        on_access_backend!(self, read, |m, pool| {
+        on_backend!(self, read, |m, pool| {
             m::access_reveals_count(pool, staff_id, since_ms).await
         })
     }

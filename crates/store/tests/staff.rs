@@ -650,8 +650,8 @@ async fn a_forged_or_rehashed_leaf_and_a_forged_checkpoint_are_found() {
         raw_sql(
             &db,
             &format!(
-                "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, detail_salt) \
-                 SELECT 5, {}, {}, staff_id, action, subject_label, detail_salt FROM access_log WHERE idx = 4",
+                "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt) \
+                 SELECT 5, {}, {}, staff_id, action, subject_label, reason_text, detail_salt FROM access_log WHERE idx = 4",
                 blob(&db, &bytes),
                 blob(&db, &yibao_translog::leaf_hash(&bytes))
             ),

@@ -25,6 +25,9 @@ CREATE TABLE access_log (
     staff_id       BIGINT,
     action         TEXT NOT NULL,
     subject_label  TEXT NOT NULL,
+    -- A reason that is not a code (free text: an unmask reason, a refusal's message): the leaf's
+    -- reason_code is then `text` and the words are here, committed like the other details.
+    reason_text    TEXT NOT NULL,
     detail_salt    BLOB NOT NULL
 );
 
