@@ -204,6 +204,7 @@ macro_rules! backend {
             include!("personal_account_tx.rs");
             include!("clearing_tx.rs");
             include!("grants_tx.rs");
+            include!("grants_answer_tx.rs");
             include!("staff_access_tx.rs");
         }
     };
