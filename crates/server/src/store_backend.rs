@@ -40,6 +40,34 @@ pub(crate) fn backend_error(err: store::StoreError, infno: Infno) -> BackendErro
     BackendError::User { field, reason }
 }
 
+/// Logs a read of these people's data by the calling institution (each person once) and
+/// returns once the log records are durable: the answer is released only after ("no log, no
+/// data"; the sequencer turns them into access-log leaves).
+async fn log_reads<'a>(
+    store: &store::Store,
+    meta: &Meta,
+    people: impl IntoIterator<Item = &'a str>,
+) -> Result<(), BackendError> {
+    let mut calls: Vec<store::access_outbox::InterfaceAccess> = Vec::new();
+    for psn_no in people {
+        if psn_no.is_empty() || calls.iter().any(|call| call.psn_no == psn_no) {
+            continue;
+        }
+        calls.push(store::access_outbox::InterfaceAccess {
+            ts_ms: store::access_outbox::beijing_to_utc_ms(meta.at),
+            fixmedins_code: meta.fixmedins_code.clone(),
+            infno: meta.infno.code().to_owned(),
+            psn_no: psn_no.to_owned(),
+            write: false,
+            request_digest: Some(meta.fingerprint),
+            response_digest: None,
+        });
+    }
+    store.log_interface(&calls).await.map_err(|err| {
+        BackendError::Internal(anyhow::Error::new(err).context("access log, interface read"))
+    })
+}
+
 /// Fields the store reports at message level, which are not inside `input`.
 const MESSAGE_FIELDS: &[&str] = &[
     "msgid",
@@ -122,6 +150,7 @@ impl Backend for store::Store {
                     .person_info_by(&key, meta.at.date())
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
+                log_reads(self, meta, [person.base.psn_no.as_str()]).await?;
                 return Ok(Outcome::Person {
                     person: Box::new(person),
                     at: meta.at,
@@ -138,6 +167,7 @@ impl Backend for store::Store {
                         reason: format!("settlement {setl_id} belongs to another visit"),
                     });
                 }
+                log_reads(self, meta, [visit.psn_no.as_str()]).await?;
                 return Ok(Outcome::Settlement(Box::new(view)));
             }
             Request::QueryCumulative { psn_no, cum_ym } => {
@@ -153,6 +183,7 @@ impl Backend for store::Store {
                     .query_cumulative(&psn_no, year, month)
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
+                log_reads(self, meta, [psn_no.as_str()]).await?;
                 return Ok(Outcome::Cumulative(rows));
             }
             Request::QueryChronicRecognitions { psn_no } => {
@@ -160,6 +191,7 @@ impl Backend for store::Store {
                     .chronic_recognitions(&psn_no, meta.at.date())
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
+                log_reads(self, meta, [psn_no.as_str()]).await?;
                 return Ok(Outcome::ChronicRecognitions(found));
             }
             Request::QuerySetlLists(query) => {
@@ -167,6 +199,7 @@ impl Backend for store::Store {
                     .setl_lists(&meta.fixmedins_code, &query)
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
+                log_reads(self, meta, lists.iter().map(|list| list.psn_no.as_str())).await?;
                 return Ok(Outcome::SetlLists(lists));
             }
             Request::SetlListStatus(change) => {
@@ -181,6 +214,7 @@ impl Backend for store::Store {
                     .setl_list_qc(&meta.fixmedins_code, &query)
                     .await
                     .map_err(|err| backend_error(err, meta.infno))?;
+                log_reads(self, meta, views.iter().map(|view| view.psn_no.as_str())).await?;
                 return Ok(Outcome::SetlListQc(views));
             }
             Request::Reconcile(request) => {

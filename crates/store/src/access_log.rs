@@ -283,6 +283,9 @@ pub struct LeafExtras {
     pub request_digest: Option<Hash>,
     /// SM3 of the response.
     pub response_digest: Option<Hash>,
+    /// Who acted when it is not a staff account (`inst:H14050200001` for a hospital's call):
+    /// the leaf's `actor_ref` is its per-leaf pseudonym.
+    pub actor: Option<String>,
 }
 
 /// A leaf ready to insert.
@@ -351,9 +354,11 @@ pub(crate) fn build_leaf(
             entry.subject_ref.clone(),
         )
     };
-    let actor_ref = entry
-        .staff_id
-        .map(|id| keys.pseudonym(&format!("staff:{id}"), &nonce));
+    let actor_ref = match (entry.staff_id, &extras.actor) {
+        (Some(id), _) => Some(keys.pseudonym(&format!("staff:{id}"), &nonce)),
+        (None, Some(actor)) => Some(keys.pseudonym(actor, &nonce)),
+        (None, None) => None,
+    };
     // A reason that the leaf cannot carry as a code goes to the details as text.
     let (reason_code, reason_text) = if is_code(&entry.reason) {
         (entry.reason.clone(), String::new())
@@ -854,6 +859,9 @@ impl Store {
     /// size was already signed, returns that one.
     pub async fn sign_checkpoint(&self, keys: &LogKeys) -> Result<StoredCheckpoint, StoreError> {
         let signer = keys.signer()?;
+        // Interface calls still in the outbox become leaves first: a checkpoint covers every
+        // call answered before it.
+        self.drain_outbox().await?;
         on_backend!(self, write, |m, pool| {
             m::log_checkpoint_sign(pool, keys, &signer).await
         })

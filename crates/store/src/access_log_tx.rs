@@ -24,11 +24,14 @@ pub(crate) async fn access_append_with(
     entry: &AccessEntry,
     extras: &LeafExtras,
 ) -> Result<i64, StoreError> {
-    let keys = log_rules::process_keys()?;
-    let nonce: [u8; 16] =
-        yibao_gm::random_bytes().map_err(|e| StoreError::Invariant(format!("leaf nonce: {e}")))?;
-    let salt: [u8; 16] =
-        yibao_gm::random_bytes().map_err(|e| StoreError::Invariant(format!("detail salt: {e}")))?;
+    let (size, edge) = log_head_lock(tx).await?;
+    log_append_locked(tx, size, edge, &[(entry, extras)]).await?;
+    Ok(size)
+}
+
+/// Locks the head (PostgreSQL; SQLite has one writer) and reads the next index and the right
+/// edge.
+async fn log_head_lock(tx: &mut Tx<'_>) -> Result<(i64, Edge), StoreError> {
     let lock = if IS_PG { " FOR UPDATE" } else { "" };
     let r = sqlx::query(&format!(
         "SELECT size, edge FROM access_log_head WHERE id = 1{lock}"
@@ -36,51 +39,114 @@ pub(crate) async fn access_append_with(
     .fetch_one(&mut **tx)
     .await?;
     let size: i64 = r.try_get("size")?;
-    let mut edge = Edge::from_bytes(&r.try_get::<Vec<u8>, _>("edge")?, size as u64)?;
-    let built = log_rules::build_leaf(&keys, size as u64, entry, extras, nonce, salt)?;
-    sqlx::query(
-        "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(size)
-    .bind(&built.leaf)
-    .bind(&built.leaf_hash[..])
-    .bind(entry.staff_id)
-    .bind(&entry.action)
-    .bind(&built.subject_label)
-    .bind(&built.reason_text)
-    .bind(&built.detail_salt[..])
-    .execute(&mut **tx)
-    .await?;
-    let completed = edge.push(size as u64, built.leaf_hash);
-    let mut sql = String::from("INSERT INTO log_subtree (level, idx, hash) VALUES ");
-    for n in 0..completed.len() {
-        if n > 0 {
-            sql.push_str(", ");
+    let edge = Edge::from_bytes(&r.try_get::<Vec<u8>, _>("edge")?, size as u64)?;
+    Ok((size, edge))
+}
+
+/// Rows per multi-row insert of the log's tables (at most 8 parameters a row).
+const LOG_INSERT_ROWS_MAX: usize = 500;
+
+/// Appends `entries` as leaves `size`, `size + 1` … under the head locked by
+/// [`log_head_lock`]: the leaves, the subtrees they complete and their person-index rows in
+/// multi-row inserts, then the new head. Hashes are computed here.
+async fn log_append_locked(
+    tx: &mut Tx<'_>,
+    size: i64,
+    mut edge: Edge,
+    entries: &[(&AccessEntry, &LeafExtras)],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let keys = log_rules::process_keys()?;
+    let mut built = Vec::with_capacity(entries.len());
+    let mut completed = Vec::new();
+    let mut persons = Vec::new();
+    for (n, (entry, extras)) in entries.iter().enumerate() {
+        let idx = size + n as i64;
+        let nonce: [u8; 16] = yibao_gm::random_bytes()
+            .map_err(|e| StoreError::Invariant(format!("leaf nonce: {e}")))?;
+        let salt: [u8; 16] = yibao_gm::random_bytes()
+            .map_err(|e| StoreError::Invariant(format!("detail salt: {e}")))?;
+        let leaf = log_rules::build_leaf(&keys, idx as u64, entry, extras, nonce, salt)?;
+        completed.extend(edge.push(idx as u64, leaf.leaf_hash));
+        if let Some(person_key) = leaf.person_key {
+            persons.push((person_key, idx));
         }
-        sql.push_str(&format!("(${}, ${}, ${})", 3 * n + 1, 3 * n + 2, 3 * n + 3));
+        built.push((idx, entry.staff_id, entry.action.as_str(), leaf));
     }
-    let mut insert = sqlx::query(&sql);
-    for (id, hash) in &completed {
-        insert = insert
-            .bind(i64::from(id.level))
-            .bind(id.index as i64)
-            .bind(hash.to_vec());
+    for chunk in built.chunks(LOG_INSERT_ROWS_MAX) {
+        let mut sql = String::from(
+            "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt) VALUES ",
+        );
+        for n in 0..chunk.len() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            let b = 8 * n;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        }
+        let mut insert = sqlx::query(&sql);
+        for (idx, staff_id, action, leaf) in chunk {
+            insert = insert
+                .bind(*idx)
+                .bind(&leaf.leaf)
+                .bind(&leaf.leaf_hash[..])
+                .bind(*staff_id)
+                .bind(*action)
+                .bind(&leaf.subject_label)
+                .bind(&leaf.reason_text)
+                .bind(&leaf.detail_salt[..]);
+        }
+        insert.execute(&mut **tx).await?;
     }
-    insert.execute(&mut **tx).await?;
-    if let Some(person_key) = built.person_key {
-        sqlx::query("INSERT INTO log_person (person_key, leaf_idx) VALUES ($1, $2)")
-            .bind(&person_key[..])
-            .bind(size)
-            .execute(&mut **tx)
-            .await?;
+    for chunk in completed.chunks(LOG_INSERT_ROWS_MAX) {
+        let mut sql = String::from("INSERT INTO log_subtree (level, idx, hash) VALUES ");
+        for n in 0..chunk.len() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${})", 3 * n + 1, 3 * n + 2, 3 * n + 3));
+        }
+        let mut insert = sqlx::query(&sql);
+        for (id, hash) in chunk {
+            insert = insert
+                .bind(i64::from(id.level))
+                .bind(id.index as i64)
+                .bind(hash.to_vec());
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    for chunk in persons.chunks(LOG_INSERT_ROWS_MAX) {
+        let mut sql = String::from("INSERT INTO log_person (person_key, leaf_idx) VALUES ");
+        for n in 0..chunk.len() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2));
+        }
+        let mut insert = sqlx::query(&sql);
+        for (person_key, idx) in chunk {
+            insert = insert.bind(person_key.to_vec()).bind(*idx);
+        }
+        insert.execute(&mut **tx).await?;
     }
     sqlx::query("UPDATE access_log_head SET size = $1, edge = $2 WHERE id = 1")
-        .bind(size + 1)
+        .bind(size + entries.len() as i64)
         .bind(edge.to_bytes())
         .execute(&mut **tx)
         .await?;
-    Ok(size)
+    Ok(())
 }
 
 pub(crate) async fn access_append_alone(

@@ -80,6 +80,7 @@ macro_rules! on_backend_writing {
 }
 
 pub mod access_log;
+pub mod access_outbox;
 pub mod audit;
 pub mod audit_report;
 pub mod auto;
@@ -181,6 +182,7 @@ macro_rules! backend {
             include!("tx/review.rs");
             include!("staff_tx.rs");
             include!("access_log_tx.rs");
+            include!("access_outbox_tx.rs");
             include!("tx/audit_report.rs");
             include!("feed_tx.rs");
             include!("feed_write_tx.rs");
@@ -566,6 +568,12 @@ impl Store {
             Command::SignOut(c) => Some(c.sign_no.clone()),
             _ => None,
         };
+        // A replayed answer is released again: it is logged again (a fresh one is logged in its
+        // command's transaction).
+        let subjects: Vec<String> = access_outbox::command_subjects(&cmd)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let reply = match &self.inner.pool {
             Pool::Pg(p) => {
                 pg::execute_grouped(&self.inner.pg_batcher, p, None, &ctx, cmd, render).await
@@ -581,6 +589,22 @@ impl Store {
             .await
             .map_err(|e| e.sqlite_busy(self.inner.options.sqlite_busy_timeout)),
         }?;
+        if let Reply::Replayed { response } = &reply {
+            let response_digest = yibao_gm::hash(response.as_bytes());
+            let calls: Vec<access_outbox::InterfaceAccess> = subjects
+                .into_iter()
+                .map(|psn_no| access_outbox::InterfaceAccess {
+                    ts_ms: access_outbox::beijing_to_utc_ms(env.now),
+                    fixmedins_code: env.fixmedins_code.clone(),
+                    infno: env.infno.clone(),
+                    psn_no,
+                    write: false,
+                    request_digest: Some(env.request_hash),
+                    response_digest: Some(response_digest),
+                })
+                .collect();
+            self.log_interface(&calls).await?;
+        }
         if let Reply::Fresh { outcome, .. } = &reply {
             let mut signed_in = self
                 .inner

@@ -310,7 +310,10 @@ async fn attempt(
     let (outcome, effect_kind, effect_ref) = run(tx, ctx, cmd).await.ok()?;
     let response = render(&outcome);
     match insert_idempotency(tx, ctx.env, &response, effect_kind, &effect_ref).await {
-        Ok(true) => Some((outcome, response)),
+        Ok(true) => {
+            outbox_command(tx, ctx.env, cmd, &response).await.ok()?;
+            Some((outcome, response))
+        }
         Ok(false) | Err(_) => None,
     }
 }

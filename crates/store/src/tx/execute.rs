@@ -121,7 +121,15 @@ pub(crate) async fn execute(
             }
         };
         let response = render(&outcome);
-        let inserted = insert_idempotency(&mut tx, env, &response, effect_kind, &effect_ref).await;
+        let inserted = match insert_idempotency(&mut tx, env, &response, effect_kind, &effect_ref)
+            .await
+        {
+            // The call's access-log record commits with its change.
+            Ok(true) => outbox_command(&mut tx, env, &cmd, &response)
+                .await
+                .map(|()| true),
+            other => other,
+        };
         match inserted {
             Ok(true) => {}
             Ok(false) => {

@@ -11,6 +11,7 @@ mod import;
 mod inpatient;
 mod issue10;
 mod maternity_allowance;
+mod outbox;
 mod outpatient;
 mod review;
 mod setl_list_status;
