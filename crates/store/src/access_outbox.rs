@@ -15,8 +15,10 @@ use yibao_gm::Hash;
 
 use crate::{Pool, Store, StoreError};
 
-/// How many outbox rows one sequencer transaction takes at most.
-pub const SEQUENCE_BATCH_MAX: i64 = 2_000;
+/// How many outbox rows one sequencer transaction takes at most. Between two steps the log's
+/// head and (on SQLite) the writer's lock are free, so a step's size bounds how long a call
+/// waits behind the sequencer.
+pub const SEQUENCE_BATCH_MAX: i64 = 256;
 
 /// One call on the national interface that touched a person's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,16 +142,72 @@ pub(crate) fn command_subjects(cmd: &crate::Command) -> Vec<&str> {
     out
 }
 
+/// Group commit of outbox records: calls that arrive while a commit is running share the next
+/// one. A caller queues its rows, then waits for the leader's turn; whoever gets it finds its
+/// rows already committed by an earlier leader, or commits everything queued (its own rows
+/// included) in one transaction and tells each caller how it went.
+#[derive(Debug, Default)]
+pub(crate) struct OutboxGroup {
+    queue: std::sync::Mutex<Vec<Queued>>,
+    leader: tokio::sync::Mutex<()>,
+}
+
+/// Rows waiting for a commit, and who waits for them.
+#[derive(Debug)]
+struct Queued {
+    rows: Vec<OutboxRow>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Rows one group commit writes at most; the rest wait for the next.
+const GROUP_ROWS_MAX: usize = 2_000;
+
 impl Store {
     /// Records interface calls in the outbox and commits them; returns once they are durable.
-    /// A read's answer must not leave before this returns.
+    /// A read's answer must not leave before this returns. Concurrent calls share commits.
     pub async fn log_interface(&self, calls: &[InterfaceAccess]) -> Result<(), StoreError> {
         if calls.is_empty() {
             return Ok(());
         }
-        let rows: Vec<OutboxRow> = calls.iter().map(InterfaceAccess::row).collect();
-        on_backend!(self, write, |m, pool| m::outbox_insert_alone(pool, &rows)
-            .await)
+        let group = &self.inner.outbox_group;
+        let (done, mut outcome) = tokio::sync::oneshot::channel();
+        group
+            .queue
+            .lock()
+            .expect("outbox queue lock poisoned")
+            .push(Queued {
+                rows: calls.iter().map(InterfaceAccess::row).collect(),
+                done,
+            });
+        loop {
+            let _leader = group.leader.lock().await;
+            if let Ok(result) = outcome.try_recv() {
+                return result.map_err(StoreError::Invariant);
+            }
+            let batch: Vec<Queued> = {
+                let mut queue = group.queue.lock().expect("outbox queue lock poisoned");
+                let mut rows = 0;
+                let take = queue
+                    .iter()
+                    .take_while(|queued| {
+                        rows += queued.rows.len();
+                        rows <= GROUP_ROWS_MAX || rows == queued.rows.len()
+                    })
+                    .count();
+                queue.drain(..take).collect()
+            };
+            let rows: Vec<OutboxRow> = batch.iter().flat_map(|q| q.rows.clone()).collect();
+            let result = on_backend!(self, write, |m, pool| m::outbox_insert_alone(pool, &rows)
+                .await)
+            .map_err(|e| format!("access log outbox: {e}"));
+            for queued in batch {
+                let _ = queued.done.send(result.clone());
+            }
+            // Ours was in this batch unless the queue held more than one commit's worth.
+            if let Ok(result) = outcome.try_recv() {
+                return result.map_err(StoreError::Invariant);
+            }
+        }
     }
 
     /// Appends up to [`SEQUENCE_BATCH_MAX`] outbox rows to the access log as leaves, in id

@@ -307,6 +307,8 @@ struct Inner {
     pg_batcher: pg::Batcher,
     /// Group commit on SQLite (`tx/batch.rs`).
     sq_batcher: sq::Batcher,
+    /// Group commit of the access log's outbox records (`access_outbox.rs`).
+    outbox_group: access_outbox::OutboxGroup,
 }
 
 /// Open sign-ins (9001) of one day known to this process, so that checking a message's
@@ -411,6 +413,7 @@ impl Store {
                 signed_in: Mutex::new(SignedIn::default()),
                 pg_batcher: pg::Batcher::new(options, options.pg_lanes),
                 sq_batcher: sq::Batcher::new(options, 1),
+                outbox_group: access_outbox::OutboxGroup::default(),
             }),
         };
         store.reload_cache().await?;

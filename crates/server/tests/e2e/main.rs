@@ -8,6 +8,7 @@ mod common;
 mod inpatient;
 mod issue10;
 mod issue13;
+mod issue15;
 mod setl_list_status;
 
 use std::collections::BTreeSet;
@@ -18,6 +19,7 @@ use common::{msgid, now_text, spawn_app, spawn_app_with, Db, Person, TestApp};
 use inpatient::*;
 use issue10::*;
 use issue13::*;
+use issue15::*;
 use serde_json::{json, Value};
 use setl_list_status::*;
 use yibao_store::Institution;
@@ -73,6 +75,7 @@ on_both_databases!(
     issue13_2206_refuses_an_unpaid_then_waiting_resident,
     issue14_clearing_3203_3204_and_the_detail_file_exchange,
     issue14_settlement_list_status_and_quality_checks,
+    issue15_interface_calls_are_logged_before_they_answer,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in

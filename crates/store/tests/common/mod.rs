@@ -28,7 +28,7 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    async fn drop_database(self) {
+    pub async fn drop_database(self) {
         self.store.close().await;
         if let Some((admin_url, name)) = self.pg {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
@@ -69,7 +69,7 @@ pub async fn sqlite_db() -> TestDb {
     }
 }
 
-async fn postgres_db() -> Option<TestDb> {
+pub async fn postgres_db() -> Option<TestDb> {
     let admin_url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
     let required = std::env::var("YIBAO_REQUIRE_PG").is_ok_and(|v| v == "1");

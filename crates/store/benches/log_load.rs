@@ -1,0 +1,329 @@
+//! The access log under load (issue 15's speed target: "the decision plus the log append
+//! ≤ 1 ms p99 at 2,000 calls/s"): an open loop of calls at a fixed rate against a fresh store,
+//! each timed from its scheduled start to its durable commit (a late start counts), with the
+//! sequencer turning the outbox into leaves every 200 ms beside it, as `yibao serve` runs it.
+//!
+//! `cargo bench -p yibao-store --bench log_load -- [--rate N] [--secs S] [--kinds K,…] [--db sqlite|postgres|both]`
+//!
+//! Kinds:
+//! - `interface`: a hospital's read (1101): its outbox record committed before the answer.
+//! - `grant`: a grantee's data call (§6.3): grant locked, decision, use counted, leaf, data read
+//!   (the person's settlements) and the call recorded, in one transaction.
+//! - `staff`: a staff read's leaf appended directly at the log's head and committed.
+//!
+//! It prints one line per database and kind: achieved rate, p50, p99, p99.9 and max in ms, and
+//! the leaves the log holds after a final drain (every call must be there).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use yibao_privacy::grant::{
+    DataScope, FactorKind, FactorUse, GrantDraft, Grantee, Grantor, Notice,
+};
+use yibao_privacy::time::{DAY_MS, MINUTE_MS};
+use yibao_privacy::{Millis, Mode, OutputForm, Purpose};
+use yibao_store::access_outbox::InterfaceAccess;
+use yibao_store::grants::{CallQuery, GrantCall, GranteeKind, NewGrantee, TokenKey};
+use yibao_store::{AccessEntry, Decision, Store};
+
+use common::*;
+
+struct Args {
+    rate: u32,
+    secs: u64,
+    kinds: Vec<String>,
+    dbs: Vec<String>,
+}
+
+fn args() -> Args {
+    let mut out = Args {
+        rate: 2_000,
+        secs: 10,
+        kinds: vec!["interface".into(), "grant".into(), "staff".into()],
+        dbs: vec!["sqlite".into(), "postgres".into()],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--rate" => out.rate = it.next().and_then(|v| v.parse().ok()).expect("--rate N"),
+            "--secs" => out.secs = it.next().and_then(|v| v.parse().ok()).expect("--secs S"),
+            "--kinds" => {
+                out.kinds = it
+                    .next()
+                    .expect("--kinds K,…")
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            }
+            "--db" => {
+                out.dbs = match it.next().as_deref() {
+                    Some("both") => vec!["sqlite".into(), "postgres".into()],
+                    Some(one) => vec![one.to_owned()],
+                    None => panic!("--db sqlite|postgres|both"),
+                }
+            }
+            // `cargo bench` passes `--bench`; other harness flags mean nothing here.
+            _ => {}
+        }
+    }
+    out
+}
+
+/// 2026-03-02 10:00:00 UTC.
+fn t0() -> i64 {
+    NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis()
+}
+
+fn key() -> TokenKey {
+    TokenKey::from_bytes([42; 32])
+}
+
+/// Two MULTI P04 grants of P003's settlement summaries, to `insurer-l0` and `insurer-l1`;
+/// their tokens.
+async fn grant_setup(store: &Store) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for n in 0..2 {
+        tokens.push(grant_one(store, &format!("insurer-l{n}")).await);
+    }
+    tokens
+}
+
+async fn grant_one(store: &Store, grantee: &str) -> String {
+    let signing = yibao_gm::SigningKey::generate().unwrap();
+    store
+        .register_grantee(
+            &NewGrantee {
+                grantee_id: grantee.into(),
+                name: "负载保险".into(),
+                kind: GranteeKind::Insurer,
+                public_key: signing.verifying_key(),
+                purposes: vec![Purpose::P04],
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let items = yibao_privacy::builtin().parse_items("ST01 ST04").unwrap();
+    let now = Millis(t0());
+    let draft = GrantDraft {
+        grant_id: format!("g-{grantee}"),
+        subject: "P003".into(),
+        subject_age_years: Some(46),
+        grantor: Grantor::Subject,
+        grantee: Grantee::Organisation(grantee.into()),
+        product_id: "L-2026".into(),
+        purpose: Purpose::P04,
+        items: items.clone(),
+        confirmed_items: items,
+        separate_level3_consent: false,
+        scope: DataScope::Period {
+            from: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(),
+        },
+        output_form: OutputForm::MaskedFields,
+        mode: Mode::Multi,
+        not_before: now,
+        not_after: now.plus(300 * DAY_MS),
+        policy_end: Some(now.plus(120 * DAY_MS)),
+        notice: Notice {
+            text_version: "P04-v1".into(),
+            text_digest: yibao_gm::hash("理赔数据调取".as_bytes()),
+            retention: "3 年".into(),
+        },
+        factors: vec![FactorUse {
+            kind: FactorKind::Face,
+            verified_at: now.plus(-MINUTE_MS),
+            evidence_ref: "face-1".into(),
+        }],
+        consented_at: now,
+    };
+    store.give_grant(draft, &key()).await.unwrap().token
+}
+
+/// Calls are 20 minutes apart on the grant's clock, alternating between the two grants, so the
+/// per-grant, per-grantee and per-subject rate limits (`yibao_privacy::limits`) let every call
+/// through: each one decides, counts its use, appends its leaf and reads.
+const CALL_CLOCK_STEP_MS: i64 = 20 * MINUTE_MS;
+
+/// Grant calls denied in the current run.
+static DENIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+async fn one_call(store: &Store, kind: &str, tokens: &[String], n: u64) {
+    match kind {
+        "interface" => store
+            .log_interface(&[InterfaceAccess {
+                ts_ms: t0() + n as i64,
+                fixmedins_code: HOSPITAL.into(),
+                infno: "1101".into(),
+                psn_no: format!("P{:03}", n % 5 + 1),
+                write: false,
+                request_digest: Some(yibao_gm::hash(&n.to_be_bytes())),
+                response_digest: None,
+            }])
+            .await
+            .unwrap(),
+        "grant" => {
+            let id = format!("r-{n}");
+            let at = t0() + 1_000 + n as i64 * CALL_CLOCK_STEP_MS;
+            let which = (n % 2) as usize;
+            let answer = store
+                .grant_call(
+                    &GrantCall {
+                        grantee_id: format!("insurer-l{which}"),
+                        signature_valid: true,
+                        timestamp_ms: at,
+                        nonce: format!("n-{n}"),
+                        request_id: id.clone(),
+                        request_digest: yibao_gm::hash(id.as_bytes()),
+                        action: "POST /open/v1/settlements/query".into(),
+                        purpose: Purpose::P04,
+                        token: tokens[which].clone(),
+                        items: None,
+                        scope: None,
+                        output_form: None,
+                        query: CallQuery::Settlements,
+                    },
+                    &key(),
+                    at,
+                )
+                .await
+                .unwrap();
+            // A denial (a rate limit when concurrent calls commit out of their clock's order)
+            // is decided and logged like a permit; the summary counts both.
+            if answer.code.is_some() {
+                DENIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        "staff" => {
+            store
+                .log_access(&AccessEntry {
+                    ts_ms: t0() + n as i64,
+                    event: "data.read".into(),
+                    staff_id: Some(1),
+                    action: "GET /api/v1/persons/{psn_no}".into(),
+                    subject_ref: yibao_store::staff::subject_ref_psn("P001"),
+                    purpose: "case".into(),
+                    decision: Decision::Permit,
+                    reason: String::new(),
+                })
+                .await
+                .unwrap();
+        }
+        other => panic!("unknown kind {other}"),
+    }
+}
+
+async fn run(db: &TestDb, kind: &str, rate: u32, secs: u64) {
+    let tokens = if kind == "grant" {
+        grant_setup(&db.store).await
+    } else {
+        Vec::new()
+    };
+    let store = db.store.clone();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sequencer = {
+        let store = store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                store.drain_outbox().await.unwrap();
+            }
+        })
+    };
+    DENIED.store(0, std::sync::atomic::Ordering::SeqCst);
+    let histogram = Arc::new(std::sync::Mutex::new(
+        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap(),
+    ));
+    let total = u64::from(rate) * secs;
+    let interval = Duration::from_secs(1) / rate;
+    let start = Instant::now() + Duration::from_millis(50);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(4_096));
+    let mut tasks = Vec::with_capacity(total as usize);
+    for n in 0..total {
+        let due = start + interval * n as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let permit = in_flight.clone().acquire_owned().await.unwrap();
+        let store = store.clone();
+        let histogram = histogram.clone();
+        let tokens = tokens.clone();
+        let kind = kind.to_owned();
+        tasks.push(tokio::spawn(async move {
+            one_call(&store, &kind, &tokens, n).await;
+            let micros = due.elapsed().as_micros() as u64;
+            histogram.lock().unwrap().saturating_record(micros.max(1));
+            drop(permit);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = start.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    sequencer.await.unwrap();
+    db.store.drain_outbox().await.unwrap();
+    let leaves = db.store.verify_log().await.unwrap();
+    let h = histogram.lock().unwrap();
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
+    println!(
+        "{:<8} {:<9} calls {:>6} ({} denied)  {:>7.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  p99.9 {:>6.2} ms  max {:>7.2} ms  log {} leaves, intact {}",
+        db.label,
+        kind,
+        total,
+        DENIED.load(std::sync::atomic::Ordering::SeqCst),
+        total as f64 / elapsed.as_secs_f64(),
+        ms(0.50),
+        ms(0.99),
+        ms(0.999),
+        h.max() as f64 / 1_000.0,
+        leaves.entries,
+        leaves.is_intact(),
+    );
+}
+
+fn main() {
+    let args = args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for label in &args.dbs {
+            for kind in &args.kinds {
+                let db = match label.as_str() {
+                    "sqlite" => sqlite_db().await,
+                    "postgres" => match postgres_db().await {
+                        Some(db) => db,
+                        None => continue,
+                    },
+                    other => panic!("unknown database {other}"),
+                };
+                imported(&db).await;
+                if kind == "grant" {
+                    settle_one(
+                        &db,
+                        CLINIC,
+                        "LOAD",
+                        ("P003", "390"),
+                        ("11", ""),
+                        ("X-DRUG-A", 100),
+                    )
+                    .await
+                    .expect("a settlement for the grant to read");
+                }
+                run(&db, kind, args.rate, args.secs).await;
+                db.drop_database().await;
+            }
+        }
+    });
+}
