@@ -206,6 +206,12 @@ fn sqlite_survives_kill_9_during_load() {
 
 #[test]
 fn postgres_survives_kill_9_during_load() {
+    on_fresh_postgres(crash_and_recover);
+}
+
+/// Runs `scenario` on a fresh PostgreSQL database at `DATABASE_URL`'s server, dropped after;
+/// skipped with a notice when unreachable unless `YIBAO_REQUIRE_PG=1`.
+fn on_fresh_postgres(scenario: fn(&str)) {
     let admin_url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let required = std::env::var("YIBAO_REQUIRE_PG").is_ok_and(|v| v == "1");
@@ -242,7 +248,7 @@ fn postgres_survives_kill_9_during_load() {
         .rsplit_once('/')
         .map(|(base, _)| base)
         .unwrap_or(&admin_url);
-    crash_and_recover(&format!("{base}/{name}"));
+    scenario(&format!("{base}/{name}"));
     runtime.block_on(async {
         use sqlx::Connection as _;
         if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
@@ -251,4 +257,156 @@ fn postgres_survives_kill_9_during_load() {
                 .await;
         }
     });
+}
+
+/// One 1101 over plain HTTP/1.1 to a `--no-auth` server; `Some(true)` when it was answered with
+/// the person's record, `Some(false)` when answered otherwise, `None` when the server was gone.
+fn lookup_1101(addr: &str, inst: &serde_json::Value, certno: &str, seq: u64) -> Option<bool> {
+    use std::io::{Read, Write};
+    let now = chrono::Utc::now() + chrono::Duration::hours(8);
+    let code = inst["fixmedins_code"].as_str().unwrap();
+    let body = serde_json::json!({
+        "infno": "1101",
+        "msgid": format!("{code}{}{:04}", now.format("%Y%m%d%H%M%S"), seq % 10_000),
+        "mdtrtarea_admvs": inst["admdvs"], "insuplc_admdvs": inst["admdvs"],
+        "recer_sys_code": "FSI_LOCAL", "dev_no": "1", "dev_safe_info": "1", "cainfo": "1",
+        "signtype": "1", "infver": "1.0", "opter_type": "1", "opter": "1", "opter_name": "测试",
+        "inf_time": now.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "fixmedins_code": code, "fixmedins_name": inst["fixmedins_name"], "sign_no": "",
+        "input": {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno, "psn_name": ""}}
+    })
+    .to_string();
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "POST /fsi/api/rsfComIfsService/callService HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/json;charset=utf-8\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (_, json) = answer.split_once("\r\n\r\n")?;
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some(value["infcode"] == 0 && value["output"]["baseinfo"]["certno"] == certno)
+}
+
+/// T6 of the privacy spec ("no log, no data"), with the real binary: four clients look people up
+/// (1101) as fast as the server answers, the server is SIGKILLed in the middle, and after it
+/// every answer any client received has its log record — a leaf once the outbox is sequenced.
+fn lookups_answered_before_a_kill_9_are_all_logged(db_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let sample_path = setup_city(db_url, dir.path());
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sample_path).unwrap()).unwrap();
+    let inst = sample["institutions"][0].clone();
+    let people: Vec<(String, String)> = sample["persons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(12)
+        .map(|p| {
+            (
+                p["psn_no"].as_str().unwrap().to_owned(),
+                p["certno"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--db",
+            db_url,
+            "--addr",
+            "127.0.0.1:0",
+            "--no-auth",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn yibao serve");
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        String,
+        u64,
+    >::new()));
+    let clients: Vec<_> = (0..4u64)
+        .map(|c| {
+            let (addr, inst, people, answered) =
+                (addr.clone(), inst.clone(), people.clone(), answered.clone());
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    let (psn_no, certno) = &people[((n * 4 + c) % people.len() as u64) as usize];
+                    match lookup_1101(&addr, &inst, certno, c * 2_500 + n % 2_500) {
+                        Some(true) => {
+                            *answered.lock().unwrap().entry(psn_no.clone()).or_default() += 1
+                        }
+                        Some(false) => {}
+                        None => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1_500));
+    server.kill().expect("SIGKILL the server");
+    server.wait().unwrap();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    let total: u64 = answered.values().sum();
+    assert!(
+        total > 20,
+        "the clients got answers before the kill: {answered:?}"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = yibao_store::Store::connect(db_url).await.unwrap();
+        // The next server's sequencer would do this; the records committed before each answer
+        // are still in the outbox.
+        store.drain_outbox().await.unwrap();
+        for (psn_no, count) in &answered {
+            let mut logged = 0;
+            for idx in store.person_leaves(psn_no).await.unwrap() {
+                let row = store.access_log(idx - 1, 1).await.unwrap();
+                if row[0].entry.action.starts_with("1101 ") {
+                    logged += 1;
+                }
+            }
+            assert!(
+                logged >= *count,
+                "{psn_no}: {count} answers received, {logged} logged"
+            );
+        }
+        let report = store.verify_log().await.unwrap();
+        assert!(report.is_intact(), "{:?}", report.problem);
+        store.close().await;
+    });
+}
+
+#[test]
+fn sqlite_answers_nothing_unlogged_across_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t6.db").display());
+    lookups_answered_before_a_kill_9_are_all_logged(&url);
+}
+
+#[test]
+fn postgres_answers_nothing_unlogged_across_kill_9() {
+    on_fresh_postgres(lookups_answered_before_a_kill_9_are_all_logged);
 }
