@@ -313,6 +313,15 @@ fn lookups_answered_before_a_kill_9_are_all_logged(db_url: &str) {
             )
         })
         .collect();
+    // The log's keys, which the server and the check below share (a person's leaves are found
+    // through a keyed index).
+    let key_file = dir.path().join("log.key");
+    let keygen = Command::new(BIN)
+        .args(["log", "keygen", "--out"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{keygen:?}");
     let mut server = Command::new(BIN)
         .args([
             "serve",
@@ -321,7 +330,9 @@ fn lookups_answered_before_a_kill_9_are_all_logged(db_url: &str) {
             "--addr",
             "127.0.0.1:0",
             "--no-auth",
+            "--log-key",
         ])
+        .arg(&key_file)
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -376,7 +387,12 @@ fn lookups_answered_before_a_kill_9_are_all_logged(db_url: &str) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let store = yibao_store::Store::connect(db_url).await.unwrap();
+        let keys =
+            yibao_store::LogKeys::from_text(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+        let store = yibao_store::Store::connect(db_url)
+            .await
+            .unwrap()
+            .with_log_keys(keys);
         // The next server's sequencer would do this; the records committed before each answer
         // are still in the outbox.
         store.drain_outbox().await.unwrap();
