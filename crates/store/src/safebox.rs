@@ -504,10 +504,10 @@ impl Store {
             let Some(staff_id) = one.row.entry.staff_id else {
                 continue;
             };
-            if !accounts.contains_key(&staff_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = accounts.entry(staff_id) {
                 match self.staff_account(staff_id).await {
                     Ok(account) => {
-                        accounts.insert(staff_id, account);
+                        slot.insert(account);
                     }
                     Err(StoreError::NotFound { .. }) => continue,
                     Err(other) => return Err(other),
