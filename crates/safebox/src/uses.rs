@@ -202,6 +202,20 @@ async fn one_receipt(
             format!("no use {idx} of your data"),
         ));
     }
+    let own = Acting {
+        who: yibao_store::safebox::SafeboxActor::own(&me.session.psn_no),
+        facts: None,
+    };
+    state
+        .store
+        .safebox_log(&own.event(
+            me.now_ms,
+            "safebox.receipt",
+            "GET /self/v1/uses/{idx}/receipt",
+            Decision::Permit,
+            format!("leaf={idx}"),
+        ))
+        .await?;
     let receipt = state.store.receipt(idx).await?;
     Ok(Json(receipt_json(&receipt)))
 }
