@@ -481,17 +481,10 @@ impl Store {
     ) -> Result<Vec<PersonUse>, StoreError> {
         check_psn("psn_no", psn_no)?;
         self.safebox_log(trace).await?;
-        let mut idxs = self.person_leaves(psn_no).await?;
-        macro_rules! extra {
-            ($b:ident, $p:expr) => {
-                $b::sb_proxy_leaves_of($p, psn_no).await
-            };
-        }
-        idxs.extend(on_backend_writing!(self, Vec<i64>, extra)?);
-        idxs.sort_unstable();
-        idxs.dedup();
-        idxs.reverse();
-        idxs.truncate(USES_PAGE_MAX as usize);
+        let key = crate::access_log::person_index_key(psn_no)?;
+        let idxs = on_backend!(self, read, |m, pool| {
+            m::sb_person_leaves_newest(pool, &key[..], psn_no, USES_PAGE_MAX).await
+        })?;
         macro_rules! run {
             ($b:ident, $p:expr) => {
                 $b::sb_uses_read($p, &idxs).await
@@ -521,15 +514,14 @@ impl Store {
     /// Whether leaf `idx` is about `psn_no` or was a proxy action of theirs (what a receipt may
     /// be asked for).
     pub async fn safebox_leaf_is_theirs(&self, psn_no: &str, idx: i64) -> Result<bool, StoreError> {
-        if self.person_leaves(psn_no).await?.contains(&idx) {
-            return Ok(true);
-        }
-        macro_rules! run {
-            ($b:ident, $p:expr) => {
-                $b::sb_proxy_leaves_of($p, psn_no).await
-            };
-        }
-        Ok(on_backend_writing!(self, Vec<i64>, run)?.contains(&idx))
+        let key = crate::access_log::person_index_key(psn_no)?;
+        on_backend!(self, read, |m, pool| m::sb_leaf_is_theirs(
+            pool,
+            &key[..],
+            psn_no,
+            idx
+        )
+        .await)
     }
 
     /// The receipt of leaf `idx` (§9.6): its bytes, and, once a signed checkpoint covers it,

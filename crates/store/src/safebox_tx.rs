@@ -422,17 +422,46 @@ pub(crate) async fn sb_holdings(
 
 // ------------------------------------------------------------------ uses and receipts
 
-pub(crate) async fn sb_proxy_leaves_of(pool: &Pool, psn_no: &str) -> Result<Vec<i64>, StoreError> {
+/// The newest leaves about a person (by the person index) and those where they acted as a
+/// proxy, newest first.
+pub(crate) async fn sb_person_leaves_newest(
+    pool: &Pool,
+    person_key: &[u8],
+    psn_no: &str,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
     let rows = sqlx::query(
-        "SELECT leaf_idx FROM proxy_action WHERE proxy = $1 ORDER BY leaf_idx DESC LIMIT $2",
+        "SELECT leaf_idx FROM (SELECT leaf_idx FROM log_person WHERE person_key = $1 \
+         UNION SELECT leaf_idx FROM proxy_action WHERE proxy = $2) mine \
+         ORDER BY leaf_idx DESC LIMIT $3",
     )
+    .bind(person_key)
     .bind(psn_no)
-    .bind(crate::limits::ACCESS_LOG_PAGE_MAX)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     rows.iter()
         .map(|r| Ok(r.try_get::<i64, _>("leaf_idx")?))
         .collect()
+}
+
+/// Whether leaf `idx` is about the person or one of their proxy actions.
+pub(crate) async fn sb_leaf_is_theirs(
+    pool: &Pool,
+    person_key: &[u8],
+    psn_no: &str,
+    idx: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "SELECT leaf_idx FROM log_person WHERE person_key = $1 AND leaf_idx = $3 \
+         UNION SELECT leaf_idx FROM proxy_action WHERE proxy = $2 AND leaf_idx = $3",
+    )
+    .bind(person_key)
+    .bind(psn_no)
+    .bind(idx)
+    .fetch_optional(pool)
+    .await?
+    .is_some())
 }
 
 pub(crate) async fn sb_uses_read(
