@@ -121,6 +121,10 @@ async fn my_data(
                         }));
                     }
                 }
+                // The settlement sums are shown once, as the summary below.
+                if table == "settlement" {
+                    continue;
+                }
                 if let Some(list) = values.get(field.as_str()) {
                     shown.extend(list.iter().cloned());
                 }
@@ -153,7 +157,28 @@ async fn my_data(
             "items": items,
         }));
     }
+    // The last year's settlements (ST01, level 2), summed in fen; reversals count negative.
+    let sum = |column: &str| -> Value {
+        values
+            .get(format!("settlement.{column}").as_str())
+            .and_then(|list| list.first())
+            .and_then(|text| text.parse::<i64>().ok())
+            .map_or(Value::Null, |n| json!(n))
+    };
+    let st01 = yibao_privacy::classification::item("ST01");
+    let settlements = if visible.as_ref().is_none_or(|v| v.contains(st01)) {
+        json!({
+            "since_days": 365,
+            "count": sum("setl_id"),
+            "medfee_sumamt_fen": sum("medfee_sumamt"),
+            "fund_pay_sumamt_fen": sum("fund_pay_sumamt"),
+            "psn_cash_pay_fen": sum("psn_cash_pay"),
+        })
+    } else {
+        json!({"withheld": "outside what you may see for this person"})
+    };
     Ok(Json(json!({
+        "settlements_last_year": settlements,
         "subject": who.who.subject,
         "as_proxy": who.facts.as_ref().map(|_| who.relation()),
         "age_years": holdings.age_years,

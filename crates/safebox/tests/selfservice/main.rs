@@ -313,6 +313,12 @@ async fn scenario(store: Store) {
     assert_eq!(name["values"], json!(["张三"]));
     assert_eq!(item(&data.body, "IN03")["values"], json!(["1"]));
     assert_eq!(item(&data.body, "ID04")["level"], 2);
+    assert_eq!(
+        data.body["settlements_last_year"]["count"], 0,
+        "{}",
+        data.body["settlements_last_year"]
+    );
+    assert_eq!(item(&data.body, "ST01")["held"], false);
     assert_eq!(data.body["level3_open"], true);
     web.advance(6 * MINUTE);
     let later = web.get("/self/v1/data", &p001).await;
