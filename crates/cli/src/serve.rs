@@ -138,12 +138,16 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     };
     let open = yibao_dataservice::router(
         store.clone(),
-        yibao_dataservice::DataServiceConfig::new(grant_key),
+        yibao_dataservice::DataServiceConfig::new(grant_key.clone()),
     );
+    let safebox =
+        yibao_safebox::router(store.clone(), yibao_safebox::SafeboxConfig::new(grant_key));
     let server = yibao_server::spawn_with(
         store.clone(),
         config,
-        yibao_staff::router(store.clone(), staff).merge(open),
+        yibao_staff::router(store.clone(), staff)
+            .merge(open)
+            .merge(safebox),
     )
     .await
     .context("starting the server")?;

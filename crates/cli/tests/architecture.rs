@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("server", "yibao-server"),
     ("staff", "yibao-staff"),
     ("dataservice", "yibao-dataservice"),
+    ("safebox", "yibao-safebox"),
     ("loadgen", "yibao-loadgen"),
     ("sim", "yibao-sim"),
     ("cli", "yibao"),

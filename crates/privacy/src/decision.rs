@@ -51,6 +51,8 @@ pub struct SubjectState {
     pub legal_hold: bool,
     /// Deceased (no purpose in the catalogue allows calls then).
     pub deceased: bool,
+    /// The subject paused all third-party sharing in the safe box (§7 manage); resumable.
+    pub sharing_paused: bool,
 }
 
 /// Counters the store read for the rate limits of §6.2 step 5, before this call.
@@ -198,6 +200,8 @@ pub enum DenyReason {
     Exhausted,
     /// The subject's data may not leave now (legal hold, deceased).
     SubjectUnavailable,
+    /// The subject paused third-party sharing.
+    SharingPaused,
     /// Items outside the grant (listed).
     ItemsOutOfScope(ItemSet),
     /// The period or event is outside the grant's.
@@ -225,7 +229,8 @@ impl DenyReason {
             | DenyReason::Expired
             | DenyReason::Suspended
             | DenyReason::NotYetValid
-            | DenyReason::SubjectUnavailable => DenyCode::GrantInvalid,
+            | DenyReason::SubjectUnavailable
+            | DenyReason::SharingPaused => DenyCode::GrantInvalid,
             DenyReason::Exhausted => DenyCode::GrantExhausted,
             DenyReason::ItemsOutOfScope(_)
             | DenyReason::ScopeOutsideGrant
@@ -335,6 +340,9 @@ fn check(
     }
     if context.subject.legal_hold || context.subject.deceased {
         return Err(DenyReason::SubjectUnavailable);
+    }
+    if context.subject.sharing_paused {
+        return Err(DenyReason::SharingPaused);
     }
 
     let outside = request.items.difference(grant.items());

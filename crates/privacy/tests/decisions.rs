@@ -123,6 +123,7 @@ fn denials_in_precedence_order() {
         }),
         case("legal hold", &|_, _, c| c.subject.legal_hold = true),
         case("deceased", &|_, _, c| c.subject.deceased = true),
+        case("sharing paused", &|_, _, c| c.subject.sharing_paused = true),
         case("items outside", &|r, _, _| {
             r.items = items("ST01 VS04 RX01")
         }),
@@ -174,6 +175,7 @@ fn denials_in_precedence_order() {
         before not_before: GRANT_INVALID (NotYetValid): the grant is not valid for this call
         legal hold: GRANT_INVALID (SubjectUnavailable): the grant is not valid for this call
         deceased: GRANT_INVALID (SubjectUnavailable): the grant is not valid for this call
+        sharing paused: GRANT_INVALID (SharingPaused): the grant is not valid for this call
         items outside: SCOPE_DENIED (ItemsOutOfScope(ItemSet({RX01, VS04}))): items RX01,VS04 are not in the grant
         period starts earlier: SCOPE_DENIED (ScopeOutsideGrant): the period or event is not in the grant
         an event instead of the period: SCOPE_DENIED (ScopeOutsideGrant): the period or event is not in the grant
@@ -250,6 +252,7 @@ fn grant_invalid_says_the_same_for_every_cause() {
         DenyReason::Suspended,
         DenyReason::NotYetValid,
         DenyReason::SubjectUnavailable,
+        DenyReason::SharingPaused,
     ]
     .iter()
     .map(|reason| format!("{} {}", reason.code(), reason.public_message()))

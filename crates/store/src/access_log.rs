@@ -271,6 +271,12 @@ pub(crate) fn process_keys() -> Result<Arc<LogKeys>, StoreError> {
     Ok(slot.clone().expect("just set"))
 }
 
+/// The person-index key of `psn_no` under this process's keys (what `log_person` rows are
+/// keyed by), for readers that page the index themselves (the safe box).
+pub(crate) fn person_index_key(psn_no: &str) -> Result<Hash, StoreError> {
+    Ok(process_keys()?.person_key(&crate::staff::subject_ref_psn(psn_no)))
+}
+
 /// What a leaf may carry beyond an [`AccessEntry`] (spec §9.2): the grant used, the data items,
 /// and the digests of the request and the response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

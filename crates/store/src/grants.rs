@@ -381,23 +381,18 @@ impl Store {
 
     /// Gives a grant: the draft is checked by [`yibao_privacy::create_grant`], the grantee must
     /// be registered, active and approved for the purpose; the grant is stored with a fresh
-    /// token (only its HMAC under `key`) and its `grant.created` leaf in one transaction. Proxy
-    /// grantors are not stored yet.
+    /// token (only its HMAC under `key`) and its `grant.created` leaf in one transaction. A proxy
+    /// grantor's facts are replaced by the stored ones and checked by
+    /// [`yibao_privacy::proxy::may_act`] (see [`crate::safebox`]).
     pub async fn give_grant(
         &self,
         draft: GrantDraft,
         key: &TokenKey,
     ) -> Result<GivenGrant, StoreError> {
-        let grant = yibao_privacy::create_grant(draft).map_err(|e| privacy_bad("grant", e))?;
-        if !matches!(
-            grant.terms().grantor,
-            yibao_privacy::grant::Grantor::Subject
-        ) {
-            return Err(StoreError::bad(
-                "grantor",
-                "only the subject's own grants are stored; proxy grants need their delegation stored first",
-            ));
+        if matches!(draft.grantor, yibao_privacy::grant::Grantor::Proxy(_)) {
+            return self.give_grant_by_proxy(draft, key).await;
         }
+        let grant = yibao_privacy::create_grant(draft).map_err(|e| privacy_bad("grant", e))?;
         if grant.id().is_empty() || grant.id().chars().count() > crate::limits::ID_CHARS_MAX {
             return Err(StoreError::bad("grant_id", "must be 1 to 30 characters"));
         }

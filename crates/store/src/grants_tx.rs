@@ -331,10 +331,24 @@ pub(crate) async fn grant_insert(
     token_mac: &str,
     key: &gr::TokenKey,
 ) -> Result<gr::GrantRecord, StoreError> {
+    let mut tx = pool.begin().await?;
+    let record = grant_insert_in(&mut tx, grant, token_mac, key, "").await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// Stores a checked grant and its `grant.created` leaf in the caller's transaction; `note` ends
+/// the leaf's reason (a proxy's grant says who acted and as what).
+pub(crate) async fn grant_insert_in(
+    tx: &mut Tx<'_>,
+    grant: &yp::Grant,
+    token_mac: &str,
+    key: &gr::TokenKey,
+    note: &str,
+) -> Result<gr::GrantRecord, StoreError> {
     let terms = grant.terms();
     let grantee_id = grantee_id_of(grant);
-    let mut tx = pool.begin().await?;
-    let grantee = grantee_in(&mut tx, grantee_id)
+    let grantee = grantee_in(&mut *tx, grantee_id)
         .await?
         .ok_or_else(|| StoreError::not_found("grantee", grantee_id))?;
     if !grantee.active {
@@ -348,7 +362,7 @@ pub(crate) async fn grant_insert(
     }
     let taken = sqlx::query("SELECT grant_id FROM data_grant WHERE grant_id = $1")
         .bind(grant.id())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     if taken.is_some() {
         return Err(StoreError::refused(
@@ -358,13 +372,13 @@ pub(crate) async fn grant_insert(
     }
     let person = sqlx::query("SELECT psn_no FROM person WHERE psn_no = $1")
         .bind(&terms.subject)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     if person.is_none() {
         return Err(StoreError::not_found("subject", &terms.subject));
     }
     let leaf = access_append(
-        &mut tx,
+        &mut *tx,
         &gr_log_entry(
             terms.consented_at.0,
             "grant.created",
@@ -383,7 +397,7 @@ pub(crate) async fn grant_insert(
                     .map(|f| f.kind.code())
                     .collect::<Vec<_>>()
                     .join(",")
-            ),
+            ) + note,
         ),
     )
     .await?;
@@ -448,12 +462,11 @@ pub(crate) async fn grant_insert(
     .bind(terms.consented_at.0)
     .bind(grant.status().code())
     .bind(leaf)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    let record = grant_in(&mut tx, grant.id(), key, false)
+    let record = grant_in(&mut *tx, grant.id(), key, false)
         .await?
         .ok_or_else(|| StoreError::Invariant("the new grant is not there".into()))?;
-    tx.commit().await?;
     Ok(record)
 }
 
@@ -864,6 +877,13 @@ pub(crate) async fn grant_call_run(
                 .fetch_optional(&mut *tx)
                 .await?
                 .is_some(),
+            sharing_paused: sqlx::query(
+                "SELECT psn_no FROM sharing_pause WHERE psn_no = $1 AND resumed_at_ms IS NULL",
+            )
+            .bind(&grant.terms().subject)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some(),
         },
     };
     let mut context = yp::CallContext {

@@ -108,6 +108,7 @@ pub mod registry;
 pub mod retirement;
 pub mod review;
 pub mod roster;
+pub mod safebox;
 pub mod setl_list;
 pub mod setl_list_qc;
 pub mod setl_list_status;
@@ -208,6 +209,7 @@ macro_rules! backend {
             include!("grants_tx.rs");
             include!("grants_answer_tx.rs");
             include!("staff_access_tx.rs");
+            include!("safebox_tx.rs");
         }
     };
 }

@@ -14,6 +14,7 @@ mod maternity_allowance;
 mod outbox;
 mod outpatient;
 mod review;
+mod safebox;
 mod setl_list_status;
 mod staff_access;
 mod tax;
