@@ -104,6 +104,19 @@ fn actor_of(one: &PersonUse, me: &str) -> Value {
     if entry.reason.starts_with("actor=self") {
         return json!({"kind": "self"});
     }
+    // A hospital's or pharmacy's call on the national interface: `interface.read` or
+    // `interface.write`, the action `INFNO FIXMEDINS_CODE` (yibao_store::access_outbox).
+    if entry.event.starts_with("interface.") {
+        let mut parts = entry.action.split(' ');
+        let infno = parts.next().unwrap_or_default();
+        let institution = parts.next().unwrap_or_default();
+        return json!({
+            "kind": "hospital",
+            "fixmedins_code": institution,
+            "infno": infno,
+            "changed": entry.event == "interface.write",
+        });
+    }
     if let Some(hospital) = reason_field(&entry.reason, "fixmedins_code") {
         return json!({"kind": "hospital", "fixmedins_code": hospital});
     }

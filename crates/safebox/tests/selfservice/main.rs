@@ -617,6 +617,20 @@ async fn scenario(store: Store) {
         .iter()
         .any(|u| u["event"] == "grant.created" && u["actor"]["kind"] == "proxy"));
 
+    // --- A hospital looked me up (1101): its record, sequenced into the log by the checkpoint.
+    store
+        .log_interface(&[yibao_store::access_outbox::InterfaceAccess {
+            ts_ms: web.now(),
+            fixmedins_code: "H14050000001".into(),
+            infno: "1101".into(),
+            psn_no: "P001".into(),
+            write: false,
+            request_digest: Some([1; 32]),
+            response_digest: None,
+        }])
+        .await
+        .unwrap();
+
     // --- My uses, each with a receipt that verifies offline against the witnessed checkpoint.
     let log_keys = LogKeys::generate("yibao.test/access-log/v1").unwrap();
     let checkpoint = store.sign_checkpoint(&log_keys).await.unwrap();
@@ -628,6 +642,13 @@ async fn scenario(store: Store) {
     let uses = web.get("/self/v1/uses", &p001).await;
     assert_eq!(uses.status, StatusCode::OK, "{}", uses.body);
     let list = uses.body["uses"].as_array().unwrap();
+    assert!(
+        list.iter().any(|u| u["actor"]["kind"] == "hospital"
+            && u["actor"]["fixmedins_code"] == "H14050000001"
+            && u["actor"]["infno"] == "1101"),
+        "{}",
+        uses.body
+    );
     let staff_uses: Vec<&Value> = list
         .iter()
         .filter(|u| u["actor"]["kind"] == "staff")
