@@ -315,7 +315,7 @@ async fn proofs(size: i64) {
     for level in 0..levels {
         sqlx::query(
             "INSERT INTO log_subtree (level, idx, hash) \
-             SELECT $1, i, sha256(int8send($1 * 1000000000000 + i)) FROM generate_series(0, ($2 >> $1) - 1) AS i",
+             SELECT $1, i, sha256(int8send($1 * 1000000000000 + i)) FROM generate_series(0, ($2 >> CAST($1 AS INT)) - 1) AS i",
         )
         .bind(level)
         .bind(size)
