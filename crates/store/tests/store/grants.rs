@@ -733,3 +733,80 @@ async fn direct_claims_run_the_filed_rule_and_post_each_payout_once() {
     })
     .await;
 }
+
+/// T10: a grantee whose key is compromised is deactivated; its next signed call is refused and
+/// logged, nothing is consumed, and reactivation (after review) lets the grant answer again.
+#[tokio::test]
+async fn a_deactivated_grantee_is_refused_at_its_next_call() {
+    on_both(|db| async move {
+        setup(&db).await;
+        let store = &db.store;
+        let given = store
+            .give_grant(p05("g10", "insurer-a"), &key())
+            .await
+            .unwrap();
+        let first = store
+            .grant_call(
+                &call(
+                    "insurer-a",
+                    &given.token,
+                    "k-1",
+                    Purpose::P05,
+                    CallQuery::Settlements,
+                ),
+                &key(),
+                t0(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(first.code, None, "{}: {}", db.label, first.body);
+        store
+            .set_grantee_active("insurer-a", false, t0() + 1)
+            .await
+            .unwrap();
+        let refused = store
+            .grant_call(
+                &call(
+                    "insurer-a",
+                    &given.token,
+                    "k-2",
+                    Purpose::P05,
+                    CallQuery::Settlements,
+                ),
+                &key(),
+                t0() + 2,
+            )
+            .await
+            .unwrap();
+        assert!(refused.code.is_some(), "{}: {}", db.label, refused.body);
+        assert!(!refused.body.contains("\"answer\""), "{}", refused.body);
+        let grant = store.grant("g10", &key()).await.unwrap().unwrap();
+        assert_eq!(
+            grant.grant.uses_left(),
+            Some(2),
+            "{}: one use only",
+            db.label
+        );
+        store
+            .set_grantee_active("insurer-a", true, t0() + 3)
+            .await
+            .unwrap();
+        let again = store
+            .grant_call(
+                &call(
+                    "insurer-a",
+                    &given.token,
+                    "k-3",
+                    Purpose::P05,
+                    CallQuery::Settlements,
+                ),
+                &key(),
+                t0() + 4,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.code, None, "{}: {}", db.label, again.body);
+        db
+    })
+    .await;
+}
