@@ -200,7 +200,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// How often the sequencer turns the outbox into access-log leaves.
-const SEQUENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+const SEQUENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 /// A checkpoint is signed at least this often while leaves arrive (spec §9.4: every 60 s or
 /// 10,000 leaves, whichever first).
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);

@@ -1,7 +1,7 @@
 //! The access log under load (issue 15's speed target: "the decision plus the log append
 //! ≤ 1 ms p99 at 2,000 calls/s"): an open loop of calls at a fixed rate against a fresh store,
 //! each timed from its scheduled start to its durable commit (a late start counts), with the
-//! sequencer turning the outbox into leaves every 200 ms beside it, as `yibao serve` runs it.
+//! sequencer turning the outbox into leaves every 25 ms beside it, as `yibao serve` runs it.
 //!
 //! `cargo bench -p yibao-store --bench log_load -- [--rate N] [--secs S] [--kinds K,…] [--db sqlite|postgres|both]`
 //!
@@ -161,6 +161,9 @@ async fn grant_one(store: &Store, grantee: &str) -> String {
 /// through: each one decides, counts its use, appends its leaf and reads.
 const CALL_CLOCK_STEP_MS: i64 = 20 * MINUTE_MS;
 
+/// How often the bench's sequencer drains the outbox (as `yibao serve`'s does).
+const SEQUENCE_EVERY: Duration = Duration::from_millis(25);
+
 /// Grant calls denied in the current run.
 static DENIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -242,7 +245,7 @@ async fn run(db: &TestDb, kind: &str, rate: u32, secs: u64) {
         let stop = stop.clone();
         tokio::spawn(async move {
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(SEQUENCE_EVERY).await;
                 store.drain_outbox().await.unwrap();
             }
         })

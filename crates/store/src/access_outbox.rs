@@ -18,7 +18,7 @@ use crate::{Pool, Store, StoreError};
 /// How many outbox rows one sequencer transaction takes at most. Between two steps the log's
 /// head and (on SQLite) the writer's lock are free, so a step's size bounds how long a call
 /// waits behind the sequencer.
-pub const SEQUENCE_BATCH_MAX: i64 = 256;
+pub const SEQUENCE_BATCH_MAX: i64 = 32;
 
 /// One call on the national interface that touched a person's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
