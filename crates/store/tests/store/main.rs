@@ -13,6 +13,7 @@ mod issue10;
 mod maternity_allowance;
 mod outpatient;
 mod review;
+mod sealing;
 mod setl_list_status;
 mod staff_access;
 mod tax;
