@@ -179,7 +179,7 @@ async fn rotation_rewrap_and_retire_keep_every_value_open() {
             .clone()
             .with_keyring(Keyring::generate(&sealing::families()).unwrap());
         let mut visits = Vec::new();
-        for (n, psn_no) in ["P001", "P002", "P003"].into_iter().enumerate() {
+        for (n, psn_no) in ["P001", "P002", "P005"].into_iter().enumerate() {
             let token = format!("tok{n}");
             visits.push((
                 visit_by_token(&db, &format!("R1-{n}"), psn_no, &token).await,
