@@ -62,7 +62,8 @@ pub struct DbArgs {
 /// Arguments of `yibao keys rotate`.
 #[derive(clap::Args)]
 pub struct RotateArgs {
-    /// The database the key file belongs to (only to find `FILE.datakey` beside a SQLite file).
+    /// The database the key file belongs to: the rotation is logged in its access log, and
+    /// `FILE.datakey` beside a SQLite file is found by it.
     #[arg(long)]
     db: Option<String>,
     #[command(flatten)]
@@ -110,7 +111,7 @@ pub fn main(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Generate(args) => generate(args),
         Command::Status(args) => runtime.block_on(status(args)),
-        Command::Rotate(args) => rotate(args),
+        Command::Rotate(args) => runtime.block_on(rotate(args)),
         Command::Rewrap(args) => runtime.block_on(rewrap(args)),
         Command::Retire(args) => runtime.block_on(retire(args)),
     }
@@ -207,6 +208,31 @@ fn replace_key_file(path: &Path, keyring: &Keyring) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn now_ms() -> anyhow::Result<i64> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        .as_millis();
+    Ok(i64::try_from(ms)?)
+}
+
+/// Appends a key event (`keys.rotate`, `keys.retire`) to the database's access log (spec §9.1:
+/// key rotations are logged).
+async fn log_key_event(store: &Store, event: &str, reason: String) -> anyhow::Result<()> {
+    store
+        .log_access(&yibao_store::AccessEntry {
+            ts_ms: now_ms()?,
+            event: event.to_owned(),
+            action: format!("yibao keys {}", event.trim_start_matches("keys.")),
+            decision: yibao_store::Decision::Permit,
+            reason,
+            ..Default::default()
+        })
+        .await
+        .context("logging the key event")?;
+    Ok(())
+}
+
 fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let keyring = Keyring::generate(&yibao_store::sealing::families())?;
     crate::log::write_secret(&args.out, &keyring.to_text())?;
@@ -253,7 +279,7 @@ async fn status(args: DbArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rotate(args: RotateArgs) -> anyhow::Result<ExitCode> {
+async fn rotate(args: RotateArgs) -> anyhow::Result<ExitCode> {
     let path = existing_key_file(args.key.data_key.as_deref(), args.db.as_deref())?;
     let mut keyring = read_keyring(&path)?;
     let families: Vec<String> = match &args.family {
@@ -269,6 +295,19 @@ fn rotate(args: RotateArgs) -> anyhow::Result<ExitCode> {
         rotated.push(format!("{family} v{version}"));
     }
     replace_key_file(&path, &keyring)?;
+    if let Some(db) = &args.db {
+        let store = Store::connect(db)
+            .await
+            .with_context(|| format!("opening the database {db}"))?;
+        let logged = log_key_event(
+            &store,
+            "keys.rotate",
+            format!("rotated {}", rotated.join(", ")),
+        )
+        .await;
+        store.close().await;
+        logged?;
+    }
     println!("rotated: {}", rotated.join(", "));
     eprintln!(
         "restart the servers with {} so they seal under the new versions, then run \
@@ -283,7 +322,7 @@ async fn rewrap(args: RewrapArgs) -> anyhow::Result<ExitCode> {
     let store = open(&args.db, &path).await?;
     let (mut batches, mut resealed, mut indexed) = (0u64, 0u64, 0u64);
     let result = loop {
-        match store.rewrap_batch(args.batch).await {
+        match store.rewrap_batch(args.batch, now_ms()?).await {
             Ok(progress) if progress.is_done() => break Ok(()),
             Ok(progress) => {
                 batches += 1;
@@ -309,11 +348,21 @@ async fn retire(args: RetireArgs) -> anyhow::Result<ExitCode> {
     let path = existing_key_file(args.key.data_key.as_deref(), Some(&args.db))?;
     let store = open(&args.db, &path).await?;
     let checked = store.check_retire(&args.family, args.version).await;
-    store.close().await;
-    checked?;
+    if let Err(e) = checked {
+        store.close().await;
+        return Err(e.into());
+    }
     let mut keyring = read_keyring(&path)?;
     keyring.retire(&args.family, args.version)?;
     replace_key_file(&path, &keyring)?;
+    let logged = log_key_event(
+        &store,
+        "keys.retire",
+        format!("retired {} v{}", args.family, args.version),
+    )
+    .await;
+    store.close().await;
+    logged?;
     println!("retired {} v{}", args.family, args.version);
     eprintln!(
         "keep a copy of the old key file in escrow for as long as backups taken before the \

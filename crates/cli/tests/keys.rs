@@ -114,6 +114,17 @@ async fn stored(url: &str, mdtrt_id: &str) -> String {
     }
 }
 
+async fn logged_actions(url: &str) -> Vec<String> {
+    let sql = "SELECT action FROM access_log ORDER BY idx";
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+    }
+}
+
 async fn put(url: &str, mdtrt_id: &str, value: &str) {
     let sql = "UPDATE visit SET mdtrt_cert_no = $1 WHERE mdtrt_id = $2";
     if url.starts_with("postgres") {
@@ -247,6 +258,15 @@ async fn rotation_procedure(url: &str, dir: &Path) {
         .concat(),
     ));
     assert_eq!(keyring(&key).versions(VISIT_CERT_FAMILY), vec![2]);
+    assert_eq!(
+        logged_actions(url).await,
+        [
+            "yibao keys rotate",
+            "yibao keys rewrap",
+            "yibao keys rewrap",
+            "yibao keys retire"
+        ]
+    );
     all_open(url, &key, &first, 2).await;
     all_open(url, &key, &second, 2).await;
 

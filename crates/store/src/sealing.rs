@@ -228,8 +228,13 @@ impl Store {
     /// their family's active version re-sealed under it (clear ones sealed). Repeat until
     /// [`RewrapProgress::is_done`]; stopping between batches loses nothing, and running it again
     /// carries on. A value under a version the key file does not hold stops it with an error
-    /// naming the row and the version.
-    pub async fn rewrap_batch(&self, rows_max: u32) -> Result<RewrapProgress, StoreError> {
+    /// naming the row and the version. A batch that did something appends a `keys.rewrap` leaf
+    /// to the access log at `now_ms` in its transaction (spec §9.1: key rotations are logged).
+    pub async fn rewrap_batch(
+        &self,
+        rows_max: u32,
+        now_ms: i64,
+    ) -> Result<RewrapProgress, StoreError> {
         if rows_max == 0 || u64::from(rows_max) > limits::REWRAP_BATCH_ROWS_MAX {
             return Err(StoreError::bad(
                 "batch",
@@ -238,7 +243,7 @@ impl Store {
         }
         let keyring = self.keyring();
         on_backend!(self, write, |m, pool| {
-            m::sealing_rewrap_batch(pool, &keyring, i64::from(rows_max)).await
+            m::sealing_rewrap_batch(pool, &keyring, i64::from(rows_max), now_ms).await
         })
     }
 

@@ -62,6 +62,7 @@ pub(crate) async fn sealing_rewrap_batch(
     pool: &Pool,
     keyring: &crate::sealing::Keyring,
     rows_max: i64,
+    now_ms: i64,
 ) -> Result<crate::sealing::RewrapProgress, StoreError> {
     let mut tx = pool.begin().await?;
     let mut progress = crate::sealing::RewrapProgress::default();
@@ -137,6 +138,20 @@ pub(crate) async fn sealing_rewrap_batch(
             progress.resealed += 1;
         }
         left -= i64::try_from(rows.len()).expect("rows fit i64");
+    }
+    if !progress.is_done() {
+        let entry = crate::staff::AccessEntry {
+            ts_ms: now_ms,
+            event: "keys.rewrap".to_owned(),
+            action: "yibao keys rewrap".to_owned(),
+            decision: crate::staff::Decision::Permit,
+            reason: format!(
+                "{} values re-sealed, {} tokens indexed",
+                progress.resealed, progress.tokens_indexed
+            ),
+            ..Default::default()
+        };
+        access_append(&mut tx, &entry).await?;
     }
     tx.commit().await?;
     Ok(progress)

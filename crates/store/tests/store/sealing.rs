@@ -109,7 +109,11 @@ fn rotated(store: &Store) -> Keyring {
 async fn rewrap_all(db: &TestDb, rows_max: u32) -> (u32, RewrapProgress) {
     let mut total = RewrapProgress::default();
     for batch in 1..=100 {
-        let progress = db.store.rewrap_batch(rows_max).await.expect("rewrap");
+        let progress = db
+            .store
+            .rewrap_batch(rows_max, 1_780_000_000_000)
+            .await
+            .expect("rewrap");
         if progress.is_done() {
             return (batch - 1, total);
         }
@@ -230,6 +234,13 @@ async fn rotation_rewrap_and_retire_keep_every_value_open() {
             0,
             "a second rewrap has nothing to do"
         );
+        // Each batch that did something left a leaf in the access log (spec §9.1).
+        let leaves = texts(
+            &db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM access_log WHERE action = 'yibao keys rewrap'",
+        )
+        .await;
+        assert_eq!(leaves, vec!["2"]);
         db.store.check_retire(VISIT_CERT_FAMILY, 1).await.unwrap();
         let mut keyring = (*db.store.keyring()).clone();
         keyring.retire(VISIT_CERT_FAMILY, 1).unwrap();
@@ -267,7 +278,11 @@ async fn rotation_rewrap_and_retire_keep_every_value_open() {
         .await;
         let status = db.store.keys_status().await.unwrap();
         assert_eq!(status.columns[0].unknown_version, 1);
-        let err = db.store.rewrap_batch(10).await.unwrap_err();
+        let err = db
+            .store
+            .rewrap_batch(10, 1_780_000_000_000)
+            .await
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -275,7 +290,7 @@ async fn rotation_rewrap_and_retire_keep_every_value_open() {
                  is not in the key file (retired, or another key file)"
             )
         );
-        assert!(db.store.rewrap_batch(0).await.is_err());
+        assert!(db.store.rewrap_batch(0, 1_780_000_000_000).await.is_err());
         db
     })
     .await;
