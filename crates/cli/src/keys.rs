@@ -321,9 +321,13 @@ async fn rewrap(args: RewrapArgs) -> anyhow::Result<ExitCode> {
     let path = existing_key_file(args.key.data_key.as_deref(), Some(&args.db))?;
     let store = open(&args.db, &path).await?;
     let (mut batches, mut resealed, mut indexed) = (0u64, 0u64, 0u64);
+    let mut cursor = yibao_store::RewrapCursor::default();
     let result = loop {
-        match store.rewrap_batch(args.batch, now_ms()?).await {
-            Ok(progress) if progress.is_done() => break Ok(()),
+        if cursor.is_finished() {
+            break Ok(());
+        }
+        match store.rewrap_batch(args.batch, now_ms()?, &mut cursor).await {
+            Ok(progress) if progress.is_empty() => {}
             Ok(progress) => {
                 batches += 1;
                 resealed += progress.resealed;

@@ -133,7 +133,7 @@ pub use registry::{
     PersonInfo, PersonKey, ReconcileRequest, ReconcileResult,
 };
 pub use roster::{DisabilityHeld, FallbackOutcome, FallbackQuery, RosterImport, StudentSegment};
-pub use sealing::{ColumnStatus, Keyring, KeysStatus, RewrapProgress, SealedColumn};
+pub use sealing::{ColumnStatus, Keyring, KeysStatus, RewrapCursor, RewrapProgress, SealedColumn};
 pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,

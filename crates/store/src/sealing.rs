@@ -187,9 +187,27 @@ pub struct RewrapProgress {
 }
 
 impl RewrapProgress {
-    /// Whether the batch found nothing left to do.
-    pub fn is_done(&self) -> bool {
+    /// Whether the batch changed nothing.
+    pub fn is_empty(&self) -> bool {
         self.resealed == 0 && self.tokens_indexed == 0
+    }
+}
+
+/// Where a rewrap has got to: the clear tokens (deleted as they are indexed, so they need no
+/// position), then each sealed column in key order after the last row done. It moves only
+/// forward, so a rewrap reads each row once; a new rewrap starts again from the beginning and
+/// skips what is already under the active version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RewrapCursor {
+    pub(crate) tokens_done: bool,
+    pub(crate) column_idx: usize,
+    pub(crate) after: Option<String>,
+}
+
+impl RewrapCursor {
+    /// Whether every token and every sealed column has been walked to its end.
+    pub fn is_finished(&self) -> bool {
+        self.tokens_done && self.column_idx >= SEALED_COLUMNS.len()
     }
 }
 
@@ -223,17 +241,19 @@ impl Store {
         })
     }
 
-    /// Does one batch of a rewrap in one transaction: up to `rows_max` (at most
-    /// `limits::REWRAP_BATCH_ROWS_MAX`) clear e-voucher tokens indexed, then values not under
-    /// their family's active version re-sealed under it (clear ones sealed). Repeat until
-    /// [`RewrapProgress::is_done`]; stopping between batches loses nothing, and running it again
-    /// carries on. A value under a version the key file does not hold stops it with an error
-    /// naming the row and the version. A batch that did something appends a `keys.rewrap` leaf
-    /// to the access log at `now_ms` in its transaction (spec §9.1: key rotations are logged).
+    /// Does one batch of a rewrap in one transaction, from `cursor` on: up to `rows_max` (at
+    /// most `limits::REWRAP_BATCH_ROWS_MAX`) clear e-voucher tokens indexed, then values not
+    /// under their family's active version re-sealed under it (clear ones sealed), and moves
+    /// the cursor past them once committed. Repeat until [`RewrapCursor::is_finished`];
+    /// stopping between batches loses nothing, and running it again (from a new cursor) carries
+    /// on. A value under a version the key file does not hold stops it with an error naming the
+    /// row and the version. A batch that did something appends a `keys.rewrap` leaf to the
+    /// access log at `now_ms` in its transaction (spec §9.1: key rotations are logged).
     pub async fn rewrap_batch(
         &self,
         rows_max: u32,
         now_ms: i64,
+        cursor: &mut RewrapCursor,
     ) -> Result<RewrapProgress, StoreError> {
         if rows_max == 0 || u64::from(rows_max) > limits::REWRAP_BATCH_ROWS_MAX {
             return Err(StoreError::bad(
@@ -243,7 +263,7 @@ impl Store {
         }
         let keyring = self.keyring();
         on_backend!(self, write, |m, pool| {
-            m::sealing_rewrap_batch(pool, &keyring, i64::from(rows_max), now_ms).await
+            m::sealing_rewrap_batch(pool, &keyring, i64::from(rows_max), now_ms, cursor).await
         })
     }
 

@@ -63,9 +63,12 @@ pub(crate) async fn sealing_rewrap_batch(
     keyring: &crate::sealing::Keyring,
     rows_max: i64,
     now_ms: i64,
+    cursor: &mut crate::sealing::RewrapCursor,
 ) -> Result<crate::sealing::RewrapProgress, StoreError> {
     let mut tx = pool.begin().await?;
     let mut progress = crate::sealing::RewrapProgress::default();
+    // The cursor moves only once the batch has committed.
+    let mut next = cursor.clone();
     let tokens = sqlx::query(
         "SELECT ec_token, psn_no, begndate, enddate FROM ec_token_clear ORDER BY ec_token LIMIT $1",
     )
@@ -92,10 +95,9 @@ pub(crate) async fn sealing_rewrap_batch(
         progress.tokens_indexed += 1;
     }
     let mut left = rows_max - i64::try_from(tokens.len()).expect("rows fit i64");
-    for column in crate::sealing::SEALED_COLUMNS {
-        if left <= 0 {
-            break;
-        }
+    next.tokens_done = left > 0;
+    while left > 0 && next.column_idx < crate::sealing::SEALED_COLUMNS.len() {
+        let column = &crate::sealing::SEALED_COLUMNS[next.column_idx];
         let active = keyring
             .active_version(column.family)
             .ok_or_else(|| StoreError::Sealed {
@@ -106,9 +108,10 @@ pub(crate) async fn sealing_rewrap_batch(
             })?;
         let (table, col, key) = (column.table, column.column, column.row_key);
         let rows = sqlx::query(&format!(
-            "SELECT {key}, {col} FROM {table} WHERE {col} <> '' AND {col} NOT LIKE $1 \
-             ORDER BY {key} LIMIT $2"
+            "SELECT {key}, {col} FROM {table} WHERE {key} > $1 AND {col} <> '' AND {col} NOT LIKE $2 \
+             ORDER BY {key} LIMIT $3"
         ))
+        .bind(next.after.clone().unwrap_or_default())
         .bind(format!("v{active}:%"))
         .bind(left)
         .fetch_all(&mut *tx)
@@ -136,10 +139,17 @@ pub(crate) async fn sealing_rewrap_batch(
             .execute(&mut *tx)
             .await?;
             progress.resealed += 1;
+            next.after = Some(row_key);
         }
-        left -= i64::try_from(rows.len()).expect("rows fit i64");
+        let n_rows = i64::try_from(rows.len()).expect("rows fit i64");
+        if n_rows < left {
+            // The column is done: on to the next one from its start.
+            next.column_idx += 1;
+            next.after = None;
+        }
+        left -= n_rows;
     }
-    if !progress.is_done() {
+    if !progress.is_empty() {
         let entry = crate::staff::AccessEntry {
             ts_ms: now_ms,
             event: "keys.rewrap".to_owned(),
@@ -154,5 +164,6 @@ pub(crate) async fn sealing_rewrap_batch(
         access_append(&mut tx, &entry).await?;
     }
     tx.commit().await?;
+    *cursor = next;
     Ok(progress)
 }

@@ -108,14 +108,19 @@ fn rotated(store: &Store) -> Keyring {
 
 async fn rewrap_all(db: &TestDb, rows_max: u32) -> (u32, RewrapProgress) {
     let mut total = RewrapProgress::default();
-    for batch in 1..=100 {
+    let mut cursor = RewrapCursor::default();
+    let mut batches = 0;
+    for _ in 0..100 {
+        if cursor.is_finished() {
+            return (batches, total);
+        }
         let progress = db
             .store
-            .rewrap_batch(rows_max, 1_780_000_000_000)
+            .rewrap_batch(rows_max, 1_780_000_000_000, &mut cursor)
             .await
             .expect("rewrap");
-        if progress.is_done() {
-            return (batch - 1, total);
+        if !progress.is_empty() {
+            batches += 1;
         }
         total.resealed += progress.resealed;
         total.tokens_indexed += progress.tokens_indexed;
@@ -280,7 +285,7 @@ async fn rotation_rewrap_and_retire_keep_every_value_open() {
         assert_eq!(status.columns[0].unknown_version, 1);
         let err = db
             .store
-            .rewrap_batch(10, 1_780_000_000_000)
+            .rewrap_batch(10, 1_780_000_000_000, &mut RewrapCursor::default())
             .await
             .unwrap_err();
         assert_eq!(
@@ -290,7 +295,11 @@ async fn rotation_rewrap_and_retire_keep_every_value_open() {
                  is not in the key file (retired, or another key file)"
             )
         );
-        assert!(db.store.rewrap_batch(0, 1_780_000_000_000).await.is_err());
+        assert!(db
+            .store
+            .rewrap_batch(0, 1_780_000_000_000, &mut RewrapCursor::default())
+            .await
+            .is_err());
         db
     })
     .await;
