@@ -189,6 +189,34 @@ pub fn server_keyring(
     Ok(keyring)
 }
 
+/// The default key file beside a SQLite database when it does not exist yet (so that
+/// [`server_keyring`] will create it); `None` when a file is given or already there.
+pub fn key_file_to_create(given: Option<&Path>, db_url: &str) -> Option<PathBuf> {
+    if given.is_some() || std::env::var_os(DATA_KEY_ENV).is_some() {
+        return None;
+    }
+    key_file_path(None, Some(db_url)).filter(|path| !path.exists())
+}
+
+/// Refuses a key file just created (`created`) for a database that already holds sealed values
+/// or indexed tokens: they were made under a key file that is gone, and a new one would neither
+/// open nor find them. The new file is removed.
+pub async fn refuse_new_key_file_for_keyed_data(
+    store: &Store,
+    created: &Path,
+) -> anyhow::Result<()> {
+    let status = store.keys_status().await?;
+    if status.keyed_rows() > 0 {
+        std::fs::remove_file(created).with_context(|| format!("removing {}", created.display()))?;
+        anyhow::bail!(
+            "the data key file {} was missing, but the database holds {} sealed values and              indexed tokens made under it: restore that key file (or give it with --data-key              FILE); a new one would not open them",
+            created.display(),
+            status.keyed_rows()
+        );
+    }
+    Ok(())
+}
+
 /// Replaces the key file at `path` with `keyring`, atomically (a new file, mode 0600, renamed
 /// over the old one), so a crash leaves the old file or the new one, never half of one.
 fn replace_key_file(path: &Path, keyring: &Keyring) -> anyhow::Result<()> {
@@ -274,7 +302,11 @@ async fn status(args: DbArgs) -> anyhow::Result<ExitCode> {
             column.unknown_version
         )?;
     }
-    writeln!(out, "ec_token clear={}", status.ec_tokens_clear)?;
+    writeln!(
+        out,
+        "ec_token indexed={} clear={}",
+        status.ec_tokens_indexed, status.ec_tokens_clear
+    )?;
     writeln!(out, "rewrap pending={}", status.rewrap_pending(&keyring))?;
     Ok(ExitCode::SUCCESS)
 }

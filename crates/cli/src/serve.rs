@@ -87,12 +87,16 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         ..yibao_store::StoreOptions::default()
     };
     let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db, true)?;
+    let new_key_file = crate::keys::key_file_to_create(args.data_key.as_deref(), &args.db);
     let keyring = crate::keys::server_keyring(args.data_key.as_deref(), &args.db, true)?;
     let store = yibao_store::Store::connect_with(&args.db, &options)
         .await
         .with_context(|| format!("opening the database {}", args.db))?
         .with_log_keys(log_keys.clone())
         .with_keyring(keyring);
+    if let Some(created) = &new_key_file {
+        crate::keys::refuse_new_key_file_for_keyed_data(&store, created).await?;
+    }
     if let Some(dir) = &args.import {
         let summary = store
             .import_registry(dir)

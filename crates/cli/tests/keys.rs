@@ -207,7 +207,7 @@ async fn rotation_procedure(url: &str, dir: &Path) {
     assert_eq!(
         out,
         "visit.mdtrt_cert_no family=visit.mdtrt_cert_no active=v2 v1=3 v2=3 clear=0 unknown_version=0\n\
-         ec_token clear=0\nrewrap pending=3\n"
+         ec_token indexed=2 clear=0\nrewrap pending=3\n"
     );
     let early = yibao(
         &[
@@ -322,7 +322,8 @@ async fn rotate_rewrap_retire_on_postgres() {
 }
 
 /// `yibao serve` on a SQLite file without `--data-key` creates `FILE.datakey` beside it, and
-/// the maintenance commands find it there.
+/// the maintenance commands find it there; once tokens are indexed under it, serve refuses to
+/// replace a lost file with a new one.
 #[test]
 fn a_sqlite_database_gets_its_key_file_beside_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -369,4 +370,17 @@ fn a_sqlite_database_gets_its_key_file_beside_it() {
     );
     let out = ok(yibao(&["keys", "status", "--db", &url]));
     assert!(out.contains("active=v1 v1=0 clear=0"), "{out}");
+
+    // Tokens indexed under that file; with the file gone, serve refuses to make a new one.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(import(&url, Path::new(&key_file), dir.path()));
+    std::fs::remove_file(&key_file).unwrap();
+    let refused = yibao(&["serve", "--db", &url, "--addr", "127.0.0.1:0", "--no-auth"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("restore that key file"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!Path::new(&key_file).exists());
 }

@@ -153,6 +153,21 @@ pub struct KeysStatus {
     /// E-voucher tokens of an older database still in clear (`ec_token_clear`); `rewrap`
     /// indexes and deletes them.
     pub ec_tokens_clear: i64,
+    /// E-voucher tokens stored as their blind index (`ec_token`): found only with the index
+    /// key they were indexed under.
+    pub ec_tokens_indexed: i64,
+}
+
+impl KeysStatus {
+    /// Values that need this database's key file: sealed values and indexed tokens.
+    pub fn keyed_rows(&self) -> i64 {
+        let sealed: i64 = self
+            .columns
+            .iter()
+            .map(|c| c.by_version.iter().map(|(_, rows)| rows).sum::<i64>() + c.unknown_version)
+            .sum();
+        sealed + self.ec_tokens_indexed
+    }
 }
 
 impl KeysStatus {

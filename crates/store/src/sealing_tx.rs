@@ -51,9 +51,14 @@ pub(crate) async fn sealing_status(
         .fetch_one(pool)
         .await?
         .try_get(0)?;
+    let ec_tokens_indexed: i64 = sqlx::query("SELECT COUNT(*) FROM ec_token")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
     Ok(crate::sealing::KeysStatus {
         columns,
         ec_tokens_clear,
+        ec_tokens_indexed,
     })
 }
 
@@ -129,16 +134,18 @@ pub(crate) async fn sealing_rewrap_batch(
                 crate::sealing::is_under(&resealed, active),
                 "a rewrap seals under the active version"
             );
-            // Compare and set: a row changed since it was read is left for the next batch.
-            sqlx::query(&format!(
+            // Compare and set: a row changed since it was read is left as it is (`yibao keys
+            // status` shows it, and the next rewrap takes it).
+            let updated = sqlx::query(&format!(
                 "UPDATE {table} SET {col} = $1 WHERE {key} = $2 AND {col} = $3"
             ))
             .bind(&resealed)
             .bind(&row_key)
             .bind(&stored)
             .execute(&mut *tx)
-            .await?;
-            progress.resealed += 1;
+            .await?
+            .rows_affected();
+            progress.resealed += updated;
             next.after = Some(row_key);
         }
         let n_rows = i64::try_from(rows.len()).expect("rows fit i64");
