@@ -31,6 +31,10 @@ pub struct Args {
     /// `FILE.logkey` next to it (created on first use).
     #[arg(long)]
     log_key: Option<PathBuf>,
+    /// The data key file of encryption at rest (`yibao keys generate`), else `YIBAO_DATA_KEY`;
+    /// for a SQLite file without either, `FILE.datakey` next to it (created on first use).
+    #[arg(long)]
+    data_key: Option<PathBuf>,
     /// Insured persons in the city (up to 20 million; generation streams in bounded memory).
     #[arg(long, default_value_t = 100_000)]
     persons: u64,
@@ -181,10 +185,12 @@ async fn demo(args: Args) -> anyhow::Result<ExitCode> {
     }
     let started = Instant::now();
     let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db, true)?;
+    let keyring = crate::keys::server_keyring(args.data_key.as_deref(), &args.db, true)?;
     let store = yibao_store::Store::connect(&args.db)
         .await
         .with_context(|| format!("opening the database {}", args.db))?
-        .with_log_keys(log_keys.clone());
+        .with_log_keys(log_keys.clone())
+        .with_keyring(keyring);
     let imported = store
         .import_registry(dir)
         .await

@@ -107,7 +107,7 @@ pub fn main(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 /// Writes `text` to a new file readable only by its owner.
-fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -141,7 +141,7 @@ pub fn read_log_keys(path: &Path) -> anyhow::Result<LogKeys> {
 }
 
 /// The SQLite database file of a URL, if it names one.
-fn sqlite_file(db_url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(db_url: &str) -> Option<PathBuf> {
     let rest = db_url
         .strip_prefix("sqlite://")
         .or_else(|| db_url.strip_prefix("sqlite:"))?;

@@ -9,6 +9,7 @@ mod demo_enrollment;
 mod drg_group;
 mod drg_simulate;
 mod funds;
+mod keys;
 mod load;
 mod log;
 mod maternity;
@@ -70,6 +71,11 @@ enum Command {
     Log {
         #[command(subcommand)]
         command: log::Command,
+    },
+    /// The data keys of encryption at rest: generate, status, rotate, rewrap, retire.
+    Keys {
+        #[command(subcommand)]
+        command: keys::Command,
     },
     /// Staff accounts of the staff API (/api/v1).
     Staff {
@@ -278,6 +284,7 @@ fn main() -> std::process::ExitCode {
         } => funds::interest(args),
         Command::Accounts { command } => accounts::main(command),
         Command::Log { command } => log::main(command),
+        Command::Keys { command } => keys::main(command),
     };
     match result {
         Ok(code) => code,

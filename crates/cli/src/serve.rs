@@ -41,6 +41,11 @@ pub struct Args {
     /// `YIBAO_LOG_KEY`; for a SQLite file without either, `FILE.logkey` next to it (created).
     #[arg(long)]
     log_key: Option<PathBuf>,
+    /// The data key file of encryption at rest (versioned SM4 keys and the blind-index key;
+    /// `yibao keys generate`), else `YIBAO_DATA_KEY`; for a SQLite file without either,
+    /// `FILE.datakey` next to it (created).
+    #[arg(long)]
+    data_key: Option<PathBuf>,
     /// Staff API: a session unused this many minutes ends.
     #[arg(long, default_value_t = 30)]
     staff_idle_minutes: i64,
@@ -83,10 +88,16 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         ..yibao_store::StoreOptions::default()
     };
     let log_keys = crate::log::server_log_keys(args.log_key.as_deref(), &args.db, true)?;
+    let new_key_file = crate::keys::key_file_to_create(args.data_key.as_deref(), &args.db);
+    let keyring = crate::keys::server_keyring(args.data_key.as_deref(), &args.db, true)?;
     let store = yibao_store::Store::connect_with(&args.db, &options)
         .await
         .with_context(|| format!("opening the database {}", args.db))?
-        .with_log_keys(log_keys.clone());
+        .with_log_keys(log_keys.clone())
+        .with_keyring(keyring);
+    if let Some(created) = &new_key_file {
+        crate::keys::refuse_new_key_file_for_keyed_data(&store, created).await?;
+    }
     if let Some(dir) = &args.import {
         let summary = store
             .import_registry(dir)

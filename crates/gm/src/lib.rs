@@ -8,11 +8,16 @@
 //! been independently audited, which is why production signing keys belong in the 密码机.
 
 mod hash;
+mod keyring;
 mod random;
 mod seal;
 mod sign;
 
 pub use hash::{hash, hash_parts, hmac_sm3, hmac_sm3_verify, Hash, Sm3Digest, HASH_LEN};
+pub use keyring::{
+    check_family, sealed_version, FieldPlace, Keyring, FAMILIES_MAX, FAMILY_CHARS_MAX,
+    INDEX_KEY_LEN, KEY_FILE_LINES_MAX, KEY_VERSIONS_MAX,
+};
 pub use random::{fill_random, random_bytes, random_token};
 pub use seal::{open, seal, SealKey, SealNonce, SEAL_KEY_LEN, SEAL_NONCE_LEN, SEAL_TAG_LEN};
 pub use sign::{
@@ -55,4 +60,68 @@ pub enum GmError {
     /// SM4-GCM refused to seal (the message or associated data is too long for GCM).
     #[error("sealed data: message or associated data too long for SM4-GCM")]
     SealFailed,
+    /// A sealed field whose key version the keyring holds but which does not authenticate.
+    #[error(
+        "sealed data: does not open under version {version} of {family} (altered, moved from \
+         another row or column, or sealed under another key file)"
+    )]
+    OpenFailedUnder {
+        /// The key family.
+        family: String,
+        /// The key version the value names.
+        version: u32,
+    },
+    /// Text that is not a sealed field (`v<version>:<hex>`).
+    #[error("sealed data: {reason}")]
+    MalformedSealed {
+        /// Why the text was refused.
+        reason: &'static str,
+    },
+    /// A sealed field under a key version the keyring does not hold.
+    #[error(
+        "sealed data: key version {version} of {family} is not in the key file (retired, or \
+         another key file)"
+    )]
+    KeyVersionMissing {
+        /// The key family.
+        family: String,
+        /// The missing version.
+        version: u32,
+    },
+    /// A family with no key to seal under.
+    #[error("keys: no key for {family} in the key file (yibao keys rotate --family {family})")]
+    NoActiveKey {
+        /// The key family.
+        family: String,
+    },
+    /// An attempt to retire the version new values are sealed under.
+    #[error("keys: version {version} is the active key of {family}; rotate first")]
+    RetireActive {
+        /// The key family.
+        family: String,
+        /// The active version.
+        version: u32,
+    },
+    /// A family name outside `a-z0-9_.` or too long.
+    #[error("keys: family `{family}` must be 1 to 64 characters of a-z, 0-9, `_` and `.`")]
+    BadFamily {
+        /// The name given (cut to 64 characters).
+        family: String,
+    },
+    /// A keyring past one of its limits.
+    #[error("keys: {family}: {reason}")]
+    TooManyKeys {
+        /// The key family.
+        family: String,
+        /// Which limit.
+        reason: &'static str,
+    },
+    /// A key file that cannot be read as a keyring (line 0: the file as a whole).
+    #[error("key file line {line}: {reason}")]
+    KeyFile {
+        /// The line (1-based; 0 for the whole file).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
 }

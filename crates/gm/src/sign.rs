@@ -200,7 +200,7 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// The bytes of hex text (either case), or `None` if it is not an even number of hex digits.
-fn from_hex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }

@@ -56,7 +56,7 @@ fn the_table_as_shipped() {
         AC06 C5 L1 Personal account status | —
         AU01 C11 L3 Face images and templates | —
         AU02 C11 L2 Real-person check results and serial numbers | —
-        AU03 C11 L3 Authentication secrets (e-voucher tokens, SMS codes, password digests, grant tokens) | ec_token.ec_token visit.mdtrt_cert_no
+        AU03 C11 L3 Authentication secrets (e-voucher tokens, SMS codes, password digests, grant tokens) | ec_token.token_index visit.mdtrt_cert_no
         AU04 C11 L1 Terminal and device identifiers | —
         AU05 C11 L2 The person's grants and data-call records | access_log.*
         CB01 C4 L2 Contribution base | payroll_base.wage_fen contribution_assessment.base_fen maternity_allowance.base_fen

@@ -78,6 +78,16 @@ pub enum StoreError {
     /// may not have committed, as with a real crash; open a new store to carry on.
     #[error("the store stopped (a simulated crash); whether the command took effect is unknown")]
     Crashed,
+    /// A sealed field that cannot be sealed or opened: its key version is not in the key file
+    /// (retired too early, or another key file), or the value was altered or moved. An
+    /// operator's problem, never the caller's (docs/PRIVACY.md, "Encryption at rest").
+    #[error("{place}: {source}")]
+    Sealed {
+        /// Where the value is (`visit.mdtrt_cert_no of M…`).
+        place: String,
+        /// What the keyring said.
+        source: yibao_gm::GmError,
+    },
 }
 
 impl StoreError {

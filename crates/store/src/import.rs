@@ -98,7 +98,10 @@ pub(crate) struct FilingRow {
 }
 
 pub(crate) struct EcTokenRow {
+    /// The token as read; emptied once indexed ([`Parsed::index_tokens`]).
     pub(crate) ec_token: String,
+    /// The token's blind index, what is stored (`sealing::token_index`).
+    pub(crate) token_index: String,
     pub(crate) psn_no: String,
     pub(crate) begndate: String,
     pub(crate) enddate: String,
@@ -178,6 +181,15 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
+    /// Replaces each e-voucher token by its blind index under `keyring`: the token itself is
+    /// never written (docs/PRIVACY.md, "Encryption at rest").
+    pub(crate) fn index_tokens(&mut self, keyring: &crate::sealing::Keyring) {
+        for row in &mut self.ec_tokens {
+            row.token_index = crate::sealing::token_index(keyring, &row.ec_token);
+            row.ec_token.clear();
+        }
+    }
+
     /// The documents kept verbatim: (kind, name, body).
     pub(crate) fn documents(&self) -> Vec<(String, String, String)> {
         let mut docs = vec![(
@@ -816,6 +828,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Parsed, ImportError> {
             let (begndate, enddate) = r.period(is);
             ec_tokens.push(EcTokenRow {
                 ec_token,
+                token_index: String::new(),
                 psn_no,
                 begndate,
                 enddate,

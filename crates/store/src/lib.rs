@@ -109,6 +109,7 @@ pub mod retirement;
 pub mod review;
 pub mod roster;
 pub mod safebox;
+pub mod sealing;
 pub mod setl_list;
 pub mod setl_list_qc;
 pub mod setl_list_status;
@@ -134,6 +135,7 @@ pub use registry::{
     PersonInfo, PersonKey, ReconcileRequest, ReconcileResult,
 };
 pub use roster::{DisabilityHeld, FallbackOutcome, FallbackQuery, RosterImport, StudentSegment};
+pub use sealing::{ColumnStatus, Keyring, KeysStatus, RewrapCursor, RewrapProgress, SealedColumn};
 pub use setl_list::{
     SetlListBlood, SetlListDiagnosis, SetlListGroup, SetlListIcuStay, SetlListOperation,
     SetlListOpspDiagnosis, SetlListPayment, SetlListQuery, SetlListStored, SetlListUpload,
@@ -210,6 +212,7 @@ macro_rules! backend {
             include!("grants_answer_tx.rs");
             include!("staff_access_tx.rs");
             include!("safebox_tx.rs");
+            include!("sealing_tx.rs");
         }
     };
 }
@@ -311,6 +314,8 @@ struct Inner {
     sq_batcher: sq::Batcher,
     /// Group commit of the access log's outbox records (`access_outbox.rs`).
     outbox_group: access_outbox::OutboxGroup,
+    /// The data keys sealed fields and blind indexes use (`sealing.rs`).
+    keyring: RwLock<Arc<Keyring>>,
 }
 
 /// Open sign-ins (9001) of one day known to this process, so that checking a message's
@@ -416,6 +421,7 @@ impl Store {
                 pg_batcher: pg::Batcher::new(options, options.pg_lanes),
                 sq_batcher: sq::Batcher::new(options, 1),
                 outbox_group: access_outbox::OutboxGroup::default(),
+                keyring: RwLock::new(sealing::process_keyring()?),
             }),
         };
         store.reload_cache().await?;
@@ -498,7 +504,9 @@ impl Store {
         &self,
         dir: &std::path::Path,
     ) -> Result<ImportSummary, ImportError> {
-        let parsed = import::read_dir(dir)?;
+        let mut parsed = import::read_dir(dir)?;
+        // The e-voucher tokens are stored as their blind indexes only (`sealing.rs`).
+        parsed.index_tokens(&self.keyring());
         engine::EngineCache::build(&parsed.documents()).map_err(|e| match e {
             StoreError::BadInput { field, reason } => ImportError::Invalid(vec![ImportIssue {
                 file: field,
@@ -562,12 +570,14 @@ impl Store {
         }
         let engine = self.engine();
         let registry = self.cache();
+        let keyring = self.keyring();
         let ctx = Ctx {
             env,
             inst: &inst,
             engine: &engine,
             ids: &self.inner.ids,
             registry: &registry,
+            keyring: &keyring,
         };
         let sign_out = match &cmd {
             Command::SignOut(c) => Some(c.sign_no.clone()),
@@ -689,9 +699,10 @@ impl Store {
         key: &PersonKey,
         date: NaiveDate,
     ) -> Result<PersonInfo, StoreError> {
+        let keyring = self.keyring();
         match &self.inner.pool {
-            Pool::Pg(p) => pg::person_info(p, key, date).await,
-            Pool::Sq { pool, .. } => sq::person_info(pool, key, date).await,
+            Pool::Pg(p) => pg::person_info(p, key, date, &keyring).await,
+            Pool::Sq { pool, .. } => sq::person_info(pool, key, date, &keyring).await,
         }
     }
 
@@ -816,6 +827,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) engine: &'a engine::EngineCache,
     pub(crate) ids: &'a ids::IdGen,
     pub(crate) registry: &'a RegistryCache,
+    pub(crate) keyring: &'a Keyring,
 }
 
 fn check_envelope(env: &Envelope) -> Result<(), StoreError> {

@@ -140,3 +140,7 @@ pub const CONTRIBUTION_DECLARATIONS_MAX: usize = 2_000_000;
 /// by key (when the keys are also at least a quarter of the table's rows): a scan streams a
 /// million rows in about a second, a million index probes take several.
 pub const FEED_SCAN_KEYS_MIN: usize = 50_000;
+
+/// Rows one `yibao keys rewrap` batch re-seals in its transaction: small enough that a batch
+/// holds its locks for well under a second beside a serving server.
+pub const REWRAP_BATCH_ROWS_MAX: u64 = 10_000;

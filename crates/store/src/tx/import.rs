@@ -238,12 +238,16 @@ pub(crate) async fn import(pool: &Pool, p: &Parsed) -> Result<ImportSummary, cra
     insert_rows(
         &mut tx,
         "ec_token",
-        &["ec_token", "psn_no", "begndate", "enddate"],
+        &["token_index", "psn_no", "begndate", "enddate"],
         p.ec_tokens
             .iter()
             .map(|r| {
+                assert!(
+                    r.ec_token.is_empty() && r.token_index.len() == 64,
+                    "e-voucher tokens are indexed before they are written"
+                );
                 vec![
-                    V::T(&r.ec_token),
+                    V::T(&r.token_index),
                     V::T(&r.psn_no),
                     V::T(&r.begndate),
                     V::T(&r.enddate),

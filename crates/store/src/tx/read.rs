@@ -44,6 +44,7 @@ pub(crate) async fn person_info(
     pool: &Pool,
     key: &PersonKey,
     date: NaiveDate,
+    keyring: &crate::sealing::Keyring,
 ) -> Result<PersonInfo, StoreError> {
     let r = match key {
         PersonKey::PsnNoOrCertno(key) => {
@@ -58,13 +59,25 @@ pub(crate) async fn person_info(
         }
         PersonKey::EcToken(token) => {
             check_cert_no(token)?;
-            let r = sqlx::query(&format!(
+            // Found by its blind index; a token of an older database not yet indexed by
+            // `yibao keys rewrap` is still found in clear.
+            let indexed = sqlx::query(&format!(
                 "SELECT {PERSON_COLUMNS}, t.begndate, t.enddate FROM ec_token t JOIN person p ON p.psn_no = t.psn_no \
-                 WHERE t.ec_token = $1"
+                 WHERE t.token_index = $1"
             ))
-            .bind(token)
+            .bind(crate::sealing::token_index(keyring, token))
             .fetch_optional(pool)
-            .await?
+            .await?;
+            let r = match indexed {
+                Some(r) => Some(r),
+                None => sqlx::query(&format!(
+                    "SELECT {PERSON_COLUMNS}, t.begndate, t.enddate FROM ec_token_clear t JOIN person p ON p.psn_no = t.psn_no \
+                     WHERE t.ec_token = $1"
+                ))
+                .bind(token)
+                .fetch_optional(pool)
+                .await?,
+            }
             .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", format!("e-voucher token {token}")))?;
             let (begndate, enddate): (String, String) = (r.try_get(7)?, r.try_get(8)?);
             check_in_force(

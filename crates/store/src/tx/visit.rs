@@ -154,6 +154,14 @@ async fn insert_visit(
     main_cond_dscr: &str,
     (referral, transfer_in): (bool, bool),
 ) -> Result<(), StoreError> {
+    // The credential is a level-3 item when it is an e-voucher token: sealed, bound to this
+    // visit (sealing.rs). Nothing reads it back in the course of business.
+    let mdtrt_cert_no = crate::sealing::seal_field(
+        ctx.keyring,
+        &crate::sealing::VISIT_CERT,
+        mdtrt_id,
+        mdtrt_cert_no,
+    )?;
     sqlx::query(
         "INSERT INTO visit (mdtrt_id, fixmedins_code, psn_no, insutype, kind, status, med_type, ipt_otp_no, begntime, endtime, \
          mdtrt_cert_type, mdtrt_cert_no, dept_code, dept_name, atddr_no, dr_name, dise_codg, dise_name, main_cond_dscr, dscg_way, \
@@ -169,7 +177,7 @@ async fn insert_visit(
     .bind(ipt_otp_no)
     .bind(ts(begntime))
     .bind(mdtrt_cert_type)
-    .bind(mdtrt_cert_no)
+    .bind(&mdtrt_cert_no)
     .bind(dept_code)
     .bind(dept_name)
     .bind(atddr_no)

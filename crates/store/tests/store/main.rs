@@ -15,6 +15,7 @@ mod outbox;
 mod outpatient;
 mod review;
 mod safebox;
+mod sealing;
 mod setl_list_status;
 mod staff_access;
 mod tax;
