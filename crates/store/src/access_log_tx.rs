@@ -43,8 +43,28 @@ async fn log_head_lock(tx: &mut Tx<'_>) -> Result<(i64, Edge), StoreError> {
     Ok((size, edge))
 }
 
-/// Rows per multi-row insert of the log's tables (at most 8 parameters a row).
+/// Rows per multi-row insert of the log's tables (at most 9 parameters a row).
 const LOG_INSERT_ROWS_MAX: usize = 500;
+
+/// `INSERT INTO {head} VALUES ($1, …, $columns), …` for `rows` rows of `columns` parameters.
+fn log_multi_insert(head: &str, rows: usize, columns: usize) -> String {
+    let mut sql = String::from(head);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
 
 /// Appends `entries` as leaves `size`, `size + 1` … under the head locked by
 /// [`log_head_lock`]: the leaves, the subtrees they complete and their person-index rows in
@@ -76,26 +96,11 @@ async fn log_append_locked(
         built.push((idx, entry.staff_id, entry.action.as_str(), leaf));
     }
     for chunk in built.chunks(LOG_INSERT_ROWS_MAX) {
-        let mut sql = String::from(
-            "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt) VALUES ",
+        let sql = log_multi_insert(
+            "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt)",
+            chunk.len(),
+            8,
         );
-        for n in 0..chunk.len() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            let b = 8 * n;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
         let mut insert = sqlx::query(&sql);
         for (idx, staff_id, action, leaf) in chunk {
             insert = insert
@@ -111,13 +116,7 @@ async fn log_append_locked(
         insert.execute(&mut **tx).await?;
     }
     for chunk in completed.chunks(LOG_INSERT_ROWS_MAX) {
-        let mut sql = String::from("INSERT INTO log_subtree (level, idx, hash) VALUES ");
-        for n in 0..chunk.len() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${})", 3 * n + 1, 3 * n + 2, 3 * n + 3));
-        }
+        let sql = log_multi_insert("INSERT INTO log_subtree (level, idx, hash)", chunk.len(), 3);
         let mut insert = sqlx::query(&sql);
         for (id, hash) in chunk {
             insert = insert
@@ -128,13 +127,11 @@ async fn log_append_locked(
         insert.execute(&mut **tx).await?;
     }
     for chunk in persons.chunks(LOG_INSERT_ROWS_MAX) {
-        let mut sql = String::from("INSERT INTO log_person (person_key, leaf_idx) VALUES ");
-        for n in 0..chunk.len() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2));
-        }
+        let sql = log_multi_insert(
+            "INSERT INTO log_person (person_key, leaf_idx)",
+            chunk.len(),
+            2,
+        );
         let mut insert = sqlx::query(&sql);
         for (person_key, idx) in chunk {
             insert = insert.bind(person_key.to_vec()).bind(*idx);

@@ -6,27 +6,11 @@ use crate::access_outbox::OutboxRow;
 /// Writes `rows` to the outbox inside `tx` (a write command's own transaction).
 pub(crate) async fn outbox_insert(tx: &mut Tx<'_>, rows: &[OutboxRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(LOG_INSERT_ROWS_MAX) {
-        let mut sql = String::from(
-            "INSERT INTO access_outbox (ts_ms, event, actor, action, subject, purpose, item_codes, request_digest, response_digest) VALUES ",
+        let sql = log_multi_insert(
+            "INSERT INTO access_outbox (ts_ms, event, actor, action, subject, purpose, item_codes, request_digest, response_digest)",
+            chunk.len(),
+            9,
         );
-        for n in 0..chunk.len() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            let b = 9 * n;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9
-            ));
-        }
         let mut insert = sqlx::query(&sql);
         for row in chunk {
             insert = insert
