@@ -320,7 +320,7 @@ fn respond(
     )
         .into_response();
     let headers = response.headers_mut();
-    headers.insert("x-leaf-index", HeaderValue::from(answer.leaf_idx));
+    headers.insert("x-log-ref", HeaderValue::from(answer.log_ref));
     if answer.replayed {
         headers.insert("x-replayed", HeaderValue::from_static("true"));
     }

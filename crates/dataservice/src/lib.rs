@@ -4,9 +4,10 @@
 //!
 //! Every request is signed with the grantee's SM2 key ([`signing`]); each call is decided and
 //! enforced by the store in one transaction ([`yibao_store::Store::grant_call`]): the nonce, the
-//! grant locked, [`yibao_privacy::decide`], the use consumed, the access-log leaf appended, and
-//! only then the data read. An answer says which items it carries (`items`) and the log leaf
-//! recorded for it (`leaf_index`); a retried `request_id` gets the stored answer back.
+//! grant locked, [`yibao_privacy::decide`], the use consumed, the access-log record written, and
+//! only then the data read. An answer says which items it carries (`items`) and the log record
+//! committed with it (`log_ref`, header `X-Log-Ref`; the sequencer makes it a leaf, named by
+//! [`yibao_store::Store::call_leaf`]); a retried `request_id` gets the stored answer back.
 //!
 //! | endpoint | purpose | answers |
 //! |---|---|---|
@@ -20,7 +21,7 @@
 //! nothing.
 //!
 //! Architecture invariant: no handler reads a person's data; only the store does, inside the
-//! call's transaction and after its log leaf.
+//! call's transaction and after its log record.
 
 pub mod calls;
 pub mod error;

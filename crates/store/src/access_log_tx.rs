@@ -25,7 +25,7 @@ pub(crate) async fn access_append_with(
     extras: &LeafExtras,
 ) -> Result<i64, StoreError> {
     let (size, edge) = log_head_lock(tx).await?;
-    log_append_locked(tx, size, edge, &[(entry, extras)]).await?;
+    log_append_locked(tx, size, edge, &[(entry, extras)], None).await?;
     Ok(size)
 }
 
@@ -43,7 +43,7 @@ async fn log_head_lock(tx: &mut Tx<'_>) -> Result<(i64, Edge), StoreError> {
     Ok((size, edge))
 }
 
-/// Rows per multi-row insert of the log's tables (at most 9 parameters a row).
+/// Rows per multi-row insert of the log's tables (at most 11 parameters a row).
 const LOG_INSERT_ROWS_MAX: usize = 500;
 
 /// `INSERT INTO {head} VALUES ($1, …, $columns), …` for `rows` rows of `columns` parameters.
@@ -67,13 +67,15 @@ fn log_multi_insert(head: &str, rows: usize, columns: usize) -> String {
 }
 
 /// Appends `entries` as leaves `size`, `size + 1` … under the head locked by
-/// [`log_head_lock`]: the leaves, the subtrees they complete and their person-index rows in
-/// multi-row inserts, then the new head. Hashes are computed here.
+/// [`log_head_lock`]: the leaves (each with the id of the outbox record it comes from, when
+/// it does), the subtrees they complete and their person-index rows in multi-row inserts, then
+/// the new head. Hashes are computed here.
 async fn log_append_locked(
     tx: &mut Tx<'_>,
     size: i64,
     mut edge: Edge,
     entries: &[(&AccessEntry, &LeafExtras)],
+    outbox_ids: Option<&[i64]>,
 ) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
@@ -93,16 +95,17 @@ async fn log_append_locked(
         if let Some(person_key) = leaf.person_key {
             persons.push((person_key, idx));
         }
-        built.push((idx, entry.staff_id, entry.action.as_str(), leaf));
+        let outbox_id = outbox_ids.and_then(|ids| ids.get(n).copied());
+        built.push((idx, entry.staff_id, entry.action.as_str(), leaf, outbox_id));
     }
     for chunk in built.chunks(LOG_INSERT_ROWS_MAX) {
         let sql = log_multi_insert(
-            "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt)",
+            "INSERT INTO access_log (idx, leaf, leaf_hash, staff_id, action, subject_label, reason_text, detail_salt, outbox_id)",
             chunk.len(),
-            8,
+            9,
         );
         let mut insert = sqlx::query(&sql);
-        for (idx, staff_id, action, leaf) in chunk {
+        for (idx, staff_id, action, leaf, outbox_id) in chunk {
             insert = insert
                 .bind(*idx)
                 .bind(&leaf.leaf)
@@ -111,7 +114,8 @@ async fn log_append_locked(
                 .bind(*action)
                 .bind(&leaf.subject_label)
                 .bind(&leaf.reason_text)
-                .bind(&leaf.detail_salt[..]);
+                .bind(&leaf.detail_salt[..])
+                .bind(*outbox_id);
         }
         insert.execute(&mut **tx).await?;
     }

@@ -81,13 +81,38 @@ pub fn interface_items(infno: &str) -> &'static [&'static str] {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OutboxRow {
     pub(crate) ts_ms: i64,
-    pub(crate) event: &'static str,
+    pub(crate) event: String,
     pub(crate) actor: String,
     pub(crate) action: String,
     pub(crate) subject: String,
+    pub(crate) purpose: String,
     pub(crate) item_codes: String,
+    pub(crate) decision: &'static str,
+    pub(crate) reason: String,
     pub(crate) request_digest: Option<Hash>,
     pub(crate) response_digest: Option<Hash>,
+}
+
+impl OutboxRow {
+    /// The row of an event any caller logs through the outbox (a grantee's data call).
+    pub(crate) fn of_entry(
+        entry: &crate::staff::AccessEntry,
+        extras: &crate::access_log::LeafExtras,
+    ) -> OutboxRow {
+        OutboxRow {
+            ts_ms: entry.ts_ms,
+            event: entry.event.clone(),
+            actor: extras.actor.clone().unwrap_or_default(),
+            action: entry.action.clone(),
+            subject: entry.subject_ref.clone(),
+            purpose: entry.purpose.clone(),
+            item_codes: extras.item_codes.join(","),
+            decision: entry.decision.code(),
+            reason: entry.reason.clone(),
+            request_digest: extras.request_digest,
+            response_digest: extras.response_digest,
+        }
+    }
 }
 
 impl InterfaceAccess {
@@ -99,11 +124,15 @@ impl InterfaceAccess {
                 "interface.write"
             } else {
                 "interface.read"
-            },
+            }
+            .to_owned(),
             actor: format!("inst:{}", self.fixmedins_code),
             action: format!("{} {}", self.infno, self.fixmedins_code),
             subject: crate::staff::subject_ref_psn(&self.psn_no),
+            purpose: INTERFACE_PURPOSE.to_owned(),
             item_codes: interface_items(&self.infno).join(","),
+            decision: crate::staff::Decision::Permit.code(),
+            reason: String::new(),
             request_digest: self.request_digest,
             response_digest: self.response_digest,
         }

@@ -7,26 +7,66 @@ use crate::access_outbox::OutboxRow;
 pub(crate) async fn outbox_insert(tx: &mut Tx<'_>, rows: &[OutboxRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(LOG_INSERT_ROWS_MAX) {
         let sql = log_multi_insert(
-            "INSERT INTO access_outbox (ts_ms, event, actor, action, subject, purpose, item_codes, request_digest, response_digest)",
+            "INSERT INTO access_outbox (ts_ms, event, actor, action, subject, purpose, item_codes, decision, reason, request_digest, response_digest)",
             chunk.len(),
-            9,
+            11,
         );
         let mut insert = sqlx::query(&sql);
         for row in chunk {
             insert = insert
                 .bind(row.ts_ms)
-                .bind(row.event)
+                .bind(&row.event)
                 .bind(&row.actor)
                 .bind(&row.action)
                 .bind(&row.subject)
-                .bind(crate::access_outbox::INTERFACE_PURPOSE)
+                .bind(&row.purpose)
                 .bind(&row.item_codes)
+                .bind(row.decision)
+                .bind(&row.reason)
                 .bind(row.request_digest.map(|d| d.to_vec()))
                 .bind(row.response_digest.map(|d| d.to_vec()));
         }
         insert.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Writes one event to the outbox inside `tx` and returns the record's id, the reference a
+/// caller answers with before the sequencer makes it a leaf (a grantee's data call).
+pub(crate) async fn outbox_append(
+    tx: &mut Tx<'_>,
+    entry: &AccessEntry,
+    extras: &LeafExtras,
+) -> Result<i64, StoreError> {
+    let row = OutboxRow::of_entry(entry, extras);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO access_outbox (ts_ms, event, actor, action, subject, purpose, item_codes, decision, reason, request_digest, response_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(row.ts_ms)
+    .bind(&row.event)
+    .bind(&row.actor)
+    .bind(&row.action)
+    .bind(&row.subject)
+    .bind(&row.purpose)
+    .bind(&row.item_codes)
+    .bind(row.decision)
+    .bind(&row.reason)
+    .bind(row.request_digest.map(|d| d.to_vec()))
+    .bind(row.response_digest.map(|d| d.to_vec()))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// The leaf an outbox record became, once sequenced.
+pub(crate) async fn outbox_leaf(pool: &Pool, outbox_id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT idx FROM access_log WHERE outbox_id = $1")
+            .bind(outbox_id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// Writes `rows` to the outbox in a transaction of their own and commits it.
@@ -57,7 +97,7 @@ pub(crate) async fn outbox_sequence(pool: &Pool, max: i64) -> Result<u64, StoreE
     let mut tx = begin_write(pool).await?;
     let (size, edge) = log_head_lock(&mut tx).await?;
     let rows = sqlx::query(
-        "SELECT id, ts_ms, event, actor, action, subject, purpose, item_codes, request_digest, response_digest \
+        "SELECT id, ts_ms, event, actor, action, subject, purpose, item_codes, decision, reason, request_digest, response_digest \
          FROM access_outbox ORDER BY id LIMIT $1",
     )
     .bind(max)
@@ -88,8 +128,16 @@ pub(crate) async fn outbox_sequence(pool: &Pool, max: i64) -> Result<u64, StoreE
                 action: r.try_get("action")?,
                 subject_ref: r.try_get("subject")?,
                 purpose: r.try_get("purpose")?,
-                decision: Decision::Permit,
-                reason: String::new(),
+                decision: match r.try_get::<String, _>("decision")?.as_str() {
+                    "permit" => Decision::Permit,
+                    "deny" => Decision::Deny,
+                    other => {
+                        return Err(StoreError::Invariant(format!(
+                            "access_outbox.decision {other:?} is neither permit nor deny"
+                        )))
+                    }
+                },
+                reason: r.try_get("reason")?,
             },
             LeafExtras {
                 item_codes: item_codes
@@ -99,13 +147,13 @@ pub(crate) async fn outbox_sequence(pool: &Pool, max: i64) -> Result<u64, StoreE
                     .collect(),
                 request_digest: digest(r, "request_digest")?,
                 response_digest: digest(r, "response_digest")?,
-                actor: Some(r.try_get("actor")?),
+                actor: Some(r.try_get::<String, _>("actor")?).filter(|a| !a.is_empty()),
                 grant_ref: None,
             },
         ));
     }
     let refs: Vec<(&AccessEntry, &LeafExtras)> = leaves.iter().map(|(e, x)| (e, x)).collect();
-    log_append_locked(&mut tx, size, edge, &refs).await?;
+    log_append_locked(&mut tx, size, edge, &refs, Some(&ids)).await?;
     // The ids taken are contiguous only by chance (a write may commit after a later id): delete
     // exactly those.
     for chunk in ids.chunks(LOG_INSERT_ROWS_MAX) {

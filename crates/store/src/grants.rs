@@ -265,8 +265,9 @@ pub struct CallAnswer {
     pub code: Option<DenyCode>,
     /// The answer, JSON (the data and the items it carries, or the error).
     pub body: String,
-    /// The log leaf recorded for the call.
-    pub leaf_idx: i64,
+    /// The access-log record of the call (its outbox id), committed with the call; the
+    /// sequencer makes it a leaf, which [`Store::call_leaf`] then names.
+    pub log_ref: i64,
     /// True when this is the stored answer of an earlier call with the same request id.
     pub replayed: bool,
 }
@@ -475,6 +476,17 @@ impl Store {
             };
         }
         on_backend_writing!(self, CallAnswer, run)
+    }
+}
+
+impl Store {
+    /// The leaf a call's log record (`CallAnswer::log_ref`) became, once the sequencer took it;
+    /// `None` while it waits in the outbox.
+    pub async fn call_leaf(&self, log_ref: i64) -> Result<Option<i64>, StoreError> {
+        match &self.inner.pool {
+            Pool::Pg(p) => crate::pg::outbox_leaf(p, log_ref).await,
+            Pool::Sq { pool, .. } => crate::sq::outbox_leaf(pool, log_ref).await,
+        }
     }
 }
 

@@ -37,6 +37,16 @@ fn gr_log_entry(
     }
 }
 
+/// A grantee's call's leaf extras: the grantee as actor (a per-leaf pseudonym in the leaf) and
+/// the request's digest.
+fn gr_call_extras(call: &gr::GrantCall) -> crate::access_log::LeafExtras {
+    crate::access_log::LeafExtras {
+        actor: Some(format!("grantee:{}", call.grantee_id)),
+        request_digest: Some(call.request_digest),
+        ..Default::default()
+    }
+}
+
 // ------------------------------------------------------------------ grantees
 
 fn grantee_of_row(r: &GrRow) -> Result<gr::GranteeRecord, StoreError> {
@@ -684,7 +694,7 @@ async fn gr_counters(
     })
 }
 
-fn gr_deny_body(call: &gr::GrantCall, reason: &yp::DenyReason, leaf: i64) -> String {
+fn gr_deny_body(call: &gr::GrantCall, reason: &yp::DenyReason, log_ref: i64) -> String {
     let mut error = serde_json::json!({
         "code": reason.code().as_str(),
         "reason": reason.public_message(),
@@ -696,7 +706,7 @@ fn gr_deny_body(call: &gr::GrantCall, reason: &yp::DenyReason, leaf: i64) -> Str
         "request_id": call.request_id,
         "decision": "deny",
         "error": error,
-        "leaf_index": leaf,
+        "log_ref": log_ref,
     })
     .to_string()
 }
@@ -710,7 +720,7 @@ async fn gr_refuse_early(
     detail: &str,
     now_ms: i64,
 ) -> Result<gr::CallAnswer, StoreError> {
-    let leaf = access_append(
+    let log_ref = outbox_append(
         &mut tx,
         &gr_log_entry(
             now_ms,
@@ -726,13 +736,14 @@ async fn gr_refuse_early(
                 reason.code()
             ),
         ),
+        &gr_call_extras(call),
     )
     .await?;
     tx.commit().await?;
     Ok(gr::CallAnswer {
         code: Some(reason.code()),
-        body: gr_deny_body(call, reason, leaf),
-        leaf_idx: leaf,
+        body: gr_deny_body(call, reason, log_ref),
+        log_ref,
         replayed: false,
     })
 }
@@ -742,7 +753,7 @@ async fn gr_stored_call(
     call: &gr::GrantCall,
 ) -> Result<Option<(String, String, String, i64)>, StoreError> {
     let row = sqlx::query(
-        "SELECT request_digest, code, response, leaf_idx FROM grant_call \
+        "SELECT request_digest, code, response, log_ref FROM grant_call \
          WHERE grantee_id = $1 AND request_id = $2",
     )
     .bind(&call.grantee_id)
@@ -754,7 +765,7 @@ async fn gr_stored_call(
             r.try_get("request_digest")?,
             r.try_get("code")?,
             r.try_get("response")?,
-            r.try_get("leaf_idx")?,
+            r.try_get("log_ref")?,
         ))
     })
     .transpose()
@@ -775,11 +786,11 @@ fn gr_deny_code(code: &str) -> Option<yp::decision::DenyCode> {
 }
 
 fn gr_replayed(stored: (String, String, String, i64)) -> gr::CallAnswer {
-    let (_, code, body, leaf_idx) = stored;
+    let (_, code, body, log_ref) = stored;
     gr::CallAnswer {
         code: gr_deny_code(&code),
         body,
-        leaf_idx,
+        log_ref,
         replayed: true,
     }
 }
@@ -946,8 +957,9 @@ pub(crate) async fn grant_call_run(
         yp::Decision::Permit(_) => String::new(),
         yp::Decision::Deny(reason) => reason.code().as_str().to_owned(),
     };
-    // The leaf first: no data is read before the call is in the log.
-    let leaf = access_append(
+    // The log record first: no data is read before the call is in the log; it commits with the
+    // call, and the sequencer makes it a leaf (the answer names the record, `log_ref`).
+    let log_ref = outbox_append(
         &mut tx,
         &gr_log_entry(
             now_ms,
@@ -970,6 +982,7 @@ pub(crate) async fn grant_call_run(
                 }
             ),
         ),
+        &gr_call_extras(call),
     )
     .await?;
 
@@ -986,16 +999,16 @@ pub(crate) async fn grant_call_run(
                 "items": permit.items.iter().map(|c| c.as_str().to_owned()).collect::<Vec<_>>(),
                 "answer": answer,
                 "as_of": gr::day_of(now_ms).to_string(),
-                "leaf_index": leaf,
+                "log_ref": log_ref,
             })
             .to_string()
         }
-        (yp::Decision::Deny(reason), _, _) => gr_deny_body(call, reason, leaf),
+        (yp::Decision::Deny(reason), _, _) => gr_deny_body(call, reason, log_ref),
         _ => return Err(StoreError::Invariant("a permit without a grant".into())),
     };
     let inserted = sqlx::query(
         "INSERT INTO grant_call (grantee_id, request_id, request_digest, grant_id, subject, decision, code, \
-         consumed, leaf_idx, response, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         consumed, log_ref, response, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT DO NOTHING",
     )
     .bind(&call.grantee_id)
@@ -1006,7 +1019,7 @@ pub(crate) async fn grant_call_run(
     .bind(if consumed { "permit" } else { "deny" })
     .bind(&code)
     .bind(i64::from(consumed))
-    .bind(leaf)
+    .bind(log_ref)
     .bind(&body)
     .bind(now_ms)
     .execute(&mut *tx)
@@ -1029,7 +1042,7 @@ pub(crate) async fn grant_call_run(
             yp::Decision::Deny(reason) => Some(reason.code()),
         },
         body,
-        leaf_idx: leaf,
+        log_ref,
         replayed: false,
     })
 }

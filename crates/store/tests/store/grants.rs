@@ -197,7 +197,13 @@ async fn once_grant_answers_derived_items_then_is_exhausted() {
         let stored = store.grant("g1", &key()).await.unwrap().unwrap();
         assert_eq!(stored.grant.status(), GrantStatus::Exhausted);
         assert_eq!(stored.grant.uses_count(), 1);
-        assert!(second.leaf_idx > first.leaf_idx && first.leaf_idx > stored.created_leaf);
+        assert!(second.log_ref > first.log_ref, "{}", db.label);
+        // Both calls' records become leaves after the grant's own, in the order they committed.
+        assert_eq!(store.call_leaf(first.log_ref).await.unwrap(), None);
+        store.drain_outbox().await.unwrap();
+        let first_leaf = store.call_leaf(first.log_ref).await.unwrap().unwrap();
+        let second_leaf = store.call_leaf(second.log_ref).await.unwrap().unwrap();
+        assert!(second_leaf > first_leaf && first_leaf > stored.created_leaf, "{}", db.label);
         db
     })
     .await;
@@ -485,14 +491,18 @@ async fn no_log_leaf_means_no_data_and_no_use() {
     on_both(|db| async move {
         setup(&db).await;
         let given = db.store.give_grant(p05("g5", "insurer-a"), &key()).await.unwrap();
-        // Break the log: every append fails from now on.
+        // Break the log: every append and every outbox record fails from now on.
         let break_log = if db.label == "postgres" {
             vec![
                 "CREATE FUNCTION test_log_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'log down'; END; $$ LANGUAGE plpgsql",
                 "CREATE TRIGGER test_log_down BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION test_log_down()",
+                "CREATE TRIGGER test_outbox_down BEFORE INSERT ON access_outbox FOR EACH ROW EXECUTE FUNCTION test_log_down()",
             ]
         } else {
-            vec!["CREATE TRIGGER test_log_down BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'log down'); END"]
+            vec![
+                "CREATE TRIGGER test_log_down BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'log down'); END",
+                "CREATE TRIGGER test_outbox_down BEFORE INSERT ON access_outbox BEGIN SELECT RAISE(ABORT, 'log down'); END",
+            ]
         };
         if db.label == "postgres" {
             let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
