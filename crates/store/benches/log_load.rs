@@ -94,17 +94,21 @@ fn key() -> TokenKey {
     TokenKey::from_bytes([42; 32])
 }
 
-/// Two MULTI P04 grants of P003's settlement summaries, to `insurer-l0` and `insurer-l1`;
-/// their tokens.
+/// Grants the calls take in turn: a grant's calls run one at a time (each locks its grant to
+/// count its use), so the load spreads over one MULTI P04 grant per person of the fixture
+/// registry, each to its own grantee (`insurer-l0` …).
+const GRANTS: u64 = 5;
+
+/// The grants' tokens.
 async fn grant_setup(store: &Store) -> Vec<String> {
     let mut tokens = Vec::new();
-    for n in 0..2 {
-        tokens.push(grant_one(store, &format!("insurer-l{n}")).await);
+    for n in 0..GRANTS {
+        tokens.push(grant_one(store, &format!("insurer-l{n}"), &format!("P00{}", n + 1)).await);
     }
     tokens
 }
 
-async fn grant_one(store: &Store, grantee: &str) -> String {
+async fn grant_one(store: &Store, grantee: &str, subject: &str) -> String {
     let signing = yibao_gm::SigningKey::generate().unwrap();
     store
         .register_grantee(
@@ -123,7 +127,7 @@ async fn grant_one(store: &Store, grantee: &str) -> String {
     let now = Millis(t0());
     let draft = GrantDraft {
         grant_id: format!("g-{grantee}"),
-        subject: "P003".into(),
+        subject: subject.into(),
         subject_age_years: Some(46),
         grantor: Grantor::Subject,
         grantee: Grantee::Organisation(grantee.into()),
@@ -156,9 +160,9 @@ async fn grant_one(store: &Store, grantee: &str) -> String {
     store.give_grant(draft, &key()).await.unwrap().token
 }
 
-/// Calls are 20 minutes apart on the grant's clock, alternating between the two grants, so the
-/// per-grant, per-grantee and per-subject rate limits (`yibao_privacy::limits`) let every call
-/// through: each one decides, counts its use, appends its leaf and reads.
+/// Calls are 20 minutes apart on the grants' clock, taking the grants in turn, so the per-grant,
+/// per-grantee and per-subject rate limits (`yibao_privacy::limits`) let every call through:
+/// each one decides, counts its use, writes its log record and reads.
 const CALL_CLOCK_STEP_MS: i64 = 20 * MINUTE_MS;
 
 /// How often the bench's sequencer drains the outbox (as `yibao serve`'s does).
@@ -184,7 +188,7 @@ async fn one_call(store: &Store, kind: &str, tokens: &[String], n: u64) {
         "grant" => {
             let id = format!("r-{n}");
             let at = t0() + 1_000 + n as i64 * CALL_CLOCK_STEP_MS;
-            let which = (n % 2) as usize;
+            let which = (n % GRANTS) as usize;
             let answer = store
                 .grant_call(
                     &GrantCall {
