@@ -181,25 +181,13 @@ pub(crate) async fn outbox_command(
     response: &str,
 ) -> Result<(), StoreError> {
     let subjects = crate::access_outbox::command_subjects(cmd);
-    if subjects.is_empty() {
+    let rows: Vec<OutboxRow> =
+        crate::access_outbox::command_accesses(env, &subjects, true, response)
+            .iter()
+            .map(crate::access_outbox::InterfaceAccess::row)
+            .collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    let response_digest = yibao_gm::hash(response.as_bytes());
-    let ts_ms = crate::access_outbox::beijing_to_utc_ms(env.now);
-    let rows: Vec<OutboxRow> = subjects
-        .into_iter()
-        .map(|psn_no| {
-            crate::access_outbox::InterfaceAccess {
-                ts_ms,
-                fixmedins_code: env.fixmedins_code.clone(),
-                infno: env.infno.clone(),
-                psn_no: psn_no.to_owned(),
-                write: true,
-                request_digest: Some(env.request_hash),
-                response_digest: Some(response_digest),
-            }
-            .row()
-        })
-        .collect();
     outbox_insert(tx, &rows).await
 }

@@ -605,19 +605,8 @@ impl Store {
             .map_err(|e| e.sqlite_busy(self.inner.options.sqlite_busy_timeout)),
         }?;
         if let Reply::Replayed { response } = &reply {
-            let response_digest = yibao_gm::hash(response.as_bytes());
-            let calls: Vec<access_outbox::InterfaceAccess> = subjects
-                .into_iter()
-                .map(|psn_no| access_outbox::InterfaceAccess {
-                    ts_ms: access_outbox::beijing_to_utc_ms(env.now),
-                    fixmedins_code: env.fixmedins_code.clone(),
-                    infno: env.infno.clone(),
-                    psn_no,
-                    write: false,
-                    request_digest: Some(env.request_hash),
-                    response_digest: Some(response_digest),
-                })
-                .collect();
+            let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+            let calls = access_outbox::command_accesses(env, &subjects, false, response);
             self.log_interface(&calls).await?;
         }
         if let Reply::Fresh { outcome, .. } = &reply {
