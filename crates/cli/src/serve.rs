@@ -218,9 +218,13 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(60)
 /// … or after this many new leaves.
 const CHECKPOINT_LEAVES: i64 = 10_000;
 
+/// Grantees' nonces older than the replay window are pruned this often.
+const NONCE_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The access log's sequencer (see `yibao_store::access_outbox`): appends the interface calls
 /// waiting in the outbox as leaves every [`SEQUENCE_EVERY`], and signs a checkpoint when one is
 /// due. A failed step is reported and retried at the next tick: the rows stay in the outbox.
+/// Between steps it also prunes old grantee nonces every [`NONCE_PRUNE_EVERY`].
 async fn run_log_sequencer(
     store: yibao_store::Store,
     keys: yibao_store::LogKeys,
@@ -230,6 +234,7 @@ async fn run_log_sequencer(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signed_at = std::time::Instant::now();
     let mut appended_since: i64 = 0;
+    let mut pruned_at = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -248,6 +253,15 @@ async fn run_log_sequencer(
                     appended_since = 0;
                 }
                 Err(err) => eprintln!("access log checkpoint: {err}"),
+            }
+        }
+        if pruned_at.elapsed() >= NONCE_PRUNE_EVERY {
+            pruned_at = std::time::Instant::now();
+            if let Err(err) = store
+                .prune_nonces(chrono::Utc::now().timestamp_millis())
+                .await
+            {
+                eprintln!("grantee nonces: {err}");
             }
         }
     }

@@ -94,21 +94,32 @@ fn key() -> TokenKey {
     TokenKey::from_bytes([42; 32])
 }
 
-/// Grants the calls take in turn: a grant's calls run one at a time (each locks its grant to
-/// count its use), so the load spreads over one MULTI P04 grant per person of the fixture
-/// registry, each to its own grantee (`insurer-l0` …).
-const GRANTS: u64 = 5;
+/// Grants the calls take in turn. A grant's calls run one at a time (each locks its grant to
+/// count its use) and a MULTI grant allows 50 uses a day (`yibao_privacy::limits`), so calls at
+/// 2,000/s are necessarily spread over many grants: here one MULTI P04 grant from each person of
+/// the fixture registry to each of [`GRANTEES`] insurers (`insurer-l0` …).
+const GRANTEES: u64 = 40;
 
-/// The grants' tokens.
+/// People of the fixture registry who give grants.
+const SUBJECTS: u64 = 5;
+
+/// Grants in all: one per insurer and person.
+const GRANTS: u64 = GRANTEES * SUBJECTS;
+
+/// The grants' tokens, grant `g` being from person `g % SUBJECTS` to insurer `g / SUBJECTS`.
 async fn grant_setup(store: &Store) -> Vec<String> {
     let mut tokens = Vec::new();
-    for n in 0..GRANTS {
-        tokens.push(grant_one(store, &format!("insurer-l{n}"), &format!("P00{}", n + 1)).await);
+    for insurer in 0..GRANTEES {
+        let grantee = format!("insurer-l{insurer}");
+        register_insurer(store, &grantee).await;
+        for person in 0..SUBJECTS {
+            tokens.push(grant_one(store, &grantee, &format!("P00{}", person + 1)).await);
+        }
     }
     tokens
 }
 
-async fn grant_one(store: &Store, grantee: &str, subject: &str) -> String {
+async fn register_insurer(store: &Store, grantee: &str) {
     let signing = yibao_gm::SigningKey::generate().unwrap();
     store
         .register_grantee(
@@ -123,10 +134,13 @@ async fn grant_one(store: &Store, grantee: &str, subject: &str) -> String {
         )
         .await
         .unwrap();
+}
+
+async fn grant_one(store: &Store, grantee: &str, subject: &str) -> String {
     let items = yibao_privacy::builtin().parse_items("ST01 ST04").unwrap();
     let now = Millis(t0());
     let draft = GrantDraft {
-        grant_id: format!("g-{grantee}"),
+        grant_id: format!("g-{grantee}-{subject}"),
         subject: subject.into(),
         subject_age_years: Some(46),
         grantor: Grantor::Subject,
@@ -160,10 +174,11 @@ async fn grant_one(store: &Store, grantee: &str, subject: &str) -> String {
     store.give_grant(draft, &key()).await.unwrap().token
 }
 
-/// Calls are 20 minutes apart on the grants' clock, taking the grants in turn, so the per-grant,
-/// per-grantee and per-subject rate limits (`yibao_privacy::limits`) let every call through:
+/// Calls are 5 minutes apart on the grants' clock, taking the grants in turn, so the per-grant,
+/// per-grantee and per-subject rate limits (`yibao_privacy::limits`) let every call through
+/// (288 calls a day, under 60 per person) and 20,000 calls end before the grants' policy does:
 /// each one decides, counts its use, writes its log record and reads.
-const CALL_CLOCK_STEP_MS: i64 = 20 * MINUTE_MS;
+const CALL_CLOCK_STEP_MS: i64 = 5 * MINUTE_MS;
 
 /// How often the bench's sequencer drains the outbox (as `yibao serve`'s does).
 const SEQUENCE_EVERY: Duration = Duration::from_millis(25);
@@ -192,7 +207,7 @@ async fn one_call(store: &Store, kind: &str, tokens: &[String], n: u64) {
             let answer = store
                 .grant_call(
                     &GrantCall {
-                        grantee_id: format!("insurer-l{which}"),
+                        grantee_id: format!("insurer-l{}", which as u64 / SUBJECTS),
                         signature_valid: true,
                         timestamp_ms: at,
                         nonce: format!("n-{n}"),

@@ -461,6 +461,16 @@ impl Store {
         on_backend_writing!(self, Vec<String>, run)
     }
 
+    /// Removes the nonces seen before the replay window ([`NONCE_WINDOW_MS`]); a call treats
+    /// such a nonce as new anyway, so this only keeps the table small. Returns how many went.
+    pub async fn prune_nonces(&self, now_ms: i64) -> Result<u64, StoreError> {
+        on_backend!(self, write, |m, pool| m::grantee_nonces_prune(
+            pool,
+            now_ms - NONCE_WINDOW_MS
+        )
+        .await)
+    }
+
     /// Runs one data call (§6.3) in one transaction: see the module. A refused call is an
     /// answer with a code, not an error; an error means nothing was consumed, logged or given.
     pub async fn grant_call(

@@ -643,55 +643,69 @@ pub(crate) async fn grants_expire(pool: &Pool, now_ms: i64) -> Result<Vec<String
 
 // ------------------------------------------------------------------ calls
 
-/// What one call counts against the rate limits, read inside its transaction.
-async fn gr_counters(
+pub(crate) async fn grantee_nonces_prune(pool: &Pool, before_ms: i64) -> Result<u64, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM grantee_nonce WHERE seen_at_ms < $1")
+            .bind(before_ms)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// A call's stored answer, if its request id was seen, and what it counts against the rate
+/// limits, read inside its transaction in one statement (after the grant's lock, so the counts
+/// include every call that used the grant before).
+#[allow(clippy::type_complexity)]
+async fn gr_stored_and_counters(
     tx: &mut Tx<'_>,
     call: &gr::GrantCall,
     grant: Option<&yp::Grant>,
     now_ms: i64,
-) -> Result<yp::decision::Counters, StoreError> {
+) -> Result<
+    (
+        Option<(String, String, String, i64)>,
+        yp::decision::Counters,
+    ),
+    StoreError,
+> {
     let day_start = yp::Millis::at_date(gr::day_of(now_ms)).0;
-    let count = |r: GrRow| -> Result<u32, StoreError> {
-        Ok(u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(u32::MAX))
+    let row = sqlx::query(
+        "SELECT \
+         (SELECT COUNT(*) FROM grant_call WHERE grantee_id = $1 AND at_ms > $3 AND at_ms <= $4) AS n_second, \
+         (SELECT COUNT(*) FROM grant_call WHERE grant_id = $5 AND consumed = 1 AND at_ms >= $7) AS n_grant, \
+         (SELECT COUNT(*) FROM grant_call WHERE subject = $6 AND consumed = 1 AND at_ms >= $7) AS n_subject, \
+         s.request_digest, s.code, s.response, s.log_ref \
+         FROM (SELECT 1 AS one) AS gr_one \
+         LEFT JOIN grant_call s ON s.grantee_id = $1 AND s.request_id = $2",
+    )
+    .bind(&call.grantee_id)
+    .bind(&call.request_id)
+    .bind(now_ms - 1_000)
+    .bind(now_ms)
+    .bind(grant.map(|g| g.id()))
+    .bind(grant.map(|g| g.terms().subject.as_str()))
+    .bind(day_start)
+    .fetch_one(&mut **tx)
+    .await?;
+    let count = |column: &str| -> Result<u32, StoreError> {
+        Ok(u32::try_from(row.try_get::<i64, _>(column)?).unwrap_or(u32::MAX))
     };
-    let grantee_calls_this_second = count(
-        sqlx::query(
-            "SELECT COUNT(*) AS n FROM grant_call WHERE grantee_id = $1 AND at_ms > $2 AND at_ms <= $3",
-        )
-        .bind(&call.grantee_id)
-        .bind(now_ms - 1_000)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?,
-    )?;
-    let (grant_uses_today, subject_uses_today) = match grant {
-        None => (0, 0),
-        Some(grant) => (
-            count(
-                sqlx::query(
-                    "SELECT COUNT(*) AS n FROM grant_call WHERE grant_id = $1 AND consumed = 1 AND at_ms >= $2",
-                )
-                .bind(grant.id())
-                .bind(day_start)
-                .fetch_one(&mut **tx)
-                .await?,
-            )?,
-            count(
-                sqlx::query(
-                    "SELECT COUNT(*) AS n FROM grant_call WHERE subject = $1 AND consumed = 1 AND at_ms >= $2",
-                )
-                .bind(&grant.terms().subject)
-                .bind(day_start)
-                .fetch_one(&mut **tx)
-                .await?,
-            )?,
-        ),
+    let counters = yp::decision::Counters {
+        grant_uses_today: count("n_grant")?,
+        grantee_calls_this_second: count("n_second")?,
+        subject_uses_today: count("n_subject")?,
     };
-    Ok(yp::decision::Counters {
-        grant_uses_today,
-        grantee_calls_this_second,
-        subject_uses_today,
-    })
+    let stored = match row.try_get::<Option<String>, _>("request_digest")? {
+        None => None,
+        Some(digest) => Some((
+            digest,
+            row.try_get("code")?,
+            row.try_get("response")?,
+            row.try_get("log_ref")?,
+        )),
+    };
+    Ok((stored, counters))
 }
 
 fn gr_deny_body(call: &gr::GrantCall, reason: &yp::DenyReason, log_ref: i64) -> String {
@@ -807,31 +821,38 @@ pub(crate) async fn grant_call_run(
     let signature_valid = call.signature_valid && grantee.is_some();
 
     // The nonce is recorded only for a verified signature: nobody else can burn a grantee's
-    // nonces. Old nonces go first (the skew check refuses requests that old anyway).
+    // nonces. A nonce last seen before the replay window counts as new (the skew check refuses
+    // requests that old anyway); old rows are pruned in bulk (`Store::prune_nonces`), not here.
     let mut nonce_seen = false;
     if signature_valid {
-        sqlx::query("DELETE FROM grantee_nonce WHERE grantee_id = $1 AND seen_at_ms < $2")
-            .bind(&call.grantee_id)
-            .bind(now_ms - gr::NONCE_WINDOW_MS)
-            .execute(&mut *tx)
-            .await?;
         nonce_seen = sqlx::query(
             "INSERT INTO grantee_nonce (grantee_id, nonce, seen_at_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT (grantee_id, nonce) DO UPDATE SET seen_at_ms = excluded.seen_at_ms \
+             WHERE grantee_nonce.seen_at_ms < $4",
         )
         .bind(&call.grantee_id)
         .bind(&call.nonce)
         .bind(now_ms)
+        .bind(now_ms - gr::NONCE_WINDOW_MS)
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 0;
     }
 
-    // The grant, locked for the rest of the transaction (PostgreSQL; SQLite has one writer).
-    let lock = if IS_PG { " FOR UPDATE" } else { "" };
+    // The grant, locked for the rest of the transaction (PostgreSQL; SQLite has one writer),
+    // with its subject's state in the same statement.
+    let lock = if IS_PG {
+        " FOR UPDATE OF data_grant"
+    } else {
+        ""
+    };
     let grant_row = sqlx::query(&format!(
-        "SELECT {GRANT_COLUMNS} FROM data_grant WHERE token_mac = $1{lock}"
+        "SELECT {GRANT_COLUMNS}, \
+         (SELECT COUNT(*) FROM death_confirmed d WHERE d.psn_no = data_grant.subject) AS gr_deceased, \
+         (SELECT COUNT(*) FROM sharing_pause p WHERE p.psn_no = data_grant.subject \
+          AND p.resumed_at_ms IS NULL) AS gr_paused \
+         FROM data_grant WHERE token_mac = $1{lock}"
     ))
     .bind(key.token_mac(&call.token))
     .fetch_optional(&mut *tx)
@@ -879,22 +900,12 @@ pub(crate) async fn grant_call_run(
         }),
         timestamp: yp::Millis(call.timestamp_ms),
     };
-    let subject_state = match grant {
+    let subject_state = match &grant_row {
         None => yp::decision::SubjectState::default(),
-        Some(grant) => yp::decision::SubjectState {
+        Some(row) => yp::decision::SubjectState {
             legal_hold: false,
-            deceased: sqlx::query("SELECT psn_no FROM death_confirmed WHERE psn_no = $1")
-                .bind(&grant.terms().subject)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some(),
-            sharing_paused: sqlx::query(
-                "SELECT psn_no FROM sharing_pause WHERE psn_no = $1 AND resumed_at_ms IS NULL",
-            )
-            .bind(&grant.terms().subject)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some(),
+            deceased: row.try_get::<i64, _>("gr_deceased")? > 0,
+            sharing_paused: row.try_get::<i64, _>("gr_paused")? > 0,
         },
     };
     let mut context = yp::CallContext {
@@ -924,8 +935,9 @@ pub(crate) async fn grant_call_run(
     }
 
     // A retried request id gets the stored answer and consumes nothing; the same id with
-    // another body is a replay.
-    if let Some(stored) = gr_stored_call(&mut tx, call).await? {
+    // another body is a replay. Read under the grant's lock, with the counters, in one statement.
+    let (stored, counters) = gr_stored_and_counters(&mut tx, call, grant, now_ms).await?;
+    if let Some(stored) = stored {
         if stored.0 == gr::hex(&call.request_digest) {
             tx.commit().await?;
             return Ok(gr_replayed(stored));
@@ -940,7 +952,7 @@ pub(crate) async fn grant_call_run(
         .await;
     }
 
-    context.counters = gr_counters(&mut tx, call, grant, now_ms).await?;
+    context.counters = counters;
     let decision = yp::decide(&request, grant, &context);
     let subject = grant.map(|g| g.terms().subject.clone());
     let purpose = grant.map(|g| g.purpose()).unwrap_or(call.purpose);

@@ -487,6 +487,74 @@ async fn replays_stale_requests_and_bad_signatures_are_refused_without_consuming
 }
 
 #[tokio::test]
+async fn a_nonce_is_refused_inside_the_replay_window_and_new_after_it() {
+    use yibao_store::grants::NONCE_WINDOW_MS;
+    on_both(|db| async move {
+        setup(&db).await;
+        let store = &db.store;
+        let given = store
+            .give_grant(p05("g5", "insurer-a"), &key())
+            .await
+            .unwrap();
+        let first = call(
+            "insurer-a",
+            &given.token,
+            "w-1",
+            Purpose::P05,
+            CallQuery::Settlements,
+        );
+        let other = call(
+            "insurer-a",
+            &given.token,
+            "w-2",
+            Purpose::P05,
+            CallQuery::Settlements,
+        );
+        for c in [&first, &other] {
+            assert_eq!(store.grant_call(c, &key(), t0()).await.unwrap().code, None);
+        }
+        // The nonce of w-1 again, a second before the window ends: a replay.
+        let inside = t0() + NONCE_WINDOW_MS - 1_000;
+        let mut again = call(
+            "insurer-a",
+            &given.token,
+            "w-3",
+            Purpose::P05,
+            CallQuery::Settlements,
+        );
+        again.nonce = first.nonce.clone();
+        again.timestamp_ms = inside;
+        let answer = store.grant_call(&again, &key(), inside).await.unwrap();
+        assert_eq!(answer.code, Some(DenyCode::Replay), "{}", db.label);
+        // After the window it is a new nonce: the call is decided on its merits.
+        let after = t0() + NONCE_WINDOW_MS + 1_000;
+        let mut later = again.clone();
+        later.request_id = "w-4".into();
+        later.request_digest = yibao_gm::hash(b"w-4");
+        later.timestamp_ms = after;
+        let answer = store.grant_call(&later, &key(), after).await.unwrap();
+        assert_eq!(answer.code, None, "{}: {}", db.label, answer.body);
+        // Pruning removes w-2's nonce (seen at t0) and keeps w-1's, seen again just now.
+        assert_eq!(
+            store.prune_nonces(after + 1).await.unwrap(),
+            1,
+            "{}",
+            db.label
+        );
+        let mut replayed = later.clone();
+        replayed.request_id = "w-5".into();
+        replayed.request_digest = yibao_gm::hash(b"w-5");
+        let answer = store
+            .grant_call(&replayed, &key(), after + 2)
+            .await
+            .unwrap();
+        assert_eq!(answer.code, Some(DenyCode::Replay), "{}", db.label);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn no_log_leaf_means_no_data_and_no_use() {
     on_both(|db| async move {
         setup(&db).await;
