@@ -190,9 +190,10 @@ pub(super) async fn issue10_1101_by_e_voucher_token_and_social_security_card(app
             query("01", "0123456789abcdef0123456789abcdef", ""),
         )
         .await;
+    // The token is a credential: the refusal names it by kind, never by value.
     assert_eq!(
         msg,
-        "input.data.mdtrt_cert_no: e-voucher token 0123456789abcdef0123456789abcdef does not exist"
+        "input.data.mdtrt_cert_no: the e-voucher token sent does not exist"
     );
     let msg = app
         .refused(

@@ -78,14 +78,11 @@ pub(crate) async fn person_info(
                 .fetch_optional(pool)
                 .await?,
             }
-            .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", format!("e-voucher token {token}")))?;
+            // The token is a bearer credential (item AU03, level 3): an answer names it by
+            // kind only, so it never lands in a hospital's logs or our message log.
+            .ok_or_else(|| StoreError::not_found("mdtrt_cert_no", "the e-voucher token sent"))?;
             let (begndate, enddate): (String, String) = (r.try_get(7)?, r.try_get(8)?);
-            check_in_force(
-                &format!("e-voucher token {token}"),
-                &begndate,
-                &enddate,
-                date,
-            )?;
+            check_in_force("the e-voucher token sent", &begndate, &enddate, date)?;
             r
         }
         PersonKey::SsCard { card_no, card_sn } => {

@@ -403,14 +403,14 @@ async fn issue10_1101_resolves_e_voucher_tokens_and_social_security_cards() {
         for (key, expected) in [
             (
                 token("ffffffffffffffffffffffffffffffff"),
-                "mdtrt_cert_no: e-voucher token ffffffffffffffffffffffffffffffff does not exist",
+                "mdtrt_cert_no: the e-voucher token sent does not exist",
             ),
             (
                 token("0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a"),
-                "mdtrt_cert_no: e-voucher token 0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a is in force from 2024-01-01 to 2024-12-31, not on 2025-05-10",
+                "mdtrt_cert_no: the e-voucher token sent is in force from 2024-01-01 to 2024-12-31, not on 2025-05-10",
             ),
             // A token is not a psn_no or a certno, nor the other way round.
-            (token("P001"), "mdtrt_cert_no: e-voucher token P001 does not exist"),
+            (token("P001"), "mdtrt_cert_no: the e-voucher token sent does not exist"),
             (
                 card("140502199003031236", None),
                 "mdtrt_cert_no: social security card 140502199003031236 does not exist",
