@@ -15,6 +15,7 @@
 //! | `POST /open/v1/health-declarations` | P02 | yes/no: any listed diagnosis in the period |
 //! | `POST /open/v1/settlements/query` | P04, P05 | settlement summaries (ST01, ST02, ST04, ST08), masked or in fields |
 //! | `POST /open/v1/claims/results` | P03 | direct-claim results computed inside the bureau by the insurer's filed rule |
+//! | `GET /open/v1/receipts/{log_ref}` | — | the grantee's receipt for one of its calls: its leaf, inclusion proof and signed checkpoint ([`receipts`]) |
 //!
 //! Refusals use the codes of §6.5: `SIGNATURE_INVALID` (401), `REPLAY` (409), `GRANT_INVALID`,
 //! `GRANT_EXHAUSTED`, `SCOPE_DENIED` (403), `RATE_LIMITED` (429); bad input is 400 and writes
@@ -25,6 +26,7 @@
 
 pub mod calls;
 pub mod error;
+pub mod receipts;
 pub mod signing;
 
 use std::sync::Arc;
@@ -111,6 +113,7 @@ impl std::fmt::Debug for Clock {
 pub fn router(store: Store, config: DataServiceConfig) -> Router {
     let state = Arc::new(DataServiceState { store, config });
     calls::routes()
+        .merge(receipts::routes())
         .route("/open/v1/{*rest}", axum::routing::any(not_found))
         .layer(axum::extract::DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .with_state(state)

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use yibao_store::safebox::{PersonUse, Receipt};
+use yibao_store::safebox::PersonUse;
 use yibao_store::Decision;
 
 use crate::auth::{signed_in, Acting};
@@ -27,10 +27,6 @@ pub fn routes() -> Router<SharedState> {
     Router::new()
         .route(USES, get(my_uses))
         .route(RECEIPT, get(one_receipt))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A name shown masked: its first character and stars.
@@ -123,40 +119,6 @@ fn actor_of(one: &PersonUse, me: &str) -> Value {
     json!({"kind": "platform", "break_glass": break_glass})
 }
 
-/// A receipt as JSON.
-pub fn receipt_json(receipt: &Receipt) -> Value {
-    let Some(proof) = &receipt.proof else {
-        return json!({
-            "leaf_index": receipt.idx,
-            "leaf_hex": hex(&receipt.leaf),
-            "pending": "no signed checkpoint covers this use yet; ask again after the next one",
-        });
-    };
-    let verified = yibao_translog::tree::verify_inclusion(
-        &receipt.leaf,
-        receipt.idx as u64,
-        proof.size as u64,
-        &proof.root,
-        &proof.proof,
-    )
-    .is_ok();
-    let note = proof
-        .checkpoint
-        .as_ref()
-        .map(|c| yibao_translog::checkpoint::add_cosignatures(&c.note, &receipt.cosignatures));
-    json!({
-        "leaf_index": receipt.idx,
-        "leaf_hex": hex(&receipt.leaf),
-        "tree_size": proof.size,
-        "root_hex": hex(&proof.root),
-        "proof": proof.proof.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
-        "checkpoint_note": note,
-        "log_public_key": proof.checkpoint.as_ref().map(|c| c.public_key.clone()),
-        "cosignatures": receipt.cosignatures,
-        "verified": verified,
-    })
-}
-
 async fn my_uses(
     State(state): State<SharedState>,
     headers: HeaderMap,
@@ -187,7 +149,7 @@ async fn my_uses(
             "decision": entry.decision.code(),
             "reason": entry.reason,
             "actor": actor_of(one, &me.session.psn_no),
-            "receipt": receipt_json(&receipt),
+            "receipt": receipt.to_json(),
         }));
     }
     Ok(Json(json!({ "psn_no": me.session.psn_no, "uses": out })))
@@ -230,5 +192,5 @@ async fn one_receipt(
         ))
         .await?;
     let receipt = state.store.receipt(idx).await?;
-    Ok(Json(receipt_json(&receipt)))
+    Ok(Json(receipt.to_json()))
 }

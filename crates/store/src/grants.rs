@@ -489,7 +489,38 @@ impl Store {
     }
 }
 
+/// Where a grantee's call stands in the access log: the receipt `GET /open/v1/receipts/{log_ref}`
+/// gives.
+#[derive(Debug, Clone)]
+pub enum CallReceipt {
+    /// The call's record waits in the outbox for the sequencer (milliseconds, as a rule).
+    Pending,
+    /// The record is a leaf: its receipt, with the inclusion proof once a signed checkpoint
+    /// covers it.
+    InLog(crate::safebox::Receipt),
+}
+
 impl Store {
+    /// The receipt of a call `grantee_id` made, by the `log_ref` its answer carried: another
+    /// grantee's call, or a refusal that recorded no call, is not found.
+    pub async fn call_receipt(
+        &self,
+        grantee_id: &str,
+        log_ref: i64,
+    ) -> Result<CallReceipt, StoreError> {
+        let owned = match &self.inner.pool {
+            Pool::Pg(p) => crate::pg::grant_call_owned(p, grantee_id, log_ref).await?,
+            Pool::Sq { pool, .. } => crate::sq::grant_call_owned(pool, grantee_id, log_ref).await?,
+        };
+        if !owned {
+            return Err(StoreError::not_found("log_ref", log_ref.to_string()));
+        }
+        match self.call_leaf(log_ref).await? {
+            None => Ok(CallReceipt::Pending),
+            Some(idx) => Ok(CallReceipt::InLog(self.receipt(idx).await?)),
+        }
+    }
+
     /// The leaf a call's log record (`CallAnswer::log_ref`) became, once the sequencer took it;
     /// `None` while it waits in the outbox.
     pub async fn call_leaf(&self, log_ref: i64) -> Result<Option<i64>, StoreError> {

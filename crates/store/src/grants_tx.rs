@@ -643,6 +643,23 @@ pub(crate) async fn grants_expire(pool: &Pool, now_ms: i64) -> Result<Vec<String
 
 // ------------------------------------------------------------------ calls
 
+/// Whether `grantee_id` made the call whose log record is `log_ref`.
+pub(crate) async fn grant_call_owned(
+    pool: &Pool,
+    grantee_id: &str,
+    log_ref: i64,
+) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM grant_call WHERE grantee_id = $1 AND log_ref = $2")
+            .bind(grantee_id)
+            .bind(log_ref)
+            .fetch_optional(pool)
+            .await?
+            .is_some(),
+    )
+}
+
+
 pub(crate) async fn grantee_nonces_prune(pool: &Pool, before_ms: i64) -> Result<u64, StoreError> {
     Ok(
         sqlx::query("DELETE FROM grantee_nonce WHERE seen_at_ms < $1")

@@ -182,6 +182,45 @@ pub struct Receipt {
     pub cosignatures: Vec<String>,
 }
 
+impl Receipt {
+    /// The receipt as the safe box and the data service give it: the leaf and, once a signed
+    /// checkpoint covers it, the inclusion proof, the checkpoint note with the witnesses'
+    /// cosignatures, and whether the proof checks (`verified`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
+        let Some(proof) = &self.proof else {
+            return serde_json::json!({
+                "leaf_index": self.idx,
+                "leaf_hex": hex(&self.leaf),
+                "pending": "no signed checkpoint covers this use yet; ask again after the next one",
+            });
+        };
+        let verified = yibao_translog::tree::verify_inclusion(
+            &self.leaf,
+            self.idx as u64,
+            proof.size as u64,
+            &proof.root,
+            &proof.proof,
+        )
+        .is_ok();
+        let note = proof
+            .checkpoint
+            .as_ref()
+            .map(|c| yibao_translog::checkpoint::add_cosignatures(&c.note, &self.cosignatures));
+        serde_json::json!({
+            "leaf_index": self.idx,
+            "leaf_hex": hex(&self.leaf),
+            "tree_size": proof.size,
+            "root_hex": hex(&proof.root),
+            "proof": proof.proof.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            "checkpoint_note": note,
+            "log_public_key": proof.checkpoint.as_ref().map(|c| c.public_key.clone()),
+            "cosignatures": self.cosignatures,
+            "verified": verified,
+        })
+    }
+}
+
 /// A delegation to give (P06).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelegation {

@@ -19,7 +19,8 @@ use yibao_privacy::grant::{
 use yibao_privacy::time::{DAY_MS, MINUTE_MS};
 use yibao_privacy::{Millis, Mode, OutputForm, Purpose};
 use yibao_store::grants::{GranteeKind, NewGrantee, TokenKey};
-use yibao_store::Store;
+use yibao_store::{LogKeys, Store, WitnessKey};
+use yibao_translog::{NoteVerifier, TrustPolicy};
 
 /// 2026-03-02 10:00:00 UTC.
 fn t0() -> i64 {
@@ -158,6 +159,37 @@ impl GranteeClient {
             raw,
             bureau_signature,
             replayed,
+        }
+    }
+
+    /// `GET path`, signed with `key` (an empty body) at `timestamp_ms` with `nonce`.
+    async fn get_with(
+        &self,
+        key: &SigningKey,
+        path: &str,
+        timestamp_ms: i64,
+        nonce: &str,
+    ) -> Answer {
+        let message = signing_message("GET", path, timestamp_ms, nonce, b"", &self.id);
+        let signature = hex(&yibao_gm::sign(key, &message).to_bytes());
+        let request = hyper::Request::builder()
+            .method(Method::GET)
+            .uri(format!("{}{path}", self.base))
+            .header("x-grantee", &self.id)
+            .header("x-timestamp", timestamp_ms.to_string())
+            .header("x-nonce", nonce)
+            .header("x-signature", signature)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = self.client.request(request).await.unwrap();
+        let status = response.status();
+        let raw = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
+            raw,
+            bureau_signature: None,
+            replayed: false,
         }
     }
 
@@ -338,6 +370,89 @@ async fn scenario(store: Store) {
     assert_eq!(fine.body["items"], json!(["ST01", "ST04"]));
     assert_eq!(fine.body["output_form"], json!("masked_fields"));
     assert_eq!(fine.body["answer"]["settlements"], json!([]));
+
+    // The receipt of that call: pending until the sequencer takes its record, then its leaf,
+    // then, once a checkpoint is signed and witnessed, a proof that verifies offline.
+    let log_ref = fine.body["log_ref"].as_i64().unwrap();
+    let path = format!("/open/v1/receipts/{log_ref}");
+    let pending = a.get_with(&a.key, &path, t0(), "r-1").await;
+    assert_eq!(pending.status, StatusCode::OK, "{}", pending.body);
+    assert!(pending.body["pending"].is_string(), "{}", pending.body);
+    store.drain_outbox().await.unwrap();
+    let sequenced = a.get_with(&a.key, &path, t0(), "r-2").await;
+    assert!(sequenced.body["leaf_index"].is_i64(), "{}", sequenced.body);
+    assert!(sequenced.body["pending"].is_string(), "{}", sequenced.body);
+    let log_keys = LogKeys::generate("yibao.test/access-log/v1").unwrap();
+    store.sign_checkpoint(&log_keys).await.unwrap();
+    let witness = WitnessKey::generate("audit-office.test").unwrap();
+    store
+        .witness_cosign(&witness, (t0() / 1_000) as u64)
+        .await
+        .unwrap();
+    let proven = a.get_with(&a.key, &path, t0(), "r-3").await;
+    assert_eq!(proven.body["verified"], json!(true), "{}", proven.body);
+    assert_eq!(proven.body["log_ref"], json!(log_ref));
+    let policy = TrustPolicy {
+        log: NoteVerifier::log(log_keys.origin(), log_keys.verifying_key()).unwrap(),
+        witnesses: vec![NoteVerifier::witness(
+            "audit-office.test",
+            yibao_gm::VerifyingKey::from_hex(&witness.public_hex()).unwrap(),
+        )
+        .unwrap()],
+        quorum: 1,
+    };
+    let proof = yibao_translog::InclusionProof {
+        hashes: proven.body["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| unhex(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .collect(),
+    };
+    let (leaf, _) = yibao_translog::verify_receipt(
+        &unhex(proven.body["leaf_hex"].as_str().unwrap()).unwrap(),
+        proven.body["leaf_index"].as_u64().unwrap(),
+        &proof,
+        proven.body["checkpoint_note"].as_str().unwrap(),
+        &policy,
+    )
+    .unwrap();
+    assert_eq!(leaf.event_type, "data.call");
+    // Only the grantee that made the call gets its receipt; a forged or stale request, none.
+    let b_key = SigningKey::generate().unwrap();
+    store
+        .register_grantee(
+            &NewGrantee {
+                grantee_id: "insurer-b".into(),
+                name: "保险 B".into(),
+                kind: GranteeKind::Insurer,
+                public_key: b_key.verifying_key(),
+                purposes: vec![Purpose::P05],
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let b = GranteeClient {
+        id: "insurer-b".into(),
+        key: b_key,
+        base: a.base.clone(),
+        client: a.client.clone(),
+    };
+    let foreign = b.get_with(&b.key, &path, t0(), "r-4").await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
+    assert_eq!(foreign.body["error"]["field"], json!("log_ref"));
+    let forged = a.get_with(&intruder, &path, t0(), "r-5").await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let stale = a.get_with(&a.key, &path, t0() - 6 * MINUTE_MS, "r-6").await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let bad = a
+        .get_with(&a.key, "/open/v1/receipts/abc", t0(), "r-7")
+        .await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("log_ref"))
+    );
 
     // Revoked by the person: the next call is refused.
     store
