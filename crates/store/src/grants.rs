@@ -497,7 +497,7 @@ pub enum CallReceipt {
     Pending,
     /// The record is a leaf: its receipt, with the inclusion proof once a signed checkpoint
     /// covers it.
-    InLog(crate::safebox::Receipt),
+    InLog(Box<crate::safebox::Receipt>),
 }
 
 impl Store {
@@ -517,7 +517,7 @@ impl Store {
         }
         match self.call_leaf(log_ref).await? {
             None => Ok(CallReceipt::Pending),
-            Some(idx) => Ok(CallReceipt::InLog(self.receipt(idx).await?)),
+            Some(idx) => Ok(CallReceipt::InLog(Box::new(self.receipt(idx).await?))),
         }
     }
 
