@@ -568,57 +568,20 @@ pub fn check_upload(upload: &InventoryUpload) -> Result<(), StoreError> {
     }
 }
 
-/// The stock of each batch from its movements (active ones, in time order): the last stocktake
-/// sets the start, every later movement moves it.
-pub fn fold_balances(movements: &[InventoryMovement]) -> Vec<StockBalance> {
-    use std::collections::BTreeMap;
-    let mut by_batch: BTreeMap<(String, String), (StockBalance, Option<NaiveDateTime>)> =
-        BTreeMap::new();
-    for m in movements {
-        if m.cancelled_by.is_some() {
-            continue;
-        }
-        let (entry, counted_at) = by_batch
-            .entry((m.med_list_codg.clone(), m.manu_lotnum.clone()))
-            .or_insert_with(|| (zero_balance(&m.med_list_codg, &m.manu_lotnum), None));
-        let q = m.quantity.0;
-        match m.kind {
-            InventoryKind::Stocktake => {
-                // A stocktake restarts the count: what came before is in the number counted.
-                // Two rows of one batch counted at the same time add up.
-                let earlier = match (*counted_at, entry.stocktake) {
-                    (Some(at), Some(counted))
-                        if at == m.happened_at && entry.balance == counted =>
-                    {
-                        counted.0
-                    }
-                    _ => 0,
-                };
-                *entry = zero_balance(&m.med_list_codg, &m.manu_lotnum);
-                entry.stocktake = Some(Quantity(earlier + q));
-                *counted_at = Some(m.happened_at);
-            }
-            InventoryKind::StockChange => entry.changed.0 += m.direction * q,
-            InventoryKind::Purchase => entry.purchased.0 += q,
-            InventoryKind::PurchaseReturn => entry.purchase_returned.0 += q,
-            InventoryKind::Sale => entry.sold.0 += q,
-            InventoryKind::SaleReturn => entry.sale_returned.0 += q,
-        }
-        entry.balance = Quantity(
-            entry.stocktake.map_or(0, |s| s.0) + entry.purchased.0
-                - entry.purchase_returned.0
-                - entry.sold.0
-                + entry.sale_returned.0
-                + entry.changed.0,
-        );
-    }
-    by_batch.into_values().map(|(balance, _)| balance).collect()
-}
+/// One kind's sums in a batch since its last stocktake: `(kind, Σ quantity, Σ direction ×
+/// quantity)`, in ten-thousandths.
+pub(crate) type KindSums = (InventoryKind, i64, i64);
 
-fn zero_balance(med_list_codg: &str, manu_lotnum: &str) -> StockBalance {
-    StockBalance {
-        med_list_codg: med_list_codg.to_owned(),
-        manu_lotnum: manu_lotnum.to_owned(),
+/// The stock of one batch from the sums of each kind that moved it since its last stocktake
+/// (the stocktake's own rows included).
+pub(crate) fn balance_of(
+    med_list_codg: String,
+    manu_lotnum: String,
+    sums: &[KindSums],
+) -> StockBalance {
+    let mut balance = StockBalance {
+        med_list_codg,
+        manu_lotnum,
         stocktake: None,
         purchased: Quantity(0),
         purchase_returned: Quantity(0),
@@ -626,7 +589,25 @@ fn zero_balance(med_list_codg: &str, manu_lotnum: &str) -> StockBalance {
         sale_returned: Quantity(0),
         changed: Quantity(0),
         balance: Quantity(0),
+    };
+    for &(kind, total, moved) in sums {
+        match kind {
+            InventoryKind::Stocktake => balance.stocktake = Some(Quantity(total)),
+            InventoryKind::StockChange => balance.changed = Quantity(moved),
+            InventoryKind::Purchase => balance.purchased = Quantity(total),
+            InventoryKind::PurchaseReturn => balance.purchase_returned = Quantity(total),
+            InventoryKind::Sale => balance.sold = Quantity(total),
+            InventoryKind::SaleReturn => balance.sale_returned = Quantity(total),
+        }
     }
+    balance.balance = Quantity(
+        balance.stocktake.map_or(0, |s| s.0) + balance.purchased.0
+            - balance.purchase_returned.0
+            - balance.sold.0
+            + balance.sale_returned.0
+            + balance.changed.0,
+    );
+    balance
 }
 
 impl Store {
@@ -671,30 +652,30 @@ impl Store {
             pool,
             fixmedins_code,
             None,
-            Some(begin),
+            begin,
             end
         )
         .await)
     }
 
     /// The stock of each of the institution's batches (of `med_list_codg` only, when given) as of
-    /// `at`: the last stocktake at or before it, plus purchases and sale returns, less purchase
-    /// returns and sales, plus stock changes, after it; cancelled records left out.
+    /// `at`: the last stocktake at or before it (records at the stocktake's own time are in its
+    /// count), plus purchases and sale returns, less purchase returns and sales, plus stock
+    /// changes, after it; cancelled records left out. Summed by the database, so it does not
+    /// depend on how many records the institution has.
     pub async fn stock_balances(
         &self,
         fixmedins_code: &str,
         med_list_codg: Option<&str>,
         at: NaiveDateTime,
     ) -> Result<Vec<StockBalance>, StoreError> {
-        let movements = on_backend!(self, read, |m, pool| m::inventory_read(
+        on_backend!(self, read, |m, pool| m::inventory_balances(
             pool,
             fixmedins_code,
             med_list_codg,
-            None,
             at
         )
-        .await)?;
-        Ok(fold_balances(&movements))
+        .await)
     }
 
     /// Every record, of any institution, that names traceability code `drug_trac_codg`, in time

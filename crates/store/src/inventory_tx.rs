@@ -415,19 +415,19 @@ fn inventory_movement_of(
     })
 }
 
-/// The institution's records (of one list code, when given) that happened in
-/// `[begin, end]` (from the first when `begin` is `None`), in time order, with their codes.
+/// The institution's records (of one list code, when given) that happened in `[begin, end]`, in
+/// time order, with their codes.
 pub(crate) async fn inventory_read(
     pool: &Pool,
     fixmedins_code: &str,
     med_list_codg: Option<&str>,
-    begin: Option<NaiveDateTime>,
+    begin: NaiveDateTime,
     end: NaiveDateTime,
 ) -> Result<Vec<crate::inventory::InventoryMovement>, StoreError> {
     let max = limits::INVENTORY_ROWS_PER_READ_MAX;
     let filter = "m.fixmedins_code = $1 AND m.happened_at >= $2 AND m.happened_at <= $3 \
                   AND ($4 = '' OR m.med_list_codg = $4)";
-    let begin = begin.map(ts).unwrap_or_default();
+    let begin = ts(begin);
     let rows = sqlx::query(&format!(
         "SELECT {INVENTORY_MOVEMENT_COLUMNS} FROM inventory_movement m {INVENTORY_CANCELLED_JOIN} \
          WHERE {filter} ORDER BY m.happened_at, m.msgid, m.seq LIMIT {}",
@@ -473,6 +473,62 @@ pub(crate) async fn inventory_read(
         }
     }
     Ok(movements)
+}
+
+/// The stock of each batch as of `at`: the database sums each kind's records since the batch's
+/// last stocktake (the stocktake's own rows included), `inventory::balance_of` adds them up.
+pub(crate) async fn inventory_balances(
+    pool: &Pool,
+    fixmedins_code: &str,
+    med_list_codg: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<Vec<crate::inventory::StockBalance>, StoreError> {
+    let max = limits::INVENTORY_ROWS_PER_READ_MAX;
+    let rows = sqlx::query(&format!(
+        "SELECT m.med_list_codg, m.manu_lotnum, m.infno, \
+         CAST(SUM(m.cnt_e4) AS BIGINT) AS total, \
+         CAST(SUM(m.direction * m.cnt_e4) AS BIGINT) AS moved \
+         FROM inventory_movement m {INVENTORY_CANCELLED_JOIN} \
+         LEFT JOIN (SELECT s.med_list_codg, s.manu_lotnum, MAX(s.happened_at) AS counted_at \
+            FROM inventory_movement s LEFT JOIN inventory_cancellation sc \
+            ON sc.fixmedins_code = s.fixmedins_code AND sc.cancelled_msgid = s.msgid AND sc.cancelled_seq = s.seq \
+            WHERE s.fixmedins_code = $1 AND s.infno = '3501' AND sc.msgid IS NULL \
+            AND s.happened_at <= $2 AND ($3 = '' OR s.med_list_codg = $3) \
+            GROUP BY s.med_list_codg, s.manu_lotnum) l \
+         ON l.med_list_codg = m.med_list_codg AND l.manu_lotnum = m.manu_lotnum \
+         WHERE m.fixmedins_code = $1 AND c.msgid IS NULL AND m.happened_at <= $2 \
+         AND ($3 = '' OR m.med_list_codg = $3) \
+         AND (l.counted_at IS NULL OR m.happened_at > l.counted_at \
+              OR (m.infno = '3501' AND m.happened_at = l.counted_at)) \
+         GROUP BY m.med_list_codg, m.manu_lotnum, m.infno \
+         ORDER BY m.med_list_codg, m.manu_lotnum, m.infno LIMIT {}",
+        max + 1
+    ))
+    .bind(fixmedins_code)
+    .bind(ts(at))
+    .bind(med_list_codg.unwrap_or_default())
+    .fetch_all(pool)
+    .await?;
+    if rows.len() > max {
+        return Err(StoreError::refused(
+            "med_list_codg",
+            format!("the institution holds more than {max} batch sums: ask for one list code"),
+        ));
+    }
+    // Each batch's sums by kind, in (list code, batch number) order.
+    let mut batches: BTreeMap<(String, String), Vec<crate::inventory::KindSums>> = BTreeMap::new();
+    for row in &rows {
+        let kind = crate::inventory::kind_of(&row.try_get::<String, _>("infno")?)?;
+        batches
+            .entry((row.try_get("med_list_codg")?, row.try_get("manu_lotnum")?))
+            .or_default()
+            .push((kind, row.try_get("total")?, row.try_get("moved")?));
+    }
+    let balances = batches
+        .into_iter()
+        .map(|((code, lot), sums)| crate::inventory::balance_of(code, lot, &sums))
+        .collect();
+    Ok(balances)
 }
 
 /// Every record naming `drug_trac_codg`, in time order.

@@ -639,3 +639,53 @@ async fn a_sale_naming_a_person_is_in_the_access_log_outbox() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_returns_of_one_purchase_never_exceed_it() {
+    on_both(|db| async move {
+        let when = at("2025-06-02", "09:00:00");
+        put(
+            &db,
+            PHARMACY,
+            "C0",
+            &records(InventoryKind::Purchase, vec![record("B1", 10, when, &[])]),
+        )
+        .await
+        .unwrap();
+        // Twenty returns of 1 sent at once: ten fit in the 10 bought, ten are refused.
+        let returns = (1..=20).map(|i| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let upload = records(
+                    InventoryKind::PurchaseReturn,
+                    vec![record("B1", 1, when, &[])],
+                );
+                store
+                    .record_inventory(
+                        &message(PHARMACY, &format!("C{i}"), 1, at("2025-06-30", "12:00:00")),
+                        &upload,
+                    )
+                    .await
+            })
+        });
+        let mut accepted = 0;
+        for answer in futures_util::future::join_all(returns).await {
+            match answer.unwrap() {
+                Ok(_) => accepted += 1,
+                Err(StoreError::Refused { field, reason }) => {
+                    assert_eq!(field, "purcinfo[0].purc_retn_cnt", "{}: {reason}", db.label)
+                }
+                Err(other) => panic!("{}: {other:?}", db.label),
+            }
+        }
+        assert_eq!(accepted, 10, "{}", db.label);
+        assert_eq!(
+            balance_of(&db, PHARMACY, at("2025-06-30", "00:00:00")).await,
+            0,
+            "{}",
+            db.label
+        );
+        db
+    })
+    .await;
+}
