@@ -187,6 +187,45 @@ pub async fn issue16_pharmacy_inventory_3503_to_3507(app: &TestApp) {
         .unwrap();
     assert_eq!(sold.trace_codes, vec!["C01", "C02", "C03"]);
     assert_eq!(sold.psn_no.as_deref(), Some(person.psn_no.as_str()));
+    // 3502: two units of the purchase PB1 written off (报损), its batch number taken from the
+    // purchase; then 3501 counts the 16 left at the close of the month.
+    let change = json!({"invinfo": {
+        "med_list_codg": code, "inv_chg_type": "105", "fixmedins_hilist_id": "YP0001",
+        "fixmedins_hilist_name": "阿莫西林胶囊", "fixmedins_bchno": "PB1", "pric": "12.5",
+        "cnt": 2, "rx_flag": "1", "inv_chg_time": "2025-06-10 16:00:00",
+        "inv_chg_opter_name": "药师甲", "memo": "", "trdn_flag": "0"
+    }});
+    assert_eq!(
+        stored(&app.ok(inst, "3502", &msgid(inst, 7), change).await),
+        1
+    );
+    assert_eq!(
+        balance(
+            app.store
+                .stock_balances(&inst.fixmedins_code, Some(&code), at)
+                .await
+                .unwrap()
+        ),
+        units(20 - 3 + 1 - 2)
+    );
+    let count = json!({"invinfo": [{
+        "med_list_codg": code, "fixmedins_hilist_id": "YP0001", "fixmedins_hilist_name": "阿莫西林胶囊",
+        "rx_flag": "1", "invdate": "2025-06-29", "inv_cnt": "16", "manu_lotnum": "LOT1",
+        "fixmedins_bchno": "PB1", "manu_date": "2025-01-01", "expy_end": "2027-12-31", "memo": "",
+        "drugtracinfo": []
+    }]});
+    assert_eq!(
+        stored(&app.ok(inst, "3501", &msgid(inst, 8), count).await),
+        1
+    );
+    let counted = app
+        .store
+        .stock_balances(&inst.fixmedins_code, Some(&code), at)
+        .await
+        .unwrap();
+    assert_eq!(counted[0].stocktake, Some(units(16)), "{counted:?}");
+    assert_eq!(counted[0].sold, units(0), "{counted:?}");
+    assert_eq!(counted[0].balance, units(16), "{counted:?}");
     // Another institution sells code C01 again: found as sold twice.
     let other = app
         .institutions
