@@ -542,12 +542,15 @@ pub fn check_upload(upload: &InventoryUpload) -> Result<(), StoreError> {
             }
             for (row, record) in records.iter().enumerate() {
                 check_record(*kind, row, record)?;
-                // An original is named once per message per serial: two rows with one
-                // serial of the same kind would be one record uploaded twice.
-                if kind.original().is_none()
-                    && records[..row]
-                        .iter()
-                        .any(|r| r.fixmedins_bchno == record.fixmedins_bchno)
+                // A stocktake, purchase or sale is named once per message per serial: two
+                // rows with one serial would be one record uploaded twice. (Stock changes and
+                // returns name a batch's serial, which may move more than once.)
+                if matches!(
+                    kind,
+                    InventoryKind::Stocktake | InventoryKind::Purchase | InventoryKind::Sale
+                ) && records[..row]
+                    .iter()
+                    .any(|r| r.fixmedins_bchno == record.fixmedins_bchno)
                 {
                     return Err(StoreError::bad(
                         format!("{}[{row}].fixmedins_bchno", kind.node()),
