@@ -204,6 +204,9 @@ fn a_short_demo_settles_and_balances() {
         "fund totals",
         "latency (ms)",
         "2207",
+        // The pharmacies report what they buy and sell (issue 16, item 4).
+        "3503",
+        "3505",
         "identity violations: 0",
         "BALANCED",
         "== month end",

@@ -45,6 +45,13 @@ pub(crate) struct Shared {
     /// Latency per infno of the whole run: one set, whatever the number of workers or chains in
     /// flight, so memory does not grow with them (each histogram is about 140 KiB).
     latency: Mutex<BTreeMap<&'static str, Latency>>,
+    /// The pharmacies' batches (3503/3501 before the 3505 of what they sell).
+    stock: Mutex<crate::inventory::Stock>,
+    /// The next traceability code's serial.
+    trace_serial: AtomicU64,
+    /// Distinguishes this run's batch numbers, serials and codes from another run's against the
+    /// same server: the start's month, day and hour and the msgid offset.
+    run_tag: String,
 }
 
 impl Shared {
@@ -171,6 +178,9 @@ pub(crate) async fn connect(
         sign_nos,
         in_hospital: Mutex::new(HashSet::new()),
         latency: Mutex::new(BTreeMap::new()),
+        stock: Mutex::new(crate::inventory::Stock::default()),
+        trace_serial: AtomicU64::new(0),
+        run_tag: format!("{}{msgid_offset:07}", local_now().format("%m%d%H")),
         config,
     })
 }
@@ -947,7 +957,7 @@ impl Chain<'_> {
         }
         // An undone outpatient settlement leaves an open registration, as at a real counter
         // (the person may come back to pay); the open-visit limit bounds how many.
-        let _undone = self
+        let undone = self
             .after_settlement(
                 &site,
                 patient,
@@ -960,6 +970,89 @@ impl Chain<'_> {
                 &settlement,
             )
             .await;
+        // A pharmacy reports what it sold (and bought first) for the stock to reconcile.
+        if kind == VisitKind::Pharmacy && site.pharmacy && !undone {
+            let setl_id = settlement.setl_id.clone().unwrap_or_default();
+            self.report_sale(&site, patient, &insuplc, &bill, &setl_id, seq)
+                .await;
+        }
+    }
+
+    /// 3505 of a settled pharmacy bill's drug lines, each with its traceability codes; a drug
+    /// the pharmacy holds too little of is bought first (3503) and its new batch counted (3501).
+    async fn report_sale(
+        &mut self,
+        site: &Site,
+        patient: &Patient,
+        insuplc: &str,
+        bill: &Bill,
+        setl_id: &str,
+        seq: u64,
+    ) {
+        let population = Arc::clone(&self.shared.population);
+        let run_tag = self.shared.run_tag.clone();
+        let bought_at = local_now();
+        let mut rows = Vec::with_capacity(bill.lines.len());
+        let mut restocks = Vec::new();
+        for (idx, line) in bill.lines.iter().enumerate() {
+            let item = &population.items[line.item_idx];
+            if item.kind != ItemKind::Drug || line.cnt_e4 <= 0 {
+                continue;
+            }
+            let (batch, restock) = self.shared.stock.lock().expect("not poisoned").take(
+                &site.fixmedins_code,
+                &item.med_list_codg,
+                line.cnt_e4,
+                &run_tag,
+            );
+            if let Some(restock) = restock {
+                restocks.push((restock, line.pric_micro));
+            }
+            let serial = &self.shared.trace_serial;
+            let codes = crate::inventory::trace_codes(line.cnt_e4, &run_tag, &mut || {
+                serial.fetch_add(1, Ordering::Relaxed)
+            });
+            rows.push(crate::inventory::sale_row(
+                &item.med_list_codg,
+                &batch,
+                &format!("XS{run_tag}{seq:07}{idx:02}"),
+                line.cnt_e4,
+                line.pric_micro,
+                &patient.psn_no,
+                setl_id,
+                &local_now().format("%Y-%m-%d %H:%M:%S").to_string(),
+                &codes,
+            ));
+        }
+        // Purchases dated before the sale; what is left of each batch they replace, counted.
+        let at = bought_at.format("%Y-%m-%d %H:%M:%S").to_string();
+        let day = bought_at.format("%Y-%m-%d").to_string();
+        for (restock, pric_micro) in &restocks {
+            let input = crate::inventory::purchase_input(restock, *pric_micro, &at);
+            let (_, body) = self.body(site, "3503", insuplc, input);
+            if self
+                .send(site, "3503", body, Expect::Success)
+                .await
+                .is_none()
+            {
+                return;
+            }
+            if let Some(input) = crate::inventory::stocktake_input(restock, &day) {
+                let (_, body) = self.body(site, "3501", insuplc, input);
+                if self
+                    .send(site, "3501", body, Expect::Success)
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let (_, body) = self.body(site, "3505", insuplc, json!({"selinfo": rows}));
+        self.send(site, "3505", body, Expect::Success).await;
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -13,6 +13,7 @@ pub mod amount;
 pub mod bill;
 pub mod config;
 pub mod driver;
+pub mod inventory;
 pub mod limits;
 pub mod open_loop;
 pub mod plant;

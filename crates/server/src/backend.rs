@@ -152,6 +152,9 @@ pub enum Request {
     SetlListStatus(yibao_store::setl_list_status::StatusChangeRequest),
     /// 4104 质控结果查询: the calling institution's own lists with status and quality checks.
     QuerySetlListQc(yibao_store::setl_list_status::QcQuery),
+    /// 3501–3507 进销存: the calling institution's inventory records, or a 3507 deletion
+    /// (idempotent by `msgid`).
+    Inventory(yibao_store::inventory::InventoryUpload),
 }
 
 impl Request {
@@ -237,4 +240,6 @@ pub enum Outcome {
     SetlListStatus(yibao_store::setl_list_status::StatusChanged),
     /// 4104: the institution's lists with status and quality checks.
     SetlListQc(Vec<yibao_store::setl_list_status::QcView>),
+    /// 3501–3507: what the upload stored (or, on a replay, stored before).
+    Inventory(yibao_store::inventory::InventoryStored),
 }

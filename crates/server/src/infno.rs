@@ -46,6 +46,13 @@ pub enum Infno {
     FileDownload9102,
     SetlListStatus4102,
     SetlListQc4104,
+    Stocktake3501,
+    StockChange3502,
+    Purchase3503,
+    PurchaseReturn3504,
+    Sale3505,
+    SaleReturn3506,
+    InventoryDelete3507,
 }
 
 use Infno::*;
@@ -287,6 +294,13 @@ const TABLE: &[(Infno, &str, &str, &[&str])] = &[
         "医疗保障基金结算清单质控结果查询",
         &["/fsi/api/medinfoupload/queryQltctrlProblemPage"],
     ),
+    (Stocktake3501, "3501", "商品盘存上传", &[]),
+    (StockChange3502, "3502", "商品信息变更", &[]),
+    (Purchase3503, "3503", "商品采购", &[]),
+    (PurchaseReturn3504, "3504", "商品采购退货", &[]),
+    (Sale3505, "3505", "商品销售", &[]),
+    (SaleReturn3506, "3506", "商品销售退货", &[]),
+    (InventoryDelete3507, "3507", "商品信息删除", &[]),
 ];
 
 /// The single endpoint of §1.1.

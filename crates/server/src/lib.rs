@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod error;
 pub mod files;
 pub mod infno;
+pub mod inventory;
 pub mod latency;
 pub mod limits;
 pub mod region;

@@ -90,6 +90,9 @@ fn primary_node(infno: Infno) -> &'static str {
         SetlList4101 | SetlList4101A => "setlinfo",
         FileUpload9101 => "fsUploadIn",
         FileDownload9102 => "fsDownloadIn",
+        Stocktake3501 | StockChange3502 => "invinfo",
+        Purchase3503 | PurchaseReturn3504 => "purcinfo",
+        Sale3505 | SaleReturn3506 => "selinfo",
         _ => "data",
     }
 }
@@ -216,6 +219,19 @@ impl Backend for store::Store {
                     .map_err(|err| backend_error(err, meta.infno))?;
                 log_reads(self, meta, views.iter().map(|view| view.psn_no.as_str())).await?;
                 return Ok(Outcome::SetlListQc(views));
+            }
+            Request::Inventory(upload) => {
+                let message = store::inventory::InventoryMessage {
+                    fixmedins_code: meta.fixmedins_code.clone(),
+                    msgid: meta.msgid.clone(),
+                    request_hash: meta.fingerprint,
+                    at: meta.at,
+                };
+                let stored = self
+                    .record_inventory(&message, &upload)
+                    .await
+                    .map_err(|err| backend_error(err, meta.infno))?;
+                return Ok(Outcome::Inventory(stored));
             }
             Request::Reconcile(request) => {
                 let result = self

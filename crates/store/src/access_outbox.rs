@@ -73,6 +73,8 @@ pub fn interface_items(infno: &str) -> &'static [&'static str] {
         "5203" => &["ID01", "ST01", "ST02", "ST04"],
         "5206" => &["ID01", "ST07"],
         "5301" => &["ID01", "FL03"],
+        // 3505/3506 商品销售 and its return, when the sale names its buyer: what was bought.
+        "3505" | "3506" => &["ID01", "ST03"],
         _ => &[],
     }
 }

@@ -99,6 +99,7 @@ pub mod funds;
 pub mod grants;
 mod ids;
 mod import;
+pub mod inventory;
 pub mod ledger;
 pub mod limits;
 pub mod maternity;
@@ -213,6 +214,7 @@ macro_rules! backend {
             include!("staff_access_tx.rs");
             include!("safebox_tx.rs");
             include!("sealing_tx.rs");
+            include!("inventory_tx.rs");
         }
     };
 }

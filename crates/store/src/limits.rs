@@ -144,3 +144,23 @@ pub const FEED_SCAN_KEYS_MIN: usize = 50_000;
 /// Rows one `yibao keys rewrap` batch re-seals in its transaction: small enough that a batch
 /// holds its locks for well under a second beside a serving server.
 pub const REWRAP_BATCH_ROWS_MAX: u64 = 10_000;
+/// Records in one 3501–3506 message: a pharmacy's day of purchases or a stocktake of its shelves
+/// is a few hundred rows; the same bound as a fee upload.
+pub const INVENTORY_RECORDS_PER_MESSAGE_MAX: usize = 1_000;
+/// Characters in a `med_list_codg`: the spec's C 50 (national codes are 20-odd).
+pub const INVENTORY_LIST_CODE_CHARS_MAX: usize = 50;
+/// Characters in a `fixmedins_hilist_name`: the spec's C 200.
+pub const INVENTORY_NAME_CHARS_MAX: usize = 200;
+/// Characters in a prescription number (`rxno`): the spec's C 40.
+pub const INVENTORY_RXNO_CHARS_MAX: usize = 40;
+/// Characters in one drug traceability code (`drug_trac_codg`): the spec's C 100 (the codes on
+/// packs are 20 digits; aggregated codes are longer).
+pub const TRACE_CODE_CHARS_MAX: usize = 100;
+/// Traceability codes on one record: one per pack, and a record is rarely more than a few
+/// hundred packs of one batch.
+pub const TRACE_CODES_PER_RECORD_MAX: usize = 1_000;
+/// Traceability codes in one message: bounds a message's inserts whatever its row count.
+pub const TRACE_CODES_PER_MESSAGE_MAX: usize = 10_000;
+/// Inventory records one read returns (a period's movements, a balance's inputs): more is
+/// refused with a request to narrow the period, never silently cut.
+pub const INVENTORY_ROWS_PER_READ_MAX: usize = 200_000;

@@ -103,6 +103,7 @@ pub fn render(outcome: &Outcome) -> String {
         Outcome::SetlLists(lists) => crate::setl_list::render_lists(lists),
         Outcome::SetlListStatus(changed) => crate::setl_list_status::render_status(changed),
         Outcome::SetlListQc(views) => crate::setl_list_status::render_qc(views),
+        Outcome::Inventory(stored) => crate::inventory::render(stored),
     };
     // Serialising these plain structs cannot fail: no maps with non-string keys, no floats.
     result.expect("output nodes serialise")

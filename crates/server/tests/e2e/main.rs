@@ -6,6 +6,7 @@ mod clearing;
 #[path = "../common/mod.rs"]
 mod common;
 mod inpatient;
+mod inventory;
 mod issue10;
 mod issue13;
 mod issue15;
@@ -17,6 +18,7 @@ use audit::*;
 use clearing::*;
 use common::{msgid, now_text, spawn_app, spawn_app_with, Db, Person, TestApp};
 use inpatient::*;
+use inventory::*;
 use issue10::*;
 use issue13::*;
 use issue15::*;
@@ -76,6 +78,8 @@ on_both_databases!(
     issue14_clearing_3203_3204_and_the_detail_file_exchange,
     issue14_settlement_list_status_and_quality_checks,
     issue15_interface_calls_are_logged_before_they_answer,
+    issue16_pharmacy_inventory_3503_to_3507,
+    issue16_malformed_inventory_is_refused_by_field,
 );
 
 /// Issue 10, on both databases: under `SignInRule::Require` a message needs an open sign-in

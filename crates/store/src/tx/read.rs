@@ -409,6 +409,10 @@ pub(crate) async fn row_counts(pool: &Pool) -> Result<Vec<(&'static str, i64)>, 
         "audit_finding",
         "audit_finding_line",
         "audit_disposition",
+        "inventory_message",
+        "inventory_movement",
+        "inventory_trace_code",
+        "inventory_cancellation",
     ] {
         let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {t}"))
             .fetch_one(pool)

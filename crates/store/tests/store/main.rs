@@ -9,6 +9,7 @@ mod group_commit;
 mod idempotency;
 mod import;
 mod inpatient;
+mod inventory;
 mod issue10;
 mod maternity_allowance;
 mod outbox;

@@ -155,6 +155,8 @@ pub fn request(envelope: &RequestEnvelope<'_>) -> Result<Request, AppError> {
         | FileDownload9102 => return crate::clearing::request(envelope),
         SetlListStatus4102 => return crate::setl_list_status::status_request(envelope),
         SetlListQc4104 => return crate::setl_list_status::qc_request(envelope),
+        Stocktake3501 | StockChange3502 | Purchase3503 | PurchaseReturn3504 | Sale3505
+        | SaleReturn3506 | InventoryDelete3507 => return crate::inventory::request(envelope),
         AuditBefore3101 => crate::audit::check_command(envelope, yibao_audit::Phase::Before),
         AuditDuring3102 => crate::audit::check_command(envelope, yibao_audit::Phase::During),
         AuditFeedback3103 => crate::audit::feedback_command(envelope),
