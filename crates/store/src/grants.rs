@@ -285,6 +285,9 @@ pub fn claim_payout_account(psn_no: &str) -> String {
 /// Transfer kind of a direct-claim payout.
 pub const KIND_DIRECT_CLAIM: &str = "direct_claim";
 
+/// Transfer kind of a direct-claim payout given back when its settlement is reversed.
+pub const KIND_DIRECT_CLAIM_REVERSAL: &str = "direct_claim_reversal";
+
 /// An insurer's direct-claim rule for one product, as data (§8.3 rules-in): it pays its share
 /// of the personal cash part left after the basic funds, up to a cap per claim.
 #[derive(Debug, Clone, PartialEq, Eq)]

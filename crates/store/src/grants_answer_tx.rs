@@ -313,6 +313,63 @@ pub(crate) async fn claim_rule_insert(
 /// Runs the grant's product rule on every settlement in scope (not reversed), inside the call's
 /// transaction: a settlement claimed before under this grant gives its stored result; a new one
 /// is computed, stored and its payout posted (insurer → the person's payout account).
+/// Undoes the direct claims paid on settlement `setl_id`, which `reversal_setl_id` reverses, in
+/// the reversal's transaction: each claim's payout goes back from the person's claim account to
+/// the insurer (`claimpay:PSN_NO` may go below zero: the person then owes the insurer what it
+/// paid), recorded once in `direct_claim_reversal`. The insurer's next `claims/results` call
+/// reports each as `reversed`.
+async fn gr_claims_undo(
+    tx: &mut Tx<'_>,
+    setl_id: &str,
+    reversal_setl_id: &str,
+    booked_on: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let claims = sqlx::query(
+        "SELECT c.claim_id, c.payable_fen, g.grantee_id, g.subject FROM direct_claim c \
+         JOIN data_grant g ON g.grant_id = c.grant_id \
+         LEFT JOIN direct_claim_reversal r ON r.claim_id = c.claim_id \
+         WHERE c.setl_id = $1 AND r.claim_id IS NULL ORDER BY c.claim_id",
+    )
+    .bind(setl_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for claim in claims {
+        let claim_id: String = claim.try_get("claim_id")?;
+        let payable: i64 = claim.try_get("payable_fen")?;
+        let grantee_id: String = claim.try_get("grantee_id")?;
+        let subject: String = claim.try_get("subject")?;
+        sqlx::query(
+            "INSERT INTO direct_claim_reversal (claim_id, reversal_setl_id, payable_fen, at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&claim_id)
+        .bind(reversal_setl_id)
+        .bind(payable)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        if payable > 0 {
+            let back_from = gr::claim_payout_account(&subject);
+            let back_to = gr::insurer_account(&grantee_id);
+            post_transfers(
+                tx,
+                &format!("{claim_id}:reversal"),
+                &subject,
+                booked_on,
+                &[(
+                    back_from,
+                    back_to,
+                    payable,
+                    gr::KIND_DIRECT_CLAIM_REVERSAL.to_owned(),
+                )],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn gr_direct_claims(
     tx: &mut Tx<'_>,
     grant: &yp::Grant,
@@ -424,6 +481,28 @@ async fn gr_direct_claims(
             "payable_fen": payable,
             "rule_version": version,
             "status": status,
+        }));
+    }
+    // Claims undone since, by their settlements' reversals: reported with the payout given back.
+    let undone = sqlx::query(
+        "SELECT c.setl_id, c.rule_version, r.payable_fen FROM direct_claim_reversal r \
+         JOIN direct_claim c ON c.claim_id = r.claim_id \
+         WHERE c.grant_id = $1 ORDER BY r.at_ms, r.claim_id LIMIT $2",
+    )
+    .bind(grant.id())
+    .bind(gr::SETTLEMENTS_PER_ANSWER_MAX)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in undone {
+        let setl_id: String = r.try_get("setl_id")?;
+        let mut setl_ref = gr::hex(&yibao_gm::hash(setl_id.as_bytes()));
+        setl_ref.truncate(16);
+        results.push(serde_json::json!({
+            "claim_ref": format!("{}:{setl_ref}", grant.id()),
+            "setl_ref": setl_ref,
+            "payable_fen": -r.try_get::<i64, _>("payable_fen")?,
+            "rule_version": r.try_get::<String, _>("rule_version")?,
+            "status": "reversed",
         }));
     }
     Ok(serde_json::json!({ "claims": results }))

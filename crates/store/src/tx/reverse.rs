@@ -292,6 +292,15 @@ async fn reverse(
     )
     .await?;
     apply_ytd(tx, psn_no, orig.year, &ytd).await?;
+    // Commercial direct claims paid on the settlement are undone with it.
+    gr_claims_undo(
+        tx,
+        setl_id,
+        &new_id,
+        &ctx.env.now.date().to_string(),
+        crate::access_outbox::beijing_to_utc_ms(ctx.env.now),
+    )
+    .await?;
     sqlx::query("UPDATE fee_line SET setl_id = NULL WHERE setl_id = $1")
         .bind(setl_id)
         .execute(&mut **tx)

@@ -807,6 +807,55 @@ async fn direct_claims_run_the_filed_rule_and_post_each_payout_once() {
             db.label
         );
         assert_balanced(&db).await;
+
+        // The hospital reverses the settlement (2208): the claim is undone in the same
+        // transaction, its payout given back to the insurer, and reported as reversed.
+        let reversal = settled(fresh(
+            exec(
+                &db,
+                CLINIC,
+                "DC-2208",
+                "2208",
+                yibao_store::Command::ReverseSettlement(yibao_store::ReverseSettlement {
+                    kind: yibao_store::VisitKind::Outpatient,
+                    visit: yibao_store::VisitRef {
+                        psn_no: "P003".into(),
+                        mdtrt_id: settlement.mdtrt_id.clone(),
+                        ipt_otp_no: None,
+                    },
+                    setl_id: settlement.setl_id.clone(),
+                }),
+            )
+            .await
+            .expect("2208"),
+        ));
+        assert_eq!(
+            reversal.orig_setl_id.as_deref(),
+            Some(settlement.setl_id.as_str())
+        );
+        let insurer = db.store.account_balance("insurer:insurer-h").await.unwrap();
+        let person = db.store.account_balance("claimpay:P003").await.unwrap();
+        assert_eq!((insurer, person), (Some(0), Some(0)), "{}", db.label);
+        assert_balanced(&db).await;
+        let after = db
+            .store
+            .grant_call(
+                &call(
+                    "insurer-h",
+                    &given.token,
+                    "d-3",
+                    Purpose::P03,
+                    CallQuery::DirectClaims,
+                ),
+                &key(),
+                t0() + 2_000,
+            )
+            .await
+            .unwrap();
+        let claims = body(&after)["answer"]["claims"].clone();
+        assert_eq!(claims.as_array().unwrap().len(), 1, "{claims}");
+        assert_eq!(claims[0]["status"], serde_json::json!("reversed"));
+        assert_eq!(claims[0]["payable_fen"], serde_json::json!(-expected));
         db
     })
     .await;
