@@ -94,6 +94,7 @@ pub mod deaths;
 pub mod duplicates;
 mod engine;
 mod error;
+pub mod export;
 pub mod feed;
 pub mod funds;
 pub mod grants;
@@ -213,6 +214,7 @@ macro_rules! backend {
             include!("staff_access_tx.rs");
             include!("safebox_tx.rs");
             include!("sealing_tx.rs");
+            include!("export_tx.rs");
         }
     };
 }
