@@ -15,7 +15,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use yibao_store::export::{parse_month, ExportPartition, ExportTable};
+use yibao_store::export::{parse_month, Cell, ExportPartition, ExportTable};
 use yibao_store::Store;
 
 use crate::arrays;
@@ -153,8 +153,16 @@ pub async fn export_parquet(
         };
         let n_targets = targets.len();
         for (idx, partition) in targets.into_iter().enumerate() {
-            let rows = store.export_rows(table, partition).await?;
+            let mut rows = store.export_rows(table, partition).await?;
             let digest = arrays::digest(table, SCHEMA_VERSION, &rows);
+            if table == ExportTable::Persons {
+                // The store gives persons in person-number order; in pseudonym order the rows'
+                // positions say nothing about the numbers.
+                rows.sort_by_cached_key(|row| match &row[0] {
+                    Cell::Text(psn_no) => options.key.pseudonym("psn_no", psn_no),
+                    _ => String::new(),
+                });
+            }
             let key = partition_key(partition);
             let file = partition_file(table, partition);
             table_report.rows += rows.len() as u64;

@@ -311,7 +311,12 @@ async fn export_reads_back_with_amounts_and_without_identifiers() {
                 .count(),
             1
         );
-        assert!(text(&persons, "psn_pseudonym").contains(&key.pseudonym("psn_no", "P003")));
+        let person_refs = text(&persons, "psn_pseudonym");
+        assert!(person_refs.contains(&key.pseudonym("psn_no", "P003")));
+        assert!(
+            person_refs.windows(2).all(|w| w[0] < w[1]),
+            "persons in pseudonym order"
+        );
 
         // No identifier in any byte of the export.
         for (path, (_, bytes)) in snapshot(&out) {
