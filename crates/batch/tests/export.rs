@@ -408,6 +408,27 @@ async fn a_second_run_changes_nothing_and_a_new_month_is_written_alone() {
         assert_eq!(ints(&june_rows, "refd_setl_flag")[at_s], 1);
         assert_eq!(text(&june_rows, "orig_setl_id")[at_r], s.setl_id);
         check_export(&out).expect("a whole export");
+
+        // --month and --region look only at their partitions.
+        let options = ExportOptions {
+            out: &out,
+            key: &key,
+            admdvs: Some("140500"),
+            month: Some("2025-06"),
+        };
+        let only_june = export_parquet(&db.store, &options, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(report_of(&only_june, "settlements"), (0, 1, 2));
+        let options = ExportOptions {
+            admdvs: Some("999999"),
+            month: None,
+            ..options
+        };
+        let elsewhere = export_parquet(&db.store, &options, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(report_of(&elsewhere, "settlements"), (0, 0, 0));
         db
     })
     .await;
