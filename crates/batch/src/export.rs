@@ -166,20 +166,24 @@ pub async fn export_parquet(
             let key = partition_key(partition);
             let file = partition_file(table, partition);
             table_report.rows += rows.len() as u64;
+            // Unchanged: the same rows, and the file still the one written for them.
             let unchanged = entry.partitions.get(&key).is_some_and(|held| {
-                held.digest == digest && held.file == file && out.join(&file).is_file()
+                held.digest == digest
+                    && held.file == file
+                    && file_sm3(&out.join(&file)).as_deref() == Some(held.file_sm3.as_str())
             });
             if unchanged {
                 table_report.unchanged += 1;
             } else {
                 let batch = arrays::record_batch(table, &rows, options.key)?;
-                write_parquet(&out.join(&file), table, &batch)?;
+                let file_sm3 = write_parquet(&out.join(&file), table, &batch)?;
                 entry.partitions.insert(
                     key,
                     PartitionEntry {
                         file,
                         rows: rows.len() as u64,
                         digest,
+                        file_sm3,
                     },
                 );
                 table_report.written += 1;
@@ -234,14 +238,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
     finish_temporary(&temporary, path, written)
 }
 
+/// Writes one partition's file atomically; the SM3 digest (hex) of its bytes.
 fn write_parquet(
     path: &Path,
     table: ExportTable,
     batch: &arrow::record_batch::RecordBatch,
-) -> Result<(), BatchError> {
+) -> Result<String, BatchError> {
     let dir = path.parent().expect("a partition file has a directory");
     std::fs::create_dir_all(dir).map_err(BatchError::io(dir))?;
-    let temporary = temporary_of(path);
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_key_value_metadata(Some(vec![
@@ -249,24 +253,26 @@ fn write_parquet(
             KeyValue::new(TABLE_KEY.to_owned(), table.name().to_owned()),
         ]))
         .build();
-    let written = write_parquet_file(&temporary, props, batch);
-    finish_temporary(&temporary, path, written)
+    let parquet_error =
+        |e: parquet::errors::ParquetError| BatchError::file(path, format!("writing Parquet: {e}"));
+    let mut writer =
+        ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).map_err(parquet_error)?;
+    writer.write(batch).map_err(parquet_error)?;
+    let bytes = writer.into_inner().map_err(parquet_error)?;
+    write_atomically(path, &bytes)?;
+    Ok(sm3_hex(&bytes))
 }
 
-fn write_parquet_file(
-    temporary: &Path,
-    props: WriterProperties,
-    batch: &arrow::record_batch::RecordBatch,
-) -> Result<(), BatchError> {
-    let file = std::fs::File::create(temporary).map_err(BatchError::io(temporary))?;
-    let parquet_error = |e: parquet::errors::ParquetError| {
-        BatchError::file(temporary, format!("writing Parquet: {e}"))
-    };
-    let mut writer =
-        ArrowWriter::try_new(&file, batch.schema(), Some(props)).map_err(parquet_error)?;
-    writer.write(batch).map_err(parquet_error)?;
-    writer.close().map_err(parquet_error)?;
-    file.sync_all().map_err(BatchError::io(temporary))
+fn sm3_hex(bytes: &[u8]) -> String {
+    yibao_gm::hash(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The SM3 digest (hex) of the file at `path`, `None` when it cannot be read.
+fn file_sm3(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|bytes| sm3_hex(&bytes))
 }
 
 /// What [`check_export`] found.
@@ -288,7 +294,7 @@ pub fn check_export(out: &Path) -> Result<ExportCheck, BatchError> {
     for (table, entry) in &manifest.tables {
         for (key, partition) in &entry.partitions {
             let path = out.join(&partition.file);
-            let file = std::fs::File::open(&path).map_err(|e| {
+            let bytes = std::fs::read(&path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     BatchError::file(
                         &path,
@@ -298,6 +304,7 @@ pub fn check_export(out: &Path) -> Result<ExportCheck, BatchError> {
                     BatchError::io(&path)(e)
                 }
             })?;
+            let file = std::fs::File::open(&path).map_err(BatchError::io(&path))?;
             let reader = SerializedFileReader::new(file)
                 .map_err(|e| BatchError::file(&path, format!("not a Parquet file: {e}")))?;
             let meta = reader.metadata().file_metadata();
@@ -327,6 +334,12 @@ pub fn check_export(out: &Path) -> Result<ExportCheck, BatchError> {
                 return Err(BatchError::file(
                     &path,
                     format!("{rows} rows, the manifest says {}", partition.rows),
+                ));
+            }
+            if sm3_hex(&bytes) != partition.file_sm3 {
+                return Err(BatchError::file(
+                    &path,
+                    "its bytes are not those the manifest records (changed or half-written)",
                 ));
             }
             check.files += 1;

@@ -58,6 +58,8 @@ pub struct PartitionEntry {
     pub rows: u64,
     /// The digest of the store's rows it was written from.
     pub digest: String,
+    /// The SM3 digest of the file's bytes (a file changed or cut short since is rewritten).
+    pub file_sm3: String,
 }
 
 impl Manifest {

@@ -479,6 +479,24 @@ async fn keys_versions_and_missing_files_are_refused_by_name() {
         let report = run(&db, &out_b, &key_b).await;
         assert_eq!(report_of(&report, "settlements"), (1, 0, 1));
         check_export(&out_b).expect("whole again");
+        // Another table's file in a partition's place is named too.
+        let fee_file = out_b.join("fee_lines/admdvs=140500/month=2025-05/part-0.parquet");
+        std::fs::copy(&fee_file, out_b.join(MAY)).unwrap();
+        let err = check_export(&out_b).unwrap_err();
+        assert!(
+            err.to_string().contains(MAY) && err.to_string().contains("not a file of table settlements"),
+            "{err}"
+        );
+        // The export sees the file is not the one it wrote, and writes it again.
+        let report = run(&db, &out_b, &key_b).await;
+        assert_eq!(report_of(&report, "settlements"), (1, 0, 1));
+        assert_eq!(report_of(&report, "fee_lines"), (0, 1, 1));
+        check_export(&out_b).expect("whole again");
+        // A file cut short (a half-written copy) is named by the check.
+        let bytes = std::fs::read(out_b.join(MAY)).unwrap();
+        std::fs::write(out_b.join(MAY), &bytes[..bytes.len() / 2]).unwrap();
+        let err = check_export(&out_b).unwrap_err();
+        assert!(err.to_string().contains(MAY), "{err}");
 
         // A manifest of another schema version: refused by the export and by the check, naming
         // the manifest; nothing written.
