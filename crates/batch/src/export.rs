@@ -158,7 +158,12 @@ pub async fn export_parquet(
             if table == ExportTable::Persons {
                 // The store gives persons in person-number order; in pseudonym order the rows'
                 // positions say nothing about the numbers.
-                rows.sort_by_cached_key(|row| match &row[0] {
+                let at = table
+                    .columns()
+                    .iter()
+                    .position(|c| c.name == "psn_pseudonym")
+                    .expect("persons have a psn_pseudonym column");
+                rows.sort_by_cached_key(|row| match &row[at] {
                     Cell::Text(psn_no) => options.key.pseudonym("psn_no", psn_no),
                     _ => String::new(),
                 });
