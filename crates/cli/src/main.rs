@@ -8,6 +8,7 @@ mod demo;
 mod demo_enrollment;
 mod drg_group;
 mod drg_simulate;
+mod export;
 mod funds;
 mod keys;
 mod load;
@@ -76,6 +77,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::Command,
+    },
+    /// Exports for the batch layer: settled claims as Parquet (docs/BATCH.md).
+    Export {
+        #[command(subcommand)]
+        command: export::Command,
     },
     /// Staff accounts of the staff API (/api/v1).
     Staff {
@@ -285,6 +291,7 @@ fn main() -> std::process::ExitCode {
         Command::Accounts { command } => accounts::main(command),
         Command::Log { command } => log::main(command),
         Command::Keys { command } => keys::main(command),
+        Command::Export { command } => export::main(command),
     };
     match result {
         Ok(code) => code,

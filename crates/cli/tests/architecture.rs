@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("privacy", "yibao-privacy"),
     ("city", "yibao-city"),
     ("store", "yibao-store"),
+    ("batch", "yibao-batch"),
     ("server", "yibao-server"),
     ("staff", "yibao-staff"),
     ("dataservice", "yibao-dataservice"),

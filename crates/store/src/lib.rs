@@ -94,6 +94,7 @@ pub mod deaths;
 pub mod duplicates;
 mod engine;
 mod error;
+pub mod export;
 pub mod feed;
 pub mod funds;
 pub mod grants;
@@ -215,6 +216,7 @@ macro_rules! backend {
             include!("safebox_tx.rs");
             include!("sealing_tx.rs");
             include!("inventory_tx.rs");
+            include!("export_tx.rs");
         }
     };
 }
