@@ -71,19 +71,7 @@ pub(crate) async fn inventory_record(
                     replayed: true,
                 });
             }
-            let other: Option<String> = sqlx::query_scalar(
-                "SELECT infno FROM idempotency WHERE fixmedins_code = $1 AND msgid = $2",
-            )
-            .bind(fixmedins_code)
-            .bind(msgid)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(infno) = other {
-                return Err(StoreError::MsgidConflict {
-                    msgid: msgid.to_owned(),
-                    infno,
-                });
-            }
+            msgid_unused_by_settlement_path(&mut tx, fixmedins_code, msgid).await?;
             sqlx::query(
                 "INSERT INTO inventory_message (fixmedins_code, msgid, infno, request_hash, received_at) \
                  VALUES ($1, $2, $3, $4, $5)",

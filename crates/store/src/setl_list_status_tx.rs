@@ -212,19 +212,7 @@ pub(crate) async fn setl_list_change_status(
                     infno: "4102".to_owned(),
                 });
             }
-            let other: Option<String> = sqlx::query_scalar(
-                "SELECT infno FROM idempotency WHERE fixmedins_code = $1 AND msgid = $2",
-            )
-            .bind(fixmedins_code)
-            .bind(msgid)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(infno) = other {
-                return Err(StoreError::MsgidConflict {
-                    msgid: msgid.to_owned(),
-                    infno,
-                });
-            }
+            msgid_unused_by_settlement_path(&mut tx, fixmedins_code, msgid).await?;
 
             // The version: the one named, else the settlement's latest.
             let setl_list_id = match (&request.setl_list_id, &request.setl_id) {

@@ -51,3 +51,26 @@ fn retryable(e: &StoreError) -> bool {
     }
     false
 }
+
+/// Refuses a msgid the settlement path's `idempotency` table already holds for the institution
+/// (a message of another transaction), naming the transaction that used it.
+async fn msgid_unused_by_settlement_path(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    fixmedins_code: &str,
+    msgid: &str,
+) -> Result<(), StoreError> {
+    let other: Option<String> = sqlx::query_scalar(
+        "SELECT infno FROM idempotency WHERE fixmedins_code = $1 AND msgid = $2",
+    )
+    .bind(fixmedins_code)
+    .bind(msgid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match other {
+        Some(infno) => Err(StoreError::MsgidConflict {
+            msgid: msgid.to_owned(),
+            infno,
+        }),
+        None => Ok(()),
+    }
+}
