@@ -35,6 +35,14 @@ pub enum BatchError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A batch rule's query failed in the query engine (a bug in the rule or unreadable files).
+    #[error("rule {rule}: {reason}")]
+    Query {
+        /// The rule (or `tables` while the export's tables are registered).
+        rule: String,
+        /// The engine's message.
+        reason: String,
+    },
     /// A stored value does not fit its column (an internal bug or a broken row, never bad input).
     #[error("{table}.{column}: {reason}")]
     Value {

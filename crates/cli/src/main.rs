@@ -2,6 +2,7 @@
 
 mod accounts;
 mod audit;
+mod audit_batch;
 mod audit_report;
 mod contributions;
 mod demo;
@@ -176,6 +177,9 @@ enum AuditCommand {
     /// The findings funnel of a database (by rule and category) and, with `--planted`, the
     /// recall on a demo run's planted violations.
     Report(audit_report::Args),
+    /// Batch rules (事后) on DataFusion over a Parquet export for one year: hits per rule,
+    /// samples, and with `--out` every finding as JSON lines (docs/AUDIT.md).
+    Batch(audit_batch::Args),
 }
 
 #[derive(Subcommand)]
@@ -199,6 +203,9 @@ fn main() -> std::process::ExitCode {
         Command::Audit {
             command: AuditCommand::Report(args),
         } => audit_report::run(args),
+        Command::Audit {
+            command: AuditCommand::Batch(args),
+        } => audit_batch::run(args),
         Command::Drg {
             command: DrgCommand::Group(args),
         } => drg_group::run(args),
