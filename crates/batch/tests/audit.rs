@@ -13,7 +13,7 @@ use std::path::Path;
 
 use common::*;
 use plant::*;
-use yibao_batch::audit::{BatchOptions, RULES};
+use yibao_batch::audit::{rules, BatchOptions};
 use yibao_batch::{
     export_parquet, run_batch, BatchError, BatchReport, ExportOptions, PseudonymKey,
 };
@@ -243,7 +243,7 @@ async fn planted_cases_are_found_exactly() {
         })
         .await
         .unwrap_or_else(|e| panic!("[{}] batch: {e}", db.label));
-        assert_eq!(report.rules.len(), RULES.len());
+        assert_eq!(report.rules.len(), rules().count());
         assert_eq!(
             hit_set(&report),
             expected,
@@ -419,7 +419,7 @@ async fn bad_rules_and_parameters_are_refused_by_name_before_reading() {
     let err = run(&nowhere, &options(2025, &[], &[])).await.unwrap_err();
     assert!(err.to_string().contains("_manifest.json"), "{err}");
     // Every rule documents its method, its hit and each parameter's range.
-    for rule in &RULES {
+    for rule in rules() {
         assert!(
             !rule.method.is_empty() && !rule.hit.is_empty(),
             "{}",

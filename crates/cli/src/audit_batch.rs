@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use yibao_batch::audit::{BatchOptions, BatchReport, RULES};
+use yibao_batch::audit::{rules, BatchOptions, BatchReport};
 use yibao_batch::run_batch;
 
 /// Arguments of `yibao audit batch`.
@@ -114,7 +114,7 @@ fn print_report(report: &BatchReport, samples: usize) {
         }
     }
     if report.rules.is_empty() {
-        let known: Vec<&str> = RULES.iter().map(|r| r.rule_id).collect();
+        let known: Vec<&str> = rules().map(|r| r.rule_id).collect();
         println!("no rule chosen (batch rules: {})", known.join(", "));
     }
 }

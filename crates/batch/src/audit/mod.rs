@@ -22,7 +22,14 @@ use crate::error::BatchError;
 use crate::export::check_export;
 use crate::manifest::Manifest;
 
-pub use behaviour::RULES;
+/// Every batch rule and model, in report order: the behaviour rules (BHV), then the
+/// statistical models (S-…). Each module adds its slice here.
+pub fn rules() -> impl Iterator<Item = &'static BatchRule> {
+    RULE_SETS.iter().flat_map(|set| set.iter())
+}
+
+/// The modules' rule slices, in report order.
+static RULE_SETS: &[&[BatchRule]] = &[&behaviour::RULES];
 
 /// The partition columns every claim table has in its path (both text).
 pub const PARTITION_COLUMNS: [&str; 2] = ["admdvs", "month"];
@@ -231,7 +238,7 @@ pub struct BatchFinding {
 pub struct BatchOptions {
     /// The year whose encounters are flagged.
     pub year: i32,
-    /// Only these rules (empty: all of [`RULES`]).
+    /// Only these rules (empty: all of [`rules`]).
     pub rules: Vec<String>,
     /// Parameters as `(RULE.name, value)`; the others keep their defaults.
     pub params: Vec<(String, String)>,
@@ -257,13 +264,13 @@ pub struct BatchReport {
     pub files: u64,
     /// Rows they hold.
     pub rows: u64,
-    /// Per rule, in [`RULES`]'s order.
+    /// Per rule, in [`rules`]'s order.
     pub rules: Vec<RuleReport>,
 }
 
 /// The rule of `rule_id`.
 pub fn rule(rule_id: &str) -> Option<&'static BatchRule> {
-    RULES.iter().find(|r| r.rule_id == rule_id)
+    rules().find(|r| r.rule_id == rule_id)
 }
 
 /// The rules chosen and their parameters, checked: an unknown rule or parameter, a value that
@@ -273,15 +280,14 @@ pub fn resolve(
 ) -> Result<Vec<(&'static BatchRule, RuleParams)>, BatchError> {
     for id in &options.rules {
         if rule(id).is_none() {
-            let known: Vec<&str> = RULES.iter().map(|r| r.rule_id).collect();
+            let known: Vec<&str> = rules().map(|r| r.rule_id).collect();
             return Err(BatchError::bad(
                 "rule",
                 format!("no batch rule {id} (known: {})", known.join(", ")),
             ));
         }
     }
-    let mut params: BTreeMap<&'static str, RuleParams> = RULES
-        .iter()
+    let mut params: BTreeMap<&'static str, RuleParams> = rules()
         .map(|r| {
             let values = r
                 .params
@@ -329,8 +335,7 @@ pub fn resolve(
             .values
             .insert(spec.name, value);
     }
-    Ok(RULES
-        .iter()
+    Ok(rules()
         .filter(|r| options.rules.is_empty() || options.rules.iter().any(|id| id == r.rule_id))
         .map(|r| (r, params.remove(r.rule_id).unwrap_or_default()))
         .collect())
@@ -378,11 +383,18 @@ fn year_has_data(manifest: &Manifest, year: i32) -> bool {
         .is_some_and(|t| t.partitions.keys().any(|key| key.contains(&wanted)))
 }
 
-/// Opens the export at `dir` in a new DataFusion session: every table registered under its
-/// directory's name, the claim tables with their partition columns `admdvs` and `month` (text).
+/// Opens the export at `dir` in a new local DataFusion session (see [`register_export`]).
 pub async fn open_export(dir: &Path) -> Result<SessionContext, BatchError> {
-    let dir = std::fs::canonicalize(dir).map_err(BatchError::io(dir))?;
     let ctx = SessionContext::new();
+    register_export(&ctx, dir).await?;
+    Ok(ctx)
+}
+
+/// Registers the export at `dir` in the session `ctx` (local, or a cluster's client session):
+/// every table under its directory's name, the claim tables with their partition columns
+/// `admdvs` and `month` (text).
+pub async fn register_export(ctx: &SessionContext, dir: &Path) -> Result<(), BatchError> {
+    let dir = std::fs::canonicalize(dir).map_err(BatchError::io(dir))?;
     for table in ExportTable::ALL {
         let path = dir.join(table.name());
         let url = format!("{}/", path.to_string_lossy());
@@ -400,7 +412,7 @@ pub async fn open_export(dir: &Path) -> Result<SessionContext, BatchError> {
             .await
             .map_err(|e| BatchError::file(&path, format!("registering the table: {e}")))?;
     }
-    Ok(ctx)
+    Ok(())
 }
 
 /// The views every rule reads, over the months of `span`: `claims` (the settlements that
@@ -435,11 +447,23 @@ fn views(span: &YearSpan) -> Vec<String> {
     ]
 }
 
-/// Runs the batch rules over the export at `dir`: the options checked first (nothing read on
-/// a bad rule, parameter or year), then the export (`check_export`: manifest, schema version,
-/// every file present and whole), then whether the year has settlements; `progress` is told
-/// of each step.
+/// Runs the batch rules over the export at `dir` in a local DataFusion session
+/// ([`run_batch_in`]).
 pub async fn run_batch(
+    dir: &Path,
+    options: &BatchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BatchReport, BatchError> {
+    run_batch_in(SessionContext::new(), dir, options, progress).await
+}
+
+/// Runs the batch rules over the export at `dir` in the session `ctx` (a local one, or the
+/// client session of a cluster whose executors read the same files): the options checked first
+/// (nothing read on a bad rule, parameter or year), then the export (`check_export`: manifest,
+/// schema version, every file present and whole), then whether the year has settlements;
+/// `progress` is told of each step.
+pub async fn run_batch_in(
+    ctx: SessionContext,
     dir: &Path,
     options: &BatchOptions,
     progress: &mut dyn FnMut(&str),
@@ -465,7 +489,7 @@ pub async fn run_batch(
         "{} files, {} rows; registering the tables",
         check.files, check.rows
     ));
-    let ctx = open_export(dir).await?;
+    register_export(&ctx, dir).await?;
     for view in views(&span) {
         run_sql(&ctx, "views", &view).await?;
     }
