@@ -13,7 +13,9 @@ pub mod export;
 pub mod manifest;
 pub mod pseudonym;
 
-pub use audit::{run_batch, run_batch_in, BatchFinding, BatchOptions, BatchReport, BatchRule, RuleReport};
+pub use audit::{
+    run_batch, run_batch_in, BatchFinding, BatchOptions, BatchReport, BatchRule, RuleReport,
+};
 pub use error::BatchError;
 pub use export::{
     check_export, export_parquet, ExportCheck, ExportOptions, ExportReport, TableReport,

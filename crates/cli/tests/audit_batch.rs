@@ -78,7 +78,9 @@ async fn audit_batch_reports_hits_writes_findings_and_refuses_by_name() {
         assert!(!stdout.contains("P001"), "only pseudonyms: {stdout}");
         let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
         assert!(
-            stderr.contains("[4/4] BHV-08"),
+            stderr
+                .lines()
+                .any(|l| l.starts_with("[4/") && l.contains("] BHV-08 重叠住院: running")),
             "progress on stderr: {stderr}"
         );
 

@@ -6,6 +6,7 @@
 //! checked before any file is read. docs/AUDIT.md, "Batch rules (DataFusion)".
 
 mod behaviour;
+mod models;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,7 +30,7 @@ pub fn rules() -> impl Iterator<Item = &'static BatchRule> {
 }
 
 /// The modules' rule slices, in report order.
-static RULE_SETS: &[&[BatchRule]] = &[&behaviour::RULES];
+static RULE_SETS: &[&[BatchRule]] = &[&behaviour::RULES, &models::MODELS];
 
 /// The partition columns every claim table has in its path (both text).
 pub const PARTITION_COLUMNS: [&str; 2] = ["admdvs", "month"];
@@ -229,6 +230,9 @@ pub struct BatchFinding {
     pub fund_pay_sumamt: String,
     /// A code the message names (the main diagnosis, the 医疗类别), when the rule has one.
     pub code: Option<String>,
+    /// The statistics behind a model's hit (`key=value;…`: the peer group, its size, median,
+    /// the limit crossed), so the hit can be reproduced; `None` for the rules.
+    pub evidence: Option<String>,
     /// The message (`vola_cont`).
     pub vola_cont: String,
 }
@@ -416,15 +420,17 @@ pub async fn register_export(ctx: &SessionContext, dir: &Path) -> Result<(), Bat
 }
 
 /// The views every rule reads, over the months of `span`: `claims` (the settlements that
-/// stand), `visits` (their outpatient and pharmacy encounters) and `stays` (inpatient stays,
-/// one row per stay whatever its number of settlements).
+/// stand), `visits` (their outpatient and pharmacy encounters), `stays` (inpatient stays,
+/// one row per stay whatever its number of settlements), `lines` (the fee lines of the claims
+/// that stand, with their day) and `peers` (each institution's peer group: region × type ×
+/// level, smart-audit §4).
 fn views(span: &YearSpan) -> Vec<String> {
     let (first, last) = span.months();
     vec![
         format!(
             "CREATE VIEW claims AS \
              SELECT setl_id, mdtrt_id, psn_pseudonym, fixmedins_code, med_type, visit_kind, \
-                    dise_codg, TRY_CAST(begntime AS DATE) AS begn_date, \
+                    dise_codg, dept_code, setl_time, TRY_CAST(begntime AS DATE) AS begn_date, \
                     TRY_CAST(endtime AS DATE) AS end_date, fund_pay_sumamt \
              FROM settlements \
              WHERE setl_sign = 1 AND refd_setl_flag = 0 \
@@ -443,6 +449,21 @@ fn views(span: &YearSpan) -> Vec<String> {
                 CAST(MAX(end_date) AS VARCHAR) AS dscg, CAST(MAX(end_date) AS BIGINT) AS dscg_n, \
                 SUM(fund_pay_sumamt) AS fund \
          FROM claims WHERE visit_kind = 'ipt' AND begn_date IS NOT NULL GROUP BY mdtrt_id"
+            .to_owned(),
+        format!(
+            "CREATE VIEW lines AS \
+             SELECT f.setl_id, f.mdtrt_id, c.psn_pseudonym AS psn, c.fixmedins_code AS inst, \
+                    c.visit_kind, c.med_type, f.med_list_codg AS item, \
+                    f.med_chrgitm_type AS cat, f.cnt, f.det_item_fee_sumamt AS amt, \
+                    CAST(TRY_CAST(substr(f.fee_ocur_time, 1, 10) AS DATE) AS BIGINT) AS fee_n, \
+                    CAST(TRY_CAST(substr(f.fee_ocur_time, 1, 10) AS DATE) AS VARCHAR) AS fee_day \
+             FROM fee_lines f JOIN claims c ON f.setl_id = c.setl_id \
+             WHERE f.\"month\" >= '{first}' AND f.\"month\" <= '{last}'"
+        ),
+        "CREATE VIEW peers AS \
+         SELECT fixmedins_code AS inst, \
+                concat(admdvs, '/', fixmedins_type, '/', hosp_lv) AS peer_group \
+         FROM institutions"
             .to_owned(),
     ]
 }
@@ -586,6 +607,11 @@ fn read_findings(rule: &BatchRule, batch: &RecordBatch) -> Result<Vec<BatchFindi
         .as_any()
         .downcast_ref::<Int64Array>()
         .expect("cast to Int64 gives an Int64Array");
+    // The models' evidence column; the rules have none.
+    let evidence = match batch.column_by_name("evidence") {
+        Some(_) => Some(text_column(rule, batch, "evidence")?),
+        None => None,
+    };
     let get = |name: &str, row: usize| -> Option<String> {
         let (_, array) = texts.iter().find(|(n, _)| *n == name)?;
         (!array.is_null(row)).then(|| array.value(row).to_owned())
@@ -612,6 +638,9 @@ fn read_findings(rule: &BatchRule, batch: &RecordBatch) -> Result<Vec<BatchFindi
             },
             fund_pay_sumamt: get("fund_pay_sumamt", row).unwrap_or_default(),
             code: get("code", row),
+            evidence: evidence
+                .as_ref()
+                .and_then(|a| (!a.is_null(row)).then(|| a.value(row).to_owned())),
             vola_cont: String::new(),
         };
         finding.vola_cont = (rule.message)(&finding);
@@ -630,6 +659,16 @@ pub(crate) fn in_year(expr: &str, span: &YearSpan) -> String {
 pub(crate) fn select_findings(from: &str) -> String {
     format!(
         "SELECT {} FROM {from} ORDER BY begin_date, psn_pseudonym, setl_id",
+        FINDING_COLUMNS.join(", ")
+    )
+}
+
+/// [`select_findings`] with the models' `evidence` column as well, ordered for a stable report
+/// (institution-level hits have no person or settlement).
+pub(crate) fn select_model_findings(from: &str) -> String {
+    format!(
+        "SELECT {}, evidence FROM {from} \
+         ORDER BY begin_date, fixmedins_code, psn_pseudonym, setl_id, code",
         FINDING_COLUMNS.join(", ")
     )
 }
