@@ -11,6 +11,7 @@ use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
 use synth::{n, t, Synth};
+use yibao_batch::audit::recall::{read_planted, recall, write_planted, PlantedCase};
 use yibao_batch::audit::{BatchOptions, BatchReport};
 use yibao_batch::run_batch;
 use yibao_store::export::ExportTable;
@@ -508,6 +509,19 @@ async fn run(dir: &Path, params: &[(&str, &str)]) -> BatchReport {
         .expect("the batch run")
 }
 
+/// The planted cases of the hits a model must make, as a generator writes them.
+fn planted_cases(want: &Hits) -> Vec<PlantedCase> {
+    want.iter()
+        .map(|(rule_id, inst, psn, code)| PlantedCase {
+            rule_id: rule_id.clone(),
+            fixmedins_code: inst.clone(),
+            psn_pseudonym: psn.clone(),
+            setl_id: String::new(),
+            code: code.clone(),
+        })
+        .collect()
+}
+
 fn hits_of(report: &BatchReport) -> Hits {
     report
         .rules
@@ -529,16 +543,22 @@ async fn every_planted_pattern_is_found_and_nothing_else() {
     let (city, want) = build();
     let dir = tempfile::tempdir().expect("temp dir");
     city.s.write(dir.path());
+    let planted = planted_cases(&want);
+    write_planted(dir.path(), &planted).expect("the planted cases");
     let report = run(dir.path(), &[]).await;
     assert_eq!(report.rules.len(), MODEL_RULES.len());
     let got = hits_of(&report);
     assert_eq!(got, want, "hits (left) against the planted cases (right)");
-    // Recall per model: every model has a planted case.
-    for rule in MODEL_RULES {
-        assert!(
-            want.iter().any(|h| h.0 == rule),
-            "{rule} has a planted case"
-        );
+    // The recall report: every model has planted cases, all found, no other hit.
+    let read = read_planted(dir.path())
+        .expect("readable")
+        .expect("planted cases beside the export");
+    assert_eq!(read, planted);
+    let recalls = recall(&report, &read);
+    assert_eq!(recalls.len(), MODEL_RULES.len());
+    for r in &recalls {
+        assert!(r.planted > 0, "{r:?}");
+        assert_eq!((r.percent(), r.other_hits), (Some(100), 0), "{r:?}");
     }
 
     let find = |rule: &str| {
@@ -623,6 +643,13 @@ async fn parameters_move_the_models() {
     )
     .await;
     let got = hits_of(&report);
+    // Lower thresholds: recall stays whole, the near misses become other hits.
+    let recalls = recall(&report, &planted_cases(&want));
+    assert!(
+        recalls.iter().all(|r| r.percent() == Some(100)),
+        "{recalls:?}"
+    );
+    assert!(recalls.iter().any(|r| r.other_hits > 0), "{recalls:?}");
     let added: Vec<_> = got.difference(&want).cloned().collect();
     let lost: Vec<_> = want.difference(&got).cloned().collect();
     assert!(lost.is_empty(), "lost {lost:?}");

@@ -1,14 +1,16 @@
 //! `yibao audit batch`: the batch rules (事后, docs/AUDIT.md "Batch rules (DataFusion)") over a
 //! Parquet export (`yibao export parquet`) for one year: per rule the number of hits and a few
 //! samples on standard output, progress on standard error, every finding as a JSON line with
-//! `--out` (written to a temporary name beside it, then renamed). A bad rule, parameter or year,
-//! or an export that is not whole, exits 2 with the error naming it.
+//! `--out` (written to a temporary name beside it, then renamed), and the recall on the planted
+//! cases when the export carries them (`_planted.json`; "n/a" otherwise). A bad rule, parameter
+//! or year, or an export that is not whole, exits 2 with the error naming it.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use yibao_batch::audit::recall::{read_planted, recall, PlantedCase, PLANTED_FILE};
 use yibao_batch::audit::{rules, BatchOptions, BatchReport};
 use yibao_batch::run_batch;
 
@@ -66,6 +68,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     print_report(&report, args.samples);
+    match read_planted(&args.parquet) {
+        Ok(planted) => print_recall(&report, planted.as_deref()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(REFUSED));
+        }
+    }
     if let Some(out) = &args.out {
         let n = write_findings(out, &report)?;
         println!("findings: {n} written to {}", out.display());
@@ -116,6 +125,28 @@ fn print_report(report: &BatchReport, samples: usize) {
     if report.rules.is_empty() {
         let known: Vec<&str> = rules().map(|r| r.rule_id).collect();
         println!("no rule chosen (batch rules: {})", known.join(", "));
+    }
+}
+
+/// Recall on the planted cases the export carries (`_planted.json`), per rule: found of planted
+/// and the other hits; "n/a" when the export has none.
+fn print_recall(report: &BatchReport, planted: Option<&[PlantedCase]>) {
+    let Some(planted) = planted else {
+        println!("recall: n/a (no planted cases: the export has no {PLANTED_FILE})");
+        return;
+    };
+    println!("recall on the {} planted cases:", planted.len());
+    for r in recall(report, planted) {
+        match r.percent() {
+            Some(pct) => println!(
+                "  {}: {}/{} found ({pct}%), {} other hits",
+                r.rule_id, r.found, r.planted, r.other_hits
+            ),
+            None => println!(
+                "  {}: n/a (none planted), {} other hits",
+                r.rule_id, r.other_hits
+            ),
+        }
     }
 }
 

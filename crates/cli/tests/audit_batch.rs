@@ -76,6 +76,10 @@ async fn audit_batch_reports_hits_writes_findings_and_refuses_by_name() {
             "a sample names the settlement: {stdout}"
         );
         assert!(!stdout.contains("P001"), "only pseudonyms: {stdout}");
+        assert!(
+            stdout.contains("recall: n/a (no planted cases"),
+            "no planted cases in a store's export: {stdout}"
+        );
         let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
         assert!(
             stderr

@@ -7,6 +7,7 @@
 
 mod behaviour;
 mod models;
+pub mod recall;
 
 use std::collections::BTreeMap;
 use std::path::Path;
