@@ -422,6 +422,10 @@ fn like_any(expr: &str, prefixes: &[String]) -> String {
     sql
 }
 
+/// The columns of a hit that names no other encounter's institution, settlement or visit.
+const NO_OTHER: &str = "CAST(NULL AS VARCHAR) AS other_fixmedins_code, \
+     CAST(NULL AS VARCHAR) AS other_setl_id, CAST(NULL AS VARCHAR) AS other_mdtrt_id";
+
 /// The year's first and last day as text, for institution-level hits.
 fn year_days(span: &YearSpan) -> (String, String) {
     (
@@ -446,10 +450,8 @@ fn institution_hit(span: &YearSpan) -> String {
     let (first, last) = year_days(span);
     format!(
         "'' AS psn_pseudonym, '' AS setl_id, '' AS mdtrt_id, \
-         '{first}' AS begin_date, '{last}' AS end_date, \
-         CAST(NULL AS VARCHAR) AS other_fixmedins_code, CAST(NULL AS VARCHAR) AS other_setl_id, \
-         CAST(NULL AS VARCHAR) AS other_mdtrt_id, CAST(NULL AS VARCHAR) AS other_begin_date, \
-         CAST(NULL AS VARCHAR) AS other_end_date"
+         '{first}' AS begin_date, '{last}' AS end_date, {NO_OTHER}, \
+         CAST(NULL AS VARCHAR) AS other_begin_date, CAST(NULL AS VARCHAR) AS other_end_date"
     )
 }
 
@@ -588,8 +590,7 @@ fn dialysis_sql(params: &RuleParams, span: &YearSpan) -> String {
            FROM s) \
          SELECT w.psn AS psn_pseudonym, f.inst AS fixmedins_code, f.setl_id, f.mdtrt_id, \
                 w.first_day AS begin_date, w.last_day AS end_date, \
-                CAST(NULL AS VARCHAR) AS other_fixmedins_code, \
-                CAST(NULL AS VARCHAR) AS other_setl_id, CAST(NULL AS VARCHAR) AS other_mdtrt_id, \
+                {NO_OTHER}, \
                 CAST(NULL AS VARCHAR) AS other_begin_date, CAST(NULL AS VARCHAR) AS other_end_date, \
                 CAST(w.sessions AS BIGINT) AS measure, '0.00' AS fund_pay_sumamt, \
                 CAST(NULL AS VARCHAR) AS code, \
@@ -640,8 +641,7 @@ fn ghost_bed_sql(params: &RuleParams, span: &YearSpan) -> String {
            FROM runs) \
          SELECT s.psn AS psn_pseudonym, s.inst AS fixmedins_code, s.setl_id, s.mdtrt_id, \
                 s.adm AS begin_date, s.dscg AS end_date, \
-                CAST(NULL AS VARCHAR) AS other_fixmedins_code, \
-                CAST(NULL AS VARCHAR) AS other_setl_id, CAST(NULL AS VARCHAR) AS other_mdtrt_id, \
+                {NO_OTHER}, \
                 b.run_first AS other_begin_date, b.run_last AS other_end_date, \
                 b.len AS measure, CAST(s.fund AS VARCHAR) AS fund_pay_sumamt, \
                 s.dx AS code, CAST(NULL AS VARCHAR) AS evidence \
@@ -758,8 +758,7 @@ fn co_visit_sql(params: &RuleParams, span: &YearSpan) -> String {
            FROM v) \
          SELECT c.psn AS psn_pseudonym, c.inst AS fixmedins_code, f.setl_id, \
                 '' AS mdtrt_id, f.day AS begin_date, CAST(NULL AS VARCHAR) AS end_date, \
-                CAST(NULL AS VARCHAR) AS other_fixmedins_code, \
-                CAST(NULL AS VARCHAR) AS other_setl_id, CAST(NULL AS VARCHAR) AS other_mdtrt_id, \
+                {NO_OTHER}, \
                 CAST(NULL AS VARCHAR) AS other_begin_date, CAST(NULL AS VARCHAR) AS other_end_date, \
                 c.partners + 1 AS measure, '0.00' AS fund_pay_sumamt, \
                 CAST(NULL AS VARCHAR) AS code, \
@@ -863,8 +862,7 @@ fn low_threshold_sql(params: &RuleParams, span: &YearSpan) -> String {
            FROM lines l WHERE l.visit_kind = 'ipt' GROUP BY l.mdtrt_id) \
          SELECT s.psn AS psn_pseudonym, s.inst AS fixmedins_code, s.setl_id, s.mdtrt_id, \
                 s.adm AS begin_date, s.dscg AS end_date, \
-                CAST(NULL AS VARCHAR) AS other_fixmedins_code, \
-                CAST(NULL AS VARCHAR) AS other_setl_id, CAST(NULL AS VARCHAR) AS other_mdtrt_id, \
+                {NO_OTHER}, \
                 CAST(NULL AS VARCHAR) AS other_begin_date, CAST(NULL AS VARCHAR) AS other_end_date, \
                 CAST(f.exam * 100 / f.total AS BIGINT) AS measure, \
                 CAST(s.fund AS VARCHAR) AS fund_pay_sumamt, s.dx AS code, \
@@ -914,8 +912,7 @@ fn over_supply_sql(params: &RuleParams, span: &YearSpan) -> String {
            FROM w WHERE insts >= {min}) \
          SELECT psn AS psn_pseudonym, inst AS fixmedins_code, setl_id, mdtrt_id, \
                 fee_day AS begin_date, fee_day AS end_date, \
-                CAST(NULL AS VARCHAR) AS other_fixmedins_code, \
-                CAST(NULL AS VARCHAR) AS other_setl_id, CAST(NULL AS VARCHAR) AS other_mdtrt_id, \
+                {NO_OTHER}, \
                 first_day AS other_begin_date, CAST(NULL AS VARCHAR) AS other_end_date, \
                 insts AS measure, '0.00' AS fund_pay_sumamt, item AS code, \
                 CAST(NULL AS VARCHAR) AS evidence \
