@@ -6,6 +6,7 @@
 //! checked before any file is read. docs/AUDIT.md, "Batch rules (DataFusion)".
 
 mod behaviour;
+mod pharmacy;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,7 +30,7 @@ pub fn rules() -> impl Iterator<Item = &'static BatchRule> {
 }
 
 /// The modules' rule slices, in report order.
-static RULE_SETS: &[&[BatchRule]] = &[&behaviour::RULES];
+static RULE_SETS: &[&[BatchRule]] = &[&behaviour::RULES, &pharmacy::RULES];
 
 /// The partition columns every claim table has in its path (both text).
 pub const PARTITION_COLUMNS: [&str; 2] = ["admdvs", "month"];
