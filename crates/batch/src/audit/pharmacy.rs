@@ -232,7 +232,7 @@ fn ledger_sql(params: &RuleParams, span: &YearSpan) -> String {
                        THEN {tolerance_units_e4} \
                        ELSE (opening + introduced + purchased) * {tolerance_pct} / 100 \
                   END AS tolerance \
-           FROM led) \
+           FROM led), \
          found AS ( \
          SELECT '' AS psn_pseudonym, inst AS fixmedins_code, '' AS setl_id, '' AS mdtrt_id, \
                 m_first AS begin_date, m_last AS end_date, \
@@ -304,7 +304,7 @@ fn trace_reuse_sql(params: &RuleParams, span: &YearSpan) -> String {
              AND (e.ts < h.ts OR (e.ts = h.ts AND (e.inst < h.inst \
                   OR (e.inst = h.inst AND (e.msgid < h.msgid \
                       OR (e.msgid = h.msgid AND e.seq < h.seq)))))) \
-           WHERE h.pick = 1) \
+           WHERE h.pick = 1), \
          found AS ( \
          SELECT COALESCE(h.psn, '') AS psn_pseudonym, h.inst AS fixmedins_code, \
                 COALESCE(h.setl_id, '') AS setl_id, COALESCE(c.mdtrt_id, '') AS mdtrt_id, \
