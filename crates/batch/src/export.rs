@@ -1,6 +1,7 @@
-//! `export_parquet`: the store's settled claims written as Parquet under one output directory,
-//! `TABLE/admdvs=<insured region>/month=YYYY-MM/part-0.parquet` for the claim tables and
-//! `TABLE/part-0.parquet` for institutions and persons. A partition whose rows are unchanged
+//! `export_parquet`: the store's settled claims and pharmacy inventory written as Parquet under
+//! one output directory, `TABLE/admdvs=<insured region>/month=YYYY-MM/part-0.parquet` for the
+//! claim tables, `TABLE/admdvs=<institution region>/month=YYYY-MM/part-0.parquet` (the month the
+//! stock moved) for the inventory tables and `TABLE/part-0.parquet` for institutions and persons. A partition whose rows are unchanged
 //! since the manifest was written is not touched; a changed one is written to a temporary file
 //! beside its place and renamed over it; the manifest is written last, the same way, and only
 //! when it changed. `check_export` is the reader's side: every file listed, present and of this
@@ -15,7 +16,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use yibao_store::export::{parse_month, Cell, ExportPartition, ExportTable};
+use yibao_store::export::{parse_month, Cell, ExportPartition, ExportTable, PartitionScheme};
 use yibao_store::Store;
 
 use crate::arrays;
@@ -91,7 +92,7 @@ fn check_admdvs(admdvs: &str) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// Exports the store's settled claims into `options.out` (see the module docs); `progress` is
+/// Exports the store's settled claims and inventory into `options.out` (see the module docs); `progress` is
 /// told of each table's progress.
 pub async fn export_parquet(
     store: &Store,
@@ -121,17 +122,29 @@ pub async fn export_parquet(
         }
     }
     let mut manifest = previous.clone().unwrap_or_else(|| Manifest::new(key_id));
-    let partitions = store
-        .export_partitions(options.admdvs, options.month)
-        .await?;
-    for partition in &partitions {
-        check_admdvs(&partition.admdvs)
-            .and_then(|()| parse_month("month", &partition.month).map_err(BatchError::from))
-            .map_err(|e| BatchError::Value {
-                table: ExportTable::Settlements.name(),
-                column: "insuplc_admdvs, setl_date".into(),
-                reason: format!("a stored partition does not make a path: {e}"),
-            })?;
+    // Each partitioning's partitions, read once and checked to make paths.
+    let mut partitions_of: BTreeMap<PartitionScheme, Vec<ExportPartition>> = BTreeMap::new();
+    for table in ExportTable::ALL {
+        let scheme = table.scheme();
+        if scheme == PartitionScheme::Whole || partitions_of.contains_key(&scheme) {
+            continue;
+        }
+        let partitions = store
+            .export_partitions_of(table, options.admdvs, options.month)
+            .await?;
+        for partition in &partitions {
+            check_admdvs(&partition.admdvs)
+                .and_then(|()| parse_month("month", &partition.month).map_err(BatchError::from))
+                .map_err(|e| BatchError::Value {
+                    table: table.name(),
+                    column: match scheme {
+                        PartitionScheme::Inventory => "admdvs, happened_at".into(),
+                        _ => "insuplc_admdvs, setl_date".into(),
+                    },
+                    reason: format!("a stored partition does not make a path: {e}"),
+                })?;
+        }
+        partitions_of.insert(scheme, partitions);
     }
     let mut report = ExportReport::default();
     for table in ExportTable::ALL {
@@ -146,11 +159,14 @@ pub async fn export_parquet(
             table: table.name(),
             ..TableReport::default()
         };
-        let targets: Vec<Option<&ExportPartition>> = if table.partitioned() {
-            partitions.iter().map(Some).collect()
-        } else {
-            vec![None]
+        let targets: Vec<Option<&ExportPartition>> = match partitions_of.get(&table.scheme()) {
+            Some(partitions) => partitions.iter().map(Some).collect(),
+            None => vec![None],
         };
+        // The table's directory exists even before its first partition, so a reader can
+        // register every table of the export.
+        let table_dir = out.join(table.name());
+        std::fs::create_dir_all(&table_dir).map_err(BatchError::io(&table_dir))?;
         let n_targets = targets.len();
         for (idx, partition) in targets.into_iter().enumerate() {
             let mut rows = store.export_rows(table, partition).await?;

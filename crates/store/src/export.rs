@@ -25,17 +25,36 @@ pub enum ExportTable {
     Institutions,
     /// The persons' non-identifying attributes (not partitioned).
     Persons,
+    /// Every pharmacy inventory record (3501–3506 进销存), cancelled ones marked, split by the
+    /// institution's region and the month the movement happened.
+    InventoryMoves,
+    /// The drug traceability codes (药品追溯码) of the inventory records, one row per code, split
+    /// as their records are.
+    TraceCodes,
+}
+
+/// How a table is split into partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartitionScheme {
+    /// By the insured person's region and the settlement month (the claim tables).
+    Claims,
+    /// By the institution's region and the month the stock moved (the inventory tables).
+    Inventory,
+    /// One file (the dimension tables).
+    Whole,
 }
 
 impl ExportTable {
     /// Every exported table, in the order they are written.
-    pub const ALL: [ExportTable; 6] = [
+    pub const ALL: [ExportTable; 8] = [
         ExportTable::Settlements,
         ExportTable::FeeLines,
         ExportTable::Diagnoses,
         ExportTable::SetlLists,
         ExportTable::Institutions,
         ExportTable::Persons,
+        ExportTable::InventoryMoves,
+        ExportTable::TraceCodes,
     ];
 
     /// The table's directory name.
@@ -47,13 +66,28 @@ impl ExportTable {
             ExportTable::SetlLists => "setl_lists",
             ExportTable::Institutions => "institutions",
             ExportTable::Persons => "persons",
+            ExportTable::InventoryMoves => "inventory_moves",
+            ExportTable::TraceCodes => "trace_codes",
         }
     }
 
-    /// Whether the table is split by insured region and settlement month (the claim tables);
-    /// the two dimension tables are one file each.
+    /// How the table is split: the claim tables by insured region and settlement month, the
+    /// inventory tables by the institution's region and the movement's month; the two
+    /// dimension tables are one file each.
+    pub fn scheme(self) -> PartitionScheme {
+        match self {
+            ExportTable::Settlements
+            | ExportTable::FeeLines
+            | ExportTable::Diagnoses
+            | ExportTable::SetlLists => PartitionScheme::Claims,
+            ExportTable::InventoryMoves | ExportTable::TraceCodes => PartitionScheme::Inventory,
+            ExportTable::Institutions | ExportTable::Persons => PartitionScheme::Whole,
+        }
+    }
+
+    /// Whether the table is split into `admdvs=…/month=…` partitions.
     pub fn partitioned(self) -> bool {
-        !matches!(self, ExportTable::Institutions | ExportTable::Persons)
+        self.scheme() != PartitionScheme::Whole
     }
 
     /// The table's columns, in file order.
@@ -65,6 +99,8 @@ impl ExportTable {
             ExportTable::SetlLists => setl_list_columns(),
             ExportTable::Institutions => institution_columns(),
             ExportTable::Persons => person_columns(),
+            ExportTable::InventoryMoves => inventory_move_columns(),
+            ExportTable::TraceCodes => trace_code_columns(),
         }
     }
 }
@@ -114,12 +150,14 @@ pub enum Cell {
     Int(i64),
 }
 
-/// One partition of the claim tables: the insured region and the settlement month.
+/// One partition of a partitioned table: a region and a month (for the claim tables the insured
+/// person's region and the settlement month; for the inventory tables the institution's region
+/// and the month the stock moved).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExportPartition {
-    /// The insured person's region (`insuplc_admdvs`).
+    /// The region (`insuplc_admdvs`, or the institution's `admdvs`).
     pub admdvs: String,
-    /// The settlement month, `YYYY-MM`.
+    /// The month, `YYYY-MM`.
     pub month: String,
 }
 
@@ -142,6 +180,7 @@ const INT: ColumnKind = ColumnKind::Int;
 const FEN: ColumnKind = ColumnKind::Decimal { scale: 2 };
 const MICRO: ColumnKind = ColumnKind::Decimal { scale: 6 };
 const PSN: ColumnKind = ColumnKind::Identifier { domain: "psn_no" };
+const COUNT: ColumnKind = ColumnKind::Decimal { scale: 4 };
 
 /// Age in whole years on the settlement day, from the stored `yyyy-MM-dd` texts.
 const AGE_AT_SETTLEMENT: &str = "CAST(CAST(substr(s.setl_date, 1, 4) AS BIGINT) \
@@ -199,7 +238,7 @@ fn fee_line_columns() -> Vec<ExportColumn> {
         col("fee_ocur_time", "f.fee_ocur_time", TEXT),
         col("hosp_appr_flag", "f.hosp_appr_flag", TEXT),
         col("pric", "f.pric_micro", MICRO),
-        col("cnt", "f.cnt_e4", ColumnKind::Decimal { scale: 4 }),
+        col("cnt", "f.cnt_e4", COUNT),
         col("det_item_fee_sumamt", "f.amount_fen", FEN),
         col("in_catalogue", "f.in_catalogue", INT),
         col("chrgitm_lv", "f.chrgitm_lv", TEXT),
@@ -300,8 +339,49 @@ fn person_columns() -> Vec<ExportColumn> {
     ]
 }
 
-/// The `FROM … WHERE … ORDER BY` of a table; a partitioned table's has `$1` (the insured
-/// region) and `$2` (the month, `YYYY-MM`).
+fn inventory_move_columns() -> Vec<ExportColumn> {
+    vec![
+        col("fixmedins_code", "m.fixmedins_code", TEXT),
+        col("msgid", "m.msgid", TEXT),
+        col("seq", "m.seq", INT),
+        col("infno", "m.infno", TEXT),
+        col("inv_data_type", "m.inv_data_type", TEXT),
+        col("direction", "m.direction", INT),
+        col("med_list_codg", "m.med_list_codg", TEXT),
+        col("fixmedins_hilist_id", "m.fixmedins_hilist_id", TEXT),
+        col("fixmedins_bchno", "m.fixmedins_bchno", TEXT),
+        col("manu_lotnum", "m.manu_lotnum", TEXT),
+        col("rx_flag", "m.rx_flag", TEXT),
+        col("cnt", "m.cnt_e4", COUNT),
+        nullable(col("inv_chg_type", "m.inv_chg_type", TEXT)),
+        nullable(col("pric", "m.pric_e6", MICRO)),
+        nullable(col("setl_id", "m.setl_id", TEXT)),
+        nullable(col("psn_pseudonym", "m.psn_no", PSN)),
+        nullable(col("orig_msgid", "m.orig_msgid", TEXT)),
+        nullable(col("orig_seq", "m.orig_seq", INT)),
+        col("happened_at", "m.happened_at", TEXT),
+        col(
+            "cancelled",
+            "CAST(CASE WHEN c.msgid IS NULL THEN 0 ELSE 1 END AS BIGINT)",
+            INT,
+        ),
+        nullable(col("cancelled_msgid", "c.msgid", TEXT)),
+        nullable(col("cancelled_at", "c.cancelled_at", TEXT)),
+    ]
+}
+
+fn trace_code_columns() -> Vec<ExportColumn> {
+    vec![
+        col("fixmedins_code", "t.fixmedins_code", TEXT),
+        col("msgid", "t.msgid", TEXT),
+        col("seq", "t.seq", INT),
+        col("code_seq", "t.code_seq", INT),
+        col("drug_trac_codg", "t.drug_trac_codg", TEXT),
+    ]
+}
+
+/// The `FROM … WHERE … ORDER BY` of a table; a partitioned table's has `$1` (the region) and
+/// `$2` (the month, `YYYY-MM`).
 pub(crate) fn export_from(table: ExportTable) -> &'static str {
     match table {
         ExportTable::Settlements => {
@@ -328,6 +408,24 @@ pub(crate) fn export_from(table: ExportTable) -> &'static str {
              AND l.version = (SELECT MAX(l2.version) FROM setl_list l2 \
                  WHERE l2.setl_id = l.setl_id AND l2.fixmedins_code = l.fixmedins_code) \
              ORDER BY l.setl_id, l.fixmedins_code"
+        }
+        // Every record, cancelled or not (a 3507 deletion is itself evidence); the region is
+        // the institution's, the month the movement's own.
+        ExportTable::InventoryMoves => {
+            "FROM inventory_movement m \
+             JOIN institution i ON i.fixmedins_code = m.fixmedins_code \
+             LEFT JOIN inventory_cancellation c ON c.fixmedins_code = m.fixmedins_code \
+                 AND c.cancelled_msgid = m.msgid AND c.cancelled_seq = m.seq \
+             WHERE i.admdvs = $1 AND substr(m.happened_at, 1, 7) = $2 \
+             ORDER BY m.fixmedins_code, m.msgid, m.seq"
+        }
+        ExportTable::TraceCodes => {
+            "FROM inventory_trace_code t \
+             JOIN inventory_movement m ON m.fixmedins_code = t.fixmedins_code \
+                 AND m.msgid = t.msgid AND m.seq = t.seq \
+             JOIN institution i ON i.fixmedins_code = m.fixmedins_code \
+             WHERE i.admdvs = $1 AND substr(m.happened_at, 1, 7) = $2 \
+             ORDER BY t.fixmedins_code, t.msgid, t.seq, t.code_seq"
         }
         ExportTable::Institutions => "FROM institution ORDER BY fixmedins_code",
         ExportTable::Persons => "FROM person ORDER BY psn_no",
@@ -368,6 +466,43 @@ impl Store {
             .filter(|p| admdvs.is_none_or(|a| p.admdvs == a))
             .filter(|p| month.is_none_or(|m| p.month == m))
             .collect())
+    }
+
+    /// The partitions holding inventory records (every row of `inventory_movement`, cancelled
+    /// ones included) by the institution's region and the movement's month, limited to one
+    /// region and one month when given, in order.
+    pub async fn export_inventory_partitions(
+        &self,
+        admdvs: Option<&str>,
+        month: Option<&str>,
+    ) -> Result<Vec<ExportPartition>, StoreError> {
+        if let Some(month) = month {
+            parse_month("month", month)?;
+        }
+        let all = match &self.inner.pool {
+            Pool::Pg(p) => crate::pg::export_tx_inventory_partitions(p).await?,
+            Pool::Sq { pool, .. } => crate::sq::export_tx_inventory_partitions(pool).await?,
+        };
+        Ok(all
+            .into_iter()
+            .filter(|p| admdvs.is_none_or(|a| p.admdvs == a))
+            .filter(|p| month.is_none_or(|m| p.month == m))
+            .collect())
+    }
+
+    /// The partitions of `table`'s scheme (see [`ExportTable::scheme`]; none for a table that
+    /// is one file), limited to one region and one month when given.
+    pub async fn export_partitions_of(
+        &self,
+        table: ExportTable,
+        admdvs: Option<&str>,
+        month: Option<&str>,
+    ) -> Result<Vec<ExportPartition>, StoreError> {
+        match table.scheme() {
+            PartitionScheme::Claims => self.export_partitions(admdvs, month).await,
+            PartitionScheme::Inventory => self.export_inventory_partitions(admdvs, month).await,
+            PartitionScheme::Whole => Ok(Vec::new()),
+        }
     }
 
     /// The rows of `table` in `partition` (`None` for the two dimension tables), each cell in

@@ -21,6 +21,27 @@ pub(crate) async fn export_tx_partitions(
     Ok(partitions)
 }
 
+/// Every (institution region, movement month) holding an inventory record, in order.
+pub(crate) async fn export_tx_inventory_partitions(
+    pool: &Pool,
+) -> Result<Vec<crate::export::ExportPartition>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT i.admdvs AS admdvs, substr(m.happened_at, 1, 7) AS month \
+         FROM inventory_movement m JOIN institution i ON i.fixmedins_code = m.fixmedins_code \
+         ORDER BY admdvs, month",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut partitions = Vec::with_capacity(rows.len());
+    for r in rows {
+        partitions.push(crate::export::ExportPartition {
+            admdvs: r.try_get("admdvs")?,
+            month: r.try_get("month")?,
+        });
+    }
+    Ok(partitions)
+}
+
 /// The rows of one exported table (one partition of it when partitioned), each column read by
 /// its name as its kind says; a NULL in a column that may not hold one is a broken row.
 pub(crate) async fn export_tx_rows(

@@ -7,6 +7,7 @@
 
 mod behaviour;
 mod models;
+mod pharmacy;
 pub mod recall;
 
 use std::collections::BTreeMap;
@@ -31,7 +32,7 @@ pub fn rules() -> impl Iterator<Item = &'static BatchRule> {
 }
 
 /// The modules' rule slices, in report order.
-static RULE_SETS: &[&[BatchRule]] = &[&behaviour::RULES, &models::MODELS];
+static RULE_SETS: &[&[BatchRule]] = &[&behaviour::RULES, &models::MODELS, &pharmacy::RULES];
 
 /// The partition columns every claim table has in its path (both text).
 pub const PARTITION_COLUMNS: [&str; 2] = ["admdvs", "month"];
