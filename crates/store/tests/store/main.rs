@@ -2,6 +2,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod batch_findings;
 mod contributions;
 mod funds;
 mod grants;
