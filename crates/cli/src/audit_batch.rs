@@ -1,9 +1,12 @@
 //! `yibao audit batch`: the batch rules (事后, docs/AUDIT.md "Batch rules (DataFusion)") over a
 //! Parquet export (`yibao export parquet`) for one year: per rule the number of hits and a few
 //! samples on standard output, progress on standard error, every finding as a JSON line with
-//! `--out` (written to a temporary name beside it, then renamed), and the recall on the planted
-//! cases when the export carries them (`_planted.json`; "n/a" otherwise). A bad rule, parameter
-//! or year, or an export that is not whole, exits 2 with the error naming it.
+//! `--out` (written to a temporary name beside it, then renamed), the recall on the planted
+//! cases when the export carries them (`_planted.json`; "n/a" otherwise), and with `--db` the
+//! findings recorded in the store and review cases opened for them (`cases`). A bad rule,
+//! parameter or year, or an export that is not whole, exits 2 with the error naming it.
+
+mod cases;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,13 @@ pub struct Args {
     /// Sample hits printed per rule.
     #[arg(long, default_value_t = 3)]
     samples: usize,
+    /// Record the findings in this store and open review cases for them (hits on settlements;
+    /// institution-level hits are kept as leads). Without it nothing is written.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+    /// The staff account the cases are opened by (with --db).
+    #[arg(long, value_name = "STAFF", default_value = "batch", requires = "db")]
+    opened_by: String,
 }
 
 /// The exit code of a refused run (bad argument, export not whole, year without data).
@@ -78,6 +88,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         let n = write_findings(out, &report)?;
         println!("findings: {n} written to {}", out.display());
+    }
+    if let Some(db) = &args.db {
+        return cases::record(
+            &runtime,
+            db,
+            &args.opened_by,
+            &args.parquet,
+            &report,
+            REFUSED,
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

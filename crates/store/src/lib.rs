@@ -84,6 +84,7 @@ pub mod access_outbox;
 pub mod audit;
 pub mod audit_report;
 pub mod auto;
+pub mod batch_findings;
 pub mod casework;
 pub mod clearing;
 pub mod cmd;
@@ -217,6 +218,7 @@ macro_rules! backend {
             include!("sealing_tx.rs");
             include!("inventory_tx.rs");
             include!("export_tx.rs");
+            include!("batch_findings_tx.rs");
         }
     };
 }

@@ -1,5 +1,6 @@
 //! Store tests; each runs on a fresh SQLite database and on a fresh PostgreSQL database.
 
+mod batch_findings;
 #[path = "../common/mod.rs"]
 mod common;
 mod contributions;
