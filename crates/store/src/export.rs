@@ -446,6 +446,18 @@ pub fn parse_month(field: &str, month: &str) -> Result<(), StoreError> {
     }
 }
 
+/// The partitions of one region and one month only, when given.
+fn limit_partitions(
+    all: Vec<ExportPartition>,
+    admdvs: Option<&str>,
+    month: Option<&str>,
+) -> Vec<ExportPartition> {
+    all.into_iter()
+        .filter(|p| admdvs.is_none_or(|a| p.admdvs == a))
+        .filter(|p| month.is_none_or(|m| p.month == m))
+        .collect()
+}
+
 impl Store {
     /// The partitions holding settlements (every row of `settlement`, reversals included),
     /// limited to one insured region and one month when given, in order.
@@ -461,11 +473,7 @@ impl Store {
             Pool::Pg(p) => crate::pg::export_tx_partitions(p).await?,
             Pool::Sq { pool, .. } => crate::sq::export_tx_partitions(pool).await?,
         };
-        Ok(all
-            .into_iter()
-            .filter(|p| admdvs.is_none_or(|a| p.admdvs == a))
-            .filter(|p| month.is_none_or(|m| p.month == m))
-            .collect())
+        Ok(limit_partitions(all, admdvs, month))
     }
 
     /// The partitions holding inventory records (every row of `inventory_movement`, cancelled
@@ -483,11 +491,7 @@ impl Store {
             Pool::Pg(p) => crate::pg::export_tx_inventory_partitions(p).await?,
             Pool::Sq { pool, .. } => crate::sq::export_tx_inventory_partitions(pool).await?,
         };
-        Ok(all
-            .into_iter()
-            .filter(|p| admdvs.is_none_or(|a| p.admdvs == a))
-            .filter(|p| month.is_none_or(|m| p.month == m))
-            .collect())
+        Ok(limit_partitions(all, admdvs, month))
     }
 
     /// The partitions of `table`'s scheme (see [`ExportTable::scheme`]; none for a table that
